@@ -1,0 +1,16 @@
+// Package verify defines the contracts every attest verifier implements:
+// evidence formats, the Verifier and Claims interfaces, the per-call
+// Expectations, the error kinds, and a Registry that picks a verifier by
+// format or detects the format from the evidence bytes.
+//
+// A Verifier authenticates evidence (signatures, certificate chains,
+// collateral, revocation, freshness) and returns only claims that those checks
+// proved. Appraising the claims against reference values is the job of a
+// policy; combining several components into one attestation result is the
+// job of the composite appraiser.
+//
+// Every error a verifier returns carries a kind from this package, so callers
+// branch with errors.Is(err, verify.ErrSignature) and never on message text.
+// FailureVector maps an error to the AR4SI trust claims an EAR must carry for
+// a component that failed verification.
+package verify

@@ -1,0 +1,99 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error kinds. Every error returned by an attest verifier matches exactly the
+// kinds that describe it under errors.Is, however deeply it is wrapped.
+var (
+	// ErrMalformed: the input cannot be parsed: bad size, version, encoding or structure.
+	ErrMalformed = errors.New("malformed input")
+	// ErrLimit: a resource cap was hit (size, count, depth) before any allocation.
+	ErrLimit = errors.New("resource limit exceeded")
+	// ErrUnsupported: well-formed input of a version, type or algorithm attest does not support.
+	ErrUnsupported = errors.New("unsupported")
+	// ErrSignature: a signature did not verify.
+	ErrSignature = errors.New("signature verification failed")
+	// ErrChain: a certificate chain does not lead to a pinned root or violates its constraints.
+	ErrChain = errors.New("untrusted certificate chain")
+	// ErrRevoked: a certificate is revoked (CRL or OCSP).
+	ErrRevoked = errors.New("revoked")
+	// ErrExpired: a certificate, CRL, OCSP answer or collateral item is outside its validity at the verification time.
+	ErrExpired = errors.New("expired or not yet valid")
+	// ErrCollateral: collateral is missing, unavailable or does not match the evidence.
+	ErrCollateral = errors.New("collateral unavailable or mismatched")
+	// ErrTCB: the platform's TCB is not acceptable or cannot be matched.
+	ErrTCB = errors.New("unacceptable TCB")
+	// ErrPolicy: an appraisal policy rejected the claims.
+	ErrPolicy = errors.New("policy violation")
+	// ErrFreshness: the nonce or report data does not match what the caller expected.
+	ErrFreshness = errors.New("freshness check failed")
+	// ErrBinding: a field that must equal another authenticated value does not.
+	ErrBinding = errors.New("binding check failed")
+	// ErrConfig: the verifier or the call is misconfigured (for example an empty expected value).
+	ErrConfig = errors.New("invalid configuration")
+	// ErrToken: an attestation-result token is invalid.
+	ErrToken = errors.New("invalid token")
+)
+
+// Kinds lists every error kind, most specific first. KindOf and FailureVector
+// use this order when an error carries more than one kind.
+var Kinds = []error{
+	ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
+	ErrPolicy, ErrToken, ErrLimit, ErrMalformed, ErrUnsupported, ErrCollateral, ErrConfig,
+}
+
+// Error is an error of a known kind. Both the kind and the cause are visible to
+// errors.Is and errors.As.
+type Error struct {
+	Kind error // one of the Err* kinds of this package
+	Err  error // the cause, with the field and the values involved
+}
+
+// Error returns "kind: cause".
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Kind.Error()
+	}
+	return e.Kind.Error() + ": " + e.Err.Error()
+}
+
+// Unwrap exposes both the kind and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// Errorf returns an error of the given kind whose cause is formatted as by
+// fmt.Errorf, so %w in format keeps the wrapped error reachable.
+func Errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Err: fmt.Errorf(format, args...)}
+}
+
+// Wrap gives err the kind unless it already has one; a nil err stays nil.
+func Wrap(kind error, err error) error {
+	if err == nil {
+		return nil
+	}
+	if KindOf(err) != nil {
+		return err
+	}
+	return &Error{Kind: kind, Err: err}
+}
+
+// KindOf returns the first kind of Kinds that err matches, or nil.
+func KindOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, k := range Kinds {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"time"
+)
+
+// Format names an evidence format. A Registry holds at most one Verifier per Format.
+type Format string
+
+// Formats of the verifiers that ship with attest.
+const (
+	FormatTDX      Format = "tdx"           // Intel TDX quote (v4, v5)
+	FormatSNP      Format = "snp"           // AMD SEV-SNP attestation report
+	FormatGPU      Format = "nvidia-gpu"    // NVIDIA GPU SPDM attestation report
+	FormatNVSwitch Format = "nvidia-switch" // NVIDIA NVSwitch SPDM attestation report
+	FormatTPM      Format = "tpm"           // TPM 2.0 quote
+)
+
+// Expectations are what the caller requires of one piece of evidence. They are
+// per-call inputs; options that do not change per call belong to the verifier.
+type Expectations struct {
+	// ReportData is the value the evidence's report-data (or nonce) field must
+	// carry, binding it to this session. It is required: an empty value is an
+	// ErrConfig error unless AllowMissingReportDataUnsafe is set. A value
+	// shorter than the field must be followed by zero bytes in the field.
+	ReportData []byte
+
+	// InitDataDigest, when set, is the digest the evidence's init-data field
+	// (MRCONFIGID, HOST_DATA, PCR 8) must carry. When nil the field is not
+	// compared and no init-data claim is produced.
+	InitDataDigest []byte
+
+	// Now is the verification time for every validity check (certificates,
+	// CRLs, OCSP answers, collateral). The zero value means time.Now().
+	Now time.Time
+
+	// AllowMissingReportDataUnsafe accepts evidence without checking its
+	// report data. It makes replay possible; use it only for inspection.
+	AllowMissingReportDataUnsafe bool
+}
+
+// Time returns the verification time: Now, or the current time when Now is zero.
+func (e Expectations) Time() time.Time {
+	if e.Now.IsZero() {
+		return time.Now()
+	}
+	return e.Now
+}
+
+// CheckReportData compares the evidence's report-data field got (named field
+// in messages) with e.ReportData. The expected value must not be longer than
+// the field; the bytes of the field past it must be zero. It returns ErrConfig
+// for a missing expectation (unless AllowMissingReportDataUnsafe) and
+// ErrFreshness for a mismatch.
+func (e Expectations) CheckReportData(field string, got []byte) error {
+	if len(e.ReportData) == 0 {
+		if e.AllowMissingReportDataUnsafe {
+			return nil
+		}
+		return Errorf(ErrConfig, "no expected %s given: set Expectations.ReportData (or AllowMissingReportDataUnsafe)", field)
+	}
+	return matchPadded(ErrFreshness, field, e.ReportData, got)
+}
+
+// CheckInitData compares the evidence's init-data field got with
+// e.InitDataDigest when one is expected; it returns ErrBinding on mismatch.
+func (e Expectations) CheckInitData(field string, got []byte) error {
+	if e.InitDataDigest == nil {
+		return nil
+	}
+	if len(e.InitDataDigest) == 0 {
+		return Errorf(ErrConfig, "empty expected init-data digest for %s", field)
+	}
+	return matchPadded(ErrBinding, field, e.InitDataDigest, got)
+}
+
+func matchPadded(kind error, field string, want, got []byte) error {
+	if len(want) > len(got) {
+		return Errorf(kind, "%s: expected %d bytes %s, field holds only %d bytes %s",
+			field, len(want), hex.EncodeToString(want), len(got), hex.EncodeToString(got))
+	}
+	head, tail := got[:len(want)], got[len(want):]
+	if subtle.ConstantTimeCompare(head, want) != 1 || !allZero(tail) {
+		return Errorf(kind, "%s: expected %s, got %s", field,
+			hex.EncodeToString(want), hex.EncodeToString(got))
+	}
+	return nil
+}
+
+func allZero(b []byte) bool {
+	return len(bytes.Trim(b, "\x00")) == 0
+}
+
+// Claims are the facts a successful verification established.
+type Claims interface {
+	// Format is the evidence format the claims came from.
+	Format() Format
+	// Map is a flat, JSON-friendly view: the shape a policy and a token see.
+	// The caller may modify the returned map.
+	Map() map[string]any
+}
+
+// Verifier authenticates one evidence format. Implementations are immutable
+// after construction and safe for concurrent use.
+type Verifier interface {
+	// Format is the evidence format this verifier handles.
+	Format() Format
+	// Verify checks signatures, chains, collateral and freshness, and returns
+	// the claims those checks proved. On error the claims are nil: nothing
+	// from evidence that failed verification is ever returned as a claim.
+	Verify(ctx context.Context, evidence []byte, exp Expectations) (Claims, error)
+}
+
+// Detector is implemented by verifiers that can recognise their evidence
+// encodings from the bytes alone. Detect must be cheap and must not panic on
+// any input.
+type Detector interface {
+	Detect(evidence []byte) bool
+}
+
+// Splitter is implemented by verifiers whose evidence can carry several
+// devices (for example a list of GPUs). Split returns one evidence blob per
+// device, each acceptable to Verify, in the order they appear.
+type Splitter interface {
+	Split(evidence []byte) ([][]byte, error)
+}
+
+// Component is one piece of evidence in a composite appraisal: a CPU TEE, a GPU
+// or a switch. Name is its submodule name in the result ("cpu0", "gpu0", …).
+type Component struct {
+	Name     string
+	Format   Format // empty means: detect from Evidence
+	Evidence []byte
+	Expect   Expectations
+}
