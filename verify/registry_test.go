@@ -1,0 +1,111 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+)
+
+// prefixVerifier accepts evidence that starts with its prefix and whose
+// report data (the byte after the prefix) matches the expectation.
+type prefixVerifier struct {
+	format Format
+	prefix []byte
+}
+
+type fakeClaims struct {
+	format Format
+	m      map[string]any
+}
+
+func (c fakeClaims) Format() Format      { return c.format }
+func (c fakeClaims) Map() map[string]any { return c.m }
+
+func (v prefixVerifier) Format() Format { return v.format }
+
+func (v prefixVerifier) Detect(ev []byte) bool { return bytes.HasPrefix(ev, v.prefix) }
+
+func (v prefixVerifier) Verify(_ context.Context, ev []byte, exp Expectations) (Claims, error) {
+	if !v.Detect(ev) || len(ev) < len(v.prefix)+1 {
+		return nil, Errorf(ErrMalformed, "%s: bad prefix", v.format)
+	}
+	if err := exp.CheckReportData("report_data", ev[len(v.prefix):len(v.prefix)+1]); err != nil {
+		return nil, err
+	}
+	return fakeClaims{v.format, map[string]any{"len": len(ev)}}, nil
+}
+
+func TestRegistryRejectsBadConfiguration(t *testing.T) {
+	a := prefixVerifier{"a", []byte("A")}
+	for name, vs := range map[string][]Verifier{
+		"nil verifier":     {a, nil},
+		"duplicate format": {a, prefixVerifier{"a", []byte("B")}},
+		"empty format":     {prefixVerifier{"", []byte("C")}},
+	} {
+		if _, err := NewRegistry(vs...); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: got %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+func TestRegistryDetectsAndVerifies(t *testing.T) {
+	r, err := NewRegistry(prefixVerifier{"tdx", []byte("TDX")}, prefixVerifier{"gpu", []byte("GPU")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Formats(); len(got) != 2 || got[0] != "gpu" || got[1] != "tdx" {
+		t.Fatalf("Formats() = %v", got)
+	}
+	ctx := context.Background()
+	exp := Expectations{ReportData: []byte{7}}
+
+	c, err := r.Verify(ctx, "", []byte("GPU\x07"), exp)
+	if err != nil || c.Format() != "gpu" {
+		t.Fatalf("detect+verify: %v %v", c, err)
+	}
+	if _, err := r.Verify(ctx, "tdx", []byte("TDX\x08"), exp); !errors.Is(err, ErrFreshness) {
+		t.Fatalf("wrong report data: %v", err)
+	}
+	if c, err := r.Verify(ctx, "", []byte("SNP\x07"), exp); !errors.Is(err, ErrUnsupported) || c != nil {
+		t.Fatalf("unknown evidence: %v %v", c, err)
+	}
+	if _, err := r.Verify(ctx, "snp", []byte("TDX\x07"), exp); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("unregistered format: %v", err)
+	}
+	if v, ok := r.Lookup("tdx"); !ok || v.Format() != "tdx" {
+		t.Fatal("Lookup(tdx) failed")
+	}
+}
+
+func TestRegistryRefusesAmbiguousEvidence(t *testing.T) {
+	r, err := NewRegistry(prefixVerifier{"x", []byte("AB")}, prefixVerifier{"y", []byte("A")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Detect([]byte("ABC")); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("ambiguous evidence must not be guessed: %v", err)
+	}
+	if f, err := r.Detect([]byte("AC")); err != nil || f != "y" {
+		t.Fatalf("Detect(AC) = %q, %v", f, err)
+	}
+}
+
+func TestRegistryIsSafeForConcurrentUse(t *testing.T) {
+	r, _ := NewRegistry(prefixVerifier{"tdx", []byte("TDX")})
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				if _, err := r.Verify(context.Background(), "", []byte("TDX\x01"), Expectations{ReportData: []byte{1}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
