@@ -1,0 +1,188 @@
+// Package binding computes the values that bind evidence to a session, as the
+// Trustee KBS RCAR protocol does, and places them in each TEE's fields.
+//
+// Runtime data is a JSON object {"nonce", "tee-pubkey"[, "additional-evidence"]}.
+// It is canonicalised with RFC 8785 (JCS) and hashed, SHA-384 by default, into
+// a digest D. D is placed per TEE:
+//
+//	TDX, SNP report data (64 bytes)   D ‖ zero bytes
+//	NVIDIA GPU / NVSwitch SPDM nonce  D[0:32]
+//	TPM quote extraData               D[0:32]
+//
+// Init data is a TOML document; its digest is taken over the raw bytes with the
+// algorithm the document names, and placed in MRCONFIGID (TDX, 48 bytes),
+// HOST_DATA (SNP, 32 bytes) or PCR 8 (TPM, SHA-256(0³² ‖ digest)).
+//
+// Callers that compute report data themselves skip this package and set
+// verify.Expectations.ReportData directly.
+package binding
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/json"
+	"hash"
+
+	"github.com/gowebpki/jcs"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// MaxRuntimeData caps the runtime-data JSON accepted for canonicalisation. The
+// additional evidence of eight GPUs fits well below it.
+const MaxRuntimeData = 4 << 20
+
+// Algorithms accepted for runtime-data and init-data digests.
+const (
+	SHA256 = "sha256"
+	SHA384 = "sha384"
+	SHA512 = "sha512"
+)
+
+// newHash returns a hash for a named algorithm.
+func newHash(alg string) (hash.Hash, error) {
+	switch alg {
+	case SHA256:
+		return sha256.New(), nil
+	case SHA384:
+		return sha512.New384(), nil
+	case SHA512:
+		return sha512.New(), nil
+	}
+	return nil, verify.Errorf(verify.ErrUnsupported, "digest algorithm %q: expected %s, %s or %s", alg, SHA256, SHA384, SHA512)
+}
+
+// HashName returns the binding name of h (sha256, sha384, sha512).
+func HashName(h crypto.Hash) (string, error) {
+	switch h {
+	case crypto.SHA256:
+		return SHA256, nil
+	case crypto.SHA384:
+		return SHA384, nil
+	case crypto.SHA512:
+		return SHA512, nil
+	}
+	return "", verify.Errorf(verify.ErrConfig, "runtime-data hash %v: expected SHA-256, SHA-384 or SHA-512", h)
+}
+
+// RuntimeData is the object the KBS binds into evidence. TEEPubKey is the JWK
+// of the key the TEE wants secrets wrapped to, kept as received.
+type RuntimeData struct {
+	Nonce     string          `json:"nonce"`
+	TEEPubKey json.RawMessage `json:"tee-pubkey"`
+	// AdditionalEvidence is present only in the primary (CPU) evidence's
+	// runtime data; Trustee always includes it there, even as "".
+	AdditionalEvidence *string `json:"additional-evidence,omitempty"`
+}
+
+// JSON returns the runtime data as JSON (not yet canonical).
+func (r RuntimeData) JSON() ([]byte, error) {
+	if r.Nonce == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty nonce")
+	}
+	if len(bytes.TrimSpace(r.TEEPubKey)) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty tee-pubkey")
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: %w", err)
+	}
+	return b, nil
+}
+
+// Digest returns the canonical digest D of the runtime data.
+func (r RuntimeData) Digest(h crypto.Hash) ([]byte, error) {
+	b, err := r.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return Digest(b, h)
+}
+
+// Device returns the runtime data bound into device (GPU, switch) evidence:
+// the same nonce and key, without the additional evidence.
+func (r RuntimeData) Device() RuntimeData {
+	return RuntimeData{Nonce: r.Nonce, TEEPubKey: r.TEEPubKey}
+}
+
+// Canonicalize returns the RFC 8785 form of the JSON document doc.
+func Canonicalize(doc []byte) ([]byte, error) {
+	if len(doc) > MaxRuntimeData {
+		return nil, verify.Errorf(verify.ErrLimit, "runtime data: %d bytes, limit %d", len(doc), MaxRuntimeData)
+	}
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty document")
+	}
+	out, err := jcs.Transform(doc)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: %w", err)
+	}
+	return out, nil
+}
+
+// Digest canonicalises the JSON document doc with RFC 8785 and hashes it with
+// h (SHA-384 in the KBS protocol, SHA-512 for IBM SE).
+func Digest(doc []byte, h crypto.Hash) ([]byte, error) {
+	name, err := HashName(h)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Canonicalize(doc)
+	if err != nil {
+		return nil, err
+	}
+	hh, _ := newHash(name)
+	hh.Write(c)
+	return hh.Sum(nil), nil
+}
+
+// Field sizes of the places runtime data goes.
+const (
+	reportDataSize = 64 // TDX and SNP REPORTDATA
+	nonceSize      = 32 // SPDM nonce, TPM extraData
+)
+
+// ReportData returns the value the evidence of format f must carry for the
+// runtime-data digest d: the full report-data field for TDX and SNP (d
+// followed by zero bytes), the first 32 bytes of d for GPUs, switches and TPMs.
+// The result is ready for verify.Expectations.ReportData.
+func ReportData(f verify.Format, d []byte) ([]byte, error) {
+	if len(d) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "report data for %s: empty runtime-data digest", f)
+	}
+	switch f {
+	case verify.FormatTDX, verify.FormatSNP:
+		if len(d) > reportDataSize {
+			return nil, verify.Errorf(verify.ErrConfig, "report data for %s: digest of %d bytes exceeds the %d-byte field", f, len(d), reportDataSize)
+		}
+		out := make([]byte, reportDataSize)
+		copy(out, d)
+		return out, nil
+	case verify.FormatGPU, verify.FormatNVSwitch, verify.FormatTPM:
+		if len(d) < nonceSize {
+			return nil, verify.Errorf(verify.ErrConfig, "nonce for %s: digest of %d bytes, need at least %d", f, len(d), nonceSize)
+		}
+		return bytes.Clone(d[:nonceSize]), nil
+	}
+	return nil, verify.Errorf(verify.ErrUnsupported, "report-data placement for format %q", f)
+}
+
+// Expect returns Expectations for evidence of format f bound to runtime data r
+// hashed with h. Device formats (GPU, switch) bind r.Device(); the others bind r
+// as given.
+func Expect(f verify.Format, r RuntimeData, h crypto.Hash) (verify.Expectations, error) {
+	if f == verify.FormatGPU || f == verify.FormatNVSwitch {
+		r = r.Device()
+	}
+	d, err := r.Digest(h)
+	if err != nil {
+		return verify.Expectations{}, err
+	}
+	rd, err := ReportData(f, d)
+	if err != nil {
+		return verify.Expectations{}, err
+	}
+	return verify.Expectations{ReportData: rd}, nil
+}
