@@ -1,0 +1,154 @@
+package collateral
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// DefaultFetchTimeout bounds a shared fetch when CacheOptions.FetchTimeout is zero.
+const DefaultFetchTimeout = 2 * time.Minute
+
+// CacheOptions configure a Cache.
+type CacheOptions struct {
+	// Store keeps the entries; nil means NewMemoryStore(0, 0).
+	Store Store
+	// MaxStale is how long past its NotAfter an entry may still be served when
+	// a refresh fails; zero (the default) never serves stale entries.
+	MaxStale time.Duration
+	// FetchTimeout bounds a fetch shared by concurrent callers, which runs
+	// detached from any one caller's cancellation; zero means DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	// Logger receives store failures and stale serving; nil means silent.
+	Logger *slog.Logger
+}
+
+// Cache sits in front of any collateral source. Create it with NewCache; it is
+// safe for concurrent use.
+type Cache struct {
+	store        Store
+	maxStale     time.Duration
+	fetchTimeout time.Duration
+	log          *slog.Logger
+	group        singleflight.Group
+}
+
+// NewCache returns a Cache configured by opts.
+func NewCache(opts CacheOptions) *Cache {
+	c := &Cache{store: opts.Store, maxStale: opts.MaxStale, fetchTimeout: opts.FetchTimeout, log: opts.Logger}
+	if c.store == nil {
+		c.store = NewMemoryStore(0, 0)
+	}
+	if c.maxStale < 0 {
+		c.maxStale = 0
+	}
+	if c.fetchTimeout <= 0 {
+		c.fetchTimeout = DefaultFetchTimeout
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Get returns the entry for key if now is not after its NotAfter. Otherwise
+// it calls fetch (concurrent Gets of the same key share one call), stores and
+// returns the result. If the fetch fails and the previous entry satisfies
+// now ≤ NotAfter+MaxStale, Get returns that entry with stale = true;
+// otherwise the error, of kind verify.ErrCollateral unless the fetch error
+// already has a kind. A fetched entry with a zero NotAfter, or one already
+// past at now, is a failed fetch: it is never stored or served as fresh.
+//
+// The shared fetch runs with a context detached from the callers'
+// cancellation (it keeps their values) and bounded by FetchTimeout, so one
+// caller giving up does not fail the others; a caller whose ctx is done gets
+// its error at once. fetch must not keep or modify the Data it returns after
+// returning. The returned Entry belongs to the caller.
+func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (Entry, bool, error) {
+	switch {
+	case key == "":
+		return Entry{}, false, verify.Errorf(verify.ErrConfig, "collateral cache: empty key")
+	case fetch == nil:
+		return Entry{}, false, verify.Errorf(verify.ErrConfig, "collateral cache: key %q: nil fetch function", key)
+	case now.IsZero():
+		return Entry{}, false, verify.Errorf(verify.ErrConfig, "collateral cache: key %q: zero verification time", key)
+	}
+	if err := ctx.Err(); err != nil {
+		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", key, context.Cause(ctx))
+	}
+	old, found, err := c.store.Get(ctx, key)
+	if err != nil {
+		c.log.WarnContext(ctx, "collateral store get failed", "key", key, "err", err)
+		found = false
+	}
+	if found && !now.After(old.NotAfter) {
+		return old, false, nil
+	}
+
+	ch := c.group.DoChan(key, func() (any, error) {
+		return c.fill(context.WithoutCancel(ctx), key, now, fetch)
+	})
+	var res singleflight.Result
+	select {
+	case <-ctx.Done():
+		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", key, context.Cause(ctx))
+	case res = <-ch:
+	}
+	err = res.Err
+	if err == nil {
+		e := res.Val.(Entry)
+		if !now.After(e.NotAfter) {
+			if res.Shared {
+				e = e.clone()
+			}
+			return e, false, nil
+		}
+		// Fetched for another caller whose time was earlier.
+		err = verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry expired at %s, before %s", key, e.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if found && c.maxStale > 0 && !now.After(old.NotAfter.Add(c.maxStale)) {
+		c.log.WarnContext(ctx, "collateral refresh failed; serving stale entry", "key", key, "notAfter", old.NotAfter, "now", now, "err", err)
+		return old, true, nil
+	}
+	return Entry{}, false, verify.Wrap(verify.ErrCollateral, fmt.Errorf("collateral %q: %w", key, err))
+}
+
+// fill runs one shared fetch: it re-reads the store (another flight may have
+// just filled it), fetches, checks and stores.
+func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (e Entry, err error) {
+	defer func() {
+		// A panicking fetch or store would otherwise crash the process from
+		// the singleflight goroutine.
+		if p := recover(); p != nil {
+			e, err = Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetch panicked: %v", key, p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, c.fetchTimeout)
+	defer cancel()
+	if cur, ok, gerr := c.store.Get(ctx, key); gerr == nil && ok && !now.After(cur.NotAfter) {
+		return cur, nil
+	}
+	e, err = fetch(ctx)
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.NotAfter.IsZero() {
+		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry has no NotAfter", key)
+	}
+	if now.After(e.NotAfter) {
+		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry expired at %s, before %s", key, e.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if e.FetchedAt.IsZero() {
+		e.FetchedAt = now
+	}
+	e = e.clone()
+	if perr := c.store.Put(ctx, key, e); perr != nil {
+		c.log.WarnContext(ctx, "collateral store put failed", "key", key, "err", perr)
+	}
+	return e, nil
+}

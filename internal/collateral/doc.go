@@ -1,0 +1,34 @@
+// Package collateral is the plumbing every TEE verifier uses to obtain
+// collateral (Intel TCB info, QE identity and CRLs; AMD VCEK certificates and
+// CRLs; NVIDIA OCSP answers and RIMs) from the network or from a shared store.
+//
+// The model has three parts:
+//
+//   - A Fetcher gets the bytes behind a URL. HTTPFetcher is the production
+//     fetcher: a per-attempt timeout, a bounded number of retries with
+//     exponential back-off and jitter on network errors, 5xx and 429
+//     (honouring Retry-After up to a cap), a maximum body size, and a distinct
+//     ErrNotFound for 404 so that callers can tell "absent" from
+//     "unavailable". Tests substitute httptest servers.
+//
+//   - A Store keeps Entries: the raw bytes plus the instant (NotAfter) after
+//     which they must be refreshed. MemoryStore is a bounded LRU; Store is an
+//     interface so that a fleet of verifiers can share one.
+//
+//   - A Cache sits in front of any source. Cache.Get returns a stored entry
+//     while the caller's time is not after its NotAfter; otherwise it runs the
+//     caller's fetch function once for all concurrent callers of the same key
+//     (singleflight), stores the result and returns it. When the fetch fails
+//     it serves the previous entry only within CacheOptions.MaxStale past its
+//     NotAfter, and says so (stale = true).
+//
+// Time is an input: the Cache never reads the clock to decide validity; the
+// verifier passes its verification time (verify.Expectations.Now). The bytes
+// a Cache returns are not trusted by being cached: callers verify signatures
+// and validity of what they get (and may cache the verified, parsed objects
+// separately, for example in internal/lru).
+//
+// Every error carries a verify kind: verify.ErrCollateral when collateral is
+// unavailable (network, status, expired upstream data), verify.ErrLimit when a
+// size cap is hit, verify.ErrConfig for a misuse of the API.
+package collateral

@@ -1,0 +1,265 @@
+package collateral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// ErrNotFound marks an error for a source that answered that the item does not
+// exist (HTTP 404). It is never retried. Errors matching it also match
+// verify.ErrCollateral.
+var ErrNotFound = errors.New("collateral not found")
+
+// Defaults used by HTTPFetcher for zero fields.
+const (
+	DefaultTimeout       = 20 * time.Second
+	DefaultMaxRetries    = 3
+	DefaultMinBackoff    = 250 * time.Millisecond
+	DefaultMaxBackoff    = 8 * time.Second
+	DefaultMaxRetryAfter = 30 * time.Second
+	DefaultMaxBodyBytes  = 8 << 20
+	DefaultUserAgent     = "attest-collateral/1"
+)
+
+// Response is a fetched item.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+// Fetcher gets a URL. HTTPFetcher is the production one; tests use httptest
+// servers (through an HTTPFetcher) or their own in-memory Fetcher.
+type Fetcher interface {
+	Fetch(ctx context.Context, url string) (*Response, error)
+}
+
+// HTTPFetcher fetches collateral over HTTP(S). Zero fields take the Default*
+// values; the zero HTTPFetcher is ready to use. Its fields must not be changed
+// while Fetch calls are running. It is safe for concurrent use.
+type HTTPFetcher struct {
+	// Client sends the requests; nil means a client with the default transport.
+	Client *http.Client
+	// Timeout bounds each attempt, body included.
+	Timeout time.Duration
+	// MaxRetries is the number of retries after the first attempt; zero means
+	// DefaultMaxRetries, a negative value means no retry.
+	MaxRetries int
+	// MinBackoff and MaxBackoff bound the exponential back-off between
+	// attempts (each wait is drawn at random in its upper half, for jitter).
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter caps the wait a server may ask for with Retry-After.
+	MaxRetryAfter time.Duration
+	// MaxBodyBytes caps a response body; a larger one fails with verify.ErrLimit.
+	MaxBodyBytes int64
+	// UserAgent is sent with every request.
+	UserAgent string
+	// Logger receives retries at debug level; nil means silent.
+	Logger *slog.Logger
+}
+
+// retryable marks an attempt error that a later attempt may not repeat.
+type retryable struct {
+	err        error
+	retryAfter time.Duration // zero: use the back-off
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
+
+// Fetch gets rawURL, retrying transient failures. It returns the response of
+// the first 2xx answer. A 404 fails at once with an error matching ErrNotFound
+// and verify.ErrCollateral; a body larger than MaxBodyBytes fails with
+// verify.ErrLimit; any other failure, after the retries, with
+// verify.ErrCollateral. Cancelling ctx stops the retries and any wait.
+func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", rawURL, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: expected an http or https URL with a host, got scheme %q host %q", rawURL, u.Scheme, u.Host)
+	}
+	retries := f.MaxRetries
+	switch {
+	case retries == 0:
+		retries = DefaultMaxRetries
+	case retries < 0:
+		retries = 0
+	}
+	log := f.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := f.attempt(ctx, rawURL)
+		if err == nil {
+			return resp, nil
+		}
+		var r *retryable
+		if !errors.As(err, &r) {
+			return nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", rawURL, context.Cause(ctx), r.err)
+		}
+		if attempt >= retries {
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: giving up after %d attempts: %w", rawURL, attempt+1, r.err)
+		}
+		wait := f.backoff(attempt)
+		if r.retryAfter > 0 {
+			wait = min(r.retryAfter, f.maxRetryAfter())
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: next attempt in %v would pass the deadline: %w", rawURL, wait, r.err)
+		}
+		log.DebugContext(ctx, "collateral fetch retry", "url", rawURL, "attempt", attempt+1, "wait", wait, "err", r.err)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", rawURL, err, r.err)
+		}
+	}
+}
+
+// attempt makes one request. Errors worth retrying come back as *retryable.
+func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, error) {
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", rawURL, err)
+	}
+	ua := f.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	req.Header.Set("User-Agent", ua)
+	client := f.Client
+	if client == nil {
+		client = &http.Client{}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, &retryable{err: fmt.Errorf("GET %s: %w", rawURL, err)}
+	}
+	defer resp.Body.Close()
+
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotFound:
+		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: status %d: %w", rawURL, code, ErrNotFound)
+	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
+		var after time.Duration
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			// A zero wait means "now"; still pause for the back-off.
+			after = d
+		}
+		return nil, &retryable{err: fmt.Errorf("GET %s: status %d", rawURL, code), retryAfter: after}
+	case code < 200 || code > 299:
+		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: expected status 2xx, got %d", rawURL, code)
+	}
+
+	max := f.MaxBodyBytes
+	if max <= 0 {
+		max = DefaultMaxBodyBytes
+	}
+	if resp.ContentLength > max {
+		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body of %d bytes exceeds the cap of %d", rawURL, resp.ContentLength, max)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, &retryable{err: fmt.Errorf("GET %s: reading body: %w", rawURL, err)}
+	}
+	if int64(len(body)) > max {
+		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body exceeds the cap of %d bytes", rawURL, max)
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, nil
+}
+
+func (f *HTTPFetcher) maxRetryAfter() time.Duration {
+	if f.MaxRetryAfter > 0 {
+		return f.MaxRetryAfter
+	}
+	return DefaultMaxRetryAfter
+}
+
+// backoff returns the wait before retry number attempt+1: MinBackoff doubled
+// per attempt, capped at MaxBackoff, drawn at random in [d/2, d].
+func (f *HTTPFetcher) backoff(attempt int) time.Duration {
+	lo, hi := f.MinBackoff, f.MaxBackoff
+	if lo <= 0 {
+		lo = DefaultMinBackoff
+	}
+	if hi <= 0 {
+		hi = DefaultMaxBackoff
+	}
+	if hi < lo {
+		hi = lo
+	}
+	d := lo
+	for i := 0; i < attempt && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// maxRetryAfterSeconds bounds a parsed Retry-After so that it cannot overflow.
+const maxRetryAfterSeconds = 365 * 24 * 3600
+
+// ParseRetryAfter parses an HTTP Retry-After value, either delay seconds or an
+// HTTP date, into the wait from now. A date in the past gives zero. It reports
+// false for an empty or invalid value. Callers cap the result.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			var ne *strconv.NumError
+			if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+				return maxRetryAfterSeconds * time.Second, true
+			}
+			return 0, false
+		}
+		return time.Duration(min(n, maxRetryAfterSeconds)) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	d := t.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	return min(d, maxRetryAfterSeconds*time.Second), true
+}

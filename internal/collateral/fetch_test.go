@@ -1,0 +1,406 @@
+package collateral
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// fastFetcher returns a fetcher whose waits are short enough for tests.
+func fastFetcher() *HTTPFetcher {
+	return &HTTPFetcher{
+		Timeout:       500 * time.Millisecond,
+		MaxRetries:    2,
+		MinBackoff:    time.Millisecond,
+		MaxBackoff:    4 * time.Millisecond,
+		MaxRetryAfter: 50 * time.Millisecond,
+		MaxBodyBytes:  1024,
+	}
+}
+
+// server starts an httptest server running h and counting its hits.
+func server(t *testing.T, h func(w http.ResponseWriter, r *http.Request, hit int)) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(w, r, int(hits.Add(1)))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func TestFetchOK(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if got := r.Header.Get("User-Agent"); got != "attest-test" {
+			t.Errorf("User-Agent: expected attest-test, got %q", got)
+		}
+		w.Header().Set("X-Test", "1")
+		w.Write([]byte("collateral bytes"))
+	})
+	f := fastFetcher()
+	f.UserAgent = "attest-test"
+	resp, err := f.Fetch(context.Background(), srv.URL+"/tcb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || string(resp.Body) != "collateral bytes" || resp.Header.Get("X-Test") != "1" {
+		t.Fatalf("unexpected response %d %q %v", resp.StatusCode, resp.Body, resp.Header)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("hits: expected 1, got %d", hits.Load())
+	}
+}
+
+func TestFetchRetriesServerErrorThenSucceeds(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, hit int) {
+		if hit < 3 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	resp, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.Body) != "ok" || hits.Load() != 3 {
+		t.Fatalf("expected body ok after 3 hits, got %q after %d", resp.Body, hits.Load())
+	}
+}
+
+func TestFetchServerErrorGivesUp(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		http.Error(w, "boom", http.StatusInternalServerError)
+	})
+	resp, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if resp != nil || !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("expected ErrCollateral and no response, got %v, %v", resp, err)
+	}
+	if errors.Is(err, ErrNotFound) {
+		t.Fatalf("a 500 must not look like absence: %v", err)
+	}
+	if !strings.Contains(err.Error(), "500") {
+		t.Errorf("error should name the status: %v", err)
+	}
+	if hits.Load() != 3 { // first attempt + MaxRetries 2
+		t.Fatalf("hits: expected 3, got %d", hits.Load())
+	}
+}
+
+func TestFetchNotFoundIsNotRetried(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		http.NotFound(w, r)
+	})
+	_, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("expected ErrNotFound and ErrCollateral, got %v", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("hits: expected 1, got %d", hits.Load())
+	}
+}
+
+func TestFetchOtherClientErrorIsNotRetried(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		http.Error(w, "no", http.StatusForbidden)
+	})
+	_, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if !errors.Is(err, verify.ErrCollateral) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("expected ErrCollateral without ErrNotFound, got %v", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("hits: expected 1, got %d", hits.Load())
+	}
+}
+
+func TestFetchRateLimitedRetryAfterZero(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, hit int) {
+		if hit == 1 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	resp, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.Body) != "ok" || hits.Load() != 2 {
+		t.Fatalf("expected ok after 2 hits, got %q after %d", resp.Body, hits.Load())
+	}
+}
+
+func TestFetchRetryAfterIsHonouredAndCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value func() string
+	}{
+		{"seconds", func() string { return "1" }},
+		{"date", func() string { return time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat) }},
+		{"huge", func() string { return "99999999999999999999999" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var last atomic.Int64
+			var maxGap atomic.Int64
+			srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, hit int) {
+				now := time.Now().UnixNano()
+				if prev := last.Swap(now); prev != 0 {
+					maxGap.Store(max(maxGap.Load(), now-prev))
+				}
+				if hit == 1 {
+					w.Header().Set("Retry-After", tc.value())
+					http.Error(w, "slow down", http.StatusTooManyRequests)
+					return
+				}
+				w.Write([]byte("ok"))
+			})
+			f := fastFetcher()
+			f.MaxRetryAfter = 150 * time.Millisecond
+			start := time.Now()
+			if _, err := f.Fetch(context.Background(), srv.URL); err != nil {
+				t.Fatal(err)
+			}
+			if hits.Load() != 2 {
+				t.Fatalf("hits: expected 2, got %d", hits.Load())
+			}
+			// The server asked for at least a second; the fetcher waits the cap,
+			// which is far longer than its own back-off (≤ 4 ms).
+			if gap := time.Duration(maxGap.Load()); gap < 150*time.Millisecond {
+				t.Errorf("wait between attempts: expected ≥ 150ms (the cap), got %v", gap)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("wait was not capped: %v", el)
+			}
+		})
+	}
+}
+
+func TestFetchStallTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	f := fastFetcher()
+	f.Timeout = 30 * time.Millisecond
+	f.MaxRetries = 1
+	_, err := f.Fetch(context.Background(), srv.URL)
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("expected ErrCollateral wrapping a deadline, got %v", err)
+	}
+	if hits.Load() != 2 {
+		t.Fatalf("hits: expected 2 (stalls are retried), got %d", hits.Load())
+	}
+}
+
+func TestFetchStallInBodyTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		w.Header().Set("Content-Length", "100")
+		w.Write([]byte("partial"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	f := fastFetcher()
+	f.Timeout = 30 * time.Millisecond
+	f.MaxRetries = -1
+	_, err := f.Fetch(context.Background(), srv.URL)
+	if !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("expected ErrCollateral, got %v", err)
+	}
+}
+
+func TestFetchOversizeBody(t *testing.T) {
+	for _, declared := range []bool{true, false} {
+		t.Run("declared="+strconv.FormatBool(declared), func(t *testing.T) {
+			srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				body := strings.Repeat("A", 1025)
+				if declared {
+					w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				} else {
+					w.(http.Flusher).Flush() // chunked: no length known up front
+				}
+				w.Write([]byte(body))
+			})
+			_, err := fastFetcher().Fetch(context.Background(), srv.URL)
+			if !errors.Is(err, verify.ErrLimit) {
+				t.Fatalf("expected ErrLimit, got %v", err)
+			}
+			if hits.Load() != 1 {
+				t.Fatalf("hits: expected 1 (a cap is not retried), got %d", hits.Load())
+			}
+		})
+	}
+}
+
+func TestFetchBodyAtCap(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		w.Write([]byte(strings.Repeat("A", 1024)))
+	})
+	resp, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if err != nil || len(resp.Body) != 1024 {
+		t.Fatalf("expected 1024 bytes, got %v", err)
+	}
+}
+
+func TestFetchGarbageIsPassedThrough(t *testing.T) {
+	// The fetcher moves bytes; judging them is the caller's job.
+	garbage := []byte{0x00, 0xff, 0x30, 0x82, 0xde, 0xad}
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		w.Write(garbage)
+	})
+	resp, err := fastFetcher().Fetch(context.Background(), srv.URL)
+	if err != nil || string(resp.Body) != string(garbage) {
+		t.Fatalf("expected the garbage bytes back, got %x, %v", resp.Body, err)
+	}
+}
+
+func TestFetchContextCancelledDuringBackoff(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		http.Error(w, "boom", http.StatusBadGateway)
+	})
+	f := fastFetcher()
+	f.MinBackoff, f.MaxBackoff = time.Hour, time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for hits.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	_, err := f.Fetch(ctx, srv.URL)
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("expected ErrCollateral wrapping Canceled, got %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("cancellation did not interrupt the back-off")
+	}
+}
+
+func TestFetchDeadlineShorterThanBackoffFailsAtOnce(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		http.Error(w, "boom", http.StatusBadGateway)
+	})
+	f := fastFetcher()
+	f.MinBackoff, f.MaxBackoff = time.Hour, time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := f.Fetch(ctx, srv.URL)
+	if !errors.Is(err, verify.ErrCollateral) || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("expected ErrCollateral about the deadline, got %v", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("hits: expected 1, got %d", hits.Load())
+	}
+}
+
+func TestFetchAlreadyCancelled(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		w.Write([]byte("ok"))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := fastFetcher().Fetch(ctx, srv.URL)
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("expected ErrCollateral wrapping Canceled, got %v", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("hits: expected 0, got %d", hits.Load())
+	}
+}
+
+func TestFetchConnectionRefusedIsRetried(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens any more
+	_, err := fastFetcher().Fetch(context.Background(), url)
+	if !errors.Is(err, verify.ErrCollateral) || !strings.Contains(err.Error(), "3 attempts") {
+		t.Fatalf("expected ErrCollateral after 3 attempts, got %v", err)
+	}
+}
+
+func TestFetchBadURL(t *testing.T) {
+	for _, u := range []string{"", "file:///etc/passwd", "ftp://x/y", "http://", "::", "https:///path"} {
+		_, err := fastFetcher().Fetch(context.Background(), u)
+		if !errors.Is(err, verify.ErrConfig) {
+			t.Errorf("%q: expected ErrConfig, got %v", u, err)
+		}
+	}
+}
+
+func TestFetchZeroValueFetcher(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if r.Header.Get("User-Agent") != DefaultUserAgent {
+			t.Errorf("User-Agent: expected %q, got %q", DefaultUserAgent, r.Header.Get("User-Agent"))
+		}
+		w.Write([]byte("ok"))
+	})
+	var f HTTPFetcher
+	resp, err := f.Fetch(context.Background(), srv.URL)
+	if err != nil || string(resp.Body) != "ok" {
+		t.Fatalf("expected ok, got %v", err)
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	f := &HTTPFetcher{MinBackoff: 10 * time.Millisecond, MaxBackoff: 80 * time.Millisecond}
+	for attempt, hi := range []time.Duration{10, 20, 40, 80, 80, 80} {
+		hi *= time.Millisecond
+		for range 50 {
+			d := f.backoff(attempt)
+			if d < hi/2 || d > hi {
+				t.Fatalf("attempt %d: back-off %v outside [%v, %v]", attempt, d, hi/2, hi)
+			}
+		}
+	}
+	if d := f.backoff(1000); d > 80*time.Millisecond {
+		t.Fatalf("attempt 1000: back-off %v above the cap", d)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"120", 2 * time.Minute, true},
+		{"-1", 0, false},
+		{"1.5", 0, false},
+		{" 5", 0, false},
+		{"soon", 0, false},
+		{"99999999999999999999", maxRetryAfterSeconds * time.Second, true},
+		{"9999999999", maxRetryAfterSeconds * time.Second, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{"Fri, 02 Jan 2026 03:04:35 GMT", 30 * time.Second, true},
+		{"Friday, 02-Jan-26 03:04:35 GMT", 30 * time.Second, true}, // RFC 850
+		{"Fri Jan  2 03:04:35 2026", 30 * time.Second, true},       // asctime
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"Fri, 02 Jan 2026 25:04:35 GMT", 0, false},
+	} {
+		got, ok := ParseRetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseRetryAfter(%q): expected %v %v, got %v %v", tc.in, tc.want, tc.ok, got, ok)
+		}
+	}
+}
