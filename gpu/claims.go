@@ -1,0 +1,226 @@
+package gpu
+
+import (
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/verify"
+)
+
+// RIMResult is a verified RIM and the revocation status of its signer chain.
+type RIMResult struct {
+	Golden *Golden
+	OCSP   *ocsp.Result // nil with WithoutRevocationUnsafe
+}
+
+// DeviceClaims is what verification proved about one device.
+type DeviceClaims struct {
+	Index       int
+	Arch        Arch
+	UUID        string // as declared by the evidence encoding (not signed)
+	Nonce       []byte // the signed request nonce
+	Report      *Report
+	Opaque      *OpaqueData
+	Decoded     *Decoded
+	Chain       *DeviceChain
+	HWModel     string // CN of the BROM certificate
+	UEID        string // decimal serial of the attestation key certificate
+	FWIDMatched bool
+	OCSP        *ocsp.Result // device chain; nil with WithoutRevocationUnsafe
+	DriverRIM   *RIMResult   // GPUs only
+	FirmwareRIM *RIMResult   // VBIOS or switch BIOS
+	Comparison  *Comparison  // nil with WithoutRIMsUnsafe
+	Warnings    []string
+	Unsafe      []string // unsafe options that affected this result
+}
+
+// Claims are the claims of every device of one piece of evidence.
+type Claims struct {
+	format  verify.Format
+	Devices []*DeviceClaims
+}
+
+// Format returns the evidence format.
+func (c *Claims) Format() verify.Format { return c.format }
+
+// Map returns the flat claims of the single device, or for several devices
+// {"devices": [...], "x-nvidia-device-count": n}.
+func (c *Claims) Map() map[string]any {
+	if len(c.Devices) == 1 {
+		return c.Devices[0].Map()
+	}
+	list := make([]any, 0, len(c.Devices))
+	for _, d := range c.Devices {
+		list = append(list, d.Map())
+	}
+	return map[string]any{"devices": list, "x-nvidia-device-count": len(c.Devices)}
+}
+
+func chainClaims(certsNotAfter time.Time, res *ocsp.Result) map[string]any {
+	m := map[string]any{
+		"x-nvidia-cert-expiration-date": certsNotAfter.UTC().Format(time.RFC3339),
+		"x-nvidia-cert-status":          "valid",
+	}
+	if res == nil {
+		m["x-nvidia-cert-ocsp-status"] = "not-checked"
+		return m
+	}
+	m["x-nvidia-cert-ocsp-status"] = res.Status()
+	nonce := len(res.Certs) > 0
+	for _, c := range res.Certs {
+		nonce = nonce && c.NonceChecked
+	}
+	m["x-nvidia-cert-ocsp-nonce-matches"] = nonce
+	m["x-nvidia-cert-ocsp-response-valid"] = res.Status() != ocsp.StatusMissing
+	for _, c := range res.Certs {
+		if c.Status == ocsp.StatusRevoked {
+			m["x-nvidia-cert-revocation-reason"] = c.Reason
+		}
+	}
+	return m
+}
+
+// Map returns NVIDIA's claims v3 names where they exist, plus the decoded
+// opaque fields and the measurements.
+func (d *DeviceClaims) Map() map[string]any {
+	dev := "gpu"
+	if d.Arch.IsSwitch() {
+		dev = "switch"
+	}
+	p := "x-nvidia-" + dev + "-"
+	dec := d.Decoded
+	m := map[string]any{
+		"eat_nonce":                          hex.EncodeToString(d.Nonce),
+		"hwmodel":                            d.HWModel,
+		"ueid":                               d.UEID,
+		"x-nvidia-device-type":               dev,
+		p + "claims-version":                 "3.0",
+		p + "arch":                           string(d.Arch),
+		p + "arch-check":                     true,
+		p + "vbios-version":                  dec.VBIOSVersion,
+		p + "attestation-report-parsed":      true,
+		p + "attestation-report-nonce-match": true,
+		p + "attestation-report-signature-verified":    true,
+		p + "attestation-report-cert-chain":            chainClaims(d.Chain.NotAfter, d.OCSP),
+		p + "attestation-report-cert-chain-fwid-match": d.FWIDMatched,
+		"x-attest-opaque-format":                       d.Opaque.Format.String(),
+		"x-attest-opaque-version":                      dec.OpaqueVersion,
+		"x-attest-measurements":                        measurementsMap(d.Report),
+		"x-attest-opaque":                              opaqueMap(d),
+	}
+	if d.Arch.IsSwitch() {
+		m["x-nvidia-switch-bios-version"] = dec.VBIOSVersion
+		m[p+"pdi"] = hex.EncodeToString(dec.DevicePDI)
+		m[p+"gpu-pdis"] = pdiList(dec.SwitchGPUPDIs)
+	} else {
+		m[p+"driver-version"] = dec.DriverVersion
+		if dec.SwitchPDIs != nil {
+			m[p+"switch-pdis"] = pdiList(dec.SwitchPDIs)
+		}
+	}
+	if d.UUID != "" {
+		m["x-attest-uuid"] = d.UUID
+	}
+	if d.Comparison != nil {
+		m["measres"] = "success"
+		m["secboot"] = true
+		m["dbgstat"] = "disabled"
+		m["x-nvidia-mismatch-measurement-records"] = []any{}
+		m[p+"vbios-index-no-conflict"] = true
+		m["x-attest-measurements-compared"] = d.Comparison.Compared
+		if d.FirmwareRIM != nil {
+			m["oemid"] = d.FirmwareRIM.Golden.OEMID
+		}
+	} else {
+		m["measres"] = "not-run"
+	}
+	rim := func(name string, r *RIMResult) {
+		if r == nil {
+			return
+		}
+		m[p+name+"-rim-fetched"] = true
+		m[p+name+"-rim-signature-verified"] = true
+		m[p+name+"-rim-version-match"] = true
+		m[p+name+"-rim-measurements-available"] = true
+		m[p+name+"-rim-cert-chain"] = chainClaims(r.Golden.NotAfter, r.OCSP)
+		m["x-attest-"+name+"-rim-id"] = r.Golden.ID
+	}
+	rim("driver", d.DriverRIM)
+	fw := "vbios"
+	if d.Arch.IsSwitch() {
+		fw = "bios"
+	}
+	rim(fw, d.FirmwareRIM)
+	if len(d.Warnings) > 0 {
+		m["x-nvidia-attestation-warning"] = append([]string(nil), d.Warnings...)
+	}
+	if len(d.Unsafe) > 0 {
+		m["x-attest-unsafe-options"] = append([]string(nil), d.Unsafe...)
+	}
+	return m
+}
+
+func pdiList(p [][8]byte) []string {
+	out := make([]string, 0, len(p))
+	for _, x := range p {
+		out = append(out, hex.EncodeToString(x[:]))
+	}
+	return out
+}
+
+func measurementsMap(r *Report) map[string]string {
+	out := make(map[string]string, len(r.Response.Blocks))
+	for _, b := range r.Response.Blocks {
+		out[strconv.Itoa(b.Index)] = hex.EncodeToString(b.Value)
+	}
+	return out
+}
+
+func statusName(b byte) string {
+	switch b {
+	case StatusEnabled:
+		return "enabled"
+	case StatusDisabled:
+		return "disabled"
+	}
+	return "absent"
+}
+
+func opaqueMap(d *DeviceClaims) map[string]any {
+	dec := d.Decoded
+	m := map[string]any{
+		"driver_version": dec.DriverVersion, "vbios_version": dec.VBIOSVersion,
+		"project": dec.Project, "project_sku": dec.ProjectSKU, "project_sku_mod": dec.ProjectSKUMod,
+		"chip_sku": dec.ChipSKU, "chip_sku_mod": dec.ChipSKUMod, "board_id": dec.BoardID,
+		"gpu_info": dec.GPUInfo, "cpr_info": dec.CPRInfo, "fwid": hex.EncodeToString(dec.FWID),
+		"nvdec0_status": statusName(dec.NVDEC0Status), "protected_pcie_status": statusName(dec.ProtectedPCIeStatus),
+	}
+	if dec.ChipInfo != "" {
+		m["chip_info"] = dec.ChipInfo
+	}
+	if dec.FeatureFlag >= 0 {
+		m["feature_flag"] = dec.FeatureFlag
+	}
+	if dec.FSPUcodeSVN >= 0 {
+		m["fsp_ucode_svn"] = dec.FSPUcodeSVN
+	}
+	if dec.MSRSCount != nil {
+		mc := make(map[string]uint32, len(dec.MSRSCount))
+		for i, n := range dec.MSRSCount {
+			mc[strconv.Itoa(i+1)] = n
+		}
+		m["measurement_count"] = mc
+	}
+	var unknown []map[string]any
+	for _, f := range d.Opaque.Fields {
+		if _, known := opaqueNames[f.Type]; !known {
+			unknown = append(unknown, map[string]any{"type": int(f.Type), "value_type": int(f.ValueType), "value": hex.EncodeToString(f.Value)})
+		}
+	}
+	if unknown != nil {
+		m["unknown"] = unknown
+	}
+	return m
+}

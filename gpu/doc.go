@@ -1,0 +1,16 @@
+// Package gpu verifies NVIDIA confidential-computing attestation evidence from
+// Hopper and Blackwell GPUs and LS10 NVSwitches, locally and offline-capable.
+//
+// Evidence is the 37-byte SPDM 1.1 GET_MEASUREMENTS request followed by the
+// signed MEASUREMENTS response, plus the device's PEM certificate chain.
+// Verify checks, in order: the request nonce against the caller's nonce, the
+// chain to the NVIDIA Device Identity CA pinned by public key, the ECDSA
+// P-384 signature over request ‖ response-without-signature, the FWID binding
+// of the attestation key certificate to the report, OCSP for the device chain,
+// and — when a RIM source is configured — the driver and VBIOS (or switch BIOS)
+// reference integrity manifests, their signer chains and OCSP, and every
+// active measurement.
+//
+// Claims come only from evidence whose signature verified; any failure returns
+// nil claims and an error carrying a verify error kind.
+package gpu

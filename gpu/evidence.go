@@ -1,0 +1,175 @@
+package gpu
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// Evidence encodings accepted by ParseEvidence.
+//
+//   - Trustee: {"device_evidence_list":[{"arch","uuid"?,"evidence":hex|base64,"certificate":base64 PEM}]}
+//   - NVIDIA serialized evidence: [{"arch","nonce","evidence":base64,"certificate":base64 PEM}]
+//   - raw: the binary report immediately followed by the PEM chain.
+const (
+	maxEvidenceSize = 1 << 20
+	maxDevices      = 16
+)
+
+var pemStart = []byte("-----BEGIN CERTIFICATE-----")
+
+// DeviceEvidence is one device's evidence as carried by an encoding. Nothing
+// in it is authenticated until Verify checks it.
+type DeviceEvidence struct {
+	Arch        Arch   // declared architecture; empty for the raw encoding
+	UUID        string // Trustee only, optional
+	Nonce       []byte // declared nonce (NVIDIA encoding); must equal the signed request nonce
+	Report      []byte // SPDM request ‖ response
+	Certificate []byte // PEM chain, leaf first
+}
+
+type jsonDevice struct {
+	Arch        string `json:"arch"`
+	UUID        string `json:"uuid,omitempty"`
+	Nonce       string `json:"nonce,omitempty"`
+	Evidence    string `json:"evidence"`
+	Certificate string `json:"certificate"`
+}
+
+type trusteeEvidence struct {
+	DeviceEvidenceList []jsonDevice `json:"device_evidence_list"`
+}
+
+// DetectEncoding reports whether b looks like GPU or switch evidence in one of
+// the supported encodings. It is cheap and never panics.
+func DetectEncoding(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	switch {
+	case len(t) == 0:
+		return false
+	case t[0] == '[':
+		return bytes.Contains(t[:min(len(t), 4096)], []byte(`"evidence"`)) || bytes.Contains(b, []byte(`"evidence"`))
+	case t[0] == '{':
+		return bytes.Contains(t, []byte(`"device_evidence_list"`))
+	}
+	return len(b) > RequestSize && b[0] == SPDMVersion11 && b[1] == CodeGetMeasurements && bytes.Contains(b, pemStart)
+}
+
+// ParseEvidence decodes any supported encoding into one entry per device.
+func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
+	if len(b) > maxEvidenceSize {
+		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: %d bytes exceeds the cap of %d", len(b), maxEvidenceSize)
+	}
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: empty")
+	}
+	var list []jsonDevice
+	switch t[0] {
+	case '[':
+		if err := json.Unmarshal(t, &list); err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
+		}
+	case '{':
+		var te trusteeEvidence
+		if err := json.Unmarshal(t, &te); err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %w", err)
+		}
+		list = te.DeviceEvidenceList
+	default:
+		return parseRaw(b)
+	}
+	if len(list) == 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: no device")
+	}
+	if len(list) > maxDevices {
+		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: %d devices exceeds the cap of %d", len(list), maxDevices)
+	}
+	out := make([]DeviceEvidence, 0, len(list))
+	for i, d := range list {
+		de, err := decodeJSONDevice(d)
+		if err != nil {
+			return nil, verify.Errorf(verify.KindOf(err), "GPU evidence device %d: %w", i, err)
+		}
+		out = append(out, de)
+	}
+	return out, nil
+}
+
+func decodeJSONDevice(d jsonDevice) (DeviceEvidence, error) {
+	var de DeviceEvidence
+	arch, err := ParseArch(d.Arch)
+	if err != nil {
+		return de, err
+	}
+	de.Arch, de.UUID = arch, d.UUID
+	if d.Nonce != "" {
+		n, err := hex.DecodeString(d.Nonce)
+		if err != nil || len(n) != NonceSize {
+			return de, verify.Errorf(verify.ErrMalformed, "nonce: expected %d bytes of hex, got %q", NonceSize, d.Nonce)
+		}
+		de.Nonce = n
+	}
+	if de.Report, err = decodeReportString(d.Evidence); err != nil {
+		return de, err
+	}
+	c := strings.TrimSpace(d.Certificate)
+	if strings.HasPrefix(c, "-----BEGIN") {
+		de.Certificate = []byte(c)
+	} else if de.Certificate, err = base64.StdEncoding.DecodeString(c); err != nil {
+		return de, verify.Errorf(verify.ErrMalformed, "certificate: expected base64 of a PEM chain: %w", err)
+	}
+	if len(de.Certificate) == 0 {
+		return de, verify.Errorf(verify.ErrMalformed, "certificate: empty")
+	}
+	return de, nil
+}
+
+// decodeReportString accepts the report as hex (Trustee) or base64 (both).
+func decodeReportString(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, verify.Errorf(verify.ErrMalformed, "evidence: empty")
+	}
+	if b, err := hex.DecodeString(s); err == nil && len(b) > 1 && b[0] == SPDMVersion11 {
+		return b, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "evidence: neither hex nor base64 of an SPDM report: %w", err)
+	}
+	return b, nil
+}
+
+func parseRaw(b []byte) ([]DeviceEvidence, error) {
+	i := bytes.Index(b, pemStart)
+	if i < 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "raw GPU evidence: no PEM certificate chain after the report")
+	}
+	if i < RequestSize {
+		return nil, verify.Errorf(verify.ErrMalformed, "raw GPU evidence: %d report bytes before the chain, need at least %d", i, RequestSize)
+	}
+	return []DeviceEvidence{{Report: b[:i:i], Certificate: b[i:]}}, nil
+}
+
+// EncodeEvidence renders devices in NVIDIA's serialized array encoding.
+func EncodeEvidence(devs []DeviceEvidence) ([]byte, error) {
+	list := make([]jsonDevice, 0, len(devs))
+	for _, d := range devs {
+		if d.Arch == "" {
+			return nil, verify.Errorf(verify.ErrConfig, "encode GPU evidence: device without architecture")
+		}
+		list = append(list, jsonDevice{
+			Arch:        string(d.Arch),
+			UUID:        d.UUID,
+			Nonce:       hex.EncodeToString(d.Nonce),
+			Evidence:    base64.StdEncoding.EncodeToString(d.Report),
+			Certificate: base64.StdEncoding.EncodeToString(d.Certificate),
+		})
+	}
+	return json.Marshal(list)
+}

@@ -1,0 +1,437 @@
+package ocsp
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Scope says what a chain is for; certificateHold may be tolerated only for
+// RIM signer chains.
+type Scope int
+
+// Scopes.
+const (
+	ScopeDevice Scope = iota // device identity chain: never tolerate hold
+	ScopeRIM                 // RIM signer chain
+)
+
+func (s Scope) String() string {
+	if s == ScopeRIM {
+		return "RIM"
+	}
+	return "device"
+}
+
+// Status values reported per certificate.
+const (
+	StatusGood    = "good"
+	StatusRevoked = "revoked"
+	StatusUnknown = "unknown"
+	StatusMissing = "missing" // no Answer; accepted only with AllowMissingUnsafe
+)
+
+// CertStatus is the checked status of one certificate.
+type CertStatus struct {
+	Subject    string
+	Serial     string // hex
+	Status     string
+	Reason     int // revocation reason when revoked
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	// NonceChecked is true when a nonce was sent and echoed.
+	NonceChecked bool
+	// Cached is true when the Answer came from the verified-Answer cache.
+	Cached bool
+}
+
+// Result is the outcome for one chain.
+type Result struct {
+	Certs []CertStatus
+	// Warnings lists accepted deviations (missing answers, tolerated hold).
+	Warnings []string
+}
+
+// Status is the worst status over the chain: good < missing < revoked.
+func (r *Result) Status() string {
+	worst := StatusGood
+	for _, c := range r.Certs {
+		switch c.Status {
+		case StatusRevoked:
+			return StatusRevoked
+		case StatusMissing:
+			worst = StatusMissing
+		}
+	}
+	return worst
+}
+
+// Option configures a Checker.
+type Option func(*Checker)
+
+// WithAllowRIMCertificateHoldUnsafe accepts "revoked: certificateHold" for
+// RIM signer chains (never for device chains). It shows up as a warning.
+func WithAllowRIMCertificateHoldUnsafe() Option { return func(c *Checker) { c.allowHold = true } }
+
+// WithAllowMissingUnsafe turns a missing Answer (offline, nothing recorded)
+// from an ErrCollateral failure into a warning.
+func WithAllowMissingUnsafe() Option { return func(c *Checker) { c.allowMissing = true } }
+
+// WithClockSkew tolerates this much skew on thisUpdate and nextUpdate (default 5 minutes).
+func WithClockSkew(d time.Duration) Option { return func(c *Checker) { c.skew = d } }
+
+// WithCacheSize bounds the verified-Answer cache (default 1024 entries).
+func WithCacheSize(n int) Option { return func(c *Checker) { c.cacheSize = n } }
+
+// WithLogger logs fetches at debug level.
+func WithLogger(l *slog.Logger) Option { return func(c *Checker) { c.log = l } }
+
+// Checker checks chains against OCSP answers from a Source, caching verified
+// answers until their nextUpdate. It is safe for concurrent use.
+type Checker struct {
+	src          Source
+	allowHold    bool
+	allowMissing bool
+	skew         time.Duration
+	cacheSize    int
+	log          *slog.Logger
+	cache        *lru.Cache[[32]byte, Answer]
+}
+
+// Answer is a verified OCSP Answer for one certificate.
+type Answer struct {
+	Status     int // ocsp.Good, ocsp.Revoked or ocsp.Unknown
+	Reason     int // revocation reason when revoked
+	ThisUpdate time.Time
+	NextUpdate time.Time // thisUpdate + 1 h when the response has none
+	Nonce      bool      // a nonce was sent and echoed
+}
+
+// NewChecker returns a Checker reading from src.
+func NewChecker(src Source, opts ...Option) (*Checker, error) {
+	if src == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "ocsp: nil source")
+	}
+	c := &Checker{src: src, skew: 5 * time.Minute, cacheSize: 1024}
+	for _, o := range opts {
+		o(c)
+	}
+	c.cache = lru.New[[32]byte, Answer](c.cacheSize)
+	return c, nil
+}
+
+// AllowsMissing reports whether missing answers are tolerated.
+func (c *Checker) AllowsMissing() bool { return c.allowMissing }
+
+// AllowsRIMHold reports whether certificateHold is tolerated for RIM chains.
+func (c *Checker) AllowsRIMHold() bool { return c.allowHold }
+
+// CheckChain checks chain[from : len(chain)-1] — every certificate but the
+// root — each against its issuer, the next certificate in chain.
+func (c *Checker) CheckChain(ctx context.Context, chain []*x509.Certificate, from int, scope Scope, now time.Time) (*Result, error) {
+	if from < 0 || len(chain) < 2 || from > len(chain)-2 {
+		return nil, verify.Errorf(verify.ErrConfig, "ocsp: chain of %d certificates, start %d", len(chain), from)
+	}
+	res := &Result{}
+	for i := from; i < len(chain)-1; i++ {
+		st, warn, err := c.checkOne(ctx, chain[i], chain[i+1], scope, now)
+		if err != nil {
+			return nil, err
+		}
+		res.Certs = append(res.Certs, st)
+		if warn != "" {
+			res.Warnings = append(res.Warnings, warn)
+		}
+	}
+	return res, nil
+}
+
+func cacheKey(cert, issuer *x509.Certificate) [32]byte {
+	h := sha256.New()
+	h.Write(cert.Raw)
+	h.Write(issuer.Raw)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, scope Scope, now time.Time) (CertStatus, string, error) {
+	st := CertStatus{Subject: cert.Subject.CommonName, Serial: cert.SerialNumber.Text(16)}
+	key := cacheKey(cert, issuer)
+	a, cached := c.cache.Get(key, now)
+	if cached && now.Add(c.skew).Before(a.ThisUpdate) {
+		cached = false
+	}
+	if !cached {
+		var err error
+		a, err = c.fetchAndVerify(ctx, cert, issuer, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return st, "", err
+			}
+			if errors.Is(err, verify.ErrCollateral) && c.allowMissing {
+				st.Status = StatusMissing
+				return st, fmt.Sprintf("no OCSP Answer for %s certificate %q: %v", scope, st.Subject, err), nil
+			}
+			return st, "", err
+		}
+		if a.Status == ocsp.Good {
+			c.cache.Add(key, a, a.NextUpdate)
+		}
+	}
+	st.ThisUpdate, st.NextUpdate, st.NonceChecked, st.Cached = a.ThisUpdate, a.NextUpdate, a.Nonce, cached
+	switch a.Status {
+	case ocsp.Good:
+		st.Status = StatusGood
+		return st, "", nil
+	case ocsp.Revoked:
+		st.Status, st.Reason = StatusRevoked, a.Reason
+		if a.Reason == ocsp.CertificateHold && scope == ScopeRIM && c.allowHold {
+			return st, fmt.Sprintf("RIM certificate %q is on hold (accepted by option)", st.Subject), nil
+		}
+		return st, "", verify.Errorf(verify.ErrRevoked, "OCSP: %s certificate %q (serial %s): revoked, reason %d", scope, st.Subject, st.Serial, a.Reason)
+	}
+	return st, "", verify.Errorf(verify.ErrRevoked, "OCSP: %s certificate %q (serial %s): status unknown: %w", scope, st.Subject, st.Serial, verify.ErrChain)
+}
+
+var oidNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
+
+func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certificate, now time.Time) (Answer, error) {
+	var nonce []byte
+	if ns, ok := c.src.(NonceSource); ok && ns.SendsNonce() {
+		nonce = make([]byte, 32)
+		if _, err := rand.Read(nonce); err != nil {
+			return Answer{}, verify.Errorf(verify.ErrConfig, "ocsp nonce: %w", err)
+		}
+	}
+	req, err := BuildRequest(cert, issuer, nonce)
+	if err != nil {
+		return Answer{}, err
+	}
+	q := Query{Cert: cert, Issuer: issuer, Request: req, Nonce: nonce}
+	if len(cert.OCSPServer) > 0 {
+		q.URL = cert.OCSPServer[0]
+	}
+	if c.log != nil {
+		c.log.DebugContext(ctx, "ocsp fetch", "subject", cert.Subject.CommonName, "url", q.URL)
+	}
+	der, err := c.src.Fetch(ctx, q)
+	if err != nil {
+		return Answer{}, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP for %q: %w", cert.Subject.CommonName, err))
+	}
+	return VerifyResponse(der, cert, issuer, nonce, now, c.skew)
+}
+
+// VerifyResponse checks a DER OCSP response for cert (issued by issuer) at
+// time now and returns the Answer. nonce, when set, must be echoed.
+func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, now time.Time, skew time.Duration) (Answer, error) {
+	name := cert.Subject.CommonName
+	if len(der) > maxResponseSize {
+		return Answer{}, verify.Errorf(verify.ErrLimit, "OCSP response for %q: %d bytes exceeds %d", name, len(der), maxResponseSize)
+	}
+	resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
+	if err != nil {
+		var re ocsp.ResponseError
+		if errors.As(err, &re) {
+			return Answer{}, verify.Errorf(verify.ErrCollateral, "OCSP response for %q: responder error: %w", name, err)
+		}
+		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q does not verify against issuer %q: %w: %w",
+			name, issuer.Subject.CommonName, err, verify.ErrSignature)
+	}
+	if resp.Certificate != nil && !resp.Certificate.Equal(issuer) {
+		r := resp.Certificate
+		if !bytes.Equal(r.RawIssuer, issuer.RawSubject) {
+			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP responder %q for %q: issued by %q, expected the issuer %q: %w",
+				r.Subject.CommonName, name, r.Issuer.CommonName, issuer.Subject.CommonName, verify.ErrChain)
+		}
+		if !hasOCSPSigning(r) {
+			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP responder %q for %q: no id-kp-OCSPSigning extended key usage: %w",
+				r.Subject.CommonName, name, verify.ErrChain)
+		}
+		if now.Before(r.NotBefore) || now.After(r.NotAfter) {
+			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP responder %q: valid %s..%s, verification time %s: %w",
+				r.Subject.CommonName, r.NotBefore.Format(time.RFC3339), r.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
+		}
+	}
+	tbs, single, err := parseTBS(resp.TBSResponseData, cert.SerialNumber)
+	if err != nil {
+		return Answer{}, err
+	}
+	if err := checkCertID(single.CertID, resp.IssuerHash, issuer); err != nil {
+		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: %w", name, err)
+	}
+	next := resp.NextUpdate
+	if next.IsZero() {
+		next = resp.ThisUpdate.Add(time.Hour)
+	}
+	if now.Add(skew).Before(resp.ThisUpdate) {
+		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: thisUpdate %s is after the verification time %s: %w",
+			name, resp.ThisUpdate.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
+	}
+	if !now.Before(next.Add(skew)) {
+		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nextUpdate %s is not after the verification time %s: %w",
+			name, next.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
+	}
+	a := Answer{Status: resp.Status, Reason: resp.RevocationReason, ThisUpdate: resp.ThisUpdate, NextUpdate: next}
+	if nonce != nil {
+		got, ok := findNonce(tbs.Extensions)
+		if !ok {
+			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nonce: expected %x, got none", name, nonce)
+		}
+		if !bytes.Equal(got, nonce) {
+			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nonce: expected %x, got %x", name, nonce, got)
+		}
+		a.Nonce = true
+	}
+	if resp.Status != ocsp.Good && resp.Status != ocsp.Revoked && resp.Status != ocsp.Unknown {
+		return Answer{}, verify.Errorf(verify.ErrMalformed, "OCSP response for %q: status %d", name, resp.Status)
+	}
+	return a, nil
+}
+
+func hasOCSPSigning(c *x509.Certificate) bool {
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageOCSPSigning {
+			return true
+		}
+	}
+	return false
+}
+
+type certID struct {
+	HashAlgorithm  pkix.AlgorithmIdentifier
+	IssuerNameHash []byte
+	IssuerKeyHash  []byte
+	SerialNumber   *big.Int
+}
+
+type singleResponse struct {
+	CertID     certID
+	Status     asn1.RawValue
+	ThisUpdate time.Time        `asn1:"generalized"`
+	NextUpdate time.Time        `asn1:"generalized,explicit,tag:0,optional"`
+	Extensions []pkix.Extension `asn1:"explicit,tag:1,optional"`
+}
+
+type tbsResponseData struct {
+	Version     int `asn1:"optional,default:0,explicit,tag:0"`
+	ResponderID asn1.RawValue
+	ProducedAt  time.Time `asn1:"generalized"`
+	Responses   []singleResponse
+	Extensions  []pkix.Extension `asn1:"explicit,tag:1,optional"`
+}
+
+// parseTBS re-reads the signed response data for what x/crypto/ocsp does not
+// expose: the CertID hashes and the response extensions (nonce).
+func parseTBS(raw []byte, serial *big.Int) (*tbsResponseData, *singleResponse, error) {
+	var tbs tbsResponseData
+	rest, err := asn1.Unmarshal(raw, &tbs)
+	if err != nil || len(rest) != 0 {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "OCSP response data: %v (%d trailing bytes)", err, len(rest))
+	}
+	var found *singleResponse
+	for i := range tbs.Responses {
+		if tbs.Responses[i].CertID.SerialNumber != nil && tbs.Responses[i].CertID.SerialNumber.Cmp(serial) == 0 {
+			if found != nil {
+				return nil, nil, verify.Errorf(verify.ErrMalformed, "OCSP response: two answers for serial %x", serial)
+			}
+			found = &tbs.Responses[i]
+		}
+	}
+	if found == nil {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "OCSP response: no Answer for serial %x", serial)
+	}
+	return &tbs, found, nil
+}
+
+func checkCertID(id certID, h crypto.Hash, issuer *x509.Certificate) error {
+	if !h.Available() {
+		return verify.Errorf(verify.ErrUnsupported, "CertID hash %v not available", h)
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(issuer.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return verify.Errorf(verify.ErrMalformed, "issuer public key: %w", err)
+	}
+	nh := h.New()
+	nh.Write(issuer.RawSubject)
+	kh := h.New()
+	kh.Write(spki.PublicKey.RightAlign())
+	if !bytes.Equal(nh.Sum(nil), id.IssuerNameHash) || !bytes.Equal(kh.Sum(nil), id.IssuerKeyHash) {
+		return verify.Errorf(verify.ErrChain, "CertID: issuer name/key hash %x/%x do not match issuer %q", id.IssuerNameHash, id.IssuerKeyHash, issuer.Subject.CommonName)
+	}
+	return nil
+}
+
+func findNonce(exts []pkix.Extension) ([]byte, bool) {
+	for _, e := range exts {
+		if e.Id.Equal(oidNonce) {
+			var inner []byte
+			if rest, err := asn1.Unmarshal(e.Value, &inner); err == nil && len(rest) == 0 {
+				return inner, true
+			}
+			return e.Value, true
+		}
+	}
+	return nil, false
+}
+
+type ocspRequest struct {
+	TBSRequest tbsRequest
+}
+
+type tbsRequest struct {
+	RequestList []request
+	Extensions  []pkix.Extension `asn1:"explicit,tag:2,optional"`
+}
+
+type request struct {
+	Cert certID
+}
+
+var oidSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+
+// BuildRequest returns a DER OCSP request for cert with a SHA-384 CertID, as
+// NVIDIA's responders expect, and a nonce extension when nonce is set.
+func BuildRequest(cert, issuer *x509.Certificate, nonce []byte) ([]byte, error) {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(issuer.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "issuer public key: %w", err)
+	}
+	nh := crypto.SHA384.New()
+	nh.Write(issuer.RawSubject)
+	kh := crypto.SHA384.New()
+	kh.Write(spki.PublicKey.RightAlign())
+	r := ocspRequest{TBSRequest: tbsRequest{RequestList: []request{{Cert: certID{
+		HashAlgorithm:  pkix.AlgorithmIdentifier{Algorithm: oidSHA384, Parameters: asn1.NullRawValue},
+		IssuerNameHash: nh.Sum(nil), IssuerKeyHash: kh.Sum(nil), SerialNumber: cert.SerialNumber,
+	}}}}}
+	if nonce != nil {
+		v, err := asn1.Marshal(nonce)
+		if err != nil {
+			return nil, err
+		}
+		r.TBSRequest.Extensions = []pkix.Extension{{Id: oidNonce, Value: v}}
+	}
+	return asn1.Marshal(r)
+}

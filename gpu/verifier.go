@@ -1,0 +1,437 @@
+package gpu
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha512"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Option configures a Verifier at construction.
+type Option func(*Verifier) error
+
+// WithDeviceRoots replaces the pinned NVIDIA Device Identity CA certificates.
+// A chain is accepted when its last certificate carries one of their keys.
+func WithDeviceRoots(roots ...*x509.Certificate) Option {
+	return func(v *Verifier) error {
+		if len(roots) == 0 {
+			return verify.Errorf(verify.ErrConfig, "WithDeviceRoots: no root")
+		}
+		v.roots = roots
+		return nil
+	}
+}
+
+// WithOCSP sets the revocation checker used for the device chain and every
+// RIM signer chain. Without it NewVerifier fails unless
+// WithoutRevocationUnsafe is given.
+func WithOCSP(c *ocsp.Checker) Option {
+	return func(v *Verifier) error { v.ocsp = c; return nil }
+}
+
+// WithoutRevocationUnsafe skips OCSP entirely. The claims say so.
+func WithoutRevocationUnsafe() Option {
+	return func(v *Verifier) error { v.noRevocation = true; return nil }
+}
+
+// WithRIMs sets where RIMs come from (see NewRIMProvider). Without it
+// NewVerifier fails unless WithoutRIMsUnsafe is given.
+func WithRIMs(p RIMProvider) Option {
+	return func(v *Verifier) error { v.rims = p; return nil }
+}
+
+// WithoutRIMsUnsafe skips the RIMs and the measurement comparison: the
+// evidence is authenticated but its firmware is not appraised. The claims say so.
+func WithoutRIMsUnsafe() Option {
+	return func(v *Verifier) error { v.noRIMs = true; return nil }
+}
+
+// AllowMissingFWIDUnsafe accepts reports without the FWID opaque entry (old
+// firmware); the binding of the attestation key certificate to the running
+// firmware is then not checked. The claims say so.
+func AllowMissingFWIDUnsafe() Option {
+	return func(v *Verifier) error { v.allowNoFWID = true; return nil }
+}
+
+// AllowTrailingZeroPadding tolerates up to 16 zero bytes after the signature,
+// as some capture paths append.
+func AllowTrailingZeroPadding() Option {
+	return func(v *Verifier) error { v.parse.AllowTrailingZeros = true; return nil }
+}
+
+// WithCacheSize bounds the verified-chain cache (default 256).
+func WithCacheSize(n int) Option {
+	return func(v *Verifier) error { v.cacheSize = n; return nil }
+}
+
+// WithLogger logs at debug level; the default is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(v *Verifier) error { v.log = l; return nil }
+}
+
+// Verifier verifies NVIDIA GPU (FormatGPU) or NVSwitch (FormatNVSwitch)
+// evidence. It is immutable after construction and safe for concurrent use.
+type Verifier struct {
+	format       verify.Format
+	roots        []*x509.Certificate
+	rootSet      *rootSet
+	ocsp         *ocsp.Checker
+	noRevocation bool
+	rims         RIMProvider
+	noRIMs       bool
+	allowNoFWID  bool
+	parse        ParseOptions
+	cacheSize    int
+	log          *slog.Logger
+	chains       *lru.Cache[[32]byte, *DeviceChain]
+}
+
+// NewVerifier returns a verifier for format, verify.FormatGPU or
+// verify.FormatNVSwitch.
+func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
+	if format != verify.FormatGPU && format != verify.FormatNVSwitch {
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: format expected %q or %q, got %q", verify.FormatGPU, verify.FormatNVSwitch, format)
+	}
+	v := &Verifier{format: format, cacheSize: 256}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	if v.roots == nil {
+		v.roots = DefaultDeviceRoots()
+	}
+	rs, err := newRootSet(v.roots)
+	if err != nil {
+		return nil, err
+	}
+	v.rootSet = rs
+	if v.ocsp == nil && !v.noRevocation {
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: no OCSP checker: use WithOCSP, or WithoutRevocationUnsafe")
+	}
+	if v.rims == nil && !v.noRIMs {
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: no RIM provider: use WithRIMs, or WithoutRIMsUnsafe")
+	}
+	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
+	return v, nil
+}
+
+// Format returns the evidence format of this verifier.
+func (v *Verifier) Format() verify.Format { return v.format }
+
+// Detect reports whether evidence is in a supported encoding and every
+// device in it is of this verifier's kind (GPU or switch).
+func (v *Verifier) Detect(evidence []byte) bool {
+	if !DetectEncoding(evidence) {
+		return false
+	}
+	devs, err := ParseEvidence(evidence)
+	if err != nil {
+		return false
+	}
+	for _, d := range devs {
+		arch := d.Arch
+		if arch == "" {
+			certs, err := ParsePEMChain(d.Certificate)
+			if err != nil {
+				return false
+			}
+			if arch, err = archFromLeaf(certs[0]); err != nil {
+				return false
+			}
+		}
+		if arch.IsSwitch() != (v.format == verify.FormatNVSwitch) {
+			return false
+		}
+	}
+	return true
+}
+
+// Split returns one evidence blob per device, each in NVIDIA's serialized
+// array encoding with one element (raw evidence is returned as is).
+func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
+	devs, err := ParseEvidence(evidence)
+	if err != nil {
+		return nil, err
+	}
+	if len(devs) == 1 {
+		return [][]byte{evidence}, nil
+	}
+	out := make([][]byte, 0, len(devs))
+	for _, d := range devs {
+		b, err := EncodeEvidence([]DeviceEvidence{d})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// Verify verifies every device in evidence against exp and returns their
+// claims. All devices must pass; on any failure the claims are nil.
+func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	c, err := v.VerifyDevices(ctx, evidence, exp)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyDevices is Verify with the concrete claims type.
+func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
+	if len(exp.ReportData) != 0 && len(exp.ReportData) != NonceSize {
+		return nil, verify.Errorf(verify.ErrConfig, "expected nonce: %d bytes, must be %d", len(exp.ReportData), NonceSize)
+	}
+	devs, err := ParseEvidence(evidence)
+	if err != nil {
+		return nil, err
+	}
+	now := exp.Time()
+	out := &Claims{format: v.format}
+	seen := make(map[string]bool)
+	for i, d := range devs {
+		dc, err := v.verifyDevice(ctx, d, exp, now)
+		if err != nil {
+			if len(devs) > 1 {
+				return nil, verify.Errorf(verify.KindOf(err), "device %d: %w", i, err)
+			}
+			return nil, err
+		}
+		if seen[dc.UEID] {
+			return nil, verify.Errorf(verify.ErrMalformed, "device %d: the same device (ueid %s) appears twice", i, dc.UEID)
+		}
+		seen[dc.UEID] = true
+		dc.Index = i
+		out.Devices = append(out.Devices, dc)
+	}
+	return out, nil
+}
+
+func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verify.Expectations, now time.Time) (*DeviceClaims, error) {
+	rep, err := ParseReport(d.Report, v.parse)
+	if err != nil {
+		return nil, err
+	}
+	if d.Nonce != nil && string(d.Nonce) != string(rep.Request.Nonce[:]) {
+		return nil, verify.Errorf(verify.ErrMalformed, "declared nonce %x differs from the signed request nonce %x", d.Nonce, rep.Request.Nonce)
+	}
+	if err := exp.CheckReportData("nonce", rep.Request.Nonce[:]); err != nil {
+		return nil, err
+	}
+	opaque, err := ParseOpaqueData(rep.Response.OpaqueRaw)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := ParsePEMChain(d.Certificate)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := v.deviceChain(certs, now)
+	if err != nil {
+		return nil, err
+	}
+	if chain.Arch.IsSwitch() != (v.format == verify.FormatNVSwitch) {
+		return nil, verify.Errorf(verify.ErrUnsupported, "device of architecture %s given to the %s verifier", chain.Arch, v.format)
+	}
+	if d.Arch != "" && d.Arch != chain.Arch {
+		return nil, verify.Errorf(verify.ErrBinding, "architecture: evidence declares %s, the attestation key certificate is for %s", d.Arch, chain.Arch)
+	}
+	if err := checkSignature(chain.Key, rep); err != nil {
+		return nil, err
+	}
+	// Everything below reads signed bytes.
+	dec, err := opaque.Decode(chain.Arch.IsSwitch())
+	if err != nil {
+		return nil, err
+	}
+	dc := &DeviceClaims{
+		Arch: chain.Arch, UUID: d.UUID, Report: rep, Opaque: opaque, Decoded: dec, Chain: chain,
+		HWModel: chain.Certs[1].Subject.CommonName, UEID: chain.Certs[0].SerialNumber.String(),
+		Nonce: rep.Request.Nonce[:],
+	}
+	if rep.TrailingPadding > 0 {
+		dc.Warnings = append(dc.Warnings, fmt.Sprintf("%d zero bytes after the signature were ignored", rep.TrailingPadding))
+	}
+	if err := v.checkFWID(dc); err != nil {
+		return nil, err
+	}
+	if v.noRevocation {
+		dc.Unsafe = append(dc.Unsafe, "WithoutRevocationUnsafe")
+	} else {
+		res, err := v.ocsp.CheckChain(ctx, chain.Certs, 1, ocsp.ScopeDevice, now)
+		if err != nil {
+			return nil, fmt.Errorf("device certificate chain: %w", err)
+		}
+		dc.OCSP = res
+		dc.Warnings = append(dc.Warnings, res.Warnings...)
+	}
+	if v.noRIMs {
+		dc.Unsafe = append(dc.Unsafe, "WithoutRIMsUnsafe")
+		return dc, nil
+	}
+	if err := v.checkRIMs(ctx, dc, now); err != nil {
+		return nil, err
+	}
+	return dc, nil
+}
+
+func (v *Verifier) deviceChain(certs []*x509.Certificate, now time.Time) (*DeviceChain, error) {
+	key := chainKey(certs)
+	if dc, ok := v.chains.Get(key, now); ok && !now.Before(dc.NotBefore) {
+		return dc, nil
+	}
+	dc, err := verifyDeviceChain(certs, v.rootSet, now)
+	if err != nil {
+		return nil, err
+	}
+	v.chains.Add(key, dc, dc.NotAfter)
+	return dc, nil
+}
+
+// checkSignature verifies the raw r‖s ECDSA P-384 signature over SHA-384 of
+// request ‖ response-without-signature.
+func checkSignature(key *ecdsa.PublicKey, rep *Report) error {
+	digest := sha512.Sum384(rep.Signed)
+	sig := rep.Response.Signature
+	r := new(big.Int).SetBytes(sig[:48])
+	s := new(big.Int).SetBytes(sig[48:])
+	if !ecdsa.Verify(key, digest[:], r, s) {
+		return verify.Errorf(verify.ErrSignature, "SPDM report signature: does not verify with the attestation key over SHA-384 of %d signed bytes (digest %x)", len(rep.Signed), digest)
+	}
+	return nil
+}
+
+func (v *Verifier) checkFWID(dc *DeviceClaims) error {
+	got, want := dc.Decoded.FWID, dc.Chain.FWID
+	switch {
+	case got == nil && v.allowNoFWID:
+		dc.Unsafe = append(dc.Unsafe, "AllowMissingFWIDUnsafe")
+		dc.Warnings = append(dc.Warnings, "report carries no FWID: the attestation key certificate is not bound to the running firmware")
+		return nil
+	case got == nil:
+		return verify.Errorf(verify.ErrBinding, "FWID: the report has no FWID entry (set AllowMissingFWIDUnsafe for old firmware)")
+	case want == nil:
+		return verify.Errorf(verify.ErrBinding, "FWID: the report carries %x, the attestation key certificate has no FWID extension", got)
+	case string(got) != string(want):
+		return verify.Errorf(verify.ErrBinding, "FWID: expected %x (attestation key certificate), got %x (report)", want, got)
+	}
+	dc.FWIDMatched = true
+	return nil
+}
+
+// RIMIDs returns the IDs of the RIMs a device's signed report calls for:
+// the driver and VBIOS RIM for a GPU, the switch BIOS RIM for a switch
+// (driver ID empty).
+func RIMIDs(arch Arch, dec *Decoded) (driverID, firmwareID string, err error) {
+	switch arch {
+	case ArchLS10:
+		if dec.VBIOSVersion == "" {
+			return "", "", verify.Errorf(verify.ErrMalformed, "switch report: no BIOS version")
+		}
+		return "", "NV_SWITCH_BIOS_5612_0002_890_" + stripDots(dec.VBIOSVersion), nil
+	case ArchHopper, ArchBlackwell:
+		if dec.DriverVersion == "" || dec.VBIOSVersion == "" || dec.Project == "" || dec.ProjectSKU == "" || dec.ChipSKU == "" {
+			return "", "", verify.Errorf(verify.ErrMalformed, "GPU report: driver version %q, VBIOS %q, project %q/%q/%q: all are needed for the RIM IDs",
+				dec.DriverVersion, dec.VBIOSVersion, dec.Project, dec.ProjectSKU, dec.ChipSKU)
+		}
+		if arch == ArchHopper {
+			driverID = "NV_GPU_DRIVER_GH100_" + dec.DriverVersion
+		} else {
+			chip := dec.ChipInfo
+			if chip == "" {
+				chip = "GB100"
+			}
+			driverID = "NV_GPU_CC_DRIVER_" + upper(chip) + "_" + dec.DriverVersion
+		}
+		firmwareID = "NV_GPU_VBIOS_" + upper(dec.Project) + "_" + upper(dec.ProjectSKU) + "_" + upper(dec.ChipSKU) + "_" + stripDots(dec.VBIOSVersion)
+		return driverID, firmwareID, nil
+	}
+	return "", "", verify.Errorf(verify.ErrUnsupported, "no RIMs for architecture %s", arch)
+}
+
+func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Time) error {
+	driverID, fwID, err := RIMIDs(dc.Arch, dc.Decoded)
+	if err != nil {
+		return err
+	}
+	var rims []*Golden
+	if driverID != "" {
+		g, res, err := v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now)
+		if err != nil {
+			return fmt.Errorf("driver RIM %s: %w", driverID, err)
+		}
+		dc.DriverRIM = &RIMResult{Golden: g, OCSP: res}
+		rims = append(rims, g)
+	}
+	g, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
+	if err != nil {
+		return fmt.Errorf("firmware RIM %s: %w", fwID, err)
+	}
+	dc.FirmwareRIM = &RIMResult{Golden: g, OCSP: res}
+	rims = append(rims, g)
+	cmp, err := CompareMeasurements(&dc.Report.Response, dc.Decoded.NVDEC0Status, rims...)
+	if err != nil {
+		return err
+	}
+	if err := cmp.Err(); err != nil {
+		return err
+	}
+	dc.Comparison = cmp
+	return nil
+}
+
+func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*Golden, *ocsp.Result, error) {
+	g, err := v.rims.RIM(ctx, id, version, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g == nil || g.ID != id || g.Version != version {
+		var gotID, gotVersion string
+		if g != nil {
+			gotID, gotVersion = g.ID, g.Version
+		}
+		return nil, nil, verify.Errorf(verify.ErrBinding, "RIM: expected ID %q version %q, got %q %q", id, version, gotID, gotVersion)
+	}
+	if v.noRevocation {
+		return g, nil, nil
+	}
+	if len(g.Chain) < 2 {
+		return nil, nil, verify.Errorf(verify.ErrChain, "RIM %s: signer chain of %d certificates", id, len(g.Chain))
+	}
+	res, err := v.ocsp.CheckChain(ctx, g.Chain, 0, ocsp.ScopeRIM, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("RIM signer chain: %w", err)
+	}
+	return g, res, nil
+}
+
+func stripDots(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' {
+			b = append(b, s[i])
+		}
+	}
+	return upper(string(b))
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 32
+		}
+	}
+	return string(b)
+}
+
+
