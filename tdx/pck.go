@@ -1,0 +1,245 @@
+package tdx
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"math/big"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+var (
+	oidSGXExtensions      = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1}
+	oidPPID               = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 1}
+	oidTCB                = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 2}
+	oidPCEID              = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 3}
+	oidFMSPC              = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 4}
+	oidSGXType            = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 5}
+	oidPlatformInstanceID = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 6}
+	oidConfiguration      = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 7}
+)
+
+// PCKExtensions are the Intel SGX extensions of a PCK certificate.
+type PCKExtensions struct {
+	PPID               []byte
+	CompSVN            [16]byte // SGX TCB component SVNs 1..16
+	PCESVN             uint16
+	CPUSVN             [16]byte
+	PCEID              [2]byte
+	FMSPC              [6]byte
+	SGXType            int    // 0 Standard, 1 Scalable, 2 Scalable with Integrity
+	PlatformInstanceID []byte // Platform CA certificates only
+	DynamicPlatform    *bool
+	CachedKeys         *bool
+	SMTEnabled         *bool
+}
+
+type sgxExt struct {
+	ID    asn1.ObjectIdentifier
+	Value asn1.RawValue
+}
+
+// ParsePCKExtensions reads the SGX extensions (OID 1.2.840.113741.1.13.1) of a PCK certificate.
+func ParsePCKExtensions(cert *x509.Certificate) (*PCKExtensions, error) {
+	var raw []byte
+	for _, e := range cert.Extensions {
+		if e.Id.Equal(oidSGXExtensions) {
+			if raw != nil {
+				return nil, verify.Errorf(verify.ErrMalformed, "PCK certificate: duplicate SGX extension")
+			}
+			raw = e.Value
+		}
+	}
+	if raw == nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "PCK certificate %q: no SGX extension", cert.Subject.CommonName)
+	}
+	var items []sgxExt
+	if rest, err := asn1.Unmarshal(raw, &items); err != nil || len(rest) != 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "PCK SGX extension: not a sequence of (OID, value): %v", err)
+	}
+	x := &PCKExtensions{}
+	var seen [8]bool
+	for _, it := range items {
+		var err error
+		switch {
+		case it.ID.Equal(oidPPID):
+			x.PPID, err = octets(it.Value, 16, "PPID")
+			seen[1] = true
+		case it.ID.Equal(oidTCB):
+			err = parsePCKTCB(it.Value, x)
+			seen[2] = true
+		case it.ID.Equal(oidPCEID):
+			var b []byte
+			b, err = octets(it.Value, 2, "PCE-ID")
+			copy(x.PCEID[:], b)
+			seen[3] = true
+		case it.ID.Equal(oidFMSPC):
+			var b []byte
+			b, err = octets(it.Value, 6, "FMSPC")
+			copy(x.FMSPC[:], b)
+			seen[4] = true
+		case it.ID.Equal(oidSGXType):
+			var e asn1.Enumerated
+			if _, err = asn1.Unmarshal(it.Value.FullBytes, &e); err == nil {
+				x.SGXType = int(e)
+			}
+			seen[5] = true
+		case it.ID.Equal(oidPlatformInstanceID):
+			x.PlatformInstanceID, err = octets(it.Value, 16, "PlatformInstanceID")
+		case it.ID.Equal(oidConfiguration):
+			err = parsePCKConfig(it.Value, x)
+		}
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "PCK SGX extension %v: %w", it.ID, err)
+		}
+	}
+	for i, name := range []string{"", "PPID", "TCB", "PCE-ID", "FMSPC", "SGX Type"} {
+		if i > 0 && !seen[i] {
+			return nil, verify.Errorf(verify.ErrMalformed, "PCK SGX extension: required %s missing", name)
+		}
+	}
+	return x, nil
+}
+
+func octets(v asn1.RawValue, n int, name string) ([]byte, error) {
+	var b []byte
+	if _, err := asn1.Unmarshal(v.FullBytes, &b); err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: %w", name, err)
+	}
+	if len(b) != n {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: expected %d bytes, got %d", name, n, len(b))
+	}
+	return b, nil
+}
+
+func parsePCKTCB(v asn1.RawValue, x *PCKExtensions) error {
+	var comps []sgxExt
+	if _, err := asn1.Unmarshal(v.FullBytes, &comps); err != nil {
+		return err
+	}
+	var got [19]bool
+	for _, c := range comps {
+		if len(c.ID) != len(oidTCB)+1 || !c.ID[:len(oidTCB)].Equal(oidTCB) {
+			continue
+		}
+		n := c.ID[len(oidTCB)]
+		switch {
+		case n >= 1 && n <= 17:
+			var i int
+			if _, err := asn1.Unmarshal(c.Value.FullBytes, &i); err != nil {
+				return err
+			}
+			limit := 255
+			if n == 17 {
+				limit = 65535
+			}
+			if i < 0 || i > limit {
+				return verify.Errorf(verify.ErrMalformed, "TCB component %d out of range: %d", n, i)
+			}
+			if n == 17 {
+				x.PCESVN = uint16(i)
+			} else {
+				x.CompSVN[n-1] = byte(i)
+			}
+		case n == 18:
+			b, err := octets(c.Value, 16, "CPUSVN")
+			if err != nil {
+				return err
+			}
+			copy(x.CPUSVN[:], b)
+		default:
+			continue
+		}
+		got[n] = true
+	}
+	for n := 1; n <= 18; n++ {
+		if !got[n] {
+			return verify.Errorf(verify.ErrMalformed, "TCB component %d missing", n)
+		}
+	}
+	return nil
+}
+
+func parsePCKConfig(v asn1.RawValue, x *PCKExtensions) error {
+	var items []sgxExt
+	if _, err := asn1.Unmarshal(v.FullBytes, &items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if len(it.ID) != len(oidConfiguration)+1 || !it.ID[:len(oidConfiguration)].Equal(oidConfiguration) {
+			continue
+		}
+		var b bool
+		if _, err := asn1.Unmarshal(it.Value.FullBytes, &b); err != nil {
+			return err
+		}
+		switch it.ID[len(oidConfiguration)] {
+		case 1:
+			x.DynamicPlatform = &b
+		case 2:
+			x.CachedKeys = &b
+		case 3:
+			x.SMTEnabled = &b
+		}
+	}
+	return nil
+}
+
+// parsePEMChain decodes exactly want certificates; only whitespace and NUL
+// padding may follow the last one.
+func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	rest := b
+	for {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			return nil, verify.Errorf(verify.ErrMalformed, "%s: PEM block %d has type %q", what, len(certs), blk.Type)
+		}
+		if len(certs) == want {
+			return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got more", what, want)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "%s: certificate %d: %w", what, len(certs), err)
+		}
+		certs = append(certs, c)
+	}
+	if len(bytes.Trim(rest, " \t\r\n\x00")) != 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: %d bytes of trailing data after the certificates", what, len(rest))
+	}
+	if len(certs) != want {
+		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got %d", what, want, len(certs))
+	}
+	return certs, nil
+}
+
+// p256Key decodes a raw x‖y P-256 public key.
+func p256Key(raw []byte) (*ecdsa.PublicKey, error) {
+	if len(raw) != 64 {
+		return nil, verify.Errorf(verify.ErrMalformed, "attestation key: expected 64 bytes, got %d", len(raw))
+	}
+	uncompressed := append([]byte{4}, raw...)
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), uncompressed)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "attestation key is not a P-256 point: %w", err)
+	}
+	return pub, nil
+}
+
+// verifyRawP256 checks a raw r‖s signature over digest.
+func verifyRawP256(pub *ecdsa.PublicKey, digest, sig []byte) bool {
+	if len(sig) != 64 {
+		return false
+	}
+	r := new(big.Int).SetBytes(sig[:32])
+	s := new(big.Int).SetBytes(sig[32:])
+	return ecdsa.Verify(pub, digest, r, s)
+}

@@ -1,0 +1,444 @@
+package tdx
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+//go:embed intel_sgx_root_ca.pem
+var intelRootPEM []byte
+
+// IntelSGXRootCA returns the embedded Intel SGX Root CA, the default trust anchor.
+func IntelSGXRootCA() *x509.Certificate {
+	certs, err := parsePEMChain(intelRootPEM, 1, "embedded Intel SGX Root CA")
+	if err != nil {
+		panic("tdx: embedded Intel SGX Root CA does not parse: " + err.Error())
+	}
+	return certs[0]
+}
+
+// MaxEvidenceSize caps the evidence handed to Verify (quote plus event log).
+const MaxEvidenceSize = 16 << 20
+
+// CollateralRequest names the collateral a quote needs.
+type CollateralRequest struct {
+	FMSPC [6]byte
+	// CA is the PCK issuing CA: "platform" or "processor".
+	CA string
+	// Now is the verification time, for sources that cache.
+	Now time.Time
+}
+
+// CollateralSource supplies Intel collateral. Implementations must be safe
+// for concurrent use and return a Collateral that is not modified afterwards.
+type CollateralSource interface {
+	Collateral(ctx context.Context, req CollateralRequest) (*Collateral, error)
+}
+
+// Option configures a Verifier.
+type Option func(*config) error
+
+type config struct {
+	source         CollateralSource
+	roots          []*x509.Certificate
+	logger         *slog.Logger
+	cacheSize      int
+	skipCollateral bool
+	skipCRLs       bool
+	unloggedRTMR3  bool
+	minEvalNumber  int
+}
+
+// WithCollateral sets the collateral source (required unless
+// WithoutCollateralUnsafe).
+func WithCollateral(src CollateralSource) Option {
+	return func(c *config) error {
+		if src == nil {
+			return verify.Errorf(verify.ErrConfig, "WithCollateral: nil source")
+		}
+		c.source = src
+		return nil
+	}
+}
+
+// WithTrustedRoots replaces the embedded Intel SGX Root CA.
+func WithTrustedRoots(roots ...*x509.Certificate) Option {
+	return func(c *config) error {
+		if len(roots) == 0 {
+			return verify.Errorf(verify.ErrConfig, "WithTrustedRoots: no roots")
+		}
+		for i, r := range roots {
+			if r == nil || !r.IsCA {
+				return verify.Errorf(verify.ErrConfig, "WithTrustedRoots: root %d is nil or not a CA", i)
+			}
+		}
+		c.roots = append([]*x509.Certificate(nil), roots...)
+		return nil
+	}
+}
+
+// WithLogger sets a logger for debug information; the default is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return verify.Errorf(verify.ErrConfig, "WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithCacheSize bounds each cache of verified objects (platforms and
+// collateral) to n entries; the default is 1024.
+func WithCacheSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return verify.Errorf(verify.ErrConfig, "WithCacheSize: %d < 1", n)
+		}
+		c.cacheSize = n
+		return nil
+	}
+}
+
+// WithMinTCBEvaluationDataNumber rejects TCB info and QE identity whose
+// tcbEvaluationDataNumber is below n (ErrCollateral), against rollback to
+// older, validly signed collateral.
+func WithMinTCBEvaluationDataNumber(n int) Option {
+	return func(c *config) error {
+		c.minEvalNumber = n
+		return nil
+	}
+}
+
+// WithoutCollateralUnsafe verifies only the quote signature, the QE report
+// and the PCK chain: no TCB status, no revocation. Recorded in the claims.
+func WithoutCollateralUnsafe() Option {
+	return func(c *config) error { c.skipCollateral = true; return nil }
+}
+
+// WithoutCRLsUnsafe appraises TCB info and QE identity but skips both CRLs
+// (for collateral sets that lack them). Recorded in the claims.
+func WithoutCRLsUnsafe() Option {
+	return func(c *config) error { c.skipCRLs = true; return nil }
+}
+
+// WithUnloggedRTMR3Unsafe accepts an RTMR3 extended without event-log
+// entries: RTMR0–2 must still replay, RTMR3 is reported from the quote
+// unverified by the log. Recorded in the claims.
+func WithUnloggedRTMR3Unsafe() Option {
+	return func(c *config) error { c.unloggedRTMR3 = true; return nil }
+}
+
+// Verifier verifies TDX quotes. It is immutable and safe for concurrent use.
+type Verifier struct {
+	cfg        config
+	trust      *trust
+	platforms  *lru.Cache[[32]byte, *verifiedPlatform]
+	collateral *lru.Cache[[32]byte, *verifiedCollateral]
+}
+
+// NewVerifier returns a verifier configured by opts.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	cfg := config{cacheSize: 1024}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.source == nil && !cfg.skipCollateral {
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: no collateral source: use WithCollateral (or WithoutCollateralUnsafe)")
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.roots) == 0 {
+		cfg.roots = []*x509.Certificate{IntelSGXRootCA()}
+	}
+	t := &trust{roots: cfg.roots, pool: x509.NewCertPool()}
+	for _, r := range cfg.roots {
+		t.pool.AddCert(r)
+	}
+	return &Verifier{
+		cfg:        cfg,
+		trust:      t,
+		platforms:  lru.New[[32]byte, *verifiedPlatform](cfg.cacheSize),
+		collateral: lru.New[[32]byte, *verifiedCollateral](cfg.cacheSize),
+	}, nil
+}
+
+// Format returns verify.FormatTDX.
+func (v *Verifier) Format() verify.Format { return verify.FormatTDX }
+
+// Detect recognises a raw TDX quote or Trustee's JSON TDX evidence.
+func (v *Verifier) Detect(evidence []byte) bool {
+	if looksLikeQuote(evidence) {
+		return true
+	}
+	t := bytes.TrimLeft(evidence, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' || len(evidence) > MaxEvidenceSize {
+		return false
+	}
+	q, _, err := decodeEvidence(evidence)
+	return err == nil && looksLikeQuote(q)
+}
+
+func looksLikeQuote(b []byte) bool {
+	if len(b) < headerSize {
+		return false
+	}
+	ver := uint16(b[0]) | uint16(b[1])<<8
+	key := uint16(b[2]) | uint16(b[3])<<8
+	tee := uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24
+	return (ver == 4 || ver == 5) && key == attKeyTypeP256 && tee == teeTypeTDX
+}
+
+type trusteeEvidence struct {
+	Quote      string  `json:"quote"`
+	CCEventLog *string `json:"cc_eventlog"`
+}
+
+// decodeEvidence splits evidence into the quote and the optional CC event log.
+func decodeEvidence(evidence []byte) (quote, ccel []byte, err error) {
+	if len(evidence) > MaxEvidenceSize {
+		return nil, nil, verify.Errorf(verify.ErrLimit, "evidence: %d bytes exceeds the cap of %d", len(evidence), MaxEvidenceSize)
+	}
+	t := bytes.TrimLeft(evidence, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' {
+		return evidence, nil, nil
+	}
+	var e trusteeEvidence
+	dec := json.NewDecoder(bytes.NewReader(evidence))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: %w", err)
+	}
+	if dec.More() {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: trailing data")
+	}
+	if quote, err = b64(e.Quote, "quote"); err != nil {
+		return nil, nil, err
+	}
+	if len(quote) == 0 {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: empty quote")
+	}
+	if e.CCEventLog != nil && *e.CCEventLog != "" {
+		if ccel, err = b64(*e.CCEventLog, "cc_eventlog"); err != nil {
+			return nil, nil, err
+		}
+	}
+	return quote, ccel, nil
+}
+
+func b64(s, field string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence %s: not base64", field)
+}
+
+// verifiedPlatform is what depends only on the QE and platform: the PCK chain
+// to a pinned root, the PCK extensions, the QE report signature and the
+// binding of the attestation key to the QE report.
+type verifiedPlatform struct {
+	leaf, intermediate, root *x509.Certificate
+	ext                      *PCKExtensions
+	ca                       string
+	ak                       *ecdsa.PublicKey
+	notBefore, notAfter      time.Time
+}
+
+func (v *Verifier) platform(q *Quote, now time.Time) (*verifiedPlatform, error) {
+	h := sha256.New()
+	h.Write(q.AttestationKey[:])
+	h.Write(q.CertData)
+	var key [32]byte
+	h.Sum(key[:0])
+	if p, ok := v.platforms.Get(key, now); ok {
+		if now.Before(p.notBefore) {
+			return nil, verify.Errorf(verify.ErrChain, "PCK chain not valid before %s (now %s): %w", p.notBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
+		}
+		return p, nil
+	}
+	p, err := v.verifyPlatform(q, now)
+	if err != nil {
+		return nil, err
+	}
+	v.platforms.Add(key, p, p.notAfter)
+	return p, nil
+}
+
+func (v *Verifier) verifyPlatform(q *Quote, now time.Time) (*verifiedPlatform, error) {
+	certs, err := parsePEMChain(q.PCKChainPEM, 3, "PCK certificate chain")
+	if err != nil {
+		return nil, err
+	}
+	if err := v.trust.verifyCerts(certs, now, "PCK certificate chain"); err != nil {
+		return nil, err
+	}
+	p := &verifiedPlatform{leaf: certs[0], intermediate: certs[1], root: certs[2]}
+	if p.leaf.IsCA {
+		return nil, verify.Errorf(verify.ErrChain, "PCK certificate %q is a CA", p.leaf.Subject.CommonName)
+	}
+	switch cn := p.intermediate.Subject.CommonName; cn {
+	case "Intel SGX PCK Platform CA":
+		p.ca = "platform"
+	case "Intel SGX PCK Processor CA":
+		p.ca = "processor"
+	default:
+		return nil, verify.Errorf(verify.ErrChain, "PCK issuer: expected Intel SGX PCK Platform CA or Processor CA, got %q", cn)
+	}
+	if p.ext, err = ParsePCKExtensions(p.leaf); err != nil {
+		return nil, err
+	}
+	pub, ok := p.leaf.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, verify.Errorf(verify.ErrChain, "PCK certificate key is %T, expected ECDSA P-256", p.leaf.PublicKey)
+	}
+	d := sha256.Sum256(q.QEReport.Raw[:])
+	if !verifyRawP256(pub, d[:], q.QEReportSignature[:]) {
+		return nil, verify.Errorf(verify.ErrSignature, "QE report signature %x does not verify with the PCK key", q.QEReportSignature)
+	}
+	h := sha256.New()
+	h.Write(q.AttestationKey[:])
+	h.Write(q.QEAuthData)
+	var want [64]byte
+	h.Sum(want[:0])
+	if !bytes.Equal(want[:], q.QEReport.ReportData[:]) {
+		return nil, verify.Errorf(verify.ErrBinding, "QE report_data: expected SHA-256(attestation key ‖ QE auth data) ‖ zeros = %x, got %x", want, q.QEReport.ReportData)
+	}
+	if p.ak, err = p256Key(q.AttestationKey[:]); err != nil {
+		return nil, err
+	}
+	var w window
+	for _, c := range certs {
+		w.cert(c)
+	}
+	p.notBefore, p.notAfter = w.from, w.to
+	return p, nil
+}
+
+func (v *Verifier) verifiedCollateral(ctx context.Context, p *verifiedPlatform, now time.Time) (*verifiedCollateral, error) {
+	c, err := v.cfg.source.Collateral(ctx, CollateralRequest{FMSPC: p.ext.FMSPC, CA: p.ca, Now: now})
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
+	}
+	if c == nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", upperHex(p.ext.FMSPC[:]))
+	}
+	key := c.Digest()
+	vc, ok := v.collateral.Get(key, now)
+	if !ok {
+		if vc, err = v.trust.verifyCollateral(c, now, v.cfg.skipCRLs); err != nil {
+			return nil, err
+		}
+		v.collateral.Add(key, vc, vc.notAfter)
+	}
+	if err := vc.checkValidity(now); err != nil {
+		return nil, err
+	}
+	if n := v.cfg.minEvalNumber; n > 0 && (vc.tcb.TCBEvaluationDataNumber < n || vc.qe.TCBEvaluationDataNumber < n) {
+		return nil, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
+			n, vc.tcb.TCBEvaluationDataNumber, vc.qe.TCBEvaluationDataNumber)
+	}
+	return vc, nil
+}
+
+// Verify verifies a TDX quote (raw, or Trustee's JSON with an optional CC
+// event log): the quote signature, the QE report and its binding to the
+// attestation key, the PCK chain to a pinned root, the collateral (TCB info,
+// QE identity, CRLs) and TCB level, the report data and init data, and the
+// replay of the event log against RTMR0–3.
+func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	c, err := v.verify(ctx, evidence, exp)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyQuote is Verify returning the typed claims.
+func (v *Verifier) VerifyQuote(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
+	return v.verify(ctx, evidence, exp)
+}
+
+func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := exp.Time()
+	raw, ccel, err := decodeEvidence(evidence)
+	if err != nil {
+		return nil, err
+	}
+	q, err := ParseQuote(raw)
+	if err != nil {
+		return nil, err
+	}
+	if string(q.Header.VendorID[:]) != intelQEVendorID {
+		return nil, verify.Errorf(verify.ErrBinding, "quote header vendor_id: expected %x (Intel QE), got %x", []byte(intelQEVendorID), q.Header.VendorID)
+	}
+	p, err := v.platform(q, now)
+	if err != nil {
+		return nil, err
+	}
+	d := sha256.Sum256(q.Signed)
+	if !verifyRawP256(p.ak, d[:], q.Signature[:]) {
+		return nil, verify.Errorf(verify.ErrSignature, "quote signature %x does not verify with the attestation key %x", q.Signature, q.AttestationKey)
+	}
+
+	cl := &Claims{Quote: q, PCK: *p.ext, PCKCA: p.ca}
+	if v.cfg.skipCollateral {
+		cl.Unsafe = append(cl.Unsafe, "collateral_skipped")
+	} else {
+		vc, err := v.verifiedCollateral(ctx, p, now)
+		if err != nil {
+			return nil, err
+		}
+		if cl.TCB, err = appraise(q, p, vc); err != nil {
+			return nil, err
+		}
+		if v.cfg.skipCRLs {
+			cl.Unsafe = append(cl.Unsafe, "crls_skipped")
+		}
+	}
+	if err := exp.CheckReportData("report_data", q.Body.ReportData[:]); err != nil {
+		return nil, err
+	}
+	if len(exp.ReportData) == 0 {
+		cl.Unsafe = append(cl.Unsafe, "report_data_unchecked")
+	}
+	if err := exp.CheckInitData("mr_config_id", q.Body.MRConfigID[:]); err != nil {
+		return nil, err
+	}
+	cl.InitDataChecked = exp.InitDataDigest != nil
+	if ccel != nil {
+		log, err := ParseCCEL(ccel)
+		if err != nil {
+			return nil, err
+		}
+		if err := log.Replay(q.Body.RTMR, v.cfg.unloggedRTMR3); err != nil {
+			return nil, err
+		}
+		if v.cfg.unloggedRTMR3 {
+			cl.Unsafe = append(cl.Unsafe, "rtmr3_unlogged")
+		}
+		cl.EventLog = log
+	}
+	v.cfg.logger.DebugContext(ctx, "tdx quote verified", "fmspc", upperHex(p.ext.FMSPC[:]), "tcb_status", cl.tcbStatus())
+	return cl, nil
+}
