@@ -1,0 +1,67 @@
+package token
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Every algorithm × both encodings × all three profiles (two generations).
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	for _, alg := range Algorithms {
+		s := mustSigner(t, alg)
+		v := mustVerifier(t, s)
+		for _, profile := range []string{ear.ProfileIETF03, ear.ProfileVeraison, ear.ProfileTrustee} {
+			for _, f := range []Format{FormatJWT, FormatCWT} {
+				t.Run(string(alg)+"/"+f.String()+"/"+profile, func(t *testing.T) {
+					in := testResult(profile)
+					var tok []byte
+					var err error
+					if f == FormatJWT {
+						tok, err = s.SignJWT(in)
+					} else {
+						tok, err = s.SignCWT(in)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := DetectFormat(tok); got != f {
+						t.Fatalf("DetectFormat: expected %s, got %s", f, got)
+					}
+					out, err := v.Verify(ctx, tok, Expectations{Now: testNow.Add(1), Nonce: testNonce, Issuer: "attest-test"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(in, out) {
+						t.Errorf("round trip changed the result:\n in: %+v\nout: %+v", in, out)
+						for n := range in.Submods {
+							t.Errorf("%s in: %+v\nout: %+v", n, in.Submods[n], out.Submods[n])
+						}
+					}
+					// a flipped signature byte must fail with ErrSignature
+					bad := append([]byte(nil), tok...)
+					bad[len(bad)-3] ^= 0x01
+					if f == FormatJWT {
+						bad[len(bad)-3] = flipB64(tok[len(tok)-3])
+					}
+					res, err := v.Verify(ctx, bad, Expectations{Now: testNow.Add(1)})
+					wantKinds(t, err, verify.ErrToken, verify.ErrSignature)
+					if res != nil {
+						t.Error("claims returned with an error")
+					}
+				})
+			}
+		}
+	}
+}
+
+func flipB64(c byte) byte {
+	if c == 'A' {
+		return 'B'
+	}
+	return 'A'
+}
