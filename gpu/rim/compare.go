@@ -1,0 +1,199 @@
+package rim
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// NVDEC0_STATUS values of the signed report's opaque data.
+const (
+	NVDEC0Enabled  byte = 0xAA
+	NVDEC0Disabled byte = 0x55
+)
+
+// nvdec0Index is the RIM index of the NVDEC0 measurement, which a GPU with
+// NVDEC0 disabled does not extend.
+const nvdec0Index = 35
+
+// CompareOptions carries what the signed report says beyond its measurement
+// blocks.
+type CompareOptions struct {
+	// NVDEC0Status is the report's NVDEC0_STATUS byte, meaningful when
+	// HasNVDEC0Status is set. NVDEC0Disabled (0x55) skips RIM index 35;
+	// NVDEC0Enabled (0xAA) compares it; any other value is ErrMalformed.
+	// Without a status (old firmware) index 35 is compared: skipping is
+	// only ever done on the report's say-so.
+	NVDEC0Status    byte
+	HasNVDEC0Status bool
+}
+
+// Comparison is the outcome of matching the golden measurements of one or
+// two RIMs with the measurement blocks of a report.
+type Comparison struct {
+	// Matched lists the RIM indices whose runtime value matched, ascending.
+	Matched []int
+	// Skipped lists the active RIM indices not compared (index 35 when
+	// NVDEC0 is disabled).
+	Skipped []int
+	// Mismatches lists every active entry the report did not match, by index.
+	Mismatches []Mismatch
+	// Conflicts lists RIM indices active in both the driver and the VBIOS RIM.
+	Conflicts []int
+}
+
+// OK reports whether every compared entry matched and nothing conflicted.
+func (c *Comparison) OK() bool {
+	return c != nil && len(c.Mismatches) == 0 && len(c.Conflicts) == 0
+}
+
+// Mismatch is one active golden entry that the report did not match.
+type Mismatch struct {
+	// Index is the RIM index; the report's block is Index+1.
+	Index int
+	// Source is the kind of RIM the entry came from.
+	Source Kind
+	// Name is the RIM entry's name.
+	Name string
+	// ExpectedSize is the entry's size; Expected its alternatives.
+	ExpectedSize int
+	Expected     [][]byte
+	// Missing is set when the report has no block Index+1; then Actual is nil.
+	Missing bool
+	// ActualSize and Actual are the report's value.
+	ActualSize int
+	Actual     []byte
+}
+
+func (m Mismatch) String() string {
+	alts := make([]string, len(m.Expected))
+	for i, a := range m.Expected {
+		alts[i] = fmt.Sprintf("%x", a)
+	}
+	if m.Missing {
+		return fmt.Sprintf("index %d (%s RIM %s): expected one of [%s] (size %d), report has no block %d",
+			m.Index, m.Source, m.Name, strings.Join(alts, " "), m.ExpectedSize, m.Index+1)
+	}
+	return fmt.Sprintf("index %d (%s RIM %s): expected one of [%s] (size %d), got %x (size %d)",
+		m.Index, m.Source, m.Name, strings.Join(alts, " "), m.ExpectedSize, m.Actual, m.ActualSize)
+}
+
+// Compare matches the active entries of a GPU's driver and VBIOS RIMs with the
+// measurement blocks of its signed report (report maps SPDM block index, from
+// 1, to the block's value): RIM index i is block i+1; each active entry must
+// equal one of its alternatives and have its size; a missing block is a
+// mismatch; an index active in both RIMs is a conflict. NVDEC0 handling is as
+// in CompareOptions.
+//
+// On success it returns the comparison and nil. On mismatches or conflicts it
+// returns the comparison, listing every one, and an ErrPolicy error naming
+// them. Wrong inputs (nil or wrong-kind manifests, empty report, unknown
+// NVDEC0 status) are ErrConfig or ErrMalformed with a nil comparison.
+func Compare(driver, vbios *Manifest, report map[int][]byte, opts CompareOptions) (*Comparison, error) {
+	if driver == nil || vbios == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: Compare needs both a driver and a VBIOS manifest")
+	}
+	if driver.Kind != KindDriver {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: Compare driver manifest: expected kind %s, got %s", KindDriver, driver.Kind)
+	}
+	if vbios.Kind != KindVBIOS {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: Compare VBIOS manifest: expected kind %s, got %s", KindVBIOS, vbios.Kind)
+	}
+	skip35 := false
+	if opts.HasNVDEC0Status {
+		switch opts.NVDEC0Status {
+		case NVDEC0Enabled:
+		case NVDEC0Disabled:
+			skip35 = true
+		default:
+			return nil, verify.Errorf(verify.ErrMalformed, "rim: NVDEC0_STATUS: expected %#02x or %#02x, got %#02x", NVDEC0Enabled, NVDEC0Disabled, opts.NVDEC0Status)
+		}
+	}
+	return compare(report, skip35, driver, vbios)
+}
+
+// CompareSwitch matches the active entries of an NVSwitch's BIOS RIM with the
+// measurement blocks of its signed report, by the same rule as Compare.
+func CompareSwitch(bios *Manifest, report map[int][]byte) (*Comparison, error) {
+	if bios == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: CompareSwitch needs a switch BIOS manifest")
+	}
+	if bios.Kind != KindSwitchBIOS {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: CompareSwitch manifest: expected kind %s, got %s", KindSwitchBIOS, bios.Kind)
+	}
+	return compare(report, false, bios)
+}
+
+func compare(report map[int][]byte, skip35 bool, rims ...*Manifest) (*Comparison, error) {
+	if len(report) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: report has no measurement blocks")
+	}
+	type golden struct {
+		m   *Measurement
+		src Kind
+	}
+	goldens := make(map[int]golden)
+	c := &Comparison{}
+	for _, r := range rims {
+		for i := range r.Measurements {
+			ms := &r.Measurements[i]
+			if !ms.Active {
+				continue
+			}
+			if prev, dup := goldens[ms.Index]; dup {
+				if prev.src != r.Kind {
+					c.Conflicts = append(c.Conflicts, ms.Index)
+				}
+				continue
+			}
+			goldens[ms.Index] = golden{ms, r.Kind}
+		}
+	}
+	indices := make([]int, 0, len(goldens))
+	for i := range goldens {
+		indices = append(indices, i)
+	}
+	sort.Ints(indices)
+	sort.Ints(c.Conflicts)
+	for _, i := range indices {
+		g := goldens[i]
+		if skip35 && i == nvdec0Index {
+			c.Skipped = append(c.Skipped, i)
+			continue
+		}
+		actual, ok := report[i+1]
+		if ok && len(actual) == g.m.Size {
+			matched := false
+			for _, alt := range g.m.Alternatives {
+				if bytes.Equal(actual, alt) {
+					matched = true
+					break
+				}
+			}
+			if matched {
+				c.Matched = append(c.Matched, i)
+				continue
+			}
+		}
+		mm := Mismatch{Index: i, Source: g.src, Name: g.m.Name, ExpectedSize: g.m.Size, Expected: g.m.Alternatives, Missing: !ok}
+		if ok {
+			mm.Actual, mm.ActualSize = actual, len(actual)
+		}
+		c.Mismatches = append(c.Mismatches, mm)
+	}
+	if c.OK() {
+		return c, nil
+	}
+	var parts []string
+	for _, i := range c.Conflicts {
+		parts = append(parts, fmt.Sprintf("index %d is active in both the driver and the VBIOS RIM", i))
+	}
+	for _, mm := range c.Mismatches {
+		parts = append(parts, mm.String())
+	}
+	return c, verify.Errorf(verify.ErrPolicy, "rim: %d measurement mismatches, %d index conflicts: %s",
+		len(c.Mismatches), len(c.Conflicts), strings.Join(parts, "; "))
+}

@@ -1,0 +1,315 @@
+package rim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	_ "embed"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"time"
+
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+//go:embed nvidia_rim_root.pem
+var nvidiaRIMRootPEM []byte
+
+// NVIDIARoot returns the pinned NVIDIA CoRIM signing Root CA (P-384, valid
+// 2023-03-16..2053-03-08, SHA-256 fingerprint 12:97:7B:51:…:1D:F5:D1), the
+// root every NVIDIA RIM signer chains to.
+func NVIDIARoot() *x509.Certificate {
+	blk, _ := pem.Decode(nvidiaRIMRootPEM)
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		panic("rim: embedded NVIDIA RIM root does not parse: " + err.Error())
+	}
+	return c
+}
+
+// Verifier verifies RIM documents. It is safe for concurrent use; its
+// options are fixed at construction.
+type Verifier struct {
+	roots     *x509.CertPool
+	rootCerts []*x509.Certificate
+	maxSize   int
+	log       *slog.Logger
+	cache     *lru.Cache[cacheKey, *Manifest]
+}
+
+type cacheKey struct {
+	id  string
+	sum [32]byte
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier) error
+
+// WithRoots replaces the pinned NVIDIA RIM root with roots (for tests and
+// private RIM signers). At least one root is required.
+func WithRoots(roots ...*x509.Certificate) Option {
+	return func(v *Verifier) error {
+		if len(roots) == 0 {
+			return verify.Errorf(verify.ErrConfig, "rim: WithRoots: no roots")
+		}
+		v.rootCerts = nil
+		for i, r := range roots {
+			if r == nil {
+				return verify.Errorf(verify.ErrConfig, "rim: WithRoots: root %d is nil", i)
+			}
+			v.rootCerts = append(v.rootCerts, r)
+		}
+		return nil
+	}
+}
+
+// WithLogger sets a logger for debug messages. The default discards them.
+func WithLogger(l *slog.Logger) Option {
+	return func(v *Verifier) error {
+		if l == nil {
+			return verify.Errorf(verify.ErrConfig, "rim: WithLogger: nil logger")
+		}
+		v.log = l
+		return nil
+	}
+}
+
+// WithMaxSize sets the largest RIM document accepted, in bytes (default
+// 512 KiB; NVIDIA's are about 20 KiB). Larger documents are ErrLimit.
+func WithMaxSize(n int) Option {
+	return func(v *Verifier) error {
+		if n <= 0 {
+			return verify.Errorf(verify.ErrConfig, "rim: WithMaxSize: %d is not positive", n)
+		}
+		v.maxSize = n
+		return nil
+	}
+}
+
+// WithCacheSize sets how many verified manifests are kept (default 256).
+func WithCacheSize(n int) Option {
+	return func(v *Verifier) error {
+		if n <= 0 {
+			return verify.Errorf(verify.ErrConfig, "rim: WithCacheSize: %d is not positive", n)
+		}
+		v.cache = lru.New[cacheKey, *Manifest](n)
+		return nil
+	}
+}
+
+// NewVerifier returns a Verifier that trusts the pinned NVIDIA RIM root
+// unless WithRoots says otherwise.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	v := &Verifier{
+		rootCerts: []*x509.Certificate{NVIDIARoot()},
+		maxSize:   defaultMaxSize,
+		log:       slog.New(slog.DiscardHandler),
+		cache:     lru.New[cacheKey, *Manifest](256),
+	}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	v.roots = x509.NewCertPool()
+	for _, r := range v.rootCerts {
+		v.roots.AddCert(r)
+	}
+	return v, nil
+}
+
+// Fetch gets the RIM named id from src, verifies it at now and checks that it
+// is the RIM for firmware version (Manifest.Expect). A source that cannot
+// deliver the RIM yields ErrCollateral.
+func (v *Verifier) Fetch(ctx context.Context, src Source, id, version string, now time.Time) (*Manifest, error) {
+	if src == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: Fetch %s: nil source", id)
+	}
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	if version == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: Fetch %s: expected version is empty", id)
+	}
+	doc, err := src.Get(ctx, id)
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
+	}
+	m, err := v.verify(ctx, id, doc, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Expect(id, version); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Verify checks the RIM document doc at time now (see the package
+// documentation for the checks) and returns its manifest, with an empty ID.
+// Call Manifest.Expect before using it for a device.
+//
+// Errors: ErrLimit (size and structure caps), ErrMalformed (XML, DTD, shape,
+// attribute values), ErrSignature (missing signature, other algorithms,
+// digest or signature mismatch), ErrChain (signer not chaining to a pinned
+// root, stray certificates), ErrExpired (a chain certificate is not valid at
+// now), ErrUnsupported (entry types this package does not know).
+func (v *Verifier) Verify(ctx context.Context, doc []byte, now time.Time) (*Manifest, error) {
+	return v.verify(ctx, "", doc, now)
+}
+
+func (v *Verifier) verify(ctx context.Context, id string, doc []byte, now time.Time) (*Manifest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "rim: %w", err)
+	}
+	if now.IsZero() {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: verification time is zero")
+	}
+	if len(doc) > v.maxSize {
+		return nil, verify.Errorf(verify.ErrLimit, "rim: document of %d bytes exceeds %d", len(doc), v.maxSize)
+	}
+	key := cacheKey{id: id, sum: sha256.Sum256(doc)}
+	if m, ok := v.cache.Get(key, now); ok && !now.Before(m.NotBefore) {
+		c := m.clone()
+		return c, nil
+	}
+	m, err := v.verifyCold(doc, now)
+	if err != nil {
+		v.log.DebugContext(ctx, "rim: verification failed", "id", id, "err", err)
+		return nil, err
+	}
+	m.ID = id
+	m.Digest = key.sum
+	v.cache.Add(key, m, m.NotAfter)
+	v.log.DebugContext(ctx, "rim: verified", "id", id, "version", m.Version, "kind", m.Kind, "signer", m.Chain[0].Subject.CommonName)
+	return m.clone(), nil
+}
+
+func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
+	if err := scan(doc); err != nil {
+		return nil, err
+	}
+	tree, err := parseTree(doc)
+	if err != nil {
+		return nil, err
+	}
+	root := tree.Root()
+	if root.Tag != "SoftwareIdentity" || root.NamespaceURI() != nsSWID {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: root element: expected {%s}SoftwareIdentity, got {%s}%s", nsSWID, root.NamespaceURI(), root.Tag)
+	}
+	sig, err := checkSignatureShape(root)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := v.verifyChain(sig.certs, now)
+	if err != nil {
+		return nil, err
+	}
+	signer := chain[0]
+	pub, ok := signer.PublicKey.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P384() {
+		return nil, verify.Errorf(verify.ErrSignature, "rim: signer %q key: expected ECDSA P-384, got %T", signer.Subject.CommonName, signer.PublicKey)
+	}
+
+	// goxmldsig verifies ASN.1 DER ECDSA signatures; NVIDIA's are raw r‖s.
+	// SignatureValue is outside SignedInfo and removed by the enveloped
+	// transform, so rewriting it changes nothing that is signed.
+	sig.sigValue.SetText(base64.StdEncoding.EncodeToString(rawToDER(sig.rawSig)))
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{signer}})
+	vctx.Clock = dsig.NewFakeClockAt(now)
+	verified, err := vctx.Validate(root)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrSignature, "rim: XML signature by %q: %w", signer.Subject.CommonName, err)
+	}
+	// From here on only the element goxmldsig rebuilt from the digested
+	// canonical bytes is read.
+	m, err := parseManifest(verified)
+	if err != nil {
+		return nil, err
+	}
+	m.Chain = chain
+	m.NotBefore, m.NotAfter = validity(chain)
+	return m, nil
+}
+
+// verifyChain verifies the embedded certificates at now: certs[0] is the
+// signer, the others must be exactly its path to a pinned root, in order; the
+// last may be the root itself (the same subject and key as a pinned root).
+// It returns the verified chain, signer first, pinned root last.
+func (v *Verifier) verifyChain(certs []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
+	for i, c := range certs {
+		if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			return nil, verify.Errorf(verify.ErrExpired, "rim: certificate %d %q valid %s..%s, not at %s",
+				i, c.Subject.CommonName, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+	}
+	signer := certs[0]
+	if signer.IsCA {
+		return nil, verify.Errorf(verify.ErrChain, "rim: signer %q is a CA certificate", signer.Subject.CommonName)
+	}
+	if signer.KeyUsage != 0 && signer.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, verify.Errorf(verify.ErrChain, "rim: signer %q key usage %#x lacks digitalSignature", signer.Subject.CommonName, signer.KeyUsage)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := signer.Verify(x509.VerifyOptions{
+		Roots:         v.roots,
+		Intermediates: inter,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
+			return nil, verify.Errorf(verify.ErrExpired, "rim: signer %q chain: %w", signer.Subject.CommonName, err)
+		}
+		return nil, verify.Errorf(verify.ErrChain, "rim: signer %q does not chain to a pinned RIM root: %w", signer.Subject.CommonName, err)
+	}
+	for _, ch := range chains {
+		if embeddedIsPath(certs, ch) {
+			return ch, nil
+		}
+	}
+	return nil, verify.Errorf(verify.ErrChain, "rim: the %d embedded certificates of signer %q are not exactly its path to a pinned root", len(certs), signer.Subject.CommonName)
+}
+
+// embeddedIsPath reports whether certs is chain, in order, or chain without
+// its root, or chain with a root carrying the pinned root's subject and key.
+func embeddedIsPath(certs, chain []*x509.Certificate) bool {
+	if len(certs) > len(chain) {
+		return false
+	}
+	last := len(chain) - 1
+	for i, c := range certs {
+		if c.Equal(chain[i]) {
+			continue
+		}
+		if i == last && string(c.RawSubject) == string(chain[i].RawSubject) &&
+			string(c.RawSubjectPublicKeyInfo) == string(chain[i].RawSubjectPublicKeyInfo) {
+			continue
+		}
+		return false
+	}
+	return len(certs) >= last // every certificate below the root is embedded
+}
+
+func validity(chain []*x509.Certificate) (notBefore, notAfter time.Time) {
+	for i, c := range chain {
+		if i == 0 || c.NotBefore.After(notBefore) {
+			notBefore = c.NotBefore
+		}
+		if i == 0 || c.NotAfter.Before(notAfter) {
+			notAfter = c.NotAfter
+		}
+	}
+	return notBefore, notAfter
+}
