@@ -1,0 +1,219 @@
+package snp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/verify"
+)
+
+const td = "../testdata/snp/"
+
+func read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(td + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Clocks inside the validity of the real samples (see testdata/snp/README.md).
+var (
+	gsgTime     = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) // VCEK 2022-09-24..2029-09-24
+	trusteeTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) // VCEK 2023-01-24..2030; VLEK 2024-12-10..2025-12-10
+)
+
+func newOffline(t testing.TB, opts ...snp.Option) *snp.Verifier {
+	t.Helper()
+	v, err := snp.NewVerifier(append([]snp.Option{snp.WithoutRevocationCheckUnsafe()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func reportDataOf(t testing.TB, report []byte) []byte {
+	t.Helper()
+	r, err := snp.ParseReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(r.ReportData[:])
+}
+
+func TestRealGoSevGuestMilan(t *testing.T) {
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	rd := reportDataOf(t, report)
+	for _, tc := range []struct {
+		name string
+		opts []snp.Option
+	}{
+		{"product from VCEK", nil},
+		{"product configured", []snp.Option{snp.WithProduct(snp.Milan)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newOffline(t, tc.opts...)
+			c, err := v.VerifyReport(context.Background(), report, vcek, verify.Expectations{ReportData: rd, Now: gsgTime})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := c.Map()
+			want := map[string]any{
+				"product": "Milan", "signing_key": "VCEK", "version": 2, "vmpl": 0,
+				"policy_debug_allowed": true, "policy_smt_allowed": true, "policy_migrate_ma": false,
+				"policy_single_socket": false, "reported_tcb_bootloader": 2, "reported_tcb_tee": 0,
+				"reported_tcb_snp": 5, "reported_tcb_microcode": 68, "revocation_checked": false,
+				"reported_tcb": "0x4405000000000002", "endorsement_product_name": "Milan-B0",
+			}
+			for k, w := range want {
+				if m[k] != w {
+					t.Errorf("claim %s = %v (%T), want %v", k, m[k], m[k], w)
+				}
+			}
+			if m["report_data"] != hex.EncodeToString(rd) {
+				t.Errorf("report_data claim = %v", m["report_data"])
+			}
+			if _, ok := m["unsafe_options"]; !ok {
+				t.Error("unsafe revocation switch does not show in the claims")
+			}
+		})
+	}
+}
+
+func TestRealGoSevGuestRejections(t *testing.T) {
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	rd := reportDataOf(t, report)
+	v := newOffline(t)
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		report []byte
+		certs  []byte
+		exp    verify.Expectations
+		kind   error
+	}{
+		{"expired VCEK", report, vcek, verify.Expectations{ReportData: rd, Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, verify.ErrExpired},
+		{"not yet valid", report, vcek, verify.Expectations{ReportData: rd, Now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}, verify.ErrChain},
+		{"wrong nonce", report, vcek, verify.Expectations{ReportData: []byte("another nonce"), Now: gsgTime}, verify.ErrFreshness},
+		{"no nonce", report, vcek, verify.Expectations{Now: gsgTime}, verify.ErrConfig},
+		{"measurement flipped", flip(report, 0x90), vcek, verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrSignature},
+		{"no VCEK, no source", report, nil, verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrCollateral},
+		{"Trustee VCEK for another chip", report, read(t, "test-vcek.der"), verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrBinding},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.VerifyReport(ctx, tc.report, tc.certs, tc.exp)
+			if !errors.Is(err, tc.kind) {
+				t.Fatalf("err = %v, want kind %v", err, tc.kind)
+			}
+			if c != nil {
+				t.Fatal("claims returned with an error")
+			}
+		})
+	}
+}
+
+func TestRealGoSevGuestWrongProduct(t *testing.T) {
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	v := newOffline(t, snp.WithProduct(snp.Genoa))
+	_, err := v.VerifyReport(context.Background(), report, vcek, verify.Expectations{ReportData: reportDataOf(t, report), Now: gsgTime})
+	if !errors.Is(err, verify.ErrChain) && !errors.Is(err, verify.ErrBinding) {
+		t.Fatalf("Milan report verified as Genoa: err = %v", err)
+	}
+}
+
+func TestRealTrusteeVCEK(t *testing.T) {
+	report, vcek := read(t, "test-report.bin"), read(t, "test-vcek.der")
+	v := newOffline(t)
+	c, err := v.VerifyReport(context.Background(), report, vcek, verify.Expectations{ReportData: reportDataOf(t, report), Now: trusteeTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	if m["product"] != "Milan" || m["signing_key"] != "VCEK" || m["reported_tcb_snp"] != 8 || m["reported_tcb_microcode"] != 115 {
+		t.Errorf("claims: %v", m)
+	}
+}
+
+func TestRealTrusteeJSONMatchesBinary(t *testing.T) {
+	js, report := read(t, "trustee-e2e-evidence.json"), read(t, "test-report.bin")
+	ev, err := snp.DecodeEvidence(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ev.Report.Raw(), report) {
+		t.Fatalf("JSON evidence re-encodes to different bytes than test-report.bin")
+	}
+	v := newOffline(t, snp.WithKDS(memVCEK(t, report, read(t, "test-vcek.der"))), snp.WithProduct(snp.Milan))
+	c, err := v.Verify(context.Background(), js, verify.Expectations{ReportData: reportDataOf(t, report), Now: trusteeTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Map()["policy_debug_allowed"] != false {
+		t.Errorf("claims: %v", c.Map())
+	}
+}
+
+func memVCEK(t testing.TB, report, vcek []byte) *snp.MemorySource {
+	t.Helper()
+	r, err := snp.ParseReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := snp.NewMemorySource()
+	m.AddVCEK(snp.Milan, r.ChipID[:], snp.DecodeTCB(snp.Milan, r.ReportedTCB), vcek)
+	return m
+}
+
+func TestRealTrusteeVLEK(t *testing.T) {
+	report, vlek := read(t, "test-vlek-report.bin"), read(t, "test-vlek.der")
+	v := newOffline(t)
+	c, err := v.VerifyReport(context.Background(), report, vlek, verify.Expectations{ReportData: reportDataOf(t, report), Now: trusteeTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	if m["signing_key"] != "VLEK" || m["version"] != 3 || m["vmpl"] != 1 || m["product"] != "Milan" {
+		t.Errorf("claims: %v", m)
+	}
+	// The VLEK expired on 2025-12-10.
+	_, err = v.VerifyReport(context.Background(), report, vlek, verify.Expectations{ReportData: reportDataOf(t, report), Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if !errors.Is(err, verify.ErrExpired) {
+		t.Fatalf("expired VLEK: err = %v", err)
+	}
+	// A VLEK-signed report with only a VCEK: no fallback.
+	_, err = v.VerifyReport(context.Background(), report, read(t, "test-vcek.der"), verify.Expectations{ReportData: reportDataOf(t, report), Now: trusteeTime})
+	if !errors.Is(err, verify.ErrChain) {
+		t.Fatalf("VLEK report with VCEK: err = %v", err)
+	}
+}
+
+func TestRealTrusteeInvalidVCEKs(t *testing.T) {
+	report := read(t, "test-report.bin")
+	v := newOffline(t)
+	for _, name := range []string{"test-vcek-invalid-legacy.der", "test-vcek-invalid-new.der"} {
+		t.Run(name, func(t *testing.T) {
+			c, err := v.VerifyReport(context.Background(), report, read(t, name), verify.Expectations{ReportData: reportDataOf(t, report), Now: trusteeTime})
+			if err == nil || c != nil {
+				t.Fatalf("invalid VCEK accepted")
+			}
+			if k := verify.KindOf(err); k != verify.ErrChain && k != verify.ErrBinding {
+				t.Fatalf("err = %v (kind %v), want a chain or binding failure", err, k)
+			}
+			t.Logf("rejected: %v", err)
+		})
+	}
+}
+
+func flip(b []byte, at int) []byte {
+	c := bytes.Clone(b)
+	c[at] ^= 0x01
+	return c
+}

@@ -1,0 +1,148 @@
+package snp
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"embed"
+	"encoding/pem"
+	"strings"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+//go:embed roots/*.pem
+var embeddedRoots embed.FS
+
+// Roots is the pinned AMD key hierarchy of one product line: the self-signed
+// ARK, the ASK that certifies VCEKs and the ASVK that certifies VLEKs. ASK
+// or ASVK may be nil, which makes reports signed by that kind of key fail.
+type Roots struct {
+	Product Product
+	ARK     *x509.Certificate
+	ASK     *x509.Certificate
+	ASVK    *x509.Certificate
+}
+
+// DefaultRoots returns the AMD roots embedded in this package for p (as
+// published by AMD's KDS, the ARK/ASK valid to 2045–2048).
+func DefaultRoots(p Product) (Roots, error) {
+	b, err := embeddedRoots.ReadFile("roots/" + strings.ToLower(string(p)) + "_ask_ark_asvk.pem")
+	if err != nil {
+		return Roots{}, verify.Errorf(verify.ErrUnsupported, "no embedded AMD roots for product %q", p)
+	}
+	return ParseRoots(p, b)
+}
+
+// ParseRoots reads an ARK, ASK and ASVK of product p from PEM or
+// concatenated DER, in any order (a KDS cert_chain or Trustee's
+// *_ask_ark_asvk.pem). The ARK is the self-signed certificate; the ASVK is
+// the intermediate whose subject names VLEK. It checks that the ARK signed
+// itself and each intermediate, with RSA-PSS.
+func ParseRoots(p Product, data []byte) (Roots, error) {
+	certs, err := parseCerts(data)
+	if err != nil {
+		return Roots{}, verify.Errorf(verify.ErrConfig, "AMD roots for %s: %w", p, err)
+	}
+	r := Roots{Product: p}
+	for _, c := range certs {
+		switch {
+		case bytes.Equal(c.RawSubject, c.RawIssuer):
+			if r.ARK != nil {
+				return Roots{}, verify.Errorf(verify.ErrConfig, "AMD roots for %s: two self-signed certificates", p)
+			}
+			r.ARK = c
+		case strings.Contains(c.Subject.CommonName, "VLEK"):
+			r.ASVK = c
+		default:
+			r.ASK = c
+		}
+	}
+	return r, r.check()
+}
+
+// check verifies the internal consistency of pinned roots: every certificate
+// is an RSA CA signed with RSA-PSS by the ARK, which signs itself.
+func (r Roots) check() error {
+	if r.ARK == nil {
+		return verify.Errorf(verify.ErrConfig, "AMD roots for %s: no ARK", r.Product)
+	}
+	if r.ASK == nil && r.ASVK == nil {
+		return verify.Errorf(verify.ErrConfig, "AMD roots for %s: neither ASK nor ASVK", r.Product)
+	}
+	for _, c := range []*x509.Certificate{r.ARK, r.ASK, r.ASVK} {
+		if c == nil {
+			continue
+		}
+		if err := checkAMDCert(c, r.ARK); err != nil {
+			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %w", r.Product, err)
+		}
+	}
+	return nil
+}
+
+// checkAMDCert checks that c is an RSA certificate signed by parent with
+// RSA-PSS SHA-384, the only algorithm AMD's key hierarchy uses.
+func checkAMDCert(c, parent *x509.Certificate) error {
+	if c.SignatureAlgorithm != x509.SHA384WithRSAPSS {
+		return verify.Errorf(verify.ErrChain, "certificate %q: signature algorithm: expected %s, got %s", c.Subject.CommonName, x509.SHA384WithRSAPSS, c.SignatureAlgorithm)
+	}
+	if _, ok := parent.PublicKey.(*rsa.PublicKey); !ok {
+		return verify.Errorf(verify.ErrChain, "certificate %q: issuer key is %T, expected RSA", parent.Subject.CommonName, parent.PublicKey)
+	}
+	if !bytes.Equal(c.RawIssuer, parent.RawSubject) {
+		return verify.Errorf(verify.ErrChain, "certificate %q: issuer %q is not %q", c.Subject.CommonName, c.Issuer.CommonName, parent.Subject.CommonName)
+	}
+	if err := c.CheckSignatureFrom(parent); err != nil {
+		return verify.Errorf(verify.ErrChain, "certificate %q: not signed by %q: %w", c.Subject.CommonName, parent.Subject.CommonName, err)
+	}
+	return nil
+}
+
+// parseCerts reads certificates from PEM blocks or from one or more
+// concatenated DER certificates.
+func parseCerts(data []byte) ([]*x509.Certificate, error) {
+	if len(data) > maxCertBytes {
+		return nil, verify.Errorf(verify.ErrLimit, "certificates: %d bytes exceeds the limit of %d", len(data), maxCertBytes)
+	}
+	var out []*x509.Certificate
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		rest := data
+		for {
+			var blk *pem.Block
+			blk, rest = pem.Decode(rest)
+			if blk == nil {
+				break
+			}
+			if blk.Type != "CERTIFICATE" {
+				return nil, verify.Errorf(verify.ErrMalformed, "PEM block %q: expected CERTIFICATE", blk.Type)
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, verify.Errorf(verify.ErrMalformed, "certificate %d: %w", len(out), err)
+			}
+			out = append(out, c)
+			if len(out) > maxCerts {
+				return nil, verify.Errorf(verify.ErrLimit, "more than %d certificates", maxCerts)
+			}
+		}
+	} else {
+		cs, err := x509.ParseCertificates(data)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "DER certificates: %w", err)
+		}
+		if len(cs) > maxCerts {
+			return nil, verify.Errorf(verify.ErrLimit, "%d certificates exceeds the limit of %d", len(cs), maxCerts)
+		}
+		out = cs
+	}
+	if len(out) == 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "no certificate found in %d bytes", len(data))
+	}
+	return out, nil
+}
+
+const (
+	maxCertBytes = 256 << 10
+	maxCerts     = 8
+)

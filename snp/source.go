@@ -1,0 +1,269 @@
+package snp
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Source supplies the collateral a report needs beyond its own bytes: the
+// VCEK for a chip at a TCB and the ARK-signed CRL of a product. Nothing a
+// Source returns is trusted: the verifier checks every certificate and CRL
+// against the pinned roots. Implementations must be safe for concurrent use.
+type Source interface {
+	// VCEK returns the DER VCEK certificate of the chip hwid (the report's
+	// CHIP_ID; 8 bytes for Turin) at TCB tcb.
+	VCEK(ctx context.Context, p Product, hwid []byte, tcb TCB) ([]byte, error)
+	// CRL returns the DER CRL the product's ARK issues for the intermediate
+	// of key (the ASK for VCEK, the ASVK for VLEK).
+	CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error)
+}
+
+// hwidForKDS is the chip identifier KDS indexes VCEKs by: the full CHIP_ID,
+// or its first 8 bytes on Turin.
+func hwidForKDS(p Product, chipID []byte) []byte {
+	if p == Turin && len(chipID) > 8 {
+		return chipID[:8]
+	}
+	return chipID
+}
+
+// vcekQuery renders the KDS query of a TCB, Turin adding fmcSPL first.
+func vcekQuery(p Product, t TCB) string {
+	q := fmt.Sprintf("blSPL=%d&teeSPL=%d&snpSPL=%d&ucodeSPL=%d", t.Bootloader, t.TEE, t.SNP, t.Microcode)
+	if p == Turin {
+		q = fmt.Sprintf("fmcSPL=%d&", t.FMC) + q
+	}
+	return q
+}
+
+func keyPath(k SigningKey) string {
+	if k == SigningKeyVLEK {
+		return "vlek"
+	}
+	return "vcek"
+}
+
+// KDSBaseURL is AMD's Key Distribution Service.
+const KDSBaseURL = "https://kdsintf.amd.com"
+
+// KDS fetches VCEKs and CRLs from AMD's Key Distribution Service (or a
+// mirror with the same paths) through a collateral cache that honours each
+// item's validity, coalesces concurrent fetches and serves stale items only
+// within a bound. The HTTP fetcher backs off on 429 and Retry-After.
+type KDS struct {
+	base    string
+	fetcher collateral.Fetcher
+	cache   *collateral.Cache
+}
+
+// KDSOptions configure NewKDS. Zero fields take defaults.
+type KDSOptions struct {
+	// BaseURL defaults to KDSBaseURL.
+	BaseURL string
+	// Fetcher defaults to a collateral.HTTPFetcher with its defaults.
+	Fetcher collateral.Fetcher
+	// Store defaults to an in-memory store.
+	Store collateral.Store
+	// MaxStale is how long past its validity an item may be served when a
+	// refresh fails; zero never serves stale items.
+	MaxStale time.Duration
+}
+
+// NewKDS returns a KDS source.
+func NewKDS(opts KDSOptions) (*KDS, error) {
+	k := &KDS{base: strings.TrimRight(opts.BaseURL, "/"), fetcher: opts.Fetcher}
+	if k.base == "" {
+		k.base = KDSBaseURL
+	}
+	if u, err := url.Parse(k.base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "KDS base URL %q: expected an http(s) URL with a host", opts.BaseURL)
+	}
+	if k.fetcher == nil {
+		k.fetcher = &collateral.HTTPFetcher{}
+	}
+	k.cache = collateral.NewCache(collateral.CacheOptions{Store: opts.Store, MaxStale: opts.MaxStale})
+	return k, nil
+}
+
+// VCEK implements Source: GET {base}/vcek/v1/{product}/{hwid}?{tcb}.
+func (k *KDS) VCEK(ctx context.Context, p Product, hwid []byte, tcb TCB) ([]byte, error) {
+	u := fmt.Sprintf("%s/vcek/v1/%s/%s?%s", k.base, p, hex.EncodeToString(hwid), vcekQuery(p, tcb))
+	return k.get(ctx, u, func(b []byte) (time.Time, error) {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return time.Time{}, verify.Errorf(verify.ErrCollateral, "VCEK from %s: %w", u, err)
+		}
+		return c.NotAfter, nil
+	})
+}
+
+// CRL implements Source: GET {base}/{vcek|vlek}/v1/{product}/crl.
+func (k *KDS) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
+	u := fmt.Sprintf("%s/%s/v1/%s/crl", k.base, keyPath(key), p)
+	return k.get(ctx, u, func(b []byte) (time.Time, error) {
+		c, err := x509.ParseRevocationList(b)
+		if err != nil {
+			return time.Time{}, verify.Errorf(verify.ErrCollateral, "CRL from %s: %w", u, err)
+		}
+		return c.NextUpdate, nil
+	})
+}
+
+func (k *KDS) get(ctx context.Context, u string, notAfter func([]byte) (time.Time, error)) ([]byte, error) {
+	now := nowFrom(ctx)
+	e, _, err := k.cache.Get(ctx, u, now, func(ctx context.Context) (collateral.Entry, error) {
+		resp, err := k.fetcher.Fetch(ctx, u)
+		if err != nil {
+			return collateral.Entry{}, err
+		}
+		na, err := notAfter(resp.Body)
+		if err != nil {
+			return collateral.Entry{}, err
+		}
+		return collateral.Entry{Data: resp.Body, Header: resp.Header, NotAfter: na, FetchedAt: now}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.Data, nil
+}
+
+// The verification time travels to sources in the context, so that a cache
+// judges validity against the caller's clock rather than the wall clock.
+type nowKey struct{}
+
+func withNow(ctx context.Context, now time.Time) context.Context {
+	return context.WithValue(ctx, nowKey{}, now)
+}
+
+func nowFrom(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(nowKey{}).(time.Time); ok && !t.IsZero() {
+		return t
+	}
+	return time.Now()
+}
+
+// OfflineStore reads collateral from a directory laid out like Trustee's KDS
+// store (attestation-service/docs/amd-offline-certificate-cache.md):
+//
+//	{dir}/vcek/{hwid hex}/{blNN_teeNN_snpNN_ucodeNN[_fmcNN]}_vcek.der
+//	{dir}/vcek/{hwid hex}/vcek.der            (fallback, any TCB)
+//
+// and, as an extension of that layout, CRLs at
+//
+//	{dir}/crl/{Product}_{vcek|vlek}.crl       (DER)
+type OfflineStore struct {
+	dir string
+}
+
+// NewOfflineStore returns a store reading dir.
+func NewOfflineStore(dir string) (*OfflineStore, error) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, verify.Errorf(verify.ErrConfig, "offline KDS store %q: not a directory (%v)", dir, err)
+	}
+	return &OfflineStore{dir: dir}, nil
+}
+
+// VCEK implements Source.
+func (s *OfflineStore) VCEK(_ context.Context, p Product, hwid []byte, t TCB) ([]byte, error) {
+	name := fmt.Sprintf("bl%02d_tee%02d_snp%02d_ucode%02d", t.Bootloader, t.TEE, t.SNP, t.Microcode)
+	if p == Turin {
+		name += fmt.Sprintf("_fmc%02d", t.FMC)
+	}
+	d := filepath.Join(s.dir, "vcek", hex.EncodeToString(hwid))
+	b, err := readCapped(filepath.Join(d, name+"_vcek.der"))
+	if err == nil {
+		return b, nil
+	}
+	if b, err2 := readCapped(filepath.Join(d, "vcek.der")); err2 == nil {
+		return b, nil
+	}
+	return nil, err
+}
+
+// CRL implements Source.
+func (s *OfflineStore) CRL(_ context.Context, p Product, key SigningKey) ([]byte, error) {
+	return readCapped(filepath.Join(s.dir, "crl", fmt.Sprintf("%s_%s.crl", p, keyPath(key))))
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "offline KDS store: %w: %w", collateral.ErrNotFound, err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(f, maxCertBytes+1))
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "offline KDS store %s: %w", path, err)
+	}
+	if n > maxCertBytes {
+		return nil, verify.Errorf(verify.ErrLimit, "offline KDS store %s: larger than %d bytes", path, maxCertBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+// MemorySource holds VCEKs and CRLs in memory, for tests and for callers
+// that obtained collateral out of band. It is safe for concurrent use.
+type MemorySource struct {
+	mu    sync.RWMutex
+	vceks map[string][]byte
+	crls  map[string][]byte
+}
+
+// NewMemorySource returns an empty MemorySource.
+func NewMemorySource() *MemorySource {
+	return &MemorySource{vceks: map[string][]byte{}, crls: map[string][]byte{}}
+}
+
+func memVCEKKey(p Product, hwid []byte, t TCB) string {
+	return fmt.Sprintf("%s/%x/%s", p, hwid, vcekQuery(p, t))
+}
+
+// AddVCEK stores a DER VCEK for a chip and TCB.
+func (m *MemorySource) AddVCEK(p Product, hwid []byte, t TCB, der []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.vceks[memVCEKKey(p, hwid, t)] = bytes.Clone(der)
+}
+
+// AddCRL stores a DER CRL for a product and key kind.
+func (m *MemorySource) AddCRL(p Product, key SigningKey, der []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.crls[fmt.Sprintf("%s/%s", p, keyPath(key))] = bytes.Clone(der)
+}
+
+// VCEK implements Source.
+func (m *MemorySource) VCEK(_ context.Context, p Product, hwid []byte, t TCB) ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if b, ok := m.vceks[memVCEKKey(p, hwid, t)]; ok {
+		return b, nil
+	}
+	return nil, verify.Errorf(verify.ErrCollateral, "memory source: %w: VCEK %s", collateral.ErrNotFound, memVCEKKey(p, hwid, t))
+}
+
+// CRL implements Source.
+func (m *MemorySource) CRL(_ context.Context, p Product, key SigningKey) ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if b, ok := m.crls[fmt.Sprintf("%s/%s", p, keyPath(key))]; ok {
+		return b, nil
+	}
+	return nil, verify.Errorf(verify.ErrCollateral, "memory source: %w: CRL %s/%s", collateral.ErrNotFound, p, keyPath(key))
+}

@@ -1,0 +1,490 @@
+package snp
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/hex"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Verifier verifies SEV-SNP attestation reports. It implements
+// verify.Verifier and verify.Detector, is immutable after NewVerifier and is
+// safe for concurrent use.
+type Verifier struct {
+	roots        map[Product]Roots
+	source       Source
+	product      Product
+	noRevocation bool
+	log          *slog.Logger
+
+	chains *lru.Cache[[32]byte, *verifiedChain]
+	crls   *lru.Cache[[32]byte, *verifiedCRL]
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier) error
+
+// WithKDS sets where VCEKs and CRLs come from when the evidence does not
+// carry them: a *KDS, an *OfflineStore, a *MemorySource or any Source.
+func WithKDS(src Source) Option {
+	return func(v *Verifier) error {
+		if src == nil {
+			return verify.Errorf(verify.ErrConfig, "snp: nil collateral source")
+		}
+		v.source = src
+		return nil
+	}
+}
+
+// WithProduct names the product line of the reports this verifier sees. It
+// is needed for version-2 reports, which carry no CPUID, when the evidence
+// has no VCEK naming the product; a report or certificate that names a
+// different product is rejected with verify.ErrBinding.
+func WithProduct(p Product) Option {
+	return func(v *Verifier) error {
+		if _, err := ParseProduct(string(p)); err != nil || p == ProductUnknown {
+			return verify.Errorf(verify.ErrConfig, "snp: product %q: expected one of %v", p, Products)
+		}
+		v.product = p
+		return nil
+	}
+}
+
+// WithTrustedRoots replaces the embedded AMD roots: only the products given
+// are trusted, each with the given ARK, ASK and ASVK.
+func WithTrustedRoots(roots ...Roots) Option {
+	return func(v *Verifier) error {
+		if len(roots) == 0 {
+			return verify.Errorf(verify.ErrConfig, "snp: WithTrustedRoots without roots")
+		}
+		m := make(map[Product]Roots, len(roots))
+		for _, r := range roots {
+			if err := r.check(); err != nil {
+				return err
+			}
+			if _, dup := m[r.Product]; dup {
+				return verify.Errorf(verify.ErrConfig, "snp: two root sets for %s", r.Product)
+			}
+			m[r.Product] = r
+		}
+		v.roots = m
+		return nil
+	}
+}
+
+// WithoutRevocationCheckUnsafe skips the CRL check of the ASK/ASVK. A revoked
+// AMD intermediate would then go unnoticed; the claims record the choice
+// (revocation_checked=false, unsafe_options).
+func WithoutRevocationCheckUnsafe() Option {
+	return func(v *Verifier) error {
+		v.noRevocation = true
+		return nil
+	}
+}
+
+// WithLogger sets a logger for debug messages; the default is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(v *Verifier) error {
+		if l != nil {
+			v.log = l
+		}
+		return nil
+	}
+}
+
+// WithCacheSize bounds the caches of verified certificate chains and CRLs
+// (entries each; default 1024).
+func WithCacheSize(n int) Option {
+	return func(v *Verifier) error {
+		if n < 1 {
+			return verify.Errorf(verify.ErrConfig, "snp: cache size %d: expected at least 1", n)
+		}
+		v.chains = lru.New[[32]byte, *verifiedChain](n)
+		v.crls = lru.New[[32]byte, *verifiedCRL](n)
+		return nil
+	}
+}
+
+// NewVerifier returns a Verifier with the embedded AMD roots for Milan,
+// Genoa and Turin unless WithTrustedRoots replaces them. Without WithKDS the
+// evidence must carry the VCEK or VLEK, and the revocation check (on by
+// default) fails with verify.ErrCollateral for want of a CRL.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	v := &Verifier{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	if v.roots == nil {
+		v.roots = make(map[Product]Roots, len(Products))
+		for _, p := range Products {
+			r, err := DefaultRoots(p)
+			if err != nil {
+				return nil, err
+			}
+			v.roots[p] = r
+		}
+	}
+	if v.chains == nil {
+		v.chains = lru.New[[32]byte, *verifiedChain](1024)
+		v.crls = lru.New[[32]byte, *verifiedCRL](1024)
+	}
+	return v, nil
+}
+
+// Format implements verify.Verifier.
+func (v *Verifier) Format() verify.Format { return verify.FormatSNP }
+
+// Detect implements verify.Detector: a raw report (optionally followed by a
+// certificate table) of a supported version, or Trustee's JSON evidence.
+func (v *Verifier) Detect(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) > 0 && t[0] == '{' {
+		return bytes.Contains(t[:min(len(t), 64)], []byte(`"attestation_report"`))
+	}
+	if len(b) < ReportSize {
+		return false
+	}
+	ver := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	alg := uint32(b[0x34]) | uint32(b[0x35])<<8 | uint32(b[0x36])<<16 | uint32(b[0x37])<<24
+	return ver >= MinReportVersion && ver <= MaxReportVersion && alg == SigAlgoECDSAP384SHA384
+}
+
+// Verify implements verify.Verifier for any encoding DecodeEvidence accepts.
+func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	ev, err := DecodeEvidence(evidence)
+	if err != nil {
+		return nil, err
+	}
+	c, err := v.VerifyEvidence(ctx, ev, exp)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyReport verifies a raw report whose certificates (VCEK or VLEK, and
+// optionally the ASK/ASVK and ARK) were delivered separately, as PEM or
+// concatenated DER; certs may be empty when the Source supplies the VCEK.
+func (v *Verifier) VerifyReport(ctx context.Context, report, certs []byte, exp verify.Expectations) (*Claims, error) {
+	r, err := ParseReport(report)
+	if err != nil {
+		return nil, err
+	}
+	ev := &Evidence{Report: r}
+	if len(certs) > 0 {
+		if err := ev.AddCertificates(certs); err != nil {
+			return nil, err
+		}
+	}
+	return v.VerifyEvidence(ctx, ev, exp)
+}
+
+// VerifyEvidence verifies decoded evidence. On any error the claims are nil.
+func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.Expectations) (*Claims, error) {
+	if ev == nil || ev.Report == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "snp: no report to verify")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "snp: %w", err)
+	}
+	r := ev.Report
+	now := exp.Time()
+	ctx = withNow(ctx, now)
+	key := r.SigningKey()
+
+	product, err := v.productOf(r)
+	if err != nil {
+		return nil, err
+	}
+
+	// Signer selection follows SIGNING_KEY, never what the evidence offers.
+	vekDER, err := v.endorsementDER(ctx, ev, r, key, &product)
+	if err != nil {
+		return nil, err
+	}
+	roots, ok := v.roots[product]
+	if !ok {
+		return nil, verify.Errorf(verify.ErrChain, "no trusted AMD roots for product %s (trusted: %v)", product, v.trustedProducts())
+	}
+	if ev.ARK != nil && !bytes.Equal(ev.ARK, roots.ARK.Raw) {
+		return nil, verify.Errorf(verify.ErrChain, "ARK in the evidence differs from the pinned %s ARK (%q): roots come only from configuration", product, roots.ARK.Subject.CommonName)
+	}
+	chain, err := v.chain(roots, key, vekDER, evidenceIntermediate(ev, key), now)
+	if err != nil {
+		return nil, err
+	}
+	if chain.vek.productName != "" {
+		if p, err := ParseProduct(chain.vek.productName); err != nil || p != product {
+			return nil, verify.Errorf(verify.ErrBinding, "%s product name: expected %s, certificate says %q", key, product, chain.vek.productName)
+		}
+	}
+
+	revocationChecked := false
+	if !v.noRevocation {
+		if err := v.checkRevocation(ctx, roots, key, chain.intermediate, now); err != nil {
+			return nil, err
+		}
+		revocationChecked = true
+	}
+
+	if err := bindEndorsement(chain.vek, r, product); err != nil {
+		return nil, err
+	}
+	if err := verifyReportSignature(chain.vek.pub, r); err != nil {
+		return nil, err
+	}
+	if err := exp.CheckReportData("report_data", r.ReportData[:]); err != nil {
+		return nil, err
+	}
+	if err := exp.CheckInitData("host_data", r.HostData[:]); err != nil {
+		return nil, err
+	}
+	return newClaims(r, product, chain, revocationChecked, exp.InitDataDigest != nil), nil
+}
+
+func (v *Verifier) trustedProducts() []Product {
+	var out []Product
+	for _, p := range Products {
+		if _, ok := v.roots[p]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// productOf takes the product from the report's CPUID (v3+), checks it
+// against WithProduct, and falls back to WithProduct. ProductUnknown means
+// the endorsement certificate must name it.
+func (v *Verifier) productOf(r *Report) (Product, error) {
+	if r.HasCPUID() {
+		p, err := ProductFromCPUID(r.CPUIDFamily, r.CPUIDModel)
+		if err != nil {
+			return ProductUnknown, err
+		}
+		if v.product != ProductUnknown && v.product != p {
+			return ProductUnknown, verify.Errorf(verify.ErrBinding, "product: configured %s, report CPUID (family %#x model %#x) says %s", v.product, r.CPUIDFamily, r.CPUIDModel, p)
+		}
+		return p, nil
+	}
+	return v.product, nil
+}
+
+// endorsementDER picks the VCEK or VLEK named by SIGNING_KEY from the
+// evidence or, for a VCEK, from the source. An unknown product is resolved
+// from the certificate's product-name extension (authenticated later by the
+// chain to that product's pinned ARK).
+func (v *Verifier) endorsementDER(ctx context.Context, ev *Evidence, r *Report, key SigningKey, product *Product) ([]byte, error) {
+	var der, other []byte
+	if key == SigningKeyVLEK {
+		der, other = ev.VLEK, ev.VCEK
+	} else {
+		der, other = ev.VCEK, ev.VLEK
+	}
+	if der != nil {
+		if *product == ProductUnknown {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, verify.Errorf(verify.ErrMalformed, "%s certificate: %w", key, err)
+			}
+			e, err := parseEndorsement(c)
+			if err != nil {
+				return nil, err
+			}
+			if e.productName == "" {
+				return nil, verify.Errorf(verify.ErrConfig, "product unknown: report v%d has no CPUID, the %s names no product, and no WithProduct was given", r.Version, key)
+			}
+			if *product, err = ParseProduct(e.productName); err != nil {
+				return nil, err
+			}
+		}
+		return der, nil
+	}
+	if key == SigningKeyVLEK {
+		return nil, verify.Errorf(verify.ErrChain, "report is signed by a VLEK (signer_info.signing_key=1) but the evidence carries no VLEK certificate (VCEK present: %t); VLEKs cannot be fetched by chip", other != nil)
+	}
+	if v.source == nil {
+		if other != nil {
+			return nil, verify.Errorf(verify.ErrBinding, "report is signed by a VCEK (signer_info.signing_key=0) but the evidence carries only a VLEK certificate")
+		}
+		return nil, verify.Errorf(verify.ErrCollateral, "report is signed by a VCEK, the evidence carries none and no collateral source is configured (WithKDS)")
+	}
+	if *product == ProductUnknown {
+		return nil, verify.Errorf(verify.ErrConfig, "product unknown: report v%d has no CPUID and no WithProduct was given, so the VCEK cannot be fetched", r.Version)
+	}
+	if allZero(r.ChipID[:]) {
+		return nil, verify.Errorf(verify.ErrCollateral, "chip_id is masked (all zero): the VCEK cannot be fetched by chip; supply it with the evidence")
+	}
+	hwid := hwidForKDS(*product, r.ChipID[:])
+	tcb := DecodeTCB(*product, r.ReportedTCB)
+	der, err := v.source.VCEK(ctx, *product, hwid, tcb)
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
+	}
+	return der, nil
+}
+
+// evidenceIntermediate returns the ASK (VCEK) or ASVK (VLEK) the evidence
+// carries, if any; the GHCB table may carry an ASVK in the ASK slot.
+func evidenceIntermediate(ev *Evidence, key SigningKey) []byte {
+	if key == SigningKeyVLEK {
+		if ev.ASVK != nil {
+			return ev.ASVK
+		}
+		return ev.ASK
+	}
+	return ev.ASK
+}
+
+// verifiedChain is an endorsement key whose chain to a pinned ARK verified.
+// It is cached by the hash of the exact bytes involved and re-checked
+// against the caller's time on every use.
+type verifiedChain struct {
+	vek          *endorsement
+	intermediate *x509.Certificate
+	notBefore    time.Time // latest NotBefore in the chain
+	notAfter     time.Time // earliest NotAfter in the chain
+}
+
+func (v *Verifier) chain(roots Roots, key SigningKey, vekDER, interDER []byte, now time.Time) (*verifiedChain, error) {
+	h := sha256.New()
+	h.Write([]byte(roots.Product))
+	h.Write([]byte{byte(key)})
+	h.Write(roots.ARK.Raw)
+	writeLen(h, vekDER)
+	writeLen(h, interDER)
+	var ck [32]byte
+	h.Sum(ck[:0])
+	if c, ok := v.chains.Get(ck, now); ok {
+		if now.Before(c.notBefore) {
+			return nil, verify.Errorf(verify.ErrChain, "%s chain: %w", key, verify.Errorf(verify.ErrExpired, "not valid before %s, verification time %s", c.notBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		}
+		return c, nil
+	}
+	c, err := verifyChain(roots, key, vekDER, interDER)
+	if err != nil {
+		return nil, err
+	}
+	for _, cert := range []*x509.Certificate{c.vek.cert, c.intermediate, roots.ARK} {
+		if err := validity(cert, now); err != nil {
+			return nil, err
+		}
+	}
+	v.chains.Add(ck, c, c.notAfter)
+	return c, nil
+}
+
+func writeLen(h interface{ Write([]byte) (int, error) }, b []byte) {
+	n := len(b)
+	h.Write([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	h.Write(b)
+}
+
+// verifyChain checks VEK ← intermediate ← pinned ARK, independent of time.
+func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifiedChain, error) {
+	cert, err := x509.ParseCertificate(vekDER)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s certificate: %w", key, err)
+	}
+	vek, err := parseEndorsement(cert)
+	if err != nil {
+		return nil, err
+	}
+	if vek.kind != key {
+		return nil, verify.Errorf(verify.ErrBinding, "report signer_info.signing_key is %s but the endorsement certificate is a %s", key, vek.kind)
+	}
+	pinned, name := roots.ASK, "ASK"
+	if key == SigningKeyVLEK {
+		pinned, name = roots.ASVK, "ASVK"
+	}
+	var candidates []*x509.Certificate
+	if pinned != nil {
+		candidates = append(candidates, pinned)
+	}
+	if interDER != nil && (pinned == nil || !bytes.Equal(interDER, pinned.Raw)) {
+		ic, err := x509.ParseCertificate(interDER)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "%s certificate in the evidence: %w", name, err)
+		}
+		// An intermediate from the evidence is only a candidate: it must
+		// itself be signed by the pinned ARK.
+		if err := checkAMDCert(ic, roots.ARK); err == nil && ic.IsCA {
+			candidates = append(candidates, ic)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, verify.Errorf(verify.ErrChain, "no %s for %s: none pinned and none in the evidence signed by the ARK", name, roots.Product)
+	}
+	var lastErr error
+	for _, ic := range candidates {
+		if err := checkAMDCert(cert, ic); err != nil {
+			lastErr = err
+			continue
+		}
+		c := &verifiedChain{vek: vek, intermediate: ic}
+		c.notBefore, c.notAfter = cert.NotBefore, cert.NotAfter
+		for _, x := range []*x509.Certificate{ic, roots.ARK} {
+			if x.NotBefore.After(c.notBefore) {
+				c.notBefore = x.NotBefore
+			}
+			if x.NotAfter.Before(c.notAfter) {
+				c.notAfter = x.NotAfter
+			}
+		}
+		return c, nil
+	}
+	return nil, verify.Errorf(verify.ErrChain, "%s is not certified by the pinned %s %s: %w", key, roots.Product, name, lastErr)
+}
+
+// bindEndorsement checks that the key that signs is the key of this chip at
+// this TCB: the certificate's TCB extensions equal REPORTED_TCB and a
+// VCEK's hwID equals CHIP_ID (unless the host masked CHIP_ID).
+func bindEndorsement(e *endorsement, r *Report, p Product) error {
+	got := DecodeTCB(p, r.ReportedTCB)
+	want := e.tcb
+	if p != Turin {
+		want.FMC = 0
+	} else if !e.hasFMC {
+		return verify.Errorf(verify.ErrBinding, "%s certificate for Turin has no fmcSPL extension", e.kind)
+	}
+	if got != want {
+		return verify.Errorf(verify.ErrBinding, "reported_tcb: expected the %s's TCB %s, report has %s (%#016x)", e.kind, want, got, r.ReportedTCB)
+	}
+	if e.kind != SigningKeyVCEK || allZero(r.ChipID[:]) {
+		return nil
+	}
+	chip := hwidForKDS(p, r.ChipID[:])
+	if !bytes.Equal(e.hwid, chip) {
+		return verify.Errorf(verify.ErrBinding, "chip_id: expected the VCEK hwID %s, report has %s", hex.EncodeToString(e.hwid), hex.EncodeToString(chip))
+	}
+	return nil
+}
+
+// verifyReportSignature checks the P-384 signature over the first 0x2A0
+// bytes: the one check that cannot be cached.
+func verifyReportSignature(pub *ecdsa.PublicKey, r *Report) error {
+	digest := sha512.Sum384(r.Signed())
+	rr, ss := r.signature()
+	if rr.Sign() == 0 || ss.Sign() == 0 || !ecdsa.Verify(pub, digest[:], rr, ss) {
+		return verify.Errorf(verify.ErrSignature, "report signature (r=%s…) does not verify under the %s key", shortHex(rr), r.SigningKey())
+	}
+	return nil
+}
+
+func shortHex(n *big.Int) string {
+	s := n.Text(16)
+	if len(s) > 16 {
+		s = s[:16]
+	}
+	return s
+}
