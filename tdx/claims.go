@@ -109,7 +109,13 @@ func (c *Claims) Map() map[string]any {
 		"sgx_type":                   [...]string{"Standard", "Scalable", "Scalable with Integrity"}[min(max(c.PCK.SGXType, 0), 2)],
 	}
 	if c.PCK.PlatformInstanceID != nil {
-		m["platform_instance_id"] = hx(c.PCK.PlatformInstanceID)
+		m["pck.platform_instance_id"] = hx(c.PCK.PlatformInstanceID)
+		// Trustee prints this value byte-reversed; keep its name and form.
+		rev := make([]byte, len(c.PCK.PlatformInstanceID))
+		for i, x := range c.PCK.PlatformInstanceID {
+			rev[len(rev)-1-i] = x
+		}
+		m["platform_instance_id"] = hx(rev)
 	}
 	if q.Header.Version == 5 {
 		m["quote.type"] = le16(q.BodyType)

@@ -111,3 +111,174 @@ func TestRealDCAPQVLFullOffline(t *testing.T) {
 		t.Fatalf("expected expired collateral, got %v", err)
 	}
 }
+
+func sprCollateral(t testing.TB) *Collateral {
+	return &Collateral{
+		TCBInfo:               read(t, "sample_tcbInfo_response"),
+		TCBInfoIssuerChain:    read(t, "spr_tcbinfo_issuer_chain.pem"),
+		QEIdentity:            read(t, "sample_qeIdentity_response"),
+		QEIdentityIssuerChain: read(t, "spr_qeidentity_issuer_chain.pem"),
+		PCKCRL:                read(t, "pckcrl"),
+		PCKCRLIssuerChain:     read(t, "spr_pckcrl_issuer_chain.pem"),
+		RootCACRL:             read(t, "rootcrl.der"),
+	}
+}
+
+var sprTime = time.Date(2023, 7, 1, 0, 0, 0, 0, time.UTC)
+
+func TestRealSPRSignatureAndChain(t *testing.T) {
+	quote := read(t, "tdx_prod_quote_SPR_E4.dat")
+	v := mustVerifier(t, WithoutCollateralUnsafe())
+	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: reportDataOf(t, quote), Now: sprTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TCB != nil || len(c.Unsafe) != 1 || c.Unsafe[0] != "collateral_skipped" {
+		t.Fatalf("expected no TCB and the unsafe mark, got %+v %v", c.TCB, c.Unsafe)
+	}
+	if got := c.Map()["quote.trailing_bytes"]; got != 39 {
+		t.Fatalf("trailing bytes %v", got)
+	}
+}
+
+// The shipped SPR collateral passes every signature, chain, CRL and identity
+// check, but no TCB level matches the quote: TEE_TCB_SVN[2] is 4 and every
+// level requires 5.
+func TestRealSPRCollateralNamesTCBMismatch(t *testing.T) {
+	quote := read(t, "tdx_prod_quote_SPR_E4.dat")
+	v := mustVerifier(t, WithCollateral(staticSource{sprCollateral(t)}))
+	_, err := v.Verify(context.Background(), quote, verify.Expectations{ReportData: reportDataOf(t, quote), Now: sprTime})
+	if !errors.Is(err, verify.ErrTCB) {
+		t.Fatalf("expected ErrTCB, got %v", err)
+	}
+	for _, kind := range []error{verify.ErrSignature, verify.ErrChain, verify.ErrRevoked, verify.ErrCollateral, verify.ErrExpired} {
+		if errors.Is(err, kind) {
+			t.Fatalf("only the TCB level may fail, got also %v: %v", kind, err)
+		}
+	}
+	t.Log(err)
+	for _, want := range []string{"no TCB level", "50806F000000", "TEE_TCB_SVN 03000400000000000000000000000000"} {
+		if !contains(err.Error(), want) {
+			t.Fatalf("error %q does not name %q", err, want)
+		}
+	}
+	// The same collateral, checked step by step, is sound.
+	vc, err := v.trust.verifyCollateral(sprCollateral(t), sprTime, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vc.checkValidity(sprTime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0) }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestRealCOS113WithCCEL(t *testing.T) {
+	quote := read(t, "cos-113-tdx-quote.dat")
+	ccel := read(t, "ccel_data.dat")
+	ev, _ := json.Marshal(map[string]any{"quote": quote, "cc_eventlog": ccel})
+	v := mustVerifier(t, WithoutCollateralUnsafe())
+	if !v.Detect(ev) || !v.Detect(quote) {
+		t.Fatal("Detect failed on COS-113 evidence")
+	}
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := v.VerifyQuote(context.Background(), ev, verify.Expectations{ReportData: reportDataOf(t, quote), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EventLog == nil || len(c.EventLog.Events) < 40 {
+		t.Fatalf("event log not replayed: %+v", c.EventLog)
+	}
+	if c.EventLog.Replayed != c.Quote.Body.RTMR {
+		t.Fatal("replayed RTMRs differ from the quote")
+	}
+	cmd, ok := c.EventLog.KernelCmdline()
+	t.Logf("%d events, kernel cmdline %q (%v)", len(c.EventLog.Events), cmd, ok)
+	if !ok || cmd == "" {
+		t.Fatal("no kernel command line found")
+	}
+	// TDX-27: one digest changed.
+	bad := append([]byte(nil), ccel...)
+	flipFirstDigest(t, bad, 1)
+	ev2, _ := json.Marshal(map[string]any{"quote": quote, "cc_eventlog": bad})
+	c2, err := v.VerifyQuote(context.Background(), ev2, verify.Expectations{ReportData: reportDataOf(t, quote), Now: now})
+	if !errors.Is(err, verify.ErrBinding) || c2 != nil {
+		t.Fatalf("expected ErrBinding, got %v", err)
+	}
+}
+
+// flipFirstDigest flips a byte of the SHA-384 digest of the first event of MR index mr.
+func flipFirstDigest(t testing.TB, log []byte, mr uint32) {
+	t.Helper()
+	l, err := ParseCCEL(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range l.Events {
+		if e.MRIndex == mr && e.Type != evNoAction {
+			e.Digest[0] ^= 1 // Digest aliases log
+			return
+		}
+	}
+	t.Fatal("no event")
+}
+
+func TestRealTrusteeQuote6WithoutCRLs(t *testing.T) {
+	quote := read(t, "tdx_quote_6.dat")
+	dc := dcapCollateral(t)
+	col := &Collateral{
+		TCBInfo: read(t, "tcbInfo.json"), TCBInfoIssuerChain: dc.TCBInfoIssuerChain,
+		QEIdentity: read(t, "enclaveIdentity.json"), QEIdentityIssuerChain: dc.QEIdentityIssuerChain,
+	}
+	now := time.Date(2025, 11, 10, 0, 0, 0, 0, time.UTC)
+	exp := verify.Expectations{ReportData: reportDataOf(t, quote), Now: now}
+	// Without the unsafe option, missing CRLs are a collateral error.
+	_, err := mustVerifier(t, WithCollateral(staticSource{col})).Verify(context.Background(), quote, exp)
+	if !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("expected ErrCollateral for missing CRLs, got %v", err)
+	}
+	c, err := mustVerifier(t, WithCollateral(staticSource{col}), WithoutCRLsUnsafe()).VerifyQuote(context.Background(), quote, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("quote 6: status %s date %s advisories %v QE %s", c.TCB.Status, c.TCB.Date, c.TCB.AdvisoryIDs, c.TCB.QEStatus)
+	if c.TCB.Status == "" || c.TCB.CRLsChecked || len(c.Unsafe) != 1 || c.Unsafe[0] != "crls_skipped" {
+		t.Fatalf("unexpected %+v %v", c.TCB, c.Unsafe)
+	}
+	if c.Map()["tcb_status"] != string(c.TCB.Status) {
+		t.Fatal("map tcb_status")
+	}
+}
+
+func TestRealTrusteeQuote5V5(t *testing.T) {
+	quote := read(t, "tdx_quote_5.dat")
+	q, err := ParseQuote(quote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Header.Version != 5 || q.BodyType != 3 {
+		t.Fatalf("version %d body type %d", q.Header.Version, q.BodyType)
+	}
+	v := mustVerifier(t, WithoutCollateralUnsafe())
+	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: q.Body.ReportData[:], Now: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	if m["quote.type"] != "0300" || m["quote.size"] != "88020000" || m["quote.body.mr_servicetd"] == nil {
+		t.Fatalf("v5 claims: %v %v", m["quote.type"], m["quote.size"])
+	}
+	if m["pck.fmspc"] != "90c06f000000" {
+		t.Fatalf("fmspc %v", m["pck.fmspc"])
+	}
+}
