@@ -1,0 +1,67 @@
+// Package policy appraises verified claims against reference values and turns
+// them into an AR4SI trust vector, recording one explained check per rule. Its
+// Policy implements verify.Policy; a Rego engine can implement the same
+// interface later and see the same input (verify.PolicyInput.Map).
+//
+// # Reference values
+//
+// A reference-value document, JSON or YAML, lists named values; each entry may
+// carry an expiry, after which its values are absent (never compared):
+//
+//	version: "1"
+//	reference_values:
+//	  - name: mr_td
+//	    value: ["b8b1…", "c0ff…"]
+//	    expiration: 2027-06-30T00:00:00Z
+//	  - name: tdx_accepted_tcb_status
+//	    value: [UpToDate, SWHardeningNeeded]
+//
+// Names read by the default rules (Trustee's names where Trustee has one):
+//
+//	TDX   mr_td, rtmr_0..rtmr_3, mr_seam, xfam            pins (hex)
+//	      tdx_accepted_tcb_status, tdx_tolerated_tcb_status  TCB status lists
+//	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids
+//	SNP   snp_launch_measurement, snp_host_data, snp_id_key_digest   pins (hex)
+//	      snp_min_tcb_bootloader, _tee, _snp, _microcode, _fmc         minimum SVNs
+//	      snp_accepted_tcb_status, snp_tolerated_tcb_status
+//	GPU   allowed_driver_versions, allowed_vbios_versions    pins
+//	      gpu_min_driver_version, gpu_min_vbios_version      minimum versions
+//	      gpu_require_fwid (default true)
+//	NVSwitch  allowed_switch_bios_versions, switch_min_vbios_version, switch_require_fwid
+//	TPM   tpm_pcr00..tpm_pcr23 (hex), trusted_aks
+//
+// # Claims read
+//
+// The rules read the flat claim maps of the verifiers (verify.Claims.Map):
+//
+//	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam,
+//	      quote.body.xfam, td_attributes.debug, tcb_status, tcb_date,
+//	      advisory_ids
+//	SNP   measurement, host_data, id_key_digest, policy_debug_allowed,
+//	      policy_migrate_ma, reported_tcb_{bootloader,tee,snp,microcode,fmc},
+//	      tcb_status (when present)
+//	GPU   measres ("success"), driver_version, vbios_version, fwid_match,
+//	      ocsp_status, rim_ocsp_status, rims_verified, mismatched_indices
+//	TPM   pcrNN, ak_public
+//	all   unsafe (list) or any key ending in "unsafe" set to true
+//
+// # Rules and trust claims
+//
+// Every policy fails closed: a claim the verifier did not prove is absent and
+// never satisfies a rule; absent reference values never affirm.
+//
+//	executables     pinned measurements match → 3 (boot) or 2 (with runtime
+//	                RTMR3 / GPU RIMs); no reference value → 33 (unrecognized);
+//	                mismatch → 96
+//	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
+//	                claim absent → 97; TCB date or SVN below minimum, forbidden
+//	                advisory, revoked certificate → 96; GPU OCSP not good → 32;
+//	                FWID absent while required → 97
+//	configuration   debug TD / debug-allowed guest policy → 96; migration
+//	                agent → 32; pinned XFAM or versions match → 2, otherwise 3;
+//	                any unsafe switch → 32
+//	runtime-opaque  encrypted memory → 2; debug → 96 (visible)
+//	instance-identity  report data checked by the verifier → 2
+//
+// Each category takes the least trustworthy value any rule set for it.
+package policy

@@ -1,0 +1,43 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Pin a GPU driver version and appraise a GPU's verified claims.
+func ExamplePolicy_Appraise() {
+	rv, err := policy.ParseReferenceValues([]byte(`
+version: "1"
+reference_values:
+  - name: allowed_driver_versions
+    value: ["550.90.07"]
+    expiration: 2027-01-01T00:00:00Z
+`))
+	if err != nil {
+		panic(err)
+	}
+	p, _ := policy.New(rv)
+	res, err := p.Appraise(context.Background(), verify.PolicyInput{
+		Submod: "gpu0",
+		Format: verify.FormatGPU,
+		Claims: map[string]any{"measres": "success", "driver_version": "550.90.07", "vbios_version": "96.00.9F.00.01",
+			"fwid_match": true, "ocsp_status": "good"},
+		Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Status())
+	for _, c := range res.Checks[:2] {
+		fmt.Println(c.ID, c.OK, c.Category, c.Value)
+	}
+	// Output:
+	// affirming
+	// gpu.measurements true executables 2
+	// gpu.ocsp true hardware 0
+}

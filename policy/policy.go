@@ -1,0 +1,459 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Policy is attest's default appraisal policy: Go rules per TEE over
+// reference values. It implements verify.Policy and is safe for concurrent use.
+type Policy struct {
+	rv *ReferenceValues
+	id string
+}
+
+// Option configures a Policy.
+type Option func(*Policy) error
+
+// WithID sets the policy identifier recorded in appraisals (default
+// "attest-default/" followed by a digest of the reference values).
+func WithID(id string) Option {
+	return func(p *Policy) error {
+		if id == "" {
+			return verify.Errorf(verify.ErrConfig, "empty policy id")
+		}
+		p.id = id
+		return nil
+	}
+}
+
+// New returns the default policy over rv. A nil rv is allowed: no measurement
+// is then recognized, so nothing is affirmed.
+func New(rv *ReferenceValues, opts ...Option) (*Policy, error) {
+	if rv == nil {
+		rv = &ReferenceValues{byName: map[string][]value{}}
+	}
+	p := &Policy{rv: rv}
+	for _, o := range opts {
+		if err := o(p); err != nil {
+			return nil, err
+		}
+	}
+	if p.id == "" {
+		p.id = "attest-default/" + rv.digest()
+	}
+	return p, nil
+}
+
+// ID returns the policy identifier.
+func (p *Policy) ID() string { return p.id }
+
+func (rv *ReferenceValues) digest() string {
+	h := sha256.New()
+	for _, n := range rv.Names() {
+		for _, v := range rv.byName[n] {
+			fmt.Fprintf(h, "%q=%q@%d\n", n, v.text, v.expires.Unix())
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Appraise applies the rules for in.Format. An unknown format is an
+// ErrUnsupported error: no rules, no trust.
+func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.PolicyResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Wrap(verify.ErrConfig, err)
+	}
+	if in.Claims == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "%s: no claims to appraise", in.Submod)
+	}
+	if in.Now.IsZero() {
+		in.Now = time.Now()
+	}
+	e := &eval{in: in, rv: p.rv, now: in.Now}
+	switch in.Format {
+	case verify.FormatTDX:
+		e.tdx()
+	case verify.FormatSNP:
+		e.snp()
+	case verify.FormatGPU:
+		e.gpu(gpuKeys)
+	case verify.FormatNVSwitch:
+		e.gpu(switchKeys)
+	case verify.FormatTPM:
+		e.tpm()
+	default:
+		return nil, verify.Errorf(verify.ErrUnsupported, "no policy rules for evidence format %q", in.Format)
+	}
+	e.common()
+	if e.err != nil {
+		return nil, e.err
+	}
+	return &verify.PolicyResult{PolicyID: p.id, TrustVector: e.vector, Checks: e.checks}, nil
+}
+
+// eval accumulates the checks of one appraisal. Every category takes the
+// worst value any rule proposes for it.
+type eval struct {
+	in     verify.PolicyInput
+	rv     *ReferenceValues
+	now    time.Time
+	vector ear.TrustVector
+	checks []verify.Check
+	err    error // a reference value the rules cannot use: the policy is misconfigured
+}
+
+func (e *eval) badReference(rvName, v, want string) {
+	if e.err == nil {
+		e.err = verify.Errorf(verify.ErrConfig, "reference value %s %q: expected %s", rvName, v, want)
+	}
+}
+
+// rank orders claim values by the trust they convey; lower is worse.
+func rank(c ear.TrustClaim) int {
+	switch c.Tier() {
+	case ear.StatusContraindicated:
+		return 0
+	case ear.StatusWarning:
+		return 1
+	case ear.StatusNone:
+		if c == ear.NoClaim {
+			return 4
+		}
+		return 2
+	}
+	return 3
+}
+
+func (e *eval) add(c verify.Check) {
+	e.checks = append(e.checks, c)
+	if c.Value == ear.NoClaim {
+		return
+	}
+	cur := e.vector[c.Category]
+	if cur == ear.NoClaim || rank(c.Value) < rank(cur) || (rank(c.Value) == rank(cur) && abs(c.Value) > abs(cur)) {
+		e.vector[c.Category] = c.Value
+	}
+}
+
+func abs(c ear.TrustClaim) int {
+	if c < 0 {
+		return -int(c)
+	}
+	return int(c)
+}
+
+// claim returns the first present key of keys and its text.
+func (e *eval) claim(keys ...string) (key, text string, ok bool) {
+	for _, k := range keys {
+		if v, present := e.in.Claims[k]; present {
+			t, isText := Text(v)
+			return k, t, isText
+		}
+	}
+	return keys[0], "", false
+}
+
+// claimBool returns a boolean claim; text "true"/"false" also counts.
+func (e *eval) claimBool(keys ...string) (key string, val, ok bool) {
+	k, t, ok := e.claim(keys...)
+	if !ok {
+		return k, false, false
+	}
+	switch strings.ToLower(t) {
+	case "true":
+		return k, true, true
+	case "false":
+		return k, false, true
+	}
+	return k, false, false
+}
+
+func equalText(a, b string) bool {
+	return strings.EqualFold(strings.TrimPrefix(strings.TrimPrefix(a, "0x"), "0X"), strings.TrimPrefix(strings.TrimPrefix(b, "0x"), "0X"))
+}
+
+func contains(set []string, v string) bool {
+	for _, s := range set {
+		if equalText(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func setText(vs []string) string {
+	const max = 4
+	if len(vs) > max {
+		return "one of [" + strings.Join(vs[:max], ", ") + fmt.Sprintf(", … %d more]", len(vs)-max)
+	}
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return "one of [" + strings.Join(vs, ", ") + "]"
+}
+
+// pin compares a claim with the reference values rvName. Absent reference
+// values set missing (when non-zero); a mismatch sets mismatch; a match sets ok.
+// When the claim itself is absent the rule sets mismatch: unverified claims
+// never pass.
+func (e *eval) pin(id, title, rvName string, keys []string, cat ear.Category, okV, missing, mismatch ear.TrustClaim) bool {
+	want := e.rv.Lookup(rvName, e.now)
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Category: cat}
+	switch {
+	case len(want) == 0:
+		c.Expected = "reference value " + rvName
+		c.Value = missing
+		c.Reason = "no reference value " + rvName
+		if exp := e.rv.Expired(rvName, e.now); len(exp) > 0 {
+			c.Reason += fmt.Sprintf(" (%d expired)", len(exp))
+		}
+		c.OK = missing.Tier() == ear.StatusAffirming || missing == ear.NoClaim
+	case !present:
+		c.Expected = setText(want)
+		c.Value = mismatch
+		c.Reason = "claim " + k + " absent"
+	case contains(want, got):
+		c.Expected = setText(want)
+		c.Value = okV
+		c.OK = true
+		c.Reason = "matches reference value " + rvName
+	default:
+		c.Expected = setText(want)
+		c.Value = mismatch
+		c.Reason = "not among the reference values " + rvName
+	}
+	e.add(c)
+	return c.OK && len(want) > 0
+}
+
+// optionalPin compares only when reference values exist; it records an
+// informational check otherwise.
+func (e *eval) optionalPin(id, title, rvName string, keys []string, cat ear.Category, mismatch ear.TrustClaim) (checked, ok bool) {
+	if len(e.rv.Lookup(rvName, e.now)) == 0 {
+		k, got, _ := e.claim(keys...)
+		e.add(verify.Check{ID: id, Title: title, Claim: k, Actual: got, Category: cat, OK: true,
+			Reason: "not pinned (no reference value " + rvName + ")"})
+		return false, true
+	}
+	return true, e.pin(id, title, rvName, keys, cat, ear.NoClaim, ear.NoClaim, mismatch)
+}
+
+// flag checks a boolean claim that must be false (debug and similar).
+func (e *eval) flagOff(id, title string, keys []string, cat ear.Category, onV ear.TrustClaim) bool {
+	k, on, ok := e.claimBool(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Expected: "false", Category: cat}
+	switch {
+	case !ok:
+		c.Value = onV
+		c.Reason = "claim " + k + " absent or not a boolean"
+	case on:
+		c.Actual = "true"
+		c.Value = onV
+		c.Reason = title + ": set"
+	default:
+		c.Actual = "false"
+		c.OK = true
+	}
+	e.add(c)
+	return c.OK
+}
+
+// tcbStatus applies the accepted and tolerated TCB status lists of prefix
+// (e.g. "tdx"): accepted → hardware 2, tolerated → hardware 32, anything
+// else (Revoked, unknown, absent) → hardware 96.
+func (e *eval) tcbStatus(prefix string, keys []string, required bool) {
+	accepted := e.rv.Lookup(prefix+"_accepted_tcb_status", e.now)
+	if len(accepted) == 0 {
+		accepted = DefaultAcceptedTCBStatus
+	}
+	tolerated := e.rv.Lookup(prefix+"_tolerated_tcb_status", e.now)
+	if len(tolerated) == 0 {
+		tolerated = DefaultToleratedTCBStatus
+	}
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: prefix + ".tcb_status", Title: "platform TCB status", Claim: k, Actual: got,
+		Expected: setText(accepted), Category: ear.Hardware}
+	switch {
+	case !present && !required:
+		c.OK = true
+		c.Reason = "no TCB status claim for this platform"
+	case !present:
+		c.Value = ear.UnrecognizedHardware
+		c.Reason = "claim " + k + " absent: the TCB was not evaluated against collateral"
+	case contains(accepted, got):
+		c.Value = ear.GenuineHardware
+		c.OK = true
+		c.Reason = "accepted TCB status"
+	case contains(tolerated, got):
+		c.Value = ear.UnsafeHardware
+		c.Reason = "TCB status " + got + " is tolerated, not accepted"
+	default:
+		c.Value = ear.ContraindicatedHardware
+		c.Reason = "TCB status " + got + " is neither accepted nor tolerated"
+	}
+	e.add(c)
+}
+
+// minDate checks a date claim against the reference value rvName (RFC 3339).
+func (e *eval) minDate(id, title, rvName string, keys []string) {
+	want := e.rv.Lookup(rvName, e.now)
+	if len(want) == 0 {
+		return
+	}
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Expected: "not before " + want[0], Category: ear.Hardware}
+	min, err := time.Parse(time.RFC3339, want[0])
+	switch {
+	case err != nil:
+		e.badReference(rvName, want[0], "an RFC 3339 date")
+		return
+	case !present:
+		c.Value = ear.ContraindicatedHardware
+		c.Reason = "claim " + k + " absent"
+	default:
+		d, derr := time.Parse(time.RFC3339, got)
+		switch {
+		case derr != nil:
+			c.Value = ear.ContraindicatedHardware
+			c.Reason = fmt.Sprintf("claim %s %q is not an RFC 3339 date", k, got)
+		case d.Before(min):
+			c.Value = ear.ContraindicatedHardware
+			c.Reason = "TCB date older than the minimum"
+		default:
+			c.OK = true
+		}
+	}
+	e.add(c)
+}
+
+// minNumber checks a numeric claim against a minimum reference value.
+func (e *eval) minNumber(id, title, rvName string, keys []string, cat ear.Category, below ear.TrustClaim) (checked, ok bool) {
+	want := e.rv.Lookup(rvName, e.now)
+	if len(want) == 0 {
+		return false, true
+	}
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Expected: ">= " + want[0], Category: cat}
+	var min, have uint64
+	_, err := fmt.Sscan(want[0], &min)
+	switch {
+	case err != nil:
+		e.badReference(rvName, want[0], "a number")
+		return true, false
+	case !present:
+		c.Value = below
+		c.Reason = "claim " + k + " absent"
+	default:
+		if _, err := fmt.Sscan(got, &have); err != nil {
+			c.Value = below
+			c.Reason = fmt.Sprintf("claim %s %q is not a number", k, got)
+		} else if have < min {
+			c.Value = below
+			c.Reason = "below the minimum"
+		} else {
+			c.OK = true
+		}
+	}
+	e.add(c)
+	return true, c.OK
+}
+
+// minVersion compares dotted versions ("550.90.07", "96.00.9F.00.01") field
+// by field, numerically (hex when a field has hex letters).
+func (e *eval) minVersion(id, title, rvName string, keys []string, cat ear.Category, below ear.TrustClaim) {
+	want := e.rv.Lookup(rvName, e.now)
+	if len(want) == 0 {
+		return
+	}
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Expected: ">= " + want[0], Category: cat}
+	if _, err := compareVersions(want[0], want[0]); err != nil {
+		e.badReference(rvName, want[0], "a dotted version")
+		return
+	}
+	switch cmp, err := compareVersions(got, want[0]); {
+	case !present:
+		c.Value = below
+		c.Reason = "claim " + k + " absent"
+	case err != nil:
+		c.Value = below
+		c.Reason = err.Error()
+	case cmp < 0:
+		c.Value = below
+		c.Reason = "older than the minimum version"
+	default:
+		c.OK = true
+	}
+	e.add(c)
+}
+
+func compareVersions(a, b string) (int, error) {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y uint64
+		if i < len(pa) {
+			if _, err := fmt.Sscanf(pa[i], "%x", &x); err != nil {
+				return 0, fmt.Errorf("version %q: field %q is not a number", a, pa[i])
+			}
+		}
+		if i < len(pb) {
+			if _, err := fmt.Sscanf(pb[i], "%x", &y); err != nil {
+				return 0, fmt.Errorf("version %q: field %q is not a number", b, pb[i])
+			}
+		}
+		if x != y {
+			if x < y {
+				return -1, nil
+			}
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+// common applies the rules every format shares: unsafe switches and the
+// instance identity that a checked binding proves.
+func (e *eval) common() {
+	var unsafe []string
+	unsafe = append(unsafe, e.in.Unsafe...)
+	for _, k := range sortedKeys(e.in.Claims) {
+		if !strings.HasSuffix(strings.ToLower(k), "unsafe") {
+			continue
+		}
+		switch v := e.in.Claims[k].(type) {
+		case bool:
+			if v {
+				unsafe = append(unsafe, k)
+			}
+		default:
+			unsafe = append(unsafe, stringList(v)...)
+		}
+	}
+	c := verify.Check{ID: "unsafe", Title: "no unsafe switch in effect", Expected: "none", Category: ear.Configuration}
+	if len(unsafe) > 0 {
+		c.Actual = strings.Join(unsafe, ", ")
+		c.Value = ear.UnsafeConfig
+		c.Reason = "unsafe switches make the result unfit for production"
+	} else {
+		c.OK = true
+	}
+	e.add(c)
+	b := verify.Check{ID: "binding", Title: "evidence bound to this session (report data or nonce checked)", Category: ear.InstanceIdentity}
+	if len(e.in.Unsafe) == 0 {
+		b.OK = true
+		b.Value = ear.TrustworthyInstance
+		b.Reason = "the verifier checked the expected report data"
+	} else {
+		b.Reason = "report data not checked"
+	}
+	e.add(b)
+}

@@ -1,0 +1,457 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+var now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+const (
+	mrtd  = "b8b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	rtmr1 = "1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+	xfam  = "e702060000000000"
+)
+
+// tdxClaims is a flat claim map in the shape the tdx verifier emits.
+func tdxClaims() map[string]any {
+	return map[string]any{
+		"quote.body.mr_td":    mrtd,
+		"quote.body.rtmr_0":   strings.Repeat("00", 48),
+		"quote.body.rtmr_1":   rtmr1,
+		"quote.body.rtmr_2":   strings.Repeat("22", 48),
+		"quote.body.rtmr_3":   strings.Repeat("00", 48),
+		"quote.body.mr_seam":  strings.Repeat("5e", 48),
+		"quote.body.xfam":     xfam,
+		"td_attributes.debug": false,
+		"tcb_status":          "UpToDate",
+		"tcb_date":            "2025-08-13T00:00:00Z",
+		"advisory_ids":        []string{"INTEL-SA-00837"},
+		"report_data":         strings.Repeat("ab", 64),
+		"unsafe":              []string{},
+	}
+}
+
+func tdxRV(t *testing.T, extra ...Entry) *ReferenceValues {
+	t.Helper()
+	rv, err := FromEntries(append([]Entry{
+		{Name: "mr_td", Value: []any{mrtd}},
+		{Name: "rtmr_1", Value: rtmr1},
+		{Name: "xfam", Value: xfam},
+	}, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rv
+}
+
+func appraise(t *testing.T, rv *ReferenceValues, f verify.Format, claims map[string]any, unsafe ...string) *verify.PolicyResult {
+	t.Helper()
+	p, err := New(rv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.Appraise(context.Background(), verify.PolicyInput{Submod: "cpu0", Format: f, Claims: claims, Now: now, Unsafe: unsafe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Checks) == 0 || r.PolicyID == "" {
+		t.Fatalf("no checks or policy id: %+v", r)
+	}
+	for _, c := range r.Checks {
+		if c.ID == "" || c.Title == "" {
+			t.Fatalf("unexplained check %+v", c)
+		}
+		if !c.OK && c.Value.Tier() == ear.StatusAffirming {
+			t.Fatalf("failed check %s sets an affirming claim %d", c.ID, c.Value)
+		}
+	}
+	return r
+}
+
+func check(t *testing.T, r *verify.PolicyResult, id string) verify.Check {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s in %+v", id, r.Checks)
+	return verify.Check{}
+}
+
+func wantVector(t *testing.T, r *verify.PolicyResult, cat ear.Category, want ear.TrustClaim) {
+	t.Helper()
+	if got := r.TrustVector[cat]; got != want {
+		t.Fatalf("%s = %d, want %d; checks: %+v", cat, got, want, r.Checks)
+	}
+}
+
+func TestTDXAffirming(t *testing.T) {
+	r := appraise(t, tdxRV(t), verify.FormatTDX, tdxClaims())
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("status %s, vector %v, checks %+v", r.Status(), r.TrustVector, r.Checks)
+	}
+	wantVector(t, r, ear.Executables, ear.ApprovedBoot)
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
+	wantVector(t, r, ear.Configuration, ear.ApprovedConfig)
+	wantVector(t, r, ear.RuntimeOpaque, ear.EncryptedMemory)
+	wantVector(t, r, ear.InstanceIdentity, ear.TrustworthyInstance)
+	c := check(t, r, "tdx.mr_td")
+	if !c.OK || c.Actual != mrtd || c.Expected != mrtd || c.Claim != "quote.body.mr_td" || c.Category != ear.Executables {
+		t.Fatalf("mr_td check %+v", c)
+	}
+	// Hex compares case-insensitively.
+	cl := tdxClaims()
+	cl["quote.body.mr_td"] = strings.ToUpper(mrtd)
+	if r := appraise(t, tdxRV(t), verify.FormatTDX, cl); r.Status() != ear.StatusAffirming {
+		t.Fatalf("upper-case hex: %s", r.Status())
+	}
+}
+
+// POL-08: missing reference values leave executables unrecognized (warning), never affirming.
+func TestTDXMissingReferenceValues(t *testing.T) {
+	r := appraise(t, nil, verify.FormatTDX, tdxClaims())
+	if r.Status() != ear.StatusWarning {
+		t.Fatalf("status %s, want warning", r.Status())
+	}
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+	if c := check(t, r, "tdx.mr_td"); c.OK || !strings.Contains(c.Reason, "no reference value") {
+		t.Fatalf("%+v", c)
+	}
+}
+
+// Expired reference values are absent.
+func TestTDXExpiredReferenceValues(t *testing.T) {
+	past := now.Add(-time.Hour)
+	future := now.Add(time.Hour)
+	rv, err := FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &past}, Entry{Name: "xfam", Value: xfam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := appraise(t, rv, verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+	if c := check(t, r, "tdx.mr_td"); !strings.Contains(c.Reason, "1 expired") {
+		t.Fatalf("reason %q", c.Reason)
+	}
+	if r.Status() == ear.StatusAffirming {
+		t.Fatal("expired reference value affirmed")
+	}
+	// An expired value does not count even next to a live one that differs.
+	rv, _ = FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &past}, Entry{Name: "mr_td", Value: strings.Repeat("00", 48), Expiration: &future})
+	r = appraise(t, rv, verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+	rv, _ = FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &future})
+	r = appraise(t, rv, verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Executables, ear.ApprovedBoot)
+}
+
+func TestTDXMismatch(t *testing.T) {
+	cl := tdxClaims()
+	cl["quote.body.mr_td"] = strings.Repeat("00", 48)
+	r := appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+	if r.Status() != ear.StatusContraindicated {
+		t.Fatal(r.Status())
+	}
+	c := check(t, r, "tdx.mr_td")
+	if c.OK || c.Actual != strings.Repeat("00", 48) || c.Expected != mrtd {
+		t.Fatalf("%+v", c)
+	}
+	cl = tdxClaims()
+	cl["quote.body.rtmr_1"] = strings.Repeat("99", 48)
+	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+	if c := check(t, r, "tdx.rtmr_1"); c.OK {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestTDXDebug(t *testing.T) {
+	cl := tdxClaims()
+	cl["td_attributes.debug"] = true
+	r := appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsupportableConfig)
+	wantVector(t, r, ear.RuntimeOpaque, ear.VisibleMemory)
+	if r.Status() != ear.StatusContraindicated {
+		t.Fatal(r.Status())
+	}
+}
+
+func TestTDXTCBStatus(t *testing.T) {
+	cases := []struct {
+		status string
+		extra  []Entry
+		want   ear.TrustClaim
+	}{
+		{"UpToDate", nil, ear.GenuineHardware},
+		{"OutOfDate", nil, ear.UnsafeHardware},
+		{"SWHardeningNeeded", nil, ear.UnsafeHardware},
+		{"Revoked", nil, ear.ContraindicatedHardware},
+		{"SomethingNew", nil, ear.ContraindicatedHardware},
+		{"SWHardeningNeeded", []Entry{{Name: "tdx_accepted_tcb_status", Value: []any{"UpToDate", "SWHardeningNeeded"}}}, ear.GenuineHardware},
+		{"OutOfDate", []Entry{{Name: "tdx_tolerated_tcb_status", Value: "SWHardeningNeeded"}}, ear.ContraindicatedHardware},
+	}
+	for _, c := range cases {
+		cl := tdxClaims()
+		cl["tcb_status"] = c.status
+		r := appraise(t, tdxRV(t, c.extra...), verify.FormatTDX, cl)
+		wantVector(t, r, ear.Hardware, c.want)
+	}
+	cl := tdxClaims()
+	delete(cl, "tcb_status")
+	r := appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
+}
+
+func TestTDXMinimumDateAndAdvisories(t *testing.T) {
+	r := appraise(t, tdxRV(t, Entry{Name: "tdx_min_tcb_date", Value: "2025-01-01T00:00:00Z"}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
+	r = appraise(t, tdxRV(t, Entry{Name: "tdx_min_tcb_date", Value: "2026-01-01T00:00:00Z"}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
+	for _, bad := range []Entry{{Name: "tdx_min_tcb_date", Value: "yesterday"}} {
+		p, _ := New(tdxRV(t, bad))
+		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatTDX, Claims: tdxClaims(), Now: now})
+		if !errors.Is(err, verify.ErrConfig) || r != nil {
+			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
+		}
+	}
+	for _, bad := range []Entry{{Name: "snp_min_tcb_snp", Value: "eight"}} {
+		p, _ := New(tdxRV(t, bad))
+		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatSNP, Claims: snpClaims(), Now: now})
+		if !errors.Is(err, verify.ErrConfig) || r != nil {
+			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
+		}
+	}
+	for _, bad := range []Entry{{Name: "gpu_min_driver_version", Value: "latest"}} {
+		p, _ := New(tdxRV(t, bad))
+		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatGPU, Claims: gpuClaims(), Now: now})
+		if !errors.Is(err, verify.ErrConfig) || r != nil {
+			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
+		}
+	}
+	r = appraise(t, tdxRV(t, Entry{Name: "tdx_forbidden_advisory_ids", Value: []any{"INTEL-SA-00837"}}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
+	r = appraise(t, tdxRV(t, Entry{Name: "tdx_forbidden_advisory_ids", Value: []any{"INTEL-SA-01000"}}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
+	r = appraise(t, tdxRV(t, Entry{Name: "mr_seam", Value: strings.Repeat("00", 48)}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
+}
+
+// POL-06: unsafe switches cap the result at warning and are recorded.
+func TestUnsafeSwitches(t *testing.T) {
+	r := appraise(t, tdxRV(t), verify.FormatTDX, tdxClaims(), "AllowMissingReportDataUnsafe")
+	if r.Status() != ear.StatusWarning {
+		t.Fatalf("status %s", r.Status())
+	}
+	if c := check(t, r, "unsafe"); c.OK || !strings.Contains(c.Actual, "AllowMissingReportDataUnsafe") {
+		t.Fatalf("%+v", c)
+	}
+	wantVector(t, r, ear.InstanceIdentity, ear.NoClaim)
+	cl := tdxClaims()
+	cl["unsafe"] = []string{"WithoutCollateralUnsafe"}
+	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	cl = tdxClaims()
+	cl["skip_ocsp_unsafe"] = true
+	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	if r.Status() == ear.StatusAffirming {
+		t.Fatal("unsafe claim affirmed")
+	}
+}
+
+// POL-07: a rule that reads a claim the verifier did not prove never passes.
+func TestUnverifiedClaimsAbsent(t *testing.T) {
+	for _, k := range []string{"quote.body.mr_td", "quote.body.rtmr_1", "quote.body.xfam", "td_attributes.debug"} {
+		cl := tdxClaims()
+		delete(cl, k)
+		r := appraise(t, tdxRV(t), verify.FormatTDX, cl)
+		if r.Status() == ear.StatusAffirming {
+			t.Fatalf("claim %s absent, still affirming", k)
+		}
+	}
+	// Wrong types do not pass either.
+	cl := tdxClaims()
+	cl["td_attributes.debug"] = "no"
+	if r := appraise(t, tdxRV(t), verify.FormatTDX, cl); r.Status() == ear.StatusAffirming {
+		t.Fatal("non-boolean debug claim affirmed")
+	}
+	cl = tdxClaims()
+	cl["quote.body.mr_td"] = map[string]any{"x": mrtd}
+	if r := appraise(t, tdxRV(t), verify.FormatTDX, cl); r.Status() == ear.StatusAffirming {
+		t.Fatal("object mr_td affirmed")
+	}
+}
+
+func snpClaims() map[string]any {
+	return map[string]any{
+		"measurement":             strings.Repeat("4d", 48),
+		"host_data":               strings.Repeat("00", 32),
+		"policy_debug_allowed":    false,
+		"policy_migrate_ma":       false,
+		"reported_tcb_bootloader": 3,
+		"reported_tcb_tee":        0,
+		"reported_tcb_snp":        8,
+		"reported_tcb_microcode":  115,
+		"report_data":             strings.Repeat("ab", 64),
+	}
+}
+
+func TestSNP(t *testing.T) {
+	rv, _ := FromEntries(
+		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_microcode", Value: 115})
+	r := appraise(t, rv, verify.FormatSNP, snpClaims())
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("%s %+v", r.Status(), r.Checks)
+	}
+	cl := snpClaims()
+	cl["reported_tcb_microcode"] = 114
+	r = appraise(t, rv, verify.FormatSNP, cl)
+	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
+	cl = snpClaims()
+	cl["policy_debug_allowed"] = true
+	r = appraise(t, rv, verify.FormatSNP, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsupportableConfig)
+	cl = snpClaims()
+	cl["policy_migrate_ma"] = true
+	r = appraise(t, rv, verify.FormatSNP, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	// No minimum TCB pinned: hardware not affirmed.
+	rv2, _ := FromEntries(Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)})
+	r = appraise(t, rv2, verify.FormatSNP, snpClaims())
+	wantVector(t, r, ear.Hardware, ear.UnsafeHardware)
+}
+
+func gpuClaims() map[string]any {
+	return map[string]any{
+		"measres":        "success",
+		"driver_version": "550.90.07",
+		"vbios_version":  "96.00.9F.00.01",
+		"fwid_match":     true,
+		"ocsp_status":    "good",
+		"rims_verified":  true,
+		"report_data":    strings.Repeat("ab", 32),
+	}
+}
+
+func TestGPU(t *testing.T) {
+	rv, _ := FromEntries(Entry{Name: "allowed_driver_versions", Value: []any{"550.90.07"}},
+		Entry{Name: "allowed_vbios_versions", Value: []any{"96.00.9f.00.01"}})
+	r := appraise(t, rv, verify.FormatGPU, gpuClaims())
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("%s %+v", r.Status(), r.Checks)
+	}
+	wantVector(t, r, ear.Configuration, ear.ApprovedConfig)
+	// Without version pins the RIMs still decide executables.
+	r = appraise(t, nil, verify.FormatGPU, gpuClaims())
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("%s %+v", r.Status(), r.Checks)
+	}
+	wantVector(t, r, ear.Configuration, ear.NoConfigVulns)
+
+	mut := func(k string, v any) map[string]any {
+		cl := gpuClaims()
+		if v == nil {
+			delete(cl, k)
+		} else {
+			cl[k] = v
+		}
+		return cl
+	}
+	cases := []struct {
+		name  string
+		cl    map[string]any
+		cat   ear.Category
+		want  ear.TrustClaim
+		check string
+	}{
+		{"measurement mismatch", mut("measres", "fail"), ear.Executables, ear.ContraindicatedRuntime, "gpu.measurements"},
+		{"no RIM comparison", mut("measres", nil), ear.Executables, ear.UnrecognizedRuntime, "gpu.measurements"},
+		{"RIM failed", mut("rims_verified", false), ear.Executables, ear.ContraindicatedRuntime, "gpu.rims"},
+		{"RIM revoked", mut("rim_ocsp_status", "revoked"), ear.Executables, ear.ContraindicatedRuntime, "gpu.rim_ocsp"},
+		{"OCSP revoked", mut("ocsp_status", "revoked"), ear.Hardware, ear.ContraindicatedHardware, "gpu.ocsp"},
+		{"OCSP unknown", mut("ocsp_status", "unknown"), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
+		{"OCSP not checked", mut("ocsp_status", nil), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
+		{"FWID absent", mut("fwid_match", nil), ear.Hardware, ear.UnrecognizedHardware, "gpu.fwid"},
+		{"FWID mismatch", mut("fwid_match", false), ear.Hardware, ear.ContraindicatedHardware, "gpu.fwid"},
+		{"driver not allowed", mut("driver_version", "535.86.09"), ear.Configuration, ear.UnsupportableConfig, "gpu.driver_version"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := appraise(t, rv, verify.FormatGPU, c.cl)
+			wantVector(t, r, c.cat, c.want)
+			if r.Status() == ear.StatusAffirming {
+				t.Fatal("affirming")
+			}
+			if ch := check(t, r, c.check); ch.OK || ch.Reason == "" {
+				t.Fatalf("%+v", ch)
+			}
+		})
+	}
+	// FWID not required by policy.
+	rv3, _ := FromEntries(Entry{Name: "gpu_require_fwid", Value: false})
+	r = appraise(t, rv3, verify.FormatGPU, mut("fwid_match", nil))
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
+	// Minimum versions compare numerically, field by field.
+	rv4, _ := FromEntries(Entry{Name: "gpu_min_driver_version", Value: "550.100"}, Entry{Name: "gpu_min_vbios_version", Value: "96.00.5E.00.01"})
+	r = appraise(t, rv4, verify.FormatGPU, gpuClaims())
+	wantVector(t, r, ear.Configuration, ear.UnsupportableConfig)
+	if c := check(t, r, "gpu.min_vbios_version"); !c.OK {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestTPM(t *testing.T) {
+	cl := map[string]any{"pcr11": strings.Repeat("11", 32), "ak_public": "akfp"}
+	r := appraise(t, nil, verify.FormatTPM, cl)
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
+	rv, _ := FromEntries(Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
+	r = appraise(t, rv, verify.FormatTPM, cl)
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("%s %+v", r.Status(), r.Checks)
+	}
+	cl["pcr11"] = strings.Repeat("12", 32)
+	r = appraise(t, rv, verify.FormatTPM, cl)
+	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+}
+
+// POL-05: evidence of a format without rules (a "sample" TEE) is rejected.
+func TestUnknownFormat(t *testing.T) {
+	p, _ := New(nil)
+	r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: "sample", Claims: map[string]any{"svn": "1"}, Now: now})
+	if !errors.Is(err, verify.ErrUnsupported) || r != nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if _, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatTDX, Now: now}); !errors.Is(err, verify.ErrConfig) {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Appraise(ctx, verify.PolicyInput{Format: verify.FormatTDX, Claims: tdxClaims(), Now: now}); err == nil {
+		t.Fatal("cancelled context accepted")
+	}
+}
+
+func TestPolicyID(t *testing.T) {
+	a, _ := New(tdxRV(t))
+	b, _ := New(tdxRV(t, Entry{Name: "rtmr_2", Value: strings.Repeat("22", 48)}))
+	if a.ID() == b.ID() || !strings.HasPrefix(a.ID(), "attest-default/") {
+		t.Fatalf("%s %s", a.ID(), b.ID())
+	}
+	c, _ := New(nil, WithID("bank-prod-v3"))
+	if c.ID() != "bank-prod-v3" {
+		t.Fatal(c.ID())
+	}
+	if _, err := New(nil, WithID("")); !errors.Is(err, verify.ErrConfig) {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,354 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+// DefaultAcceptedTCBStatus is the TCB status list that yields hardware 2 when
+// no *_accepted_tcb_status reference value is given.
+var DefaultAcceptedTCBStatus = []string{"UpToDate"}
+
+// DefaultToleratedTCBStatus is the TCB status list that yields hardware 32
+// (warning) when no *_tolerated_tcb_status reference value is given. Any
+// other status (Revoked, unknown) yields hardware 96.
+var DefaultToleratedTCBStatus = []string{
+	"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+	"OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// tdx: executables from MRTD and RTMRs, hardware from the TCB status, date
+// and advisories (and MRSEAM when pinned), configuration from the debug bit
+// and XFAM, runtime-opaque from the debug bit.
+func (e *eval) tdx() {
+	mrtd := e.pin("tdx.mr_td", "TD firmware measurement (MRTD)", "mr_td",
+		[]string{"quote.body.mr_td", "mr_td"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
+	rtmrs, rtmrBad := 0, false
+	runtime := false
+	for i := 0; i < 4; i++ {
+		n := fmt.Sprintf("rtmr_%d", i)
+		checked, ok := e.optionalPin("tdx."+n, fmt.Sprintf("runtime measurement register %d (RTMR%d)", i, i), n,
+			[]string{"quote.body." + n, n}, ear.Executables, ear.ContraindicatedRuntime)
+		if checked && ok {
+			rtmrs++
+			runtime = runtime || i == 3
+		}
+		rtmrBad = rtmrBad || (checked && !ok)
+	}
+	if mrtd && !rtmrBad {
+		c := verify.Check{ID: "tdx.executables", Title: "approved boot chain", Category: ear.Executables, OK: true,
+			Value: ear.ApprovedBoot, Reason: fmt.Sprintf("MRTD and %d pinned RTMRs match", rtmrs)}
+		if runtime {
+			c.Value = ear.ApprovedRuntime
+			c.Reason += " (including RTMR3, the runtime register)"
+		}
+		e.add(c)
+	}
+	e.tcbStatus("tdx", []string{"tcb_status"}, true)
+	e.minDate("tdx.tcb_date", "platform TCB date", "tdx_min_tcb_date", []string{"tcb_date"})
+	e.advisories("tdx", []string{"advisory_ids"})
+	e.optionalPin("tdx.mr_seam", "TDX module measurement (MRSEAM)", "mr_seam",
+		[]string{"quote.body.mr_seam", "mr_seam"}, ear.Hardware, ear.ContraindicatedHardware)
+	debugOff := e.flagOff("tdx.debug", "debug TD (TD_ATTRIBUTES.DEBUG)", []string{"td_attributes.debug", "debug"},
+		ear.Configuration, ear.UnsupportableConfig)
+	if debugOff {
+		if checked, _ := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
+			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig); checked {
+			e.add(verify.Check{ID: "tdx.configuration", Title: "approved configuration", Category: ear.Configuration,
+				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD and XFAM matches"})
+		} else {
+			e.add(verify.Check{ID: "tdx.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
+				OK: true, Value: ear.NoConfigVulns, Reason: "not a debug TD"})
+		}
+		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
+			OK: true, Value: ear.EncryptedMemory})
+	} else {
+		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
+			Value: ear.VisibleMemory, Reason: "a debug TD's memory is visible to the host"})
+	}
+}
+
+// advisories contraindicates the hardware when a claim lists an advisory of
+// the <prefix>_forbidden_advisory_ids reference values.
+func (e *eval) advisories(prefix string, keys []string) {
+	forbidden := e.rv.Lookup(prefix+"_forbidden_advisory_ids", e.now)
+	if len(forbidden) == 0 {
+		return
+	}
+	k := keys[0]
+	var have []string
+	for _, key := range keys {
+		if v, ok := e.in.Claims[key]; ok {
+			k = key
+			have = stringList(v)
+			break
+		}
+	}
+	c := verify.Check{ID: prefix + ".advisories", Title: "no forbidden security advisory", Claim: k,
+		Expected: "none of " + setText(forbidden), Actual: strings.Join(have, ", "), Category: ear.Hardware}
+	var hit []string
+	for _, a := range have {
+		if contains(forbidden, a) {
+			hit = append(hit, a)
+		}
+	}
+	if len(hit) > 0 {
+		c.Value = ear.ContraindicatedHardware
+		c.Reason = "platform affected by " + strings.Join(hit, ", ")
+	} else {
+		c.OK = true
+	}
+	e.add(c)
+}
+
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, y := range x {
+			if t, ok := Text(y); ok {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	if t, ok := Text(v); ok && t != "" {
+		return []string{t}
+	}
+	return nil
+}
+
+// snp: executables from the launch measurement, hardware from minimum
+// reported TCB components (and a TCB status when the verifier gives one),
+// configuration from the guest policy.
+func (e *eval) snp() {
+	e.pin("snp.measurement", "launch measurement", "snp_launch_measurement",
+		[]string{"measurement"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
+	e.optionalPin("snp.host_data", "host data", "snp_host_data", []string{"host_data"}, ear.Configuration, ear.UnsupportableConfig)
+	e.optionalPin("snp.id_key_digest", "ID key digest", "snp_id_key_digest", []string{"id_key_digest"}, ear.Executables, ear.ContraindicatedRuntime)
+	pinned, allOK := 0, true
+	for _, part := range []string{"bootloader", "tee", "snp", "microcode", "fmc"} {
+		if part == "fmc" {
+			if _, ok := e.in.Claims["reported_tcb_fmc"]; !ok {
+				continue
+			}
+		}
+		checked, ok := e.minNumber("snp.reported_tcb_"+part, "minimum reported TCB: "+part, "snp_min_tcb_"+part,
+			[]string{"reported_tcb_" + part}, ear.Hardware, ear.ContraindicatedHardware)
+		if checked {
+			pinned++
+			allOK = allOK && ok
+		}
+	}
+	_, _, hasStatus := e.claim("tcb_status")
+	if hasStatus {
+		e.tcbStatus("snp", []string{"tcb_status"}, true)
+	}
+	if pinned > 0 && allOK {
+		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
+			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("%d minimum TCB components met", pinned)})
+	} else if pinned == 0 && !hasStatus {
+		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
+			Expected: "reference values snp_min_tcb_*", Value: ear.UnsafeHardware,
+			Reason: "no minimum TCB pinned: the platform's firmware level is not appraised"})
+	}
+	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
+		ear.Configuration, ear.UnsupportableConfig)
+	maOff := e.flagOff("snp.migrate_ma", "guest policy allows a migration agent", []string{"policy_migrate_ma"},
+		ear.Configuration, ear.UnsafeConfig)
+	if debugOff && maOff {
+		e.add(verify.Check{ID: "snp.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
+			OK: true, Value: ear.NoConfigVulns, Reason: "debugging and migration agent not allowed"})
+		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque, OK: true, Value: ear.EncryptedMemory})
+	} else if !debugOff {
+		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque,
+			Value: ear.VisibleMemory, Reason: "the guest policy allows the host to debug (read) guest memory"})
+	}
+}
+
+// claimKeys names the claims the GPU rules read, per device kind.
+type claimKeys struct {
+	prefix     string   // check id and reference-value prefix: "gpu" or "switch"
+	measres    []string // "success" when runtime measurements match the RIMs
+	driver     []string
+	vbios      []string
+	fwidMatch  []string
+	ocsp       []string // OCSP status of the device certificate chain
+	rimOCSP    []string // worst OCSP status of the RIM signing chains
+	rimsOK     []string // both RIMs verified (signature, chain, version)
+	mismatches []string
+}
+
+var gpuKeys = claimKeys{
+	prefix:     "gpu",
+	measres:    []string{"measres", "x-nvidia-gpu-measres"},
+	driver:     []string{"driver_version", "x-nvidia-gpu-driver-version"},
+	vbios:      []string{"vbios_version", "x-nvidia-gpu-vbios-version"},
+	fwidMatch:  []string{"fwid_match", "x-nvidia-gpu-attestation-report-cert-chain-fwid-match"},
+	ocsp:       []string{"ocsp_status", "x-nvidia-gpu-attestation-report-cert-chain.x-nvidia-cert-ocsp-status"},
+	rimOCSP:    []string{"rim_ocsp_status"},
+	rimsOK:     []string{"rims_verified"},
+	mismatches: []string{"mismatched_indices", "x-nvidia-mismatch-measurement-records"},
+}
+
+var switchKeys = claimKeys{
+	prefix:     "switch",
+	measres:    []string{"measres", "x-nvidia-switch-measres"},
+	driver:     nil,
+	vbios:      []string{"vbios_version", "bios_version", "x-nvidia-switch-bios-version"},
+	fwidMatch:  []string{"fwid_match", "x-nvidia-switch-attestation-report-cert-chain-fwid-match"},
+	ocsp:       []string{"ocsp_status", "x-nvidia-switch-attestation-report-cert-chain.x-nvidia-cert-ocsp-status"},
+	rimOCSP:    []string{"rim_ocsp_status"},
+	rimsOK:     []string{"rims_verified"},
+	mismatches: []string{"mismatched_indices", "x-nvidia-mismatch-measurement-records"},
+}
+
+// gpu: executables from the RIM measurement comparison, hardware from the
+// device chain's OCSP status and the FWID, configuration from pinned driver
+// and VBIOS versions.
+func (e *eval) gpu(k claimKeys) {
+	p := k.prefix
+	// Executables: measurements against the signed RIMs.
+	mk, mres, present := e.claim(k.measres...)
+	c := verify.Check{ID: p + ".measurements", Title: "runtime measurements match the driver and VBIOS RIMs",
+		Claim: mk, Expected: "success", Actual: mres, Category: ear.Executables}
+	switch {
+	case !present:
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = "no RIM comparison: measurements not recognized"
+	case strings.EqualFold(mres, "success") || strings.EqualFold(mres, "true"):
+		c.OK, c.Value = true, ear.ApprovedRuntime
+	default:
+		c.Value = ear.ContraindicatedRuntime
+		c.Reason = "measurements do not match the RIMs"
+		if _, mm, ok := e.claim(k.mismatches...); ok && mm != "" {
+			c.Reason += ": " + mm
+		}
+	}
+	e.add(c)
+	if _, ok, present := e.claimBool(k.rimsOK...); present {
+		rc := verify.Check{ID: p + ".rims", Title: "RIMs verified (signature, chain, version)", Claim: k.rimsOK[0],
+			Expected: "true", Actual: fmt.Sprint(ok), Category: ear.Executables}
+		if ok {
+			rc.OK = true
+		} else {
+			rc.Value = ear.ContraindicatedRuntime
+			rc.Reason = "a RIM failed verification"
+		}
+		e.add(rc)
+	}
+	e.ocspRule(p+".rim_ocsp", "RIM signing certificates not revoked", k.rimOCSP, ear.Executables,
+		ear.ContraindicatedRuntime, ear.UnrecognizedRuntime, false)
+
+	// Hardware: device certificate revocation and FWID.
+	e.ocspRule(p+".ocsp", "device certificate chain not revoked (OCSP)", k.ocsp, ear.Hardware,
+		ear.ContraindicatedHardware, ear.UnsafeHardware, true)
+	requireFWID := true
+	if v := e.rv.Lookup(p+"_require_fwid", e.now); len(v) > 0 && strings.EqualFold(v[0], "false") {
+		requireFWID = false
+	}
+	fk, fwid, fpresent := e.claimBool(k.fwidMatch...)
+	fc := verify.Check{ID: p + ".fwid", Title: "report FWID matches the device certificate", Claim: fk, Expected: "true", Category: ear.Hardware}
+	switch {
+	case fpresent && fwid:
+		fc.OK, fc.Actual, fc.Value = true, "true", ear.GenuineHardware
+	case fpresent:
+		fc.Actual, fc.Value, fc.Reason = "false", ear.ContraindicatedHardware, "FWID mismatch"
+	case requireFWID:
+		fc.Value, fc.Reason = ear.UnrecognizedHardware, "no FWID in the report, and the policy requires one"
+	default:
+		fc.OK, fc.Value, fc.Reason = true, ear.GenuineHardware, "no FWID; not required ("+p+"_require_fwid = false)"
+	}
+	e.add(fc)
+
+	// Configuration: pinned driver and VBIOS versions.
+	pinned, allOK := 0, true
+	if k.driver != nil {
+		if checked, ok := e.optionalPin(p+".driver_version", "driver version", "allowed_driver_versions", k.driver,
+			ear.Configuration, ear.UnsupportableConfig); checked {
+			pinned++
+			allOK = allOK && ok
+		}
+		e.minVersion(p+".min_driver_version", "minimum driver version", p+"_min_driver_version", k.driver, ear.Configuration, ear.UnsupportableConfig)
+	}
+	vbiosRV := "allowed_vbios_versions"
+	if p == "switch" {
+		vbiosRV = "allowed_switch_bios_versions"
+	}
+	if checked, ok := e.optionalPin(p+".vbios_version", "VBIOS version", vbiosRV, k.vbios,
+		ear.Configuration, ear.UnsupportableConfig); checked {
+		pinned++
+		allOK = allOK && ok
+	}
+	e.minVersion(p+".min_vbios_version", "minimum VBIOS version", p+"_min_vbios_version", k.vbios, ear.Configuration, ear.UnsupportableConfig)
+	cc := verify.Check{ID: p + ".configuration", Category: ear.Configuration, OK: allOK}
+	if pinned > 0 && allOK {
+		cc.Title, cc.Value, cc.Reason = "approved configuration", ear.ApprovedConfig, "pinned versions match"
+	} else if allOK {
+		cc.Title, cc.Value, cc.Reason = "configuration without known vulnerabilities", ear.NoConfigVulns, "no version pinned"
+	} else {
+		cc.Title = "approved configuration"
+	}
+	e.add(cc)
+}
+
+// ocspRule appraises an OCSP status claim: good passes, revoked sets
+// revokedV, anything else (unknown, absent when required) sets unknownV.
+func (e *eval) ocspRule(id, title string, keys []string, cat ear.Category, revokedV, unknownV ear.TrustClaim, required bool) {
+	k, s, present := e.claim(keys...)
+	if !present && !required {
+		return
+	}
+	c := verify.Check{ID: id, Title: title, Claim: k, Expected: "good", Actual: s, Category: cat}
+	switch {
+	case strings.EqualFold(s, "good"):
+		c.OK = true
+	case strings.EqualFold(s, "revoked"):
+		c.Value, c.Reason = revokedV, "certificate revoked"
+	case !present:
+		c.Value, c.Reason = unknownV, "revocation not checked"
+	default:
+		c.Value, c.Reason = unknownV, "OCSP status "+s
+	}
+	e.add(c)
+}
+
+// tpm: executables from pinned PCRs, instance identity from trusted AKs.
+func (e *eval) tpm() {
+	pinned, allOK := 0, true
+	for i := 0; i < 24; i++ {
+		n := fmt.Sprintf("pcr%02d", i)
+		if len(e.rv.Lookup("tpm_"+n, e.now)) == 0 {
+			continue
+		}
+		ok := e.pin("tpm."+n, fmt.Sprintf("PCR %d", i), "tpm_"+n, []string{n, fmt.Sprintf("pcr%d", i), "pcrs.sha256." + fmt.Sprint(i)},
+			ear.Executables, ear.NoClaim, ear.NoClaim, ear.ContraindicatedRuntime)
+		pinned++
+		allOK = allOK && ok
+	}
+	c := verify.Check{ID: "tpm.executables", Title: "boot measurements (PCRs) match reference values", Category: ear.Executables}
+	switch {
+	case pinned == 0:
+		c.Value, c.Expected, c.Reason = ear.UnrecognizedRuntime, "reference values tpm_pcrNN", "no PCR pinned"
+	case allOK:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match", pinned)
+	}
+	e.add(c)
+	e.pin("tpm.ak", "attestation key is trusted", "trusted_aks", []string{"ak_public", "ak.public", "ak_fingerprint"},
+		ear.Hardware, ear.GenuineHardware, ear.UnrecognizedHardware, ear.UnrecognizedHardware)
+}
