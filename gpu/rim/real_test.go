@@ -1,9 +1,10 @@
-package rim
+package rim_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/trustfactory/attest/gpu/rim"
 	"testing"
 	"time"
 
@@ -18,9 +19,9 @@ var (
 	v3Time = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func newVerifier(t testing.TB, opts ...Option) *Verifier {
+func newVerifier(t testing.TB, opts ...rim.Option) *rim.Verifier {
 	t.Helper()
-	v, err := NewVerifier(opts...)
+	v, err := rim.NewVerifier(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,15 +41,15 @@ func TestRealV1(t *testing.T) {
 	if driverVersion != "550.90.07" || vbiosVersion != "96.00.9F.00.01" {
 		t.Fatalf("report versions %q %q", driverVersion, vbiosVersion)
 	}
-	driverID, err := DriverID(ArchHopper, driverVersion)
+	driverID, err := rim.DriverID(rim.ArchHopper, driverVersion)
 	if err != nil || driverID != "NV_GPU_DRIVER_GH100_550.90.07" {
-		t.Fatalf("DriverID = %q, %v", driverID, err)
+		t.Fatalf("rim.DriverID = %q, %v", driverID, err)
 	}
-	vbiosID, err := VBIOSID(rep.str(opProject), rep.str(opProjectSKU), rep.str(opChipSKU), vbiosVersion)
+	vbiosID, err := rim.VBIOSID(rep.str(opProject), rep.str(opProjectSKU), rep.str(opChipSKU), vbiosVersion)
 	if err != nil || vbiosID != "NV_GPU_VBIOS_1010_0200_882_96009F0001" {
-		t.Fatalf("VBIOSID = %q, %v", vbiosID, err)
+		t.Fatalf("rim.VBIOSID = %q, %v", vbiosID, err)
 	}
-	src, err := NewDirSource(td + "v1")
+	src, err := rim.NewDirSource(td + "v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,13 +62,13 @@ func TestRealV1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VBIOS RIM: %v", err)
 	}
-	if driver.Kind != KindDriver || vbios.Kind != KindVBIOS {
+	if driver.Kind != rim.KindDriver || vbios.Kind != rim.KindVBIOS {
 		t.Fatalf("kinds %s %s", driver.Kind, vbios.Kind)
 	}
 	if driver.ID != driverID || vbios.ID != vbiosID {
 		t.Fatalf("IDs %q %q", driver.ID, vbios.ID)
 	}
-	if len(driver.Chain) != 4 || driver.Chain[0].Subject.CommonName != "HCC RIM L4 Signer" || !driver.Chain[3].Equal(NVIDIARoot()) {
+	if len(driver.Chain) != 4 || driver.Chain[0].Subject.CommonName != "HCC RIM L4 Signer" || !driver.Chain[3].Equal(rim.NVIDIARoot()) {
 		t.Fatalf("driver chain: %d certs, signer %q", len(driver.Chain), driver.Chain[0].Subject.CommonName)
 	}
 	if driver.FirmwareManufacturerID != "5703" || driver.Product != "GH100" {
@@ -79,9 +80,9 @@ func TestRealV1(t *testing.T) {
 	if got := len(vbios.Active()); got != 12 {
 		t.Errorf("VBIOS RIM: %d active entries, want 12", got)
 	}
-	cmp, err := Compare(driver, vbios, rep.blocks, rep.compareOptions())
+	cmp, err := rim.Compare(driver, vbios, rep.blocks, rep.compareOptions())
 	if err != nil {
-		t.Fatalf("Compare: %v", err)
+		t.Fatalf("rim.Compare: %v", err)
 	}
 	if !cmp.OK() || len(cmp.Matched)+len(cmp.Skipped) != 33 {
 		t.Fatalf("comparison: %d matched, %d skipped, %d mismatches", len(cmp.Matched), len(cmp.Skipped), len(cmp.Mismatches))
@@ -92,12 +93,12 @@ func TestRealV1(t *testing.T) {
 	blocks := cloneBlocks(rep.blocks)
 	blocks[8][0] ^= 1  // RIM index 7, driver
 	blocks[1][47] ^= 1 // RIM index 0, VBIOS
-	cmp, err = Compare(driver, vbios, blocks, rep.compareOptions())
+	cmp, err = rim.Compare(driver, vbios, blocks, rep.compareOptions())
 	if !errors.Is(err, verify.ErrPolicy) {
-		t.Fatalf("Compare with flipped bytes: %v", err)
+		t.Fatalf("rim.Compare with flipped bytes: %v", err)
 	}
-	if len(cmp.Mismatches) != 2 || cmp.Mismatches[0].Index != 0 || cmp.Mismatches[0].Source != KindVBIOS ||
-		cmp.Mismatches[1].Index != 7 || cmp.Mismatches[1].Source != KindDriver {
+	if len(cmp.Mismatches) != 2 || cmp.Mismatches[0].Index != 0 || cmp.Mismatches[0].Source != rim.KindVBIOS ||
+		cmp.Mismatches[1].Index != 7 || cmp.Mismatches[1].Source != rim.KindDriver {
 		t.Fatalf("mismatches: %+v", cmp.Mismatches)
 	}
 	if string(cmp.Mismatches[1].Actual) != string(blocks[8]) || string(cmp.Mismatches[1].Expected[0]) != string(rep.blocks[8]) {
@@ -129,15 +130,15 @@ func TestRealV2(t *testing.T) {
 	if driverVersion != "545.00" || vbiosVersion != "96.00.5E.00.01" {
 		t.Fatalf("report versions %q %q", driverVersion, vbiosVersion)
 	}
-	driverID, err := DriverID(ArchHopper, driverVersion)
+	driverID, err := rim.DriverID(rim.ArchHopper, driverVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vbiosID, err := VBIOSID(rep.str(opProject), rep.str(opProjectSKU), rep.str(opChipSKU), vbiosVersion)
+	vbiosID, err := rim.VBIOSID(rep.str(opProject), rep.str(opProjectSKU), rep.str(opChipSKU), vbiosVersion)
 	if err != nil || vbiosID != "NV_GPU_VBIOS_1010_0200_882_96005E0001" {
-		t.Fatalf("VBIOSID = %q, %v", vbiosID, err)
+		t.Fatalf("rim.VBIOSID = %q, %v", vbiosID, err)
 	}
-	src, err := NewDirSource(td + "v2")
+	src, err := rim.NewDirSource(td + "v2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +151,9 @@ func TestRealV2(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VBIOS RIM: %v", err)
 	}
-	cmp, err := Compare(driver, vbios, rep.blocks, rep.compareOptions())
+	cmp, err := rim.Compare(driver, vbios, rep.blocks, rep.compareOptions())
 	if err != nil {
-		t.Fatalf("Compare: %v", err)
+		t.Fatalf("rim.Compare: %v", err)
 	}
 	if !cmp.OK() || len(cmp.Matched) == 0 {
 		t.Fatalf("comparison: %+v", cmp)
@@ -168,11 +169,11 @@ func TestRealV3Switch(t *testing.T) {
 		t.Fatalf("V3 report has %d blocks, want 31", len(rep.blocks))
 	}
 	biosVersion := rep.str(opVBIOSVersion) // ASCII on LS10
-	id, err := SwitchBIOSID(ArchLS10, biosVersion)
+	id, err := rim.SwitchBIOSID(rim.ArchLS10, biosVersion)
 	if err != nil || id != "NV_SWITCH_BIOS_5612_0002_890_9610550001" {
-		t.Fatalf("SwitchBIOSID(%q) = %q, %v", biosVersion, id, err)
+		t.Fatalf("rim.SwitchBIOSID(%q) = %q, %v", biosVersion, id, err)
 	}
-	src, err := NewDirSource(td + "v3")
+	src, err := rim.NewDirSource(td + "v3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,12 +181,12 @@ func TestRealV3Switch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("switch BIOS RIM: %v", err)
 	}
-	if bios.Kind != KindSwitchBIOS || bios.Product != "LS10" {
+	if bios.Kind != rim.KindSwitchBIOS || bios.Product != "LS10" {
 		t.Fatalf("kind %s product %q", bios.Kind, bios.Product)
 	}
-	cmp, err := CompareSwitch(bios, rep.blocks)
+	cmp, err := rim.CompareSwitch(bios, rep.blocks)
 	if err != nil {
-		t.Fatalf("CompareSwitch: %v", err)
+		t.Fatalf("rim.CompareSwitch: %v", err)
 	}
 	if len(cmp.Matched) != 31 {
 		t.Fatalf("switch comparison: %d matched, want 31", len(cmp.Matched))

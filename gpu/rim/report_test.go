@@ -1,4 +1,4 @@
-package rim
+package rim_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/trustfactory/attest/gpu/rim"
 	"os"
 	"strings"
 	"testing"
@@ -121,9 +122,9 @@ func (r *testReport) nvdec0() (byte, bool) {
 	return b[0], true
 }
 
-func (r *testReport) compareOptions() CompareOptions {
+func (r *testReport) compareOptions() rim.CompareOptions {
 	s, ok := r.nvdec0()
-	return CompareOptions{NVDEC0Status: s, HasNVDEC0Status: ok}
+	return rim.CompareOptions{NVDEC0Status: s, HasNVDEC0Status: ok}
 }
 
 func mustRead(t testing.TB, path string) []byte {
