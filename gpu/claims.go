@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/verify"
 )
 
 // RIMResult is a verified RIM and the revocation status of its signer chain.
 type RIMResult struct {
-	Golden *Golden
-	OCSP   *ocsp.Result // nil with WithoutRevocationUnsafe
+	Manifest *rim.Manifest
+	OCSP     *ocsp.Result // nil with WithoutRevocationUnsafe
 }
 
 // DeviceClaims is what verification proved about one device.
@@ -28,10 +29,10 @@ type DeviceClaims struct {
 	HWModel     string // CN of the BROM certificate
 	UEID        string // decimal serial of the attestation key certificate
 	FWIDMatched bool
-	OCSP        *ocsp.Result // device chain; nil with WithoutRevocationUnsafe
-	DriverRIM   *RIMResult   // GPUs only
-	FirmwareRIM *RIMResult   // VBIOS or switch BIOS
-	Comparison  *Comparison  // nil with WithoutRIMsUnsafe
+	OCSP        *ocsp.Result    // device chain; nil with WithoutRevocationUnsafe
+	DriverRIM   *RIMResult      // GPUs only
+	FirmwareRIM *RIMResult      // VBIOS or switch BIOS
+	Comparison  *rim.Comparison // nil with WithoutRIMsUnsafe
 	Warnings    []string
 	Unsafe      []string // unsafe options that affected this result
 }
@@ -129,9 +130,10 @@ func (d *DeviceClaims) Map() map[string]any {
 		m["dbgstat"] = "disabled"
 		m["x-nvidia-mismatch-measurement-records"] = []any{}
 		m[p+"vbios-index-no-conflict"] = true
-		m["x-attest-measurements-compared"] = d.Comparison.Compared
+		m["x-attest-measurements-matched"] = len(d.Comparison.Matched)
+		m["x-attest-measurements-skipped"] = append([]int(nil), d.Comparison.Skipped...)
 		if d.FirmwareRIM != nil {
-			m["oemid"] = d.FirmwareRIM.Golden.OEMID
+			m["oemid"] = d.FirmwareRIM.Manifest.FirmwareManufacturerID
 		}
 	} else {
 		m["measres"] = "not-run"
@@ -144,8 +146,8 @@ func (d *DeviceClaims) Map() map[string]any {
 		m[p+name+"-rim-signature-verified"] = true
 		m[p+name+"-rim-version-match"] = true
 		m[p+name+"-rim-measurements-available"] = true
-		m[p+name+"-rim-cert-chain"] = chainClaims(r.Golden.NotAfter, r.OCSP)
-		m["x-attest-"+name+"-rim-id"] = r.Golden.ID
+		m[p+name+"-rim-cert-chain"] = chainClaims(r.Manifest.NotAfter, r.OCSP)
+		m["x-attest-"+name+"-rim-id"] = r.Manifest.ID
 	}
 	rim("driver", d.DriverRIM)
 	fw := "vbios"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -313,6 +314,10 @@ func checkSignature(key *ecdsa.PublicKey, rep *Report) error {
 func (v *Verifier) checkFWID(dc *DeviceClaims) error {
 	got, want := dc.Decoded.FWID, dc.Chain.FWID
 	switch {
+	case got == nil && dc.Arch == ArchLS10:
+		// LS10 switch reports carry no FWID entry; NVIDIA binds nothing here.
+		dc.Warnings = append(dc.Warnings, "LS10 reports carry no FWID: the attestation key certificate is not bound to the running firmware")
+		return nil
 	case got == nil && v.allowNoFWID:
 		dc.Unsafe = append(dc.Unsafe, "AllowMissingFWIDUnsafe")
 		dc.Warnings = append(dc.Warnings, "report carries no FWID: the attestation key certificate is not bound to the running firmware")
@@ -363,55 +368,64 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if err != nil {
 		return err
 	}
-	var rims []*Golden
-	if driverID != "" {
-		g, res, err := v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now)
-		if err != nil {
-			return fmt.Errorf("driver RIM %s: %w", driverID, err)
-		}
-		dc.DriverRIM = &RIMResult{Golden: g, OCSP: res}
-		rims = append(rims, g)
+	report := make(map[int][]byte, len(dc.Report.Response.Blocks))
+	for _, b := range dc.Report.Response.Blocks {
+		report[b.Index] = b.Value
 	}
-	g, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
+	fw, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
 	if err != nil {
 		return fmt.Errorf("firmware RIM %s: %w", fwID, err)
 	}
-	dc.FirmwareRIM = &RIMResult{Golden: g, OCSP: res}
-	rims = append(rims, g)
-	cmp, err := CompareMeasurements(&dc.Report.Response, dc.Decoded.NVDEC0Status, rims...)
+	dc.FirmwareRIM = &RIMResult{Manifest: fw, OCSP: res}
+	var cmp *rim.Comparison
+	if dc.Arch.IsSwitch() {
+		cmp, err = rim.CompareSwitch(fw, report)
+	} else {
+		drv, res, err := v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now)
+		if err != nil {
+			return fmt.Errorf("driver RIM %s: %w", driverID, err)
+		}
+		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: res}
+		cmp, err = rim.Compare(drv, fw, report, rim.CompareOptions{
+			NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: dc.Decoded.NVDEC0Status != 0,
+		})
+		if err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
-	if err := cmp.Err(); err != nil {
-		return err
+	if !cmp.OK() {
+		return verify.Errorf(verify.ErrPolicy, "measurements: %d mismatches, %d conflicts", len(cmp.Mismatches), len(cmp.Conflicts))
 	}
 	dc.Comparison = cmp
 	return nil
 }
 
-func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*Golden, *ocsp.Result, error) {
-	g, err := v.rims.RIM(ctx, id, version, now)
+func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, *ocsp.Result, error) {
+	m, err := v.rims.RIM(ctx, id, version, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	if g == nil || g.ID != id || g.Version != version {
+	if m == nil || m.Version != version || (m.ID != "" && m.ID != id) {
 		var gotID, gotVersion string
-		if g != nil {
-			gotID, gotVersion = g.ID, g.Version
+		if m != nil {
+			gotID, gotVersion = m.ID, m.Version
 		}
 		return nil, nil, verify.Errorf(verify.ErrBinding, "RIM: expected ID %q version %q, got %q %q", id, version, gotID, gotVersion)
 	}
 	if v.noRevocation {
-		return g, nil, nil
+		return m, nil, nil
 	}
-	if len(g.Chain) < 2 {
-		return nil, nil, verify.Errorf(verify.ErrChain, "RIM %s: signer chain of %d certificates", id, len(g.Chain))
+	if len(m.Chain) < 2 {
+		return nil, nil, verify.Errorf(verify.ErrChain, "RIM %s: signer chain of %d certificates", id, len(m.Chain))
 	}
-	res, err := v.ocsp.CheckChain(ctx, g.Chain, 0, ocsp.ScopeRIM, now)
+	res, err := v.ocsp.CheckChain(ctx, m.Chain, 0, ocsp.ScopeRIM, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("RIM signer chain: %w", err)
+		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}
-	return g, res, nil
+	return m, res, nil
 }
 
 func stripDots(s string) string {
@@ -433,5 +447,3 @@ func upper(s string) string {
 	}
 	return string(b)
 }
-
-

@@ -1,0 +1,65 @@
+package gpu
+
+import (
+	"context"
+	"time"
+
+	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+// RIMProvider fetches the RIM named id, verifies it at now (signature, signer
+// chain to the pinned RIM root) and checks that it describes version.
+// NewRIMProvider is the implementation over the gpu/rim package.
+type RIMProvider interface {
+	RIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, error)
+}
+
+// DefaultRIMCacheTTL bounds how long a verified RIM is reused without
+// fetching it again, so that a re-signed RIM is picked up.
+const DefaultRIMCacheTTL = time.Hour
+
+type rimProvider struct {
+	v     *rim.Verifier
+	src   rim.Source
+	ttl   time.Duration
+	cache *lru.Cache[string, *rim.Manifest]
+}
+
+// NewRIMProvider verifies RIMs from src with v and caches verified manifests
+// by ID and version until the earlier of their signer chain's expiry and ttl
+// after the fetch (ttl ≤ 0: DefaultRIMCacheTTL). A nil v is the default
+// rim.Verifier with the embedded NVIDIA RIM root.
+func NewRIMProvider(v *rim.Verifier, src rim.Source, ttl time.Duration) (RIMProvider, error) {
+	if src == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: nil RIM source")
+	}
+	if v == nil {
+		var err error
+		if v, err = rim.NewVerifier(); err != nil {
+			return nil, err
+		}
+	}
+	if ttl <= 0 {
+		ttl = DefaultRIMCacheTTL
+	}
+	return &rimProvider{v: v, src: src, ttl: ttl, cache: lru.New[string, *rim.Manifest](256)}, nil
+}
+
+func (p *rimProvider) RIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, error) {
+	key := id + "\x00" + version
+	if m, ok := p.cache.Get(key, now); ok && !now.Before(m.NotBefore) {
+		return m, nil
+	}
+	m, err := p.v.Fetch(ctx, p.src, id, version, now)
+	if err != nil {
+		return nil, err
+	}
+	exp := now.Add(p.ttl)
+	if m.NotAfter.Before(exp) {
+		exp = m.NotAfter
+	}
+	p.cache.Add(key, m, exp)
+	return m, nil
+}

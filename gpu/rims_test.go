@@ -1,0 +1,256 @@
+package gpu
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/verify"
+)
+
+func rimMemory(t testing.TB, docs map[string]string) rim.Source {
+	t.Helper()
+	m := make(map[string][]byte)
+	for id, f := range docs {
+		m[id] = readFile(t, strings.Split(f, "/")...)
+	}
+	s, err := rim.NewMemorySource(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newRIMs(t testing.TB, src rim.Source) RIMProvider {
+	t.Helper()
+	p, err := NewRIMProvider(nil, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// rimOCSPOnly holds the recorded answers for the V1 RIM signer chains.
+func rimOCSPOnly(t testing.TB) *ocsp.MemorySource {
+	t.Helper()
+	s, _ := ocsp.NewMemorySource()
+	files, _ := filepath.Glob(filepath.Join(td, "ocsp", "*rim*"))
+	files2, _ := filepath.Glob(filepath.Join(td, "ocsp", "*vbios*"))
+	for _, f := range append(files, files2...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Add(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func v1Verifier(t testing.TB, extra ...ocsp.Option) *Verifier {
+	t.Helper()
+	dir, err := rim.NewDirSource(filepath.Join(td, "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Device-chain answers of V1 are only valid in August 2025 (V4): at the
+	// V1 time they are reported missing, with a warning.
+	chk, err := ocsp.NewChecker(rimOCSPOnly(t), append([]ocsp.Option{ocsp.WithAllowMissingUnsafe()}, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(verify.FormatGPU, WithOCSP(chk), WithRIMs(newRIMs(t, dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestV1EndToEnd(t *testing.T) {
+	v := v1Verifier(t)
+	c, err := v.VerifyDevices(context.Background(), v1Evidence(t), verify.Expectations{ReportData: v1Nonce, Now: v1Time})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Devices[0]
+	if d.DriverRIM == nil || d.FirmwareRIM == nil || d.Comparison == nil {
+		t.Fatal("RIMs not used")
+	}
+	if n := len(d.Comparison.Matched); n != 32 || len(d.Comparison.Skipped) != 1 || d.Comparison.Skipped[0] != 35 {
+		t.Fatalf("expected 21 driver + 12 VBIOS active measurements, 35 skipped (NVDEC0 disabled), got %d matched (skipped %v)", n, d.Comparison.Skipped)
+	}
+	for _, r := range []*RIMResult{d.DriverRIM, d.FirmwareRIM} {
+		if r.OCSP == nil || r.OCSP.Status() != ocsp.StatusGood || len(r.OCSP.Certs) != 3 {
+			t.Fatalf("RIM %s OCSP: %+v", r.Manifest.ID, r.OCSP)
+		}
+	}
+	if d.OCSP.Status() != ocsp.StatusMissing {
+		t.Fatalf("device OCSP at the V1 time: %s", d.OCSP.Status())
+	}
+	m := c.Map()
+	if m["measres"] != "success" || m["x-nvidia-gpu-driver-rim-fetched"] != true || m["oemid"] != "5703" {
+		t.Fatalf("claims: measres %v fetched %v oemid %v", m["measres"], m["x-nvidia-gpu-driver-rim-fetched"], m["oemid"])
+	}
+	// Warm: everything comes from the caches and gives the same answer.
+	c2, err := v.VerifyDevices(context.Background(), v1Evidence(t), verify.Expectations{ReportData: v1Nonce, Now: v1Time})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c2.Devices[0].DriverRIM.OCSP.Certs[0].Cached {
+		t.Fatal("RIM OCSP answer not cached")
+	}
+}
+
+func TestV2WithRIMs(t *testing.T) {
+	src := rimMemory(t, map[string]string{
+		"NV_GPU_DRIVER_GH100_545.00":            "v2/Driver_RIM_test_no_gpu.swidtag",
+		"NV_GPU_VBIOS_1010_0200_882_96005E0001": "v2/1010_0200_882_96005E0001_test_no_gpu.swidtag",
+	})
+	exp := verify.Expectations{ReportData: v2Nonce, Now: v2Time}
+	v, err := NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(newRIMs(t, src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.Verify(context.Background(), v2Evidence(t), exp)
+	mustFail(t, c, err, verify.ErrBinding) // no FWID
+	v, _ = NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(newRIMs(t, src)), AllowMissingFWIDUnsafe())
+	c, err = v.Verify(context.Background(), v2Evidence(t), exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Map()["measres"] != "success" {
+		t.Fatal("measres")
+	}
+}
+
+func TestV3SwitchWithRIM(t *testing.T) {
+	src := rimMemory(t, map[string]string{
+		"NV_SWITCH_BIOS_5612_0002_890_9610550001": "v3/switchVBIOSRim_NV_SWITCH_BIOS_5612_0002_890_9610550001.xml",
+	})
+	v, err := NewVerifier(verify.FormatNVSwitch, WithoutRevocationUnsafe(), WithRIMs(newRIMs(t, src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.VerifyDevices(context.Background(), readFile(t, "v3", "switch_evidence_ls10.json"), verify.Expectations{ReportData: v1Nonce, Now: v3Time})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.Devices[0].Comparison.Matched); n != 31 {
+		t.Fatalf("expected 31 matched, got %d", n)
+	}
+}
+
+// GPU-14: a RIM for another version than the report's.
+func TestGPU14VersionBinding(t *testing.T) {
+	src := rimMemory(t, map[string]string{
+		"NV_GPU_DRIVER_GH100_550.90.07":         "v2/Driver_RIM_test_no_gpu.swidtag",
+		"NV_GPU_VBIOS_1010_0200_882_96009F0001": "v1/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml",
+	})
+	v, _ := NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(newRIMs(t, src)))
+	c, err := v.Verify(context.Background(), v1Evidence(t), verify.Expectations{ReportData: v1Nonce, Now: v2Time})
+	mustFail(t, c, err, verify.ErrCollateral)
+	if !errors.Is(err, verify.ErrBinding) {
+		t.Fatalf("expected ErrBinding too: %v", err)
+	}
+}
+
+// fakeRIMs serves fixed manifests (as if verified), to test the verifier's
+// use of the comparison with edited golden values.
+type fakeRIMs map[string]*rim.Manifest
+
+func (f fakeRIMs) RIM(_ context.Context, id, version string, _ time.Time) (*rim.Manifest, error) {
+	m, ok := f[id]
+	if !ok {
+		return nil, verify.Errorf(verify.ErrCollateral, "no RIM %s", id)
+	}
+	return m, nil
+}
+
+func v1Manifests(t *testing.T) (drv, vbios *rim.Manifest) {
+	t.Helper()
+	rv, err := rim.NewVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := rim.NewDirSource(filepath.Join(td, "v1"))
+	drv, err = rv.Fetch(context.Background(), dir, "NV_GPU_DRIVER_GH100_550.90.07", "550.90.07", v1Time)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vbios, err = rv.Fetch(context.Background(), dir, "NV_GPU_VBIOS_1010_0200_882_96009F0001", "96.00.9F.00.01", v1Time)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return copyManifest(drv), copyManifest(vbios)
+}
+
+func copyManifest(m *rim.Manifest) *rim.Manifest {
+	c := *m
+	c.Measurements = make([]rim.Measurement, len(m.Measurements))
+	for i, ms := range m.Measurements {
+		ms.Alternatives = append([][]byte(nil), ms.Alternatives...)
+		for j := range ms.Alternatives {
+			ms.Alternatives[j] = append([]byte(nil), ms.Alternatives[j]...)
+		}
+		c.Measurements[i] = ms
+	}
+	return &c
+}
+
+func verifyWithManifests(t *testing.T, drv, vbios *rim.Manifest) (verify.Claims, error) {
+	t.Helper()
+	f := fakeRIMs{"NV_GPU_DRIVER_GH100_550.90.07": drv, "NV_GPU_VBIOS_1010_0200_882_96009F0001": vbios}
+	v, err := NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Verify(context.Background(), v1Evidence(t), verify.Expectations{ReportData: v1Nonce, Now: v1Time})
+}
+
+func TestFakeRIMsBaseline(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	if _, err := verifyWithManifests(t, drv, vbios); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// GPU-15: a runtime measurement at an active golden index differs.
+func TestGPU15GoldenMismatch(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	for i := range drv.Measurements {
+		if drv.Measurements[i].Active && drv.Measurements[i].Index == 7 {
+			for _, a := range drv.Measurements[i].Alternatives {
+				a[0] ^= 1
+			}
+		}
+	}
+	c, err := verifyWithManifests(t, drv, vbios)
+	mustFail(t, c, err, verify.ErrPolicy)
+}
+
+// GPU-16: an active golden index the report has no block for.
+func TestGPU16MissingRuntimeIndex(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	drv.Measurements = append(drv.Measurements, rim.Measurement{Index: 70, Name: "extra", Active: true, Size: 48, Alternatives: [][]byte{make([]byte, 48)}})
+	c, err := verifyWithManifests(t, drv, vbios)
+	mustFail(t, c, err, verify.ErrPolicy)
+}
+
+// GPU-17: driver and VBIOS RIM both active at the same index.
+func TestGPU17IndexConflict(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	for i := range drv.Measurements {
+		if drv.Measurements[i].Index == 0 {
+			drv.Measurements[i].Active = true
+		}
+	}
+	c, err := verifyWithManifests(t, drv, vbios)
+	mustFail(t, c, err, verify.ErrPolicy)
+}

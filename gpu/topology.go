@@ -1,0 +1,119 @@
+package gpu
+
+import (
+	"encoding/hex"
+	"sort"
+	"strings"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// PPCIe (protected PCIe) topology of an HGX H100 system.
+const (
+	PPCIeGPUs     = 8
+	PPCIeSwitches = 4
+)
+
+// CheckPPCIeTopology checks that verified GPUs and switches form one
+// protected-PCIe system (spec/gpu.md §1e), binding every PDI to the
+// attested BROM certificate serials:
+//
+//   - every GPU reports PROTECTED_PCIE_STATUS enabled (switch reports carry none);
+//   - a switch's DEVICE_PDI equals the low 8 bytes of its BROM serial;
+//   - every GPU lists exactly the 4 switches' PDIs (byte-reversed) and all
+//     GPUs agree;
+//   - every switch lists exactly the 8 GPUs' BROM PDIs and all switches agree.
+//
+// Any violation is ErrPolicy (ErrConfig for wrong device counts given).
+func CheckPPCIeTopology(gpus, switches []*DeviceClaims) error {
+	if len(gpus) != PPCIeGPUs || len(switches) != PPCIeSwitches {
+		return verify.Errorf(verify.ErrPolicy, "PPCIe topology: expected %d GPUs and %d switches, got %d and %d", PPCIeGPUs, PPCIeSwitches, len(gpus), len(switches))
+	}
+	gpuPDIs := make(map[[8]byte]int)
+	for i, g := range gpus {
+		if g.Arch.IsSwitch() {
+			return verify.Errorf(verify.ErrConfig, "PPCIe topology: GPU %d is a switch", i)
+		}
+		if g.Decoded.ProtectedPCIeStatus != StatusEnabled {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d PROTECTED_PCIE_STATUS expected 0xaa, got 0x%02x", i, g.Decoded.ProtectedPCIeStatus)
+		}
+		pdi, err := broMPDI(g.Chain)
+		if err != nil {
+			return err
+		}
+		if _, dup := gpuPDIs[pdi]; dup {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d has the same BROM PDI %x as another GPU", i, pdi)
+		}
+		gpuPDIs[pdi] = i
+	}
+	switchPDIs := make(map[[8]byte]int)
+	for i, s := range switches {
+		if !s.Arch.IsSwitch() {
+			return verify.Errorf(verify.ErrConfig, "PPCIe topology: switch %d is a GPU", i)
+		}
+		pdi, err := broMPDI(s.Chain)
+		if err != nil {
+			return err
+		}
+		if string(s.Decoded.DevicePDI) != string(pdi[:]) {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: switch %d DEVICE_PDI expected %x (BROM serial), got %x", i, pdi, s.Decoded.DevicePDI)
+		}
+		if _, dup := switchPDIs[pdi]; dup {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: switch %d has the same PDI %x as another switch", i, pdi)
+		}
+		switchPDIs[pdi] = i
+	}
+	want := setString(keys(switchPDIs))
+	for i, g := range gpus {
+		got := make(map[[8]byte]bool)
+		for _, p := range g.Decoded.SwitchPDIs {
+			got[reverse8(p)] = true
+		}
+		if s := setString(keysBool(got)); s != want {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d switch PDIs expected {%s}, got {%s}", i, want, s)
+		}
+	}
+	wantGPUs := setString(keys(gpuPDIs))
+	for i, s := range switches {
+		got := make(map[[8]byte]bool)
+		for _, p := range s.Decoded.SwitchGPUPDIs {
+			got[p] = true
+		}
+		if g := setString(keysBool(got)); g != wantGPUs {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: switch %d GPU PDIs expected {%s}, got {%s}", i, wantGPUs, g)
+		}
+	}
+	return nil
+}
+
+func reverse8(p [8]byte) [8]byte {
+	for i, j := 0, 7; i < j; i, j = i+1, j-1 {
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+func keys(m map[[8]byte]int) [][8]byte {
+	out := make([][8]byte, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func keysBool(m map[[8]byte]bool) [][8]byte {
+	out := make([][8]byte, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func setString(ps [][8]byte) string {
+	s := make([]string, 0, len(ps))
+	for _, p := range ps {
+		s = append(s, hex.EncodeToString(p[:]))
+	}
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}
