@@ -1,0 +1,529 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/trustfactory/attest/ear"
+)
+
+// Default bounds of one composite appraisal.
+const (
+	DefaultMaxComponents   = 64       // submodules, after splitting multi-device evidence
+	DefaultMaxEvidenceSize = 4 << 20  // bytes per component
+	DefaultMaxTotalSize    = 32 << 20 // bytes across all components
+)
+
+// DefaultVerifierID identifies attest in the results it issues.
+var DefaultVerifierID = ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest"}
+
+// Appraiser verifies the components of a composite attestation (a CPU TEE and
+// any number of GPUs and switches) in parallel, appraises each with its
+// policy and combines them into one EAR result. It is immutable after
+// NewAppraiser and safe for concurrent use.
+type Appraiser struct {
+	reg        *Registry
+	policy     Policy
+	byFormat   map[Format]Policy
+	maxComps   int
+	maxSize    int
+	maxTotal   int
+	workers    int
+	verifierID ear.VerifierID
+	profile    string
+	annotate   bool
+	checks     bool
+	required   map[Format]int
+	log        *slog.Logger
+	ttl        time.Duration
+}
+
+// AppraiserOption configures an Appraiser.
+type AppraiserOption func(*Appraiser) error
+
+// WithFormatPolicy appraises components of format f with p instead of the
+// default policy.
+func WithFormatPolicy(f Format, p Policy) AppraiserOption {
+	return func(a *Appraiser) error {
+		if p == nil {
+			return Errorf(ErrConfig, "nil policy for format %q", f)
+		}
+		a.byFormat[f] = p
+		return nil
+	}
+}
+
+// WithLimits bounds the work of one appraisal: the number of submodules (after
+// splitting), the evidence size per component and in total. Zero keeps a default.
+func WithLimits(maxComponents, maxEvidenceSize, maxTotalSize int) AppraiserOption {
+	return func(a *Appraiser) error {
+		if maxComponents < 0 || maxEvidenceSize < 0 || maxTotalSize < 0 {
+			return Errorf(ErrConfig, "negative limit: %d components, %d bytes, %d bytes total", maxComponents, maxEvidenceSize, maxTotalSize)
+		}
+		if maxComponents > 0 {
+			a.maxComps = maxComponents
+		}
+		if maxEvidenceSize > 0 {
+			a.maxSize = maxEvidenceSize
+		}
+		if maxTotalSize > 0 {
+			a.maxTotal = maxTotalSize
+		}
+		return nil
+	}
+}
+
+// WithConcurrency sets how many components are verified at once (default
+// GOMAXPROCS).
+func WithConcurrency(n int) AppraiserOption {
+	return func(a *Appraiser) error {
+		if n < 1 {
+			return Errorf(ErrConfig, "concurrency %d: expected at least 1", n)
+		}
+		a.workers = n
+		return nil
+	}
+}
+
+// WithVerifierID sets the ear_verifier_id of the results.
+func WithVerifierID(id ear.VerifierID) AppraiserOption {
+	return func(a *Appraiser) error {
+		if id.Developer == "" || id.Build == "" {
+			return Errorf(ErrConfig, "verifier id: developer %q and build %q are both required", id.Developer, id.Build)
+		}
+		a.verifierID = id
+		return nil
+	}
+}
+
+// WithProfile sets the EAT profile of the results (ear.ProfileIETF03 by
+// default; ear.ProfileTrustee for a Trustee KBS).
+func WithProfile(profile string) AppraiserOption {
+	return func(a *Appraiser) error {
+		if _, ok := ear.ProfileGeneration(profile); !ok {
+			return Errorf(ErrConfig, "unknown EAT profile %q", profile)
+		}
+		a.profile = profile
+		return nil
+	}
+}
+
+// WithAnnotatedEvidence puts each component's verified claims in its
+// appraisal's annotated evidence (as Trustee does). On by default; turn it
+// off to keep tokens for many devices small.
+func WithAnnotatedEvidence(on bool) AppraiserOption {
+	return func(a *Appraiser) error { a.annotate = on; return nil }
+}
+
+// WithChecks puts each appraisal's explained checks in the token as the
+// attest_checks extension. Off by default: the checks are always in the
+// Outcome.
+func WithChecks(on bool) AppraiserOption {
+	return func(a *Appraiser) error { a.checks = on; return nil }
+}
+
+// WithRequired demands at least n components of format f: fewer make the
+// result contraindicated, because absent evidence is no wildcard.
+func WithRequired(f Format, n int) AppraiserOption {
+	return func(a *Appraiser) error {
+		if n < 0 {
+			return Errorf(ErrConfig, "required %s components: %d", f, n)
+		}
+		a.required[f] = n
+		return nil
+	}
+}
+
+// WithResultLifetime sets the result's expiry relative to its issue time
+// (default 5 minutes); zero leaves the result without expiry.
+func WithResultLifetime(d time.Duration) AppraiserOption {
+	return func(a *Appraiser) error {
+		if d < 0 {
+			return Errorf(ErrConfig, "negative result lifetime %v", d)
+		}
+		a.ttl = d
+		return nil
+	}
+}
+
+// WithLogger logs each component's outcome at debug level. Silent by default.
+func WithLogger(l *slog.Logger) AppraiserOption {
+	return func(a *Appraiser) error { a.log = l; return nil }
+}
+
+// NewAppraiser returns an appraiser that verifies evidence with the verifiers
+// of reg and appraises claims with p (and the per-format policies of the
+// options).
+func NewAppraiser(reg *Registry, p Policy, opts ...AppraiserOption) (*Appraiser, error) {
+	if reg == nil {
+		return nil, Errorf(ErrConfig, "nil registry")
+	}
+	if p == nil {
+		return nil, Errorf(ErrConfig, "nil policy")
+	}
+	a := &Appraiser{
+		reg: reg, policy: p, byFormat: map[Format]Policy{},
+		maxComps: DefaultMaxComponents, maxSize: DefaultMaxEvidenceSize, maxTotal: DefaultMaxTotalSize,
+		workers: runtime.GOMAXPROCS(0), verifierID: DefaultVerifierID, profile: ear.ProfileIETF03,
+		annotate: true, required: map[Format]int{}, ttl: 5 * time.Minute,
+	}
+	for _, o := range opts {
+		if err := o(a); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// SubmodOutcome is everything known about one submodule of a composite
+// appraisal: either a verification error or claims with their appraisal.
+type SubmodOutcome struct {
+	Name      string
+	Format    Format
+	Err       error         // verification (or policy) error; nil on success
+	Claims    Claims        // nil when Err is set
+	Policy    *PolicyResult // nil when verification failed
+	Appraisal *ear.Appraisal
+}
+
+// Outcome is the result of a composite appraisal: the EAR result and, per
+// submodule, the claims and the explained checks behind it.
+type Outcome struct {
+	Result  *ear.Result
+	Submods []*SubmodOutcome // in submodule order
+}
+
+// Status is the overall status of the result.
+func (o *Outcome) Status() ear.Status { return o.Result.OverallStatus() }
+
+// Appraise verifies and appraises comps and returns the EAR result. See
+// AppraiseOutcome for the details behind it.
+func (a *Appraiser) Appraise(ctx context.Context, comps []Component) (*ear.Result, error) {
+	o, err := a.AppraiseOutcome(ctx, comps)
+	if err != nil {
+		return nil, err
+	}
+	return o.Result, nil
+}
+
+// unit is one submodule to verify: a component or one device split from it.
+type unit struct {
+	name     string
+	format   Format
+	evidence []byte
+	expect   Expectations
+	err      error // set when the unit failed before verification
+}
+
+// AppraiseOutcome verifies every component in parallel, appraises each with
+// its policy, and combines them. A component that fails verification becomes a
+// contraindicated submodule carrying the failure's trust claims and its error
+// text; the overall status is never better than the worst submodule. Errors
+// are returned only for requests that cannot be appraised at all (no
+// components, limits exceeded, duplicate names, cancelled context).
+//
+// Submodules without a Name are named by class and order: cpu0 for TDX, SNP
+// and TPM evidence, gpu0, gpu1, … for GPUs, switch0, … for NVSwitches.
+// Evidence whose verifier is a Splitter becomes one submodule per device.
+// The issue time is the first component's verification time.
+func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Outcome, error) {
+	if len(comps) == 0 {
+		return nil, Errorf(ErrConfig, "no components to appraise")
+	}
+	if len(comps) > a.maxComps {
+		return nil, Errorf(ErrLimit, "%d components, limit %d", len(comps), a.maxComps)
+	}
+	total := 0
+	for i, c := range comps {
+		if len(c.Evidence) > a.maxSize {
+			return nil, Errorf(ErrLimit, "component %d (%s): evidence of %d bytes, limit %d", i, c.Name, len(c.Evidence), a.maxSize)
+		}
+		total += len(c.Evidence)
+	}
+	if total > a.maxTotal {
+		return nil, Errorf(ErrLimit, "evidence of %d bytes in total, limit %d", total, a.maxTotal)
+	}
+	units, err := a.expand(comps)
+	if err != nil {
+		return nil, err
+	}
+	now := comps[0].Expect.Time()
+
+	out := make([]*SubmodOutcome, len(units))
+	sem := make(chan struct{}, a.workers)
+	var wg sync.WaitGroup
+	for i := range units {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				out[i] = a.one(ctx, units[i])
+			case <-ctx.Done():
+				out[i] = a.failed(units[i], Wrap(ErrConfig, ctx.Err()))
+			}
+		}(i)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, Wrap(ErrConfig, err)
+	}
+
+	res := ear.NewResult(a.verifierID, now)
+	res.Profile = a.profile
+	if a.ttl > 0 {
+		res.ExpiresAt = res.IssuedAt.Add(a.ttl)
+	}
+	var unsafe []string
+	for _, so := range out {
+		res.Submods[so.Name] = so.Appraisal
+		if u, ok := so.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok {
+			unsafe = append(unsafe, u...)
+		}
+	}
+	if missing := a.missing(units); missing != "" {
+		so := a.failed(unit{name: "composite"}, Errorf(ErrPolicy, "%s", missing))
+		if _, dup := res.Submods[so.Name]; !dup {
+			res.Submods[so.Name] = so.Appraisal
+			out = append(out, so)
+		}
+	}
+	if len(unsafe) > 0 {
+		res.Extensions = map[string]any{ear.ExtUnsafe.Name: unsafe}
+	}
+	res.UpdateStatus()
+	return &Outcome{Result: res, Submods: out}, nil
+}
+
+// expand names the components and splits multi-device evidence.
+func (a *Appraiser) expand(comps []Component) ([]unit, error) {
+	var units []unit
+	for _, c := range comps {
+		f := c.Format
+		var ferr error
+		if f == "" {
+			f, ferr = a.reg.Detect(c.Evidence)
+		}
+		if ferr != nil {
+			units = append(units, unit{name: c.Name, format: f, expect: c.Expect, err: ferr})
+			continue
+		}
+		v, ok := a.reg.Lookup(f)
+		if !ok {
+			units = append(units, unit{name: c.Name, format: f, expect: c.Expect,
+				err: Errorf(ErrUnsupported, "no verifier for format %q (have %v)", f, a.reg.Formats())})
+			continue
+		}
+		s, ok := v.(Splitter)
+		if !ok {
+			units = append(units, unit{name: c.Name, format: f, evidence: c.Evidence, expect: c.Expect})
+			continue
+		}
+		parts, err := s.Split(c.Evidence)
+		if err != nil {
+			units = append(units, unit{name: c.Name, format: f, expect: c.Expect, err: err})
+			continue
+		}
+		if len(parts) == 0 {
+			units = append(units, unit{name: c.Name, format: f, expect: c.Expect,
+				err: Errorf(ErrMalformed, "%s evidence holds no device", f)})
+			continue
+		}
+		if len(units)+len(parts) > a.maxComps {
+			return nil, Errorf(ErrLimit, "more than %d submodules after splitting %s evidence into %d devices", a.maxComps, f, len(parts))
+		}
+		for i, p := range parts {
+			name := c.Name
+			if name != "" && len(parts) > 1 {
+				name += strconv.Itoa(i)
+			}
+			units = append(units, unit{name: name, format: f, evidence: p, expect: c.Expect})
+		}
+	}
+	if len(units) > a.maxComps {
+		return nil, Errorf(ErrLimit, "%d submodules, limit %d", len(units), a.maxComps)
+	}
+	counters := map[string]int{}
+	seen := map[string]bool{}
+	for i := range units {
+		if units[i].name != "" {
+			seen[units[i].name] = true
+		}
+	}
+	for i := range units {
+		if units[i].name != "" {
+			continue
+		}
+		class := SubmodClass(units[i].format)
+		for {
+			n := class + strconv.Itoa(counters[class])
+			counters[class]++
+			if !seen[n] {
+				units[i].name = n
+				seen[n] = true
+				break
+			}
+		}
+	}
+	names := map[string]bool{}
+	for _, u := range units {
+		if names[u.name] {
+			return nil, Errorf(ErrConfig, "two submodules named %q", u.name)
+		}
+		names[u.name] = true
+	}
+	return units, nil
+}
+
+// SubmodClass returns the Trustee submodule class of a format: "cpu", "gpu",
+// "switch", or "device" for formats attest does not know.
+func SubmodClass(f Format) string {
+	switch f {
+	case FormatTDX, FormatSNP, FormatTPM:
+		return "cpu"
+	case FormatGPU:
+		return "gpu"
+	case FormatNVSwitch:
+		return "switch"
+	}
+	return "device"
+}
+
+func (a *Appraiser) missing(units []unit) string {
+	have := map[Format]int{}
+	for _, u := range units {
+		have[u.format]++
+	}
+	for _, f := range sortedFormats(a.required) {
+		if n := a.required[f]; have[f] < n {
+			return fmt.Sprintf("%d %s components required, %d present", n, f, have[f])
+		}
+	}
+	return ""
+}
+
+func sortedFormats(m map[Format]int) []Format {
+	out := make([]Format, 0, len(m))
+	for f := range m {
+		out = append(out, f)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// one verifies and appraises one submodule.
+func (a *Appraiser) one(ctx context.Context, u unit) *SubmodOutcome {
+	if u.err != nil {
+		return a.failed(u, u.err)
+	}
+	v, _ := a.reg.Lookup(u.format)
+	claims, err := v.Verify(ctx, u.evidence, u.expect)
+	if err == nil && claims == nil {
+		err = Errorf(ErrConfig, "%s verifier returned no claims and no error", u.format)
+	}
+	if err != nil {
+		return a.failed(u, fmt.Errorf("%s: %w", u.format, err))
+	}
+	p := a.policy
+	if fp, ok := a.byFormat[u.format]; ok {
+		p = fp
+	}
+	var unsafe []string
+	if u.expect.AllowMissingReportDataUnsafe {
+		unsafe = append(unsafe, "AllowMissingReportDataUnsafe")
+	}
+	m := claims.Map()
+	pr, err := p.Appraise(ctx, PolicyInput{Submod: u.name, Format: u.format, Claims: m, Now: u.expect.Time(), Unsafe: unsafe})
+	if err == nil && pr == nil {
+		err = Errorf(ErrConfig, "policy returned no result and no error")
+	}
+	if err != nil {
+		so := a.failed(u, Errorf(ErrPolicy, "appraising %s claims: %w", u.format, err))
+		return so
+	}
+	ap := &ear.Appraisal{TrustVector: pr.TrustVector, Extensions: map[string]any{}}
+	if pr.PolicyID != "" {
+		ap.PolicyIDs = []string{pr.PolicyID}
+	}
+	ap.StatusFromVector()
+	if len(unsafe) > 0 {
+		ap.Extensions[ear.ExtUnsafe.Name] = unsafe
+		ap.Status = ear.LeastTrusted(ap.Status, ear.StatusWarning)
+	}
+	if a.annotate {
+		ap.AnnotatedEvidence = PolicyInput{Format: u.format, Claims: m}.Map()
+	}
+	if a.checks {
+		ap.Extensions[ear.ExtChecks.Name] = ChecksJSON(pr.Checks)
+	}
+	if ap.Status != ear.StatusAffirming {
+		if r := firstFailure(pr.Checks); r != "" {
+			ap.Extensions[ear.ExtReason.Name] = r
+		}
+	}
+	if len(ap.Extensions) == 0 {
+		ap.Extensions = nil
+	}
+	if a.log != nil {
+		a.log.Debug("appraised", "submod", u.name, "format", u.format, "status", ap.Status.String())
+	}
+	return &SubmodOutcome{Name: u.name, Format: u.format, Claims: claims, Policy: pr, Appraisal: ap}
+}
+
+// failed is the submodule of a component that did not verify: contraindicated,
+// with the failure's trust claims and the error text as its reason.
+func (a *Appraiser) failed(u unit, err error) *SubmodOutcome {
+	ap := &ear.Appraisal{
+		Status:      FailureStatus(err),
+		TrustVector: FailureVector(err),
+		Extensions:  map[string]any{ear.ExtReason.Name: err.Error()},
+	}
+	if a.log != nil {
+		a.log.Debug("verification failed", "submod", u.name, "format", u.format, "err", err)
+	}
+	return &SubmodOutcome{Name: u.name, Format: u.format, Err: err, Appraisal: ap}
+}
+
+func firstFailure(cs []Check) string {
+	for _, c := range cs {
+		if !c.OK && c.Value.Tier() != ear.StatusAffirming {
+			if c.Reason != "" {
+				return c.ID + ": " + c.Reason
+			}
+			return c.ID
+		}
+	}
+	return ""
+}
+
+// ChecksJSON renders checks as JSON-friendly maps for the attest_checks extension.
+func ChecksJSON(cs []Check) []any {
+	out := make([]any, 0, len(cs))
+	for _, c := range cs {
+		m := map[string]any{"id": c.ID, "ok": c.OK, "category": c.Category.String(), "value": int(c.Value)}
+		if c.Claim != "" {
+			m["claim"] = c.Claim
+		}
+		if c.Expected != "" {
+			m["expected"] = c.Expected
+		}
+		if c.Actual != "" {
+			m["actual"] = c.Actual
+		}
+		if c.Reason != "" {
+			m["reason"] = c.Reason
+		}
+		out = append(out, m)
+	}
+	return out
+}

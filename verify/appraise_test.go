@@ -1,0 +1,447 @@
+package verify_test
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/verify"
+)
+
+// fakeEvidence is the evidence of the fake verifiers: what a real verifier
+// would prove, plus switches that make it fail.
+type fakeEvidence struct {
+	ReportData string         `json:"rd"`
+	Claims     map[string]any `json:"claims"`
+	Fail       string         `json:"fail,omitempty"` // an error kind to fail with
+	Partial    bool           `json:"partial,omitempty"`
+}
+
+type fakeClaims struct {
+	f verify.Format
+	m map[string]any
+}
+
+func (c fakeClaims) Format() verify.Format { return c.f }
+func (c fakeClaims) Map() map[string]any {
+	m := make(map[string]any, len(c.m))
+	for k, v := range c.m {
+		m[k] = v
+	}
+	return m
+}
+
+var kinds = map[string]error{"signature": verify.ErrSignature, "malformed": verify.ErrMalformed,
+	"collateral": verify.ErrCollateral, "revoked": verify.ErrRevoked}
+
+type fakeVerifier struct {
+	f     verify.Format
+	calls atomic.Int32
+	delay time.Duration
+}
+
+func (v *fakeVerifier) Format() verify.Format { return v.f }
+
+func (v *fakeVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	v.calls.Add(1)
+	if v.delay > 0 {
+		time.Sleep(v.delay)
+	}
+	var e fakeEvidence
+	if err := json.Unmarshal(evidence, &e); err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "fake evidence: %w", err)
+	}
+	if e.Fail != "" {
+		err := verify.Errorf(kinds[e.Fail], "fake failure %s", e.Fail)
+		if e.Partial { // a broken verifier that leaks partial claims with its error
+			return fakeClaims{v.f, e.Claims}, err
+		}
+		return nil, err
+	}
+	rd, _ := hex.DecodeString(e.ReportData)
+	if err := exp.CheckReportData("report data", rd); err != nil {
+		return nil, err
+	}
+	m := map[string]any{"report_data": e.ReportData}
+	for k, x := range e.Claims {
+		m[k] = x
+	}
+	return fakeClaims{v.f, m}, nil
+}
+
+func (v *fakeVerifier) Detect(b []byte) bool {
+	return strings.Contains(string(b), `"fmt":"`+string(v.f)+`"`)
+}
+
+// fakeGPU also splits a JSON list of devices.
+type fakeGPU struct{ fakeVerifier }
+
+func (v *fakeGPU) Split(evidence []byte) ([][]byte, error) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(evidence, &list); err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "device list: %w", err)
+	}
+	out := make([][]byte, len(list))
+	for i, d := range list {
+		out[i] = d
+	}
+	return out, nil
+}
+
+var (
+	cpuRD = strings.Repeat("c1", 64)
+	gpuRD = strings.Repeat("61", 32)
+	mrtd  = strings.Repeat("4d", 48)
+	tNow  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+)
+
+func tdxEvidence(mut func(*fakeEvidence)) []byte {
+	e := fakeEvidence{ReportData: cpuRD, Claims: map[string]any{
+		"quote.body.mr_td": mrtd, "td_attributes.debug": false, "tcb_status": "UpToDate"}}
+	if mut != nil {
+		mut(&e)
+	}
+	b, _ := json.Marshal(e)
+	return b
+}
+
+func gpuDevice(mut func(*fakeEvidence)) fakeEvidence {
+	e := fakeEvidence{ReportData: gpuRD, Claims: map[string]any{
+		"measres": "success", "driver_version": "550.90.07", "vbios_version": "96.00.9F.00.01",
+		"fwid_match": true, "ocsp_status": "good"}}
+	if mut != nil {
+		mut(&e)
+	}
+	return e
+}
+
+func gpuEvidence(n int, mut map[int]func(*fakeEvidence)) []byte {
+	devs := make([]fakeEvidence, n)
+	for i := range devs {
+		devs[i] = gpuDevice(mut[i])
+	}
+	b, _ := json.Marshal(devs)
+	return b
+}
+
+func newAppraiser(t *testing.T, opts ...verify.AppraiserOption) (*verify.Appraiser, *fakeVerifier, *fakeGPU) {
+	t.Helper()
+	cpu := &fakeVerifier{f: verify.FormatTDX}
+	gpu := &fakeGPU{fakeVerifier{f: verify.FormatGPU}}
+	reg, err := verify.NewRegistry(cpu, gpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv, err := policy.FromEntries(policy.Entry{Name: "mr_td", Value: mrtd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := policy.New(rv)
+	a, err := verify.NewAppraiser(reg, p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, cpu, gpu
+}
+
+func expect(rd string) verify.Expectations {
+	b, _ := hex.DecodeString(rd)
+	return verify.Expectations{ReportData: b, Now: tNow}
+}
+
+func comps(cpu, gpus []byte) []verify.Component {
+	return []verify.Component{
+		{Format: verify.FormatTDX, Evidence: cpu, Expect: expect(cpuRD)},
+		{Format: verify.FormatGPU, Evidence: gpus, Expect: expect(gpuRD)},
+	}
+}
+
+func run(t *testing.T, a *verify.Appraiser, cs []verify.Component) *verify.Outcome {
+	t.Helper()
+	o, err := a.AppraiseOutcome(context.Background(), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Result.Validate(); err != nil {
+		t.Fatalf("invalid result: %v", err)
+	}
+	if w := o.Result.WorstSubmodStatus(); !o.Status().NoMoreTrustedThan(w) {
+		t.Fatalf("overall %s better than worst submod %s", o.Status(), w)
+	}
+	return o
+}
+
+func submod(t *testing.T, o *verify.Outcome, name string) *verify.SubmodOutcome {
+	t.Helper()
+	for _, s := range o.Submods {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no submod %s", name)
+	return nil
+}
+
+func TestCompositeAffirming(t *testing.T) {
+	a, _, gpu := newAppraiser(t)
+	o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(8, nil)))
+	if o.Status() != ear.StatusAffirming {
+		for _, s := range o.Submods {
+			t.Logf("%s %s %v %+v", s.Name, s.Appraisal.Status, s.Err, s.Appraisal.Extensions)
+		}
+		t.Fatalf("status %s", o.Status())
+	}
+	want := []string{"cpu0", "gpu0", "gpu1", "gpu2", "gpu3", "gpu4", "gpu5", "gpu6", "gpu7"}
+	if got := o.Result.SubmodNames(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("submods %v", got)
+	}
+	if gpu.calls.Load() != 8 {
+		t.Fatalf("gpu verified %d times", gpu.calls.Load())
+	}
+	cpu := submod(t, o, "cpu0")
+	if cpu.Appraisal.AnnotatedEvidence["tdx"] == nil || cpu.Appraisal.AnnotatedEvidence["report_data"] != cpuRD {
+		t.Fatalf("annotated evidence %v", cpu.Appraisal.AnnotatedEvidence)
+	}
+	if len(cpu.Policy.Checks) == 0 || len(cpu.Appraisal.PolicyIDs) != 1 {
+		t.Fatal("no checks or policy id")
+	}
+	if !o.Result.IssuedAt.Equal(tNow) || !o.Result.ExpiresAt.Equal(tNow.Add(5*time.Minute)) {
+		t.Fatalf("iat %v exp %v", o.Result.IssuedAt, o.Result.ExpiresAt)
+	}
+}
+
+func TestCompositeOneGPUFails(t *testing.T) {
+	cases := []struct {
+		name   string
+		mut    func(*fakeEvidence)
+		cat    ear.Category
+		want   ear.TrustClaim
+		reason string
+	}{
+		{"wrong nonce", func(e *fakeEvidence) { e.ReportData = strings.Repeat("00", 32) }, ear.InstanceIdentity, ear.UntrustworthyInstance, "freshness"},
+		{"measurement mismatch", func(e *fakeEvidence) { e.Claims["measres"] = "fail" }, ear.Executables, ear.ContraindicatedRuntime, "gpu.measurements"},
+		{"revoked OCSP", func(e *fakeEvidence) { e.Claims["ocsp_status"] = "revoked" }, ear.Hardware, ear.ContraindicatedHardware, "gpu.ocsp"},
+		{"revoked in verifier", func(e *fakeEvidence) { e.Fail = "revoked" }, ear.Hardware, ear.ContraindicatedHardware, "revoked"},
+		{"bad signature", func(e *fakeEvidence) { e.Fail = "signature" }, ear.InstanceIdentity, ear.CryptoValidationFailed, "signature"},
+		{"malformed", func(e *fakeEvidence) { e.Fail = "malformed" }, ear.InstanceIdentity, ear.UnexpectedEvidence, "malformed"},
+		{"collateral", func(e *fakeEvidence) { e.Fail = "collateral" }, ear.InstanceIdentity, ear.VerifierMalfunction, "collateral"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, _, _ := newAppraiser(t)
+			o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(8, map[int]func(*fakeEvidence){5: c.mut})))
+			g := submod(t, o, "gpu5")
+			if g.Appraisal.Status != ear.StatusContraindicated || o.Status() != ear.StatusContraindicated {
+				t.Fatalf("gpu5 %s, overall %s", g.Appraisal.Status, o.Status())
+			}
+			if got := g.Appraisal.TrustVector[c.cat]; got != c.want {
+				t.Fatalf("%s = %d, want %d", c.cat, got, c.want)
+			}
+			reason, _ := g.Appraisal.Extensions[ear.ExtReason.Name].(string)
+			if !strings.Contains(reason, c.reason) {
+				t.Fatalf("reason %q, want %q", reason, c.reason)
+			}
+			for _, n := range []string{"cpu0", "gpu4", "gpu6"} {
+				if s := submod(t, o, n); s.Appraisal.Status != ear.StatusAffirming {
+					t.Fatalf("%s dragged down: %s", n, s.Appraisal.Status)
+				}
+			}
+		})
+	}
+}
+
+func TestCompositeCPUDebug(t *testing.T) {
+	a, _, _ := newAppraiser(t)
+	o := run(t, a, comps(tdxEvidence(func(e *fakeEvidence) { e.Claims["td_attributes.debug"] = true }), gpuEvidence(2, nil)))
+	cpu := submod(t, o, "cpu0")
+	if cpu.Appraisal.TrustVector[ear.Configuration] != ear.UnsupportableConfig || o.Status() != ear.StatusContraindicated {
+		t.Fatalf("%v %s", cpu.Appraisal.TrustVector, o.Status())
+	}
+}
+
+func TestCompositeMissingReferenceValues(t *testing.T) {
+	cpu := &fakeVerifier{f: verify.FormatTDX}
+	reg, _ := verify.NewRegistry(cpu)
+	p, _ := policy.New(nil)
+	a, _ := verify.NewAppraiser(reg, p)
+	o := run(t, a, comps(tdxEvidence(nil), nil)[:1])
+	if o.Status() != ear.StatusWarning {
+		t.Fatalf("status %s", o.Status())
+	}
+}
+
+// POL-11: claims returned with an error are never used.
+func TestCompositePartialClaimsIgnored(t *testing.T) {
+	a, _, _ := newAppraiser(t)
+	o := run(t, a, comps(tdxEvidence(func(e *fakeEvidence) { e.Fail = "malformed"; e.Partial = true }), gpuEvidence(1, nil)))
+	cpu := submod(t, o, "cpu0")
+	if cpu.Claims != nil || cpu.Policy != nil || cpu.Appraisal.AnnotatedEvidence != nil || cpu.Appraisal.Status != ear.StatusContraindicated {
+		t.Fatalf("partial claims used: %+v", cpu)
+	}
+}
+
+// POL-10: absent evidence is no wildcard.
+func TestCompositeRequiredComponents(t *testing.T) {
+	a, _, _ := newAppraiser(t, verify.WithRequired(verify.FormatGPU, 8))
+	o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(7, nil)))
+	if o.Status() != ear.StatusContraindicated {
+		t.Fatalf("status %s", o.Status())
+	}
+	c := submod(t, o, "composite")
+	if !errors.Is(c.Err, verify.ErrPolicy) || !strings.Contains(c.Err.Error(), "8 nvidia-gpu components required, 7 present") {
+		t.Fatal(c.Err)
+	}
+	o = run(t, a, comps(tdxEvidence(nil), gpuEvidence(8, nil)))
+	if o.Status() != ear.StatusAffirming {
+		t.Fatalf("status %s", o.Status())
+	}
+}
+
+// POL-03: a policy that fails makes the component contraindicated.
+func TestCompositePolicyError(t *testing.T) {
+	cpu := &fakeVerifier{f: verify.FormatTDX}
+	reg, _ := verify.NewRegistry(cpu)
+	bad := verify.PolicyFunc(func(context.Context, verify.PolicyInput) (*verify.PolicyResult, error) {
+		return nil, errors.New("undefined rule")
+	})
+	a, _ := verify.NewAppraiser(reg, bad)
+	o := run(t, a, comps(tdxEvidence(nil), nil)[:1])
+	cpu0 := submod(t, o, "cpu0")
+	if o.Status() != ear.StatusContraindicated || cpu0.Appraisal.TrustVector[ear.Configuration] != ear.UnsupportableConfig {
+		t.Fatalf("%s %v", o.Status(), cpu0.Appraisal.TrustVector)
+	}
+	nilPolicy := verify.PolicyFunc(func(context.Context, verify.PolicyInput) (*verify.PolicyResult, error) { return nil, nil })
+	a, _ = verify.NewAppraiser(reg, nilPolicy)
+	if o := run(t, a, comps(tdxEvidence(nil), nil)[:1]); o.Status() != ear.StatusContraindicated {
+		t.Fatal(o.Status())
+	}
+}
+
+// POL-06: unsafe expectations are recorded and cap the result at warning.
+func TestCompositeUnsafe(t *testing.T) {
+	a, _, _ := newAppraiser(t)
+	cs := comps(tdxEvidence(nil), gpuEvidence(1, nil))
+	cs[0].Expect = verify.Expectations{AllowMissingReportDataUnsafe: true, Now: tNow}
+	o := run(t, a, cs)
+	if o.Status() != ear.StatusWarning {
+		t.Fatalf("status %s", o.Status())
+	}
+	if u, _ := o.Result.Extensions[ear.ExtUnsafe.Name].([]string); len(u) != 1 {
+		t.Fatalf("unsafe not recorded: %v", o.Result.Extensions)
+	}
+}
+
+func TestCompositeNamingAndDetection(t *testing.T) {
+	a, _, _ := newAppraiser(t)
+	cs := []verify.Component{
+		{Name: "gpu", Evidence: gpuEvidence(2, nil), Format: verify.FormatGPU, Expect: expect(gpuRD)},
+		{Evidence: []byte(`{"fmt":"tdx","rd":"` + cpuRD + `","claims":{}}`), Expect: expect(cpuRD)},
+		{Evidence: []byte(`not evidence`), Expect: expect(cpuRD)},
+		{Format: "sample", Evidence: []byte(`{}`), Expect: expect(cpuRD)},
+	}
+	o := run(t, a, cs)
+	got := strings.Join(o.Result.SubmodNames(), ",")
+	if got != "cpu0,device0,device1,gpu0,gpu1" {
+		t.Fatalf("submods %s", got)
+	}
+	for _, n := range []string{"device0", "device1"} {
+		if s := submod(t, o, n); !errors.Is(s.Err, verify.ErrUnsupported) || s.Appraisal.TrustVector[ear.InstanceIdentity] != ear.UnexpectedEvidence {
+			t.Fatalf("%s: %v", n, s.Err)
+		}
+	}
+}
+
+func TestCompositeLimits(t *testing.T) {
+	a, _, _ := newAppraiser(t, verify.WithLimits(4, 1<<10, 3<<10))
+	ctx := context.Background()
+	if _, err := a.Appraise(ctx, nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatal(err)
+	}
+	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("8 GPUs over a limit of 4 submods: %v", err)
+	}
+	big := make([]verify.Component, 5)
+	for i := range big {
+		big[i] = verify.Component{Format: verify.FormatTDX, Evidence: tdxEvidence(nil), Expect: expect(cpuRD)}
+	}
+	if _, err := a.Appraise(ctx, big); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("5 components: %v", err)
+	}
+	huge := comps(tdxEvidence(func(e *fakeEvidence) { e.Claims["pad"] = strings.Repeat("x", 2<<10) }), gpuEvidence(1, nil))
+	if _, err := a.Appraise(ctx, huge); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("oversized evidence: %v", err)
+	}
+	mid := func() verify.Component {
+		return verify.Component{Format: verify.FormatTDX, Evidence: tdxEvidence(func(e *fakeEvidence) { e.Claims["pad"] = strings.Repeat("x", 800) }), Expect: expect(cpuRD)}
+	}
+	if _, err := a.Appraise(ctx, []verify.Component{mid(), mid(), mid(), mid()}); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("oversized total: %v", err)
+	}
+	dup := comps(tdxEvidence(nil), gpuEvidence(1, nil))
+	dup[0].Name, dup[1].Name = "x", "x"
+	if _, err := a.Appraise(ctx, dup); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("duplicate names: %v", err)
+	}
+	for _, opt := range []verify.AppraiserOption{verify.WithLimits(-1, 0, 0), verify.WithConcurrency(0),
+		verify.WithProfile("tag:example"), verify.WithVerifierID(ear.VerifierID{}), verify.WithFormatPolicy(verify.FormatTDX, nil),
+		verify.WithRequired(verify.FormatGPU, -1), verify.WithResultLifetime(-time.Second)} {
+		reg, _ := verify.NewRegistry()
+		p, _ := policy.New(nil)
+		if _, err := verify.NewAppraiser(reg, p, opt); !errors.Is(err, verify.ErrConfig) {
+			t.Fatalf("bad option accepted: %v", err)
+		}
+	}
+	if _, err := verify.NewAppraiser(nil, nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatal(err)
+	}
+}
+
+func TestCompositeCancelled(t *testing.T) {
+	a, _, _ := newAppraiser(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); err == nil {
+		t.Fatal("cancelled appraisal returned a result")
+	}
+}
+
+func TestCompositeParallel(t *testing.T) {
+	a, _, gpu := newAppraiser(t, verify.WithConcurrency(8))
+	gpu.delay = 50 * time.Millisecond
+	start := time.Now()
+	o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(8, nil)))
+	if o.Status() != ear.StatusAffirming {
+		t.Fatal(o.Status())
+	}
+	// Sequential would take 400 ms; the bound is generous for a loaded machine.
+	if d := time.Since(start); d > 350*time.Millisecond {
+		t.Logf("8 × 50 ms took %v", d)
+	}
+}
+
+func TestCompositeTokenShape(t *testing.T) {
+	a, _, _ := newAppraiser(t, verify.WithProfile(ear.ProfileTrustee), verify.WithChecks(true), verify.WithAnnotatedEvidence(false))
+	o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(1, nil)))
+	cpu := submod(t, o, "cpu0")
+	if cpu.Appraisal.AnnotatedEvidence != nil {
+		t.Fatal("annotated evidence in non-verbose mode")
+	}
+	checks, _ := cpu.Appraisal.Extensions[ear.ExtChecks.Name].([]any)
+	if len(checks) != len(cpu.Policy.Checks) {
+		t.Fatalf("%d checks in token, %d in outcome", len(checks), len(cpu.Policy.Checks))
+	}
+	b, _ := json.Marshal(checks[0])
+	if !strings.Contains(string(b), `"id":"tdx.mr_td"`) {
+		t.Fatal(string(b))
+	}
+	if o.Result.Profile != ear.ProfileTrustee {
+		t.Fatal(o.Result.Profile)
+	}
+}
