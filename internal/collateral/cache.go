@@ -152,3 +152,17 @@ func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(
 	}
 	return e, nil
 }
+
+// Invalidate drops the entry for key, for example after the bytes it holds
+// failed verification, so that the next Get fetches again. It fails with
+// verify.ErrConfig when the store cannot delete entries.
+func (c *Cache) Invalidate(ctx context.Context, key string) error {
+	d, ok := c.store.(Deleter)
+	if !ok {
+		return verify.Errorf(verify.ErrConfig, "collateral cache: store %T cannot delete entries", c.store)
+	}
+	if err := d.Delete(ctx, key); err != nil {
+		return verify.Wrap(verify.ErrCollateral, fmt.Errorf("collateral cache: deleting %q: %w", key, err))
+	}
+	return nil
+}

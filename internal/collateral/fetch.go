@@ -44,9 +44,17 @@ type Fetcher interface {
 	Fetch(ctx context.Context, url string) (*Response, error)
 }
 
-// HTTPFetcher fetches collateral over HTTP(S). Zero fields take the Default*
-// values; the zero HTTPFetcher is ready to use. Its fields must not be changed
-// while Fetch calls are running. It is safe for concurrent use.
+// HTTPFetcher fetches collateral over HTTP(S) with GET. Each attempt is
+// bounded by Timeout. Network errors, stalls, 408, 429 and 5xx are retried
+// up to MaxRetries times, waiting an exponential back-off with jitter or, when
+// the server sends Retry-After (seconds or an HTTP date), that long capped at
+// MaxRetryAfter; a wait that would pass ctx's deadline is not started. A 404
+// is reported at once as ErrNotFound; other statuses fail at once; a body
+// over MaxBodyBytes fails with verify.ErrLimit.
+//
+// Zero fields take the Default* values; the zero HTTPFetcher is ready to use.
+// Its fields must not be changed while Fetch calls are running. It is safe for
+// concurrent use.
 type HTTPFetcher struct {
 	// Client sends the requests; nil means a client with the default transport.
 	Client *http.Client
@@ -64,6 +72,9 @@ type HTTPFetcher struct {
 	MaxBodyBytes int64
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Header holds extra request headers (for example an API key); they are
+	// never logged.
+	Header http.Header
 	// Logger receives retries at debug level; nil means silent.
 	Logger *slog.Logger
 }
@@ -142,6 +153,11 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, er
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", rawURL, err)
 	}
+	for k, vs := range f.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
 	ua := f.UserAgent
 	if ua == "" {
 		ua = DefaultUserAgent
@@ -155,7 +171,11 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, er
 	if err != nil {
 		return nil, &retryable{err: fmt.Errorf("GET %s: %w", rawURL, err)}
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Drain a little so that the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+		resp.Body.Close()
+	}()
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
@@ -231,6 +251,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// drainBytes is how much of an unread body is discarded before closing.
+const drainBytes = 4 << 10
 
 // maxRetryAfterSeconds bounds a parsed Retry-After so that it cannot overflow.
 const maxRetryAfterSeconds = 365 * 24 * 3600

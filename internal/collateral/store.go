@@ -53,6 +53,12 @@ type Store interface {
 	Put(ctx context.Context, key string, e Entry) error
 }
 
+// Deleter is implemented by stores that can drop an entry; Cache.Invalidate
+// uses it.
+type Deleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
 // Defaults used by NewMemoryStore for non-positive bounds.
 const (
 	DefaultMaxEntries = 4096
@@ -112,7 +118,7 @@ func (s *MemoryStore) Get(_ context.Context, key string) (Entry, bool, error) {
 func (s *MemoryStore) Put(_ context.Context, key string, e Entry) error {
 	size := e.size(key)
 	if size > s.maxBytes {
-		s.Remove(key)
+		s.remove(key)
 		return verify.Errorf(verify.ErrLimit, "collateral store: entry %q of %d bytes exceeds the store's cap of %d", key, size, s.maxBytes)
 	}
 	e = e.clone()
@@ -133,8 +139,13 @@ func (s *MemoryStore) Put(_ context.Context, key string, e Entry) error {
 	return nil
 }
 
-// Remove deletes the entry for key, if any.
-func (s *MemoryStore) Remove(key string) {
+// Delete drops the entry for key, if any.
+func (s *MemoryStore) Delete(_ context.Context, key string) error {
+	s.remove(key)
+	return nil
+}
+
+func (s *MemoryStore) remove(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.items[key]; ok {

@@ -129,7 +129,7 @@ func TestMemoryStoreConcurrent(t *testing.T) {
 			for i := range 500 {
 				k := fmt.Sprint((g*7 + i) % 40)
 				if i%3 == 0 {
-					s.Remove(k)
+					_ = s.Delete(context.Background(), k)
 				}
 				_ = s.Put(context.Background(), k, Entry{Data: make([]byte, i%50), NotAfter: t0.Add(time.Duration(i))})
 				if e, ok, _ := s.Get(context.Background(), k); ok && len(e.Data) > 50 {
