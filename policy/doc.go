@@ -40,10 +40,17 @@
 //	SNP   measurement, host_data, id_key_digest, policy_debug_allowed,
 //	      policy_migrate_ma, reported_tcb_{bootloader,tee,snp,microcode,fmc},
 //	      tcb_status (when present)
-//	GPU   measres ("success"), driver_version, vbios_version, fwid_match,
-//	      ocsp_status, rim_ocsp_status, rims_verified, mismatched_indices
+//	GPU   measres ("success"), x-nvidia-gpu-driver-version,
+//	      x-nvidia-gpu-vbios-version,
+//	      x-nvidia-gpu-attestation-report-cert-chain-fwid-match,
+//	      x-nvidia-gpu-attestation-report-cert-chain/x-nvidia-cert-ocsp-status,
+//	      x-nvidia-gpu-{driver,vbios}-rim-{signature-verified,version-match},
+//	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status
+//	      (NVIDIA claims v3; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak_public
-//	all   unsafe (list) or any key ending in "unsafe" set to true
+//	all   any key containing "unsafe" holding true or a non-empty list
+//
+// A key with "/" names a field of a nested object.
 //
 // # Rules and trust claims
 //

@@ -25,19 +25,32 @@ reference_values:
 	res, err := p.Appraise(context.Background(), verify.PolicyInput{
 		Submod: "gpu0",
 		Format: verify.FormatGPU,
-		Claims: map[string]any{"measres": "success", "driver_version": "550.90.07", "vbios_version": "96.00.9F.00.01",
-			"fwid_match": true, "ocsp_status": "good"},
+		Claims: map[string]any{
+			"measres":                     "success",
+			"x-nvidia-gpu-driver-version": "550.90.07",
+			"x-nvidia-gpu-vbios-version":  "96.00.9F.00.01",
+			"x-nvidia-gpu-attestation-report-cert-chain-fwid-match": true,
+			"x-nvidia-gpu-attestation-report-cert-chain":            map[string]any{"x-nvidia-cert-ocsp-status": "good"},
+			"x-nvidia-gpu-driver-rim-signature-verified":            true,
+			"x-nvidia-gpu-driver-rim-version-match":                 true,
+			"x-nvidia-gpu-driver-rim-cert-chain":                    map[string]any{"x-nvidia-cert-ocsp-status": "good"},
+			"x-nvidia-gpu-vbios-rim-signature-verified":             true,
+			"x-nvidia-gpu-vbios-rim-version-match":                  true,
+			"x-nvidia-gpu-vbios-rim-cert-chain":                     map[string]any{"x-nvidia-cert-ocsp-status": "good"},
+		},
 		Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 	})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(res.Status())
-	for _, c := range res.Checks[:2] {
-		fmt.Println(c.ID, c.OK, c.Category, c.Value)
+	for _, c := range res.Checks {
+		if c.ID == "gpu.measurements" || c.ID == "gpu.driver_version" {
+			fmt.Println(c.ID, c.OK, c.Category, c.Value, c.Expected)
+		}
 	}
 	// Output:
 	// affirming
-	// gpu.measurements true executables 2
-	// gpu.ocsp true hardware 0
+	// gpu.measurements true executables 2 success
+	// gpu.driver_version true configuration 0 550.90.07
 }

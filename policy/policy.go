@@ -153,12 +153,29 @@ func abs(c ear.TrustClaim) int {
 // claim returns the first present key of keys and its text.
 func (e *eval) claim(keys ...string) (key, text string, ok bool) {
 	for _, k := range keys {
-		if v, present := e.in.Claims[k]; present {
+		if v, present := lookupPath(e.in.Claims, k); present {
 			t, isText := Text(v)
 			return k, t, isText
 		}
 	}
 	return keys[0], "", false
+}
+
+// lookupPath finds key in m; a key with "/" walks nested maps
+// ("x-nvidia-gpu-attestation-report-cert-chain/x-nvidia-cert-ocsp-status").
+func lookupPath(m map[string]any, key string) (any, bool) {
+	if v, ok := m[key]; ok {
+		return v, true
+	}
+	head, rest, nested := strings.Cut(key, "/")
+	if !nested {
+		return nil, false
+	}
+	sub, ok := m[head].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	return lookupPath(sub, rest)
 }
 
 // claimBool returns a boolean claim; text "true"/"false" also counts.
@@ -426,7 +443,7 @@ func (e *eval) common() {
 	var unsafe []string
 	unsafe = append(unsafe, e.in.Unsafe...)
 	for _, k := range sortedKeys(e.in.Claims) {
-		if !strings.HasSuffix(strings.ToLower(k), "unsafe") {
+		if !strings.Contains(strings.ToLower(k), "unsafe") {
 			continue
 		}
 		switch v := e.in.Claims[k].(type) {

@@ -330,15 +330,25 @@ func TestSNP(t *testing.T) {
 	wantVector(t, r, ear.Hardware, ear.UnsafeHardware)
 }
 
+func chain(status string) map[string]any {
+	return map[string]any{"x-nvidia-cert-status": "valid", "x-nvidia-cert-ocsp-status": status}
+}
+
+// gpuClaims has the names the gpu verifier emits (NVIDIA claims v3).
 func gpuClaims() map[string]any {
 	return map[string]any{
-		"measres":        "success",
-		"driver_version": "550.90.07",
-		"vbios_version":  "96.00.9F.00.01",
-		"fwid_match":     true,
-		"ocsp_status":    "good",
-		"rims_verified":  true,
-		"report_data":    strings.Repeat("ab", 32),
+		"measres":                     "success",
+		"x-nvidia-gpu-driver-version": "550.90.07",
+		"x-nvidia-gpu-vbios-version":  "96.00.9F.00.01",
+		"x-nvidia-gpu-attestation-report-cert-chain-fwid-match": true,
+		"x-nvidia-gpu-attestation-report-cert-chain":            chain("good"),
+		"x-nvidia-gpu-driver-rim-signature-verified":            true,
+		"x-nvidia-gpu-driver-rim-version-match":                 true,
+		"x-nvidia-gpu-driver-rim-cert-chain":                    chain("good"),
+		"x-nvidia-gpu-vbios-rim-signature-verified":             true,
+		"x-nvidia-gpu-vbios-rim-version-match":                  true,
+		"x-nvidia-gpu-vbios-rim-cert-chain":                     chain("good"),
+		"eat_nonce":                                             strings.Repeat("ab", 32),
 	}
 }
 
@@ -350,6 +360,8 @@ func TestGPU(t *testing.T) {
 		t.Fatalf("%s %+v", r.Status(), r.Checks)
 	}
 	wantVector(t, r, ear.Configuration, ear.ApprovedConfig)
+	wantVector(t, r, ear.Executables, ear.ApprovedRuntime)
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
 	// Without version pins the RIMs still decide executables.
 	r = appraise(t, nil, verify.FormatGPU, gpuClaims())
 	if r.Status() != ear.StatusAffirming {
@@ -374,15 +386,20 @@ func TestGPU(t *testing.T) {
 		check string
 	}{
 		{"measurement mismatch", mut("measres", "fail"), ear.Executables, ear.ContraindicatedRuntime, "gpu.measurements"},
-		{"no RIM comparison", mut("measres", nil), ear.Executables, ear.UnrecognizedRuntime, "gpu.measurements"},
-		{"RIM failed", mut("rims_verified", false), ear.Executables, ear.ContraindicatedRuntime, "gpu.rims"},
-		{"RIM revoked", mut("rim_ocsp_status", "revoked"), ear.Executables, ear.ContraindicatedRuntime, "gpu.rim_ocsp"},
-		{"OCSP revoked", mut("ocsp_status", "revoked"), ear.Hardware, ear.ContraindicatedHardware, "gpu.ocsp"},
-		{"OCSP unknown", mut("ocsp_status", "unknown"), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
-		{"OCSP not checked", mut("ocsp_status", nil), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
-		{"FWID absent", mut("fwid_match", nil), ear.Hardware, ear.UnrecognizedHardware, "gpu.fwid"},
-		{"FWID mismatch", mut("fwid_match", false), ear.Hardware, ear.ContraindicatedHardware, "gpu.fwid"},
-		{"driver not allowed", mut("driver_version", "535.86.09"), ear.Configuration, ear.UnsupportableConfig, "gpu.driver_version"},
+		{"no RIM comparison", mut("measres", "not-run"), ear.Executables, ear.UnrecognizedRuntime, "gpu.measurements"},
+		{"measres absent", mut("measres", nil), ear.Executables, ear.UnrecognizedRuntime, "gpu.measurements"},
+		{"driver RIM signature", mut("x-nvidia-gpu-driver-rim-signature-verified", false), ear.Executables, ear.ContraindicatedRuntime, "gpu.driver_rim.signature-verified"},
+		{"VBIOS RIM version", mut("x-nvidia-gpu-vbios-rim-version-match", nil), ear.Executables, ear.ContraindicatedRuntime, "gpu.vbios_rim.version-match"},
+		{"RIM revoked", mut("x-nvidia-gpu-vbios-rim-cert-chain", chain("revoked")), ear.Executables, ear.ContraindicatedRuntime, "gpu.vbios_rim.ocsp"},
+		{"RIM OCSP not checked", mut("x-nvidia-gpu-driver-rim-cert-chain", chain("not-checked")), ear.Executables, ear.UnrecognizedRuntime, "gpu.driver_rim.ocsp"},
+		{"OCSP revoked", mut("x-nvidia-gpu-attestation-report-cert-chain", chain("revoked")), ear.Hardware, ear.ContraindicatedHardware, "gpu.ocsp"},
+		{"OCSP unknown", mut("x-nvidia-gpu-attestation-report-cert-chain", chain("unknown")), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
+		{"OCSP missing", mut("x-nvidia-gpu-attestation-report-cert-chain", chain("missing")), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
+		{"OCSP not checked", mut("x-nvidia-gpu-attestation-report-cert-chain", chain("not-checked")), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
+		{"OCSP absent", mut("x-nvidia-gpu-attestation-report-cert-chain", nil), ear.Hardware, ear.UnsafeHardware, "gpu.ocsp"},
+		{"FWID absent", mut("x-nvidia-gpu-attestation-report-cert-chain-fwid-match", nil), ear.Hardware, ear.UnrecognizedHardware, "gpu.fwid"},
+		{"FWID not matched", mut("x-nvidia-gpu-attestation-report-cert-chain-fwid-match", false), ear.Hardware, ear.UnrecognizedHardware, "gpu.fwid"},
+		{"driver not allowed", mut("x-nvidia-gpu-driver-version", "535.86.09"), ear.Configuration, ear.UnsupportableConfig, "gpu.driver_version"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -398,7 +415,7 @@ func TestGPU(t *testing.T) {
 	}
 	// FWID not required by policy.
 	rv3, _ := FromEntries(Entry{Name: "gpu_require_fwid", Value: false})
-	r = appraise(t, rv3, verify.FormatGPU, mut("fwid_match", nil))
+	r = appraise(t, rv3, verify.FormatGPU, mut("x-nvidia-gpu-attestation-report-cert-chain-fwid-match", false))
 	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
 	// Minimum versions compare numerically, field by field.
 	rv4, _ := FromEntries(Entry{Name: "gpu_min_driver_version", Value: "550.100"}, Entry{Name: "gpu_min_vbios_version", Value: "96.00.5E.00.01"})
@@ -407,6 +424,28 @@ func TestGPU(t *testing.T) {
 	if c := check(t, r, "gpu.min_vbios_version"); !c.OK {
 		t.Fatalf("%+v", c)
 	}
+	// Unsafe verifier options cap the GPU at warning.
+	r = appraise(t, nil, verify.FormatGPU, mut("x-attest-unsafe-options", []string{"WithoutRevocationUnsafe"}))
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+}
+
+func TestSwitch(t *testing.T) {
+	cl := map[string]any{
+		"measres":                      "success",
+		"x-nvidia-switch-bios-version": "96.10.55.00.01",
+		"x-nvidia-switch-attestation-report-cert-chain-fwid-match": true,
+		"x-nvidia-switch-attestation-report-cert-chain":            chain("good"),
+		"x-nvidia-switch-bios-rim-signature-verified":              true,
+		"x-nvidia-switch-bios-rim-version-match":                   true,
+		"x-nvidia-switch-bios-rim-cert-chain":                      chain("good"),
+	}
+	r := appraise(t, nil, verify.FormatNVSwitch, cl)
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("%s %+v", r.Status(), r.Checks)
+	}
+	rv, _ := FromEntries(Entry{Name: "allowed_switch_bios_versions", Value: "96.10.6D.00.01"})
+	r = appraise(t, rv, verify.FormatNVSwitch, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsupportableConfig)
 }
 
 func TestTPM(t *testing.T) {

@@ -181,46 +181,43 @@ func (e *eval) snp() {
 	}
 }
 
-// claimKeys names the claims the GPU rules read, per device kind.
+// claimKeys names the claims the GPU rules read, per device kind (NVIDIA
+// claims v3 names; "/" walks into nested objects).
 type claimKeys struct {
-	prefix     string   // check id and reference-value prefix: "gpu" or "switch"
-	measres    []string // "success" when runtime measurements match the RIMs
-	driver     []string
-	vbios      []string
-	fwidMatch  []string
-	ocsp       []string // OCSP status of the device certificate chain
-	rimOCSP    []string // worst OCSP status of the RIM signing chains
-	rimsOK     []string // both RIMs verified (signature, chain, version)
-	mismatches []string
+	prefix    string   // check id and reference-value prefix: "gpu" or "switch"
+	measres   []string // "success" when runtime measurements match the RIMs
+	driver    []string
+	vbios     []string
+	fwidMatch []string
+	ocsp      []string // OCSP status of the device certificate chain
+	rims      []string // RIM names in claims: "driver", "vbios", "bios"
+	rimPrefix string
 }
 
 var gpuKeys = claimKeys{
-	prefix:     "gpu",
-	measres:    []string{"measres", "x-nvidia-gpu-measres"},
-	driver:     []string{"driver_version", "x-nvidia-gpu-driver-version"},
-	vbios:      []string{"vbios_version", "x-nvidia-gpu-vbios-version"},
-	fwidMatch:  []string{"fwid_match", "x-nvidia-gpu-attestation-report-cert-chain-fwid-match"},
-	ocsp:       []string{"ocsp_status", "x-nvidia-gpu-attestation-report-cert-chain.x-nvidia-cert-ocsp-status"},
-	rimOCSP:    []string{"rim_ocsp_status"},
-	rimsOK:     []string{"rims_verified"},
-	mismatches: []string{"mismatched_indices", "x-nvidia-mismatch-measurement-records"},
+	prefix:    "gpu",
+	measres:   []string{"measres"},
+	driver:    []string{"x-nvidia-gpu-driver-version"},
+	vbios:     []string{"x-nvidia-gpu-vbios-version"},
+	fwidMatch: []string{"x-nvidia-gpu-attestation-report-cert-chain-fwid-match"},
+	ocsp:      []string{"x-nvidia-gpu-attestation-report-cert-chain/x-nvidia-cert-ocsp-status"},
+	rims:      []string{"driver", "vbios"},
+	rimPrefix: "x-nvidia-gpu-",
 }
 
 var switchKeys = claimKeys{
-	prefix:     "switch",
-	measres:    []string{"measres", "x-nvidia-switch-measres"},
-	driver:     nil,
-	vbios:      []string{"vbios_version", "bios_version", "x-nvidia-switch-bios-version"},
-	fwidMatch:  []string{"fwid_match", "x-nvidia-switch-attestation-report-cert-chain-fwid-match"},
-	ocsp:       []string{"ocsp_status", "x-nvidia-switch-attestation-report-cert-chain.x-nvidia-cert-ocsp-status"},
-	rimOCSP:    []string{"rim_ocsp_status"},
-	rimsOK:     []string{"rims_verified"},
-	mismatches: []string{"mismatched_indices", "x-nvidia-mismatch-measurement-records"},
+	prefix:    "switch",
+	measres:   []string{"measres"},
+	vbios:     []string{"x-nvidia-switch-bios-version", "x-nvidia-switch-vbios-version"},
+	fwidMatch: []string{"x-nvidia-switch-attestation-report-cert-chain-fwid-match"},
+	ocsp:      []string{"x-nvidia-switch-attestation-report-cert-chain/x-nvidia-cert-ocsp-status"},
+	rims:      []string{"bios"},
+	rimPrefix: "x-nvidia-switch-",
 }
 
-// gpu: executables from the RIM measurement comparison, hardware from the
-// device chain's OCSP status and the FWID, configuration from pinned driver
-// and VBIOS versions.
+// gpu: executables from the RIM measurement comparison and the RIMs' own
+// verification and revocation, hardware from the device chain's OCSP status
+// and the FWID, configuration from pinned driver and VBIOS versions.
 func (e *eval) gpu(k claimKeys) {
 	p := k.prefix
 	// Executables: measurements against the signed RIMs.
@@ -228,49 +225,51 @@ func (e *eval) gpu(k claimKeys) {
 	c := verify.Check{ID: p + ".measurements", Title: "runtime measurements match the driver and VBIOS RIMs",
 		Claim: mk, Expected: "success", Actual: mres, Category: ear.Executables}
 	switch {
-	case !present:
+	case !present || strings.EqualFold(mres, "not-run"):
 		c.Value = ear.UnrecognizedRuntime
 		c.Reason = "no RIM comparison: measurements not recognized"
-	case strings.EqualFold(mres, "success") || strings.EqualFold(mres, "true"):
+	case strings.EqualFold(mres, "success"):
 		c.OK, c.Value = true, ear.ApprovedRuntime
 	default:
 		c.Value = ear.ContraindicatedRuntime
 		c.Reason = "measurements do not match the RIMs"
-		if _, mm, ok := e.claim(k.mismatches...); ok && mm != "" {
+		if _, mm, ok := e.claim("x-nvidia-mismatch-measurement-records"); ok && mm != "" {
 			c.Reason += ": " + mm
 		}
 	}
 	e.add(c)
-	if _, ok, present := e.claimBool(k.rimsOK...); present {
-		rc := verify.Check{ID: p + ".rims", Title: "RIMs verified (signature, chain, version)", Claim: k.rimsOK[0],
-			Expected: "true", Actual: fmt.Sprint(ok), Category: ear.Executables}
-		if ok {
-			rc.OK = true
-		} else {
-			rc.Value = ear.ContraindicatedRuntime
-			rc.Reason = "a RIM failed verification"
+	if c.OK {
+		for _, r := range k.rims {
+			base := k.rimPrefix + r + "-rim-"
+			for _, flag := range []string{"signature-verified", "version-match"} {
+				fk, ok, _ := e.claimBool(base + flag)
+				rc := verify.Check{ID: p + "." + r + "_rim." + flag, Title: r + " RIM " + strings.ReplaceAll(flag, "-", " "),
+					Claim: fk, Expected: "true", Actual: fmt.Sprint(ok), Category: ear.Executables, OK: ok}
+				if !ok {
+					rc.Value, rc.Reason = ear.ContraindicatedRuntime, "the "+r+" RIM is not verified"
+				}
+				e.add(rc)
+			}
+			e.ocspRule(p+"."+r+"_rim.ocsp", r+" RIM signing certificates not revoked (OCSP)", []string{base + "cert-chain/x-nvidia-cert-ocsp-status"},
+				ear.Executables, ear.ContraindicatedRuntime, ear.UnrecognizedRuntime)
 		}
-		e.add(rc)
 	}
-	e.ocspRule(p+".rim_ocsp", "RIM signing certificates not revoked", k.rimOCSP, ear.Executables,
-		ear.ContraindicatedRuntime, ear.UnrecognizedRuntime, false)
 
 	// Hardware: device certificate revocation and FWID.
 	e.ocspRule(p+".ocsp", "device certificate chain not revoked (OCSP)", k.ocsp, ear.Hardware,
-		ear.ContraindicatedHardware, ear.UnsafeHardware, true)
+		ear.ContraindicatedHardware, ear.UnsafeHardware)
 	requireFWID := true
 	if v := e.rv.Lookup(p+"_require_fwid", e.now); len(v) > 0 && strings.EqualFold(v[0], "false") {
 		requireFWID = false
 	}
-	fk, fwid, fpresent := e.claimBool(k.fwidMatch...)
-	fc := verify.Check{ID: p + ".fwid", Title: "report FWID matches the device certificate", Claim: fk, Expected: "true", Category: ear.Hardware}
+	// The verifier rejects a FWID that differs; false means the report has none.
+	fk, fwid, _ := e.claimBool(k.fwidMatch...)
+	fc := verify.Check{ID: p + ".fwid", Title: "report FWID matches the device certificate", Claim: fk, Expected: "true", Actual: fmt.Sprint(fwid), Category: ear.Hardware}
 	switch {
-	case fpresent && fwid:
-		fc.OK, fc.Actual, fc.Value = true, "true", ear.GenuineHardware
-	case fpresent:
-		fc.Actual, fc.Value, fc.Reason = "false", ear.ContraindicatedHardware, "FWID mismatch"
+	case fwid:
+		fc.OK, fc.Value = true, ear.GenuineHardware
 	case requireFWID:
-		fc.Value, fc.Reason = ear.UnrecognizedHardware, "no FWID in the report, and the policy requires one"
+		fc.Value, fc.Reason = ear.UnrecognizedHardware, "no FWID match, and the policy requires one"
 	default:
 		fc.OK, fc.Value, fc.Reason = true, ear.GenuineHardware, "no FWID; not required ("+p+"_require_fwid = false)"
 	}
@@ -296,31 +295,28 @@ func (e *eval) gpu(k claimKeys) {
 		allOK = allOK && ok
 	}
 	e.minVersion(p+".min_vbios_version", "minimum VBIOS version", p+"_min_vbios_version", k.vbios, ear.Configuration, ear.UnsupportableConfig)
-	cc := verify.Check{ID: p + ".configuration", Category: ear.Configuration, OK: allOK}
-	if pinned > 0 && allOK {
-		cc.Title, cc.Value, cc.Reason = "approved configuration", ear.ApprovedConfig, "pinned versions match"
-	} else if allOK {
-		cc.Title, cc.Value, cc.Reason = "configuration without known vulnerabilities", ear.NoConfigVulns, "no version pinned"
-	} else {
-		cc.Title = "approved configuration"
+	if allOK {
+		cc := verify.Check{ID: p + ".configuration", Category: ear.Configuration, OK: true}
+		if pinned > 0 {
+			cc.Title, cc.Value, cc.Reason = "approved configuration", ear.ApprovedConfig, "pinned versions match"
+		} else {
+			cc.Title, cc.Value, cc.Reason = "configuration without known vulnerabilities", ear.NoConfigVulns, "no version pinned"
+		}
+		e.add(cc)
 	}
-	e.add(cc)
 }
 
 // ocspRule appraises an OCSP status claim: good passes, revoked sets
 // revokedV, anything else (unknown, absent when required) sets unknownV.
-func (e *eval) ocspRule(id, title string, keys []string, cat ear.Category, revokedV, unknownV ear.TrustClaim, required bool) {
+func (e *eval) ocspRule(id, title string, keys []string, cat ear.Category, revokedV, unknownV ear.TrustClaim) {
 	k, s, present := e.claim(keys...)
-	if !present && !required {
-		return
-	}
 	c := verify.Check{ID: id, Title: title, Claim: k, Expected: "good", Actual: s, Category: cat}
 	switch {
 	case strings.EqualFold(s, "good"):
 		c.OK = true
 	case strings.EqualFold(s, "revoked"):
 		c.Value, c.Reason = revokedV, "certificate revoked"
-	case !present:
+	case !present || s == "not-checked":
 		c.Value, c.Reason = unknownV, "revocation not checked"
 	default:
 		c.Value, c.Reason = unknownV, "OCSP status "+s

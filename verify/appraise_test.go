@@ -113,9 +113,15 @@ func tdxEvidence(mut func(*fakeEvidence)) []byte {
 }
 
 func gpuDevice(mut func(*fakeEvidence)) fakeEvidence {
+	good := map[string]any{"x-nvidia-cert-ocsp-status": "good"}
 	e := fakeEvidence{ReportData: gpuRD, Claims: map[string]any{
-		"measres": "success", "driver_version": "550.90.07", "vbios_version": "96.00.9F.00.01",
-		"fwid_match": true, "ocsp_status": "good"}}
+		"measres": "success", "x-nvidia-gpu-driver-version": "550.90.07", "x-nvidia-gpu-vbios-version": "96.00.9F.00.01",
+		"x-nvidia-gpu-attestation-report-cert-chain-fwid-match": true,
+		"x-nvidia-gpu-attestation-report-cert-chain":            good,
+		"x-nvidia-gpu-driver-rim-signature-verified":            true, "x-nvidia-gpu-driver-rim-version-match": true,
+		"x-nvidia-gpu-driver-rim-cert-chain":        good,
+		"x-nvidia-gpu-vbios-rim-signature-verified": true, "x-nvidia-gpu-vbios-rim-version-match": true,
+		"x-nvidia-gpu-vbios-rim-cert-chain": good}}
 	if mut != nil {
 		mut(&e)
 	}
@@ -227,7 +233,9 @@ func TestCompositeOneGPUFails(t *testing.T) {
 	}{
 		{"wrong nonce", func(e *fakeEvidence) { e.ReportData = strings.Repeat("00", 32) }, ear.InstanceIdentity, ear.UntrustworthyInstance, "freshness"},
 		{"measurement mismatch", func(e *fakeEvidence) { e.Claims["measres"] = "fail" }, ear.Executables, ear.ContraindicatedRuntime, "gpu.measurements"},
-		{"revoked OCSP", func(e *fakeEvidence) { e.Claims["ocsp_status"] = "revoked" }, ear.Hardware, ear.ContraindicatedHardware, "gpu.ocsp"},
+		{"revoked OCSP", func(e *fakeEvidence) {
+			e.Claims["x-nvidia-gpu-attestation-report-cert-chain"] = map[string]any{"x-nvidia-cert-ocsp-status": "revoked"}
+		}, ear.Hardware, ear.ContraindicatedHardware, "gpu.ocsp"},
 		{"revoked in verifier", func(e *fakeEvidence) { e.Fail = "revoked" }, ear.Hardware, ear.ContraindicatedHardware, "revoked"},
 		{"bad signature", func(e *fakeEvidence) { e.Fail = "signature" }, ear.InstanceIdentity, ear.CryptoValidationFailed, "signature"},
 		{"malformed", func(e *fakeEvidence) { e.Fail = "malformed" }, ear.InstanceIdentity, ear.UnexpectedEvidence, "malformed"},
