@@ -105,7 +105,7 @@ func TestRealGoSevGuestRejections(t *testing.T) {
 		{"no nonce", report, vcek, verify.Expectations{Now: gsgTime}, verify.ErrConfig},
 		{"measurement flipped", flip(report, 0x90), vcek, verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrSignature},
 		{"no VCEK, no source", report, nil, verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrCollateral},
-		{"Trustee VCEK for another chip", report, read(t, "test-vcek.der"), verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrBinding},
+		{"Trustee VCEK for another chip", report, read(t, "test-vcek.der"), verify.Expectations{ReportData: rd, Now: gsgTime}, verify.ErrSignature},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

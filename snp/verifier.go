@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"time"
@@ -238,10 +239,12 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		revocationChecked = true
 	}
 
-	if err := bindEndorsement(chain.vek, r, product); err != nil {
+	// The signature comes first: until it verifies, no report field (TCB,
+	// CHIP_ID) is worth comparing.
+	if err := verifyReportSignature(chain.vek.pub, r); err != nil {
 		return nil, err
 	}
-	if err := verifyReportSignature(chain.vek.pub, r); err != nil {
+	if err := bindEndorsement(chain.vek, r, product); err != nil {
 		return nil, err
 	}
 	if err := exp.CheckReportData("report_data", r.ReportData[:]); err != nil {
@@ -407,7 +410,10 @@ func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifie
 	if key == SigningKeyVLEK {
 		pinned, name = roots.ASVK, "ASVK"
 	}
-	var candidates []*x509.Certificate
+	var (
+		candidates []*x509.Certificate
+		rejected   error = noteNone{}
+	)
 	if pinned != nil {
 		candidates = append(candidates, pinned)
 	}
@@ -417,13 +423,18 @@ func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifie
 			return nil, verify.Errorf(verify.ErrMalformed, "%s certificate in the evidence: %w", name, err)
 		}
 		// An intermediate from the evidence is only a candidate: it must
-		// itself be signed by the pinned ARK.
-		if err := checkAMDCert(ic, roots.ARK); err == nil && ic.IsCA {
+		// itself be a CA signed by the pinned ARK.
+		switch err := checkAMDCert(ic, roots.ARK); {
+		case err != nil:
+			rejected = fmt.Errorf("; the %s in the evidence was ignored: %w", name, err)
+		case !ic.IsCA || !ic.BasicConstraintsValid:
+			rejected = fmt.Errorf("; the %s in the evidence was ignored: %q is not a CA", name, ic.Subject.CommonName)
+		default:
 			candidates = append(candidates, ic)
 		}
 	}
 	if len(candidates) == 0 {
-		return nil, verify.Errorf(verify.ErrChain, "no %s for %s: none pinned and none in the evidence signed by the ARK", name, roots.Product)
+		return nil, verify.Errorf(verify.ErrChain, "no %s for %s: none pinned%w", name, roots.Product, rejected)
 	}
 	var lastErr error
 	for _, ic := range candidates {
@@ -443,8 +454,13 @@ func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifie
 		}
 		return c, nil
 	}
-	return nil, verify.Errorf(verify.ErrChain, "%s is not certified by the pinned %s %s: %w", key, roots.Product, name, lastErr)
+	return nil, fmt.Errorf("%s is not certified by the pinned %s %s: %w%w", key, roots.Product, name, lastErr, rejected)
 }
+
+// noteNone is an empty note for error messages.
+type noteNone struct{}
+
+func (noteNone) Error() string { return "" }
 
 // bindEndorsement checks that the key that signs is the key of this chip at
 // this TCB: the certificate's TCB extensions equal REPORTED_TCB and a
