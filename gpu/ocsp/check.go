@@ -289,7 +289,12 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 	}
 	a := Answer{Status: resp.Status, Reason: resp.RevocationReason, ThisUpdate: resp.ThisUpdate, NextUpdate: next}
 	if nonce != nil {
+		// RFC 8954 puts the nonce in the response extensions; some
+		// responders put it in the single response.
 		got, ok := findNonce(tbs.Extensions)
+		if !ok {
+			got, ok = findNonce(single.Extensions)
+		}
 		if !ok {
 			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nonce: expected %x, got none", name, nonce)
 		}
