@@ -1,0 +1,17 @@
+// Package tpm verifies TPM 2.0 quotes: the attestation key (pinned, or
+// certified by a chain to configured roots), the quote's signature (RSASSA,
+// RSAPSS, ECDSA), its TPM_GENERATED magic and quote type, its extraData
+// against the expected report data, the PCR selection and digest, and the
+// TCG PC Client crypto-agile event log replayed against the quoted PCRs.
+//
+// Evidence arrives as a go-tpm-tools attest.Attestation protobuf, as
+// Trustee's TPM JSON, or as raw parts (Evidence). Claims come only from bytes
+// a verified signature covers: PCR values the quote selected, and event-log
+// facts whose digests replayed into those PCRs. Event types are not measured;
+// the verifier trusts them only where the PC Client profile leaves no room for
+// a retyped event (PCRs 4 and 7 admit a fixed set of types) and takes event
+// data only where the data must hash to the measured digest.
+//
+// Judging the claims (which PCR values, whether Secure Boot is required) is a
+// policy's job; the verifier exposes everything such a policy needs.
+package tpm

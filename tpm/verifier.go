@@ -1,0 +1,560 @@
+package tpm
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Verifier verifies TPM 2.0 quotes, their AK and their event log. It is
+// immutable after NewVerifier and safe for concurrent use.
+type Verifier struct {
+	trustedAKs    map[[32]byte]bool // SHA-256 of SPKI DER
+	roots         *x509.CertPool
+	intermediates []*x509.Certificate
+	banks         []crypto.Hash // PCR banks in preference order
+	sigHashes     []crypto.Hash
+	sha1Unsafe    bool
+	requiredPCRs  []int
+	requireLog    bool
+	limits        Limits
+	minRSABits    int
+	chains        *lru.Cache[[32]byte, chainResult]
+	logger        *slog.Logger
+}
+
+// chainResult is a verified AK certificate chain, valid in [notBefore, notAfter].
+type chainResult struct {
+	notBefore, notAfter time.Time
+	subject             string
+	key                 crypto.PublicKey
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier) error
+
+// WithTrustedAKs pins the attestation keys: a quote verifies only when signed
+// by one of these keys. Exclusive with WithAKRoots.
+func WithTrustedAKs(keys ...crypto.PublicKey) Option {
+	return func(v *Verifier) error {
+		if len(keys) == 0 {
+			return verify.Errorf(verify.ErrConfig, "WithTrustedAKs: no keys given")
+		}
+		if v.trustedAKs == nil {
+			v.trustedAKs = map[[32]byte]bool{}
+		}
+		for i, k := range keys {
+			fp, err := keyFingerprint(k)
+			if err != nil {
+				return verify.Errorf(verify.ErrConfig, "WithTrustedAKs: key %d: %w", i, err)
+			}
+			v.trustedAKs[fp] = true
+		}
+		return nil
+	}
+}
+
+// WithAKRoots trusts AKs whose certificate, carried in the evidence, chains to
+// one of roots (through intermediates from the evidence or from
+// WithAKIntermediates). Exclusive with WithTrustedAKs.
+func WithAKRoots(roots ...*x509.Certificate) Option {
+	return func(v *Verifier) error {
+		if len(roots) == 0 {
+			return verify.Errorf(verify.ErrConfig, "WithAKRoots: no roots given")
+		}
+		if v.roots == nil {
+			v.roots = x509.NewCertPool()
+		}
+		for i, r := range roots {
+			if r == nil {
+				return verify.Errorf(verify.ErrConfig, "WithAKRoots: root %d is nil", i)
+			}
+			v.roots.AddCert(r)
+		}
+		return nil
+	}
+}
+
+// WithAKIntermediates adds intermediate CA certificates for AK certificate
+// chains. They are not roots.
+func WithAKIntermediates(certs ...*x509.Certificate) Option {
+	return func(v *Verifier) error {
+		v.intermediates = append(v.intermediates, certs...)
+		return nil
+	}
+}
+
+// WithHashAlgs sets the PCR banks the verifier accepts, in preference order
+// (default SHA-384, SHA-256). SHA-1 is refused unless WithSHA1Unsafe is given.
+func WithHashAlgs(algs ...crypto.Hash) Option {
+	return func(v *Verifier) error {
+		if len(algs) == 0 {
+			return verify.Errorf(verify.ErrConfig, "WithHashAlgs: no algorithms given")
+		}
+		for _, h := range algs {
+			if algFromHash(h) == 0 {
+				return verify.Errorf(verify.ErrConfig, "WithHashAlgs: %v is not a TPM PCR bank hash", h)
+			}
+		}
+		v.banks = slices.Clone(algs)
+		return nil
+	}
+}
+
+// WithSHA1Unsafe allows the SHA-1 PCR bank (it must also be listed in
+// WithHashAlgs). SHA-1 collisions make its PCRs forgeable; the claims record
+// the switch as unsafe.sha1_bank.
+func WithSHA1Unsafe() Option {
+	return func(v *Verifier) error {
+		v.sha1Unsafe = true
+		return nil
+	}
+}
+
+// WithRequiredPCRs makes the listed PCRs mandatory in the quote's selection:
+// the PCRs a policy will read must be covered by the signature.
+func WithRequiredPCRs(pcrs ...int) Option {
+	return func(v *Verifier) error {
+		for _, p := range pcrs {
+			if p < 0 || p >= maxPCRs {
+				return verify.Errorf(verify.ErrConfig, "WithRequiredPCRs: PCR %d out of range 0..%d", p, maxPCRs-1)
+			}
+		}
+		v.requiredPCRs = append(v.requiredPCRs, pcrs...)
+		return nil
+	}
+}
+
+// WithRequireEventLog makes an evidence without event log an error.
+func WithRequireEventLog() Option {
+	return func(v *Verifier) error {
+		v.requireLog = true
+		return nil
+	}
+}
+
+// WithEventLogLimits caps the event log's size and event count (defaults
+// 1 MiB and 8192 events).
+func WithEventLogLimits(l Limits) Option {
+	return func(v *Verifier) error {
+		v.limits = l.withDefaults()
+		return nil
+	}
+}
+
+// WithCacheSize bounds the cache of verified AK certificate chains (default 1024).
+func WithCacheSize(n int) Option {
+	return func(v *Verifier) error {
+		if n < 1 {
+			return verify.Errorf(verify.ErrConfig, "WithCacheSize: %d, expected at least 1", n)
+		}
+		v.chains = lru.New[[32]byte, chainResult](n)
+		return nil
+	}
+}
+
+// WithLogger sets a logger for debug messages; the default is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(v *Verifier) error {
+		if l != nil {
+			v.logger = l
+		}
+		return nil
+	}
+}
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
+
+// NewVerifier returns a TPM quote verifier. Exactly one AK trust mechanism
+// must be configured: WithTrustedAKs or WithAKRoots.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	v := &Verifier{
+		banks:      []crypto.Hash{crypto.SHA384, crypto.SHA256},
+		sigHashes:  []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512},
+		limits:     Limits{}.withDefaults(),
+		minRSABits: 2048,
+		logger:     slog.New(discardHandler{}),
+	}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case v.trustedAKs == nil && v.roots == nil:
+		return nil, verify.Errorf(verify.ErrConfig, "no AK trust mechanism: use WithTrustedAKs or WithAKRoots")
+	case v.trustedAKs != nil && v.roots != nil:
+		return nil, verify.Errorf(verify.ErrConfig, "two AK trust mechanisms: use only one of WithTrustedAKs and WithAKRoots")
+	}
+	if slices.Contains(v.banks, crypto.SHA1) && !v.sha1Unsafe {
+		return nil, verify.Errorf(verify.ErrConfig, "WithHashAlgs lists SHA-1: also give WithSHA1Unsafe to accept the SHA-1 bank")
+	}
+	if v.chains == nil {
+		v.chains = lru.New[[32]byte, chainResult](1024)
+	}
+	return v, nil
+}
+
+// Format returns verify.FormatTPM.
+func (v *Verifier) Format() verify.Format { return verify.FormatTPM }
+
+// Detect reports whether evidence is TPM evidence in a supported encoding.
+func (v *Verifier) Detect(evidence []byte) bool { return detect(evidence) }
+
+// Verify decodes evidence (go-tpm-tools attest.Attestation protobuf, Trustee
+// TPM JSON or Evidence JSON) and verifies it as VerifyEvidence does.
+func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	ev, _, err := Decode(evidence)
+	if err != nil {
+		return nil, err
+	}
+	c, err := v.VerifyEvidence(ctx, ev, exp)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyEvidence verifies a quote of ev: the AK is trusted (pinned key or
+// certificate chain at exp's time), the quote is signed by it, is a genuine
+// TPM quote, carries exp's report data as extraData, covers every PCR value
+// supplied (and every required PCR), and its PCR digest matches them; the
+// event log, when present, replays to the quoted PCRs. Claims are returned
+// only when every check passed.
+func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.Expectations) (*Claims, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Wrap(verify.ErrConfig, err)
+	}
+	if ev == nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "TPM evidence is nil")
+	}
+	q, err := v.pickQuote(ev.Quotes)
+	if err != nil {
+		return nil, err
+	}
+	ak, err := v.trustAK(ev, exp.Time())
+	if err != nil {
+		return nil, err
+	}
+	sig, err := ParseSignature(q.Signature)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifySignature(ak.key, ak.pub, sig, q.Attest, v.sigHashes); err != nil {
+		return nil, err
+	}
+	att, err := ParseAttest(q.Attest)
+	if err != nil {
+		return nil, err
+	}
+	if err := exp.CheckReportData("extra_data", att.ExtraData); err != nil {
+		return nil, err
+	}
+	pcrs, err := v.checkPCRs(q, att, sig.Hash)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInitData(exp, q.Bank, pcrs); err != nil {
+		return nil, err
+	}
+	c := &Claims{
+		Bank:             q.Bank,
+		PCRs:             pcrs,
+		AK:               ak.claims,
+		ExtraData:        att.ExtraData,
+		Clock:            att.Clock,
+		FirmwareVersion:  att.FirmwareVersion,
+		QualifiedSigner:  att.QualifiedSigner,
+		SHA1Unsafe:       q.Bank == crypto.SHA1,
+		ReportDataUnsafe: len(exp.ReportData) == 0 && exp.AllowMissingReportDataUnsafe,
+		InitDataChecked:  exp.InitDataDigest != nil,
+	}
+	if len(ev.EventLog) == 0 {
+		if v.requireLog {
+			return nil, verify.Errorf(verify.ErrMalformed, "event log: required, but the evidence carries none")
+		}
+		return c, nil
+	}
+	log, err := ParseEventLog(ev.EventLog, v.limits)
+	if err != nil {
+		return nil, err
+	}
+	if err := Replay(log, q.Bank, pcrs); err != nil {
+		return nil, err
+	}
+	if c.Log, err = Extract(log, q.Bank); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// pickQuote returns the quote of the most preferred allowed bank.
+func (v *Verifier) pickQuote(quotes []Quote) (*Quote, error) {
+	if len(quotes) == 0 {
+		return nil, verify.Errorf(verify.ErrFreshness, "TPM evidence carries no quote: nothing proves the PCRs are current")
+	}
+	for _, b := range v.banks {
+		for i := range quotes {
+			if quotes[i].Bank == b {
+				return &quotes[i], nil
+			}
+		}
+	}
+	have := make([]crypto.Hash, 0, len(quotes))
+	for _, q := range quotes {
+		have = append(have, q.Bank)
+	}
+	if slices.Contains(have, crypto.SHA1) {
+		return nil, verify.Errorf(verify.ErrPolicy, "quote banks %v: none of the allowed banks %v (SHA-1 needs WithHashAlgs and WithSHA1Unsafe)", have, v.banks)
+	}
+	return nil, verify.Errorf(verify.ErrUnsupported, "quote banks %v: none of the allowed banks %v", have, v.banks)
+}
+
+type trustedAK struct {
+	key    crypto.PublicKey
+	pub    *Public // nil when the evidence has no TPMT_PUBLIC
+	claims AKClaims
+}
+
+// trustAK resolves the AK from the evidence, checks that every form of it is
+// the same key, and establishes trust with the configured mechanism.
+func (v *Verifier) trustAK(ev *Evidence, now time.Time) (*trustedAK, error) {
+	ak := &trustedAK{}
+	var fps [][32]byte
+	add := func(k crypto.PublicKey, from string) error {
+		fp, err := keyFingerprint(k)
+		if err != nil {
+			return err
+		}
+		if len(fps) > 0 && fp != fps[0] {
+			return verify.Errorf(verify.ErrBinding, "AK %s: key %x differs from the AK's other form %x", from, fp, fps[0])
+		}
+		fps = append(fps, fp)
+		if ak.key == nil {
+			ak.key = k
+		}
+		return nil
+	}
+	if len(ev.AKPublicArea) > 0 {
+		p, err := ParsePublic(ev.AKPublicArea)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkAKAttributes(p); err != nil {
+			return nil, err
+		}
+		ak.pub = p
+		ak.claims.AttributesChecked = true
+		ak.claims.Name = akName(p.NameAlg, ev.AKPublicArea)
+		if err := add(p.Key, "public area"); err != nil {
+			return nil, err
+		}
+	}
+	if len(ev.AKPublicKey) > 0 {
+		k, err := x509.ParsePKIXPublicKey(ev.AKPublicKey)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "AK public key (SubjectPublicKeyInfo): %w", err)
+		}
+		if err := add(k, "public key"); err != nil {
+			return nil, err
+		}
+	}
+	if len(ev.AKCert) > 0 && v.roots != nil {
+		// Root mode: the verified chain (and the key it certifies) is cached
+		// by the hash of the exact certificate bytes.
+		r, err := v.verifyChain(ev, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(r.key, "certificate"); err != nil {
+			return nil, err
+		}
+		ak.claims.CertSubject = r.subject
+	} else if len(ev.AKCert) > 0 {
+		cert, err := x509.ParseCertificate(ev.AKCert)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "AK certificate: %w", err)
+		}
+		if err := add(cert.PublicKey, "certificate"); err != nil {
+			return nil, err
+		}
+	}
+	if ak.key == nil {
+		return nil, verify.Errorf(verify.ErrChain, "TPM evidence carries no AK (public area, public key or certificate)")
+	}
+	if err := checkKeyStrength(ak.key, v.minRSABits); err != nil {
+		return nil, err
+	}
+	ak.claims.Fingerprint = fps[0][:]
+	if v.trustedAKs != nil {
+		if !v.trustedAKs[fps[0]] {
+			return nil, verify.Errorf(verify.ErrChain, "AK %x is not one of the %d trusted AKs", fps[0], len(v.trustedAKs))
+		}
+		ak.claims.Trust = "pinned-key"
+		return ak, nil
+	}
+	if len(ev.AKCert) == 0 {
+		return nil, verify.Errorf(verify.ErrChain, "AK trust requires an AK certificate chaining to the configured roots; the evidence has none")
+	}
+	ak.claims.Trust = "certificate"
+	return ak, nil
+}
+
+// verifyChain verifies the AK certificate chain at now, caching verified
+// chains by the hash of the exact certificate bytes.
+func (v *Verifier) verifyChain(ev *Evidence, now time.Time) (chainResult, error) {
+	h := sha256.New()
+	h.Write(ev.AKCert)
+	for _, c := range ev.Intermediates {
+		var n [8]byte
+		for i := range n {
+			n[i] = byte(len(c) >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write(c)
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	if r, ok := v.chains.Get(key, now); ok && !now.Before(r.notBefore) {
+		return r, nil
+	}
+	v.logger.Debug("tpm: verifying AK certificate chain", "key", key)
+	cert, err := x509.ParseCertificate(ev.AKCert)
+	if err != nil {
+		return chainResult{}, verify.Errorf(verify.ErrMalformed, "AK certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range v.intermediates {
+		pool.AddCert(c)
+	}
+	for i, der := range ev.Intermediates {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return chainResult{}, verify.Errorf(verify.ErrMalformed, "AK intermediate certificate %d: %w", i, err)
+		}
+		pool.AddCert(c)
+	}
+	// A SAN extension that Go leaves unhandled (TPM certificates put the TPM
+	// manufacturer there, in directoryName form) is critical but harmless.
+	c := *cert
+	c.UnhandledCriticalExtensions = slices.DeleteFunc(slices.Clone(c.UnhandledCriticalExtensions), func(o asn1.ObjectIdentifier) bool {
+		return o.Equal(oidSubjectAltName)
+	})
+	chains, err := c.Verify(x509.VerifyOptions{
+		Roots:         v.roots,
+		Intermediates: pool,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
+			return chainResult{}, verify.Errorf(verify.ErrExpired, "AK certificate chain at %s: %w", now.UTC().Format(time.RFC3339), err)
+		}
+		return chainResult{}, verify.Errorf(verify.ErrChain, "AK certificate %q does not chain to a configured root: %w", cert.Subject, err)
+	}
+	r := chainResult{subject: cert.Subject.String(), key: cert.PublicKey}
+	for _, cc := range chains[0] {
+		if r.notAfter.IsZero() || cc.NotAfter.Before(r.notAfter) {
+			r.notAfter = cc.NotAfter
+		}
+		if cc.NotBefore.After(r.notBefore) {
+			r.notBefore = cc.NotBefore
+		}
+	}
+	v.chains.Add(key, r, r.notAfter)
+	return r, nil
+}
+
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// checkPCRs checks that the quote covers exactly the supplied PCR values, in
+// one bank, including every required PCR, and that their digest is the
+// quote's pcrDigest.
+func (v *Verifier) checkPCRs(q *Quote, att *Attest, sigHash crypto.Hash) (map[int][]byte, error) {
+	var sel []int
+	switch len(att.Selection) {
+	case 0:
+	case 1:
+		if att.Selection[0].Hash != q.Bank {
+			return nil, verify.Errorf(verify.ErrBinding, "quote pcrSelect bank: expected %v (the bank of the supplied PCR values), got %v", q.Bank, att.Selection[0].Hash)
+		}
+		sel = att.Selection[0].PCRs
+	default:
+		return nil, verify.Errorf(verify.ErrUnsupported, "quote pcrSelect covers %d banks %v; one bank per quote is supported", len(att.Selection), att.Selection)
+	}
+	for i := range q.PCRs {
+		if !slices.Contains(sel, i) {
+			return nil, verify.Errorf(verify.ErrBinding, "PCR %d: a value is supplied but the quote's selection %v does not cover it", i, sel)
+		}
+	}
+	for _, i := range v.requiredPCRs {
+		if !slices.Contains(sel, i) {
+			return nil, verify.Errorf(verify.ErrBinding, "PCR %d: required, but the quote's selection %v does not cover it", i, sel)
+		}
+	}
+	h := sigHash.New()
+	for _, i := range sel {
+		val, ok := q.PCRs[i]
+		if !ok {
+			return nil, verify.Errorf(verify.ErrMalformed, "PCR %d: selected by the quote but no value supplied", i)
+		}
+		if len(val) != q.Bank.Size() {
+			return nil, verify.Errorf(verify.ErrMalformed, "PCR %d: %d bytes, expected %d for %v", i, len(val), q.Bank.Size(), q.Bank)
+		}
+		h.Write(val)
+	}
+	if got := h.Sum(nil); subtle.ConstantTimeCompare(got, att.PCRDigest) != 1 {
+		return nil, verify.Errorf(verify.ErrBinding, "quote pcrDigest: expected %x (signed), got %x from the supplied PCR values", att.PCRDigest, got)
+	}
+	return q.PCRs, nil
+}
+
+// checkInitData compares PCR 8 with the init-data digest extended once into
+// a zero PCR, the binding Trustee's TPM attester uses.
+func checkInitData(exp verify.Expectations, bank crypto.Hash, pcrs map[int][]byte) error {
+	if exp.InitDataDigest == nil {
+		return nil
+	}
+	if len(exp.InitDataDigest) != bank.Size() {
+		return verify.Errorf(verify.ErrConfig, "init-data digest of %d bytes cannot be extended into the %v bank (needs %d)", len(exp.InitDataDigest), bank, bank.Size())
+	}
+	got, ok := pcrs[8]
+	if !ok {
+		return verify.Errorf(verify.ErrBinding, "PCR 8 (init data): not covered by the quote")
+	}
+	h := bank.New()
+	h.Write(make([]byte, bank.Size()))
+	h.Write(exp.InitDataDigest)
+	if want := h.Sum(nil); !bytes.Equal(want, got) {
+		return verify.Errorf(verify.ErrBinding, "PCR 8 (init data): expected %x, got %x", want, got)
+	}
+	return nil
+}
+
+// akName is the TPM name of the AK: nameAlg ‖ H(TPMT_PUBLIC).
+func akName(nameAlg crypto.Hash, public []byte) []byte {
+	if algFromHash(nameAlg) == 0 || !nameAlg.Available() {
+		return nil
+	}
+	h := nameAlg.New()
+	h.Write(public)
+	alg := algFromHash(nameAlg)
+	return h.Sum([]byte{byte(alg >> 8), byte(alg)})
+}

@@ -1,0 +1,412 @@
+package tpm_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/tpm/tpmtest"
+	"github.com/trustfactory/attest/verify"
+)
+
+func TestMintedVerifies(t *testing.T) {
+	rsaKey, eccKey, _ := keys(t)
+	p384, err := tpmtest.NewECCAK(elliptic.P384())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pss, err := tpmtest.NewRSAAK(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pss.Scheme = tpmtest.AlgRSAPSS
+	for _, tc := range []struct {
+		name string
+		ak   *tpmtest.AK
+		bank crypto.Hash
+	}{
+		{"rsa-sha256", rsaKey, crypto.SHA256},
+		{"rsa-sha384", rsaKey, crypto.SHA384},
+		{"rsapss-sha256", pss, crypto.SHA256},
+		{"ecc-p256-sha256", eccKey, crypto.SHA256},
+		{"ecc-p384-sha384", p384, crypto.SHA384},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mint(t, tc.ak, tc.bank, testNonce)
+			c, err := verifyEv(t, pinned(t, tc.ak), m.ev, expect(testNonce))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Bank != tc.bank || !c.AK.AttributesChecked || c.AK.Trust != "pinned-key" {
+				t.Fatalf("claims bank %v attributes %v trust %q", c.Bank, c.AK.AttributesChecked, c.AK.Trust)
+			}
+			checkStandardBootClaims(t, c, m, tc.bank)
+		})
+	}
+}
+
+func checkStandardBootClaims(t *testing.T, c *tpm.Claims, m *minted, bank crypto.Hash) {
+	t.Helper()
+	want := m.log.PCRs(bank)
+	for i, v := range want {
+		if !bytes.Equal(c.PCRs[i], v) {
+			t.Errorf("PCR %d: claim %x, want %x", i, c.PCRs[i], v)
+		}
+	}
+	if c.Log == nil || c.Log.SecureBoot == nil || !c.Log.SecureBoot.Enabled {
+		t.Fatalf("secure boot claim missing or disabled: %+v", c.Log)
+	}
+	if len(c.Log.SecureBoot.DB.Certs) != 2 || len(c.Log.SecureBoot.Authority) != 1 {
+		t.Errorf("db certs %v authority %v", c.Log.SecureBoot.DB.Certs, c.Log.SecureBoot.Authority)
+	}
+	if len(c.Log.BootApps) != 2 {
+		t.Errorf("boot apps %v, want 2", c.Log.BootApps)
+	}
+	h := bank.New()
+	h.Write([]byte("shimx64.efi image"))
+	if c.Log.BootApps[0] != hex.EncodeToString(h.Sum(nil)) {
+		t.Errorf("boot app 0 %s", c.Log.BootApps[0])
+	}
+	if c.Log.KernelCmdline == nil || *c.Log.KernelCmdline != tpmtest.KernelCmdline {
+		t.Errorf("kernel cmdline %v, want %q", c.Log.KernelCmdline, tpmtest.KernelCmdline)
+	}
+	if c.Log.GRUB == nil || len(c.Log.GRUB.Commands) != 3 || len(c.Log.GRUB.Files) != 1 {
+		t.Errorf("grub %+v", c.Log.GRUB)
+	}
+	m2 := c.Map()
+	for _, k := range []string{"pcr00", "pcr07", "ak.fingerprint", "secure_boot.enabled", "boot_apps", "kernel_cmdline", "grub.commands", "quote.clock", "quote.firmware_version"} {
+		if _, ok := m2[k]; !ok {
+			t.Errorf("claim %q missing from Map", k)
+		}
+	}
+	if m2["report_data"] != hex.EncodeToString(testNonce) {
+		t.Errorf("report_data %v", m2["report_data"])
+	}
+	if _, ok := m2["unsafe.sha1_bank"]; ok {
+		t.Error("unsafe.sha1_bank set for a SHA-2 bank")
+	}
+}
+
+func TestEncodings(t *testing.T) {
+	rsaKey, _, ca := keys(t)
+	m := mint(t, rsaKey, crypto.SHA256, testNonce)
+	v := pinned(t, rsaKey)
+	ctx := context.Background()
+
+	pbBytes, err := tpmtest.MarshalProto(m.ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonBytes, err := json.Marshal(m.ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := m.ev.Quotes[0]
+	trustee := map[string]any{
+		"ak_public": base64.StdEncoding.EncodeToString(rsaKey.SPKI()),
+		"tpm_quote": map[string]any{
+			"message":   base64.StdEncoding.EncodeToString(q.Attest),
+			"signature": base64.StdEncoding.EncodeToString(q.Signature),
+			"pcrs":      trusteePCRs(q.PCRs),
+		},
+	}
+	// Trustee quotes cover all 24 SHA-256 PCRs.
+	full := map[int][]byte{}
+	for i := range 24 {
+		full[i] = make([]byte, 32)
+		if p, ok := q.PCRs[i]; ok {
+			full[i] = p
+		}
+	}
+	tq, err := rsaKey.Quote(crypto.SHA256, full, testNonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustee["tpm_quote"] = map[string]any{
+		"message":   base64.StdEncoding.EncodeToString(tq.Attest),
+		"signature": base64.StdEncoding.EncodeToString(tq.Signature),
+		"pcrs":      trusteePCRs(full),
+	}
+	trusteeBytes, _ := json.Marshal(trustee)
+
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		enc  tpm.Encoding
+		log  bool
+	}{
+		{"proto", pbBytes, tpm.EncodingProto, true},
+		{"evidence-json", jsonBytes, tpm.EncodingEvidence, true},
+		{"trustee-json", trusteeBytes, tpm.EncodingTrustee, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !v.Detect(tc.b) {
+				t.Fatal("Detect: false")
+			}
+			if _, enc, err := tpm.Decode(tc.b); err != nil || enc != tc.enc {
+				t.Fatalf("Decode: %v, %v; want %v", enc, err, tc.enc)
+			}
+			c, err := v.Verify(ctx, tc.b, expect(testNonce))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc2 := c.(*tpm.Claims)
+			if (tc2.Log != nil) != tc.log {
+				t.Fatalf("event log claims present = %v, want %v", tc2.Log != nil, tc.log)
+			}
+		})
+	}
+
+	// With an AK certificate and roots instead of a pinned key.
+	cert, err := ca.CertifyAK(rsaKey, testNow.AddDate(0, -1, 0), testNow.AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := *m.ev
+	ev.AKCert = cert
+	rv, err := tpm.NewVerifier(tpm.WithAKRoots(ca.Cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rv.VerifyEvidence(ctx, &ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AK.Trust != "certificate" || c.AK.CertSubject == "" {
+		t.Fatalf("AK claims %+v", c.AK)
+	}
+	// The second call hits the chain cache and must give the same claims.
+	c2, err := rv.VerifyEvidence(ctx, &ev, expect(testNonce))
+	if err != nil || c2.AK.CertSubject != c.AK.CertSubject {
+		t.Fatalf("cached verification: %v, %+v", err, c2)
+	}
+}
+
+func trusteePCRs(p map[int][]byte) []string {
+	out := make([]string, 24)
+	for i := range out {
+		out[i] = hex.EncodeToString(p[i])
+	}
+	return out
+}
+
+func TestDetectRejectsOtherFormats(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	v := pinned(t, rsaKey)
+	for _, b := range [][]byte{
+		nil, {}, []byte("{}"), []byte(`{"quote":"AAAA","cc_eventlog":null}`),
+		{4, 0, 2, 0, 0x81, 0, 0, 0}, // TDX quote header
+		bytes.Repeat([]byte{0xff}, 64),
+	} {
+		if v.Detect(b) {
+			t.Errorf("Detect(%q) = true", b)
+		}
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	v := pinned(t, rsaKey)
+	reg, err := verify.NewRegistry(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tpmtest.MarshalProto(mint(t, rsaKey, crypto.SHA256, testNonce).ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := reg.Verify(context.Background(), "", b, expect(testNonce))
+	if err != nil || c.Format() != verify.FormatTPM {
+		t.Fatalf("registry: %v %v", c, err)
+	}
+}
+
+func TestNewVerifierConfig(t *testing.T) {
+	rsaKey, _, ca := keys(t)
+	for _, tc := range []struct {
+		name string
+		opts []tpm.Option
+	}{
+		{"no trust", nil},
+		{"both trusts", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithAKRoots(ca.Cert)}},
+		{"empty keys", []tpm.Option{tpm.WithTrustedAKs()}},
+		{"empty roots", []tpm.Option{tpm.WithAKRoots()}},
+		{"sha1 without unsafe", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithHashAlgs(crypto.SHA1)}},
+		{"bad hash", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithHashAlgs(crypto.MD5)}},
+		{"bad pcr", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithRequiredPCRs(24)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := tpm.NewVerifier(tc.opts...)
+			if !errors.Is(err, verify.ErrConfig) || v != nil {
+				t.Fatalf("NewVerifier: %v, %v; want ErrConfig", v, err)
+			}
+		})
+	}
+}
+
+func TestSHA1BankOnlyWhenUnsafe(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	m := mintLog(t, rsaKey, crypto.SHA1, testNonce, tpmtest.StandardBoot(crypto.SHA1, crypto.SHA256))
+	c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+	mustFail(t, c, err, verify.ErrPolicy)
+
+	v := pinned(t, rsaKey, tpm.WithHashAlgs(crypto.SHA1), tpm.WithSHA1Unsafe())
+	c, err = verifyEv(t, v, m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Map()["unsafe.sha1_bank"] != true {
+		t.Fatal("SHA-1 bank accepted without unsafe.sha1_bank claim")
+	}
+}
+
+func TestBankPreference(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	log := tpmtest.StandardBoot()
+	a := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+	b := mintLog(t, rsaKey, crypto.SHA384, testNonce, log)
+	ev := *a.ev
+	ev.Quotes = []tpm.Quote{a.ev.Quotes[0], b.ev.Quotes[0]}
+	c, err := verifyEv(t, pinned(t, rsaKey), &ev, expect(testNonce))
+	if err != nil || c.Bank != crypto.SHA384 {
+		t.Fatalf("default preference: bank %v, %v", c, err)
+	}
+	c, err = verifyEv(t, pinned(t, rsaKey, tpm.WithHashAlgs(crypto.SHA256)), &ev, expect(testNonce))
+	if err != nil || c.Bank != crypto.SHA256 {
+		t.Fatalf("SHA-256 only: %v, %v", c, err)
+	}
+}
+
+func TestInitDataPCR8(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	digest := bytes.Repeat([]byte{0xab}, 32)
+	log := tpmtest.NewEventLog(crypto.SHA256)
+	log.AddMeasured(8, tpmtest.EvIPL, []byte("init data"), nil)
+	log.Events[0].Digests[crypto.SHA256] = digest
+	m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+	m.ev.EventLog = nil // Trustee-style: PCR 8 alone carries init data
+	v := pinned(t, rsaKey)
+	exp := expect(testNonce)
+	exp.InitDataDigest = digest
+	c, err := verifyEv(t, v, m.ev, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Map()["init_data"] == nil {
+		t.Fatal("init_data claim missing")
+	}
+	exp.InitDataDigest = bytes.Repeat([]byte{0xcd}, 32)
+	c, err = verifyEv(t, v, m.ev, exp)
+	mustFail(t, c, err, verify.ErrBinding)
+	exp.InitDataDigest = []byte{}
+	c, err = verifyEv(t, v, m.ev, exp)
+	mustFail(t, c, err, verify.ErrConfig)
+}
+
+func TestRequiredPCRsAndLog(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	m := mint(t, rsaKey, crypto.SHA256, testNonce)
+	c, err := verifyEv(t, pinned(t, rsaKey, tpm.WithRequiredPCRs(0, 7, 23)), m.ev, expect(testNonce))
+	mustFail(t, c, err, verify.ErrBinding)
+	if _, err := verifyEv(t, pinned(t, rsaKey, tpm.WithRequiredPCRs(0, 7, 15)), m.ev, expect(testNonce)); err != nil {
+		t.Fatal(err)
+	}
+	noLog := *m.ev
+	noLog.EventLog = nil
+	c, err = verifyEv(t, pinned(t, rsaKey, tpm.WithRequireEventLog()), &noLog, expect(testNonce))
+	mustFail(t, c, err, verify.ErrMalformed)
+}
+
+func TestAKCertificateChain(t *testing.T) {
+	rsaKey, _, ca := keys(t)
+	inter, err := ca.Intermediate("test AK intermediate", testNow.AddDate(-1, 0, 0), testNow.AddDate(2, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := inter.CertifyAK(rsaKey, testNow.AddDate(0, -1, 0), testNow.AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mint(t, rsaKey, crypto.SHA256, testNonce)
+	ev := *m.ev
+	ev.AKCert = cert
+	ev.Intermediates = [][]byte{inter.Cert.Raw}
+	v, err := tpm.NewVerifier(tpm.WithAKRoots(ca.Cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyEv(t, v, &ev, expect(testNonce)); err != nil {
+		t.Fatal(err)
+	}
+	// Cached chain, but a time past the AK certificate's expiry.
+	late := expect(testNonce)
+	late.Now = testNow.AddDate(0, 2, 0)
+	c, err := verifyEv(t, v, &ev, late)
+	mustFail(t, c, err, verify.ErrExpired)
+	// Cached chain, but a time before the AK certificate's validity.
+	early := expect(testNonce)
+	early.Now = testNow.AddDate(0, -2, 0)
+	c, err = verifyEv(t, v, &ev, early)
+	mustFail(t, c, err, verify.ErrExpired)
+	// Without the intermediate the chain does not build.
+	ev.Intermediates = nil
+	c, err = verifyEv(t, v, &ev, expect(testNonce))
+	mustFail(t, c, err, verify.ErrChain)
+}
+
+func TestConcurrentVerify(t *testing.T) {
+	rsaKey, eccKey, ca := keys(t)
+	v, err := tpm.NewVerifier(tpm.WithAKRoots(ca.Cert), tpm.WithCacheSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*tpm.Evidence
+	for _, ak := range []*tpmtest.AK{rsaKey, eccKey} {
+		cert, err := ca.CertifyAK(ak, testNow.AddDate(0, -1, 0), testNow.AddDate(1, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := *mint(t, ak, crypto.SHA256, testNonce).ev
+		ev.AKCert = cert
+		evs = append(evs, &ev)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := v.VerifyEvidence(context.Background(), evs[i%2], expect(testNonce))
+			if err == nil && !slices.Contains([]string{"certificate"}, c.AK.Trust) {
+				err = errors.New("wrong trust")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestContextCanceled(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := pinned(t, rsaKey).VerifyEvidence(ctx, mint(t, rsaKey, crypto.SHA256, testNonce).ev, expect(testNonce))
+	if !errors.Is(err, context.Canceled) || c != nil {
+		t.Fatalf("canceled: %v", err)
+	}
+}
