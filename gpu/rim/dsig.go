@@ -77,6 +77,9 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 	signedInfo, sigValue, keyInfo := kids[0], kids[1], kids[2]
 
 	// SignedInfo
+	if err := noAttrs(signedInfo); err != nil {
+		return nil, err
+	}
 	si, err := children(signedInfo, "CanonicalizationMethod", "SignatureMethod", "Reference")
 	if err != nil {
 		return nil, err
@@ -99,9 +102,13 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := noAttrs(rk[0]); err != nil {
+		return nil, err
+	}
 	tr, err := children(rk[0], "Transform", "Transform")
 	if err != nil {
-		return nil, err
+		// The transform list is an algorithm choice: exactly NVIDIA's two.
+		return nil, verify.Errorf(verify.ErrSignature, "rim: ds:Transforms must be exactly enveloped-signature, C14N 1.1: %w", err)
 	}
 	if err := algorithm(tr[0], algEnveloped); err != nil {
 		return nil, err
@@ -110,6 +117,9 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 		return nil, err
 	}
 	if err := algorithm(rk[1], algSHA384); err != nil {
+		return nil, err
+	}
+	if err := noAttrs(rk[2]); err != nil {
 		return nil, err
 	}
 	digest, err := base64Text(rk[2], "DigestValue", 48, 48)

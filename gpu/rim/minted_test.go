@@ -65,6 +65,7 @@ func wantKind(t testing.TB, m *rim.Manifest, err error, kinds ...error) {
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k) {
+			t.Logf("%v", err)
 			return
 		}
 	}
