@@ -195,9 +195,32 @@ func ParseCCEL(b []byte) (*EventLog, error) {
 				ev.AAEL = &AAELEvent{Domain: parts[0], Operation: parts[1], Content: parts[2]}
 			}
 		}
+		if ev.Type == evSeparator {
+			if !ev.DigestMatches || (!bytes.Equal(ev.Data, []byte{0, 0, 0, 0}) && !bytes.Equal(ev.Data, []byte{0xff, 0xff, 0xff, 0xff})) {
+				return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: separator with data %x and a digest that matches it: %v", seq, ev.Data, ev.DigestMatches)
+			}
+		}
 		log.Events = append(log.Events, ev)
 	}
 	return log, nil
+}
+
+// CheckSeparators rejects a log with more than one separator on any CC MR
+// index (a duplicated separator lets events after it masquerade as
+// pre-boot events). Some firmware logs two separators on RTMR0, so this is
+// enforced only with WithStrictEventLog.
+func (l *EventLog) CheckSeparators() error {
+	seen := map[uint32]int{}
+	for _, e := range l.Events {
+		if e.Type != evSeparator {
+			continue
+		}
+		if prev, dup := seen[e.MRIndex]; dup {
+			return verify.Errorf(verify.ErrMalformed, "CCEL: duplicate separator at event %d on MR index %d (first at event %d)", e.Seq, e.MRIndex, prev)
+		}
+		seen[e.MRIndex] = e.Seq
+	}
+	return nil
 }
 
 func parseSpecID(b []byte) (map[uint16]int, error) {

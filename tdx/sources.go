@@ -281,16 +281,17 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 // verified with the signature later.
 func jsonNextUpdate(key string) func([]byte) (time.Time, error) {
 	return func(b []byte) (time.Time, error) {
-		var m map[string]struct {
+		var m map[string]json.RawMessage
+		var item struct {
 			NextUpdate time.Time `json:"nextUpdate"`
 		}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return time.Time{}, err
 		}
-		if m[key].NextUpdate.IsZero() {
-			return time.Time{}, fmt.Errorf("no %s.nextUpdate", key)
+		if err := json.Unmarshal(m[key], &item); err != nil || item.NextUpdate.IsZero() {
+			return time.Time{}, fmt.Errorf("no %s.nextUpdate (%v)", key, err)
 		}
-		return m[key].NextUpdate, nil
+		return item.NextUpdate, nil
 	}
 }
 

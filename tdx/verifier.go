@@ -58,6 +58,7 @@ type config struct {
 	skipCollateral bool
 	skipCRLs       bool
 	unloggedRTMR3  bool
+	strictLog      bool
 	minEvalNumber  int
 }
 
@@ -139,6 +140,12 @@ func WithoutCRLsUnsafe() Option {
 // unverified by the log. Recorded in the claims.
 func WithUnloggedRTMR3Unsafe() Option {
 	return func(c *config) error { c.unloggedRTMR3 = true; return nil }
+}
+
+// WithStrictEventLog additionally rejects event logs with more than one
+// separator on a CC MR index (ErrMalformed).
+func WithStrictEventLog() Option {
+	return func(c *config) error { c.strictLog = true; return nil }
 }
 
 // Verifier verifies TDX quotes. It is immutable and safe for concurrent use.
@@ -430,6 +437,11 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		log, err := ParseCCEL(ccel)
 		if err != nil {
 			return nil, err
+		}
+		if v.cfg.strictLog {
+			if err := log.CheckSeparators(); err != nil {
+				return nil, err
+			}
 		}
 		if err := log.Replay(q.Body.RTMR, v.cfg.unloggedRTMR3); err != nil {
 			return nil, err
