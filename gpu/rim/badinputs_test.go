@@ -53,7 +53,6 @@ func (f *fixture) mustVerify(t testing.TB, doc []byte) *rim.Manifest {
 	return m
 }
 
-
 func TestRIM01DigestChangedHash(t *testing.T) {
 	f := newFixture(t)
 	f.mustVerify(t, f.driver)
