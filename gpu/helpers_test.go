@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,3 +60,5 @@ func v1Evidence(t testing.TB) []byte {
 func v2Evidence(t testing.TB) []byte {
 	return rawEvidence(readHex(t, "v2", "attestationReport.txt"), readFile(t, "v2", "gpuAkCertChain.txt"))
 }
+
+func isKind(err, kind error) bool { return err != nil && errors.Is(err, kind) }

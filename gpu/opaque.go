@@ -258,6 +258,7 @@ type Decoded struct {
 	SwitchPDIs          [][8]byte // GPU: non-zero NVLink peer PDIs as reported (little-endian)
 	DevicePDI           []byte    // switch: own PDI
 	SwitchGPUPDIs       [][8]byte // switch: the GPU PDIs it connects
+	SwitchPorts         []byte    // switch: the port map after the GPU PDIs in SWITCH_GPU_PDIS
 	FSPUcodeSVN         int       // -1 absent
 }
 
@@ -354,6 +355,7 @@ func (o *OpaqueData) Decode(isSwitch bool) (*Decoded, error) {
 			if d.SwitchGPUPDIs, err = pdis(v[:64], "SWITCH_GPU_PDIS"); err != nil {
 				return nil, err
 			}
+			d.SwitchPorts = v[64:]
 		}
 	} else if v, ok := o.Get(OpaqueSwitchPDI); ok {
 		if d.SwitchPDIs, err = pdis(v, "SWITCH_PDI"); err != nil {

@@ -372,6 +372,15 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	for _, b := range dc.Report.Response.Blocks {
 		report[b.Index] = b.Value
 	}
+	// The driver RIM first: its failures are the more common and the more telling.
+	var drv *rim.Manifest
+	if !dc.Arch.IsSwitch() {
+		var res *ocsp.Result
+		if drv, res, err = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); err != nil {
+			return fmt.Errorf("driver RIM %s: %w", driverID, err)
+		}
+		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: res}
+	}
 	fw, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
 	if err != nil {
 		return fmt.Errorf("firmware RIM %s: %w", fwID, err)
@@ -381,17 +390,9 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if dc.Arch.IsSwitch() {
 		cmp, err = rim.CompareSwitch(fw, report)
 	} else {
-		drv, res, err := v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now)
-		if err != nil {
-			return fmt.Errorf("driver RIM %s: %w", driverID, err)
-		}
-		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: res}
 		cmp, err = rim.Compare(drv, fw, report, rim.CompareOptions{
 			NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: dc.Decoded.NVDEC0Status != 0,
 		})
-		if err != nil {
-			return err
-		}
 	}
 	if err != nil {
 		return err
