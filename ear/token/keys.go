@@ -400,3 +400,5 @@ func MarshalKey(priv crypto.Signer, alg Algorithm, kid string) (privateJWK, publ
 	publicJWKS, err = set.JWKS()
 	return privateJWK, publicJWKS, err
 }
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
