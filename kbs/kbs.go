@@ -1,0 +1,392 @@
+// Package kbs makes attest a drop-in attestation service for a Trustee Key
+// Broker Service: it accepts the body of a KBS /kbs/v0/attest request (RCAR
+// protocol 0.4.0) with the TEE name from /kbs/v0/auth, binds every piece of
+// evidence to the session as Trustee does (package binding), appraises the
+// CPU evidence and any additional device evidence in one composite
+// appraisal, and issues an EAR token in the Trustee profile. The TEE key sits
+// where Trustee's KBS looks for it:
+//
+//	/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey
+//
+// so a Trustee KBS configured with the service's JWKS accepts the token.
+//
+// Decide is the release rule a key broker applies to a verified result: every
+// submodule and the overall status affirming, no unsafe switch.
+package kbs
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/trustfactory/attest/binding"
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/verify"
+)
+
+// ProtocolVersion is the KBS RCAR protocol version this package speaks.
+const ProtocolVersion = "0.4.0"
+
+// Bounds of one request.
+const (
+	MaxRequestSize       = 16 << 20 // bytes of the request body
+	MaxAdditionalDevices = 8        // entries of additional_evidence
+)
+
+// Request is the body of POST /kbs/v0/attest.
+type Request struct {
+	InitData    *InitData   `json:"init-data,omitempty"`
+	RuntimeData RuntimeData `json:"runtime-data"`
+	TEEEvidence TEEEvidence `json:"tee-evidence"`
+}
+
+// InitData is the init data the TEE was launched with, as received.
+type InitData struct {
+	Format string `json:"format"` // "toml"
+	Body   string `json:"body"`
+}
+
+// RuntimeData is the session nonce and the key the TEE wants secrets wrapped to.
+type RuntimeData struct {
+	Nonce     string          `json:"nonce"`
+	TEEPubKey json.RawMessage `json:"tee-pubkey"`
+}
+
+// TEEEvidence is the composite evidence of a request: the primary (CPU)
+// evidence in its TEE's JSON shape, and a JSON string mapping further TEE
+// names to their evidence ("" when there is none).
+type TEEEvidence struct {
+	Primary    json.RawMessage `json:"primary_evidence"`
+	Additional string          `json:"additional_evidence"`
+}
+
+// ParseRequest parses and checks a request body: unknown fields, missing
+// fields and trailing data are ErrMalformed.
+func ParseRequest(body []byte) (*Request, error) {
+	if len(body) > MaxRequestSize {
+		return nil, verify.Errorf(verify.ErrLimit, "KBS request: %d bytes, limit %d", len(body), MaxRequestSize)
+	}
+	var r Request
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: %w", err)
+	}
+	if dec.More() {
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: trailing data")
+	}
+	switch {
+	case r.RuntimeData.Nonce == "":
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.nonce missing")
+	case len(bytes.TrimSpace(r.RuntimeData.TEEPubKey)) == 0 || bytes.Equal(bytes.TrimSpace(r.RuntimeData.TEEPubKey), []byte("null")):
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.tee-pubkey missing")
+	case len(bytes.TrimSpace(r.TEEEvidence.Primary)) == 0 || bytes.Equal(bytes.TrimSpace(r.TEEEvidence.Primary), []byte("null")):
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence missing")
+	}
+	var key map[string]any
+	if err := json.Unmarshal(r.RuntimeData.TEEPubKey, &key); err != nil || key["kty"] == nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-pubkey is not a JWK object")
+	}
+	if r.InitData != nil && r.InitData.Format != "toml" {
+		return nil, verify.Errorf(verify.ErrUnsupported, "KBS request: init-data format %q, expected toml", r.InitData.Format)
+	}
+	return &r, nil
+}
+
+// Format maps a KBS TEE name (kbs-types) to an attest evidence format. TEEs
+// attest has no verifier for, the test TEEs "sample" and "sampledevice"
+// included, are ErrUnsupported.
+func Format(tee string) (verify.Format, error) {
+	switch tee {
+	case "tdx":
+		return verify.FormatTDX, nil
+	case "snp":
+		return verify.FormatSNP, nil
+	case "tpm":
+		return verify.FormatTPM, nil
+	case "nvidia":
+		return verify.FormatGPU, nil
+	}
+	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, snp, tpm and nvidia", tee)
+}
+
+// teeName is the inverse of Format, for Trustee-shaped annotated evidence.
+func teeName(f verify.Format) string {
+	if f == verify.FormatGPU || f == verify.FormatNVSwitch {
+		return "nvidia"
+	}
+	return string(f)
+}
+
+// Service appraises KBS attestation requests and issues Trustee-profile EAR
+// tokens. It is immutable after NewService and safe for concurrent use.
+type Service struct {
+	appraiser *verify.Appraiser
+	signer    *token.Signer
+	hash      crypto.Hash
+	verbose   bool
+}
+
+// Option configures a Service.
+type Option func(*Service) error
+
+// WithHash sets the runtime-data hash: crypto.SHA384 (default, every TEE in
+// Trustee but IBM SE) or crypto.SHA512.
+func WithHash(h crypto.Hash) Option {
+	return func(s *Service) error {
+		if h != crypto.SHA384 && h != crypto.SHA512 {
+			return verify.Errorf(verify.ErrConfig, "runtime-data hash %v: expected SHA-384 or SHA-512", h)
+		}
+		s.hash = h
+		return nil
+	}
+}
+
+// WithVerbose puts the verified claims, report data, init data and the
+// additional evidence into the token, as Trustee's verbose_token does (the
+// default). Off, the token keeps only the statuses, trust vectors and the
+// runtime data's nonce and TEE key: a token for eight GPUs stays small.
+func WithVerbose(on bool) Option {
+	return func(s *Service) error { s.verbose = on; return nil }
+}
+
+// NewService returns a service that appraises with a (whose profile should be
+// ear.ProfileTrustee, see NewAppraiser) and signs with signer.
+func NewService(a *verify.Appraiser, signer *token.Signer, opts ...Option) (*Service, error) {
+	if a == nil || signer == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "kbs: nil appraiser or signer")
+	}
+	s := &Service{appraiser: a, signer: signer, hash: crypto.SHA384, verbose: true}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// NewAppraiser is verify.NewAppraiser with the options a Trustee KBS needs:
+// the Trustee profile and annotated evidence.
+func NewAppraiser(reg *verify.Registry, p verify.Policy, opts ...verify.AppraiserOption) (*verify.Appraiser, error) {
+	base := []verify.AppraiserOption{verify.WithProfile(ear.ProfileTrustee), verify.WithAnnotatedEvidence(true),
+		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest kbs " + ProtocolVersion})}
+	return verify.NewAppraiser(reg, p, append(base, opts...)...)
+}
+
+// Attestation is the outcome of one request.
+type Attestation struct {
+	Token     []byte          // the signed EAR (JWT)
+	Outcome   *verify.Outcome // the appraisal behind it
+	TEEPubKey json.RawMessage // the key bound into the evidence
+}
+
+// Attest appraises the request body of a session whose /auth named tee and
+// whose challenge was nonce, at time now (zero: the current time). A request
+// for another session (nonce mismatch) is ErrFreshness and gets no token;
+// evidence that fails verification gets a token whose submodule is
+// contraindicated.
+func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, now time.Time) (*Attestation, error) {
+	if nonce == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "kbs: empty session nonce")
+	}
+	req, err := ParseRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if req.RuntimeData.Nonce != nonce {
+		return nil, verify.Errorf(verify.ErrFreshness, "runtime-data.nonce: expected the session's %q, got %q", nonce, req.RuntimeData.Nonce)
+	}
+	primary, err := Format(tee)
+	if err != nil {
+		return nil, err
+	}
+	if primary == verify.FormatGPU {
+		return nil, verify.Errorf(verify.ErrUnsupported, "TEE %q cannot be the primary evidence", tee)
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	comps, rtClaims, err := s.components(req, primary, now)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.appraiser.AppraiseOutcome(ctx, comps)
+	if err != nil {
+		return nil, err
+	}
+	s.trusteeShape(out, req, rtClaims)
+	tok, err := s.signer.SignJWT(out.Result)
+	if err != nil {
+		return nil, err
+	}
+	return &Attestation{Token: tok, Outcome: out, TEEPubKey: bytes.Clone(req.RuntimeData.TEEPubKey)}, nil
+}
+
+// components builds the composite: cpu0 bound to the primary runtime data
+// (with the additional evidence string), each additional device bound to
+// the device runtime data.
+func (s *Service) components(req *Request, primary verify.Format, now time.Time) ([]verify.Component, map[string]any, error) {
+	additional := req.TEEEvidence.Additional
+	rd := binding.RuntimeData{Nonce: req.RuntimeData.Nonce, TEEPubKey: req.RuntimeData.TEEPubKey, AdditionalEvidence: &additional}
+	cpu, err := binding.Expect(primary, rd, s.hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	cpu.Now = now
+	if req.InitData != nil {
+		d, err := binding.ParseInitData([]byte(req.InitData.Body))
+		if err != nil {
+			return nil, nil, err
+		}
+		if cpu.InitDataDigest, err = binding.InitDataField(primary, d.Digest()); err != nil {
+			return nil, nil, err
+		}
+	}
+	comps := []verify.Component{{Name: "cpu0", Format: primary, Evidence: req.TEEEvidence.Primary, Expect: cpu}}
+	if strings.TrimSpace(additional) != "" {
+		var extra map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(additional), &extra); err != nil {
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
+		}
+		if len(extra) > MaxAdditionalDevices {
+			return nil, nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
+		}
+		names := make([]string, 0, len(extra))
+		for n := range extra {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			f, err := Format(n)
+			if err != nil {
+				return nil, nil, err
+			}
+			exp, err := binding.Expect(f, rd, s.hash)
+			if err != nil {
+				return nil, nil, err
+			}
+			exp.Now = now
+			comps = append(comps, verify.Component{Format: f, Evidence: extra[n], Expect: exp})
+		}
+	}
+	var key any
+	_ = json.Unmarshal(req.RuntimeData.TEEPubKey, &key) // checked by ParseRequest
+	rt := map[string]any{"nonce": req.RuntimeData.Nonce, "tee-pubkey": key}
+	if s.verbose {
+		rt["additional-evidence"] = additional
+	}
+	return comps, rt, nil
+}
+
+// trusteeShape rewrites the annotated evidence into Trustee's shape: the
+// claims under the TEE's KBS name, and the runtime data claims (with the TEE
+// key) in cpu0.
+func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]any) {
+	for _, so := range out.Submods {
+		a := so.Appraisal
+		if a == nil {
+			continue
+		}
+		if !s.verbose || so.Claims == nil {
+			a.AnnotatedEvidence = nil
+		} else {
+			ae := map[string]any{teeName(so.Format): so.Claims.Map()}
+			for _, k := range []string{"report_data", "init_data"} {
+				if v, ok := ae[teeName(so.Format)].(map[string]any)[k]; ok {
+					ae[k] = v
+				}
+			}
+			a.AnnotatedEvidence = ae
+		}
+		if so.Name != "cpu0" {
+			continue
+		}
+		if a.AnnotatedEvidence == nil {
+			a.AnnotatedEvidence = map[string]any{}
+		}
+		a.AnnotatedEvidence["runtime_data_claims"] = rt
+		if s.verbose && req.InitData != nil {
+			if d, err := binding.ParseInitData([]byte(req.InitData.Body)); err == nil {
+				a.AnnotatedEvidence["init_data_claims"] = d.Data
+			}
+		}
+		if a.Extensions == nil {
+			a.Extensions = map[string]any{}
+		}
+		a.Extensions[ear.ExtTEEPubKey.Name] = rt["tee-pubkey"]
+	}
+}
+
+// TEEPubKeyPointer is the JSON pointer, in a Trustee-profile token's claims,
+// of the key the TEE bound into its evidence.
+const TEEPubKeyPointer = "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey"
+
+// TEEPubKey returns the TEE key of a verified result, as JSON.
+func TEEPubKey(r *ear.Result) (json.RawMessage, error) {
+	if r == nil {
+		return nil, verify.Errorf(verify.ErrToken, "nil result")
+	}
+	cpu, ok := r.Submods["cpu0"]
+	if !ok || cpu == nil {
+		return nil, verify.Errorf(verify.ErrToken, "no cpu0 submodule")
+	}
+	rt, ok := cpu.AnnotatedEvidence["runtime_data_claims"].(map[string]any)
+	if !ok {
+		return nil, verify.Errorf(verify.ErrToken, "cpu0: no runtime_data_claims")
+	}
+	k, ok := rt["tee-pubkey"]
+	if !ok || k == nil {
+		return nil, verify.Errorf(verify.ErrToken, "cpu0: no tee-pubkey")
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrToken, "tee-pubkey: %w", err)
+	}
+	return b, nil
+}
+
+// Decide is the release rule for a verified result: at least one
+// submodule, every submodule and the overall status affirming, and no unsafe
+// switch recorded. Anything else is an ErrPolicy error naming the culprit.
+func Decide(r *ear.Result) error {
+	if r == nil || len(r.Submods) == 0 {
+		return verify.Errorf(verify.ErrPolicy, "no submodules: nothing was appraised")
+	}
+	for _, n := range r.SubmodNames() {
+		a := r.Submods[n]
+		if a == nil || a.Status != ear.StatusAffirming || a.TrustVector.Status() != ear.StatusAffirming {
+			st := "missing"
+			if a != nil {
+				st = a.Status.String()
+			}
+			reason := ""
+			if a != nil {
+				if s, ok := a.Extensions[ear.ExtReason.Name].(string); ok {
+					reason = ": " + s
+				}
+			}
+			return verify.Errorf(verify.ErrPolicy, "submodule %s is %s%s", n, st, reason)
+		}
+		if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+			return verify.Errorf(verify.ErrPolicy, "submodule %s was appraised with unsafe switches %v", n, u)
+		}
+	}
+	if st := r.OverallStatus(); st != ear.StatusAffirming {
+		return verify.Errorf(verify.ErrPolicy, "overall status %s", st)
+	}
+	if u, ok := r.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+		return verify.Errorf(verify.ErrPolicy, "result produced with unsafe switches %v", u)
+	}
+	return nil
+}
+
+// String renders a short description of an attestation for logs.
+func (a *Attestation) String() string {
+	return fmt.Sprintf("%s, %d submodules, %d-byte token", a.Outcome.Status(), len(a.Outcome.Submods), len(a.Token))
+}
