@@ -83,7 +83,8 @@ func (c *Claims) Map() map[string]any {
 
 func (l *LogClaims) addTo(m map[string]any) {
 	m["eventlog.events"] = l.Events
-	m["eventlog.separators"] = append([]int(nil), l.SeparatorsInPCRs...)
+	m["eventlog.separators"] = append([]int{}, l.SeparatorsInPCRs...)
+	m["eventlog.unexplained_pcrs"] = append([]int{}, l.UnexplainedPCRs...)
 	m["boot_apps"] = append([]string{}, l.BootApps...)
 	if sb := l.SecureBoot; sb != nil {
 		m["secure_boot.enabled"] = sb.Enabled

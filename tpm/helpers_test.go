@@ -60,7 +60,9 @@ func mintLog(t testing.TB, ak *tpmtest.AK, bank crypto.Hash, nonce []byte, log *
 	t.Helper()
 	pcrs := log.PCRs(bank)
 	for i := 10; i < 16; i++ {
-		pcrs[i] = make([]byte, bank.Size())
+		if _, ok := pcrs[i]; !ok {
+			pcrs[i] = make([]byte, bank.Size())
+		}
 	}
 	q, err := ak.Quote(bank, pcrs, nonce)
 	if err != nil {
@@ -101,3 +103,15 @@ func verifyEv(t testing.TB, v *tpm.Verifier, ev *tpm.Evidence, exp verify.Expect
 	t.Helper()
 	return v.VerifyEvidence(context.Background(), ev, exp)
 }
+
+func mustFailVC(t testing.TB, c verify.Claims, err error, kind error) {
+	t.Helper()
+	if c != nil {
+		t.Fatalf("claims returned with error %v", err)
+	}
+	mustFail(t, nil, err, kind)
+}
+
+func errors_Is(err, kind error) bool { return errors.Is(err, kind) } //nolint:revive // short alias for tests
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -34,7 +34,7 @@ func (e *ReplayError) Error() string {
 func (e *ReplayError) Is(target error) bool { return target == verify.ErrBinding }
 
 // Replay extends the log's bank digests into PCRs and compares each PCR the
-// log touches with quoted. An event for a PCR outside quoted is ErrBinding:
+// log names (EV_NO_ACTION events included) with quoted. An event for a PCR outside quoted is ErrBinding:
 // it could not be authenticated. EV_NO_ACTION events are never extended; a
 // StartupLocality event sets PCR 0's initial locality (0, 3 or 4) once,
 // before any PCR 0 extend.
@@ -44,17 +44,26 @@ func Replay(log *EventLog, bank crypto.Hash, quoted map[int][]byte) error {
 	}
 	size := bank.Size()
 	var pcrs [maxPCRs][]byte
-	var touched [maxPCRs]bool
+	var touched, extended [maxPCRs]bool
+	localitySet := false
 	h := bank.New()
 	buf := make([]byte, 0, 2*size)
 	for i := range log.Events {
 		ev := &log.Events[i]
 		if ev.Type == EvNoAction {
 			if bytes.HasPrefix(ev.Data, []byte(startupLocalitySignature)) {
-				if err := startupLocality(ev, &pcrs, &touched, size); err != nil {
+				if err := startupLocality(ev, &pcrs, extended[0] || localitySet, size); err != nil {
 					return err
 				}
+				localitySet = true
 			}
+			// Never extended, but its PCR must still replay: a NO_ACTION
+			// event alone in a PCR whose quoted value is not the reset value
+			// was extended by whoever produced the quote.
+			if pcrs[ev.PCR] == nil {
+				pcrs[ev.PCR] = make([]byte, size)
+			}
+			touched[ev.PCR] = true
 			continue
 		}
 		if _, ok := quoted[ev.PCR]; !ok {
@@ -63,7 +72,7 @@ func Replay(log *EventLog, bank crypto.Hash, quoted map[int][]byte) error {
 		if pcrs[ev.PCR] == nil {
 			pcrs[ev.PCR] = make([]byte, size)
 		}
-		touched[ev.PCR] = true
+		touched[ev.PCR], extended[ev.PCR] = true, true
 		h.Reset()
 		buf = append(append(buf[:0], pcrs[ev.PCR]...), ev.Digest(bank)...)
 		h.Write(buf)
@@ -85,14 +94,14 @@ func Replay(log *EventLog, bank crypto.Hash, quoted map[int][]byte) error {
 	return nil
 }
 
-func startupLocality(ev *Event, pcrs *[maxPCRs][]byte, touched *[maxPCRs]bool, size int) error {
+func startupLocality(ev *Event, pcrs *[maxPCRs][]byte, late bool, size int) error {
 	if ev.PCR != 0 {
 		return verify.Errorf(verify.ErrMalformed, "event log: event %d: StartupLocality event for PCR %d; it may only initialise PCR 0", ev.Seq, ev.PCR)
 	}
 	if len(ev.Data) != len(startupLocalitySignature)+1 {
 		return verify.Errorf(verify.ErrMalformed, "event log: event %d: StartupLocality event of %d bytes, expected %d", ev.Seq, len(ev.Data), len(startupLocalitySignature)+1)
 	}
-	if touched[0] || pcrs[0] != nil {
+	if late {
 		return verify.Errorf(verify.ErrMalformed, "event log: event %d: StartupLocality event after PCR 0 was initialised or extended", ev.Seq)
 	}
 	loc := ev.Data[len(startupLocalitySignature)]
@@ -117,6 +126,10 @@ type LogClaims struct {
 	GCEFirmware      *uint32     // GCE virtual firmware version decoded from SCRTMVersion
 	GCETechnology    *string     // GCE confidential technology from EV_NONHOST_INFO
 	Events           int         // events replayed
+	// UnexplainedPCRs are quoted PCRs that no log event extends although
+	// their value is not a reset value (all zeros or all ones): the log does
+	// not describe what was measured there (Linux IMA's PCR 10, for example).
+	UnexplainedPCRs []int
 	SeparatorsInPCRs []int       // PCRs 0-7 that carry a separator
 }
 
@@ -179,6 +192,25 @@ func digestOf(bank crypto.Hash, data []byte) []byte {
 
 func digestMatches(bank crypto.Hash, ev *Event, data []byte) bool {
 	return bytes.Equal(digestOf(bank, data), ev.Digest(bank))
+}
+
+// unexplainedPCRs lists the quoted PCRs that no event of log extends and
+// that hold neither the all-zero nor the all-ones reset value.
+func unexplainedPCRs(log *EventLog, quoted map[int][]byte) []int {
+	var named [maxPCRs]bool
+	for i := range log.Events {
+		if log.Events[i].Type != EvNoAction {
+			named[log.Events[i].PCR] = true
+		}
+	}
+	var out []int
+	for i := range maxPCRs {
+		v, ok := quoted[i]
+		if ok && !named[i] && len(bytes.Trim(v, "\x00")) != 0 && len(bytes.Trim(v, "\xff")) != 0 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Extract derives LogClaims from a log that Replay accepted in bank. It

@@ -301,6 +301,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if c.Log, err = Extract(log, q.Bank); err != nil {
 		return nil, err
 	}
+	c.Log.UnexplainedPCRs = unexplainedPCRs(log, pcrs)
 	return c, nil
 }
 
