@@ -118,19 +118,19 @@ func startupLocality(ev *Event, pcrs *[maxPCRs][]byte, late bool, size int) erro
 // reach these fields; event types are trusted only where the rules of the
 // PCR allow no ambiguity.
 type LogClaims struct {
-	SecureBoot       *SecureBoot // nil when PCR 7 carries no SecureBoot variable
-	BootApps         []string    // hex digests of EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4
-	GRUB             *GRUB       // nil when PCRs 8/9 hold no GRUB measurements
-	KernelCmdline    *string     // from GRUB's kernel_cmdline command, when exactly one
-	SCRTMVersion     []byte      // EV_S_CRTM_VERSION data in PCR 0 (digest verified)
-	GCEFirmware      *uint32     // GCE virtual firmware version decoded from SCRTMVersion
-	GCETechnology    *string     // GCE confidential technology from EV_NONHOST_INFO
-	Events           int         // events replayed
+	SecureBoot    *SecureBoot // nil when PCR 7 carries no SecureBoot variable
+	BootApps      []string    // hex digests of EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4
+	GRUB          *GRUB       // nil when PCRs 8/9 hold no GRUB measurements
+	KernelCmdline *string     // from GRUB's kernel_cmdline command, when exactly one
+	SCRTMVersion  []byte      // EV_S_CRTM_VERSION data in PCR 0 (digest verified)
+	GCEFirmware   *uint32     // GCE virtual firmware version decoded from SCRTMVersion
+	GCETechnology *string     // GCE confidential technology from EV_NONHOST_INFO
+	Events        int         // events replayed
 	// UnexplainedPCRs are quoted PCRs that no log event extends although
 	// their value is not a reset value (all zeros or all ones): the log does
 	// not describe what was measured there (Linux IMA's PCR 10, for example).
-	UnexplainedPCRs []int
-	SeparatorsInPCRs []int       // PCRs 0-7 that carry a separator
+	UnexplainedPCRs  []int
+	SeparatorsInPCRs []int // PCRs 0-7 that carry a separator
 }
 
 // SecureBoot is the UEFI Secure Boot state measured into PCR 7.
