@@ -78,9 +78,12 @@ type Claims struct {
 	RevocationChecked bool
 	// InitDataChecked says HOST_DATA was compared with Expectations.InitDataDigest.
 	InitDataChecked bool
+	// ReportDataChecked is false only with Expectations.AllowMissingReportDataUnsafe
+	// and no expected report data.
+	ReportDataChecked bool
 }
 
-func newClaims(r *Report, p Product, chain *verifiedChain, revocation, initData bool) *Claims {
+func newClaims(r *Report, p Product, chain *verifiedChain, revocation, initData, reportData bool) *Claims {
 	return &Claims{
 		Report: r, Product: p, SigningKey: r.SigningKey(),
 		Policy: DecodePolicy(r.Policy), Platform: DecodePlatformInfo(r.PlatformInfo),
@@ -88,7 +91,7 @@ func newClaims(r *Report, p Product, chain *verifiedChain, revocation, initData 
 		CommittedTCB: DecodeTCB(p, r.CommittedTCB), LaunchTCB: DecodeTCB(p, r.LaunchTCB),
 		ChipIDMasked:           r.ChipIDMasked() || allZero(r.ChipID[:]),
 		EndorsementProductName: chain.vek.productName, CSPID: chain.vek.cspID,
-		RevocationChecked: revocation, InitDataChecked: initData,
+		RevocationChecked: revocation, InitDataChecked: initData, ReportDataChecked: reportData,
 	}
 }
 
@@ -192,8 +195,16 @@ func (c *Claims) Map() map[string]any {
 	if c.InitDataChecked {
 		m["init_data"] = h(r.HostData[:])
 	}
+	var unsafe []string
 	if !c.RevocationChecked {
-		m["unsafe_options"] = []string{"WithoutRevocationCheckUnsafe"}
+		unsafe = append(unsafe, "WithoutRevocationCheckUnsafe")
 	}
+	if !c.ReportDataChecked {
+		unsafe = append(unsafe, "AllowMissingReportDataUnsafe")
+	}
+	if unsafe != nil {
+		m["unsafe_options"] = unsafe
+	}
+	m["report_data_checked"] = c.ReportDataChecked
 	return m
 }

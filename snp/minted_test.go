@@ -717,8 +717,11 @@ func TestSNP24ReportData(t *testing.T) {
 	short := mint(t, f.pki[snp.Genoa], snptest.Report{ReportData: [64]byte{1, 2, 3}})
 	claimsOf(t, v, short, verify.Expectations{ReportData: []byte{1, 2, 3}, Now: now})
 	m := claimsOf(t, v, ev, verify.Expectations{AllowMissingReportDataUnsafe: true, Now: now})
-	if m["report_data"] == nil {
-		t.Error("no report_data claim")
+	if m["report_data"] == nil || m["report_data_checked"] != false {
+		t.Errorf("report_data %v checked %v", m["report_data"], m["report_data_checked"])
+	}
+	if u, _ := m["unsafe_options"].([]string); len(u) != 1 || u[0] != "AllowMissingReportDataUnsafe" {
+		t.Errorf("unsafe_options %v", m["unsafe_options"])
 	}
 }
 

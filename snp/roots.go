@@ -61,6 +61,14 @@ func ParseRoots(p Product, data []byte) (Roots, error) {
 	return r, r.check()
 }
 
+// intermediate returns the pinned ASK (VCEK) or ASVK (VLEK).
+func (r Roots) intermediate(key SigningKey) *x509.Certificate {
+	if key == SigningKeyVLEK {
+		return r.ASVK
+	}
+	return r.ASK
+}
+
 // check verifies the internal consistency of pinned roots: every certificate
 // is an RSA CA signed with RSA-PSS by the ARK, which signs itself.
 func (r Roots) check() error {

@@ -31,6 +31,15 @@ type Source interface {
 	CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error)
 }
 
+// ChainSource is implemented by sources that can also supply the product's
+// intermediate (ASK or ASVK) and ARK, as KDS's cert_chain does. The verifier
+// uses it only when neither the pinned roots nor the evidence have the
+// intermediate, and accepts the intermediate only if the pinned ARK signed
+// it; the ARK it returns must equal the pinned one.
+type ChainSource interface {
+	CertChain(ctx context.Context, p Product, key SigningKey) ([]byte, error)
+}
+
 // hwidForKDS is the chip identifier KDS indexes VCEKs by: the full CHIP_ID,
 // or its first 8 bytes on Turin.
 func hwidForKDS(p Product, chipID []byte) []byte {
@@ -119,6 +128,25 @@ func (k *KDS) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error
 			return time.Time{}, verify.Errorf(verify.ErrCollateral, "CRL from %s: %w", u, err)
 		}
 		return c.NextUpdate, nil
+	})
+}
+
+// CertChain implements ChainSource: GET {base}/{vcek|vlek}/v1/{product}/cert_chain
+// (PEM: the ASK or ASVK, then the ARK).
+func (k *KDS) CertChain(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
+	u := fmt.Sprintf("%s/%s/v1/%s/cert_chain", k.base, keyPath(key), p)
+	return k.get(ctx, u, func(b []byte) (time.Time, error) {
+		certs, err := parseCerts(b)
+		if err != nil {
+			return time.Time{}, verify.Errorf(verify.ErrCollateral, "cert_chain from %s: %w", u, err)
+		}
+		na := certs[0].NotAfter
+		for _, c := range certs[1:] {
+			if c.NotAfter.Before(na) {
+				na = c.NotAfter
+			}
+		}
+		return na, nil
 	})
 }
 

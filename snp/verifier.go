@@ -221,7 +221,13 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if ev.ARK != nil && !bytes.Equal(ev.ARK, roots.ARK.Raw) {
 		return nil, verify.Errorf(verify.ErrChain, "ARK in the evidence differs from the pinned %s ARK (%q): roots come only from configuration", product, roots.ARK.Subject.CommonName)
 	}
-	chain, err := v.chain(roots, key, vekDER, evidenceIntermediate(ev, key), now)
+	inter := evidenceIntermediate(ev, key)
+	if inter == nil && roots.intermediate(key) == nil {
+		if inter, err = v.fetchIntermediate(ctx, roots, key); err != nil {
+			return nil, err
+		}
+	}
+	chain, err := v.chain(roots, key, vekDER, inter, now)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +259,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err := exp.CheckInitData("host_data", r.HostData[:]); err != nil {
 		return nil, err
 	}
-	return newClaims(r, product, chain, revocationChecked, exp.InitDataDigest != nil), nil
+	return newClaims(r, product, chain, revocationChecked, exp.InitDataDigest != nil, len(exp.ReportData) > 0), nil
 }
 
 func (v *Verifier) trustedProducts() []Product {
@@ -335,6 +341,38 @@ func (v *Verifier) endorsementDER(ctx context.Context, ev *Evidence, r *Report, 
 		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}
 	return der, nil
+}
+
+// fetchIntermediate gets the ASK or ASVK from a ChainSource when neither the
+// pinned roots nor the evidence carry it. It is verified like one from the
+// evidence: only the pinned ARK can make it trusted.
+func (v *Verifier) fetchIntermediate(ctx context.Context, roots Roots, key SigningKey) ([]byte, error) {
+	cs, ok := v.source.(ChainSource)
+	if !ok {
+		return nil, verify.Errorf(verify.ErrChain, "no pinned %s intermediate for %s keys and none in the evidence", roots.Product, key)
+	}
+	b, err := cs.CertChain(ctx, roots.Product, key)
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
+	}
+	certs, err := parseCerts(b)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: %w", roots.Product, err)
+	}
+	var inter []byte
+	for _, c := range certs {
+		if bytes.Equal(c.RawSubject, c.RawIssuer) {
+			if !bytes.Equal(c.Raw, roots.ARK.Raw) {
+				return nil, verify.Errorf(verify.ErrChain, "%s cert_chain: its ARK differs from the pinned ARK", roots.Product)
+			}
+			continue
+		}
+		inter = c.Raw
+	}
+	if inter == nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: no intermediate", roots.Product)
+	}
+	return inter, nil
 }
 
 // evidenceIntermediate returns the ASK (VCEK) or ASVK (VLEK) the evidence

@@ -68,12 +68,15 @@ type Options struct {
 	NotBefore time.Time
 	// TCB for the endorsement keys; zero means bl=3 tee=0 snp=8 ucode=115 (+fmc=1 on Turin).
 	TCB snp.TCB
-	// ChipID; zero means a fixed pattern.
+	// ChipID; zero means a fixed pattern that differs per product.
 	ChipID [64]byte
 }
 
 // NewPKI mints a test hierarchy for product.
 func NewPKI(product snp.Product, opts ...Options) (*PKI, error) {
+	if _, err := snp.ParseProduct(string(product)); err != nil || product == snp.ProductUnknown {
+		return nil, fmt.Errorf("snptest: product %q: expected one of %v", product, snp.Products)
+	}
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
@@ -88,8 +91,9 @@ func NewPKI(product snp.Product, opts ...Options) (*PKI, error) {
 		}
 	}
 	if o.ChipID == ([64]byte{}) {
+		// Distinct per product, as real chip IDs are.
 		for i := range o.ChipID {
-			o.ChipID[i] = byte(0xA0 + i)
+			o.ChipID[i] = byte(0xA0+i) ^ product[0]
 		}
 	}
 	p := &PKI{Product: product, ChipID: o.ChipID, TCB: o.TCB}
@@ -115,10 +119,13 @@ func NewPKI(product snp.Product, opts ...Options) (*PKI, error) {
 	if p.ARK, err = p.issue(Cert{CN: "ARK-" + string(product), CA: true, Serial: 0x10000, NotBefore: nb, Years: 25}, &p.ARKKey.PublicKey, nil, p.ARKKey); err != nil {
 		return nil, err
 	}
-	if p.ASK, err = p.issue(Cert{CN: "SEV-" + string(product), CA: true, Serial: 0x10001, NotBefore: nb, Years: 25}, &p.ASKKey.PublicKey, p.ARK, p.ARKKey); err != nil {
+	crlDP := func(kind string) []string {
+		return []string{"https://kdsintf.amd.com/" + kind + "/v1/" + string(product) + "/crl"}
+	}
+	if p.ASK, err = p.issue(Cert{CN: "SEV-" + string(product), CA: true, Serial: 0x10001, NotBefore: nb, Years: 25, CRLDistributionPoints: crlDP("vcek")}, &p.ASKKey.PublicKey, p.ARK, p.ARKKey); err != nil {
 		return nil, err
 	}
-	if p.ASVK, err = p.issue(Cert{CN: "SEV-VLEK-" + string(product), CA: true, Serial: 0x10101, NotBefore: nb, Years: 25}, &p.ASVKKey.PublicKey, p.ARK, p.ARKKey); err != nil {
+	if p.ASVK, err = p.issue(Cert{CN: "SEV-VLEK-" + string(product), CA: true, Serial: 0x10101, NotBefore: nb, Years: 25, CRLDistributionPoints: crlDP("vlek")}, &p.ASVKKey.PublicKey, p.ARK, p.ARKKey); err != nil {
 		return nil, err
 	}
 	if p.VCEK, err = p.IssueVCEK(Cert{NotBefore: nb}); err != nil {
@@ -174,6 +181,8 @@ type Cert struct {
 	Extra       []pkix.Extension
 	// SignatureAlgorithm defaults to SHA384WithRSAPSS.
 	SignatureAlgorithm x509.SignatureAlgorithm
+	// CRLDistributionPoints as AMD sets them on the ASK and ASVK.
+	CRLDistributionPoints []string
 }
 
 func (p *PKI) issue(c Cert, pub crypto.PublicKey, parent *x509.Certificate, signer crypto.Signer) (*x509.Certificate, error) {
@@ -192,12 +201,13 @@ func (p *PKI) issue(c Cert, pub crypto.PublicKey, parent *x509.Certificate, sign
 		alg = x509.SHA384WithRSAPSS
 	}
 	tpl := &x509.Certificate{
-		SerialNumber:       big.NewInt(c.Serial),
-		Subject:            amdName(c.CN),
-		NotBefore:          c.NotBefore,
-		NotAfter:           na,
-		SignatureAlgorithm: alg,
-		ExtraExtensions:    c.Extra,
+		SerialNumber:          big.NewInt(c.Serial),
+		Subject:               amdName(c.CN),
+		NotBefore:             c.NotBefore,
+		NotAfter:              na,
+		SignatureAlgorithm:    alg,
+		ExtraExtensions:       c.Extra,
+		CRLDistributionPoints: c.CRLDistributionPoints,
 	}
 	if c.CA {
 		tpl.IsCA, tpl.BasicConstraintsValid = true, true

@@ -1,0 +1,175 @@
+package snp_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha512"
+	"crypto/x509"
+	"math/big"
+	"testing"
+
+	"github.com/google/go-sev-guest/abi"
+	spb "github.com/google/go-sev-guest/proto/sevsnp"
+	sevverify "github.com/google/go-sev-guest/verify"
+	"github.com/google/go-sev-guest/verify/trust"
+
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/snp/snptest"
+	"github.com/trustfactory/attest/verify"
+)
+
+// benchCase is one report verified by ours and by go-sev-guest on the same bytes.
+type benchCase struct {
+	report   []byte
+	certs    []byte // the endorsement key, DER
+	exp      verify.Expectations
+	ours     *snp.Verifier
+	baseline func() error
+	vekKey   *ecdsa.PublicKey
+}
+
+// BenchmarkVerify measures a warm verification (chains and CRL cached) next
+// to go-sev-guest's verify.SnpAttestation on the same report and
+// certificates, and to one P-384 signature check, the floor no cache can
+// remove. Metrics: x-baseline = baseline/ours (higher is better), x-floor =
+// ours/floor (1.0 is the floor).
+func BenchmarkVerify(b *testing.B) {
+	b.Run("real-milan", func(b *testing.B) { runBench(b, realCase(b)) })
+	b.Run("minted-genoa-crl", func(b *testing.B) { runBench(b, mintedCase(b)) })
+}
+
+func runBench(b *testing.B, c benchCase) {
+	ctx := context.Background()
+	if _, err := c.ours.VerifyReport(ctx, c.report, c.certs, c.exp); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.baseline(); err != nil {
+		b.Fatalf("baseline: %v", err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.ours.VerifyReport(ctx, c.report, c.certs, c.exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	ours := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+
+	base := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			if err := c.baseline(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	r, _ := snp.ParseReport(c.report)
+	d := sha512.Sum384(r.Signed())
+	sr := leBig(r.SignatureR[:48])
+	ss := leBig(r.SignatureS[:48])
+	floor := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			if !ecdsa.Verify(c.vekKey, d[:], sr, ss) {
+				b.Fatal("floor signature does not verify")
+			}
+		}
+	})
+	b.ReportMetric(float64(base.NsPerOp())/ours, "x-baseline")
+	b.ReportMetric(ours/float64(floor.NsPerOp()), "x-floor")
+	b.ReportMetric(float64(base.NsPerOp())/1e3, "baseline-µs")
+	b.ReportMetric(float64(floor.NsPerOp())/1e3, "floor-µs")
+}
+
+func leBig(le []byte) *big.Int {
+	be := make([]byte, len(le))
+	for i, x := range le {
+		be[len(le)-1-i] = x
+	}
+	return new(big.Int).SetBytes(be)
+}
+
+func realCase(b *testing.B) benchCase {
+	report, vcekDER := read(b, "gsg-attestation.bin"), read(b, "gsg-vcek.der")
+	v, err := snp.NewVerifier(snp.WithProduct(snp.Milan), snp.WithoutRevocationCheckUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots, err := snp.DefaultRoots(snp.Milan)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vcek, err := x509.ParseCertificate(vcekDER)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := sevverify.Options{
+		DisableCertFetching: true,
+		Now:                 gsgTime,
+		TrustedRoots: map[string][]*trust.AMDRootCerts{"Milan": {{
+			ProductLine:  "Milan",
+			ProductCerts: &trust.ProductCerts{Ask: roots.ASK, Ark: roots.ARK, Asvk: roots.ASVK},
+		}}},
+		Product: &spb.SevProduct{Name: spb.SevProduct_SEV_PRODUCT_MILAN},
+	}
+	return benchCase{
+		report: report, certs: vcekDER, ours: v, vekKey: vcek.PublicKey.(*ecdsa.PublicKey),
+		exp:      verify.Expectations{ReportData: reportDataOf(b, report), Now: gsgTime},
+		baseline: baselineFn(b, report, vcekDER, opts),
+	}
+}
+
+func mintedCase(b *testing.B) benchCase {
+	p, err := snptest.NewPKI(snp.Genoa)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := p.Sign(snptest.Report{ReportData: nonce})
+	if err != nil {
+		b.Fatal(err)
+	}
+	crlDER, err := p.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem := snp.NewMemorySource()
+	mem.AddCRL(snp.Genoa, snp.SigningKeyVCEK, crlDER)
+	v, err := snp.NewVerifier(snp.WithTrustedRoots(p.Roots()), snp.WithKDS(mem))
+	if err != nil {
+		b.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(crlDER)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := sevverify.Options{
+		DisableCertFetching: true,
+		CheckRevocations:    true,
+		Now:                 now,
+		TrustedRoots: map[string][]*trust.AMDRootCerts{"Genoa": {{
+			ProductLine:  "Genoa",
+			ProductCerts: &trust.ProductCerts{Ask: p.ASK, Ark: p.ARK, Asvk: p.ASVK},
+			CRL:          crl,
+		}}},
+		Product: &spb.SevProduct{Name: spb.SevProduct_SEV_PRODUCT_GENOA},
+	}
+	return benchCase{
+		report: raw, certs: p.VCEK.Raw, ours: v, vekKey: &p.VCEKKey.PublicKey,
+		exp:      exp(),
+		baseline: baselineFn(b, raw, p.VCEK.Raw, opts),
+	}
+}
+
+// baselineFn verifies with go-sev-guest the way a careful user would: the
+// report parsed per call and the options copied per call (the library
+// mutates them).
+func baselineFn(b *testing.B, report, vcek []byte, opts sevverify.Options) func() error {
+	return func() error {
+		r, err := abi.ReportToProto(report)
+		if err != nil {
+			return err
+		}
+		att := &spb.Attestation{Report: r, CertificateChain: &spb.CertificateChain{VcekCert: vcek}}
+		o := opts
+		return sevverify.SnpAttestation(att, &o)
+	}
+}

@@ -1,0 +1,32 @@
+// Package snp verifies AMD SEV-SNP attestation reports (versions 2–5) from
+// Milan, Genoa and Turin, signed by a VCEK or a VLEK.
+//
+// A Verifier accepts the raw 1184-byte report, the report followed by the
+// extended-report certificate table, or Trustee's JSON evidence, and
+// certificates delivered separately through VerifyReport. It checks, failing
+// closed at each step:
+//
+//   - the report structure: size, version, signature algorithm, signer info,
+//     guest policy and platform info bits, every reserved field;
+//   - the product line, from the report's CPUID (v3+), else WithProduct, else
+//     the endorsement certificate, with disagreements rejected;
+//   - the endorsement key named by SIGNER_INFO (never whatever is present):
+//     VCEK ← ASK ← ARK or VLEK ← ASVK ← ARK, RSA-PSS, against the AMD roots
+//     embedded per product (replaceable with WithTrustedRoots; nothing in
+//     the evidence is a root);
+//   - the ARK-signed CRL of the product (signature, validity, the ASK/ASVK
+//     serial not revoked), unless WithoutRevocationCheckUnsafe;
+//   - the report's P-384 signature, then the VCEK/VLEK TCB extensions
+//     against REPORTED_TCB and the VCEK hwID against CHIP_ID;
+//   - REPORT_DATA (Expectations.ReportData) and HOST_DATA
+//     (Expectations.InitDataDigest).
+//
+// Appraisal (debug allowed, minimum TCB, measurements) is left to a policy:
+// every report field is a claim, with Trustee's flat names where they exist.
+//
+// Verified chains and CRLs are cached by the hash of their exact bytes in
+// bounded LRU caches and re-checked against the caller's time, so a warm
+// verification costs little more than the report's own signature check.
+// Collateral comes only from a Source the caller gives: a KDS over HTTP, an
+// OfflineStore in Trustee's layout, or a MemorySource.
+package snp

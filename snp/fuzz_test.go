@@ -1,0 +1,160 @@
+package snp_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/snp/snptest"
+	"github.com/trustfactory/attest/verify"
+)
+
+func seedFiles(f *testing.F, names ...string) {
+	for _, n := range names {
+		b, err := os.ReadFile(td + n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+func FuzzParseReport(f *testing.F) {
+	seedFiles(f, "gsg-attestation.bin", "test-report.bin", "test-vlek-report.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := snp.ParseReport(b)
+		if err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without a kind: %v", err)
+			}
+			return
+		}
+		if string(r.Raw()) != string(b) {
+			t.Fatal("Raw differs from the input")
+		}
+	})
+}
+
+func FuzzCertTable(f *testing.F) {
+	vcek, err := os.ReadFile(td + "test-vcek.der")
+	if err != nil {
+		f.Fatal(err)
+	}
+	vlek, err := os.ReadFile(td + "test-vlek.der")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, entries := range [][]snp.CertEntry{
+		{{GUID: snp.GUIDVCEK, Data: vcek}},
+		{{GUID: snp.GUIDVLEK, Data: vlek}, {GUID: snp.GUIDASK, Data: vcek[:100]}},
+	} {
+		tb, err := snp.MarshalCertTable(entries)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(tb)
+	}
+	f.Add(make([]byte, 24))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := snp.ParseCertTable(b)
+		if err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without a kind: %v", err)
+			}
+			return
+		}
+		total := 0
+		for _, e := range entries {
+			total += len(e.Data)
+		}
+		if total > len(b) {
+			t.Fatalf("entries claim %d bytes of a %d-byte table", total, len(b))
+		}
+		// What parses re-marshals and parses to the same entries.
+		if len(entries) == 0 {
+			return
+		}
+		again, err := snp.MarshalCertTable(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := snp.ParseCertTable(again)
+		if err != nil || len(back) != len(entries) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeEvidence(f *testing.F) {
+	seedFiles(f, "trustee-e2e-evidence.json", "test-report.bin")
+	p, err := snptest.NewPKI(snp.Turin)
+	if err != nil {
+		f.Fatal(err)
+	}
+	js, err := p.JSON(snptest.Report{SigningKey: snp.SigningKeyVLEK, Version: 5})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(js)
+	ext, err := p.Extended(snptest.Report{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ext)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := snp.DecodeEvidence(b)
+		if err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without a kind: %v", err)
+			}
+			return
+		}
+		if ev.Report == nil {
+			t.Fatal("no report and no error")
+		}
+	})
+}
+
+// FuzzVerify runs whole verifications of mutated evidence against the test
+// roots: nothing may panic, and only the untouched seed may verify.
+func FuzzVerify(f *testing.F) {
+	p, err := snptest.NewPKI(snp.Genoa)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mem := snp.NewMemorySource()
+	crl, err := p.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
+	if err != nil {
+		f.Fatal(err)
+	}
+	mem.AddCRL(snp.Genoa, snp.SigningKeyVCEK, crl)
+	mem.AddCRL(snp.Genoa, snp.SigningKeyVLEK, crl)
+	v, err := snp.NewVerifier(snp.WithTrustedRoots(p.Roots()), snp.WithKDS(mem))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, k := range []snp.SigningKey{snp.SigningKeyVCEK, snp.SigningKeyVLEK} {
+		ext, err := p.Extended(snptest.Report{SigningKey: k, ReportData: nonce})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(ext)
+		js, err := p.JSON(snptest.Report{SigningKey: k, ReportData: nonce})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(js)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := v.Verify(context.Background(), b, exp())
+		if err != nil {
+			if c != nil {
+				t.Fatal("claims with an error")
+			}
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without a kind: %v", err)
+			}
+		}
+	})
+}
