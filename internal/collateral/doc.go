@@ -22,11 +22,18 @@
 //     it serves the previous entry only within CacheOptions.MaxStale past its
 //     NotAfter, and says so (stale = true).
 //
+// A key must name the item completely (its URL with every parameter), since
+// callers of the same key share one fetch and one entry.
+//
+// Stale bytes are still past their validity: a verifier that accepts a stale
+// entry applies its own policy to it and records that it did so.
+//
 // Time is an input: the Cache never reads the clock to decide validity; the
 // verifier passes its verification time (verify.Expectations.Now). The bytes
 // a Cache returns are not trusted by being cached: callers verify signatures
-// and validity of what they get (and may cache the verified, parsed objects
-// separately, for example in internal/lru).
+// and validity of what they get, best inside the fetch function (see
+// FetchFunc) so that bytes that do not verify are never stored, and may cache
+// the verified, parsed objects separately, for example in internal/lru.
 //
 // Every error carries a verify kind: verify.ErrCollateral when collateral is
 // unavailable (network, status, expired upstream data), verify.ErrLimit when a

@@ -141,12 +141,14 @@ func TestFetchRateLimitedRetryAfterZero(t *testing.T) {
 
 func TestFetchRetryAfterIsHonouredAndCapped(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		value func() string
+		name   string
+		status int
+		value  func() string
 	}{
-		{"seconds", func() string { return "1" }},
-		{"date", func() string { return time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat) }},
-		{"huge", func() string { return "99999999999999999999999" }},
+		{"seconds", http.StatusTooManyRequests, func() string { return "1" }},
+		{"date", http.StatusTooManyRequests, func() string { return time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat) }},
+		{"huge", http.StatusTooManyRequests, func() string { return "99999999999999999999999" }},
+		{"503 seconds", http.StatusServiceUnavailable, func() string { return "2" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var last atomic.Int64
@@ -158,7 +160,7 @@ func TestFetchRetryAfterIsHonouredAndCapped(t *testing.T) {
 				}
 				if hit == 1 {
 					w.Header().Set("Retry-After", tc.value())
-					http.Error(w, "slow down", http.StatusTooManyRequests)
+					http.Error(w, "slow down", tc.status)
 					return
 				}
 				w.Write([]byte("ok"))
