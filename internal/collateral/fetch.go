@@ -2,6 +2,7 @@ package collateral
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -96,11 +97,17 @@ func (r *retryable) Unwrap() error { return r.err }
 func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", rawURL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
+		return nil, verify.Errorf(verify.ErrConfig, "collateral URL: %w", err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: expected an http or https URL with a host, got scheme %q host %q", rawURL, u.Scheme, u.Host)
+		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: expected an http or https URL with a host, got scheme %q host %q", u.Redacted(), u.Scheme, u.Host)
 	}
+	// Errors and logs never show a password from the URL.
+	shown := u.Redacted()
 	retries := f.MaxRetries
 	switch {
 	case retries == 0:
@@ -113,7 +120,7 @@ func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, erro
 		log = slog.New(slog.DiscardHandler)
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := f.attempt(ctx, rawURL)
+		resp, err := f.attempt(ctx, rawURL, shown)
 		if err == nil {
 			return resp, nil
 		}
@@ -122,27 +129,27 @@ func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, erro
 			return nil, err
 		}
 		if ctx.Err() != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", rawURL, context.Cause(ctx), r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", shown, context.Cause(ctx), r.err)
 		}
 		if attempt >= retries {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: giving up after %d attempts: %w", rawURL, attempt+1, r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: giving up after %d attempts: %w", shown, attempt+1, r.err)
 		}
 		wait := f.backoff(attempt)
 		if r.retryAfter > 0 {
 			wait = min(r.retryAfter, f.maxRetryAfter())
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: next attempt in %v would pass the deadline: %w", rawURL, wait, r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: next attempt in %v would pass the deadline: %w", shown, wait, r.err)
 		}
-		log.DebugContext(ctx, "collateral fetch retry", "url", rawURL, "attempt", attempt+1, "wait", wait, "err", r.err)
+		log.DebugContext(ctx, "collateral fetch retry", "url", shown, "attempt", attempt+1, "wait", wait, "err", r.err)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", rawURL, err, r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", shown, err, r.err)
 		}
 	}
 }
 
 // attempt makes one request. Errors worth retrying come back as *retryable.
-func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, error) {
+func (f *HTTPFetcher) attempt(ctx context.Context, rawURL, shown string) (*Response, error) {
 	timeout := f.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -151,7 +158,7 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, er
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", rawURL, err)
+		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", shown, err)
 	}
 	for k, vs := range f.Header {
 		for _, v := range vs {
@@ -169,7 +176,12 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, er
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("GET %s: %w", rawURL, err)}
+		var certErr *tls.CertificateVerificationError
+		if errors.As(err, &certErr) {
+			// The server's certificate will not verify on the next try either.
+			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w", shown, err)
+		}
+		return nil, &retryable{err: fmt.Errorf("GET %s: %w", shown, err)}
 	}
 	defer func() {
 		// Drain a little so that the connection can be reused.
@@ -179,16 +191,16 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, er
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
-		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: status %d: %w", rawURL, code, ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: status %d: %w", shown, code, ErrNotFound)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		var after time.Duration
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			// A zero wait means "now"; still pause for the back-off.
 			after = d
 		}
-		return nil, &retryable{err: fmt.Errorf("GET %s: status %d", rawURL, code), retryAfter: after}
+		return nil, &retryable{err: fmt.Errorf("GET %s: status %d", shown, code), retryAfter: after}
 	case code < 200 || code > 299:
-		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: expected status 2xx, got %d", rawURL, code)
+		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: expected status 2xx, got %d", shown, code)
 	}
 
 	max := f.MaxBodyBytes
@@ -196,14 +208,14 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL string) (*Response, er
 		max = DefaultMaxBodyBytes
 	}
 	if resp.ContentLength > max {
-		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body of %d bytes exceeds the cap of %d", rawURL, resp.ContentLength, max)
+		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body of %d bytes exceeds the cap of %d", shown, resp.ContentLength, max)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("GET %s: reading body: %w", rawURL, err)}
+		return nil, &retryable{err: fmt.Errorf("GET %s: reading body: %w", shown, err)}
 	}
 	if int64(len(body)) > max {
-		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body exceeds the cap of %d bytes", rawURL, max)
+		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body exceeds the cap of %d bytes", shown, max)
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, nil
 }

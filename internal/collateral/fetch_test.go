@@ -2,7 +2,10 @@ package collateral
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -403,6 +406,51 @@ func TestParseRetryAfter(t *testing.T) {
 		got, ok := ParseRetryAfter(tc.in, now)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("ParseRetryAfter(%q): expected %v %v, got %v %v", tc.in, tc.want, tc.ok, got, ok)
+		}
+	}
+}
+
+func TestFetchUntrustedTLSIsNotRetried(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("ok"))
+	}))
+	// The server's own log line about the failed handshake is noise here.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(srv.Close)
+	f := fastFetcher() // default client: the test server's certificate is not trusted
+	_, err := f.Fetch(context.Background(), srv.URL)
+	var certErr *tls.CertificateVerificationError
+	if !errors.Is(err, verify.ErrCollateral) || !errors.As(err, &certErr) {
+		t.Fatalf("expected ErrCollateral with a certificate error, got %v", err)
+	}
+	if strings.Contains(err.Error(), "giving up") {
+		t.Fatalf("a certificate failure must not be retried: %v", err)
+	}
+	// With the server's pool the same fetch succeeds.
+	f.Client = srv.Client()
+	if resp, err := f.Fetch(context.Background(), srv.URL); err != nil || string(resp.Body) != "ok" {
+		t.Fatalf("trusted: %v", err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("hits: expected 1, got %d", hits.Load())
+	}
+}
+
+func TestFetchErrorsHidePasswords(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		// The credentials still reach the server.
+		if user, pass, ok := r.BasicAuth(); !ok || user != "user" || pass != "hunter2" {
+			t.Errorf("basic auth: got %q %q %v", user, pass, ok)
+		}
+		http.Error(w, "boom", http.StatusInternalServerError)
+	})
+	u := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1)
+	for _, raw := range []string{u, "ftp://user:hunter2@host/x", "http://user:hunter2@host/%zz"} {
+		_, err := fastFetcher().Fetch(context.Background(), raw)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error shows the password or is nil: %v", raw, err)
 		}
 	}
 }
