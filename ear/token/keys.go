@@ -241,6 +241,9 @@ func keyFromJWK(jk jwk.Key) (*Key, error) {
 	if jk.KeyType() == jwa.OctetSeq {
 		return nil, verify.Errorf(verify.ErrConfig, "jwk %q: symmetric keys are not accepted", jk.KeyID())
 	}
+	if priv, err := jwk.IsPrivateKey(jk); err == nil && priv {
+		return nil, verify.Errorf(verify.ErrConfig, "jwk %q: private key material in a trust set; publish and configure only public keys", jk.KeyID())
+	}
 	if use := jk.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
 		return nil, verify.Errorf(verify.ErrConfig, "jwk %q: expected use \"sig\", got %q", jk.KeyID(), use)
 	}
@@ -299,8 +302,8 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 	return NewKeySet(keys...)
 }
 
-// ParseJWK parses one JWK (public or private; only the public part is kept)
-// into a pinned Key.
+// ParseJWK parses one public JWK into a pinned Key; private key material is
+// refused (ErrConfig), as in ParseJWKS.
 func ParseJWK(data []byte) (*Key, error) {
 	if len(data) > maxJWKSize {
 		return nil, verify.Errorf(verify.ErrLimit, "jwk: expected at most %d bytes, got %d", maxJWKSize, len(data))

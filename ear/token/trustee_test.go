@@ -189,6 +189,12 @@ func TestJWKS(t *testing.T) {
 		if _, err := NewSignerFromJWK(pubSet); err == nil {
 			t.Errorf("%s: a JWKS became a signer", alg)
 		}
+		if _, err := ParseJWKS(priv); !errorsIs(err, verify.ErrConfig) {
+			t.Errorf("%s: private JWK accepted as a trust set: %v", alg, err)
+		}
+		if _, err := ParseJWK(priv); !errorsIs(err, verify.ErrConfig) {
+			t.Errorf("%s: private JWK accepted as a trusted key: %v", alg, err)
+		}
 		single, err := ParseJWK(mustJSON(t, doc.Keys[0]))
 		if err != nil || single.Algorithm != alg {
 			t.Errorf("%s: ParseJWK: %v", alg, err)

@@ -1,0 +1,93 @@
+// Command attest verifies attestation evidence and EAR attestation-result
+// tokens, and manages token signing keys.
+//
+//	attest keys generate [--alg ES256] [--kid K] --out key.jwk --jwks jwks.json
+//	attest token verify [--jwks FILE] [--key FILE] [--nonce HEX] [--now RFC3339] [--json] [FILE|-]
+//	attest token inspect [--json] [FILE|-]
+//	attest verify ...
+//
+// Exit codes: 0 success (for verification: verified and affirming), 1
+// verification failed or the result is not affirming, 2 usage or input error.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// runFunc is the signature of every command, so commands run in-process in tests.
+type runFunc func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+type command struct {
+	name    string
+	summary string
+	run     runFunc
+}
+
+// commands is the table main dispatches from.
+var commands = []command{
+	{"keys", "manage EAR token signing keys (keys generate)", runKeys},
+	{"token", "verify or inspect an EAR token (token verify, token inspect)", runToken},
+	{"verify", "verify attestation evidence and issue an EAR", runVerify},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches args[0] to its command.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdin, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "attest: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: attest <command> [arguments]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nexit codes: 0 ok/affirming, 1 verification failed or not affirming, 2 usage or input error")
+}
+
+// subcommand dispatches to one of subs, printing usage on a miss.
+func subcommand(ctx context.Context, name string, subs map[string]runFunc, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || subs[args[0]] == nil {
+		names := slices.Sorted(maps.Keys(subs))
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+			fmt.Fprintf(stderr, "attest %s: unknown subcommand %q\n", name, args[0])
+		}
+		fmt.Fprintf(stderr, "usage: attest %s {%s} [flags]\n", name, strings.Join(names, "|"))
+		return exitUsage
+	}
+	return subs[args[0]](ctx, args[1:], stdin, stdout, stderr)
+}
