@@ -11,8 +11,11 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-// DefaultFetchTimeout bounds a shared fetch when CacheOptions.FetchTimeout is zero.
-const DefaultFetchTimeout = 2 * time.Minute
+// Defaults used by NewCache for zero options.
+const (
+	DefaultFetchTimeout         = 2 * time.Minute
+	DefaultMaxConcurrentFetches = 16
+)
 
 // CacheOptions configure a Cache.
 type CacheOptions struct {
@@ -24,6 +27,12 @@ type CacheOptions struct {
 	// FetchTimeout bounds a fetch shared by concurrent callers, which runs
 	// detached from any one caller's cancellation; zero means DefaultFetchTimeout.
 	FetchTimeout time.Duration
+	// MaxConcurrentFetches bounds the fetches in flight at once across all
+	// keys (keys often derive from unauthenticated evidence, so a flood of
+	// distinct ones must not become a flood of outgoing requests); a fetch
+	// waits for a slot within its FetchTimeout. Zero means
+	// DefaultMaxConcurrentFetches.
+	MaxConcurrentFetches int
 	// Logger receives store failures and stale serving; nil means silent.
 	Logger *slog.Logger
 }
@@ -36,6 +45,7 @@ type Cache struct {
 	fetchTimeout time.Duration
 	log          *slog.Logger
 	group        singleflight.Group
+	slots        chan struct{} // one token per fetch in flight
 }
 
 // NewCache returns a Cache configured by opts.
@@ -53,6 +63,11 @@ func NewCache(opts CacheOptions) *Cache {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	n := opts.MaxConcurrentFetches
+	if n <= 0 {
+		n = DefaultMaxConcurrentFetches
+	}
+	c.slots = make(chan struct{}, n)
 	return c
 }
 
@@ -132,6 +147,12 @@ func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(
 	defer cancel()
 	if cur, ok, gerr := c.store.Get(ctx, key); gerr == nil && ok && !now.After(cur.NotAfter) {
 		return cur, nil
+	}
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: waiting for one of %d fetch slots: %w", key, cap(c.slots), context.Cause(ctx))
 	}
 	e, err = fetch(ctx)
 	if err != nil {

@@ -381,3 +381,76 @@ func TestCacheWithHTTPFetcher(t *testing.T) {
 		t.Fatalf("hits after expiry: expected 2, got %d", hits.Load())
 	}
 }
+
+func TestCacheBoundsConcurrentFetches(t *testing.T) {
+	c := NewCache(CacheOptions{MaxConcurrentFetches: 2})
+	var inFlight, peak atomic.Int64
+	release := make(chan struct{})
+	src := &source{next: func(ctx context.Context, _ int) (Entry, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		return Entry{Data: []byte("x"), NotAfter: t0.Add(time.Hour)}, nil
+	}}
+	const keys = 8
+	var wg sync.WaitGroup
+	errs := make([]error, keys)
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = c.Get(context.Background(), fmt.Sprint("vcek/", i), t0, src.fetch)
+		}()
+	}
+	// Wait until the slots are taken, then let everything through.
+	for inFlight.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if got := inFlight.Load(); got != 2 {
+		t.Fatalf("fetches in flight: expected 2, got %d", got)
+	}
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("key %d: %v", i, err)
+		}
+	}
+	if peak.Load() != 2 || src.calls.Load() != keys {
+		t.Fatalf("expected peak 2 and %d fetches, got peak %d, %d fetches", keys, peak.Load(), src.calls.Load())
+	}
+}
+
+func TestCacheFetchSlotWaitIsBounded(t *testing.T) {
+	c := NewCache(CacheOptions{MaxConcurrentFetches: 1, FetchTimeout: 50 * time.Millisecond})
+	release := make(chan struct{})
+	started := make(chan struct{})
+	slow := &source{next: func(ctx context.Context, _ int) (Entry, error) {
+		close(started)
+		<-release // holds its slot past its own timeout, like a source that ignores ctx
+		return Entry{}, errors.New("slow source gave up")
+	}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _, _ = c.Get(context.Background(), "a", t0, slow.fetch)
+	}()
+	<-started
+	other := fixed("x", t0.Add(time.Hour))
+	_, _, err := c.Get(context.Background(), "b", t0, other.fetch)
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("expected ErrCollateral after waiting for a slot, got %v", err)
+	}
+	if other.calls.Load() != 0 {
+		t.Fatal("fetch ran without a slot")
+	}
+	close(release)
+	<-done
+}
