@@ -241,8 +241,8 @@ func decodeProto(b []byte) (*Evidence, error) {
 			if typ != protowire.BytesType {
 				return fmt.Errorf("intermediate_certs: wire type %d, expected bytes", typ)
 			}
-			if len(ev.Intermediates) >= 8 {
-				return fmt.Errorf("more than 8 intermediate certificates")
+			if len(ev.Intermediates) >= maxIntermediates {
+				return fmt.Errorf("more than %d intermediate certificates", maxIntermediates)
 			}
 			ev.Intermediates = append(ev.Intermediates, v)
 		}

@@ -191,7 +191,10 @@ func digestOf(bank crypto.Hash, data []byte) []byte {
 }
 
 func digestMatches(bank crypto.Hash, ev *Event, data []byte) bool {
-	return bytes.Equal(digestOf(bank, data), ev.Digest(bank))
+	var buf [64]byte
+	h := bank.New()
+	h.Write(data)
+	return bytes.Equal(h.Sum(buf[:0]), ev.Digest(bank))
 }
 
 // unexplainedPCRs lists the quoted PCRs that no event of log extends and
@@ -332,7 +335,8 @@ func grubCommand(ev *Event, bank crypto.Hash) (cmd string, isGRUB, verified bool
 			continue
 		}
 		body := ev.Data[len(p):]
-		if digestMatches(bank, ev, body) || (len(body) > 0 && body[len(body)-1] == 0 && digestMatches(bank, ev, body[:len(body)-1])) {
+		// GRUB measures the text without its NUL; try that form first.
+		if (len(body) > 0 && body[len(body)-1] == 0 && digestMatches(bank, ev, body[:len(body)-1])) || digestMatches(bank, ev, body) {
 			return strings.TrimSuffix(string(ev.Data), "\x00"), true, true
 		}
 		return "", true, false
@@ -386,7 +390,8 @@ func (c *LogClaims) pcr7(ev *Event, bank crypto.Hash, afterSeparator bool) error
 	if _, dup := sb.VarDigests[key]; dup {
 		return verify.Errorf(verify.ErrPolicy, "event log: event %d: Secure Boot variable %s measured twice", ev.Seq, key)
 	}
-	sb.VarDigests[key] = hex.EncodeToString(digestOf(crypto.SHA256, v.data))
+	varDigest := hex.EncodeToString(digestOf(crypto.SHA256, v.data))
+	sb.VarDigests[key] = varDigest
 	if key == "SecureBoot" {
 		switch len(v.data) {
 		case 0:
@@ -397,7 +402,7 @@ func (c *LogClaims) pcr7(ev *Event, bank crypto.Hash, afterSeparator bool) error
 		}
 		return nil
 	}
-	db, err := parseSigDB(ev.Seq, v.data)
+	db, err := parseSigDB(ev.Seq, v.data, varDigest)
 	if err != nil {
 		return err
 	}
@@ -456,8 +461,8 @@ func parseUEFIVariable(ev *Event) (*uefiVariable, error) {
 }
 
 // parseSigDB parses a list of EFI_SIGNATURE_LISTs.
-func parseSigDB(seq int, b []byte) (*SigDB, error) {
-	db := &SigDB{SHA256: hex.EncodeToString(digestOf(crypto.SHA256, b))}
+func parseSigDB(seq int, b []byte, sha string) (*SigDB, error) {
+	db := &SigDB{SHA256: sha}
 	for len(b) > 0 {
 		if len(b) < 28 {
 			return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d: EFI_SIGNATURE_LIST header needs 28 bytes, %d left", seq, len(b))

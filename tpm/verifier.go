@@ -244,6 +244,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "TPM evidence is nil")
 	}
+	if len(ev.Quotes) > maxBanks || len(ev.Intermediates) > maxIntermediates {
+		return nil, verify.Errorf(verify.ErrLimit, "TPM evidence: %d quotes and %d intermediate certificates, at most %d and %d", len(ev.Quotes), len(ev.Intermediates), maxBanks, maxIntermediates)
+	}
 	q, err := v.pickQuote(ev.Quotes)
 	if err != nil {
 		return nil, err
@@ -485,6 +488,9 @@ func (v *Verifier) verifyChain(ev *Evidence, now time.Time) (chainResult, error)
 
 var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 
+// maxIntermediates bounds the untrusted certificates an evidence may carry.
+const maxIntermediates = 8
+
 // checkPCRs checks that the quote covers exactly the supplied PCR values, in
 // one bank, including every required PCR, and that their digest is the
 // quote's pcrDigest.
@@ -524,7 +530,11 @@ func (v *Verifier) checkPCRs(q *Quote, att *Attest, sigHash crypto.Hash) (map[in
 	if got := h.Sum(nil); subtle.ConstantTimeCompare(got, att.PCRDigest) != 1 {
 		return nil, verify.Errorf(verify.ErrBinding, "quote pcrDigest: expected %x (signed), got %x from the supplied PCR values", att.PCRDigest, got)
 	}
-	return q.PCRs, nil
+	out := make(map[int][]byte, len(q.PCRs))
+	for i, v := range q.PCRs {
+		out[i] = bytes.Clone(v)
+	}
+	return out, nil
 }
 
 // checkInitData compares PCR 8 with the init-data digest extended once into

@@ -1,0 +1,118 @@
+package tpm_test
+
+import (
+	"context"
+	"crypto"
+	"testing"
+
+	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/tpm/tpmtest"
+	"github.com/trustfactory/attest/verify"
+)
+
+// realQuotes returns the quotes of the real GCE attestation, for seeds.
+func realQuotes(f *testing.F) *tpm.Evidence {
+	ev, _, err := tpm.Decode(readFile(f, "gce-cos-85-nonce9009.pb"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return ev
+}
+
+// checkKind fails when err carries no verify kind.
+func checkKind(t *testing.T, err error) {
+	if err != nil && verify.KindOf(err) == nil {
+		t.Fatalf("error without a kind: %v", err)
+	}
+}
+
+func FuzzParseAttest(f *testing.F) {
+	for _, q := range realQuotes(f).Quotes {
+		f.Add(q.Attest)
+	}
+	f.Add(tpmtest.Attest{Bank: crypto.SHA256, Select: []int{0, 7, 23}, ExtraData: []byte("nonce")}.Marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := tpm.ParseAttest(b)
+		checkKind(t, err)
+		if err == nil && (a == nil || len(a.ExtraData) > 66 || len(a.PCRDigest) > 64) {
+			t.Fatalf("accepted out-of-bounds attest %+v", a)
+		}
+	})
+}
+
+func FuzzParseSignature(f *testing.F) {
+	for _, q := range realQuotes(f).Quotes {
+		f.Add(q.Signature)
+	}
+	f.Add(tpmtest.ECDSASignature(crypto.SHA256, make([]byte, 32), make([]byte, 32)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := tpm.ParseSignature(b)
+		checkKind(t, err)
+		if err == nil && s.Hash == 0 {
+			t.Fatal("signature accepted without a hash")
+		}
+	})
+}
+
+func FuzzParsePublic(f *testing.F) {
+	f.Add(realQuotes(f).AKPublicArea)
+	_, eccKey, _ := keys(f)
+	f.Add(eccKey.PublicArea())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := tpm.ParsePublic(b)
+		checkKind(t, err)
+		if err == nil && p.Key == nil {
+			t.Fatal("public area accepted without a key")
+		}
+	})
+}
+
+func FuzzParseEventLog(f *testing.F) {
+	f.Add(realQuotes(f).EventLog)
+	for _, name := range []string{"eventlog-rhel8-uefi.bin", "eventlog-arch-linux-workstation.bin"} {
+		f.Add(readFile(f, name))
+	}
+	f.Add(tpmtest.StandardBoot().Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		log, err := tpm.ParseEventLog(b, tpm.Limits{})
+		checkKind(t, err)
+		if err != nil {
+			return
+		}
+		// Neither replay nor extraction may panic on any parsed log.
+		for _, bank := range log.Algs {
+			pcrs := map[int][]byte{}
+			for i := range 24 {
+				pcrs[i] = make([]byte, bank.Size())
+			}
+			checkKind(t, tpm.Replay(log, bank, pcrs))
+			_, err := tpm.Extract(log, bank)
+			checkKind(t, err)
+		}
+	})
+}
+
+// FuzzVerify runs whole verifications of mutated evidence: nothing may pass
+// except the untouched evidence, and nothing may panic.
+func FuzzVerify(f *testing.F) {
+	raw := readFile(f, "gce-cos-85-nonce9009.pb")
+	f.Add(raw)
+	rsaKey, _, _ := keys(f)
+	m := mint(f, rsaKey, crypto.SHA256, testNonce)
+	minted, err := tpmtest.MarshalProto(m.ev)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(minted)
+	v := gceVerifier(f)
+	w := pinned(f, rsaKey)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, vv := range []*tpm.Verifier{v, w} {
+			c, err := vv.Verify(context.Background(), b, gceExpect())
+			checkKind(t, err)
+			if (err == nil) != (c != nil) {
+				t.Fatalf("claims %v with error %v", c, err)
+			}
+		}
+	})
+}
