@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -131,6 +132,46 @@ type LogClaims struct {
 	// not describe what was measured there (Linux IMA's PCR 10, for example).
 	UnexplainedPCRs  []int
 	SeparatorsInPCRs []int // PCRs 0-7 that carry a separator
+}
+
+// clone returns a deep copy, so that cached claims never alias returned ones.
+func (l *LogClaims) clone() *LogClaims {
+	c := *l
+	c.BootApps = slices.Clone(l.BootApps)
+	c.SCRTMVersion = slices.Clone(l.SCRTMVersion)
+	c.SeparatorsInPCRs = slices.Clone(l.SeparatorsInPCRs)
+	c.UnexplainedPCRs = slices.Clone(l.UnexplainedPCRs)
+	if l.KernelCmdline != nil {
+		s := *l.KernelCmdline
+		c.KernelCmdline = &s
+	}
+	if l.GCEFirmware != nil {
+		n := *l.GCEFirmware
+		c.GCEFirmware = &n
+	}
+	if l.GCETechnology != nil {
+		s := *l.GCETechnology
+		c.GCETechnology = &s
+	}
+	if l.GRUB != nil {
+		c.GRUB = &GRUB{Commands: slices.Clone(l.GRUB.Commands), Files: slices.Clone(l.GRUB.Files)}
+	}
+	if sb := l.SecureBoot; sb != nil {
+		n := *sb
+		n.Authority = slices.Clone(sb.Authority)
+		n.OtherVars = slices.Clone(sb.OtherVars)
+		n.VarDigests = maps.Clone(sb.VarDigests)
+		n.PK, n.KEK, n.DB, n.DBX = sb.PK.clone(), sb.KEK.clone(), sb.DB.clone(), sb.DBX.clone()
+		c.SecureBoot = &n
+	}
+	return &c
+}
+
+func (d *SigDB) clone() *SigDB {
+	if d == nil {
+		return nil
+	}
+	return &SigDB{SHA256: d.SHA256, Certs: slices.Clone(d.Certs), Hashes: slices.Clone(d.Hashes), Other: d.Other}
 }
 
 // SecureBoot is the UEFI Secure Boot state measured into PCR 7.

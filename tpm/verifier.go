@@ -31,6 +31,7 @@ type Verifier struct {
 	limits        Limits
 	minRSABits    int
 	chains        *lru.Cache[[32]byte, chainResult]
+	extracted     *lru.Cache[[32]byte, *LogClaims]
 	logger        *slog.Logger
 }
 
@@ -153,13 +154,15 @@ func WithEventLogLimits(l Limits) Option {
 	}
 }
 
-// WithCacheSize bounds the cache of verified AK certificate chains (default 1024).
+// WithCacheSize bounds the caches of verified AK certificate chains and of
+// claims extracted from replayed event logs (default 1024 entries each).
 func WithCacheSize(n int) Option {
 	return func(v *Verifier) error {
 		if n < 1 {
 			return verify.Errorf(verify.ErrConfig, "WithCacheSize: %d, expected at least 1", n)
 		}
 		v.chains = lru.New[[32]byte, chainResult](n)
+		v.extracted = lru.New[[32]byte, *LogClaims](n)
 		return nil
 	}
 }
@@ -207,6 +210,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	}
 	if v.chains == nil {
 		v.chains = lru.New[[32]byte, chainResult](1024)
+		v.extracted = lru.New[[32]byte, *LogClaims](1024)
 	}
 	return v, nil
 }
@@ -301,10 +305,31 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err := Replay(log, q.Bank, pcrs); err != nil {
 		return nil, err
 	}
-	if c.Log, err = Extract(log, q.Bank); err != nil {
+	if c.Log, err = v.extract(ev.EventLog, log, q.Bank); err != nil {
 		return nil, err
 	}
 	c.Log.UnexplainedPCRs = unexplainedPCRs(log, pcrs)
+	return c, nil
+}
+
+// extract runs Extract on a log that replayed, caching its result by the
+// hash of the exact log bytes and the bank: extraction depends on nothing
+// else, and a machine's log stays the same across the quotes of one boot.
+// Callers get a deep copy.
+func (v *Verifier) extract(raw []byte, log *EventLog, bank crypto.Hash) (*LogClaims, error) {
+	h := sha256.New()
+	h.Write([]byte{byte(algFromHash(bank) >> 8), byte(algFromHash(bank))})
+	h.Write(raw)
+	var key [32]byte
+	h.Sum(key[:0])
+	if c, ok := v.extracted.Get(key, time.Time{}); ok {
+		return c.clone(), nil
+	}
+	c, err := Extract(log, bank)
+	if err != nil {
+		return nil, err
+	}
+	v.extracted.Add(key, c.clone(), time.Time{})
 	return c, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -409,4 +410,44 @@ func TestContextCanceled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || c != nil {
 		t.Fatalf("canceled: %v", err)
 	}
+}
+
+// TestExtractionCacheReturnsCopies: claims served from the extraction cache
+// equal freshly extracted ones and never alias what an earlier caller got.
+func TestExtractionCacheReturnsCopies(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	m := mint(t, rsaKey, crypto.SHA256, testNonce)
+	v := pinned(t, rsaKey)
+	first, err := verifyEv(t, v, m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Log.BootApps[0] = "tampered"
+	first.Log.SecureBoot.DB.Certs[0] = "tampered"
+	first.Log.SecureBoot.VarDigests["db"] = "tampered"
+	first.Log.GRUB.Commands[0] = "tampered"
+	*first.Log.KernelCmdline = "tampered"
+	first.Log.SecureBoot.Enabled = false
+	cached, err := verifyEv(t, v, m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cached.Log, fresh.Log) {
+		t.Fatalf("cached log claims differ from fresh ones:\n%+v\n%+v", cached.Log, fresh.Log)
+	}
+	// A log that fails replay against another quote is not rescued by the cache.
+	other := mint(t, rsaKey, crypto.SHA256, testNonce)
+	other.ev.EventLog = m.ev.EventLog
+	other.ev.Quotes[0].PCRs = mapsClone(other.ev.Quotes[0].PCRs)
+	q, err := rsaKey.Quote(crypto.SHA256, map[int][]byte{0: make([]byte, 32), 4: make([]byte, 32), 7: make([]byte, 32), 8: make([]byte, 32), 9: make([]byte, 32)}, testNonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.ev.Quotes = []tpm.Quote{q}
+	c, err := verifyEv(t, v, other.ev, expect(testNonce))
+	mustFail(t, c, err, verify.ErrBinding)
 }
