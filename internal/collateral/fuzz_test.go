@@ -1,9 +1,14 @@
 package collateral
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/trustfactory/attest/verify"
 )
 
 func FuzzParseRetryAfter(f *testing.F) {
@@ -47,6 +52,62 @@ func FuzzNotAfterFromHeader(f *testing.F) {
 		}
 		if na.Before(at) || na.After(at.Add(maxFreshness)) {
 			t.Fatalf("NotAfter %v outside [%v, %v]", na, at, at.Add(maxFreshness))
+		}
+	})
+}
+
+// FuzzCacheInvariants drives a Cache over a small store with a program of
+// Gets at moving times against a source that succeeds, fails or returns
+// expired items, and checks what may never happen: an entry served past its
+// NotAfter unless marked stale within MaxStale, an entry with an error, store
+// bounds broken.
+func FuzzCacheInvariants(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add([]byte{0x10, 0x81, 0x42, 0xf3, 0x24, 0x95, 0x06, 0xe7})
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		if len(prog) > 256 {
+			prog = prog[:256]
+		}
+		const maxStale = 30 * time.Minute
+		store := NewMemoryStore(3, 64)
+		c := NewCache(CacheOptions{Store: store, MaxStale: maxStale})
+		now := t0
+		for i, op := range prog {
+			now = now.Add(time.Duration(op>>4) * 7 * time.Minute)
+			key := fmt.Sprint(op & 3)
+			var fetch func(context.Context) (Entry, error)
+			switch (op >> 2) & 3 {
+			case 0:
+				fetch = func(context.Context) (Entry, error) {
+					return Entry{Data: make([]byte, int(op)%40), NotAfter: now.Add(time.Duration(op%5) * 10 * time.Minute)}, nil
+				}
+			case 1:
+				fetch = func(context.Context) (Entry, error) { return Entry{}, errors.New("down") }
+			case 2:
+				fetch = func(context.Context) (Entry, error) {
+					return Entry{Data: []byte("old"), NotAfter: now.Add(-time.Minute)}, nil
+				}
+			case 3:
+				fetch = func(context.Context) (Entry, error) { return Entry{Data: []byte("x")}, nil }
+			}
+			e, stale, err := c.Get(context.Background(), key, now, fetch)
+			switch {
+			case err != nil:
+				if e.Data != nil || stale || verify.KindOf(err) == nil {
+					t.Fatalf("op %d: error %v with entry %q stale=%v", i, err, e.Data, stale)
+				}
+			case stale:
+				if !now.After(e.NotAfter) || now.After(e.NotAfter.Add(maxStale)) {
+					t.Fatalf("op %d: stale entry (NotAfter %v) served at %v", i, e.NotAfter, now)
+				}
+			default:
+				if now.After(e.NotAfter) || e.NotAfter.IsZero() {
+					t.Fatalf("op %d: expired entry (NotAfter %v) served fresh at %v", i, e.NotAfter, now)
+				}
+			}
+			if n, b := store.Len(); n > 3 || b > 64 {
+				t.Fatalf("op %d: store bounds broken: %d entries, %d bytes", i, n, b)
+			}
 		}
 	})
 }
