@@ -1,13 +1,907 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/trustfactory/attest/binding"
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/verify"
 )
 
-// runVerify is a placeholder until evidence verification lands in the CLI.
-func runVerify(_ context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "attest verify: not available in this build")
-	return exitUsage
+// Exit codes of attest verify, in line with the other commands (exitOK,
+// exitFail, exitUsage) plus one for a warning result.
+const (
+	exitAffirming       = exitOK    // 0: every submodule and the overall result affirming
+	exitContraindicated = exitFail  // 1: contraindicated, or no trust claim at all (none)
+	exitError           = exitUsage // 2: usage, input or configuration error: no result
+	exitWarning         = 3         // 3: the result is warning
+)
+
+const verifyUsage = `usage: attest verify [flags] [FILE ...]
+
+Verifies attestation evidence (Intel TDX quotes, AMD SEV-SNP reports, NVIDIA
+GPU and NVSwitch reports; raw or in Trustee's JSON shapes, detected from the
+bytes), appraises it against reference values and prints one block per
+submodule with every check, then the overall status. FILE "-" reads stdin.
+Without any argument it appraises the embedded sample evidence.
+
+Binding (one of them is required, or the evidence is refused):
+  --runtime-data FILE|JSON  KBS runtime data {nonce, tee-pubkey[, additional-evidence]}:
+                            CPU report data = H(JCS(doc)) ‖ 0…, GPU nonce = H(JCS(doc without
+                            additional-evidence))[0:32]
+  --report-data HEX         the CPU evidence's expected report data (zero-padded)
+  --nonce HEX               the GPU evidence's expected 32-byte SPDM nonce
+
+Exit codes: 0 affirming, 1 contraindicated or none, 2 usage, input or configuration
+error, 3 warning.
+
+Flags:
+`
+
+// verifyOptions are the flags of attest verify.
+type verifyOptions struct {
+	files           []string
+	runtimeData     string
+	reportData      []byte
+	nonce           []byte
+	hash            crypto.Hash
+	referenceValues string
+	now             time.Time
+	collateralDir   string
+	online          bool
+	keyFile         string
+	tokenFile       string
+	jsonOut         bool
+	profile         string
+	checksInToken   bool
+	verboseToken    bool
+	noBindingUnsafe bool
+	bundleRoots     bool
+}
+
+type hexFlag struct{ b *[]byte }
+
+func (h hexFlag) String() string { return "" }
+func (h hexFlag) Set(s string) error {
+	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	if err != nil {
+		return fmt.Errorf("not hex: %w", err)
+	}
+	if len(b) == 0 {
+		return errors.New("empty")
+	}
+	*h.b = b
+	return nil
+}
+
+func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
+	o := &verifyOptions{hash: crypto.SHA384}
+	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprint(stderr, verifyUsage)
+		fset.PrintDefaults()
+	}
+	var now, hash string
+	fset.StringVar(&o.runtimeData, "runtime-data", "", "KBS runtime data: a file or inline JSON")
+	fset.Var(hexFlag{&o.reportData}, "report-data", "expected CPU report data (hex)")
+	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
+	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
+	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
+	fset.StringVar(&now, "now", "", "verification time (RFC 3339; default: now)")
+	fset.StringVar(&o.collateralDir, "collateral-dir", "", "offline collateral bundle: tdx/ (Intel PCS layout), gpu/rims/, gpu/ocsp/")
+	fset.BoolVar(&o.online, "online", false, "fetch collateral, RIMs and OCSP answers from the vendor services")
+	fset.StringVar(&o.keyFile, "key", "", "private JWK to sign the result with")
+	fset.StringVar(&o.tokenFile, "token", "", "write the signed EAR (JWT) to this file (needs --key)")
+	fset.BoolVar(&o.jsonOut, "json", false, "print the appraisal as JSON")
+	fset.StringVar(&o.profile, "profile", "ietf", "EAR profile of the token: ietf (draft-03) or trustee")
+	fset.BoolVar(&o.checksInToken, "checks-in-token", false, "put the explained checks into the token")
+	fset.BoolVar(&o.verboseToken, "verbose-token", false, "put the verified claims into the token (annotated evidence)")
+	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
+	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
+	if err := fset.Parse(args); err != nil {
+		return nil, err
+	}
+	o.files = fset.Args()
+	switch hash {
+	case "sha384":
+	case "sha512":
+		o.hash = crypto.SHA512
+	default:
+		return nil, fmt.Errorf("--hash %q: expected sha384 or sha512", hash)
+	}
+	if now != "" {
+		t, err := time.Parse(time.RFC3339, now)
+		if err != nil {
+			return nil, fmt.Errorf("--now: %w", err)
+		}
+		o.now = t
+	}
+	if o.bundleRoots && o.collateralDir == "" {
+		return nil, errors.New("--trust-bundle-roots-unsafe needs --collateral-dir")
+	}
+	if o.tokenFile != "" && o.keyFile == "" {
+		return nil, errors.New("--token needs --key")
+	}
+	if o.profile != "ietf" && o.profile != "trustee" {
+		return nil, fmt.Errorf("--profile %q: expected ietf or trustee", o.profile)
+	}
+	if o.nonce != nil && len(o.nonce) != 32 {
+		return nil, fmt.Errorf("--nonce: %d bytes, expected 32", len(o.nonce))
+	}
+	return o, nil
+}
+
+// runVerify is the attest verify command.
+func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return runSamples(ctx, stdout, stderr)
+	}
+	o, err := parseVerifyFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitAffirming
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "attest verify:", err)
+		return exitError
+	}
+	if len(o.files) == 0 {
+		o.files = []string{"-"}
+	}
+	var evidence []namedEvidence
+	for _, f := range o.files {
+		b, err := readEvidence(f, stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
+		evidence = append(evidence, namedEvidence{name: f, data: b})
+	}
+	var src collateralSources
+	if o.collateralDir != "" {
+		if src, err = loadBundle(os.DirFS(o.collateralDir), o.bundleRoots); err != nil {
+			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
+			return exitError
+		}
+	}
+	out, err := appraise(ctx, o, evidence, src)
+	if err != nil {
+		fmt.Fprintln(stderr, "attest verify:", err)
+		return exitError
+	}
+	if o.bundleRoots {
+		markUnsafe(out, "TrustBundleRootsUnsafe")
+	}
+	var tok []byte
+	if o.keyFile != "" {
+		jwk, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "attest verify: --key:", err)
+			return exitError
+		}
+		if tok, err = sign(jwk, out); err != nil {
+			fmt.Fprintln(stderr, "attest verify: signing:", err)
+			return exitError
+		}
+		if o.tokenFile != "" {
+			if err := os.WriteFile(o.tokenFile, append(tok, '\n'), 0o644); err != nil {
+				fmt.Fprintln(stderr, "attest verify: --token:", err)
+				return exitError
+			}
+		}
+	}
+	if o.jsonOut {
+		if err := printJSON(stdout, out, tok); err != nil {
+			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
+	} else {
+		printHuman(stdout, out)
+		if tok != nil && o.tokenFile != "" {
+			fmt.Fprintf(stdout, "token: %d bytes written to %s\n", len(tok), o.tokenFile)
+		} else if tok != nil {
+			fmt.Fprintf(stdout, "token:\n%s\n", tok)
+		}
+	}
+	return exitCode(out.Status())
+}
+
+// markUnsafe records an unsafe switch of the command in the result and caps
+// every submodule at warning.
+func markUnsafe(out *verify.Outcome, name string) {
+	r := out.Result
+	if r.Extensions == nil {
+		r.Extensions = map[string]any{}
+	}
+	u, _ := r.Extensions[ear.ExtUnsafe.Name].([]string)
+	r.Extensions[ear.ExtUnsafe.Name] = append(u, name)
+	for _, a := range r.Submods {
+		if a.Extensions == nil {
+			a.Extensions = map[string]any{}
+		}
+		au, _ := a.Extensions[ear.ExtUnsafe.Name].([]string)
+		a.Extensions[ear.ExtUnsafe.Name] = append(au, name)
+		a.Status = ear.LeastTrusted(a.Status, ear.StatusWarning)
+	}
+	r.UpdateStatus()
+}
+
+func exitCode(s ear.Status) int {
+	switch s {
+	case ear.StatusAffirming:
+		return exitAffirming
+	case ear.StatusWarning:
+		return exitWarning
+	}
+	return exitContraindicated
+}
+
+const maxEvidenceInput = 64 << 20
+
+func readEvidence(name string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		if stdin == nil {
+			return nil, errors.New("no standard input")
+		}
+		r = stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxEvidenceInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > maxEvidenceInput {
+		return nil, fmt.Errorf("%s: more than %d bytes", name, maxEvidenceInput)
+	}
+	return b, nil
+}
+
+type namedEvidence struct {
+	name string
+	data []byte
+}
+
+// collateralSources are what an offline bundle (or the embedded samples)
+// provide. Nil fields: not provided.
+type collateralSources struct {
+	tdx      tdx.CollateralSource
+	rims     rim.Source
+	ocsp     ocsp.Source
+	tdxRoots []*x509.Certificate // only from the embedded test samples
+	gpuRoots []*x509.Certificate
+	rimRoots []*x509.Certificate
+}
+
+// noSource fails every request: verification then explains which flag is missing.
+type noSource struct{ what string }
+
+func (n noSource) Collateral(context.Context, tdx.CollateralRequest) (*tdx.Collateral, error) {
+	return nil, verify.Errorf(verify.ErrCollateral, "no %s: give --collateral-dir or --online", n.what)
+}
+
+func (n noSource) Get(context.Context, string) ([]byte, error) {
+	return nil, verify.Errorf(verify.ErrCollateral, "no %s: give --collateral-dir or --online", n.what)
+}
+
+func (n noSource) Fetch(context.Context, ocsp.Query) ([]byte, error) {
+	return nil, verify.Errorf(verify.ErrCollateral, "no %s: give --collateral-dir or --online", n.what)
+}
+
+// registry builds the verifiers for the configured collateral.
+func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error) {
+	fetcher := &collateral.HTTPFetcher{UserAgent: "attest-verify"}
+	if src.tdx == nil {
+		src.tdx = noSource{"TDX collateral"}
+		if o.online {
+			h, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{Fetcher: fetcher})
+			if err != nil {
+				return nil, err
+			}
+			src.tdx = h
+		}
+	}
+	if src.rims == nil {
+		src.rims = noSource{"GPU RIMs"}
+		if o.online {
+			s, err := rim.NewServiceSource(rim.WithFetcher(fetcher))
+			if err != nil {
+				return nil, err
+			}
+			src.rims = s
+		}
+	}
+	if src.ocsp == nil {
+		src.ocsp = noSource{"OCSP answers"}
+		if o.online {
+			src.ocsp = ocsp.NewHTTPSource(fetcher)
+		}
+	}
+	topts := []tdx.Option{tdx.WithCollateral(src.tdx)}
+	if len(src.tdxRoots) > 0 {
+		topts = append(topts, tdx.WithTrustedRoots(src.tdxRoots...))
+	}
+	tv, err := tdx.NewVerifier(topts...)
+	if err != nil {
+		return nil, err
+	}
+	var ropts []rim.Option
+	if len(src.rimRoots) > 0 {
+		ropts = append(ropts, rim.WithRoots(src.rimRoots...))
+	}
+	rv, err := rim.NewVerifier(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	rims, err := gpu.NewRIMProvider(rv, src.rims, 0)
+	if err != nil {
+		return nil, err
+	}
+	chk, err := ocsp.NewChecker(src.ocsp)
+	if err != nil {
+		return nil, err
+	}
+	gopts := []gpu.Option{gpu.WithRIMs(rims), gpu.WithOCSP(chk)}
+	if len(src.gpuRoots) > 0 {
+		gopts = append(gopts, gpu.WithDeviceRoots(src.gpuRoots...))
+	}
+	gv, err := gpu.NewVerifier(verify.FormatGPU, gopts...)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := gpu.NewVerifier(verify.FormatNVSwitch, gopts...)
+	if err != nil {
+		return nil, err
+	}
+	var sopts []snp.Option
+	if o.online {
+		kds, err := snp.NewKDS(snp.KDSOptions{Fetcher: fetcher})
+		if err != nil {
+			return nil, err
+		}
+		sopts = append(sopts, snp.WithKDS(kds))
+	}
+	nv, err := snp.NewVerifier(sopts...)
+	if err != nil {
+		return nil, err
+	}
+	return verify.NewRegistry(tv, nv, gv, sv)
+}
+
+// expectations derives each component's expectations from the binding flags.
+func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error) {
+	exp := verify.Expectations{Now: o.now, AllowMissingReportDataUnsafe: o.noBindingUnsafe}
+	device := f == verify.FormatGPU || f == verify.FormatNVSwitch
+	switch {
+	case device && o.nonce != nil:
+		exp.ReportData = o.nonce
+	case !device && o.reportData != nil:
+		exp.ReportData = o.reportData
+	case o.runtimeData != "":
+		doc, err := runtimeDataDoc(o.runtimeData)
+		if err != nil {
+			return exp, err
+		}
+		if device {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(doc, &m); err != nil {
+				return exp, verify.Errorf(verify.ErrConfig, "--runtime-data: expected a JSON object: %w", err)
+			}
+			delete(m, "additional-evidence")
+			if doc, err = json.Marshal(m); err != nil {
+				return exp, err
+			}
+		}
+		d, err := binding.Digest(doc, o.hash)
+		if err != nil {
+			return exp, fmt.Errorf("--runtime-data: %w", err)
+		}
+		if exp.ReportData, err = binding.ReportData(f, d); err != nil {
+			return exp, err
+		}
+	}
+	return exp, nil
+}
+
+func runtimeDataDoc(v string) ([]byte, error) {
+	if strings.HasPrefix(strings.TrimSpace(v), "{") {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "--runtime-data: %w", err)
+	}
+	return b, nil
+}
+
+// appraise verifies and appraises the evidence.
+func appraise(ctx context.Context, o *verifyOptions, evidence []namedEvidence, src collateralSources) (*verify.Outcome, error) {
+	reg, err := registry(o, src)
+	if err != nil {
+		return nil, err
+	}
+	var rv *policy.ReferenceValues
+	if o.referenceValues != "" {
+		if rv, err = policy.LoadReferenceValues(o.referenceValues); err != nil {
+			return nil, err
+		}
+	}
+	return appraiseWith(ctx, o, reg, rv, evidence)
+}
+
+func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, rv *policy.ReferenceValues, evidence []namedEvidence) (*verify.Outcome, error) {
+	p, err := policy.New(rv)
+	if err != nil {
+		return nil, err
+	}
+	profile := ear.ProfileIETF03
+	if o.profile == "trustee" {
+		profile = ear.ProfileTrustee
+	}
+	a, err := verify.NewAppraiser(reg, p, verify.WithProfile(profile), verify.WithChecks(o.checksInToken),
+		verify.WithAnnotatedEvidence(o.verboseToken),
+		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest verify"}))
+	if err != nil {
+		return nil, err
+	}
+	comps := make([]verify.Component, 0, len(evidence))
+	for _, e := range evidence {
+		f, derr := reg.Detect(e.data)
+		c := verify.Component{Evidence: e.data, Expect: verify.Expectations{Now: o.now}}
+		if derr == nil {
+			c.Format = f
+			if c.Expect, err = expectations(o, f); err != nil {
+				return nil, err
+			}
+		}
+		comps = append(comps, c)
+	}
+	if o.now.IsZero() {
+		now := time.Now()
+		for i := range comps {
+			comps[i].Expect.Now = now
+		}
+	}
+	return a.AppraiseOutcome(ctx, comps)
+}
+
+func sign(privateJWK []byte, out *verify.Outcome) ([]byte, error) {
+	s, err := token.NewSignerFromJWK(privateJWK)
+	if err != nil {
+		return nil, err
+	}
+	return s.SignJWT(out.Result)
+}
+
+// printHuman writes one block per submodule, each check with ✓ or ✗ and its
+// reason, then the overall status.
+func printHuman(w io.Writer, out *verify.Outcome) {
+	for _, s := range out.Submods {
+		format := string(s.Format)
+		if format == "" {
+			format = "unknown format"
+		}
+		fmt.Fprintf(w, "%s (%s): %s\n", s.Name, format, s.Appraisal.Status)
+		if s.Err != nil {
+			fmt.Fprintf(w, "  ✗ verification failed: %v\n", s.Err)
+		}
+		if s.Policy != nil {
+			for _, c := range s.Policy.Checks {
+				mark := "✓"
+				if !c.OK {
+					mark = "✗"
+				}
+				line := fmt.Sprintf("  %s %-34s %s", mark, c.ID, c.Title)
+				var detail []string
+				if c.Reason != "" {
+					detail = append(detail, c.Reason)
+				}
+				if !c.OK && (c.Expected != "" || c.Actual != "") {
+					detail = append(detail, fmt.Sprintf("expected %s, got %s", short(c.Expected), orAbsent(short(c.Actual))))
+				}
+				if c.Value != ear.NoClaim {
+					detail = append(detail, fmt.Sprintf("%s=%d", c.Category, c.Value))
+				}
+				if len(detail) > 0 {
+					line += ": " + strings.Join(detail, "; ")
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+		fmt.Fprintf(w, "  trust vector: %s\n", vectorText(s.Appraisal.TrustVector))
+	}
+	fmt.Fprintf(w, "overall: %s\n", out.Status())
+}
+
+func orAbsent(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+func short(s string) string {
+	if len(s) > 100 {
+		return s[:97] + "…"
+	}
+	return s
+}
+
+func vectorText(v ear.TrustVector) string {
+	var parts []string
+	for _, c := range ear.Categories {
+		if v[c] != ear.NoClaim {
+			parts = append(parts, fmt.Sprintf("%s=%d", c, v[c]))
+		}
+	}
+	if parts == nil {
+		return "no claims"
+	}
+	return strings.Join(parts, " ")
+}
+
+type jsonCheck struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	OK       bool   `json:"ok"`
+	Claim    string `json:"claim,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	Actual   string `json:"actual,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Category string `json:"category"`
+	Value    int    `json:"value"`
+}
+
+type jsonSubmod struct {
+	Name        string         `json:"name"`
+	Format      string         `json:"format,omitempty"`
+	Status      string         `json:"status"`
+	TrustVector map[string]int `json:"trust_vector"`
+	Error       string         `json:"error,omitempty"`
+	PolicyID    string         `json:"policy_id,omitempty"`
+	Checks      []jsonCheck    `json:"checks,omitempty"`
+}
+
+type jsonOutcome struct {
+	Status  string       `json:"status"`
+	Submods []jsonSubmod `json:"submods"`
+	Token   string       `json:"token,omitempty"`
+}
+
+func outcomeJSON(out *verify.Outcome, tok []byte) jsonOutcome {
+	j := jsonOutcome{Status: out.Status().String(), Token: string(tok)}
+	for _, s := range out.Submods {
+		js := jsonSubmod{Name: s.Name, Format: string(s.Format), Status: s.Appraisal.Status.String(), TrustVector: map[string]int{}}
+		for _, c := range ear.Categories {
+			js.TrustVector[c.String()] = int(s.Appraisal.TrustVector[c])
+		}
+		if s.Err != nil {
+			js.Error = s.Err.Error()
+		}
+		if s.Policy != nil {
+			js.PolicyID = s.Policy.PolicyID
+			for _, c := range s.Policy.Checks {
+				js.Checks = append(js.Checks, jsonCheck{ID: c.ID, Title: c.Title, OK: c.OK, Claim: c.Claim, Expected: c.Expected,
+					Actual: c.Actual, Reason: c.Reason, Category: c.Category.String(), Value: int(c.Value)})
+			}
+		}
+		j.Submods = append(j.Submods, js)
+	}
+	return j
+}
+
+func printJSON(w io.Writer, out *verify.Outcome, tok []byte) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(outcomeJSON(out, tok))
+}
+
+// loadBundle reads an offline collateral bundle:
+//
+//	tdx/                 Intel PCS layout (see tdx.DirSource)
+//	gpu/rims/<ID>.xml    NVIDIA RIMs
+//	gpu/ocsp/*           OCSP answers (DER or base64 DER), one per file
+//
+// withRoots also reads tdx/roots.pem, gpu/roots.pem and gpu/rim-roots.pem;
+// only the embedded test samples use it: a user's bundle never replaces the
+// pinned vendor roots.
+func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
+	var s collateralSources
+	if fi, err := fs.Stat(fsys, "tdx"); err == nil && fi.IsDir() {
+		sub, _ := fs.Sub(fsys, "tdx")
+		s.tdx = fsTDXSource{sub}
+	}
+	if ents, err := fs.ReadDir(fsys, "gpu/rims"); err == nil {
+		docs := map[string][]byte{}
+		for _, e := range ents {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".xml") {
+				continue
+			}
+			b, err := fs.ReadFile(fsys, path.Join("gpu/rims", e.Name()))
+			if err != nil {
+				return s, err
+			}
+			docs[strings.TrimSuffix(e.Name(), ".xml")] = b
+		}
+		m, err := rim.NewMemorySource(docs)
+		if err != nil {
+			return s, err
+		}
+		s.rims = m
+	}
+	if ents, err := fs.ReadDir(fsys, "gpu/ocsp"); err == nil {
+		m, err := ocsp.NewMemorySource()
+		if err != nil {
+			return s, err
+		}
+		for _, e := range ents {
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasSuffix(e.Name(), ".md") {
+				continue
+			}
+			b, err := fs.ReadFile(fsys, path.Join("gpu/ocsp", e.Name()))
+			if err != nil {
+				return s, err
+			}
+			if len(b) > 0 && b[0] == 0x30 { // DER: hand it over as base64, which is never trimmed
+				b = []byte(base64.StdEncoding.EncodeToString(b))
+			}
+			if err := m.Add(b); err != nil {
+				return s, fmt.Errorf("gpu/ocsp/%s: %w", e.Name(), err)
+			}
+		}
+		s.ocsp = m
+	}
+	if withRoots {
+		for _, r := range []struct {
+			file string
+			dst  *[]*x509.Certificate
+		}{{"tdx/roots.pem", &s.tdxRoots}, {"gpu/roots.pem", &s.gpuRoots}, {"gpu/rim-roots.pem", &s.rimRoots}} {
+			b, err := fs.ReadFile(fsys, r.file)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return s, err
+			}
+			if *r.dst, err = parseCerts(b); err != nil {
+				return s, fmt.Errorf("%s: %w", r.file, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func parseCerts(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no certificate")
+	}
+	return out, nil
+}
+
+// fsTDXSource reads the tdx.DirSource layout from an fs.FS.
+type fsTDXSource struct{ fsys fs.FS }
+
+func (s fsTDXSource) Collateral(_ context.Context, req tdx.CollateralRequest) (*tdx.Collateral, error) {
+	if req.CA != "platform" && req.CA != "processor" {
+		return nil, verify.Errorf(verify.ErrConfig, "PCK CA %q", req.CA)
+	}
+	f := strings.ToUpper(hex.EncodeToString(req.FMSPC[:]))
+	c := &tdx.Collateral{}
+	for _, it := range []struct {
+		dst  *[]byte
+		path string
+	}{
+		{&c.TCBInfo, "tcb_info/" + f + ".json"},
+		{&c.TCBInfoIssuerChain, "tcb_info/" + f + ".issuer_chain.pem"},
+		{&c.QEIdentity, "qe_identity.json"},
+		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
+		{&c.PCKCRL, "pck_crl/" + req.CA + ".der"},
+		{&c.PCKCRLIssuerChain, "pck_crl/" + req.CA + ".issuer_chain.pem"},
+		{&c.RootCACRL, "root_ca_crl.der"},
+	} {
+		b, err := fs.ReadFile(s.fsys, it.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", it.path, err)
+		}
+		*it.dst = b
+	}
+	if c.TCBInfo == nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "bundle has no TCB info for FMSPC %s", f)
+	}
+	return c, nil
+}
+
+// The embedded samples: each directory under samples/ holds a sample.json
+// manifest, its evidence, and what it needs to verify offline.
+//
+//go:embed samples
+var samplesFS embed.FS
+
+type sampleManifest struct {
+	Title           string   `json:"title"`
+	Source          string   `json:"source"`
+	Now             string   `json:"now"`
+	Evidence        []string `json:"evidence"`
+	RuntimeData     string   `json:"runtime_data,omitempty"`
+	ReportData      string   `json:"report_data,omitempty"`
+	Nonce           string   `json:"nonce,omitempty"`
+	ReferenceValues string   `json:"reference_values,omitempty"`
+	Collateral      string   `json:"collateral,omitempty"`
+	TestRoots       bool     `json:"test_roots,omitempty"`
+	Expect          string   `json:"expect"`
+	Sign            bool     `json:"sign,omitempty"`
+}
+
+// runSamples appraises every embedded sample and prints its result; the
+// composite sample's result is also signed with a fresh key. It exits 0 when
+// every sample reached the status its manifest expects.
+func runSamples(ctx context.Context, stdout, stderr io.Writer) int {
+	ents, err := fs.ReadDir(samplesFS, "samples")
+	if err != nil {
+		fmt.Fprintln(stderr, "attest verify: samples:", err)
+		return exitError
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	code := exitAffirming
+	for _, n := range names {
+		sub, _ := fs.Sub(samplesFS, path.Join("samples", n))
+		if c := runSample(ctx, sub, n, stdout, stderr); c != exitAffirming {
+			code = c
+		}
+	}
+	return code
+}
+
+func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "attest verify: sample %s: %v\n", name, err)
+		return exitError
+	}
+	mb, err := fs.ReadFile(fsys, "sample.json")
+	if err != nil {
+		return fail(err)
+	}
+	var m sampleManifest
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return fail(err)
+	}
+	now, err := time.Parse(time.RFC3339, m.Now)
+	if err != nil {
+		return fail(err)
+	}
+	o := &verifyOptions{hash: crypto.SHA384, now: now, profile: "ietf"}
+	if m.RuntimeData != "" {
+		b, err := fs.ReadFile(fsys, m.RuntimeData)
+		if err != nil {
+			return fail(err)
+		}
+		o.runtimeData = string(b)
+	}
+	if m.ReportData != "" {
+		if o.reportData, err = hex.DecodeString(m.ReportData); err != nil {
+			return fail(err)
+		}
+	}
+	if m.Nonce != "" {
+		if o.nonce, err = hex.DecodeString(m.Nonce); err != nil {
+			return fail(err)
+		}
+	}
+	var evidence []namedEvidence
+	for _, f := range m.Evidence {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return fail(err)
+		}
+		evidence = append(evidence, namedEvidence{name: f, data: b})
+	}
+	var src collateralSources
+	if m.Collateral != "" {
+		sub, err := fs.Sub(fsys, m.Collateral)
+		if err != nil {
+			return fail(err)
+		}
+		if src, err = loadBundle(sub, m.TestRoots); err != nil {
+			return fail(err)
+		}
+	}
+	var rv *policy.ReferenceValues
+	if m.ReferenceValues != "" {
+		b, err := fs.ReadFile(fsys, m.ReferenceValues)
+		if err != nil {
+			return fail(err)
+		}
+		if rv, err = policy.ParseReferenceValues(b); err != nil {
+			return fail(err)
+		}
+	}
+	reg, err := registry(o, src)
+	if err != nil {
+		return fail(err)
+	}
+	out, err := appraiseWith(ctx, o, reg, rv, evidence)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "== sample %s: %s\n", name, m.Title)
+	if m.Source != "" {
+		fmt.Fprintf(stdout, "   %s\n", m.Source)
+	}
+	fmt.Fprintf(stdout, "   verified at %s\n\n", now.Format(time.RFC3339))
+	printHuman(stdout, out)
+	if m.Sign {
+		priv, jwks, err := token.GenerateKey(token.ES256, "attest-sample")
+		if err != nil {
+			return fail(err)
+		}
+		tok, err := sign(priv, out)
+		if err != nil {
+			return fail(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, jwks); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "\nsigned EAR (ES256; the key was generated for this run, JWKS %s):\n%s\n", compact.Bytes(), tok)
+	}
+	fmt.Fprintln(stdout)
+	if out.Status().String() != m.Expect {
+		fmt.Fprintf(stderr, "attest verify: sample %s: status %s, expected %s\n", name, out.Status(), m.Expect)
+		return exitCode(out.Status())
+	}
+	return exitAffirming
 }

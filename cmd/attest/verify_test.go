@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/ear/token"
+)
+
+func verifyCmd(t *testing.T, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runVerify(context.Background(), args, bytes.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// The README's command: no arguments appraises the embedded samples.
+func TestVerifySamples(t *testing.T) {
+	code, out, errs := verifyCmd(t, nil)
+	if code != exitAffirming {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"== sample composite", "cpu0 (tdx): affirming", "gpu7 (nvidia-gpu): affirming",
+		"✓ tdx.mr_td", "✓ gpu.measurements", "overall: affirming", "signed EAR (ES256", "\neyJ"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// The printed token verifies with the printed JWKS.
+	i := strings.Index(out, "JWKS ")
+	j := strings.Index(out[i:], "):\n")
+	jwks := out[i+5 : i+j]
+	tok := strings.TrimSpace(strings.SplitN(out[i+j+3:], "\n", 2)[0])
+	ks, err := token.ParseJWKS([]byte(jwks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := token.NewVerifier(ks)
+	res, err := v.Verify(context.Background(), []byte(tok), token.Expectations{Now: mustTime(t, "2025-06-15T00:01:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OverallStatus() != ear.StatusAffirming || len(res.Submods) != 9 {
+		t.Fatalf("%s %d", res.OverallStatus(), len(res.Submods))
+	}
+}
+
+// sampleDir copies the embedded composite sample to disk.
+func sampleDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	sub, _ := fs.Sub(samplesFS, "samples/composite")
+	err := fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, p), 0o755)
+		}
+		b, err := fs.ReadFile(sub, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, p), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestVerifyFiles(t *testing.T) {
+	dir := sampleDir(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	base := []string{"--now", "2025-06-15T00:00:00Z", "--collateral-dir", p("collateral"),
+		"--reference-values", p("reference-values.yaml"), "--runtime-data", p("runtime-data.json")}
+	files := []string{p("tdx-evidence.json"), p("gpu-evidence.json")}
+
+	// A user bundle never replaces the pinned roots: the test evidence fails its chains.
+	code, out, _ := verifyCmd(t, nil, append(base, files...)...)
+	if code != exitContraindicated || !strings.Contains(out, "untrusted certificate chain") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// Trusting the bundle's roots is unsafe: every check passes, the result is a warning.
+	code, out, _ = verifyCmd(t, nil, append(append(base, "--trust-bundle-roots-unsafe"), files...)...)
+	if code != exitWarning || strings.Contains(out, "✗") || !strings.Contains(out, "overall: warning") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// Another session's runtime data: freshness fails everywhere.
+	code, out, _ = verifyCmd(t, nil, append(append(base, "--trust-bundle-roots-unsafe", "--runtime-data",
+		`{"nonce":"other","tee-pubkey":{"kty":"EC"},"additional-evidence":""}`), files...)...)
+	if code != exitContraindicated || strings.Count(out, "freshness check failed") != 9 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// No binding at all: refused, not skipped.
+	code, out, _ = verifyCmd(t, nil, "--now", "2025-06-15T00:00:00Z", "--collateral-dir", p("collateral"), "--trust-bundle-roots-unsafe", p("tdx-evidence.json"))
+	if code != exitContraindicated || !strings.Contains(out, "no expected") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// Evidence on stdin, JSON output, a signed token written to a file.
+	priv, jwks, err := token.GenerateKey(token.ES256, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p("key.jwk"), priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tdxEv, _ := os.ReadFile(p("tdx-evidence.json"))
+	code, out, errs := verifyCmd(t, tdxEv, append(append(base, "--trust-bundle-roots-unsafe", "--json", "--key", p("key.jwk"), "--token", p("ear.jwt")), "-")...)
+	if code != exitWarning {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	var j jsonOutcome
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != "warning" || len(j.Submods) != 1 || j.Submods[0].Name != "cpu0" || len(j.Submods[0].Checks) == 0 || j.Token == "" {
+		t.Fatalf("%+v", j)
+	}
+	tok, err := os.ReadFile(p("ear.jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := token.ParseJWKS(jwks)
+	v, _ := token.NewVerifier(ks)
+	res, err := v.Verify(context.Background(), bytes.TrimSpace(tok), token.Expectations{Now: mustTime(t, "2025-06-15T00:01:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := res.Extensions[ear.ExtUnsafe.Name].([]any); len(u) == 0 {
+		t.Fatalf("unsafe switch not in the token: %v", res.Extensions)
+	}
+	// Without collateral, the verifier explains what is missing.
+	rootsOnly := filepath.Join(t.TempDir(), "b")
+	_ = os.MkdirAll(filepath.Join(rootsOnly, "tdx"), 0o755)
+	roots, _ := os.ReadFile(p("collateral/tdx/roots.pem"))
+	_ = os.WriteFile(filepath.Join(rootsOnly, "tdx", "roots.pem"), roots, 0o644)
+	code, out, _ = verifyCmd(t, nil, append(append(base[:2:2], "--collateral-dir", rootsOnly, "--trust-bundle-roots-unsafe", "--runtime-data", p("runtime-data.json")), p("tdx-evidence.json"))...)
+	if code != exitContraindicated || !strings.Contains(out, "no TCB info") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	_ = os.MkdirAll(filepath.Join(rootsOnly, "gpu"), 0o755)
+	roots, _ = os.ReadFile(p("collateral/gpu/roots.pem"))
+	_ = os.WriteFile(filepath.Join(rootsOnly, "gpu", "roots.pem"), roots, 0o644)
+	code, out, _ = verifyCmd(t, nil, append(append(base[:2:2], "--collateral-dir", rootsOnly, "--trust-bundle-roots-unsafe", "--runtime-data", p("runtime-data.json")), p("gpu-evidence.json"))...)
+	if code != exitContraindicated || !strings.Contains(out, "--collateral-dir or --online") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// Unrecognised input is a contraindicated submodule, not a crash.
+	code, out, _ = verifyCmd(t, []byte("hello"), "--report-data", "00", "-")
+	if code != exitContraindicated || !strings.Contains(out, "unknown format") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+func TestVerifyUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--now", "yesterday", "x"},
+		{"--token", "t.jwt", "x"},
+		{"--nonce", "abcd", "x"},
+		{"--report-data", "zz", "x"},
+		{"--hash", "md5", "x"},
+		{"--profile", "other", "x"},
+		{"--trust-bundle-roots-unsafe", "x"},
+		{"--bogus"},
+		{"/nonexistent/evidence"},
+		{"--reference-values", "/nonexistent.yaml", "--report-data", "00", "-"},
+	} {
+		code, _, errs := verifyCmd(t, nil, args...)
+		if code != exitError || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	if code, _, _ := verifyCmd(t, nil, "-h"); code != exitAffirming {
+		t.Errorf("-h: exit %d", code)
+	}
+}
