@@ -76,6 +76,7 @@ type KDS struct {
 	base    string
 	fetcher collateral.Fetcher
 	cache   *collateral.Cache
+	refresh time.Duration
 }
 
 // KDSOptions configure NewKDS. Zero fields take defaults.
@@ -86,14 +87,25 @@ type KDSOptions struct {
 	Fetcher collateral.Fetcher
 	// Store defaults to an in-memory store.
 	Store collateral.Store
-	// MaxStale is how long past its validity an item may be served when a
-	// refresh fails; zero never serves stale items.
+	// MaxStale is how long past its refresh time an item may be served when a
+	// refresh fails; zero never serves stale items. The verifier still checks
+	// every item's own validity (a CRL's nextUpdate) against its clock.
 	MaxStale time.Duration
+	// CRLRefresh is how often a CRL is fetched again even though its
+	// nextUpdate is later, so that a new revocation is seen early; zero means
+	// DefaultCRLRefresh.
+	CRLRefresh time.Duration
 }
+
+// DefaultCRLRefresh is the default KDSOptions.CRLRefresh.
+const DefaultCRLRefresh = 24 * time.Hour
 
 // NewKDS returns a KDS source.
 func NewKDS(opts KDSOptions) (*KDS, error) {
-	k := &KDS{base: strings.TrimRight(opts.BaseURL, "/"), fetcher: opts.Fetcher}
+	k := &KDS{base: strings.TrimRight(opts.BaseURL, "/"), fetcher: opts.Fetcher, refresh: opts.CRLRefresh}
+	if k.refresh <= 0 {
+		k.refresh = DefaultCRLRefresh
+	}
 	if k.base == "" {
 		k.base = KDSBaseURL
 	}
@@ -126,6 +138,9 @@ func (k *KDS) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error
 		c, err := x509.ParseRevocationList(b)
 		if err != nil {
 			return time.Time{}, verify.Errorf(verify.ErrCollateral, "CRL from %s: %w", u, err)
+		}
+		if next := nowFrom(ctx).Add(k.refresh); next.Before(c.NextUpdate) {
+			return next, nil
 		}
 		return c.NextUpdate, nil
 	})

@@ -209,3 +209,40 @@ func TestKDSCertChainForMissingIntermediate(t *testing.T) {
 		t.Fatalf("rogue cert_chain: %v", err)
 	}
 }
+
+func TestKDSStaleCRLWithinBound(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Turin]
+	kds := snptest.NewKDS(p)
+	defer kds.Close()
+	crl, _ := p.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
+	kds.SetCRL(snp.Turin, snp.SigningKeyVCEK, crl)
+	mk := func(maxStale time.Duration) *snp.Verifier {
+		src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL(), Fetcher: fastFetcher(), MaxStale: maxStale, CRLRefresh: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.verifier(t, snp.WithKDS(src))
+	}
+	withStale, strict := mk(48*time.Hour), mk(0)
+	raw, _ := p.Sign(snptest.Report{ReportData: nonce})
+	for _, v := range []*snp.Verifier{withStale, strict} {
+		if _, err := v.Verify(context.Background(), raw, exp()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kds.SetCRL(snp.Turin, snp.SigningKeyVCEK, nil) // KDS stops serving it
+	later := exp()
+	later.Now = now.Add(3 * time.Hour) // past the refresh, inside nextUpdate
+	if _, err := withStale.Verify(context.Background(), raw, later); err != nil {
+		t.Fatalf("stale CRL within the bound: %v", err)
+	}
+	if _, err := strict.Verify(context.Background(), raw, later); !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("no stale allowed: %v", err)
+	}
+	// Past the CRL's own nextUpdate, even a stale-served CRL is rejected.
+	later.Now = now.AddDate(0, 0, 7).Add(time.Hour)
+	if _, err := withStale.Verify(context.Background(), raw, later); err == nil {
+		t.Fatal("CRL past nextUpdate accepted")
+	}
+}

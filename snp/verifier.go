@@ -151,7 +151,7 @@ func (v *Verifier) Format() verify.Format { return verify.FormatSNP }
 func (v *Verifier) Detect(b []byte) bool {
 	t := bytes.TrimLeft(b, " \t\r\n")
 	if len(t) > 0 && t[0] == '{' {
-		return bytes.Contains(t[:min(len(t), 64)], []byte(`"attestation_report"`))
+		return len(b) <= MaxEvidenceSize && bytes.Contains(t, []byte(`"attestation_report"`))
 	}
 	if len(b) < ReportSize {
 		return false

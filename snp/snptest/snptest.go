@@ -231,6 +231,7 @@ func amdName(cn string) pkix.Name {
 }
 
 var (
+	oidStructVer   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 1}
 	oidProductName = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 2}
 	oidTCB         = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3}
 	oidHWID        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 4}
@@ -254,9 +255,13 @@ func (p *PKI) endorsementExtensions(c Cert, vcek bool) []pkix.Extension {
 		b, _ := asn1.Marshal(int(v))
 		return pkix.Extension{Id: append(append(asn1.ObjectIdentifier{}, oidTCB...), sub), Value: b}
 	}
+	one, _ := asn1.Marshal(1)
 	exts := []pkix.Extension{
+		{Id: oidStructVer, Value: one},
 		{Id: oidProductName, Value: ia5(name)},
 		intExt(1, tcb.Bootloader), intExt(2, tcb.TEE), intExt(3, tcb.SNP), intExt(8, tcb.Microcode),
+		// Reserved SPL slots, present (zero) in AMD's certificates.
+		intExt(4, 0), intExt(5, 0), intExt(6, 0), intExt(7, 0),
 	}
 	if p.Product == snp.Turin {
 		exts = append(exts, intExt(9, tcb.FMC))
