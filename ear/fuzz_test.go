@@ -1,9 +1,11 @@
 package ear
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -45,6 +47,12 @@ func checkDecoded(t *testing.T, r *Result) {
 			}
 			t.Fatalf("%s encode of a valid result: %v", enc.name, err)
 		}
+		if enc.name == "cbor" {
+			ref, err := c.refEncodeCBOR(r)
+			if err != nil || !bytes.Equal(ref, b) {
+				t.Fatalf("hand-written and reference encoders disagree (%v):\n got %x\n ref %x", err, b, ref)
+			}
+		}
 		back, err := enc.d(b)
 		if err != nil {
 			t.Fatalf("%s re-decode: %v", enc.name, err)
@@ -79,8 +87,20 @@ func FuzzParseJSONClaims(f *testing.F) {
 
 func FuzzParseCBORClaims(f *testing.F) {
 	seedFiles(f, "golden/*.cbor")
+	for _, p := range []string{ProfileIETF03, ProfileTrustee} {
+		b, err := goldenResult(p).MarshalCBOR()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewCodec(nil).DecodeCBOR(data)
+		c := NewCodec(nil)
+		r, err := c.DecodeCBOR(data)
+		ref, refErr := c.refDecodeCBOR(data)
+		if err == nil && refErr == nil && !reflect.DeepEqual(r, ref) {
+			t.Fatalf("hand-written and reference decoders disagree:\n got %+v\n ref %+v", r, ref)
+		}
 		if err != nil {
 			if r != nil || !errors.Is(err, ErrDecode) {
 				t.Fatalf("error %v with result %v", err, r)

@@ -435,3 +435,34 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written CBOR codec agrees with the reflection-based reference on
+// every sample and on the golden results.
+func TestCBORCodecMatchesReference(t *testing.T) {
+	c := NewCodec(nil)
+	var results []*Result
+	for _, p := range []string{ProfileIETF03, ProfileTrustee} {
+		results = append(results, goldenResult(p))
+	}
+	for _, f := range []string{"trustee/example.token.json", "draft-ietf-rats-ear/ext-veraison-json-1.diag", "draft-ietf-rats-ear/ext-teep-json-1.diag", "veraison-ear/ear-claims-key-attestation-ok.json"} {
+		results = append(results, decodeJSONFile(t, f))
+	}
+	for i, r := range results {
+		fast, err := c.EncodeCBOR(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := c.refEncodeCBOR(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fast, ref) {
+			t.Errorf("result %d: encodings differ:\n got %x\n ref %x", i, fast, ref)
+		}
+		a, errA := c.DecodeCBOR(fast)
+		b, errB := c.refDecodeCBOR(fast)
+		if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("result %d: decoders differ (%v, %v):\n got %+v\n ref %+v", i, errA, errB, a, b)
+		}
+	}
+}

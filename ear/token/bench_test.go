@@ -44,23 +44,28 @@ func bareJWT(b *testing.B, r *ear.Result) jwt.Token {
 	return tok
 }
 
-// interleave runs ours and bare alternately, each timed in-loop, so both see
-// the same machine load; ns/op reports ours alone. (testing.Benchmark cannot
-// be nested inside a running benchmark: it would wait on the benchmark lock.)
+// interleave runs ours and bare alternately, each timed in-loop and each
+// going first on every other iteration, so both see the same machine load and
+// cache state; ns/op reports ours alone. (testing.Benchmark cannot be nested
+// inside a running benchmark: it would wait forever on the benchmark lock.)
 func interleave(b *testing.B, ours, bare func() error) {
 	var tOurs, tBare time.Duration
+	timed := func(f func() error, acc *time.Duration) {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		*acc += time.Since(t0)
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		if err := ours(); err != nil {
-			b.Fatal(err)
+		if i%2 == 0 {
+			timed(ours, &tOurs)
+			timed(bare, &tBare)
+		} else {
+			timed(bare, &tBare)
+			timed(ours, &tOurs)
 		}
-		t1 := time.Now()
-		if err := bare(); err != nil {
-			b.Fatal(err)
-		}
-		tBare += time.Since(t1)
-		tOurs += t1.Sub(t0)
 	}
 	b.StopTimer()
 	n := float64(b.N)
