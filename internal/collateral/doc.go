@@ -31,9 +31,11 @@
 // Time is an input: the Cache never reads the clock to decide validity; the
 // verifier passes its verification time (verify.Expectations.Now). The bytes
 // a Cache returns are not trusted by being cached: callers verify signatures
-// and validity of what they get, best inside the fetch function (see
-// FetchFunc) so that bytes that do not verify are never stored, and may cache
-// the verified, parsed objects separately, for example in internal/lru.
+// and validity of what they get. Checking inside the fetch function (see
+// FetchFunc) keeps bytes that do not verify out of the store, but it does not
+// replace checking what Get returns: an entry may come from another caller's
+// fetch (with other roots) or from a shared store. Verified, parsed objects
+// can be cached separately, for example in internal/lru.
 //
 // Every error carries a verify kind: verify.ErrCollateral when collateral is
 // unavailable (network, status, expired upstream data), verify.ErrLimit when a

@@ -1,6 +1,8 @@
 package collateral
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -452,5 +454,29 @@ func TestFetchErrorsHidePasswords(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: error shows the password or is nil: %v", raw, err)
 		}
+	}
+}
+
+func TestFetchCompressedBombHitsCap(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(make([]byte, 1<<20)) // 1 MiB of zeros, about 1 KiB compressed
+	zw.Close()
+	bomb := buf.Bytes()
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			t.Errorf("expected the transport to offer gzip, got %q", r.Header.Get("Accept-Encoding"))
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(len(bomb)))
+		w.Write(bomb)
+	})
+	f := fastFetcher() // cap 1024 bytes, checked on the decompressed stream
+	_, err := f.Fetch(context.Background(), srv.URL)
+	if !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("expected ErrLimit, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "body exceeds the cap") {
+		t.Fatalf("expected the cap to hit on the decompressed stream, got %v", err)
 	}
 }
