@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -453,4 +455,38 @@ func TestCacheFetchSlotWaitIsBounded(t *testing.T) {
 	}
 	close(release)
 	<-done
+}
+
+// recorder is a slog handler that keeps messages.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *recorder) WithGroup(string) slog.Handler      { return r }
+
+func TestCacheLogsStaleServing(t *testing.T) {
+	rec := &recorder{}
+	c := NewCache(CacheOptions{MaxStale: time.Hour, Logger: slog.New(rec)})
+	ctx := context.Background()
+	if _, _, err := c.Get(ctx, "k", t0, fixed("old", t0.Add(time.Minute)).fetch); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.msgs) != 0 {
+		t.Fatalf("a fresh fetch logged: %v", rec.msgs)
+	}
+	if _, stale, _ := c.Get(ctx, "k", t0.Add(2*time.Minute), failing(errors.New("down")).fetch); !stale {
+		t.Fatal("expected a stale entry")
+	}
+	if len(rec.msgs) != 1 || !strings.HasPrefix(rec.msgs[0], "WARN") || !strings.Contains(rec.msgs[0], "stale") {
+		t.Fatalf("expected one warning about stale serving, got %v", rec.msgs)
+	}
 }

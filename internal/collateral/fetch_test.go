@@ -480,3 +480,25 @@ func TestFetchCompressedBombHitsCap(t *testing.T) {
 		t.Fatalf("expected the cap to hit on the decompressed stream, got %v", err)
 	}
 }
+
+func TestFetchRetryCounts(t *testing.T) {
+	for _, tc := range []struct {
+		maxRetries int
+		hits       int64
+	}{{-1, 1}, {0, 1 + DefaultMaxRetries}, {1, 2}, {4, 5}} {
+		t.Run(strconv.Itoa(tc.maxRetries), func(t *testing.T) {
+			srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				http.Error(w, "busy", http.StatusTooManyRequests) // no Retry-After: back-off
+			})
+			f := fastFetcher()
+			f.MaxRetries = tc.maxRetries
+			_, err := f.Fetch(context.Background(), srv.URL)
+			if !errors.Is(err, verify.ErrCollateral) || !strings.Contains(err.Error(), "429") {
+				t.Fatalf("expected ErrCollateral naming 429, got %v", err)
+			}
+			if hits.Load() != tc.hits {
+				t.Fatalf("hits: expected %d, got %d", tc.hits, hits.Load())
+			}
+		})
+	}
+}
