@@ -194,6 +194,9 @@ func (c *Codec) DecodeJSON(data []byte) (*Result, error) {
 	if top == nil {
 		return nil, decodeErr("claims set: not a JSON object")
 	}
+	if err := noDuplicates(data, len(top), "claims set"); err != nil {
+		return nil, err
+	}
 	r := &Result{}
 	var err error
 	if raw, ok := top[nameProfile]; ok {
@@ -269,6 +272,9 @@ func (c *Codec) DecodeJSON(data []byte) (*Result, error) {
 		if err := json.Unmarshal(raw, &subs); err != nil || subs == nil {
 			return nil, decodeErr("submods: expected an object")
 		}
+		if err := noDuplicates(raw, len(subs), "submods"); err != nil {
+			return nil, err
+		}
 		r.Submods = make(map[string]*Appraisal, len(subs))
 		for name, raw := range subs {
 			a, err := c.decodeJSONAppraisal(raw)
@@ -288,6 +294,9 @@ func (c *Codec) decodeJSONAppraisal(data []byte) (*Appraisal, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil || m == nil {
 		return nil, decodeErr("appraisal: expected an object")
+	}
+	if err := noDuplicates(data, len(m), "appraisal"); err != nil {
+		return nil, err
 	}
 	a := &Appraisal{}
 	raw, name, err := pick(m, func(n *names) string { return n.status })
@@ -457,6 +466,9 @@ func jsonVector(raw json.RawMessage, name string) (TrustVector, error) {
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return v, decodeErr("%s: expected an object", name)
 	}
+	if err := noDuplicates(raw, len(m), name); err != nil {
+		return v, err
+	}
 	for k, cv := range m {
 		cat, ok := ParseCategory(k)
 		if !ok {
@@ -556,4 +568,37 @@ func normalizeNumbers(v any) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+// noDuplicates refuses a JSON object whose member count differs from the
+// number of distinct keys decoded from it: encoding/json keeps the last of
+// duplicate members, and two parsers must never read different claims from
+// the same signed bytes. It counts the colons outside strings at depth one.
+func noDuplicates(obj []byte, distinct int, what string) error {
+	depth, members, inString, escaped := 0, 0, false, false
+	for _, c := range obj {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ':' && depth == 1:
+			members++
+		}
+	}
+	if members != distinct {
+		return decodeErr("%s: duplicate member names (%d members, %d distinct)", what, members, distinct)
+	}
+	return nil
 }

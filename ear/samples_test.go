@@ -316,6 +316,11 @@ func TestDecodeJSONRules(t *testing.T) {
 		{"submods array", "{" + base + `,"submods":[]}`, false},
 		{"not an object", `[1]`, false},
 		{"null", `null`, false},
+		{"duplicate top-level claim", "{" + base + `,"iat":1666529185,` + sub + "}", false},
+		{"duplicate status", "{" + base + `,"submods":{"a":{"ear_status":"contraindicated","ear_status":"affirming"}}}`, false},
+		{"duplicate submod", "{" + base + `,"submods":{"a":{"ear_status":"none"},"a":{"ear_status":"none"}}}`, false},
+		{"duplicate vector claim", "{" + base + `,"submods":{"a":{"ear_status":"none","ear_trustworthiness_vector":{"hardware":96,"hardware":2}}}}`, false},
+		{"colons and braces in strings", "{" + base + `,"x":"a:b{\"c\":[}",` + sub + "}", true},
 		{"trailing garbage", "{" + base + "," + sub + "}x", false},
 		{"annotated evidence not an object", "{" + base + `,"submods":{"a":{"ear_status":"none","ear_veraison_annotated_evidence":[1]}}}`, false},
 	} {
