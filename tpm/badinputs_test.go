@@ -440,9 +440,6 @@ func TestTPM14DataNotDigest(t *testing.T) {
 		{"EFI action digest not of its data", func(l *tpmtest.EventLog) {
 			l.AddMeasured(4, tpmtest.EvEFIAction, []byte("Calling EFI Application from Boot Option"), []byte("other"))
 		}, verify.ErrBinding},
-		{"S-CRTM version digest not of its data", func(l *tpmtest.EventLog) {
-			l.AddMeasured(0, tpmtest.EvSCRTMVersion, []byte("v1"), []byte("v2"))
-		}, verify.ErrBinding},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log := tpmtest.NewEventLog(crypto.SHA256)
@@ -451,6 +448,22 @@ func TestTPM14DataNotDigest(t *testing.T) {
 			c, err := verifyEv(t, v, m.ev, expect(testNonce))
 			mustFail(t, c, err, tc.kind)
 		})
+	}
+}
+
+// TestTPM14UnverifiedVersionNotClaimed: an S-CRTM version whose data does not
+// hash to its digest (real firmware does this) is not claimed.
+func TestTPM14UnverifiedVersionNotClaimed(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	log := tpmtest.NewEventLog(crypto.SHA256)
+	log.AddMeasured(0, tpmtest.EvSCRTMVersion, []byte("v1"), []byte("v2"))
+	m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+	c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Log.SCRTMVersion != nil || !c.Log.SCRTMVersionUnverified || c.Map()["platform.scrtm_version"] != nil {
+		t.Fatalf("unverified S-CRTM version claimed: %+v", c.Log)
 	}
 }
 
@@ -708,5 +721,23 @@ func TestTPM22CompositeBinding(t *testing.T) {
 	}
 	if a.Map()["ak.fingerprint"] == b.Map()["ak.fingerprint"] || a.Map()["ak.fingerprint"] == "" {
 		t.Fatal("AK fingerprints must identify the VM's AK for the composite binding")
+	}
+}
+
+// TestTPM13RetypedSeparatorInPCR0: a PCR 0 event with a separator digest
+// under another type (real firmware logs S-CRTM contents like that) ends the
+// trusted part of PCR 0: a version measured after it is not claimed.
+func TestTPM13RetypedSeparatorInPCR0(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	log := tpmtest.NewEventLog(crypto.SHA256)
+	log.Add(0, 0x7 /* EV_S_CRTM_CONTENTS */, []byte{0xff, 0xff, 0xff, 0xff})
+	log.Add(0, tpmtest.EvSCRTMVersion, []byte("attacker version"))
+	m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+	c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Log.SCRTMVersion != nil {
+		t.Fatalf("version after a PCR 0 separator claimed: %q", c.Log.SCRTMVersion)
 	}
 }

@@ -111,6 +111,9 @@ func (l *LogClaims) addTo(m map[string]any) {
 	if l.KernelCmdline != nil {
 		m["kernel_cmdline"] = *l.KernelCmdline
 	}
+	if l.SCRTMVersionUnverified {
+		m["platform.scrtm_version_unverified"] = true
+	}
 	if l.SCRTMVersion != nil {
 		m["platform.scrtm_version"] = hex.EncodeToString(l.SCRTMVersion)
 	}

@@ -10,6 +10,12 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
+// The event-log and evidence seeds are real logs of 15–45 KB; minimising a
+// new input that large takes the default minutes, so run those targets with
+// a short -fuzzminimizetime, e.g.
+//
+//	go test -run='^$' -fuzz='^FuzzParseEventLog$' -fuzztime=45s -fuzzminimizetime=2s ./tpm
+
 // realQuotes returns the quotes of the real GCE attestation, for seeds.
 func realQuotes(f *testing.F) *tpm.Evidence {
 	ev, _, err := tpm.Decode(readFile(f, "gce-cos-85-nonce9009.pb"))

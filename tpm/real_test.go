@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-eventlog/extract"
 	gepb "github.com/google/go-eventlog/proto/state"
 	"github.com/google/go-eventlog/register"
+	eltestdata "github.com/google/go-eventlog/testdata"
 	"github.com/google/go-eventlog/tpmeventlog"
 	pb "github.com/google/go-tpm-tools/proto/attest"
 	"github.com/google/go-tpm-tools/server"
@@ -436,3 +437,67 @@ func mapsClone(m map[int][]byte) map[int][]byte {
 }
 
 var _ = tpmtest.AKAttributes
+
+// TestGoEventlogTestdataParses parses every TPM log that go-eventlog's
+// importable testdata package embeds. Debian 10's log is SHA-1-only (no Spec
+// ID event) and is refused as unsupported; every other log parses, replays
+// to the SHA-256 PCRs computed independently here (StartupLocality included)
+// and extracts without error.
+func TestGoEventlogTestdataParses(t *testing.T) {
+	logs := map[string][]byte{
+		"arch-linux-workstation":        eltestdata.ArchLinuxWorkstationEventLog,
+		"debian-10":                     eltestdata.Debian10EventLog,
+		"glinux-alex":                   eltestdata.GlinuxAlexEventLog,
+		"rhel8-uefi":                    eltestdata.Rhel8EventLog,
+		"ubuntu-1804-amd-sev":           eltestdata.Ubuntu1804AmdSevEventLog,
+		"ubuntu-2104-no-dbx":            eltestdata.Ubuntu2104NoDbxEventLog,
+		"ubuntu-2104-no-secure-boot":    eltestdata.Ubuntu2104NoSecureBootEventLog,
+		"ubuntu-2404-amd-sevsnp":        eltestdata.Ubuntu2404AmdSevSnpEventLog,
+		"cos-85-amd-sev":                eltestdata.Cos85AmdSevEventLog,
+		"cos-93-amd-sev":                eltestdata.Cos93AmdSevEventLog,
+		"cos-101-amd-sev":               eltestdata.Cos101AmdSevEventLog,
+		"cos-121-amd-sev":               eltestdata.Cos121AmdSevEventLog,
+		"gdc-host":                      eltestdata.GdcHost,
+		"ubuntu-2404-intel-tdx":         eltestdata.Ubuntu2404IntelTdxA4HighGpu8GEventLog,
+		"cos-125-intel-tdx-secure-boot": eltestdata.Cos125IntelTdxSecureBootA4HighGpu8GEventLog,
+		"host-gmes":                     eltestdata.HostGMESEventLog,
+	}
+	for name, raw := range logs {
+		t.Run(name, func(t *testing.T) {
+			log, err := tpm.ParseEventLog(raw, tpm.Limits{})
+			if name == "debian-10" {
+				mustFail(t, nil, err, verify.ErrUnsupported)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Compute the SHA-256 PCRs the log describes and replay against them.
+			vals := map[int][]byte{}
+			for _, ev := range log.Events {
+				if ev.Type == tpm.EvNoAction {
+					if loc, ok := bytes.CutPrefix(ev.Data, []byte("StartupLocality\x00")); ok && len(loc) == 1 {
+						vals[0] = append(make([]byte, 31), loc[0])
+					}
+					continue
+				}
+				cur, ok := vals[ev.PCR]
+				if !ok {
+					cur = make([]byte, 32)
+				}
+				h := crypto.SHA256.New()
+				h.Write(cur)
+				h.Write(ev.Digest(crypto.SHA256))
+				vals[ev.PCR] = h.Sum(nil)
+			}
+			if err := tpm.Replay(log, crypto.SHA256, vals); err != nil {
+				t.Fatalf("replay with independently computed PCRs: %v", err)
+			}
+			c, err := tpm.Extract(log, crypto.SHA256)
+			if err != nil {
+				t.Fatalf("extract: %v", err)
+			}
+			t.Logf("%d events, secure boot %v, %d boot apps, GRUB %v", c.Events, c.SecureBoot != nil && c.SecureBoot.Enabled, len(c.BootApps), c.GRUB != nil)
+		})
+	}
+}

@@ -124,9 +124,12 @@ type LogClaims struct {
 	GRUB          *GRUB       // nil when PCRs 8/9 hold no GRUB measurements
 	KernelCmdline *string     // from GRUB's kernel_cmdline command, when exactly one
 	SCRTMVersion  []byte      // EV_S_CRTM_VERSION data in PCR 0 (digest verified)
-	GCEFirmware   *uint32     // GCE virtual firmware version decoded from SCRTMVersion
-	GCETechnology *string     // GCE confidential technology from EV_NONHOST_INFO
-	Events        int         // events replayed
+	// SCRTMVersionUnverified: an EV_S_CRTM_VERSION event's data did not
+	// hash to its digest, so no version is claimed from it.
+	SCRTMVersionUnverified bool
+	GCEFirmware            *uint32 // GCE virtual firmware version decoded from SCRTMVersion
+	GCETechnology          *string // GCE confidential technology from EV_NONHOST_INFO
+	Events                 int     // events replayed
 	// UnexplainedPCRs are quoted PCRs that no log event extends although
 	// their value is not a reset value (all zeros or all ones): the log does
 	// not describe what was measured there (Linux IMA's PCR 10, for example).
@@ -288,8 +291,18 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 				sepSeen[ev.PCR] = true
 				c.SeparatorsInPCRs = append(c.SeparatorsInPCRs, ev.PCR)
 			}
-		} else if isSepDigest && ev.PCR < 8 {
-			return nil, verify.Errorf(verify.ErrPolicy, "event log: event %d in PCR %d has a separator digest but type %#x: retyped separator", ev.Seq, ev.PCR, ev.Type)
+		} else if isSepDigest {
+			switch ev.PCR {
+			case 4, 7:
+				// Where claims depend on the separator's place, a retyped
+				// separator could move measurements across it.
+				return nil, verify.Errorf(verify.ErrPolicy, "event log: event %d in PCR %d has a separator digest but type %#x: retyped separator", ev.Seq, ev.PCR, ev.Type)
+			case 0:
+				// Real firmware measures such blobs into PCR 0 (S-CRTM
+				// contents); stop trusting PCR 0 events here, as after a separator.
+				sepSeen[0] = true
+				continue
+			}
 		}
 		if ev.Type == EvEFIAction && !digestMatches(bank, ev, ev.Data) {
 			return nil, verify.Errorf(verify.ErrBinding, "event log: event %d: EV_EFI_ACTION digest %x is not the %v of %q", ev.Seq, d, bank, ev.Data)
@@ -301,8 +314,11 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 			}
 			switch ev.Type {
 			case EvSCRTMVersion:
+				// Some firmware measures another form of the version than
+				// it logs; such a version is unverified and not claimed.
 				if !digestMatches(bank, ev, ev.Data) {
-					return nil, verify.Errorf(verify.ErrBinding, "event log: event %d: EV_S_CRTM_VERSION digest %x is not the %v of its data", ev.Seq, d, bank)
+					c.SCRTMVersionUnverified = true
+					break
 				}
 				c.SCRTMVersion = ev.Data
 				if v, ok := gceFirmwareVersion(ev.Data); ok {
