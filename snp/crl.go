@@ -53,7 +53,8 @@ func (v *Verifier) crl(roots Roots, der []byte) (*verifiedCRL, error) {
 		return nil, verify.Errorf(verify.ErrLimit, "%s CRL: %d bytes exceeds the limit of %d", roots.Product, len(der), maxCRLBytes)
 	}
 	h := sha256.New()
-	writeLen(h, roots.ARK.Raw)
+	ark := v.arkSum[roots.Product]
+	h.Write(ark[:])
 	writeLen(h, der)
 	var k [32]byte
 	h.Sum(k[:0])

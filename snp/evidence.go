@@ -149,27 +149,81 @@ func isVLEKIntermediate(c *x509.Certificate) bool {
 // concatenated DER) to the evidence, each under the role its own subject
 // names: SEV-VCEK, SEV-VLEK, ARK-*, SEV-VLEK-* (ASVK) or SEV-* (ASK).
 func (ev *Evidence) AddCertificates(data []byte) error {
-	certs, err := parseCerts(data)
+	ders, err := splitCerts(data)
 	if err != nil {
 		return err
 	}
-	for _, c := range certs {
-		role := "ASK"
-		switch cn := c.Subject.CommonName; {
-		case cn == "SEV-VCEK":
-			role = "VCEK"
-		case cn == "SEV-VLEK":
-			role = "VLEK"
-		case bytes.Equal(c.RawSubject, c.RawIssuer):
-			role = "ARK"
-		case isVLEKIntermediate(c):
-			role = "ASVK"
+	for _, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return verify.Errorf(verify.ErrMalformed, "certificate: %w", err)
 		}
-		if err := ev.add(role, c.Raw); err != nil {
+		if err := ev.add(certRole(c), der); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// certRole names the role a certificate's own subject gives it.
+func certRole(c *x509.Certificate) string {
+	switch cn := c.Subject.CommonName; {
+	case cn == "SEV-VCEK":
+		return "VCEK"
+	case cn == "SEV-VLEK":
+		return "VLEK"
+	case bytes.Equal(c.RawSubject, c.RawIssuer):
+		return "ARK"
+	case isVLEKIntermediate(c):
+		return "ASVK"
+	}
+	return "ASK"
+}
+
+// splitCerts splits PEM or concatenated DER into DER certificates, checking
+// only the framing.
+func splitCerts(data []byte) ([][]byte, error) {
+	if len(data) > maxCertBytes {
+		return nil, verify.Errorf(verify.ErrLimit, "certificates: %d bytes exceeds the limit of %d", len(data), maxCertBytes)
+	}
+	var out [][]byte
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN")) {
+		rest := data
+		for {
+			var blk *pem.Block
+			blk, rest = pem.Decode(rest)
+			if blk == nil {
+				break
+			}
+			if blk.Type != "CERTIFICATE" {
+				return nil, verify.Errorf(verify.ErrMalformed, "PEM block %q: expected CERTIFICATE", blk.Type)
+			}
+			out = append(out, blk.Bytes)
+			if len(out) > maxCerts {
+				return nil, verify.Errorf(verify.ErrLimit, "more than %d certificates", maxCerts)
+			}
+		}
+		if len(bytes.TrimSpace(rest)) != 0 {
+			return nil, verify.Errorf(verify.ErrMalformed, "certificates: %d bytes of non-PEM data", len(rest))
+		}
+	} else {
+		in := cryptobyte.String(data)
+		for !in.Empty() {
+			var cert cryptobyte.String
+			start := len(data) - len(in)
+			if !in.ReadASN1Element(&cert, cbasn1.SEQUENCE) {
+				return nil, verify.Errorf(verify.ErrMalformed, "certificates: no DER SEQUENCE at offset %d", start)
+			}
+			out = append(out, data[start:start+len(cert):start+len(cert)])
+			if len(out) > maxCerts {
+				return nil, verify.Errorf(verify.ErrLimit, "more than %d certificates", maxCerts)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "no certificate found in %d bytes", len(data))
+	}
+	return out, nil
 }
 
 // Trustee's JSON evidence (serde of sev::firmware::guest::AttestationReport).

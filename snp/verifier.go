@@ -27,8 +27,11 @@ type Verifier struct {
 	noRevocation bool
 	log          *slog.Logger
 
+	arkSum map[Product][32]byte // hash of each pinned ARK, for cache keys
+
 	chains *lru.Cache[[32]byte, *verifiedChain]
 	crls   *lru.Cache[[32]byte, *verifiedCRL]
+	roles  *lru.Cache[[32]byte, string]
 }
 
 // Option configures a Verifier.
@@ -111,6 +114,7 @@ func WithCacheSize(n int) Option {
 		}
 		v.chains = lru.New[[32]byte, *verifiedChain](n)
 		v.crls = lru.New[[32]byte, *verifiedCRL](n)
+		v.roles = lru.New[[32]byte, string](n)
 		return nil
 	}
 }
@@ -139,6 +143,11 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if v.chains == nil {
 		v.chains = lru.New[[32]byte, *verifiedChain](1024)
 		v.crls = lru.New[[32]byte, *verifiedCRL](1024)
+		v.roles = lru.New[[32]byte, string](1024)
+	}
+	v.arkSum = make(map[Product][32]byte, len(v.roots))
+	for p, r := range v.roots {
+		v.arkSum[p] = sha256.Sum256(r.ARK.Raw)
 	}
 	return v, nil
 }
@@ -184,11 +193,37 @@ func (v *Verifier) VerifyReport(ctx context.Context, report, certs []byte, exp v
 	}
 	ev := &Evidence{Report: r}
 	if len(certs) > 0 {
-		if err := ev.AddCertificates(certs); err != nil {
+		ders, err := splitCerts(certs)
+		if err != nil {
 			return nil, err
+		}
+		for _, der := range ders {
+			role, err := v.roleOf(der)
+			if err != nil {
+				return nil, err
+			}
+			if err := ev.add(role, der); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return v.VerifyEvidence(ctx, ev, exp)
+}
+
+// roleOf classifies a certificate by its subject, remembering the answer by
+// the hash of its bytes so that a certificate seen before is not re-parsed.
+func (v *Verifier) roleOf(der []byte) (string, error) {
+	k := sha256.Sum256(der)
+	if role, ok := v.roles.Get(k, time.Time{}); ok {
+		return role, nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", verify.Errorf(verify.ErrMalformed, "certificate: %w", err)
+	}
+	role := certRole(c)
+	v.roles.Add(k, role, time.Time{})
+	return role, nil
 }
 
 // VerifyEvidence verifies decoded evidence. On any error the claims are nil.
@@ -401,7 +436,8 @@ func (v *Verifier) chain(roots Roots, key SigningKey, vekDER, interDER []byte, n
 	h := sha256.New()
 	h.Write([]byte(roots.Product))
 	h.Write([]byte{byte(key)})
-	h.Write(roots.ARK.Raw)
+	ark := v.arkSum[roots.Product]
+	h.Write(ark[:])
 	writeLen(h, vekDER)
 	writeLen(h, interDER)
 	var ck [32]byte
