@@ -29,6 +29,8 @@
 //	      gpu_require_fwid (default true)
 //	NVSwitch  allowed_switch_bios_versions, switch_min_vbios_version, switch_require_fwid
 //	TPM   tpm_pcr00..tpm_pcr23 (hex), trusted_aks
+//	all   warn_only: names of pinned values whose mismatch only warns
+//	      (the claim is lowered to the category's warning value, never affirming)
 //
 // # Claims read
 //

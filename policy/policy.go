@@ -247,9 +247,34 @@ func (e *eval) pin(id, title, rvName string, keys []string, cat ear.Category, ok
 		c.Expected = setText(want)
 		c.Value = mismatch
 		c.Reason = "not among the reference values " + rvName
+		if contains(e.rv.Lookup("warn_only", e.now), rvName) && mismatch.Tier() == ear.StatusContraindicated {
+			c.Value = warningFor(c.Category)
+			c.Reason += " (warn-only: a warning, never affirming)"
+		}
 	}
 	e.add(c)
 	return c.OK && len(want) > 0
+}
+
+// warningFor is the warning-tier claim of a category, for warn-only rules.
+func warningFor(cat ear.Category) ear.TrustClaim {
+	switch cat {
+	case ear.Executables:
+		return ear.UnrecognizedRuntime
+	case ear.Hardware:
+		return ear.UnsafeHardware
+	case ear.Configuration:
+		return ear.UnsafeConfig
+	case ear.FileSystem:
+		return ear.UnrecognizedFiles
+	case ear.SourcedData:
+		return ear.UntrustedSources
+	case ear.RuntimeOpaque:
+		return ear.IsolatedMemory
+	case ear.StorageOpaque:
+		return ear.SwKeysEncryptedSecrets
+	}
+	return ear.UnsafeConfig // instance-identity has no warning value: record it as configuration's
 }
 
 // optionalPin compares only when reference values exist; it records an

@@ -173,6 +173,30 @@ func TestTDXMismatch(t *testing.T) {
 	}
 }
 
+// POL-09: a warn-only pin that mismatches gives a warning, never affirming.
+func TestWarnOnly(t *testing.T) {
+	cl := tdxClaims()
+	cl["quote.body.mr_td"] = strings.Repeat("00", 48)
+	cl["quote.body.xfam"] = "0000000000000000"
+	r := appraise(t, tdxRV(t, Entry{Name: "warn_only", Value: []any{"mr_td", "xfam"}}), verify.FormatTDX, cl)
+	if r.Status() != ear.StatusWarning {
+		t.Fatalf("status %s", r.Status())
+	}
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	if c := check(t, r, "tdx.mr_td"); c.OK || !strings.Contains(c.Reason, "warn-only") {
+		t.Fatalf("%+v", c)
+	}
+	// Only the named rules are relaxed.
+	r = appraise(t, tdxRV(t, Entry{Name: "warn_only", Value: "xfam"}), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+	// A matching warn-only pin still affirms.
+	r = appraise(t, tdxRV(t, Entry{Name: "warn_only", Value: "mr_td"}), verify.FormatTDX, tdxClaims())
+	if r.Status() != ear.StatusAffirming {
+		t.Fatal(r.Status())
+	}
+}
+
 func TestTDXDebug(t *testing.T) {
 	cl := tdxClaims()
 	cl["td_attributes.debug"] = true

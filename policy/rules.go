@@ -65,11 +65,15 @@ func (e *eval) tdx() {
 	debugOff := e.flagOff("tdx.debug", "debug TD (TD_ATTRIBUTES.DEBUG)", []string{"td_attributes.debug", "debug"},
 		ear.Configuration, ear.UnsupportableConfig)
 	if debugOff {
-		if checked, _ := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
-			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig); checked {
+		checked, ok := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
+			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig)
+		switch {
+		case checked && ok:
 			e.add(verify.Check{ID: "tdx.configuration", Title: "approved configuration", Category: ear.Configuration,
 				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD and XFAM matches"})
-		} else {
+		case checked:
+			// the XFAM check set the claim
+		default:
 			e.add(verify.Check{ID: "tdx.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
 				OK: true, Value: ear.NoConfigVulns, Reason: "not a debug TD"})
 		}
