@@ -12,6 +12,14 @@
 // a retyped event (PCRs 4 and 7 admit a fixed set of types) and takes event
 // data only where the data must hash to the measured digest.
 //
+// extraData is compared with Expectations.ReportData by
+// verify.Expectations.CheckReportData: an expected value shorter than
+// extraData must be followed by zeros there. Trustee's TPM attester puts the
+// first 32 bytes of its 48-byte runtime-data digest into extraData, so pass
+// those 32 bytes as ReportData. With Expectations.InitDataDigest set, PCR 8
+// must equal the digest extended once into a zero PCR (Trustee's init-data
+// binding).
+//
 // Judging the claims (which PCR values, whether Secure Boot is required) is a
 // policy's job; the verifier exposes everything such a policy needs.
 package tpm
