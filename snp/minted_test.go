@@ -496,6 +496,19 @@ func TestSNP16VCEKTCB(t *testing.T) {
 	}
 }
 
+func TestSNP16ReservedTCBBytes(t *testing.T) {
+	f := pkis(t)
+	v := f.verifier(t)
+	for _, prod := range []snp.Product{snp.Genoa, snp.Turin} {
+		p := f.pki[prod]
+		at := 0x180 + 2 // SPL4 on Genoa, TEE on Turin: pick a reserved byte per layout
+		if prod == snp.Turin {
+			at = 0x180 + 5
+		}
+		check(t, v, mint(t, p, snptest.Report{Mutate: func(raw []byte) { raw[at] = 1 }}), exp(), verify.ErrBinding)
+	}
+}
+
 func TestSNP17ChipID(t *testing.T) {
 	f := pkis(t)
 	v := f.verifier(t)

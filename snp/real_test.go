@@ -217,3 +217,25 @@ func flip(b []byte, at int) []byte {
 	c[at] ^= 0x01
 	return c
 }
+
+func TestRegistryDetectsSNP(t *testing.T) {
+	v := newOffline(t)
+	reg, err := verify.NewRegistry(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	table, err := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: vcek}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range [][]byte{report, append(bytes.Clone(report), table...), read(t, "trustee-e2e-evidence.json")} {
+		if f, err := reg.Detect(ev); err != nil || f != verify.FormatSNP {
+			t.Fatalf("Detect = %q, %v", f, err)
+		}
+	}
+	c, err := reg.Verify(context.Background(), "", append(bytes.Clone(report), table...), verify.Expectations{ReportData: reportDataOf(t, report), Now: gsgTime})
+	if err != nil || c.Format() != verify.FormatSNP {
+		t.Fatalf("registry verify: %v", err)
+	}
+}

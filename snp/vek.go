@@ -17,6 +17,10 @@ var (
 	oidBLSPL       = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 1}
 	oidTEESPL      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 2}
 	oidSNPSPL      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 3}
+	oidSPL4        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 4}
+	oidSPL5        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 5}
+	oidSPL6        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 6}
+	oidSPL7        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 7}
 	oidUcodeSPL    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 8}
 	oidFMCSPL      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 3, 9}
 	oidHWID        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 4}
@@ -31,8 +35,9 @@ type endorsement struct {
 	productName string // e.g. "Milan-B0"; may be empty
 	tcb         TCB
 	hasFMC      bool
-	hwid        []byte // VCEK only
-	cspID       string // VLEK only
+	spl47       [4]uint8 // reserved SPL slots 4–7 (zero in AMD's certificates)
+	hwid        []byte   // VCEK only
+	cspID       string   // VLEK only
 	pub         *ecdsa.PublicKey
 }
 
@@ -72,6 +77,14 @@ func parseEndorsement(c *x509.Certificate) (*endorsement, error) {
 		case x.Id.Equal(oidUcodeSPL):
 			e.tcb.Microcode, err = decodeSPL(x.Value)
 			seen.ucode = true
+		case x.Id.Equal(oidSPL4):
+			e.spl47[0], err = decodeSPL(x.Value)
+		case x.Id.Equal(oidSPL5):
+			e.spl47[1], err = decodeSPL(x.Value)
+		case x.Id.Equal(oidSPL6):
+			e.spl47[2], err = decodeSPL(x.Value)
+		case x.Id.Equal(oidSPL7):
+			e.spl47[3], err = decodeSPL(x.Value)
 		case x.Id.Equal(oidFMCSPL):
 			e.tcb.FMC, err = decodeSPL(x.Value)
 			e.hasFMC = true

@@ -550,6 +550,18 @@ func bindEndorsement(e *endorsement, r *Report, p Product) error {
 	if got != want {
 		return verify.Errorf(verify.ErrBinding, "reported_tcb: expected the %s's TCB %s, report has %s (%#016x)", e.kind, want, got, r.ReportedTCB)
 	}
+	// The bytes outside the named parts are bound too: to the certificate's
+	// SPL slots 4–7 on Milan and Genoa, to zero on Turin.
+	var rest, wantRest []byte
+	le := r.ReportedTCB
+	if p == Turin {
+		rest, wantRest = []byte{byte(le >> 32), byte(le >> 40), byte(le >> 48)}, []byte{0, 0, 0}
+	} else {
+		rest, wantRest = []byte{byte(le >> 16), byte(le >> 24), byte(le >> 32), byte(le >> 40)}, e.spl47[:]
+	}
+	if !bytes.Equal(rest, wantRest) {
+		return verify.Errorf(verify.ErrBinding, "reported_tcb %#016x: reserved bytes %x, the %s certifies %x", r.ReportedTCB, rest, e.kind, wantRest)
+	}
 	if e.kind != SigningKeyVCEK || allZero(r.ChipID[:]) {
 		return nil
 	}
