@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -279,5 +281,37 @@ func TestDispatch(t *testing.T) {
 		if !names[want] {
 			t.Errorf("command %q missing from the table", want)
 		}
+	}
+}
+
+// A legacy token without exp verifies only with the unsafe switch, loudly.
+func TestTokenVerifyMissingExpiry(t *testing.T) {
+	keyPath, jwksPath, dir := setup(t, "--alg", "EdDSA")
+	var jk struct {
+		D string `json:"d"`
+	}
+	b, _ := os.ReadFile(keyPath)
+	if err := json.Unmarshal(b, &jk); err != nil {
+		t.Fatal(err)
+	}
+	seed, err := base64.RawURLEncoding.DecodeString(jk.D)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := result1(ear.StatusAffirming).MarshalJSON() // no exp: the signer would add one
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","kid":"test-key"}`)) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig := ed25519.Sign(ed25519.NewKeyFromSeed(seed), []byte(input))
+	path := filepath.Join(dir, "noexp.jwt")
+	_ = os.WriteFile(path, []byte(input+"."+base64.RawURLEncoding.EncodeToString(sig)), 0o644)
+	at := now.Add(time.Minute).Format(time.RFC3339)
+	if r := attest(t, "", "token", "verify", "--jwks", jwksPath, "--now", at, path); r.code != exitFail || !strings.Contains(r.stderr, "exp: missing") {
+		t.Errorf("no exp: exit %d: %s", r.code, r.stderr)
+	}
+	r := attest(t, "", "token", "verify", "--jwks", jwksPath, "--now", at, "--allow-missing-expiry-unsafe", path)
+	if r.code != exitOK || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stdout, "UNSAFE") || !strings.Contains(r.stdout, "AllowMissingExpiryUnsafe") {
+		t.Errorf("unsafe switch: exit %d: %s\n%s", r.code, r.stderr, r.stdout)
 	}
 }

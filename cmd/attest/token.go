@@ -69,6 +69,7 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	issuer := fl.String("issuer", "", "expected issuer (iss)")
 	audience := fl.String("audience", "", "expected audience (aud)")
 	asJSON := fl.Bool("json", false, "machine-readable output")
+	noExp := fl.Bool("allow-missing-expiry-unsafe", false, "accept tokens without exp (legacy Veraison tokens); never for production")
 	if err := fl.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -121,7 +122,12 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return fail(exitUsage, "--nonce: expected hex, got %q", *nonceHex)
 		}
 	}
-	v, err := token.NewVerifier(set)
+	var vopts []token.VerifierOption
+	if *noExp {
+		fmt.Fprintln(stderr, "attest token verify: WARNING: --allow-missing-expiry-unsafe: tokens without exp never expire")
+		vopts = append(vopts, token.AllowMissingExpiryUnsafe())
+	}
+	v, err := token.NewVerifier(set, vopts...)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}

@@ -83,6 +83,7 @@ type verifyOptions struct {
 	verboseToken    bool
 	noBindingUnsafe bool
 	bundleRoots     bool
+	ocspMissing     bool
 }
 
 type hexFlag struct{ b *[]byte }
@@ -124,6 +125,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.BoolVar(&o.checksInToken, "checks-in-token", false, "put the explained checks into the token")
 	fset.BoolVar(&o.verboseToken, "verbose-token", false, "put the verified claims into the token (annotated evidence)")
 	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
+	fset.BoolVar(&o.ocspMissing, "ocsp-allow-missing-unsafe", false, "accept GPU certificates whose OCSP answer is missing (revocation unknown; never affirming)")
 	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
 	if err := fset.Parse(args); err != nil {
 		return nil, err
@@ -197,6 +199,9 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	if o.bundleRoots {
 		markUnsafe(out, "TrustBundleRootsUnsafe")
+	}
+	if o.ocspMissing {
+		markUnsafe(out, "OCSPAllowMissingUnsafe")
 	}
 	var tok []byte
 	if o.keyFile != "" {
@@ -369,7 +374,11 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	if err != nil {
 		return nil, err
 	}
-	chk, err := ocsp.NewChecker(src.ocsp)
+	var oopts []ocsp.Option
+	if o.ocspMissing {
+		oopts = append(oopts, ocsp.WithAllowMissingUnsafe())
+	}
+	chk, err := ocsp.NewChecker(src.ocsp, oopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -776,6 +785,7 @@ type sampleManifest struct {
 	ReferenceValues string   `json:"reference_values,omitempty"`
 	Collateral      string   `json:"collateral,omitempty"`
 	TestRoots       bool     `json:"test_roots,omitempty"`
+	OCSPMissing     bool     `json:"ocsp_allow_missing,omitempty"`
 	Expect          string   `json:"expect"`
 	Sign            bool     `json:"sign,omitempty"`
 }
@@ -823,7 +833,7 @@ func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.W
 	if err != nil {
 		return fail(err)
 	}
-	o := &verifyOptions{hash: crypto.SHA384, now: now, profile: "ietf"}
+	o := &verifyOptions{hash: crypto.SHA384, now: now, profile: "ietf", ocspMissing: m.OCSPMissing}
 	if m.RuntimeData != "" {
 		b, err := fs.ReadFile(fsys, m.RuntimeData)
 		if err != nil {
@@ -876,6 +886,9 @@ func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.W
 	out, err := appraiseWith(ctx, o, reg, rv, evidence)
 	if err != nil {
 		return fail(err)
+	}
+	if o.ocspMissing {
+		markUnsafe(out, "OCSPAllowMissingUnsafe")
 	}
 	fmt.Fprintf(stdout, "== sample %s: %s\n", name, m.Title)
 	if m.Source != "" {
