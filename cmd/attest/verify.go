@@ -549,6 +549,9 @@ func printHuman(w io.Writer, out *verify.Outcome) {
 				fmt.Fprintln(w, line)
 			}
 		}
+		if u, ok := s.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok && len(u) > 0 {
+			fmt.Fprintf(w, "  ! unsafe switches in effect: %s (never affirming)\n", strings.Join(u, ", "))
+		}
 		fmt.Fprintf(w, "  trust vector: %s\n", vectorText(s.Appraisal.TrustVector))
 	}
 	fmt.Fprintf(w, "overall: %s\n", out.Status())

@@ -28,7 +28,8 @@ func TestVerifySamples(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	for _, want := range []string{"== sample composite", "cpu0 (tdx): affirming", "gpu7 (nvidia-gpu): affirming",
-		"✓ tdx.mr_td", "✓ gpu.measurements", "overall: affirming", "signed EAR (ES256", "\neyJ"} {
+		"✓ tdx.mr_td", "✓ gpu.measurements", "overall: affirming", "signed EAR (ES256", "\neyJ",
+		"== sample real-tdx", "== sample real-gpu", "✗ gpu.ocsp", "unsafe switches in effect: OCSPAllowMissingUnsafe", "overall: warning"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
