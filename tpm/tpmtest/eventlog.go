@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/trustfactory/attest/tpm"
 )
 
 // Event is one event of a test event log. Digests holds the measured digest
@@ -61,7 +63,7 @@ func (l *EventLog) PCRs(bank crypto.Hash) map[int][]byte {
 		out[0] = z
 	}
 	for _, ev := range l.Events {
-		if ev.Type == 3 { // EV_NO_ACTION is never extended
+		if ev.Type == EvNoAction { // never extended
 			continue
 		}
 		cur, ok := out[ev.PCR]
@@ -95,7 +97,7 @@ func (l *EventLog) Bytes() []byte {
 	b = le32(b, uint32(len(spec)))
 	b = append(b, spec...)
 	if l.Locality != 0 {
-		b = l.appendEvent(b, Event{PCR: 0, Type: 3, Data: append([]byte("StartupLocality\x00"), l.Locality)})
+		b = l.appendEvent(b, Event{PCR: 0, Type: EvNoAction, Data: append([]byte("StartupLocality\x00"), l.Locality)})
 	}
 	for _, ev := range l.Events {
 		b = l.appendEvent(b, ev)
@@ -156,18 +158,18 @@ func SignatureList(typ [16]byte, owner [16]byte, entries ...[]byte) []byte {
 	return b
 }
 
-// Event types used by the standard boot below.
+// Event types used by the standard boot below (the values of package tpm).
 const (
-	EvNoAction                = 0x00000003
-	EvSeparator               = 0x00000004
-	EvSCRTMVersion            = 0x00000008
-	EvIPL                     = 0x0000000D
-	EvEFIVariableDriverConfig = 0x80000001
-	EvEFIBootServicesApp      = 0x80000003
-	EvEFIAction               = 0x80000007
-	EvEFIPlatformFirmwareBlob = 0x80000008
-	EvEFIVariableAuthority    = 0x800000E0
-	EvUnused                  = 0x00000002
+	EvNoAction                = tpm.EvNoAction
+	EvSeparator               = tpm.EvSeparator
+	EvSCRTMVersion            = tpm.EvSCRTMVersion
+	EvIPL                     = tpm.EvIPL
+	EvEFIVariableDriverConfig = tpm.EvEFIVariableDriverConfig
+	EvEFIBootServicesApp      = tpm.EvEFIBootServicesApp
+	EvEFIAction               = tpm.EvEFIAction
+	EvEFIPlatformFirmwareBlob = tpm.EvEFIPlatformFirmwareBlob
+	EvEFIVariableAuthority    = tpm.EvEFIVariableAuthority
+	EvUnused                  = tpm.EvUnused
 )
 
 // StandardBoot returns a log of a plausible UEFI + GRUB boot: firmware
