@@ -81,6 +81,7 @@ func (v *Verifier) crl(roots Roots, der []byte) (*verifiedCRL, error) {
 	for _, e := range rl.RevokedCertificateEntries {
 		c.revoked[string(e.SerialNumber.Bytes())] = e.RevocationTime
 	}
+	v.log.Debug("snp: verified CRL", "product", roots.Product, "thisUpdate", rl.ThisUpdate, "nextUpdate", rl.NextUpdate, "revoked", len(c.revoked))
 	// Keyed by content, so it never goes stale: the window is checked per call.
 	v.crls.Add(k, c, time.Time{})
 	return c, nil

@@ -239,3 +239,42 @@ func TestRegistryDetectsSNP(t *testing.T) {
 		t.Fatalf("registry verify: %v", err)
 	}
 }
+
+func TestOptions(t *testing.T) {
+	for name, opt := range map[string]snp.Option{
+		"nil source":    snp.WithKDS(nil),
+		"bad product":   snp.WithProduct("Naples"),
+		"empty product": snp.WithProduct(""),
+		"no roots":      snp.WithTrustedRoots(),
+		"zero cache":    snp.WithCacheSize(0),
+		"roots w/o ARK": snp.WithTrustedRoots(snp.Roots{Product: snp.Milan}),
+	} {
+		if _, err := snp.NewVerifier(opt); !errors.Is(err, verify.ErrConfig) {
+			t.Errorf("%s: err = %v, want ErrConfig", name, err)
+		}
+	}
+	// A lower-case product name means the same product.
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	v := newOffline(t, snp.WithProduct("milan"))
+	if _, err := v.VerifyReport(context.Background(), report, vcek, verify.Expectations{ReportData: reportDataOf(t, report), Now: gsgTime}); err != nil {
+		t.Fatal(err)
+	}
+	// Roots whose intermediate the ARK did not sign are refused at construction.
+	milan, _ := snp.DefaultRoots(snp.Milan)
+	genoa, _ := snp.DefaultRoots(snp.Genoa)
+	if _, err := snp.NewVerifier(snp.WithTrustedRoots(snp.Roots{Product: snp.Milan, ARK: milan.ARK, ASK: genoa.ASK})); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("mismatched roots: %v", err)
+	}
+}
+
+func TestEvidenceLimits(t *testing.T) {
+	v := newOffline(t)
+	big := make([]byte, snp.MaxEvidenceSize+1)
+	copy(big, read(t, "test-report.bin"))
+	if _, err := v.Verify(context.Background(), big, verify.Expectations{ReportData: []byte{1}}); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("oversized evidence: %v", err)
+	}
+	if _, err := v.VerifyReport(context.Background(), read(t, "test-report.bin"), make([]byte, 300<<10), verify.Expectations{ReportData: []byte{1}}); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("oversized certificates: %v", err)
+	}
+}

@@ -55,10 +55,11 @@ func WithKDS(src Source) Option {
 // different product is rejected with verify.ErrBinding.
 func WithProduct(p Product) Option {
 	return func(v *Verifier) error {
-		if _, err := ParseProduct(string(p)); err != nil || p == ProductUnknown {
+		parsed, err := ParseProduct(string(p))
+		if err != nil || p == ProductUnknown {
 			return verify.Errorf(verify.ErrConfig, "snp: product %q: expected one of %v", p, Products)
 		}
-		v.product = p
+		v.product = parsed
 		return nil
 	}
 }
@@ -452,6 +453,8 @@ func (v *Verifier) chain(roots Roots, key SigningKey, vekDER, interDER []byte, n
 	if err != nil {
 		return nil, err
 	}
+	v.log.Debug("snp: verified endorsement chain", "product", roots.Product, "key", key.String(),
+		"subject", c.vek.cert.Subject.CommonName, "notAfter", c.notAfter)
 	for _, cert := range []*x509.Certificate{c.vek.cert, c.intermediate, roots.ARK} {
 		if err := validity(cert, now); err != nil {
 			return nil, err
