@@ -1,0 +1,56 @@
+package verify_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+// stubVerifier stands in for a TEE verifier: it "proves" fixed claims for
+// evidence that carries the expected report data.
+type stubVerifier struct {
+	f      verify.Format
+	claims map[string]any
+}
+
+func (d stubVerifier) Format() verify.Format { return d.f }
+
+func (d stubVerifier) Verify(_ context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	if err := exp.CheckReportData("report data", evidence); err != nil {
+		return nil, err
+	}
+	return fakeClaims{d.f, d.claims}, nil
+}
+
+// Appraise a CPU and a GPU together: the GPU answered another session's
+// nonce, so it is contraindicated with the reason, and so is the result.
+func ExampleAppraiser_AppraiseOutcome() {
+	cpu := stubVerifier{verify.FormatTDX, map[string]any{"quote.body.mr_td": "aa", "td_attributes.debug": false, "tcb_status": "UpToDate"}}
+	gpu := stubVerifier{verify.FormatGPU, map[string]any{"measres": "success"}}
+	reg, _ := verify.NewRegistry(cpu, gpu)
+	// A policy that affirms every verified component; use package policy in
+	// real code.
+	affirm := verify.PolicyFunc(func(_ context.Context, in verify.PolicyInput) (*verify.PolicyResult, error) {
+		return &verify.PolicyResult{PolicyID: "demo", TrustVector: ear.TrustVector{ear.TrustworthyInstance, ear.ApprovedConfig}}, nil
+	})
+	a, _ := verify.NewAppraiser(reg, affirm)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out, err := a.AppraiseOutcome(context.Background(), []verify.Component{
+		{Format: verify.FormatTDX, Evidence: []byte("session-1"), Expect: verify.Expectations{ReportData: []byte("session-1"), Now: now}},
+		{Format: verify.FormatGPU, Evidence: []byte("session-0"), Expect: verify.Expectations{ReportData: []byte("session-1"), Now: now}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range out.Submods {
+		fmt.Println(s.Name, s.Appraisal.Status, s.Appraisal.TrustVector[ear.InstanceIdentity])
+	}
+	fmt.Println("overall:", out.Status())
+	// Output:
+	// cpu0 affirming 2
+	// gpu0 contraindicated 96
+	// overall: contraindicated
+}
