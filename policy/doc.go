@@ -28,7 +28,7 @@
 //	      gpu_min_driver_version, gpu_min_vbios_version      minimum versions
 //	      gpu_require_fwid (default true)
 //	NVSwitch  allowed_switch_bios_versions, switch_min_vbios_version, switch_require_fwid
-//	TPM   tpm_pcr00..tpm_pcr23 (hex), trusted_aks
+//	TPM   tpm_pcr00..tpm_pcr23 (hex), trusted_aks (AK fingerprints)
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
@@ -49,7 +49,7 @@
 //	      x-nvidia-gpu-{driver,vbios}-rim-{signature-verified,version-match},
 //	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status
 //	      (NVIDIA claims v3; switches use x-nvidia-switch-* and the bios RIM)
-//	TPM   pcrNN, ak_public
+//	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
 //	all   any key containing "unsafe" holding true or a non-empty list
 //
 // A key with "/" names a field of a nested object.

@@ -473,10 +473,10 @@ func TestSwitch(t *testing.T) {
 }
 
 func TestTPM(t *testing.T) {
-	cl := map[string]any{"pcr11": strings.Repeat("11", 32), "ak_public": "akfp"}
+	cl := map[string]any{"pcr11": strings.Repeat("11", 32), "ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
 	r := appraise(t, nil, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
-	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
 	rv, _ := FromEntries(Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	if r.Status() != ear.StatusAffirming {
@@ -485,6 +485,23 @@ func TestTPM(t *testing.T) {
 	cl["pcr11"] = strings.Repeat("12", 32)
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+	cl["pcr11"] = strings.Repeat("11", 32)
+	cl["ak.fingerprint"] = "other"
+	r = appraise(t, rv, verify.FormatTPM, cl)
+	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
+	delete(cl, "ak.trust")
+	cl["ak.fingerprint"] = "akfp"
+	r = appraise(t, rv, verify.FormatTPM, cl)
+	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
+	cl["ak.trust"] = "certificate"
+	cl["secure_boot.enabled"] = false
+	r = appraise(t, rv, verify.FormatTPM, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	cl["secure_boot.enabled"] = true
+	cl["unsafe.sha1_bank"] = true
+	if r = appraise(t, rv, verify.FormatTPM, cl); r.Status() != ear.StatusWarning {
+		t.Fatalf("SHA-1 bank: %s", r.Status())
+	}
 }
 
 // POL-05: evidence of a format without rules (a "sample" TEE) is rejected.

@@ -349,6 +349,27 @@ func (e *eval) tpm() {
 		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match", pinned)
 	}
 	e.add(c)
-	e.pin("tpm.ak", "attestation key is trusted", "trusted_aks", []string{"ak_public", "ak.public", "ak_fingerprint"},
-		ear.Hardware, ear.GenuineHardware, ear.UnrecognizedHardware, ear.UnrecognizedHardware)
+	// The verifier accepts only AKs it trusts (a pinned key or a chain to a
+	// pinned root); trusted_aks further restricts them by fingerprint.
+	k, how, ok := e.claim("ak.trust")
+	ak := verify.Check{ID: "tpm.ak", Title: "attestation key trusted by the verifier", Claim: k, Actual: how,
+		Expected: "pinned-key or certificate", Category: ear.Hardware}
+	if ok && (how == "pinned-key" || how == "certificate") {
+		ak.OK, ak.Value = true, ear.GenuineHardware
+	} else {
+		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK's trust is not established"
+	}
+	e.add(ak)
+	e.optionalPin("tpm.ak_fingerprint", "attestation key among the trusted AKs", "trusted_aks",
+		[]string{"ak.fingerprint", "ak_public"}, ear.Hardware, ear.UnrecognizedHardware)
+	if _, on, present := e.claimBool("secure_boot.enabled"); present {
+		sb := verify.Check{ID: "tpm.secure_boot", Title: "UEFI Secure Boot enabled", Claim: "secure_boot.enabled",
+			Expected: "true", Actual: fmt.Sprint(on), Category: ear.Configuration}
+		if on {
+			sb.OK, sb.Value = true, ear.NoConfigVulns
+		} else {
+			sb.Value, sb.Reason = ear.UnsafeConfig, "Secure Boot is off"
+		}
+		e.add(sb)
+	}
 }
