@@ -278,3 +278,23 @@ func TestEvidenceLimits(t *testing.T) {
 		t.Fatalf("oversized certificates: %v", err)
 	}
 }
+
+func TestClaimsOnlyFromSignedBytes(t *testing.T) {
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	ev, err := snp.DecodeEvidence(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.AddCertificates(vcek); err != nil {
+		t.Fatal(err)
+	}
+	ev.Report.Policy &^= snp.PolicyDebug // edited after parsing: not signed
+	ev.Report.VMPL = 3
+	c, err := newOffline(t).VerifyEvidence(context.Background(), ev, verify.Expectations{ReportData: reportDataOf(t, report), Now: gsgTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Map(); m["policy_debug_allowed"] != true || m["vmpl"] != 0 {
+		t.Fatalf("claims follow edited fields: debug %v vmpl %v", m["policy_debug_allowed"], m["vmpl"])
+	}
+}

@@ -235,7 +235,13 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err := ctx.Err(); err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "snp: %w", err)
 	}
-	r := ev.Report
+	// Re-parse from the raw bytes: the exported fields of a Report could have
+	// been changed since it was parsed, and claims must come only from the
+	// bytes the signature covers.
+	r, err := ParseReport(ev.Report.Raw())
+	if err != nil {
+		return nil, err
+	}
 	now := exp.Time()
 	ctx = withNow(ctx, now)
 	key := r.SigningKey()
