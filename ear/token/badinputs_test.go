@@ -207,6 +207,16 @@ func TestTOK04JWKNotX5C(t *testing.T) {
 	pub, _ := jwk.FromRaw(&atk.PublicKey)
 	tok := rawJWT(t, claimsJSON(t, nil), jwa.ES256, atk, map[string]any{"jwk": pub, "x5c": chain(t, set.Keys[0].X5C...)})
 	expectReject(t, v, tok, at, verify.ErrSignature)
+	// a configured JWK whose x5c leaf holds another key is refused outright
+	var entry map[string]any
+	_ = json.Unmarshal(mustJSON(t, pub), &entry)
+	entry["x5c"] = set.Keys[0].X5C
+	entry["alg"] = "ES256"
+	if _, err := ParseJWKS(mustJSON(t, map[string]any{"keys": []any{entry}})); !errorsIs(err, verify.ErrConfig) {
+		t.Errorf("JWK with a foreign x5c accepted: %v", err)
+	} else if !strings.Contains(err.Error(), "x5c leaf") {
+		t.Errorf("refused for another reason: %v", err)
+	}
 }
 
 func TestTOK05UntrustedSigner(t *testing.T) {

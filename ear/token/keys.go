@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -262,7 +263,34 @@ func keyFromJWK(jk jwk.Key) (*Key, error) {
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "jwk %q: %w", jk.KeyID(), err)
 	}
+	if err := checkX5C(jk, pub); err != nil {
+		return nil, err
+	}
 	return NewKey(pub, jk.KeyID(), alg)
+}
+
+// checkX5C refuses a JWK whose x5c leaf certificate holds a different key:
+// such an entry is ambiguous about which key is trusted. The chain itself is
+// not validated; the JWK is what the operator configured.
+func checkX5C(jk jwk.Key, pub crypto.PublicKey) error {
+	chain := jk.X509CertChain()
+	if chain == nil || chain.Len() == 0 {
+		return nil
+	}
+	b64der, _ := chain.Get(0)
+	der, err := base64.StdEncoding.DecodeString(string(b64der))
+	if err != nil {
+		return verify.Errorf(verify.ErrConfig, "jwk %q: x5c[0]: %w", jk.KeyID(), err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return verify.Errorf(verify.ErrConfig, "jwk %q: x5c[0]: %w", jk.KeyID(), err)
+	}
+	eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !eq.Equal(cert.PublicKey) {
+		return verify.Errorf(verify.ErrConfig, "jwk %q: the x5c leaf certificate (%s) holds a different key than the JWK", jk.KeyID(), cert.Subject)
+	}
+	return nil
 }
 
 func publicOf(k any) (crypto.PublicKey, error) {
