@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -343,20 +344,31 @@ func ParseJWK(data []byte) (*Key, error) {
 	return keyFromJWK(jk)
 }
 
-// ParsePublicKeyPEM parses a PEM public key (PKIX, or a certificate) into a
-// pinned Key; alg is needed for RSA keys only.
+// ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX) or "CERTIFICATE" block
+// into a pinned Key; alg is needed for RSA keys only. Private keys are refused.
+// A certificate is only a carrier for its key: its chain and validity are not
+// checked, since the operator configured it as trusted.
 func ParsePublicKeyPEM(data []byte, kid string, alg Algorithm) (*Key, error) {
 	if len(data) > maxJWKSize {
 		return nil, verify.Errorf(verify.ErrLimit, "pem: expected at most %d bytes, got %d", maxJWKSize, len(data))
 	}
-	raw, _, err := jwk.DecodePEM(data)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "pem: %w", err)
+	blk, _ := pem.Decode(data)
+	if blk == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "pem: no PEM block")
 	}
-	if c, ok := raw.(interface{ PublicKey() any }); ok {
-		raw = c.PublicKey()
+	var pub any
+	var err error
+	switch blk.Type {
+	case "PUBLIC KEY":
+		pub, err = x509.ParsePKIXPublicKey(blk.Bytes)
+	case "CERTIFICATE":
+		var cert *x509.Certificate
+		if cert, err = x509.ParseCertificate(blk.Bytes); err == nil {
+			pub = cert.PublicKey
+		}
+	default:
+		return nil, verify.Errorf(verify.ErrConfig, "pem: expected a PUBLIC KEY or CERTIFICATE block, got %q", blk.Type)
 	}
-	pub, err := publicOf(raw)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "pem: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -220,6 +221,21 @@ func TestJWKS(t *testing.T) {
 	k, err := ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), "p", "")
 	if err != nil || k.Algorithm != ES384 {
 		t.Errorf("ParsePublicKeyPEM: %v", err)
+	}
+	// Trustee's fixture certificate carries the Trustee signing key
+	var jwks struct {
+		Keys []struct {
+			X5C []string `json:"x5c"`
+		} `json:"keys"`
+	}
+	_ = json.Unmarshal(readTestdata(t, "trustee/expected-jwks.json"), &jwks)
+	certDER, _ := base64.StdEncoding.DecodeString(jwks.Keys[0].X5C[0])
+	k, err = ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER}), "", "")
+	if err != nil || !trusteeSigningKey(t).PublicKey.Equal(k.Public) {
+		t.Errorf("ParsePublicKeyPEM(certificate): %v", err)
+	}
+	if _, err := ParsePublicKeyPEM(readTestdata(t, "trustee/signing-key.pem"), "", ""); !errorsIs(err, verify.ErrConfig) {
+		t.Errorf("private PEM accepted as a trusted key: %v", err)
 	}
 }
 
