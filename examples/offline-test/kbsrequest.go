@@ -17,6 +17,9 @@ import (
 type KBSEdits struct {
 	Quote func(*tdxtest.QuoteSpec)       // edit the TD quote
 	GPU   func(i int, r *gputest.Report) // edit GPU i's report
+	// InitData is the init-data TOML the TD was launched with; its digest
+	// goes into MRCONFIGID and the document into the request's init-data.
+	InitData string
 }
 
 // KBSRequest returns the body of a Trustee KBS /kbs/v0/attest request, as a
@@ -57,9 +60,28 @@ func (b *Bed) KBSRequest(nonce string, teeKey json.RawMessage, e KBSEdits) ([]by
 	if err != nil {
 		return nil, err
 	}
-	quote := b.Quote(exp.ReportData, e.Quote)
+	var initData any
+	edit := e.Quote
+	if e.InitData != "" {
+		d, err := binding.ParseInitData([]byte(e.InitData))
+		if err != nil {
+			return nil, err
+		}
+		field, err := binding.InitDataField(verify.FormatTDX, d.Digest())
+		if err != nil {
+			return nil, err
+		}
+		initData = map[string]string{"format": "toml", "body": e.InitData}
+		edit = func(q *tdxtest.QuoteSpec) {
+			copy(q.Body.MRConfigID[:], field)
+			if e.Quote != nil {
+				e.Quote(q)
+			}
+		}
+	}
+	quote := b.Quote(exp.ReportData, edit)
 	return json.Marshal(map[string]any{
-		"init-data":    nil,
+		"init-data":    initData,
 		"runtime-data": map[string]any{"nonce": nonce, "tee-pubkey": json.RawMessage(bytes.Clone(teeKey))},
 		"tee-evidence": map[string]any{
 			"primary_evidence":    map[string]any{"quote": base64.StdEncoding.EncodeToString(quote), "cc_eventlog": nil},
