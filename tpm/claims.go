@@ -97,7 +97,8 @@ func (l *LogClaims) addTo(m map[string]any) {
 			}
 			m["secure_boot."+name+".sha256"] = db.SHA256
 			m["secure_boot."+name+".certs"] = append([]string{}, db.Certs...)
-			m["secure_boot."+name+".hashes"] = len(db.Hashes)
+			m["secure_boot."+name+".hashes"] = append([]string{}, db.Hashes...)
+			m["secure_boot."+name+".other_entries"] = db.Other
 		}
 	}
 	if g := l.GRUB; g != nil {

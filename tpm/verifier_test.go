@@ -451,3 +451,32 @@ func TestExtractionCacheReturnsCopies(t *testing.T) {
 	c, err := verifyEv(t, v, other.ev, expect(testNonce))
 	mustFail(t, c, err, verify.ErrBinding)
 }
+
+func TestDecodeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		kind error
+	}{
+		{"not JSON", `{"tpm_quote":`, verify.ErrMalformed},
+		{"unknown JSON", `{"foo":1}`, verify.ErrUnsupported},
+		{"trustee without ak", `{"tpm_quote":{"message":"","signature":"","pcrs":[]}}`, verify.ErrMalformed},
+		{"trustee bad base64", `{"ak_public":"!!","tpm_quote":{"message":"","signature":"","pcrs":[]}}`, verify.ErrMalformed},
+		{"trustee bad pcr hex", `{"ak_public":"","tpm_quote":{"message":"","signature":"","pcrs":["zz"]}}`, verify.ErrMalformed},
+		{"trustee 25 pcrs", `{"ak_public":"","tpm_quote":{"message":"","signature":"","pcrs":["","","","","","","","","","","","","","","","","","","","","","","","",""]}}`, verify.ErrMalformed},
+		{"evidence bad bank", `{"quotes":[{"tpms_attest":"","tpmt_signature":"","pcr_bank":"md5","pcrs":{}}]}`, verify.ErrMalformed},
+		{"evidence bad pcr index", `{"quotes":[{"tpms_attest":"","tpmt_signature":"","pcr_bank":"sha256","pcrs":{"024":"00"}}]}`, verify.ErrMalformed},
+		{"protobuf garbage", "\x0a\xff\xff\xff\xff\x0f", verify.ErrMalformed},
+		{"protobuf group", "\x0b", verify.ErrMalformed},
+		{"protobuf repeated ak_pub", "\x0a\x01a\x0a\x01b", verify.ErrMalformed},
+		{"protobuf pcr index 24", "\x12\x08\x1a\x06\x12\x04\x08\x18\x12\x00", verify.ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, _, err := tpm.Decode([]byte(tc.in))
+			if ev != nil {
+				t.Fatal("evidence returned with error")
+			}
+			mustFail(t, nil, err, tc.kind)
+		})
+	}
+}
