@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"github.com/beevik/etree"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +154,69 @@ func TestGoNvattestFixtures(t *testing.T) {
 	}
 	if m.Version != "96.00.6D.00.29" || m.Kind != rim.KindVBIOS {
 		t.Fatalf("success_valid_rim.xml: %s %s", m.Version, m.Kind)
+	}
+}
+
+// signerValidity reads the first embedded certificate of a RIM, for tests
+// that pin the clock inside each document's own signer validity.
+func signerValidity(t testing.TB, doc []byte) (notBefore, notAfter time.Time) {
+	t.Helper()
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(doc); err != nil {
+		t.Fatal(err)
+	}
+	el := d.Root().FindElement("./Signature/KeyInfo/X509Data/X509Certificate")
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(el.Text()), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.NotBefore, c.NotAfter
+}
+
+// NVIDIA's production VBIOS RIMs shipped with nvtrust (24 boards and
+// versions, projects 1010 and G520) and the one in Trustee's RVPS tests:
+// each verifies inside its signer's validity, under the ID it is published
+// as, and fails with ErrExpired after it.
+func TestRealProductionVBIOSRIMs(t *testing.T) {
+	ctx := context.Background()
+	files, err := filepath.Glob(td + "prod/NV_GPU_VBIOS_*.xml")
+	if err != nil || len(files) != 24 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	src, err := rim.NewDirSource(td + "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t)
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".xml")
+		t.Run(id, func(t *testing.T) {
+			doc := mustRead(t, f)
+			nb, na := signerValidity(t, doc)
+			hexv := id[len(id)-10:]
+			version := strings.Join([]string{hexv[0:2], hexv[2:4], hexv[4:6], hexv[6:8], hexv[8:10]}, ".")
+			m, err := v.Fetch(ctx, src, id, version, nb.Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Kind != rim.KindVBIOS || len(m.Active()) == 0 || len(m.Chain) != 4 {
+				t.Fatalf("kind %s, %d active, %d certs", m.Kind, len(m.Active()), len(m.Chain))
+			}
+			m, err = v.Fetch(ctx, src, id, version, na.Add(time.Hour))
+			wantKind(t, m, err, verify.ErrExpired)
+		})
+	}
+	doc := mustRead(t, td+"prod/trustee-test-rim.xml")
+	nb, _ := signerValidity(t, doc)
+	m, err := v.Verify(ctx, doc, nb.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != "96.00.74.00.1C" || m.Kind != rim.KindVBIOS {
+		t.Fatalf("Trustee's RIM: %s %s", m.Version, m.Kind)
 	}
 }
