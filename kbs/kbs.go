@@ -221,7 +221,11 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 		return nil, err
 	}
 	s.trusteeShape(out, req, rtClaims)
-	tok, err := s.signer.SignJWT(out.Result)
+	var opts []token.SignOption
+	if na, ok := out.NotAfter(); ok {
+		opts = append(opts, token.CapExpiry(na))
+	}
+	tok, err := s.signer.SignJWT(out.Result, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -527,3 +527,48 @@ func ChecksJSON(cs []Check) []any {
 	}
 	return out
 }
+
+// NotAfter returns the earliest expiry among the collateral and certificates
+// the verified claims report (claims named like "earliest_expiration_date"
+// or "x-nvidia-cert-expiration-date", RFC 3339, at any depth), so that a
+// token can be capped not to outlive its evidence (ok is false when no claim
+// names one).
+func (o *Outcome) NotAfter() (t time.Time, ok bool) {
+	for _, s := range o.Submods {
+		if s.Claims == nil {
+			continue
+		}
+		walkExpiry(s.Claims.Map(), 0, func(v time.Time) {
+			if !ok || v.Before(t) {
+				t, ok = v, true
+			}
+		})
+	}
+	return t, ok
+}
+
+func walkExpiry(v any, depth int, f func(time.Time)) {
+	if depth > 8 {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, isText := e.(string); isText && isExpiryKey(k) {
+				if t, err := time.Parse(time.RFC3339, s); err == nil {
+					f(t)
+				}
+				continue
+			}
+			walkExpiry(e, depth+1, f)
+		}
+	case []any:
+		for _, e := range x {
+			walkExpiry(e, depth+1, f)
+		}
+	}
+}
+
+func isExpiryKey(k string) bool {
+	return k == "earliest_expiration_date" || k == "x-nvidia-cert-expiration-date"
+}

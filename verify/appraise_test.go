@@ -453,3 +453,21 @@ func TestCompositeTokenShape(t *testing.T) {
 		t.Fatal(o.Result.Profile)
 	}
 }
+
+func TestOutcomeNotAfter(t *testing.T) {
+	a, _, _ := newAppraiser(t)
+	o := run(t, a, comps(tdxEvidence(func(e *fakeEvidence) {
+		e.Claims["earliest_expiration_date"] = "2026-04-01T00:00:00Z"
+	}), gpuEvidence(2, map[int]func(*fakeEvidence){1: func(e *fakeEvidence) {
+		e.Claims["x-nvidia-gpu-attestation-report-cert-chain"] = map[string]any{
+			"x-nvidia-cert-ocsp-status": "good", "x-nvidia-cert-expiration-date": "2026-03-15T00:00:00Z"}
+	}})))
+	na, ok := o.NotAfter()
+	if !ok || !na.Equal(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("%v %v", na, ok)
+	}
+	o = run(t, a, comps(tdxEvidence(nil), gpuEvidence(1, nil)))
+	if _, ok := o.NotAfter(); ok {
+		t.Fatal("expiry without claims")
+	}
+}

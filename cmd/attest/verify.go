@@ -511,7 +511,11 @@ func sign(privateJWK []byte, out *verify.Outcome) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.SignJWT(out.Result)
+	var opts []token.SignOption
+	if na, ok := out.NotAfter(); ok {
+		opts = append(opts, token.CapExpiry(na)) // never outlive the evidence's collateral
+	}
+	return s.SignJWT(out.Result, opts...)
 }
 
 // printHuman writes one block per submodule, each check with ✓ or ✗ and its
