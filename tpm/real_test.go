@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -500,4 +501,60 @@ func TestGoEventlogTestdataParses(t *testing.T) {
 			t.Logf("%d events, secure boot %v, %d boot apps, GRUB %v", c.Events, c.SecureBoot != nil && c.SecureBoot.Enabled, len(c.BootApps), c.GRUB != nil)
 		})
 	}
+}
+
+// TestRealGCEInTrusteeEncoding re-encodes the real GCE SHA-256 quote as
+// Trustee's TPM JSON (DER SPKI AK, TPMS_ATTEST, TPMT_SIGNATURE, 24 hex PCRs)
+// and verifies it with the AK pinned, as a Trustee deployment trusts AKs.
+func TestRealGCEInTrusteeEncoding(t *testing.T) {
+	ev, _, err := tpm.Decode(readFile(t, "gce-cos-85-nonce9009.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := tpm.ParsePublic(ev.AKPublicArea)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(pub.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := ev.Quotes[1]
+	if q.Bank != crypto.SHA256 {
+		t.Fatalf("quote 1 bank %v", q.Bank)
+	}
+	raw, err := json.Marshal(map[string]any{
+		"ak_public": base64.StdEncoding.EncodeToString(spki),
+		"tpm_quote": map[string]any{
+			"message":   base64.StdEncoding.EncodeToString(q.Attest),
+			"signature": base64.StdEncoding.EncodeToString(q.Signature),
+			"pcrs":      trusteePCRs(q.PCRs),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tpm.NewVerifier(tpm.WithTrustedAKs(pub.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Detect(raw) {
+		t.Fatal("Trustee JSON not detected")
+	}
+	vc, err := v.Verify(context.Background(), raw, gceExpect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := vc.(*tpm.Claims)
+	if c.AK.AttributesChecked || c.Log != nil || !bytes.Equal(c.PCRs[7], q.PCRs[7]) {
+		t.Fatalf("claims: attributes checked %v, log %v", c.AK.AttributesChecked, c.Log)
+	}
+	// One PCR changed in the JSON: the digest no longer matches.
+	var j map[string]any
+	_ = json.Unmarshal(raw, &j)
+	pcrs := j["tpm_quote"].(map[string]any)["pcrs"].([]any)
+	pcrs[4] = hex.EncodeToString(make([]byte, 32))
+	bad, _ := json.Marshal(j)
+	vc, err = v.Verify(context.Background(), bad, gceExpect())
+	mustFailVC(t, vc, err, verify.ErrBinding)
 }
