@@ -42,11 +42,20 @@ func mustGUID(s string) GUID {
 
 // Certificate-table GUIDs defined by the GHCB specification (MSG_REPORT_REQ).
 // The ASK entry carries the ASVK when the report is VLEK-signed.
+// They are copies: the package itself compares against private values, so
+// changing these variables changes nothing but the caller's own use.
 var (
-	GUIDVCEK = mustGUID("63da758d-e664-4564-adc5-f4b93be8accd")
-	GUIDVLEK = mustGUID("a8074bc2-a25a-483e-aae6-39c045a0b8a1")
-	GUIDASK  = mustGUID("4ab7b379-bbac-4fe4-a02f-05aef327c782")
-	GUIDARK  = mustGUID("c0b406a4-a803-4952-9743-3fb6014cd0ae")
+	GUIDVCEK = guidVCEK
+	GUIDVLEK = guidVLEK
+	GUIDASK  = guidASK
+	GUIDARK  = guidARK
+)
+
+var (
+	guidVCEK = mustGUID("63da758d-e664-4564-adc5-f4b93be8accd")
+	guidVLEK = mustGUID("a8074bc2-a25a-483e-aae6-39c045a0b8a1")
+	guidASK  = mustGUID("4ab7b379-bbac-4fe4-a02f-05aef327c782")
+	guidARK  = mustGUID("c0b406a4-a803-4952-9743-3fb6014cd0ae")
 )
 
 // Limits on the certificate table: the Linux guest driver caps the buffer at
@@ -163,13 +172,13 @@ func allZero(b []byte) bool {
 
 func guidName(g GUID) string {
 	switch g {
-	case GUIDVCEK:
+	case guidVCEK:
 		return "VCEK"
-	case GUIDVLEK:
+	case guidVLEK:
 		return "VLEK"
-	case GUIDASK:
+	case guidASK:
 		return "ASK"
-	case GUIDARK:
+	case guidARK:
 		return "ARK"
 	}
 	return fmt.Sprintf("unknown(%s)", g)

@@ -16,7 +16,7 @@ import (
 )
 
 // now is the pinned clock for minted evidence (certificates from snptest.Epoch).
-var now = snptest.Epoch.AddDate(1, 0, 0)
+var now = snptest.Epoch().AddDate(1, 0, 0)
 
 var nonce = [64]byte{'n', 'o', 'n', 'c', 'e', 1, 2, 3}
 
@@ -850,7 +850,7 @@ func TestCachedChainRecheckedAgainstTime(t *testing.T) {
 	p := f.pki[snp.Milan]
 	ev := mint(t, p, snptest.Report{})
 	claimsOf(t, v, ev, exp())
-	for _, when := range []time.Time{snptest.Epoch.AddDate(0, 0, -1), snptest.Epoch.AddDate(10, 0, 1)} {
+	for _, when := range []time.Time{snptest.Epoch().AddDate(0, 0, -1), snptest.Epoch().AddDate(10, 0, 1)} {
 		e := exp()
 		e.Now = when
 		check(t, v, ev, e, verify.ErrExpired)

@@ -18,19 +18,22 @@ const (
 	Turin          Product = "Turin"
 )
 
-// Products lists the supported product lines.
+// Products lists the supported product lines. The package uses its own
+// copy, so changing this slice has no effect on it.
 var Products = []Product{Milan, Genoa, Turin}
+
+var products = [...]Product{Milan, Genoa, Turin}
 
 // ParseProduct accepts a product line name ("Milan", "genoa") or a KDS
 // product name with a stepping suffix ("Milan-B0").
 func ParseProduct(s string) (Product, error) {
 	line, _, _ := strings.Cut(s, "-")
-	for _, p := range Products {
+	for _, p := range products {
 		if strings.EqualFold(line, string(p)) {
 			return p, nil
 		}
 	}
-	return ProductUnknown, verify.Errorf(verify.ErrUnsupported, "product %q: expected one of %v", s, Products)
+	return ProductUnknown, verify.Errorf(verify.ErrUnsupported, "product %q: expected one of %v", s, products)
 }
 
 // ProductFromCPUID maps the CPUID family and model a v3+ report carries to a

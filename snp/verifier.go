@@ -57,7 +57,7 @@ func WithProduct(p Product) Option {
 	return func(v *Verifier) error {
 		parsed, err := ParseProduct(string(p))
 		if err != nil || p == ProductUnknown {
-			return verify.Errorf(verify.ErrConfig, "snp: product %q: expected one of %v", p, Products)
+			return verify.Errorf(verify.ErrConfig, "snp: product %q: expected one of %v", p, products)
 		}
 		v.product = parsed
 		return nil
@@ -132,8 +132,8 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		}
 	}
 	if v.roots == nil {
-		v.roots = make(map[Product]Roots, len(Products))
-		for _, p := range Products {
+		v.roots = make(map[Product]Roots, len(products))
+		for _, p := range products {
 			r, err := DefaultRoots(p)
 			if err != nil {
 				return nil, err
@@ -306,7 +306,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 
 func (v *Verifier) trustedProducts() []Product {
 	var out []Product
-	for _, p := range Products {
+	for _, p := range products {
 		if _, ok := v.roots[p]; ok {
 			out = append(out, p)
 		}

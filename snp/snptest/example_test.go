@@ -18,7 +18,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	now := snptest.Epoch.AddDate(1, 0, 0)
+	now := snptest.Epoch().AddDate(1, 0, 0)
 	crl, _ := pki.CRL(now.Add(-time.Hour), now.AddDate(0, 0, 7))
 
 	kds := snptest.NewKDS(pki)

@@ -33,9 +33,9 @@ import (
 //go:embed keys/*.pem
 var keyFS embed.FS
 
-// Epoch is the NotBefore of every minted certificate unless overridden;
-// minted certificates are valid for 10 years (AMD roots: 25).
-var Epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+// Epoch returns the NotBefore of every minted certificate unless overridden
+// (2024-01-01); minted endorsement keys are valid for 10 years, roots for 25.
+func Epoch() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
 
 // PKI is a test AMD key hierarchy for one product with one chip's VCEK and
 // one VLEK. Its fields may be replaced (for example with a certificate from
@@ -74,15 +74,16 @@ type Options struct {
 
 // NewPKI mints a test hierarchy for product.
 func NewPKI(product snp.Product, opts ...Options) (*PKI, error) {
-	if _, err := snp.ParseProduct(string(product)); err != nil || product == snp.ProductUnknown {
-		return nil, fmt.Errorf("snptest: product %q: expected one of %v", product, snp.Products)
+	product, err := snp.ParseProduct(string(product))
+	if err != nil || product == snp.ProductUnknown {
+		return nil, fmt.Errorf("snptest: product %q: expected Milan, Genoa or Turin", product)
 	}
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
 	if o.NotBefore.IsZero() {
-		o.NotBefore = Epoch
+		o.NotBefore = Epoch()
 	}
 	if o.TCB == (snp.TCB{}) {
 		o.TCB = snp.TCB{Bootloader: 3, TEE: 0, SNP: 8, Microcode: 115}
@@ -97,7 +98,6 @@ func NewPKI(product snp.Product, opts ...Options) (*PKI, error) {
 		}
 	}
 	p := &PKI{Product: product, ChipID: o.ChipID, TCB: o.TCB}
-	var err error
 	keys := []**rsa.PrivateKey{&p.ARKKey, &p.ASKKey, &p.ASVKKey}
 	for i, name := range []string{"ark", "ask", "asvk"} {
 		if o.FreshRootKeys {
@@ -190,7 +190,7 @@ func (p *PKI) issue(c Cert, pub crypto.PublicKey, parent *x509.Certificate, sign
 		c.Years = 10
 	}
 	if c.NotBefore.IsZero() {
-		c.NotBefore = Epoch
+		c.NotBefore = Epoch()
 	}
 	na := c.NotBefore.AddDate(c.Years, 0, 0)
 	if !c.NotAfter.IsZero() {
