@@ -10,12 +10,15 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/veraison/go-cose"
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/verify"
@@ -255,6 +258,31 @@ func TestCWTVariants(t *testing.T) {
 		if _, err := v.Verify(ctx, b, at); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+	// alg only in the unprotected header: not authenticated, refused even
+	// though the signature over an empty protected header is valid
+	cb, _ := testResult(ear.ProfileIETF03).MarshalCBOR()
+	tbs, _ := cbor.Marshal([]any{"Signature1", []byte{}, []byte{}, cb})
+	sig, err := s.cose.Sign(randReader(), tbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unprot, _ := cbor.Marshal(cbor.Tag{Number: 18, Content: []any{[]byte{}, map[int]any{1: -7, 4: []byte(s.KeyID())}, cb, sig}})
+	expectReject(t, v, unprot, at)
+	if _, err := v.Verify(ctx, unprot, at); err == nil || !strings.Contains(err.Error(), "protected algorithm") {
+		t.Errorf("unprotected alg refused for another reason: %v", err)
+	}
+	// kid only in the unprotected header is a hint: the signature still decides
+	msg := cose.NewSign1Message()
+	msg.Payload = cb
+	msg.Headers.Protected[cose.HeaderLabelAlgorithm] = cose.AlgorithmES256
+	msg.Headers.Unprotected[cose.HeaderLabelKeyID] = []byte(s.KeyID())
+	if err := msg.Sign(randReader(), nil, s.cose); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := msg.MarshalCBOR()
+	if _, err := v.Verify(ctx, b, at); err != nil {
+		t.Errorf("unprotected kid: %v", err)
 	}
 	for name, b := range map[string][]byte{
 		"truncated": tok[:len(tok)-10],
