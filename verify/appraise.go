@@ -288,11 +288,13 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 		}
 	}
 	if missing := a.missing(units); missing != "" {
-		so := a.failed(unit{name: "composite"}, Errorf(ErrPolicy, "%s", missing))
-		if _, dup := res.Submods[so.Name]; !dup {
-			res.Submods[so.Name] = so.Appraisal
-			out = append(out, so)
+		name := "composite"
+		for i := 1; res.Submods[name] != nil; i++ {
+			name = "composite" + strconv.Itoa(i)
 		}
+		so := a.failed(unit{name: name}, Errorf(ErrPolicy, "%s", missing))
+		res.Submods[so.Name] = so.Appraisal
+		out = append(out, so)
 	}
 	if len(unsafe) > 0 {
 		res.Extensions = map[string]any{ear.ExtUnsafe.Name: unsafe}

@@ -310,6 +310,13 @@ func TestCompositeRequiredComponents(t *testing.T) {
 	if o.Status() != ear.StatusAffirming {
 		t.Fatalf("status %s", o.Status())
 	}
+	// A component named like the requirement's submodule does not hide it.
+	cs := comps(tdxEvidence(nil), gpuEvidence(1, nil))
+	cs[0].Name = "composite"
+	o = run(t, a, cs)
+	if o.Status() != ear.StatusContraindicated || o.Result.Submods["composite1"] == nil {
+		t.Fatalf("status %s, submods %v", o.Status(), o.Result.SubmodNames())
+	}
 }
 
 // POL-03: a policy that fails makes the component contraindicated.
