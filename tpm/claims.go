@@ -91,6 +91,7 @@ func (l *LogClaims) addTo(m map[string]any) {
 		m["secure_boot.separator"] = sb.Separator
 		m["secure_boot.authority"] = append([]string{}, sb.Authority...)
 		m["secure_boot.authority_unverified"] = sb.AuthorityUnverified
+		m["secure_boot.other_variables"] = append([]string{}, sb.OtherVars...)
 		for name, db := range map[string]*SigDB{"pk": sb.PK, "kek": sb.KEK, "db": sb.DB, "dbx": sb.DBX} {
 			if db == nil {
 				continue
