@@ -134,20 +134,6 @@ type DeviceChain struct {
 	NotAfter  time.Time           // earliest notAfter in the chain
 }
 
-// chainKey identifies a chain by the exact bytes of its certificates.
-func chainKey(certs []*x509.Certificate) [32]byte {
-	h := sha256.New()
-	for _, c := range certs {
-		var n [4]byte
-		n[0], n[1], n[2], n[3] = byte(len(c.Raw)>>24), byte(len(c.Raw)>>16), byte(len(c.Raw)>>8), byte(len(c.Raw))
-		h.Write(n[:])
-		h.Write(c.Raw)
-	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
-
 // verifyDeviceChain checks the 5-certificate device chain: the supplied root
 // must carry a pinned key and is replaced by the pinned certificate; the rest
 // must build to it at time now.

@@ -3,6 +3,7 @@ package gpu
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
 	"fmt"
@@ -232,11 +233,7 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err != nil {
 		return nil, err
 	}
-	certs, err := ParsePEMChain(d.Certificate)
-	if err != nil {
-		return nil, err
-	}
-	chain, err := v.deviceChain(certs, now)
+	chain, err := v.deviceChain(d.Certificate, now)
 	if err != nil {
 		return nil, err
 	}
@@ -285,10 +282,16 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	return dc, nil
 }
 
-func (v *Verifier) deviceChain(certs []*x509.Certificate, now time.Time) (*DeviceChain, error) {
-	key := chainKey(certs)
+// deviceChain verifies the PEM chain, or returns the chain verified earlier
+// from the very same bytes while it is valid at now.
+func (v *Verifier) deviceChain(pemChain []byte, now time.Time) (*DeviceChain, error) {
+	key := sha256.Sum256(pemChain)
 	if dc, ok := v.chains.Get(key, now); ok && !now.Before(dc.NotBefore) {
 		return dc, nil
+	}
+	certs, err := ParsePEMChain(pemChain)
+	if err != nil {
+		return nil, err
 	}
 	dc, err := verifyDeviceChain(certs, v.rootSet, now)
 	if err != nil {

@@ -212,18 +212,21 @@ func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, 
 var oidNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
 
 func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certificate, now time.Time) (Answer, error) {
-	var nonce []byte
-	if ns, ok := c.src.(NonceSource); ok && ns.SendsNonce() {
-		nonce = make([]byte, 32)
-		if _, err := rand.Read(nonce); err != nil {
-			return Answer{}, verify.Errorf(verify.ErrConfig, "ocsp nonce: %w", err)
+	q := Query{Cert: cert, Issuer: issuer}
+	// Recorded sources match by certificate; only live ones get a request.
+	if ns, ok := c.src.(NonceSource); ok {
+		if ns.SendsNonce() {
+			q.Nonce = make([]byte, 32)
+			if _, err := rand.Read(q.Nonce); err != nil {
+				return Answer{}, verify.Errorf(verify.ErrConfig, "ocsp nonce: %w", err)
+			}
 		}
+		req, err := BuildRequest(cert, issuer, q.Nonce)
+		if err != nil {
+			return Answer{}, err
+		}
+		q.Request = req
 	}
-	req, err := BuildRequest(cert, issuer, nonce)
-	if err != nil {
-		return Answer{}, err
-	}
-	q := Query{Cert: cert, Issuer: issuer, Request: req, Nonce: nonce}
 	if len(cert.OCSPServer) > 0 {
 		q.URL = cert.OCSPServer[0]
 	}
@@ -234,7 +237,7 @@ func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certifi
 	if err != nil {
 		return Answer{}, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP for %q: %w", cert.Subject.CommonName, err))
 	}
-	return VerifyResponse(der, cert, issuer, nonce, now, c.skew)
+	return VerifyResponse(der, cert, issuer, q.Nonce, now, c.skew)
 }
 
 // VerifyResponse checks a DER OCSP response for cert (issued by issuer) at

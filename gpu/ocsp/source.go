@@ -42,7 +42,8 @@ func noResponse(format string, args ...any) error {
 type Query struct {
 	Cert, Issuer *x509.Certificate
 	// Request is the DER OCSPRequest (SHA-384 CertID, nonce extension when
-	// Nonce is set).
+	// Nonce is set). It is built only for sources implementing NonceSource
+	// (live responders); recorded sources match on Cert and Issuer.
 	Request []byte
 	// Nonce is the request nonce, or nil.
 	Nonce []byte
@@ -55,8 +56,9 @@ type Source interface {
 	Fetch(ctx context.Context, q Query) ([]byte, error)
 }
 
-// NonceSource is implemented by sources that forward the request, nonce
-// included, to a live responder; the Checker then requires the nonce back.
+// NonceSource is implemented by live sources that forward the request to a
+// responder. When SendsNonce is true the request carries a nonce and the
+// Checker requires it back.
 type NonceSource interface {
 	SendsNonce() bool
 }

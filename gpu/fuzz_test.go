@@ -1,0 +1,111 @@
+package gpu
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+func seedReports(f *testing.F) [][]byte {
+	f.Helper()
+	var out [][]byte
+	for _, p := range [][]string{
+		{"v1", "hopperAttestationReport.txt"}, {"v2", "attestationReport.txt"},
+		{"blackwell", "blackwellAttestationReport.txt"}, {"golden", "switchAttestationReport.txt"},
+		{"negative", "hopper_coco_report1.txt"},
+	} {
+		out = append(out, readHex(f, p...))
+	}
+	return out
+}
+
+func FuzzParseReport(f *testing.F) {
+	for _, r := range seedReports(f) {
+		f.Add(r, false)
+		f.Add(r, true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, trailing bool) {
+		r, err := ParseReport(b, ParseOptions{AllowTrailingZeros: trailing})
+		if err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without kind: %v", err)
+			}
+			return
+		}
+		if len(r.Signed)+SignatureSize+r.TrailingPadding != len(b) {
+			t.Fatalf("signed %d + 96 + %d != %d", len(r.Signed), r.TrailingPadding, len(b))
+		}
+		if len(r.Response.Blocks) != r.Response.NumberOfBlocks {
+			t.Fatalf("%d blocks, header says %d", len(r.Response.Blocks), r.Response.NumberOfBlocks)
+		}
+	})
+}
+
+func FuzzParseOpaqueData(f *testing.F) {
+	for _, r := range seedReports(f) {
+		rep, err := ParseReport(r, ParseOptions{AllowTrailingZeros: true})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(rep.Response.OpaqueRaw)
+	}
+	nv, err := hex.DecodeString(strings.TrimSpace(string(readFile(f, "nvdaod", "sample_nvdaod_transcript.opaque_only.hex"))))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(nv)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := ParseOpaqueData(b)
+		if err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without kind: %v", err)
+			}
+			return
+		}
+		seen := map[uint16]bool{}
+		for _, fl := range o.Fields {
+			if seen[fl.Type] {
+				t.Fatalf("duplicate type %d accepted", fl.Type)
+			}
+			seen[fl.Type] = true
+		}
+		for _, sw := range []bool{false, true} {
+			if _, err := o.Decode(sw); err != nil && verify.KindOf(err) == nil {
+				t.Fatalf("decode error without kind: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzParseEvidence(f *testing.F) {
+	v1 := readHex(f, "v1", "hopperAttestationReport.txt")
+	chain := readFile(f, "v1", "hopperCertChain.txt")
+	f.Add(rawEvidence(v1, chain))
+	f.Add(readFile(f, "v3", "switch_evidence_ls10.json"))
+	f.Add([]byte(`{"device_evidence_list":[{"arch":"HOPPER","uuid":"GPU-1","evidence":"` + hex.EncodeToString(v1) +
+		`","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]}`))
+	f.Add([]byte(`[{"arch":"LS10","nonce":"00","evidence":"","certificate":""}]`))
+	v := noNetVerifier(f, verify.FormatGPU)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = DetectEncoding(b)
+		_ = v.Detect(b)
+		devs, err := ParseEvidence(b)
+		if err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without kind: %v", err)
+			}
+			return
+		}
+		if len(devs) == 0 || len(devs) > maxDevices {
+			t.Fatalf("%d devices", len(devs))
+		}
+		c, err := v.Verify(context.Background(), b, verify.Expectations{ReportData: v1Nonce, Now: v1Time})
+		if (err == nil) == (c == nil) {
+			t.Fatalf("claims %v with error %v", c, err)
+		}
+	})
+}
