@@ -225,6 +225,30 @@ func TestSources(t *testing.T) {
 		wantKind(t, m, err, verify.ErrSignature)
 	})
 
+	t.Run("concurrent service fetches", func(t *testing.T) {
+		svc := rimtest.NewService(map[string][]byte{id: driverDoc})
+		defer svc.Close()
+		src, err := rim.NewServiceSource(rim.WithBaseURL(svc.URL), rim.WithFetcher(&collateral.HTTPFetcher{MaxRetries: -1}), rim.WithClock(func() time.Time { return v1Time }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cv := newVerifier(t)
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := cv.Fetch(ctx, src, id, "550.90.07", v1Time); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := svc.Requests(); n != 1 {
+			t.Fatalf("%d requests for 8 concurrent fetches, want 1", n)
+		}
+	})
+
 	t.Run("unavailable service", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusServiceUnavailable)
