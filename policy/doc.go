@@ -20,7 +20,8 @@
 //
 //	TDX   mr_td, rtmr_0..rtmr_3, mr_seam, xfam            pins (hex)
 //	      tdx_accepted_tcb_status, tdx_tolerated_tcb_status  TCB status lists
-//	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids
+//	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids,
+//	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
 //	SNP   snp_launch_measurement, snp_host_data, snp_id_key_digest   pins (hex)
 //	      snp_min_tcb_bootloader, _tee, _snp, _microcode, _fmc         minimum SVNs
 //	      snp_accepted_tcb_status, snp_tolerated_tcb_status
@@ -36,7 +37,7 @@
 //
 // The rules read the flat claim maps of the verifiers (verify.Claims.Map):
 //
-//	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam,
+//	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
 //	      quote.body.xfam, td_attributes.debug, tcb_status, tcb_date,
 //	      advisory_ids
 //	SNP   measurement, host_data, id_key_digest, policy_debug_allowed,

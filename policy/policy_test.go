@@ -29,6 +29,7 @@ func tdxClaims() map[string]any {
 		"quote.body.rtmr_3":   strings.Repeat("00", 48),
 		"quote.body.mr_seam":  strings.Repeat("5e", 48),
 		"quote.body.xfam":     xfam,
+		"quote.body.tcb_svn":  "04010200000000000000000000000000",
 		"td_attributes.debug": false,
 		"tcb_status":          "UpToDate",
 		"tcb_date":            "2025-08-13T00:00:00Z",
@@ -239,7 +240,7 @@ func TestTDXMinimumDateAndAdvisories(t *testing.T) {
 	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
 	r = appraise(t, tdxRV(t, Entry{Name: "tdx_min_tcb_date", Value: "2026-01-01T00:00:00Z"}), verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
-	for _, bad := range []Entry{{Name: "tdx_min_tcb_date", Value: "yesterday"}} {
+	for _, bad := range []Entry{{Name: "tdx_min_tcb_date", Value: "yesterday"}, {Name: "tdx_min_tee_tcb_svn", Value: "zz"}} {
 		p, _ := New(tdxRV(t, bad))
 		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatTDX, Claims: tdxClaims(), Now: now})
 		if !errors.Is(err, verify.ErrConfig) || r != nil {
@@ -259,6 +260,13 @@ func TestTDXMinimumDateAndAdvisories(t *testing.T) {
 		if !errors.Is(err, verify.ErrConfig) || r != nil {
 			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
 		}
+	}
+	r = appraise(t, tdxRV(t, Entry{Name: "tdx_min_tee_tcb_svn", Value: "04010200000000000000000000000000"}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
+	r = appraise(t, tdxRV(t, Entry{Name: "tdx_min_tee_tcb_svn", Value: "03010300"}), verify.FormatTDX, tdxClaims())
+	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
+	if c := check(t, r, "tdx.tee_tcb_svn"); !strings.Contains(c.Reason, "component 2") {
+		t.Fatalf("%+v", c)
 	}
 	r = appraise(t, tdxRV(t, Entry{Name: "tdx_forbidden_advisory_ids", Value: []any{"INTEL-SA-00837"}}), verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -59,6 +60,7 @@ func (e *eval) tdx() {
 	}
 	e.tcbStatus("tdx", []string{"tcb_status"}, true)
 	e.minDate("tdx.tcb_date", "platform TCB date", "tdx_min_tcb_date", []string{"tcb_date"})
+	e.minSVNs("tdx.tee_tcb_svn", "TDX module TCB SVNs (TEE_TCB_SVN), component by component", "tdx_min_tee_tcb_svn", []string{"quote.body.tcb_svn"})
 	e.advisories("tdx", []string{"advisory_ids"})
 	e.optionalPin("tdx.mr_seam", "TDX module measurement (MRSEAM)", "mr_seam",
 		[]string{"quote.body.mr_seam", "mr_seam"}, ear.Hardware, ear.ContraindicatedHardware)
@@ -83,6 +85,39 @@ func (e *eval) tdx() {
 		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
 			Value: ear.VisibleMemory, Reason: "a debug TD's memory is visible to the host"})
 	}
+}
+
+// minSVNs compares a hex string of SVN bytes with a minimum, byte by byte:
+// every component must be at least the minimum's.
+func (e *eval) minSVNs(id, title, rvName string, keys []string) {
+	want := e.rv.Lookup(rvName, e.now)
+	if len(want) == 0 {
+		return
+	}
+	min, err := hex.DecodeString(want[0])
+	if err != nil || len(min) == 0 {
+		e.badReference(rvName, want[0], "hex SVN bytes")
+		return
+	}
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Expected: ">= " + want[0] + " per byte", Category: ear.Hardware}
+	have, herr := hex.DecodeString(got)
+	switch {
+	case !present:
+		c.Value, c.Reason = ear.ContraindicatedHardware, "claim "+k+" absent"
+	case herr != nil || len(have) < len(min):
+		c.Value, c.Reason = ear.ContraindicatedHardware, fmt.Sprintf("claim %s %q is not %d hex bytes", k, got, len(min))
+	default:
+		c.OK = true
+		for i := range min {
+			if have[i] < min[i] {
+				c.OK = false
+				c.Value, c.Reason = ear.ContraindicatedHardware, fmt.Sprintf("component %d is %d, minimum %d", i, have[i], min[i])
+				break
+			}
+		}
+	}
+	e.add(c)
 }
 
 // advisories contraindicates the hardware when a claim lists an advisory of
