@@ -155,6 +155,9 @@ func (c *Claims) Map() map[string]any {
 		m["latest_issue_date"] = rfc3339(t.LatestIssueDate)
 		m["earliest_expiration_date"] = rfc3339(t.Expiry)
 		m["collateral_expiration_status"] = "0"
+		if t.Expired {
+			m["collateral_expiration_status"] = "1"
+		}
 		m["crls_checked"] = t.CRLsChecked
 		if t.CRLsChecked {
 			m["pck_crl_num"] = t.PCKCRLNumber

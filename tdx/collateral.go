@@ -441,6 +441,20 @@ func revokedSet(crl *x509.RevocationList) map[string]bool {
 
 // checkValidity re-checks the validity windows of every item at now.
 func (v *verifiedCollateral) checkValidity(now time.Time) error {
+	_, err := v.checkValidityGrace(now, 0)
+	return err
+}
+
+// checkValidityGrace is checkValidity accepting items whose validity ended at
+// most grace ago; stale reports whether that grace was used.
+func (v *verifiedCollateral) checkValidityGrace(now time.Time, grace time.Duration) (stale bool, err error) {
+	if now.After(v.notAfter) && grace > 0 && !now.After(v.notAfter.Add(grace)) && !now.Before(v.notBefore) {
+		return true, nil
+	}
+	return false, v.checkWindow(now)
+}
+
+func (v *verifiedCollateral) checkWindow(now time.Time) error {
 	if now.Before(v.notBefore) {
 		return verify.Errorf(verify.ErrCollateral, "collateral not yet valid at %s (valid from %s): %w", now.UTC().Format(time.RFC3339), v.notBefore.UTC().Format(time.RFC3339), verify.ErrExpired)
 	}

@@ -2,6 +2,7 @@ package tdx_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,32 @@ func TestEmbeddedRootRejectsTestPKI(t *testing.T) {
 	wantKinds(t, err, verify.ErrChain)
 	if !tdx.IntelSGXRootCA().IsCA || tdx.IntelSGXRootCA().Subject.CommonName != "Intel SGX Root CA" {
 		t.Fatal("embedded root")
+	}
+}
+
+// COL-01 in explicit offline mode: expired collateral within the grace is a
+// claim and an unsafe mark; beyond it, an error.
+func TestExpiredCollateralGrace(t *testing.T) {
+	f := newFixture(t)
+	q := f.pki.Quote(f.pki.DefaultQuote(nonce))
+	v := f.verifier(t, tdx.WithExpiredCollateralUnsafe(48*time.Hour))
+	e := exp()
+	c, err := verifyQuote(t, v, q, e)
+	if err != nil || c.Map()["collateral_expiration_status"] != "0" || len(c.Unsafe) != 0 {
+		t.Fatalf("fresh: %v", err)
+	}
+	e.Now = tdxtest.NextUpdate.Add(24 * time.Hour)
+	c, err = verifyQuote(t, v, q, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Map()["collateral_expiration_status"] != "1" || !c.TCB.Expired || !contains(c.Unsafe, "collateral_expired") {
+		t.Fatalf("stale: %v %v", c.Map()["collateral_expiration_status"], c.Unsafe)
+	}
+	e.Now = tdxtest.NextUpdate.Add(49 * time.Hour)
+	_, err = verifyQuote(t, v, q, e)
+	wantKinds(t, err, verify.ErrCollateral, verify.ErrExpired)
+	if _, err := tdx.NewVerifier(tdx.WithExpiredCollateralUnsafe(0)); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("zero grace: %v", err)
 	}
 }

@@ -33,8 +33,10 @@ type TCB struct {
 	LatestIssueDate        time.Time
 	Expiry                 time.Time // earliest end of validity of all collateral items used
 	CRLsChecked            bool
-	PCKCRLNumber           string
-	RootCRLNumber          string
+	// Expired is set when collateral past its validity was accepted by WithExpiredCollateralUnsafe.
+	Expired       bool
+	PCKCRLNumber  string
+	RootCRLNumber string
 }
 
 // appraise matches the quote and its PCK against verified collateral.

@@ -59,6 +59,7 @@ type config struct {
 	skipCRLs       bool
 	unloggedRTMR3  bool
 	strictLog      bool
+	staleGrace     time.Duration
 	minEvalNumber  int
 }
 
@@ -146,6 +147,21 @@ func WithUnloggedRTMR3Unsafe() Option {
 // separator on a CC MR index (ErrMalformed).
 func WithStrictEventLog() Option {
 	return func(c *config) error { c.strictLog = true; return nil }
+}
+
+// WithExpiredCollateralUnsafe accepts collateral (TCB info, QE identity,
+// CRLs, their signing certificates) up to grace past the end of its
+// validity, for offline use when fresh collateral cannot be had. The claims
+// then say "collateral_expiration_status": "1" and list "collateral_expired"
+// as unsafe. Collateral that is not yet valid is never accepted.
+func WithExpiredCollateralUnsafe(grace time.Duration) Option {
+	return func(c *config) error {
+		if grace <= 0 {
+			return verify.Errorf(verify.ErrConfig, "WithExpiredCollateralUnsafe: grace %s must be positive", grace)
+		}
+		c.staleGrace = grace
+		return nil
+	}
 }
 
 // Verifier verifies TDX quotes. It is immutable and safe for concurrent use.
@@ -339,30 +355,31 @@ func (v *Verifier) verifyPlatform(q *Quote, now time.Time) (*verifiedPlatform, e
 	return p, nil
 }
 
-func (v *Verifier) verifiedCollateral(ctx context.Context, p *verifiedPlatform, now time.Time) (*verifiedCollateral, error) {
+func (v *Verifier) verifiedCollateral(ctx context.Context, p *verifiedPlatform, now time.Time) (*verifiedCollateral, bool, error) {
 	c, err := v.cfg.source.Collateral(ctx, CollateralRequest{FMSPC: p.ext.FMSPC, CA: p.ca, Now: now})
 	if err != nil {
-		return nil, verify.Wrap(verify.ErrCollateral, err)
+		return nil, false, verify.Wrap(verify.ErrCollateral, err)
 	}
 	if c == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", upperHex(p.ext.FMSPC[:]))
+		return nil, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", upperHex(p.ext.FMSPC[:]))
 	}
 	key := c.Digest()
 	vc, ok := v.collateral.Get(key, now)
 	if !ok {
 		if vc, err = v.trust.verifyCollateral(c, now, v.cfg.skipCRLs); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		v.collateral.Add(key, vc, vc.notAfter)
+		v.collateral.Add(key, vc, vc.notAfter.Add(v.cfg.staleGrace))
 	}
-	if err := vc.checkValidity(now); err != nil {
-		return nil, err
+	stale, err := vc.checkValidityGrace(now, v.cfg.staleGrace)
+	if err != nil {
+		return nil, false, err
 	}
 	if n := v.cfg.minEvalNumber; n > 0 && (vc.tcb.TCBEvaluationDataNumber < n || vc.qe.TCBEvaluationDataNumber < n) {
-		return nil, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
+		return nil, false, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
 			n, vc.tcb.TCBEvaluationDataNumber, vc.qe.TCBEvaluationDataNumber)
 	}
-	return vc, nil
+	return vc, stale, nil
 }
 
 // Verify verifies a TDX quote (raw, or Trustee's JSON with an optional CC
@@ -412,12 +429,16 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 	if v.cfg.skipCollateral {
 		cl.Unsafe = append(cl.Unsafe, "collateral_skipped")
 	} else {
-		vc, err := v.verifiedCollateral(ctx, p, now)
+		vc, stale, err := v.verifiedCollateral(ctx, p, now)
 		if err != nil {
 			return nil, err
 		}
 		if cl.TCB, err = appraise(q, p, vc); err != nil {
 			return nil, err
+		}
+		if stale {
+			cl.TCB.Expired = true
+			cl.Unsafe = append(cl.Unsafe, "collateral_expired")
 		}
 		if v.cfg.skipCRLs {
 			cl.Unsafe = append(cl.Unsafe, "crls_skipped")
