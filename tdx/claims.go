@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/verify"
@@ -172,7 +174,14 @@ func (c *Claims) Map() map[string]any {
 				details["string"] = e.Text
 			}
 			if e.AAEL != nil {
-				details["data"] = map[string]any{"domain": e.AAEL.Domain, "operation": e.AAEL.Operation, "content": e.AAEL.Content}
+				var content any = e.AAEL.Content
+				var js any
+				if json.Unmarshal([]byte(e.AAEL.Content), &js) == nil {
+					content = js
+				}
+				details["data"] = map[string]any{"domain": e.AAEL.Domain, "operation": e.AAEL.Operation, "content": content}
+				details["string"] = strings.TrimSpace(e.AAEL.Domain + " " + e.AAEL.Operation + " " + e.AAEL.Content)
+				details["unicode_name"] = "AAEL"
 			}
 			evs = append(evs, map[string]any{
 				"index":                int(e.MRIndex),
@@ -184,6 +193,13 @@ func (c *Claims) Map() map[string]any {
 			})
 		}
 		m["uefi_event_logs"] = evs
+		apps := []any{}
+		for _, e := range l.Events {
+			if e.Type == evEFIBootServicesApplication {
+				apps = append(apps, map[string]any{"rtmr": int(e.MRIndex) - 1, "digest": hx(e.Digest)})
+			}
+		}
+		m["boot_applications"] = apps
 		if s, ok := l.KernelCmdline(); ok {
 			m["kernel_cmdline"] = s
 		}

@@ -78,3 +78,48 @@ func TestGoldenTrusteeClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenAAEL compares the events of a log with AAEL runtime events with
+// Trustee's golden parse.
+func TestGoldenAAEL(t *testing.T) {
+	var golden struct {
+		Events []map[string]any `json:"uefi_event_logs"`
+	}
+	if err := json.Unmarshal(read(t, "CCEL_AAEL_alibabacloud_out.json"), &golden); err != nil {
+		t.Fatal(err)
+	}
+	log, err := ParseCCEL(read(t, "CCEL_AAEL_alibabacloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ParseQuote(read(t, "tdx_quote_4.dat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := (&Claims{Quote: q, EventLog: log}).Map()["uefi_event_logs"].([]any)
+	if len(ours) != len(golden.Events) {
+		t.Fatalf("%d events, golden %d", len(ours), len(golden.Events))
+	}
+	aael := 0
+	for i, g := range golden.Events {
+		o := ours[i].(map[string]any)
+		for _, k := range []string{"index", "type_name", "event", "digest_matches_event"} {
+			if fmt.Sprint(o[k]) != fmt.Sprint(g[k]) {
+				t.Errorf("event %d %s: got %v, golden %v", i, k, o[k], g[k])
+			}
+		}
+		gd, _ := g["details"].(map[string]any)
+		if data, ok := gd["data"]; ok {
+			aael++
+			od := o["details"].(map[string]any)
+			a, _ := json.Marshal(data)
+			b, _ := json.Marshal(od["data"])
+			if string(a) != string(b) || od["string"] != gd["string"] {
+				t.Errorf("event %d AAEL: got %s %q, golden %s %q", i, b, od["string"], a, gd["string"])
+			}
+		}
+	}
+	if aael != 2 {
+		t.Fatalf("%d AAEL events, want 2", aael)
+	}
+}

@@ -209,6 +209,10 @@ func TestRealCOS113WithCCEL(t *testing.T) {
 	if !ok || cmd == "" {
 		t.Fatal("no kernel command line found")
 	}
+	m := c.Map()
+	if apps := m["boot_applications"].([]any); len(apps) == 0 || m["kernel_cmdline"] != cmd {
+		t.Fatalf("boot applications %v, cmdline %v", apps, m["kernel_cmdline"])
+	}
 	// TDX-27: one digest changed.
 	bad := append([]byte(nil), ccel...)
 	flipFirstDigest(t, bad, 1)
