@@ -31,7 +31,8 @@ type Verifier struct {
 
 	chains *lru.Cache[[32]byte, *verifiedChain]
 	crls   *lru.Cache[[32]byte, *verifiedCRL]
-	roles  *lru.Cache[[32]byte, string]
+	roles  *lru.Cache[[32]byte, string] // certificate hash → role
+	names  *lru.Cache[[32]byte, string] // endorsement certificate hash → product name
 }
 
 // Option configures a Verifier.
@@ -116,6 +117,7 @@ func WithCacheSize(n int) Option {
 		v.chains = lru.New[[32]byte, *verifiedChain](n)
 		v.crls = lru.New[[32]byte, *verifiedCRL](n)
 		v.roles = lru.New[[32]byte, string](n)
+		v.names = lru.New[[32]byte, string](n)
 		return nil
 	}
 }
@@ -145,6 +147,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		v.chains = lru.New[[32]byte, *verifiedChain](1024)
 		v.crls = lru.New[[32]byte, *verifiedCRL](1024)
 		v.roles = lru.New[[32]byte, string](1024)
+		v.names = lru.New[[32]byte, string](1024)
 	}
 	v.arkSum = make(map[Product][32]byte, len(v.roots))
 	for p, r := range v.roots {
@@ -344,18 +347,14 @@ func (v *Verifier) endorsementDER(ctx context.Context, ev *Evidence, r *Report, 
 	}
 	if der != nil {
 		if *product == ProductUnknown {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, verify.Errorf(verify.ErrMalformed, "%s certificate: %w", key, err)
-			}
-			e, err := parseEndorsement(c)
+			name, err := v.productNameOf(der, key)
 			if err != nil {
 				return nil, err
 			}
-			if e.productName == "" {
+			if name == "" {
 				return nil, verify.Errorf(verify.ErrConfig, "product unknown: report v%d has no CPUID, the %s names no product, and no WithProduct was given", r.Version, key)
 			}
-			if *product, err = ParseProduct(e.productName); err != nil {
+			if *product, err = ParseProduct(name); err != nil {
 				return nil, err
 			}
 		}
@@ -415,6 +414,26 @@ func (v *Verifier) fetchIntermediate(ctx context.Context, roots Roots, key Signi
 		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: no intermediate", roots.Product)
 	}
 	return inter, nil
+}
+
+// productNameOf reads the product-name extension of an endorsement
+// certificate, remembered by the hash of its bytes. The name only selects
+// which pinned roots the chain must lead to.
+func (v *Verifier) productNameOf(der []byte, key SigningKey) (string, error) {
+	k := sha256.Sum256(der)
+	if name, ok := v.names.Get(k, time.Time{}); ok {
+		return name, nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", verify.Errorf(verify.ErrMalformed, "%s certificate: %w", key, err)
+	}
+	e, err := parseEndorsement(c)
+	if err != nil {
+		return "", err
+	}
+	v.names.Add(k, e.productName, time.Time{})
+	return e.productName, nil
 }
 
 // evidenceIntermediate returns the ASK (VCEK) or ASVK (VLEK) the evidence
