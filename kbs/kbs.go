@@ -288,9 +288,9 @@ func (s *Service) components(req *Request, primary verify.Format, now time.Time)
 	return comps, rt, nil
 }
 
-// trusteeShape rewrites the annotated evidence into Trustee's shape: the
-// claims under the TEE's KBS name, and the runtime data claims (with the TEE
-// key) in cpu0.
+// trusteeShape rewrites the result into Trustee's shape: the claims under
+// the TEE's KBS name, the runtime data claims (with the TEE key) in cpu0, and
+// only the claims Trustee's own tokens carry.
 func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]any) {
 	for _, so := range out.Submods {
 		a := so.Appraisal
@@ -320,11 +320,31 @@ func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]
 				a.AnnotatedEvidence["init_data_claims"] = d.Data
 			}
 		}
-		if a.Extensions == nil {
-			a.Extensions = map[string]any{}
-		}
-		a.Extensions[ear.ExtTEEPubKey.Name] = rt["tee-pubkey"]
 	}
+	// Trustee's tokens carry no other appraisal claims and no overall
+	// status; parsers of that profile need not know attest's extensions, so
+	// their content moves into the annotated evidence, under "attest".
+	for _, so := range out.Submods {
+		a := so.Appraisal
+		if a == nil || len(a.Extensions) == 0 {
+			continue
+		}
+		info := map[string]any{}
+		for name, key := range map[string]string{ear.ExtReason.Name: "reason", ear.ExtUnsafe.Name: "unsafe", ear.ExtChecks.Name: "checks"} {
+			if v, ok := a.Extensions[name]; ok {
+				info[key] = v
+			}
+		}
+		if len(info) > 0 {
+			if a.AnnotatedEvidence == nil {
+				a.AnnotatedEvidence = map[string]any{}
+			}
+			a.AnnotatedEvidence["attest"] = info
+		}
+		a.Extensions = nil
+	}
+	out.Result.Status = nil
+	out.Result.Extensions = nil
 }
 
 // TEEPubKeyPointer is the JSON pointer, in a Trustee-profile token's claims,
@@ -373,12 +393,19 @@ func Decide(r *ear.Result) error {
 			if a != nil {
 				if s, ok := a.Extensions[ear.ExtReason.Name].(string); ok {
 					reason = ": " + s
+				} else if info, ok := a.AnnotatedEvidence["attest"].(map[string]any); ok {
+					if s, ok := info["reason"].(string); ok {
+						reason = ": " + s
+					}
 				}
 			}
 			return verify.Errorf(verify.ErrPolicy, "submodule %s is %s%s", n, st, reason)
 		}
 		if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
 			return verify.Errorf(verify.ErrPolicy, "submodule %s was appraised with unsafe switches %v", n, u)
+		}
+		if info, ok := a.AnnotatedEvidence["attest"].(map[string]any); ok && info["unsafe"] != nil {
+			return verify.Errorf(verify.ErrPolicy, "submodule %s was appraised with unsafe switches %v", n, info["unsafe"])
 		}
 	}
 	if st := r.OverallStatus(); st != ear.StatusAffirming {

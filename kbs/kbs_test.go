@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -258,6 +259,21 @@ func TestTrusteeRequestTDXAnd8GPUs(t *testing.T) {
 	if st, _ := pointer(m, "/submods/gpu3/ear.status"); st != "affirming" {
 		t.Fatalf("gpu3 status %v", st)
 	}
+	// Only the claims Trustee's tokens carry.
+	allowedTop := map[string]bool{"eat_profile": true, "iat": true, "exp": true, "ear.verifier-id": true, "submods": true}
+	for k := range m {
+		if !allowedTop[k] {
+			t.Errorf("top-level claim %q is not in Trustee's tokens", k)
+		}
+	}
+	allowed := map[string]bool{"ear.status": true, "ear.trustworthiness-vector": true, "ear.appraisal-policy-id": true, "ear.veraison.annotated-evidence": true}
+	for name, sm := range m["submods"].(map[string]any) {
+		for k := range sm.(map[string]any) {
+			if !allowed[k] {
+				t.Errorf("submod %s: claim %q is not in Trustee's tokens", name, k)
+			}
+		}
+	}
 }
 
 func jsonEqual(t testing.TB, a, b []byte) bool {
@@ -347,8 +363,12 @@ func TestTrusteeRequestBindingFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kbs.Decide(att.Outcome.Result); !errors.Is(err, verify.ErrPolicy) || !strings.Contains(err.Error(), "cpu0") {
+	if err := kbs.Decide(att.Outcome.Result); !errors.Is(err, verify.ErrPolicy) || !strings.Contains(err.Error(), "cpu0") || !strings.Contains(err.Error(), "tdx.debug") {
 		t.Fatalf("debug TD released: %v", err)
+	}
+	// The reason travels in the token, inside the annotated evidence.
+	if r, _ := pointer(claimsOf(t, att.Token), "/submods/cpu0/ear.veraison.annotated-evidence/attest/reason"); !strings.Contains(fmt.Sprint(r), "tdx.debug") {
+		t.Fatalf("reason in token: %v", r)
 	}
 }
 
