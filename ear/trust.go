@@ -57,8 +57,10 @@ func ParseStatus(name string) (Status, error) {
 	return StatusNone, fmt.Errorf("unknown EAR status %q", name)
 }
 
-// Worse returns the worse (less trustworthy) of s and o.
-func (s Status) Worse(o Status) Status {
+// higherTier returns the larger tier code point of s and o. It is the rule the
+// draft gives for deriving a status from trust claims; to combine statuses
+// of submodules use LeastTrusted, which ranks "none" below "affirming".
+func (s Status) higherTier(o Status) Status {
 	if o > s {
 		return o
 	}
@@ -174,7 +176,7 @@ type TrustVector [numCategories]TrustClaim
 func (v TrustVector) Status() Status {
 	s := StatusNone
 	for _, c := range v {
-		s = s.Worse(c.Tier())
+		s = s.higherTier(c.Tier())
 	}
 	return s
 }
