@@ -423,8 +423,14 @@ func sortedFormats(m map[Format]int) []Format {
 	return out
 }
 
-// one verifies and appraises one submodule.
-func (a *Appraiser) one(ctx context.Context, u unit) *SubmodOutcome {
+// one verifies and appraises one submodule. A verifier or policy that
+// panics fails its submodule (verifier malfunction) instead of the process.
+func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			so = a.failed(u, Errorf(ErrConfig, "%s: verifier or policy panicked: %v", u.format, r))
+		}
+	}()
 	if u.err != nil {
 		return a.failed(u, u.err)
 	}

@@ -478,3 +478,28 @@ func TestOutcomeNotAfter(t *testing.T) {
 		t.Fatal("expiry without claims")
 	}
 }
+
+type panicVerifier struct{}
+
+func (panicVerifier) Format() verify.Format { return verify.FormatSNP }
+func (panicVerifier) Verify(context.Context, []byte, verify.Expectations) (verify.Claims, error) {
+	panic("index out of range")
+}
+
+func TestCompositeVerifierPanics(t *testing.T) {
+	reg, _ := verify.NewRegistry(panicVerifier{}, &fakeVerifier{f: verify.FormatTDX})
+	p, _ := policy.New(nil)
+	a, _ := verify.NewAppraiser(reg, p)
+	o := run(t, a, []verify.Component{
+		{Format: verify.FormatSNP, Evidence: []byte("x"), Expect: expect(cpuRD)},
+		{Format: verify.FormatTDX, Evidence: tdxEvidence(nil), Expect: expect(cpuRD)},
+	})
+	s := submod(t, o, "cpu0")
+	if s.Format != verify.FormatSNP || !errors.Is(s.Err, verify.ErrConfig) || s.Appraisal.Status != ear.StatusContraindicated ||
+		s.Appraisal.TrustVector[ear.InstanceIdentity] != ear.VerifierMalfunction {
+		t.Fatalf("%+v", s)
+	}
+	if o.Status() != ear.StatusContraindicated {
+		t.Fatal(o.Status())
+	}
+}
