@@ -142,8 +142,8 @@ func TestRealSPRSignatureAndChain(t *testing.T) {
 }
 
 // The shipped SPR collateral passes every signature, chain, CRL and identity
-// check, but no TCB level matches the quote: TEE_TCB_SVN[2] is 4 and every
-// level requires 5.
+// check, but no TCB level matches the quote: the PCK's SGX components 1, 2,
+// 5 and 8 and TEE_TCB_SVN[2] are below what both levels require.
 func TestRealSPRCollateralNamesTCBMismatch(t *testing.T) {
 	quote := read(t, "tdx_prod_quote_SPR_E4.dat")
 	v := mustVerifier(t, WithCollateral(staticSource{sprCollateral(t)}))
@@ -157,7 +157,9 @@ func TestRealSPRCollateralNamesTCBMismatch(t *testing.T) {
 		}
 	}
 	t.Log(err)
-	for _, want := range []string{"no TCB level", "50806F000000", "TEE_TCB_SVN 03000400000000000000000000000000"} {
+	for _, want := range []string{"no TCB level", "50806F000000", "TEE_TCB_SVN 03000400000000000000000000000000",
+		"level 0 (UpToDate): SGX component 1 is 3 < 5, SGX component 2 is 3 < 5, SGX component 5 is 2 < 3, SGX component 8 is 2 < 3, TEE_TCB_SVN[2] is 4 < 5",
+		"level 1 (OutOfDate): SGX component 1 is 3 < 5"} {
 		if !contains(err.Error(), want) {
 			t.Fatalf("error %q does not name %q", err, want)
 		}

@@ -99,8 +99,12 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 		}
 	}
 	if level == nil {
-		errs = append(errs, verify.Errorf(verify.ErrTCB, "no TCB level of TCB info (fmspc %s, %d levels) matches: PCK SGX components %x, PCESVN %d, TEE_TCB_SVN %x (TcbNotSupported)",
-			upperHex(t.FMSPC), len(t.TCBLevels), pck.ext.CompSVN, pck.ext.PCESVN, body.TEETCBSVN))
+		var why []string
+		for i := range t.TCBLevels {
+			why = append(why, fmt.Sprintf("level %d (%s): %s", i, t.TCBLevels[i].TCBStatus, platformMismatch(pck.ext, body.TEETCBSVN, &t.TCBLevels[i])))
+		}
+		errs = append(errs, verify.Errorf(verify.ErrTCB, "no TCB level of TCB info (fmspc %s, %d levels) matches: PCK SGX components %x, PCESVN %d, TEE_TCB_SVN %x (TcbNotSupported): %s",
+			upperHex(t.FMSPC), len(t.TCBLevels), pck.ext.CompSVN, pck.ext.PCESVN, body.TEETCBSVN, strings.Join(why, "; ")))
 	}
 
 	var modLevel *tcbLevel
@@ -179,6 +183,32 @@ func platformGE(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) bool {
 		}
 	}
 	return true
+}
+
+// platformMismatch names every comparison of level l that the platform fails.
+func platformMismatch(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) string {
+	var why []string
+	for i, c := range l.TCB.SGXComponents {
+		if int(x.CompSVN[i]) < c.SVN {
+			why = append(why, fmt.Sprintf("SGX component %d is %d < %d", i+1, x.CompSVN[i], c.SVN))
+		}
+	}
+	if int(x.PCESVN) < *l.TCB.PCESVN {
+		why = append(why, fmt.Sprintf("PCESVN is %d < %d", x.PCESVN, *l.TCB.PCESVN))
+	}
+	start := 0
+	if teeTCBSVN[1] > 0 {
+		start = 2
+	}
+	for i := start; i < 16; i++ {
+		if int(teeTCBSVN[i]) < l.TCB.TDXComponents[i].SVN {
+			why = append(why, fmt.Sprintf("TEE_TCB_SVN[%d] is %d < %d", i, teeTCBSVN[i], l.TCB.TDXComponents[i].SVN))
+		}
+	}
+	if len(why) == 0 {
+		return "matches"
+	}
+	return strings.Join(why, ", ")
 }
 
 func matchModule(body *Body, t *tcbInfo, id string) (*tcbLevel, error) {
