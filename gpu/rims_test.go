@@ -3,7 +3,6 @@ package gpu
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,17 +38,9 @@ func newRIMs(t testing.TB, src rim.Source) RIMProvider {
 // rimOCSPOnly holds the recorded answers for the V1 RIM signer chains.
 func rimOCSPOnly(t testing.TB) *ocsp.MemorySource {
 	t.Helper()
-	s, _ := ocsp.NewMemorySource()
-	files, _ := filepath.Glob(filepath.Join(td, "ocsp", "*rim*"))
-	files2, _ := filepath.Glob(filepath.Join(td, "ocsp", "*vbios*"))
-	for _, f := range append(files, files2...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Add(b); err != nil {
-			t.Fatal(err)
-		}
+	s, err := ocsp.NewDirSource(filepath.Join(td, "ocsp", "rim"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

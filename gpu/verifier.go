@@ -383,12 +383,18 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 			return fmt.Errorf("driver RIM %s: %w", driverID, err)
 		}
 		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: res}
+		if res != nil {
+			dc.Warnings = append(dc.Warnings, res.Warnings...)
+		}
 	}
 	fw, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
 	if err != nil {
 		return fmt.Errorf("firmware RIM %s: %w", fwID, err)
 	}
 	dc.FirmwareRIM = &RIMResult{Manifest: fw, OCSP: res}
+	if res != nil {
+		dc.Warnings = append(dc.Warnings, res.Warnings...)
+	}
 	var cmp *rim.Comparison
 	if dc.Arch.IsSwitch() {
 		cmp, err = rim.CompareSwitch(fw, report)

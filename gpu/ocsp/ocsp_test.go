@@ -1,0 +1,201 @@
+package ocsp_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"math/big"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
+
+	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/gpu/gputest"
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/verify"
+)
+
+const td = "../../testdata/gpu"
+
+var (
+	deviceTime = time.Date(2025, 8, 21, 12, 0, 0, 0, time.UTC)
+	rimTime    = time.Date(2025, 10, 24, 12, 0, 0, 0, time.UTC)
+)
+
+func deviceChain(t *testing.T) []*x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(td + "/v1/hopperCertChain.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := gpu.ParsePEMChain(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certs
+}
+
+var x5c = regexp.MustCompile(`<ds:X509Certificate>([^<]*)</ds:X509Certificate>`)
+
+// rimChain reads the certificates embedded in a RIM (signer first). Only
+// for tests: the rim package verifies them.
+func rimChain(t *testing.T, file string) []*x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(td + "/v1/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*x509.Certificate
+	for _, m := range x5c.FindAllSubmatch(b, -1) {
+		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(m[1])), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func recorded(t *testing.T) *ocsp.MemorySource {
+	t.Helper()
+	s, err := ocsp.NewDirSource(td + "/ocsp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// V4: NVIDIA's recorded answers for the V1 device chain and RIM chains.
+func TestRecordedNVIDIAResponses(t *testing.T) {
+	chk, err := ocsp.NewChecker(recorded(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := chk.CheckChain(ctx, deviceChain(t), 1, ocsp.ScopeDevice, deviceTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Certs) != 3 || res.Status() != ocsp.StatusGood {
+		t.Fatalf("device chain: %+v", res)
+	}
+	for _, f := range []string{"NV_GPU_DRIVER_GH100_550.90.07.xml", "NV_GPU_VBIOS_1010_0200_882_96009F0001.xml"} {
+		ch := rimChain(t, f)
+		res, err := chk.CheckChain(ctx, ch, 0, ocsp.ScopeRIM, rimTime)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(res.Certs) != len(ch)-1 || res.Status() != ocsp.StatusGood {
+			t.Fatalf("%s: %+v", f, res)
+		}
+	}
+	// Cached until nextUpdate…
+	res, err = chk.CheckChain(ctx, deviceChain(t), 1, ocsp.ScopeDevice, deviceTime.Add(time.Hour))
+	if err != nil || !res.Certs[0].Cached {
+		t.Fatalf("cache: %+v %v", res, err)
+	}
+	// …and not after.
+	_, err = chk.CheckChain(ctx, deviceChain(t), 1, ocsp.ScopeDevice, deviceTime.Add(72*time.Hour))
+	if !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrExpired) {
+		t.Fatalf("stale: %v", err)
+	}
+	// Before thisUpdate.
+	_, err = chk.CheckChain(ctx, deviceChain(t), 1, ocsp.ScopeDevice, deviceTime.Add(-72*time.Hour))
+	if !errors.Is(err, verify.ErrExpired) {
+		t.Fatalf("future answer: %v", err)
+	}
+}
+
+func TestWrongIssuer(t *testing.T) {
+	certs := deviceChain(t)
+	src := recorded(t)
+	der, err := src.Fetch(context.Background(), ocsp.Query{Cert: certs[1], Issuer: certs[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The BROM answer checked against another CA of the chain.
+	if _, err := ocsp.VerifyResponse(der, certs[1], certs[3], nil, deviceTime, 0); !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("wrong issuer: %v", err)
+	}
+	if _, err := ocsp.VerifyResponse(der, certs[1], certs[2], nil, deviceTime, 0); err != nil {
+		t.Fatal(err)
+	}
+	// A nonce was sent but the recorded answer has none.
+	if _, err := ocsp.VerifyResponse(der, certs[1], certs[2], []byte("0123456789abcdef0123456789abcdef"), deviceTime, 0); !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("nonce: %v", err)
+	}
+}
+
+// A response signed with the issuer's key but naming another issuer in its
+// CertID (same key, other subject) is rejected.
+func TestCertIDMismatch(t *testing.T) {
+	root, rootKey := gputest.NewRoot()
+	leafKey := gputest.NewKey()
+	leaf := gputest.Sign(&x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "leaf"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, &leafKey.PublicKey, root, rootKey)
+	twin := gputest.Sign(&x509.Certificate{SerialNumber: big.NewInt(8), Subject: pkix.Name{CommonName: "twin"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), IsCA: true, BasicConstraintsValid: true},
+		&rootKey.PublicKey, nil, rootKey)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(issuer *x509.Certificate, key *ecdsa.PrivateKey) []byte {
+		der, err := xocsp.CreateResponse(issuer, issuer, xocsp.Response{Status: xocsp.Good, SerialNumber: leaf.SerialNumber,
+			ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour), IssuerHash: 5 /* crypto.SHA256 */}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	if _, err := ocsp.VerifyResponse(mk(root, rootKey), leaf, root, nil, now, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ocsp.VerifyResponse(mk(twin, rootKey), leaf, root, nil, now, 0); !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrChain) {
+		t.Fatalf("CertID of another issuer: %v", err)
+	}
+}
+
+func TestSources(t *testing.T) {
+	if _, err := ocsp.NewMemorySource([]byte("not a response")); !errors.Is(err, verify.ErrMalformed) {
+		t.Fatalf("garbage: %v", err)
+	}
+	if _, err := ocsp.NewDirSource(td + "/does-not-exist"); !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("missing dir: %v", err)
+	}
+	empty, _ := ocsp.NewMemorySource()
+	certs := deviceChain(t)
+	_, err := empty.Fetch(context.Background(), ocsp.Query{Cert: certs[1], Issuer: certs[2]})
+	if !errors.Is(err, ocsp.ErrNoResponse) || !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("empty source: %v", err)
+	}
+	if _, err := ocsp.NewChecker(nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("nil source: %v", err)
+	}
+}
+
+func TestBuildRequest(t *testing.T) {
+	certs := deviceChain(t)
+	nonce := make([]byte, 32)
+	_, _ = rand.Read(nonce)
+	der, err := ocsp.BuildRequest(certs[1], certs[2], nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := xocsp.ParseRequest(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.SerialNumber.Cmp(certs[1].SerialNumber) != 0 || req.HashAlgorithm.String() != "SHA-384" {
+		t.Fatalf("request: %+v", req)
+	}
+}
