@@ -32,7 +32,9 @@ func New[K comparable, V any](max int) *Cache[K, V] {
 }
 
 // Get returns the value for k if present and, when it has an expiry, now is
-// not after it. An expired entry is removed.
+// not after it. An expired entry is removed. A zero now cannot be checked
+// against an expiry, so an entry that has one is not returned for it (and
+// stays cached for callers that give a time).
 func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -42,6 +44,9 @@ func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 		return zero, false
 	}
 	e := el.Value.(*entry[K, V])
+	if !e.notAfter.IsZero() && now.IsZero() {
+		return zero, false
+	}
 	if !e.notAfter.IsZero() && now.After(e.notAfter) {
 		c.ll.Remove(el)
 		delete(c.items, k)

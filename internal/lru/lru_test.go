@@ -64,3 +64,33 @@ func TestConcurrentUseStaysBounded(t *testing.T) {
 		t.Fatalf("cache grew to %d entries, bound is 16", n)
 	}
 }
+
+func TestZeroTimeNeverServesExpiringEntry(t *testing.T) {
+	c := New[string, int](4)
+	c.Add("expiring", 1, time.Unix(2000, 0))
+	c.Add("forever", 2, time.Time{})
+	// A caller without a time cannot check an expiry: the entry must not be
+	// served, however far past its expiry the real time is.
+	if v, ok := c.Get("expiring", time.Time{}); ok {
+		t.Fatalf("entry with an expiry served for the zero time: %d", v)
+	}
+	if v, ok := c.Get("forever", time.Time{}); !ok || v != 2 {
+		t.Fatalf("entry without expiry: got %d,%v, want 2,true", v, ok)
+	}
+	if _, ok := c.Get("expiring", time.Unix(1999, 0)); !ok {
+		t.Fatal("a zero-time lookup must not drop an entry that is still valid for timed callers")
+	}
+}
+
+func TestAddReplacesExpiry(t *testing.T) {
+	c := New[string, int](2)
+	c.Add("k", 1, time.Unix(1000, 0))
+	c.Add("k", 2, time.Unix(3000, 0))
+	if v, ok := c.Get("k", time.Unix(2000, 0)); !ok || v != 2 {
+		t.Fatalf("got %d,%v after re-adding with a later expiry, want 2,true", v, ok)
+	}
+	c.Add("k", 3, time.Unix(1000, 0))
+	if v, ok := c.Get("k", time.Unix(2000, 0)); ok {
+		t.Fatalf("got %d after re-adding with an earlier expiry, want a miss", v)
+	}
+}
