@@ -54,7 +54,12 @@ type Error struct {
 
 // Error returns "kind: cause".
 func (e *Error) Error() string {
-	if e.Err == nil {
+	switch {
+	case e.Kind == nil && e.Err == nil:
+		return "error of no kind"
+	case e.Kind == nil:
+		return e.Err.Error()
+	case e.Err == nil:
 		return e.Kind.Error()
 	}
 	return e.Kind.Error() + ": " + e.Err.Error()
@@ -62,24 +67,32 @@ func (e *Error) Error() string {
 
 // Unwrap exposes both the kind and the cause.
 func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
+	out := make([]error, 0, 2)
+	for _, err := range []error{e.Kind, e.Err} {
+		if err != nil {
+			out = append(out, err)
+		}
 	}
-	return []error{e.Kind, e.Err}
+	return out
 }
 
 // Errorf returns an error of the given kind whose cause is formatted as by
-// fmt.Errorf, so %w in format keeps the wrapped error reachable.
+// fmt.Errorf, so %w in format keeps the wrapped error reachable. A nil kind
+// (KindOf of an error that has none) gives an error of no kind.
 func Errorf(kind error, format string, args ...any) error {
+	if kind == nil {
+		return fmt.Errorf(format, args...)
+	}
 	return &Error{Kind: kind, Err: fmt.Errorf(format, args...)}
 }
 
-// Wrap gives err the kind unless it already has one; a nil err stays nil.
+// Wrap gives err the kind unless it already has one; a nil err stays nil, and
+// a nil kind leaves err as it is.
 func Wrap(kind error, err error) error {
 	if err == nil {
 		return nil
 	}
-	if KindOf(err) != nil {
+	if kind == nil || KindOf(err) != nil {
 		return err
 	}
 	return &Error{Kind: kind, Err: err}

@@ -68,3 +68,41 @@ func TestErrorWithoutCause(t *testing.T) {
 		t.Fatalf("bare kind error: %q", e.Error())
 	}
 }
+
+// A nil kind (for example Errorf(KindOf(err), ...) on an error that has no
+// kind) must give a usable error, never one whose Error method panics.
+func TestNilKindNeverPanics(t *testing.T) {
+	cause := io.ErrUnexpectedEOF
+	for name, err := range map[string]error{
+		"Errorf":  Errorf(nil, "device %d: %w", 1, cause),
+		"Wrap":    Wrap(nil, cause),
+		"literal": &Error{Err: cause},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var msg string
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("Error() panicked: %v", p)
+					}
+				}()
+				msg = err.Error()
+			}()
+			if !strings.Contains(msg, cause.Error()) {
+				t.Fatalf("message %q lost the cause %q", msg, cause)
+			}
+			if !errors.Is(err, cause) {
+				t.Fatal("cause not reachable through errors.Is")
+			}
+			if k := KindOf(err); k != nil {
+				t.Fatalf("an error built with a nil kind has kind %v", k)
+			}
+			if errors.Is(err, nil) {
+				t.Fatal("error matches nil")
+			}
+		})
+	}
+	if got := (&Error{}).Error(); got == "" {
+		t.Fatal("empty *Error has an empty message")
+	}
+}
