@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -19,8 +20,8 @@ type Registry struct {
 func NewRegistry(verifiers ...Verifier) (*Registry, error) {
 	r := &Registry{byFormat: make(map[Format]Verifier, len(verifiers))}
 	for i, v := range verifiers {
-		if v == nil {
-			return nil, Errorf(ErrConfig, "verifier %d is nil", i)
+		if isNil(v) {
+			return nil, Errorf(ErrConfig, "verifier %d is nil (%T)", i, v)
 		}
 		f := v.Format()
 		if f == "" {
@@ -90,5 +91,23 @@ func (r *Registry) Verify(ctx context.Context, f Format, evidence []byte, exp Ex
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f, err)
 	}
+	if isNil(c) {
+		// Success must come with claims: a verifier that returns neither is
+		// broken, and nothing it checked can be relied on.
+		return nil, Errorf(ErrConfig, "%s: verifier returned no claims and no error", f)
+	}
 	return c, nil
+}
+
+// isNil reports whether x is nil or an interface holding a nil pointer, map,
+// slice, func or channel.
+func isNil(x any) bool {
+	if x == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(x); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

@@ -109,3 +109,58 @@ func TestRegistryIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// brokenVerifier returns what it is told to, whatever the evidence.
+type brokenVerifier struct {
+	claims Claims
+	err    error
+}
+
+func (v *brokenVerifier) Format() Format { return "broken" }
+
+func (v *brokenVerifier) Verify(context.Context, []byte, Expectations) (Claims, error) {
+	return v.claims, v.err
+}
+
+// ptrClaims are claims with pointer receivers, so that a nil *ptrClaims is a
+// non-nil Claims interface.
+type ptrClaims struct{ m map[string]any }
+
+func (c *ptrClaims) Format() Format      { return "broken" }
+func (c *ptrClaims) Map() map[string]any { return c.m }
+
+// A verifier that returns neither claims nor an error must not make
+// Registry.Verify report success; one that returns claims with its error must
+// not leak them.
+func TestRegistryVerifyFailsClosedOnBrokenVerifier(t *testing.T) {
+	for name, bv := range map[string]*brokenVerifier{
+		"no claims, no error": {},
+		"typed nil claims":    {claims: (*ptrClaims)(nil)},
+		"claims with error":   {claims: fakeClaims{"broken", map[string]any{"x": 1}}, err: Errorf(ErrSignature, "bad")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := NewRegistry(bv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := r.Verify(context.Background(), "broken", []byte("x"), Expectations{ReportData: []byte{1}})
+			if err == nil || c != nil {
+				t.Fatalf("got claims %v, error %v; want nil claims and an error", c, err)
+			}
+			want := ErrConfig
+			if bv.err != nil {
+				want = ErrSignature
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("error %v: want kind %v", err, want)
+			}
+		})
+	}
+}
+
+func TestRegistryRejectsTypedNilVerifier(t *testing.T) {
+	var nilPtr *brokenVerifier
+	if _, err := NewRegistry(nilPtr); !errors.Is(err, ErrConfig) {
+		t.Fatalf("typed nil verifier: got %v, want ErrConfig", err)
+	}
+}
