@@ -397,6 +397,10 @@ func TestRIM09DTDAndEntities(t *testing.T) {
 			wantKind(t, m, err, verify.ErrMalformed)
 		})
 	}
+	// A byte-order mark is fine.
+	if _, err := f.verify(t, append([]byte("\xef\xbb\xbf"), f.driver...)); err != nil {
+		t.Fatalf("byte-order mark: %v", err)
+	}
 	// A plain XML declaration is fine.
 	if _, err := f.verify(t, append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), f.driver...)); err != nil {
 		t.Fatalf("XML declaration: %v", err)

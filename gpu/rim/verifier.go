@@ -1,6 +1,7 @@
 package rim
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -193,6 +194,9 @@ func (v *Verifier) verify(ctx context.Context, id string, doc []byte, now time.T
 }
 
 func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
+	// A UTF-8 byte-order mark (an editor's addition) is not part of the
+	// signed canonical form.
+	doc = bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf"))
 	if err := scan(doc); err != nil {
 		return nil, err
 	}
