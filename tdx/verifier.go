@@ -402,7 +402,7 @@ func (v *Verifier) VerifyQuote(ctx context.Context, evidence []byte, exp verify.
 
 func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: verification not started: %w", err)
 	}
 	now := exp.Time()
 	raw, ccel, err := decodeEvidence(evidence)

@@ -1,0 +1,83 @@
+package tdx_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tdx/tdxtest"
+	"github.com/trustfactory/attest/verify"
+)
+
+func TestLoggerOption(t *testing.T) {
+	f := newFixture(t)
+	var buf bytes.Buffer
+	v := f.verifier(t, tdx.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if _, err := verifyQuote(t, v, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("tcb_status=UpToDate")) {
+		t.Fatalf("log: %q", buf.String())
+	}
+	if _, err := tdx.NewVerifier(tdx.WithLogger(nil)); !errors.Is(err, verify.ErrConfig) {
+		t.Fatal(err)
+	}
+}
+
+// Intel PCS mode: the root CA CRL comes from its own URL, not from the PCCS path.
+func TestHTTPSourceIntelPCSMode(t *testing.T) {
+	f := newFixture(t)
+	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
+	defer pcs.Close()
+	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, RootCRLURL: pcs.URL + "/sgx/certification/v4/rootcacrl",
+		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyQuote(t, v, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp()); err != nil {
+		t.Fatal(err)
+	}
+	// An unknown platform: the PCS answers 404.
+	other := tdxtest.NewPKIFor(func() tdxtest.Platform { p := tdxtest.DefaultPlatform(); p.FMSPC[5] = 9; return p }(), f.pki.NotBefore, f.pki.NotAfter)
+	v2, _ := tdx.NewVerifier(tdx.WithTrustedRoots(other.Root.Cert), tdx.WithCollateral(src))
+	_, err = verifyQuote(t, v2, other.Quote(other.DefaultQuote(nonce)), exp())
+	wantKinds(t, err, verify.ErrCollateral, collateral.ErrNotFound)
+}
+
+func TestBadJSONEvidence(t *testing.T) {
+	f := newFixture(t)
+	v := f.verifier(t)
+	q := f.pki.Quote(f.pki.DefaultQuote(nonce))
+	for name, ev := range map[string]string{
+		"not base64 quote": `{"quote":"!!!","cc_eventlog":null}`,
+		"not base64 log":   `{"quote":"` + b64(q) + `","cc_eventlog":"!!!"}`,
+		"unknown member":   `{"quote":"` + b64(q) + `","extra":1}`,
+		"empty quote":      `{"quote":""}`,
+		"trailing JSON":    `{"quote":"` + b64(q) + `"}{}`,
+		"truncated JSON":   `{"quote":"`,
+		"log not a CCEL":   `{"quote":"` + b64(q) + `","cc_eventlog":"AAAA"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := verifyQuote(t, v, []byte(ev), exp())
+			wantKinds(t, err, verify.ErrMalformed)
+		})
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := f.verifier(t).Verify(ctx, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
+	if c != nil || !errors.Is(err, context.Canceled) || !verify.IsOperational(err) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
