@@ -409,7 +409,11 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 	if err != nil {
 		return nil, err
 	}
-	q, err := ParseQuote(raw)
+	if len(raw) > MaxQuoteSize {
+		return nil, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(raw), MaxQuoteSize)
+	}
+	// The claims keep slices of the quote: they must not alias the caller's buffer.
+	q, err := ParseQuote(bytes.Clone(raw))
 	if err != nil {
 		return nil, err
 	}
