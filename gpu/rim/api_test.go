@@ -175,6 +175,12 @@ func TestSources(t *testing.T) {
 		if _, err := src.Get(ctx, "../"+id); !errors.Is(err, verify.ErrMalformed) {
 			t.Fatalf("path traversal: %v", err)
 		}
+		if err := os.WriteFile(filepath.Join(dir, "NV_GPU_DRIVER_GH100_3.0.xml"), make([]byte, 4<<20+1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Get(ctx, "NV_GPU_DRIVER_GH100_3.0"); !errors.Is(err, verify.ErrLimit) {
+			t.Fatalf("oversized file: %v", err)
+		}
 		if _, err := rim.NewDirSource(filepath.Join(dir, id+".xml")); !errors.Is(err, verify.ErrConfig) {
 			t.Fatalf("file as directory: %v", err)
 		}
