@@ -4,6 +4,7 @@
 //	POST /kbs/v0/auth        {"version","tee"}  → {"nonce"} and a session cookie
 //	POST /kbs/v0/attest      the attestation request → {"token"} (an EAR)
 //	GET  /kbs/v0/resource/…  the secret, encrypted (JWE) to the TEE key in the EAR
+//	PUT  /kbs/v0/reference-values  new reference values (admin bearer token)
 //
 // A secret is released only to a session whose EAR is affirming in every
 // submodule (kbs.Decide), and only wrapped to the key the TEE bound into its
@@ -15,6 +16,7 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -31,12 +33,13 @@ import (
 
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/kbs"
+	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/verify"
 )
 
 // Broker is an http.Handler serving the KBS endpoints.
 type Broker struct {
-	svc     *kbs.Service
+	svc     *kbs.Service    // guarded by mu: replaced when reference values change
 	tokens  *token.Verifier // checks the EAR as any relying party would
 	secrets map[string][]byte
 	now     func() time.Time
@@ -44,6 +47,52 @@ type Broker struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+
+	adminToken string
+	rebuild    func(*policy.ReferenceValues) (*kbs.Service, error)
+}
+
+// EnableAdmin accepts new reference values at PUT /kbs/v0/reference-values
+// from requests bearing adminToken; rebuild makes the service that appraises
+// with them. A document that does not parse is refused and changes nothing.
+func (b *Broker) EnableAdmin(adminToken string, rebuild func(*policy.ReferenceValues) (*kbs.Service, error)) error {
+	if len(adminToken) < 16 || rebuild == nil {
+		return errors.New("admin: a token of at least 16 characters and a rebuild function are required")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.adminToken, b.rebuild = adminToken, rebuild
+	return nil
+}
+
+func (b *Broker) setReferenceValues(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	want, rebuild := b.adminToken, b.rebuild
+	b.mu.Unlock()
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if want == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		fail(w, http.StatusUnauthorized, errors.New("admin token required"))
+		return
+	}
+	doc, err := io.ReadAll(io.LimitReader(r.Body, policy.MaxDocumentSize+1))
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	rv, err := policy.ParseReferenceValues(doc)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	svc, err := rebuild(rv)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	b.mu.Lock()
+	b.svc = svc
+	b.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type session struct {
@@ -83,6 +132,8 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.attest(w, r)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/kbs/v0/resource/"):
 		b.resource(w, r)
+	case r.Method == http.MethodPut && r.URL.Path == "/kbs/v0/reference-values":
+		b.setReferenceValues(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -178,7 +229,10 @@ func (b *Broker) attest(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, err)
 		return
 	}
-	att, err := b.svc.Attest(r.Context(), s.tee, s.nonce, body, b.now())
+	b.mu.Lock()
+	svc := b.svc
+	b.mu.Unlock()
+	att, err := svc.Attest(r.Context(), s.tee, s.nonce, body, b.now())
 	if err != nil {
 		code := http.StatusUnauthorized
 		if verify.IsOperational(err) {

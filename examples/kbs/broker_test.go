@@ -30,9 +30,11 @@ import (
 var secret = []byte("model-weights-decryption-key")
 
 type env struct {
-	bed *offlinetest.Bed
-	srv *httptest.Server
-	now time.Time
+	bed    *offlinetest.Bed
+	srv    *httptest.Server
+	now    time.Time
+	broker *broker.Broker
+	svcFor func(*policy.ReferenceValues) (*kbs.Service, error)
 }
 
 func newEnv(t *testing.T, gpus int) *env {
@@ -49,11 +51,6 @@ func newEnv(t *testing.T, gpus int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := policy.New(rv)
-	a, err := kbs.NewAppraiser(reg, p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	priv, _, err := token.GenerateKey(token.ES256, "broker")
 	if err != nil {
 		t.Fatal(err)
@@ -62,15 +59,27 @@ func newEnv(t *testing.T, gpus int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := kbs.NewService(a, signer, kbs.WithVerbose(false))
+	svcFor := func(rv *policy.ReferenceValues) (*kbs.Service, error) {
+		p, err := policy.New(rv)
+		if err != nil {
+			return nil, err
+		}
+		a, err := kbs.NewAppraiser(reg, p)
+		if err != nil {
+			return nil, err
+		}
+		return kbs.NewService(a, signer, kbs.WithVerbose(false))
+	}
+	svc, err := svcFor(rv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{bed: b, now: offlinetest.Now}
+	e := &env{bed: b, now: offlinetest.Now, svcFor: svcFor}
 	br, err := broker.New(svc, signer.KeySet(), map[string][]byte{"default/model/key": secret}, func() time.Time { return e.now })
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.broker = br
 	e.srv = httptest.NewServer(br)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -261,5 +270,53 @@ func TestWrapRefusesPrivateAndSymmetricKeys(t *testing.T) {
 	}
 	if _, err := broker.Wrap(secret, []byte(`nope`)); err == nil {
 		t.Fatal("wrapped to garbage")
+	}
+}
+
+// POL-03, POL-04: reference values change only with the admin token, and a
+// document that does not parse is refused and changes nothing.
+func TestBrokerAdmin(t *testing.T) {
+	e := newEnv(t, 1)
+	const admin = "0123456789abcdef-admin"
+	if err := e.broker.EnableAdmin("short", e.svcFor); err == nil {
+		t.Fatal("short admin token accepted")
+	}
+	if err := e.broker.EnableAdmin(admin, e.svcFor); err != nil {
+		t.Fatal(err)
+	}
+	put := func(auth, doc string) int {
+		req, _ := http.NewRequest(http.MethodPut, e.srv.URL+"/kbs/v0/reference-values", strings.NewReader(doc))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	empty := "version: \"1\"\nreference_values: []\n"
+	if code := put("", empty); code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", code)
+	}
+	if code := put("Bearer wrong-token-0000000000", empty); code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if code := put("Bearer "+admin, "version: \"1\"\nreference_values: [{name: mr_td, value: {x: 1}}]\n"); code != http.StatusBadRequest {
+		t.Fatalf("invalid document: %d", code)
+	}
+	// Still the old reference values: the TD attests.
+	c := newTEE(t)
+	if code, body := c.attest(t, e, c.auth(t, e), offlinetest.KBSEdits{}); code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	// With no reference values the TD is no longer recognized: no release.
+	if code := put("Bearer "+admin, empty); code != http.StatusNoContent {
+		t.Fatalf("valid update: %d", code)
+	}
+	c = newTEE(t)
+	if code, body := c.attest(t, e, c.auth(t, e), offlinetest.KBSEdits{}); code != http.StatusUnauthorized || !strings.Contains(string(body), "warning") {
+		t.Fatalf("%d %s", code, body)
 	}
 }
