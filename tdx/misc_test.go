@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/trustfactory/attest/internal/collateral"
 	"github.com/trustfactory/attest/tdx"
@@ -79,5 +80,40 @@ func TestCancelledContext(t *testing.T) {
 	c, err := f.verifier(t).Verify(ctx, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
 	if c != nil || !errors.Is(err, context.Canceled) || !verify.IsOperational(err) {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// The HTTP source's cache serves stale collateral on fetch errors only
+// within its bound; the verifier accepts it only with an explicit grace.
+func TestHTTPSourceStaleWithinBound(t *testing.T) {
+	f := newFixture(t)
+	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
+	defer pcs.Close()
+	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, PCCS: true,
+		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1},
+		Cache:   collateral.NewCache(collateral.CacheOptions{MaxStale: time.Hour})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict, _ := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(src))
+	lenient, _ := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(src), tdx.WithExpiredCollateralUnsafe(2*time.Hour))
+	q := f.pki.Quote(f.pki.DefaultQuote(nonce))
+	if _, err := verifyQuote(t, strict, q, exp()); err != nil {
+		t.Fatal(err)
+	}
+	pcs.Fail(true)
+	e := exp()
+	e.Now = tdxtest.NextUpdate.Add(30 * time.Minute)
+	_, err = verifyQuote(t, strict, q, e)
+	wantKinds(t, err, verify.ErrCollateral, verify.ErrExpired)
+	c, err := verifyQuote(t, lenient, q, e)
+	if err != nil || !contains(c.Unsafe, "collateral_expired") {
+		t.Fatalf("stale within bound: %v", err)
+	}
+	e.Now = tdxtest.NextUpdate.Add(90 * time.Minute)
+	_, err = verifyQuote(t, lenient, q, e)
+	wantKinds(t, err, verify.ErrCollateral)
+	if errors.Is(err, verify.ErrExpired) {
+		t.Fatalf("beyond the cache bound the fetch error must surface, got %v", err)
 	}
 }
