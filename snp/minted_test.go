@@ -451,6 +451,40 @@ func TestSNP14WrongIntermediate(t *testing.T) {
 	}
 }
 
+// An intermediate carried by the evidence is signed by the pinned ARK, but
+// it must also be the intermediate for the report's kind of key: the GHCB
+// table has only an ASK slot, so an ASVK there must not certify a VCEK, and
+// an ASK must not certify a VLEK.
+func TestSNP14WrongIntermediateFromEvidence(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Genoa]
+	v := f.verifier(t)
+	vlekUnderASK, err := p.IssueUnder(snp.SigningKeyVLEK, snptest.Cert{}, p.ASK, p.ASKKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vcekUnderASVK, err := p.IssueUnder(snp.SigningKeyVCEK, snptest.Cert{}, p.ASVK, p.ASVKKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawVLEK, _ := p.Sign(snptest.Report{SigningKey: snp.SigningKeyVLEK, ReportData: nonce})
+	rawVCEK, _ := p.Sign(snptest.Report{ReportData: nonce})
+	vlekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: vlekUnderASK.Raw}, {GUID: snp.GUIDASK, Data: p.ASK.Raw}})
+	vcekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: vcekUnderASVK.Raw}, {GUID: snp.GUIDASK, Data: p.ASVK.Raw}})
+	check(t, v, append(bytes.Clone(rawVLEK), vlekTable...), exp(), verify.ErrChain)
+	check(t, v, append(bytes.Clone(rawVCEK), vcekTable...), exp(), verify.ErrChain)
+	// Given separately, each certificate takes the role its subject names.
+	c, err := v.VerifyReport(context.Background(), rawVLEK, append(bytes.Clone(vlekUnderASK.Raw), p.ASK.Raw...), exp())
+	if !errors.Is(err, verify.ErrChain) || c != nil {
+		t.Fatalf("VLEK via ASK given separately: err = %v", err)
+	}
+	// The right intermediate in the ASK slot still works for each kind.
+	okVLEK, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: p.VLEK.Raw}, {GUID: snp.GUIDASK, Data: p.ASVK.Raw}})
+	claimsOf(t, v, append(bytes.Clone(rawVLEK), okVLEK...), exp())
+	okVCEK, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VCEK.Raw}, {GUID: snp.GUIDASK, Data: p.ASK.Raw}})
+	claimsOf(t, v, append(bytes.Clone(rawVCEK), okVCEK...), exp())
+}
+
 func TestSNP15SignerInfo(t *testing.T) {
 	f := pkis(t)
 	v := f.verifier(t)

@@ -531,6 +531,10 @@ func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifie
 			rejected = fmt.Errorf("; the %s in the evidence was ignored: %w", name, err)
 		case !ic.IsCA || !ic.BasicConstraintsValid:
 			rejected = fmt.Errorf("; the %s in the evidence was ignored: %q is not a CA", name, ic.Subject.CommonName)
+		case isVLEKIntermediate(ic) != (key == SigningKeyVLEK):
+			// The ARK signs both intermediates; only the one for this kind
+			// of key may certify it (an ASK never certifies a VLEK).
+			rejected = fmt.Errorf("; the %s in the evidence was ignored: %q is the intermediate for the other kind of key", name, ic.Subject.CommonName)
 		default:
 			candidates = append(candidates, ic)
 		}
