@@ -234,6 +234,11 @@ func TestOCSPLiveGood(t *testing.T) {
 	if ch["x-nvidia-cert-ocsp-status"] != "good" || ch["x-nvidia-cert-ocsp-nonce-matches"] != true {
 		t.Fatalf("chain claims %v", ch)
 	}
+	// The same over POST.
+	chk, _ := ocsp.NewChecker(ocsp.NewHTTPSource(nil, ocsp.WithResponderURL(r.Server.URL), ocsp.WithPOST(r.Server.Client())))
+	if _, err := verifierFor(t, p, gpu.WithOCSP(chk)).Verify(context.Background(), ev, exp()); err != nil {
+		t.Fatalf("POST: %v", err)
+	}
 }
 
 // GPU-10: revoked (keyCompromise) or unknown for an intermediate.

@@ -20,7 +20,7 @@ type RIMResult struct {
 type DeviceClaims struct {
 	Index       int
 	Arch        Arch
-	UUID        string // as declared by the evidence encoding (not signed)
+	UUID        string // as declared by the evidence encoding: NOT authenticated, never in Map
 	Nonce       []byte // the signed request nonce
 	Report      *Report
 	Opaque      *OpaqueData
@@ -120,9 +120,6 @@ func (d *DeviceClaims) Map() map[string]any {
 		if dec.SwitchPDIs != nil {
 			m[p+"switch-pdis"] = pdiList(dec.SwitchPDIs)
 		}
-	}
-	if d.UUID != "" {
-		m["x-attest-uuid"] = d.UUID
 	}
 	if d.Comparison != nil {
 		m["measres"] = "success"

@@ -52,7 +52,7 @@ func DetectEncoding(b []byte) bool {
 	case len(t) == 0:
 		return false
 	case t[0] == '[':
-		return bytes.Contains(t[:min(len(t), 4096)], []byte(`"evidence"`)) || bytes.Contains(b, []byte(`"evidence"`))
+		return bytes.Contains(t, []byte(`"evidence"`))
 	case t[0] == '{':
 		return bytes.Contains(t, []byte(`"device_evidence_list"`))
 	}

@@ -338,32 +338,20 @@ func (v *Verifier) checkFWID(dc *DeviceClaims) error {
 
 // RIMIDs returns the IDs of the RIMs a device's signed report calls for:
 // the driver and VBIOS RIM for a GPU, the switch BIOS RIM for a switch
-// (driver ID empty).
+// (driver ID empty). IDs are formed by the gpu/rim package, which refuses
+// characters a RIM ID cannot hold.
 func RIMIDs(arch Arch, dec *Decoded) (driverID, firmwareID string, err error) {
-	switch arch {
-	case ArchLS10:
-		if dec.VBIOSVersion == "" {
-			return "", "", verify.Errorf(verify.ErrMalformed, "switch report: no BIOS version")
-		}
-		return "", "NV_SWITCH_BIOS_5612_0002_890_" + stripDots(dec.VBIOSVersion), nil
-	case ArchHopper, ArchBlackwell:
-		if dec.DriverVersion == "" || dec.VBIOSVersion == "" || dec.Project == "" || dec.ProjectSKU == "" || dec.ChipSKU == "" {
-			return "", "", verify.Errorf(verify.ErrMalformed, "GPU report: driver version %q, VBIOS %q, project %q/%q/%q: all are needed for the RIM IDs",
-				dec.DriverVersion, dec.VBIOSVersion, dec.Project, dec.ProjectSKU, dec.ChipSKU)
-		}
-		if arch == ArchHopper {
-			driverID = "NV_GPU_DRIVER_GH100_" + dec.DriverVersion
-		} else {
-			chip := dec.ChipInfo
-			if chip == "" {
-				chip = "GB100"
-			}
-			driverID = "NV_GPU_CC_DRIVER_" + upper(chip) + "_" + dec.DriverVersion
-		}
-		firmwareID = "NV_GPU_VBIOS_" + upper(dec.Project) + "_" + upper(dec.ProjectSKU) + "_" + upper(dec.ChipSKU) + "_" + stripDots(dec.VBIOSVersion)
-		return driverID, firmwareID, nil
+	if arch.IsSwitch() {
+		firmwareID, err = rim.SwitchBIOSID(rim.Arch(arch), dec.VBIOSVersion)
+		return "", firmwareID, err
 	}
-	return "", "", verify.Errorf(verify.ErrUnsupported, "no RIMs for architecture %s", arch)
+	if driverID, err = rim.DriverIDForChip(rim.Arch(arch), dec.ChipInfo, dec.DriverVersion); err != nil {
+		return "", "", err
+	}
+	if firmwareID, err = rim.VBIOSID(dec.Project, dec.ProjectSKU, dec.ChipSKU, dec.VBIOSVersion); err != nil {
+		return "", "", err
+	}
+	return driverID, firmwareID, nil
 }
 
 func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Time) error {
@@ -436,24 +424,4 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}
 	return m, res, nil
-}
-
-func stripDots(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '.' {
-			b = append(b, s[i])
-		}
-	}
-	return upper(string(b))
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 32
-		}
-	}
-	return string(b)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -120,6 +121,9 @@ type Answer struct {
 	ThisUpdate time.Time
 	NextUpdate time.Time // thisUpdate + 1 h when the response has none
 	Nonce      bool      // a nonce was sent and echoed
+	// ValidUntil is when the answer stops being usable: nextUpdate, or the
+	// delegated responder certificate's expiry if earlier.
+	ValidUntil time.Time
 }
 
 // NewChecker returns a Checker reading from src.
@@ -191,7 +195,7 @@ func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, 
 			return st, "", err
 		}
 		if a.Status == ocsp.Good {
-			c.cache.Add(key, a, a.NextUpdate)
+			c.cache.Add(key, a, a.ValidUntil)
 		}
 	}
 	st.ThisUpdate, st.NextUpdate, st.NonceChecked, st.Cached = a.ThisUpdate, a.NextUpdate, a.Nonce, cached
@@ -271,6 +275,13 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 				r.Subject.CommonName, r.NotBefore.Format(time.RFC3339), r.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
 		}
 	}
+	signer := issuer
+	if resp.Certificate != nil {
+		signer = resp.Certificate
+	}
+	if err := checkResponderID(resp, signer); err != nil {
+		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: %w", name, err)
+	}
 	tbs, single, err := parseTBS(resp.TBSResponseData, cert.SerialNumber)
 	if err != nil {
 		return Answer{}, err
@@ -290,7 +301,10 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nextUpdate %s is not after the verification time %s: %w",
 			name, next.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
 	}
-	a := Answer{Status: resp.Status, Reason: resp.RevocationReason, ThisUpdate: resp.ThisUpdate, NextUpdate: next}
+	a := Answer{Status: resp.Status, Reason: resp.RevocationReason, ThisUpdate: resp.ThisUpdate, NextUpdate: next, ValidUntil: next}
+	if resp.Certificate != nil && resp.Certificate.NotAfter.Before(a.ValidUntil) {
+		a.ValidUntil = resp.Certificate.NotAfter
+	}
 	if nonce != nil {
 		// RFC 8954 puts the nonce in the response extensions; some
 		// responders put it in the single response.
@@ -310,6 +324,29 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 		return Answer{}, verify.Errorf(verify.ErrMalformed, "OCSP response for %q: status %d", name, resp.Status)
 	}
 	return a, nil
+}
+
+// checkResponderID checks that the ResponderID names the certificate whose
+// key signed the response.
+func checkResponderID(resp *ocsp.Response, signer *x509.Certificate) error {
+	if resp.ResponderKeyHash != nil {
+		var spki struct {
+			Algorithm pkix.AlgorithmIdentifier
+			PublicKey asn1.BitString
+		}
+		if _, err := asn1.Unmarshal(signer.RawSubjectPublicKeyInfo, &spki); err != nil {
+			return verify.Errorf(verify.ErrMalformed, "responder public key: %w", err)
+		}
+		h := sha1.Sum(spki.PublicKey.RightAlign())
+		if !bytes.Equal(h[:], resp.ResponderKeyHash) {
+			return verify.Errorf(verify.ErrChain, "ResponderID key hash %x does not name the signer %q (%x)", resp.ResponderKeyHash, signer.Subject.CommonName, h)
+		}
+		return nil
+	}
+	if !bytes.Equal(resp.RawResponderName, signer.RawSubject) {
+		return verify.Errorf(verify.ErrChain, "ResponderID name does not name the signer %q", signer.Subject.CommonName)
+	}
+	return nil
 }
 
 func hasOCSPSigning(c *x509.Certificate) bool {

@@ -16,13 +16,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ocsp"
 
@@ -72,6 +75,7 @@ const maxResponseSize = 64 << 10
 // through a collateral.Fetcher (timeouts, retries, body cap).
 type HTTPSource struct {
 	fetcher  collateral.Fetcher
+	post     *http.Client
 	override string
 	noNonce  bool
 }
@@ -86,6 +90,21 @@ func WithResponderURL(u string) HTTPOption { return func(s *HTTPSource) { s.over
 // WithoutNonce stops sending (and requiring) a nonce, for responders or
 // caches that do not echo it; freshness then rests on thisUpdate/nextUpdate.
 func WithoutNonce() HTTPOption { return func(s *HTTPSource) { s.noNonce = true } }
+
+// WithPOST sends requests with HTTP POST through client, as NVIDIA's own
+// tools do, instead of GET through the fetcher (a responder must support
+// POST; GET is optional in RFC 6960). A nil client means http.DefaultClient.
+func WithPOST(client *http.Client) HTTPOption {
+	return func(s *HTTPSource) {
+		if client == nil {
+			client = http.DefaultClient
+		}
+		s.post = client
+	}
+}
+
+// postTimeout bounds a POST when the context has no deadline.
+const postTimeout = 20 * time.Second
 
 // NewHTTPSource returns a live source using f (nil: a default collateral.HTTPFetcher).
 func NewHTTPSource(f collateral.Fetcher, opts ...HTTPOption) *HTTPSource {
@@ -111,6 +130,9 @@ func (s *HTTPSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 	if base == "" {
 		base = DefaultResponder
 	}
+	if s.post != nil {
+		return s.doPost(ctx, base, q.Request)
+	}
 	u := strings.TrimRight(base, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(q.Request))
 	resp, err := s.fetcher.Fetch(ctx, u)
 	if err != nil {
@@ -120,6 +142,36 @@ func (s *HTTPSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 		return nil, verify.Errorf(verify.ErrLimit, "OCSP response from %s: %d bytes exceeds %d", base, len(resp.Body), maxResponseSize)
 	}
 	return resp.Body, nil
+}
+
+func (s *HTTPSource) doPost(ctx context.Context, u string, body []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, postTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "OCSP responder %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "application/ocsp-request")
+	req.Header.Set("Accept", "application/ocsp-response")
+	resp, err := s.post.Do(req)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder %s: HTTP %d", u, resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder %s: %w", u, err)
+	}
+	if len(b) > maxResponseSize {
+		return nil, verify.Errorf(verify.ErrLimit, "OCSP response from %s exceeds %d bytes", u, maxResponseSize)
+	}
+	return b, nil
 }
 
 // MemorySource answers from recorded responses, matched by the serial number
