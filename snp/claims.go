@@ -30,6 +30,7 @@ func DecodePolicy(v uint64) GuestPolicy {
 		SingleSocket: v&PolicySingleSocket != 0, CXLAllowed: v&PolicyCXLAllow != 0,
 		MemAES256XTS: v&PolicyMemAES256XTS != 0, RAPLDisabled: v&PolicyRAPLDis != 0,
 		CiphertextHiding: v&PolicyCiphertextHiding != 0, PageSwapDisabled: v&PolicyPageSwapDisable != 0,
+		Raw: v,
 	}
 }
 

@@ -916,3 +916,21 @@ func TestConcurrentVerify(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestDecodedPolicyAndPlatformKeepRaw(t *testing.T) {
+	f := pkis(t)
+	v := f.verifier(t)
+	pol := uint64(snp.PolicyReservedMustBe1 | snp.PolicySMT | snp.PolicyDebug | 0x1F00)
+	raw := mint(t, f.pki[snp.Milan], snptest.Report{Policy: pol})
+	c, err := v.Verify(context.Background(), raw, exp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := c.(*snp.Claims)
+	if sc.Policy.Raw != pol || !sc.Policy.DebugAllowed || sc.Policy.ABIMajor != 0x1F {
+		t.Errorf("Policy = %+v, want Raw %#x with debug and ABI major 0x1f", sc.Policy, pol)
+	}
+	if got := snp.DecodePlatformInfo(0x25).Raw; got != 0x25 {
+		t.Errorf("PlatformInfo.Raw = %#x, want 0x25", got)
+	}
+}
