@@ -18,23 +18,25 @@ type RIMResult struct {
 
 // DeviceClaims is what verification proved about one device.
 type DeviceClaims struct {
-	Index       int
-	Arch        Arch
-	UUID        string // as declared by the evidence encoding: NOT authenticated, never in Map
-	Nonce       []byte // the signed request nonce
-	Report      *Report
-	Opaque      *OpaqueData
-	Decoded     *Decoded
-	Chain       *DeviceChain
-	HWModel     string // CN of the BROM certificate
-	UEID        string // decimal serial of the attestation key certificate
-	FWIDMatched bool
-	OCSP        *ocsp.Result    // device chain; nil with WithoutRevocationUnsafe
-	DriverRIM   *RIMResult      // GPUs only
-	FirmwareRIM *RIMResult      // VBIOS or switch BIOS
-	Comparison  *rim.Comparison // nil with WithoutRIMsUnsafe
-	Warnings    []string
-	Unsafe      []string // unsafe options that affected this result
+	Index int
+	Arch  Arch
+	UUID  string // as declared by the evidence encoding: NOT authenticated, never in Map
+	Nonce []byte // the signed request nonce
+	// NonceChecked is false only under Expectations.AllowMissingReportDataUnsafe.
+	NonceChecked bool
+	Report       *Report
+	Opaque       *OpaqueData
+	Decoded      *Decoded
+	Chain        *DeviceChain
+	HWModel      string // CN of the BROM certificate
+	UEID         string // decimal serial of the attestation key certificate
+	FWIDMatched  bool
+	OCSP         *ocsp.Result    // device chain; nil with WithoutRevocationUnsafe
+	DriverRIM    *RIMResult      // GPUs only
+	FirmwareRIM  *RIMResult      // VBIOS or switch BIOS
+	Comparison   *rim.Comparison // nil with WithoutRIMsUnsafe
+	Warnings     []string
+	Unsafe       []string // unsafe options that affected this result
 }
 
 // Claims are the claims of every device of one piece of evidence.
@@ -102,7 +104,7 @@ func (d *DeviceClaims) Map() map[string]any {
 		p + "arch-check":                     true,
 		p + "vbios-version":                  dec.VBIOSVersion,
 		p + "attestation-report-parsed":      true,
-		p + "attestation-report-nonce-match": true,
+		p + "attestation-report-nonce-match": d.NonceChecked,
 		p + "attestation-report-signature-verified":    true,
 		p + "attestation-report-cert-chain":            chainClaims(d.Chain.NotAfter, d.OCSP),
 		p + "attestation-report-cert-chain-fwid-match": d.FWIDMatched,

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/trustfactory/attest/verify"
@@ -93,7 +94,7 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 	for i, d := range list {
 		de, err := decodeJSONDevice(d)
 		if err != nil {
-			return nil, verify.Errorf(verify.KindOf(err), "GPU evidence device %d: %w", i, err)
+			return nil, fmt.Errorf("GPU evidence device %d: %w", i, err)
 		}
 		out = append(out, de)
 	}

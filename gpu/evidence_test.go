@@ -96,3 +96,14 @@ func TestNewVerifierConfig(t *testing.T) {
 		t.Fatal("wrong format accepted")
 	}
 }
+
+func TestMissingNonceUnsafe(t *testing.T) {
+	c, err := noNetVerifier(t, verify.FormatGPU).Verify(context.Background(), v1Evidence(t), verify.Expectations{AllowMissingReportDataUnsafe: true, Now: v1Time})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	if m["x-nvidia-gpu-attestation-report-nonce-match"] != false || !strings.Contains(strings.Join(m["x-attest-unsafe-options"].([]string), ","), "AllowMissingReportDataUnsafe") {
+		t.Fatalf("claims: %v %v", m["x-nvidia-gpu-attestation-report-nonce-match"], m["x-attest-unsafe-options"])
+	}
+}

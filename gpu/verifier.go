@@ -204,7 +204,7 @@ func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verif
 		dc, err := v.verifyDevice(ctx, d, exp, now)
 		if err != nil {
 			if len(devs) > 1 {
-				return nil, verify.Errorf(verify.KindOf(err), "device %d: %w", i, err)
+				return nil, fmt.Errorf("device %d: %w", i, err)
 			}
 			return nil, err
 		}
@@ -229,6 +229,7 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err := exp.CheckReportData("nonce", rep.Request.Nonce[:]); err != nil {
 		return nil, err
 	}
+	nonceChecked := len(exp.ReportData) != 0
 	opaque, err := ParseOpaqueData(rep.Response.OpaqueRaw)
 	if err != nil {
 		return nil, err
@@ -254,7 +255,10 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	dc := &DeviceClaims{
 		Arch: chain.Arch, UUID: d.UUID, Report: rep, Opaque: opaque, Decoded: dec, Chain: chain,
 		HWModel: chain.Certs[1].Subject.CommonName, UEID: chain.Certs[0].SerialNumber.String(),
-		Nonce: rep.Request.Nonce[:],
+		Nonce: rep.Request.Nonce[:], NonceChecked: nonceChecked,
+	}
+	if !nonceChecked {
+		dc.Unsafe = append(dc.Unsafe, "AllowMissingReportDataUnsafe")
 	}
 	if rep.TrailingPadding > 0 {
 		dc.Warnings = append(dc.Warnings, fmt.Sprintf("%d zero bytes after the signature were ignored", rep.TrailingPadding))
@@ -296,6 +300,9 @@ func (v *Verifier) deviceChain(pemChain []byte, now time.Time) (*DeviceChain, er
 	dc, err := verifyDeviceChain(certs, v.rootSet, now)
 	if err != nil {
 		return nil, err
+	}
+	if v.log != nil {
+		v.log.Debug("gpu: device chain verified", "leaf", certs[0].Subject.CommonName, "arch", dc.Arch, "notAfter", dc.NotAfter)
 	}
 	v.chains.Add(key, dc, dc.NotAfter)
 	return dc, nil
