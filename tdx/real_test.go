@@ -164,6 +164,9 @@ func TestRealSPRCollateralNamesTCBMismatch(t *testing.T) {
 			t.Fatalf("error %q does not name %q", err, want)
 		}
 	}
+	if contains(err.Error(), "QE ") || contains(err.Error(), "mrsigner_seam") || contains(err.Error(), "seam_attributes") {
+		t.Fatalf("the QE identity and module checks must pass: %v", err)
+	}
 	// The same collateral, checked step by step, is sound.
 	vc, err := v.trust.verifyCollateral(sprCollateral(t), sprTime, false)
 	if err != nil {
