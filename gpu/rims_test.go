@@ -85,6 +85,9 @@ func TestV1EndToEnd(t *testing.T) {
 	if d.OCSP.Status() != ocsp.StatusMissing {
 		t.Fatalf("device OCSP at the V1 time: %s", d.OCSP.Status())
 	}
+	if len(d.Unsafe) != 1 || d.Unsafe[0] != "ocsp.WithAllowMissingUnsafe" {
+		t.Fatalf("unsafe options: %v", d.Unsafe)
+	}
 	m := c.Map()
 	if m["measres"] != "success" || m["x-nvidia-gpu-driver-rim-fetched"] != true || m["oemid"] != "5703" {
 		t.Fatalf("claims: measres %v fetched %v oemid %v", m["measres"], m["x-nvidia-gpu-driver-rim-fetched"], m["oemid"])

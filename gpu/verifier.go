@@ -269,6 +269,12 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if v.noRevocation {
 		dc.Unsafe = append(dc.Unsafe, "WithoutRevocationUnsafe")
 	} else {
+		if v.ocsp.AllowsMissing() {
+			dc.Unsafe = append(dc.Unsafe, "ocsp.WithAllowMissingUnsafe")
+		}
+		if v.ocsp.AllowsRIMHold() {
+			dc.Unsafe = append(dc.Unsafe, "ocsp.WithAllowRIMCertificateHoldUnsafe")
+		}
 		res, err := v.ocsp.CheckChain(ctx, chain.Certs, 1, ocsp.ScopeDevice, now)
 		if err != nil {
 			return nil, fmt.Errorf("device certificate chain: %w", err)

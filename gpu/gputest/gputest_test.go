@@ -1,0 +1,56 @@
+package gputest_test
+
+import (
+	"context"
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/gpu/gputest"
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/internal/collateral"
+)
+
+func TestPKIAndReport(t *testing.T) {
+	for _, arch := range []gpu.Arch{gpu.ArchHopper, gpu.ArchBlackwell, gpu.ArchLS10} {
+		p := gputest.NewPKI(gputest.PKIOptions{Arch: arch})
+		roots := x509.NewCertPool()
+		roots.AddCert(p.Root())
+		inter := x509.NewCertPool()
+		for _, c := range p.Certs[1:4] {
+			inter.AddCert(c)
+		}
+		if _, err := p.Certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Fatalf("%s chain: %v", arch, err)
+		}
+		nonce := [32]byte{9}
+		r, err := gpu.ParseReport(p.Sign(gputest.Report{Nonce: nonce, Measurements: map[int][]byte{3: make([]byte, 32)}}), gpu.ParseOptions{})
+		if err != nil {
+			t.Fatalf("%s report: %v", arch, err)
+		}
+		if r.Request.Nonce != nonce {
+			t.Fatal("nonce")
+		}
+		if v, ok := r.Response.Measurement(3); !ok || len(v) != 32 {
+			t.Fatal("chosen measurement")
+		}
+	}
+}
+
+func TestResponder(t *testing.T) {
+	p := gputest.NewPKI(gputest.PKIOptions{})
+	r := gputest.NewDeviceResponder(p)
+	defer r.Close()
+	chk, err := ocsp.NewChecker(ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(r.Server.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := chk.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeDevice, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status() != ocsp.StatusGood || !res.Certs[0].NonceChecked {
+		t.Fatalf("%+v", res)
+	}
+}
