@@ -117,3 +117,36 @@ func TestHTTPSourceStaleWithinBound(t *testing.T) {
 		t.Fatalf("beyond the cache bound the fetch error must surface, got %v", err)
 	}
 }
+
+// A PCK issued by the Processor CA asks for the processor CRL.
+func TestProcessorCA(t *testing.T) {
+	f := newFixture(t)
+	p := f.pki
+	proc := p.IssueCA("Intel SGX PCK Processor CA")
+	pck := p.IssuePCKBy(proc, p.Platform)
+	s := p.DefaultQuote(nonce)
+	s.PCK = &pck
+	s.PCKChainPEM = tdxtest.PEM(pck.Cert, proc.Cert, p.Root.Cert)
+	q := p.Quote(s)
+	// Only platform collateral so far: the processor CRL is missing.
+	_, err := verifyQuote(t, f.verifier(t), q, exp())
+	wantKinds(t, err, verify.ErrCollateral)
+	c := p.DefaultCollateral()
+	col := &tdx.Collateral{TCBInfo: c.TCBInfo, TCBInfoIssuerChain: c.TCBInfoIssuerChain, QEIdentity: c.QEIdentity,
+		QEIdentityIssuerChain: c.QEIdentityIssuerChain, RootCACRL: c.RootCACRL,
+		PCKCRL: tdxtest.CRL(proc), PCKCRLIssuerChain: tdxtest.PEM(proc.Cert, p.Root.Cert)}
+	f.src.Add(p.Platform.FMSPC, "processor", col)
+	cl, err := verifyQuote(t, f.verifier(t), q, exp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.PCKCA != "processor" || cl.Map()["pck.ca"] != "processor" {
+		t.Fatalf("ca %s", cl.PCKCA)
+	}
+	// The platform CA's CRL must not be accepted for a processor PCK.
+	col2 := &tdx.Collateral{TCBInfo: c.TCBInfo, TCBInfoIssuerChain: c.TCBInfoIssuerChain, QEIdentity: c.QEIdentity,
+		QEIdentityIssuerChain: c.QEIdentityIssuerChain, RootCACRL: c.RootCACRL, PCKCRL: c.PCKCRL, PCKCRLIssuerChain: c.PCKCRLIssuerChain}
+	f.src.Add(p.Platform.FMSPC, "processor", col2)
+	_, err = verifyQuote(t, f.verifier(t), q, exp())
+	wantKinds(t, err, verify.ErrCollateral)
+}

@@ -128,12 +128,16 @@ func NewPKIFor(plat Platform, nb, na time.Time) *PKI {
 }
 
 // IssuePCK issues a PCK leaf certificate for plat by the PCK CA.
-func (p *PKI) IssuePCK(plat Platform) Key {
+func (p *PKI) IssuePCK(plat Platform) Key { return p.IssuePCKBy(p.PCKCA, plat) }
+
+// IssuePCKBy issues a PCK leaf certificate for plat by ca (for example a
+// "Intel SGX PCK Processor CA" from IssueCA).
+func (p *PKI) IssuePCKBy(ca Key, plat Platform) Key {
 	return issue(&x509.Certificate{
 		SerialNumber: nextSerial(), Subject: intelName("Intel SGX PCK Certificate"), NotBefore: p.NotBefore, NotAfter: p.NotAfter,
 		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1}, Value: SGXExtensions(plat)}},
-	}, &p.PCKCA, newKey())
+	}, &ca, newKey())
 }
 
 type oidValue struct {
