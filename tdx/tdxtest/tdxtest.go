@@ -463,8 +463,8 @@ var (
 
 const zeros48 = "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
-// DefaultTCBInfo rates DefaultQuote on the PKI's platform UpToDate with the
-// given top-level status replaced by status.
+// DefaultTCBInfo is TCB info for the PKI's platform whose first level, the one
+// DefaultQuote matches, has the given status; a second level is OutOfDate.
 func (p *PKI) DefaultTCBInfo(status string) TCBInfo {
 	return TCBInfo{
 		ID: "TDX", Version: 3,
