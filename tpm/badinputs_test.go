@@ -579,6 +579,12 @@ func TestTPM17LogFraming(t *testing.T) {
 		{"truncated header", good[:firstEvent+5], verify.ErrMalformed},
 		{"legacy SHA-1 log", set32(good, 4, 8), verify.ErrUnsupported},
 		{"PCR index 24", set32(good, firstEvent, 24), verify.ErrMalformed},
+		// Sizes and indices with the top bit set must not turn negative
+		// where int is 32 bits wide (GOARCH=386, arm).
+		{"PCR index 0x80000000", set32(good, firstEvent, 0x80000000), verify.ErrMalformed},
+		{"PCR index 0xFFFFFFFF", set32(good, firstEvent, 0xffffffff), verify.ErrMalformed},
+		{"spec event size 0x80000000", set32(good, 28, 0x80000000), verify.ErrMalformed},
+		{"spec event size 0xFFFFFFFF", set32(good, 28, 0xffffffff), verify.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := tpm.ParseEventLog(tc.log, tpm.Limits{})

@@ -142,14 +142,16 @@ func ParseEventLog(b []byte, lim Limits) (*EventLog, error) {
 	}
 	pcr, typ := r.u32(), r.u32()
 	r.bytes(20)
-	size := int(r.u32())
+	size := r.u32()
 	if pcr != 0 || typ != EvNoAction {
 		return nil, verify.Errorf(verify.ErrUnsupported, "event log: first event is PCR %d type %#x, expected the crypto-agile Spec ID event (PCR 0, EV_NO_ACTION); SHA-1-only logs are not supported", pcr, typ)
 	}
-	if size > r.left() {
+	// Sizes and indices are compared as unsigned before any conversion to
+	// int, which is 32 bits wide on some platforms.
+	if uint64(size) > uint64(r.left()) {
 		return nil, verify.Errorf(verify.ErrMalformed, "event log: Spec ID event size %d exceeds the %d bytes left", size, r.left())
 	}
-	algs, sizes, err := parseSpecID(r.bytes(size))
+	algs, sizes, err := parseSpecID(r.bytes(int(size)))
 	if err != nil {
 		return nil, err
 	}
@@ -161,14 +163,16 @@ func ParseEventLog(b []byte, lim Limits) (*EventLog, error) {
 		if r.left() < agileEventHeaderMinimumSize {
 			return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d header needs %d bytes, %d left", seq, agileEventHeaderMinimumSize, r.left())
 		}
-		ev := Event{Seq: seq, PCR: int(r.u32()), Type: r.u32(), algs: algs}
+		pcr := r.u32()
+		ev := Event{Seq: seq, Type: r.u32(), algs: algs}
 		count := r.u32()
 		if count != uint32(len(algs)) {
 			return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d carries %d digests, the Spec ID event declares %d banks", seq, count, len(algs))
 		}
-		if ev.PCR >= maxPCRs {
-			return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d extends PCR %d, beyond the %d PCRs of a PC Client TPM", seq, ev.PCR, maxPCRs)
+		if pcr >= maxPCRs {
+			return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d extends PCR %d, beyond the %d PCRs of a PC Client TPM", seq, pcr, maxPCRs)
 		}
+		ev.PCR = int(pcr)
 		for i := range count {
 			if r.left() < 2 {
 				return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d digest algorithm truncated", seq)
