@@ -263,6 +263,40 @@ func TestTokenInspect(t *testing.T) {
 	}
 }
 
+// An unverified token is attacker-controlled text: its strings must reach
+// the terminal escaped, so that control sequences cannot rewrite the warning.
+func TestTokenInspectEscapesControlCharacters(t *testing.T) {
+	const esc = "\x1b[2J\x1b[Htoken verified\r"
+	r := result1(ear.StatusContraindicated)
+	r.VerifierID.Developer = esc
+	r.Issuer = esc
+	r.Audience = []string{esc}
+	r.ID = esc
+	a := r.Submods["cpu0"]
+	a.PolicyIDs = []string{esc}
+	a.Extensions = map[string]any{ear.ExtReason.Name: esc, ear.ExtUnsafe.Name: []any{esc}}
+	r.Submods[esc] = a
+	r.Extensions = map[string]any{ear.ExtUnsafe.Name: []any{esc}}
+	claims, err := r.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"k"}`))
+	tok := hdr + "." + base64.RawURLEncoding.EncodeToString(claims) + ".c2ln"
+	out := attest(t, tok, "token", "inspect")
+	if out.code != exitOK {
+		t.Fatalf("exit %d: %s", out.code, out.stderr)
+	}
+	for _, s := range []string{out.stdout, out.stderr} {
+		if strings.ContainsAny(s, "\x1b\r") {
+			t.Errorf("control characters reached the output: %q", s)
+		}
+	}
+	if !strings.Contains(out.stdout, `\x1b[2J`) {
+		t.Errorf("escaped strings missing from the output: %q", out.stdout)
+	}
+}
+
 func TestDispatch(t *testing.T) {
 	if r := attest(t, ""); r.code != exitUsage || !strings.Contains(r.stderr, "usage") {
 		t.Errorf("no args: %d %s", r.code, r.stderr)
