@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
@@ -103,9 +102,19 @@ func FuzzParseEvidence(f *testing.F) {
 		if len(devs) == 0 || len(devs) > maxDevices {
 			t.Fatalf("%d devices", len(devs))
 		}
-		c, err := v.Verify(context.Background(), b, verify.Expectations{ReportData: v1Nonce, Now: v1Time})
-		if (err == nil) == (c == nil) {
-			t.Fatalf("claims %v with error %v", c, err)
+		// Everything Verify parses before the first signature check; the
+		// cryptography itself is far too slow under coverage instrumentation.
+		for _, d := range devs {
+			if r, err := ParseReport(d.Report, ParseOptions{}); err == nil {
+				if o, err := ParseOpaqueData(r.Response.OpaqueRaw); err == nil {
+					_, _ = o.Decode(d.Arch.IsSwitch())
+				}
+			} else if verify.KindOf(err) == nil {
+				t.Fatalf("error without kind: %v", err)
+			}
+			if _, err := ParsePEMChain(d.Certificate); err != nil && verify.KindOf(err) == nil {
+				t.Fatalf("error without kind: %v", err)
+			}
 		}
 	})
 }
