@@ -300,7 +300,7 @@ func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]
 		if !s.verbose || so.Claims == nil {
 			a.AnnotatedEvidence = nil
 		} else {
-			ae := map[string]any{teeName(so.Format): so.Claims.Map()}
+			ae := map[string]any{teeName(so.Format): so.ClaimMap()}
 			for _, k := range []string{"report_data", "init_data"} {
 				if v, ok := ae[teeName(so.Format)].(map[string]any)[k]; ok {
 					ae[k] = v

@@ -189,7 +189,13 @@ type SubmodOutcome struct {
 	Claims    Claims        // nil when Err is set
 	Policy    *PolicyResult // nil when verification failed
 	Appraisal *ear.Appraisal
+
+	claimMap map[string]any // Claims.Map(), built once and shared read-only
 }
+
+// ClaimMap returns the flat claims the policy appraised (nil when
+// verification failed). The map is shared: do not modify it.
+func (s *SubmodOutcome) ClaimMap() map[string]any { return s.claimMap }
 
 // Outcome is the result of a composite appraisal: the EAR result and, per
 // submodule, the claims and the explained checks behind it.
@@ -485,7 +491,7 @@ func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
 	if a.log != nil {
 		a.log.Debug("appraised", "submod", u.name, "format", u.format, "status", ap.Status.String())
 	}
-	return &SubmodOutcome{Name: u.name, Format: u.format, Claims: claims, Policy: pr, Appraisal: ap}
+	return &SubmodOutcome{Name: u.name, Format: u.format, Claims: claims, Policy: pr, Appraisal: ap, claimMap: m}
 }
 
 // failed is the submodule of a component that did not verify: contraindicated,
@@ -543,10 +549,10 @@ func ChecksJSON(cs []Check) []any {
 // names one).
 func (o *Outcome) NotAfter() (t time.Time, ok bool) {
 	for _, s := range o.Submods {
-		if s.Claims == nil {
+		if s.claimMap == nil {
 			continue
 		}
-		walkExpiry(s.Claims.Map(), 0, func(v time.Time) {
+		walkExpiry(s.claimMap, 0, func(v time.Time) {
 			if !ok || v.Before(t) {
 				t, ok = v, true
 			}

@@ -33,7 +33,7 @@ func (f PolicyFunc) Appraise(ctx context.Context, in PolicyInput) (*PolicyResult
 type PolicyInput struct {
 	Submod string         // submodule name, e.g. "cpu0", "gpu3"
 	Format Format         // evidence format the claims came from
-	Claims map[string]any // the verifier's flat claims (Claims.Map)
+	Claims map[string]any // the verifier's flat claims (Claims.Map); read only
 	Now    time.Time      // appraisal time: reference values expire against it
 	// Unsafe lists the unsafe switches in effect for this component (for
 	// example "AllowMissingReportDataUnsafe"). A policy must not affirm a
