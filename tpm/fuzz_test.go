@@ -98,8 +98,11 @@ func FuzzParseEventLog(f *testing.F) {
 	})
 }
 
-// FuzzVerify runs whole verifications of mutated evidence: nothing may pass
-// except the untouched evidence, and nothing may panic.
+// FuzzVerify runs whole verifications of mutated evidence: nothing may
+// panic, an error always has a kind and comes without claims, and a passing
+// input can only carry a TPMS_ATTEST that the AK really signed (one of its
+// seed's quotes). Each verifier gets the expectations its seed passes with,
+// so that mutations reach the event-log replay and the claim extraction.
 func FuzzVerify(f *testing.F) {
 	raw := readFile(f, "gce-cos-85-nonce9009.pb")
 	f.Add(raw)
@@ -110,14 +113,50 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(minted)
-	v := gceVerifier(f)
-	w := pinned(f, rsaKey)
+	type target struct {
+		v      *tpm.Verifier
+		exp    verify.Expectations
+		signed map[string]bool // TPMS_ATTEST bytes of the seed's quotes
+	}
+	targets := []target{
+		{v: gceVerifier(f), exp: gceExpect()},
+		{v: pinned(f, rsaKey), exp: expect(testNonce)},
+	}
+	for i, seed := range [][]byte{raw, minted} {
+		if _, err := targets[i].v.Verify(context.Background(), seed, targets[i].exp); err != nil {
+			f.Fatalf("seed %d does not verify, so no mutation would reach the replay: %v", i, err)
+		}
+		ev, _, err := tpm.Decode(seed)
+		if err != nil {
+			f.Fatal(err)
+		}
+		targets[i].signed = map[string]bool{}
+		for _, q := range ev.Quotes {
+			targets[i].signed[string(q.Attest)] = true
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, vv := range []*tpm.Verifier{v, w} {
-			c, err := vv.Verify(context.Background(), b, gceExpect())
+		for _, tg := range targets {
+			vc, err := tg.v.Verify(context.Background(), b, tg.exp)
 			checkKind(t, err)
-			if (err == nil) != (c != nil) {
-				t.Fatalf("claims %v with error %v", c, err)
+			if (err == nil) != (vc != nil) {
+				t.Fatalf("claims %v with error %v", vc, err)
+			}
+			if err != nil {
+				continue
+			}
+			c := vc.(*tpm.Claims)
+			ev, _, err := tpm.Decode(b)
+			if err != nil {
+				t.Fatalf("evidence verified but does not decode: %v", err)
+			}
+			for _, q := range ev.Quotes {
+				if q.Bank == c.Bank {
+					if !tg.signed[string(q.Attest)] {
+						t.Fatalf("verified a %v quote whose TPMS_ATTEST %x is none the AK signed", c.Bank, q.Attest)
+					}
+					break
+				}
 			}
 		}
 	})
