@@ -659,13 +659,12 @@ func TestTPM20WindowsSIPA(t *testing.T) {
 	log := tpmtest.NewEventLog(crypto.SHA256)
 	log.Add(12, 0x6 /* EV_EVENT_TAG */, nested)
 	m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
-	start := time.Now()
 	c, err := verifyEv(t, v, m.ev, expect(testNonce))
 	if err != nil {
 		t.Fatalf("opaque SIPA data must not be interpreted: %v", err)
 	}
-	if time.Since(start) > 5*time.Second || c.Log.SecureBoot != nil || c.Log.GRUB != nil {
-		t.Fatalf("SIPA data produced claims or took %v", time.Since(start))
+	if c.Log.SecureBoot != nil || c.Log.GRUB != nil || c.Log.Events != 1 {
+		t.Fatalf("SIPA data produced claims: secure boot %+v, grub %+v, %d events", c.Log.SecureBoot, c.Log.GRUB, c.Log.Events)
 	}
 	// Header size beyond the bytes left.
 	raw := log.Bytes()
