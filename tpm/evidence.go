@@ -110,6 +110,7 @@ const (
 	EncodingEvidence          // JSON of Evidence
 )
 
+// String names the encoding.
 func (e Encoding) String() string {
 	switch e {
 	case EncodingProto:

@@ -22,6 +22,7 @@ type ReplayError struct {
 	Got  map[int][]byte
 }
 
+// Error lists the mismatching PCRs with the quoted and the replayed value of each.
 func (e *ReplayError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "event log does not replay to the quoted %v PCRs %v:", e.Bank, e.PCRs)

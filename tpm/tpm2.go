@@ -379,4 +379,5 @@ func parsePublicArea(b []byte) (*Public, []byte, []byte, error) {
 	return p, x, y, nil
 }
 
+// String formats the selection as its bank and PCR indices, e.g. "SHA-256[0 7]".
 func (s PCRSelection) String() string { return fmt.Sprintf("%v%v", s.Hash, s.PCRs) }
