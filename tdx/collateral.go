@@ -208,6 +208,12 @@ func decodeCRL(b []byte, what string) (*x509.RevocationList, error) {
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", what, err)
 	}
+	// nextUpdate is optional in X.509 but bounds the CRL's validity: without
+	// it the CRL would never expire (Intel's CRLs always carry one).
+	if crl.NextUpdate.IsZero() || !crl.NextUpdate.After(crl.ThisUpdate) {
+		return nil, verify.Errorf(verify.ErrCollateral, "%s: nextUpdate: expected a time after thisUpdate %s, got %q",
+			what, crl.ThisUpdate.UTC().Format(time.RFC3339), rfc3339(crl.NextUpdate))
+	}
 	return crl, nil
 }
 
@@ -227,9 +233,10 @@ func (t *trust) pinned(c *x509.Certificate) bool {
 }
 
 // verifyIssuerChain verifies a PEM chain "end entity, …, root" to a pinned
-// root at now, and returns the end-entity certificate. wantCA says whether the
-// end entity must be a CA (a CRL issuer) or must not be (a signing certificate).
-func (t *trust) verifyIssuerChain(pemChain []byte, wantCA bool, now time.Time, what string) (*x509.Certificate, error) {
+// root at now, narrows win to the validity of every certificate in it, and
+// returns the end-entity certificate. wantCA says whether the end entity must
+// be a CA (a CRL issuer) or must not be (a signing certificate).
+func (t *trust) verifyIssuerChain(pemChain []byte, wantCA bool, now time.Time, what string, win *window) (*x509.Certificate, error) {
 	if len(pemChain) == 0 {
 		return nil, verify.Errorf(verify.ErrCollateral, "%s: issuer chain missing", what)
 	}
@@ -246,6 +253,9 @@ func (t *trust) verifyIssuerChain(pemChain []byte, wantCA bool, now time.Time, w
 	ee := certs[0]
 	if ee.IsCA != wantCA {
 		return nil, verify.Errorf(verify.ErrChain, "%s: certificate %q has CA=%v, expected CA=%v", what, ee.Subject.CommonName, ee.IsCA, wantCA)
+	}
+	for _, c := range certs {
+		win.cert(c)
 	}
 	return ee, nil
 }
@@ -340,7 +350,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 	if err != nil {
 		return nil, err
 	}
-	tcbSigner, err := t.verifyIssuerChain(c.TCBInfoIssuerChain, false, now, "TCB info")
+	tcbSigner, err := t.verifyIssuerChain(c.TCBInfoIssuerChain, false, now, "TCB info", &win)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +374,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 	}
 	qeSigner := tcbSigner
 	if !bytes.Equal(c.QEIdentityIssuerChain, c.TCBInfoIssuerChain) {
-		if qeSigner, err = t.verifyIssuerChain(c.QEIdentityIssuerChain, false, now, "QE identity"); err != nil {
+		if qeSigner, err = t.verifyIssuerChain(c.QEIdentityIssuerChain, false, now, "QE identity", &win); err != nil {
 			return nil, err
 		}
 	}
@@ -399,7 +409,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 		if err != nil {
 			return nil, err
 		}
-		if v.pckCRLCA, err = t.verifyIssuerChain(c.PCKCRLIssuerChain, true, now, "PCK CRL"); err != nil {
+		if v.pckCRLCA, err = t.verifyIssuerChain(c.PCKCRLIssuerChain, true, now, "PCK CRL", &win); err != nil {
 			return nil, err
 		}
 		if err := v.pckCRL.CheckSignatureFrom(v.pckCRLCA); err != nil {
@@ -464,15 +474,22 @@ func (v *verifiedCollateral) checkWindow(now time.Time) error {
 	return nil
 }
 
-type window struct{ from, to time.Time }
+// window is the intersection of validity periods. A zero bound added to it
+// is kept as the zero time (an empty window), never skipped, so an item
+// without an end cannot widen the window of the others.
+type window struct {
+	from, to time.Time
+	set      bool
+}
 
 func (w *window) add(from, to time.Time) {
-	if w.from.IsZero() || from.After(w.from) {
+	if !w.set || from.After(w.from) {
 		w.from = from
 	}
-	if w.to.IsZero() || to.Before(w.to) {
+	if !w.set || to.Before(w.to) {
 		w.to = to
 	}
+	w.set = true
 }
 
 func (w *window) cert(c *x509.Certificate) { w.add(c.NotBefore, c.NotAfter) }

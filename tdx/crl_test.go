@@ -1,0 +1,137 @@
+package tdx_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tdx/tdxtest"
+	"github.com/trustfactory/attest/verify"
+)
+
+// crlWithoutNextUpdate mints a CRL by issuer that omits the optional
+// nextUpdate field (x509.CreateRevocationList always writes one).
+func crlWithoutNextUpdate(t *testing.T, issuer tdxtest.Key, this time.Time) []byte {
+	t.Helper()
+	var rdn pkix.RDNSequence
+	if _, err := asn1.Unmarshal(issuer.Cert.RawSubject, &rdn); err != nil {
+		t.Fatal(err)
+	}
+	alg := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}} // ecdsa-with-SHA256
+	tbs := struct {
+		Version    int
+		Signature  pkix.AlgorithmIdentifier
+		Issuer     pkix.RDNSequence
+		ThisUpdate time.Time
+	}{1, alg, rdn, this.UTC()}
+	tbsDER, err := asn1.Marshal(tbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256(tbsDER)
+	sig, err := ecdsa.SignASN1(rand.Reader, issuer.Private, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := asn1.Marshal(struct {
+		TBS       asn1.RawValue
+		Algorithm pkix.AlgorithmIdentifier
+		Signature asn1.BitString
+	}{asn1.RawValue{FullBytes: tbsDER}, alg, asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// A CRL without nextUpdate has no end of validity: it must be refused, and
+// it must not erase the end of validity of the other collateral items (the
+// TCB info's nextUpdate) from the window checked at verification time.
+func TestCRLWithoutNextUpdate(t *testing.T) {
+	for _, which := range []string{"pck", "root"} {
+		t.Run(which, func(t *testing.T) {
+			f := newFixture(t)
+			c := f.pki.DefaultCollateral()
+			if which == "pck" {
+				c.PCKCRL = crlWithoutNextUpdate(t, f.pki.PCKCA, tdxtest.IssueDate)
+			} else {
+				c.RootCACRL = crlWithoutNextUpdate(t, f.pki.Root, tdxtest.IssueDate)
+			}
+			f.setCollateral(c)
+			quote := f.pki.Quote(f.pki.DefaultQuote(nonce))
+			for _, now := range []time.Time{tdxtest.NextUpdate.Add(24 * time.Hour), tdxtest.VerifyTime} {
+				e := exp()
+				e.Now = now
+				cl, err := verifyQuote(t, f.verifier(t), quote, e)
+				if !errors.Is(err, verify.ErrCollateral) || cl != nil {
+					t.Fatalf("at %s: got claims %v, err %v; want ErrCollateral", now, cl != nil, err)
+				}
+			}
+		})
+	}
+}
+
+// The CRL numbers in the claims come from the verified CRLs.
+func TestCRLNumbersInClaims(t *testing.T) {
+	f := newFixture(t)
+	c := f.pki.DefaultCollateral()
+	c.PCKCRL = tdxtest.CRLAt(f.pki.PCKCA, tdxtest.IssueDate, tdxtest.NextUpdate, big.NewInt(77))
+	f.setCollateral(c)
+	cl, err := verifyQuote(t, f.verifier(t), f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.TCB.Status != tdx.StatusUpToDate || !cl.TCB.CRLsChecked || cl.TCB.PCKCRLNumber != "1" || cl.TCB.RootCRLNumber != "1" {
+		t.Fatalf("CRL claims: checked %v, numbers %q %q", cl.TCB.CRLsChecked, cl.TCB.PCKCRLNumber, cl.TCB.RootCRLNumber)
+	}
+}
+
+// A verified collateral set is cached no longer than every certificate of its
+// issuer chains is valid, the pinned root included: a warm verification must
+// not accept what a cold one refuses.
+func TestCollateralCacheBoundedByIssuerRoot(t *testing.T) {
+	f := newFixture(t)
+	p := f.pki
+	rootEnd := tdxtest.VerifyTime.Add(24 * time.Hour)
+	// The same root key and name, pinned in a second, shorter-lived certificate.
+	tmpl := *p.Root.Cert
+	tmpl.NotAfter = rootEnd
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &p.Root.Private.PublicKey, p.Root.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shortRoot, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.DefaultCollateral()
+	signing := tdxtest.PEM(p.TCBSigner.Cert, shortRoot)
+	c.TCBInfoIssuerChain, c.QEIdentityIssuerChain = signing, signing
+	c.PCKCRLIssuerChain = tdxtest.PEM(p.PCKCA.Cert, shortRoot)
+	f.setCollateral(c)
+	v := f.verifier(t, tdx.WithTrustedRoots(p.Root.Cert, shortRoot))
+	quote := p.Quote(p.DefaultQuote(nonce))
+	if _, err := verifyQuote(t, v, quote, exp()); err != nil {
+		t.Fatal(err)
+	}
+	e := exp()
+	e.Now = rootEnd.Add(time.Hour)
+	// Cold: the short root has expired.
+	cl, err := verifyQuote(t, f.verifier(t, tdx.WithTrustedRoots(p.Root.Cert, shortRoot)), quote, e)
+	if !errors.Is(err, verify.ErrExpired) || cl != nil {
+		t.Fatalf("cold: claims %v, err %v; want ErrExpired", cl != nil, err)
+	}
+	// Warm: the same answer from the cache.
+	cl, err = verifyQuote(t, v, quote, e)
+	if !errors.Is(err, verify.ErrExpired) || cl != nil {
+		t.Fatalf("warm: claims %v, err %v; want ErrExpired", cl != nil, err)
+	}
+}
