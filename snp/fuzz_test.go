@@ -1,6 +1,7 @@
 package snp_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"testing"
@@ -134,12 +135,14 @@ func FuzzVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	var signed [][]byte // the signed regions of the seeds: the only ones that may verify
 	for _, k := range []snp.SigningKey{snp.SigningKeyVCEK, snp.SigningKeyVLEK} {
 		ext, err := p.Extended(snptest.Report{SigningKey: k, ReportData: nonce})
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(ext)
+		signed = append(signed, bytes.Clone(ext[:snp.SignedSize]))
 		js, err := p.JSON(snptest.Report{SigningKey: k, ReportData: nonce})
 		if err != nil {
 			f.Fatal(err)
@@ -155,6 +158,14 @@ func FuzzVerify(f *testing.F) {
 			if verify.KindOf(err) == nil {
 				t.Fatalf("error without a kind: %v", err)
 			}
+			return
 		}
+		got := c.(*snp.Claims).Report.Signed()
+		for _, s := range signed {
+			if bytes.Equal(got, s) {
+				return
+			}
+		}
+		t.Fatalf("a report that was never signed verified: %x", got)
 	})
 }

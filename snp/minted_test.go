@@ -934,3 +934,46 @@ func TestDecodedPolicyAndPlatformKeepRaw(t *testing.T) {
 		t.Errorf("PlatformInfo.Raw = %#x, want 0x25", got)
 	}
 }
+
+// GEN-04: validity bounds are inclusive to the second, for the CRL window
+// and for the endorsement chain, whether or not the chain is cached.
+func TestValidityBoundariesInclusive(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Genoa]
+	this, next := now.Add(-time.Hour), now.Add(time.Hour)
+	crl, err := p.CRL(this, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := snp.NewMemorySource()
+	src.AddVCEK(snp.Genoa, p.ChipID[:], p.TCB, p.VCEK.Raw)
+	src.AddCRL(snp.Genoa, snp.SigningKeyVCEK, crl)
+	v, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithKDS(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := mint(t, p, snptest.Report{})
+	at := func(when time.Time) verify.Expectations { e := exp(); e.Now = when; return e }
+	claimsOf(t, v, ev, at(this))
+	claimsOf(t, v, ev, at(next))
+	check(t, v, ev, at(this.Add(-time.Second)), verify.ErrExpired)
+	check(t, v, ev, at(next.Add(time.Second)), verify.ErrExpired)
+
+	// The VCEK's own validity, with a CRL window that covers it.
+	nb, na := p.VCEK.NotBefore, p.VCEK.NotAfter
+	wide, err := p.CRL(nb.Add(-time.Hour), na.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.AddCRL(snp.Genoa, snp.SigningKeyVCEK, wide)
+	fresh, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithKDS(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vv := range []*snp.Verifier{fresh, fresh} { // second round: chain cached
+		claimsOf(t, vv, ev, at(nb))
+		claimsOf(t, vv, ev, at(na))
+		check(t, vv, ev, at(nb.Add(-time.Second)), verify.ErrExpired)
+		check(t, vv, ev, at(na.Add(time.Second)), verify.ErrExpired)
+	}
+}
