@@ -9,10 +9,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/tpm/tpmtest"
@@ -478,5 +480,57 @@ func TestDecodeErrors(t *testing.T) {
 			}
 			mustFail(t, nil, err, tc.kind)
 		})
+	}
+}
+
+// TestAKCertificateValidityBoundaries (GEN-04): the AK certificate is valid
+// from its notBefore through its notAfter, both inclusive, whether its chain
+// is verified afresh or served from the chain cache (warmed at another time).
+func TestAKCertificateValidityBoundaries(t *testing.T) {
+	rsaKey, _, ca := keys(t)
+	notBefore, notAfter := testNow.Add(-time.Hour), testNow.Add(time.Hour)
+	cert, err := ca.CertifyAK(rsaKey, notBefore, notAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := *mint(t, rsaKey, crypto.SHA256, testNonce).ev
+	ev.AKCert = cert
+	at := func(tm time.Time) verify.Expectations {
+		e := expect(testNonce)
+		e.Now = tm
+		return e
+	}
+	cases := []struct {
+		name string
+		now  time.Time
+		ok   bool
+	}{
+		{"at notBefore", notBefore, true},
+		{"a second before notBefore", notBefore.Add(-time.Second), false},
+		{"at notAfter", notAfter, true},
+		{"a second after notAfter", notAfter.Add(time.Second), false},
+	}
+	for _, warm := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/warm=%v", tc.name, warm), func(t *testing.T) {
+				v, err := tpm.NewVerifier(tpm.WithAKRoots(ca.Cert))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if warm {
+					if _, err := verifyEv(t, v, &ev, at(testNow)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				c, err := verifyEv(t, v, &ev, at(tc.now))
+				if tc.ok {
+					if err != nil || c == nil || c.AK.Trust != "certificate" {
+						t.Fatalf("at %v: claims %v, error %v; want certificate trust", tc.now, c, err)
+					}
+					return
+				}
+				mustFail(t, c, err, verify.ErrExpired)
+			})
+		}
 	}
 }
