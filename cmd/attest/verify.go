@@ -18,8 +18,10 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
@@ -526,9 +528,9 @@ func printHuman(w io.Writer, out *verify.Outcome) {
 		if format == "" {
 			format = "unknown format"
 		}
-		fmt.Fprintf(w, "%s (%s): %s\n", s.Name, format, s.Appraisal.Status)
+		fmt.Fprintf(w, "%s (%s): %s\n", safeText(s.Name), safeText(format), s.Appraisal.Status)
 		if s.Err != nil {
-			fmt.Fprintf(w, "  ✗ verification failed: %v\n", s.Err)
+			fmt.Fprintf(w, "  ✗ verification failed: %s\n", safeText(s.Err.Error()))
 		}
 		if s.Policy != nil {
 			for _, c := range s.Policy.Checks {
@@ -536,13 +538,13 @@ func printHuman(w io.Writer, out *verify.Outcome) {
 				if !c.OK {
 					mark = "✗"
 				}
-				line := fmt.Sprintf("  %s %-34s %s", mark, c.ID, c.Title)
+				line := fmt.Sprintf("  %s %-34s %s", mark, safeText(c.ID), safeText(c.Title))
 				var detail []string
 				if c.Reason != "" {
-					detail = append(detail, c.Reason)
+					detail = append(detail, safeText(c.Reason))
 				}
 				if !c.OK && (c.Expected != "" || c.Actual != "") {
-					detail = append(detail, fmt.Sprintf("expected %s, got %s", short(c.Expected), orAbsent(short(c.Actual))))
+					detail = append(detail, fmt.Sprintf("expected %s, got %s", safeText(short(c.Expected)), orAbsent(safeText(short(c.Actual)))))
 				}
 				if c.Value != ear.NoClaim {
 					detail = append(detail, fmt.Sprintf("%s=%d", c.Category, c.Value))
@@ -559,6 +561,16 @@ func printHuman(w io.Writer, out *verify.Outcome) {
 		fmt.Fprintf(w, "  trust vector: %s\n", vectorText(s.Appraisal.TrustVector))
 	}
 	fmt.Fprintf(w, "overall: %s\n", out.Status())
+}
+
+// safeText escapes control and other non-graphic characters: claim values
+// come from evidence and must not be able to forge lines of the output.
+func safeText(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) < 0 {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 func orAbsent(s string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/verify"
 )
 
 func verifyCmd(t *testing.T, stdin []byte, args ...string) (int, string, string) {
@@ -181,5 +183,22 @@ func TestVerifyUsageErrors(t *testing.T) {
 	}
 	if code, _, _ := verifyCmd(t, nil, "-h"); code != exitAffirming {
 		t.Errorf("-h: exit %d", code)
+	}
+}
+
+// Claim values come from evidence: they cannot forge output lines.
+func TestPrintHumanEscapes(t *testing.T) {
+	a := &ear.Appraisal{Status: ear.StatusContraindicated, TrustVector: ear.TrustVector{ear.UntrustworthyInstance}}
+	out := &verify.Outcome{
+		Result: &ear.Result{Submods: map[string]*ear.Appraisal{"gpu0": a}},
+		Submods: []*verify.SubmodOutcome{{Name: "gpu0", Format: verify.FormatGPU, Appraisal: a,
+			Err: errors.New("bad\n  ✓ gpu.measurements fake\noverall: affirming"),
+			Policy: &verify.PolicyResult{Checks: []verify.Check{{ID: "gpu.driver_version", Title: "driver version",
+				Actual: "550\r\n  ✓ forged", Expected: "550.90.07", Reason: "x\x1b[2K"}}}}},
+	}
+	var b bytes.Buffer
+	printHuman(&b, out)
+	if strings.Count(b.String(), "\n") != 5 || strings.Contains(b.String(), "\x1b") || !strings.Contains(b.String(), `\n  ✓ gpu.measurements fake`) {
+		t.Fatalf("output not escaped:\n%s", b.String())
 	}
 }
