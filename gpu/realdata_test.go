@@ -221,6 +221,14 @@ func TestPPCIeTopology(t *testing.T) {
 	if err := CheckPPCIeTopology(gc.Devices, append([]*DeviceClaims{&sw}, sc.Devices[1:]...)); !errors.Is(err, verify.ErrPolicy) {
 		t.Fatalf("switch PDI binding: expected ErrPolicy, got %v", err)
 	}
+	// The same through VerifyPPCIe; a GPU set without its switches fails.
+	if _, _, err := VerifyPPCIe(context.Background(), noNetVerifier(t, verify.FormatGPU), noNetVerifier(t, verify.FormatNVSwitch), g, s, exp); err != nil {
+		t.Fatal(err)
+	}
+	gg, ss, err := VerifyPPCIe(context.Background(), noNetVerifier(t, verify.FormatGPU), noNetVerifier(t, verify.FormatNVSwitch), g, readFile(t, "v3", "switch_evidence_ls10.json"), exp)
+	if !errors.Is(err, verify.ErrFreshness) || gg != nil || ss != nil {
+		t.Fatalf("foreign switch evidence: %v", err)
+	}
 	// Split gives one blob per device, each verifiable.
 	parts, err := noNetVerifier(t, verify.FormatGPU).Split(g)
 	if err != nil || len(parts) != 8 {
@@ -253,6 +261,14 @@ func TestMPTBlackwell(t *testing.T) {
 			t.Fatalf("MPT device: %+v", d.Decoded)
 		}
 	}
+	// An MPT GPU in a set with a single-GPU-mode one (V1, other nonce
+	// expectations aside) is refused: mixed modes are not one system.
+	mixed, _ := ParseEvidence(g)
+	v1devs, _ := ParseEvidence(v1Evidence(t))
+	v1devs[0].Arch = ArchHopper
+	both, _ := EncodeEvidence([]DeviceEvidence{mixed[0], v1devs[0]})
+	cc, err := noNetVerifier(t, verify.FormatGPU).Verify(context.Background(), both, verify.Expectations{AllowMissingReportDataUnsafe: true, Now: v1Time})
+	mustFail(t, cc, err, verify.ErrPolicy)
 }
 
 func ocspDir(t testing.TB) *ocsp.MemorySource {

@@ -1,7 +1,9 @@
 package gpu
 
 import (
+	"context"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -116,4 +118,26 @@ func setString(ps [][8]byte) string {
 	}
 	sort.Strings(s)
 	return strings.Join(s, ",")
+}
+
+// VerifyPPCIe verifies the GPU evidence with gpus (a FormatGPU verifier) and
+// the switch evidence with switches (a FormatNVSwitch verifier), all against
+// exp, then checks that together they form one protected-PCIe system
+// (CheckPPCIeTopology). On any failure both claims are nil.
+func VerifyPPCIe(ctx context.Context, gpus, switches *Verifier, gpuEvidence, switchEvidence []byte, exp verify.Expectations) (*Claims, *Claims, error) {
+	if gpus == nil || switches == nil || gpus.Format() != verify.FormatGPU || switches.Format() != verify.FormatNVSwitch {
+		return nil, nil, verify.Errorf(verify.ErrConfig, "VerifyPPCIe: expected a %s and a %s verifier", verify.FormatGPU, verify.FormatNVSwitch)
+	}
+	g, err := gpus.VerifyDevices(ctx, gpuEvidence, exp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PPCIe GPUs: %w", err)
+	}
+	s, err := switches.VerifyDevices(ctx, switchEvidence, exp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PPCIe switches: %w", err)
+	}
+	if err := CheckPPCIeTopology(g.Devices, s.Devices); err != nil {
+		return nil, nil, err
+	}
+	return g, s, nil
 }

@@ -215,6 +215,14 @@ func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verif
 		dc.Index = i
 		out.Devices = append(out.Devices, dc)
 	}
+	// A set mixing single-GPU, multi-GPU and protected-PCIe modes is not one
+	// system. Reports without FEATURE_FLAG (opaque version 0) are single-GPU.
+	mode := func(d *DeviceClaims) int { return max(d.Decoded.FeatureFlag, 0) }
+	for _, d := range out.Devices[1:] {
+		if f0, f := mode(out.Devices[0]), mode(d); f != f0 {
+			return nil, verify.Errorf(verify.ErrPolicy, "device %d FEATURE_FLAG: expected %d as device 0, got %d", d.Index, f0, f)
+		}
+	}
 	return out, nil
 }
 
