@@ -39,8 +39,9 @@ type Manifest struct {
 	Measurements []Measurement
 	// Digest is the SHA-256 of the document bytes as verified.
 	Digest [32]byte
-	// NotBefore and NotAfter bound the validity of Chain: the latest
-	// notBefore and the earliest notAfter among its certificates.
+	// NotBefore and NotAfter bound the validity of Chain and of the
+	// certificates embedded in the document: the latest notBefore and the
+	// earliest notAfter among them.
 	NotBefore, NotAfter time.Time
 }
 

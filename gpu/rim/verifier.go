@@ -239,7 +239,10 @@ func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
 		return nil, err
 	}
 	m.Chain = chain
-	m.NotBefore, m.NotAfter = validity(chain)
+	// The cache keeps m until NotAfter: bound it by the embedded certificates
+	// too (an embedded copy of the root may be shorter-lived than the pinned
+	// one), as the cold path checks them all.
+	m.NotBefore, m.NotAfter = validity(append(append([]*x509.Certificate(nil), chain...), sig.certs...))
 	return m, nil
 }
 
