@@ -300,9 +300,9 @@ func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]
 		if !s.verbose || so.Claims == nil {
 			a.AnnotatedEvidence = nil
 		} else {
-			ae := map[string]any{teeName(so.Format): so.ClaimMap()}
+			ae := map[string]any{teeName(so.Format): verify.Nest(so.ClaimMap())}
 			for _, k := range []string{"report_data", "init_data"} {
-				if v, ok := ae[teeName(so.Format)].(map[string]any)[k]; ok {
+				if v, ok := so.ClaimMap()[k]; ok {
 					ae[k] = v
 				}
 			}

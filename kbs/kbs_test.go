@@ -249,7 +249,7 @@ func TestTrusteeRequestTDXAnd8GPUs(t *testing.T) {
 	}
 	for _, p := range []string{"/eat_profile", "/iat", "/exp", "/ear.verifier-id/developer", "/submods/cpu0/ear.status",
 		"/submods/cpu0/ear.trustworthiness-vector/executables", "/submods/gpu7/ear.status",
-		"/submods/cpu0/ear.veraison.annotated-evidence/tdx/quote.body.mr_td",
+		"/submods/cpu0/ear.veraison.annotated-evidence/tdx/quote/body/mr_td", "/submods/cpu0/ear.veraison.annotated-evidence/tdx/td_attributes/debug",
 		"/submods/gpu0/ear.veraison.annotated-evidence/nvidia/measres",
 		"/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/additional-evidence"} {
 		if _, ok := pointer(m, p); !ok {

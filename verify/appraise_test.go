@@ -503,3 +503,27 @@ func TestCompositeVerifierPanics(t *testing.T) {
 		t.Fatal(o.Status())
 	}
 }
+
+func TestNest(t *testing.T) {
+	inner := map[string]any{"x": 1}
+	m := map[string]any{
+		"quote.body.mr_td": "aa", "quote.body.rtmr_0": "bb", "quote.header.version": "0400",
+		"td_attributes.debug": false, "tcb_status": "UpToDate",
+		"a": "scalar", "a.b": "collides", // a is a value: a.b stays flat
+		"obj": inner, "obj.y": 2, // obj is a claim value: obj.y stays flat
+		"x.": "odd", ".y": "odd",
+	}
+	n := verify.Nest(m)
+	b, _ := json.Marshal(n)
+	want := `{".y":"odd","a":"scalar","a.b":"collides","obj":{"x":1},"obj.y":2,"quote":{"body":{"mr_td":"aa","rtmr_0":"bb"},"header":{"version":"0400"}},"tcb_status":"UpToDate","td_attributes":{"debug":false},"x.":"odd"}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+	if len(m) != 11 || len(inner) != 1 {
+		t.Fatal("input modified")
+	}
+	in := verify.PolicyInput{Format: verify.FormatTDX, Claims: m}
+	if v := in.Map()["tdx"].(map[string]any)["quote"].(map[string]any)["body"].(map[string]any)["mr_td"]; v != "aa" {
+		t.Fatal(v)
+	}
+}

@@ -2,6 +2,9 @@ package verify
 
 import (
 	"context"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/ear"
@@ -41,16 +44,87 @@ type PolicyInput struct {
 	Unsafe []string
 }
 
-// Map returns the input in the shape of a Trustee policy input: the claims
-// under the format's name, with report_data and init_data lifted to the top.
+// Map returns the input in the shape of a Trustee policy input: the claims,
+// nested at their dots (Nest), under the format's name, with report_data and
+// init_data lifted to the top. A Rego policy reads input.tdx.quote.body.mr_td.
 func (in PolicyInput) Map() map[string]any {
-	m := map[string]any{string(in.Format): in.Claims}
+	m := map[string]any{string(in.Format): Nest(in.Claims)}
 	for _, k := range []string{"report_data", "init_data"} {
 		if v, ok := in.Claims[k]; ok {
 			m[k] = v
 		}
 	}
 	return m
+}
+
+// Nest turns flat claims with dotted names into nested objects, as Trustee
+// presents them: "quote.body.mr_td" becomes quote → body → mr_td. A name that
+// would collide with another claim stays flat. m is not modified; values are
+// shared, not copied.
+func Nest(m map[string]any) map[string]any {
+	type node struct {
+		val  any
+		leaf bool
+		kids map[string]*node
+	}
+	root := &node{kids: map[string]*node{}}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// Shorter names first, so that a flat "a" wins over a nested "a.b".
+	sort.Slice(keys, func(i, j int) bool {
+		if len(keys[i]) != len(keys[j]) {
+			return len(keys[i]) < len(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
+	flat := map[string]any{}
+	for _, k := range keys {
+		parts := strings.Split(k, ".")
+		if slices.Contains(parts, "") {
+			flat[k] = m[k]
+			continue
+		}
+		n, ok := root, true
+		for _, p := range parts[:len(parts)-1] {
+			c := n.kids[p]
+			if c == nil {
+				c = &node{kids: map[string]*node{}}
+				n.kids[p] = c
+			}
+			if c.leaf {
+				ok = false
+				break
+			}
+			n = c
+		}
+		last := parts[len(parts)-1]
+		if !ok || n.kids[last] != nil {
+			flat[k] = m[k]
+			continue
+		}
+		n.kids[last] = &node{val: m[k], leaf: true}
+	}
+	var build func(n *node) map[string]any
+	build = func(n *node) map[string]any {
+		out := make(map[string]any, len(n.kids))
+		for k, c := range n.kids {
+			if c.leaf {
+				out[k] = c.val
+			} else {
+				out[k] = build(c)
+			}
+		}
+		return out
+	}
+	out := build(root)
+	for k, v := range flat {
+		if _, taken := out[k]; !taken {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // PolicyResult is a policy's appraisal of one component.
