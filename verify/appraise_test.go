@@ -527,3 +527,34 @@ func TestNest(t *testing.T) {
 		t.Fatal(v)
 	}
 }
+
+// FuzzNest: every claim stays reachable, under its flat name or its path.
+func FuzzNest(f *testing.F) {
+	f.Add("quote.body.mr_td\nquote.body\na\na.b\n.x\nx..y")
+	f.Fuzz(func(t *testing.T, names string) {
+		m := map[string]any{}
+		for i, k := range strings.Split(names, "\n") {
+			if len(m) > 64 {
+				break
+			}
+			m[k] = i
+		}
+		n := verify.Nest(m)
+		for k, v := range m {
+			if got, ok := n[k]; ok && got == v {
+				continue
+			}
+			var cur any = n
+			for _, p := range strings.Split(k, ".") {
+				cm, ok := cur.(map[string]any)
+				if !ok {
+					t.Fatalf("%q lost in %v", k, n)
+				}
+				cur = cm[p]
+			}
+			if cur != v {
+				t.Fatalf("%q: got %v, want %v", k, cur, v)
+			}
+		}
+	})
+}
