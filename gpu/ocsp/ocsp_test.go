@@ -199,3 +199,43 @@ func TestBuildRequest(t *testing.T) {
 		t.Fatalf("request: %+v", req)
 	}
 }
+
+type countingSource struct {
+	inner ocsp.Source
+	n     int
+}
+
+func (c *countingSource) Fetch(ctx context.Context, q ocsp.Query) ([]byte, error) {
+	c.n++
+	return c.inner.Fetch(ctx, q)
+}
+
+func TestCachedSource(t *testing.T) {
+	inner := &countingSource{inner: recorded(t)}
+	clock := deviceTime
+	cs, err := ocsp.NewCachedSource(inner, nil, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		// A fresh checker each time: only the source's cache is shared.
+		chk, _ := ocsp.NewChecker(cs)
+		if _, err := chk.CheckChain(context.Background(), deviceChain(t), 1, ocsp.ScopeDevice, deviceTime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.n != 3 {
+		t.Fatalf("inner source asked %d times, want 3 (one per certificate)", inner.n)
+	}
+	// Past nextUpdate by the cache's clock: fetched again, and an answer
+	// that is already stale is not served.
+	clock = deviceTime.Add(48 * time.Hour)
+	chk, _ := ocsp.NewChecker(cs)
+	_, err = chk.CheckChain(context.Background(), deviceChain(t), 1, ocsp.ScopeDevice, deviceTime)
+	if inner.n != 4 || !errors.Is(err, verify.ErrCollateral) {
+		t.Fatalf("after expiry: %d fetches, %v", inner.n, err)
+	}
+	if _, err := ocsp.NewCachedSource(nil, nil, nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatal(err)
+	}
+}

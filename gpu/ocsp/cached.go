@@ -1,0 +1,69 @@
+package ocsp
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/verify"
+)
+
+// CachedSource keeps raw answers of another source in a collateral.Cache
+// until their nextUpdate, so that many verifiers, or restarts with a
+// persistent store, share one fetch per certificate. Cached answers cannot
+// echo a fresh nonce, so a CachedSource never asks for one; freshness rests
+// on thisUpdate/nextUpdate, which the Checker verifies at the caller's time.
+type CachedSource struct {
+	inner Source
+	cache *collateral.Cache
+	now   func() time.Time
+}
+
+// NewCachedSource puts cache in front of inner (nil cache: a private
+// in-memory one). now is the clock the cache's expiry uses (nil: time.Now).
+func NewCachedSource(inner Source, cache *collateral.Cache, now func() time.Time) (*CachedSource, error) {
+	if inner == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "ocsp: cached source: nil inner source")
+	}
+	if cache == nil {
+		cache = collateral.NewCache(collateral.CacheOptions{Store: collateral.NewMemoryStore(1024, 16<<20)})
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &CachedSource{inner: inner, cache: cache, now: now}, nil
+}
+
+// SendsNonce is false: a cached answer cannot carry the nonce of a later request.
+func (s *CachedSource) SendsNonce() bool { return false }
+
+// Fetch returns the cached answer for q.Cert, fetching it from the inner
+// source when absent or past its nextUpdate.
+func (s *CachedSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
+	k := cacheKey(q.Cert, q.Issuer)
+	key := "ocsp:" + hex.EncodeToString(k[:])
+	e, _, err := s.cache.Get(ctx, key, s.now(), func(ctx context.Context) (collateral.Entry, error) {
+		der, err := s.inner.Fetch(ctx, q)
+		if err != nil {
+			return collateral.Entry{}, err
+		}
+		// Parsed only for its expiry; the Checker verifies it on every use.
+		r, err := ocsp.ParseResponse(der, nil)
+		if err != nil {
+			return collateral.Entry{}, verify.Errorf(verify.ErrCollateral, "OCSP answer for %q: %w", q.Cert.Subject.CommonName, err)
+		}
+		next := r.NextUpdate
+		if next.IsZero() {
+			next = r.ThisUpdate.Add(time.Hour)
+		}
+		return collateral.Entry{Data: der, NotAfter: next, FetchedAt: s.now()}, nil
+	})
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("cached OCSP source: %w", err))
+	}
+	return e.Data, nil
+}
