@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -417,6 +418,49 @@ func TestTPM13BootloaderMasquerade(t *testing.T) {
 	m = mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
 	c, err = verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
 	mustFail(t, c, err, verify.ErrPolicy)
+}
+
+// TestTPM13BootAppHiddenUnderUncheckedType: PCR 4 admits EV_IPL,
+// EV_COMPACT_HASH and EV_EVENT_TAG, whose data nothing ties to their digest.
+// The application the platform really booted, retyped to one of them, would
+// vanish from the claims while the attacker appends the expected applications
+// from the running OS: the boot-application list must then not be claimed.
+func TestTPM13BootAppHiddenUnderUncheckedType(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	for _, typ := range []uint32{tpmtest.EvIPL, 0xC /* EV_COMPACT_HASH */, 0x6 /* EV_EVENT_TAG */} {
+		t.Run(fmt.Sprintf("type %#x", typ), func(t *testing.T) {
+			log := tpmtest.NewEventLog(crypto.SHA256)
+			log.Add(4, tpmtest.EvEFIAction, []byte("Calling EFI Application from Boot Option"))
+			log.Add(4, tpmtest.EvSeparator, []byte{0, 0, 0, 0})
+			log.AddMeasured(4, typ, make([]byte, 40), []byte("attacker bootloader"))
+			log.AddMeasured(4, tpmtest.EvEFIBootServicesApp, make([]byte, 40), []byte("shimx64.efi image"))
+			log.AddMeasured(4, tpmtest.EvEFIBootServicesApp, make([]byte, 40), []byte("grubx64.efi image"))
+			m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+			c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+			if err != nil {
+				if !errors_Is(err, verify.ErrPolicy) || c != nil {
+					t.Fatalf("error %v (claims %v): want ErrPolicy or an incomplete boot-application list", err, c)
+				}
+				return
+			}
+			if c.Log.BootApps != nil || !c.Log.BootAppsIncomplete {
+				t.Fatalf("boot applications %v claimed (incomplete=%v) although an unchecked PCR 4 event could hide one", c.Log.BootApps, c.Log.BootAppsIncomplete)
+			}
+			mm := c.Map()
+			if _, ok := mm["boot_apps"]; ok || mm["boot_apps_incomplete"] != true {
+				t.Fatalf("claim map: boot_apps %v, boot_apps_incomplete %v", mm["boot_apps"], mm["boot_apps_incomplete"])
+			}
+		})
+	}
+	// The honest log still yields its list.
+	m := mint(t, rsaKey, crypto.SHA256, testNonce)
+	c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Log.BootApps) != 2 || c.Log.BootAppsIncomplete {
+		t.Fatalf("standard boot: boot applications %v, incomplete %v", c.Log.BootApps, c.Log.BootAppsIncomplete)
+	}
 }
 
 func TestTPM14DataNotDigest(t *testing.T) {

@@ -40,7 +40,8 @@ var _ verify.Claims = (*Claims)(nil)
 func (c *Claims) Format() verify.Format { return verify.FormatTPM }
 
 // Map returns the flat claim view: "pcr_bank", "pcr00".."pcr23" (hex),
-// "ak.*", "quote.*", "eventlog.*", "secure_boot.*", "boot_apps", "grub.*",
+// "ak.*", "quote.*", "eventlog.*", "secure_boot.*", "boot_apps" (or
+// "boot_apps_incomplete" when the list cannot be complete), "grub.*",
 // "kernel_cmdline", "platform.*" and "unsafe.*" keys.
 func (c *Claims) Map() map[string]any {
 	m := map[string]any{
@@ -85,7 +86,11 @@ func (l *LogClaims) addTo(m map[string]any) {
 	m["eventlog.events"] = l.Events
 	m["eventlog.separators"] = append([]int{}, l.SeparatorsInPCRs...)
 	m["eventlog.unexplained_pcrs"] = append([]int{}, l.UnexplainedPCRs...)
-	m["boot_apps"] = append([]string{}, l.BootApps...)
+	if l.BootAppsIncomplete {
+		m["boot_apps_incomplete"] = true
+	} else {
+		m["boot_apps"] = append([]string{}, l.BootApps...)
+	}
 	if sb := l.SecureBoot; sb != nil {
 		m["secure_boot.enabled"] = sb.Enabled
 		m["secure_boot.separator"] = sb.Separator

@@ -120,11 +120,15 @@ func startupLocality(ev *Event, pcrs *[maxPCRs][]byte, late bool, size int) erro
 // reach these fields; event types are trusted only where the rules of the
 // PCR allow no ambiguity.
 type LogClaims struct {
-	SecureBoot    *SecureBoot // nil when PCR 7 carries no SecureBoot variable
-	BootApps      []string    // hex digests of EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4
-	GRUB          *GRUB       // nil when PCRs 8/9 hold no GRUB measurements
-	KernelCmdline *string     // from GRUB's kernel_cmdline command, when exactly one
-	SCRTMVersion  []byte      // EV_S_CRTM_VERSION data in PCR 0 (digest verified)
+	SecureBoot *SecureBoot // nil when PCR 7 carries no SecureBoot variable
+	BootApps   []string    // hex digests of EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4
+	// BootAppsIncomplete: PCR 4 holds an event of a type whose digest
+	// nothing checks (EV_IPL, EV_COMPACT_HASH, EV_EVENT_TAG); a retyped
+	// application could hide there, so BootApps is nil.
+	BootAppsIncomplete bool
+	GRUB               *GRUB   // nil when PCRs 8/9 hold no GRUB measurements
+	KernelCmdline      *string // from GRUB's kernel_cmdline command, when exactly one
+	SCRTMVersion       []byte  // EV_S_CRTM_VERSION data in PCR 0 (digest verified)
 	// SCRTMVersionUnverified: an EV_S_CRTM_VERSION event's data did not
 	// hash to its digest, so no version is claimed from it.
 	SCRTMVersionUnverified bool
@@ -266,6 +270,9 @@ func unexplainedPCRs(log *EventLog, quoted map[int][]byte) []int {
 // profile does not allow there (a retyped event could hide a measurement from
 // the claims), with ErrBinding when a self-describing event's data does not
 // hash to its digest, and with ErrMalformed when such data does not parse.
+// Where an allowed type carries no checkable data (EV_IPL, EV_COMPACT_HASH,
+// EV_EVENT_TAG in PCR 4) the claim it could hide from is withheld instead
+// (BootAppsIncomplete).
 func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 	c := &LogClaims{}
 	sepZero, sepOnes := digestOf(bank, separatorZero), digestOf(bank, separatorOnes)
@@ -336,8 +343,13 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 			if !slices.Contains(pcr4AllowedEventTypes, ev.Type) {
 				return nil, verify.Errorf(verify.ErrPolicy, "event log: event %d: type %#x is not allowed in PCR 4 (boot applications)", ev.Seq, ev.Type)
 			}
-			if ev.Type == EvEFIBootServicesApp {
+			switch ev.Type {
+			case EvEFIBootServicesApp:
 				c.BootApps = append(c.BootApps, hex.EncodeToString(d))
+			case EvIPL, EvCompactHash, EvEventTag:
+				// Nothing ties such an event's data to its digest: it may be
+				// a retyped application, so the list would be partial.
+				c.BootAppsIncomplete = true
 			}
 		case 7:
 			if err := c.pcr7(ev, bank, sepSeen[7]); err != nil {
@@ -369,6 +381,9 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 	}
 	if c.SecureBoot != nil {
 		c.SecureBoot.Separator = sepSeen[7]
+	}
+	if c.BootAppsIncomplete {
+		c.BootApps = nil
 	}
 	// GRUB claims only when every PCR 8 measurement is an authenticated GRUB
 	// command: otherwise something else shares PCR 8 and the list is partial.
