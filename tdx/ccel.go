@@ -46,7 +46,9 @@ var eventTypeNames = map[uint32]string{
 	0x800000e1: "EV_EFI_SPDM_FIRMWARE_BLOB", 0x800000e2: "EV_EFI_SPDM_FIRMWARE_CONFIG",
 }
 
-// Event is one entry of a CC event log.
+// Event is one entry of a CC event log. Replay checks only Digest against
+// the quote's RTMRs: Data (and Text, derived from it) is bound to the quote
+// only when DigestMatches; AAEL is set only then.
 type Event struct {
 	Seq           int    // position in the log, from 0 (the Spec ID event is not counted)
 	MRIndex       uint32 // CC measurement register: 0 MRTD, 1..4 RTMR0..3
@@ -185,7 +187,9 @@ func ParseCCEL(b []byte) (*EventLog, error) {
 		sum := sha512.Sum384(ev.Data)
 		ev.DigestMatches = bytes.Equal(sum[:], ev.Digest)
 		ev.Text = printable(ev.Data)
-		if ev.Type == evEventTag && len(ev.Data) >= 8 && binary.LittleEndian.Uint32(ev.Data) == aaelTag {
+		// The AAEL fields are reported only when the data is what the
+		// replayed digest covers.
+		if ev.Type == evEventTag && ev.DigestMatches && len(ev.Data) >= 8 && binary.LittleEndian.Uint32(ev.Data) == aaelTag {
 			l := binary.LittleEndian.Uint32(ev.Data[4:])
 			if int64(l) == int64(len(ev.Data)-8) {
 				parts := strings.SplitN(string(ev.Data[8:]), " ", 3)
@@ -252,8 +256,13 @@ func parseSpecID(b []byte) (map[uint16]int, error) {
 func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 	var acc [4][48]byte
 	for _, e := range l.Events {
-		if e.Type == evNoAction || e.MRIndex == 0 {
+		if e.Type == evNoAction {
 			continue
+		}
+		if e.MRIndex == 0 {
+			// CC MR index 0 is MRTD, which the TDX module builds and no log
+			// replays: such an event would be reported unverified.
+			return verify.Errorf(verify.ErrBinding, "CCEL event %d (%s): MR index 0 (MRTD) cannot be replayed, expected 1..4 (RTMR0..3)", e.Seq, e.TypeName)
 		}
 		i := e.MRIndex - 1
 		h := sha512.New384()
@@ -277,11 +286,21 @@ func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 	return nil
 }
 
-// KernelCmdline returns the kernel command line the boot loader logged, if any.
+// KernelCmdline returns the kernel command line the boot loader logged, if
+// any: the text of the first EV_IPL "kernel_cmdline: " event on an RTMR whose
+// SHA-384 digest (the value replayed) is the digest of that command line, as
+// GRUB measures it. The text of an event that does not hash to its digest is
+// not reported.
 func (l *EventLog) KernelCmdline() (string, bool) {
 	for _, e := range l.Events {
-		if e.Type == evIPL && strings.HasPrefix(e.Text, "kernel_cmdline: ") {
-			return strings.TrimPrefix(e.Text, "kernel_cmdline: "), true
+		if e.Type != evIPL || e.MRIndex < 1 || e.MRIndex > 4 || !strings.HasPrefix(e.Text, "kernel_cmdline: ") {
+			continue
+		}
+		cmd := strings.TrimPrefix(e.Text, "kernel_cmdline: ")
+		plain := sha512.Sum384([]byte(cmd))
+		withNUL := sha512.Sum384(append([]byte(cmd), 0))
+		if bytes.Equal(e.Digest, plain[:]) || bytes.Equal(e.Digest, withNUL[:]) {
+			return cmd, true
 		}
 	}
 	return "", false
