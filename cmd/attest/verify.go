@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,6 +87,7 @@ type verifyOptions struct {
 	noBindingUnsafe bool
 	bundleRoots     bool
 	ocspMissing     bool
+	snpProduct      snp.Product
 }
 
 type hexFlag struct{ b *[]byte }
@@ -111,14 +113,14 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 		fmt.Fprint(stderr, verifyUsage)
 		fset.PrintDefaults()
 	}
-	var now, hash string
+	var now, hash, product string
 	fset.StringVar(&o.runtimeData, "runtime-data", "", "KBS runtime data: a file or inline JSON")
 	fset.Var(hexFlag{&o.reportData}, "report-data", "expected CPU report data (hex)")
 	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
 	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
 	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
 	fset.StringVar(&now, "now", "", "verification time (RFC 3339; default: now)")
-	fset.StringVar(&o.collateralDir, "collateral-dir", "", "offline collateral bundle: tdx/ (Intel PCS layout), gpu/rims/, gpu/ocsp/")
+	fset.StringVar(&o.collateralDir, "collateral-dir", "", "offline collateral bundle: tdx/ (Intel PCS layout), snp/ (Trustee KDS store layout), gpu/rims/, gpu/ocsp/")
 	fset.BoolVar(&o.online, "online", false, "fetch collateral, RIMs and OCSP answers from the vendor services")
 	fset.StringVar(&o.keyFile, "key", "", "private JWK to sign the result with")
 	fset.StringVar(&o.tokenFile, "token", "", "write the signed EAR (JWT) to this file (needs --key)")
@@ -127,6 +129,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.BoolVar(&o.checksInToken, "checks-in-token", false, "put the explained checks into the token")
 	fset.BoolVar(&o.verboseToken, "verbose-token", false, "put the verified claims into the token (annotated evidence)")
 	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
+	fset.StringVar(&product, "snp-product", "", "AMD product (Milan, Genoa, Turin) of SNP reports that do not name theirs (version 2)")
 	fset.BoolVar(&o.ocspMissing, "ocsp-allow-missing-unsafe", false, "accept GPU certificates whose OCSP answer is missing (revocation unknown; never affirming)")
 	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
 	if err := fset.Parse(args); err != nil {
@@ -146,6 +149,13 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 			return nil, fmt.Errorf("--now: %w", err)
 		}
 		o.now = t
+	}
+	if product != "" {
+		p, err := snp.ParseProduct(product)
+		if err != nil {
+			return nil, fmt.Errorf("--snp-product: %w", err)
+		}
+		o.snpProduct = p
 	}
 	if o.bundleRoots && o.collateralDir == "" {
 		return nil, errors.New("--trust-bundle-roots-unsafe needs --collateral-dir")
@@ -192,6 +202,12 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if src, err = loadBundle(os.DirFS(o.collateralDir), o.bundleRoots); err != nil {
 			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
 			return exitError
+		}
+		if fi, err := os.Stat(filepath.Join(o.collateralDir, "snp")); err == nil && fi.IsDir() {
+			if src.snp, err = snp.NewOfflineStore(filepath.Join(o.collateralDir, "snp")); err != nil {
+				fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
+				return exitError
+			}
 		}
 	}
 	out, err := appraise(ctx, o, evidence, src)
@@ -305,6 +321,7 @@ type namedEvidence struct {
 // provide. Nil fields: not provided.
 type collateralSources struct {
 	tdx      tdx.CollateralSource
+	snp      snp.Source // only from a bundle on disk
 	rims     rim.Source
 	ocsp     ocsp.Source
 	tdxRoots []*x509.Certificate // only from the embedded test samples
@@ -397,7 +414,12 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 		return nil, err
 	}
 	var sopts []snp.Option
-	if o.online {
+	if o.snpProduct != "" {
+		sopts = append(sopts, snp.WithProduct(o.snpProduct))
+	}
+	if src.snp != nil {
+		sopts = append(sopts, snp.WithKDS(src.snp))
+	} else if o.online {
 		kds, err := snp.NewKDS(snp.KDSOptions{Fetcher: fetcher})
 		if err != nil {
 			return nil, err
@@ -656,7 +678,8 @@ func printJSON(w io.Writer, out *verify.Outcome, tok []byte) error {
 	return enc.Encode(outcomeJSON(out, tok))
 }
 
-// loadBundle reads an offline collateral bundle:
+// loadBundle reads an offline collateral bundle (snp/, Trustee's KDS store
+// layout, is read from disk by snp.OfflineStore):
 //
 //	tdx/                 Intel PCS layout (see tdx.DirSource)
 //	gpu/rims/<ID>.xml    NVIDIA RIMs

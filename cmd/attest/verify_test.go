@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -171,6 +172,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"--report-data", "zz", "x"},
 		{"--hash", "md5", "x"},
 		{"--profile", "other", "x"},
+		{"--snp-product", "rome", "x"},
 		{"--trust-bundle-roots-unsafe", "x"},
 		{"--bogus"},
 		{"/nonexistent/evidence"},
@@ -200,5 +202,39 @@ func TestPrintHumanEscapes(t *testing.T) {
 	printHuman(&b, out)
 	if strings.Count(b.String(), "\n") != 5 || strings.Contains(b.String(), "\x1b") || !strings.Contains(b.String(), `\n  ✓ gpu.measurements fake`) {
 		t.Fatalf("output not escaped:\n%s", b.String())
+	}
+}
+
+// A real Milan report with its VCEK from an snp/ bundle (Trustee's KDS store
+// layout): the VCEK is found offline; without AMD's CRL in the bundle the
+// revocation check cannot pass, so the report is refused, and says why.
+func TestVerifySNPBundle(t *testing.T) {
+	report, err := os.ReadFile("../../testdata/snp/gsg-attestation.bin")
+	if err != nil {
+		t.Skip(err)
+	}
+	vcek, err := os.ReadFile("../../testdata/snp/gsg-vcek.der")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	hwid := hex.EncodeToString(report[0x1A0 : 0x1A0+64])
+	if err := os.MkdirAll(filepath.Join(dir, "snp", "vcek", hwid), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "snp", "vcek", hwid, "vcek.der"), vcek, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev := filepath.Join(dir, "report.bin")
+	_ = os.WriteFile(ev, report, 0o644)
+	rd := hex.EncodeToString(report[0x50 : 0x50+64])
+	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--snp-product", "milan", "--report-data", rd, ev)
+	if code != exitContraindicated || !strings.Contains(out, "cpu0 (snp)") || !strings.Contains(strings.ToLower(out), "crl") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	// Checking revocation is not optional: the same report with the CRL
+	// check waived is not offered by the command.
+	if strings.Contains(out, "affirming") {
+		t.Fatal(out)
 	}
 }
