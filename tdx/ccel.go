@@ -252,9 +252,12 @@ func parseSpecID(b []byte) (map[uint16]int, error) {
 
 // Replay extends the SHA-384 digests of the events of CC MR index 1..4 into
 // RTMR0..3 and compares them with rtmrs from the quote. With unloggedRTMR3,
-// RTMR3 is not compared (and the log is marked so).
+// RTMR3 is not compared (and the log is marked so) when the log has no RTMR3
+// event; RTMR3 events that are logged are always replayed, so that none is
+// reported unverified.
 func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 	var acc [4][48]byte
+	var logged [4]bool
 	for _, e := range l.Events {
 		if e.Type == evNoAction {
 			continue
@@ -265,11 +268,13 @@ func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 			return verify.Errorf(verify.ErrBinding, "CCEL event %d (%s): MR index 0 (MRTD) cannot be replayed, expected 1..4 (RTMR0..3)", e.Seq, e.TypeName)
 		}
 		i := e.MRIndex - 1
+		logged[i] = true
 		h := sha512.New384()
 		h.Write(acc[i][:])
 		h.Write(e.Digest)
 		h.Sum(acc[i][:0])
 	}
+	unloggedRTMR3 = unloggedRTMR3 && !logged[3]
 	for i := range acc {
 		if i == 3 && unloggedRTMR3 {
 			l.RTMR3Unlogged = true

@@ -138,7 +138,8 @@ func WithoutCRLsUnsafe() Option {
 
 // WithUnloggedRTMR3Unsafe accepts an RTMR3 extended without event-log
 // entries: RTMR0–2 must still replay, RTMR3 is reported from the quote
-// unverified by the log. Recorded in the claims.
+// unverified by the log. Recorded in the claims when used. A log that has
+// RTMR3 entries must still replay them.
 func WithUnloggedRTMR3Unsafe() Option {
 	return func(c *config) error { c.unloggedRTMR3 = true; return nil }
 }
@@ -471,7 +472,7 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		if err := log.Replay(q.Body.RTMR, v.cfg.unloggedRTMR3); err != nil {
 			return nil, err
 		}
-		if v.cfg.unloggedRTMR3 {
+		if log.RTMR3Unlogged {
 			cl.Unsafe = append(cl.Unsafe, "rtmr3_unlogged")
 		}
 		cl.EventLog = log
