@@ -79,6 +79,9 @@ func ParsePEMChain(b []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	rest := bytes.TrimSpace(b)
 	for len(rest) > 0 {
+		if !bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
+			return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: %d bytes after certificate %d are not a PEM block", len(rest), len(certs))
+		}
 		blk, r := pem.Decode(rest)
 		if blk == nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: %d bytes after certificate %d are not PEM", len(rest), len(certs))
