@@ -16,7 +16,8 @@ type RIMResult struct {
 	OCSP     *ocsp.Result // nil with WithoutRevocationUnsafe
 }
 
-// DeviceClaims is what verification proved about one device.
+// DeviceClaims is what verification proved about one device. Chain and the
+// RIM manifests are shared with the verifier's caches: treat them as read-only.
 type DeviceClaims struct {
 	Index int
 	Arch  Arch

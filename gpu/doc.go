@@ -13,4 +13,18 @@
 //
 // Claims come only from evidence whose signature verified; any failure returns
 // nil claims and an error carrying a verify error kind.
+//
+// Collateral comes from sources fixed at construction: WithOCSP (package
+// gpu/ocsp: live HTTP, a directory of recorded answers, memory, a cache) and
+// WithRIMs (NewRIMProvider over a gpu/rim source: NVIDIA's RIM service, a
+// directory, memory). Both are required unless the matching ...Unsafe option
+// is given, which then shows in the claims. Verified chains, OCSP answers and
+// RIMs are cached, bounded, and re-checked against the caller's time, so a
+// warm verification costs about one P-384 signature check.
+//
+// Evidence encodings: Trustee's {"device_evidence_list": [...]}, NVIDIA's
+// serialized array [{"arch","nonce","evidence","certificate"}], and the raw
+// report followed by its PEM chain. Split gives one blob per device;
+// VerifyPPCIe checks an 8-GPU, 4-switch protected-PCIe system and its
+// topology, bound to the devices' BROM certificate serials.
 package gpu
