@@ -463,6 +463,50 @@ func TestTPM13BootAppHiddenUnderUncheckedType(t *testing.T) {
 	}
 }
 
+// TestTPM13GRUBMeasurementHiddenAsEventTag: EV_EVENT_TAG data is not tied
+// to its digest. In PCR 8 a real GRUB command (the kernel command line)
+// retyped to it would vanish while the OS appends the expected commands; in
+// PCR 9 a real kernel file would vanish the same way. Neither the command
+// list nor the file list may then be claimed.
+func TestTPM13GRUBMeasurementHiddenAsEventTag(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	t.Run("PCR 8", func(t *testing.T) {
+		log := tpmtest.NewEventLog(crypto.SHA256)
+		log.AddMeasured(8, 0x6 /* EV_EVENT_TAG */, []byte("tag"), []byte("/boot/vmlinuz init=/bin/evil"))
+		log.AddMeasured(8, tpmtest.EvIPL, []byte("grub_cmd: linux /boot/vmlinuz ro"), []byte("linux /boot/vmlinuz ro"))
+		log.AddMeasured(8, tpmtest.EvIPL, []byte("kernel_cmdline: /boot/vmlinuz ro\x00"), []byte("/boot/vmlinuz ro"))
+		m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+		c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Log.GRUB != nil || c.Log.KernelCmdline != nil {
+			t.Fatalf("GRUB %+v and kernel command line %v claimed beside an unchecked PCR 8 event", c.Log.GRUB, c.Log.KernelCmdline)
+		}
+	})
+	t.Run("PCR 9", func(t *testing.T) {
+		log := tpmtest.NewEventLog(crypto.SHA256)
+		log.AddMeasured(8, tpmtest.EvIPL, []byte("grub_cmd: linux /boot/vmlinuz ro"), []byte("linux /boot/vmlinuz ro"))
+		log.AddMeasured(9, 0x6 /* EV_EVENT_TAG */, []byte("Linux initrd"), []byte("evil kernel"))
+		log.AddMeasured(9, tpmtest.EvIPL, []byte("/boot/vmlinuz\x00"), []byte("good kernel"))
+		m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+		c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Log.GRUB == nil || len(c.Log.GRUB.Commands) != 1 {
+			t.Fatalf("GRUB commands: %+v, want the one authenticated command", c.Log.GRUB)
+		}
+		if c.Log.GRUB.Files != nil || !c.Log.GRUB.FilesIncomplete {
+			t.Fatalf("GRUB files %v claimed (incomplete=%v) beside an unchecked PCR 9 event", c.Log.GRUB.Files, c.Log.GRUB.FilesIncomplete)
+		}
+		mm := c.Map()
+		if _, ok := mm["grub.files"]; ok || mm["grub.files_incomplete"] != true {
+			t.Fatalf("claim map: grub.files %v, grub.files_incomplete %v", mm["grub.files"], mm["grub.files_incomplete"])
+		}
+	})
+}
+
 func TestTPM14DataNotDigest(t *testing.T) {
 	rsaKey, _, _ := keys(t)
 	v := pinned(t, rsaKey)

@@ -109,11 +109,15 @@ func (l *LogClaims) addTo(m map[string]any) {
 	}
 	if g := l.GRUB; g != nil {
 		m["grub.commands"] = append([]string{}, g.Commands...)
-		files := make([]map[string]any, len(g.Files))
-		for i, f := range g.Files {
-			files[i] = map[string]any{"digest": f.Digest, "untrusted_filename": f.UntrustedFilename}
+		if g.FilesIncomplete {
+			m["grub.files_incomplete"] = true
+		} else {
+			files := make([]map[string]any, len(g.Files))
+			for i, f := range g.Files {
+				files[i] = map[string]any{"digest": f.Digest, "untrusted_filename": f.UntrustedFilename}
+			}
+			m["grub.files"] = files
 		}
-		m["grub.files"] = files
 	}
 	if l.KernelCmdline != nil {
 		m["kernel_cmdline"] = *l.KernelCmdline

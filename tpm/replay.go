@@ -162,7 +162,7 @@ func (l *LogClaims) clone() *LogClaims {
 		c.GCETechnology = &s
 	}
 	if l.GRUB != nil {
-		c.GRUB = &GRUB{Commands: slices.Clone(l.GRUB.Commands), Files: slices.Clone(l.GRUB.Files)}
+		c.GRUB = &GRUB{Commands: slices.Clone(l.GRUB.Commands), Files: slices.Clone(l.GRUB.Files), FilesIncomplete: l.GRUB.FilesIncomplete}
 	}
 	if sb := l.SecureBoot; sb != nil {
 		n := *sb
@@ -207,7 +207,11 @@ type SigDB struct {
 // GRUB holds what GRUB measured into PCRs 8 and 9.
 type GRUB struct {
 	Commands []string   // PCR 8, prefix included, digest verified
-	Files    []GRUBFile // PCR 9
+	Files    []GRUBFile // PCR 9; nil when FilesIncomplete
+	// FilesIncomplete: PCR 9 also holds events of other types (for example
+	// the Linux EFI stub's EV_EVENT_TAG for the initrd), whose digests
+	// nothing checks; a retyped file could hide there, so Files is nil.
+	FilesIncomplete bool
 }
 
 // GRUBFile is a file GRUB read; the name is not measured.
@@ -356,9 +360,8 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 				return nil, err
 			}
 		case 8:
-			if ev.Type == EvEventTag {
-				continue
-			}
+			// Every PCR 8 event counts, EV_EVENT_TAG included: its data is
+			// not tied to its digest, so it could be a retyped command.
 			cmd, isGRUB, ok := grubCommand(ev, bank)
 			if isGRUB && !ok {
 				return nil, verify.Errorf(verify.ErrBinding, "event log: event %d: GRUB measurement %q does not hash to its digest %x", ev.Seq, ev.Data, d)
@@ -376,6 +379,10 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 		case 9:
 			if ev.Type == EvIPL {
 				grub.Files = append(grub.Files, GRUBFile{Digest: hex.EncodeToString(d), UntrustedFilename: strings.TrimSuffix(string(ev.Data), "\x00")})
+			} else {
+				// Another type (the Linux EFI stub's initrd EV_EVENT_TAG, or
+				// a retyped file): the file list cannot be known complete.
+				grub.FilesIncomplete = true
 			}
 		}
 	}
@@ -387,7 +394,11 @@ func Extract(log *EventLog, bank crypto.Hash) (*LogClaims, error) {
 	}
 	// GRUB claims only when every PCR 8 measurement is an authenticated GRUB
 	// command: otherwise something else shares PCR 8 and the list is partial.
-	if grubOK && (len(grub.Commands) > 0 || len(grub.Files) > 0) {
+	hadGRUB := len(grub.Commands) > 0 || len(grub.Files) > 0
+	if grub.FilesIncomplete {
+		grub.Files = nil
+	}
+	if grubOK && hadGRUB {
 		c.GRUB = &grub
 		if len(cmdlines) == 1 {
 			c.KernelCmdline = &cmdlines[0]
