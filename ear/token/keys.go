@@ -33,8 +33,11 @@ const (
 	PS384 Algorithm = "PS384"
 )
 
-// Algorithms lists the supported algorithms.
+// Algorithms lists the supported algorithms. The package uses its own copy,
+// so changing this slice has no effect on it.
 var Algorithms = []Algorithm{ES256, ES384, EdDSA, PS256, PS384}
+
+var algorithms = [...]Algorithm{ES256, ES384, EdDSA, PS256, PS384}
 
 // MinRSABits is the smallest RSA modulus accepted for signing or verifying.
 const MinRSABits = 2048
@@ -73,12 +76,12 @@ func (a Algorithm) cose() cose.Algorithm {
 
 // ParseAlgorithm parses a JOSE algorithm name, accepting only the supported ones.
 func ParseAlgorithm(name string) (Algorithm, error) {
-	for _, a := range Algorithms {
+	for _, a := range algorithms {
 		if string(a) == name {
 			return a, nil
 		}
 	}
-	return "", verify.Errorf(verify.ErrConfig, "algorithm: expected one of %v, got %q", Algorithms, name)
+	return "", verify.Errorf(verify.ErrConfig, "algorithm: expected one of %v, got %q", algorithms, name)
 }
 
 // pinAlgorithm returns the algorithm a public key is pinned to. want may be

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/verify"
@@ -64,4 +65,29 @@ func flipB64(c byte) byte {
 		return 'B'
 	}
 	return 'A'
+}
+
+// The package never reads the exported Algorithms slice: a caller changing it
+// cannot widen or narrow what keys and tokens may use.
+func TestAlgorithmsSliceIsACopy(t *testing.T) {
+	saved := append([]Algorithm(nil), Algorithms...)
+	defer func() { copy(Algorithms, saved); Algorithms = saved }()
+	for i := range Algorithms {
+		Algorithms[i] = "HS256" // in place, in case the slice shares an array
+	}
+	Algorithms = append(Algorithms, "none")
+	if _, err := ParseAlgorithm("HS256"); err == nil {
+		t.Error("ParseAlgorithm follows the exported slice: HS256 accepted")
+	}
+	if a, err := ParseAlgorithm("ES256"); err != nil || a != ES256 {
+		t.Errorf("ParseAlgorithm(ES256) = %q, %v", a, err)
+	}
+	s := mustSigner(t, ES384)
+	tok, err := s.SignCWT(testResult(ear.ProfileIETF03))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mustVerifier(t, s).VerifyCWT(ctx, tok, Expectations{Now: testNow.Add(time.Minute)}); err != nil {
+		t.Errorf("CWT verification follows the exported slice: %v", err)
+	}
 }

@@ -309,7 +309,7 @@ func (v *Verifier) VerifyCWT(ctx context.Context, tok []byte, exp Expectations) 
 		return nil, verify.Errorf(verify.ErrToken, "cwt header alg: expected a protected algorithm: %v", err)
 	}
 	var jalg Algorithm
-	for _, a := range Algorithms {
+	for _, a := range algorithms {
 		if a.cose() == alg {
 			jalg = a
 		}
