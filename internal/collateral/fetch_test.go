@@ -19,10 +19,14 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-// fastFetcher returns a fetcher whose waits are short enough for tests.
+// fastFetcher returns a fetcher whose waits are short enough for tests. Its
+// per-attempt timeout stays generous: on a loaded machine under -race a TLS
+// handshake to a loopback server can take longer than half a second, and an
+// attempt that times out is retried, which would change the hit counts the
+// tests assert. Tests of stalls set their own short timeout.
 func fastFetcher() *HTTPFetcher {
 	return &HTTPFetcher{
-		Timeout:       500 * time.Millisecond,
+		Timeout:       10 * time.Second,
 		MaxRetries:    2,
 		MinBackoff:    time.Millisecond,
 		MaxBackoff:    4 * time.Millisecond,
