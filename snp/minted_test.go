@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/big"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -899,14 +901,25 @@ func TestConcurrentVerify(t *testing.T) {
 	for _, prod := range snp.Products {
 		evs = append(evs, mint(t, f.pki[prod], snptest.Report{}), mint(t, f.pki[prod], snptest.Report{SigningKey: snp.SigningKeyVLEK}))
 	}
+	// GEN-03: the claims computed in parallel (cold and warm caches racing)
+	// equal those of a sequential run on a fresh verifier.
+	want := make([]map[string]any, len(evs))
+	for i, ev := range evs {
+		want[i] = claimsOf(t, f.verifier(t), ev, exp())
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := v.Verify(context.Background(), evs[i%len(evs)], exp()); err != nil {
+			c, err := v.Verify(context.Background(), evs[i%len(evs)], exp())
+			if err != nil {
 				errs <- err
+				return
+			}
+			if got := c.Map(); !reflect.DeepEqual(got, want[i%len(evs)]) {
+				errs <- fmt.Errorf("evidence %d: parallel claims differ from sequential ones:\n got %v\nwant %v", i%len(evs), got, want[i%len(evs)])
 			}
 		}()
 	}
