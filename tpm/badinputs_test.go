@@ -507,6 +507,41 @@ func TestTPM13GRUBMeasurementHiddenAsEventTag(t *testing.T) {
 	})
 }
 
+// TestTPM12AuthorityHiddenAsSPDMEvent: PCR 7 admits the SPDM device policy
+// and authority types, which the verifier does not interpret. A real
+// EV_EFI_VARIABLE_AUTHORITY (the certificate that let an attacker's loader
+// run) retyped to one of them must not vanish silently from the authority
+// claims while the OS appends the expected authority.
+func TestTPM12AuthorityHiddenAsSPDMEvent(t *testing.T) {
+	rsaKey, _, _ := keys(t)
+	evil := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", append(make([]byte, 16), []byte("attacker-cert")...))
+	good := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", append(make([]byte, 16), []byte("vendor-cert")...))
+	for _, typ := range []uint32{tpm.EvEFISPDMDeviceAuthority, tpm.EvEFISPDMDevicePolicy} {
+		t.Run(fmt.Sprintf("type %#x", typ), func(t *testing.T) {
+			log := tpmtest.NewEventLog(crypto.SHA256)
+			log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1}))
+			log.Add(7, tpmtest.EvSeparator, []byte{0, 0, 0, 0})
+			log.Add(7, typ, evil)
+			log.Add(7, tpmtest.EvEFIVariableAuthority, good)
+			m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
+			c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
+			if err != nil {
+				if !errors_Is(err, verify.ErrPolicy) || c != nil {
+					t.Fatalf("error %v (claims %v): want ErrPolicy or a counted unverified authority", err, c)
+				}
+				return
+			}
+			sb := c.Log.SecureBoot
+			if sb == nil || len(sb.Authority) != 1 || sb.AuthorityUnverified != 1 {
+				t.Fatalf("secure boot claims %+v: want the appended authority and one unverified authority-like event", sb)
+			}
+			if got := c.Map()["secure_boot.authority_unverified"]; got != 1 {
+				t.Fatalf("claim secure_boot.authority_unverified = %v, want 1", got)
+			}
+		})
+	}
+}
+
 func TestTPM14DataNotDigest(t *testing.T) {
 	rsaKey, _, _ := keys(t)
 	v := pinned(t, rsaKey)

@@ -189,7 +189,9 @@ type SecureBoot struct {
 	DB, DBX   *SigDB
 	Authority []string // SHA-256 of certificate DER of EV_EFI_VARIABLE_AUTHORITY events
 	// AuthorityUnverified counts authority events whose data did not parse
-	// or hash to their digest; they contribute nothing else.
+	// or hash to their digest, and SPDM device policy/authority events (not
+	// interpreted, and indistinguishable from a retyped authority); they
+	// contribute nothing else. When it is not zero, Authority may be partial.
 	AuthorityUnverified int
 	OtherVars           []string // names of other variables measured before the separator
 	Separator           bool     // PCR 7 separator seen
@@ -448,6 +450,11 @@ func (c *LogClaims) pcr7(ev *Event, bank crypto.Hash, afterSeparator bool) error
 		}
 		// EFI_SIGNATURE_DATA: owner GUID, then the certificate (or hash).
 		sb.Authority = append(sb.Authority, hex.EncodeToString(digestOf(crypto.SHA256, v.data[16:])))
+		return nil
+	case EvEFISPDMDevicePolicy, EvEFISPDMDeviceAuthority:
+		// Not interpreted, and an authority event retyped to one of these
+		// would otherwise vanish: count it with the authorities not taken.
+		sb.AuthorityUnverified++
 		return nil
 	case EvEFIVariableDriverConfig:
 	default:
