@@ -284,3 +284,19 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("appraisal-scope extension at top level: %v", err)
 	}
 }
+
+// A zero limit is "no known limit": it must never erase an expiry (a Result
+// without exp would otherwise be issued as a token that never expires).
+func TestCapExpiryZeroLimitKeepsExpiry(t *testing.T) {
+	iat := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := NewResult(VerifierID{Developer: "d", Build: "b"}, iat)
+	r.ExpiresAt = iat.Add(time.Hour)
+	r.CapExpiry(time.Time{})
+	if !r.ExpiresAt.Equal(iat.Add(time.Hour)) {
+		t.Fatalf("ExpiresAt = %v after a zero cap, want %v", r.ExpiresAt, iat.Add(time.Hour))
+	}
+	r.CapExpiry(iat.Add(time.Minute + 500*time.Millisecond))
+	if !r.ExpiresAt.Equal(iat.Add(time.Minute)) {
+		t.Fatalf("ExpiresAt = %v, want the cap truncated to %v", r.ExpiresAt, iat.Add(time.Minute))
+	}
+}

@@ -199,8 +199,12 @@ func (r *Result) OverallStatus() Status {
 }
 
 // CapExpiry lowers ExpiresAt to limit (for example the earliest expiry of the
-// collateral the appraisal relied on); a zero ExpiresAt becomes limit.
+// collateral the appraisal relied on); a zero ExpiresAt becomes limit. A zero
+// limit (no known limit) changes nothing.
 func (r *Result) CapExpiry(limit time.Time) {
+	if limit.IsZero() {
+		return
+	}
 	limit = limit.Truncate(time.Second)
 	if r.ExpiresAt.IsZero() || limit.Before(r.ExpiresAt) {
 		r.ExpiresAt = limit
