@@ -91,6 +91,11 @@ func WithAKRoots(roots ...*x509.Certificate) Option {
 // chains. They are not roots.
 func WithAKIntermediates(certs ...*x509.Certificate) Option {
 	return func(v *Verifier) error {
+		for i, c := range certs {
+			if c == nil {
+				return verify.Errorf(verify.ErrConfig, "WithAKIntermediates: certificate %d is nil", i)
+			}
+		}
 		v.intermediates = append(v.intermediates, certs...)
 		return nil
 	}

@@ -246,6 +246,10 @@ func TestNewVerifierConfig(t *testing.T) {
 		{"sha1 without unsafe", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithHashAlgs(crypto.SHA1)}},
 		{"bad hash", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithHashAlgs(crypto.MD5)}},
 		{"bad pcr", []tpm.Option{tpm.WithTrustedAKs(rsaKey.Public()), tpm.WithRequiredPCRs(24)}},
+		{"nil root", []tpm.Option{tpm.WithAKRoots(ca.Cert, nil)}},
+		// A nil intermediate would make every chain verification panic.
+		{"nil intermediate", []tpm.Option{tpm.WithAKRoots(ca.Cert), tpm.WithAKIntermediates(nil)}},
+		{"nil trusted AK", []tpm.Option{tpm.WithTrustedAKs(nil)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := tpm.NewVerifier(tc.opts...)
