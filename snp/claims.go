@@ -3,6 +3,7 @@ package snp
 import (
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -82,6 +83,10 @@ type Claims struct {
 	// ReportDataChecked is false only with Expectations.AllowMissingReportDataUnsafe
 	// and no expected report data.
 	ReportDataChecked bool
+	// NotAfter is the earliest expiry of what the verification relied on:
+	// the endorsement chain's certificates and, when checked, the CRL's
+	// nextUpdate. A token issued from these claims should not outlive it.
+	NotAfter time.Time
 }
 
 func newClaims(r *Report, p Product, chain *verifiedChain, revocation, initData, reportData bool) *Claims {
@@ -159,6 +164,10 @@ func (c *Claims) Map() map[string]any {
 		"committed_major": int(r.CommittedMajor), "committed_minor": int(r.CommittedMinor), "committed_build": int(r.CommittedBuild),
 
 		"revocation_checked": c.RevocationChecked,
+	}
+	if !c.NotAfter.IsZero() {
+		// The name the appraiser reads to cap a token's lifetime.
+		m["earliest_expiration_date"] = c.NotAfter.UTC().Format(time.RFC3339)
 	}
 	for name, t := range map[string]struct {
 		tcb TCB

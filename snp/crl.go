@@ -23,29 +23,29 @@ type verifiedCRL struct {
 
 // checkRevocation fetches the product's CRL for key's intermediate, checks it
 // (signature by the pinned ARK, issuer, validity at now) and that the
-// intermediate's serial is not listed.
-func (v *Verifier) checkRevocation(ctx context.Context, roots Roots, key SigningKey, intermediate *x509.Certificate, now time.Time) error {
+// intermediate's serial is not listed. It returns the CRL's nextUpdate.
+func (v *Verifier) checkRevocation(ctx context.Context, roots Roots, key SigningKey, intermediate *x509.Certificate, now time.Time) (time.Time, error) {
 	if v.source == nil {
-		return verify.Errorf(verify.ErrCollateral, "revocation check: no collateral source for the %s CRL (configure WithKDS, or WithoutRevocationCheckUnsafe)", roots.Product)
+		return time.Time{}, verify.Errorf(verify.ErrCollateral, "revocation check: no collateral source for the %s CRL (configure WithKDS, or WithoutRevocationCheckUnsafe)", roots.Product)
 	}
 	der, err := v.source.CRL(ctx, roots.Product, key)
 	if err != nil {
-		return verify.Wrap(verify.ErrCollateral, err)
+		return time.Time{}, verify.Wrap(verify.ErrCollateral, err)
 	}
 	crl, err := v.crl(roots, der)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if now.Before(crl.thisUpdate) || now.After(crl.nextUpdate) {
-		return verify.Errorf(verify.ErrChain, "%s CRL: %w", roots.Product, verify.Errorf(verify.ErrExpired, "valid %s to %s, verification time %s",
+		return time.Time{}, verify.Errorf(verify.ErrChain, "%s CRL: %w", roots.Product, verify.Errorf(verify.ErrExpired, "valid %s to %s, verification time %s",
 			crl.thisUpdate.UTC().Format(time.RFC3339), crl.nextUpdate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
 	if at, ok := crl.revoked[string(intermediate.SerialNumber.Bytes())]; ok {
-		return verify.Errorf(verify.ErrRevoked, "%s %q serial %s: revoked at %s by the %s ARK's CRL",
+		return time.Time{}, verify.Errorf(verify.ErrRevoked, "%s %q serial %s: revoked at %s by the %s ARK's CRL",
 			map[SigningKey]string{SigningKeyVCEK: "ASK", SigningKeyVLEK: "ASVK"}[key], intermediate.Subject.CommonName,
 			intermediate.SerialNumber.Text(16), at.UTC().Format(time.RFC3339), roots.Product)
 	}
-	return nil
+	return crl.nextUpdate, nil
 }
 
 func (v *Verifier) crl(roots Roots, der []byte) (*verifiedCRL, error) {

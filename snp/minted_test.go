@@ -990,3 +990,44 @@ func TestValidityBoundariesInclusive(t *testing.T) {
 		check(t, vv, ev, at(na.Add(time.Second)), verify.ErrExpired)
 	}
 }
+
+// TOK-18: the claims name the earliest expiry of what the verification
+// relied on (endorsement chain, CRL) under the name the appraiser reads to
+// cap a token's lifetime.
+func TestEarliestExpirationClaim(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Genoa]
+	next := now.Add(36 * time.Hour)
+	crl, err := p.CRL(now.Add(-time.Hour), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := snp.NewMemorySource()
+	src.AddCRL(snp.Genoa, snp.SigningKeyVCEK, crl)
+	v, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithKDS(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := mint(t, p, snptest.Report{})
+	for range 2 { // cold, then with the chain and CRL cached
+		if got, want := claimsOf(t, v, ev, exp())["earliest_expiration_date"], next.UTC().Format(time.RFC3339); got != want {
+			t.Errorf("earliest_expiration_date = %v, want the CRL's nextUpdate %s", got, want)
+		}
+	}
+	// Without a CRL, the endorsement chain's earliest notAfter (the VCEK's here).
+	unsafe, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithoutRevocationCheckUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := unsafe.Verify(context.Background(), ev, exp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := p.VCEK.NotAfter
+	if got := c.(*snp.Claims).NotAfter; !got.Equal(want) {
+		t.Errorf("NotAfter = %v, want the VCEK's %v", got, want)
+	}
+	if got := c.Map()["earliest_expiration_date"]; got != want.UTC().Format(time.RFC3339) {
+		t.Errorf("earliest_expiration_date = %v, want %s", got, want.UTC().Format(time.RFC3339))
+	}
+}

@@ -283,11 +283,16 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	}
 
 	revocationChecked := false
+	notAfter := chain.notAfter
 	if !v.noRevocation {
-		if err := v.checkRevocation(ctx, roots, key, chain.intermediate, now); err != nil {
+		next, err := v.checkRevocation(ctx, roots, key, chain.intermediate, now)
+		if err != nil {
 			return nil, err
 		}
 		revocationChecked = true
+		if next.Before(notAfter) {
+			notAfter = next
+		}
 	}
 
 	// The signature comes first: until it verifies, no report field (TCB,
@@ -304,7 +309,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err := exp.CheckInitData("host_data", r.HostData[:]); err != nil {
 		return nil, err
 	}
-	return newClaims(r, product, chain, revocationChecked, exp.InitDataDigest != nil, len(exp.ReportData) > 0), nil
+	c := newClaims(r, product, chain, revocationChecked, exp.InitDataDigest != nil, len(exp.ReportData) > 0)
+	c.NotAfter = notAfter
+	return c, nil
 }
 
 func (v *Verifier) trustedProducts() []Product {
