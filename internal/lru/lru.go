@@ -1,6 +1,9 @@
 // Package lru is a small, bounded, concurrency-safe least-recently-used cache
 // for verified objects (certificate chains, parsed collateral, verified RIMs).
-// Entries may carry an expiry that Get checks against the caller's time.
+// Entries may carry an expiry that Get checks against the caller's time. Get
+// checks nothing else: an object that is also not valid before some instant
+// (a certificate's notBefore) must have that checked by the caller on a hit,
+// since callers may verify at earlier times than the one that filled the entry.
 package lru
 
 import (
