@@ -68,6 +68,8 @@ type Mismatch struct {
 	Actual     []byte
 }
 
+// String names the index, the RIM entry, the expected alternatives and the
+// report's value.
 func (m Mismatch) String() string {
 	alts := make([]string, len(m.Expected))
 	for i, a := range m.Expected {
