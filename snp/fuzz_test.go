@@ -84,6 +84,11 @@ func FuzzCertTable(f *testing.F) {
 		if err != nil || len(back) != len(entries) {
 			t.Fatalf("round trip: %v", err)
 		}
+		for i := range back {
+			if back[i].GUID != entries[i].GUID || !bytes.Equal(back[i].Data, entries[i].Data) {
+				t.Fatalf("round trip changed entry %d: %s %x, was %s %x", i, back[i].GUID, back[i].Data, entries[i].GUID, entries[i].Data)
+			}
+		}
 	})
 }
 
