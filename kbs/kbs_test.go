@@ -346,6 +346,23 @@ func TestTrusteeRequestBindingFailures(t *testing.T) {
 		t.Fatalf("released on a swapped key: %v", err)
 	}
 
+	// The additional evidence is bound through the CPU's report data: a
+	// relay that swaps or edits it breaks cpu0, even when the GPUs still verify.
+	_ = json.Unmarshal(body, &req)
+	req["runtime-data"].(map[string]any)["tee-pubkey"] = json.RawMessage(key)
+	te := req["tee-evidence"].(map[string]any)
+	te["additional_evidence"] = " " + te["additional_evidence"].(string)
+	edited, _ := json.Marshal(req)
+	att, err = svc.Attest(ctx, "tdx", nonce, edited, offlinetest.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range att.Outcome.Submods {
+		if got, want := errors.Is(s.Err, verify.ErrFreshness), s.Name == "cpu0"; got != want {
+			t.Fatalf("edited additional evidence: %s: %v", s.Name, s.Err)
+		}
+	}
+
 	// GPUs bound to the primary runtime data instead of the device runtime data.
 	att, err = svc.Attest(ctx, "tdx", nonce, f.request(t, attester{nonce: nonce, key: key, bindGPUToPrimary: true}), offlinetest.Now)
 	if err != nil {
