@@ -212,13 +212,15 @@ func (m *MemorySource) Add(r []byte) error {
 func serialKey(n *big.Int) string { return n.Text(16) }
 
 func decodeRecorded(r []byte) ([]byte, error) {
-	r = bytes.TrimSpace(r)
 	if len(r) > maxResponseSize {
 		return nil, verify.Errorf(verify.ErrLimit, "recorded OCSP response: %d bytes exceeds %d", len(r), maxResponseSize)
 	}
+	// DER is taken byte for byte: its last byte may well be 0x20 or 0x0a.
+	// Only base64 text is trimmed.
 	if len(r) > 0 && r[0] == 0x30 {
 		return r, nil
 	}
+	r = bytes.TrimSpace(r)
 	der, err := base64.StdEncoding.DecodeString(string(r))
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "recorded OCSP response: neither DER nor base64: %w", err)

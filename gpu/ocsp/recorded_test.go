@@ -1,0 +1,71 @@
+package ocsp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
+
+	"github.com/trustfactory/attest/gpu/gputest"
+	"github.com/trustfactory/attest/gpu/ocsp"
+)
+
+// A recorded DER answer whose last byte happens to be an ASCII white-space
+// byte (about one signature in forty) is kept byte for byte, by memory and
+// directory sources alike.
+func TestRecordedDERTrailingWhitespaceByte(t *testing.T) {
+	root, rootKey := gputest.NewRoot()
+	leafKey := gputest.NewKey()
+	leaf := gputest.Sign(&x509.Certificate{SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "leaf"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, &leafKey.PublicKey, root, rootKey)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var der []byte
+	for i := 0; i < 5000 && der == nil; i++ {
+		d, err := xocsp.CreateResponse(root, root, xocsp.Response{Status: xocsp.Good, SerialNumber: leaf.SerialNumber,
+			ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour)}, rootKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := d[len(d)-1]; bytes.IndexByte([]byte(" \t\n\v\f\r"), last) >= 0 {
+			der = d
+		}
+	}
+	if der == nil {
+		t.Fatal("no response ending in a white-space byte was minted")
+	}
+	if _, err := ocsp.VerifyResponse(der, leaf, root, nil, now, 0); err != nil {
+		t.Fatalf("minted response: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "leaf.der"), der, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "leaf.b64"), []byte(base64.StdEncoding.EncodeToString(der)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mem, err := ocsp.NewMemorySource(der)
+	if err != nil {
+		t.Fatalf("memory source: %v", err)
+	}
+	ds, err := ocsp.NewDirSource(dir)
+	if err != nil {
+		t.Fatalf("directory source: %v", err)
+	}
+	for name, src := range map[string]ocsp.Source{"memory": mem, "directory": ds} {
+		got, err := src.Fetch(context.Background(), ocsp.Query{Cert: leaf, Issuer: root})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got, der) {
+			t.Fatalf("%s: recorded answer altered: %d bytes stored, %d returned", name, len(der), len(got))
+		}
+	}
+}
