@@ -1031,3 +1031,32 @@ func TestEarliestExpirationClaim(t *testing.T) {
 		t.Errorf("earliest_expiration_date = %v, want %s", got, want.UTC().Format(time.RFC3339))
 	}
 }
+
+// Pinned roots are checked like evidence intermediates: the ASK and the ASVK
+// must be CAs for their own kind of key, so that a mix-up in configuration
+// cannot let the ASVK certify VCEKs or the ASK certify VLEKs (SNP-14).
+func TestRootsIntermediateRoles(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Genoa]
+	rogue, err := snptest.NewPKI(snp.Genoa, snptest.Options{FreshRootKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notCA, err := p.IssueIntermediate(snptest.Cert{CN: "SEV-Genoa", Serial: 78}, rogue.ASKKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]snp.Roots{
+		"ASVK as ASK":  {Product: snp.Genoa, ARK: p.ARK, ASK: p.ASVK},
+		"ASK as ASVK":  {Product: snp.Genoa, ARK: p.ARK, ASVK: p.ASK},
+		"swapped":      {Product: snp.Genoa, ARK: p.ARK, ASK: p.ASVK, ASVK: p.ASK},
+		"ASK not a CA": {Product: snp.Genoa, ARK: p.ARK, ASK: notCA},
+	} {
+		if _, err := snp.NewVerifier(snp.WithTrustedRoots(r)); !errors.Is(err, verify.ErrConfig) {
+			t.Errorf("%s: err = %v, want ErrConfig", name, err)
+		}
+	}
+	if _, err := snp.NewVerifier(snp.WithTrustedRoots(p.Roots())); err != nil {
+		t.Errorf("well-formed roots: %v", err)
+	}
+}

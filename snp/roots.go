@@ -86,6 +86,23 @@ func (r Roots) check() error {
 			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %w", r.Product, err)
 		}
 	}
+	// Each intermediate certifies only its own kind of key, as for one
+	// carried by evidence: a mix-up must not let the ASVK certify VCEKs.
+	for _, x := range []struct {
+		name string
+		c    *x509.Certificate
+		vlek bool
+	}{{"ASK", r.ASK, false}, {"ASVK", r.ASVK, true}} {
+		if x.c == nil {
+			continue
+		}
+		if !x.c.IsCA || !x.c.BasicConstraintsValid {
+			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %s %q is not a CA", r.Product, x.name, x.c.Subject.CommonName)
+		}
+		if isVLEKIntermediate(x.c) != x.vlek {
+			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %s slot holds %q, the intermediate for the other kind of key", r.Product, x.name, x.c.Subject.CommonName)
+		}
+	}
 	return nil
 }
 
