@@ -1,10 +1,16 @@
 package tdx_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
+	"math/big"
 	"testing"
 	"time"
 
+	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/verify"
 )
@@ -51,6 +57,54 @@ func TestCollateralValidityBoundaries(t *testing.T) {
 					t.Fatalf("claims %v, err %v; want ErrCollateral and ErrExpired", cl != nil, err)
 				}
 			})
+		}
+	}
+}
+
+// WithExpiredCollateralUnsafe stretches the validity of collateral items,
+// never of certificates: with a TCB signing certificate that expired inside
+// the grace period, a warm verifier must refuse what a fresh one refuses.
+func TestExpiredCollateralGraceNotForCertificates(t *testing.T) {
+	f := newFixture(t)
+	p := f.pki
+	signerEnd := tdxtest.NextUpdate.Add(12 * time.Hour)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := *p.TCBSigner.Cert
+	tmpl.SerialNumber = big.NewInt(777)
+	tmpl.NotAfter = signerEnd
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, p.Root.Cert, &key.PublicKey, p.Root.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.TCBSigner = tdxtest.Key{Cert: cert, Private: key}
+	f.setCollateral(p.DefaultCollateral())
+	quote := p.Quote(p.DefaultQuote(nonce))
+	grace := tdx.WithExpiredCollateralUnsafe(48 * time.Hour)
+	warm := f.verifier(t, grace)
+	if _, err := verifyQuote(t, warm, quote, exp()); err != nil {
+		t.Fatal(err)
+	}
+	e := exp()
+	e.Now = signerEnd.Add(time.Hour)
+	for name, v := range map[string]*tdx.Verifier{"cold": f.verifier(t, grace), "warm": warm} {
+		cl, err := verifyQuote(t, v, quote, e)
+		if !errors.Is(err, verify.ErrExpired) || cl != nil {
+			t.Fatalf("%s: claims %v, err %v; want ErrExpired", name, cl != nil, err)
+		}
+	}
+	// Within the signer's validity the grace still applies, cold and warm.
+	e.Now = signerEnd.Add(-time.Hour)
+	for name, v := range map[string]*tdx.Verifier{"cold": f.verifier(t, grace), "warm": warm} {
+		cl, err := verifyQuote(t, v, quote, e)
+		if err != nil || !cl.TCB.Expired {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 }

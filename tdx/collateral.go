@@ -335,6 +335,9 @@ type verifiedCollateral struct {
 	signers     []*x509.Certificate // TCB info and QE identity signing certificates
 	notBefore   time.Time           // latest start of validity among all items
 	notAfter    time.Time           // earliest end of validity among all items
+	// The validity of the issuer-chain certificates alone, to which no
+	// grace applies.
+	certNotBefore, certNotAfter time.Time
 	issueDates  [2]time.Time        // earliest, latest issue date
 }
 
@@ -344,13 +347,14 @@ func serialKey(b []byte) string { return string(b) }
 func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*verifiedCollateral, error) {
 	v := &verifiedCollateral{}
 	win := window{}
+	certs := window{}
 
 	// TCB info.
 	tcbRaw, tcbSig, err := signedBody(c.TCBInfo, "tcbInfo", "TCB info")
 	if err != nil {
 		return nil, err
 	}
-	tcbSigner, err := t.verifyIssuerChain(c.TCBInfoIssuerChain, false, now, "TCB info", &win)
+	tcbSigner, err := t.verifyIssuerChain(c.TCBInfoIssuerChain, false, now, "TCB info", &certs)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +378,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 	}
 	qeSigner := tcbSigner
 	if !bytes.Equal(c.QEIdentityIssuerChain, c.TCBInfoIssuerChain) {
-		if qeSigner, err = t.verifyIssuerChain(c.QEIdentityIssuerChain, false, now, "QE identity", &win); err != nil {
+		if qeSigner, err = t.verifyIssuerChain(c.QEIdentityIssuerChain, false, now, "QE identity", &certs); err != nil {
 			return nil, err
 		}
 	}
@@ -409,7 +413,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 		if err != nil {
 			return nil, err
 		}
-		if v.pckCRLCA, err = t.verifyIssuerChain(c.PCKCRLIssuerChain, true, now, "PCK CRL", &win); err != nil {
+		if v.pckCRLCA, err = t.verifyIssuerChain(c.PCKCRLIssuerChain, true, now, "PCK CRL", &certs); err != nil {
 			return nil, err
 		}
 		if err := v.pckCRL.CheckSignatureFrom(v.pckCRLCA); err != nil {
@@ -427,7 +431,9 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 			return nil, verify.Errorf(verify.ErrRevoked, "PCK CRL issuer %q serial %x is revoked by the Root CA CRL", v.pckCRLCA.Subject.CommonName, v.pckCRLCA.SerialNumber)
 		}
 	}
+	win.add(certs.from, certs.to)
 	v.notBefore, v.notAfter = win.from, win.to
+	v.certNotBefore, v.certNotAfter = certs.from, certs.to
 	v.issueDates = [2]time.Time{minTime(v.tcb.IssueDate, v.qe.IssueDate), maxTime(v.tcb.IssueDate, v.qe.IssueDate)}
 	return v, nil
 }
@@ -456,8 +462,13 @@ func (v *verifiedCollateral) checkValidity(now time.Time) error {
 }
 
 // checkValidityGrace is checkValidity accepting items whose validity ended at
-// most grace ago; stale reports whether that grace was used.
+// most grace ago; stale reports whether that grace was used. The grace never
+// applies to the certificates of the issuer chains, as on the cold path.
 func (v *verifiedCollateral) checkValidityGrace(now time.Time, grace time.Duration) (stale bool, err error) {
+	if now.Before(v.certNotBefore) || now.After(v.certNotAfter) {
+		return false, verify.Errorf(verify.ErrChain, "collateral issuer chains valid %s..%s, not at %s: %w",
+			v.certNotBefore.UTC().Format(time.RFC3339), v.certNotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
+	}
 	if now.After(v.notAfter) && grace > 0 && !now.After(v.notAfter.Add(grace)) && !now.Before(v.notBefore) {
 		return true, nil
 	}

@@ -151,8 +151,9 @@ func WithStrictEventLog() Option {
 }
 
 // WithExpiredCollateralUnsafe accepts collateral (TCB info, QE identity,
-// CRLs, their signing certificates) up to grace past the end of its
-// validity, for offline use when fresh collateral cannot be had. The claims
+// CRLs) up to grace past the end of its validity, for offline use when fresh
+// collateral cannot be had. The certificates that sign them must still be
+// valid. The claims
 // then say "collateral_expiration_status": "1" and list "collateral_expired"
 // as unsafe. Collateral that is not yet valid is never accepted.
 func WithExpiredCollateralUnsafe(grace time.Duration) Option {
