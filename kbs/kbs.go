@@ -232,53 +232,13 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	return &Attestation{Token: tok, Outcome: out, TEEPubKey: bytes.Clone(req.RuntimeData.TEEPubKey)}, nil
 }
 
-// components builds the composite: cpu0 bound to the primary runtime data
-// (with the additional evidence string), each additional device bound to
-// the device runtime data.
+// components builds the composite and the runtime data claims of cpu0.
 func (s *Service) components(req *Request, primary verify.Format, now time.Time) ([]verify.Component, map[string]any, error) {
-	additional := req.TEEEvidence.Additional
-	rd := binding.RuntimeData{Nonce: req.RuntimeData.Nonce, TEEPubKey: req.RuntimeData.TEEPubKey, AdditionalEvidence: &additional}
-	cpu, err := binding.Expect(primary, rd, s.hash)
+	comps, err := Components(req, primary, s.hash, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	cpu.Now = now
-	if req.InitData != nil {
-		d, err := binding.ParseInitData([]byte(req.InitData.Body))
-		if err != nil {
-			return nil, nil, err
-		}
-		if cpu.InitDataDigest, err = binding.InitDataField(primary, d.Digest()); err != nil {
-			return nil, nil, err
-		}
-	}
-	comps := []verify.Component{{Name: "cpu0", Format: primary, Evidence: req.TEEEvidence.Primary, Expect: cpu}}
-	if strings.TrimSpace(additional) != "" {
-		var extra map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(additional), &extra); err != nil {
-			return nil, nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
-		}
-		if len(extra) > MaxAdditionalDevices {
-			return nil, nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
-		}
-		names := make([]string, 0, len(extra))
-		for n := range extra {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			f, err := Format(n)
-			if err != nil {
-				return nil, nil, err
-			}
-			exp, err := binding.Expect(f, rd, s.hash)
-			if err != nil {
-				return nil, nil, err
-			}
-			exp.Now = now
-			comps = append(comps, verify.Component{Format: f, Evidence: extra[n], Expect: exp})
-		}
-	}
+	additional := req.TEEEvidence.Additional
 	var key any
 	_ = json.Unmarshal(req.RuntimeData.TEEPubKey, &key) // checked by ParseRequest
 	rt := map[string]any{"nonce": req.RuntimeData.Nonce, "tee-pubkey": key}
@@ -286,6 +246,62 @@ func (s *Service) components(req *Request, primary verify.Format, now time.Time)
 		rt["additional-evidence"] = additional
 	}
 	return comps, rt, nil
+}
+
+// Components returns the composite a request describes, each piece bound as
+// Trustee binds it: cpu0 (the primary evidence, of format primary) to
+// H(JCS({nonce, tee-pubkey, additional-evidence})) and its init data to the
+// init-data field, every additional device to H(JCS({nonce, tee-pubkey})).
+// h is crypto.SHA384 (or SHA512); now is the verification time.
+func Components(req *Request, primary verify.Format, h crypto.Hash, now time.Time) ([]verify.Component, error) {
+	if req == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "kbs: nil request")
+	}
+	additional := req.TEEEvidence.Additional
+	rd := binding.RuntimeData{Nonce: req.RuntimeData.Nonce, TEEPubKey: req.RuntimeData.TEEPubKey, AdditionalEvidence: &additional}
+	cpu, err := binding.Expect(primary, rd, h)
+	if err != nil {
+		return nil, err
+	}
+	cpu.Now = now
+	if req.InitData != nil {
+		d, err := binding.ParseInitData([]byte(req.InitData.Body))
+		if err != nil {
+			return nil, err
+		}
+		if cpu.InitDataDigest, err = binding.InitDataField(primary, d.Digest()); err != nil {
+			return nil, err
+		}
+	}
+	comps := []verify.Component{{Name: "cpu0", Format: primary, Evidence: req.TEEEvidence.Primary, Expect: cpu}}
+	if strings.TrimSpace(additional) == "" {
+		return comps, nil
+	}
+	var extra map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(additional), &extra); err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
+	}
+	if len(extra) > MaxAdditionalDevices {
+		return nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
+	}
+	names := make([]string, 0, len(extra))
+	for n := range extra {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f, err := Format(n)
+		if err != nil {
+			return nil, err
+		}
+		exp, err := binding.Expect(f, rd, h)
+		if err != nil {
+			return nil, err
+		}
+		exp.Now = now
+		comps = append(comps, verify.Component{Format: f, Evidence: extra[n], Expect: exp})
+	}
+	return comps, nil
 }
 
 // trusteeShape rewrites the result into Trustee's shape: the claims under

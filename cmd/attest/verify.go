@@ -31,6 +31,7 @@ import (
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
@@ -53,6 +54,10 @@ GPU and NVSwitch reports; raw or in Trustee's JSON shapes, detected from the
 bytes), appraises it against reference values and prints one block per
 submodule with every check, then the overall status. FILE "-" reads stdin.
 Without any argument it appraises the embedded sample evidence.
+
+A KBS attest request body (/kbs/v0/attest, with --kbs-tee naming the TEE of
+/kbs/v0/auth) is appraised as the composite it describes, each piece bound to
+the request's own runtime data as Trustee binds it.
 
 Binding (one of them is required, or the evidence is refused):
   --runtime-data FILE|JSON  KBS runtime data {nonce, tee-pubkey[, additional-evidence]}:
@@ -88,6 +93,7 @@ type verifyOptions struct {
 	bundleRoots     bool
 	ocspMissing     bool
 	snpProduct      snp.Product
+	kbsTEE          string
 }
 
 type hexFlag struct{ b *[]byte }
@@ -129,6 +135,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.BoolVar(&o.checksInToken, "checks-in-token", false, "put the explained checks into the token")
 	fset.BoolVar(&o.verboseToken, "verbose-token", false, "put the verified claims into the token (annotated evidence)")
 	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
+	fset.StringVar(&o.kbsTEE, "kbs-tee", "tdx", "TEE named at /kbs/v0/auth, for a KBS attest request body as input")
 	fset.StringVar(&product, "snp-product", "", "AMD product (Milan, Genoa, Turin) of SNP reports that do not name theirs (version 2)")
 	fset.BoolVar(&o.ocspMissing, "ocsp-allow-missing-unsafe", false, "accept GPU certificates whose OCSP answer is missing (revocation unknown; never affirming)")
 	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
@@ -286,6 +293,23 @@ func exitCode(s ear.Status) int {
 }
 
 const maxEvidenceInput = 64 << 20
+
+// isKBSRequest reports whether b looks like the body of a KBS attest
+// request: then it is appraised as the composite it describes, bound to its
+// own runtime data (whose nonce only a live KBS session can vouch for).
+func isKBSRequest(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(t, &probe) != nil {
+		return false
+	}
+	_, ev := probe["tee-evidence"]
+	_, rd := probe["runtime-data"]
+	return ev && rd
+}
 
 func readEvidence(name string, stdin io.Reader) ([]byte, error) {
 	var r io.Reader
@@ -508,6 +532,28 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest verify"}))
 	if err != nil {
 		return nil, err
+	}
+	if len(evidence) == 1 && isKBSRequest(evidence[0].data) {
+		req, err := kbs.ParseRequest(evidence[0].data)
+		if err != nil {
+			return nil, err
+		}
+		primary, err := kbs.Format(o.kbsTEE)
+		if err != nil {
+			return nil, fmt.Errorf("--kbs-tee: %w", err)
+		}
+		now := o.now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		comps, err := kbs.Components(req, primary, o.hash, now)
+		if err != nil {
+			return nil, err
+		}
+		for i := range comps {
+			comps[i].Expect.AllowMissingReportDataUnsafe = o.noBindingUnsafe
+		}
+		return a.AppraiseOutcome(ctx, comps)
 	}
 	comps := make([]verify.Component, 0, len(evidence))
 	for _, e := range evidence {

@@ -238,3 +238,39 @@ func TestVerifySNPBundle(t *testing.T) {
 		t.Fatal(out)
 	}
 }
+
+// A KBS attest request body is appraised as the composite it describes.
+func TestVerifyKBSRequest(t *testing.T) {
+	dir := sampleDir(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	tdxEv, _ := os.ReadFile(p("tdx-evidence.json"))
+	rdDoc, _ := os.ReadFile(p("runtime-data.json"))
+	var rd struct {
+		Nonce     string          `json:"nonce"`
+		TEEPubKey json.RawMessage `json:"tee-pubkey"`
+	}
+	if err := json.Unmarshal(rdDoc, &rd); err != nil {
+		t.Fatal(err)
+	}
+	body := func(nonce string) []byte {
+		b, _ := json.Marshal(map[string]any{
+			"runtime-data": map[string]any{"nonce": nonce, "tee-pubkey": rd.TEEPubKey},
+			"tee-evidence": map[string]any{"primary_evidence": json.RawMessage(tdxEv), "additional_evidence": ""},
+		})
+		return b
+	}
+	args := []string{"--now", "2025-06-15T00:00:00Z", "--collateral-dir", p("collateral"), "--trust-bundle-roots-unsafe",
+		"--reference-values", p("reference-values.yaml"), "--kbs-tee", "tdx", "-"}
+	code, out, errs := verifyCmd(t, body(rd.Nonce), args...)
+	if code != exitWarning || !strings.Contains(out, "cpu0 (tdx): warning") || strings.Contains(out, "✗") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = verifyCmd(t, body("another-session"), args...)
+	if code != exitContraindicated || !strings.Contains(out, "freshness check failed") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	code, _, errs = verifyCmd(t, body(rd.Nonce), append(append([]string{}, args[:len(args)-1]...), "--kbs-tee", "sample", "-")...)
+	if code != exitError || !strings.Contains(errs, "kbs-tee") {
+		t.Fatalf("exit %d %s", code, errs)
+	}
+}
