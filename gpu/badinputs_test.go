@@ -395,3 +395,16 @@ func TestGPU20Short(t *testing.T) {
 		expectKind(t, c, err, verify.ErrMalformed)
 	}
 }
+
+// GPU evidence has no init-data field: an expected init-data digest cannot
+// be checked, so it is a configuration error, never silently ignored.
+func TestInitDataDigestNotIgnored(t *testing.T) {
+	p := gputest.NewPKI(gputest.PKIOptions{})
+	ev := p.Evidence(p.Sign(gputest.Report{Nonce: testNonce}), testNonce)
+	for _, d := range [][]byte{make([]byte, 32), {}} {
+		e := exp()
+		e.InitDataDigest = d
+		c, err := verifierFor(t, p).Verify(context.Background(), ev, e)
+		expectKind(t, c, err, verify.ErrConfig)
+	}
+}

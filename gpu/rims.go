@@ -11,7 +11,9 @@ import (
 
 // RIMProvider fetches the RIM named id, verifies it at now (signature, signer
 // chain to the pinned RIM root) and checks that it describes version.
-// NewRIMProvider is the implementation over the gpu/rim package.
+// NewRIMProvider is the implementation over the gpu/rim package. Whatever
+// the provider checks, the verifier binds each manifest it returns to the
+// requested ID and version with rim.Manifest.Expect.
 type RIMProvider interface {
 	RIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, error)
 }

@@ -248,3 +248,26 @@ func TestGPU17IndexConflict(t *testing.T) {
 	c, err := verifyWithManifests(t, drv, vbios)
 	mustFail(t, c, err, verify.ErrPolicy)
 }
+
+// A RIMProvider other than NewRIMProvider may return a manifest without the
+// ID it was fetched under: the verifier still binds the RIM to the ID the
+// report calls for (kind, chip, version), never skipping the check.
+func TestRIMBoundToIDWithoutProviderID(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	drv.ID, vbios.ID = "", ""
+	if _, err := verifyWithManifests(t, drv, vbios); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	drv.Product = "GB100" // a Blackwell driver RIM of the same version
+	c, err := verifyWithManifests(t, drv, vbios)
+	mustFail(t, c, err, verify.ErrCollateral)
+	if !strings.Contains(err.Error(), "GB100") || !strings.Contains(err.Error(), "GH100") {
+		t.Fatalf("error must name both chips: %v", err)
+	}
+	// A VBIOS RIM served for the driver ID.
+	_, vbios = v1Manifests(t)
+	other := *vbios
+	other.ID, other.Version = "", "550.90.07"
+	c, err = verifyWithManifests(t, &other, vbios)
+	mustFail(t, c, err, verify.ErrCollateral)
+}

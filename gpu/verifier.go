@@ -180,6 +180,8 @@ func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
 
 // Verify verifies every device in evidence against exp and returns their
 // claims. All devices must pass; on any failure the claims are nil.
+// exp.ReportData is the 32-byte request nonce; exp.InitDataDigest must be
+// nil (the evidence has no init-data field: ErrConfig).
 func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
 	c, err := v.VerifyDevices(ctx, evidence, exp)
 	if err != nil {
@@ -192,6 +194,10 @@ func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expec
 func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
 	if len(exp.ReportData) != 0 && len(exp.ReportData) != NonceSize {
 		return nil, verify.Errorf(verify.ErrConfig, "expected nonce: %d bytes, must be %d", len(exp.ReportData), NonceSize)
+	}
+	if exp.InitDataDigest != nil {
+		// An expectation that cannot be checked must not pass unchecked.
+		return nil, verify.Errorf(verify.ErrConfig, "expected init-data digest %x: NVIDIA device evidence has no init-data field; bind init data through the CPU evidence", exp.InitDataDigest)
 	}
 	devs, err := ParseEvidence(evidence)
 	if err != nil {
@@ -408,8 +414,11 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if dc.Arch.IsSwitch() {
 		cmp, err = rim.CompareSwitch(fw, report)
 	} else {
+		// Presence comes from the entry itself, not from a zero byte:
+		// absent and a status of 0 differ (the latter is malformed).
+		_, hasNVDEC0 := dc.Opaque.Get(OpaqueNVDEC0Status)
 		cmp, err = rim.Compare(drv, fw, report, rim.CompareOptions{
-			NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: dc.Decoded.NVDEC0Status != 0,
+			NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: hasNVDEC0,
 		})
 	}
 	if err != nil {
@@ -427,12 +436,11 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 	if err != nil {
 		return nil, nil, err
 	}
-	if m == nil || m.Version != version || (m.ID != "" && m.ID != id) {
-		var gotID, gotVersion string
-		if m != nil {
-			gotID, gotVersion = m.ID, m.Version
-		}
-		return nil, nil, verify.Errorf(verify.ErrBinding, "RIM: expected ID %q version %q, got %q %q", id, version, gotID, gotVersion)
+	// Bind the manifest to what the signed report calls for, whatever the
+	// provider checked: an empty m.ID must not skip the kind, chip and
+	// version the ID implies.
+	if err := m.Expect(id, version); err != nil {
+		return nil, nil, err
 	}
 	if v.noRevocation {
 		return m, nil, nil
