@@ -338,7 +338,7 @@ type verifiedCollateral struct {
 	// The validity of the issuer-chain certificates alone, to which no
 	// grace applies.
 	certNotBefore, certNotAfter time.Time
-	issueDates  [2]time.Time        // earliest, latest issue date
+	issueDates                  [2]time.Time // earliest, latest issue date
 }
 
 func serialKey(b []byte) string { return string(b) }
