@@ -63,6 +63,10 @@ func (e Expectations) CheckReportData(field string, got []byte) error {
 		}
 		return Errorf(ErrConfig, "no expected %s given: set Expectations.ReportData (or AllowMissingReportDataUnsafe)", field)
 	}
+	if allZero(e.ReportData) {
+		// Zero report data is what unbound evidence carries; expecting it binds nothing.
+		return Errorf(ErrConfig, "expected %s is all zero bytes: it would bind the evidence to no session", field)
+	}
 	return matchPadded(ErrFreshness, field, e.ReportData, got)
 }
 

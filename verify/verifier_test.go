@@ -23,6 +23,7 @@ func TestCheckReportData(t *testing.T) {
 		{"missing expectation refused", Expectations{}, field, ErrConfig},
 		{"empty non-nil expectation refused", Expectations{ReportData: []byte{}}, field, ErrConfig},
 		{"missing allowed only unsafely", Expectations{AllowMissingReportDataUnsafe: true}, field, nil},
+		{"all-zero expectation refused", Expectations{ReportData: make([]byte, 64)}, make([]byte, 64), ErrConfig},
 		{"one byte differs", Expectations{ReportData: flip(exact, 10)}, field, ErrFreshness},
 		{"tail not zero", Expectations{ReportData: field[:32]}, field, ErrFreshness},
 		{"expected longer than field", Expectations{ReportData: append(bytes.Clone(exact), 0)}, field, ErrFreshness},
