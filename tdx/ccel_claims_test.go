@@ -20,7 +20,7 @@ func verifyCOS(t *testing.T, ccel []byte) (*Claims, error) {
 	quote := read(t, "cos-113-tdx-quote.dat")
 	ev, _ := json.Marshal(map[string]any{"quote": quote, "cc_eventlog": ccel})
 	v := mustVerifier(t, WithoutCollateralUnsafe())
-	c, err := v.VerifyQuote(context.Background(), ev, verify.Expectations{ReportData: reportDataOf(t, quote), Now: cosTime})
+	c, err := v.VerifyQuote(context.Background(), ev, expectQuote(t, quote, cosTime))
 	if err != nil && c != nil {
 		t.Fatalf("claims with error %v", err)
 	}
