@@ -32,6 +32,7 @@ const (
 	ScopeRIM                 // RIM signer chain
 )
 
+// String names the scope in messages ("device", "RIM").
 func (s Scope) String() string {
 	if s == ScopeRIM {
 		return "RIM"
@@ -178,7 +179,9 @@ func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, 
 	st := CertStatus{Subject: cert.Subject.CommonName, Serial: cert.SerialNumber.Text(16)}
 	key := cacheKey(cert, issuer)
 	a, cached := c.cache.Get(key, now)
-	if cached && now.Add(c.skew).Before(a.ThisUpdate) {
+	// A cached answer is held to the window VerifyResponse applied when it
+	// was fetched (the cache's own expiry is inclusive and ignores skew).
+	if cached && (now.Add(c.skew).Before(a.ThisUpdate) || !now.Before(a.NextUpdate.Add(c.skew))) {
 		cached = false
 	}
 	if !cached {

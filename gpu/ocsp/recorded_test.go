@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/verify"
 )
 
 // A recorded DER answer whose last byte happens to be an ASCII white-space
@@ -66,6 +69,41 @@ func TestRecordedDERTrailingWhitespaceByte(t *testing.T) {
 		}
 		if !bytes.Equal(got, der) {
 			t.Fatalf("%s: recorded answer altered: %d bytes stored, %d returned", name, len(der), len(got))
+		}
+	}
+}
+
+// GEN-04: an answer is usable while thisUpdate − skew ≤ now < nextUpdate +
+// skew, the same whether it was just fetched or comes from the cache.
+func TestNextUpdateBoundaryCachedAndFresh(t *testing.T) {
+	p := gputest.NewPKI(gputest.PKIOptions{})
+	r := gputest.NewDeviceResponder(p)
+	defer r.Close()
+	signedAt := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	r.Now = signedAt // thisUpdate = signedAt − 1 min, nextUpdate = signedAt + 24 h
+	next := signedAt.Add(24 * time.Hour)
+	for _, skew := range []time.Duration{0, time.Minute, -time.Minute} {
+		src := ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(r.Server.URL))
+		warm, _ := ocsp.NewChecker(src, ocsp.WithClockSkew(skew))
+		if _, err := warm.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeDevice, signedAt); err != nil {
+			t.Fatalf("skew %v: %v", skew, err)
+		}
+		last, end := next.Add(skew-time.Second), next.Add(skew)
+		for name, chk := range map[string]*ocsp.Checker{"cached": warm, "fresh": nil} {
+			if chk == nil {
+				chk, _ = ocsp.NewChecker(src, ocsp.WithClockSkew(skew))
+			}
+			if _, err := chk.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeDevice, last); err != nil {
+				t.Fatalf("skew %v, %s, one second before nextUpdate+skew: %v", skew, name, err)
+			}
+		}
+		for name, chk := range map[string]*ocsp.Checker{"cached": warm, "fresh": nil} {
+			if chk == nil {
+				chk, _ = ocsp.NewChecker(src, ocsp.WithClockSkew(skew))
+			}
+			if _, err := chk.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeDevice, end); !errors.Is(err, verify.ErrExpired) {
+				t.Fatalf("skew %v, %s, at nextUpdate+skew: expected ErrExpired, got %v", skew, name, err)
+			}
 		}
 	}
 }
