@@ -158,7 +158,11 @@ func (v *Verifier) Detect(evidence []byte) bool {
 }
 
 // Split returns one evidence blob per device, each in NVIDIA's serialized
-// array encoding with one element (raw evidence is returned as is).
+// array encoding with one element (raw evidence is returned as is). The
+// checks VerifyDevices makes across devices are made here as well, because a
+// caller verifying the parts one by one cannot: the same device twice is
+// ErrMalformed, devices in different FEATURE_FLAG modes are ErrPolicy. They
+// read values that the verification of each part then authenticates.
 func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
 	devs, err := ParseEvidence(evidence)
 	if err != nil {
@@ -166,6 +170,9 @@ func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
 	}
 	if len(devs) == 1 {
 		return [][]byte{evidence}, nil
+	}
+	if err := v.checkDeviceSet(devs); err != nil {
+		return nil, err
 	}
 	out := make([][]byte, 0, len(devs))
 	for _, d := range devs {
@@ -176,6 +183,42 @@ func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// checkDeviceSet applies VerifyDevices' set rules (see Split) to parsed,
+// not yet verified devices.
+func (v *Verifier) checkDeviceSet(devs []DeviceEvidence) error {
+	seen := make(map[string]int, len(devs))
+	mode0 := 0
+	for i, d := range devs {
+		certs, err := ParsePEMChain(d.Certificate)
+		if err != nil {
+			return fmt.Errorf("device %d: %w", i, err)
+		}
+		ueid := certs[0].SerialNumber.String()
+		if j, dup := seen[ueid]; dup {
+			return verify.Errorf(verify.ErrMalformed, "device %d: the same device (ueid %s) as device %d", i, ueid, j)
+		}
+		seen[ueid] = i
+		rep, err := ParseReport(d.Report, v.parse)
+		if err != nil {
+			return fmt.Errorf("device %d: %w", i, err)
+		}
+		o, err := ParseOpaqueData(rep.Response.OpaqueRaw)
+		if err != nil {
+			return fmt.Errorf("device %d: %w", i, err)
+		}
+		dec, err := o.Decode(d.Arch.IsSwitch())
+		if err != nil {
+			return fmt.Errorf("device %d: %w", i, err)
+		}
+		if mode := max(dec.FeatureFlag, 0); i == 0 {
+			mode0 = mode
+		} else if mode != mode0 {
+			return verify.Errorf(verify.ErrPolicy, "device %d FEATURE_FLAG: expected %d as device 0, got %d", i, mode0, mode)
+		}
+	}
+	return nil
 }
 
 // Verify verifies every device in evidence against exp and returns their
