@@ -9,7 +9,6 @@ import (
 	_ "embed"
 	"encoding/asn1"
 	"encoding/pem"
-	"fmt"
 	"strings"
 	"time"
 
@@ -291,7 +290,7 @@ func leafFWID(leaf *x509.Certificate, arch Arch) ([]byte, error) {
 func broMPDI(dc *DeviceChain) ([8]byte, error) {
 	var pdi [8]byte
 	if len(dc.Certs) < 2 {
-		return pdi, fmt.Errorf("no BROM certificate")
+		return pdi, verify.Errorf(verify.ErrConfig, "device chain: expected a BROM certificate at index 1, got %d certificates", len(dc.Certs))
 	}
 	s := dc.Certs[1].SerialNumber.Bytes()
 	if len(s) < 8 {

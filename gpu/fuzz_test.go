@@ -92,6 +92,13 @@ func FuzzParseEvidence(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = DetectEncoding(b)
 		_ = v.Detect(b)
+		if parts, err := v.Split(b); err != nil {
+			if verify.KindOf(err) == nil {
+				t.Fatalf("split error without kind: %v", err)
+			}
+		} else if len(parts) == 0 {
+			t.Fatal("split: no part and no error")
+		}
 		devs, err := ParseEvidence(b)
 		if err != nil {
 			if verify.KindOf(err) == nil {
