@@ -212,6 +212,17 @@ func TestPPCIeTopology(t *testing.T) {
 	if err := CheckPPCIeTopology(gpus, sc.Devices); !errors.Is(err, verify.ErrPolicy) {
 		t.Fatalf("expected ErrPolicy, got %v", err)
 	}
+	// A GPU that says it runs in another mode (FEATURE_FLAG present, not PPCIe).
+	for ff, ok := range map[int]bool{FeatureFlagSPT: false, FeatureFlagMPT: false, FeatureFlagPPCIe: true} {
+		g0 := *gc.Devices[0]
+		dec := *g0.Decoded
+		dec.FeatureFlag = ff
+		g0.Decoded = &dec
+		err := CheckPPCIeTopology(append([]*DeviceClaims{&g0}, gc.Devices[1:]...), sc.Devices)
+		if ok && err != nil || !ok && !errors.Is(err, verify.ErrPolicy) {
+			t.Fatalf("FEATURE_FLAG %d: %v", ff, err)
+		}
+	}
 	if err := CheckPPCIeTopology(gc.Devices[:7], sc.Devices); !errors.Is(err, verify.ErrPolicy) {
 		t.Fatalf("7 GPUs: expected ErrPolicy, got %v", err)
 	}

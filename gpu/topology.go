@@ -16,11 +16,19 @@ const (
 	PPCIeSwitches = 4
 )
 
+// FEATURE_FLAG values (opaque version 1 and later).
+const (
+	FeatureFlagSPT   = 0 // single-GPU passthrough
+	FeatureFlagMPT   = 1 // multi-GPU passthrough
+	FeatureFlagPPCIe = 2 // protected PCIe
+)
+
 // CheckPPCIeTopology checks that verified GPUs and switches form one
 // protected-PCIe system (spec/gpu.md §1e), binding every PDI to the
 // attested BROM certificate serials:
 //
-//   - every GPU reports PROTECTED_PCIE_STATUS enabled (switch reports carry none);
+//   - every GPU reports PROTECTED_PCIE_STATUS enabled (switch reports carry none)
+//     and, when it reports a FEATURE_FLAG (opaque version 1 and later), PPCIe mode;
 //   - a switch's DEVICE_PDI equals the low 8 bytes of its BROM serial;
 //   - every GPU lists exactly the 4 switches' PDIs (byte-reversed) and all
 //     GPUs agree;
@@ -38,6 +46,9 @@ func CheckPPCIeTopology(gpus, switches []*DeviceClaims) error {
 		}
 		if g.Decoded.ProtectedPCIeStatus != StatusEnabled {
 			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d PROTECTED_PCIE_STATUS expected 0xaa, got 0x%02x", i, g.Decoded.ProtectedPCIeStatus)
+		}
+		if f := g.Decoded.FeatureFlag; f >= 0 && f != FeatureFlagPPCIe {
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d FEATURE_FLAG expected %d (PPCIe), got %d", i, FeatureFlagPPCIe, f)
 		}
 		pdi, err := broMPDI(g.Chain)
 		if err != nil {
