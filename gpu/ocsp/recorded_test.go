@@ -107,3 +107,41 @@ func TestNextUpdateBoundaryCachedAndFresh(t *testing.T) {
 		}
 	}
 }
+
+// GPU-12: a delegated responder must be certified by the issuer of the
+// certificate asked about, not by another CA of the same chain (one that
+// NVIDIA's reference tools accept): the issuer's issuer, the root, or the
+// asked-about CA certificate itself.
+func TestDelegatedResponderFromOtherChainCA(t *testing.T) {
+	p := gputest.NewPKI(gputest.PKIOptions{})
+	cert, issuer := p.Certs[1], p.Certs[2] // BROM, provisioner ICA
+	now := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	respNotAfter := now.Add(time.Hour)
+	answer := func(by int) []byte {
+		key := gputest.NewKey()
+		resp := gputest.Sign(&x509.Certificate{
+			SerialNumber: big.NewInt(1000 + int64(by)), Subject: pkix.Name{CommonName: "delegated responder"},
+			NotBefore: now.Add(-time.Hour), NotAfter: respNotAfter,
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning},
+		}, &key.PublicKey, p.Certs[by], p.Keys[by])
+		der, err := xocsp.CreateResponse(issuer, resp, xocsp.Response{Status: xocsp.Good, SerialNumber: cert.SerialNumber,
+			ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour), Certificate: resp}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	if _, err := ocsp.VerifyResponse(answer(2), cert, issuer, nil, now, 0); err != nil {
+		t.Fatalf("responder certified by the issuer: %v", err)
+	}
+	for name, by := range map[string]int{"asked-about CA": 1, "issuer's issuer": 3, "root": 4} {
+		if _, err := ocsp.VerifyResponse(answer(by), cert, issuer, nil, now, 0); !errors.Is(err, verify.ErrRevoked) {
+			t.Errorf("responder certified by the %s: expected ErrRevoked, got %v", name, err)
+		}
+	}
+	// The right delegate, expired one second before the verification time.
+	respNotAfter = now.Add(-time.Second)
+	if _, err := ocsp.VerifyResponse(answer(2), cert, issuer, nil, now, 0); !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrExpired) {
+		t.Errorf("expired delegated responder: expected ErrRevoked and ErrExpired, got %v", err)
+	}
+}
