@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
@@ -468,7 +469,16 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 		return err
 	}
 	if !cmp.OK() {
-		return verify.Errorf(verify.ErrPolicy, "measurements: %d mismatches, %d conflicts", len(cmp.Mismatches), len(cmp.Conflicts))
+		// rim reports mismatches as an error naming each one; should a
+		// comparison ever come back failed without one, keep the details.
+		details := make([]string, 0, len(cmp.Mismatches)+len(cmp.Conflicts))
+		for _, i := range cmp.Conflicts {
+			details = append(details, fmt.Sprintf("index %d is active in both the driver and the VBIOS RIM", i))
+		}
+		for _, mm := range cmp.Mismatches {
+			details = append(details, mm.String())
+		}
+		return verify.Errorf(verify.ErrPolicy, "measurements: %d mismatches, %d conflicts: %s", len(cmp.Mismatches), len(cmp.Conflicts), strings.Join(details, "; "))
 	}
 	dc.Comparison = cmp
 	return nil
