@@ -3,6 +3,7 @@ package gpu
 import (
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
@@ -174,8 +175,27 @@ func pdiList(p [][8]byte) []string {
 
 func measurementsMap(r *Report) map[string]string {
 	out := make(map[string]string, len(r.Response.Blocks))
+	n := 0
 	for _, b := range r.Response.Blocks {
-		out[strconv.Itoa(b.Index)] = hex.EncodeToString(b.Value)
+		n += 2 * len(b.Value)
+	}
+	// One hex string for all values, sliced per index: one allocation, not
+	// one per measurement.
+	var sb strings.Builder
+	sb.Grow(n)
+	var tmp [128]byte
+	for _, b := range r.Response.Blocks {
+		for v := b.Value; len(v) > 0; {
+			k := min(len(v), len(tmp)/2)
+			sb.Write(hex.AppendEncode(tmp[:0], v[:k]))
+			v = v[k:]
+		}
+	}
+	all := sb.String()
+	off := 0
+	for _, b := range r.Response.Blocks {
+		out[strconv.Itoa(b.Index)] = all[off : off+2*len(b.Value)]
+		off += 2 * len(b.Value)
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -72,6 +71,9 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 	var list []jsonDevice
 	switch t[0] {
 	case '[':
+		if fast, ok := decodeListFast(t); ok {
+			return decodeRawDevices(fast)
+		}
 		if err := json.Unmarshal(t, &list); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
 		}
@@ -101,27 +103,49 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 	return out, nil
 }
 
+// decodeRawDevices is the rest of ParseEvidence for the fast decoder's list.
+func decodeRawDevices(list []rawDevice) ([]DeviceEvidence, error) {
+	if len(list) > maxDevices {
+		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: %d devices exceeds the cap of %d", len(list), maxDevices)
+	}
+	out := make([]DeviceEvidence, 0, len(list))
+	for i, d := range list {
+		de, err := decodeDevice(string(d.Arch), string(d.UUID), string(d.Nonce), d.Evidence, d.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("GPU evidence device %d: %w", i, err)
+		}
+		out = append(out, de)
+	}
+	return out, nil
+}
+
 func decodeJSONDevice(d jsonDevice) (DeviceEvidence, error) {
+	return decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate))
+}
+
+// decodeDevice decodes one device's JSON field values. The report and the
+// chain come as bytes so that the fast decoder passes slices of the input.
+func decodeDevice(arch, uuid, nonce string, evidence, certificate []byte) (DeviceEvidence, error) {
 	var de DeviceEvidence
-	arch, err := ParseArch(d.Arch)
+	a, err := ParseArch(arch)
 	if err != nil {
 		return de, err
 	}
-	de.Arch, de.UUID = arch, d.UUID
-	if d.Nonce != "" {
-		n, err := hex.DecodeString(d.Nonce)
+	de.Arch, de.UUID = a, uuid
+	if nonce != "" {
+		n, err := hex.DecodeString(nonce)
 		if err != nil || len(n) != NonceSize {
-			return de, verify.Errorf(verify.ErrMalformed, "nonce: expected %d bytes of hex, got %q", NonceSize, d.Nonce)
+			return de, verify.Errorf(verify.ErrMalformed, "nonce: expected %d bytes of hex, got %q", NonceSize, nonce)
 		}
 		de.Nonce = n
 	}
-	if de.Report, err = decodeReportString(d.Evidence); err != nil {
+	if de.Report, err = decodeReport(evidence); err != nil {
 		return de, err
 	}
-	c := strings.TrimSpace(d.Certificate)
-	if strings.HasPrefix(c, "-----BEGIN") {
-		de.Certificate = []byte(c)
-	} else if de.Certificate, err = base64.StdEncoding.DecodeString(c); err != nil {
+	c := bytes.TrimSpace(certificate)
+	if bytes.HasPrefix(c, []byte("-----BEGIN")) {
+		de.Certificate = bytes.Clone(c)
+	} else if de.Certificate, err = decodeBase64(c); err != nil {
 		return de, verify.Errorf(verify.ErrMalformed, "certificate: expected base64 of a PEM chain: %w", err)
 	}
 	if len(de.Certificate) == 0 {
@@ -130,20 +154,33 @@ func decodeJSONDevice(d jsonDevice) (DeviceEvidence, error) {
 	return de, nil
 }
 
-// decodeReportString accepts the report as hex (Trustee) or base64 (both).
-func decodeReportString(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+// decodeReport accepts the report as hex (Trustee) or base64 (both).
+func decodeReport(s []byte) ([]byte, error) {
+	s = bytes.TrimSpace(s)
+	if len(s) == 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "evidence: empty")
 	}
-	if b, err := hex.DecodeString(s); err == nil && len(b) > 1 && b[0] == SPDMVersion11 {
-		return b, nil
+	// Hex of an SPDM 1.1 report starts "11"; base64 of one starts "Ee".
+	if bytes.HasPrefix(s, []byte("11")) && len(s)%2 == 0 {
+		b := make([]byte, len(s)/2)
+		if _, err := hex.Decode(b, s); err == nil && len(b) > 1 && b[0] == SPDMVersion11 {
+			return b, nil
+		}
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	b, err := decodeBase64(s)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "evidence: neither hex nor base64 of an SPDM report: %w", err)
 	}
 	return b, nil
+}
+
+func decodeBase64(s []byte) ([]byte, error) {
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n:n], nil
 }
 
 func parseRaw(b []byte) ([]DeviceEvidence, error) {

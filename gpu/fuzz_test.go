@@ -3,6 +3,8 @@ package gpu
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -88,18 +90,29 @@ func FuzzParseEvidence(f *testing.F) {
 	f.Add([]byte(`{"device_evidence_list":[{"arch":"HOPPER","uuid":"GPU-1","evidence":"` + hex.EncodeToString(v1) +
 		`","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]}`))
 	f.Add([]byte(`[{"arch":"LS10","nonce":"00","evidence":"","certificate":""}]`))
+	f.Add([]byte(` [ {"arch":"HOPPER","evidence":"` + hex.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) +
+		`"} ,{"arch":"HOPPER","uuid":"a\\\"],{","evidence":"` + base64.StdEncoding.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]` + "\n"))
+	for _, s := range []string{
+		`[{"arch":"HOPPER","nonce":"` + strings.Repeat("ab", 32) + `","evidence":"AA==","certificate":"QQ=="},{}]`,
+		`[{"arch":"HOPPER","Arch":"LS10"}]`, `[{"arch":"a","arch":"b"}]`, `[{"arch":"\u0041"}]`, `[{"x":1,"arch":"HOPPER"}]`, `[null, {"uuid" : "u" } ]`,
+	} {
+		f.Add([]byte(s))
+	}
 	v := noNetVerifier(f, verify.FormatGPU)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = DetectEncoding(b)
 		_ = v.Detect(b)
-		if parts, err := v.Split(b); err != nil {
-			if verify.KindOf(err) == nil {
-				t.Fatalf("split error without kind: %v", err)
+		parts, serr := v.Split(b)
+		if serr != nil {
+			if verify.KindOf(serr) == nil {
+				t.Fatalf("split error without kind: %v", serr)
 			}
 		} else if len(parts) == 0 {
 			t.Fatal("split: no part and no error")
 		}
+		checkFastDecodeAgrees(t, b)
 		devs, err := ParseEvidence(b)
+		checkSplitAgrees(t, devs, err, parts, serr)
 		if err != nil {
 			if verify.KindOf(err) == nil {
 				t.Fatalf("error without kind: %v", err)
@@ -124,4 +137,59 @@ func FuzzParseEvidence(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkSplitAgrees holds Split to ParseEvidence: evidence that parses splits
+// into parts holding the same devices in order, one each; evidence that does
+// not parse has a part that does not parse either, so splitting never turns
+// refused evidence into accepted parts.
+func checkSplitAgrees(t *testing.T, devs []DeviceEvidence, perr error, parts [][]byte, serr error) {
+	t.Helper()
+	if perr == nil && serr != nil {
+		t.Fatalf("split refuses evidence that parses: %v", serr)
+	}
+	if serr != nil {
+		return
+	}
+	var got []DeviceEvidence
+	for i, p := range parts {
+		d, err := ParseEvidence(p)
+		if err != nil {
+			if perr == nil {
+				t.Fatalf("part %d of evidence that parses does not parse: %v", i, err)
+			}
+			return
+		}
+		if len(parts) > 1 && len(d) != 1 {
+			t.Fatalf("part %d holds %d devices", i, len(d))
+		}
+		got = append(got, d...)
+	}
+	if perr != nil {
+		t.Fatalf("every part parses, the whole does not: %v", perr)
+	}
+	if !reflect.DeepEqual(got, devs) {
+		t.Fatalf("parts hold %+v, the whole %+v", got, devs)
+	}
+}
+
+// checkFastDecodeAgrees holds the fast decoder of the array encoding to
+// encoding/json: whatever it accepts, encoding/json decodes the same way.
+func checkFastDecodeAgrees(t *testing.T, b []byte) {
+	t.Helper()
+	raw, ok := decodeListFast(b)
+	if !ok {
+		return
+	}
+	fast := make([]jsonDevice, len(raw))
+	for i, d := range raw {
+		fast[i] = jsonDevice{Arch: string(d.Arch), UUID: string(d.UUID), Nonce: string(d.Nonce), Evidence: string(d.Evidence), Certificate: string(d.Certificate)}
+	}
+	var slow []jsonDevice
+	if err := json.Unmarshal(b, &slow); err != nil {
+		t.Fatalf("fast decoder accepts what encoding/json refuses: %v", err)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("fast decoder reads %+v, encoding/json %+v", fast, slow)
+	}
 }

@@ -13,7 +13,8 @@ import (
 
 // The composite appraiser verifies each part Split returns on its own, so
 // the checks VerifyDevices makes over the whole set (one device twice, modes
-// mixed) must hold for Split too, or splitting would bypass them.
+// mixed) must hold for the verified parts through CheckSet, or splitting
+// would bypass them.
 func TestSplitKeepsSetChecks(t *testing.T) {
 	root, rootKey := gputest.NewRoot()
 	a := gputest.NewPKI(gputest.PKIOptions{Root: root, RootKey: rootKey})
@@ -29,20 +30,12 @@ func TestSplitKeepsSetChecks(t *testing.T) {
 		}
 		return gpu.DeviceEvidence{Arch: p.Arch, Nonce: testNonce[:], Report: p.Sign(gputest.Report{Nonce: testNonce, Opaque: ops}), Certificate: p.ChainPEM()}
 	}
+	// verifyAll verifies ev whole, then split into parts checked as a set.
 	verifyAll := func(ev []byte) error {
 		if _, err := v.Verify(context.Background(), ev, exp()); err != nil {
 			return err
 		}
-		parts, err := v.Split(ev)
-		if err != nil {
-			return err
-		}
-		for _, p := range parts {
-			if _, err := v.Verify(context.Background(), p, exp()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return verifyParts(v, ev)
 	}
 	good, _ := gpu.EncodeEvidence([]gpu.DeviceEvidence{dev(a, 1), dev(b, 1)})
 	if err := verifyAll(good); err != nil {
@@ -67,11 +60,46 @@ func TestSplitKeepsSetChecks(t *testing.T) {
 		if _, err := v.Verify(context.Background(), ev, exp()); !errorsIs(err, c.kind) {
 			t.Fatalf("%s: Verify: expected %v, got %v", name, c.kind, err)
 		}
-		parts, err := v.Split(ev)
-		if !errorsIs(err, c.kind) || parts != nil {
-			t.Fatalf("%s: Split: expected %v, got %d parts, %v", name, c.kind, len(parts), err)
+		if err := verifyParts(v, ev); !errorsIs(err, c.kind) {
+			t.Fatalf("%s: parts: expected %v, got %v", name, c.kind, err)
 		}
 	}
+	// The same device in two evidence blobs, as two components would bring it.
+	one := mustEncode(t, dev(a, 0))
+	var claims []verify.Claims
+	for _, ev := range [][]byte{one, mustEncode(t, dev(b, 0)), one} {
+		c, err := v.Verify(context.Background(), ev, exp())
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims = append(claims, c)
+	}
+	if err := v.CheckSet(claims[:2]); err != nil {
+		t.Fatalf("two devices: %v", err)
+	}
+	if err := v.CheckSet(claims); !errorsIs(err, verify.ErrMalformed) {
+		t.Fatalf("same device in two blobs: %v", err)
+	}
+	if err := v.CheckSet([]verify.Claims{claims[0], nil}); !errorsIs(err, verify.ErrConfig) {
+		t.Fatalf("foreign claims: %v", err)
+	}
+}
+
+// verifyParts splits ev, verifies every part and checks them as a set.
+func verifyParts(v *gpu.Verifier, ev []byte) error {
+	parts, err := v.Split(ev)
+	if err != nil {
+		return err
+	}
+	var claims []verify.Claims
+	for _, p := range parts {
+		c, err := v.Verify(context.Background(), p, exp())
+		if err != nil {
+			return err
+		}
+		claims = append(claims, c)
+	}
+	return v.CheckSet(claims)
 }
 
 func mustEncode(t *testing.T, devs ...gpu.DeviceEvidence) []byte {

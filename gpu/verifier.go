@@ -159,64 +159,48 @@ func (v *Verifier) Detect(evidence []byte) bool {
 }
 
 // Split returns one evidence blob per device, each in NVIDIA's serialized
-// array encoding with one element (raw evidence is returned as is). The
-// checks VerifyDevices makes across devices are made here as well, because a
-// caller verifying the parts one by one cannot: the same device twice is
-// ErrMalformed, devices in different FEATURE_FLAG modes are ErrPolicy. They
-// read values that the verification of each part then authenticates.
+// array encoding with one element (evidence holding one device, and raw
+// evidence, are returned as they are). It reads only the list's structure, so
+// the parts can be parsed and verified in parallel; an element that is not a
+// device fails the verification of its part.
+//
+// The checks VerifyDevices makes across devices (the same device twice, modes
+// mixed) need authenticated claims, so Split cannot make them: a caller that
+// verifies the parts one by one must pass their claims to CheckSet, as the
+// composite appraiser does.
 func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
-	devs, err := ParseEvidence(evidence)
-	if err != nil {
-		return nil, err
-	}
-	if len(devs) == 1 {
-		return [][]byte{evidence}, nil
-	}
-	if err := v.checkDeviceSet(devs); err != nil {
-		return nil, err
-	}
-	out := make([][]byte, 0, len(devs))
-	for _, d := range devs {
-		b, err := EncodeEvidence([]DeviceEvidence{d})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return splitEvidence(evidence)
 }
 
-// checkDeviceSet applies VerifyDevices' set rules (see Split) to parsed,
-// not yet verified devices.
-func (v *Verifier) checkDeviceSet(devs []DeviceEvidence) error {
+// CheckSet judges verified devices as one system, as VerifyDevices does for
+// the devices of one evidence blob: the same device (leaf certificate serial,
+// the UEID) twice is ErrMalformed, devices in different FEATURE_FLAG modes
+// are ErrPolicy (a report without FEATURE_FLAG counts as single-GPU mode).
+// claims are the results of this verifier's Verify.
+func (v *Verifier) CheckSet(claims []verify.Claims) error {
+	var devs []*DeviceClaims
+	for i, c := range claims {
+		gc, ok := c.(*Claims)
+		if !ok || gc == nil {
+			return verify.Errorf(verify.ErrConfig, "device set: claims %d are %T, not *gpu.Claims", i, c)
+		}
+		devs = append(devs, gc.Devices...)
+	}
+	return checkDevices(devs)
+}
+
+// checkDevices is the set rule of VerifyDevices and CheckSet. Errors name
+// devices by their position in devs.
+func checkDevices(devs []*DeviceClaims) error {
 	seen := make(map[string]int, len(devs))
-	mode0 := 0
+	mode := func(d *DeviceClaims) int { return max(d.Decoded.FeatureFlag, 0) }
 	for i, d := range devs {
-		certs, err := ParsePEMChain(d.Certificate)
-		if err != nil {
-			return fmt.Errorf("device %d: %w", i, err)
+		if j, dup := seen[d.UEID]; dup {
+			return verify.Errorf(verify.ErrMalformed, "device %d: the same device (ueid %s) as device %d", i, d.UEID, j)
 		}
-		ueid := certs[0].SerialNumber.String()
-		if j, dup := seen[ueid]; dup {
-			return verify.Errorf(verify.ErrMalformed, "device %d: the same device (ueid %s) as device %d", i, ueid, j)
-		}
-		seen[ueid] = i
-		rep, err := ParseReport(d.Report, v.parse)
-		if err != nil {
-			return fmt.Errorf("device %d: %w", i, err)
-		}
-		o, err := ParseOpaqueData(rep.Response.OpaqueRaw)
-		if err != nil {
-			return fmt.Errorf("device %d: %w", i, err)
-		}
-		dec, err := o.Decode(d.Arch.IsSwitch())
-		if err != nil {
-			return fmt.Errorf("device %d: %w", i, err)
-		}
-		if mode := max(dec.FeatureFlag, 0); i == 0 {
-			mode0 = mode
-		} else if mode != mode0 {
-			return verify.Errorf(verify.ErrPolicy, "device %d FEATURE_FLAG: expected %d as device 0, got %d", i, mode0, mode)
+		seen[d.UEID] = i
+		if f0, f := mode(devs[0]), mode(d); f != f0 {
+			return verify.Errorf(verify.ErrPolicy, "device %d FEATURE_FLAG: expected %d as device 0, got %d", i, f0, f)
 		}
 	}
 	return nil
@@ -249,7 +233,6 @@ func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verif
 	}
 	now := exp.Time()
 	out := &Claims{format: v.format}
-	seen := make(map[string]bool)
 	for i, d := range devs {
 		dc, err := v.verifyDevice(ctx, d, exp, now)
 		if err != nil {
@@ -258,20 +241,11 @@ func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verif
 			}
 			return nil, err
 		}
-		if seen[dc.UEID] {
-			return nil, verify.Errorf(verify.ErrMalformed, "device %d: the same device (ueid %s) appears twice", i, dc.UEID)
-		}
-		seen[dc.UEID] = true
 		dc.Index = i
 		out.Devices = append(out.Devices, dc)
 	}
-	// A set mixing single-GPU, multi-GPU and protected-PCIe modes is not one
-	// system. Reports without FEATURE_FLAG (opaque version 0) are single-GPU.
-	mode := func(d *DeviceClaims) int { return max(d.Decoded.FeatureFlag, 0) }
-	for _, d := range out.Devices[1:] {
-		if f0, f := mode(out.Devices[0]), mode(d); f != f0 {
-			return nil, verify.Errorf(verify.ErrPolicy, "device %d FEATURE_FLAG: expected %d as device 0, got %d", d.Index, f0, f)
-		}
+	if err := checkDevices(out.Devices); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

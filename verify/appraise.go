@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trustfactory/attest/ear"
@@ -261,25 +262,37 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 	now := comps[0].Expect.Time()
 
 	out := make([]*SubmodOutcome, len(units))
-	sem := make(chan struct{}, a.workers)
-	var wg sync.WaitGroup
-	for i := range units {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-				out[i] = a.one(ctx, units[i])
-			case <-ctx.Done():
-				out[i] = a.failed(units[i], Wrap(ErrConfig, ctx.Err()))
+	// A few workers take the units in turn (the caller is one of them):
+	// fewer goroutines than units means fewer stacks grown to the depth
+	// signature verification needs.
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(units) {
+				return
 			}
-		}(i)
+			if err := ctx.Err(); err != nil {
+				out[i] = a.failed(units[i], Wrap(ErrConfig, err))
+				continue
+			}
+			out[i] = a.one(ctx, units[i])
+		}
 	}
+	var wg sync.WaitGroup
+	for range min(a.workers, len(units)) - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, Wrap(ErrConfig, err)
 	}
+	a.checkSets(units, out)
 
 	res := ear.NewResult(a.verifierID, now)
 	res.Profile = a.profile
@@ -387,6 +400,56 @@ func (a *Appraiser) expand(comps []Component) ([]unit, error) {
 		names[u.name] = true
 	}
 	return units, nil
+}
+
+// checkSets gives the verified submodules of each format whose verifier is a
+// SetChecker to CheckSet, and fails them all when the set is refused: which
+// of two copies of a device is the impostor cannot be told.
+func (a *Appraiser) checkSets(units []unit, out []*SubmodOutcome) {
+	byFormat := map[Format][]int{}
+	var formats []Format
+	for i, so := range out {
+		if so.Err != nil || so.Claims == nil {
+			continue
+		}
+		if _, seen := byFormat[so.Format]; !seen {
+			formats = append(formats, so.Format)
+		}
+		byFormat[so.Format] = append(byFormat[so.Format], i)
+	}
+	for _, f := range formats {
+		v, _ := a.reg.Lookup(f)
+		sc, ok := v.(SetChecker)
+		if !ok {
+			continue
+		}
+		idx := byFormat[f]
+		claims := make([]Claims, len(idx))
+		for k, i := range idx {
+			claims[k] = out[i].Claims
+		}
+		err := a.checkSet(sc, claims)
+		if err == nil {
+			continue
+		}
+		names := make([]string, len(idx))
+		for k, i := range idx {
+			names[k] = out[i].Name
+		}
+		for _, i := range idx {
+			out[i] = a.failed(units[i], fmt.Errorf("%s device set %v: %w", f, names, err))
+		}
+	}
+}
+
+// checkSet calls CheckSet, turning a panic into a refusal.
+func (a *Appraiser) checkSet(sc SetChecker, claims []Claims) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Errorf(ErrConfig, "set check panicked: %v", r)
+		}
+	}()
+	return sc.CheckSet(claims)
 }
 
 // SubmodClass returns the Trustee submodule class of a format: "cpu", "gpu",

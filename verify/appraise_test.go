@@ -558,3 +558,92 @@ func FuzzNest(f *testing.F) {
 		}
 	})
 }
+
+// setGPU is a fakeGPU that also judges its devices as a set: two with the
+// same "serial" claim are refused, a "panic" claim makes CheckSet panic.
+type setGPU struct {
+	fakeGPU
+	sets atomic.Int32
+}
+
+func (v *setGPU) CheckSet(claims []verify.Claims) error {
+	v.sets.Add(1)
+	seen := map[any]bool{}
+	for _, c := range claims {
+		m := c.Map()
+		if m["panic"] != nil {
+			panic("set check broken")
+		}
+		if seen[m["serial"]] {
+			return verify.Errorf(verify.ErrMalformed, "serial %v twice", m["serial"])
+		}
+		seen[m["serial"]] = true
+	}
+	return nil
+}
+
+func TestCompositeSetCheck(t *testing.T) {
+	cpu := &fakeVerifier{f: verify.FormatTDX}
+	gpu := &setGPU{fakeGPU: fakeGPU{fakeVerifier{f: verify.FormatGPU}}}
+	reg, err := verify.NewRegistry(cpu, gpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv, _ := policy.FromEntries(policy.Entry{Name: "mr_td", Value: mrtd})
+	p, _ := policy.New(rv)
+	a, err := verify.NewAppraiser(reg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := func(s ...any) map[int]func(*fakeEvidence) {
+		m := map[int]func(*fakeEvidence){}
+		for i, v := range s {
+			m[i] = func(e *fakeEvidence) {
+				switch v {
+				case "panic":
+					e.Claims["panic"] = true
+				case "fail":
+					e.Fail = "signature"
+				default:
+					e.Claims["serial"] = v
+				}
+			}
+		}
+		return m
+	}
+	for name, c := range map[string]struct {
+		comps  []verify.Component
+		status ear.Status
+		kind   error
+	}{
+		"distinct":                {comps(tdxEvidence(nil), gpuEvidence(3, serial("a", "b", "c"))), ear.StatusAffirming, nil},
+		"twice in one list":       {comps(tdxEvidence(nil), gpuEvidence(3, serial("a", "b", "a"))), ear.StatusContraindicated, verify.ErrMalformed},
+		"twice across components": {append(comps(tdxEvidence(nil), gpuEvidence(2, serial("a", "b"))), verify.Component{Format: verify.FormatGPU, Evidence: gpuEvidence(1, serial("b")), Expect: expect(gpuRD)}), ear.StatusContraindicated, verify.ErrMalformed},
+		"set check panics":        {comps(tdxEvidence(nil), gpuEvidence(2, serial("a", "panic"))), ear.StatusContraindicated, verify.ErrConfig},
+		// A device that failed on its own is already contraindicated and is
+		// not part of the set the others are judged in.
+		"failed device left out": {comps(tdxEvidence(nil), gpuEvidence(3, serial("a", "fail", "b"))), ear.StatusContraindicated, nil},
+	} {
+		o := run(t, a, c.comps)
+		if o.Status() != c.status {
+			t.Fatalf("%s: status %s", name, o.Status())
+		}
+		if submod(t, o, "cpu0").Appraisal.Status != ear.StatusAffirming {
+			t.Fatalf("%s: the CPU was failed by the GPU set", name)
+		}
+		for _, s := range o.Submods {
+			if s.Format != verify.FormatGPU {
+				continue
+			}
+			switch {
+			case c.kind != nil && (!errors.Is(s.Err, c.kind) || s.Claims != nil || !strings.Contains(s.Err.Error(), "device set")):
+				t.Fatalf("%s: %s: err %v", name, s.Name, s.Err)
+			case c.kind == nil && s.Err != nil && !errors.Is(s.Err, verify.ErrSignature):
+				t.Fatalf("%s: %s: err %v", name, s.Name, s.Err)
+			}
+		}
+	}
+	if gpu.sets.Load() != 5 {
+		t.Fatalf("CheckSet called %d times, expected once per appraisal", gpu.sets.Load())
+	}
+}

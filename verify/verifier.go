@@ -133,6 +133,15 @@ type Splitter interface {
 	Split(evidence []byte) ([][]byte, error)
 }
 
+// SetChecker is implemented by verifiers whose devices must also be judged
+// together, such as the same GPU submitted twice or GPUs in modes that cannot
+// form one system. The composite appraiser calls CheckSet once per format
+// with the claims of every submodule of that format that verified, across
+// all components, and fails all of them when it returns an error.
+type SetChecker interface {
+	CheckSet(claims []Claims) error
+}
+
 // Component is one piece of evidence in a composite appraisal: a CPU TEE, a GPU
 // or a switch. Name is its submodule name in the result ("cpu0", "gpu0", …).
 type Component struct {

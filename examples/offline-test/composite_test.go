@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/tdx/tdxtest"
@@ -244,5 +245,57 @@ func TestCompositeExpiredReferenceValues(t *testing.T) {
 	c := sub(t, o, "cpu0")
 	if c.Appraisal.TrustVector[ear.Executables] != ear.UnrecognizedRuntime {
 		t.Fatal(c.Appraisal.TrustVector)
+	}
+}
+
+// The same GPU twice, in one evidence list or as a second component, is not
+// two GPUs: every GPU submodule is contraindicated, the CPU still appraised.
+func TestCompositeSameGPUTwice(t *testing.T) {
+	w := newWorld(t, 3)
+	s := newSession(t, "bm9uY2UtNg==")
+	cs := w.components(t, s, nil, nil)
+	devs, err := gpu.ParseEvidence(cs[1].Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := gpu.EncodeEvidence([]gpu.DeviceEvidence{devs[0], devs[1], devs[2], devs[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := gpu.EncodeEvidence(devs[2:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, comps := range map[string][]verify.Component{
+		"in one list":      {cs[0], {Format: verify.FormatGPU, Evidence: twice, Expect: s.gpu}},
+		"second component": {cs[0], cs[1], {Format: verify.FormatGPU, Evidence: second, Expect: s.gpu}},
+	} {
+		o := w.appraise(t, comps)
+		if o.Status() != ear.StatusContraindicated {
+			dump(t, o)
+			t.Fatalf("%s: status %s", name, o.Status())
+		}
+		gpus := 0
+		for _, sm := range o.Submods {
+			if sm.Format != verify.FormatGPU {
+				if sm.Appraisal.Status != ear.StatusAffirming {
+					t.Fatalf("%s: %s %s", name, sm.Name, sm.Appraisal.Status)
+				}
+				continue
+			}
+			gpus++
+			if sm.Appraisal.Status != ear.StatusContraindicated || !errors.Is(sm.Err, verify.ErrMalformed) || sm.Claims != nil ||
+				!strings.Contains(sm.Err.Error(), "same device") {
+				t.Fatalf("%s: %s: status %s, err %v", name, sm.Name, sm.Appraisal.Status, sm.Err)
+			}
+		}
+		if gpus != 4 {
+			t.Fatalf("%s: %d GPU submodules", name, gpus)
+		}
+	}
+	// Without the repeat, the same evidence is affirming.
+	if o := w.appraise(t, cs); o.Status() != ear.StatusAffirming {
+		dump(t, o)
+		t.Fatalf("status %s", o.Status())
 	}
 }

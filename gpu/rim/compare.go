@@ -2,8 +2,9 @@ package rim
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/trustfactory/attest/verify"
@@ -137,31 +138,35 @@ func compare(report map[int][]byte, skip35 bool, rims ...*Manifest) (*Comparison
 		m   *Measurement
 		src Kind
 	}
-	goldens := make(map[int]golden)
-	c := &Comparison{}
+	n := 0
+	for _, r := range rims {
+		n += len(r.Measurements)
+	}
+	all := make([]golden, 0, n)
 	for _, r := range rims {
 		for i := range r.Measurements {
-			ms := &r.Measurements[i]
-			if !ms.Active {
-				continue
+			if ms := &r.Measurements[i]; ms.Active {
+				all = append(all, golden{ms, r.Kind})
 			}
-			if prev, dup := goldens[ms.Index]; dup {
-				if prev.src != r.Kind {
-					c.Conflicts = append(c.Conflicts, ms.Index)
-				}
-				continue
-			}
-			goldens[ms.Index] = golden{ms, r.Kind}
 		}
 	}
-	indices := make([]int, 0, len(goldens))
-	for i := range goldens {
-		indices = append(indices, i)
+	// By index, keeping RIM order within one: the first golden value of an
+	// index counts, and a later one from the other RIM is a conflict.
+	slices.SortStableFunc(all, func(a, b golden) int { return cmp.Compare(a.m.Index, b.m.Index) })
+	goldens := all[:0]
+	c := &Comparison{}
+	for _, g := range all {
+		if k := len(goldens); k > 0 && goldens[k-1].m.Index == g.m.Index {
+			if goldens[k-1].src != g.src {
+				c.Conflicts = append(c.Conflicts, g.m.Index)
+			}
+			continue
+		}
+		goldens = append(goldens, g)
 	}
-	sort.Ints(indices)
-	sort.Ints(c.Conflicts)
-	for _, i := range indices {
-		g := goldens[i]
+	c.Matched = make([]int, 0, len(goldens))
+	for _, g := range goldens {
+		i := g.m.Index
 		if skip35 && i == nvdec0Index {
 			c.Skipped = append(c.Skipped, i)
 			continue

@@ -1,0 +1,53 @@
+package gpu
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+func TestSplitJSONArray(t *testing.T) {
+	for in, want := range map[string][]string{
+		`[]`:                           nil,
+		` [ 1 ] `:                      {`1`},
+		"[1,\t\"a\" ,\n{\"b\":[2,3]}]": {`1`, `"a"`, `{"b":[2,3]}`},
+		`["\"]", "\\", "\\\"]"]`:       {`"\"]"`, `"\\"`, `"\\\"]"`},
+		`[{"a":"}"},[{}]]`:             {`{"a":"}"}`, `[{}]`},
+	} {
+		got, err := splitJSONArray([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		var gs []string
+		for _, g := range got {
+			gs = append(gs, string(g))
+		}
+		if strings.Join(gs, "|") != strings.Join(want, "|") || len(gs) != len(want) {
+			t.Fatalf("%s: got %q, want %q", in, gs, want)
+		}
+	}
+	for in, kind := range map[string]error{
+		``:                                    verify.ErrMalformed,
+		`{}`:                                  verify.ErrMalformed,
+		`[1,]`:                                verify.ErrMalformed,
+		`[,1]`:                                verify.ErrMalformed,
+		`[1,,2]`:                              verify.ErrMalformed,
+		`[1] x`:                               verify.ErrMalformed,
+		`[1]]`:                                verify.ErrMalformed,
+		`[{]}`:                                verify.ErrMalformed,
+		`[[}]`:                                verify.ErrMalformed,
+		`[}`:                                  verify.ErrMalformed,
+		`["abc]`:                              verify.ErrMalformed,
+		`["abc\"]`:                            verify.ErrMalformed,
+		`[1`:                                  verify.ErrMalformed,
+		"\ufeff[1]":                           verify.ErrMalformed,
+		strings.Repeat("[", 40):               verify.ErrLimit,
+		"[" + strings.Repeat("1,", 17) + "1]": verify.ErrLimit,
+	} {
+		if _, err := splitJSONArray([]byte(in)); !errors.Is(err, kind) {
+			t.Fatalf("%q: expected %v, got %v", in, kind, err)
+		}
+	}
+}
