@@ -92,8 +92,13 @@ func FuzzParseEvidence(f *testing.F) {
 	f.Add([]byte(`[{"arch":"LS10","nonce":"00","evidence":"","certificate":""}]`))
 	f.Add([]byte(` [ {"arch":"HOPPER","evidence":"` + hex.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) +
 		`"} ,{"arch":"HOPPER","uuid":"a\\\"],{","evidence":"` + base64.StdEncoding.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]` + "\n"))
+	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
 	for _, s := range []string{
 		`[{"arch":"HOPPER","nonce":"` + strings.Repeat("ab", 32) + `","evidence":"AA==","certificate":"QQ=="},{}]`,
+		`{"device_evidence_list":5,"device_evidence_list":[` + dev + `,` + dev + `]}`,
+		`{"device_evidence_list":[{"nonce":"ab"},{}],"device_evidence_list":[` + dev + `,` + dev + `]}`,
+		`{"DEVICE_EVIDENCE_LIST":[` + dev + `,` + dev + `]}`,
+		`[` + dev[:len(dev)-1] + `,"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}]`,
 		`[{"arch":"HOPPER","Arch":"LS10"}]`, `[{"arch":"a","arch":"b"}]`, `[{"arch":"\u0041"}]`, `[{"x":1,"arch":"HOPPER"}]`, `[null, {"uuid" : "u" } ]`,
 	} {
 		f.Add([]byte(s))

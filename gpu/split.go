@@ -2,14 +2,9 @@ package gpu
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/trustfactory/attest/verify"
 )
-
-// maxJSONDepth bounds the nesting splitJSONArray follows inside one element;
-// device evidence is two levels deep.
-const maxJSONDepth = 32
 
 // splitJSONArray returns the elements of the JSON array b, byte for byte and
 // without decoding them, so that the composite appraiser can hand each device
@@ -44,9 +39,8 @@ func splitJSONArray(b []byte) ([][]byte, error) {
 			i = end
 			continue
 		case '{', '[':
-			if len(stack) == maxJSONDepth {
-				return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: nesting deeper than %d at offset %d", maxJSONDepth, i)
-			}
+			// No depth limit of its own: the stack is bounded by the input,
+			// and a limit encoding/json lacks would refuse evidence it parses.
 			stack = append(stack, c)
 		case '}', ']':
 			if len(stack) == 0 {
@@ -130,26 +124,35 @@ func splitEvidence(evidence []byte) ([][]byte, error) {
 	if len(t) == 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: empty")
 	}
-	list := t
 	switch t[0] {
 	case '[':
 	case '{':
-		// The Trustee wrapper is decoded by encoding/json, so its key is
-		// matched exactly as ParseEvidence matches it.
-		var te struct {
-			List json.RawMessage `json:"device_evidence_list"`
+		// The Trustee wrapper is parsed whole, as Verify parses it: decoding
+		// its list apart would read repeated or case-variant keys differently
+		// (encoding/json merges a repeated list into the first one's elements).
+		devs, err := ParseEvidence(evidence)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(t, &te); err != nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %v", err)
+		if len(devs) == 1 {
+			return [][]byte{evidence}, nil
 		}
-		list = te.List
+		out := make([][]byte, 0, len(devs))
+		for _, d := range devs {
+			b, err := EncodeEvidence([]DeviceEvidence{d})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+		return out, nil
 	default:
 		if _, err := parseRaw(evidence); err != nil {
 			return nil, err
 		}
 		return [][]byte{evidence}, nil
 	}
-	elems, err := splitJSONArray(list)
+	elems, err := splitJSONArray(t)
 	if err != nil {
 		return nil, err
 	}

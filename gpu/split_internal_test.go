@@ -43,11 +43,32 @@ func TestSplitJSONArray(t *testing.T) {
 		`["abc\"]`:                            verify.ErrMalformed,
 		`[1`:                                  verify.ErrMalformed,
 		"\ufeff[1]":                           verify.ErrMalformed,
-		strings.Repeat("[", 40):               verify.ErrLimit,
+		strings.Repeat("[", 40):               verify.ErrMalformed,
 		"[" + strings.Repeat("1,", 17) + "1]": verify.ErrLimit,
 	} {
 		if _, err := splitJSONArray([]byte(in)); !errors.Is(err, kind) {
 			t.Fatalf("%q: expected %v, got %v", in, kind, err)
+		}
+	}
+}
+
+// Split reads a list exactly as ParseEvidence does: a Trustee wrapper with a
+// repeated or case-variant key, or deep nesting in an ignored field, gives
+// the same answer split or whole.
+func TestSplitAgreesWithParse(t *testing.T) {
+	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
+	for _, in := range []string{
+		`{"device_evidence_list":5,"device_evidence_list":[` + dev + `,` + dev + `]}`,
+		`{"device_evidence_list":[{"nonce":"ab"},{}],"device_evidence_list":[` + dev + `,` + dev + `]}`,
+		`{"DEVICE_EVIDENCE_LIST":[` + dev + `,` + dev + `]}`,
+		`{"device_evidence_list":[` + dev + `,` + dev + `]}`,
+		`[` + dev[:len(dev)-1] + `,"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `},` + dev + `]`,
+	} {
+		devs, perr := ParseEvidence([]byte(in))
+		parts, serr := splitEvidence([]byte(in))
+		checkSplitAgrees(t, devs, perr, parts, serr)
+		if (perr == nil) != (serr == nil) {
+			t.Fatalf("%s: parse %v, split %v", in, perr, serr)
 		}
 	}
 }

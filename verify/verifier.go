@@ -128,7 +128,9 @@ type Detector interface {
 
 // Splitter is implemented by verifiers whose evidence can carry several
 // devices (for example a list of GPUs). Split returns one evidence blob per
-// device, each acceptable to Verify, in the order they appear.
+// device, each acceptable to Verify, in the order they appear. A verifier
+// whose devices must also be judged as a set (the same device twice) must
+// implement SetChecker too: the parts are verified one by one.
 type Splitter interface {
 	Split(evidence []byte) ([][]byte, error)
 }

@@ -299,3 +299,22 @@ func TestCompositeSameGPUTwice(t *testing.T) {
 		t.Fatalf("status %s", o.Status())
 	}
 }
+
+// A list the GPU verifier refuses whole is refused when split too: a Trustee
+// wrapper whose key repeats (encoding/json keeps an error from the first).
+func TestCompositeRepeatedTrusteeKey(t *testing.T) {
+	w := newWorld(t, 2)
+	s := newSession(t, "bm9uY2UtNw==")
+	cs := w.components(t, s, nil, nil)
+	cs[1].Evidence = append(append([]byte(`{"device_evidence_list":5,"device_evidence_list":`), cs[1].Evidence...), '}')
+	o := w.appraise(t, cs)
+	if o.Status() != ear.StatusContraindicated {
+		dump(t, o)
+		t.Fatalf("status %s", o.Status())
+	}
+	for _, sm := range o.Submods {
+		if sm.Format == verify.FormatGPU && (sm.Claims != nil || !errors.Is(sm.Err, verify.ErrMalformed)) {
+			t.Fatalf("%s: claims %v, err %v", sm.Name, sm.Claims != nil, sm.Err)
+		}
+	}
+}

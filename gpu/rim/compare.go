@@ -164,7 +164,9 @@ func compare(report map[int][]byte, skip35 bool, rims ...*Manifest) (*Comparison
 		}
 		goldens = append(goldens, g)
 	}
-	c.Matched = make([]int, 0, len(goldens))
+	if len(goldens) > 0 {
+		c.Matched = make([]int, 0, len(goldens))
+	}
 	for _, g := range goldens {
 		i := g.m.Index
 		if skip35 && i == nvdec0Index {
