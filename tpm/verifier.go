@@ -226,6 +226,11 @@ func (v *Verifier) Format() verify.Format { return verify.FormatTPM }
 // Detect reports whether evidence is TPM evidence in a supported encoding.
 func (v *Verifier) Detect(evidence []byte) bool { return detect(evidence) }
 
+// DetectEncoding reports whether b looks like TPM evidence in a supported
+// encoding, without a verifier (which needs AK trust to be built). It is
+// cheap and never panics.
+func DetectEncoding(b []byte) bool { return detect(b) }
+
 // Verify decodes evidence (go-tpm-tools attest.Attestation protobuf, Trustee
 // TPM JSON or Evidence JSON) and verifies it as VerifyEvidence does.
 func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {

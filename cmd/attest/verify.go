@@ -35,6 +35,7 @@ import (
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -50,10 +51,11 @@ const (
 const verifyUsage = `usage: attest verify [flags] [FILE ...]
 
 Verifies attestation evidence (Intel TDX quotes, AMD SEV-SNP reports, NVIDIA
-GPU and NVSwitch reports; raw or in Trustee's JSON shapes, detected from the
-bytes), appraises it against reference values and prints one block per
-submodule with every check, then the overall status. FILE "-" reads stdin.
-Without any argument it appraises the embedded sample evidence.
+GPU and NVSwitch reports, and TPM 2.0 quotes when --tpm-ak names their AK
+trust; raw or in Trustee's JSON shapes, detected from the bytes), appraises it
+against reference values and prints one block per submodule with every check,
+then the overall status. FILE "-" reads stdin. Without any argument it
+appraises the embedded sample evidence.
 
 A KBS attest request body (/kbs/v0/attest, with --kbs-tee naming the TEE of
 /kbs/v0/auth) is appraised as the composite it describes, each piece bound to
@@ -65,6 +67,8 @@ Binding (one of them is required, or the evidence is refused):
                             additional-evidence))[0:32]
   --report-data HEX         the CPU evidence's expected report data (zero-padded)
   --nonce HEX               the GPU evidence's expected 32-byte SPDM nonce
+A TPM quote's extraData is bound like report data: --report-data, or D[0:32] of
+--runtime-data.
 
 Exit codes: 0 affirming, 1 contraindicated or none, 2 usage, input or configuration
 error, 3 warning.
@@ -94,6 +98,7 @@ type verifyOptions struct {
 	ocspMissing     bool
 	snpProduct      snp.Product
 	kbsTEE          string
+	tpmAK           string
 }
 
 type hexFlag struct{ b *[]byte }
@@ -137,6 +142,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
 	fset.StringVar(&o.kbsTEE, "kbs-tee", "tdx", "TEE named at /kbs/v0/auth, for a KBS attest request body as input")
 	fset.StringVar(&product, "snp-product", "", "AMD product (Milan, Genoa, Turin) of SNP reports that do not name theirs (version 2)")
+	fset.StringVar(&o.tpmAK, "tpm-ak", "", "PEM file of TPM AK trust: PUBLIC KEY blocks are pinned AKs, CERTIFICATE blocks AK certificate roots")
 	fset.BoolVar(&o.ocspMissing, "ocsp-allow-missing-unsafe", false, "accept GPU certificates whose OCSP answer is missing (revocation unknown; never affirming)")
 	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
 	if err := fset.Parse(args); err != nil {
@@ -454,7 +460,61 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	if err != nil {
 		return nil, err
 	}
-	return verify.NewRegistry(tv, nv, gv, sv)
+	vs := []verify.Verifier{tv, nv, gv, sv}
+	if o.tpmAK != "" {
+		pv, err := tpmVerifier(o.tpmAK)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, pv)
+	}
+	return verify.NewRegistry(vs...)
+}
+
+// tpmVerifier builds the TPM verifier from the --tpm-ak PEM file: a TPM
+// quote proves nothing without a trusted attestation key, so there is no
+// default.
+func tpmVerifier(file string) (*tpm.Verifier, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak: %w", err))
+	}
+	var keys []crypto.PublicKey
+	var roots []*x509.Certificate
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		switch blk.Type {
+		case "PUBLIC KEY":
+			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+			if err != nil {
+				return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: public key %d: %w", file, len(keys), err)
+			}
+			keys = append(keys, k)
+		case "CERTIFICATE":
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: certificate %d: %w", file, len(roots), err)
+			}
+			roots = append(roots, c)
+		default:
+			return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: PEM block %q, expected PUBLIC KEY or CERTIFICATE", file, blk.Type)
+		}
+	}
+	if len(keys) == 0 && len(roots) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: no PUBLIC KEY or CERTIFICATE block", file)
+	}
+	var opts []tpm.Option
+	if len(keys) > 0 {
+		opts = append(opts, tpm.WithTrustedAKs(keys...))
+	}
+	if len(roots) > 0 {
+		opts = append(opts, tpm.WithAKRoots(roots...))
+	}
+	return tpm.NewVerifier(opts...)
 }
 
 // expectations derives each component's expectations from the binding flags.
@@ -558,6 +618,9 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 	comps := make([]verify.Component, 0, len(evidence))
 	for _, e := range evidence {
 		f, derr := reg.Detect(e.data)
+		if derr != nil && o.tpmAK == "" && tpm.DetectEncoding(e.data) {
+			return nil, verify.Errorf(verify.ErrConfig, "%s: TPM evidence needs --tpm-ak: a quote proves nothing without a trusted attestation key", e.name)
+		}
 		c := verify.Component{Evidence: e.data, Expect: verify.Expectations{Now: o.now}}
 		if derr == nil {
 			c.Format = f

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io/fs"
 	"os"
@@ -12,8 +15,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/tpm/tpmtest"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -272,5 +278,70 @@ func TestVerifyKBSRequest(t *testing.T) {
 	code, _, errs = verifyCmd(t, body(rd.Nonce), append(append([]string{}, args[:len(args)-1]...), "--kbs-tee", "sample", "-")...)
 	if code != exitError || !strings.Contains(errs, "kbs-tee") {
 		t.Fatalf("exit %d %s", code, errs)
+	}
+}
+
+// TPM quotes verify once --tpm-ak names their AK trust, bound to the runtime
+// data like any CPU evidence; without it they are refused.
+func TestVerifyTPM(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	ak, err := tpmtest.NewRSAAK(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdoc := `{"nonce":"dHBtLWNsaQ==","tee-pubkey":{"kty":"EC","crv":"P-256","x":"eA","y":"eQ"}}`
+	d, err := binding.Digest([]byte(rdoc), crypto.SHA384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := tpmtest.StandardBoot()
+	pcrs := log.PCRs(crypto.SHA256)
+	q, err := ak.Quote(crypto.SHA256, pcrs, d[:32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := tpmtest.MarshalProto(&tpm.Evidence{AKPublicArea: ak.PublicArea(), Quotes: []tpm.Quote{q}, EventLog: log.Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM := func(name string, key crypto.PublicKey) {
+		der, err := x509.MarshalPKIXPublicKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p(name), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePEM("ak.pem", ak.Public())
+	other, _ := tpmtest.NewRSAAK(2048)
+	writePEM("other.pem", other.Public())
+	rv := "version: \"1\"\nreference_values:\n  - name: tpm_pcr04\n    value: [\"" + hex.EncodeToString(pcrs[4]) + "\"]\n"
+	for name, b := range map[string][]byte{"ev.bin": ev, "rv.yaml": []byte(rv), "junk.pem": []byte("-----BEGIN RSA PRIVATE KEY-----\nAA==\n-----END RSA PRIVATE KEY-----\n")} {
+		if err := os.WriteFile(p(name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"--now", "2025-06-15T00:00:00Z", "--runtime-data", rdoc, "--reference-values", p("rv.yaml")}
+	run := func(extra ...string) (int, string) {
+		code, out, errs := verifyCmd(t, nil, append(append(append([]string{}, base...), extra...), p("ev.bin"))...)
+		return code, out + errs
+	}
+	if code, out := run("--tpm-ak", p("ak.pem")); code != exitAffirming || !strings.Contains(out, "cpu0 (tpm): affirming") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if code, out := run("--tpm-ak", p("other.pem")); code != exitContraindicated || !strings.Contains(out, "cpu0 (tpm): contraindicated") {
+		t.Fatalf("another AK: exit %d\n%s", code, out)
+	}
+	if code, out := run(); code != exitError || !strings.Contains(out, "TPM evidence needs --tpm-ak") {
+		t.Fatalf("no AK trust: exit %d\n%s", code, out)
+	}
+	if code, out := run("--tpm-ak", p("junk.pem")); code != exitError || !strings.Contains(out, "expected PUBLIC KEY or CERTIFICATE") {
+		t.Fatalf("junk AK file: exit %d\n%s", code, out)
+	}
+	code, out, _ := verifyCmd(t, nil, "--now", "2025-06-15T00:00:00Z", "--tpm-ak", p("ak.pem"), "--runtime-data", `{"nonce":"b3RoZXI=","tee-pubkey":{"kty":"EC"}}`, "--reference-values", p("rv.yaml"), p("ev.bin"))
+	if code != exitContraindicated || !strings.Contains(out, "freshness") {
+		t.Fatalf("another session: exit %d\n%s", code, out)
 	}
 }
