@@ -255,17 +255,16 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 	if total > a.maxTotal {
 		return nil, Errorf(ErrLimit, "evidence of %d bytes in total, limit %d", total, a.maxTotal)
 	}
-	units, err := a.expand(comps)
-	if err != nil {
-		return nil, err
-	}
-	now := comps[0].Expect.Time()
-
-	out := make([]*SubmodOutcome, len(units))
-	// A few workers take the units in turn (the caller is one of them):
-	// fewer goroutines than units means fewer stacks grown to the depth
-	// signature verification needs.
-	var next atomic.Int64
+	// The helpers start before the evidence is split, so that waking an
+	// idle thread overlaps that work instead of delaying the first unit.
+	var (
+		units []unit
+		out   []*SubmodOutcome
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		ready = make(chan bool, a.workers)
+	)
+	// work takes the units in turn until none is left.
 	work := func() {
 		for {
 			i := int(next.Add(1)) - 1
@@ -279,14 +278,29 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 			out[i] = a.one(ctx, units[i])
 		}
 	}
-	var wg sync.WaitGroup
-	for range min(a.workers, len(units)) - 1 {
+	for range a.workers - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work()
+			if <-ready {
+				work()
+			}
 		}()
 	}
+	release := func(ok bool) {
+		for range a.workers - 1 {
+			ready <- ok
+		}
+	}
+	units, err := a.expand(comps)
+	if err != nil {
+		release(false)
+		wg.Wait()
+		return nil, err
+	}
+	now := comps[0].Expect.Time()
+	out = make([]*SubmodOutcome, len(units))
+	release(true)
 	work()
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
