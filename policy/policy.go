@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -467,10 +468,14 @@ func compareVersions(a, b string) (int, error) {
 func (e *eval) common() {
 	var unsafe []string
 	unsafe = append(unsafe, e.in.Unsafe...)
-	for _, k := range sortedKeys(e.in.Claims) {
-		if !strings.Contains(strings.ToLower(k), "unsafe") {
-			continue
+	var keys []string // only the few claims that name an unsafe switch, in order
+	for k := range e.in.Claims {
+		if containsFold(k, "unsafe") {
+			keys = append(keys, k)
 		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		switch v := e.in.Claims[k].(type) {
 		case bool:
 			if v {
@@ -498,4 +503,15 @@ func (e *eval) common() {
 		b.Reason = "not asserted while unsafe switches are in effect"
 	}
 	e.add(b)
+}
+
+// containsFold reports whether sub (ASCII) occurs in s, ignoring case,
+// without allocating as strings.ToLower would for every claim name.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
