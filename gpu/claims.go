@@ -90,39 +90,39 @@ func chainClaims(certsNotAfter time.Time, res *ocsp.Result) map[string]any {
 // Map returns NVIDIA's claims v3 names where they exist, plus the decoded
 // opaque fields and the measurements.
 func (d *DeviceClaims) Map() map[string]any {
-	dev := "gpu"
+	k := &gpuKeys
 	if d.Arch.IsSwitch() {
-		dev = "switch"
+		k = &switchKeys
 	}
-	p := "x-nvidia-" + dev + "-"
+	dev := k.dev
 	dec := d.Decoded
 	m := map[string]any{
-		"eat_nonce":                          hex.EncodeToString(d.Nonce),
-		"hwmodel":                            d.HWModel,
-		"ueid":                               d.UEID,
-		"x-nvidia-device-type":               dev,
-		p + "claims-version":                 "3.0",
-		p + "arch":                           string(d.Arch),
-		p + "arch-check":                     true,
-		p + "vbios-version":                  dec.VBIOSVersion,
-		p + "attestation-report-parsed":      true,
-		p + "attestation-report-nonce-match": d.NonceChecked,
-		p + "attestation-report-signature-verified":    true,
-		p + "attestation-report-cert-chain":            chainClaims(d.Chain.NotAfter, d.OCSP),
-		p + "attestation-report-cert-chain-fwid-match": d.FWIDMatched,
-		"x-attest-opaque-format":                       d.Opaque.Format.String(),
-		"x-attest-opaque-version":                      dec.OpaqueVersion,
-		"x-attest-measurements":                        measurementsMap(d.Report),
-		"x-attest-opaque":                              opaqueMap(d),
+		"eat_nonce":               hex.EncodeToString(d.Nonce),
+		"hwmodel":                 d.HWModel,
+		"ueid":                    d.UEID,
+		"x-nvidia-device-type":    dev,
+		k.claimsVersion:           "3.0",
+		k.arch:                    string(d.Arch),
+		k.archCheck:               true,
+		k.vbiosVersion:            dec.VBIOSVersion,
+		k.reportParsed:            true,
+		k.nonceMatch:              d.NonceChecked,
+		k.sigVerified:             true,
+		k.certChain:               chainClaims(d.Chain.NotAfter, d.OCSP),
+		k.fwidMatch:               d.FWIDMatched,
+		"x-attest-opaque-format":  d.Opaque.Format.String(),
+		"x-attest-opaque-version": dec.OpaqueVersion,
+		"x-attest-measurements":   measurementsMap(d.Report),
+		"x-attest-opaque":         opaqueMap(d),
 	}
 	if d.Arch.IsSwitch() {
 		m["x-nvidia-switch-bios-version"] = dec.VBIOSVersion
-		m[p+"pdi"] = hex.EncodeToString(dec.DevicePDI)
-		m[p+"gpu-pdis"] = pdiList(dec.SwitchGPUPDIs)
+		m[k.pdi] = hex.EncodeToString(dec.DevicePDI)
+		m[k.gpuPDIs] = pdiList(dec.SwitchGPUPDIs)
 	} else {
-		m[p+"driver-version"] = dec.DriverVersion
+		m[k.driverVersion] = dec.DriverVersion
 		if dec.SwitchPDIs != nil {
-			m[p+"switch-pdis"] = pdiList(dec.SwitchPDIs)
+			m[k.switchPDIs] = pdiList(dec.SwitchPDIs)
 		}
 	}
 	if d.Comparison != nil {
@@ -130,7 +130,7 @@ func (d *DeviceClaims) Map() map[string]any {
 		m["secboot"] = true
 		m["dbgstat"] = "disabled"
 		m["x-nvidia-mismatch-measurement-records"] = []any{}
-		m[p+"vbios-index-no-conflict"] = true
+		m[k.noConflict] = true
 		m["x-attest-measurements-matched"] = len(d.Comparison.Matched)
 		m["x-attest-measurements-skipped"] = append([]int(nil), d.Comparison.Skipped...)
 		if d.FirmwareRIM != nil {
@@ -139,23 +139,19 @@ func (d *DeviceClaims) Map() map[string]any {
 	} else {
 		m["measres"] = "not-run"
 	}
-	rim := func(name string, r *RIMResult) {
+	rim := func(rk *rimKeys, r *RIMResult) {
 		if r == nil {
 			return
 		}
-		m[p+name+"-rim-fetched"] = true
-		m[p+name+"-rim-signature-verified"] = true
-		m[p+name+"-rim-version-match"] = true
-		m[p+name+"-rim-measurements-available"] = true
-		m[p+name+"-rim-cert-chain"] = chainClaims(r.Manifest.NotAfter, r.OCSP)
-		m["x-attest-"+name+"-rim-id"] = r.Manifest.ID
+		m[rk.fetched] = true
+		m[rk.signatureVerified] = true
+		m[rk.versionMatch] = true
+		m[rk.measurementsAvailable] = true
+		m[rk.certChain] = chainClaims(r.Manifest.NotAfter, r.OCSP)
+		m[rk.id] = r.Manifest.ID
 	}
-	rim("driver", d.DriverRIM)
-	fw := "vbios"
-	if d.Arch.IsSwitch() {
-		fw = "bios"
-	}
-	rim(fw, d.FirmwareRIM)
+	rim(&k.driverRIM, d.DriverRIM)
+	rim(&k.firmwareRIM, d.FirmwareRIM)
 	if len(d.Warnings) > 0 {
 		m["x-nvidia-attestation-warning"] = append([]string(nil), d.Warnings...)
 	}
@@ -245,4 +241,42 @@ func opaqueMap(d *DeviceClaims) map[string]any {
 		m["unknown"] = unknown
 	}
 	return m
+}
+
+// claimKeys are the claim names of one device type, built once rather than
+// concatenated for every device of every appraisal.
+type claimKeys struct {
+	dev                                                         string
+	claimsVersion, arch, archCheck, vbiosVersion                string
+	reportParsed, nonceMatch, sigVerified, certChain, fwidMatch string
+	pdi, gpuPDIs, driverVersion, switchPDIs, noConflict         string
+	driverRIM, firmwareRIM                                      rimKeys
+}
+
+type rimKeys struct {
+	fetched, signatureVerified, versionMatch, measurementsAvailable, certChain, id string
+}
+
+var (
+	gpuKeys    = newClaimKeys("gpu", "vbios")
+	switchKeys = newClaimKeys("switch", "bios")
+)
+
+func newClaimKeys(dev, firmware string) claimKeys {
+	p := "x-nvidia-" + dev + "-"
+	rk := func(name string) rimKeys {
+		return rimKeys{
+			fetched: p + name + "-rim-fetched", signatureVerified: p + name + "-rim-signature-verified",
+			versionMatch: p + name + "-rim-version-match", measurementsAvailable: p + name + "-rim-measurements-available",
+			certChain: p + name + "-rim-cert-chain", id: "x-attest-" + name + "-rim-id",
+		}
+	}
+	return claimKeys{
+		dev: dev, claimsVersion: p + "claims-version", arch: p + "arch", archCheck: p + "arch-check",
+		vbiosVersion: p + "vbios-version", reportParsed: p + "attestation-report-parsed",
+		nonceMatch: p + "attestation-report-nonce-match", sigVerified: p + "attestation-report-signature-verified",
+		certChain: p + "attestation-report-cert-chain", fwidMatch: p + "attestation-report-cert-chain-fwid-match",
+		pdi: p + "pdi", gpuPDIs: p + "gpu-pdis", driverVersion: p + "driver-version", switchPDIs: p + "switch-pdis",
+		noConflict: p + "vbios-index-no-conflict", driverRIM: rk("driver"), firmwareRIM: rk(firmware),
+	}
 }

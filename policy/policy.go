@@ -78,7 +78,9 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	e := &eval{in: in, rv: p.rv, now: in.Now}
+	// Sized for the largest rule set (GPU with both RIMs) so that appending
+	// the checks does not reallocate.
+	e := &eval{in: in, rv: p.rv, now: in.Now, checks: make([]verify.Check, 0, 16)}
 	switch in.Format {
 	case verify.FormatTDX:
 		e.tdx()
