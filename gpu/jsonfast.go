@@ -1,5 +1,10 @@
 package gpu
 
+import (
+	"bytes"
+	"encoding/binary"
+)
+
 // decodeListFast decodes the serialized array encoding in its common shape
 // without encoding/json, which spends most of a device's non-cryptographic
 // verification time on the long base64 strings. It accepts only a subset in
@@ -84,19 +89,41 @@ func decodeDeviceFast(b []byte, d *rawDevice) bool {
 	}
 }
 
-// plainString reads a JSON string at b[i] whose contents are printable ASCII
-// without backslashes, and returns the contents and the offset after it.
+// plainString reads a JSON string at b[i] whose contents are ASCII without
+// control characters or backslashes, and returns the contents and the offset
+// after it.
 func plainString(b []byte, i int) (s []byte, next int, ok bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false
 	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			return nil, 0, false
+	n := bytes.IndexByte(b[i+1:], '"')
+	if n < 0 {
+		return nil, 0, false
+	}
+	s = b[i+1 : i+1+n]
+	if bytes.IndexByte(s, '\\') >= 0 || !plainASCII(s) {
+		return nil, 0, false
+	}
+	return s, i + 2 + n, true
+}
+
+// plainASCII reports whether every byte of s is in 0x20..0x7f, eight bytes
+// at a time: a word has a byte below 0x20 when subtracting 0x20 from each
+// byte borrows into a byte whose top bit was clear, and a byte above 0x7f
+// when a top bit is set.
+func plainASCII(s []byte) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	for len(s) >= 8 {
+		w := binary.LittleEndian.Uint64(s)
+		if w&hi != 0 || (w-lo)&^w&hi != 0 {
+			return false
+		}
+		s = s[8:]
+	}
+	for _, c := range s {
+		if c < 0x20 || c >= 0x80 {
+			return false
 		}
 	}
-	return nil, 0, false
+	return true
 }

@@ -72,3 +72,26 @@ func TestSplitAgreesWithParse(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainASCII(t *testing.T) {
+	naive := func(s []byte) bool {
+		for _, c := range s {
+			if c < 0x20 || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	base := []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123456789+/=")
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range []byte{0x00, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xff, '"', '\\'} {
+				s := append([]byte(nil), base[:n]...)
+				s[pos] = c
+				if got, want := plainASCII(s), naive(s); got != want {
+					t.Fatalf("%q: got %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
+}
