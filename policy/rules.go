@@ -3,7 +3,6 @@ package policy
 import (
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/trustfactory/attest/ear"
@@ -20,15 +19,6 @@ var DefaultAcceptedTCBStatus = []string{"UpToDate"}
 var DefaultToleratedTCBStatus = []string{
 	"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
 	"OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // tdx: executables from MRTD and RTMRs, hardware from the TCB status, date
