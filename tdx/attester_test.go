@@ -247,6 +247,15 @@ func TestDirSourceBundle(t *testing.T) {
 	}
 	_, err = verifyQuote(t, v, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
 	wantKinds(t, err, verify.ErrCollateral)
+	// An item over the 1 MiB cap is refused, not read whole.
+	if err := os.WriteFile(dir+"/qe_identity.json", bytes.Repeat([]byte(" "), 1<<20+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = verifyQuote(t, v, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
+	wantKinds(t, err, verify.ErrLimit)
+	if !bytes.Contains([]byte(err.Error()), []byte("qe_identity.json")) {
+		t.Fatalf("the source, not the parser, should refuse the file: %v", err)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {

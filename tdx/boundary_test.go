@@ -108,3 +108,27 @@ func TestExpiredCollateralGraceNotForCertificates(t *testing.T) {
 		}
 	}
 }
+
+// A warm platform cache answers only from the PCK chain's notBefore on: a
+// verification at an earlier time fails as a fresh verifier's does. Without
+// collateral, whose issuer chains would also fail, only the PCK chain is
+// judged.
+func TestPlatformCacheBeforeNotBefore(t *testing.T) {
+	f := newFixture(t)
+	quote := f.pki.Quote(f.pki.DefaultQuote(nonce))
+	warm := f.verifier(t, tdx.WithoutCollateralUnsafe())
+	if _, err := verifyQuote(t, warm, quote, exp()); err != nil {
+		t.Fatal(err)
+	}
+	e := exp()
+	e.Now = f.pki.NotBefore.Add(-time.Second)
+	for _, v := range []struct {
+		name string
+		v    *tdx.Verifier
+	}{{"cold", f.verifier(t, tdx.WithoutCollateralUnsafe())}, {"warm", warm}} {
+		cl, err := verifyQuote(t, v.v, quote, e)
+		if !errors.Is(err, verify.ErrChain) || !errors.Is(err, verify.ErrExpired) || cl != nil {
+			t.Fatalf("%s: claims %v, err %v; want ErrChain and ErrExpired", v.name, cl != nil, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -281,7 +282,7 @@ func (t *trust) verifyCerts(certs []*x509.Certificate, now time.Time, what strin
 	})
 	if err != nil {
 		var inv x509.CertificateInvalidError
-		if ok := asInvalid(err, &inv); ok && inv.Reason == x509.Expired {
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
 			return verify.Errorf(verify.ErrChain, "%s: certificate %q not valid at %s: %w: %w", what, inv.Cert.Subject.CommonName, now.UTC().Format(time.RFC3339), verify.ErrExpired, err)
 		}
 		return verify.Errorf(verify.ErrChain, "%s: %w", what, err)
@@ -300,14 +301,6 @@ func (t *trust) verifyCerts(certs []*x509.Certificate, now time.Time, what strin
 		}
 	}
 	return nil
-}
-
-func asInvalid(err error, out *x509.CertificateInvalidError) bool {
-	e, ok := err.(x509.CertificateInvalidError)
-	if ok {
-		*out = e
-	}
-	return ok
 }
 
 func verifyJSONSig(cert *x509.Certificate, body, sig []byte, what string) error {
@@ -346,54 +339,55 @@ func serialKey(b []byte) string { return string(b) }
 // verifyCollateral checks everything in c that does not depend on the quote.
 func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*verifiedCollateral, error) {
 	v := &verifiedCollateral{}
-	win := window{}
-	certs := window{}
+	win := window{}   // every item and certificate
+	certs := window{} // the issuer-chain certificates, merged into win at the end
 
-	// TCB info.
-	tcbRaw, tcbSig, err := signedBody(c.TCBInfo, "tcbInfo", "TCB info")
-	if err != nil {
-		return nil, err
+	// signed checks item, {"<key>":{…},"signature":"hex"}, against the
+	// signing certificate of its issuer chain and decodes the signed body
+	// into out. A chain identical to the one verified before is not verified
+	// again.
+	var lastChain []byte
+	var lastSigner *x509.Certificate
+	signed := func(item, chain []byte, key, what string, out any) (*x509.Certificate, error) {
+		raw, sig, err := signedBody(item, key, what)
+		if err != nil {
+			return nil, err
+		}
+		signer := lastSigner
+		if signer == nil || !bytes.Equal(chain, lastChain) {
+			if signer, err = t.verifyIssuerChain(chain, false, now, what, &certs); err != nil {
+				return nil, err
+			}
+			lastChain, lastSigner = chain, signer
+		}
+		if err := verifyJSONSig(signer, raw, sig, what); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", what, err)
+		}
+		return signer, nil
 	}
-	tcbSigner, err := t.verifyIssuerChain(c.TCBInfoIssuerChain, false, now, "TCB info", &certs)
-	if err != nil {
-		return nil, err
-	}
-	if err := verifyJSONSig(tcbSigner, tcbRaw, tcbSig, "TCB info"); err != nil {
-		return nil, err
-	}
+
 	v.tcb = &tcbInfo{}
-	if err := json.Unmarshal(tcbRaw, v.tcb); err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "TCB info: %w", err)
+	tcbSigner, err := signed(c.TCBInfo, c.TCBInfoIssuerChain, "tcbInfo", "TCB info", v.tcb)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkTCBInfo(v.tcb); err != nil {
 		return nil, err
 	}
 	win.add(v.tcb.IssueDate, v.tcb.NextUpdate)
-	win.cert(tcbSigner)
 
-	// QE identity.
-	qeRaw, qeSig, err := signedBody(c.QEIdentity, "enclaveIdentity", "QE identity")
+	v.qe = &qeIdentity{}
+	qeSigner, err := signed(c.QEIdentity, c.QEIdentityIssuerChain, "enclaveIdentity", "QE identity", v.qe)
 	if err != nil {
 		return nil, err
-	}
-	qeSigner := tcbSigner
-	if !bytes.Equal(c.QEIdentityIssuerChain, c.TCBInfoIssuerChain) {
-		if qeSigner, err = t.verifyIssuerChain(c.QEIdentityIssuerChain, false, now, "QE identity", &certs); err != nil {
-			return nil, err
-		}
-	}
-	if err := verifyJSONSig(qeSigner, qeRaw, qeSig, "QE identity"); err != nil {
-		return nil, err
-	}
-	v.qe = &qeIdentity{}
-	if err := json.Unmarshal(qeRaw, v.qe); err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "QE identity: %w", err)
 	}
 	if err := checkQEIdentity(v.qe); err != nil {
 		return nil, err
 	}
 	win.add(v.qe.IssueDate, v.qe.NextUpdate)
-	win.cert(qeSigner)
 	v.signers = []*x509.Certificate{tcbSigner, qeSigner}
 
 	if !skipCRLs {
@@ -421,7 +415,6 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 		}
 		v.pckRevoked = revokedSet(v.pckCRL)
 		win.add(v.pckCRL.ThisUpdate, v.pckCRL.NextUpdate)
-		win.cert(v.pckCRLCA)
 		for _, s := range v.signers {
 			if v.rootRevoked[serialKey(s.SerialNumber.Bytes())] {
 				return nil, verify.Errorf(verify.ErrRevoked, "collateral signing certificate %q serial %x is revoked by the Root CA CRL", s.Subject.CommonName, s.SerialNumber)

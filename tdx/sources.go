@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -79,20 +80,8 @@ func (d DirSource) Collateral(_ context.Context, req CollateralRequest) (*Collat
 	if req.CA != "platform" && req.CA != "processor" {
 		return nil, verify.Errorf(verify.ErrConfig, "DirSource: PCK CA %q", req.CA)
 	}
-	f := upperHex(req.FMSPC[:])
 	c := &Collateral{}
-	for _, it := range []struct {
-		dst  *[]byte
-		path string
-	}{
-		{&c.TCBInfo, filepath.Join("tcb_info", f+".json")},
-		{&c.TCBInfoIssuerChain, filepath.Join("tcb_info", f+".issuer_chain.pem")},
-		{&c.QEIdentity, "qe_identity.json"},
-		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
-		{&c.PCKCRL, filepath.Join("pck_crl", req.CA+".der")},
-		{&c.PCKCRLIssuerChain, filepath.Join("pck_crl", req.CA+".issuer_chain.pem")},
-		{&c.RootCACRL, "root_ca_crl.der"},
-	} {
+	for _, it := range bundleFiles(c, req.FMSPC, req.CA) {
 		b, err := readCapped(filepath.Join(d.Dir, it.path))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -100,57 +89,64 @@ func (d DirSource) Collateral(_ context.Context, req CollateralRequest) (*Collat
 		if err != nil {
 			return nil, err
 		}
-		*it.dst = b
+		*it.data = b
 	}
 	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "bundle %s has no TCB info for fmspc %s: %w", d.Dir, f, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "bundle %s has no TCB info for fmspc %s: %w", d.Dir, upperHex(req.FMSPC[:]), collateral.ErrNotFound)
 	}
 	return c, nil
 }
 
+// bundleFiles pairs each item of c with its path in the DirSource layout.
+func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
+	data *[]byte
+	path string
+} {
+	f := upperHex(fmspc[:])
+	return []struct {
+		data *[]byte
+		path string
+	}{
+		{&c.TCBInfo, filepath.Join("tcb_info", f+".json")},
+		{&c.TCBInfoIssuerChain, filepath.Join("tcb_info", f+".issuer_chain.pem")},
+		{&c.QEIdentity, "qe_identity.json"},
+		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
+		{&c.PCKCRL, filepath.Join("pck_crl", ca+".der")},
+		{&c.PCKCRLIssuerChain, filepath.Join("pck_crl", ca+".issuer_chain.pem")},
+		{&c.RootCACRL, "root_ca_crl.der"},
+	}
+}
+
+// readCapped reads path through one open handle, failing with ErrLimit when
+// it holds more than maxCollateralItem bytes (however the file changes
+// while it is read).
 func readCapped(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
+	b, err := io.ReadAll(io.LimitReader(fh, maxCollateralItem+1))
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", path, err)
 	}
-	if st.Size() > maxCollateralItem {
-		return nil, verify.Errorf(verify.ErrLimit, "%s: %d bytes exceeds the cap of %d", path, st.Size(), maxCollateralItem)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", path, err)
+	if len(b) > maxCollateralItem {
+		return nil, verify.Errorf(verify.ErrLimit, "%s: more than the cap of %d bytes", path, maxCollateralItem)
 	}
 	return b, nil
 }
 
 // WriteBundle writes c for (fmspc, ca) into dir in the DirSource layout.
 func WriteBundle(dir string, fmspc [6]byte, ca string, c *Collateral) error {
-	f := upperHex(fmspc[:])
-	for _, it := range []struct {
-		path string
-		data []byte
-	}{
-		{filepath.Join("tcb_info", f+".json"), c.TCBInfo},
-		{filepath.Join("tcb_info", f+".issuer_chain.pem"), c.TCBInfoIssuerChain},
-		{"qe_identity.json", c.QEIdentity},
-		{"qe_identity.issuer_chain.pem", c.QEIdentityIssuerChain},
-		{filepath.Join("pck_crl", ca+".der"), c.PCKCRL},
-		{filepath.Join("pck_crl", ca+".issuer_chain.pem"), c.PCKCRLIssuerChain},
-		{"root_ca_crl.der", c.RootCACRL},
-	} {
-		if it.data == nil {
+	for _, it := range bundleFiles(c, fmspc, ca) {
+		if *it.data == nil {
 			continue
 		}
 		p := filepath.Join(dir, it.path)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, it.data, 0o644); err != nil {
+		if err := os.WriteFile(p, *it.data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -238,17 +234,13 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 	g, gctx := errgroup.WithContext(ctx)
 	get := func(u, chainHeader string, body, chain *[]byte, expiry func([]byte) (time.Time, error)) {
 		g.Go(func() error {
-			e, _, err := h.opts.Cache.Get(gctx, u, now, func(ctx context.Context) (collateral.Entry, error) {
-				r, err := h.opts.Fetcher.Fetch(ctx, u)
-				if err != nil {
-					return collateral.Entry{}, err
-				}
+			e, _, err := h.opts.Cache.Get(gctx, u, now, collateral.FetchFunc(h.opts.Fetcher, u, now, func(r *collateral.Response) (time.Time, error) {
 				na, err := expiry(r.Body)
 				if err != nil {
-					return collateral.Entry{}, verify.Errorf(verify.ErrCollateral, "GET %s: %w", u, err)
+					return time.Time{}, verify.Errorf(verify.ErrCollateral, "GET %s: %w", u, err)
 				}
-				return collateral.Entry{Data: r.Body, Header: r.Header, NotAfter: na, FetchedAt: now}, nil
-			})
+				return na, nil
+			}))
 			if err != nil {
 				return err
 			}

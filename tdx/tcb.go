@@ -126,22 +126,10 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 	adv := append([]string(nil), level.AdvisoryIDs...)
 	if modLevel != nil {
 		out.ModuleStatus, out.ModuleDate = modLevel.TCBStatus, modLevel.TCBDate
-		switch modLevel.TCBStatus {
-		case StatusOutOfDate:
-			out.Status = outOfDate(out.Status)
-			out.Date = minTime(out.Date, modLevel.TCBDate)
-		case StatusRevoked:
-			out.Status = StatusRevoked
-		}
+		out.converge(modLevel)
 		adv = append(adv, modLevel.AdvisoryIDs...)
 	}
-	switch qeLevel.TCBStatus {
-	case StatusOutOfDate:
-		out.Status = outOfDate(out.Status)
-		out.Date = minTime(out.Date, qeLevel.TCBDate)
-	case StatusRevoked:
-		out.Status = StatusRevoked
-	}
+	out.converge(qeLevel)
 	adv = append(adv, qeLevel.AdvisoryIDs...)
 	out.AdvisoryIDs = dedupe(adv)
 
@@ -150,6 +138,18 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 			out.PlatformStatus, out.ModuleStatus, out.QEStatus, out.Date.UTC().Format(time.RFC3339))
 	}
 	return out, nil
+}
+
+// converge lowers the overall status and date by a module or QE level, as
+// Intel's QVL does: OutOfDate makes the status out of date, Revoked revokes.
+func (t *TCB) converge(l *tcbLevel) {
+	switch l.TCBStatus {
+	case StatusOutOfDate:
+		t.Status = outOfDate(t.Status)
+		t.Date = minTime(t.Date, l.TCBDate)
+	case StatusRevoked:
+		t.Status = StatusRevoked
+	}
 }
 
 // outOfDate converges a platform status with an OutOfDate module or QE.

@@ -26,7 +26,7 @@ func NotAfterFromHeader(h http.Header, fetchedAt time.Time) (time.Time, bool) {
 			return fetchedAt, true
 		case found:
 			lifetime := maxAge
-			if age, ok := parseSeconds(h.Get("Age")); ok {
+			if age, ok := parseSeconds(h.Get("Age"), maxFreshness); ok {
 				lifetime -= age
 			}
 			return fetchedAt.Add(max(lifetime, 0)), true
@@ -67,7 +67,7 @@ func parseCacheControl(values []string) (maxAge time.Duration, found, ok bool) {
 				if found || !hasArg {
 					return 0, false, false
 				}
-				s, valid := parseSeconds(strings.Trim(strings.TrimSpace(arg), `"`))
+				s, valid := parseSeconds(strings.Trim(strings.TrimSpace(arg), `"`), maxFreshness)
 				if !valid {
 					return 0, false, false
 				}
@@ -78,17 +78,18 @@ func parseCacheControl(values []string) (maxAge time.Duration, found, ok bool) {
 	return maxAge, found, true
 }
 
-// parseSeconds parses a non-negative delta-seconds value, capped at maxFreshness.
-func parseSeconds(v string) (time.Duration, bool) {
+// parseSeconds parses a non-negative delta-seconds value (HTTP's
+// delta-seconds: digits only), capped at limit, a whole number of seconds.
+func parseSeconds(v string, limit time.Duration) (time.Duration, bool) {
 	if v == "" || v[0] < '0' || v[0] > '9' {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
 		if ne, isNum := err.(*strconv.NumError); isNum && ne.Err == strconv.ErrRange {
-			return maxFreshness, true
+			return limit, true
 		}
 		return 0, false
 	}
-	return min(time.Duration(min(n, uint64(maxFreshness/time.Second)))*time.Second, maxFreshness), true
+	return time.Duration(min(n, uint64(limit/time.Second))) * time.Second, true
 }

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/trustfactory/attest/verify"
@@ -278,15 +277,7 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if v[0] >= '0' && v[0] <= '9' {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			var ne *strconv.NumError
-			if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
-				return maxRetryAfterSeconds * time.Second, true
-			}
-			return 0, false
-		}
-		return time.Duration(min(n, maxRetryAfterSeconds)) * time.Second, true
+		return parseSeconds(v, maxRetryAfterSeconds*time.Second)
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
