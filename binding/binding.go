@@ -157,9 +157,7 @@ func ReportData(f verify.Format, d []byte) ([]byte, error) {
 		if len(d) > reportDataSize {
 			return nil, verify.Errorf(verify.ErrConfig, "report data for %s: digest of %d bytes exceeds the %d-byte field", f, len(d), reportDataSize)
 		}
-		out := make([]byte, reportDataSize)
-		copy(out, d)
-		return out, nil
+		return fit(d, reportDataSize), nil
 	case verify.FormatGPU, verify.FormatNVSwitch, verify.FormatTPM:
 		if len(d) < nonceSize {
 			return nil, verify.Errorf(verify.ErrConfig, "nonce for %s: digest of %d bytes, need at least %d", f, len(d), nonceSize)

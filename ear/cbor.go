@@ -328,12 +328,9 @@ func (c *Codec) cborAppraisal(w *cborWriter, a *Appraisal, g Generation) error {
 
 func (c *Codec) putCBORExtensions(m *cborMapEnc, exts map[string]any, scope Scope) error {
 	for name, v := range exts {
-		e, ok := c.reg.Lookup(name)
-		if !ok || e.Name != name {
-			return invalid("extension %q: not registered", name)
-		}
-		if e.Scope&scope == 0 {
-			return invalid("extension %q: not allowed here", name)
+		e, err := c.extension(name, scope)
+		if err != nil {
+			return err
 		}
 		m.key(e.Key)
 		if err := m.value(v); err != nil {
@@ -694,10 +691,7 @@ func cborTime(r *cborReader, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	if n <= 0 || n > 253402300799 {
-		return time.Time{}, decodeErr("%s: time %d out of range", name, n)
-	}
-	return time.Unix(n, 0).UTC(), nil
+	return unixTime(n, name)
 }
 
 // claimKeys iterates over the entries of a map with integer keys, refusing

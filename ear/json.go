@@ -165,14 +165,24 @@ func vectorJSON(v TrustVector, g Generation) map[string]int {
 	return m
 }
 
+// extension returns the registered extension an Extensions map key names
+// (its IETF name), refusing one that is unknown or not allowed in scope.
+func (c *Codec) extension(name string, scope Scope) (Extension, error) {
+	e, ok := c.reg.Lookup(name)
+	if !ok || e.Name != name {
+		return e, invalid("extension %q: not registered", name)
+	}
+	if e.Scope&scope == 0 {
+		return e, invalid("extension %q: not allowed here", name)
+	}
+	return e, nil
+}
+
 func (c *Codec) putJSONExtensions(m map[string]any, exts map[string]any, scope Scope, g Generation) error {
 	for name, v := range exts {
-		e, ok := c.reg.Lookup(name)
-		if !ok || e.Name != name {
-			return invalid("extension %q: not registered", name)
-		}
-		if e.Scope&scope == 0 {
-			return invalid("extension %q: not allowed here", name)
+		e, err := c.extension(name, scope)
+		if err != nil {
+			return err
 		}
 		if g == GenerationLegacy {
 			m[e.LegacyName] = v
@@ -419,7 +429,13 @@ func jsonTime(raw json.RawMessage, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, decodeErr("%s: expected integer seconds, got %.40s", name, s)
 	}
-	if n <= 0 || n > 253402300799 { // up to 9999-12-31
+	return unixTime(n, name)
+}
+
+// unixTime converts a NumericDate claim, refusing times before the epoch
+// or after 9999-12-31.
+func unixTime(n int64, name string) (time.Time, error) {
+	if n <= 0 || n > 253402300799 {
 		return time.Time{}, decodeErr("%s: time %d out of range", name, n)
 	}
 	return time.Unix(n, 0).UTC(), nil

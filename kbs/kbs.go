@@ -84,9 +84,9 @@ func ParseRequest(body []byte) (*Request, error) {
 	switch {
 	case r.RuntimeData.Nonce == "":
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.nonce missing")
-	case len(bytes.TrimSpace(r.RuntimeData.TEEPubKey)) == 0 || bytes.Equal(bytes.TrimSpace(r.RuntimeData.TEEPubKey), []byte("null")):
+	case absent(r.RuntimeData.TEEPubKey):
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.tee-pubkey missing")
-	case len(bytes.TrimSpace(r.TEEEvidence.Primary)) == 0 || bytes.Equal(bytes.TrimSpace(r.TEEEvidence.Primary), []byte("null")):
+	case absent(r.TEEEvidence.Primary):
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence missing")
 	}
 	var key map[string]any
@@ -97,6 +97,12 @@ func ParseRequest(body []byte) (*Request, error) {
 		return nil, verify.Errorf(verify.ErrUnsupported, "KBS request: init-data format %q, expected toml", r.InitData.Format)
 	}
 	return &r, nil
+}
+
+// absent reports whether a JSON member is missing, empty or null.
+func absent(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
 }
 
 // Format maps a KBS TEE name (kbs-types) to an attest evidence format. TEEs
@@ -212,7 +218,7 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	if now.IsZero() {
 		now = time.Now()
 	}
-	comps, rtClaims, err := s.components(req, primary, now)
+	comps, initData, err := components(req, primary, s.hash, now)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +226,7 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	if err != nil {
 		return nil, err
 	}
-	s.trusteeShape(out, req, rtClaims)
+	s.trusteeShape(out, s.runtimeDataClaims(req), initData)
 	var opts []token.SignOption
 	if na, ok := out.NotAfter(); ok {
 		opts = append(opts, token.CapExpiry(na))
@@ -232,20 +238,15 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	return &Attestation{Token: tok, Outcome: out, TEEPubKey: bytes.Clone(req.RuntimeData.TEEPubKey)}, nil
 }
 
-// components builds the composite and the runtime data claims of cpu0.
-func (s *Service) components(req *Request, primary verify.Format, now time.Time) ([]verify.Component, map[string]any, error) {
-	comps, err := Components(req, primary, s.hash, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	additional := req.TEEEvidence.Additional
+// runtimeDataClaims returns the runtime data claims of cpu0.
+func (s *Service) runtimeDataClaims(req *Request) map[string]any {
 	var key any
 	_ = json.Unmarshal(req.RuntimeData.TEEPubKey, &key) // checked by ParseRequest
 	rt := map[string]any{"nonce": req.RuntimeData.Nonce, "tee-pubkey": key}
 	if s.verbose {
-		rt["additional-evidence"] = additional
+		rt["additional-evidence"] = req.TEEEvidence.Additional
 	}
-	return comps, rt, nil
+	return rt
 }
 
 // Components returns the composite a request describes, each piece bound as
@@ -254,35 +255,42 @@ func (s *Service) components(req *Request, primary verify.Format, now time.Time)
 // init-data field, every additional device to H(JCS({nonce, tee-pubkey})).
 // h is crypto.SHA384 (or SHA512); now is the verification time.
 func Components(req *Request, primary verify.Format, h crypto.Hash, now time.Time) ([]verify.Component, error) {
+	comps, _, err := components(req, primary, h, now)
+	return comps, err
+}
+
+// components is Components that also returns the parsed init data (nil when
+// the request has none).
+func components(req *Request, primary verify.Format, h crypto.Hash, now time.Time) ([]verify.Component, *binding.InitData, error) {
 	if req == nil {
-		return nil, verify.Errorf(verify.ErrConfig, "kbs: nil request")
+		return nil, nil, verify.Errorf(verify.ErrConfig, "kbs: nil request")
 	}
 	additional := req.TEEEvidence.Additional
 	rd := binding.RuntimeData{Nonce: req.RuntimeData.Nonce, TEEPubKey: req.RuntimeData.TEEPubKey, AdditionalEvidence: &additional}
 	cpu, err := binding.Expect(primary, rd, h)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cpu.Now = now
+	var initData *binding.InitData
 	if req.InitData != nil {
-		d, err := binding.ParseInitData([]byte(req.InitData.Body))
-		if err != nil {
-			return nil, err
+		if initData, err = binding.ParseInitData([]byte(req.InitData.Body)); err != nil {
+			return nil, nil, err
 		}
-		if cpu.InitDataDigest, err = binding.InitDataField(primary, d.Digest()); err != nil {
-			return nil, err
+		if cpu.InitDataDigest, err = binding.InitDataField(primary, initData.Digest()); err != nil {
+			return nil, nil, err
 		}
 	}
 	comps := []verify.Component{{Name: "cpu0", Format: primary, Evidence: req.TEEEvidence.Primary, Expect: cpu}}
 	if strings.TrimSpace(additional) == "" {
-		return comps, nil
+		return comps, initData, nil
 	}
 	var extra map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(additional), &extra); err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
 	}
 	if len(extra) > MaxAdditionalDevices {
-		return nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
+		return nil, nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
 	}
 	names := make([]string, 0, len(extra))
 	for n := range extra {
@@ -292,22 +300,22 @@ func Components(req *Request, primary verify.Format, h crypto.Hash, now time.Tim
 	for _, n := range names {
 		f, err := Format(n)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		exp, err := binding.Expect(f, rd, h)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		exp.Now = now
 		comps = append(comps, verify.Component{Format: f, Evidence: extra[n], Expect: exp})
 	}
-	return comps, nil
+	return comps, initData, nil
 }
 
 // trusteeShape rewrites the result into Trustee's shape: the claims under
 // the TEE's KBS name, the runtime data claims (with the TEE key) in cpu0, and
 // only the claims Trustee's own tokens carry.
-func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]any) {
+func (s *Service) trusteeShape(out *verify.Outcome, rt map[string]any, initData *binding.InitData) {
 	for _, so := range out.Submods {
 		a := so.Appraisal
 		if a == nil {
@@ -316,13 +324,7 @@ func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]
 		if !s.verbose || so.Claims == nil {
 			a.AnnotatedEvidence = nil
 		} else {
-			ae := map[string]any{teeName(so.Format): verify.Nest(so.ClaimMap())}
-			for _, k := range []string{"report_data", "init_data"} {
-				if v, ok := so.ClaimMap()[k]; ok {
-					ae[k] = v
-				}
-			}
-			a.AnnotatedEvidence = ae
+			a.AnnotatedEvidence = verify.PolicyInput{Format: verify.Format(teeName(so.Format)), Claims: so.ClaimMap()}.Map()
 		}
 		if so.Name != "cpu0" {
 			continue
@@ -331,10 +333,8 @@ func (s *Service) trusteeShape(out *verify.Outcome, req *Request, rt map[string]
 			a.AnnotatedEvidence = map[string]any{}
 		}
 		a.AnnotatedEvidence["runtime_data_claims"] = rt
-		if s.verbose && req.InitData != nil {
-			if d, err := binding.ParseInitData([]byte(req.InitData.Body)); err == nil {
-				a.AnnotatedEvidence["init_data_claims"] = d.Data
-			}
+		if s.verbose && initData != nil {
+			a.AnnotatedEvidence["init_data_claims"] = initData.Data
 		}
 	}
 	// Trustee's tokens carry no other appraisal claims and no overall

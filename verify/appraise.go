@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -485,25 +487,12 @@ func (a *Appraiser) missing(units []unit) string {
 	for _, u := range units {
 		have[u.format]++
 	}
-	for _, f := range sortedFormats(a.required) {
+	for _, f := range slices.Sorted(maps.Keys(a.required)) {
 		if n := a.required[f]; have[f] < n {
 			return fmt.Sprintf("%d %s components required, %d present", n, f, have[f])
 		}
 	}
 	return ""
-}
-
-func sortedFormats(m map[Format]int) []Format {
-	out := make([]Format, 0, len(m))
-	for f := range m {
-		out = append(out, f)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // one verifies and appraises one submodule. A verifier or policy that
@@ -519,7 +508,7 @@ func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
 	}
 	v, _ := a.reg.Lookup(u.format)
 	claims, err := v.Verify(ctx, u.evidence, u.expect)
-	if err == nil && claims == nil {
+	if err == nil && isNil(claims) {
 		err = Errorf(ErrConfig, "%s verifier returned no claims and no error", u.format)
 	}
 	if err != nil {
@@ -539,8 +528,7 @@ func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
 		err = Errorf(ErrConfig, "policy returned no result and no error")
 	}
 	if err != nil {
-		so := a.failed(u, Errorf(ErrPolicy, "appraising %s claims: %w", u.format, err))
-		return so
+		return a.failed(u, Errorf(ErrPolicy, "appraising %s claims: %w", u.format, err))
 	}
 	ap := &ear.Appraisal{TrustVector: pr.TrustVector, Extensions: map[string]any{}}
 	if pr.PolicyID != "" {

@@ -647,3 +647,33 @@ func TestCompositeSetCheck(t *testing.T) {
 		t.Fatalf("CheckSet called %d times, expected once per appraisal", gpu.sets.Load())
 	}
 }
+
+// nilClaimsVerifier is a broken verifier that reports success without claims,
+// as an untyped nil or as a nil pointer in the interface.
+type nilClaimsVerifier struct {
+	f     verify.Format
+	typed bool
+}
+
+func (v nilClaimsVerifier) Format() verify.Format { return v.f }
+
+func (v nilClaimsVerifier) Verify(context.Context, []byte, verify.Expectations) (verify.Claims, error) {
+	if v.typed {
+		return (*fakeClaims)(nil), nil
+	}
+	return nil, nil
+}
+
+func TestCompositeVerifierReturnsNoClaims(t *testing.T) {
+	for _, typed := range []bool{false, true} {
+		reg, _ := verify.NewRegistry(nilClaimsVerifier{f: verify.FormatSNP, typed: typed})
+		p, _ := policy.New(nil)
+		a, _ := verify.NewAppraiser(reg, p)
+		o := run(t, a, []verify.Component{{Format: verify.FormatSNP, Evidence: []byte("x"), Expect: expect(cpuRD)}})
+		s := submod(t, o, "cpu0")
+		if !errors.Is(s.Err, verify.ErrConfig) || !strings.Contains(s.Err.Error(), "returned no claims and no error") ||
+			s.Appraisal.Status != ear.StatusContraindicated {
+			t.Fatalf("typed nil %v: %+v", typed, s)
+		}
+	}
+}

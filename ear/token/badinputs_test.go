@@ -687,3 +687,21 @@ func chain(t *testing.T, certs ...string) *cert.Chain {
 	}
 	return &c
 }
+
+// Every key-document parser refuses an oversized document before parsing.
+func TestKeyDocumentSizeLimit(t *testing.T) {
+	big := make([]byte, maxJWKSize+1)
+	for name, parse := range map[string]func() error{
+		"jwks": func() error { _, err := ParseJWKS(big); return err },
+		"jwk":  func() error { _, err := ParseJWK(big); return err },
+		"pem":  func() error { _, err := ParsePublicKeyPEM(big, "", ""); return err },
+		"signer jwk": func() error {
+			_, err := NewSignerFromJWK(big)
+			return err
+		},
+	} {
+		if err := parse(); !errorsIs(err, verify.ErrLimit) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -53,21 +53,9 @@ func Inspect(tok []byte) (*Inspection, error) {
 		}
 		in.Claims, in.ClaimsError = codec.DecodeJSON(payload)
 	case FormatCWT:
-		b := tok
-		if len(b) >= 2 && b[0] == 0xd8 && b[1] == 61 {
-			b = b[2:]
-		}
-		var msg cose.Sign1Message
-		var err error
-		if len(b) > 0 && b[0] == 0x84 {
-			var um cose.UntaggedSign1Message
-			err = um.UnmarshalCBOR(b)
-			msg = cose.Sign1Message(um)
-		} else {
-			err = msg.UnmarshalCBOR(b)
-		}
+		msg, err := parseSign1(tok)
 		if err != nil {
-			return nil, malformed("cwt: %v", err)
+			return nil, err
 		}
 		in.Header = map[string]any{"protected": coseHeaderMap(msg.Headers.Protected), "unprotected": coseHeaderMap(msg.Headers.Unprotected)}
 		in.Claims, in.ClaimsError = codec.DecodeCBOR(msg.Payload)

@@ -241,6 +241,14 @@ func (s *KeySet) candidates(kid string) []*Key {
 // maxJWKSize bounds JWK and JWKS documents.
 const maxJWKSize = 1 << 20
 
+// checkKeySize refuses a key document (what: jwk, jwks, pem) over maxJWKSize.
+func checkKeySize(what string, doc []byte) error {
+	if len(doc) > maxJWKSize {
+		return verify.Errorf(verify.ErrLimit, "%s: expected at most %d bytes, got %d", what, maxJWKSize, len(doc))
+	}
+	return nil
+}
+
 // keyFromJWK converts a parsed JWK into a pinned public Key.
 func keyFromJWK(jk jwk.Key) (*Key, error) {
 	if jk.KeyType() == jwa.OctetSeq {
@@ -315,8 +323,8 @@ func publicOf(k any) (crypto.PublicKey, error) {
 // (see NewKey); a symmetric key, a key with use other than "sig", an alg that
 // does not fit the key, or an RSA key below 2048 bits is an ErrConfig error.
 func ParseJWKS(data []byte) (*KeySet, error) {
-	if len(data) > maxJWKSize {
-		return nil, verify.Errorf(verify.ErrLimit, "jwks: expected at most %d bytes, got %d", maxJWKSize, len(data))
+	if err := checkKeySize("jwks", data); err != nil {
+		return nil, err
 	}
 	set, err := jwk.Parse(data)
 	if err != nil {
@@ -337,8 +345,8 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 // ParseJWK parses one public JWK into a pinned Key; private key material is
 // refused (ErrConfig), as in ParseJWKS.
 func ParseJWK(data []byte) (*Key, error) {
-	if len(data) > maxJWKSize {
-		return nil, verify.Errorf(verify.ErrLimit, "jwk: expected at most %d bytes, got %d", maxJWKSize, len(data))
+	if err := checkKeySize("jwk", data); err != nil {
+		return nil, err
 	}
 	jk, err := jwk.ParseKey(data)
 	if err != nil {
@@ -352,8 +360,8 @@ func ParseJWK(data []byte) (*Key, error) {
 // A certificate is only a carrier for its key: its chain and validity are not
 // checked, since the operator configured it as trusted.
 func ParsePublicKeyPEM(data []byte, kid string, alg Algorithm) (*Key, error) {
-	if len(data) > maxJWKSize {
-		return nil, verify.Errorf(verify.ErrLimit, "pem: expected at most %d bytes, got %d", maxJWKSize, len(data))
+	if err := checkKeySize("pem", data); err != nil {
+		return nil, err
 	}
 	blk, _ := pem.Decode(data)
 	if blk == nil {

@@ -101,8 +101,8 @@ func NewSigner(priv crypto.Signer, opts ...SignerOption) (*Signer, error) {
 // NewSignerFromJWK returns a signer for a private JWK such as GenerateKey
 // writes; its kid and alg are used unless opts override them.
 func NewSignerFromJWK(privateJWK []byte, opts ...SignerOption) (*Signer, error) {
-	if len(privateJWK) > maxJWKSize {
-		return nil, verify.Errorf(verify.ErrLimit, "jwk: expected at most %d bytes, got %d", maxJWKSize, len(privateJWK))
+	if err := checkKeySize("jwk", privateJWK); err != nil {
+		return nil, err
 	}
 	jk, err := jwk.ParseKey(privateJWK)
 	if err != nil {

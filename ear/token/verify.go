@@ -185,13 +185,7 @@ func isB64URL(s []byte) bool {
 
 // VerifyJWT verifies a JWS compact token and returns its validated claims.
 func (v *Verifier) VerifyJWT(ctx context.Context, tok []byte, exp Expectations) (*ear.Result, error) {
-	if err := v.checkSize(tok); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrToken, "verify: %w", err)
-	}
-	if err := checkExpectations(exp); err != nil {
+	if err := v.precheck(ctx, tok, exp); err != nil {
 		return nil, err
 	}
 	if tok[0] == '{' {
@@ -276,33 +270,12 @@ func (v *Verifier) pick(kid string, alg Algorithm) ([]*Key, error) {
 // VerifyCWT verifies a COSE_Sign1 token (tagged, untagged or inside a CWT
 // tag) and returns its validated claims.
 func (v *Verifier) VerifyCWT(ctx context.Context, tok []byte, exp Expectations) (*ear.Result, error) {
-	if err := v.checkSize(tok); err != nil {
+	if err := v.precheck(ctx, tok, exp); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrToken, "verify: %w", err)
-	}
-	if err := checkExpectations(exp); err != nil {
-		return nil, err
-	}
-	b := tok
-	if len(b) >= 2 && b[0] == 0xd8 && b[1] == 61 { // CWT tag wrapping COSE_Sign1
-		b = b[2:]
-	}
-	var msg cose.Sign1Message
-	var err error
-	switch {
-	case len(b) > 0 && b[0] == 0xd2:
-		err = msg.UnmarshalCBOR(b)
-	case len(b) > 0 && b[0] == 0x84:
-		var um cose.UntaggedSign1Message
-		err = um.UnmarshalCBOR(b)
-		msg = cose.Sign1Message(um)
-	default:
-		return nil, malformed("cwt: expected a COSE_Sign1, first byte %#02x", firstByte(b))
-	}
+	msg, err := parseSign1(tok)
 	if err != nil {
-		return nil, malformed("cwt: %v", err)
+		return nil, err
 	}
 	alg, err := msg.Headers.Protected.Algorithm()
 	if err != nil {
@@ -341,6 +314,31 @@ func (v *Verifier) VerifyCWT(ctx context.Context, tok []byte, exp Expectations) 
 	return v.checkClaims(r, exp)
 }
 
+// parseSign1 decodes a COSE_Sign1 message, tagged, untagged or inside a CWT
+// tag. Nothing in it is verified yet.
+func parseSign1(tok []byte) (*cose.Sign1Message, error) {
+	b := tok
+	if len(b) >= 2 && b[0] == 0xd8 && b[1] == 61 { // CWT tag wrapping COSE_Sign1
+		b = b[2:]
+	}
+	var msg cose.Sign1Message
+	var err error
+	switch firstByte(b) {
+	case 0xd2:
+		err = msg.UnmarshalCBOR(b)
+	case 0x84:
+		var um cose.UntaggedSign1Message
+		err = um.UnmarshalCBOR(b)
+		msg = cose.Sign1Message(um)
+	default:
+		return nil, malformed("cwt: expected a COSE_Sign1, first byte %#02x", firstByte(b))
+	}
+	if err != nil {
+		return nil, malformed("cwt: %v", err)
+	}
+	return &msg, nil
+}
+
 func coseKID(h *cose.Headers) (string, error) {
 	raw, ok := h.Protected[cose.HeaderLabelKeyID]
 	if !ok {
@@ -354,6 +352,18 @@ func coseKID(h *cose.Headers) (string, error) {
 		return "", malformed("cwt header kid: expected a byte string, got %T", raw)
 	}
 	return string(b), nil
+}
+
+// precheck does what both token formats check before parsing: the size, the
+// context and the caller's expectations.
+func (v *Verifier) precheck(ctx context.Context, tok []byte, exp Expectations) error {
+	if err := v.checkSize(tok); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return verify.Errorf(verify.ErrToken, "verify: %w", err)
+	}
+	return checkExpectations(exp)
 }
 
 func checkExpectations(exp Expectations) error {
@@ -370,10 +380,7 @@ func checkExpectations(exp Expectations) error {
 
 // claimsError gives a claims error from package ear its kinds.
 func claimsError(err error) error {
-	switch {
-	case errors.Is(err, ear.ErrNonceSize):
-		return verify.Errorf(verify.ErrToken, "claims: %w", verify.Errorf(verify.ErrMalformed, "%w", err))
-	case errors.Is(err, ear.ErrDecode):
+	if errors.Is(err, ear.ErrNonceSize) || errors.Is(err, ear.ErrDecode) {
 		return verify.Errorf(verify.ErrToken, "claims: %w", verify.Errorf(verify.ErrMalformed, "%w", err))
 	}
 	return verify.Errorf(verify.ErrToken, "claims: %w", err)
