@@ -42,7 +42,7 @@ func (v *Verifier) checkRevocation(ctx context.Context, roots Roots, key Signing
 	}
 	if at, ok := crl.revoked[string(intermediate.SerialNumber.Bytes())]; ok {
 		return time.Time{}, verify.Errorf(verify.ErrRevoked, "%s %q serial %s: revoked at %s by the %s ARK's CRL",
-			map[SigningKey]string{SigningKeyVCEK: "ASK", SigningKeyVLEK: "ASVK"}[key], intermediate.Subject.CommonName,
+			intermediateName(key), intermediate.Subject.CommonName,
 			intermediate.SerialNumber.Text(16), at.UTC().Format(time.RFC3339), roots.Product)
 	}
 	return crl.nextUpdate, nil

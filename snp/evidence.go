@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -80,10 +81,12 @@ func checkPadding(table []byte, entries []CertEntry) error {
 	for i := 0; i < (len(entries)+1)*certTableEntrySize; i++ {
 		used[i] = true
 	}
-	for _, e := range entries {
-		off := int(binary.LittleEndian.Uint32(table[entryIndex(table, e.GUID)*certTableEntrySize+16:]))
-		for i := off; i < off+len(e.Data); i++ {
-			used[i] = true
+	// ParseCertTable returns the entries in table order, so entry i's
+	// offset is in the i-th header.
+	for i, e := range entries {
+		off := int(binary.LittleEndian.Uint32(table[i*certTableEntrySize+16:]))
+		for j := off; j < off+len(e.Data); j++ {
+			used[j] = true
 		}
 	}
 	for i, u := range used {
@@ -94,19 +97,22 @@ func checkPadding(table []byte, entries []CertEntry) error {
 	return nil
 }
 
-func entryIndex(table []byte, g GUID) int {
-	for i := 0; ; i++ {
-		if bytes.Equal(table[i*certTableEntrySize:i*certTableEntrySize+16], g[:]) {
-			return i
-		}
-	}
-}
-
 // add records one DER or PEM certificate under a role. Unknown roles are
 // ignored; a second certificate for the same role is ambiguous and rejected.
 func (ev *Evidence) add(role string, data []byte) error {
-	slot := map[string]*[]byte{"VCEK": &ev.VCEK, "VLEK": &ev.VLEK, "ASK": &ev.ASK, "ASVK": &ev.ASVK, "ARK": &ev.ARK}[role]
-	if slot == nil {
+	var slot *[]byte
+	switch role {
+	case "VCEK":
+		slot = &ev.VCEK
+	case "VLEK":
+		slot = &ev.VLEK
+	case "ASK":
+		slot = &ev.ASK
+	case "ASVK":
+		slot = &ev.ASVK
+	case "ARK":
+		slot = &ev.ARK
+	default:
 		return nil
 	}
 	der, err := oneDER(data)
@@ -142,7 +148,7 @@ func oneDER(data []byte) ([]byte, error) {
 }
 
 func isVLEKIntermediate(c *x509.Certificate) bool {
-	return bytes.Contains([]byte(c.Subject.CommonName), []byte("VLEK"))
+	return strings.Contains(c.Subject.CommonName, "VLEK")
 }
 
 // AddCertificates adds separately delivered certificates (PEM or
@@ -478,19 +484,17 @@ func EncodeJSON(r *Report, product Product, certs map[string][]byte) ([]byte, er
 		l, c := r.LaunchMitVector, r.CurrentMitVector
 		jr.LaunchMitVector, jr.CurrentMitVector = &l, &c
 	}
+	type certEntry struct {
+		CertType string    `json:"cert_type"`
+		Data     jsonBytes `json:"data"`
+	}
 	je := struct {
 		AttestationReport *jsonReport `json:"attestation_report"`
-		CertChain         []struct {
-			CertType string    `json:"cert_type"`
-			Data     jsonBytes `json:"data"`
-		} `json:"cert_chain"`
+		CertChain         []certEntry `json:"cert_chain"`
 	}{AttestationReport: jr}
 	for _, role := range []string{"VCEK", "VLEK", "ASK", "ASVK", "ARK"} {
 		if d, ok := certs[role]; ok {
-			je.CertChain = append(je.CertChain, struct {
-				CertType string    `json:"cert_type"`
-				Data     jsonBytes `json:"data"`
-			}{role, d})
+			je.CertChain = append(je.CertChain, certEntry{role, d})
 		}
 	}
 	return json.Marshal(je)

@@ -3,6 +3,7 @@ package snp_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -427,20 +428,28 @@ func TestSNP13KeySwap(t *testing.T) {
 	check(t, v, append(bytes.Clone(raw), table...), exp(), verify.ErrSignature)
 }
 
-func TestSNP14WrongIntermediate(t *testing.T) {
-	f := pkis(t)
-	p := f.pki[snp.Genoa]
-	v := f.verifier(t)
+// crossSigned issues a VLEK under the ASK and a VCEK under the ASVK, and
+// signs a report with each key.
+func crossSigned(t *testing.T, p *snptest.PKI) (vlekUnderASK, vcekUnderASVK *x509.Certificate, rawVLEK, rawVCEK []byte) {
+	t.Helper()
 	vlekUnderASK, err := p.IssueUnder(snp.SigningKeyVLEK, snptest.Cert{}, p.ASK, p.ASKKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vcekUnderASVK, err := p.IssueUnder(snp.SigningKeyVCEK, snptest.Cert{}, p.ASVK, p.ASVKKey)
+	vcekUnderASVK, err = p.IssueUnder(snp.SigningKeyVCEK, snptest.Cert{}, p.ASVK, p.ASVKKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rawVLEK, _ := p.Sign(snptest.Report{SigningKey: snp.SigningKeyVLEK, ReportData: nonce})
-	rawVCEK, _ := p.Sign(snptest.Report{ReportData: nonce})
+	rawVLEK, _ = p.Sign(snptest.Report{SigningKey: snp.SigningKeyVLEK, ReportData: nonce})
+	rawVCEK, _ = p.Sign(snptest.Report{ReportData: nonce})
+	return vlekUnderASK, vcekUnderASVK, rawVLEK, rawVCEK
+}
+
+func TestSNP14WrongIntermediate(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Genoa]
+	v := f.verifier(t)
+	vlekUnderASK, vcekUnderASVK, rawVLEK, rawVCEK := crossSigned(t, p)
 	for name, tc := range map[string]struct {
 		raw, cert []byte
 	}{"VLEK via ASK": {rawVLEK, vlekUnderASK.Raw}, "VCEK via ASVK": {rawVCEK, vcekUnderASVK.Raw}} {
@@ -461,16 +470,7 @@ func TestSNP14WrongIntermediateFromEvidence(t *testing.T) {
 	f := pkis(t)
 	p := f.pki[snp.Genoa]
 	v := f.verifier(t)
-	vlekUnderASK, err := p.IssueUnder(snp.SigningKeyVLEK, snptest.Cert{}, p.ASK, p.ASKKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vcekUnderASVK, err := p.IssueUnder(snp.SigningKeyVCEK, snptest.Cert{}, p.ASVK, p.ASVKKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawVLEK, _ := p.Sign(snptest.Report{SigningKey: snp.SigningKeyVLEK, ReportData: nonce})
-	rawVCEK, _ := p.Sign(snptest.Report{ReportData: nonce})
+	vlekUnderASK, vcekUnderASVK, rawVLEK, rawVCEK := crossSigned(t, p)
 	vlekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: vlekUnderASK.Raw}, {GUID: snp.GUIDASK, Data: p.ASK.Raw}})
 	vcekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: vcekUnderASVK.Raw}, {GUID: snp.GUIDASK, Data: p.ASVK.Raw}})
 	check(t, v, append(bytes.Clone(rawVLEK), vlekTable...), exp(), verify.ErrChain)
@@ -871,6 +871,7 @@ func TestJSONEvidenceRejections(t *testing.T) {
 		"trailing":        append(bytes.Clone(js), `{}`...),
 		"no report":       []byte(`{"cert_chain":[]}`),
 		"bad cert_type":   bytes.Replace(js, []byte(`"cert_type":"VCEK"`), []byte(`"cert_type":"XYZ"`), 1),
+		"two VCEKs":       bytes.Replace(js, []byte(`"cert_type":"ASK"`), []byte(`"cert_type":"VCEK"`), 1),
 		"not JSON at all": []byte(`{"attestation_report":`),
 	} {
 		t.Run(name, func(t *testing.T) { check(t, v, b, exp(), verify.ErrMalformed) })

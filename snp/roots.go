@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"embed"
-	"encoding/pem"
 	"strings"
 
 	"github.com/trustfactory/attest/verify"
@@ -52,13 +51,16 @@ func ParseRoots(p Product, data []byte) (Roots, error) {
 				return Roots{}, verify.Errorf(verify.ErrConfig, "AMD roots for %s: two self-signed certificates", p)
 			}
 			r.ARK = c
-		case strings.Contains(c.Subject.CommonName, "VLEK"):
+		case isVLEKIntermediate(c):
 			r.ASVK = c
 		default:
 			r.ASK = c
 		}
 	}
-	return r, r.check()
+	if err := r.check(); err != nil {
+		return Roots{}, err
+	}
+	return r, nil
 }
 
 // intermediate returns the pinned ASK (VCEK) or ASVK (VLEK).
@@ -67,6 +69,14 @@ func (r Roots) intermediate(key SigningKey) *x509.Certificate {
 		return r.ASVK
 	}
 	return r.ASK
+}
+
+// intermediateName names the intermediate that certifies key: "ASK" or "ASVK".
+func intermediateName(key SigningKey) string {
+	if key == SigningKeyVLEK {
+		return "ASVK"
+	}
+	return "ASK"
 }
 
 // check verifies the internal consistency of pinned roots: every certificate
@@ -125,44 +135,17 @@ func checkAMDCert(c, parent *x509.Certificate) error {
 }
 
 // parseCerts reads certificates from PEM blocks or from one or more
-// concatenated DER certificates.
+// concatenated DER certificates, framed as splitCerts requires.
 func parseCerts(data []byte) ([]*x509.Certificate, error) {
-	if len(data) > maxCertBytes {
-		return nil, verify.Errorf(verify.ErrLimit, "certificates: %d bytes exceeds the limit of %d", len(data), maxCertBytes)
+	ders, err := splitCerts(data)
+	if err != nil {
+		return nil, err
 	}
-	var out []*x509.Certificate
-	if bytes.Contains(data, []byte("-----BEGIN")) {
-		rest := data
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				break
-			}
-			if blk.Type != "CERTIFICATE" {
-				return nil, verify.Errorf(verify.ErrMalformed, "PEM block %q: expected CERTIFICATE", blk.Type)
-			}
-			c, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, verify.Errorf(verify.ErrMalformed, "certificate %d: %w", len(out), err)
-			}
-			out = append(out, c)
-			if len(out) > maxCerts {
-				return nil, verify.Errorf(verify.ErrLimit, "more than %d certificates", maxCerts)
-			}
+	out := make([]*x509.Certificate, len(ders))
+	for i, der := range ders {
+		if out[i], err = x509.ParseCertificate(der); err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "certificate %d: %w", i, err)
 		}
-	} else {
-		cs, err := x509.ParseCertificates(data)
-		if err != nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "DER certificates: %w", err)
-		}
-		if len(cs) > maxCerts {
-			return nil, verify.Errorf(verify.ErrLimit, "%d certificates exceeds the limit of %d", len(cs), maxCerts)
-		}
-		out = cs
-	}
-	if len(out) == 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "no certificate found in %d bytes", len(data))
 	}
 	return out, nil
 }

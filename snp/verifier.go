@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -169,8 +170,8 @@ func (v *Verifier) Detect(b []byte) bool {
 	if len(b) < ReportSize {
 		return false
 	}
-	ver := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	alg := uint32(b[0x34]) | uint32(b[0x35])<<8 | uint32(b[0x36])<<16 | uint32(b[0x37])<<24
+	ver := binary.LittleEndian.Uint32(b[0x00:])
+	alg := binary.LittleEndian.Uint32(b[0x34:])
 	return ver >= MinReportVersion && ver <= MaxReportVersion && alg == SigAlgoECDSAP384SHA384
 }
 
@@ -515,10 +516,7 @@ func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifie
 	if vek.kind != key {
 		return nil, verify.Errorf(verify.ErrBinding, "report signer_info.signing_key is %s but the endorsement certificate is a %s", key, vek.kind)
 	}
-	pinned, name := roots.ASK, "ASK"
-	if key == SigningKeyVLEK {
-		pinned, name = roots.ASVK, "ASVK"
-	}
+	pinned, name := roots.intermediate(key), intermediateName(key)
 	var (
 		candidates []*x509.Certificate
 		rejected   error = noteNone{}

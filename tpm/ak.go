@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"math/big"
+	"slices"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -54,18 +55,14 @@ func ParsePublic(b []byte) (*Public, error) {
 		pt[0] = 4
 		copy(pt[1+size-len(x):1+size], x)
 		copy(pt[1+2*size-len(y):], y)
-		k, err := ecdsaFromPoint(curve, pt)
+		// ParseUncompressedPublicKey validates the point (Go 1.25+).
+		k, err := ecdsa.ParseUncompressedPublicKey(curve, pt)
 		if err != nil {
 			return nil, verify.Errorf(verify.ErrSignature, "TPMT_PUBLIC ECC point is not on curve %s: %w", curve.Params().Name, err)
 		}
 		p.Key = k
 	}
 	return p, nil
-}
-
-func ecdsaFromPoint(curve elliptic.Curve, pt []byte) (*ecdsa.PublicKey, error) {
-	// ParseUncompressedPublicKey validates the point (Go 1.25+).
-	return ecdsa.ParseUncompressedPublicKey(curve, pt)
 }
 
 // checkAKAttributes requires a restricted signing key that never left its
@@ -102,7 +99,7 @@ func checkKeyStrength(k crypto.PublicKey, minRSABits int) error {
 // signature scheme; a key whose public area fixes a scheme must be used with
 // exactly that scheme.
 func verifySignature(key crypto.PublicKey, pub *Public, sig *Signature, msg []byte, sigHashes []crypto.Hash) error {
-	if !containsHash(sigHashes, sig.Hash) {
+	if !slices.Contains(sigHashes, sig.Hash) {
 		return verify.Errorf(verify.ErrPolicy, "TPMT_SIGNATURE hash %v: allowed signature hashes are %v", sig.Hash, sigHashes)
 	}
 	if pub != nil && pub.SchemeAlg != algNull && (pub.SchemeAlg != sig.Alg || pub.SchemeHash != sig.Hash) {
@@ -137,15 +134,6 @@ func verifySignature(key crypto.PublicKey, pub *Public, sig *Signature, msg []by
 		return verify.Errorf(verify.ErrSignature, "AK key type %T: only RSA and ECDSA keys are supported", key)
 	}
 	return nil
-}
-
-func containsHash(hs []crypto.Hash, h crypto.Hash) bool {
-	for _, x := range hs {
-		if x == h {
-			return true
-		}
-	}
-	return false
 }
 
 // keyFingerprint is the SHA-256 of the key's DER SubjectPublicKeyInfo, the

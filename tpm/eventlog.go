@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"encoding/binary"
+	"slices"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -229,7 +230,7 @@ func parseSpecID(b []byte) ([]crypto.Hash, []int, error) {
 		if size != h.Size() {
 			return nil, nil, verify.Errorf(verify.ErrMalformed, "event log: Spec ID declares %v with digest size %d, expected %d", h, size, h.Size())
 		}
-		if containsHash(algs, h) {
+		if slices.Contains(algs, h) {
 			return nil, nil, verify.Errorf(verify.ErrMalformed, "event log: Spec ID declares %v twice", h)
 		}
 		algs = append(algs, h)

@@ -211,13 +211,9 @@ func decodeProto(b []byte) (*Evidence, error) {
 	err := walkProto(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch num {
 		case 1, 3, 6: // ak_pub, event_log, ak_cert
-			if typ != protowire.BytesType {
-				return fmt.Errorf("field %d: wire type %d, expected bytes", num, typ)
+			if err := singular(seen, num, typ); err != nil {
+				return err
 			}
-			if seen[num] {
-				return fmt.Errorf("field %d repeated", num)
-			}
-			seen[num] = true
 			switch num {
 			case 1:
 				ev.AKPublicArea = v
@@ -264,13 +260,9 @@ func decodeProtoQuote(b []byte) (Quote, error) {
 	err := walkProto(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch num {
 		case 1, 2, 3:
-			if typ != protowire.BytesType {
-				return fmt.Errorf("field %d: wire type %d, expected bytes", num, typ)
+			if err := singular(seen, num, typ); err != nil {
+				return err
 			}
-			if seen[num] {
-				return fmt.Errorf("field %d repeated", num)
-			}
-			seen[num] = true
 			switch num {
 			case 1:
 				q.Attest = v
@@ -283,6 +275,19 @@ func decodeProtoQuote(b []byte) (Quote, error) {
 		return nil
 	})
 	return q, err
+}
+
+// singular checks that field num is a bytes field not seen before, and
+// records it as seen.
+func singular(seen map[protowire.Number]bool, num protowire.Number, typ protowire.Type) error {
+	if typ != protowire.BytesType {
+		return fmt.Errorf("field %d: wire type %d, expected bytes", num, typ)
+	}
+	if seen[num] {
+		return fmt.Errorf("field %d repeated", num)
+	}
+	seen[num] = true
+	return nil
 }
 
 func decodeProtoPCRs(b []byte, q *Quote) error {

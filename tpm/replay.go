@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -41,7 +42,7 @@ func (e *ReplayError) Is(target error) bool { return target == verify.ErrBinding
 // StartupLocality event sets PCR 0's initial locality (0, 3 or 4) once,
 // before any PCR 0 extend.
 func Replay(log *EventLog, bank crypto.Hash, quoted map[int][]byte) error {
-	if !containsHash(log.Algs, bank) {
+	if !slices.Contains(log.Algs, bank) {
 		return verify.Errorf(verify.ErrMalformed, "event log: no %v bank (the log declares %v); its events cannot be replayed against the quote", bank, log.Algs)
 	}
 	size := bank.Size()
@@ -536,7 +537,7 @@ func parseUEFIVariable(ev *Event) (*uefiVariable, error) {
 	}
 	v := &uefiVariable{}
 	copy(v.guid[:], b[:16])
-	nameLen, dataLen := le64(b[16:]), le64(b[24:])
+	nameLen, dataLen := binary.LittleEndian.Uint64(b[16:]), binary.LittleEndian.Uint64(b[24:])
 	rest := uint64(len(b) - 32)
 	if nameLen > rest/2 || dataLen != rest-2*nameLen {
 		return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d: UEFI_VARIABLE_DATA UnicodeNameLength %d and VariableDataLength %d do not fit the %d bytes after the header", ev.Seq, nameLen, dataLen, rest)
@@ -560,7 +561,8 @@ func parseSigDB(seq int, b []byte, sha string) (*SigDB, error) {
 		}
 		var typ [16]byte
 		copy(typ[:], b)
-		listSize, hdrSize, sigSize := uint64(le32(b[16:])), uint64(le32(b[20:])), uint64(le32(b[24:]))
+		le := binary.LittleEndian
+		listSize, hdrSize, sigSize := uint64(le.Uint32(b[16:])), uint64(le.Uint32(b[20:])), uint64(le.Uint32(b[24:]))
 		if listSize < 28 || listSize > uint64(len(b)) {
 			return nil, verify.Errorf(verify.ErrMalformed, "event log: event %d: SignatureListSize %d, expected 28..%d", seq, listSize, len(b))
 		}
@@ -610,12 +612,6 @@ func gceFirmwareVersion(v []byte) (uint32, bool) {
 	}
 	return n, digits > 0
 }
-
-func le32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-}
-
-func le64(b []byte) uint64 { return uint64(le32(b)) | uint64(le32(b[4:]))<<32 }
 
 // guid encodes a textual GUID in the mixed-endian EFI_GUID byte order.
 func guid(s string) [16]byte {

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"slices"
@@ -182,13 +183,6 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discardHandler) WithGroup(string) slog.Handler           { return d }
-
 // NewVerifier returns a TPM quote verifier. Exactly one AK trust mechanism
 // must be configured: WithTrustedAKs or WithAKRoots.
 func NewVerifier(opts ...Option) (*Verifier, error) {
@@ -197,7 +191,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		sigHashes:  []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512},
 		limits:     Limits{}.withDefaults(),
 		minRSABits: 2048,
-		logger:     slog.New(discardHandler{}),
+		logger:     slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		if err := o(v); err != nil {
@@ -458,14 +452,11 @@ func (v *Verifier) trustAK(ev *Evidence, now time.Time) (*trustedAK, error) {
 // verifyChain verifies the AK certificate chain at now, caching verified
 // chains by the hash of the exact certificate bytes.
 func (v *Verifier) verifyChain(ev *Evidence, now time.Time) (chainResult, error) {
+	// Every certificate is length-prefixed, so that no split of the same
+	// bytes between AKCert and Intermediates shares a key.
 	h := sha256.New()
-	h.Write(ev.AKCert)
-	for _, c := range ev.Intermediates {
-		var n [8]byte
-		for i := range n {
-			n[i] = byte(len(c) >> (8 * i))
-		}
-		h.Write(n[:])
+	for _, c := range append([][]byte{ev.AKCert}, ev.Intermediates...) {
+		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(c))))
 		h.Write(c)
 	}
 	var key [32]byte

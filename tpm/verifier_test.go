@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/elliptic"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -354,10 +355,18 @@ func TestAKCertificateChain(t *testing.T) {
 	if _, err := verifyEv(t, v, &ev, expect(testNonce)); err != nil {
 		t.Fatal(err)
 	}
+	// The same bytes split differently (the intermediate, length-prefixed as
+	// the cache key writes it, appended to the AK certificate) are not the
+	// cached chain: the AK certificate has trailing data.
+	spliced := ev
+	spliced.AKCert = append(binary.LittleEndian.AppendUint64(bytes.Clone(cert), uint64(len(inter.Cert.Raw))), inter.Cert.Raw...)
+	spliced.Intermediates = nil
+	c, err := verifyEv(t, v, &spliced, expect(testNonce))
+	mustFail(t, c, err, verify.ErrMalformed)
 	// Cached chain, but a time past the AK certificate's expiry.
 	late := expect(testNonce)
 	late.Now = testNow.AddDate(0, 2, 0)
-	c, err := verifyEv(t, v, &ev, late)
+	c, err = verifyEv(t, v, &ev, late)
 	mustFail(t, c, err, verify.ErrExpired)
 	// Cached chain, but a time before the AK certificate's validity.
 	early := expect(testNonce)

@@ -303,38 +303,31 @@ type CA struct {
 
 // NewCA returns a self-signed P-256 CA valid in [notBefore, notAfter].
 func NewCA(name string, notBefore, notAfter time.Time) (*CA, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		return nil, err
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &CA{Cert: c, key: k}, nil
+	return newCA(name, 1, notBefore, notAfter, nil)
 }
 
 // Intermediate returns a CA certified by ca.
 func (ca *CA) Intermediate(name string, notBefore, notAfter time.Time) (*CA, error) {
+	return newCA(name, 2, notBefore, notAfter, ca)
+}
+
+// newCA issues a P-256 CA certificate under parent, or self-signed when
+// parent is nil.
+func newCA(name string, serial int64, notBefore, notAfter time.Time, parent *CA) (*CA, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
 		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &k.PublicKey, ca.key)
+	issuer, issuerKey := tmpl, k
+	if parent != nil {
+		issuer, issuerKey = parent.Cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &k.PublicKey, issuerKey)
 	if err != nil {
 		return nil, err
 	}
