@@ -182,6 +182,14 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	if o.nonce != nil && len(o.nonce) != 32 {
 		return nil, fmt.Errorf("--nonce: %d bytes, expected 32", len(o.nonce))
 	}
+	if o.runtimeData != "" {
+		// Read once: every component's expectations derive from it.
+		doc, err := runtimeDataDoc(o.runtimeData)
+		if err != nil {
+			return nil, err
+		}
+		o.runtimeData = string(doc)
+	}
 	return o, nil
 }
 
@@ -527,16 +535,14 @@ func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error
 	case !device && o.reportData != nil:
 		exp.ReportData = o.reportData
 	case o.runtimeData != "":
-		doc, err := runtimeDataDoc(o.runtimeData)
-		if err != nil {
-			return exp, err
-		}
+		doc := []byte(o.runtimeData) // the document itself, read by parseVerifyFlags
 		if device {
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(doc, &m); err != nil {
 				return exp, verify.Errorf(verify.ErrConfig, "--runtime-data: expected a JSON object: %w", err)
 			}
 			delete(m, "additional-evidence")
+			var err error
 			if doc, err = json.Marshal(m); err != nil {
 				return exp, err
 			}
