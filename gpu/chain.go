@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"time"
 
@@ -158,7 +159,7 @@ func verifyDeviceChain(certs []*x509.Certificate, roots *rootSet, now time.Time)
 	if err != nil {
 		kind := verify.ErrChain
 		var inv x509.CertificateInvalidError
-		if asInvalid(err, &inv) && inv.Reason == x509.Expired {
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
 			kind = verify.ErrExpired
 		}
 		return nil, verify.Errorf(kind, "device certificate chain (leaf %q): %w", leaf.Subject.CommonName, err)
@@ -205,14 +206,6 @@ func verifyDeviceChain(certs []*x509.Certificate, roots *rootSet, now time.Time)
 		}
 	}
 	return dc, nil
-}
-
-func asInvalid(err error, target *x509.CertificateInvalidError) bool {
-	e, ok := err.(x509.CertificateInvalidError)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 // archFromLeaf reads the chip from the attestation key's common name

@@ -103,11 +103,9 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 	return out, nil
 }
 
-// decodeRawDevices is the rest of ParseEvidence for the fast decoder's list.
+// decodeRawDevices is the rest of ParseEvidence for the fast decoder's list,
+// which splitJSONArray holds to maxDevices.
 func decodeRawDevices(list []rawDevice) ([]DeviceEvidence, error) {
-	if len(list) > maxDevices {
-		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: %d devices exceeds the cap of %d", len(list), maxDevices)
-	}
 	out := make([]DeviceEvidence, 0, len(list))
 	for i, d := range list {
 		de, err := decodeDevice(string(d.Arch), string(d.UUID), string(d.Nonce), d.Evidence, d.Certificate)

@@ -126,6 +126,8 @@ func TestNVIDIASwitchParseGolden(t *testing.T) {
 	eq("OpaqueLength", r.OpaqueLength, want.OpaqueLength)
 	eq("Signature", hex0x(r.Signature), want.Signature)
 	eq("record NumberOfBlocks", len(r.Blocks), want.MeasurementRecord.NumberOfBlocks)
+	// Every block is compared below: an empty golden map must not pass.
+	eq("golden blocks", len(want.MeasurementRecord.MeasurementBlocks), len(r.Blocks))
 	for k, w := range want.MeasurementRecord.MeasurementBlocks {
 		i, _ := strconv.Atoi(k)
 		v, ok := r.Measurement(i)

@@ -22,6 +22,7 @@ func splitJSONArray(b []byte) ([][]byte, error) {
 		elems [][]byte
 		stack []byte // brackets open inside the current element
 		start = -1   // offset of the current element, -1 between elements
+		err   error
 	)
 	for i++; i < len(b); i++ {
 		c := b[i]
@@ -48,7 +49,9 @@ func splitJSONArray(b []byte) ([][]byte, error) {
 					return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: unbalanced '}' at offset %d", i)
 				}
 				if start >= 0 {
-					elems = append(elems, trimSpaceRight(b[start:i]))
+					if elems, err = appendElem(elems, b[start:i]); err != nil {
+						return nil, err
+					}
 				} else if len(elems) > 0 {
 					return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: empty element before ']' at offset %d", i)
 				}
@@ -66,10 +69,9 @@ func splitJSONArray(b []byte) ([][]byte, error) {
 				if start < 0 {
 					return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: empty element before ',' at offset %d", i)
 				}
-				if len(elems) == maxDevices {
-					return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: more than %d devices", maxDevices)
+				if elems, err = appendElem(elems, b[start:i]); err != nil {
+					return nil, err
 				}
-				elems = append(elems, trimSpaceRight(b[start:i]))
 				start = -1
 				continue
 			}
@@ -79,6 +81,15 @@ func splitJSONArray(b []byte) ([][]byte, error) {
 		}
 	}
 	return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: unterminated array")
+}
+
+// appendElem appends the element e to elems, refusing more than maxDevices
+// elements: the one cap on a list's length, for Split and the fast decoder.
+func appendElem(elems [][]byte, e []byte) ([][]byte, error) {
+	if len(elems) == maxDevices {
+		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: more than %d devices", maxDevices)
+	}
+	return append(elems, trimSpaceRight(e)), nil
 }
 
 // stringEnd returns the offset of the quote closing the JSON string whose
@@ -161,9 +172,6 @@ func splitEvidence(evidence []byte) ([][]byte, error) {
 		return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence: no device")
 	case 1:
 		return [][]byte{evidence}, nil
-	}
-	if len(elems) > maxDevices {
-		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: %d devices exceeds the cap of %d", len(elems), maxDevices)
 	}
 	out := make([][]byte, len(elems))
 	for i, e := range elems {

@@ -52,6 +52,23 @@ func TestSplitJSONArray(t *testing.T) {
 	}
 }
 
+// The device cap holds at its edge for Split as for ParseEvidence.
+func TestSplitDeviceCap(t *testing.T) {
+	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
+	list := func(n int) []byte { return []byte("[" + strings.Repeat(dev+",", n-1) + dev + "]") }
+	if parts, err := splitEvidence(list(maxDevices)); err != nil || len(parts) != maxDevices {
+		t.Fatalf("%d devices: %d parts, %v", maxDevices, len(parts), err)
+	}
+	for _, in := range [][]byte{list(maxDevices + 1), list(maxDevices + 2)} {
+		if _, err := splitEvidence(in); !errors.Is(err, verify.ErrLimit) {
+			t.Fatalf("split: expected %v, got %v", verify.ErrLimit, err)
+		}
+		if _, err := ParseEvidence(in); !errors.Is(err, verify.ErrLimit) {
+			t.Fatalf("parse: expected %v, got %v", verify.ErrLimit, err)
+		}
+	}
+}
+
 // Split reads a list exactly as ParseEvidence does: a Trustee wrapper with a
 // repeated or case-variant key, or deep nesting in an ignored field, gives
 // the same answer split or whole.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -76,23 +78,23 @@ func CheckPPCIeTopology(gpus, switches []*DeviceClaims) error {
 		}
 		switchPDIs[pdi] = i
 	}
-	want := setString(keys(switchPDIs))
+	want := setString(slices.Collect(maps.Keys(switchPDIs)))
 	for i, g := range gpus {
 		got := make(map[[8]byte]bool)
 		for _, p := range g.Decoded.SwitchPDIs {
 			got[reverse8(p)] = true
 		}
-		if s := setString(keysBool(got)); s != want {
+		if s := setString(slices.Collect(maps.Keys(got))); s != want {
 			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d switch PDIs expected {%s}, got {%s}", i, want, s)
 		}
 	}
-	wantGPUs := setString(keys(gpuPDIs))
+	wantGPUs := setString(slices.Collect(maps.Keys(gpuPDIs)))
 	for i, s := range switches {
 		got := make(map[[8]byte]bool)
 		for _, p := range s.Decoded.SwitchGPUPDIs {
 			got[p] = true
 		}
-		if g := setString(keysBool(got)); g != wantGPUs {
+		if g := setString(slices.Collect(maps.Keys(got))); g != wantGPUs {
 			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: switch %d GPU PDIs expected {%s}, got {%s}", i, wantGPUs, g)
 		}
 	}
@@ -104,22 +106,6 @@ func reverse8(p [8]byte) [8]byte {
 		p[i], p[j] = p[j], p[i]
 	}
 	return p
-}
-
-func keys(m map[[8]byte]int) [][8]byte {
-	out := make([][8]byte, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-func keysBool(m map[[8]byte]bool) [][8]byte {
-	out := make([][8]byte, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func setString(ps [][8]byte) string {

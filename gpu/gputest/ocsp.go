@@ -45,7 +45,7 @@ type Responder struct {
 	// NoEKU issues the delegated responder without id-kp-OCSPSigning.
 	NoEKU bool
 
-	issuers map[string]issuer // by issuer key hash (SHA-384, hex)
+	issuers map[string]issuer // by issuer name hash (SHA-384), as the CertID names it
 }
 
 type issuer struct {
@@ -57,7 +57,7 @@ type issuer struct {
 func NewResponder(cas []*x509.Certificate, keys []*ecdsa.PrivateKey) *Responder {
 	r := &Responder{States: map[string]CertState{}, issuers: map[string]issuer{}, Validity: 24 * time.Hour}
 	for i, c := range cas {
-		r.issuers[string(c.RawSubject)] = issuer{c, keys[i]}
+		r.issuers[string(sha384Sum(c.RawSubject))] = issuer{c, keys[i]}
 	}
 	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r
@@ -117,16 +117,8 @@ func (r *Responder) serve(w http.ResponseWriter, req *http.Request) {
 	id := q.TBS.RequestList[0].Cert
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var iss *issuer
-	for _, is := range r.issuers {
-		h := sha384Sum(is.cert.RawSubject)
-		if string(h) == string(id.IssuerNameHash) {
-			is := is
-			iss = &is
-			break
-		}
-	}
-	if iss == nil {
+	iss, ok := r.issuers[string(id.IssuerNameHash)]
+	if !ok {
 		w.Write(ocsp.UnauthorizedErrorResponse)
 		return
 	}

@@ -56,11 +56,7 @@ func (s *CachedSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 		if err != nil {
 			return collateral.Entry{}, verify.Errorf(verify.ErrCollateral, "OCSP answer for %q: %w", q.Cert.Subject.CommonName, err)
 		}
-		next := r.NextUpdate
-		if next.IsZero() {
-			next = r.ThisUpdate.Add(time.Hour)
-		}
-		return collateral.Entry{Data: der, NotAfter: next, FetchedAt: s.now()}, nil
+		return collateral.Entry{Data: der, NotAfter: nextUpdate(r), FetchedAt: s.now()}, nil
 	})
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("cached OCSP source: %w", err))

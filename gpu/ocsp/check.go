@@ -292,10 +292,7 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 	if err := checkCertID(single.CertID, resp.IssuerHash, issuer); err != nil {
 		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: %w", name, err)
 	}
-	next := resp.NextUpdate
-	if next.IsZero() {
-		next = resp.ThisUpdate.Add(time.Hour)
-	}
+	next := nextUpdate(resp)
 	if now.Add(skew).Before(resp.ThisUpdate) {
 		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: thisUpdate %s is after the verification time %s: %w",
 			name, resp.ThisUpdate.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
@@ -329,18 +326,24 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 	return a, nil
 }
 
+// nextUpdate is the response's nextUpdate, or thisUpdate + 1 h when it has
+// none.
+func nextUpdate(r *ocsp.Response) time.Time {
+	if r.NextUpdate.IsZero() {
+		return r.ThisUpdate.Add(time.Hour)
+	}
+	return r.NextUpdate
+}
+
 // checkResponderID checks that the ResponderID names the certificate whose
 // key signed the response.
 func checkResponderID(resp *ocsp.Response, signer *x509.Certificate) error {
 	if resp.ResponderKeyHash != nil {
-		var spki struct {
-			Algorithm pkix.AlgorithmIdentifier
-			PublicKey asn1.BitString
-		}
-		if _, err := asn1.Unmarshal(signer.RawSubjectPublicKeyInfo, &spki); err != nil {
+		key, err := publicKeyBits(signer)
+		if err != nil {
 			return verify.Errorf(verify.ErrMalformed, "responder public key: %w", err)
 		}
-		h := sha1.Sum(spki.PublicKey.RightAlign())
+		h := sha1.Sum(key)
 		if !bytes.Equal(h[:], resp.ResponderKeyHash) {
 			return verify.Errorf(verify.ErrChain, "ResponderID key hash %x does not name the signer %q (%x)", resp.ResponderKeyHash, signer.Subject.CommonName, h)
 		}
@@ -411,21 +414,40 @@ func checkCertID(id certID, h crypto.Hash, issuer *x509.Certificate) error {
 	if !h.Available() {
 		return verify.Errorf(verify.ErrUnsupported, "CertID hash %v not available", h)
 	}
+	nameHash, keyHash, err := issuerHashes(h, issuer)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(nameHash, id.IssuerNameHash) || !bytes.Equal(keyHash, id.IssuerKeyHash) {
+		return verify.Errorf(verify.ErrChain, "CertID: issuer name/key hash %x/%x do not match issuer %q", id.IssuerNameHash, id.IssuerKeyHash, issuer.Subject.CommonName)
+	}
+	return nil
+}
+
+// publicKeyBits returns the subjectPublicKey bits of c, what OCSP hashes to
+// name a key.
+func publicKeyBits(c *x509.Certificate) ([]byte, error) {
 	var spki struct {
 		Algorithm pkix.AlgorithmIdentifier
 		PublicKey asn1.BitString
 	}
-	if _, err := asn1.Unmarshal(issuer.RawSubjectPublicKeyInfo, &spki); err != nil {
-		return verify.Errorf(verify.ErrMalformed, "issuer public key: %w", err)
+	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return nil, err
+	}
+	return spki.PublicKey.RightAlign(), nil
+}
+
+// issuerHashes returns the CertID hashes of issuer's name and key under h.
+func issuerHashes(h crypto.Hash, issuer *x509.Certificate) (nameHash, keyHash []byte, err error) {
+	key, err := publicKeyBits(issuer)
+	if err != nil {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "issuer public key: %w", err)
 	}
 	nh := h.New()
 	nh.Write(issuer.RawSubject)
 	kh := h.New()
-	kh.Write(spki.PublicKey.RightAlign())
-	if !bytes.Equal(nh.Sum(nil), id.IssuerNameHash) || !bytes.Equal(kh.Sum(nil), id.IssuerKeyHash) {
-		return verify.Errorf(verify.ErrChain, "CertID: issuer name/key hash %x/%x do not match issuer %q", id.IssuerNameHash, id.IssuerKeyHash, issuer.Subject.CommonName)
-	}
-	return nil
+	kh.Write(key)
+	return nh.Sum(nil), kh.Sum(nil), nil
 }
 
 func findNonce(exts []pkix.Extension) ([]byte, bool) {
@@ -459,20 +481,13 @@ var oidSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
 // BuildRequest returns a DER OCSP request for cert with a SHA-384 CertID, as
 // NVIDIA's responders expect, and a nonce extension when nonce is set.
 func BuildRequest(cert, issuer *x509.Certificate, nonce []byte) ([]byte, error) {
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
+	nameHash, keyHash, err := issuerHashes(crypto.SHA384, issuer)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := asn1.Unmarshal(issuer.RawSubjectPublicKeyInfo, &spki); err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "issuer public key: %w", err)
-	}
-	nh := crypto.SHA384.New()
-	nh.Write(issuer.RawSubject)
-	kh := crypto.SHA384.New()
-	kh.Write(spki.PublicKey.RightAlign())
 	r := ocspRequest{TBSRequest: tbsRequest{RequestList: []request{{Cert: certID{
 		HashAlgorithm:  pkix.AlgorithmIdentifier{Algorithm: oidSHA384, Parameters: asn1.NullRawValue},
-		IssuerNameHash: nh.Sum(nil), IssuerKeyHash: kh.Sum(nil), SerialNumber: cert.SerialNumber,
+		IssuerNameHash: nameHash, IssuerKeyHash: keyHash, SerialNumber: cert.SerialNumber,
 	}}}}}
 	if nonce != nil {
 		v, err := asn1.Marshal(nonce)

@@ -175,7 +175,8 @@ func (s *HTTPSource) doPost(ctx context.Context, u string, body []byte) ([]byte,
 }
 
 // MemorySource answers from recorded responses, matched by the serial number
-// and issuer of the certificate asked about. It never carries a nonce.
+// of the certificate asked about (the Checker holds each answer to the
+// issuer). It never carries a nonce.
 type MemorySource struct {
 	mu   sync.RWMutex
 	resp map[string][]byte // serial hex → DER responses

@@ -211,6 +211,12 @@ func TestRIM05MissingPieces(t *testing.T) {
 			r := s.FindElement("./SignedInfo/Reference")
 			r.RemoveChild(r.FindElement("./DigestValue"))
 		}), []error{verify.ErrMalformed}},
+		"short DigestValue": {edit(func(s *etree.Element) {
+			s.FindElement("./SignedInfo/Reference/DigestValue").SetText(base64.StdEncoding.EncodeToString(make([]byte, 32)))
+		}), []error{verify.ErrMalformed}},
+		"long DigestValue": {edit(func(s *etree.Element) {
+			s.FindElement("./SignedInfo/Reference/DigestValue").SetText(base64.StdEncoding.EncodeToString(make([]byte, 64)))
+		}), []error{verify.ErrLimit}},
 		"short SignatureValue": {edit(func(s *etree.Element) {
 			s.FindElement("./SignatureValue").SetText(base64.StdEncoding.EncodeToString(make([]byte, 95)))
 		}), []error{verify.ErrSignature}},

@@ -174,18 +174,9 @@ func compare(report map[int][]byte, skip35 bool, rims ...*Manifest) (*Comparison
 			continue
 		}
 		actual, ok := report[i+1]
-		if ok && len(actual) == g.m.Size {
-			matched := false
-			for _, alt := range g.m.Alternatives {
-				if bytes.Equal(actual, alt) {
-					matched = true
-					break
-				}
-			}
-			if matched {
-				c.Matched = append(c.Matched, i)
-				continue
-			}
+		if ok && len(actual) == g.m.Size && slices.ContainsFunc(g.m.Alternatives, func(alt []byte) bool { return bytes.Equal(actual, alt) }) {
+			c.Matched = append(c.Matched, i)
+			continue
 		}
 		mm := Mismatch{Index: i, Source: g.src, Name: g.m.Name, ExpectedSize: g.m.Size, Expected: g.m.Alternatives, Missing: !ok}
 		if ok {
