@@ -83,6 +83,13 @@ func TestSplitKeepsSetChecks(t *testing.T) {
 	if err := v.CheckSet([]verify.Claims{claims[0], nil}); !errorsIs(err, verify.ErrConfig) {
 		t.Fatalf("foreign claims: %v", err)
 	}
+	sw, err := gpu.NewVerifier(verify.FormatNVSwitch, gpu.WithDeviceRoots(root), gpu.WithoutRIMsUnsafe(), gpu.WithoutRevocationUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.CheckSet(claims[:1]); !errorsIs(err, verify.ErrConfig) {
+		t.Fatalf("GPU claims given to the switch verifier: %v", err)
+	}
 }
 
 // verifyParts splits ev, verifies every part and checks them as a set.

@@ -183,6 +183,9 @@ func (v *Verifier) CheckSet(claims []verify.Claims) error {
 		if !ok || gc == nil {
 			return verify.Errorf(verify.ErrConfig, "device set: claims %d are %T, not *gpu.Claims", i, c)
 		}
+		if gc.format != v.format {
+			return verify.Errorf(verify.ErrConfig, "device set: claims %d are %s claims, this verifier's are %s", i, gc.format, v.format)
+		}
 		devs = append(devs, gc.Devices...)
 	}
 	return checkDevices(devs)
