@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -135,6 +136,8 @@ type DeviceChain struct {
 	FWID      []byte              // from the leaf; nil when the leaf has no FWID extension
 	NotBefore time.Time           // latest notBefore in the chain
 	NotAfter  time.Time           // earliest notAfter in the chain
+
+	revocation *ocsp.Chain // Certs prepared for OCSP checks, once per verified chain
 }
 
 // verifyDeviceChain checks the 5-certificate device chain: the supplied root
@@ -196,7 +199,8 @@ func verifyDeviceChain(certs []*x509.Certificate, roots *rootSet, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	dc := &DeviceChain{Certs: built, Arch: arch, Key: key, FWID: fwid, NotBefore: built[0].NotBefore, NotAfter: built[0].NotAfter}
+	dc := &DeviceChain{Certs: built, Arch: arch, Key: key, FWID: fwid, NotBefore: built[0].NotBefore, NotAfter: built[0].NotAfter,
+		revocation: ocsp.NewChain(built)}
 	for _, c := range built {
 		if c.NotBefore.After(dc.NotBefore) {
 			dc.NotBefore = c.NotBefore

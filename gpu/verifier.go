@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
@@ -94,6 +95,10 @@ type Verifier struct {
 	cacheSize    int
 	log          *slog.Logger
 	chains       *lru.Cache[[32]byte, *DeviceChain]
+	// rimChains holds the signer chains of the manifests the RIM provider
+	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
+	// provider that caches returns the same manifest again.
+	rimChains *lru.Cache[*rim.Manifest, *ocsp.Chain]
 }
 
 // NewVerifier returns a verifier for format, verify.FormatGPU or
@@ -123,6 +128,7 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: no RIM provider: use WithRIMs, or WithoutRIMsUnsafe")
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
+	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)
 	return v, nil
 }
 
@@ -309,7 +315,11 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		if v.ocsp.AllowsRIMHold() {
 			dc.Unsafe = append(dc.Unsafe, "ocsp.WithAllowRIMCertificateHoldUnsafe")
 		}
-		res, err := v.ocsp.CheckChain(ctx, chain.Certs, 1, ocsp.ScopeDevice, now)
+		prepared := chain.revocation
+		if prepared == nil {
+			prepared = ocsp.NewChain(chain.Certs)
+		}
+		res, err := v.ocsp.Check(ctx, prepared, 1, ocsp.ScopeDevice, now)
 		if err != nil {
 			return nil, fmt.Errorf("device certificate chain: %w", err)
 		}
@@ -470,7 +480,12 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 	if len(m.Chain) < 2 {
 		return nil, nil, verify.Errorf(verify.ErrChain, "RIM %s: signer chain of %d certificates", id, len(m.Chain))
 	}
-	res, err := v.ocsp.CheckChain(ctx, m.Chain, 0, ocsp.ScopeRIM, now)
+	prepared, ok := v.rimChains.Get(m, now)
+	if !ok || !slices.Equal(prepared.Certs(), m.Chain) {
+		prepared = ocsp.NewChain(m.Chain)
+		v.rimChains.Add(m, prepared, m.NotAfter)
+	}
+	res, err := v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}

@@ -296,6 +296,21 @@ func TestUnsafeSwitches(t *testing.T) {
 	if r.Status() == ear.StatusAffirming {
 		t.Fatal("unsafe claim affirmed")
 	}
+	cl = tdxClaims()
+	cl["x-AllowUnSafe"] = true // any case
+	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+}
+
+func TestContainsFold(t *testing.T) {
+	for s, want := range map[string]bool{
+		"unsafe": true, "UNSAFE": true, "x-UnSafe-options": true, "skip_ocsp_unsafe": true,
+		"unsaf": false, "uns afe": false, "": false, "uunsafe": true, "safe": false,
+	} {
+		if got := containsFold(s, "unsafe"); got != want {
+			t.Errorf("containsFold(%q) = %v, want %v", s, got, want)
+		}
+	}
 }
 
 // POL-07: a rule that reads a claim the verifier did not prove never passes.

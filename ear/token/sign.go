@@ -6,10 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/veraison/go-cose"
 
 	"github.com/trustfactory/attest/ear"
@@ -35,6 +38,9 @@ type Signer struct {
 	cose     cose.Signer
 	codec    *ear.Codec
 	lifetime time.Duration
+	// jwtHeader is the base64url protected header of every JWT, encoded
+	// once: it depends only on the signer.
+	jwtHeader string
 }
 
 // SignerOption configures a Signer.
@@ -95,6 +101,15 @@ func NewSigner(priv crypto.Signer, opts ...SignerOption) (*Signer, error) {
 	if s.cose, err = cose.NewSigner(s.alg.cose(), priv); err != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "signer: %w", err)
 	}
+	hdr, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid,omitempty"`
+		Typ string `json:"typ"`
+	}{string(s.alg), s.kid, "JWT"})
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "signer: JWT header: %w", err)
+	}
+	s.jwtHeader = base64.RawURLEncoding.EncodeToString(hdr)
 	return s, nil
 }
 
@@ -192,16 +207,80 @@ func (s *Signer) SignJWT(r *ear.Result, opts ...SignOption) ([]byte, error) {
 	if err != nil {
 		return nil, claimsError(err)
 	}
-	hdr := jws.NewHeaders()
-	if s.kid != "" {
-		_ = hdr.Set(jws.KeyIDKey, s.kid)
-	}
-	_ = hdr.Set(jws.TypeKey, "JWT")
-	tok, err := jws.Sign(payload, jws.WithKey(s.alg.jwa(), s.priv, jws.WithProtectedHeaders(hdr)))
+	tok, err := s.signCompact(payload)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrToken, "sign JWT: %w", err)
 	}
 	return tok, nil
+}
+
+// signCompact returns the JWS compact serialization (RFC 7515 §7.1) of
+// payload under the signer's header: header.payload.signature, each
+// base64url without padding, the signature over "header.payload" as RFC 7518
+// §3 defines it for the signer's algorithm.
+func (s *Signer) signCompact(payload []byte) ([]byte, error) {
+	b64 := base64.RawURLEncoding
+	tok := make([]byte, 0, len(s.jwtHeader)+2+b64.EncodedLen(len(payload))+b64.EncodedLen(512))
+	tok = append(tok, s.jwtHeader...)
+	tok = append(tok, '.')
+	tok = b64.AppendEncode(tok, payload)
+	sig, err := s.signJWS(tok)
+	if err != nil {
+		return nil, err
+	}
+	tok = append(tok, '.')
+	return b64.AppendEncode(tok, sig), nil
+}
+
+// signJWS signs the JWS signing input: ECDSA as r‖s, each the size of the
+// curve order (§3.4); RSASSA-PSS with MGF1 and a salt as long as the hash
+// (§3.5); Ed25519 over the input itself (RFC 8037).
+func (s *Signer) signJWS(input []byte) ([]byte, error) {
+	switch s.alg {
+	case EdDSA:
+		return s.priv.Sign(rand.Reader, input, crypto.Hash(0))
+	case ES256, ES384, PS256, PS384:
+	default:
+		return nil, verify.Errorf(verify.ErrConfig, "signer: algorithm %q", s.alg)
+	}
+	h := crypto.SHA256
+	if s.alg == ES384 || s.alg == PS384 {
+		h = crypto.SHA384
+	}
+	d := h.New()
+	d.Write(input)
+	digest := d.Sum(nil)
+	if s.alg == PS256 || s.alg == PS384 {
+		return s.priv.Sign(rand.Reader, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h})
+	}
+	der, err := s.priv.Sign(rand.Reader, digest, h)
+	if err != nil {
+		return nil, err
+	}
+	return rawECDSA(der, ecdsaSize(s.alg))
+}
+
+func ecdsaSize(a Algorithm) int {
+	if a == ES384 {
+		return 48
+	}
+	return 32
+}
+
+// rawECDSA turns an ASN.1 ECDSA signature into r‖s of size bytes each.
+func rawECDSA(der []byte, size int) ([]byte, error) {
+	var rs struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &rs)
+	if err != nil || len(rest) != 0 {
+		return nil, verify.Errorf(verify.ErrToken, "ECDSA signature: not one ASN.1 SEQUENCE of two integers")
+	}
+	if rs.R.Sign() <= 0 || rs.S.Sign() <= 0 || rs.R.BitLen() > 8*size || rs.S.BitLen() > 8*size {
+		return nil, verify.Errorf(verify.ErrToken, "ECDSA signature: r or s out of range for %d-byte scalars", size)
+	}
+	out := make([]byte, 2*size)
+	rs.R.FillBytes(out[:size])
+	rs.S.FillBytes(out[size:])
+	return out, nil
 }
 
 // SignCWT validates r and returns it as a tagged COSE_Sign1 message whose

@@ -146,15 +146,55 @@ func (c *Checker) AllowsMissing() bool { return c.allowMissing }
 // AllowsRIMHold reports whether certificateHold is tolerated for RIM chains.
 func (c *Checker) AllowsRIMHold() bool { return c.allowHold }
 
+// Chain is a certificate chain prepared for checking: the cache key of each
+// certificate with its issuer (a digest of both) and its serial number text
+// are computed once. A caller that checks the same chain many times, such as
+// a cached device or RIM signer chain, keeps one. It is immutable and safe to
+// share.
+type Chain struct {
+	certs   []*x509.Certificate
+	keys    [][32]byte // keys[i]: certs[i] issued by certs[i+1]
+	serials []string
+}
+
+// NewChain prepares certs, leaf first, each issued by the next.
+func NewChain(certs []*x509.Certificate) *Chain {
+	ch := &Chain{certs: certs, serials: make([]string, len(certs))}
+	if len(certs) > 1 {
+		ch.keys = make([][32]byte, len(certs)-1)
+	}
+	for i, c := range certs {
+		ch.serials[i] = c.SerialNumber.Text(16)
+		if i+1 < len(certs) {
+			ch.keys[i] = cacheKey(c, certs[i+1])
+		}
+	}
+	return ch
+}
+
+// Certs returns the chain's certificates (shared: do not modify).
+func (ch *Chain) Certs() []*x509.Certificate { return ch.certs }
+
 // CheckChain checks chain[from : len(chain)-1] — every certificate but the
 // root — each against its issuer, the next certificate in chain.
 func (c *Checker) CheckChain(ctx context.Context, chain []*x509.Certificate, from int, scope Scope, now time.Time) (*Result, error) {
-	if from < 0 || len(chain) < 2 || from > len(chain)-2 {
-		return nil, verify.Errorf(verify.ErrConfig, "ocsp: chain of %d certificates, start %d", len(chain), from)
+	if err := checkRange(len(chain), from); err != nil {
+		return nil, err
 	}
-	res := &Result{}
-	for i := from; i < len(chain)-1; i++ {
-		st, warn, err := c.checkOne(ctx, chain[i], chain[i+1], scope, now)
+	return c.Check(ctx, NewChain(chain), from, scope, now)
+}
+
+// Check is CheckChain for a prepared chain.
+func (c *Checker) Check(ctx context.Context, ch *Chain, from int, scope Scope, now time.Time) (*Result, error) {
+	if ch == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "ocsp: nil chain")
+	}
+	if err := checkRange(len(ch.certs), from); err != nil {
+		return nil, err
+	}
+	res := &Result{Certs: make([]CertStatus, 0, len(ch.certs)-1-from)}
+	for i := from; i < len(ch.certs)-1; i++ {
+		st, warn, err := c.checkOne(ctx, ch, i, scope, now)
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +206,13 @@ func (c *Checker) CheckChain(ctx context.Context, chain []*x509.Certificate, fro
 	return res, nil
 }
 
+func checkRange(n, from int) error {
+	if from < 0 || n < 2 || from > n-2 {
+		return verify.Errorf(verify.ErrConfig, "ocsp: chain of %d certificates, start %d", n, from)
+	}
+	return nil
+}
+
 func cacheKey(cert, issuer *x509.Certificate) [32]byte {
 	h := sha256.New()
 	h.Write(cert.Raw)
@@ -175,9 +222,9 @@ func cacheKey(cert, issuer *x509.Certificate) [32]byte {
 	return k
 }
 
-func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, scope Scope, now time.Time) (CertStatus, string, error) {
-	st := CertStatus{Subject: cert.Subject.CommonName, Serial: cert.SerialNumber.Text(16)}
-	key := cacheKey(cert, issuer)
+func (c *Checker) checkOne(ctx context.Context, ch *Chain, i int, scope Scope, now time.Time) (CertStatus, string, error) {
+	cert, issuer, key := ch.certs[i], ch.certs[i+1], ch.keys[i]
+	st := CertStatus{Subject: cert.Subject.CommonName, Serial: ch.serials[i]}
 	a, cached := c.cache.Get(key, now)
 	// A cached answer is held to the window VerifyResponse applied when it
 	// was fetched (the cache's own expiry is inclusive and ignores skew).
