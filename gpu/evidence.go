@@ -14,6 +14,8 @@ import (
 //
 //   - Trustee: {"device_evidence_list":[{"arch","uuid"?,"evidence":hex|base64,"certificate":base64 PEM}]}
 //   - NVIDIA serialized evidence: [{"arch","nonce","evidence":base64,"certificate":base64 PEM}]
+//   - one device object of that array, {"arch",…}, as Split returns it: its
+//     values plain ASCII strings without escapes, its keys only those above
 //   - raw: the binary report immediately followed by the PEM chain.
 const (
 	maxEvidenceSize = 1 << 20
@@ -78,6 +80,12 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
 		}
 	case '{':
+		// A device object alone, as Split returns the elements of an array:
+		// only keys of a device, so never a Trustee wrapper.
+		var d rawDevice
+		if decodeDeviceFast(t, &d) {
+			return decodeRawDevices([]rawDevice{d})
+		}
 		var te trusteeEvidence
 		if err := json.Unmarshal(t, &te); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %w", err)

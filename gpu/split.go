@@ -124,8 +124,8 @@ func trimSpaceRight(b []byte) []byte {
 	return bytes.TrimRight(b, " \t\r\n")
 }
 
-// splitEvidence returns one single-device blob per device of evidence, in
-// the serialized array encoding (evidence holding one device, and raw
+// splitEvidence returns one single-device blob per device of evidence: the
+// device's object, or an array of one (evidence holding one device, and raw
 // evidence, come back as they are).
 func splitEvidence(evidence []byte) ([][]byte, error) {
 	if len(evidence) > maxEvidenceSize {
@@ -175,6 +175,14 @@ func splitEvidence(evidence []byte) ([][]byte, error) {
 	}
 	out := make([][]byte, len(elems))
 	for i, e := range elems {
+		// A device object in the fast decoder's plain subset is its own part,
+		// without a copy: ParseEvidence reads it alone exactly as it reads it
+		// in the array. Any other element is wrapped in an array of one.
+		var d rawDevice
+		if decodeDeviceFast(e, &d) {
+			out[i] = e[:len(e):len(e)]
+			continue
+		}
 		p := make([]byte, 0, len(e)+2)
 		p = append(p, '[')
 		p = append(p, e...)

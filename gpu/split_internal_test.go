@@ -90,6 +90,34 @@ func TestSplitAgreesWithParse(t *testing.T) {
 	}
 }
 
+// Plain device objects are their own parts, slices of the input that cannot
+// grow into it; an element outside the plain subset is copied into an array
+// of one; both parse as the whole does.
+func TestSplitParts(t *testing.T) {
+	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
+	esc := `{"arch":"HOPPER","evidence":"AA\u003d\u003d","certificate":"QQ=="}`
+	in := []byte(`[` + dev + `, ` + esc + `]`)
+	parts, err := splitEvidence(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 || string(parts[0]) != dev || string(parts[1]) != `[`+esc+`]` {
+		t.Fatalf("parts %q", parts)
+	}
+	if &parts[0][0] != &in[1] || cap(parts[0]) != len(dev) {
+		t.Error("plain part is not a capped slice of the input")
+	}
+	devs, perr := ParseEvidence(in)
+	checkSplitAgrees(t, devs, perr, parts, err)
+	// A lone device object parses; an object with other keys is not one.
+	if d, err := ParseEvidence([]byte(dev)); err != nil || len(d) != 1 || d[0].Arch != ArchHopper {
+		t.Errorf("lone device object: %v %+v", err, d)
+	}
+	if _, err := ParseEvidence([]byte(`{"arch":"HOPPER","evidence":"AA==","certificate":"QQ==","device_evidence_list":[]}`)); !errors.Is(err, verify.ErrMalformed) {
+		t.Errorf("device keys beside device_evidence_list: %v", err)
+	}
+}
+
 func TestPlainASCII(t *testing.T) {
 	naive := func(s []byte) bool {
 		for _, c := range s {
