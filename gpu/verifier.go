@@ -99,6 +99,7 @@ type Verifier struct {
 	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
 	// provider that caches returns the same manifest again.
 	rimChains *lru.Cache[*rim.Manifest, *ocsp.Chain]
+	comparers *lru.Cache[[2]*rim.Manifest, *rim.Comparer]
 }
 
 // NewVerifier returns a verifier for format, verify.FormatGPU or
@@ -129,6 +130,7 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
 	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)
+	v.comparers = lru.New[[2]*rim.Manifest, *rim.Comparer](v.cacheSize)
 	return v, nil
 }
 
@@ -440,17 +442,18 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if res != nil {
 		dc.Warnings = append(dc.Warnings, res.Warnings...)
 	}
-	var cmp *rim.Comparison
-	if dc.Arch.IsSwitch() {
-		cmp, err = rim.CompareSwitch(fw, report)
-	} else {
+	cr, err := v.comparer(drv, fw, now)
+	if err != nil {
+		return err
+	}
+	var opts rim.CompareOptions
+	if !dc.Arch.IsSwitch() {
 		// Presence comes from the entry itself, not from a zero byte:
 		// absent and a status of 0 differ (the latter is malformed).
 		_, hasNVDEC0 := dc.Opaque.Get(OpaqueNVDEC0Status)
-		cmp, err = rim.Compare(drv, fw, report, rim.CompareOptions{
-			NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: hasNVDEC0,
-		})
+		opts = rim.CompareOptions{NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: hasNVDEC0}
 	}
+	cmp, err := cr.Compare(report, opts)
 	if err != nil {
 		return err
 	}
@@ -461,6 +464,32 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	}
 	dc.Comparison = cmp
 	return nil
+}
+
+// comparer returns the golden measurements of drv and fw (drv is nil for a
+// switch) prepared for comparison, once per pair of manifests the provider
+// returned.
+func (v *Verifier) comparer(drv, fw *rim.Manifest, now time.Time) (*rim.Comparer, error) {
+	key := [2]*rim.Manifest{drv, fw}
+	if c, ok := v.comparers.Get(key, now); ok {
+		return c, nil
+	}
+	var c *rim.Comparer
+	var err error
+	notAfter := fw.NotAfter
+	if drv == nil {
+		c, err = rim.NewSwitchComparer(fw)
+	} else {
+		c, err = rim.NewComparer(drv, fw)
+		if drv.NotAfter.Before(notAfter) {
+			notAfter = drv.NotAfter
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.comparers.Add(key, c, notAfter)
+	return c, nil
 }
 
 func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, *ocsp.Result, error) {

@@ -239,3 +239,42 @@ func TestCachedSource(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A prepared Chain checks as the certificates it holds do, again and again;
+// a nil chain or a start outside it is a configuration error.
+func TestPreparedChain(t *testing.T) {
+	chk, err := ocsp.NewChecker(recorded(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	certs := deviceChain(t)
+	ch := ocsp.NewChain(certs)
+	if len(ch.Certs()) != len(certs) {
+		t.Fatalf("Certs: %d", len(ch.Certs()))
+	}
+	want, err := chk.CheckChain(ctx, certs, 1, ocsp.ScopeDevice, deviceTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		got, err := chk.Check(ctx, ch, 1, ocsp.ScopeDevice, deviceTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Certs) != len(want.Certs) || got.Status() != ocsp.StatusGood {
+			t.Fatalf("prepared %+v, plain %+v", got, want)
+		}
+		for j := range got.Certs {
+			if got.Certs[j].Serial != want.Certs[j].Serial || got.Certs[j].Subject != want.Certs[j].Subject || !got.Certs[j].Cached {
+				t.Errorf("cert %d: prepared %+v, plain %+v", j, got.Certs[j], want.Certs[j])
+			}
+		}
+	}
+	if _, err := chk.Check(ctx, nil, 0, ocsp.ScopeDevice, deviceTime); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("nil chain: %v", err)
+	}
+	if _, err := chk.Check(ctx, ch, len(certs)-1, ocsp.ScopeDevice, deviceTime); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("start at the root: %v", err)
+	}
+}

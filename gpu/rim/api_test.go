@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -439,4 +440,43 @@ func TestCache(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A Comparer prepared once gives, report after report and from several
+// goroutines, what Compare gives; it refuses the manifests Compare refuses.
+func TestComparerReuse(t *testing.T) {
+	f := newFixture(t)
+	driver := f.mustVerify(t, f.driver)
+	vbios := f.mustVerify(t, f.vbios)
+	c, err := rim.NewComparer(driver, vbios)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled := rim.CompareOptions{NVDEC0Status: rim.NVDEC0Enabled, HasNVDEC0Status: true}
+	bad := cloneBlocks(f.blocks)
+	bad[3] = bytes.Repeat([]byte{0xEE}, 48)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, blocks := range []map[int][]byte{f.blocks, bad, f.blocks} {
+				want, werr := rim.Compare(driver, vbios, blocks, enabled)
+				got, gerr := c.Compare(blocks, enabled)
+				if !reflect.DeepEqual(got, want) || (werr == nil) != (gerr == nil) {
+					t.Errorf("Comparer %+v %v, Compare %+v %v", got, gerr, want, werr)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := rim.NewComparer(vbios, driver); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("swapped kinds: %v", err)
+	}
+	if _, err := rim.NewSwitchComparer(vbios); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("VBIOS RIM as switch BIOS: %v", err)
+	}
+	if _, err := rim.NewComparer(nil, vbios); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("nil driver: %v", err)
+	}
 }

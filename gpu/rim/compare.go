@@ -96,6 +96,38 @@ func (m Mismatch) String() string {
 // them. Wrong inputs (nil or wrong-kind manifests, empty report, unknown
 // NVDEC0 status) are ErrConfig or ErrMalformed with a nil comparison.
 func Compare(driver, vbios *Manifest, report map[int][]byte, opts CompareOptions) (*Comparison, error) {
+	c, err := NewComparer(driver, vbios)
+	if err != nil {
+		return nil, err
+	}
+	return c.Compare(report, opts)
+}
+
+// CompareSwitch matches the active entries of an NVSwitch's BIOS RIM with the
+// measurement blocks of its signed report, by the same rule as Compare.
+func CompareSwitch(bios *Manifest, report map[int][]byte) (*Comparison, error) {
+	c, err := NewSwitchComparer(bios)
+	if err != nil {
+		return nil, err
+	}
+	return c.Compare(report, CompareOptions{})
+}
+
+// Comparer holds the golden measurements of a GPU's driver and VBIOS RIMs, or
+// of a switch's BIOS RIM, merged and ordered by index once, to compare the
+// reports of many devices with. It is immutable and safe for concurrent use.
+type Comparer struct {
+	goldens   []golden // active entries by index, the first of an index only
+	conflicts []int    // indices active in both RIMs
+}
+
+type golden struct {
+	m   *Measurement
+	src Kind
+}
+
+// NewComparer prepares the comparison of GPU reports with driver and vbios.
+func NewComparer(driver, vbios *Manifest) (*Comparer, error) {
 	if driver == nil || vbios == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "rim: Compare needs both a driver and a VBIOS manifest")
 	}
@@ -105,39 +137,21 @@ func Compare(driver, vbios *Manifest, report map[int][]byte, opts CompareOptions
 	if vbios.Kind != KindVBIOS {
 		return nil, verify.Errorf(verify.ErrConfig, "rim: Compare VBIOS manifest: expected kind %s, got %s", KindVBIOS, vbios.Kind)
 	}
-	skip35 := false
-	if opts.HasNVDEC0Status {
-		switch opts.NVDEC0Status {
-		case NVDEC0Enabled:
-		case NVDEC0Disabled:
-			skip35 = true
-		default:
-			return nil, verify.Errorf(verify.ErrMalformed, "rim: NVDEC0_STATUS: expected %#02x or %#02x, got %#02x", NVDEC0Enabled, NVDEC0Disabled, opts.NVDEC0Status)
-		}
-	}
-	return compare(report, skip35, driver, vbios)
+	return newComparer(driver, vbios), nil
 }
 
-// CompareSwitch matches the active entries of an NVSwitch's BIOS RIM with the
-// measurement blocks of its signed report, by the same rule as Compare.
-func CompareSwitch(bios *Manifest, report map[int][]byte) (*Comparison, error) {
+// NewSwitchComparer prepares the comparison of NVSwitch reports with bios.
+func NewSwitchComparer(bios *Manifest) (*Comparer, error) {
 	if bios == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "rim: CompareSwitch needs a switch BIOS manifest")
 	}
 	if bios.Kind != KindSwitchBIOS {
 		return nil, verify.Errorf(verify.ErrConfig, "rim: CompareSwitch manifest: expected kind %s, got %s", KindSwitchBIOS, bios.Kind)
 	}
-	return compare(report, false, bios)
+	return newComparer(bios), nil
 }
 
-func compare(report map[int][]byte, skip35 bool, rims ...*Manifest) (*Comparison, error) {
-	if len(report) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "rim: report has no measurement blocks")
-	}
-	type golden struct {
-		m   *Measurement
-		src Kind
-	}
+func newComparer(rims ...*Manifest) *Comparer {
 	n := 0
 	for _, r := range rims {
 		n += len(r.Measurements)
@@ -153,47 +167,67 @@ func compare(report map[int][]byte, skip35 bool, rims ...*Manifest) (*Comparison
 	// By index, keeping RIM order within one: the first golden value of an
 	// index counts, and a later one from the other RIM is a conflict.
 	slices.SortStableFunc(all, func(a, b golden) int { return cmp.Compare(a.m.Index, b.m.Index) })
-	goldens := all[:0]
-	c := &Comparison{}
+	c := &Comparer{goldens: all[:0]}
 	for _, g := range all {
-		if k := len(goldens); k > 0 && goldens[k-1].m.Index == g.m.Index {
-			if goldens[k-1].src != g.src {
-				c.Conflicts = append(c.Conflicts, g.m.Index)
+		if k := len(c.goldens); k > 0 && c.goldens[k-1].m.Index == g.m.Index {
+			if c.goldens[k-1].src != g.src {
+				c.conflicts = append(c.conflicts, g.m.Index)
 			}
 			continue
 		}
-		goldens = append(goldens, g)
+		c.goldens = append(c.goldens, g)
 	}
-	if len(goldens) > 0 {
-		c.Matched = make([]int, 0, len(goldens))
+	return c
+}
+
+// Compare matches report (SPDM block index, from 1, to value) with the
+// golden measurements, by the rule and with the results of the package-level
+// Compare.
+func (c *Comparer) Compare(report map[int][]byte, opts CompareOptions) (*Comparison, error) {
+	skip35 := false
+	if opts.HasNVDEC0Status {
+		switch opts.NVDEC0Status {
+		case NVDEC0Enabled:
+		case NVDEC0Disabled:
+			skip35 = true
+		default:
+			return nil, verify.Errorf(verify.ErrMalformed, "rim: NVDEC0_STATUS: expected %#02x or %#02x, got %#02x", NVDEC0Enabled, NVDEC0Disabled, opts.NVDEC0Status)
+		}
 	}
-	for _, g := range goldens {
+	if len(report) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: report has no measurement blocks")
+	}
+	res := &Comparison{Conflicts: slices.Clone(c.conflicts)}
+	if len(c.goldens) > 0 {
+		res.Matched = make([]int, 0, len(c.goldens))
+	}
+	for _, g := range c.goldens {
 		i := g.m.Index
 		if skip35 && i == nvdec0Index {
-			c.Skipped = append(c.Skipped, i)
+			res.Skipped = append(res.Skipped, i)
 			continue
 		}
 		actual, ok := report[i+1]
 		if ok && len(actual) == g.m.Size && slices.ContainsFunc(g.m.Alternatives, func(alt []byte) bool { return bytes.Equal(actual, alt) }) {
-			c.Matched = append(c.Matched, i)
+			res.Matched = append(res.Matched, i)
 			continue
 		}
 		mm := Mismatch{Index: i, Source: g.src, Name: g.m.Name, ExpectedSize: g.m.Size, Expected: g.m.Alternatives, Missing: !ok}
 		if ok {
 			mm.Actual, mm.ActualSize = actual, len(actual)
 		}
-		c.Mismatches = append(c.Mismatches, mm)
+		res.Mismatches = append(res.Mismatches, mm)
 	}
-	if c.OK() {
-		return c, nil
+	if res.OK() {
+		return res, nil
 	}
 	var parts []string
-	for _, i := range c.Conflicts {
+	for _, i := range res.Conflicts {
 		parts = append(parts, fmt.Sprintf("index %d is active in both the driver and the VBIOS RIM", i))
 	}
-	for _, mm := range c.Mismatches {
+	for _, mm := range res.Mismatches {
 		parts = append(parts, mm.String())
 	}
-	return c, verify.Errorf(verify.ErrPolicy, "rim: %d measurement mismatches, %d index conflicts: %s",
-		len(c.Mismatches), len(c.Conflicts), strings.Join(parts, "; "))
+	return res, verify.Errorf(verify.ErrPolicy, "rim: %d measurement mismatches, %d index conflicts: %s",
+		len(res.Mismatches), len(res.Conflicts), strings.Join(parts, "; "))
 }
