@@ -76,6 +76,10 @@ type ParseOptions struct {
 
 // Measurement returns the value of the block with SPDM index idx (1-based).
 func (r *Response) Measurement(idx int) ([]byte, bool) {
+	// Reports list blocks by index, so the block at idx-1 is the usual hit.
+	if idx >= 1 && idx <= len(r.Blocks) && r.Blocks[idx-1].Index == idx {
+		return r.Blocks[idx-1].Value, true
+	}
 	for i := range r.Blocks {
 		if r.Blocks[i].Index == idx {
 			return r.Blocks[i].Value, true

@@ -140,3 +140,18 @@ func TestPlainASCII(t *testing.T) {
 		}
 	}
 }
+
+// Measurement finds a block by index whatever the order of the blocks.
+func TestResponseMeasurement(t *testing.T) {
+	r := &Response{Blocks: []MeasurementBlock{{Index: 2, Value: []byte{2}}, {Index: 1, Value: []byte{1}}, {Index: 3, Value: []byte{3}}}}
+	for idx := 1; idx <= 3; idx++ {
+		if v, ok := r.Measurement(idx); !ok || len(v) != 1 || int(v[0]) != idx {
+			t.Errorf("index %d: %v %v", idx, v, ok)
+		}
+	}
+	for _, idx := range []int{0, 4, -1} {
+		if _, ok := r.Measurement(idx); ok {
+			t.Errorf("index %d found", idx)
+		}
+	}
+}

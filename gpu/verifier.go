@@ -418,10 +418,6 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if err != nil {
 		return err
 	}
-	report := make(map[int][]byte, len(dc.Report.Response.Blocks))
-	for _, b := range dc.Report.Response.Blocks {
-		report[b.Index] = b.Value
-	}
 	// The driver RIM first: its failures are the more common and the more telling.
 	var drv *rim.Manifest
 	if !dc.Arch.IsSwitch() {
@@ -453,7 +449,10 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 		_, hasNVDEC0 := dc.Opaque.Get(OpaqueNVDEC0Status)
 		opts = rim.CompareOptions{NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: hasNVDEC0}
 	}
-	cmp, err := cr.Compare(report, opts)
+	if len(dc.Report.Response.Blocks) == 0 {
+		return verify.Errorf(verify.ErrMalformed, "measurements: the report has no measurement blocks")
+	}
+	cmp, err := cr.CompareFunc(dc.Report.Response.Measurement, opts)
 	if err != nil {
 		return err
 	}

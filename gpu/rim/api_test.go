@@ -466,6 +466,10 @@ func TestComparerReuse(t *testing.T) {
 				if !reflect.DeepEqual(got, want) || (werr == nil) != (gerr == nil) {
 					t.Errorf("Comparer %+v %v, Compare %+v %v", got, gerr, want, werr)
 				}
+				got, gerr = c.CompareFunc(func(i int) ([]byte, bool) { v, ok := blocks[i]; return v, ok }, enabled)
+				if !reflect.DeepEqual(got, want) || (werr == nil) != (gerr == nil) {
+					t.Errorf("CompareFunc %+v %v, Compare %+v %v", got, gerr, want, werr)
+				}
 			}
 		}()
 	}
@@ -478,5 +482,12 @@ func TestComparerReuse(t *testing.T) {
 	}
 	if _, err := rim.NewComparer(nil, vbios); !errors.Is(err, verify.ErrConfig) {
 		t.Errorf("nil driver: %v", err)
+	}
+	if _, err := c.CompareFunc(nil, enabled); !errors.Is(err, verify.ErrConfig) {
+		t.Errorf("nil report: %v", err)
+	}
+	none := func(int) ([]byte, bool) { return nil, false }
+	if cmp, err := c.CompareFunc(none, enabled); !errors.Is(err, verify.ErrPolicy) || len(cmp.Matched) != 0 || !cmp.Mismatches[0].Missing {
+		t.Errorf("report without blocks: %v", err)
 	}
 }

@@ -184,18 +184,38 @@ func newComparer(rims ...*Manifest) *Comparer {
 // golden measurements, by the rule and with the results of the package-level
 // Compare.
 func (c *Comparer) Compare(report map[int][]byte, opts CompareOptions) (*Comparison, error) {
-	skip35 := false
-	if opts.HasNVDEC0Status {
-		switch opts.NVDEC0Status {
-		case NVDEC0Enabled:
-		case NVDEC0Disabled:
-			skip35 = true
-		default:
-			return nil, verify.Errorf(verify.ErrMalformed, "rim: NVDEC0_STATUS: expected %#02x or %#02x, got %#02x", NVDEC0Enabled, NVDEC0Disabled, opts.NVDEC0Status)
-		}
-	}
 	if len(report) == 0 {
+		if _, err := nvdec0Skip(opts); err != nil {
+			return nil, err
+		}
 		return nil, verify.Errorf(verify.ErrConfig, "rim: report has no measurement blocks")
+	}
+	return c.CompareFunc(func(i int) ([]byte, bool) { v, ok := report[i]; return v, ok }, opts)
+}
+
+func nvdec0Skip(opts CompareOptions) (bool, error) {
+	if !opts.HasNVDEC0Status {
+		return false, nil
+	}
+	switch opts.NVDEC0Status {
+	case NVDEC0Enabled:
+		return false, nil
+	case NVDEC0Disabled:
+		return true, nil
+	}
+	return false, verify.Errorf(verify.ErrMalformed, "rim: NVDEC0_STATUS: expected %#02x or %#02x, got %#02x", NVDEC0Enabled, NVDEC0Disabled, opts.NVDEC0Status)
+}
+
+// CompareFunc is Compare for a report read through measurement, which returns
+// the value of the block with an SPDM index and whether the report has it; a
+// report must have at least one block.
+func (c *Comparer) CompareFunc(measurement func(index int) ([]byte, bool), opts CompareOptions) (*Comparison, error) {
+	skip35, err := nvdec0Skip(opts)
+	if err != nil {
+		return nil, err
+	}
+	if measurement == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: no report to compare")
 	}
 	res := &Comparison{Conflicts: slices.Clone(c.conflicts)}
 	if len(c.goldens) > 0 {
@@ -207,7 +227,7 @@ func (c *Comparer) Compare(report map[int][]byte, opts CompareOptions) (*Compari
 			res.Skipped = append(res.Skipped, i)
 			continue
 		}
-		actual, ok := report[i+1]
+		actual, ok := measurement(i + 1)
 		if ok && len(actual) == g.m.Size && slices.ContainsFunc(g.m.Alternatives, func(alt []byte) bool { return bytes.Equal(actual, alt) }) {
 			res.Matched = append(res.Matched, i)
 			continue
