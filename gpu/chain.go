@@ -1,19 +1,19 @@
 package gpu
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -77,31 +77,9 @@ func ParsePEMChain(b []byte) ([]*x509.Certificate, error) {
 	if len(b) > maxChainPEM {
 		return nil, verify.Errorf(verify.ErrLimit, "certificate chain: %d bytes of PEM exceeds the cap of %d", len(b), maxChainPEM)
 	}
-	var certs []*x509.Certificate
-	rest := bytes.TrimSpace(b)
-	for len(rest) > 0 {
-		if !bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
-			return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: %d bytes after certificate %d are not a PEM block", len(rest), len(certs))
-		}
-		blk, r := pem.Decode(rest)
-		if blk == nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: %d bytes after certificate %d are not PEM", len(rest), len(certs))
-		}
-		if blk.Type != "CERTIFICATE" {
-			return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: block %d has type %q, expected CERTIFICATE", len(certs), blk.Type)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: certificate %d: %w", len(certs), err)
-		}
-		certs = append(certs, c)
-		if len(certs) > 16 {
-			return nil, verify.Errorf(verify.ErrLimit, "certificate chain: more than 16 certificates")
-		}
-		rest = bytes.TrimSpace(r)
-	}
-	if len(certs) == 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "certificate chain: no certificate")
+	certs, err := pemchain.Parse(b, 16)
+	if err != nil {
+		return nil, fmt.Errorf("certificate chain: %w", err)
 	}
 	return certs, nil
 }

@@ -5,13 +5,14 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
-	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -130,14 +131,14 @@ func (ev *Evidence) add(role string, data []byte) error {
 // checking only its outer framing; parsing happens (cached) at verification.
 func oneDER(data []byte) ([]byte, error) {
 	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN")) {
-		blk, rest := pem.Decode(data)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return nil, verify.Errorf(verify.ErrMalformed, "expected one PEM CERTIFICATE block")
+		ders, err := pemchain.Certificates(data, 1)
+		if errors.Is(err, verify.ErrLimit) {
+			return nil, verify.Errorf(verify.ErrMalformed, "expected one PEM CERTIFICATE block, found more")
 		}
-		if len(bytes.TrimSpace(rest)) != 0 {
-			return nil, verify.Errorf(verify.ErrMalformed, "expected one PEM block, %d bytes follow it", len(rest))
+		if err != nil {
+			return nil, fmt.Errorf("expected one PEM CERTIFICATE block: %w", err)
 		}
-		data = blk.Bytes
+		data = ders[0]
 	}
 	var seq cryptobyte.String
 	in := cryptobyte.String(data)
@@ -194,24 +195,11 @@ func splitCerts(data []byte) ([][]byte, error) {
 	}
 	var out [][]byte
 	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN")) {
-		rest := data
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				break
-			}
-			if blk.Type != "CERTIFICATE" {
-				return nil, verify.Errorf(verify.ErrMalformed, "PEM block %q: expected CERTIFICATE", blk.Type)
-			}
-			out = append(out, blk.Bytes)
-			if len(out) > maxCerts {
-				return nil, verify.Errorf(verify.ErrLimit, "more than %d certificates", maxCerts)
-			}
+		ders, err := pemchain.Certificates(data, maxCerts)
+		if err != nil {
+			return nil, fmt.Errorf("certificates: %w", err)
 		}
-		if len(bytes.TrimSpace(rest)) != 0 {
-			return nil, verify.Errorf(verify.ErrMalformed, "certificates: %d bytes of non-PEM data", len(rest))
-		}
+		out = ders
 	} else {
 		in := cryptobyte.String(data)
 		for !in.Empty() {

@@ -1,14 +1,15 @@
 package tdx
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -192,28 +193,12 @@ func parsePCKConfig(v asn1.RawValue, x *PCKExtensions) error {
 // parsePEMChain decodes exactly want certificates; only whitespace and NUL
 // padding may follow the last one.
 func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	rest := b
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			return nil, verify.Errorf(verify.ErrMalformed, "%s: PEM block %d has type %q", what, len(certs), blk.Type)
-		}
-		if len(certs) == want {
-			return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got more", what, want)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "%s: certificate %d: %w", what, len(certs), err)
-		}
-		certs = append(certs, c)
+	certs, err := pemchain.Parse(b, want)
+	if errors.Is(err, verify.ErrLimit) {
+		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got more", what, want)
 	}
-	if len(bytes.Trim(rest, " \t\r\n\x00")) != 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "%s: %d bytes of trailing data after the certificates", what, len(rest))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(certs) != want {
 		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got %d", what, want, len(certs))

@@ -10,11 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
@@ -222,7 +220,7 @@ func runTokenInspect(_ context.Context, args []string, stdin io.Reader, stdout, 
 	hdr, _ := json.Marshal(in.Header)
 	fmt.Fprintf(stdout, "header      %s\n", hdr)
 	if in.ClaimsError != nil {
-		fmt.Fprintf(stdout, "claims      NOT valid EAR: %s\n", printable(in.ClaimsError.Error()))
+		fmt.Fprintf(stdout, "claims      NOT valid EAR: %s\n", safeText(in.ClaimsError.Error()))
 	}
 	if in.Claims != nil {
 		fmt.Fprintln(stdout)
@@ -244,19 +242,6 @@ func fmtTime(t time.Time) string {
 	return fmt.Sprintf("%s (%d)", t.UTC().Format(time.RFC3339), t.Unix())
 }
 
-// printable returns s unchanged when every rune is graphic or a space, and
-// otherwise quoted with escapes: claim strings may come from an unverified
-// token, and control sequences must not reach the terminal (they could
-// erase the warning or forge a "verified" line).
-func printable(s string) string {
-	for _, c := range s {
-		if !unicode.IsGraphic(c) && c != ' ' {
-			return strconv.QuoteToGraphic(s)
-		}
-	}
-	return s
-}
-
 // categoryAbbrev are the column headers of the trust vector table.
 var categoryAbbrev = [...]string{"INST", "CONF", "EXEC", "FS", "HW", "RT-OPQ", "ST-OPQ", "SRC"}
 
@@ -264,22 +249,22 @@ var categoryAbbrev = [...]string{"INST", "CONF", "EXEC", "FS", "HW", "RT-OPQ", "
 // and trust vectors.
 func printResult(w io.Writer, r *ear.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "profile\t%s (%s names)\n", printable(r.Profile), r.Generation())
+	fmt.Fprintf(tw, "profile\t%s (%s names)\n", safeText(r.Profile), r.Generation())
 	fmt.Fprintf(tw, "issued at\t%s\n", fmtTime(r.IssuedAt))
 	fmt.Fprintf(tw, "expires\t%s\n", fmtTime(r.ExpiresAt))
 	if !r.NotBefore.IsZero() {
 		fmt.Fprintf(tw, "not before\t%s\n", fmtTime(r.NotBefore))
 	}
 	if r.Issuer != "" {
-		fmt.Fprintf(tw, "issuer\t%s\n", printable(r.Issuer))
+		fmt.Fprintf(tw, "issuer\t%s\n", safeText(r.Issuer))
 	}
 	if len(r.Audience) > 0 {
-		fmt.Fprintf(tw, "audience\t%s\n", printable(strings.Join(r.Audience, ", ")))
+		fmt.Fprintf(tw, "audience\t%s\n", safeText(strings.Join(r.Audience, ", ")))
 	}
 	if r.ID != "" {
-		fmt.Fprintf(tw, "token id\t%s\n", printable(r.ID))
+		fmt.Fprintf(tw, "token id\t%s\n", safeText(r.ID))
 	}
-	fmt.Fprintf(tw, "verifier\t%s, %s\n", printable(r.VerifierID.Developer), printable(r.VerifierID.Build))
+	fmt.Fprintf(tw, "verifier\t%s, %s\n", safeText(r.VerifierID.Developer), safeText(r.VerifierID.Build))
 	if r.Nonce != nil {
 		fmt.Fprintf(tw, "nonce\t%x\n", r.Nonce)
 	}
@@ -288,7 +273,7 @@ func printResult(w io.Writer, r *ear.Result) {
 	}
 	fmt.Fprintf(tw, "status\t%s\n", strings.ToUpper(r.OverallStatus().String()))
 	if u, ok := r.Extensions[ear.ExtUnsafe.Name]; ok {
-		fmt.Fprintf(tw, "UNSAFE\t%s (not for production)\n", printable(fmt.Sprint(u)))
+		fmt.Fprintf(tw, "UNSAFE\t%s (not for production)\n", safeText(fmt.Sprint(u)))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -303,7 +288,7 @@ func printResult(w io.Writer, r *ear.Result) {
 		for i, c := range a.TrustVector {
 			cells[i] = fmt.Sprint(int(c))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(name), a.Status, strings.Join(cells, "\t"), printable(strings.Join(a.PolicyIDs, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safeText(name), a.Status, strings.Join(cells, "\t"), safeText(strings.Join(a.PolicyIDs, ",")))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nINST instance-identity, CONF configuration, EXEC executables, FS file-system, HW hardware,")
@@ -314,10 +299,10 @@ func printResult(w io.Writer, r *ear.Result) {
 			continue
 		}
 		if reason, ok := a.Extensions[ear.ExtReason.Name]; ok {
-			fmt.Fprintf(w, "%s: %s\n", printable(name), printable(fmt.Sprint(reason)))
+			fmt.Fprintf(w, "%s: %s\n", safeText(name), safeText(fmt.Sprint(reason)))
 		}
 		if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok {
-			fmt.Fprintf(w, "%s: UNSAFE %s (not for production)\n", printable(name), printable(fmt.Sprint(u)))
+			fmt.Fprintf(w, "%s: UNSAFE %s (not for production)\n", safeText(name), safeText(fmt.Sprint(u)))
 		}
 	}
 }

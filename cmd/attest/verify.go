@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +30,7 @@ import (
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/snp"
@@ -487,14 +487,13 @@ func tpmVerifier(file string) (*tpm.Verifier, error) {
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak: %w", err))
 	}
+	blks, err := pemchain.Blocks(b, 64)
+	if err != nil {
+		return nil, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak %s: %w", file, err))
+	}
 	var keys []crypto.PublicKey
 	var roots []*x509.Certificate
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
+	for _, blk := range blks {
 		switch blk.Type {
 		case "PUBLIC KEY":
 			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
@@ -701,7 +700,9 @@ func printHuman(w io.Writer, out *verify.Outcome) {
 }
 
 // safeText escapes control and other non-graphic characters: claim values
-// come from evidence and must not be able to forge lines of the output.
+// come from evidence or from a token not yet verified, and control sequences
+// must not reach the terminal (they could erase a warning or forge a
+// "verified" line).
 func safeText(s string) string {
 	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) < 0 {
 		return s
@@ -870,23 +871,7 @@ func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
 }
 
 func parseCerts(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return out, nil
+	return pemchain.Parse(b, 64)
 }
 
 // fsTDXSource reads the tdx.DirSource layout from an fs.FS.
