@@ -52,8 +52,16 @@ func ParseRoots(p Product, data []byte) (Roots, error) {
 			}
 			r.ARK = c
 		case isVLEKIntermediate(c):
+			if r.ASVK != nil {
+				return Roots{}, verify.Errorf(verify.ErrConfig, "AMD roots for %s: two ASVKs", p)
+			}
 			r.ASVK = c
 		default:
+			// Two ASKs would leave one silently unused: which one the
+			// caller meant to pin is not ours to guess.
+			if r.ASK != nil {
+				return Roots{}, verify.Errorf(verify.ErrConfig, "AMD roots for %s: two ASKs (%q and %q)", p, r.ASK.Subject.CommonName, c.Subject.CommonName)
+			}
 			r.ASK = c
 		}
 	}

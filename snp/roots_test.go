@@ -44,6 +44,8 @@ func TestParseRoots(t *testing.T) {
 		"empty":            {nil, verify.ErrMalformed},
 		"two ARKs":         {pemOf(p.ARK.Raw, p.ASK.Raw, p.ARK.Raw), verify.ErrConfig},
 		"no ARK":           {pemOf(p.ASK.Raw, p.ASVK.Raw), verify.ErrConfig},
+		"two ASKs":         {pemOf(p.ARK.Raw, p.ASK.Raw, p.ASK.Raw), verify.ErrConfig},
+		"two ASVKs":        {pemOf(p.ARK.Raw, p.ASVK.Raw, p.ASVK.Raw), verify.ErrConfig},
 		"key block":        {append(pemOf(p.ARK.Raw), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}})...), verify.ErrMalformed},
 		"trailing text":    {append(pemOf(p.ARK.Raw, p.ASK.Raw), "junk"...), verify.ErrMalformed},
 		"truncated DER":    {append(bytes.Clone(p.ARK.Raw), p.ASK.Raw[:10]...), verify.ErrMalformed},

@@ -1,6 +1,7 @@
 package snp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -244,5 +245,44 @@ func TestKDSStaleCRLWithinBound(t *testing.T) {
 	later.Now = now.AddDate(0, 0, 7).Add(time.Hour)
 	if _, err := withStale.Verify(context.Background(), raw, later); err == nil {
 		t.Fatal("CRL past nextUpdate accepted")
+	}
+}
+
+// chainOnly serves a fixed cert_chain and nothing else.
+type chainOnly struct {
+	*snp.MemorySource
+	chain []byte
+}
+
+func (c chainOnly) CertChain(context.Context, snp.Product, snp.SigningKey) ([]byte, error) {
+	return c.chain, nil
+}
+
+// A cert_chain is read for its one intermediate: two are refused, whatever
+// their order, and the answer for a chain is the same the second time.
+func TestCertChainIntermediates(t *testing.T) {
+	p := pkis(t).pki[snp.Milan]
+	raw, _ := p.Sign(snptest.Report{SigningKey: snp.SigningKeyVLEK, ReportData: nonce})
+	roots := snp.WithTrustedRoots(snp.Roots{Product: snp.Milan, ARK: p.ARK, ASK: p.ASK})
+	for name, tc := range map[string]struct {
+		chain [][]byte
+		kind  error
+	}{
+		"ASVK and ARK":  {[][]byte{p.ASVK.Raw, p.ARK.Raw}, nil},
+		"two ASVKs":     {[][]byte{p.ASVK.Raw, p.ASVK.Raw, p.ARK.Raw}, verify.ErrCollateral},
+		"ASVK then ASK": {[][]byte{p.ASVK.Raw, p.ASK.Raw, p.ARK.Raw}, verify.ErrCollateral},
+		"ARK only":      {[][]byte{p.ARK.Raw}, verify.ErrCollateral},
+	} {
+		src := chainOnly{snp.NewMemorySource(), bytes.Join(tc.chain, nil)}
+		v, err := snp.NewVerifier(roots, snp.WithKDS(src), snp.WithoutRevocationCheckUnsafe())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			_, err := v.VerifyReport(context.Background(), raw, p.VLEK.Raw, exp())
+			if (tc.kind == nil) != (err == nil) || (tc.kind != nil && !errors.Is(err, tc.kind)) {
+				t.Errorf("%s, try %d: %v", name, i, err)
+			}
+		}
 	}
 }

@@ -34,6 +34,7 @@ type Verifier struct {
 	crls   *lru.Cache[[32]byte, *verifiedCRL]
 	roles  *lru.Cache[[32]byte, string] // certificate hash → role
 	names  *lru.Cache[[32]byte, string] // endorsement certificate hash → product name
+	inters *lru.Cache[[32]byte, []byte] // KDS cert_chain (with ARK and key kind) → its intermediate
 }
 
 // Option configures a Verifier.
@@ -119,6 +120,7 @@ func WithCacheSize(n int) Option {
 		v.crls = lru.New[[32]byte, *verifiedCRL](n)
 		v.roles = lru.New[[32]byte, string](n)
 		v.names = lru.New[[32]byte, string](n)
+		v.inters = lru.New[[32]byte, []byte](n)
 		return nil
 	}
 }
@@ -149,6 +151,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		v.crls = lru.New[[32]byte, *verifiedCRL](1024)
 		v.roles = lru.New[[32]byte, string](1024)
 		v.names = lru.New[[32]byte, string](1024)
+		v.inters = lru.New[[32]byte, []byte](1024)
 	}
 	v.arkSum = make(map[Product][32]byte, len(v.roots))
 	for p, r := range v.roots {
@@ -404,6 +407,17 @@ func (v *Verifier) fetchIntermediate(ctx context.Context, roots Roots, key Signi
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}
+	// The chain is read once per distinct cert_chain, ARK and key kind.
+	h := sha256.New()
+	ark := v.arkSum[roots.Product]
+	h.Write(ark[:])
+	h.Write([]byte{byte(key)})
+	h.Write(b)
+	var k [32]byte
+	h.Sum(k[:0])
+	if inter, ok := v.inters.Get(k, time.Time{}); ok {
+		return inter, nil
+	}
 	certs, err := parseCerts(b)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: %w", roots.Product, err)
@@ -416,11 +430,15 @@ func (v *Verifier) fetchIntermediate(ctx context.Context, roots Roots, key Signi
 			}
 			continue
 		}
+		if inter != nil {
+			return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: more than one intermediate", roots.Product)
+		}
 		inter = c.Raw
 	}
 	if inter == nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: no intermediate", roots.Product)
 	}
+	v.inters.Add(k, inter, time.Time{})
 	return inter, nil
 }
 
