@@ -386,22 +386,22 @@ func detect(b []byte) bool {
 		return false
 	}
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-		var probe map[string]json.RawMessage
+		// One pass for both JSON shapes: Trustee's TPM evidence, or this
+		// package's Evidence JSON.
+		var probe struct {
+			TPMQuote json.RawMessage `json:"tpm_quote"`
+			AKPublic json.RawMessage `json:"ak_public"`
+			Quotes   []struct {
+				TPMSAttest json.RawMessage `json:"tpms_attest"`
+			} `json:"quotes"`
+		}
 		if json.Unmarshal(t, &probe) != nil {
 			return false
 		}
-		if _, ok := probe["tpm_quote"]; ok {
-			_, ok = probe["ak_public"]
-			return ok
+		if probe.TPMQuote != nil {
+			return probe.AKPublic != nil
 		}
-		var ev struct {
-			Quotes []map[string]json.RawMessage `json:"quotes"`
-		}
-		if json.Unmarshal(t, &ev) != nil || len(ev.Quotes) == 0 {
-			return false
-		}
-		_, ok := ev.Quotes[0]["tpms_attest"]
-		return ok
+		return len(probe.Quotes) > 0 && probe.Quotes[0].TPMSAttest != nil
 	}
 	ev, err := decodeProto(b)
 	if err != nil || len(ev.Quotes) == 0 {
