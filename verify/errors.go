@@ -39,11 +39,21 @@ var (
 )
 
 // Kinds lists every error kind, most specific first. KindOf and FailureVector
-// use this order when an error carries more than one kind.
-var Kinds = []error{
-	ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
-	ErrPolicy, ErrToken, ErrLimit, ErrMalformed, ErrUnsupported, ErrCollateral, ErrConfig,
+// use this order when an error carries more than one kind. It is a copy for
+// callers: the package reads its own, so changing Kinds changes nothing here.
+var Kinds = kindOrder()
+
+// kindOrder returns the kinds, most specific first. The kinds themselves are
+// read when it runs, after the package's variables are initialised.
+func kindOrder() []error {
+	return []error{
+		ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
+		ErrPolicy, ErrToken, ErrLimit, ErrMalformed, ErrUnsupported, ErrCollateral, ErrConfig,
+	}
 }
+
+// kinds is the order KindOf uses.
+var kinds = kindOrder()
 
 // Error is an error of a known kind. Both the kind and the cause are visible to
 // errors.Is and errors.As.
@@ -103,7 +113,7 @@ func KindOf(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if errors.Is(err, k) {
 			return k
 		}

@@ -48,6 +48,22 @@ func TestKindOfPrefersTheMostSpecificKind(t *testing.T) {
 	}
 }
 
+// Kinds is the caller's copy: rewriting it does not change how errors are
+// classified (a signature failure stays one).
+func TestKindsIsACopy(t *testing.T) {
+	saved := append([]error(nil), Kinds...)
+	defer copy(Kinds, saved)
+	for i := range Kinds {
+		Kinds[i] = ErrConfig
+	}
+	if got := KindOf(Errorf(ErrSignature, "x")); got != ErrSignature {
+		t.Fatalf("KindOf follows the exported slice: %v", got)
+	}
+	if v := FailureVector(Errorf(ErrSignature, "x")); v == FailureVector(Errorf(ErrConfig, "x")) {
+		t.Fatal("FailureVector follows the exported slice")
+	}
+}
+
 func TestWrapKeepsAnExistingKind(t *testing.T) {
 	if Wrap(ErrMalformed, nil) != nil {
 		t.Fatal("Wrap(nil) must be nil")
