@@ -7,13 +7,13 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -197,11 +197,14 @@ func decodeCRL(b []byte, what string) (*x509.RevocationList, error) {
 	}
 	der := b
 	if t := bytes.TrimSpace(b); bytes.HasPrefix(t, []byte("-----BEGIN")) {
-		blk, rest := pem.Decode(t)
-		if blk == nil || len(bytes.TrimSpace(rest)) != 0 {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: bad PEM", what)
+		blks, err := pemchain.Blocks(t, 1)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: expected one PEM X509 CRL block: %w", what, err)
 		}
-		der = blk.Bytes
+		if blks[0].Type != "X509 CRL" {
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: PEM block %q, expected X509 CRL", what, blks[0].Type)
+		}
+		der = blks[0].Bytes
 	} else if d, err := hex.DecodeString(string(t)); err == nil {
 		der = d
 	}

@@ -1,14 +1,18 @@
 package tdx_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +137,58 @@ func TestCollateralCacheBoundedByIssuerRoot(t *testing.T) {
 	cl, err = verifyQuote(t, v, quote, e)
 	if !errors.Is(err, verify.ErrExpired) || cl != nil {
 		t.Fatalf("warm: claims %v, err %v; want ErrExpired", cl != nil, err)
+	}
+}
+
+// A CRL verifies whether it comes as DER, PEM or hex-encoded DER; a PEM that
+// is not exactly one X509 CRL block, and any item over the size cap, is
+// refused.
+func TestCRLEncodings(t *testing.T) {
+	f := newFixture(t)
+	der := f.pki.DefaultCollateral().PCKCRL
+	pemCRL := pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+	broken := []byte("-----BEGIN X509 CRL-----\n!!!!\n-----END X509 CRL-----\n")
+	for name, tc := range map[string]struct {
+		crl  []byte
+		kind error
+	}{
+		"DER":              {der, nil},
+		"PEM":              {pemCRL, nil},
+		"PEM with spaces":  {append(append([]byte("\n "), pemCRL...), "\n\n"...), nil},
+		"hex":              {[]byte(hex.EncodeToString(der)), nil},
+		"upper-case hex":   {[]byte(strings.ToUpper(hex.EncodeToString(der))), nil},
+		"two PEM CRLs":     {append(bytes.Clone(pemCRL), pemCRL...), verify.ErrCollateral},
+		"broken then good": {append(bytes.Clone(broken), pemCRL...), verify.ErrCollateral},
+		"PEM certificate":  {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), verify.ErrCollateral},
+		"PEM then text":    {append(bytes.Clone(pemCRL), "junk"...), verify.ErrCollateral},
+		"odd hex":          {[]byte(hex.EncodeToString(der))[1:], verify.ErrCollateral},
+		"over the cap":     {append(bytes.Clone(der), make([]byte, 1<<20)...), verify.ErrLimit},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := f.pki.DefaultCollateral()
+			c.PCKCRL = tc.crl
+			f.setCollateral(c)
+			cl, err := verifyQuote(t, f.verifier(t), f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
+			if tc.kind == nil {
+				if err != nil || !cl.TCB.CRLsChecked {
+					t.Fatalf("%v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.kind) || cl != nil {
+				t.Fatalf("got %v, want %v", err, tc.kind)
+			}
+		})
+	}
+}
+
+// A signed collateral item over the size cap is refused before it is parsed.
+func TestCollateralItemCap(t *testing.T) {
+	f := newFixture(t)
+	c := f.pki.DefaultCollateral()
+	c.TCBInfo = append(bytes.Clone(c.TCBInfo), bytes.Repeat([]byte(" "), 1<<20)...)
+	f.setCollateral(c)
+	if _, err := verifyQuote(t, f.verifier(t), f.pki.Quote(f.pki.DefaultQuote(nonce)), exp()); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("got %v, want ErrLimit", err)
 	}
 }
