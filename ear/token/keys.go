@@ -10,13 +10,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/veraison/go-cose"
 
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -363,12 +363,14 @@ func ParsePublicKeyPEM(data []byte, kid string, alg Algorithm) (*Key, error) {
 	if err := checkKeySize("pem", data); err != nil {
 		return nil, err
 	}
-	blk, _ := pem.Decode(data)
-	if blk == nil {
-		return nil, verify.Errorf(verify.ErrConfig, "pem: no PEM block")
+	// Exactly one block: a second key, or text around the block, would
+	// leave the caller unsure which key was pinned.
+	blks, err := pemchain.Blocks(data, 1)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "pem: expected one PUBLIC KEY or CERTIFICATE block: %w", err)
 	}
+	blk := blks[0]
 	var pub any
-	var err error
 	switch blk.Type {
 	case "PUBLIC KEY":
 		pub, err = x509.ParsePKIXPublicKey(blk.Bytes)

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -239,6 +240,19 @@ func TestJWKS(t *testing.T) {
 	}
 	if _, err := ParsePublicKeyPEM(readTestdata(t, "trustee/signing-key.pem"), "", ""); !errorsIs(err, verify.ErrConfig) {
 		t.Errorf("private PEM accepted as a trusted key: %v", err)
+	}
+	// One block only: which of two keys is pinned must not be a guess, and
+	// a broken block must not be skipped for the next.
+	one := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	broken := []byte("-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n")
+	for name, in := range map[string][]byte{
+		"two keys":         append(bytes.Clone(one), one...),
+		"broken then good": append(broken, one...),
+		"text before":      append([]byte("key:\n"), one...),
+	} {
+		if _, err := ParsePublicKeyPEM(in, "p", ""); !errorsIs(err, verify.ErrConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
 
