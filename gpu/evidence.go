@@ -56,6 +56,9 @@ func DetectEncoding(b []byte) bool {
 	case t[0] == '[':
 		return bytes.Contains(t, []byte(`"evidence"`))
 	case t[0] == '{':
+		if _, ok := loneDevice(t); ok {
+			return true
+		}
 		return bytes.Contains(t, []byte(`"device_evidence_list"`))
 	}
 	return len(b) > RequestSize && b[0] == SPDMVersion11 && b[1] == CodeGetMeasurements && bytes.Contains(b, pemStart)
@@ -82,8 +85,7 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 	case '{':
 		// A device object alone, as Split returns the elements of an array:
 		// only keys of a device, so never a Trustee wrapper.
-		var d rawDevice
-		if decodeDeviceFast(t, &d) {
+		if d, ok := loneDevice(t); ok {
 			return decodeRawDevices([]rawDevice{d})
 		}
 		var te trusteeEvidence
@@ -109,6 +111,15 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 		out = append(out, de)
 	}
 	return out, nil
+}
+
+// loneDevice decodes b as one device object of the serialized array, in the
+// fast decoder's plain subset and with its evidence: the form Split gives the
+// elements it does not copy.
+func loneDevice(b []byte) (rawDevice, bool) {
+	var d rawDevice
+	ok := decodeDeviceFast(b, &d) && d.Evidence != nil
+	return d, ok
 }
 
 // decodeRawDevices is the rest of ParseEvidence for the fast decoder's list,

@@ -13,11 +13,8 @@ import (
 // chain to the pinned RIM root) and checks that it describes version.
 // NewRIMProvider is the implementation over the gpu/rim package. Whatever
 // the provider checks, the verifier binds each manifest it returns to the
-// requested ID and version with rim.Manifest.Expect. The verifier keeps what
-// it derives from a returned manifest (its signer chain prepared for OCSP,
-// its golden measurements ordered for comparison) for as long as the provider
-// returns the same manifest: a provider must not modify a manifest it has
-// returned.
+// requested ID and version with rim.Manifest.Expect, and compares the report
+// with the golden values the manifest holds at that moment.
 type RIMProvider interface {
 	RIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, error)
 }

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -270,4 +271,32 @@ func TestRIMBoundToIDWithoutProviderID(t *testing.T) {
 	other.ID, other.Version = "", "550.90.07"
 	c, err = verifyWithManifests(t, &other, vbios)
 	mustFail(t, c, err, verify.ErrCollateral)
+}
+
+// The verifier compares with what the provider's manifest holds at each
+// verification: a manifest changed after a first, warm verification is read
+// again, not remembered.
+func TestRIMChangedBetweenVerifications(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	f := fakeRIMs{"NV_GPU_DRIVER_GH100_550.90.07": drv, "NV_GPU_VBIOS_1010_0200_882_96009F0001": vbios}
+	v, err := NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := verify.Expectations{ReportData: v1Nonce, Now: v1Time}
+	if _, err := v.Verify(context.Background(), v1Evidence(t), exp); err != nil {
+		t.Fatal(err)
+	}
+	// A new slice of entries, as a provider refreshing a manifest in place
+	// would write, with one golden value changed.
+	fresh := append([]rim.Measurement(nil), drv.Measurements...)
+	for i := range fresh {
+		if fresh[i].Active {
+			fresh[i].Alternatives = [][]byte{bytes.Repeat([]byte{0xEE}, fresh[i].Size)}
+			break
+		}
+	}
+	drv.Measurements = fresh
+	c, err := v.Verify(context.Background(), v1Evidence(t), exp)
+	mustFail(t, c, err, verify.ErrPolicy)
 }

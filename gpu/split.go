@@ -178,8 +178,7 @@ func splitEvidence(evidence []byte) ([][]byte, error) {
 		// A device object in the fast decoder's plain subset is its own part,
 		// without a copy: ParseEvidence reads it alone exactly as it reads it
 		// in the array. Any other element is wrapped in an array of one.
-		var d rawDevice
-		if decodeDeviceFast(e, &d) {
+		if _, ok := loneDevice(e); ok {
 			out[i] = e[:len(e):len(e)]
 			continue
 		}

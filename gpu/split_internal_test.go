@@ -113,8 +113,25 @@ func TestSplitParts(t *testing.T) {
 	if d, err := ParseEvidence([]byte(dev)); err != nil || len(d) != 1 || d[0].Arch != ArchHopper {
 		t.Errorf("lone device object: %v %+v", err, d)
 	}
+	if !DetectEncoding([]byte(dev)) {
+		t.Error("lone device object not detected")
+	}
 	if _, err := ParseEvidence([]byte(`{"arch":"HOPPER","evidence":"AA==","certificate":"QQ==","device_evidence_list":[]}`)); !errors.Is(err, verify.ErrMalformed) {
 		t.Errorf("device keys beside device_evidence_list: %v", err)
+	}
+	// Without its evidence an object is no lone device: {} is no device at
+	// all, as before, and such an element is copied, not left bare.
+	for _, in := range []string{`{}`, `{"uuid":"x"}`} {
+		if _, err := ParseEvidence([]byte(in)); !errors.Is(err, verify.ErrMalformed) {
+			t.Errorf("%s: %v", in, err)
+		}
+		if DetectEncoding([]byte(in)) {
+			t.Errorf("%s detected", in)
+		}
+	}
+	parts, err = splitEvidence([]byte(`[` + dev + `,{"uuid":"x"}]`))
+	if err != nil || len(parts) != 2 || string(parts[1]) != `[{"uuid":"x"}]` {
+		t.Errorf("element without evidence: %q %v", parts, err)
 	}
 }
 

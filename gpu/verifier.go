@@ -99,7 +99,6 @@ type Verifier struct {
 	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
 	// provider that caches returns the same manifest again.
 	rimChains *lru.Cache[*rim.Manifest, *ocsp.Chain]
-	comparers *lru.Cache[[2]*rim.Manifest, *rim.Comparer]
 }
 
 // NewVerifier returns a verifier for format, verify.FormatGPU or
@@ -130,7 +129,6 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
 	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)
-	v.comparers = lru.New[[2]*rim.Manifest, *rim.Comparer](v.cacheSize)
 	return v, nil
 }
 
@@ -165,11 +163,14 @@ func (v *Verifier) Detect(evidence []byte) bool {
 	return true
 }
 
-// Split returns one evidence blob per device, each in NVIDIA's serialized
-// array encoding with one element (evidence holding one device, and raw
-// evidence, are returned as they are). It reads only the list's structure, so
-// the parts can be parsed and verified in parallel; an element that is not a
-// device fails the verification of its part.
+// Split returns one evidence blob per device: the device's object from
+// NVIDIA's serialized array, a slice of evidence itself, or, for an element
+// outside the plain form ParseEvidence reads alone, a copy in an array of
+// one (evidence holding one device, and raw evidence, are returned as they
+// are). It reads only the list's structure, so the parts can be parsed and
+// verified in parallel; an element that is not a device fails the
+// verification of its part. The parts share evidence's memory: keep it
+// unchanged while they are used.
 //
 // The checks VerifyDevices makes across devices (the same device twice, modes
 // mixed) need authenticated claims, so Split cannot make them: a caller that
@@ -438,7 +439,15 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if res != nil {
 		dc.Warnings = append(dc.Warnings, res.Warnings...)
 	}
-	cr, err := v.comparer(drv, fw, now)
+	// The golden values are read from the manifests on every comparison: a
+	// provider's manifest is its own, and no earlier reading of it may stand
+	// in for what it holds now.
+	var cr *rim.Comparer
+	if dc.Arch.IsSwitch() {
+		cr, err = rim.NewSwitchComparer(fw)
+	} else {
+		cr, err = rim.NewComparer(drv, fw)
+	}
 	if err != nil {
 		return err
 	}
@@ -448,9 +457,6 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 		// absent and a status of 0 differ (the latter is malformed).
 		_, hasNVDEC0 := dc.Opaque.Get(OpaqueNVDEC0Status)
 		opts = rim.CompareOptions{NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: hasNVDEC0}
-	}
-	if len(dc.Report.Response.Blocks) == 0 {
-		return verify.Errorf(verify.ErrMalformed, "measurements: the report has no measurement blocks")
 	}
 	cmp, err := cr.CompareFunc(dc.Report.Response.Measurement, opts)
 	if err != nil {
@@ -463,32 +469,6 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	}
 	dc.Comparison = cmp
 	return nil
-}
-
-// comparer returns the golden measurements of drv and fw (drv is nil for a
-// switch) prepared for comparison, once per pair of manifests the provider
-// returned.
-func (v *Verifier) comparer(drv, fw *rim.Manifest, now time.Time) (*rim.Comparer, error) {
-	key := [2]*rim.Manifest{drv, fw}
-	if c, ok := v.comparers.Get(key, now); ok {
-		return c, nil
-	}
-	var c *rim.Comparer
-	var err error
-	notAfter := fw.NotAfter
-	if drv == nil {
-		c, err = rim.NewSwitchComparer(fw)
-	} else {
-		c, err = rim.NewComparer(drv, fw)
-		if drv.NotAfter.Before(notAfter) {
-			notAfter = drv.NotAfter
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	v.comparers.Add(key, c, notAfter)
-	return c, nil
 }
 
 func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, *ocsp.Result, error) {

@@ -507,18 +507,25 @@ func (e *eval) common() {
 	e.add(b)
 }
 
-// containsFold reports whether sub (ASCII, lower case) occurs in s, ignoring
-// case, without allocating as strings.ToLower would for every claim name.
+// containsFold reports whether sub (ASCII) occurs in s, ignoring case,
+// without allocating as strings.ToLower would for every claim name.
 func containsFold(s, sub string) bool {
 	if sub == "" {
 		return true
 	}
-	first := sub[0]
+	first := lowerASCII(sub[0])
 	for i := 0; i+len(sub) <= len(s); i++ {
 		// Only a position whose byte folds to sub's first byte is compared.
-		if c := s[i]; (c == first || c|0x20 == first) && strings.EqualFold(s[i:i+len(sub)], sub) {
+		if lowerASCII(s[i]) == first && strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}
 	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

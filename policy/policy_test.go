@@ -310,6 +310,9 @@ func TestContainsFold(t *testing.T) {
 		if got := containsFold(s, "unsafe"); got != want {
 			t.Errorf("containsFold(%q) = %v, want %v", s, got, want)
 		}
+		if got := containsFold(s, "UnSafe"); got != want {
+			t.Errorf("containsFold(%q, UnSafe) = %v, want %v", s, got, want)
+		}
 	}
 }
 

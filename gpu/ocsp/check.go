@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -157,8 +158,10 @@ type Chain struct {
 	serials []string
 }
 
-// NewChain prepares certs, leaf first, each issued by the next.
+// NewChain prepares certs, leaf first, each issued by the next. It keeps its
+// own copy of the slice: a later change to certs does not reach it.
 func NewChain(certs []*x509.Certificate) *Chain {
+	certs = slices.Clone(certs)
 	ch := &Chain{certs: certs, serials: make([]string, len(certs))}
 	if len(certs) > 1 {
 		ch.keys = make([][32]byte, len(certs)-1)
@@ -172,7 +175,8 @@ func NewChain(certs []*x509.Certificate) *Chain {
 	return ch
 }
 
-// Certs returns the chain's certificates (shared: do not modify).
+// Certs returns the chain's certificates (the chain's own slice: do not
+// modify).
 func (ch *Chain) Certs() []*x509.Certificate { return ch.certs }
 
 // CheckChain checks chain[from : len(chain)-1] — every certificate but the

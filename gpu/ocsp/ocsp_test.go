@@ -271,6 +271,14 @@ func TestPreparedChain(t *testing.T) {
 			}
 		}
 	}
+	// The chain keeps its own slice: replacing a certificate in the caller's
+	// slice changes nothing the chain checks or reports.
+	orig := certs[1]
+	certs[1] = certs[2]
+	if ch.Certs()[1] != orig {
+		t.Error("NewChain shares the caller's slice")
+	}
+	certs[1] = orig
 	if _, err := chk.Check(ctx, nil, 0, ocsp.ScopeDevice, deviceTime); !errors.Is(err, verify.ErrConfig) {
 		t.Errorf("nil chain: %v", err)
 	}

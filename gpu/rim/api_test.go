@@ -483,6 +483,29 @@ func TestComparerReuse(t *testing.T) {
 	if _, err := rim.NewComparer(nil, vbios); !errors.Is(err, verify.ErrConfig) {
 		t.Errorf("nil driver: %v", err)
 	}
+	// Conflicts are each result's own: changing one result's list changes
+	// neither the comparer nor the next result.
+	di := -1
+	for _, ms := range driver.Measurements {
+		if ms.Active {
+			di = ms.Index
+			break
+		}
+	}
+	vb := *vbios
+	vb.Measurements = append([]rim.Measurement{{Index: di, Name: "dup", Active: true, Size: 48, Alternatives: [][]byte{make([]byte, 48)}}}, vbios.Measurements...)
+	cc, err := rim.NewComparer(driver, &vb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, err := cc.Compare(f.blocks, enabled)
+	if !errors.Is(err, verify.ErrPolicy) || len(r1.Conflicts) != 1 || r1.Conflicts[0] != di {
+		t.Fatalf("conflict at %d: %v %+v", di, err, r1)
+	}
+	r1.Conflicts[0] = -1
+	if r2, _ := cc.Compare(f.blocks, enabled); len(r2.Conflicts) != 1 || r2.Conflicts[0] != di {
+		t.Errorf("a result's Conflicts is shared: %v", r2.Conflicts)
+	}
 	if _, err := c.CompareFunc(nil, enabled); !errors.Is(err, verify.ErrConfig) {
 		t.Errorf("nil report: %v", err)
 	}
