@@ -7,6 +7,7 @@ import (
 	"embed"
 	"strings"
 
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -149,13 +150,7 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*x509.Certificate, len(ders))
-	for i, der := range ders {
-		if out[i], err = x509.ParseCertificate(der); err != nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "certificate %d: %w", i, err)
-		}
-	}
-	return out, nil
+	return pemchain.ParseDER(ders)
 }
 
 const (

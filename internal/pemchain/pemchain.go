@@ -81,6 +81,12 @@ func Parse(b []byte, max int) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseDER(ders)
+}
+
+// ParseDER parses each DER certificate of ders, in order.
+func ParseDER(ders [][]byte) ([]*x509.Certificate, error) {
+	var err error
 	out := make([]*x509.Certificate, len(ders))
 	for i, der := range ders {
 		if out[i], err = x509.ParseCertificate(der); err != nil {
