@@ -407,6 +407,9 @@ func (v *Verifier) fetchIntermediate(ctx context.Context, roots Roots, key Signi
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}
+	if len(b) > maxCertBytes {
+		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: %d bytes exceeds the limit of %d", roots.Product, len(b), maxCertBytes)
+	}
 	// The chain is read once per distinct cert_chain, ARK and key kind.
 	h := sha256.New()
 	ark := v.arkSum[roots.Product]

@@ -199,7 +199,9 @@ func decodeCRL(b []byte, what string) (*x509.RevocationList, error) {
 	if t := bytes.TrimSpace(b); bytes.HasPrefix(t, []byte("-----BEGIN")) {
 		blks, err := pemchain.Blocks(t, 1)
 		if err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: expected one PEM X509 CRL block: %w", what, err)
+			// %v: the CRL is collateral; its reader's kind must not make
+			// the evidence look malformed.
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: expected one PEM X509 CRL block: %v", what, err)
 		}
 		if blks[0].Type != "X509 CRL" {
 			return nil, verify.Errorf(verify.ErrCollateral, "%s: PEM block %q, expected X509 CRL", what, blks[0].Type)

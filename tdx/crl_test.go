@@ -159,6 +159,7 @@ func TestCRLEncodings(t *testing.T) {
 		"upper-case hex":   {[]byte(strings.ToUpper(hex.EncodeToString(der))), nil},
 		"two PEM CRLs":     {append(bytes.Clone(pemCRL), pemCRL...), verify.ErrCollateral},
 		"broken then good": {append(bytes.Clone(broken), pemCRL...), verify.ErrCollateral},
+		"BEGIN without END": {append([]byte("-----BEGIN X509 CRL-----\nMIIB\n"), pemCRL...), verify.ErrCollateral},
 		"PEM certificate":  {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), verify.ErrCollateral},
 		"PEM then text":    {append(bytes.Clone(pemCRL), "junk"...), verify.ErrCollateral},
 		"odd hex":          {[]byte(hex.EncodeToString(der))[1:], verify.ErrCollateral},
@@ -177,6 +178,10 @@ func TestCRLEncodings(t *testing.T) {
 			}
 			if !errors.Is(err, tc.kind) || cl != nil {
 				t.Fatalf("got %v, want %v", err, tc.kind)
+			}
+			// A bad CRL is the collateral source's fault, not the evidence's.
+			if k := verify.KindOf(err); k != tc.kind {
+				t.Fatalf("KindOf = %v, want %v", k, tc.kind)
 			}
 		})
 	}

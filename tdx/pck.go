@@ -1,11 +1,11 @@
 package tdx
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -193,10 +193,10 @@ func parsePCKConfig(v asn1.RawValue, x *PCKExtensions) error {
 // parsePEMChain decodes exactly want certificates; only whitespace and NUL
 // padding may follow the last one.
 func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error) {
-	certs, err := pemchain.Parse(b, want)
-	if errors.Is(err, verify.ErrLimit) {
-		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got more", what, want)
+	if len(bytes.Trim(b, " \t\r\n\x00")) == 0 {
+		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got none", what, want)
 	}
+	certs, err := pemchain.Parse(b, maxPEMBlocks)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -205,6 +205,10 @@ func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error)
 	}
 	return certs, nil
 }
+
+// maxPEMBlocks bounds the blocks read from a certificate chain in evidence
+// before its length is checked.
+const maxPEMBlocks = 16
 
 // p256Key decodes a raw x‖y P-256 public key.
 func p256Key(raw []byte) (*ecdsa.PublicKey, error) {

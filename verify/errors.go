@@ -108,7 +108,8 @@ func Wrap(kind error, err error) error {
 	return &Error{Kind: kind, Err: err}
 }
 
-// KindOf returns the first kind of Kinds that err matches, or nil.
+// KindOf returns the first kind, in the order Kinds lists them, that err
+// matches, or nil.
 func KindOf(err error) error {
 	if err == nil {
 		return nil

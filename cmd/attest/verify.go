@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
@@ -489,7 +490,7 @@ func tpmVerifier(file string) (*tpm.Verifier, error) {
 	}
 	blks, err := pemchain.Blocks(b, 64)
 	if err != nil {
-		return nil, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak %s: %w", file, err))
+		return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: %v", file, err)
 	}
 	var keys []crypto.PublicKey
 	var roots []*x509.Certificate
@@ -704,7 +705,7 @@ func printHuman(w io.Writer, out *verify.Outcome) {
 // must not reach the terminal (they could erase a warning or forge a
 // "verified" line).
 func safeText(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) < 0 {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) < 0 {
 		return s
 	}
 	q := strconv.QuoteToGraphic(s)

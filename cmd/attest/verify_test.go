@@ -345,3 +345,20 @@ func TestVerifyTPM(t *testing.T) {
 		t.Fatalf("another session: exit %d\n%s", code, out)
 	}
 }
+
+// Claim text reaches the terminal escaped: control characters, and bytes
+// that are not UTF-8 (a raw 0x9b is a C1 control sequence introducer).
+func TestSafeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"550.90.07":    "550.90.07",
+		"a b ✓":        "a b ✓",
+		"x\x1b[2Ky":    `x\x1b[2Ky`,
+		"x\r\ny":       `x\r\ny`,
+		"x\x9b2Jy":     `x\x9b2Jy`,
+		"bad \xff\xfe": `bad \xff\xfe`,
+	} {
+		if got := safeText(in); got != want {
+			t.Errorf("safeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -367,7 +367,7 @@ func ParsePublicKeyPEM(data []byte, kid string, alg Algorithm) (*Key, error) {
 	// leave the caller unsure which key was pinned.
 	blks, err := pemchain.Blocks(data, 1)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "pem: expected one PUBLIC KEY or CERTIFICATE block: %w", err)
+		return nil, verify.Errorf(verify.ErrConfig, "pem: expected one PUBLIC KEY or CERTIFICATE block: %v", err)
 	}
 	blk := blks[0]
 	var pub any

@@ -249,8 +249,9 @@ func TestJWKS(t *testing.T) {
 		"two keys":         append(bytes.Clone(one), one...),
 		"broken then good": append(broken, one...),
 		"text before":      append([]byte("key:\n"), one...),
+		"truncated key":    append(append([]byte(nil), one[:40]...), append([]byte("\n"), one...)...),
 	} {
-		if _, err := ParsePublicKeyPEM(in, "p", ""); !errorsIs(err, verify.ErrConfig) {
+		if _, err := ParsePublicKeyPEM(in, "p", ""); !errorsIs(err, verify.ErrConfig) || verify.KindOf(err) != verify.ErrConfig {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -2,7 +2,8 @@
 // verifier: the input holds PEM blocks and nothing else, whitespace between
 // them and NUL padding at the end (as quotes carry it) aside. Text before,
 // between or after the blocks is refused, and so is a block pem.Decode cannot
-// read, which it would otherwise skip to return the next one.
+// read or a BEGIN line without its END line, which pem.Decode would skip to
+// return the next block. Blocks with headers are refused too.
 package pemchain
 
 import (
@@ -22,11 +23,15 @@ var (
 )
 
 // Blocks returns the PEM blocks of b in order, at most max of them (more is
-// ErrLimit). No block, or anything but blocks and whitespace, is
-// ErrMalformed.
+// ErrLimit). Each block is one BEGIN line, base64, and the END line, which
+// ends its line; blocks carry no headers. No block, or anything but blocks
+// and whitespace, is ErrMalformed.
 func Blocks(b []byte, max int) ([]*pem.Block, error) {
 	var out []*pem.Block
 	rest := bytes.TrimLeft(bytes.TrimRight(b, padding), newlines)
+	if len(rest) == 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "no PEM block in %d bytes", len(b))
+	}
 	for len(rest) > 0 {
 		if !bytes.HasPrefix(rest, begin) {
 			return nil, verify.Errorf(verify.ErrMalformed, "%d bytes after PEM block %d are not a PEM block", len(rest), len(out))
@@ -42,18 +47,26 @@ func Blocks(b []byte, max int) ([]*pem.Block, error) {
 			return nil, verify.Errorf(verify.ErrMalformed, "PEM block %d: END line not terminated", len(out))
 		}
 		stop := e + len(endLine) + d + len(dashes)
+		// A second BEGIN before the END is a block without its END line,
+		// which pem.Decode would skip for the one that follows.
+		if bytes.Count(rest[:stop], begin) != 1 {
+			return nil, verify.Errorf(verify.ErrMalformed, "PEM block %d: a BEGIN line without its END line", len(out))
+		}
+		if stop < len(rest) && rest[stop] != '\n' && rest[stop] != '\r' {
+			return nil, verify.Errorf(verify.ErrMalformed, "PEM block %d: text after the END line", len(out))
+		}
 		blk, tail := pem.Decode(rest[:stop])
 		if blk == nil || len(tail) != 0 {
 			return nil, verify.Errorf(verify.ErrMalformed, "PEM block %d is not valid PEM", len(out))
+		}
+		if len(blk.Headers) != 0 {
+			return nil, verify.Errorf(verify.ErrMalformed, "PEM block %d has headers", len(out))
 		}
 		if len(out) == max {
 			return nil, verify.Errorf(verify.ErrLimit, "more than %d PEM blocks", max)
 		}
 		out = append(out, blk)
 		rest = bytes.TrimLeft(rest[stop:], newlines)
-	}
-	if len(out) == 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "no PEM block in %d bytes", len(b))
 	}
 	return out, nil
 }

@@ -65,6 +65,11 @@ func TestParse(t *testing.T) {
 		"text after":        {a + b + "junk", verify.ErrMalformed},
 		"nul between":       {a + "\x00" + b, verify.ErrMalformed},
 		"broken then good":  {broken + a, verify.ErrMalformed},
+		"BEGIN without END": {"-----BEGIN CERTIFICATE-----\nany text\n" + a + b, verify.ErrMalformed},
+		"stray BEGIN":       {a + "-----BEGIN NOTE hello\n" + b, verify.ErrMalformed},
+		"truncated then ok": {a[:40] + "\n" + b, verify.ErrMalformed},
+		"END then BEGIN":    {strings.TrimSuffix(a, "\n") + b, verify.ErrMalformed},
+		"headers":           {strings.Replace(a, "-----\n", "-----\nComment: x\n\n", 1) + b, verify.ErrMalformed},
 		"mismatched END":    {mismatched + b, verify.ErrMalformed},
 		"no END":            {a + "-----BEGIN CERTIFICATE-----\nAAAA\n", verify.ErrMalformed},
 		"END unterminated":  {a + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERT", verify.ErrMalformed},
@@ -93,22 +98,32 @@ func TestBlocksTypes(t *testing.T) {
 func FuzzBlocks(f *testing.F) {
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\x00"))
 	f.Add([]byte("-----BEGIN A-----\n-----END A-----"))
+	f.Add([]byte("-----BEGIN A-----\n-----END A----------BEGIN A-----\n-----END A-----"))
+	f.Add([]byte("-----BEGIN A-----\nx\n-----BEGIN A-----\nAAAA\n-----END A-----\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		blks, err := Blocks(b, 8)
 		if err != nil {
 			return
 		}
-		// Whatever is accepted is exactly blocks pem.Decode reads in order.
-		rest := b
+		// Whatever is accepted has one BEGIN line per block and is what
+		// pem.Decode reads from the blocks written out again.
+		if n := strings.Count(string(b), "-----BEGIN "); n != len(blks) {
+			t.Fatalf("%d BEGIN lines, %d blocks", n, len(blks))
+		}
+		var again []byte
+		for _, blk := range blks {
+			if len(blk.Headers) != 0 {
+				t.Fatal("block with headers accepted")
+			}
+			again = append(again, pem.EncodeToMemory(blk)...)
+		}
+		rest := again
 		for i := range blks {
 			var blk *pem.Block
 			blk, rest = pem.Decode(rest)
 			if blk == nil || blk.Type != blks[i].Type || string(blk.Bytes) != string(blks[i].Bytes) {
 				t.Fatalf("block %d differs from pem.Decode", i)
 			}
-		}
-		if strings.Trim(string(rest), " \t\r\n\x00") != "" {
-			t.Fatalf("accepted with %q after the blocks", rest)
 		}
 	})
 }
