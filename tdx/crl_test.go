@@ -152,18 +152,18 @@ func TestCRLEncodings(t *testing.T) {
 		crl  []byte
 		kind error
 	}{
-		"DER":              {der, nil},
-		"PEM":              {pemCRL, nil},
-		"PEM with spaces":  {append(append([]byte("\n "), pemCRL...), "\n\n"...), nil},
-		"hex":              {[]byte(hex.EncodeToString(der)), nil},
-		"upper-case hex":   {[]byte(strings.ToUpper(hex.EncodeToString(der))), nil},
-		"two PEM CRLs":     {append(bytes.Clone(pemCRL), pemCRL...), verify.ErrCollateral},
-		"broken then good": {append(bytes.Clone(broken), pemCRL...), verify.ErrCollateral},
+		"DER":               {der, nil},
+		"PEM":               {pemCRL, nil},
+		"PEM with spaces":   {append(append([]byte("\n "), pemCRL...), "\n\n"...), nil},
+		"hex":               {[]byte(hex.EncodeToString(der)), nil},
+		"upper-case hex":    {[]byte(strings.ToUpper(hex.EncodeToString(der))), nil},
+		"two PEM CRLs":      {append(bytes.Clone(pemCRL), pemCRL...), verify.ErrCollateral},
+		"broken then good":  {append(bytes.Clone(broken), pemCRL...), verify.ErrCollateral},
 		"BEGIN without END": {append([]byte("-----BEGIN X509 CRL-----\nMIIB\n"), pemCRL...), verify.ErrCollateral},
-		"PEM certificate":  {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), verify.ErrCollateral},
-		"PEM then text":    {append(bytes.Clone(pemCRL), "junk"...), verify.ErrCollateral},
-		"odd hex":          {[]byte(hex.EncodeToString(der))[1:], verify.ErrCollateral},
-		"over the cap":     {append(bytes.Clone(der), make([]byte, 1<<20)...), verify.ErrLimit},
+		"PEM certificate":   {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), verify.ErrCollateral},
+		"PEM then text":     {append(bytes.Clone(pemCRL), "junk"...), verify.ErrCollateral},
+		"odd hex":           {[]byte(hex.EncodeToString(der))[1:], verify.ErrCollateral},
+		"over the cap":      {append(bytes.Clone(der), make([]byte, 1<<20)...), verify.ErrLimit},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := f.pki.DefaultCollateral()
