@@ -257,7 +257,7 @@ func parseSpecID(b []byte) (map[uint16]int, error) {
 // reported unverified.
 func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 	var acc [4][48]byte
-	var logged [4]bool
+	rtmr3Logged := false
 	for _, e := range l.Events {
 		if e.Type == evNoAction {
 			continue
@@ -268,13 +268,13 @@ func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 			return verify.Errorf(verify.ErrBinding, "CCEL event %d (%s): MR index 0 (MRTD) cannot be replayed, expected 1..4 (RTMR0..3)", e.Seq, e.TypeName)
 		}
 		i := e.MRIndex - 1
-		logged[i] = true
+		rtmr3Logged = rtmr3Logged || i == 3
 		h := sha512.New384()
 		h.Write(acc[i][:])
 		h.Write(e.Digest)
 		h.Sum(acc[i][:0])
 	}
-	unloggedRTMR3 = unloggedRTMR3 && !logged[3]
+	unloggedRTMR3 = unloggedRTMR3 && !rtmr3Logged
 	for i := range acc {
 		if i == 3 && unloggedRTMR3 {
 			l.RTMR3Unlogged = true

@@ -196,6 +196,8 @@ func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error)
 	if len(bytes.Trim(b, " \t\r\n\x00")) == 0 {
 		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got none", what, want)
 	}
+	// Parsed before counted: a malformed certificate is ErrMalformed
+	// whatever the chain's length (TDX-07).
 	certs, err := pemchain.Parse(b, maxPEMBlocks)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

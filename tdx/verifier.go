@@ -241,7 +241,12 @@ func decodeEvidence(evidence []byte) (quote, ccel []byte, err error) {
 	}
 	t := bytes.TrimLeft(evidence, " \t\r\n")
 	if len(t) == 0 || t[0] != '{' {
-		return evidence, nil, nil
+		if len(evidence) > MaxQuoteSize {
+			return nil, nil, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(evidence), MaxQuoteSize)
+		}
+		// The claims keep slices of the quote: they must not alias the
+		// caller's buffer (the JSON path decodes into a new one).
+		return bytes.Clone(evidence), nil, nil
 	}
 	var e trusteeEvidence
 	dec := json.NewDecoder(bytes.NewReader(evidence))
@@ -411,11 +416,7 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) > MaxQuoteSize {
-		return nil, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(raw), MaxQuoteSize)
-	}
-	// The claims keep slices of the quote: they must not alias the caller's buffer.
-	q, err := ParseQuote(bytes.Clone(raw))
+	q, err := ParseQuote(raw)
 	if err != nil {
 		return nil, err
 	}

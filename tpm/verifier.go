@@ -455,9 +455,15 @@ func (v *Verifier) verifyChain(ev *Evidence, now time.Time) (chainResult, error)
 	// Every certificate is length-prefixed, so that no split of the same
 	// bytes between AKCert and Intermediates shares a key.
 	h := sha256.New()
-	for _, c := range append([][]byte{ev.AKCert}, ev.Intermediates...) {
-		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(c))))
+	var n [8]byte
+	write := func(c []byte) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(c)))
+		h.Write(n[:])
 		h.Write(c)
+	}
+	write(ev.AKCert)
+	for _, c := range ev.Intermediates {
+		write(c)
 	}
 	var key [32]byte
 	h.Sum(key[:0])

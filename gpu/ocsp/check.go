@@ -182,9 +182,6 @@ func (ch *Chain) Certs() []*x509.Certificate { return ch.certs }
 // CheckChain checks chain[from : len(chain)-1] — every certificate but the
 // root — each against its issuer, the next certificate in chain.
 func (c *Checker) CheckChain(ctx context.Context, chain []*x509.Certificate, from int, scope Scope, now time.Time) (*Result, error) {
-	if err := checkRange(len(chain), from); err != nil {
-		return nil, err
-	}
 	return c.Check(ctx, NewChain(chain), from, scope, now)
 }
 
@@ -193,8 +190,8 @@ func (c *Checker) Check(ctx context.Context, ch *Chain, from int, scope Scope, n
 	if ch == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "ocsp: nil chain")
 	}
-	if err := checkRange(len(ch.certs), from); err != nil {
-		return nil, err
+	if n := len(ch.certs); from < 0 || n < 2 || from > n-2 {
+		return nil, verify.Errorf(verify.ErrConfig, "ocsp: chain of %d certificates, start %d", n, from)
 	}
 	res := &Result{Certs: make([]CertStatus, 0, len(ch.certs)-1-from)}
 	for i := from; i < len(ch.certs)-1; i++ {
@@ -208,13 +205,6 @@ func (c *Checker) Check(ctx context.Context, ch *Chain, from int, scope Scope, n
 		}
 	}
 	return res, nil
-}
-
-func checkRange(n, from int) error {
-	if from < 0 || n < 2 || from > n-2 {
-		return verify.Errorf(verify.ErrConfig, "ocsp: chain of %d certificates, start %d", n, from)
-	}
-	return nil
 }
 
 func cacheKey(cert, issuer *x509.Certificate) [32]byte {
