@@ -164,12 +164,38 @@ func outOfDate(s TCBStatus) TCBStatus {
 }
 
 func platformGE(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) bool {
+	return comparePlatform(x, teeTCBSVN, l, nil)
+}
+
+// platformMismatch names every comparison of level l that the platform fails.
+func platformMismatch(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) string {
+	var why []string
+	comparePlatform(x, teeTCBSVN, l, func(s string) { why = append(why, s) })
+	if len(why) == 0 {
+		return "matches"
+	}
+	return strings.Join(why, ", ")
+}
+
+// comparePlatform reports whether the platform is at or above level l in
+// every component. With a fail function it goes on through every
+// comparison, passing each failed one to it; without, it stops at the first.
+func comparePlatform(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel, fail func(string)) bool {
+	ok := true
+	failed := func(format string, args ...any) bool {
+		ok = false
+		if fail == nil {
+			return true
+		}
+		fail(fmt.Sprintf(format, args...))
+		return false
+	}
 	for i, c := range l.TCB.SGXComponents {
-		if int(x.CompSVN[i]) < c.SVN {
+		if int(x.CompSVN[i]) < c.SVN && failed("SGX component %d is %d < %d", i+1, x.CompSVN[i], c.SVN) {
 			return false
 		}
 	}
-	if int(x.PCESVN) < *l.TCB.PCESVN {
+	if int(x.PCESVN) < *l.TCB.PCESVN && failed("PCESVN is %d < %d", x.PCESVN, *l.TCB.PCESVN) {
 		return false
 	}
 	start := 0
@@ -178,37 +204,11 @@ func platformGE(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) bool {
 		start = 2
 	}
 	for i := start; i < 16; i++ {
-		if int(teeTCBSVN[i]) < l.TCB.TDXComponents[i].SVN {
+		if int(teeTCBSVN[i]) < l.TCB.TDXComponents[i].SVN && failed("TEE_TCB_SVN[%d] is %d < %d", i, teeTCBSVN[i], l.TCB.TDXComponents[i].SVN) {
 			return false
 		}
 	}
-	return true
-}
-
-// platformMismatch names every comparison of level l that the platform fails.
-func platformMismatch(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) string {
-	var why []string
-	for i, c := range l.TCB.SGXComponents {
-		if int(x.CompSVN[i]) < c.SVN {
-			why = append(why, fmt.Sprintf("SGX component %d is %d < %d", i+1, x.CompSVN[i], c.SVN))
-		}
-	}
-	if int(x.PCESVN) < *l.TCB.PCESVN {
-		why = append(why, fmt.Sprintf("PCESVN is %d < %d", x.PCESVN, *l.TCB.PCESVN))
-	}
-	start := 0
-	if teeTCBSVN[1] > 0 {
-		start = 2
-	}
-	for i := start; i < 16; i++ {
-		if int(teeTCBSVN[i]) < l.TCB.TDXComponents[i].SVN {
-			why = append(why, fmt.Sprintf("TEE_TCB_SVN[%d] is %d < %d", i, teeTCBSVN[i], l.TCB.TDXComponents[i].SVN))
-		}
-	}
-	if len(why) == 0 {
-		return "matches"
-	}
-	return strings.Join(why, ", ")
+	return ok
 }
 
 func matchModule(body *Body, t *tcbInfo, id string) (*tcbLevel, error) {
