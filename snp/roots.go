@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"embed"
+	"fmt"
 	"strings"
 
 	"github.com/trustfactory/attest/internal/pemchain"
@@ -97,13 +98,8 @@ func (r Roots) check() error {
 	if r.ASK == nil && r.ASVK == nil {
 		return verify.Errorf(verify.ErrConfig, "AMD roots for %s: neither ASK nor ASVK", r.Product)
 	}
-	for _, c := range []*x509.Certificate{r.ARK, r.ASK, r.ASVK} {
-		if c == nil {
-			continue
-		}
-		if err := checkAMDCert(c, r.ARK); err != nil {
-			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %w", r.Product, err)
-		}
+	if err := checkAMDCert(r.ARK, r.ARK); err != nil {
+		return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %w", r.Product, err)
 	}
 	// Each intermediate certifies only its own kind of key, as for one
 	// carried by evidence: a mix-up must not let the ASVK certify VCEKs.
@@ -115,12 +111,25 @@ func (r Roots) check() error {
 		if x.c == nil {
 			continue
 		}
-		if !x.c.IsCA || !x.c.BasicConstraintsValid {
-			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %s %q is not a CA", r.Product, x.name, x.c.Subject.CommonName)
+		if err := checkIntermediate(x.c, r.ARK, x.vlek); err != nil {
+			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %s slot: %w", r.Product, x.name, err)
 		}
-		if isVLEKIntermediate(x.c) != x.vlek {
-			return verify.Errorf(verify.ErrConfig, "AMD roots for %s: %s slot holds %q, the intermediate for the other kind of key", r.Product, x.name, x.c.Subject.CommonName)
-		}
+	}
+	return nil
+}
+
+// checkIntermediate checks that c may certify one kind of key: an AMD
+// certificate signed by ark, a CA, and the intermediate of that kind (an ASK
+// never certifies a VLEK, an ASVK never a VCEK).
+func checkIntermediate(c, ark *x509.Certificate, vlek bool) error {
+	if err := checkAMDCert(c, ark); err != nil {
+		return err
+	}
+	if !c.IsCA || !c.BasicConstraintsValid {
+		return fmt.Errorf("%q is not a CA", c.Subject.CommonName)
+	}
+	if isVLEKIntermediate(c) != vlek {
+		return fmt.Errorf("%q is the intermediate for the other kind of key", c.Subject.CommonName)
 	}
 	return nil
 }

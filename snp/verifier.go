@@ -552,16 +552,9 @@ func verifyChain(roots Roots, key SigningKey, vekDER, interDER []byte) (*verifie
 		}
 		// An intermediate from the evidence is only a candidate: it must
 		// itself be a CA signed by the pinned ARK.
-		switch err := checkAMDCert(ic, roots.ARK); {
-		case err != nil:
+		if err := checkIntermediate(ic, roots.ARK, key == SigningKeyVLEK); err != nil {
 			rejected = fmt.Errorf("; the %s in the evidence was ignored: %w", name, err)
-		case !ic.IsCA || !ic.BasicConstraintsValid:
-			rejected = fmt.Errorf("; the %s in the evidence was ignored: %q is not a CA", name, ic.Subject.CommonName)
-		case isVLEKIntermediate(ic) != (key == SigningKeyVLEK):
-			// The ARK signs both intermediates; only the one for this kind
-			// of key may certify it (an ASK never certifies a VLEK).
-			rejected = fmt.Errorf("; the %s in the evidence was ignored: %q is the intermediate for the other kind of key", name, ic.Subject.CommonName)
-		default:
+		} else {
 			candidates = append(candidates, ic)
 		}
 	}
