@@ -192,12 +192,8 @@ func decodeReport(s []byte) ([]byte, error) {
 }
 
 func decodeBase64(s []byte) ([]byte, error) {
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(b, s)
-	if err != nil {
-		return nil, err
-	}
-	return b[:n:n], nil
+	b, err := base64.StdEncoding.AppendDecode(nil, s)
+	return b[:len(b):len(b)], err
 }
 
 func parseRaw(b []byte) ([]DeviceEvidence, error) {

@@ -318,11 +318,7 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		if v.ocsp.AllowsRIMHold() {
 			dc.Unsafe = append(dc.Unsafe, "ocsp.WithAllowRIMCertificateHoldUnsafe")
 		}
-		prepared := chain.revocation
-		if prepared == nil {
-			prepared = ocsp.NewChain(chain.Certs)
-		}
-		res, err := v.ocsp.Check(ctx, prepared, 1, ocsp.ScopeDevice, now)
+		res, err := v.ocsp.Check(ctx, chain.revocation, 1, ocsp.ScopeDevice, now)
 		if err != nil {
 			return nil, fmt.Errorf("device certificate chain: %w", err)
 		}
@@ -453,10 +449,9 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	}
 	var opts rim.CompareOptions
 	if !dc.Arch.IsSwitch() {
-		// Presence comes from the entry itself, not from a zero byte:
-		// absent and a status of 0 differ (the latter is malformed).
-		_, hasNVDEC0 := dc.Opaque.Get(OpaqueNVDEC0Status)
-		opts = rim.CompareOptions{NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: hasNVDEC0}
+		// Decode refuses a present status other than 0xAA or 0x55, so zero
+		// means absent.
+		opts = rim.CompareOptions{NVDEC0Status: dc.Decoded.NVDEC0Status, HasNVDEC0Status: dc.Decoded.NVDEC0Status != 0}
 	}
 	cmp, err := cr.CompareFunc(dc.Report.Response.Measurement, opts)
 	if err != nil {

@@ -12,8 +12,9 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-// CachedSource keeps raw answers of another source in a collateral.Cache
-// until their nextUpdate, so that many verifiers, or restarts with a
+// CachedSource keeps raw answers of another source, once their signature
+// verifies for the certificate's issuer, in a collateral.Cache until their
+// nextUpdate, so that many verifiers, or restarts with a
 // persistent store, share one fetch per certificate. Cached answers cannot
 // echo a fresh nonce, so a CachedSource never asks for one; freshness rests
 // on thisUpdate/nextUpdate, which the Checker verifies at the caller's time.
@@ -51,8 +52,10 @@ func (s *CachedSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 		if err != nil {
 			return collateral.Entry{}, err
 		}
-		// Parsed only for its expiry; the Checker verifies it on every use.
-		r, err := ocsp.ParseResponse(der, nil)
+		// Only an answer signed for q.Issuer is kept (bytes that do not
+		// verify are never cached, and a forged nextUpdate cannot pin one);
+		// the Checker verifies the rest, times included, on every use.
+		r, err := ocsp.ParseResponseForCert(der, q.Cert, q.Issuer)
 		if err != nil {
 			return collateral.Entry{}, verify.Errorf(verify.ErrCollateral, "OCSP answer for %q: %w", q.Cert.Subject.CommonName, err)
 		}

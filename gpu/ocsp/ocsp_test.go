@@ -3,6 +3,7 @@ package ocsp_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -237,6 +238,43 @@ func TestCachedSource(t *testing.T) {
 	}
 	if _, err := ocsp.NewCachedSource(nil, nil, nil); !errors.Is(err, verify.ErrConfig) {
 		t.Fatal(err)
+	}
+}
+
+// fixedSource answers every query with the same bytes.
+type fixedSource struct {
+	der []byte
+	n   int
+}
+
+func (f *fixedSource) Fetch(context.Context, ocsp.Query) ([]byte, error) { f.n++; return f.der, nil }
+
+// An answer not signed for the certificate's issuer is refused and never
+// cached, however far its nextUpdate; so is one that does not parse.
+func TestCachedSourceRefusesUnverified(t *testing.T) {
+	certs := deviceChain(t)
+	rogueKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "rogue responder"},
+		NotBefore: deviceTime.Add(-time.Hour), NotAfter: deviceTime.Add(24 * 365 * time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}}
+	rogueDER, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &rogueKey.PublicKey, rogueKey)
+	rogue, _ := x509.ParseCertificate(rogueDER)
+	forged, err := xocsp.CreateResponse(rogue, rogue, xocsp.Response{Status: xocsp.Good, SerialNumber: certs[1].SerialNumber,
+		ThisUpdate: deviceTime.Add(-time.Hour), NextUpdate: deviceTime.Add(24 * 365 * 100 * time.Hour)}, rogueKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, der := range map[string][]byte{"forged": forged, "garbage": []byte("not ocsp")} {
+		inner := &fixedSource{der: der}
+		cs, _ := ocsp.NewCachedSource(inner, nil, func() time.Time { return deviceTime })
+		for i := 0; i < 2; i++ {
+			if _, err := cs.Fetch(context.Background(), ocsp.Query{Cert: certs[1], Issuer: certs[2]}); !errors.Is(err, verify.ErrCollateral) {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if inner.n != 2 {
+			t.Errorf("%s: inner source asked %d times, want 2 (nothing cached)", name, inner.n)
+		}
 	}
 }
 
