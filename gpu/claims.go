@@ -3,7 +3,6 @@ package gpu
 import (
 	"encoding/hex"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
@@ -170,24 +169,18 @@ func pdiList(p [][8]byte) []string {
 }
 
 func measurementsMap(r *Report) map[string]string {
-	out := make(map[string]string, len(r.Response.Blocks))
 	n := 0
 	for _, b := range r.Response.Blocks {
 		n += 2 * len(b.Value)
 	}
 	// One hex string for all values, sliced per index: one allocation, not
 	// one per measurement.
-	var sb strings.Builder
-	sb.Grow(n)
-	var tmp [128]byte
+	buf := make([]byte, 0, n)
 	for _, b := range r.Response.Blocks {
-		for v := b.Value; len(v) > 0; {
-			k := min(len(v), len(tmp)/2)
-			sb.Write(hex.AppendEncode(tmp[:0], v[:k]))
-			v = v[k:]
-		}
+		buf = hex.AppendEncode(buf, b.Value)
 	}
-	all := sb.String()
+	all := string(buf)
+	out := make(map[string]string, len(r.Response.Blocks))
 	off := 0
 	for _, b := range r.Response.Blocks {
 		out[strconv.Itoa(b.Index)] = all[off : off+2*len(b.Value)]
