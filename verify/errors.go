@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Error kinds. Every error returned by an attest verifier matches exactly the
@@ -41,19 +42,13 @@ var (
 // Kinds lists every error kind, most specific first. KindOf and FailureVector
 // use this order when an error carries more than one kind. It is a copy for
 // callers: the package reads its own, so changing Kinds changes nothing here.
-var Kinds = kindOrder()
-
-// kindOrder returns the kinds, most specific first. The kinds themselves are
-// read when it runs, after the package's variables are initialised.
-func kindOrder() []error {
-	return []error{
-		ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
-		ErrPolicy, ErrToken, ErrLimit, ErrMalformed, ErrUnsupported, ErrCollateral, ErrConfig,
-	}
-}
+var Kinds = slices.Clone(kinds)
 
 // kinds is the order KindOf uses.
-var kinds = kindOrder()
+var kinds = []error{
+	ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
+	ErrPolicy, ErrToken, ErrLimit, ErrMalformed, ErrUnsupported, ErrCollateral, ErrConfig,
+}
 
 // Error is an error of a known kind. Both the kind and the cause are visible to
 // errors.Is and errors.As.

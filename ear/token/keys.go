@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -35,7 +36,7 @@ const (
 
 // Algorithms lists the supported algorithms. The package uses its own copy,
 // so changing this slice has no effect on it.
-var Algorithms = []Algorithm{ES256, ES384, EdDSA, PS256, PS384}
+var Algorithms = slices.Clone(algorithms[:])
 
 var algorithms = [...]Algorithm{ES256, ES384, EdDSA, PS256, PS384}
 

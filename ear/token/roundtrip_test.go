@@ -1,11 +1,7 @@
 package token
 
 import (
-	"bytes"
 	"context"
-	"encoding/asn1"
-	"errors"
-	"math/big"
 	"reflect"
 	"testing"
 	"time"
@@ -93,36 +89,5 @@ func TestAlgorithmsSliceIsACopy(t *testing.T) {
 	}
 	if _, err := mustVerifier(t, s).VerifyCWT(ctx, tok, Expectations{Now: testNow.Add(time.Minute)}); err != nil {
 		t.Errorf("CWT verification follows the exported slice: %v", err)
-	}
-}
-
-// ECDSA signatures are r‖s with each scalar left-padded to the order's size
-// (RFC 7518 §3.4), whatever their ASN.1 length.
-func TestRawECDSA(t *testing.T) {
-	der := func(r, s int64) []byte {
-		b, err := asn1.Marshal(struct{ R, S *big.Int }{big.NewInt(r), big.NewInt(s)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	got, err := rawECDSA(der(1, 258), 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]byte, 64)
-	want[31], want[62], want[63] = 1, 1, 2
-	if !bytes.Equal(got, want) {
-		t.Errorf("got %x, want %x", got, want)
-	}
-	big33 := new(big.Int).Lsh(big.NewInt(1), 256)
-	tooBig, _ := asn1.Marshal(struct{ R, S *big.Int }{big33, big.NewInt(1)})
-	for name, in := range map[string][]byte{
-		"r too long": tooBig, "zero r": der(0, 1), "negative s": der(1, -1),
-		"trailing": append(der(1, 1), 0), "garbage": {0x30, 0x01},
-	} {
-		if _, err := rawECDSA(in, 32); !errors.Is(err, verify.ErrToken) {
-			t.Errorf("%s: %v", name, err)
-		}
 	}
 }

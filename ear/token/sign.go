@@ -6,10 +6,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -224,63 +222,15 @@ func (s *Signer) signCompact(payload []byte) ([]byte, error) {
 	tok = append(tok, s.jwtHeader...)
 	tok = append(tok, '.')
 	tok = b64.AppendEncode(tok, payload)
-	sig, err := s.signJWS(tok)
+	// A COSE signature of the same algorithm has the JWS form (RFC 7518 §3:
+	// ECDSA r‖s at the curve's size, PSS with a salt as long as the hash,
+	// Ed25519 over the input itself).
+	sig, err := s.cose.Sign(rand.Reader, tok)
 	if err != nil {
 		return nil, err
 	}
 	tok = append(tok, '.')
 	return b64.AppendEncode(tok, sig), nil
-}
-
-// signJWS signs the JWS signing input: ECDSA as r‖s, each the size of the
-// curve order (§3.4); RSASSA-PSS with MGF1 and a salt as long as the hash
-// (§3.5); Ed25519 over the input itself (RFC 8037).
-func (s *Signer) signJWS(input []byte) ([]byte, error) {
-	switch s.alg {
-	case EdDSA:
-		return s.priv.Sign(rand.Reader, input, crypto.Hash(0))
-	case ES256, ES384, PS256, PS384:
-	default:
-		return nil, verify.Errorf(verify.ErrConfig, "signer: algorithm %q", s.alg)
-	}
-	h := crypto.SHA256
-	if s.alg == ES384 || s.alg == PS384 {
-		h = crypto.SHA384
-	}
-	d := h.New()
-	d.Write(input)
-	digest := d.Sum(nil)
-	if s.alg == PS256 || s.alg == PS384 {
-		return s.priv.Sign(rand.Reader, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h})
-	}
-	der, err := s.priv.Sign(rand.Reader, digest, h)
-	if err != nil {
-		return nil, err
-	}
-	return rawECDSA(der, ecdsaSize(s.alg))
-}
-
-func ecdsaSize(a Algorithm) int {
-	if a == ES384 {
-		return 48
-	}
-	return 32
-}
-
-// rawECDSA turns an ASN.1 ECDSA signature into r‖s of size bytes each.
-func rawECDSA(der []byte, size int) ([]byte, error) {
-	var rs struct{ R, S *big.Int }
-	rest, err := asn1.Unmarshal(der, &rs)
-	if err != nil || len(rest) != 0 {
-		return nil, verify.Errorf(verify.ErrToken, "ECDSA signature: not one ASN.1 SEQUENCE of two integers")
-	}
-	if rs.R.Sign() <= 0 || rs.S.Sign() <= 0 || rs.R.BitLen() > 8*size || rs.S.BitLen() > 8*size {
-		return nil, verify.Errorf(verify.ErrToken, "ECDSA signature: r or s out of range for %d-byte scalars", size)
-	}
-	out := make([]byte, 2*size)
-	rs.R.FillBytes(out[:size])
-	rs.S.FillBytes(out[size:])
-	return out, nil
 }
 
 // SignCWT validates r and returns it as a tagged COSE_Sign1 message whose
