@@ -178,9 +178,10 @@ func NewService(a *verify.Appraiser, signer *token.Signer, opts ...Option) (*Ser
 }
 
 // NewAppraiser is verify.NewAppraiser with the options a Trustee KBS needs:
-// the Trustee profile and annotated evidence.
+// the Trustee profile. The appraiser writes no annotated evidence: Service
+// writes it, in Trustee's shape, from each submodule's claims.
 func NewAppraiser(reg *verify.Registry, p verify.Policy, opts ...verify.AppraiserOption) (*verify.Appraiser, error) {
-	base := []verify.AppraiserOption{verify.WithProfile(ear.ProfileTrustee), verify.WithAnnotatedEvidence(true),
+	base := []verify.AppraiserOption{verify.WithProfile(ear.ProfileTrustee), verify.WithAnnotatedEvidence(false),
 		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest kbs " + ProtocolVersion})}
 	return verify.NewAppraiser(reg, p, append(base, opts...)...)
 }

@@ -257,40 +257,37 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 	if total > a.maxTotal {
 		return nil, Errorf(ErrLimit, "evidence of %d bytes in total, limit %d", total, a.maxTotal)
 	}
-	// The helpers start before the evidence is split, so that waking an
-	// idle thread overlaps that work instead of delaying the first unit.
+	// Helpers for the components start before the evidence is split, so
+	// that waking an idle thread overlaps that work instead of delaying the
+	// first unit; helpers for the devices splitting adds start after it. No
+	// more start than there are units.
 	var (
 		units []unit
 		out   []*SubmodOutcome
 		next  atomic.Int64
 		wg    sync.WaitGroup
-		ready = make(chan bool, a.workers)
 	)
 	// work takes the units in turn until none is left.
 	work := func() {
 		for {
 			i := int(next.Add(1)) - 1
-			if i >= len(units) {
+			if i >= len(units) || ctx.Err() != nil {
 				return
-			}
-			if err := ctx.Err(); err != nil {
-				out[i] = a.failed(units[i], Wrap(ErrConfig, err))
-				continue
 			}
 			out[i] = a.one(ctx, units[i])
 		}
 	}
-	for range a.workers - 1 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	early := min(a.workers, len(comps)) - 1
+	ready := make(chan bool, early)
+	for range early {
+		wg.Go(func() {
 			if <-ready {
 				work()
 			}
-		}()
+		})
 	}
 	release := func(ok bool) {
-		for range a.workers - 1 {
+		for range early {
 			ready <- ok
 		}
 	}
@@ -303,6 +300,9 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 	now := comps[0].Expect.Time()
 	out = make([]*SubmodOutcome, len(units))
 	release(true)
+	for range min(a.workers, len(units)) - 1 - early {
+		wg.Go(work)
+	}
 	work()
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -506,13 +506,9 @@ func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
 	if u.err != nil {
 		return a.failed(u, u.err)
 	}
-	v, _ := a.reg.Lookup(u.format)
-	claims, err := v.Verify(ctx, u.evidence, u.expect)
-	if err == nil && isNil(claims) {
-		err = Errorf(ErrConfig, "%s verifier returned no claims and no error", u.format)
-	}
+	claims, err := a.reg.Verify(ctx, u.format, u.evidence, u.expect)
 	if err != nil {
-		return a.failed(u, fmt.Errorf("%s: %w", u.format, err))
+		return a.failed(u, err)
 	}
 	p := a.policy
 	if fp, ok := a.byFormat[u.format]; ok {
