@@ -213,9 +213,6 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	if err != nil {
 		return nil, err
 	}
-	if primary == verify.FormatGPU {
-		return nil, verify.Errorf(verify.ErrUnsupported, "TEE %q cannot be the primary evidence", tee)
-	}
 	if now.IsZero() {
 		now = time.Now()
 	}
@@ -265,6 +262,9 @@ func Components(req *Request, primary verify.Format, h crypto.Hash, now time.Tim
 func components(req *Request, primary verify.Format, h crypto.Hash, now time.Time) ([]verify.Component, *binding.InitData, error) {
 	if req == nil {
 		return nil, nil, verify.Errorf(verify.ErrConfig, "kbs: nil request")
+	}
+	if primary == verify.FormatGPU || primary == verify.FormatNVSwitch {
+		return nil, nil, verify.Errorf(verify.ErrUnsupported, "TEE %q cannot be the primary evidence: a GPU attests beside a CPU TEE", primary)
 	}
 	additional := req.TEEEvidence.Additional
 	rd := binding.RuntimeData{Nonce: req.RuntimeData.Nonce, TEEPubKey: req.RuntimeData.TEEPubKey, AdditionalEvidence: &additional}

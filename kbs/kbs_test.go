@@ -3,6 +3,7 @@ package kbs_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -427,6 +428,17 @@ func TestTEENames(t *testing.T) {
 	for _, tee := range []string{"sample", "sampledevice", "az-snp-vtpm", "nvidia", ""} {
 		if _, err := svc.Attest(context.Background(), tee, "bg==", body, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
 			t.Fatalf("%q: %v", tee, err)
+		}
+	}
+	// Components, which the CLI calls directly, refuses a device as primary
+	// evidence too.
+	parsed, err := kbs.ParseRequest(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []verify.Format{verify.FormatGPU, verify.FormatNVSwitch} {
+		if _, err := kbs.Components(parsed, f, crypto.SHA384, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
+			t.Errorf("Components with primary %s: %v", f, err)
 		}
 	}
 	// Additional evidence of a sample device is refused too.

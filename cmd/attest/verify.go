@@ -600,6 +600,11 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		return nil, err
 	}
 	if len(evidence) == 1 && isKBSRequest(evidence[0].data) {
+		// The request binds to its own runtime data: an expected value
+		// given beside it would never be compared, so it is refused.
+		if o.runtimeData != "" || o.reportData != nil || o.nonce != nil {
+			return nil, verify.Errorf(verify.ErrConfig, "a KBS request body carries its own runtime data: --runtime-data, --report-data and --nonce do not apply to it")
+		}
 		req, err := kbs.ParseRequest(evidence[0].data)
 		if err != nil {
 			return nil, err

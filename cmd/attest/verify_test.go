@@ -279,6 +279,13 @@ func TestVerifyKBSRequest(t *testing.T) {
 	if code != exitError || !strings.Contains(errs, "kbs-tee") {
 		t.Fatalf("exit %d %s", code, errs)
 	}
+	// An expected value beside the body would go uncompared: refused.
+	for _, extra := range [][]string{{"--nonce", strings.Repeat("ab", 32)}, {"--report-data", "01"}, {"--runtime-data", string(rdDoc)}} {
+		code, _, errs = verifyCmd(t, body(rd.Nonce), append(append(append([]string{}, args[:len(args)-1]...), extra...), "-")...)
+		if code != exitError || !strings.Contains(errs, "do not apply") {
+			t.Errorf("%s: exit %d %s", extra[0], code, errs)
+		}
+	}
 }
 
 // TPM quotes verify once --tpm-ak names their AK trust, bound to the runtime
