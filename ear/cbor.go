@@ -666,7 +666,8 @@ func halfToFloat(h uint16) float64 {
 		if frac == 0 {
 			return math.Inf(int(sign))
 		}
-		return math.NaN()
+		// quiet, keeping sign and payload, as fxamacker/cbor decodes it
+		return math.Float64frombits(uint64(h&0x8000)<<48 | 0x7ff8<<48 | uint64(h&0x3ff)<<42)
 	}
 	return sign * math.Ldexp(frac+1024, exp-25)
 }

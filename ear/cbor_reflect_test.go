@@ -379,10 +379,12 @@ func refNormalizeCBOR(v any) any {
 		for k, e := range t {
 			ks, ok := k.(string)
 			if !ok {
+				// a new map: assigning to t's own NaN keys would add keys
+				m := make(map[any]any, len(t))
 				for k2, e2 := range t {
-					t[k2] = refNormalizeCBOR(e2)
+					m[k2] = refNormalizeCBOR(e2)
 				}
-				return t
+				return m
 			}
 			sm[ks] = refNormalizeCBOR(e)
 		}
