@@ -292,21 +292,32 @@ func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 }
 
 // KernelCmdline returns the kernel command line the boot loader logged, if
-// any: the text of the first EV_IPL "kernel_cmdline: " event on an RTMR whose
-// SHA-384 digest (the value replayed) is the digest of that command line, as
-// GRUB measures it. The text of an event that does not hash to its digest is
-// not reported.
+// the log holds exactly one: an EV_IPL "kernel_cmdline: " event on an RTMR
+// whose SHA-384 digest (the value replayed) is the digest of that command
+// line, as GRUB measures it. The text of an event that does not hash to its
+// digest is not reported, and a log with two or more "kernel_cmdline: "
+// events on RTMR 0-3, of any event type, reports none: a policy pinning the
+// command line must not be satisfied by one of several measured lines.
 func (l *EventLog) KernelCmdline() (string, bool) {
-	for _, e := range l.Events {
-		if e.Type != evIPL || e.MRIndex < 1 || e.MRIndex > 4 || !strings.HasPrefix(e.Text, "kernel_cmdline: ") {
+	var found *Event
+	for i := range l.Events {
+		e := &l.Events[i]
+		if e.MRIndex < 1 || e.MRIndex > 4 || !strings.HasPrefix(e.Text, "kernel_cmdline: ") {
 			continue
 		}
-		cmd := strings.TrimPrefix(e.Text, "kernel_cmdline: ")
-		plain := sha512.Sum384([]byte(cmd))
-		withNUL := sha512.Sum384(append([]byte(cmd), 0))
-		if bytes.Equal(e.Digest, plain[:]) || bytes.Equal(e.Digest, withNUL[:]) {
-			return cmd, true
+		if found != nil {
+			return "", false
 		}
+		found = e
+	}
+	if found == nil || found.Type != evIPL {
+		return "", false
+	}
+	cmd := strings.TrimPrefix(found.Text, "kernel_cmdline: ")
+	plain := sha512.Sum384([]byte(cmd))
+	withNUL := sha512.Sum384(append([]byte(cmd), 0))
+	if bytes.Equal(found.Digest, plain[:]) || bytes.Equal(found.Digest, withNUL[:]) {
+		return cmd, true
 	}
 	return "", false
 }

@@ -60,6 +60,41 @@ func TestKernelCmdlineBoundToDigest(t *testing.T) {
 	}
 }
 
+// A log with a second kernel command line event, authenticated or retyped,
+// reports no command line: the first of two measured lines is not the one
+// the kernel ran with.
+func TestKernelCmdlineOnlyWhenUnique(t *testing.T) {
+	ccel := read(t, "ccel_data.dat")
+	l, err := ParseCCEL(ccel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.KernelCmdline(); !ok {
+		t.Fatal("the real log has no kernel command line")
+	}
+	specEnd := 32 + int(binary.LittleEndian.Uint32(ccel[28:]))
+	data := []byte("kernel_cmdline: console=ttyS0 init=/bin/sh")
+	sum := sha512.Sum384(data[len("kernel_cmdline: "):])
+	for _, typ := range []uint32{evIPL, 0x6 /* EV_EVENT_TAG */} {
+		var ev []byte
+		ev = binary.LittleEndian.AppendUint32(ev, 3) // RTMR2, where GRUB measures
+		ev = binary.LittleEndian.AppendUint32(ev, typ)
+		ev = binary.LittleEndian.AppendUint32(ev, 1)
+		ev = binary.LittleEndian.AppendUint16(ev, algSHA384)
+		ev = append(ev, sum[:]...)
+		ev = binary.LittleEndian.AppendUint32(ev, uint32(len(data)))
+		ev = append(ev, data...)
+		two := append(append(append([]byte(nil), ccel[:specEnd]...), ev...), ccel[specEnd:]...)
+		l, err := ParseCCEL(two)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := l.KernelCmdline(); ok {
+			t.Errorf("event type %#x: kernel command line %q reported from a log with two", typ, s)
+		}
+	}
+}
+
 // An event on CC MR index 0 (MRTD) is covered by no register the log can be
 // replayed against, so nothing in it is verified: such a log is refused
 // rather than reported.
