@@ -223,6 +223,17 @@ func TestPPCIeTopology(t *testing.T) {
 			t.Fatalf("FEATURE_FLAG %d: %v", ff, err)
 		}
 	}
+	// A version 1 or later report without the flag: its mode is unknown.
+	for v, ok := range map[int]bool{0: true, 1: false, 2: false} {
+		g0 := *gc.Devices[0]
+		dec := *g0.Decoded
+		dec.OpaqueVersion, dec.FeatureFlag = v, -1
+		g0.Decoded = &dec
+		err := CheckPPCIeTopology(append([]*DeviceClaims{&g0}, gc.Devices[1:]...), sc.Devices)
+		if ok && err != nil || !ok && !errors.Is(err, verify.ErrPolicy) {
+			t.Fatalf("opaque version %d without FEATURE_FLAG: %v", v, err)
+		}
+	}
 	if err := CheckPPCIeTopology(gc.Devices[:7], sc.Devices); !errors.Is(err, verify.ErrPolicy) {
 		t.Fatalf("7 GPUs: expected ErrPolicy, got %v", err)
 	}

@@ -30,7 +30,8 @@ const (
 // attested BROM certificate serials:
 //
 //   - every GPU reports PROTECTED_PCIE_STATUS enabled (switch reports carry none)
-//     and, when it reports a FEATURE_FLAG (opaque version 1 and later), PPCIe mode;
+//     and, when it reports a FEATURE_FLAG, PPCIe mode; a report of opaque data
+//     version 1 or later must carry the flag (version 0 reports have none);
 //   - a switch's DEVICE_PDI equals the low 8 bytes of its BROM serial;
 //   - every GPU lists exactly the 4 switches' PDIs (byte-reversed) and all
 //     GPUs agree;
@@ -48,6 +49,10 @@ func CheckPPCIeTopology(gpus, switches []*DeviceClaims) error {
 		}
 		if g.Decoded.ProtectedPCIeStatus != StatusEnabled {
 			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d PROTECTED_PCIE_STATUS expected 0xaa, got 0x%02x", i, g.Decoded.ProtectedPCIeStatus)
+		}
+		if g.Decoded.FeatureFlag < 0 && g.Decoded.OpaqueVersion >= 1 {
+			// the field belongs to these reports: its absence hides the mode
+			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d FEATURE_FLAG expected %d (PPCIe), absent from opaque data version %d", i, FeatureFlagPPCIe, g.Decoded.OpaqueVersion)
 		}
 		if f := g.Decoded.FeatureFlag; f >= 0 && f != FeatureFlagPPCIe {
 			return verify.Errorf(verify.ErrPolicy, "PPCIe topology: GPU %d FEATURE_FLAG expected %d (PPCIe), got %d", i, FeatureFlagPPCIe, f)
