@@ -19,7 +19,6 @@ import (
 	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/trustfactory/attest/gpu"
-	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/verify"
 )
@@ -136,33 +135,6 @@ func TestWrongIssuer(t *testing.T) {
 	// A nonce was sent but the recorded answer has none.
 	if _, err := ocsp.VerifyResponse(der, certs[1], certs[2], []byte("0123456789abcdef0123456789abcdef"), deviceTime, 0); !errors.Is(err, verify.ErrRevoked) {
 		t.Fatalf("nonce: %v", err)
-	}
-}
-
-// A response signed with the issuer's key but naming another issuer in its
-// CertID (same key, other subject) is rejected.
-func TestCertIDMismatch(t *testing.T) {
-	root, rootKey := gputest.NewRoot()
-	leafKey := gputest.NewKey()
-	leaf := gputest.Sign(&x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "leaf"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, &leafKey.PublicKey, root, rootKey)
-	twin := gputest.Sign(&x509.Certificate{SerialNumber: big.NewInt(8), Subject: pkix.Name{CommonName: "twin"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), IsCA: true, BasicConstraintsValid: true},
-		&rootKey.PublicKey, nil, rootKey)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	mk := func(issuer *x509.Certificate, key *ecdsa.PrivateKey) []byte {
-		der, err := xocsp.CreateResponse(issuer, issuer, xocsp.Response{Status: xocsp.Good, SerialNumber: leaf.SerialNumber,
-			ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour), IssuerHash: 5 /* crypto.SHA256 */}, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	if _, err := ocsp.VerifyResponse(mk(root, rootKey), leaf, root, nil, now, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ocsp.VerifyResponse(mk(twin, rootKey), leaf, root, nil, now, 0); !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrChain) {
-		t.Fatalf("CertID of another issuer: %v", err)
 	}
 }
 
