@@ -20,6 +20,7 @@ import (
 
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/internal/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -294,5 +295,39 @@ func TestPreparedChain(t *testing.T) {
 	}
 	if _, err := chk.Check(ctx, ch, len(certs)-1, ocsp.ScopeDevice, deviceTime); !errors.Is(err, verify.ErrConfig) {
 		t.Errorf("start at the root: %v", err)
+	}
+}
+
+// recordingFetcher answers GETs and POSTs and remembers what it was sent.
+type recordingFetcher struct {
+	gets  []string
+	posts [][]byte
+}
+
+func (f *recordingFetcher) Fetch(_ context.Context, u string) (*collateral.Response, error) {
+	f.gets = append(f.gets, u)
+	return &collateral.Response{StatusCode: 200, Body: []byte("get")}, nil
+}
+
+func (f *recordingFetcher) Post(_ context.Context, u, ct string, body []byte) (*collateral.Response, error) {
+	if ct != "application/ocsp-request" {
+		return nil, errors.New("content type " + ct)
+	}
+	f.posts = append(f.posts, body)
+	return &collateral.Response{StatusCode: 200, Body: []byte("post")}, nil
+}
+
+// WithPOST sends through the source's own fetcher (its retries, caps and
+// redaction), GET otherwise.
+func TestHTTPSourcePOSTThroughFetcher(t *testing.T) {
+	q := ocsp.Query{URL: "http://responder.example", Request: []byte{0x30, 0x00}}
+	f := &recordingFetcher{}
+	if b, err := ocsp.NewHTTPSource(f).Fetch(context.Background(), q); err != nil || string(b) != "get" ||
+		len(f.gets) != 1 || f.gets[0] != "http://responder.example/MAA=" {
+		t.Fatalf("GET: %q %v %v", b, err, f.gets)
+	}
+	if b, err := ocsp.NewHTTPSource(f, ocsp.WithPOST(nil)).Fetch(context.Background(), q); err != nil || string(b) != "post" ||
+		len(f.posts) != 1 || string(f.posts[0]) != "\x30\x00" || len(f.gets) != 1 {
+		t.Fatalf("POST: %q %v %v", b, err, f.posts)
 	}
 }

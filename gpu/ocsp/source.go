@@ -16,7 +16,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/big"
 	"net/http"
@@ -25,7 +24,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/crypto/ocsp"
 
@@ -72,10 +70,11 @@ const DefaultResponder = "http://ocsp.ndis.nvidia.com"
 const maxResponseSize = 64 << 10
 
 // HTTPSource asks a live responder over HTTP GET (RFC 6960 Appendix A.1),
-// through a collateral.Fetcher (timeouts, retries, body cap).
+// or POST with WithPOST, through a collateral.Fetcher (timeouts, retries,
+// body cap, redacted URLs).
 type HTTPSource struct {
 	fetcher  collateral.Fetcher
-	post     *http.Client
+	post     collateral.Poster
 	override string
 	noNonce  bool
 }
@@ -91,20 +90,25 @@ func WithResponderURL(u string) HTTPOption { return func(s *HTTPSource) { s.over
 // caches that do not echo it; freshness then rests on thisUpdate/nextUpdate.
 func WithoutNonce() HTTPOption { return func(s *HTTPSource) { s.noNonce = true } }
 
-// WithPOST sends requests with HTTP POST through client, as NVIDIA's own
-// tools do, instead of GET through the fetcher (a responder must support
-// POST; GET is optional in RFC 6960). A nil client means http.DefaultClient.
+// WithPOST sends requests with HTTP POST, as NVIDIA's own tools do, instead
+// of GET (a responder must support POST; GET is optional in RFC 6960). The
+// POST goes through the source's fetcher when it can send one (the default
+// fetcher can), under the fetcher's timeouts, retries and caps; a non-nil
+// client replaces the fetcher's HTTP client for these requests.
 func WithPOST(client *http.Client) HTTPOption {
 	return func(s *HTTPSource) {
-		if client == nil {
-			client = http.DefaultClient
+		s.post = nil
+		if client != nil {
+			s.post = &collateral.HTTPFetcher{Client: client}
+			return
 		}
-		s.post = client
+		p, ok := s.fetcher.(collateral.Poster)
+		if !ok {
+			p = &collateral.HTTPFetcher{}
+		}
+		s.post = p
 	}
 }
-
-// postTimeout bounds a POST when the context has no deadline.
-const postTimeout = 20 * time.Second
 
 // NewHTTPSource returns a live source using f (nil: a default collateral.HTTPFetcher).
 func NewHTTPSource(f collateral.Fetcher, opts ...HTTPOption) *HTTPSource {
@@ -130,48 +134,21 @@ func (s *HTTPSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 	if base == "" {
 		base = DefaultResponder
 	}
+	var resp *collateral.Response
+	var err error
 	if s.post != nil {
-		return s.doPost(ctx, base, q.Request)
+		resp, err = s.post.Post(ctx, base, "application/ocsp-request", q.Request)
+	} else {
+		u := strings.TrimRight(base, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(q.Request))
+		resp, err = s.fetcher.Fetch(ctx, u)
 	}
-	u := strings.TrimRight(base, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(q.Request))
-	resp, err := s.fetcher.Fetch(ctx, u)
 	if err != nil {
-		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP responder %s: %w", base, err))
+		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP responder: %w", err))
 	}
 	if len(resp.Body) > maxResponseSize {
-		return nil, verify.Errorf(verify.ErrLimit, "OCSP response from %s: %d bytes exceeds %d", base, len(resp.Body), maxResponseSize)
+		return nil, verify.Errorf(verify.ErrLimit, "OCSP response: %d bytes exceeds %d", len(resp.Body), maxResponseSize)
 	}
 	return resp.Body, nil
-}
-
-func (s *HTTPSource) doPost(ctx context.Context, u string, body []byte) ([]byte, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, postTimeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "OCSP responder %s: %w", u, err)
-	}
-	req.Header.Set("Content-Type", "application/ocsp-request")
-	req.Header.Set("Accept", "application/ocsp-response")
-	resp, err := s.post.Do(req)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder %s: HTTP %d", u, resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder %s: %w", u, err)
-	}
-	if len(b) > maxResponseSize {
-		return nil, verify.Errorf(verify.ErrLimit, "OCSP response from %s exceeds %d bytes", u, maxResponseSize)
-	}
-	return b, nil
 }
 
 // MemorySource answers from recorded responses, matched by the serial number

@@ -1,6 +1,7 @@
 package collateral
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -94,6 +95,30 @@ func (r *retryable) Unwrap() error { return r.err }
 // verify.ErrLimit; any other failure, after the retries, with
 // verify.ErrCollateral. Cancelling ctx stops the retries and any wait.
 func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
+	return f.do(ctx, request{method: http.MethodGet, url: rawURL})
+}
+
+// Poster sends a query with POST, for sources that must (an OCSP responder
+// need not support GET). HTTPFetcher is one.
+type Poster interface {
+	Post(ctx context.Context, url, contentType string, body []byte) (*Response, error)
+}
+
+// Post sends body with POST and the given Content-Type, under the same
+// rules as Fetch: retries, back-off, Retry-After, caps and redaction. Only
+// for idempotent queries (an OCSP request), since a retry sends it again.
+func (f *HTTPFetcher) Post(ctx context.Context, rawURL, contentType string, body []byte) (*Response, error) {
+	return f.do(ctx, request{method: http.MethodPost, url: rawURL, contentType: contentType, body: body})
+}
+
+// request is one logical request, sent again on each attempt.
+type request struct {
+	method, url, contentType string
+	body                     []byte
+}
+
+func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
+	rawURL := rq.url
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var ue *url.Error
@@ -106,7 +131,7 @@ func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, erro
 		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: expected an http or https URL with a host, got scheme %q host %q", u.Redacted(), u.Scheme, u.Host)
 	}
 	// Errors and logs never show a password from the URL.
-	shown := u.Redacted()
+	shown := rq.method + " " + u.Redacted()
 	retries := f.MaxRetries
 	switch {
 	case retries == 0:
@@ -119,7 +144,7 @@ func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, erro
 		log = slog.New(slog.DiscardHandler)
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := f.attempt(ctx, rawURL, shown)
+		resp, err := f.attempt(ctx, rq, shown)
 		if err == nil {
 			return resp, nil
 		}
@@ -128,36 +153,43 @@ func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, erro
 			return nil, err
 		}
 		if ctx.Err() != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", shown, context.Cause(ctx), r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w (last attempt: %w)", shown, context.Cause(ctx), r.err)
 		}
 		if attempt >= retries {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: giving up after %d attempts: %w", shown, attempt+1, r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: giving up after %d attempts: %w", shown, attempt+1, r.err)
 		}
 		wait := f.backoff(attempt)
 		if r.retryAfter > 0 {
 			wait = min(r.retryAfter, f.maxRetryAfter())
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: next attempt in %v would pass the deadline: %w", shown, wait, r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: next attempt in %v would pass the deadline: %w", shown, wait, r.err)
 		}
-		log.DebugContext(ctx, "collateral fetch retry", "url", shown, "attempt", attempt+1, "wait", wait, "err", r.err)
+		log.DebugContext(ctx, "collateral fetch retry", "request", shown, "attempt", attempt+1, "wait", wait, "err", r.err)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w (last attempt: %w)", shown, err, r.err)
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w (last attempt: %w)", shown, err, r.err)
 		}
 	}
 }
 
 // attempt makes one request. Errors worth retrying come back as *retryable.
-func (f *HTTPFetcher) attempt(ctx context.Context, rawURL, shown string) (*Response, error) {
+func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*Response, error) {
 	timeout := f.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	var payload io.Reader
+	if rq.body != nil {
+		payload = bytes.NewReader(rq.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, rq.method, rq.url, payload)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "collateral URL %q: %w", shown, err)
+		return nil, verify.Errorf(verify.ErrConfig, "%s: %w", shown, err)
+	}
+	if rq.contentType != "" {
+		req.Header.Set("Content-Type", rq.contentType)
 	}
 	for k, vs := range f.Header {
 		for _, v := range vs {
@@ -178,9 +210,9 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL, shown string) (*Respo
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
 			// The server's certificate will not verify on the next try either.
-			return nil, verify.Errorf(verify.ErrCollateral, "GET %s: %w", shown, err)
+			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", shown, err)
 		}
-		return nil, &retryable{err: fmt.Errorf("GET %s: %w", shown, err)}
+		return nil, &retryable{err: fmt.Errorf("%s: %w", shown, err)}
 	}
 	defer func() {
 		// Drain a little so that the connection can be reused.
@@ -190,16 +222,16 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL, shown string) (*Respo
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
-		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: status %d: %w", shown, code, ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "%s: status %d: %w", shown, code, ErrNotFound)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		var after time.Duration
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			// A zero wait means "now"; still pause for the back-off.
 			after = d
 		}
-		return nil, &retryable{err: fmt.Errorf("GET %s: status %d", shown, code), retryAfter: after}
+		return nil, &retryable{err: fmt.Errorf("%s: status %d", shown, code), retryAfter: after}
 	case code < 200 || code > 299:
-		return nil, verify.Errorf(verify.ErrCollateral, "GET %s: expected status 2xx, got %d", shown, code)
+		return nil, verify.Errorf(verify.ErrCollateral, "%s: expected status 2xx, got %d", shown, code)
 	}
 
 	max := f.MaxBodyBytes
@@ -207,14 +239,14 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rawURL, shown string) (*Respo
 		max = DefaultMaxBodyBytes
 	}
 	if resp.ContentLength > max {
-		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body of %d bytes exceeds the cap of %d", shown, resp.ContentLength, max)
+		return nil, verify.Errorf(verify.ErrLimit, "%s: body of %d bytes exceeds the cap of %d", shown, resp.ContentLength, max)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("GET %s: reading body: %w", shown, err)}
+		return nil, &retryable{err: fmt.Errorf("%s: reading body: %w", shown, err)}
 	}
 	if int64(len(body)) > max {
-		return nil, verify.Errorf(verify.ErrLimit, "GET %s: body exceeds the cap of %d bytes", shown, max)
+		return nil, verify.Errorf(verify.ErrLimit, "%s: body exceeds the cap of %d bytes", shown, max)
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, nil
 }

@@ -506,3 +506,31 @@ func TestFetchRetryCounts(t *testing.T) {
 		})
 	}
 }
+
+// A POST sends its body and content type again on every attempt, is retried
+// like a GET, and its errors name the method and hide passwords.
+func TestPostRetriesWithBody(t *testing.T) {
+	srv, hits := server(t, func(w http.ResponseWriter, r *http.Request, hit int) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/ocsp-request" || string(b) != "query" {
+			t.Errorf("attempt %d: %s %q %q", hit, r.Method, r.Header.Get("Content-Type"), b)
+		}
+		if hit < 3 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("answer"))
+	})
+	resp, err := fastFetcher().Post(context.Background(), srv.URL, "application/ocsp-request", []byte("query"))
+	if err != nil || string(resp.Body) != "answer" || hits.Load() != 3 {
+		t.Fatalf("got %v after %d hits: %v", resp, hits.Load(), err)
+	}
+	u := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1)
+	f := fastFetcher()
+	f.MaxRetries = -1
+	hits.Store(0)
+	_, err = f.Post(context.Background(), u, "application/ocsp-request", []byte("query"))
+	if !errors.Is(err, verify.ErrCollateral) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "POST ") {
+		t.Fatalf("failed POST: %v", err)
+	}
+}
