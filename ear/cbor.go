@@ -695,9 +695,17 @@ func cborTime(r *cborReader, name string) (time.Time, error) {
 	return unixTime(n, name)
 }
 
-// claimKeys iterates over the entries of a map with integer keys, refusing
-// duplicates; entries with other keys are skipped (they are not EAR claims).
+// claimKeys iterates over the entries of a claims map with integer keys,
+// refusing duplicates; entries with other keys are skipped (they are not EAR
+// claims).
 func (r *cborReader) claimKeys(what string, f func(key int64) error) error {
+	return r.intKeys(what, true, f)
+}
+
+// intKeys iterates over the entries of a map with integer keys, refusing
+// duplicates. Entries with other keys are skipped when skipOthers is set and
+// refused otherwise (a trust vector or verifier id has only integer keys).
+func (r *cborReader) intKeys(what string, skipOthers bool, f func(key int64) error) error {
 	n, err := r.container(majMap, what)
 	if err != nil {
 		return err
@@ -705,6 +713,9 @@ func (r *cborReader) claimKeys(what string, f func(key int64) error) error {
 	seen := make(map[int64]struct{}, min(n, 32))
 	for i := 0; i < n; i++ {
 		if r.off < len(r.b) && r.b[r.off]>>5 > majNeg {
+			if !skipOthers {
+				return decodeErr("%s: key of major type %d, expected an integer", what, r.b[r.off]>>5)
+			}
 			if err := r.skip(1); err != nil { // a key that is not an integer
 				return err
 			}
@@ -753,7 +764,7 @@ func (c *Codec) DecodeCBOR(data []byte) (*Result, error) {
 		case keyAUD:
 			res.Audience, err = rd.textOrTexts(nameAUD)
 		case keyVerifierID:
-			err = rd.claimKeys("ear_verifier_id", func(k int64) error {
+			err = rd.intKeys("ear_verifier_id", false, func(k int64) error {
 				var err error
 				switch k {
 				case 0:
@@ -822,7 +833,7 @@ func (c *Codec) decodeCBORAppraisal(rd *cborReader) (*Appraisal, error) {
 			a.Status, err = cborStatus(rd)
 			hasStatus = true
 		case keyVector:
-			err = rd.claimKeys("ear_trustworthiness_vector", func(cat int64) error {
+			err = rd.intKeys("ear_trustworthiness_vector", false, func(cat int64) error {
 				if cat < 0 || cat >= int64(numCategories) {
 					return decodeErr("ear_trustworthiness_vector: unknown category %d", cat)
 				}

@@ -368,6 +368,12 @@ func TestDecodeCBORRules(t *testing.T) {
 		"indefinite length": {0xbf, 0x06, 0x01, 0xff},
 		"deep nesting":      bytes.Repeat([]byte{0x81}, 100),
 		"empty policy ids":  enc(map[int]any{266: map[string]any{"a": map[int]any{1000: 0, 1003: []string{}}}}),
+		// A trust vector or verifier id holds only integer keys: a text or
+		// simple-value key is refused, not skipped (fxamacker reads simple
+		// value 6 as category 6).
+		"vector text key":         enc(map[int]any{266: map[string]any{"a": map[int]any{1000: 0, 1001: map[any]int{"x": 99}}}}),
+		"vector simple value key": {0xa1, 0x19, 0x01, 0x0a, 0xa1, 0x61, 'a', 0xa2, 0x19, 0x03, 0xe8, 0x00, 0x19, 0x03, 0xe9, 0xa1, 0xe6, 0x02},
+		"verifier id text key":    enc(map[int]any{1004: map[any]string{0: "d", "1": "b"}}),
 	} {
 		if r, err := NewCodec(nil).DecodeCBOR(doc); !errors.Is(err, ErrDecode) || r != nil {
 			t.Errorf("%s: expected ErrDecode, got %v", name, err)
