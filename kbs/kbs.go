@@ -392,6 +392,27 @@ func TEEPubKey(r *ear.Result) (json.RawMessage, error) {
 	return b, nil
 }
 
+// AppraisalNotes returns the reason and the unsafe switches attest recorded
+// for an appraisal: from its extensions or, in a Trustee-profile token, from
+// its annotated evidence under "attest". Both are zero when there are none.
+func AppraisalNotes(a *ear.Appraisal) (reason string, unsafe any) {
+	if a == nil {
+		return "", nil
+	}
+	info, _ := a.AnnotatedEvidence["attest"].(map[string]any)
+	if s, ok := a.Extensions[ear.ExtReason.Name].(string); ok {
+		reason = s
+	} else if s, ok := info["reason"].(string); ok {
+		reason = s
+	}
+	if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+		unsafe = u
+	} else if u, ok := info["unsafe"]; ok && u != nil {
+		unsafe = u
+	}
+	return reason, unsafe
+}
+
 // Decide is the release rule for a verified result: at least one
 // submodule, every submodule and the overall status affirming, and no unsafe
 // switch recorded. Anything else is an ErrPolicy error naming the culprit.
@@ -407,22 +428,13 @@ func Decide(r *ear.Result) error {
 				st = a.Status.String()
 			}
 			reason := ""
-			if a != nil {
-				if s, ok := a.Extensions[ear.ExtReason.Name].(string); ok {
-					reason = ": " + s
-				} else if info, ok := a.AnnotatedEvidence["attest"].(map[string]any); ok {
-					if s, ok := info["reason"].(string); ok {
-						reason = ": " + s
-					}
-				}
+			if s, _ := AppraisalNotes(a); s != "" {
+				reason = ": " + s
 			}
 			return verify.Errorf(verify.ErrPolicy, "submodule %s is %s%s", n, st, reason)
 		}
-		if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+		if _, u := AppraisalNotes(a); u != nil {
 			return verify.Errorf(verify.ErrPolicy, "submodule %s was appraised with unsafe switches %v", n, u)
-		}
-		if info, ok := a.AnnotatedEvidence["attest"].(map[string]any); ok && info["unsafe"] != nil {
-			return verify.Errorf(verify.ErrPolicy, "submodule %s was appraised with unsafe switches %v", n, info["unsafe"])
 		}
 	}
 	if st := r.OverallStatus(); st != ear.StatusAffirming {

@@ -525,3 +525,26 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// The notes come from the extensions, or from the annotated evidence of a
+// Trustee-profile token; Decide names them from either place.
+func TestAppraisalNotes(t *testing.T) {
+	if r, u := kbs.AppraisalNotes(nil); r != "" || u != nil {
+		t.Fatalf("nil: %q %v", r, u)
+	}
+	ext := &ear.Appraisal{Extensions: map[string]any{ear.ExtReason.Name: "ext reason", ear.ExtUnsafe.Name: []string{"A"}}}
+	ann := &ear.Appraisal{AnnotatedEvidence: map[string]any{"attest": map[string]any{"reason": "ann reason", "unsafe": []any{"B"}}}}
+	if r, u := kbs.AppraisalNotes(ext); r != "ext reason" || fmt.Sprint(u) != "[A]" {
+		t.Errorf("extensions: %q %v", r, u)
+	}
+	if r, u := kbs.AppraisalNotes(ann); r != "ann reason" || fmt.Sprint(u) != "[B]" {
+		t.Errorf("annotated evidence: %q %v", r, u)
+	}
+	res := ear.NewResult(ear.VerifierID{Developer: "d", Build: "b"}, offlinetest.Now)
+	ann.TrustVector[ear.Executables] = ear.ContraindicatedRuntime
+	ann.StatusFromVector()
+	res.Submods["cpu0"] = ann
+	if err := kbs.Decide(res); !errors.Is(err, verify.ErrPolicy) || !strings.Contains(err.Error(), "ann reason") {
+		t.Errorf("Decide: %v", err)
+	}
+}

@@ -349,3 +349,25 @@ func TestTokenVerifyMissingExpiry(t *testing.T) {
 		t.Errorf("unsafe switch: exit %d: %s\n%s", r.code, r.stderr, r.stdout)
 	}
 }
+
+// A key broker's Trustee-profile token carries attest's reason and unsafe
+// switches inside the annotated evidence (package kbs); token verify shows
+// them from there.
+func TestTokenVerifyShowsKBSNotes(t *testing.T) {
+	keyPath, jwksPath, dir := setup(t)
+	r := result1(ear.StatusContraindicated)
+	r.Profile = ear.ProfileTrustee
+	r.Status = nil
+	r.Submods["cpu0"].AnnotatedEvidence = map[string]any{"attest": map[string]any{
+		"reason": "tdx.debug: expected false, got true", "unsafe": []any{"WithoutCollateralUnsafe"}}}
+	path := signFile(t, keyPath, dir, "kbs.tok", r, false)
+	res := attest(t, "", "token", "verify", "--jwks", jwksPath, "--now", now.Add(time.Minute).Format(time.RFC3339), path)
+	if res.code != exitFail {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	for _, want := range []string{"cpu0: tdx.debug: expected false, got true", "cpu0: UNSAFE [WithoutCollateralUnsafe]"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+}

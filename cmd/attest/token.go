@@ -16,6 +16,7 @@ import (
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -298,11 +299,13 @@ func printResult(w io.Writer, r *ear.Result) {
 		if a == nil {
 			continue
 		}
-		if reason, ok := a.Extensions[ear.ExtReason.Name]; ok {
-			fmt.Fprintf(w, "%s: %s\n", safeText(name), safeText(fmt.Sprint(reason)))
+		// A Trustee-profile token carries these in the annotated evidence.
+		reason, unsafe := kbs.AppraisalNotes(a)
+		if reason != "" {
+			fmt.Fprintf(w, "%s: %s\n", safeText(name), safeText(reason))
 		}
-		if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok {
-			fmt.Fprintf(w, "%s: UNSAFE %s (not for production)\n", safeText(name), safeText(fmt.Sprint(u)))
+		if unsafe != nil {
+			fmt.Fprintf(w, "%s: UNSAFE %s (not for production)\n", safeText(name), safeText(fmt.Sprint(unsafe)))
 		}
 	}
 }
