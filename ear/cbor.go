@@ -488,6 +488,7 @@ func (r *cborReader) skip(depth int) error {
 	if depth > cborMaxNesting {
 		return decodeErr("nesting deeper than %d", cborMaxNesting)
 	}
+	start := r.off
 	major, arg, err := r.head()
 	if err != nil {
 		return err
@@ -522,17 +523,19 @@ func (r *cborReader) skip(depth int) error {
 	case majTag:
 		return r.skip(depth + 1)
 	case majSimple:
-		if arg >= 24 && arg < 32 && r.b[r.off-2] == 0xf8 {
-			return decodeErr("invalid simple value %d", arg)
+		// RFC 8949 3.3: a one-byte simple value below 32 is not well-formed
+		if r.b[start] == 0xf8 && arg < 32 {
+			return decodeErr("invalid simple value %d at offset %d", arg, start)
 		}
 	}
 	return nil
 }
 
-// raw returns the bytes of the next item and passes over it.
-func (r *cborReader) raw() ([]byte, error) {
+// raw returns the bytes of the next item, at nesting depth depth, and
+// passes over it.
+func (r *cborReader) raw(depth int) ([]byte, error) {
 	start := r.off
-	if err := r.skip(0); err != nil {
+	if err := r.skip(depth); err != nil {
 		return nil, err
 	}
 	return r.b[start:r.off], nil
@@ -617,7 +620,7 @@ func (r *cborReader) value(depth int) (any, error) {
 		}
 		return sm, nil
 	case majTag:
-		raw, err := r.raw()
+		raw, err := r.raw(depth)
 		if err != nil {
 			return nil, err
 		}
@@ -666,8 +669,9 @@ func halfToFloat(h uint16) float64 {
 		if frac == 0 {
 			return math.Inf(int(sign))
 		}
-		// quiet, keeping sign and payload, as fxamacker/cbor decodes it
-		return math.Float64frombits(uint64(h&0x8000)<<48 | 0x7ff8<<48 | uint64(h&0x3ff)<<42)
+		// quiet, keeping sign and payload, through float32 as fxamacker/cbor
+		// (x448/float16) decodes it, so that both agree on every platform
+		return float64(math.Float32frombits(uint32(h&0x8000)<<16 | 0x7fc00000 | uint32(h&0x3ff)<<13))
 	}
 	return sign * math.Ldexp(frac+1024, exp-25)
 }
@@ -711,14 +715,24 @@ func (r *cborReader) intKeys(what string, skipOthers bool, f func(key int64) err
 		return err
 	}
 	seen := make(map[int64]struct{}, min(n, 32))
+	var others map[string]struct{} // skipped keys, by their encoding
 	for i := 0; i < n; i++ {
 		if r.off < len(r.b) && r.b[r.off]>>5 > majNeg {
 			if !skipOthers {
 				return decodeErr("%s: key of major type %d, expected an integer", what, r.b[r.off]>>5)
 			}
+			start := r.off
 			if err := r.skip(1); err != nil { // a key that is not an integer
 				return err
 			}
+			if others == nil {
+				others = map[string]struct{}{}
+			}
+			k := string(r.b[start:r.off])
+			if _, dup := others[k]; dup {
+				return decodeErr("%s: duplicate key %x", what, r.b[start:r.off])
+			}
+			others[k] = struct{}{}
 			if err := r.skip(1); err != nil {
 				return err
 			}

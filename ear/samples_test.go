@@ -374,6 +374,9 @@ func TestDecodeCBORRules(t *testing.T) {
 		"vector text key":         enc(map[int]any{266: map[string]any{"a": map[int]any{1000: 0, 1001: map[any]int{"x": 99}}}}),
 		"vector simple value key": {0xa1, 0x19, 0x01, 0x0a, 0xa1, 0x61, 'a', 0xa2, 0x19, 0x03, 0xe8, 0x00, 0x19, 0x03, 0xe9, 0xa1, 0xe6, 0x02},
 		"verifier id text key":    enc(map[int]any{1004: map[any]string{0: "d", "1": "b"}}),
+		"simple value f8 00":      {0xa2, 0x18, 0x63, 0xf8, 0x00, 0x19, 0x01, 0x0a, 0xa0},
+		"duplicate text key":      {0xa3, 0x61, 'x', 0x01, 0x61, 'x', 0x02, 0x19, 0x01, 0x0a, 0xa0},
+		"deep nesting in a tag":   append(append([]byte{0xa1, 0x3a, 0x00, 0x01, 0x00, 0x01}, bytes.Repeat([]byte{0x81}, 20)...), append([]byte{0xc6}, append(bytes.Repeat([]byte{0x81}, 20), 0x00)...)...),
 	} {
 		if r, err := NewCodec(nil).DecodeCBOR(doc); !errors.Is(err, ErrDecode) || r != nil {
 			t.Errorf("%s: expected ErrDecode, got %v", name, err)
