@@ -292,17 +292,18 @@ func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 }
 
 // KernelCmdline returns the kernel command line the boot loader logged, if
-// the log holds exactly one: an EV_IPL "kernel_cmdline: " event on an RTMR
-// whose SHA-384 digest (the value replayed) is the digest of that command
-// line, as GRUB measures it. The text of an event that does not hash to its
-// digest is not reported, and a log with two or more "kernel_cmdline: "
-// events on RTMR 0-3, of any event type, reports none: a policy pinning the
-// command line must not be satisfied by one of several measured lines.
+// the log holds exactly one: an EV_IPL "kernel_cmdline: " event on RTMR2
+// (PCR 8, where GRUB measures it) whose SHA-384 digest (the value replayed)
+// is the digest of that command line, as GRUB measures it. The text of an
+// event that does not hash to its digest is not reported, nor is an event on
+// another register (RTMR3 is extended at run time). A log with two or more
+// "kernel_cmdline: " events on RTMR0-3, of any replayed type, reports none: a
+// policy pinning the command line must not be met by one of several lines.
 func (l *EventLog) KernelCmdline() (string, bool) {
 	var found *Event
 	for i := range l.Events {
 		e := &l.Events[i]
-		if e.MRIndex < 1 || e.MRIndex > 4 || !strings.HasPrefix(e.Text, "kernel_cmdline: ") {
+		if e.MRIndex < 1 || e.MRIndex > 4 || e.Type == evNoAction || !strings.HasPrefix(e.Text, "kernel_cmdline: ") {
 			continue
 		}
 		if found != nil {
@@ -310,7 +311,7 @@ func (l *EventLog) KernelCmdline() (string, bool) {
 		}
 		found = e
 	}
-	if found == nil || found.Type != evIPL {
+	if found == nil || found.Type != evIPL || found.MRIndex != 3 {
 		return "", false
 	}
 	cmd := strings.TrimPrefix(found.Text, "kernel_cmdline: ")

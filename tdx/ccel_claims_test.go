@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,24 @@ func TestKernelCmdlineOnlyWhenUnique(t *testing.T) {
 		if s, ok := l.KernelCmdline(); ok {
 			t.Errorf("event type %#x: kernel command line %q reported from a log with two", typ, s)
 		}
+	}
+	// The only command line, moved to RTMR3 (extended at run time): none.
+	i := bytes.Index(ccel, []byte("kernel_cmdline: "))
+	for _, e := range l.Events {
+		if e.Type == evIPL && strings.HasPrefix(e.Text, "kernel_cmdline: ") && e.MRIndex != 3 {
+			t.Fatalf("the real command line is on MR index %d", e.MRIndex)
+		}
+	}
+	moved := bytes.Clone(ccel)
+	start := bytes.LastIndex(moved[:i], []byte{3, 0, 0, 0, evIPL, 0, 0, 0})
+	if start < 0 {
+		t.Fatal("no event header before the command line")
+	}
+	moved[start] = 4
+	if l, err := ParseCCEL(moved); err != nil {
+		t.Fatal(err)
+	} else if s, ok := l.KernelCmdline(); ok {
+		t.Errorf("kernel command line %q reported from RTMR3", s)
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +152,31 @@ func TestProcessorCA(t *testing.T) {
 	f.src.Add(p.Platform.FMSPC, "processor", col2)
 	_, err = verifyQuote(t, f.verifier(t), q, exp())
 	wantKinds(t, err, verify.ErrCollateral)
+}
+
+// Collateral errors never show a password from the base URL.
+func TestHTTPSourceErrorsHidePasswords(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("{}")) // no issuer-chain header, nothing parsable
+	}))
+	defer srv.Close()
+	base := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1)
+	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: base, PCCS: true, Fetcher: &collateral.HTTPFetcher{MaxRetries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = verifyQuote(t, v, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
+	if !errors.Is(err, verify.ErrCollateral) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "user:xxxxx@") {
+		t.Fatalf("error %v", err)
+	}
+	for _, bad := range []string{"ftp://user:hunter2@host", "http://user:hunter2@host/%zz"} {
+		if _, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: bad}); !errors.Is(err, verify.ErrConfig) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
 }

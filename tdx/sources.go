@@ -193,8 +193,11 @@ func NewHTTPSource(o HTTPSourceOptions) (*HTTPSource, error) {
 		o.BaseURL = IntelPCSBaseURL
 	}
 	u, err := url.Parse(o.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: bad base URL %q", o.BaseURL)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: base URL does not parse") // the URL may hold a password
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: bad base URL %q: expected http or https with a host", u.Redacted())
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	switch o.Update {
@@ -237,7 +240,7 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 			e, _, err := h.opts.Cache.Get(gctx, u, now, collateral.FetchFunc(h.opts.Fetcher, u, now, func(r *collateral.Response) (time.Time, error) {
 				na, err := expiry(r.Body)
 				if err != nil {
-					return time.Time{}, verify.Errorf(verify.ErrCollateral, "GET %s: %w", u, err)
+					return time.Time{}, verify.Errorf(verify.ErrCollateral, "GET %s: %w", redactURL(u), err)
 				}
 				return na, nil
 			}))
@@ -248,11 +251,11 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 			if chainHeader != "" {
 				v := e.Header.Get(chainHeader)
 				if v == "" {
-					return verify.Errorf(verify.ErrCollateral, "GET %s: no %s header", u, chainHeader)
+					return verify.Errorf(verify.ErrCollateral, "GET %s: no %s header", redactURL(u), chainHeader)
 				}
 				pemChain, err := url.QueryUnescape(v)
 				if err != nil {
-					return verify.Errorf(verify.ErrCollateral, "GET %s: header %s: %w", u, chainHeader, err)
+					return verify.Errorf(verify.ErrCollateral, "GET %s: header %s: %w", redactURL(u), chainHeader, err)
 				}
 				*chain = []byte(pemChain)
 			}
@@ -293,4 +296,13 @@ func crlNextUpdate(b []byte) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return crl.NextUpdate, nil
+}
+
+// redactURL is u for errors: without a password it may hold.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
 }

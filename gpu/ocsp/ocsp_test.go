@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -329,5 +331,36 @@ func TestHTTPSourcePOSTThroughFetcher(t *testing.T) {
 	if b, err := ocsp.NewHTTPSource(f, ocsp.WithPOST(nil)).Fetch(context.Background(), q); err != nil || string(b) != "post" ||
 		len(f.posts) != 1 || string(f.posts[0]) != "\x30\x00" || len(f.gets) != 1 {
 		t.Fatalf("POST: %q %v %v", b, err, f.posts)
+	}
+}
+
+// getOnlyFetcher cannot send a POST.
+type getOnlyFetcher struct{}
+
+func (getOnlyFetcher) Fetch(context.Context, string) (*collateral.Response, error) {
+	return &collateral.Response{StatusCode: 200, Body: []byte("get")}, nil
+}
+
+// A client given to WithPOST keeps the fetcher's other settings (here its
+// User-Agent and API key header); a fetcher that cannot POST is a
+// configuration error, not a silent switch to another fetcher.
+func TestWithPOSTKeepsFetcherSettings(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Header.Get("User-Agent") != "kbs/1" || r.Header.Get("X-Api-Key") != "k" ||
+			r.Header.Values("Content-Type")[0] != "application/ocsp-request" || len(r.Header.Values("Content-Type")) != 1 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte("answer"))
+	}))
+	defer srv.Close()
+	f := &collateral.HTTPFetcher{UserAgent: "kbs/1", Header: http.Header{"X-Api-Key": {"k"}, "Content-Type": {"text/plain"}}}
+	q := ocsp.Query{URL: srv.URL, Request: []byte{0x30, 0x00}}
+	b, err := ocsp.NewHTTPSource(f, ocsp.WithPOST(srv.Client())).Fetch(context.Background(), q)
+	if err != nil || string(b) != "answer" {
+		t.Fatalf("%q %v", b, err)
+	}
+	if _, err := ocsp.NewHTTPSource(getOnlyFetcher{}, ocsp.WithPOST(nil)).Fetch(context.Background(), q); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("GET-only fetcher with WithPOST: %v", err)
 	}
 }

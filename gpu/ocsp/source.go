@@ -75,6 +75,7 @@ const maxResponseSize = 64 << 10
 type HTTPSource struct {
 	fetcher  collateral.Fetcher
 	post     collateral.Poster
+	postAll  bool // WithPOST: post, which is nil when the fetcher cannot
 	override string
 	noNonce  bool
 }
@@ -92,21 +93,20 @@ func WithoutNonce() HTTPOption { return func(s *HTTPSource) { s.noNonce = true }
 
 // WithPOST sends requests with HTTP POST, as NVIDIA's own tools do, instead
 // of GET (a responder must support POST; GET is optional in RFC 6960). The
-// POST goes through the source's fetcher when it can send one (the default
-// fetcher can), under the fetcher's timeouts, retries and caps; a non-nil
-// client replaces the fetcher's HTTP client for these requests.
+// POST goes through the source's fetcher, under its timeouts, retries and
+// caps; the fetcher must be able to send one (collateral.HTTPFetcher can),
+// or every query fails with verify.ErrConfig. A non-nil client replaces the
+// HTTP client of a collateral.HTTPFetcher for these requests, keeping its
+// other settings.
 func WithPOST(client *http.Client) HTTPOption {
 	return func(s *HTTPSource) {
-		s.post = nil
-		if client != nil {
-			s.post = &collateral.HTTPFetcher{Client: client}
-			return
+		s.postAll = true
+		s.post, _ = s.fetcher.(collateral.Poster)
+		if hf, ok := s.fetcher.(*collateral.HTTPFetcher); ok && client != nil {
+			c := *hf
+			c.Client = client
+			s.post = &c
 		}
-		p, ok := s.fetcher.(collateral.Poster)
-		if !ok {
-			p = &collateral.HTTPFetcher{}
-		}
-		s.post = p
 	}
 }
 
@@ -136,9 +136,12 @@ func (s *HTTPSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 	}
 	var resp *collateral.Response
 	var err error
-	if s.post != nil {
+	switch {
+	case s.postAll && s.post == nil:
+		return nil, verify.Errorf(verify.ErrConfig, "OCSP: WithPOST needs a fetcher that can send a POST, got %T", s.fetcher)
+	case s.postAll:
 		resp, err = s.post.Post(ctx, base, "application/ocsp-request", q.Request)
-	} else {
+	default:
 		u := strings.TrimRight(base, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(q.Request))
 		resp, err = s.fetcher.Fetch(ctx, u)
 	}

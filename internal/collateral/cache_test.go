@@ -490,3 +490,19 @@ func TestCacheLogsStaleServing(t *testing.T) {
 		t.Fatalf("expected one warning about stale serving, got %v", rec.msgs)
 	}
 }
+
+// Cache errors name their key, a URL without its password.
+func TestCacheErrorsHidePasswords(t *testing.T) {
+	c := NewCache(CacheOptions{})
+	for _, key := range []string{"https://user:hunter2@pcs.example/tcb", "https://user:hunter2@pcs.example/%zz"} {
+		_, _, err := c.Get(context.Background(), key, time.Now(), func(context.Context) (Entry, error) {
+			return Entry{}, errors.New("unavailable")
+		})
+		if !errors.Is(err, verify.ErrCollateral) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	if got := shownKey("tdx/tcb/00906ED50000"); got != "tdx/tcb/00906ED50000" {
+		t.Errorf("plain key shown as %q", got)
+	}
+}

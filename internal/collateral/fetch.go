@@ -188,9 +188,6 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "%s: %w", shown, err)
 	}
-	if rq.contentType != "" {
-		req.Header.Set("Content-Type", rq.contentType)
-	}
 	for k, vs := range f.Header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
@@ -201,6 +198,9 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 		ua = DefaultUserAgent
 	}
 	req.Header.Set("User-Agent", ua)
+	if rq.contentType != "" {
+		req.Header.Set("Content-Type", rq.contentType) // after Header, which must not double it
+	}
 	client := f.Client
 	if client == nil {
 		client = &http.Client{}
