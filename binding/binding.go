@@ -146,7 +146,8 @@ const (
 
 // ReportData returns the value the evidence of format f must carry for the
 // runtime-data digest d: the full report-data field for TDX and SNP (d
-// followed by zero bytes), the first 32 bytes of d for GPUs, switches and TPMs.
+// followed by zero bytes), the first 32 bytes of d for GPUs, switches and TPMs,
+// d itself for an Azure vTPM quote.
 // The result is ready for verify.Expectations.ReportData.
 func ReportData(f verify.Format, d []byte) ([]byte, error) {
 	if len(d) == 0 {
@@ -163,6 +164,13 @@ func ReportData(f verify.Format, d []byte) ([]byte, error) {
 			return nil, verify.Errorf(verify.ErrConfig, "nonce for %s: digest of %d bytes, need at least %d", f, len(d), nonceSize)
 		}
 		return bytes.Clone(d[:nonceSize]), nil
+	case verify.FormatAzureSNP:
+		// The vTPM quote's extraData is the digest itself, as Trustee's
+		// az-snp-vtpm verifier compares it (TPM2B_DATA holds up to 64 bytes).
+		if len(d) > reportDataSize {
+			return nil, verify.Errorf(verify.ErrConfig, "report data for %s: digest of %d bytes exceeds the %d-byte quote field", f, len(d), reportDataSize)
+		}
+		return bytes.Clone(d), nil
 	}
 	return nil, verify.Errorf(verify.ErrUnsupported, "report-data placement for format %q", f)
 }

@@ -115,6 +115,13 @@ func TestReportDataPlacement(t *testing.T) {
 			t.Fatalf("%s: %x %v", f, rd, err)
 		}
 	}
+	// An Azure vTPM quote carries the digest itself (Trustee compares exactly).
+	if rd, err := ReportData(verify.FormatAzureSNP, d); err != nil || !bytes.Equal(rd, d) {
+		t.Fatalf("az-snp-vtpm: %x %v", rd, err)
+	}
+	if _, err := ReportData(verify.FormatAzureSNP, make([]byte, 65)); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("az-snp-vtpm, 65 bytes: %v", err)
+	}
 	if _, err := ReportData(verify.FormatTDX, nil); !errors.Is(err, verify.ErrConfig) {
 		t.Fatalf("empty: %v", err)
 	}
@@ -186,6 +193,9 @@ func TestInitData(t *testing.T) {
 	wantPCR := sha256.Sum256(append(make([]byte, 32), want[:]...))
 	if !bytes.Equal(pcr, wantPCR[:]) {
 		t.Fatalf("PCR8 %x", pcr)
+	}
+	if az, _ := InitDataField(verify.FormatAzureSNP, d.Digest()); !bytes.Equal(az, wantPCR[:]) {
+		t.Fatalf("Azure PCR8 %x", az)
 	}
 	// A SHA-384 digest is truncated into HOST_DATA and refused for PCR 8.
 	d384 := sha512.Sum384(raw)

@@ -65,7 +65,7 @@ const (
 // InitDataField returns the value the init-data field of evidence of format f
 // must hold for the init-data digest: MRCONFIGID (TDX) is the digest padded
 // or truncated to 48 bytes, HOST_DATA (SNP) the digest padded or truncated to
-// 32 bytes, PCR 8 (TPM) SHA-256(0³² ‖ digest) for a 32-byte digest. The result
+// 32 bytes, PCR 8 (TPM, Azure vTPM) SHA-256(0³² ‖ digest) for a 32-byte digest. The result
 // is ready for verify.Expectations.InitDataDigest.
 func InitDataField(f verify.Format, digest []byte) ([]byte, error) {
 	if len(digest) == 0 {
@@ -76,7 +76,7 @@ func InitDataField(f verify.Format, digest []byte) ([]byte, error) {
 		return fit(digest, mrConfigIDSize), nil
 	case verify.FormatSNP:
 		return fit(digest, hostDataSize), nil
-	case verify.FormatTPM:
+	case verify.FormatTPM, verify.FormatAzureSNP:
 		if len(digest) != sha256.Size {
 			return nil, verify.Errorf(verify.ErrConfig, "init-data for TPM PCR 8: digest of %d bytes, expected %d (algorithm sha256)", len(digest), sha256.Size)
 		}

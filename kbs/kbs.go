@@ -116,10 +116,12 @@ func Format(tee string) (verify.Format, error) {
 		return verify.FormatSNP, nil
 	case "tpm":
 		return verify.FormatTPM, nil
+	case "az-snp-vtpm":
+		return verify.FormatAzureSNP, nil
 	case "nvidia":
 		return verify.FormatGPU, nil
 	}
-	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, snp, tpm and nvidia", tee)
+	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, snp, tpm, az-snp-vtpm and nvidia", tee)
 }
 
 // teeName is the inverse of Format, for Trustee-shaped annotated evidence.

@@ -30,6 +30,8 @@
 //	      gpu_require_fwid (default true)
 //	NVSwitch  allowed_switch_bios_versions, switch_min_vbios_version, switch_require_fwid
 //	TPM   tpm_pcr00..tpm_pcr23 (hex), trusted_aks (AK fingerprints)
+//	Azure SEV-SNP VM (az-snp-vtpm): the SNP values for the paravisor's report
+//	      and tpm_pcrNN for the guest's boot; both must be pinned to affirm
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
@@ -51,6 +53,8 @@
 //	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status
 //	      (NVIDIA claims v3; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
+//	Azure the SNP and TPM keys, ak.trust ("bound"), secure_boot.enabled
+//	      (from the VM configuration)
 //	all   any key containing "unsafe" holding true or a non-empty list
 //
 // A key with "/" names a field of a nested object.

@@ -92,6 +92,8 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 		e.gpu(switchKeys)
 	case verify.FormatTPM:
 		e.tpm()
+	case verify.FormatAzureSNP:
+		e.azureSNP()
 	default:
 		return nil, verify.Errorf(verify.ErrUnsupported, "no policy rules for evidence format %q", in.Format)
 	}

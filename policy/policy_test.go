@@ -380,6 +380,47 @@ func TestSNP(t *testing.T) {
 	wantVector(t, r, ear.Hardware, ear.UnsafeHardware)
 }
 
+// Azure SEV-SNP VM: the SEV-SNP rules judge the paravisor, the PCR rules
+// the guest's boot; both must be pinned, and the AK must be bound.
+func TestAzureSNP(t *testing.T) {
+	claims := func() map[string]any {
+		cl := snpClaims()
+		cl["pcr04"] = strings.Repeat("44", 32)
+		cl["ak.trust"] = "bound"
+		cl["secure_boot.enabled"] = true
+		return cl
+	}
+	snpOnly, _ := FromEntries(
+		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_microcode", Value: 115})
+	r := appraise(t, snpOnly, verify.FormatAzureSNP, claims())
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime) // the guest's boot is not pinned
+	both, _ := FromEntries(
+		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_microcode", Value: 115}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)})
+	r = appraise(t, both, verify.FormatAzureSNP, claims())
+	if r.Status() != ear.StatusAffirming {
+		t.Fatalf("%s %+v", r.Status(), r.Checks)
+	}
+	cl := claims()
+	cl["pcr04"] = strings.Repeat("45", 32)
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Executables, ear.ContraindicatedRuntime)
+	cl = claims()
+	cl["measurement"] = strings.Repeat("4e", 48)
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Executables, ear.ContraindicatedRuntime)
+	cl = claims()
+	cl["ak.trust"] = "pinned-key"
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Hardware, ear.UnrecognizedHardware)
+	cl = claims()
+	cl["policy_debug_allowed"] = true
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Configuration, ear.UnsupportableConfig)
+	cl = claims()
+	cl["secure_boot.enabled"] = false
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Configuration, ear.UnsafeConfig)
+}
+
 func chain(status string) map[string]any {
 	return map[string]any{"x-nvidia-cert-status": "valid", "x-nvidia-cert-ocsp-status": status}
 }

@@ -355,6 +355,44 @@ func (e *eval) ocspRule(id, title string, keys []string, cat ear.Category, revok
 
 // tpm: executables from pinned PCRs, instance identity from trusted AKs.
 func (e *eval) tpm() {
+	e.pcrs()
+	// The verifier accepts only AKs it trusts (a pinned key or a chain to a
+	// pinned root); trusted_aks further restricts them by fingerprint.
+	k, how, ok := e.claim("ak.trust")
+	ak := verify.Check{ID: "tpm.ak", Title: "attestation key trusted by the verifier", Claim: k, Actual: how,
+		Expected: "pinned-key or certificate", Category: ear.Hardware}
+	if ok && (how == "pinned-key" || how == "certificate") {
+		ak.OK, ak.Value = true, ear.GenuineHardware
+	} else {
+		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK's trust is not established"
+	}
+	e.add(ak)
+	e.optionalPin("tpm.ak_fingerprint", "attestation key among the trusted AKs", "trusted_aks",
+		[]string{"ak.fingerprint", "ak_public"}, ear.Hardware, ear.UnrecognizedHardware)
+	e.secureBoot()
+}
+
+// azureSNP: the SEV-SNP rules for the paravisor's report (measurement,
+// TCB, guest policy), the PCR rules for the guest's boot, and the AK's
+// binding to the report.
+func (e *eval) azureSNP() {
+	e.snp()
+	e.pcrs()
+	k, how, ok := e.claim("ak.trust")
+	ak := verify.Check{ID: "az.ak", Title: "vTPM attestation key bound to the SEV-SNP report", Claim: k, Actual: how,
+		Expected: "bound", Category: ear.Hardware}
+	if ok && how == "bound" {
+		ak.OK, ak.Value, ak.Reason = true, ear.GenuineHardware, "the HCL report's runtime data, covered by the SEV-SNP report, carries the AK"
+	} else {
+		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK is not bound to the hardware report"
+	}
+	e.add(ak)
+	e.secureBoot()
+}
+
+// pcrs: executables from the PCRs pinned as tpm_pcrNN; none pinned leaves
+// the boot unrecognized.
+func (e *eval) pcrs() {
 	pinned, allOK := 0, true
 	for i := 0; i < 24; i++ {
 		n := fmt.Sprintf("pcr%02d", i)
@@ -374,19 +412,10 @@ func (e *eval) tpm() {
 		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match", pinned)
 	}
 	e.add(c)
-	// The verifier accepts only AKs it trusts (a pinned key or a chain to a
-	// pinned root); trusted_aks further restricts them by fingerprint.
-	k, how, ok := e.claim("ak.trust")
-	ak := verify.Check{ID: "tpm.ak", Title: "attestation key trusted by the verifier", Claim: k, Actual: how,
-		Expected: "pinned-key or certificate", Category: ear.Hardware}
-	if ok && (how == "pinned-key" || how == "certificate") {
-		ak.OK, ak.Value = true, ear.GenuineHardware
-	} else {
-		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK's trust is not established"
-	}
-	e.add(ak)
-	e.optionalPin("tpm.ak_fingerprint", "attestation key among the trusted AKs", "trusted_aks",
-		[]string{"ak.fingerprint", "ak_public"}, ear.Hardware, ear.UnrecognizedHardware)
+}
+
+// secureBoot: configuration from the Secure Boot state, when claimed.
+func (e *eval) secureBoot() {
 	if _, on, present := e.claimBool("secure_boot.enabled"); present {
 		sb := verify.Check{ID: "tpm.secure_boot", Title: "UEFI Secure Boot enabled", Claim: "secure_boot.enabled",
 			Expected: "true", Actual: fmt.Sprint(on), Category: ear.Configuration}

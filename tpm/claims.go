@@ -12,7 +12,7 @@ import (
 type AKClaims struct {
 	Fingerprint       []byte // SHA-256 of the AK's DER SubjectPublicKeyInfo
 	Name              []byte // TPM name (nameAlg ‖ H(TPMT_PUBLIC)) when the public area was given
-	Trust             string // "pinned-key" or "certificate"
+	Trust             string // "pinned-key", "certificate", or "bound" (VerifyBoundAK)
 	CertSubject       string // subject of the AK certificate, when trusted by chain
 	AttributesChecked bool   // the TPMT_PUBLIC showed a restricted, fixedTPM signing key
 }

@@ -22,6 +22,7 @@ import (
 // immutable after NewVerifier and safe for concurrent use.
 type Verifier struct {
 	trustedAKs    map[[32]byte]bool // SHA-256 of SPKI DER
+	boundOnly     bool              // WithBoundAKsOnly
 	roots         *x509.CertPool
 	intermediates []*x509.Certificate
 	banks         []crypto.Hash // PCR banks in preference order
@@ -63,6 +64,17 @@ func WithTrustedAKs(keys ...crypto.PublicKey) Option {
 			}
 			v.trustedAKs[fp] = true
 		}
+		return nil
+	}
+}
+
+// WithBoundAKsOnly makes a verifier for VerifyBoundAK alone, where the AK
+// is bound by other verified evidence (package azure); VerifyEvidence and
+// Verify then fail with verify.ErrConfig. Exclusive with WithTrustedAKs and
+// WithAKRoots.
+func WithBoundAKsOnly() Option {
+	return func(v *Verifier) error {
+		v.boundOnly = true
 		return nil
 	}
 }
@@ -199,6 +211,9 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		}
 	}
 	switch {
+	case v.boundOnly && (v.trustedAKs != nil || v.roots != nil):
+		return nil, verify.Errorf(verify.ErrConfig, "WithBoundAKsOnly excludes WithTrustedAKs and WithAKRoots")
+	case v.boundOnly:
 	case v.trustedAKs == nil && v.roots == nil:
 		return nil, verify.Errorf(verify.ErrConfig, "no AK trust mechanism: use WithTrustedAKs or WithAKRoots")
 	case v.trustedAKs != nil && v.roots != nil:
@@ -246,8 +261,27 @@ func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expec
 // event log, when present, replays to the quoted PCRs. Claims are returned
 // only when every check passed.
 func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.Expectations) (*Claims, error) {
+	return v.verify(ctx, ev, nil, exp)
+}
+
+// VerifyBoundAK verifies a quote of ev as VerifyEvidence does, except that
+// the AK is ak, which the caller has bound to verified hardware evidence (an
+// Azure HCL report's AK, covered by its SEV-SNP report), instead of a pinned
+// key or a certificate chain; any AK form the evidence carries must be that
+// key. The claims name the trust "bound". ak must not be nil.
+func (v *Verifier) VerifyBoundAK(ctx context.Context, ev *Evidence, ak crypto.PublicKey, exp verify.Expectations) (*Claims, error) {
+	if ak == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "VerifyBoundAK: no AK")
+	}
+	return v.verify(ctx, ev, ak, exp)
+}
+
+func (v *Verifier) verify(ctx context.Context, ev *Evidence, boundAK crypto.PublicKey, exp verify.Expectations) (*Claims, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, verify.Wrap(verify.ErrConfig, err)
+	}
+	if boundAK == nil && v.boundOnly {
+		return nil, verify.Errorf(verify.ErrConfig, "this TPM verifier was made WithBoundAKsOnly: it has no AK trust of its own")
 	}
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "TPM evidence is nil")
@@ -259,7 +293,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err != nil {
 		return nil, err
 	}
-	ak, err := v.trustAK(ev, exp.Time())
+	ak, err := v.trustAK(ev, boundAK, exp.Time())
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +401,7 @@ type trustedAK struct {
 
 // trustAK resolves the AK from the evidence, checks that every form of it is
 // the same key, and establishes trust with the configured mechanism.
-func (v *Verifier) trustAK(ev *Evidence, now time.Time) (*trustedAK, error) {
+func (v *Verifier) trustAK(ev *Evidence, bound crypto.PublicKey, now time.Time) (*trustedAK, error) {
 	ak := &trustedAK{}
 	var fps [][32]byte
 	add := func(k crypto.PublicKey, from string) error {
@@ -383,6 +417,11 @@ func (v *Verifier) trustAK(ev *Evidence, now time.Time) (*trustedAK, error) {
 			ak.key = k
 		}
 		return nil
+	}
+	if bound != nil {
+		if err := add(bound, "bound key"); err != nil {
+			return nil, err
+		}
 	}
 	if len(ev.AKPublicArea) > 0 {
 		p, err := ParsePublic(ev.AKPublicArea)
@@ -435,6 +474,10 @@ func (v *Verifier) trustAK(ev *Evidence, now time.Time) (*trustedAK, error) {
 		return nil, err
 	}
 	ak.claims.Fingerprint = fps[0][:]
+	if bound != nil {
+		ak.claims.Trust = "bound"
+		return ak, nil
+	}
 	if v.trustedAKs != nil {
 		if !v.trustedAKs[fps[0]] {
 			return nil, verify.Errorf(verify.ErrChain, "AK %x is not one of the %d trusted AKs", fps[0], len(v.trustedAKs))

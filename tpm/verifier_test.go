@@ -251,6 +251,8 @@ func TestNewVerifierConfig(t *testing.T) {
 		// A nil intermediate would make every chain verification panic.
 		{"nil intermediate", []tpm.Option{tpm.WithAKRoots(ca.Cert), tpm.WithAKIntermediates(nil)}},
 		{"nil trusted AK", []tpm.Option{tpm.WithTrustedAKs(nil)}},
+		{"bound only and pinned", []tpm.Option{tpm.WithBoundAKsOnly(), tpm.WithTrustedAKs(rsaKey.Public())}},
+		{"bound only and roots", []tpm.Option{tpm.WithBoundAKsOnly(), tpm.WithAKRoots(ca.Cert)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := tpm.NewVerifier(tc.opts...)
@@ -546,4 +548,35 @@ func TestAKCertificateValidityBoundaries(t *testing.T) {
 			})
 		}
 	}
+}
+
+// VerifyBoundAK trusts the AK the caller bound, refuses a quote another key
+// signed and an evidence AK form that is another key; a WithBoundAKsOnly
+// verifier has no trust of its own.
+func TestVerifyBoundAK(t *testing.T) {
+	rsaKey, eccKey, _ := keys(t)
+	v, err := tpm.NewVerifier(tpm.WithBoundAKsOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m := mint(t, rsaKey, crypto.SHA256, testNonce)
+	c, err := v.VerifyBoundAK(ctx, m.ev, rsaKey.Public(), expect(testNonce))
+	if err != nil || c.AK.Trust != "bound" {
+		t.Fatalf("bound AK: %v, %v", c, err)
+	}
+	// The evidence's public area is rsaKey; the caller bound eccKey.
+	c, err = v.VerifyBoundAK(ctx, m.ev, eccKey.Public(), expect(testNonce))
+	mustFail(t, c, err, verify.ErrBinding)
+	// No AK form in the evidence: the quote's signature decides.
+	bare := &tpm.Evidence{Quotes: m.ev.Quotes}
+	c, err = v.VerifyBoundAK(ctx, bare, eccKey.Public(), expect(testNonce))
+	mustFail(t, c, err, verify.ErrSignature)
+	if _, err = v.VerifyBoundAK(ctx, bare, rsaKey.Public(), expect(testNonce)); err != nil {
+		t.Fatalf("bare evidence, bound AK: %v", err)
+	}
+	c, err = v.VerifyEvidence(ctx, m.ev, expect(testNonce))
+	mustFail(t, c, err, verify.ErrConfig)
+	c, err = v.VerifyBoundAK(ctx, m.ev, nil, expect(testNonce))
+	mustFail(t, c, err, verify.ErrConfig)
 }

@@ -472,7 +472,7 @@ func (a *Appraiser) checkSet(sc SetChecker, claims []Claims) (err error) {
 // "switch", or "device" for formats attest does not know.
 func SubmodClass(f Format) string {
 	switch f {
-	case FormatTDX, FormatSNP, FormatTPM:
+	case FormatTDX, FormatSNP, FormatTPM, FormatAzureSNP:
 		return "cpu"
 	case FormatGPU:
 		return "gpu"

@@ -18,6 +18,9 @@ const (
 	FormatGPU      Format = "nvidia-gpu"    // NVIDIA GPU SPDM attestation report
 	FormatNVSwitch Format = "nvidia-switch" // NVIDIA NVSwitch SPDM attestation report
 	FormatTPM      Format = "tpm"           // TPM 2.0 quote
+	// FormatAzureSNP is an Azure confidential VM's vTPM quote with the HCL
+	// report that binds its AK to an AMD SEV-SNP report (Trustee's az-snp-vtpm).
+	FormatAzureSNP Format = "az-snp-vtpm"
 )
 
 // Expectations are what the caller requires of one piece of evidence. They are

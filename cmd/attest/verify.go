@@ -24,6 +24,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
@@ -469,7 +470,13 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	if err != nil {
 		return nil, err
 	}
-	vs := []verify.Verifier{tv, nv, gv, sv}
+	// Azure SEV-SNP VMs: the same SEV-SNP verifier (roots, KDS, CRLs) checks
+	// the paravisor's report; the vTPM's AK is bound by it.
+	av, err := azure.NewVerifier(azure.WithSNP(nv))
+	if err != nil {
+		return nil, err
+	}
+	vs := []verify.Verifier{tv, nv, gv, sv, av}
 	if o.tpmAK != "" {
 		pv, err := tpmVerifier(o.tpmAK)
 		if err != nil {

@@ -245,6 +245,17 @@ func TestVerifySNPBundle(t *testing.T) {
 	}
 }
 
+// The real Azure SEV-SNP sample is detected as az-snp-vtpm and verified with
+// the SEV-SNP verifier's roots and revocation: offline, without a CRL in the
+// bundle, it is contraindicated for that reason.
+func TestVerifyAzureSNP(t *testing.T) {
+	ev := "../../testdata/azure/trustee-evidence-v1.json"
+	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", t.TempDir(), "--report-data", hex.EncodeToString([]byte("challenge")), ev)
+	if code != exitContraindicated || !strings.Contains(out, "cpu0 (az-snp-vtpm)") || !strings.Contains(out, "Milan CRL") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
 // A KBS attest request body is appraised as the composite it describes.
 func TestVerifyKBSRequest(t *testing.T) {
 	dir := sampleDir(t)

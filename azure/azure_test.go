@@ -1,0 +1,328 @@
+package azure_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/azure"
+	"github.com/trustfactory/attest/azure/aztest"
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/snp/snptest"
+	"github.com/trustfactory/attest/verify"
+)
+
+// realTime is inside the real sample's VCEK validity (2025-01-28..2032-01-28).
+var realTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func readReal(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/azure/trustee-evidence-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func realVerifier(t testing.TB) *azure.Verifier {
+	t.Helper()
+	sv, err := snp.NewVerifier(snp.WithoutRevocationCheckUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := azure.NewVerifier(azure.WithSNP(sv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func realExp() verify.Expectations {
+	return verify.Expectations{ReportData: []byte("challenge"), Now: realTime}
+}
+
+func wantKind(t *testing.T, c verify.Claims, err error, kinds ...error) {
+	t.Helper()
+	if c != nil {
+		t.Fatalf("claims returned with error %v", err)
+	}
+	for _, k := range kinds {
+		if !errors.Is(err, k) {
+			t.Fatalf("expected %v, got %v", k, err)
+		}
+	}
+}
+
+// The real Azure sample: the SEV-SNP report verifies under AMD's roots at
+// VMPL 0, the runtime data is its REPORT_DATA, the quote is the AK's with
+// extraData "challenge".
+func TestRealEvidenceV1(t *testing.T) {
+	v := realVerifier(t)
+	c, err := v.Verify(context.Background(), readReal(t), realExp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	for k, want := range map[string]any{
+		"vmpl":                             0,
+		"ak.trust":                         "bound",
+		"report_data":                      hex.EncodeToString([]byte("challenge")),
+		"snp_report_data":                  "af2910341dd8108360e485f1b72494255190b9cdd5ccb44b73b883037cf99f21" + strings.Repeat("00", 32),
+		"pcr00":                            "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced",
+		"pcr08":                            strings.Repeat("00", 32),
+		"secure_boot.enabled":              true,
+		"vm_configuration.console_enabled": true,
+		"vm_configuration.vm_unique_id":    "26F8BC30-774E-4290-8E7A-535F3B672AEE",
+		"az_version":                       1,
+		"runtime_data_hash":                "sha256",
+		"endorsement_product_name":         "Milan-B0",
+	} {
+		if m[k] != want {
+			t.Errorf("%s: got %v (%T), want %v", k, m[k], m[k], want)
+		}
+	}
+	if c.Format() != verify.FormatAzureSNP {
+		t.Fatalf("format %s", c.Format())
+	}
+	if !v.Detect(readReal(t)) || v.Detect([]byte(`{"quote":"AAAA"}`)) {
+		t.Fatal("detection")
+	}
+}
+
+// edit decodes the real JSON, lets f change it, and encodes it again.
+func edit(t *testing.T, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(readReal(t), &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func editHCL(t *testing.T, f func(hcl []byte)) []byte {
+	return edit(t, func(m map[string]any) {
+		s := strings.TrimRight(m["hcl_report"].(string), "=")
+		hcl, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(hcl)
+		m["hcl_report"] = base64.RawURLEncoding.EncodeToString(hcl)
+	})
+}
+
+func quote(m map[string]any) map[string]any { return m["tpm_quote"].(map[string]any) }
+
+func TestRealEvidenceNegatives(t *testing.T) {
+	v := realVerifier(t)
+	ctx := context.Background()
+	runtimeData := 0x20 + snp.ReportSize + 20
+	for name, c := range map[string]struct {
+		ev    []byte
+		exp   verify.Expectations
+		kinds []error
+	}{
+		// SNP-31: the runtime data (here its AK modulus) no longer hashes
+		// to the SEV-SNP report's REPORT_DATA.
+		"SNP-31 runtime data edited": {editHCL(t, func(h []byte) {
+			i := bytes.Index(h, []byte(`"n":"`))
+			h[i+10] ^= 1
+		}), realExp(), []error{verify.ErrBinding}},
+		"runtime data JSON key edited": {editHCL(t, func(h []byte) { h[runtimeData+3] = 'K' }), realExp(), []error{verify.ErrBinding}},
+		"wrong nonce": {readReal(t), verify.Expectations{ReportData: []byte("other session"), Now: realTime},
+			[]error{verify.ErrFreshness}},
+		"no expected report data":     {readReal(t), verify.Expectations{Now: realTime}, []error{verify.ErrConfig}},
+		"SEV-SNP measurement flipped": {editHCL(t, func(h []byte) { h[0x20+0x90] ^= 1 }), realExp(), []error{verify.ErrSignature}},
+		"SEV-SNP report data flipped": {editHCL(t, func(h []byte) { h[0x20+0x50] ^= 1 }), realExp(), []error{verify.ErrBinding}},
+		"quote message flipped": {edit(t, func(m map[string]any) {
+			q := quote(m)
+			msg := q["message"].(string)
+			q["message"] = msg[:len(msg)-2] + "00"
+		}), realExp(), []error{verify.ErrBinding, verify.ErrSignature}},
+		"PCR value changed": {edit(t, func(m map[string]any) {
+			quote(m)["pcrs"].([]any)[0] = strings.Repeat("11", 32)
+		}), realExp(), []error{verify.ErrBinding}},
+		"PCR value dropped": {edit(t, func(m map[string]any) {
+			q := quote(m)
+			q["pcrs"] = q["pcrs"].([]any)[:23]
+		}), realExp(), []error{verify.ErrMalformed}},
+		"after the VCEK's validity": {readReal(t), verify.Expectations{ReportData: []byte("challenge"), Now: time.Date(2032, 2, 1, 0, 0, 0, 0, time.UTC)},
+			[]error{verify.ErrExpired}},
+		"VCEK of another chip": {edit(t, func(m map[string]any) {
+			other, err := os.ReadFile("../testdata/snp/test-vcek.der")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m["vcek"] = base64.RawURLEncoding.EncodeToString(other)
+		}), realExp(), []error{verify.ErrSignature}},
+		"TDX hardware report":             {editHCL(t, func(h []byte) { h[0x20+snp.ReportSize+8] = 4 }), realExp(), []error{verify.ErrUnsupported}},
+		"hash type 9":                     {editHCL(t, func(h []byte) { h[0x20+snp.ReportSize+12] = 9 }), realExp(), []error{verify.ErrUnsupported}},
+		"not HCLA":                        {editHCL(t, func(h []byte) { h[0] = 'X' }), realExp(), []error{verify.ErrMalformed}},
+		"padding not zero":                {editHCL(t, func(h []byte) { h[len(h)-1] = 1 }), realExp(), []error{verify.ErrMalformed}},
+		"declared size beyond the report": {editHCL(t, func(h []byte) { h[9] = 0x20 }), realExp(), []error{verify.ErrMalformed}},
+		"variable data size off by one": {editHCL(t, func(h []byte) { h[0x20+snp.ReportSize+16]++ }), realExp(),
+			[]error{verify.ErrMalformed}},
+		"version 0":      {edit(t, func(m map[string]any) { m["version"] = 0 }), realExp(), []error{verify.ErrUnsupported}},
+		"unknown member": {edit(t, func(m map[string]any) { m["extra"] = 1 }), realExp(), []error{verify.ErrMalformed}},
+		"no vcek":        {edit(t, func(m map[string]any) { delete(m, "vcek") }), realExp(), []error{verify.ErrMalformed}},
+		"signature not hex": {edit(t, func(m map[string]any) { quote(m)["signature"] = "zz" }), realExp(),
+			[]error{verify.ErrMalformed}},
+		"25 PCRs": {edit(t, func(m map[string]any) {
+			q := quote(m)
+			q["pcrs"] = append(q["pcrs"].([]any), strings.Repeat("00", 32))
+		}), realExp(), []error{verify.ErrMalformed}},
+		"trailing JSON": {append(readReal(t), []byte("{}")...), realExp(), []error{verify.ErrMalformed}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			claims, err := v.Verify(ctx, c.ev, c.exp)
+			wantKind(t, claims, err, c.kinds...)
+		})
+	}
+}
+
+// TPM-22: a quote that the HCL report's AK did not sign (another VM's vTPM)
+// is not bound to this SEV-SNP report.
+func TestRealQuoteFromAnotherVTPM(t *testing.T) {
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := azure.DecodeEvidence(readReal(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := rsa.SignPKCS1v15(rand.Reader, other, 5 /* crypto.SHA256 */, sha256Sum(ev.Quote.Message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Quote.Signature = sig
+	c, err := realVerifier(t).VerifyEvidence(context.Background(), ev, realExp())
+	if c != nil || !errors.Is(err, verify.ErrBinding) || !errors.Is(err, verify.ErrSignature) {
+		t.Fatalf("quote of another vTPM: %v", err)
+	}
+}
+
+// mintedVerifier trusts the test VM's AMD hierarchy, with revocation checked
+// against a CRL from the test KDS.
+func minted(t *testing.T) (*aztest.VM, *azure.Verifier) {
+	t.Helper()
+	vm, err := aztest.NewVM(snp.Milan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kds := snptest.NewKDS(vm.PKI)
+	t.Cleanup(kds.Close)
+	crl, err := vm.PKI.CRL(snptest.Epoch(), snptest.Epoch().AddDate(5, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kds.SetCRL(snp.Milan, snp.SigningKeyVCEK, crl)
+	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := snp.NewVerifier(snp.WithTrustedRoots(vm.PKI.Roots()), snp.WithKDS(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := azure.NewVerifier(azure.WithSNP(sv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm, v
+}
+
+var mintedTime = snptest.Epoch().AddDate(1, 0, 0)
+
+func TestMintedEvidence(t *testing.T) {
+	vm, v := minted(t)
+	ctx := context.Background()
+	rd := bytes.Repeat([]byte{0x5a}, 48)
+	exp := verify.Expectations{ReportData: rd, Now: mintedTime}
+	for _, version := range []int{1, 2} {
+		ev, err := vm.Evidence(aztest.Spec{Version: version, ReportData: rd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Verify(ctx, ev, exp)
+		if err != nil {
+			t.Fatalf("version %d: %v", version, err)
+		}
+		m := c.Map()
+		if m["revocation_checked"] != true || m["unsafe_options"] != nil || m["ak.trust"] != "bound" || m["report_data"] != hex.EncodeToString(rd) {
+			t.Fatalf("version %d claims: %v", version, m)
+		}
+	}
+	for name, c := range map[string]struct {
+		spec  aztest.Spec
+		kinds []error
+	}{
+		// Only the paravisor runs at VMPL 0.
+		"VMPL 2": {aztest.Spec{ReportData: rd, Report: snptest.Report{VMPL: 2}}, []error{verify.ErrBinding}},
+		"SNP-31": {aztest.Spec{ReportData: rd, RuntimeData: func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"secure-boot":true`), []byte(`"secure-boot":false`), 1)
+		}}, []error{verify.ErrBinding}},
+		"TPM-22":      {aztest.Spec{ReportData: rd, QuoteSigner: mustRSA(t)}, []error{verify.ErrBinding, verify.ErrSignature}},
+		"wrong nonce": {aztest.Spec{ReportData: bytes.Repeat([]byte{0x5b}, 48)}, []error{verify.ErrFreshness}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ev, err := vm.Evidence(c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			claims, err := v.Verify(ctx, ev, exp)
+			wantKind(t, claims, err, c.kinds...)
+		})
+	}
+}
+
+// Version 2 binds the session in the user-data too: runtime data whose
+// user-data is another session's fails even with the right quote; version 1
+// has no such check.
+func TestMintedUserData(t *testing.T) {
+	vm, v := minted(t)
+	rd := bytes.Repeat([]byte{0x5a}, 48)
+	exp := verify.Expectations{ReportData: rd, Now: mintedTime}
+	for version, kinds := range map[int][]error{1: nil, 2: {verify.ErrFreshness}} {
+		ev, err := vm.Evidence(aztest.Spec{Version: version, ReportData: rd, UserData: bytes.Repeat([]byte{0x5b}, 64)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Verify(context.Background(), ev, exp)
+		if kinds == nil {
+			if err != nil {
+				t.Fatalf("version 1: %v", err)
+			}
+			continue
+		}
+		wantKind(t, c, err, kinds...)
+	}
+}
+
+func sha256Sum(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+func mustRSA(t *testing.T) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -1,0 +1,71 @@
+package azure
+
+import (
+	"crypto"
+	"strings"
+
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Claims are the facts a successful verification established.
+type Claims struct {
+	Version int
+	// SNP are the claims of the verified SEV-SNP report: its measurement is
+	// the paravisor's, its REPORT_DATA the runtime data's digest.
+	SNP *snp.Claims
+	// TPM are the claims of the vTPM quote; its AK trust is "bound".
+	TPM *tpm.Claims
+	// VM is the VM configuration Azure states in the runtime data.
+	VM VMConfiguration
+	// UserData is the runtime data's user-data (hex text).
+	UserData string
+	// RuntimeDataHash is the algorithm that bound the runtime data.
+	RuntimeDataHash crypto.Hash
+}
+
+// Format implements verify.Claims.
+func (c *Claims) Format() verify.Format { return verify.FormatAzureSNP }
+
+// Map implements verify.Claims: the SEV-SNP claims under their own names
+// (measurement, reported_tcb_*, policy_*, vmpl, …), the quote's PCRs as
+// "pcr00".."pcr23", "ak.*" and "quote.*" as package tpm names them,
+// "report_data" the quote's extraData (the session binding), the VM
+// configuration as "vm_configuration.*" and "secure_boot.enabled", and
+// "user_data".
+func (c *Claims) Map() map[string]any {
+	m := c.SNP.Map()
+	// The SEV-SNP report's REPORT_DATA binds the runtime data, not the
+	// session: keep it under its own name.
+	if rd, ok := m["report_data"]; ok {
+		m["snp_report_data"] = rd
+	}
+	for k, v := range c.TPM.Map() {
+		if strings.HasPrefix(k, "eventlog.") {
+			continue // the evidence carries no event log
+		}
+		m[k] = v
+	}
+	m["az_version"] = c.Version
+	m["vm_configuration.console_enabled"] = c.VM.ConsoleEnabled
+	m["vm_configuration.secure_boot"] = c.VM.SecureBoot
+	m["vm_configuration.tpm_enabled"] = c.VM.TPMEnabled
+	m["vm_configuration.vm_unique_id"] = c.VM.VMUniqueID
+	m["secure_boot.enabled"] = c.VM.SecureBoot
+	m["user_data"] = strings.ToLower(c.UserData)
+	m["runtime_data_hash"] = hashName(c.RuntimeDataHash)
+	return m
+}
+
+func hashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA256:
+		return "sha256"
+	case crypto.SHA384:
+		return "sha384"
+	case crypto.SHA512:
+		return "sha512"
+	}
+	return h.String()
+}

@@ -1,0 +1,24 @@
+// Package azure verifies the evidence of an Azure confidential VM on AMD
+// SEV-SNP (Trustee's "az-snp-vtpm"): the guest cannot ask the processor for
+// a report itself; Azure's paravisor (the HCL, at VMPL 0) puts an SEV-SNP
+// report into the vTPM, bound to a runtime-data JSON that carries the vTPM's
+// attestation key (AK). The guest proves freshness with a vTPM quote over its
+// PCRs signed by that AK.
+//
+// Verify checks, in order, that
+//
+//   - the HCL report is well formed and its runtime data hashes (with the
+//     algorithm the report names) to the SEV-SNP report's REPORT_DATA, the
+//     rest of which is zero (badinputs SNP-31);
+//   - the SEV-SNP report verifies (package snp: VCEK carried in the evidence,
+//     AMD roots, revocation, TCB) and was made at VMPL 0, by the paravisor;
+//   - the quote is signed by the AK of the runtime data, carries the expected
+//     report data as extraData and covers the PCR values given (package tpm;
+//     a quote from another VM is refused, badinputs TPM-22);
+//   - in version 2 evidence, the runtime data's user-data begins with the
+//     expected report data.
+//
+// The claims join the SEV-SNP claims (measurement of the paravisor, TCB,
+// guest policy), the quoted PCRs (the guest's boot) and the VM configuration
+// Azure states in the runtime data.
+package azure

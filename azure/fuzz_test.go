@@ -1,0 +1,62 @@
+package azure_test
+
+import (
+	"context"
+	"encoding/hex"
+	"testing"
+
+	"github.com/trustfactory/attest/azure"
+	"github.com/trustfactory/attest/verify"
+)
+
+func realHCL(f *testing.F) []byte {
+	ev, err := azure.DecodeEvidence(readReal(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return ev.HCLReport
+}
+
+// Whatever the parsers accept is consistent with its input; nothing panics.
+func FuzzParseHCLReport(f *testing.F) {
+	hcl := realHCL(f)
+	f.Add(hcl)
+	f.Add(hcl[:0x4d4])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := azure.ParseHCLReport(b)
+		if err != nil {
+			if r != nil || verify.KindOf(err) == nil {
+				t.Fatalf("error %v with result %v, or without a kind", err, r)
+			}
+			return
+		}
+		if len(r.HWReport) != 0x4a0 || len(r.RuntimeData) > len(b) {
+			t.Fatalf("sizes: %d, %d of %d", len(r.HWReport), len(r.RuntimeData), len(b))
+		}
+		if rd, err := azure.ParseRuntimeData(r.RuntimeData); err == nil {
+			_, _ = rd.AK()
+		}
+	})
+}
+
+// Verify never panics and fails with a kind; whatever verifies is bound to
+// the expected report data by a bound AK at VMPL 0.
+func FuzzVerify(f *testing.F) {
+	real := readReal(f)
+	f.Add(real)
+	f.Add([]byte(`{"version":2,"hcl_report":"SENMQQ","tpm_quote":{"signature":"00","message":"00","pcrs":["00"]},"vcek":"AA"}`))
+	v := realVerifier(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := v.Verify(context.Background(), b, realExp())
+		if err != nil {
+			if c != nil || verify.KindOf(err) == nil {
+				t.Fatalf("error %v with claims, or without a kind", err)
+			}
+			return
+		}
+		m := c.Map()
+		if m["report_data"] != hex.EncodeToString([]byte("challenge")) || m["ak.trust"] != "bound" || m["vmpl"] != 0 {
+			t.Fatalf("verified claims: report data %v, AK trust %v, VMPL %v", m["report_data"], m["ak.trust"], m["vmpl"])
+		}
+	})
+}
