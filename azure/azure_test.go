@@ -195,6 +195,46 @@ func TestRealEvidenceNegatives(t *testing.T) {
 	}
 }
 
+// The real version 2 sample: the quote's extraData and the runtime data's
+// user-data carry Trustee's test report data (48 bytes; user-data zero
+// padded to 64).
+func TestRealEvidenceV2(t *testing.T) {
+	b, err := os.ReadFile("../testdata/azure/trustee-evidence-v2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, _ := hex.DecodeString("982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef")
+	exp := verify.Expectations{ReportData: rd, Now: realTime}
+	v := realVerifier(t)
+	c, err := v.Verify(context.Background(), b, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	if m["az_version"] != 2 || m["user_data"] != hex.EncodeToString(rd)+strings.Repeat("00", 16) ||
+		m["vm_configuration.vm_unique_id"] != "7DF7B373-B947-4AAA-96E5-C358F2A03D20" || m["ak.trust"] != "bound" {
+		t.Fatalf("claims %v", m)
+	}
+	// Another session's report data.
+	other := bytes.Clone(rd)
+	other[0] ^= 1
+	c, err = v.Verify(context.Background(), b, verify.Expectations{ReportData: other, Now: realTime})
+	wantKind(t, c, err, verify.ErrFreshness)
+	// TPM-22 with real data: version 1's HCL report (one VM) with version
+	// 2's quote (another VM's vTPM).
+	var v1, v2 map[string]any
+	if err := json.Unmarshal(readReal(t), &v1); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &v2); err != nil {
+		t.Fatal(err)
+	}
+	v1["tpm_quote"] = v2["tpm_quote"]
+	mixed, _ := json.Marshal(v1)
+	c, err = v.Verify(context.Background(), mixed, exp)
+	wantKind(t, c, err, verify.ErrBinding, verify.ErrSignature)
+}
+
 // TPM-22: a quote that the HCL report's AK did not sign (another VM's vTPM)
 // is not bound to this SEV-SNP report.
 func TestRealQuoteFromAnotherVTPM(t *testing.T) {

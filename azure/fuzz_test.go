@@ -3,6 +3,7 @@ package azure_test
 import (
 	"context"
 	"encoding/hex"
+	"os"
 	"testing"
 
 	"github.com/trustfactory/attest/azure"
@@ -44,6 +45,9 @@ func FuzzParseHCLReport(f *testing.F) {
 func FuzzVerify(f *testing.F) {
 	real := readReal(f)
 	f.Add(real)
+	if v2, err := os.ReadFile("../testdata/azure/trustee-evidence-v2.json"); err == nil {
+		f.Add(v2)
+	}
 	f.Add([]byte(`{"version":2,"hcl_report":"SENMQQ","tpm_quote":{"signature":"00","message":"00","pcrs":["00"]},"vcek":"AA"}`))
 	v := realVerifier(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
