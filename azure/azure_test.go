@@ -84,6 +84,9 @@ func TestRealEvidenceV1(t *testing.T) {
 		"vm_configuration.console_enabled": true,
 		"vm_configuration.vm_unique_id":    "26F8BC30-774E-4290-8E7A-535F3B672AEE",
 		"az_version":                       1,
+		"hcl_report_session_bound":         false,
+		"snp_report_data_checked":          true,
+		"report_data_checked":              nil,
 		"runtime_data_hash":                "sha256",
 		"endorsement_product_name":         "Milan-B0",
 	} {
@@ -151,8 +154,9 @@ func TestRealEvidenceNegatives(t *testing.T) {
 		"SEV-SNP report data flipped": {editHCL(t, func(h []byte) { h[0x20+0x50] ^= 1 }), realExp(), []error{verify.ErrBinding}},
 		"quote message flipped": {edit(t, func(m map[string]any) {
 			q := quote(m)
-			msg := q["message"].(string)
-			q["message"] = msg[:len(msg)-2] + "00"
+			msg, _ := hex.DecodeString(q["message"].(string))
+			msg[len(msg)-1] ^= 1
+			q["message"] = hex.EncodeToString(msg)
 		}), realExp(), []error{verify.ErrBinding, verify.ErrSignature}},
 		"PCR value changed": {edit(t, func(m map[string]any) {
 			quote(m)["pcrs"].([]any)[0] = strings.Repeat("11", 32)
@@ -365,4 +369,70 @@ func mustRSA(t *testing.T) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// The AK is the one RSA signing key named HCLAkPub.
+func TestRuntimeDataAK(t *testing.T) {
+	key := func(kid, kty, e string, ops ...string) map[string]any {
+		return map[string]any{"kid": kid, "kty": kty, "e": e, "key_ops": ops,
+			"n": base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xc3}, 256))}
+	}
+	for name, c := range map[string]struct {
+		keys []map[string]any
+		kind error
+	}{
+		"ok":            {[]map[string]any{key("HCLEkPub", "RSA", "AQAB", "encrypt"), key("HCLAkPub", "RSA", "AQAB", "sign")}, nil},
+		"missing":       {[]map[string]any{key("HCLEkPub", "RSA", "AQAB", "sign")}, verify.ErrMalformed},
+		"two":           {[]map[string]any{key("HCLAkPub", "RSA", "AQAB", "sign"), key("HCLAkPub", "RSA", "AQAB", "sign")}, verify.ErrMalformed},
+		"not RSA":       {[]map[string]any{key("HCLAkPub", "EC", "AQAB", "sign")}, verify.ErrUnsupported},
+		"not for sign":  {[]map[string]any{key("HCLAkPub", "RSA", "AQAB", "encrypt")}, verify.ErrMalformed},
+		"even exponent": {[]map[string]any{key("HCLAkPub", "RSA", "AQAA", "sign")}, verify.ErrMalformed},
+		"exponent 1":    {[]map[string]any{key("HCLAkPub", "RSA", "AQ", "sign")}, verify.ErrMalformed},
+		"long exponent": {[]map[string]any{key("HCLAkPub", "RSA", "AQEBAQE", "sign")}, verify.ErrMalformed},
+		"bad base64 e":  {[]map[string]any{key("HCLAkPub", "RSA", "!!", "sign")}, verify.ErrMalformed},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, _ := json.Marshal(map[string]any{"keys": c.keys})
+			rd, err := azure.ParseRuntimeData(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := rd.AK()
+			if c.kind == nil {
+				if err != nil || k.E != 65537 || k.N.BitLen() != 2048 {
+					t.Fatalf("%v %v", k, err)
+				}
+				return
+			}
+			if k != nil || !errors.Is(err, c.kind) {
+				t.Fatalf("expected %v, got %v", c.kind, err)
+			}
+		})
+	}
+	if _, err := azure.ParseRuntimeData([]byte(`{"keys":[]} {}`)); !errors.Is(err, verify.ErrMalformed) {
+		t.Fatalf("trailing data: %v", err)
+	}
+}
+
+// Trustee compares the quote's extraData with the report data exactly: the
+// digest followed by zeros is another value. A caller-built Evidence of an
+// unknown version is refused.
+func TestMintedExactExtraData(t *testing.T) {
+	vm, v := minted(t)
+	rd := bytes.Repeat([]byte{0x5a}, 48)
+	ev, err := vm.Evidence(aztest.Spec{ReportData: append(bytes.Clone(rd), make([]byte, 16)...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.Verify(context.Background(), ev, verify.Expectations{ReportData: rd, Now: mintedTime})
+	wantKind(t, c, err, verify.ErrFreshness)
+	dec, err := azure.DecodeEvidence(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec.Version = 0
+	cl, err := v.VerifyEvidence(context.Background(), dec, verify.Expectations{ReportData: rd, Now: mintedTime})
+	if cl != nil || !errors.Is(err, verify.ErrUnsupported) {
+		t.Fatalf("version 0: %v", err)
+	}
 }

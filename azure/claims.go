@@ -31,15 +31,21 @@ func (c *Claims) Format() verify.Format { return verify.FormatAzureSNP }
 // Map implements verify.Claims: the SEV-SNP claims under their own names
 // (measurement, reported_tcb_*, policy_*, vmpl, …), the quote's PCRs as
 // "pcr00".."pcr23", "ak.*" and "quote.*" as package tpm names them,
-// "report_data" the quote's extraData (the session binding), the VM
-// configuration as "vm_configuration.*" and "secure_boot.enabled", and
-// "user_data".
+// "report_data" the quote's extraData (the session binding),
+// "hcl_report_session_bound" (version 2: the user-data binds the SEV-SNP report
+// to the session too), the VM configuration as "vm_configuration.*" and
+// "secure_boot.enabled", and "user_data". The SEV-SNP report's own
+// REPORT_DATA (the runtime data's digest) is "snp_report_data".
 func (c *Claims) Map() map[string]any {
 	m := c.SNP.Map()
 	// The SEV-SNP report's REPORT_DATA binds the runtime data, not the
 	// session: keep it under its own name.
 	if rd, ok := m["report_data"]; ok {
 		m["snp_report_data"] = rd
+	}
+	if v, ok := m["report_data_checked"]; ok {
+		m["snp_report_data_checked"] = v
+		delete(m, "report_data_checked")
 	}
 	for k, v := range c.TPM.Map() {
 		if strings.HasPrefix(k, "eventlog.") {
@@ -48,6 +54,9 @@ func (c *Claims) Map() map[string]any {
 		m[k] = v
 	}
 	m["az_version"] = c.Version
+	// Version 2 ties the SEV-SNP report to the session through the user-data;
+	// a version 1 report may come from an earlier boot of the same vTPM.
+	m["hcl_report_session_bound"] = c.Version >= 2
 	m["vm_configuration.console_enabled"] = c.VM.ConsoleEnabled
 	m["vm_configuration.secure_boot"] = c.VM.SecureBoot
 	m["vm_configuration.tpm_enabled"] = c.VM.TPMEnabled

@@ -15,8 +15,11 @@
 //   - the quote is signed by the AK of the runtime data, carries the expected
 //     report data as extraData and covers the PCR values given (package tpm;
 //     a quote from another VM is refused, badinputs TPM-22);
-//   - in version 2 evidence, the runtime data's user-data begins with the
-//     expected report data.
+//   - in version 2 evidence, the runtime data's user-data is the expected
+//     report data, zero padded; version 1 evidence binds only the quote to
+//     the session, so its SEV-SNP report may be from an earlier boot of the
+//     same vTPM (the claim "hcl_report_session_bound" says which, and the
+//     default policy does not affirm version 1).
 //
 // The claims join the SEV-SNP claims (measurement of the paravisor, TCB,
 // guest policy), the quoted PCRs (the guest's boot) and the VM configuration

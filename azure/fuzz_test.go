@@ -1,7 +1,9 @@
 package azure_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"testing"
@@ -31,8 +33,9 @@ func FuzzParseHCLReport(f *testing.F) {
 			}
 			return
 		}
-		if len(r.HWReport) != 0x4a0 || len(r.RuntimeData) > len(b) {
-			t.Fatalf("sizes: %d, %d of %d", len(r.HWReport), len(r.RuntimeData), len(b))
+		size := int(binary.LittleEndian.Uint32(b[8:]))
+		if !bytes.Equal(r.HWReport, b[0x20:0x4c0]) || !bytes.Equal(r.RuntimeData, b[0x4d4:size]) {
+			t.Fatalf("parts are not the input's: hardware report %d bytes, runtime data %d bytes, size %d of %d", len(r.HWReport), len(r.RuntimeData), size, len(b))
 		}
 		if rd, err := azure.ParseRuntimeData(r.RuntimeData); err == nil {
 			_, _ = rd.AK()

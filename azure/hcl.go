@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/trustfactory/attest/snp"
@@ -142,8 +143,9 @@ func ParseRuntimeData(b []byte) (*RuntimeData, error) {
 	return &rd, nil
 }
 
-// AK returns the vTPM attestation key: the one RSA key with key id
-// "HCLAkPub".
+// AK returns the vTPM attestation key: the one RSA signing key with key id
+// "HCLAkPub". The runtime data carries it as a JWK, not as a TPMT_PUBLIC, so
+// its TPM attributes (restricted, fixedTPM) rest on the paravisor's word.
 func (rd *RuntimeData) AK() (*rsa.PublicKey, error) {
 	var found *JWK
 	for i := range rd.Keys {
@@ -157,6 +159,9 @@ func (rd *RuntimeData) AK() (*rsa.PublicKey, error) {
 	}
 	if found == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "HCL runtime data: no key with id HCLAkPub")
+	}
+	if !slices.Contains(found.KeyOps, "sign") {
+		return nil, verify.Errorf(verify.ErrMalformed, "HCL runtime data: HCLAkPub key_ops %q do not include sign", found.KeyOps)
 	}
 	if found.Type != "RSA" {
 		return nil, verify.Errorf(verify.ErrUnsupported, "HCL runtime data: HCLAkPub key type %q, expected RSA", found.Type)

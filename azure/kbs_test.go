@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/trustfactory/attest/azure/aztest"
@@ -40,25 +42,45 @@ func TestKBSRequest(t *testing.T) {
 	teeKey, _ := json.Marshal(map[string]string{"kty": "EC", "crv": "P-256", "alg": "ES256",
 		"x": b64(x), "y": b64(y)})
 	nonce := "c2Vzc2lvbi1ub25jZQ=="
-	// body is a request for sessionNonce whose evidence was made for evNonce.
-	body := func(sessionNonce, evNonce string) []byte {
+	// bodyWith is a request for sessionNonce whose evidence was made for
+	// evNonce, with init data initData (TOML, or "" for none) and PCR 8 as
+	// the VM measured evInitData.
+	bodyWith := func(sessionNonce, evNonce, initData, evInitData string) []byte {
 		doc, _ := json.Marshal(map[string]any{"nonce": evNonce, "tee-pubkey": json.RawMessage(teeKey), "additional-evidence": ""})
 		d, err := binding.Digest(doc, crypto.SHA384)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := vm.Evidence(aztest.Spec{ReportData: d})
+		spec := aztest.Spec{ReportData: d}
+		if evInitData != "" {
+			id, err := binding.ParseInitData([]byte(evInitData))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.PCRs[8], err = binding.InitDataField(verify.FormatAzureSNP, id.Digest()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev, err := vm.Evidence(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(map[string]any{
+		req := map[string]any{
 			"runtime-data": map[string]any{"nonce": sessionNonce, "tee-pubkey": json.RawMessage(teeKey)},
 			"tee-evidence": map[string]any{"primary_evidence": json.RawMessage(ev), "additional_evidence": ""},
-		})
+		}
+		if initData != "" {
+			req["init-data"] = map[string]any{"format": "toml", "body": initData}
+		}
+		b, _ := json.Marshal(req)
 		return b
 	}
+	body := func(sessionNonce, evNonce string) []byte { return bodyWith(sessionNonce, evNonce, "", "") }
 	var pcrs []policy.Entry
 	for i := 0; i < 24; i++ {
+		if i == 8 {
+			continue // init data's PCR, bound by the request instead
+		}
 		v := make([]byte, 32)
 		for j := range v {
 			v[j] = byte(i)
@@ -110,6 +132,23 @@ func TestKBSRequest(t *testing.T) {
 	}
 	if kbs.Decide(att.Outcome.Result) == nil {
 		t.Fatal("released to evidence of another session")
+	}
+	// Init data: PCR 8 must hold the TOML's digest extended into a zero PCR.
+	toml := "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package policy\"\n"
+	other := strings.Replace(toml, "package policy", "package other", 1)
+	att, err = svc.Attest(context.Background(), "az-snp-vtpm", nonce, bodyWith(nonce, nonce, toml, toml), mintedTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kbs.Decide(att.Outcome.Result); err != nil {
+		t.Fatalf("init data: %v (verification: %v)", err, att.Outcome.Submods[0].Err)
+	}
+	att, err = svc.Attest(context.Background(), "az-snp-vtpm", nonce, bodyWith(nonce, nonce, toml, other), mintedTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kbs.Decide(att.Outcome.Result) == nil || !errors.Is(att.Outcome.Submods[0].Err, verify.ErrBinding) {
+		t.Fatalf("released with other init data: %v", att.Outcome.Submods[0].Err)
 	}
 }
 

@@ -99,6 +99,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "az-snp-vtpm evidence is nil")
 	}
+	if ev.Version != 1 && ev.Version != 2 {
+		return nil, verify.Errorf(verify.ErrUnsupported, "az-snp-vtpm evidence: version %d, expected 1 or 2", ev.Version)
+	}
 	hcl, err := ParseHCLReport(ev.HCLReport)
 	if err != nil {
 		return nil, err
@@ -166,6 +169,10 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 			return nil, verify.Errorf(verify.ErrBinding, "vTPM quote not signed by the HCL report's AK: %w", err)
 		}
 		return nil, err
+	}
+	if len(exp.ReportData) > 0 && len(tc.ExtraData) != len(exp.ReportData) {
+		// Trustee compares extraData with the report data exactly.
+		return nil, verify.Errorf(verify.ErrFreshness, "quote extraData: expected %x, got %x", exp.ReportData, tc.ExtraData)
 	}
 	return &Claims{Version: ev.Version, SNP: sc, TPM: tc, VM: rd.VMConfiguration, UserData: rd.UserData, RuntimeDataHash: hcl.Hash}, nil
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,6 +389,7 @@ func TestAzureSNP(t *testing.T) {
 		cl["pcr04"] = strings.Repeat("44", 32)
 		cl["ak.trust"] = "bound"
 		cl["secure_boot.enabled"] = true
+		cl["hcl_report_session_bound"] = true
 		return cl
 	}
 	snpOnly, _ := FromEntries(
@@ -418,7 +420,28 @@ func TestAzureSNP(t *testing.T) {
 	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Configuration, ear.UnsupportableConfig)
 	cl = claims()
 	cl["secure_boot.enabled"] = false
-	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Configuration, ear.UnsafeConfig)
+	r = appraise(t, both, verify.FormatAzureSNP, cl)
+	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	if !slices.ContainsFunc(r.Checks, func(c verify.Check) bool { return c.ID == "az.secure_boot" && !c.OK }) {
+		t.Fatalf("no az.secure_boot check: %+v", r.Checks)
+	}
+	// No AK trust claim at all.
+	cl = claims()
+	delete(cl, "ak.trust")
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Hardware, ear.UnrecognizedHardware)
+	// The guest's PCRs pinned, the paravisor's measurement not.
+	pcrOnly, _ := FromEntries(Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_microcode", Value: 115})
+	wantVector(t, appraise(t, pcrOnly, verify.FormatAzureSNP, claims()), ear.Executables, ear.UnrecognizedRuntime)
+	// Version 1 evidence: the SEV-SNP report is not bound to the session.
+	cl = claims()
+	cl["hcl_report_session_bound"] = false
+	r = appraise(t, both, verify.FormatAzureSNP, cl)
+	wantVector(t, r, ear.Hardware, ear.UnsafeHardware)
+	if r.Status() == ear.StatusAffirming {
+		t.Fatal("version 1 evidence affirmed")
+	}
 }
 
 func chain(status string) map[string]any {

@@ -369,7 +369,7 @@ func (e *eval) tpm() {
 	e.add(ak)
 	e.optionalPin("tpm.ak_fingerprint", "attestation key among the trusted AKs", "trusted_aks",
 		[]string{"ak.fingerprint", "ak_public"}, ear.Hardware, ear.UnrecognizedHardware)
-	e.secureBoot()
+	e.secureBoot("tpm.secure_boot", "UEFI Secure Boot enabled")
 }
 
 // azureSNP: the SEV-SNP rules for the paravisor's report (measurement,
@@ -387,7 +387,17 @@ func (e *eval) azureSNP() {
 		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK is not bound to the hardware report"
 	}
 	e.add(ak)
-	e.secureBoot()
+	if _, bound, ok := e.claimBool("hcl_report_session_bound"); ok {
+		c := verify.Check{ID: "az.report_fresh", Title: "SEV-SNP report bound to this session", Claim: "hcl_report_session_bound",
+			Expected: "true", Actual: fmt.Sprint(bound), Category: ear.Hardware}
+		if bound {
+			c.OK, c.Value = true, ear.GenuineHardware
+		} else {
+			c.Value, c.Reason = ear.UnsafeHardware, "version 1 evidence: the SEV-SNP report (paravisor, TCB) may be from an earlier boot"
+		}
+		e.add(c)
+	}
+	e.secureBoot("az.secure_boot", "Secure Boot enabled in the VM configuration")
 }
 
 // pcrs: executables from the PCRs pinned as tpm_pcrNN; none pinned leaves
@@ -415,9 +425,9 @@ func (e *eval) pcrs() {
 }
 
 // secureBoot: configuration from the Secure Boot state, when claimed.
-func (e *eval) secureBoot() {
+func (e *eval) secureBoot(id, title string) {
 	if _, on, present := e.claimBool("secure_boot.enabled"); present {
-		sb := verify.Check{ID: "tpm.secure_boot", Title: "UEFI Secure Boot enabled", Claim: "secure_boot.enabled",
+		sb := verify.Check{ID: id, Title: title, Claim: "secure_boot.enabled",
 			Expected: "true", Actual: fmt.Sprint(on), Category: ear.Configuration}
 		if on {
 			sb.OK, sb.Value = true, ear.NoConfigVulns

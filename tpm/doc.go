@@ -17,8 +17,8 @@
 // extraData must be followed by zeros there. Trustee's TPM attester puts the
 // first 32 bytes of its 48-byte runtime-data digest into extraData, so pass
 // those 32 bytes as ReportData. With Expectations.InitDataDigest set, PCR 8
-// must equal the digest extended once into a zero PCR (Trustee's init-data
-// binding).
+// must equal it: for Trustee's init-data binding that is the init-data
+// digest extended once into a zero PCR, which binding.InitDataField computes.
 //
 // Judging the claims (which PCR values, whether Secure Boot is required) is a
 // policy's job; the verifier exposes everything such a policy needs.

@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/tpm/tpmtest"
 	"github.com/trustfactory/attest/verify"
@@ -306,14 +308,24 @@ func TestInitDataPCR8(t *testing.T) {
 	m.ev.EventLog = nil // Trustee-style: PCR 8 alone carries init data
 	v := pinned(t, rsaKey)
 	exp := expect(testNonce)
-	exp.InitDataDigest = digest
+	// PCR 8 is the init-data digest extended into a zero PCR, the value
+	// binding.InitDataField gives for the expectation.
+	pcr8, err := binding.InitDataField(verify.FormatTPM, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp.InitDataDigest = pcr8
 	c, err := verifyEv(t, v, m.ev, exp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Map()["init_data"] == nil {
-		t.Fatal("init_data claim missing")
+	if c.Map()["init_data"] != hex.EncodeToString(pcr8) {
+		t.Fatalf("init_data claim %v", c.Map()["init_data"])
 	}
+	// The digest itself is not PCR 8's value.
+	exp.InitDataDigest = digest
+	c, err = verifyEv(t, v, m.ev, exp)
+	mustFail(t, c, err, verify.ErrBinding)
 	exp.InitDataDigest = bytes.Repeat([]byte{0xcd}, 32)
 	c, err = verifyEv(t, v, m.ev, exp)
 	mustFail(t, c, err, verify.ErrBinding)
@@ -579,4 +591,18 @@ func TestVerifyBoundAK(t *testing.T) {
 	mustFail(t, c, err, verify.ErrConfig)
 	c, err = v.VerifyBoundAK(ctx, m.ev, nil, expect(testNonce))
 	mustFail(t, c, err, verify.ErrConfig)
+	// The quote's other checks still run: extraData and PCR values.
+	c, err = v.VerifyBoundAK(ctx, bare, rsaKey.Public(), expect([]byte("another session's nonce")))
+	mustFail(t, c, err, verify.ErrFreshness)
+	edited := &tpm.Evidence{Quotes: []tpm.Quote{m.ev.Quotes[0]}}
+	edited.Quotes[0].PCRs = maps.Clone(edited.Quotes[0].PCRs)
+	edited.Quotes[0].PCRs[0] = bytes.Repeat([]byte{0xee}, 32)
+	c, err = v.VerifyBoundAK(ctx, edited, rsaKey.Public(), expect(testNonce))
+	mustFail(t, c, err, verify.ErrBinding)
+	// A verifier with pinned AKs trusts the bound key without its list, and
+	// names the trust "bound".
+	pv := pinned(t, eccKey)
+	if c, err = pv.VerifyBoundAK(ctx, bare, rsaKey.Public(), expect(testNonce)); err != nil || c.AK.Trust != "bound" || len(c.AK.Fingerprint) != 32 {
+		t.Fatalf("pinned verifier, bound AK: %v, %v", c, err)
+	}
 }
