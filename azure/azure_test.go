@@ -308,9 +308,20 @@ func TestMintedEvidence(t *testing.T) {
 			t.Fatalf("version %d: %v", version, err)
 		}
 		m := c.Map()
-		if m["revocation_checked"] != true || m["unsafe_options"] != nil || m["ak.trust"] != "bound" || m["report_data"] != hex.EncodeToString(rd) {
+		if m["revocation_checked"] != true || m["unsafe_options"] != nil || m["ak.trust"] != "bound" || m["report_data"] != hex.EncodeToString(rd) ||
+			m["hcl_report_session_bound"] != (version == 2) {
 			t.Fatalf("version %d claims: %v", version, m)
 		}
+	}
+	// Version 2 without expected report data (unsafe): the user-data was not
+	// compared, so the report is not claimed bound to a session.
+	ev, err := vm.Evidence(aztest.Spec{ReportData: rd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.Verify(ctx, ev, verify.Expectations{AllowMissingReportDataUnsafe: true, Now: mintedTime})
+	if err != nil || c.Map()["hcl_report_session_bound"] != false {
+		t.Fatalf("unsafe, no report data: %v, %v", c, err)
 	}
 	for name, c := range map[string]struct {
 		spec  aztest.Spec

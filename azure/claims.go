@@ -12,6 +12,9 @@ import (
 // Claims are the facts a successful verification established.
 type Claims struct {
 	Version int
+	// SessionBound says the runtime data's user-data was compared with the
+	// session's report data (version 2), so the SEV-SNP report is fresh too.
+	SessionBound bool
 	// SNP are the claims of the verified SEV-SNP report: its measurement is
 	// the paravisor's, its REPORT_DATA the runtime data's digest.
 	SNP *snp.Claims
@@ -56,7 +59,7 @@ func (c *Claims) Map() map[string]any {
 	m["az_version"] = c.Version
 	// Version 2 ties the SEV-SNP report to the session through the user-data;
 	// a version 1 report may come from an earlier boot of the same vTPM.
-	m["hcl_report_session_bound"] = c.Version >= 2
+	m["hcl_report_session_bound"] = c.SessionBound
 	m["vm_configuration.console_enabled"] = c.VM.ConsoleEnabled
 	m["vm_configuration.secure_boot"] = c.VM.SecureBoot
 	m["vm_configuration.tpm_enabled"] = c.VM.TPMEnabled

@@ -174,7 +174,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		// Trustee compares extraData with the report data exactly.
 		return nil, verify.Errorf(verify.ErrFreshness, "quote extraData: expected %x, got %x", exp.ReportData, tc.ExtraData)
 	}
-	return &Claims{Version: ev.Version, SNP: sc, TPM: tc, VM: rd.VMConfiguration, UserData: rd.UserData, RuntimeDataHash: hcl.Hash}, nil
+	return &Claims{Version: ev.Version, SessionBound: ev.Version >= 2 && len(exp.ReportData) > 0, SNP: sc, TPM: tc, VM: rd.VMConfiguration, UserData: rd.UserData, RuntimeDataHash: hcl.Hash}, nil
 }
 
 // rsassaSHA256 wraps a raw RSASSA-PKCS1-v1_5 SHA-256 signature as the

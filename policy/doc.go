@@ -31,7 +31,9 @@
 //	NVSwitch  allowed_switch_bios_versions, switch_min_vbios_version, switch_require_fwid
 //	TPM   tpm_pcr00..tpm_pcr23 (hex), trusted_aks (AK fingerprints)
 //	Azure SEV-SNP VM (az-snp-vtpm): the SNP values for the paravisor's report
-//	      and tpm_pcrNN for the guest's boot; both must be pinned to affirm
+//	      and tpm_pcrNN for the guest's boot; both must be pinned to affirm,
+//	      and version 1 evidence (SEV-SNP report not bound to the session)
+//	      never affirms
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
@@ -53,8 +55,8 @@
 //	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status
 //	      (NVIDIA claims v3; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
-//	Azure the SNP and TPM keys, ak.trust ("bound"), secure_boot.enabled
-//	      (from the VM configuration)
+//	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
+//	      secure_boot.enabled (from the VM configuration)
 //	all   any key containing "unsafe" holding true or a non-empty list
 //
 // A key with "/" names a field of a nested object.

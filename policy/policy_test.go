@@ -434,6 +434,10 @@ func TestAzureSNP(t *testing.T) {
 		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
 		Entry{Name: "snp_min_tcb_microcode", Value: 115})
 	wantVector(t, appraise(t, pcrOnly, verify.FormatAzureSNP, claims()), ear.Executables, ear.UnrecognizedRuntime)
+	// No word on the SEV-SNP report's freshness: not affirmed.
+	cl = claims()
+	delete(cl, "hcl_report_session_bound")
+	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Hardware, ear.UnsafeHardware)
 	// Version 1 evidence: the SEV-SNP report is not bound to the session.
 	cl = claims()
 	cl["hcl_report_session_bound"] = false

@@ -387,16 +387,18 @@ func (e *eval) azureSNP() {
 		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK is not bound to the hardware report"
 	}
 	e.add(ak)
-	if _, bound, ok := e.claimBool("hcl_report_session_bound"); ok {
-		c := verify.Check{ID: "az.report_fresh", Title: "SEV-SNP report bound to this session", Claim: "hcl_report_session_bound",
-			Expected: "true", Actual: fmt.Sprint(bound), Category: ear.Hardware}
-		if bound {
-			c.OK, c.Value = true, ear.GenuineHardware
-		} else {
-			c.Value, c.Reason = ear.UnsafeHardware, "version 1 evidence: the SEV-SNP report (paravisor, TCB) may be from an earlier boot"
-		}
-		e.add(c)
+	_, bound, present := e.claimBool("hcl_report_session_bound")
+	fresh := verify.Check{ID: "az.report_fresh", Title: "SEV-SNP report bound to this session", Claim: "hcl_report_session_bound",
+		Expected: "true", Actual: fmt.Sprint(bound), Category: ear.Hardware}
+	switch {
+	case bound:
+		fresh.OK, fresh.Value = true, ear.GenuineHardware
+	case present:
+		fresh.Value, fresh.Reason = ear.UnsafeHardware, "the SEV-SNP report (paravisor, TCB) is not bound to this session: it may be from an earlier boot"
+	default:
+		fresh.Actual, fresh.Value, fresh.Reason = "absent", ear.UnsafeHardware, "the verifier did not say whether the SEV-SNP report is bound to this session"
 	}
+	e.add(fresh)
 	e.secureBoot("az.secure_boot", "Secure Boot enabled in the VM configuration")
 }
 

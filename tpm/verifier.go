@@ -289,7 +289,7 @@ func (v *Verifier) verify(ctx context.Context, ev *Evidence, boundAK crypto.Publ
 	if len(ev.Quotes) > maxBanks || len(ev.Intermediates) > maxIntermediates {
 		return nil, verify.Errorf(verify.ErrLimit, "TPM evidence: %d quotes and %d intermediate certificates, at most %d and %d", len(ev.Quotes), len(ev.Intermediates), maxBanks, maxIntermediates)
 	}
-	q, err := v.pickQuote(ev.Quotes)
+	q, err := v.pickQuote(ev.Quotes, len(exp.InitDataDigest))
 	if err != nil {
 		return nil, err
 	}
@@ -372,9 +372,21 @@ func (v *Verifier) extract(raw []byte, log *EventLog, bank crypto.Hash) (*LogCla
 }
 
 // pickQuote returns the quote of the most preferred allowed bank.
-func (v *Verifier) pickQuote(quotes []Quote) (*Quote, error) {
+func (v *Verifier) pickQuote(quotes []Quote, initDataSize int) (*Quote, error) {
 	if len(quotes) == 0 {
 		return nil, verify.Errorf(verify.ErrFreshness, "TPM evidence carries no quote: nothing proves the PCRs are current")
+	}
+	// Init data is expected in PCR 8 of the bank its value's size names:
+	// prefer that bank's quote among the allowed ones.
+	for _, b := range v.banks {
+		if initDataSize == 0 || b.Size() != initDataSize {
+			continue
+		}
+		for i := range quotes {
+			if quotes[i].Bank == b {
+				return &quotes[i], nil
+			}
+		}
 	}
 	for _, b := range v.banks {
 		for i := range quotes {
@@ -612,8 +624,9 @@ func (v *Verifier) checkPCRs(q *Quote, att *Attest, sigHash crypto.Hash) (map[in
 	return out, nil
 }
 
-// checkInitData compares PCR 8 with the init-data digest extended once into
-// a zero PCR, the binding Trustee's TPM attester uses.
+// checkInitData compares PCR 8 with the expected field value: for Trustee's
+// TPM attester, the init-data digest extended once into a zero PCR, as
+// binding.InitDataField computes it.
 func checkInitData(exp verify.Expectations, bank crypto.Hash, pcrs map[int][]byte) error {
 	if exp.InitDataDigest == nil {
 		return nil

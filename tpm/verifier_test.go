@@ -332,6 +332,29 @@ func TestInitDataPCR8(t *testing.T) {
 	exp.InitDataDigest = []byte{}
 	c, err = verifyEv(t, v, m.ev, exp)
 	mustFail(t, c, err, verify.ErrConfig)
+
+	// Quotes of both banks: the verifier prefers SHA-384, but init data
+	// (32 bytes) is in the SHA-256 bank's PCR 8, so that quote is used.
+	log2 := tpmtest.NewEventLog(crypto.SHA256, crypto.SHA384)
+	log2.AddMeasured(8, tpmtest.EvIPL, []byte("init data"), nil)
+	log2.Events[0].Digests[crypto.SHA256] = digest
+	q256, err := rsaKey.Quote(crypto.SHA256, log2.PCRs(crypto.SHA256), testNonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q384, err := rsaKey.Quote(crypto.SHA384, log2.PCRs(crypto.SHA384), testNonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := &tpm.Evidence{AKPublicArea: rsaKey.PublicArea(), Quotes: []tpm.Quote{q384, q256}}
+	exp.InitDataDigest = pcr8
+	if c, err = verifyEv(t, v, both, exp); err != nil || c.Bank != crypto.SHA256 {
+		t.Fatalf("two banks with init data: %v, %v", c, err)
+	}
+	exp.InitDataDigest = nil
+	if c, err = verifyEv(t, v, both, exp); err != nil || c.Bank != crypto.SHA384 {
+		t.Fatalf("two banks without init data: %v, %v", c, err)
+	}
 }
 
 func TestRequiredPCRsAndLog(t *testing.T) {
