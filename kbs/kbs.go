@@ -197,9 +197,9 @@ type Attestation struct {
 
 // Attest appraises the request body of a session whose /auth named tee and
 // whose challenge was nonce, at time now (zero: the current time). A request
-// for another session (nonce mismatch) is ErrFreshness and gets no token;
-// evidence that fails verification gets a token whose submodule is
-// contraindicated.
+// for another session (nonce mismatch) is ErrFreshness and gets no token, as
+// does a TEE the service has no verifier for (ErrUnsupported); evidence that
+// fails verification gets a token whose submodule is contraindicated.
 func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, now time.Time) (*Attestation, error) {
 	if nonce == "" {
 		return nil, verify.Errorf(verify.ErrConfig, "kbs: empty session nonce")
@@ -214,6 +214,9 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	primary, err := Format(tee)
 	if err != nil {
 		return nil, err
+	}
+	if !s.appraiser.Supports(primary) {
+		return nil, verify.Errorf(verify.ErrUnsupported, "TEE %q: this service's registry has no %s verifier", tee, primary)
 	}
 	if now.IsZero() {
 		now = time.Now()

@@ -468,6 +468,12 @@ func (a *Appraiser) checkSet(sc SetChecker, claims []Claims) (err error) {
 	return sc.CheckSet(claims)
 }
 
+// Supports reports whether the appraiser's registry has a verifier for f.
+func (a *Appraiser) Supports(f Format) bool {
+	_, ok := a.reg.Lookup(f)
+	return ok
+}
+
 // SubmodClass returns the Trustee submodule class of a format: "cpu", "gpu",
 // "switch", or "device" for formats attest does not know.
 func SubmodClass(f Format) string {
