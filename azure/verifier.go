@@ -120,7 +120,8 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		return nil, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the SEV-SNP report's REPORT_DATA %x",
 			hcl.Hash, want, report.ReportData[:])
 	}
-	sc, err := v.snp.VerifyReport(ctx, hcl.HWReport, ev.VCEK, verify.Expectations{Now: exp.Now, ReportData: want})
+	// The report is already parsed; the evidence's certificate is the VCEK.
+	sc, err := v.snp.VerifyEvidence(ctx, &snp.Evidence{Report: report, VCEK: ev.VCEK}, verify.Expectations{Now: exp.Now, ReportData: want})
 	if err != nil {
 		return nil, err
 	}
@@ -138,17 +139,12 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		return nil, err
 	}
 	if ev.Version >= 2 {
-		if len(exp.ReportData) == 0 && !exp.AllowMissingReportDataUnsafe {
-			return nil, verify.Errorf(verify.ErrConfig, "no expected report data given: set Expectations.ReportData (or AllowMissingReportDataUnsafe)")
-		}
 		ud, err := rd.userData()
 		if err != nil {
 			return nil, err
 		}
-		if len(exp.ReportData) > 0 {
-			if err := exp.CheckReportData("HCL user-data", ud); err != nil {
-				return nil, err
-			}
+		if err := exp.CheckReportData("HCL user-data", ud); err != nil {
+			return nil, err
 		}
 	}
 	pcrs := make(map[int][]byte, len(ev.Quote.PCRs))

@@ -154,9 +154,14 @@ func ReportData(f verify.Format, d []byte) ([]byte, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "report data for %s: empty runtime-data digest", f)
 	}
 	switch f {
-	case verify.FormatTDX, verify.FormatSNP:
+	case verify.FormatTDX, verify.FormatSNP, verify.FormatAzureSNP:
 		if len(d) > reportDataSize {
 			return nil, verify.Errorf(verify.ErrConfig, "report data for %s: digest of %d bytes exceeds the %d-byte field", f, len(d), reportDataSize)
+		}
+		if f == verify.FormatAzureSNP {
+			// The vTPM quote's extraData (TPM2B_DATA, up to 64 bytes) is the
+			// digest itself, as Trustee's az-snp-vtpm verifier compares it.
+			return bytes.Clone(d), nil
 		}
 		return fit(d, reportDataSize), nil
 	case verify.FormatGPU, verify.FormatNVSwitch, verify.FormatTPM:
@@ -164,13 +169,6 @@ func ReportData(f verify.Format, d []byte) ([]byte, error) {
 			return nil, verify.Errorf(verify.ErrConfig, "nonce for %s: digest of %d bytes, need at least %d", f, len(d), nonceSize)
 		}
 		return bytes.Clone(d[:nonceSize]), nil
-	case verify.FormatAzureSNP:
-		// The vTPM quote's extraData is the digest itself, as Trustee's
-		// az-snp-vtpm verifier compares it (TPM2B_DATA holds up to 64 bytes).
-		if len(d) > reportDataSize {
-			return nil, verify.Errorf(verify.ErrConfig, "report data for %s: digest of %d bytes exceeds the %d-byte quote field", f, len(d), reportDataSize)
-		}
-		return bytes.Clone(d), nil
 	}
 	return nil, verify.Errorf(verify.ErrUnsupported, "report-data placement for format %q", f)
 }

@@ -706,6 +706,27 @@ func (r *cborReader) claimKeys(what string, f func(key int64) error) error {
 	return r.intKeys(what, true, f)
 }
 
+// encodedKey is a map key compared by its encoding.
+type encodedKey string
+
+// otherKey passes over a map key that is not an integer and returns it in a
+// comparable form: text, floats, booleans and null by value, as the
+// reference decoder compares them (two encodings of one text are one key),
+// anything else by its encoding.
+func (r *cborReader) otherKey() (any, error) {
+	start := r.off
+	switch ib := r.b[r.off]; {
+	case ib>>5 == majText:
+		return r.text("map key")
+	case ib >= 0xf4 && ib <= 0xf7, ib >= 0xf9 && ib <= 0xfb:
+		return r.value(1)
+	}
+	if err := r.skip(1); err != nil {
+		return nil, err
+	}
+	return encodedKey(r.b[start:r.off]), nil
+}
+
 // intKeys iterates over the entries of a map with integer keys, refusing
 // duplicates. Entries with other keys are skipped when skipOthers is set and
 // refused otherwise (a trust vector or verifier id has only integer keys).
@@ -715,20 +736,20 @@ func (r *cborReader) intKeys(what string, skipOthers bool, f func(key int64) err
 		return err
 	}
 	seen := make(map[int64]struct{}, min(n, 32))
-	var others map[string]struct{} // skipped keys, by their encoding
+	var others map[any]struct{} // skipped keys
 	for i := 0; i < n; i++ {
 		if r.off < len(r.b) && r.b[r.off]>>5 > majNeg {
 			if !skipOthers {
 				return decodeErr("%s: key of major type %d, expected an integer", what, r.b[r.off]>>5)
 			}
 			start := r.off
-			if err := r.skip(1); err != nil { // a key that is not an integer
+			k, err := r.otherKey()
+			if err != nil {
 				return err
 			}
 			if others == nil {
-				others = map[string]struct{}{}
+				others = map[any]struct{}{}
 			}
-			k := string(r.b[start:r.off])
 			if _, dup := others[k]; dup {
 				return decodeErr("%s: duplicate key %x", what, r.b[start:r.off])
 			}

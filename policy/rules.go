@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/trustfactory/attest/ear"
@@ -358,15 +359,7 @@ func (e *eval) tpm() {
 	e.pcrs()
 	// The verifier accepts only AKs it trusts (a pinned key or a chain to a
 	// pinned root); trusted_aks further restricts them by fingerprint.
-	k, how, ok := e.claim("ak.trust")
-	ak := verify.Check{ID: "tpm.ak", Title: "attestation key trusted by the verifier", Claim: k, Actual: how,
-		Expected: "pinned-key or certificate", Category: ear.Hardware}
-	if ok && (how == "pinned-key" || how == "certificate") {
-		ak.OK, ak.Value = true, ear.GenuineHardware
-	} else {
-		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK's trust is not established"
-	}
-	e.add(ak)
+	e.akTrust("tpm.ak", "attestation key trusted by the verifier", "", "the AK's trust is not established", "pinned-key", "certificate")
 	e.optionalPin("tpm.ak_fingerprint", "attestation key among the trusted AKs", "trusted_aks",
 		[]string{"ak.fingerprint", "ak_public"}, ear.Hardware, ear.UnrecognizedHardware)
 	e.secureBoot("tpm.secure_boot", "UEFI Secure Boot enabled")
@@ -378,15 +371,8 @@ func (e *eval) tpm() {
 func (e *eval) azureSNP() {
 	e.snp()
 	e.pcrs()
-	k, how, ok := e.claim("ak.trust")
-	ak := verify.Check{ID: "az.ak", Title: "vTPM attestation key bound to the SEV-SNP report", Claim: k, Actual: how,
-		Expected: "bound", Category: ear.Hardware}
-	if ok && how == "bound" {
-		ak.OK, ak.Value, ak.Reason = true, ear.GenuineHardware, "the HCL report's runtime data, covered by the SEV-SNP report, carries the AK"
-	} else {
-		ak.Value, ak.Reason = ear.UnrecognizedHardware, "the AK is not bound to the hardware report"
-	}
-	e.add(ak)
+	e.akTrust("az.ak", "vTPM attestation key bound to the SEV-SNP report",
+		"the HCL report's runtime data, covered by the SEV-SNP report, carries the AK", "the AK is not bound to the hardware report", "bound")
 	_, bound, present := e.claimBool("hcl_report_session_bound")
 	fresh := verify.Check{ID: "az.report_fresh", Title: "SEV-SNP report bound to this session", Claim: "hcl_report_session_bound",
 		Expected: "true", Actual: fmt.Sprint(bound), Category: ear.Hardware}
@@ -400,6 +386,19 @@ func (e *eval) azureSNP() {
 	}
 	e.add(fresh)
 	e.secureBoot("az.secure_boot", "Secure Boot enabled in the VM configuration")
+}
+
+// akTrust: hardware from the verifier's "ak.trust" claim, genuine when it is
+// one of the accepted kinds of trust.
+func (e *eval) akTrust(id, title, okReason, badReason string, accepted ...string) {
+	k, how, ok := e.claim("ak.trust")
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: how, Expected: strings.Join(accepted, " or "), Category: ear.Hardware}
+	if ok && slices.Contains(accepted, how) {
+		c.OK, c.Value, c.Reason = true, ear.GenuineHardware, okReason
+	} else {
+		c.Value, c.Reason = ear.UnrecognizedHardware, badReason
+	}
+	e.add(c)
 }
 
 // pcrs: executables from the PCRs pinned as tpm_pcrNN; none pinned leaves

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/crypto/ocsp"
-
 	"github.com/trustfactory/attest/internal/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 
-// CachedSource keeps raw answers of another source, once their signature
-// verifies for the certificate's issuer, in a collateral.Cache until their
-// nextUpdate, so that many verifiers, or restarts with a
+// CachedSource keeps raw answers of another source, once they verify as the
+// Checker verifies them (VerifyResponse at the cache's clock), in a
+// collateral.Cache until they stop being usable (nextUpdate, or a delegated
+// responder's expiry), so that many verifiers, or restarts with a
 // persistent store, share one fetch per certificate. Cached answers cannot
 // echo a fresh nonce, so a CachedSource never asks for one; freshness rests
 // on thisUpdate/nextUpdate, which the Checker verifies at the caller's time.
@@ -52,14 +51,15 @@ func (s *CachedSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 		if err != nil {
 			return collateral.Entry{}, err
 		}
-		// Only an answer signed for q.Issuer is kept (bytes that do not
-		// verify are never cached, and a forged nextUpdate cannot pin one);
-		// the Checker verifies the rest, times included, on every use.
-		r, err := ocsp.ParseResponseForCert(der, q.Cert, q.Issuer)
+		// Only an answer the Checker would accept is kept, until it stops
+		// being usable (bytes that do not verify are never cached, and a
+		// forged nextUpdate cannot pin one); the Checker verifies it again,
+		// at the caller's time, on every use.
+		a, err := VerifyResponse(der, q.Cert, q.Issuer, nil, s.now(), defaultSkew)
 		if err != nil {
 			return collateral.Entry{}, verify.Errorf(verify.ErrCollateral, "OCSP answer for %q: %w", q.Cert.Subject.CommonName, err)
 		}
-		return collateral.Entry{Data: der, NotAfter: nextUpdate(r), FetchedAt: s.now()}, nil
+		return collateral.Entry{Data: der, NotAfter: a.ValidUntil, FetchedAt: s.now()}, nil
 	})
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("cached OCSP source: %w", err))

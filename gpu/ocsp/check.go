@@ -95,6 +95,9 @@ func WithAllowRIMCertificateHoldUnsafe() Option { return func(c *Checker) { c.al
 // from an ErrCollateral failure into a warning.
 func WithAllowMissingUnsafe() Option { return func(c *Checker) { c.allowMissing = true } }
 
+// defaultSkew is the clock skew tolerated on thisUpdate and nextUpdate.
+const defaultSkew = 5 * time.Minute
+
 // WithClockSkew tolerates this much skew on thisUpdate and nextUpdate (default 5 minutes).
 func WithClockSkew(d time.Duration) Option { return func(c *Checker) { c.skew = d } }
 
@@ -133,7 +136,7 @@ func NewChecker(src Source, opts ...Option) (*Checker, error) {
 	if src == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "ocsp: nil source")
 	}
-	c := &Checker{src: src, skew: 5 * time.Minute, cacheSize: 1024}
+	c := &Checker{src: src, skew: defaultSkew, cacheSize: 1024}
 	for _, o := range opts {
 		o(c)
 	}

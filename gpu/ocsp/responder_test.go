@@ -1,6 +1,7 @@
 package ocsp_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -204,3 +205,60 @@ func TestDelegatedResponderBoundsAnswer(t *testing.T) {
 		}
 	}
 }
+
+// CachedSource keeps only what the Checker would accept: an answer from a
+// delegate without id-kp-OCSPSigning is fetched again every time, and a
+// delegated answer is kept no longer than its responder's certificate.
+func TestCachedSourceChecksLikeTheChecker(t *testing.T) {
+	r := newResponderPKI()
+	answer := func(notAfter time.Time, eku []x509.ExtKeyUsage) []byte {
+		key := gputest.NewKey()
+		resp := gputest.Sign(&x509.Certificate{
+			SerialNumber: big.NewInt(4343), Subject: pkix.Name{CommonName: "delegated responder"},
+			NotBefore: respNow.Add(-time.Hour), NotAfter: notAfter,
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: eku,
+		}, &key.PublicKey, r.issuer, r.issuerKey)
+		tmpl := r.template()
+		tmpl.Certificate = resp
+		der, err := xocsp.CreateResponse(r.issuer, resp, tmpl, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	q := ocsp.Query{Cert: r.cert, Issuer: r.issuer}
+	now := respNow
+	clock := func() time.Time { return now }
+	inner := &countingDER{der: answer(respNow.Add(time.Hour), nil)}
+	cs, _ := ocsp.NewCachedSource(inner, nil, clock)
+	for i := 0; i < 2; i++ {
+		if _, err := cs.Fetch(context.Background(), q); !errors.Is(err, verify.ErrCollateral) {
+			t.Fatalf("delegate without OCSPSigning: %v", err)
+		}
+	}
+	if inner.n != 2 {
+		t.Fatalf("delegate without OCSPSigning: fetched %d times, want 2 (never cached)", inner.n)
+	}
+	// nextUpdate is two hours away, the responder expires in 30 minutes.
+	inner = &countingDER{der: answer(respNow.Add(30*time.Minute), []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning})}
+	cs, _ = ocsp.NewCachedSource(inner, nil, clock)
+	if _, err := cs.Fetch(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	now = respNow.Add(20 * time.Minute)
+	if _, err := cs.Fetch(context.Background(), q); err != nil || inner.n != 1 {
+		t.Fatalf("within the responder's validity: %v, fetched %d times", err, inner.n)
+	}
+	now = respNow.Add(40 * time.Minute)
+	_, _ = cs.Fetch(context.Background(), q)
+	if inner.n != 2 {
+		t.Fatalf("past the responder's validity: fetched %d times, want 2 (entry expired)", inner.n)
+	}
+}
+
+type countingDER struct {
+	der []byte
+	n   int
+}
+
+func (c *countingDER) Fetch(context.Context, ocsp.Query) ([]byte, error) { c.n++; return c.der, nil }
