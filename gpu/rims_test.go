@@ -3,9 +3,12 @@ package gpu
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,4 +302,57 @@ func TestRIMChangedBetweenVerifications(t *testing.T) {
 	drv.Measurements = fresh
 	c, err := v.Verify(context.Background(), v1Evidence(t), exp)
 	mustFail(t, c, err, verify.ErrPolicy)
+}
+
+// queryLog answers no OCSP query and remembers each certificate asked about.
+type queryLog struct {
+	mu    sync.Mutex
+	certs []*x509.Certificate
+}
+
+func (l *queryLog) Fetch(_ context.Context, q ocsp.Query) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.certs = append(l.certs, q.Cert)
+	return nil, verify.Errorf(verify.ErrCollateral, "%w: test", ocsp.ErrNoResponse)
+}
+
+// A RIM whose signer chain a provider replaces in place is checked with its
+// new chain, not the chain prepared for the same manifest before.
+func TestRIMChainChangedBetweenVerifications(t *testing.T) {
+	drv, vbios := v1Manifests(t)
+	f := fakeRIMs{"NV_GPU_DRIVER_GH100_550.90.07": drv, "NV_GPU_VBIOS_1010_0200_882_96009F0001": vbios}
+	log := &queryLog{}
+	chk, err := ocsp.NewChecker(log, ocsp.WithAllowMissingUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(verify.FormatGPU, WithRIMs(f), WithOCSP(chk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := verify.Expectations{ReportData: v1Nonce, Now: v1Time}
+	if _, err := v.Verify(context.Background(), v1Evidence(t), exp); err != nil {
+		t.Fatal(err)
+	}
+	other := vbios.Chain[0]
+	if other.Equal(drv.Chain[0]) {
+		t.Fatal("the two RIMs share a signer")
+	}
+	chain := slices.Clone(drv.Chain)
+	chain[0] = other
+	drv.Chain = chain
+	log.certs = nil
+	if _, err := v.Verify(context.Background(), v1Evidence(t), exp); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range log.certs {
+		if c.Equal(other) {
+			n++
+		}
+	}
+	if n != 2 { // once as the vbios RIM's signer, once as the driver RIM's new one
+		t.Fatalf("the replaced signer was asked about %d times, want 2", n)
+	}
 }

@@ -3,7 +3,6 @@ package snp
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"time"
 
@@ -52,12 +51,7 @@ func (v *Verifier) crl(roots Roots, der []byte) (*verifiedCRL, error) {
 	if len(der) > maxCRLBytes {
 		return nil, verify.Errorf(verify.ErrLimit, "%s CRL: %d bytes exceeds the limit of %d", roots.Product, len(der), maxCRLBytes)
 	}
-	h := sha256.New()
-	ark := v.arkSum[roots.Product]
-	h.Write(ark[:])
-	writeLen(h, der)
-	var k [32]byte
-	h.Sum(k[:0])
+	k := v.cacheKey(roots, SigningKeyNone, der)
 	if c, ok := v.crls.Get(k, time.Time{}); ok {
 		return c, nil
 	}

@@ -407,17 +407,11 @@ func (v *Verifier) fetchIntermediate(ctx context.Context, roots Roots, key Signi
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}
-	if len(b) > maxCertBytes {
+	if len(b) > maxCertBytes { // before hashing it for the cache key
 		return nil, verify.Errorf(verify.ErrCollateral, "%s cert_chain: %d bytes exceeds the limit of %d", roots.Product, len(b), maxCertBytes)
 	}
 	// The chain is read once per distinct cert_chain, ARK and key kind.
-	h := sha256.New()
-	ark := v.arkSum[roots.Product]
-	h.Write(ark[:])
-	h.Write([]byte{byte(key)})
-	h.Write(b)
-	var k [32]byte
-	h.Sum(k[:0])
+	k := v.cacheKey(roots, key, b)
 	if inter, ok := v.inters.Get(k, time.Time{}); ok {
 		return inter, nil
 	}
@@ -488,15 +482,7 @@ type verifiedChain struct {
 }
 
 func (v *Verifier) chain(roots Roots, key SigningKey, vekDER, interDER []byte, now time.Time) (*verifiedChain, error) {
-	h := sha256.New()
-	h.Write([]byte(roots.Product))
-	h.Write([]byte{byte(key)})
-	ark := v.arkSum[roots.Product]
-	h.Write(ark[:])
-	writeLen(h, vekDER)
-	writeLen(h, interDER)
-	var ck [32]byte
-	h.Sum(ck[:0])
+	ck := v.cacheKey(roots, key, vekDER, interDER)
 	if c, ok := v.chains.Get(ck, now); ok {
 		if now.Before(c.notBefore) {
 			return nil, verify.Errorf(verify.ErrChain, "%s chain: %w", key, verify.Errorf(verify.ErrExpired, "not valid before %s, verification time %s", c.notBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
@@ -516,6 +502,22 @@ func (v *Verifier) chain(roots Roots, key SigningKey, vekDER, interDER []byte, n
 	}
 	v.chains.Add(ck, c, c.notAfter)
 	return c, nil
+}
+
+// cacheKey keys a cache entry that depends on the pinned ARK of roots, a key
+// kind and the exact bytes of parts, each length-prefixed so that no two
+// splits of the same bytes share a key.
+func (v *Verifier) cacheKey(roots Roots, kind SigningKey, parts ...[]byte) (k [32]byte) {
+	h := sha256.New()
+	h.Write([]byte(roots.Product))
+	h.Write([]byte{byte(kind)})
+	ark := v.arkSum[roots.Product]
+	h.Write(ark[:])
+	for _, p := range parts {
+		writeLen(h, p)
+	}
+	h.Sum(k[:0])
+	return k
 }
 
 func writeLen(h interface{ Write([]byte) (int, error) }, b []byte) {

@@ -240,7 +240,7 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 			e, _, err := h.opts.Cache.Get(gctx, u, now, collateral.FetchFunc(h.opts.Fetcher, u, now, func(r *collateral.Response) (time.Time, error) {
 				na, err := expiry(r.Body)
 				if err != nil {
-					return time.Time{}, verify.Errorf(verify.ErrCollateral, "GET %s: %w", redactURL(u), err)
+					return time.Time{}, verify.Wrap(verify.ErrCollateral, err) // the cache names the URL
 				}
 				return na, nil
 			}))
@@ -251,11 +251,11 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 			if chainHeader != "" {
 				v := e.Header.Get(chainHeader)
 				if v == "" {
-					return verify.Errorf(verify.ErrCollateral, "GET %s: no %s header", redactURL(u), chainHeader)
+					return verify.Errorf(verify.ErrCollateral, "GET %s: no %s header", collateral.ShownURL(u), chainHeader)
 				}
 				pemChain, err := url.QueryUnescape(v)
 				if err != nil {
-					return verify.Errorf(verify.ErrCollateral, "GET %s: header %s: %w", redactURL(u), chainHeader, err)
+					return verify.Errorf(verify.ErrCollateral, "GET %s: header %s: %w", collateral.ShownURL(u), chainHeader, err)
 				}
 				*chain = []byte(pemChain)
 			}
@@ -296,13 +296,4 @@ func crlNextUpdate(b []byte) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return crl.NextUpdate, nil
-}
-
-// redactURL is u for errors: without a password it may hold.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return p.Redacted()
 }

@@ -81,7 +81,8 @@ Flags:
 // verifyOptions are the flags of attest verify.
 type verifyOptions struct {
 	files           []string
-	runtimeData     string
+	runtimeArg      string // --runtime-data: a file name or inline JSON
+	runtimeDoc      []byte // the runtime-data document it names
 	reportData      []byte
 	nonce           []byte
 	hash            crypto.Hash
@@ -127,7 +128,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 		fset.PrintDefaults()
 	}
 	var now, hash, product string
-	fset.StringVar(&o.runtimeData, "runtime-data", "", "KBS runtime data: a file or inline JSON")
+	fset.StringVar(&o.runtimeArg, "runtime-data", "", "KBS runtime data: a file or inline JSON")
 	fset.Var(hexFlag{&o.reportData}, "report-data", "expected CPU report data (hex)")
 	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
 	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
@@ -184,13 +185,13 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	if o.nonce != nil && len(o.nonce) != 32 {
 		return nil, fmt.Errorf("--nonce: %d bytes, expected 32", len(o.nonce))
 	}
-	if o.runtimeData != "" {
+	if o.runtimeArg != "" {
 		// Read once: every component's expectations derive from it.
-		doc, err := runtimeDataDoc(o.runtimeData)
+		doc, err := runtimeDataDoc(o.runtimeArg)
 		if err != nil {
 			return nil, err
 		}
-		o.runtimeData = string(doc)
+		o.runtimeDoc = doc
 	}
 	return o, nil
 }
@@ -541,8 +542,8 @@ func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error
 		exp.ReportData = o.nonce
 	case !device && o.reportData != nil:
 		exp.ReportData = o.reportData
-	case o.runtimeData != "":
-		doc := []byte(o.runtimeData) // the document itself, read by parseVerifyFlags
+	case len(o.runtimeDoc) > 0:
+		doc := o.runtimeDoc
 		if device {
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(doc, &m); err != nil {
@@ -609,7 +610,7 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 	if len(evidence) == 1 && isKBSRequest(evidence[0].data) {
 		// The request binds to its own runtime data: an expected value
 		// given beside it would never be compared, so it is refused.
-		if o.runtimeData != "" || o.reportData != nil || o.nonce != nil {
+		if len(o.runtimeDoc) > 0 || o.reportData != nil || o.nonce != nil {
 			return nil, verify.Errorf(verify.ErrConfig, "a KBS request body carries its own runtime data: --runtime-data, --report-data and --nonce do not apply to it")
 		}
 		req, err := kbs.ParseRequest(evidence[0].data)
@@ -994,7 +995,7 @@ func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.W
 		if err != nil {
 			return fail(err)
 		}
-		o.runtimeData = string(b)
+		o.runtimeDoc = b
 	}
 	if m.ReportData != "" {
 		if o.reportData, err = hex.DecodeString(m.ReportData); err != nil {

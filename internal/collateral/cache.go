@@ -96,11 +96,11 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 		return Entry{}, false, verify.Errorf(verify.ErrConfig, "collateral cache: key %q: zero verification time", key)
 	}
 	if err := ctx.Err(); err != nil {
-		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", shownKey(key), context.Cause(ctx))
+		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", ShownURL(key), context.Cause(ctx))
 	}
 	old, found, err := c.store.Get(ctx, key)
 	if err != nil {
-		c.log.WarnContext(ctx, "collateral store get failed", "key", shownKey(key), "err", err)
+		c.log.WarnContext(ctx, "collateral store get failed", "key", ShownURL(key), "err", err)
 		found = false
 	}
 	if found && !now.After(old.NotAfter) {
@@ -113,7 +113,7 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	var res singleflight.Result
 	select {
 	case <-ctx.Done():
-		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", shownKey(key), context.Cause(ctx))
+		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", ShownURL(key), context.Cause(ctx))
 	case res = <-ch:
 	}
 	err = res.Err
@@ -126,13 +126,13 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 			return e, false, nil
 		}
 		// Fetched for another caller whose time was earlier.
-		err = verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry expired at %s, before %s", shownKey(key), e.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		err = verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry expired at %s, before %s", ShownURL(key), e.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	if found && c.maxStale > 0 && !now.After(old.NotAfter.Add(c.maxStale)) {
-		c.log.WarnContext(ctx, "collateral refresh failed; serving stale entry", "key", shownKey(key), "notAfter", old.NotAfter, "now", now, "err", err)
+		c.log.WarnContext(ctx, "collateral refresh failed; serving stale entry", "key", ShownURL(key), "notAfter", old.NotAfter, "now", now, "err", err)
 		return old, true, nil
 	}
-	return Entry{}, false, verify.Wrap(verify.ErrCollateral, fmt.Errorf("collateral %q: %w", shownKey(key), err))
+	return Entry{}, false, verify.Wrap(verify.ErrCollateral, fmt.Errorf("collateral %q: %w", ShownURL(key), err))
 }
 
 // fill runs one shared fetch: it re-reads the store (another flight may have
@@ -142,7 +142,7 @@ func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(
 		// A panicking fetch or store would otherwise crash the process from
 		// the singleflight goroutine.
 		if p := recover(); p != nil {
-			e, err = Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetch panicked: %v", shownKey(key), p)
+			e, err = Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetch panicked: %v", ShownURL(key), p)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, c.fetchTimeout)
@@ -154,24 +154,24 @@ func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
 	case <-ctx.Done():
-		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: waiting for one of %d fetch slots: %w", shownKey(key), cap(c.slots), context.Cause(ctx))
+		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: waiting for one of %d fetch slots: %w", ShownURL(key), cap(c.slots), context.Cause(ctx))
 	}
 	e, err = fetch(ctx)
 	if err != nil {
 		return Entry{}, err
 	}
 	if e.NotAfter.IsZero() {
-		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry has no NotAfter", shownKey(key))
+		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry has no NotAfter", ShownURL(key))
 	}
 	if now.After(e.NotAfter) {
-		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry expired at %s, before %s", shownKey(key), e.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetched entry expired at %s, before %s", ShownURL(key), e.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	if e.FetchedAt.IsZero() {
 		e.FetchedAt = now
 	}
 	e = e.clone()
 	if perr := c.store.Put(ctx, key, e); perr != nil {
-		c.log.WarnContext(ctx, "collateral store put failed", "key", shownKey(key), "err", perr)
+		c.log.WarnContext(ctx, "collateral store put failed", "key", ShownURL(key), "err", perr)
 	}
 	return e, nil
 }
@@ -192,7 +192,7 @@ func (c *Cache) Invalidate(ctx context.Context, key string) error {
 
 // shownKey is a cache key for errors: a URL key (the usual kind) without a
 // password it may hold.
-func shownKey(key string) string {
+func ShownURL(key string) string {
 	if !strings.Contains(key, "://") {
 		return key
 	}

@@ -502,7 +502,7 @@ func TestCacheErrorsHidePasswords(t *testing.T) {
 			t.Errorf("%s: %v", key, err)
 		}
 	}
-	if got := shownKey("tdx/tcb/00906ED50000"); got != "tdx/tcb/00906ED50000" {
+	if got := ShownURL("tdx/tcb/00906ED50000"); got != "tdx/tcb/00906ED50000" {
 		t.Errorf("plain key shown as %q", got)
 	}
 }

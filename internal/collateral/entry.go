@@ -17,14 +17,14 @@ import (
 func FetchFunc(f Fetcher, url string, now time.Time, notAfter func(*Response) (time.Time, error)) func(context.Context) (Entry, error) {
 	return func(ctx context.Context) (Entry, error) {
 		if f == nil {
-			return Entry{}, verify.Errorf(verify.ErrConfig, "collateral %s: nil fetcher", url)
+			return Entry{}, verify.Errorf(verify.ErrConfig, "collateral %s: nil fetcher", ShownURL(url))
 		}
 		resp, err := f.Fetch(ctx, url)
 		if err != nil {
 			return Entry{}, err
 		}
 		if resp == nil {
-			return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %s: fetcher returned no response", url)
+			return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %s: fetcher returned no response", ShownURL(url))
 		}
 		var na time.Time
 		if notAfter != nil {
@@ -34,7 +34,7 @@ func FetchFunc(f Fetcher, url string, now time.Time, notAfter func(*Response) (t
 		} else {
 			var ok bool
 			if na, ok = NotAfterFromHeader(resp.Header, now); !ok {
-				return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %s: no Cache-Control max-age or Expires to bound caching", url)
+				return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %s: no Cache-Control max-age or Expires to bound caching", ShownURL(url))
 			}
 		}
 		return Entry{Data: resp.Body, Header: resp.Header, NotAfter: na, FetchedAt: now}, nil
