@@ -31,7 +31,6 @@ const (
 type Signer struct {
 	alg      Algorithm
 	kid      string
-	priv     crypto.Signer
 	pub      *Key
 	cose     cose.Signer
 	codec    *ear.Codec
@@ -82,7 +81,7 @@ func NewSigner(priv crypto.Signer, opts ...SignerOption) (*Signer, error) {
 	default:
 		return nil, verify.Errorf(verify.ErrConfig, "signer: unsupported key type %T", priv)
 	}
-	s := &Signer{priv: priv, codec: ear.NewCodec(nil), lifetime: DefaultLifetime}
+	s := &Signer{codec: ear.NewCodec(nil), lifetime: DefaultLifetime}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -99,14 +98,11 @@ func NewSigner(priv crypto.Signer, opts ...SignerOption) (*Signer, error) {
 	if s.cose, err = cose.NewSigner(s.alg.cose(), priv); err != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "signer: %w", err)
 	}
-	hdr, err := json.Marshal(struct {
+	hdr, _ := json.Marshal(struct { // strings only: it cannot fail
 		Alg string `json:"alg"`
 		Kid string `json:"kid,omitempty"`
 		Typ string `json:"typ"`
 	}{string(s.alg), s.kid, "JWT"})
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "signer: JWT header: %w", err)
-	}
 	s.jwtHeader = base64.RawURLEncoding.EncodeToString(hdr)
 	return s, nil
 }

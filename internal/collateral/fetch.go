@@ -45,7 +45,8 @@ type Fetcher interface {
 	Fetch(ctx context.Context, url string) (*Response, error)
 }
 
-// HTTPFetcher fetches collateral over HTTP(S) with GET. Each attempt is
+// HTTPFetcher fetches collateral over HTTP(S) with GET (Fetch) or POST
+// (Post, for idempotent queries). Each attempt is
 // bounded by Timeout. Network errors, stalls, 408, 429 and 5xx are retried
 // up to MaxRetries times, waiting an exponential back-off with jitter or, when
 // the server sends Retry-After (seconds or an HTTP date), that long capped at
