@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/snp/snptest"
 	"github.com/trustfactory/attest/verify"

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/verify"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/verify"

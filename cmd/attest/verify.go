@@ -31,7 +31,7 @@ import (
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"

@@ -9,7 +9,7 @@ import (
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 )
 
 func TestPKIAndReport(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

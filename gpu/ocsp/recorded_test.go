@@ -17,7 +17,7 @@ import (
 
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

@@ -4,7 +4,7 @@
 // thisUpdate/nextUpdate are checked against the caller's time, the nonce is
 // checked when the source forwards it, and unknown is a failure.
 //
-// Answers come from a Source: live HTTP (through internal/collateral), a
+// Answers come from a Source: live HTTP (through package collateral), a
 // directory of recorded responses, or memory; a Checker caches verified
 // answers until their nextUpdate.
 package ocsp
@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/gpu/rim/rimtest"
-	"github.com/trustfactory/attest/internal/collateral"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 
