@@ -9,12 +9,12 @@ import (
 
 	xocsp "golang.org/x/crypto/ocsp"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/gpu/rim/rimtest"
-	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

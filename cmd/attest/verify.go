@@ -26,12 +26,12 @@ import (
 
 	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/binding"
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
-	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"

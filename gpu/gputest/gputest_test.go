@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/collateral"
 )
 
 func TestPKIAndReport(t *testing.T) {

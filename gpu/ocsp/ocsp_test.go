@@ -20,9 +20,9 @@ import (
 
 	xocsp "golang.org/x/crypto/ocsp"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

@@ -15,9 +15,9 @@ import (
 
 	xocsp "golang.org/x/crypto/ocsp"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/gpu/rim/rimtest"
-	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 

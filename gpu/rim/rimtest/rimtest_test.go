@@ -15,9 +15,9 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/gpu/rim/rimtest"
-	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/verify"
 )
 
