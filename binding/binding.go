@@ -107,6 +107,13 @@ func (r RuntimeData) Device() RuntimeData {
 	return RuntimeData{Nonce: r.Nonce, TEEPubKey: r.TEEPubKey}
 }
 
+// Session returns the session r belongs to, for verify.Appraiser's
+// AppraiseSession: the nonce by verify.SessionNonce (a Trustee nonce, 44
+// characters of base64, is used as is) and the TEE key as received.
+func (r RuntimeData) Session() (verify.Session, error) {
+	return verify.NewSession(r.Nonce, r.TEEPubKey)
+}
+
 // Canonicalize returns the RFC 8785 form of the JSON document doc.
 func Canonicalize(doc []byte) ([]byte, error) {
 	if len(doc) > MaxRuntimeData {

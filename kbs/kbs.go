@@ -9,6 +9,9 @@
 //	/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey
 //
 // so a Trustee KBS configured with the service's JWKS accepts the token.
+// The token's eat_nonce is the session nonce by verify.SessionNonce (a
+// Trustee nonce, 44 characters of base64, as its bytes), so a relying party
+// checks it with token.Expectations{Nonce: []byte(nonce)}.
 //
 // Decide is the release rule a key broker applies to a verified result: every
 // submodule and the overall status affirming, no unsafe switch.
@@ -225,7 +228,11 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.appraiser.AppraiseOutcome(ctx, comps)
+	sess, err := verify.NewSession(req.RuntimeData.Nonce, req.RuntimeData.TEEPubKey)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.appraiser.AppraiseSession(ctx, sess, comps)
 	if err != nil {
 		return nil, err
 	}

@@ -219,9 +219,14 @@ func TestTrusteeRequestTDXAnd8GPUs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now})
+	// The session nonce is the token's eat_nonce (verify.SessionNonce: the
+	// 44-character string's bytes), so the freshness check needs nothing else.
+	res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now, Nonce: []byte(nonce)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now, Nonce: []byte("some other session")}); !errors.Is(err, verify.ErrFreshness) {
+		t.Fatalf("another session's nonce: %v", err)
 	}
 	if res.Profile != ear.ProfileTrustee || len(res.Submods) != 9 {
 		t.Fatalf("profile %s, %d submods", res.Profile, len(res.Submods))
@@ -261,7 +266,9 @@ func TestTrusteeRequestTDXAnd8GPUs(t *testing.T) {
 		t.Fatalf("gpu3 status %v", st)
 	}
 	// Only the claims Trustee's tokens carry.
-	allowedTop := map[string]bool{"eat_profile": true, "iat": true, "exp": true, "ear.verifier-id": true, "submods": true}
+	// eat_nonce is the one addition: a standard EAR claim (Trustee's ear
+	// crate parses it) that lets a relying party check the session.
+	allowedTop := map[string]bool{"eat_profile": true, "iat": true, "exp": true, "ear.verifier-id": true, "submods": true, "eat_nonce": true}
 	for k := range m {
 		if !allowedTop[k] {
 			t.Errorf("top-level claim %q is not in Trustee's tokens", k)
@@ -424,11 +431,11 @@ func TestParseRequestErrors(t *testing.T) {
 func TestTEENames(t *testing.T) {
 	f := newFixture(t, 0)
 	svc := f.service(t)
-	body := f.request(t, attester{nonce: "bg==", key: teeKey(t)})
+	body := f.request(t, attester{nonce: "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", key: teeKey(t)})
 	// Unknown TEEs, and az-snp-vtpm, which attest knows but this service's
 	// registry has no verifier for, are refused before any appraisal.
 	for _, tee := range []string{"sample", "sampledevice", "az-tdx-vtpm", "az-snp-vtpm", "nvidia", ""} {
-		if _, err := svc.Attest(context.Background(), tee, "bg==", body, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
+		if _, err := svc.Attest(context.Background(), tee, "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", body, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
 			t.Fatalf("%q: %v", tee, err)
 		}
 	}
@@ -448,19 +455,19 @@ func TestTEENames(t *testing.T) {
 	_ = json.Unmarshal(body, &req)
 	req["tee-evidence"].(map[string]any)["additional_evidence"] = `{"sampledevice":{"svn":"1"}}`
 	b, _ := json.Marshal(req)
-	if _, err := svc.Attest(context.Background(), "tdx", "bg==", b, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
+	if _, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", b, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
 		t.Fatal(err)
 	}
 	req["tee-evidence"].(map[string]any)["additional_evidence"] = `[1,2]`
 	b, _ = json.Marshal(req)
-	if _, err := svc.Attest(context.Background(), "tdx", "bg==", b, offlinetest.Now); !errors.Is(err, verify.ErrMalformed) {
+	if _, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", b, offlinetest.Now); !errors.Is(err, verify.ErrMalformed) {
 		t.Fatal(err)
 	}
 	if _, err := svc.Attest(context.Background(), "tdx", "", body, offlinetest.Now); !errors.Is(err, verify.ErrConfig) {
 		t.Fatal(err)
 	}
 	// CPU alone, no additional evidence: affirming.
-	att, err := svc.Attest(context.Background(), "tdx", "bg==", body, offlinetest.Now)
+	att, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", body, offlinetest.Now)
 	if err != nil || att.Outcome.Status() != ear.StatusAffirming {
 		t.Fatalf("%v %v", att, err)
 	}

@@ -240,7 +240,34 @@ type unit struct {
 // and TPM evidence, gpu0, gpu1, … for GPUs, switch0, … for NVSwitches.
 // Evidence whose verifier is a Splitter becomes one submodule per device.
 // The issue time is the first component's verification time.
+//
+// The result carries no eat_nonce and no TEE key: AppraiseSession is the
+// same appraisal told its session.
 func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Outcome, error) {
+	return a.appraise(ctx, nil, comps)
+}
+
+// AppraiseSession is AppraiseOutcome for an appraisal that answers session
+// s: the result's eat_nonce is s.Nonce, and every submodule whose evidence
+// verified against a non-empty Expectations.ReportData carries s.TEEPubKey
+// (when set) as its attest_tee_pubkey extension, where token.BoundKey and
+// token.CheckKeyBinding find it. A submodule that failed, or was verified
+// with AllowMissingReportDataUnsafe and no report data, gets no key: nothing
+// proved its evidence holds it. An invalid session (nonce outside 8–64
+// bytes, a key that is no JWK object) is an ErrConfig error.
+func (a *Appraiser) AppraiseSession(ctx context.Context, s Session, comps []Component) (*Outcome, error) {
+	return a.appraise(ctx, &s, comps)
+}
+
+// appraise is AppraiseOutcome, told the session when sess is not nil.
+func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Component) (*Outcome, error) {
+	var teeKey map[string]any
+	if sess != nil {
+		var err error
+		if teeKey, err = sess.check(); err != nil {
+			return nil, err
+		}
+	}
 	if len(comps) == 0 {
 		return nil, Errorf(ErrConfig, "no components to appraise")
 	}
@@ -333,6 +360,23 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 	}
 	if len(unsafe) > 0 {
 		res.Extensions = map[string]any{ear.ExtUnsafe.Name: unsafe}
+	}
+	if sess != nil {
+		res.Nonce = slices.Clone(sess.Nonce)
+		if teeKey != nil {
+			for i, u := range units {
+				so := out[i]
+				if so.Err != nil || len(u.expect.ReportData) == 0 {
+					continue
+				}
+				if so.Appraisal.Extensions == nil {
+					so.Appraisal.Extensions = map[string]any{}
+				}
+				// Each submodule gets its own copy: callers (kbs) rewrite
+				// appraisals one by one.
+				so.Appraisal.Extensions[ear.ExtTEEPubKey.Name] = maps.Clone(teeKey)
+			}
+		}
 	}
 	res.UpdateStatus()
 	return &Outcome{Result: res, Submods: out}, nil
