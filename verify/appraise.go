@@ -46,6 +46,60 @@ type Appraiser struct {
 	ttl        time.Duration
 }
 
+// WithPolicy returns a copy of a that appraises with p instead of a's
+// default policy; the per-format policies of WithFormatPolicy still take
+// precedence for their formats. The copy shares a's registry and settings and
+// costs one allocation, so a policy can be chosen per call. A nil p is an
+// ErrConfig error.
+func (a *Appraiser) WithPolicy(p Policy) (*Appraiser, error) {
+	if isNil(p) {
+		return nil, Errorf(ErrConfig, "nil policy")
+	}
+	c := *a // the maps are never written after NewAppraiser: sharing them is safe
+	c.policy = p
+	return &c, nil
+}
+
+// policies are the policies of one appraisal, each PolicySnapshotter read
+// once.
+type policies struct {
+	def      Policy
+	byFormat map[Format]Policy
+}
+
+// snapshot resolves a's policies for one appraisal.
+func (a *Appraiser) snapshot() (policies, error) {
+	ps := policies{def: a.policy, byFormat: a.byFormat}
+	resolve := func(p Policy) (Policy, error) {
+		s, ok := p.(PolicySnapshotter)
+		if !ok {
+			return p, nil
+		}
+		q := s.Snapshot()
+		if isNil(q) {
+			return nil, Errorf(ErrConfig, "policy snapshot of %T is nil", p)
+		}
+		return q, nil
+	}
+	var err error
+	if ps.def, err = resolve(a.policy); err != nil {
+		return policies{}, err
+	}
+	cloned := false
+	for f, p := range a.byFormat {
+		if _, ok := p.(PolicySnapshotter); !ok {
+			continue
+		}
+		if !cloned { // a's map is shared by concurrent appraisals: never write it
+			ps.byFormat, cloned = maps.Clone(a.byFormat), true
+		}
+		if ps.byFormat[f], err = resolve(p); err != nil {
+			return policies{}, err
+		}
+	}
+	return ps, nil
+}
+
 // AppraiserOption configures an Appraiser.
 type AppraiserOption func(*Appraiser) error
 
@@ -271,6 +325,10 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	if len(comps) == 0 {
 		return nil, Errorf(ErrConfig, "no components to appraise")
 	}
+	pols, err := a.snapshot()
+	if err != nil {
+		return nil, err
+	}
 	if len(comps) > a.maxComps {
 		return nil, Errorf(ErrLimit, "%d components, limit %d", len(comps), a.maxComps)
 	}
@@ -301,7 +359,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 			if i >= len(units) || ctx.Err() != nil {
 				return
 			}
-			out[i] = a.one(ctx, units[i])
+			out[i] = a.one(ctx, pols, units[i])
 		}
 	}
 	early := min(a.workers, len(comps)) - 1
@@ -318,7 +376,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 			ready <- ok
 		}
 	}
-	units, err := a.expand(comps)
+	units, err = a.expand(comps)
 	if err != nil {
 		release(false)
 		wg.Wait()
@@ -547,7 +605,7 @@ func (a *Appraiser) missing(units []unit) string {
 
 // one verifies and appraises one submodule. A verifier or policy that
 // panics fails its submodule (verifier malfunction) instead of the process.
-func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
+func (a *Appraiser) one(ctx context.Context, pols policies, u unit) (so *SubmodOutcome) {
 	defer func() {
 		if r := recover(); r != nil {
 			so = a.failed(u, Errorf(ErrConfig, "%s: verifier or policy panicked: %v", u.format, r))
@@ -560,8 +618,8 @@ func (a *Appraiser) one(ctx context.Context, u unit) (so *SubmodOutcome) {
 	if err != nil {
 		return a.failed(u, err)
 	}
-	p := a.policy
-	if fp, ok := a.byFormat[u.format]; ok {
+	p := pols.def
+	if fp, ok := pols.byFormat[u.format]; ok {
 		p = fp
 	}
 	var unsafe []string

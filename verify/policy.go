@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/trustfactory/attest/ear"
@@ -156,4 +157,60 @@ type Check struct {
 // Status is the tier of the claim value the check set.
 func (c Check) Status() ear.Status {
 	return c.Value.Tier()
+}
+
+// PolicySnapshotter is a Policy that can change between appraisals, such as
+// a PolicyRef. The composite appraiser calls Snapshot once per appraisal and
+// appraises every component of that appraisal with the policy it returned,
+// so that one result never mixes two policy versions.
+type PolicySnapshotter interface {
+	Policy
+	// Snapshot returns the policy in effect now. It must not return nil.
+	Snapshot() Policy
+}
+
+// PolicyRef is a policy that can be replaced while appraisals run: reference
+// values reloaded, a rule set changed. Store swaps it atomically; an
+// appraiser given a PolicyRef reads it once per appraisal (it is a
+// PolicySnapshotter). It is safe for concurrent use.
+type PolicyRef struct {
+	cur atomic.Pointer[policyBox]
+}
+
+// policyBox holds a Policy so that atomic.Pointer can hold an interface.
+type policyBox struct{ p Policy }
+
+// NewPolicyRef returns a PolicyRef holding p.
+func NewPolicyRef(p Policy) (*PolicyRef, error) {
+	r := &PolicyRef{}
+	if err := r.Store(p); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Store makes p the policy of every appraisal that starts after it returns.
+// Appraisals already running keep the policy they started with. A nil
+// policy is an ErrConfig error and leaves the current one in place.
+func (r *PolicyRef) Store(p Policy) error {
+	if isNil(p) {
+		return Errorf(ErrConfig, "policy ref: nil policy")
+	}
+	if _, self := p.(*PolicyRef); self {
+		// A ref holding a ref would be read twice per appraisal, and a
+		// ref holding itself would never return.
+		return Errorf(ErrConfig, "policy ref: a PolicyRef cannot hold another PolicyRef")
+	}
+	r.cur.Store(&policyBox{p})
+	return nil
+}
+
+// Snapshot returns the current policy.
+func (r *PolicyRef) Snapshot() Policy { return r.cur.Load().p }
+
+// Appraise appraises in with the current policy. Callers that appraise
+// several components as one result should take a Snapshot once instead, as
+// the composite appraiser does.
+func (r *PolicyRef) Appraise(ctx context.Context, in PolicyInput) (*PolicyResult, error) {
+	return r.Snapshot().Appraise(ctx, in)
 }
