@@ -37,7 +37,13 @@ func WithDeviceRoots(roots ...*x509.Certificate) Option {
 // RIM signer chain. Without it NewVerifier fails unless
 // WithoutRevocationUnsafe is given.
 func WithOCSP(c *ocsp.Checker) Option {
-	return func(v *Verifier) error { v.ocsp = c; return nil }
+	return func(v *Verifier) error {
+		if c == nil {
+			return verify.Errorf(verify.ErrConfig, "WithOCSP: nil checker")
+		}
+		v.ocsp = c
+		return nil
+	}
 }
 
 // WithoutRevocationUnsafe skips OCSP entirely. The claims say so.
@@ -48,7 +54,13 @@ func WithoutRevocationUnsafe() Option {
 // WithRIMs sets where RIMs come from (see NewRIMProvider). Without it
 // NewVerifier fails unless WithoutRIMsUnsafe is given.
 func WithRIMs(p RIMProvider) Option {
-	return func(v *Verifier) error { v.rims = p; return nil }
+	return func(v *Verifier) error {
+		if p == nil {
+			return verify.Errorf(verify.ErrConfig, "WithRIMs: nil provider")
+		}
+		v.rims = p
+		return nil
+	}
 }
 
 // WithoutRIMsUnsafe skips the RIMs and the measurement comparison: the
@@ -72,7 +84,13 @@ func AllowTrailingZeroPadding() Option {
 
 // WithCacheSize bounds the verified-chain cache (default 256).
 func WithCacheSize(n int) Option {
-	return func(v *Verifier) error { v.cacheSize = n; return nil }
+	return func(v *Verifier) error {
+		if n < 1 {
+			return verify.Errorf(verify.ErrConfig, "WithCacheSize: %d, expected at least 1", n)
+		}
+		v.cacheSize = n
+		return nil
+	}
 }
 
 // WithLogger logs at debug level; the default is silent.
@@ -121,11 +139,15 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 		return nil, err
 	}
 	v.rootSet = rs
-	if v.ocsp == nil && !v.noRevocation {
+	switch {
+	case v.ocsp == nil && !v.noRevocation:
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: no OCSP checker: use WithOCSP, or WithoutRevocationUnsafe")
-	}
-	if v.rims == nil && !v.noRIMs {
+	case v.ocsp != nil && v.noRevocation:
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: WithOCSP and WithoutRevocationUnsafe contradict each other: give one")
+	case v.rims == nil && !v.noRIMs:
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: no RIM provider: use WithRIMs, or WithoutRIMsUnsafe")
+	case v.rims != nil && v.noRIMs:
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: WithRIMs and WithoutRIMsUnsafe contradict each other: give one")
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
 	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)

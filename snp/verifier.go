@@ -11,7 +11,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/trustfactory/attest/internal/lru"
@@ -145,6 +147,10 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 			}
 			v.roots[p] = r
 		}
+	}
+	if _, trusted := v.roots[v.product]; v.product != ProductUnknown && !trusted {
+		// Every report of the product would fail for want of its roots.
+		return nil, verify.Errorf(verify.ErrConfig, "snp: WithProduct(%s) and WithTrustedRoots for %v contradict each other: no roots for %s", v.product, slices.Sorted(maps.Keys(v.roots)), v.product)
 	}
 	if v.chains == nil {
 		v.chains = lru.New[[32]byte, *verifiedChain](1024)

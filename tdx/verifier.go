@@ -119,6 +119,9 @@ func WithCacheSize(n int) Option {
 // older, validly signed collateral.
 func WithMinTCBEvaluationDataNumber(n int) Option {
 	return func(c *config) error {
+		if n < 0 {
+			return verify.Errorf(verify.ErrConfig, "WithMinTCBEvaluationDataNumber: %d is negative", n)
+		}
 		c.minEvalNumber = n
 		return nil
 	}
@@ -166,6 +169,29 @@ func WithExpiredCollateralUnsafe(grace time.Duration) Option {
 	}
 }
 
+// contradictions refuses option sets that ask for two incompatible things:
+// a switch that turns a check off beside an option that configures it would
+// leave the caller believing the check runs.
+func (c *config) contradictions() error {
+	if !c.skipCollateral {
+		if c.source == nil {
+			return verify.Errorf(verify.ErrConfig, "tdx: no collateral source: use WithCollateral (or WithoutCollateralUnsafe)")
+		}
+		return nil
+	}
+	switch {
+	case c.source != nil:
+		return verify.Errorf(verify.ErrConfig, "tdx: WithCollateral and WithoutCollateralUnsafe contradict each other: give one")
+	case c.skipCRLs:
+		return verify.Errorf(verify.ErrConfig, "tdx: WithoutCRLsUnsafe configures a collateral appraisal that WithoutCollateralUnsafe turns off: give one")
+	case c.staleGrace > 0:
+		return verify.Errorf(verify.ErrConfig, "tdx: WithExpiredCollateralUnsafe configures a collateral appraisal that WithoutCollateralUnsafe turns off: give one")
+	case c.minEvalNumber > 0:
+		return verify.Errorf(verify.ErrConfig, "tdx: WithMinTCBEvaluationDataNumber(%d) demands collateral that WithoutCollateralUnsafe skips", c.minEvalNumber)
+	}
+	return nil
+}
+
 // Verifier verifies TDX quotes. It is immutable and safe for concurrent use.
 type Verifier struct {
 	cfg        config
@@ -182,8 +208,8 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 			return nil, err
 		}
 	}
-	if cfg.source == nil && !cfg.skipCollateral {
-		return nil, verify.Errorf(verify.ErrConfig, "tdx: no collateral source: use WithCollateral (or WithoutCollateralUnsafe)")
+	if err := cfg.contradictions(); err != nil {
+		return nil, err
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)

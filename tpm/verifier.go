@@ -222,6 +222,10 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if slices.Contains(v.banks, crypto.SHA1) && !v.sha1Unsafe {
 		return nil, verify.Errorf(verify.ErrConfig, "WithHashAlgs lists SHA-1: also give WithSHA1Unsafe to accept the SHA-1 bank")
 	}
+	if v.sha1Unsafe && !slices.Contains(v.banks, crypto.SHA1) {
+		// The switch would be recorded as in effect while doing nothing.
+		return nil, verify.Errorf(verify.ErrConfig, "WithSHA1Unsafe without SHA-1 in WithHashAlgs (banks %v): give both or neither", v.banks)
+	}
 	if v.chains == nil {
 		v.chains = lru.New[[32]byte, chainResult](1024)
 		v.extracted = lru.New[[32]byte, *LogClaims](1024)
