@@ -36,7 +36,7 @@ func readReal(t testing.TB) []byte {
 
 func realVerifier(t testing.TB) *azure.Verifier {
 	t.Helper()
-	sv, err := snp.NewVerifier(snp.WithoutRevocationCheckUnsafe())
+	sv, err := snp.NewVerifier(snp.WithoutRevocationUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestMintedEvidence(t *testing.T) {
 			t.Fatalf("version %d: %v", version, err)
 		}
 		m := c.Map()
-		if m["revocation_checked"] != true || m["unsafe_options"] != nil || m["ak.trust"] != "bound" || m["report_data"] != hex.EncodeToString(rd) ||
+		if m["revocation_checked"] != true || m[verify.ClaimUnsafe] != nil || m["ak.trust"] != "bound" || m["report_data"] != hex.EncodeToString(rd) ||
 			m["hcl_report_session_bound"] != (version == 2) {
 			t.Fatalf("version %d claims: %v", version, m)
 		}

@@ -67,7 +67,17 @@ func (c *Claims) Map() map[string]any {
 	m["secure_boot.enabled"] = c.VM.SecureBoot
 	m["user_data"] = strings.ToLower(c.UserData)
 	m["runtime_data_hash"] = hashName(c.RuntimeDataHash)
+	// Both parts' switches under the one key (the TPM map's would hide the
+	// SEV-SNP report's).
+	delete(m, verify.ClaimUnsafe)
+	verify.PutUnsafeClaim(m, c.UnsafeSwitches())
 	return m
+}
+
+// UnsafeSwitches implements verify.UnsafeReporter: the switches of the
+// SEV-SNP report's and the vTPM quote's verifications.
+func (c *Claims) UnsafeSwitches() []verify.UnsafeSwitch {
+	return verify.AddUnsafe(c.SNP.UnsafeSwitches(), c.TPM.UnsafeSwitches()...)
 }
 
 func hashName(h crypto.Hash) string {

@@ -20,7 +20,7 @@ func ExampleVerifier_Verify() {
 		fmt.Println(err)
 		return
 	}
-	sv, err := snp.NewVerifier(snp.WithoutRevocationCheckUnsafe())
+	sv, err := snp.NewVerifier(snp.WithoutRevocationUnsafe())
 	if err != nil {
 		fmt.Println(err)
 		return

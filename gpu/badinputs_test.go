@@ -197,11 +197,11 @@ func TestGPU09FWIDAbsent(t *testing.T) {
 	ev := p.Evidence(p.Sign(gputest.Report{Nonce: testNonce, Opaque: ops}), testNonce)
 	c, err := verifierFor(t, p).Verify(context.Background(), ev, exp())
 	expectKind(t, c, err, verify.ErrBinding)
-	c, err = verifierFor(t, p, gpu.AllowMissingFWIDUnsafe(), gpu.WithoutRevocationUnsafe()).Verify(context.Background(), ev, exp())
+	c, err = verifierFor(t, p, gpu.WithMissingFWIDUnsafe(), gpu.WithoutRevocationUnsafe()).Verify(context.Background(), ev, exp())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(c.Map()["x-attest-unsafe-options"].([]string), ","), "AllowMissingFWIDUnsafe") {
+	if !strings.Contains(strings.Join(c.Map()[verify.ClaimUnsafe].([]string), ","), "WithMissingFWIDUnsafe") {
 		t.Fatal("unsafe option not in claims")
 	}
 }
@@ -256,11 +256,11 @@ func TestGPU10RevokedUnknown(t *testing.T) {
 func TestGPU11HoldScopedToRIMs(t *testing.T) {
 	p, r, ev := ocspSetup(t)
 	r.Set(p.Certs[1], gputest.CertState{Status: xocsp.Revoked, Reason: xocsp.CertificateHold})
-	c, err := ocspVerifier(t, p, r, ocsp.WithAllowRIMCertificateHoldUnsafe()).Verify(context.Background(), ev, exp())
+	c, err := ocspVerifier(t, p, r, ocsp.WithRIMCertificateHoldUnsafe()).Verify(context.Background(), ev, exp())
 	expectKind(t, c, err, verify.ErrRevoked)
 	// The same hold on a RIM-scoped chain is accepted with a warning.
 	src := ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(r.Server.URL))
-	chk, _ := ocsp.NewChecker(src, ocsp.WithAllowRIMCertificateHoldUnsafe())
+	chk, _ := ocsp.NewChecker(src, ocsp.WithRIMCertificateHoldUnsafe())
 	res, err := chk.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeRIM, testNow)
 	if err != nil || len(res.Warnings) != 1 {
 		t.Fatalf("RIM hold: %v %v", res, err)
@@ -306,7 +306,7 @@ func TestGPU13Unreachable(t *testing.T) {
 	r.Close()
 	c, err := ocspVerifier(t, p, r).Verify(context.Background(), ev, exp())
 	expectKind(t, c, err, verify.ErrCollateral)
-	c, err = ocspVerifier(t, p, r, ocsp.WithAllowMissingUnsafe()).Verify(context.Background(), ev, exp())
+	c, err = ocspVerifier(t, p, r, ocsp.WithMissingAnswersUnsafe()).Verify(context.Background(), ev, exp())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"time"
 
@@ -37,13 +38,26 @@ type DeviceClaims struct {
 	FirmwareRIM  *RIMResult      // VBIOS or switch BIOS
 	Comparison   *rim.Comparison // nil with WithoutRIMsUnsafe
 	Warnings     []string
-	Unsafe       []string // unsafe options that affected this result
+	Unsafe       []verify.UnsafeSwitch // unsafe switches that affected this result
 }
+
+// UnsafeSwitches implements verify.UnsafeReporter.
+func (d *DeviceClaims) UnsafeSwitches() []verify.UnsafeSwitch { return slices.Clone(d.Unsafe) }
 
 // Claims are the claims of every device of one piece of evidence.
 type Claims struct {
 	format  verify.Format
 	Devices []*DeviceClaims
+}
+
+// UnsafeSwitches implements verify.UnsafeReporter: the switches of every
+// device, each once.
+func (c *Claims) UnsafeSwitches() []verify.UnsafeSwitch {
+	var out []verify.UnsafeSwitch
+	for _, d := range c.Devices {
+		out = verify.AddUnsafe(out, d.Unsafe...)
+	}
+	return out
 }
 
 // Format returns the evidence format.
@@ -154,9 +168,7 @@ func (d *DeviceClaims) Map() map[string]any {
 	if len(d.Warnings) > 0 {
 		m["x-nvidia-attestation-warning"] = append([]string(nil), d.Warnings...)
 	}
-	if len(d.Unsafe) > 0 {
-		m["x-attest-unsafe-options"] = append([]string(nil), d.Unsafe...)
-	}
+	verify.PutUnsafeClaim(m, d.Unsafe)
 	return m
 }
 

@@ -136,7 +136,7 @@ func TestRIMSignerRevocation(t *testing.T) {
 	s.resp.Set(s.rims.Signer, gputest.CertState{Status: xocsp.Revoked, Reason: xocsp.CertificateHold})
 	c, err = s.verifier(t).Verify(context.Background(), s.evidence, exp())
 	expectKind(t, c, err, verify.ErrRevoked)
-	c, err = s.verifier(t, ocsp.WithAllowRIMCertificateHoldUnsafe()).Verify(context.Background(), s.evidence, exp())
+	c, err = s.verifier(t, ocsp.WithRIMCertificateHoldUnsafe()).Verify(context.Background(), s.evidence, exp())
 	if err != nil {
 		t.Fatal(err)
 	}

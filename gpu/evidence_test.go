@@ -103,7 +103,7 @@ func TestMissingNonceUnsafe(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := c.Map()
-	if m["x-nvidia-gpu-attestation-report-nonce-match"] != false || !strings.Contains(strings.Join(m["x-attest-unsafe-options"].([]string), ","), "AllowMissingReportDataUnsafe") {
-		t.Fatalf("claims: %v %v", m["x-nvidia-gpu-attestation-report-nonce-match"], m["x-attest-unsafe-options"])
+	if m["x-nvidia-gpu-attestation-report-nonce-match"] != false || !strings.Contains(strings.Join(m[verify.ClaimUnsafe].([]string), ","), "AllowMissingReportDataUnsafe") {
+		t.Fatalf("claims: %v %v", m["x-nvidia-gpu-attestation-report-nonce-match"], m[verify.ClaimUnsafe])
 	}
 }

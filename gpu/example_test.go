@@ -20,7 +20,7 @@ func Example() {
 	rims, _ := rim.NewDirSource("../testdata/gpu/v1")
 	provider, _ := gpu.NewRIMProvider(nil, rims, 0)
 	answers, _ := ocsp.NewDirSource("../testdata/gpu/ocsp/rim")
-	checker, _ := ocsp.NewChecker(answers, ocsp.WithAllowMissingUnsafe())
+	checker, _ := ocsp.NewChecker(answers, ocsp.WithMissingAnswersUnsafe())
 	v, err := gpu.NewVerifier(verify.FormatGPU, gpu.WithRIMs(provider), gpu.WithOCSP(checker))
 	if err != nil {
 		fmt.Println(err)

@@ -49,8 +49,8 @@ func TestV1SignatureChainFWID(t *testing.T) {
 	if m["x-nvidia-gpu-driver-version"] != "550.90.07" || m["measres"] != "not-run" || m["hwmodel"] != "GH100 A01 GSP BROM" {
 		t.Fatalf("map: %v", m)
 	}
-	if u, _ := m["x-attest-unsafe-options"].([]string); len(u) != 2 {
-		t.Fatalf("unsafe options must show in the claims: %v", m["x-attest-unsafe-options"])
+	if u, _ := m[verify.ClaimUnsafe].([]string); len(u) != 2 {
+		t.Fatalf("unsafe options must show in the claims: %v", m[verify.ClaimUnsafe])
 	}
 	// The L1B root (same key, other certificate) also verifies the chain.
 	roots := DefaultDeviceRoots()
@@ -64,12 +64,12 @@ func TestV2FWIDOption(t *testing.T) {
 	exp := verify.Expectations{ReportData: v2Nonce, Now: v2Time}
 	c, err := noNetVerifier(t, verify.FormatGPU).Verify(context.Background(), v2Evidence(t), exp)
 	mustFail(t, c, err, verify.ErrBinding)
-	c, err = noNetVerifier(t, verify.FormatGPU, AllowMissingFWIDUnsafe()).Verify(context.Background(), v2Evidence(t), exp)
+	c, err = noNetVerifier(t, verify.FormatGPU, WithMissingFWIDUnsafe()).Verify(context.Background(), v2Evidence(t), exp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := c.Map()["x-attest-unsafe-options"].([]string)
-	if !strings.Contains(strings.Join(u, ","), "AllowMissingFWIDUnsafe") {
+	u := c.Map()[verify.ClaimUnsafe].([]string)
+	if !strings.Contains(strings.Join(u, ","), "WithMissingFWIDUnsafe") {
 		t.Fatalf("unsafe options: %v", u)
 	}
 }
@@ -332,7 +332,7 @@ func TestV4DeviceChainOCSP(t *testing.T) {
 	cc, err = v2.Verify(context.Background(), v1Evidence(t), verify.Expectations{ReportData: v1Nonce, Now: v4Time})
 	mustFail(t, cc, err, verify.ErrCollateral)
 	// …and a warning claim when explicitly allowed.
-	chk3, _ := ocsp.NewChecker(empty, ocsp.WithAllowMissingUnsafe())
+	chk3, _ := ocsp.NewChecker(empty, ocsp.WithMissingAnswersUnsafe())
 	v3, _ := NewVerifier(verify.FormatGPU, WithOCSP(chk3), WithoutRIMsUnsafe())
 	c3, err := v3.Verify(context.Background(), v1Evidence(t), verify.Expectations{ReportData: v1Nonce, Now: v4Time})
 	if err != nil {

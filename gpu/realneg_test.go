@@ -32,7 +32,7 @@ func TestRealBrokenChains(t *testing.T) {
 		mustFail(t, c, err, verify.ErrChain)
 	}
 	ev := rawEvidence(readHex(t, "v2", "attestationReport.txt"), readFile(t, "negative", "invalidCertChain.txt"))
-	c, err := noNetVerifier(t, verify.FormatGPU, AllowMissingFWIDUnsafe()).Verify(context.Background(), ev, verify.Expectations{ReportData: v2Nonce, Now: v2Time})
+	c, err := noNetVerifier(t, verify.FormatGPU, WithMissingFWIDUnsafe()).Verify(context.Background(), ev, verify.Expectations{ReportData: v2Nonce, Now: v2Time})
 	mustFail(t, c, err, verify.ErrChain)
 }
 
@@ -87,7 +87,7 @@ func TestRealTrailingByte(t *testing.T) {
 
 func sdkVerifier(t *testing.T, docs map[string]string) *Verifier {
 	t.Helper()
-	v, err := NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), AllowMissingFWIDUnsafe(), WithRIMs(newRIMs(t, rimMemory(t, docs))))
+	v, err := NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithMissingFWIDUnsafe(), WithRIMs(newRIMs(t, rimMemory(t, docs))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func v1Verifier(t testing.TB, extra ...ocsp.Option) *Verifier {
 	}
 	// Device-chain answers of V1 are only valid in August 2025 (V4): at the
 	// V1 time they are reported missing, with a warning.
-	chk, err := ocsp.NewChecker(rimOCSPOnly(t), append([]ocsp.Option{ocsp.WithAllowMissingUnsafe()}, extra...)...)
+	chk, err := ocsp.NewChecker(rimOCSPOnly(t), append([]ocsp.Option{ocsp.WithMissingAnswersUnsafe()}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestV1EndToEnd(t *testing.T) {
 	if d.OCSP.Status() != ocsp.StatusMissing {
 		t.Fatalf("device OCSP at the V1 time: %s", d.OCSP.Status())
 	}
-	if len(d.Unsafe) != 1 || d.Unsafe[0] != "ocsp.WithAllowMissingUnsafe" {
+	if len(d.Unsafe) != 1 || d.Unsafe[0] != ocsp.UnsafeMissingAnswers {
 		t.Fatalf("unsafe options: %v", d.Unsafe)
 	}
 	m := c.Map()
@@ -118,7 +118,7 @@ func TestV2WithRIMs(t *testing.T) {
 	}
 	c, err := v.Verify(context.Background(), v2Evidence(t), exp)
 	mustFail(t, c, err, verify.ErrBinding) // no FWID
-	v, _ = NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(newRIMs(t, src)), AllowMissingFWIDUnsafe())
+	v, _ = NewVerifier(verify.FormatGPU, WithoutRevocationUnsafe(), WithRIMs(newRIMs(t, src)), WithMissingFWIDUnsafe())
 	c, err = v.Verify(context.Background(), v2Evidence(t), exp)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +323,7 @@ func TestRIMChainChangedBetweenVerifications(t *testing.T) {
 	drv, vbios := v1Manifests(t)
 	f := fakeRIMs{"NV_GPU_DRIVER_GH100_550.90.07": drv, "NV_GPU_VBIOS_1010_0200_882_96009F0001": vbios}
 	log := &queryLog{}
-	chk, err := ocsp.NewChecker(log, ocsp.WithAllowMissingUnsafe())
+	chk, err := ocsp.NewChecker(log, ocsp.WithMissingAnswersUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,14 @@ func WithOCSP(c *ocsp.Checker) Option {
 	}
 }
 
+// The unsafe switches of this package's options, as DeviceClaims report
+// them (with those of the ocsp.Checker and verify.UnsafeMissingReportData).
+const (
+	UnsafeWithoutRevocation verify.UnsafeSwitch = "gpu.WithoutRevocationUnsafe"
+	UnsafeWithoutRIMs       verify.UnsafeSwitch = "gpu.WithoutRIMsUnsafe"
+	UnsafeMissingFWID       verify.UnsafeSwitch = "gpu.WithMissingFWIDUnsafe" // only for a report without FWID
+)
+
 // WithoutRevocationUnsafe skips OCSP entirely. The claims say so.
 func WithoutRevocationUnsafe() Option {
 	return func(v *Verifier) error { v.noRevocation = true; return nil }
@@ -69,10 +77,10 @@ func WithoutRIMsUnsafe() Option {
 	return func(v *Verifier) error { v.noRIMs = true; return nil }
 }
 
-// AllowMissingFWIDUnsafe accepts reports without the FWID opaque entry (old
+// WithMissingFWIDUnsafe accepts reports without the FWID opaque entry (old
 // firmware); the binding of the attestation key certificate to the running
 // firmware is then not checked. The claims say so.
-func AllowMissingFWIDUnsafe() Option {
+func WithMissingFWIDUnsafe() Option {
 	return func(v *Verifier) error { v.allowNoFWID = true; return nil }
 }
 
@@ -323,7 +331,7 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		Nonce: rep.Request.Nonce[:], NonceChecked: nonceChecked,
 	}
 	if !nonceChecked {
-		dc.Unsafe = append(dc.Unsafe, "AllowMissingReportDataUnsafe")
+		dc.Unsafe = append(dc.Unsafe, verify.UnsafeMissingReportData)
 	}
 	if rep.TrailingPadding > 0 {
 		dc.Warnings = append(dc.Warnings, fmt.Sprintf("%d zero bytes after the signature were ignored", rep.TrailingPadding))
@@ -332,13 +340,13 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		return nil, err
 	}
 	if v.noRevocation {
-		dc.Unsafe = append(dc.Unsafe, "WithoutRevocationUnsafe")
+		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRevocation)
 	} else {
 		if v.ocsp.AllowsMissing() {
-			dc.Unsafe = append(dc.Unsafe, "ocsp.WithAllowMissingUnsafe")
+			dc.Unsafe = append(dc.Unsafe, ocsp.UnsafeMissingAnswers)
 		}
 		if v.ocsp.AllowsRIMHold() {
-			dc.Unsafe = append(dc.Unsafe, "ocsp.WithAllowRIMCertificateHoldUnsafe")
+			dc.Unsafe = append(dc.Unsafe, ocsp.UnsafeRIMCertificateHold)
 		}
 		res, err := v.ocsp.Check(ctx, chain.revocation, 1, ocsp.ScopeDevice, now)
 		if err != nil {
@@ -348,7 +356,7 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		dc.Warnings = append(dc.Warnings, res.Warnings...)
 	}
 	if v.noRIMs {
-		dc.Unsafe = append(dc.Unsafe, "WithoutRIMsUnsafe")
+		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRIMs)
 		return dc, nil
 	}
 	if err := v.checkRIMs(ctx, dc, now); err != nil {
@@ -400,11 +408,11 @@ func (v *Verifier) checkFWID(dc *DeviceClaims) error {
 		dc.Warnings = append(dc.Warnings, "LS10 reports carry no FWID: the attestation key certificate is not bound to the running firmware")
 		return nil
 	case got == nil && v.allowNoFWID:
-		dc.Unsafe = append(dc.Unsafe, "AllowMissingFWIDUnsafe")
+		dc.Unsafe = append(dc.Unsafe, UnsafeMissingFWID)
 		dc.Warnings = append(dc.Warnings, "report carries no FWID: the attestation key certificate is not bound to the running firmware")
 		return nil
 	case got == nil:
-		return verify.Errorf(verify.ErrBinding, "FWID: the report has no FWID entry (set AllowMissingFWIDUnsafe for old firmware)")
+		return verify.Errorf(verify.ErrBinding, "FWID: the report has no FWID entry (set WithMissingFWIDUnsafe for old firmware)")
 	case want == nil:
 		return verify.Errorf(verify.ErrBinding, "FWID: the report carries %x, the attestation key certificate has no FWID extension", got)
 	case string(got) != string(want):

@@ -57,7 +57,7 @@
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration)
-//	all   any key containing "unsafe" holding true or a non-empty list
+//	all   no claim: unsafe switches come typed in verify.PolicyInput.Unsafe
 //
 // A key with "/" names a field of a nested object.
 //

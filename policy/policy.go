@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -470,25 +469,9 @@ func compareVersions(a, b string) (int, error) {
 // common applies the rules every format shares: unsafe switches and the
 // instance identity that a checked binding proves.
 func (e *eval) common() {
-	var unsafe []string
-	unsafe = append(unsafe, e.in.Unsafe...)
-	var keys []string // only the few claims that name an unsafe switch, in order
-	for k := range e.in.Claims {
-		if containsFold(k, "unsafe") {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		switch v := e.in.Claims[k].(type) {
-		case bool:
-			if v {
-				unsafe = append(unsafe, k)
-			}
-		default:
-			unsafe = append(unsafe, stringList(v)...)
-		}
-	}
+	// The typed list only: a claim that merely looks like a switch by its
+	// name is no switch, and a switch is never missed for a claim's name.
+	unsafe := verify.UnsafeNames(e.in.Unsafe)
 	c := verify.Check{ID: "unsafe", Title: "no unsafe switch in effect", Expected: "none", Category: ear.Configuration}
 	if len(unsafe) > 0 {
 		c.Actual = strings.Join(unsafe, ", ")
@@ -509,25 +492,3 @@ func (e *eval) common() {
 	e.add(b)
 }
 
-// containsFold reports whether sub (ASCII) occurs in s, ignoring case,
-// without allocating as strings.ToLower would for every claim name.
-func containsFold(s, sub string) bool {
-	if sub == "" {
-		return true
-	}
-	first := lowerASCII(sub[0])
-	for i := 0; i+len(sub) <= len(s); i++ {
-		// Only a position whose byte folds to sub's first byte is compared.
-		if lowerASCII(s[i]) == first && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}

@@ -53,7 +53,7 @@ func tdxRV(t *testing.T, extra ...Entry) *ReferenceValues {
 	return rv
 }
 
-func appraise(t *testing.T, rv *ReferenceValues, f verify.Format, claims map[string]any, unsafe ...string) *verify.PolicyResult {
+func appraise(t *testing.T, rv *ReferenceValues, f verify.Format, claims map[string]any, unsafe ...verify.UnsafeSwitch) *verify.PolicyResult {
 	t.Helper()
 	p, err := New(rv)
 	if err != nil {
@@ -277,42 +277,28 @@ func TestTDXMinimumDateAndAdvisories(t *testing.T) {
 	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
 }
 
-// POL-06: unsafe switches cap the result at warning and are recorded.
+// POL-06: unsafe switches cap the result at warning and are recorded. The
+// rule reads the typed list only: claims named like a switch are no switch.
 func TestUnsafeSwitches(t *testing.T) {
-	r := appraise(t, tdxRV(t), verify.FormatTDX, tdxClaims(), "AllowMissingReportDataUnsafe")
+	r := appraise(t, tdxRV(t), verify.FormatTDX, tdxClaims(), verify.UnsafeMissingReportData)
 	if r.Status() != ear.StatusWarning {
 		t.Fatalf("status %s", r.Status())
 	}
-	if c := check(t, r, "unsafe"); c.OK || !strings.Contains(c.Actual, "AllowMissingReportDataUnsafe") {
+	if c := check(t, r, "unsafe"); c.OK || !strings.Contains(c.Actual, string(verify.UnsafeMissingReportData)) {
 		t.Fatalf("%+v", c)
 	}
 	wantVector(t, r, ear.InstanceIdentity, ear.NoClaim)
-	cl := tdxClaims()
-	cl["unsafe"] = []string{"WithoutCollateralUnsafe"}
-	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
+	r = appraise(t, tdxRV(t), verify.FormatTDX, tdxClaims(), "tdx.WithoutCollateralUnsafe", "tdx.WithoutCRLsUnsafe")
 	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
-	cl = tdxClaims()
-	cl["skip_ocsp_unsafe"] = true
-	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
-	if r.Status() == ear.StatusAffirming {
-		t.Fatal("unsafe claim affirmed")
+	if c := check(t, r, "unsafe"); c.Actual != "tdx.WithoutCollateralUnsafe, tdx.WithoutCRLsUnsafe" {
+		t.Fatalf("%+v", c)
 	}
-	cl = tdxClaims()
-	cl["x-AllowUnSafe"] = true // any case
-	r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
-	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
-}
-
-func TestContainsFold(t *testing.T) {
-	for s, want := range map[string]bool{
-		"unsafe": true, "UNSAFE": true, "x-UnSafe-options": true, "skip_ocsp_unsafe": true,
-		"unsaf": false, "uns afe": false, "": false, "uunsafe": true, "safe": false,
-	} {
-		if got := containsFold(s, "unsafe"); got != want {
-			t.Errorf("containsFold(%q) = %v, want %v", s, got, want)
-		}
-		if got := containsFold(s, "UnSafe"); got != want {
-			t.Errorf("containsFold(%q, UnSafe) = %v, want %v", s, got, want)
+	for _, k := range []string{"unsafe", "skip_ocsp_unsafe", "x-AllowUnSafe"} {
+		cl := tdxClaims()
+		cl[k] = true
+		r = appraise(t, tdxRV(t), verify.FormatTDX, cl)
+		if c := check(t, r, "unsafe"); !c.OK {
+			t.Fatalf("claim %q taken for a switch: %+v", k, c)
 		}
 	}
 }
@@ -543,7 +529,7 @@ func TestGPU(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 	// Unsafe verifier options cap the GPU at warning.
-	r = appraise(t, nil, verify.FormatGPU, mut("x-attest-unsafe-options", []string{"WithoutRevocationUnsafe"}))
+	r = appraise(t, nil, verify.FormatGPU, gpuClaims(), "gpu.WithoutRevocationUnsafe")
 	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
 }
 
@@ -592,8 +578,7 @@ func TestTPM(t *testing.T) {
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
 	cl["secure_boot.enabled"] = true
-	cl["unsafe.sha1_bank"] = true
-	if r = appraise(t, rv, verify.FormatTPM, cl); r.Status() != ear.StatusWarning {
+	if r = appraise(t, rv, verify.FormatTPM, cl, "tpm.WithSHA1Unsafe"); r.Status() != ear.StatusWarning {
 		t.Fatalf("SHA-1 bank: %s", r.Status())
 	}
 }

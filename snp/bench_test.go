@@ -98,7 +98,7 @@ func leBig(le []byte) *big.Int {
 
 func realCase(b *testing.B, opts ...snp.Option) benchCase {
 	report, vcekDER := read(b, "gsg-attestation.bin"), read(b, "gsg-vcek.der")
-	v, err := snp.NewVerifier(append(opts, snp.WithoutRevocationCheckUnsafe())...)
+	v, err := snp.NewVerifier(append(opts, snp.WithoutRevocationUnsafe())...)
 	if err != nil {
 		b.Fatal(err)
 	}

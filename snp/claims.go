@@ -76,7 +76,7 @@ type Claims struct {
 	EndorsementProductName string
 	// CSPID is the VLEK's cloud-service-provider ID extension, if any.
 	CSPID string
-	// RevocationChecked is false only with WithoutRevocationCheckUnsafe.
+	// RevocationChecked is false only with WithoutRevocationUnsafe.
 	RevocationChecked bool
 	// InitDataChecked says HOST_DATA was compared with Expectations.InitDataDigest.
 	InitDataChecked bool
@@ -99,6 +99,20 @@ func newClaims(r *Report, p Product, chain *verifiedChain, revocation, initData,
 		EndorsementProductName: chain.vek.productName, CSPID: chain.vek.cspID,
 		RevocationChecked: revocation, InitDataChecked: initData, ReportDataChecked: reportData,
 	}
+}
+
+// UnsafeSwitches implements verify.UnsafeReporter: UnsafeWithoutRevocation
+// when the CRL was not checked, verify.UnsafeMissingReportData when the
+// report data was not.
+func (c *Claims) UnsafeSwitches() []verify.UnsafeSwitch {
+	var out []verify.UnsafeSwitch
+	if !c.RevocationChecked {
+		out = append(out, UnsafeWithoutRevocation)
+	}
+	if !c.ReportDataChecked {
+		out = append(out, verify.UnsafeMissingReportData)
+	}
+	return out
 }
 
 // Format implements verify.Claims.
@@ -205,16 +219,7 @@ func (c *Claims) Map() map[string]any {
 	if c.InitDataChecked {
 		m["init_data"] = h(r.HostData[:])
 	}
-	var unsafe []string
-	if !c.RevocationChecked {
-		unsafe = append(unsafe, "WithoutRevocationCheckUnsafe")
-	}
-	if !c.ReportDataChecked {
-		unsafe = append(unsafe, "AllowMissingReportDataUnsafe")
-	}
-	if unsafe != nil {
-		m["unsafe_options"] = unsafe
-	}
+	verify.PutUnsafeClaim(m, c.UnsafeSwitches())
 	m["report_data_checked"] = c.ReportDataChecked
 	return m
 }

@@ -25,7 +25,7 @@ type verifiedCRL struct {
 // intermediate's serial is not listed. It returns the CRL's nextUpdate.
 func (v *Verifier) checkRevocation(ctx context.Context, roots Roots, key SigningKey, intermediate *x509.Certificate, now time.Time) (time.Time, error) {
 	if v.source == nil {
-		return time.Time{}, verify.Errorf(verify.ErrCollateral, "revocation check: no collateral source for the %s CRL (configure WithKDS, or WithoutRevocationCheckUnsafe)", roots.Product)
+		return time.Time{}, verify.Errorf(verify.ErrCollateral, "revocation check: no collateral source for the %s CRL (configure WithKDS, or WithoutRevocationUnsafe)", roots.Product)
 	}
 	der, err := v.source.CRL(ctx, roots.Product, key)
 	if err != nil {

@@ -15,7 +15,7 @@
 //     embedded per product (replaceable with WithTrustedRoots; nothing in
 //     the evidence is a root);
 //   - the ARK-signed CRL of the product (signature, validity, the ASK/ASVK
-//     serial not revoked), unless WithoutRevocationCheckUnsafe;
+//     serial not revoked), unless WithoutRevocationUnsafe;
 //   - the report's P-384 signature, then the VCEK/VLEK TCB extensions
 //     against REPORTED_TCB and the VCEK hwID against CHIP_ID;
 //   - REPORT_DATA (Expectations.ReportData) and HOST_DATA

@@ -16,7 +16,7 @@ func ExampleNewVerifier() {
 	report, _ := os.ReadFile("../testdata/snp/gsg-attestation.bin")
 	vcek, _ := os.ReadFile("../testdata/snp/gsg-vcek.der")
 
-	v, err := snp.NewVerifier(snp.WithProduct(snp.Milan), snp.WithoutRevocationCheckUnsafe())
+	v, err := snp.NewVerifier(snp.WithProduct(snp.Milan), snp.WithoutRevocationUnsafe())
 	if err != nil {
 		fmt.Println(err)
 		return

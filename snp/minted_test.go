@@ -163,8 +163,8 @@ func TestMintedAllProductsAndEncodings(t *testing.T) {
 					if prod == snp.Turin && m["reported_tcb_fmc"] != int(p.TCB.FMC) {
 						t.Errorf("fmc claim: %v", m["reported_tcb_fmc"])
 					}
-					if _, unsafe := m["unsafe_options"]; unsafe {
-						t.Error("unsafe_options without an unsafe option")
+					if _, unsafe := m[verify.ClaimUnsafe]; unsafe {
+						t.Error("unsafe claim without an unsafe option")
 					}
 				})
 			}
@@ -412,7 +412,7 @@ func TestSNP13KeySwap(t *testing.T) {
 	table, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VLEK.Raw}})
 	check(t, v, append(bytes.Clone(raw), table...), exp(), verify.ErrBinding)
 	// The same with only a VLEK entry and no source to fetch the VCEK.
-	noSrc, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithoutRevocationCheckUnsafe())
+	noSrc, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithoutRevocationUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +658,7 @@ func TestSNP20AttackerRoots(t *testing.T) {
 	table, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VCEK.Raw}, {GUID: snp.GUIDARK, Data: rogue.ARK.Raw}})
 	check(t, v, append(raw, table...), exp(), verify.ErrChain)
 	// The real embedded roots do not accept test evidence.
-	real, err := snp.NewVerifier(snp.WithoutRevocationCheckUnsafe())
+	real, err := snp.NewVerifier(snp.WithoutRevocationUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -769,8 +769,8 @@ func TestSNP24ReportData(t *testing.T) {
 	if m["report_data"] == nil || m["report_data_checked"] != false {
 		t.Errorf("report_data %v checked %v", m["report_data"], m["report_data_checked"])
 	}
-	if u, _ := m["unsafe_options"].([]string); len(u) != 1 || u[0] != "AllowMissingReportDataUnsafe" {
-		t.Errorf("unsafe_options %v", m["unsafe_options"])
+	if u, _ := m[verify.ClaimUnsafe].([]string); len(u) != 1 || u[0] != string(verify.UnsafeMissingReportData) {
+		t.Errorf("unsafe claim %v", m[verify.ClaimUnsafe])
 	}
 }
 
@@ -1016,7 +1016,7 @@ func TestEarliestExpirationClaim(t *testing.T) {
 		}
 	}
 	// Without a CRL, the endorsement chain's earliest notAfter (the VCEK's here).
-	unsafe, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithoutRevocationCheckUnsafe())
+	unsafe, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithoutRevocationUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}

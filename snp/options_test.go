@@ -12,7 +12,7 @@ import (
 // Options that contradict each other are refused at construction: a product
 // whose roots the trusted set lacks could never verify a report.
 //
-// WithKDS beside WithoutRevocationCheckUnsafe is no contradiction: a KDS
+// WithKDS beside WithoutRevocationUnsafe is no contradiction: a KDS
 // source also supplies VCEKs and the AMD chain, which are needed without the
 // CRL.
 func TestContradictoryOptions(t *testing.T) {

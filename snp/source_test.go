@@ -274,7 +274,7 @@ func TestCertChainIntermediates(t *testing.T) {
 		"ARK only":      {[][]byte{p.ARK.Raw}, verify.ErrCollateral},
 	} {
 		src := chainOnly{snp.NewMemorySource(), bytes.Join(tc.chain, nil)}
-		v, err := snp.NewVerifier(roots, snp.WithKDS(src), snp.WithoutRevocationCheckUnsafe())
+		v, err := snp.NewVerifier(roots, snp.WithKDS(src), snp.WithoutRevocationUnsafe())
 		if err != nil {
 			t.Fatal(err)
 		}

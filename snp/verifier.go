@@ -91,10 +91,14 @@ func WithTrustedRoots(roots ...Roots) Option {
 	}
 }
 
-// WithoutRevocationCheckUnsafe skips the CRL check of the ASK/ASVK. A revoked
+// UnsafeWithoutRevocation is the unsafe switch of WithoutRevocationUnsafe,
+// as the claims report it (Claims.UnsafeSwitches).
+const UnsafeWithoutRevocation verify.UnsafeSwitch = "snp.WithoutRevocationUnsafe"
+
+// WithoutRevocationUnsafe skips the CRL check of the ASK/ASVK. A revoked
 // AMD intermediate would then go unnoticed; the claims record the choice
-// (revocation_checked=false, unsafe_options).
-func WithoutRevocationCheckUnsafe() Option {
+// (revocation_checked=false, UnsafeWithoutRevocation).
+func WithoutRevocationUnsafe() Option {
 	return func(v *Verifier) error {
 		v.noRevocation = true
 		return nil

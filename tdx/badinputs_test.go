@@ -209,7 +209,7 @@ func TestExpectations(t *testing.T) {
 	wantKinds(t, err, verify.ErrConfig)
 	e.AllowMissingReportDataUnsafe = true
 	c, err := verifyQuote(t, v, q, e)
-	if err != nil || !contains(c.Unsafe, "report_data_unchecked") {
+	if err != nil || !contains(c.Unsafe, verify.UnsafeMissingReportData) {
 		t.Fatalf("unsafe report data: %v %v", err, c)
 	}
 	// TDX-26: the expected 32 bytes match, the other 32 are attacker bytes.
@@ -234,7 +234,7 @@ func TestExpectations(t *testing.T) {
 	wantKinds(t, err, verify.ErrConfig)
 }
 
-func contains(s []string, x string) bool {
+func contains(s []verify.UnsafeSwitch, x verify.UnsafeSwitch) bool {
 	for _, y := range s {
 		if y == x {
 			return true

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,9 +34,13 @@ type Claims struct {
 	EventLog *EventLog
 	// InitDataChecked says MRCONFIGID was compared with Expectations.InitDataDigest.
 	InitDataChecked bool
-	// Unsafe lists the checks that were skipped by an …Unsafe option or expectation.
-	Unsafe []string
+	// Unsafe lists the unsafe switches that took effect in this
+	// verification (UnsafeWithoutCollateral, …, verify.UnsafeMissingReportData).
+	Unsafe []verify.UnsafeSwitch
 }
+
+// UnsafeSwitches implements verify.UnsafeReporter.
+func (c *Claims) UnsafeSwitches() []verify.UnsafeSwitch { return slices.Clone(c.Unsafe) }
 
 var _ verify.Claims = (*Claims)(nil)
 
@@ -205,7 +210,6 @@ func (c *Claims) Map() map[string]any {
 		}
 		m["rtmr3_unlogged"] = l.RTMR3Unlogged
 	}
-	unsafe := append([]string{}, c.Unsafe...)
-	m["unsafe"] = unsafe
+	verify.PutUnsafeClaim(m, c.Unsafe)
 	return m
 }

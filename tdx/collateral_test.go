@@ -215,7 +215,7 @@ func TestExpiredCollateralGrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Map()["collateral_expiration_status"] != "1" || !c.TCB.Expired || !contains(c.Unsafe, "collateral_expired") {
+	if c.Map()["collateral_expiration_status"] != "1" || !c.TCB.Expired || !contains(c.Unsafe, tdx.UnsafeExpiredCollateral) {
 		t.Fatalf("stale: %v %v", c.Map()["collateral_expiration_status"], c.Unsafe)
 	}
 	e.Now = tdxtest.NextUpdate.Add(49 * time.Hour)

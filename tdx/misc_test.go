@@ -110,7 +110,7 @@ func TestHTTPSourceStaleWithinBound(t *testing.T) {
 	_, err = verifyQuote(t, strict, q, e)
 	wantKinds(t, err, verify.ErrCollateral, verify.ErrExpired)
 	c, err := verifyQuote(t, lenient, q, e)
-	if err != nil || !contains(c.Unsafe, "collateral_expired") {
+	if err != nil || !contains(c.Unsafe, tdx.UnsafeExpiredCollateral) {
 		t.Fatalf("stale within bound: %v", err)
 	}
 	e.Now = tdxtest.NextUpdate.Add(90 * time.Minute)

@@ -145,7 +145,7 @@ func TestRealSPRSignatureAndChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TCB != nil || len(c.Unsafe) != 1 || c.Unsafe[0] != "collateral_skipped" {
+	if c.TCB != nil || len(c.Unsafe) != 1 || c.Unsafe[0] != UnsafeWithoutCollateral {
 		t.Fatalf("expected no TCB and the unsafe mark, got %+v %v", c.TCB, c.Unsafe)
 	}
 	if got := c.Map()["quote.trailing_bytes"]; got != 39 {
@@ -275,7 +275,7 @@ func TestRealTrusteeQuote6WithoutCRLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("quote 6: status %s date %s advisories %v QE %s", c.TCB.Status, c.TCB.Date, c.TCB.AdvisoryIDs, c.TCB.QEStatus)
-	if c.TCB.Status == "" || c.TCB.CRLsChecked || len(c.Unsafe) != 1 || c.Unsafe[0] != "crls_skipped" {
+	if c.TCB.Status == "" || c.TCB.CRLsChecked || len(c.Unsafe) != 1 || c.Unsafe[0] != UnsafeWithoutCRLs {
 		t.Fatalf("unexpected %+v %v", c.TCB, c.Unsafe)
 	}
 	if c.Map()["tcb_status"] != string(c.TCB.Status) {

@@ -75,7 +75,7 @@ func TestUnloggedRTMR3(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := c.Map()
-	if m["rtmr3_unlogged"] != true || !slices.Contains(c.Unsafe, "rtmr3_unlogged") || c.EventLog.Replayed[3] != s.Body.RTMR[3] {
+	if m["rtmr3_unlogged"] != true || !slices.Contains(c.Unsafe, tdx.UnsafeUnloggedRTMR3) || c.EventLog.Replayed[3] != s.Body.RTMR[3] {
 		t.Fatalf("unlogged RTMR3 not marked: %v %v", m["rtmr3_unlogged"], c.Unsafe)
 	}
 

@@ -127,6 +127,15 @@ func WithMinTCBEvaluationDataNumber(n int) Option {
 	}
 }
 
+// The unsafe switches of this package, as the claims report them
+// (Claims.UnsafeSwitches).
+const (
+	UnsafeWithoutCollateral verify.UnsafeSwitch = "tdx.WithoutCollateralUnsafe"
+	UnsafeWithoutCRLs       verify.UnsafeSwitch = "tdx.WithoutCRLsUnsafe"
+	UnsafeExpiredCollateral verify.UnsafeSwitch = "tdx.WithExpiredCollateralUnsafe" // only when stale collateral was accepted
+	UnsafeUnloggedRTMR3     verify.UnsafeSwitch = "tdx.WithUnloggedRTMR3Unsafe"     // only when RTMR3 had no log entries
+)
+
 // WithoutCollateralUnsafe verifies only the quote signature, the QE report
 // and the PCK chain: no TCB status, no revocation. Recorded in the claims.
 func WithoutCollateralUnsafe() Option {
@@ -157,8 +166,8 @@ func WithStrictEventLog() Option {
 // CRLs) up to grace past the end of its validity, for offline use when fresh
 // collateral cannot be had. The certificates that sign them must still be
 // valid. The claims
-// then say "collateral_expiration_status": "1" and list "collateral_expired"
-// as unsafe. Collateral that is not yet valid is never accepted.
+// then say "collateral_expiration_status": "1" and list
+// UnsafeExpiredCollateral. Collateral that is not yet valid is never accepted.
 func WithExpiredCollateralUnsafe(grace time.Duration) Option {
 	return func(c *config) error {
 		if grace <= 0 {
@@ -460,7 +469,7 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 
 	cl := &Claims{Quote: q, PCK: *p.ext, PCKCA: p.ca}
 	if v.cfg.skipCollateral {
-		cl.Unsafe = append(cl.Unsafe, "collateral_skipped")
+		cl.Unsafe = append(cl.Unsafe, UnsafeWithoutCollateral)
 	} else {
 		vc, stale, err := v.verifiedCollateral(ctx, p, now)
 		if err != nil {
@@ -471,17 +480,17 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		}
 		if stale {
 			cl.TCB.Expired = true
-			cl.Unsafe = append(cl.Unsafe, "collateral_expired")
+			cl.Unsafe = append(cl.Unsafe, UnsafeExpiredCollateral)
 		}
 		if v.cfg.skipCRLs {
-			cl.Unsafe = append(cl.Unsafe, "crls_skipped")
+			cl.Unsafe = append(cl.Unsafe, UnsafeWithoutCRLs)
 		}
 	}
 	if err := exp.CheckReportData("report_data", q.Body.ReportData[:]); err != nil {
 		return nil, err
 	}
 	if len(exp.ReportData) == 0 {
-		cl.Unsafe = append(cl.Unsafe, "report_data_unchecked")
+		cl.Unsafe = append(cl.Unsafe, verify.UnsafeMissingReportData)
 	}
 	if err := exp.CheckInitData("mr_config_id", q.Body.MRConfigID[:]); err != nil {
 		return nil, err
@@ -501,7 +510,7 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 			return nil, err
 		}
 		if log.RTMR3Unlogged {
-			cl.Unsafe = append(cl.Unsafe, "rtmr3_unlogged")
+			cl.Unsafe = append(cl.Unsafe, UnsafeUnloggedRTMR3)
 		}
 		cl.EventLog = log
 	}

@@ -36,13 +36,27 @@ type Claims struct {
 
 var _ verify.Claims = (*Claims)(nil)
 
+// UnsafeSwitches implements verify.UnsafeReporter: UnsafeSHA1 when the
+// SHA-1 bank was accepted, verify.UnsafeMissingReportData when extraData
+// was not checked.
+func (c *Claims) UnsafeSwitches() []verify.UnsafeSwitch {
+	var out []verify.UnsafeSwitch
+	if c.SHA1Unsafe {
+		out = append(out, UnsafeSHA1)
+	}
+	if c.ReportDataUnsafe {
+		out = append(out, verify.UnsafeMissingReportData)
+	}
+	return out
+}
+
 // Format returns verify.FormatTPM.
 func (c *Claims) Format() verify.Format { return verify.FormatTPM }
 
 // Map returns the flat claim view: "pcr_bank", "pcr00".."pcr23" (hex),
 // "ak.*", "quote.*", "eventlog.*", "secure_boot.*", "boot_apps" (or
 // "boot_apps_incomplete" when the list cannot be complete), "grub.*",
-// "kernel_cmdline", "platform.*" and "unsafe.*" keys.
+// "kernel_cmdline", "platform.*" and "unsafe" (verify.ClaimUnsafe) keys.
 func (c *Claims) Map() map[string]any {
 	m := map[string]any{
 		"pcr_bank":               bankName(c.Bank),
@@ -70,12 +84,7 @@ func (c *Claims) Map() map[string]any {
 	if c.AK.CertSubject != "" {
 		m["ak.cert_subject"] = c.AK.CertSubject
 	}
-	if c.SHA1Unsafe {
-		m["unsafe.sha1_bank"] = true
-	}
-	if c.ReportDataUnsafe {
-		m["unsafe.report_data_unchecked"] = true
-	}
+	verify.PutUnsafeClaim(m, c.UnsafeSwitches())
 	if c.Log != nil {
 		c.Log.addTo(m)
 	}

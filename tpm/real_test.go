@@ -190,7 +190,7 @@ func TestRealGCENoNonce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Map()["unsafe.report_data_unchecked"] != true {
+	if u, _ := c.Map()[verify.ClaimUnsafe].([]string); !slices.Contains(u, string(verify.UnsafeMissingReportData)) {
 		t.Fatal("unsafe switch not recorded in claims")
 	}
 }

@@ -131,9 +131,13 @@ func WithHashAlgs(algs ...crypto.Hash) Option {
 	}
 }
 
+// UnsafeSHA1 is the unsafe switch of WithSHA1Unsafe, reported by the claims
+// of a quote over the SHA-1 bank (Claims.UnsafeSwitches).
+const UnsafeSHA1 verify.UnsafeSwitch = "tpm.WithSHA1Unsafe"
+
 // WithSHA1Unsafe allows the SHA-1 PCR bank (it must also be listed in
-// WithHashAlgs). SHA-1 collisions make its PCRs forgeable; the claims record
-// the switch as unsafe.sha1_bank.
+// WithHashAlgs). SHA-1 collisions make its PCRs forgeable; the claims of a
+// quote over that bank report UnsafeSHA1.
 func WithSHA1Unsafe() Option {
 	return func(v *Verifier) error {
 		v.sha1Unsafe = true

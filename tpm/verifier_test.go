@@ -97,8 +97,8 @@ func checkStandardBootClaims(t *testing.T, c *tpm.Claims, m *minted, bank crypto
 	if m2["report_data"] != hex.EncodeToString(testNonce) {
 		t.Errorf("report_data %v", m2["report_data"])
 	}
-	if _, ok := m2["unsafe.sha1_bank"]; ok {
-		t.Error("unsafe.sha1_bank set for a SHA-2 bank")
+	if _, ok := m2[verify.ClaimUnsafe]; ok {
+		t.Error("unsafe claim set for a SHA-2 bank")
 	}
 }
 
@@ -276,8 +276,8 @@ func TestSHA1BankOnlyWhenUnsafe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Map()["unsafe.sha1_bank"] != true {
-		t.Fatal("SHA-1 bank accepted without unsafe.sha1_bank claim")
+	if u, _ := c.Map()[verify.ClaimUnsafe].([]string); !slices.Equal(u, []string{string(tpm.UnsafeSHA1)}) || !slices.Equal(c.UnsafeSwitches(), []verify.UnsafeSwitch{tpm.UnsafeSHA1}) {
+		t.Fatalf("SHA-1 bank accepted without its unsafe switch: %v", u)
 	}
 }
 

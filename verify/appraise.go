@@ -404,7 +404,11 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	for _, so := range out {
 		res.Submods[so.Name] = so.Appraisal
 		if u, ok := so.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok {
-			unsafe = append(unsafe, u...)
+			for _, n := range u { // each switch once, however many submodules had it
+				if !slices.Contains(unsafe, n) {
+					unsafe = append(unsafe, n)
+				}
+			}
 		}
 	}
 	if missing := a.missing(units); missing != "" {
@@ -622,9 +626,9 @@ func (a *Appraiser) one(ctx context.Context, pols policies, u unit) (so *SubmodO
 	if fp, ok := pols.byFormat[u.format]; ok {
 		p = fp
 	}
-	var unsafe []string
+	unsafe := UnsafeSwitchesOf(claims)
 	if u.expect.AllowMissingReportDataUnsafe {
-		unsafe = append(unsafe, "AllowMissingReportDataUnsafe")
+		unsafe = AddUnsafe(unsafe, UnsafeMissingReportData)
 	}
 	m := claims.Map()
 	pr, err := p.Appraise(ctx, PolicyInput{Submod: u.name, Format: u.format, Claims: m, Now: u.expect.Time(), Unsafe: unsafe})
@@ -640,7 +644,7 @@ func (a *Appraiser) one(ctx context.Context, pols policies, u unit) (so *SubmodO
 	}
 	ap.StatusFromVector()
 	if len(unsafe) > 0 {
-		ap.Extensions[ear.ExtUnsafe.Name] = unsafe
+		ap.Extensions[ear.ExtUnsafe.Name] = UnsafeNames(unsafe)
 		ap.Status = ear.LeastTrusted(ap.Status, ear.StatusWarning)
 	}
 	if a.annotate {

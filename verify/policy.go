@@ -39,10 +39,11 @@ type PolicyInput struct {
 	Format Format         // evidence format the claims came from
 	Claims map[string]any // the verifier's flat claims (Claims.Map); read only
 	Now    time.Time      // appraisal time: reference values expire against it
-	// Unsafe lists the unsafe switches in effect for this component (for
-	// example "AllowMissingReportDataUnsafe"). A policy must not affirm a
-	// component that has any.
-	Unsafe []string
+	// Unsafe lists the unsafe switches in effect for this component: those
+	// its claims report (UnsafeReporter) and UnsafeMissingReportData. A
+	// policy must not affirm a component that has any; it reads them here,
+	// never from claim names.
+	Unsafe []UnsafeSwitch
 }
 
 // Map returns the input in the shape of a Trustee policy input: the claims,

@@ -345,7 +345,7 @@ func TestTokenVerifyMissingExpiry(t *testing.T) {
 		t.Errorf("no exp: exit %d: %s", r.code, r.stderr)
 	}
 	r := attest(t, "", "token", "verify", "--jwks", jwksPath, "--now", at, "--allow-missing-expiry-unsafe", path)
-	if r.code != exitOK || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stdout, "UNSAFE") || !strings.Contains(r.stdout, "AllowMissingExpiryUnsafe") {
+	if r.code != exitOK || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stdout, "UNSAFE") || !strings.Contains(r.stdout, "WithMissingExpiryUnsafe") {
 		t.Errorf("unsafe switch: exit %d: %s\n%s", r.code, r.stderr, r.stdout)
 	}
 }

@@ -126,7 +126,7 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	var vopts []token.VerifierOption
 	if *noExp {
 		fmt.Fprintln(stderr, "attest token verify: WARNING: --allow-missing-expiry-unsafe: tokens without exp never expire")
-		vopts = append(vopts, token.AllowMissingExpiryUnsafe())
+		vopts = append(vopts, token.WithMissingExpiryUnsafe())
 	}
 	v, err := token.NewVerifier(set, vopts...)
 	if err != nil {

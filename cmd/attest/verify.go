@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -243,7 +244,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		markUnsafe(out, "TrustBundleRootsUnsafe")
 	}
 	if o.ocspMissing {
-		markUnsafe(out, "OCSPAllowMissingUnsafe")
+		markUnsafe(out, string(ocsp.UnsafeMissingAnswers))
 	}
 	var tok []byte
 	if o.keyFile != "" {
@@ -287,13 +288,17 @@ func markUnsafe(out *verify.Outcome, name string) {
 		r.Extensions = map[string]any{}
 	}
 	u, _ := r.Extensions[ear.ExtUnsafe.Name].([]string)
-	r.Extensions[ear.ExtUnsafe.Name] = append(u, name)
+	if !slices.Contains(u, name) {
+		r.Extensions[ear.ExtUnsafe.Name] = append(u, name)
+	}
 	for _, a := range r.Submods {
 		if a.Extensions == nil {
 			a.Extensions = map[string]any{}
 		}
 		au, _ := a.Extensions[ear.ExtUnsafe.Name].([]string)
-		a.Extensions[ear.ExtUnsafe.Name] = append(au, name)
+		if !slices.Contains(au, name) { // the verifier may have reported it already
+			a.Extensions[ear.ExtUnsafe.Name] = append(au, name)
+		}
 		a.Status = ear.LeastTrusted(a.Status, ear.StatusWarning)
 	}
 	r.UpdateStatus()
@@ -436,7 +441,7 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	}
 	var oopts []ocsp.Option
 	if o.ocspMissing {
-		oopts = append(oopts, ocsp.WithAllowMissingUnsafe())
+		oopts = append(oopts, ocsp.WithMissingAnswersUnsafe())
 	}
 	chk, err := ocsp.NewChecker(src.ocsp, oopts...)
 	if err != nil {
@@ -1044,7 +1049,7 @@ func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.W
 		return fail(err)
 	}
 	if o.ocspMissing {
-		markUnsafe(out, "OCSPAllowMissingUnsafe")
+		markUnsafe(out, string(ocsp.UnsafeMissingAnswers))
 	}
 	fmt.Fprintf(stdout, "== sample %s: %s\n", name, m.Title)
 	if m.Source != "" {

@@ -38,7 +38,7 @@ func TestVerifySamples(t *testing.T) {
 	}
 	for _, want := range []string{"== sample composite", "cpu0 (tdx): affirming", "gpu7 (nvidia-gpu): affirming",
 		"✓ tdx.mr_td", "✓ gpu.measurements", "overall: affirming", "signed EAR (ES256", "\neyJ",
-		"== sample real-tdx", "== sample real-gpu", "✗ gpu.ocsp", "unsafe switches in effect: OCSPAllowMissingUnsafe", "overall: warning"} {
+		"== sample real-tdx", "== sample real-gpu", "✗ gpu.ocsp", "unsafe switches in effect: ocsp.WithMissingAnswersUnsafe", "overall: warning"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

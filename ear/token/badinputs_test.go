@@ -312,12 +312,12 @@ func TestTOK07TimeClaims(t *testing.T) {
 	// no exp
 	noExp := sign(func(m map[string]any) { delete(m, "exp") })
 	expectReject(t, v, noExp, at)
-	lax := mustVerifier(t, s, AllowMissingExpiryUnsafe())
+	lax := mustVerifier(t, s, WithMissingExpiryUnsafe())
 	r, err := lax.Verify(ctx, noExp, at)
 	if err != nil {
-		t.Fatalf("AllowMissingExpiryUnsafe: %v", err)
+		t.Fatalf("WithMissingExpiryUnsafe: %v", err)
 	}
-	if u, _ := r.Extensions[ear.ExtUnsafe.Name].([]any); len(u) < 2 || u[len(u)-1] != "AllowMissingExpiryUnsafe" {
+	if u, _ := r.Extensions[ear.ExtUnsafe.Name].([]any); len(u) < 2 || u[len(u)-1] != string(UnsafeMissingExpiry) {
 		t.Errorf("unsafe switch not recorded in the claims: %v", r.Extensions)
 	}
 	// expired and badly signed: the signature error dominates

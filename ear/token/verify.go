@@ -68,10 +68,14 @@ func WithRegistry(reg *ear.Registry) VerifierOption {
 	return func(v *Verifier) error { v.codec = ear.NewCodec(reg); return nil }
 }
 
-// AllowMissingExpiryUnsafe accepts tokens without exp (legacy Veraison
+// UnsafeMissingExpiry is the unsafe switch of WithMissingExpiryUnsafe, listed
+// in a verified Result's attest_unsafe extension when it took effect.
+const UnsafeMissingExpiry verify.UnsafeSwitch = "token.WithMissingExpiryUnsafe"
+
+// WithMissingExpiryUnsafe accepts tokens without exp (legacy Veraison
 // tokens). Such a token never expires; the returned Result lists the switch
 // in its attest_unsafe extension.
-func AllowMissingExpiryUnsafe() VerifierOption {
+func WithMissingExpiryUnsafe() VerifierOption {
 	return func(v *Verifier) error { v.allowNoExpiry = true; return nil }
 }
 
@@ -430,7 +434,7 @@ func (v *Verifier) checkClaims(r *ear.Result, exp Expectations) (*ear.Result, er
 		return nil, verify.Errorf(verify.ErrToken, "aud: token is for %q but no audience was expected", r.Audience)
 	}
 	if r.ExpiresAt.IsZero() && v.allowNoExpiry {
-		markUnsafe(r, "AllowMissingExpiryUnsafe")
+		markUnsafe(r, string(UnsafeMissingExpiry))
 	}
 	return r, nil
 }

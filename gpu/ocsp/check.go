@@ -46,7 +46,7 @@ const (
 	StatusGood    = "good"
 	StatusRevoked = "revoked"
 	StatusUnknown = "unknown"
-	StatusMissing = "missing" // no Answer; accepted only with AllowMissingUnsafe
+	StatusMissing = "missing" // no Answer; accepted only with WithMissingAnswersUnsafe
 )
 
 // CertStatus is the checked status of one certificate.
@@ -87,13 +87,13 @@ func (r *Result) Status() string {
 // Option configures a Checker.
 type Option func(*Checker)
 
-// WithAllowRIMCertificateHoldUnsafe accepts "revoked: certificateHold" for
+// WithRIMCertificateHoldUnsafe accepts "revoked: certificateHold" for
 // RIM signer chains (never for device chains). It shows up as a warning.
-func WithAllowRIMCertificateHoldUnsafe() Option { return func(c *Checker) { c.allowHold = true } }
+func WithRIMCertificateHoldUnsafe() Option { return func(c *Checker) { c.allowHold = true } }
 
-// WithAllowMissingUnsafe turns a missing Answer (offline, nothing recorded)
+// WithMissingAnswersUnsafe turns a missing Answer (offline, nothing recorded)
 // from an ErrCollateral failure into a warning.
-func WithAllowMissingUnsafe() Option { return func(c *Checker) { c.allowMissing = true } }
+func WithMissingAnswersUnsafe() Option { return func(c *Checker) { c.allowMissing = true } }
 
 // defaultSkew is the clock skew tolerated on thisUpdate and nextUpdate.
 const defaultSkew = 5 * time.Minute
