@@ -491,4 +491,3 @@ func (e *eval) common() {
 	}
 	e.add(b)
 }
-
