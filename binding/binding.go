@@ -3,7 +3,8 @@
 //
 // Runtime data is a JSON object {"nonce", "tee-pubkey"[, "additional-evidence"]}.
 // It is canonicalised with RFC 8785 (JCS) and hashed, SHA-384 by default, into
-// a digest D. D is placed per TEE:
+// a digest D. D is placed where each verifier says (verify.ReportDataPlacer,
+// used by ExpectFor and ReportDataFor); for the TEEs that ship with attest:
 //
 //	TDX, SNP report data (64 bytes)   D ‖ zero bytes
 //	NVIDIA GPU / NVSwitch SPDM nonce  D[0:32]
@@ -23,6 +24,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/json"
+	"fmt"
 	"hash"
 
 	"github.com/gowebpki/jcs"
@@ -145,44 +147,57 @@ func Digest(doc []byte, h crypto.Hash) ([]byte, error) {
 	return hh.Sum(nil), nil
 }
 
-// Field sizes of the places runtime data goes.
-const (
-	reportDataSize = 64 // TDX and SNP REPORTDATA
-	nonceSize      = 32 // SPDM nonce, TPM extraData
-)
-
-// ReportData returns the value the evidence of format f must carry for the
-// runtime-data digest d: the full report-data field for TDX and SNP (d
-// followed by zero bytes), the first 32 bytes of d for GPUs, switches and TPMs,
-// d itself for an Azure vTPM quote.
-// The result is ready for verify.Expectations.ReportData.
-func ReportData(f verify.Format, d []byte) ([]byte, error) {
-	if len(d) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "report data for %s: empty runtime-data digest", f)
-	}
-	switch f {
-	case verify.FormatTDX, verify.FormatSNP, verify.FormatAzureSNP:
-		if len(d) > reportDataSize {
-			return nil, verify.Errorf(verify.ErrConfig, "report data for %s: digest of %d bytes exceeds the %d-byte field", f, len(d), reportDataSize)
-		}
-		if f == verify.FormatAzureSNP {
-			// The vTPM quote's extraData (TPM2B_DATA, up to 64 bytes) is the
-			// digest itself, as Trustee's az-snp-vtpm verifier compares it.
-			return bytes.Clone(d), nil
-		}
-		return fit(d, reportDataSize), nil
-	case verify.FormatGPU, verify.FormatNVSwitch, verify.FormatTPM:
-		if len(d) < nonceSize {
-			return nil, verify.Errorf(verify.ErrConfig, "nonce for %s: digest of %d bytes, need at least %d", f, len(d), nonceSize)
-		}
-		return bytes.Clone(d[:nonceSize]), nil
-	}
-	return nil, verify.Errorf(verify.ErrUnsupported, "report-data placement for format %q", f)
+// builtin is where the evidence of each format that ships with attest
+// carries the runtime-data digest: the placement its verifier states
+// (verify.ReportDataPlacer), for callers that name a format instead of
+// holding a verifier. A test keeps the two in step.
+var builtin = map[verify.Format]verify.ReportDataPlacement{
+	verify.FormatTDX:      {Mode: verify.PlacePadded, Size: 64},
+	verify.FormatSNP:      {Mode: verify.PlacePadded, Size: 64},
+	verify.FormatAzureSNP: {Mode: verify.PlaceExact, Size: 64},
+	verify.FormatGPU:      {Mode: verify.PlaceTruncated, Size: 32},
+	verify.FormatNVSwitch: {Mode: verify.PlaceTruncated, Size: 32},
+	verify.FormatTPM:      {Mode: verify.PlaceTruncated, Size: 32},
 }
 
-// Expect returns Expectations for evidence of format f bound to runtime data r
-// hashed with h. Device formats (GPU, switch) bind r.Device(); the others bind r
-// as given.
+// ReportData returns the value the evidence of format f, one of the formats
+// that ship with attest, must carry for the runtime-data digest d: the full
+// report-data field for TDX and SNP (d followed by zero bytes), the first 32
+// bytes of d for GPUs, switches and TPMs, d itself for an Azure vTPM quote.
+// The result is ready for verify.Expectations.ReportData. ReportDataFor does
+// the same for any verifier that states its placement.
+func ReportData(f verify.Format, d []byte) ([]byte, error) {
+	p, ok := builtin[f]
+	if !ok {
+		return nil, verify.Errorf(verify.ErrUnsupported, "report-data placement for format %q: use ReportDataFor with its verifier", f)
+	}
+	return place(f, p, d)
+}
+
+// ReportDataFor is ReportData for the evidence of verifier v, which must
+// state its placement (verify.ReportDataPlacer; ErrUnsupported otherwise).
+func ReportDataFor(v verify.Verifier, d []byte) ([]byte, error) {
+	if v == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "report data: nil verifier")
+	}
+	p, ok := v.(verify.ReportDataPlacer)
+	if !ok {
+		return nil, verify.Errorf(verify.ErrUnsupported, "report-data placement for format %q: its verifier states none (verify.ReportDataPlacer)", v.Format())
+	}
+	return place(v.Format(), p.ReportDataPlacement(), d)
+}
+
+func place(f verify.Format, p verify.ReportDataPlacement, d []byte) ([]byte, error) {
+	rd, err := p.Place(d)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	return rd, nil
+}
+
+// Expect returns Expectations for evidence of format f, one of the formats
+// that ship with attest, bound to runtime data r hashed with h. Device
+// formats (GPU, switch) bind r.Device(); the others bind r as given.
 func Expect(f verify.Format, r RuntimeData, h crypto.Hash) (verify.Expectations, error) {
 	if f == verify.FormatGPU || f == verify.FormatNVSwitch {
 		r = r.Device()
@@ -192,6 +207,22 @@ func Expect(f verify.Format, r RuntimeData, h crypto.Hash) (verify.Expectations,
 		return verify.Expectations{}, err
 	}
 	rd, err := ReportData(f, d)
+	if err != nil {
+		return verify.Expectations{}, err
+	}
+	return verify.Expectations{ReportData: rd}, nil
+}
+
+// ExpectFor returns Expectations for the evidence of verifier v bound to
+// runtime data r hashed with h, placed where v says (ReportDataFor). r is
+// bound as given: a KBS binds the primary evidence to its runtime data with
+// the additional evidence and every additional device to r.Device().
+func ExpectFor(v verify.Verifier, r RuntimeData, h crypto.Hash) (verify.Expectations, error) {
+	d, err := r.Digest(h)
+	if err != nil {
+		return verify.Expectations{}, err
+	}
+	rd, err := ReportDataFor(v, d)
 	if err != nil {
 		return verify.Expectations{}, err
 	}

@@ -108,9 +108,11 @@ func absent(raw json.RawMessage) bool {
 	return len(t) == 0 || bytes.Equal(t, []byte("null"))
 }
 
-// Format maps a KBS TEE name (kbs-types) to an attest evidence format. TEEs
-// attest has no verifier for, the test TEEs "sample" and "sampledevice"
-// included, are ErrUnsupported.
+// Format maps a KBS TEE name (kbs-types) to the format of the verifier that
+// ships with attest for it. TEEs attest has no verifier for, the test TEEs
+// "sample" and "sampledevice" included, are ErrUnsupported. A Service asks
+// its registry instead (verify.Registry.ForTEE), so that a verifier outside
+// attest answers to its own name.
 func Format(tee string) (verify.Format, error) {
 	switch tee {
 	case "tdx":
@@ -125,14 +127,6 @@ func Format(tee string) (verify.Format, error) {
 		return verify.FormatGPU, nil
 	}
 	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, snp, tpm, az-snp-vtpm and nvidia", tee)
-}
-
-// teeName is the inverse of Format, for Trustee-shaped annotated evidence.
-func teeName(f verify.Format) string {
-	if f == verify.FormatGPU || f == verify.FormatNVSwitch {
-		return "nvidia"
-	}
-	return string(f)
 }
 
 // Service appraises KBS attestation requests and issues Trustee-profile EAR
@@ -214,17 +208,15 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	if req.RuntimeData.Nonce != nonce {
 		return nil, verify.Errorf(verify.ErrFreshness, "runtime-data.nonce: expected the session's %q, got %q", nonce, req.RuntimeData.Nonce)
 	}
-	primary, err := Format(tee)
+	reg := s.appraiser.Registry()
+	primary, err := reg.ForTEE(tee, req.TEEEvidence.Primary)
 	if err != nil {
 		return nil, err
-	}
-	if !s.appraiser.Supports(primary) {
-		return nil, verify.Errorf(verify.ErrUnsupported, "TEE %q: this service's registry has no %s verifier", tee, primary)
 	}
 	if now.IsZero() {
 		now = time.Now()
 	}
-	comps, initData, err := components(req, primary, s.hash, now)
+	comps, initData, err := components(req, primary, s.hash, now, registryRouter{reg})
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +228,7 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	if err != nil {
 		return nil, err
 	}
-	s.trusteeShape(out, s.runtimeDataClaims(req), initData)
+	s.trusteeShape(out, reg, s.runtimeDataClaims(req), initData)
 	var opts []token.SignOption
 	if na, ok := out.NotAfter(); ok {
 		opts = append(opts, token.CapExpiry(na))
@@ -264,23 +256,64 @@ func (s *Service) runtimeDataClaims(req *Request) map[string]any {
 // H(JCS({nonce, tee-pubkey, additional-evidence})) and its init data to the
 // init-data field, every additional device to H(JCS({nonce, tee-pubkey})).
 // h is crypto.SHA384 (or SHA512); now is the verification time.
+//
+// Components knows the TEEs that ship with attest (Format, binding.Expect);
+// a Service asks its registry's verifiers.
 func Components(req *Request, primary verify.Format, h crypto.Hash, now time.Time) ([]verify.Component, error) {
-	comps, _, err := components(req, primary, h, now)
+	comps, _, err := components(req, primary, h, now, builtinRouter{})
 	return comps, err
+}
+
+// router resolves the TEE names of a request and binds evidence to runtime
+// data: from the verifiers of a registry, or from the built-in tables.
+type router interface {
+	// format returns the format of the evidence of a TEE name.
+	format(tee string, evidence json.RawMessage) (verify.Format, error)
+	// primary reports whether evidence of format f can be the primary
+	// evidence (a CPU TEE; a GPU attests beside one).
+	primary(f verify.Format) bool
+	// expect binds evidence of format f to rd.
+	expect(f verify.Format, rd binding.RuntimeData, h crypto.Hash) (verify.Expectations, error)
+}
+
+// builtinRouter knows the TEEs that ship with attest.
+type builtinRouter struct{}
+
+func (builtinRouter) format(tee string, _ json.RawMessage) (verify.Format, error) { return Format(tee) }
+func (builtinRouter) primary(f verify.Format) bool {
+	return f != verify.FormatGPU && f != verify.FormatNVSwitch
+}
+func (builtinRouter) expect(f verify.Format, rd binding.RuntimeData, h crypto.Hash) (verify.Expectations, error) {
+	return binding.Expect(f, rd, h)
+}
+
+// registryRouter asks the verifiers of a registry.
+type registryRouter struct{ reg *verify.Registry }
+
+func (r registryRouter) format(tee string, evidence json.RawMessage) (verify.Format, error) {
+	return r.reg.ForTEE(tee, evidence)
+}
+func (r registryRouter) primary(f verify.Format) bool { return r.reg.SubmodClass(f) == verify.ClassCPU }
+func (r registryRouter) expect(f verify.Format, rd binding.RuntimeData, h crypto.Hash) (verify.Expectations, error) {
+	v, ok := r.reg.Lookup(f)
+	if !ok {
+		return verify.Expectations{}, verify.Errorf(verify.ErrUnsupported, "no verifier for format %q", f)
+	}
+	return binding.ExpectFor(v, rd, h)
 }
 
 // components is Components that also returns the parsed init data (nil when
 // the request has none).
-func components(req *Request, primary verify.Format, h crypto.Hash, now time.Time) ([]verify.Component, *binding.InitData, error) {
+func components(req *Request, primary verify.Format, h crypto.Hash, now time.Time, rt router) ([]verify.Component, *binding.InitData, error) {
 	if req == nil {
 		return nil, nil, verify.Errorf(verify.ErrConfig, "kbs: nil request")
 	}
-	if primary == verify.FormatGPU || primary == verify.FormatNVSwitch {
-		return nil, nil, verify.Errorf(verify.ErrUnsupported, "TEE %q cannot be the primary evidence: a GPU attests beside a CPU TEE", primary)
+	if !rt.primary(primary) {
+		return nil, nil, verify.Errorf(verify.ErrUnsupported, "TEE %q cannot be the primary evidence: only a CPU TEE can (a GPU attests beside one)", primary)
 	}
 	additional := req.TEEEvidence.Additional
 	rd := binding.RuntimeData{Nonce: req.RuntimeData.Nonce, TEEPubKey: req.RuntimeData.TEEPubKey, AdditionalEvidence: &additional}
-	cpu, err := binding.Expect(primary, rd, h)
+	cpu, err := rt.expect(primary, rd, h)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -311,11 +344,13 @@ func components(req *Request, primary verify.Format, h crypto.Hash, now time.Tim
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		f, err := Format(n)
+		f, err := rt.format(n, extra[n])
 		if err != nil {
 			return nil, nil, err
 		}
-		exp, err := binding.Expect(f, rd, h)
+		// Additional evidence binds the runtime data without the additional
+		// evidence, whatever its TEE (Trustee's kbs_evidence_runtime_data).
+		exp, err := rt.expect(f, rd.Device(), h)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -328,7 +363,7 @@ func components(req *Request, primary verify.Format, h crypto.Hash, now time.Tim
 // trusteeShape rewrites the result into Trustee's shape: the claims under
 // the TEE's KBS name, the runtime data claims (with the TEE key) in cpu0, and
 // only the claims Trustee's own tokens carry.
-func (s *Service) trusteeShape(out *verify.Outcome, rt map[string]any, initData *binding.InitData) {
+func (s *Service) trusteeShape(out *verify.Outcome, reg *verify.Registry, rt map[string]any, initData *binding.InitData) {
 	for _, so := range out.Submods {
 		a := so.Appraisal
 		if a == nil {
@@ -337,7 +372,7 @@ func (s *Service) trusteeShape(out *verify.Outcome, rt map[string]any, initData 
 		if !s.verbose || so.Claims == nil {
 			a.AnnotatedEvidence = nil
 		} else {
-			a.AnnotatedEvidence = verify.PolicyInput{Format: verify.Format(teeName(so.Format)), Claims: so.ClaimMap()}.Map()
+			a.AnnotatedEvidence = verify.PolicyInput{Format: verify.Format(reg.TEEName(so.Format)), Claims: so.ClaimMap()}.Map()
 		}
 		if so.Name != "cpu0" {
 			continue

@@ -290,8 +290,10 @@ type unit struct {
 // are returned only for requests that cannot be appraised at all (no
 // components, limits exceeded, duplicate names, cancelled context).
 //
-// Submodules without a Name are named by class and order: cpu0 for TDX, SNP
-// and TPM evidence, gpu0, gpu1, … for GPUs, switch0, … for NVSwitches.
+// Submodules without a Name are named by their verifier's class
+// (SubmodClasser) and order: cpu0 for TDX, SNP and TPM evidence, gpu0, gpu1,
+// … for GPUs, switch0, … for NVSwitches, device0, … for verifiers without a
+// class.
 // Evidence whose verifier is a Splitter becomes one submodule per device.
 // The issue time is the first component's verification time.
 //
@@ -503,7 +505,7 @@ func (a *Appraiser) expand(comps []Component) ([]unit, error) {
 		if units[i].name != "" {
 			continue
 		}
-		class := SubmodClass(units[i].format)
+		class := a.reg.SubmodClass(units[i].format)
 		for {
 			n := class + strconv.Itoa(counters[class])
 			counters[class]++
@@ -574,24 +576,13 @@ func (a *Appraiser) checkSet(sc SetChecker, claims []Claims) (err error) {
 	return sc.CheckSet(claims)
 }
 
+// Registry returns the registry the appraiser verifies with.
+func (a *Appraiser) Registry() *Registry { return a.reg }
+
 // Supports reports whether the appraiser's registry has a verifier for f.
 func (a *Appraiser) Supports(f Format) bool {
 	_, ok := a.reg.Lookup(f)
 	return ok
-}
-
-// SubmodClass returns the Trustee submodule class of a format: "cpu", "gpu",
-// "switch", or "device" for formats attest does not know.
-func SubmodClass(f Format) string {
-	switch f {
-	case FormatTDX, FormatSNP, FormatTPM, FormatAzureSNP:
-		return "cpu"
-	case FormatGPU:
-		return "gpu"
-	case FormatNVSwitch:
-		return "switch"
-	}
-	return "device"
 }
 
 func (a *Appraiser) missing(units []unit) string {
@@ -715,47 +706,19 @@ func ChecksJSON(cs []Check) []any {
 	return out
 }
 
-// NotAfter returns the earliest expiry among the collateral and certificates
-// the verified claims report (claims named like "earliest_expiration_date"
-// or "x-nvidia-cert-expiration-date", RFC 3339, at any depth), so that a
-// token can be capped not to outlive its evidence (ok is false when no claim
-// names one).
+// NotAfter returns the earliest expiry among the verified submodules' claims
+// that implement ExpiringClaims (collateral, certificates, CRLs, RIMs the
+// verification relied on), so that a token can be capped not to outlive its
+// evidence (ok is false when no claims name one).
 func (o *Outcome) NotAfter() (t time.Time, ok bool) {
 	for _, s := range o.Submods {
-		if s.claimMap == nil {
+		e, isExpiring := s.Claims.(ExpiringClaims)
+		if s.Err != nil || !isExpiring {
 			continue
 		}
-		walkExpiry(s.claimMap, 0, func(v time.Time) {
-			if !ok || v.Before(t) {
-				t, ok = v, true
-			}
-		})
+		if v, has := e.Expiry(); has && (!ok || v.Before(t)) {
+			t, ok = v, true
+		}
 	}
 	return t, ok
-}
-
-func walkExpiry(v any, depth int, f func(time.Time)) {
-	if depth > 8 {
-		return
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if s, isText := e.(string); isText && isExpiryKey(k) {
-				if t, err := time.Parse(time.RFC3339, s); err == nil {
-					f(t)
-				}
-				continue
-			}
-			walkExpiry(e, depth+1, f)
-		}
-	case []any:
-		for _, e := range x {
-			walkExpiry(e, depth+1, f)
-		}
-	}
-}
-
-func isExpiryKey(k string) bool {
-	return k == "earliest_expiration_date" || k == "x-nvidia-cert-expiration-date"
 }

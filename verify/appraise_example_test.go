@@ -10,13 +10,16 @@ import (
 )
 
 // stubVerifier stands in for a TEE verifier: it "proves" fixed claims for
-// evidence that carries the expected report data.
+// evidence that carries the expected report data. Its class names its
+// submodules (cpu0, gpu0, …).
 type stubVerifier struct {
 	f      verify.Format
+	class  string
 	claims map[string]any
 }
 
 func (d stubVerifier) Format() verify.Format { return d.f }
+func (d stubVerifier) SubmodClass() string   { return d.class }
 
 func (d stubVerifier) Verify(_ context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
 	if err := exp.CheckReportData("report data", evidence); err != nil {
@@ -28,8 +31,8 @@ func (d stubVerifier) Verify(_ context.Context, evidence []byte, exp verify.Expe
 // Appraise a CPU and a GPU together: the GPU answered another session's
 // nonce, so it is contraindicated with the reason, and so is the result.
 func ExampleAppraiser_AppraiseOutcome() {
-	cpu := stubVerifier{verify.FormatTDX, map[string]any{"quote.body.mr_td": "aa", "td_attributes.debug": false, "tcb_status": "UpToDate"}}
-	gpu := stubVerifier{verify.FormatGPU, map[string]any{"measres": "success"}}
+	cpu := stubVerifier{verify.FormatTDX, verify.ClassCPU, map[string]any{"quote.body.mr_td": "aa", "td_attributes.debug": false, "tcb_status": "UpToDate"}}
+	gpu := stubVerifier{verify.FormatGPU, verify.ClassGPU, map[string]any{"measres": "success"}}
 	reg, _ := verify.NewRegistry(cpu, gpu)
 	// A policy that affirms every verified component; use package policy in
 	// real code.

@@ -48,6 +48,25 @@ type fakeVerifier struct {
 }
 
 func (v *fakeVerifier) Format() verify.Format { return v.f }
+func (v *fakeVerifier) SubmodClass() string   { return classOf(v.f) }
+
+// classOf is the submodule class the fake verifiers give their format.
+func classOf(f verify.Format) string {
+	switch f {
+	case verify.FormatGPU:
+		return verify.ClassGPU
+	case verify.FormatNVSwitch:
+		return verify.ClassSwitch
+	}
+	return verify.ClassCPU
+}
+
+// Expiry implements verify.ExpiringClaims from a "not_after" claim.
+func (c fakeClaims) Expiry() (time.Time, bool) {
+	s, _ := c.m["not_after"].(string)
+	t, err := time.Parse(time.RFC3339, s)
+	return t, err == nil
+}
 
 func (v *fakeVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
 	v.calls.Add(1)
@@ -464,10 +483,11 @@ func TestCompositeTokenShape(t *testing.T) {
 func TestOutcomeNotAfter(t *testing.T) {
 	a, _, _ := newAppraiser(t)
 	o := run(t, a, comps(tdxEvidence(func(e *fakeEvidence) {
-		e.Claims["earliest_expiration_date"] = "2026-04-01T00:00:00Z"
+		e.Claims["not_after"] = "2026-04-01T00:00:00Z"
 	}), gpuEvidence(2, map[int]func(*fakeEvidence){1: func(e *fakeEvidence) {
-		e.Claims["x-nvidia-gpu-attestation-report-cert-chain"] = map[string]any{
-			"x-nvidia-cert-ocsp-status": "good", "x-nvidia-cert-expiration-date": "2026-03-15T00:00:00Z"}
+		e.Claims["not_after"] = "2026-03-15T00:00:00Z"
+		// A claim named like an expiry is none: only ExpiringClaims count.
+		e.Claims["earliest_expiration_date"] = "2026-03-02T00:00:00Z"
 	}})))
 	na, ok := o.NotAfter()
 	if !ok || !na.Equal(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)) {
@@ -482,6 +502,7 @@ func TestOutcomeNotAfter(t *testing.T) {
 type panicVerifier struct{}
 
 func (panicVerifier) Format() verify.Format { return verify.FormatSNP }
+func (panicVerifier) SubmodClass() string   { return verify.ClassCPU }
 func (panicVerifier) Verify(context.Context, []byte, verify.Expectations) (verify.Claims, error) {
 	panic("index out of range")
 }
@@ -656,6 +677,7 @@ type nilClaimsVerifier struct {
 }
 
 func (v nilClaimsVerifier) Format() verify.Format { return v.f }
+func (v nilClaimsVerifier) SubmodClass() string   { return classOf(v.f) }
 
 func (v nilClaimsVerifier) Verify(context.Context, []byte, verify.Expectations) (verify.Claims, error) {
 	if v.typed {

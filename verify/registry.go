@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,6 +50,82 @@ func (r *Registry) Formats() []Format {
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Verifiers returns the registered verifiers in registration order.
+func (r *Registry) Verifiers() []Verifier {
+	return slices.Clone(r.order)
+}
+
+// SubmodClass returns the submodule class of format f: what its verifier
+// says (SubmodClasser), or ClassDevice for a verifier that says nothing or
+// a format without verifier.
+func (r *Registry) SubmodClass(f Format) string {
+	if c, ok := r.byFormat[f].(SubmodClasser); ok {
+		if class := c.SubmodClass(); class != "" {
+			return class
+		}
+	}
+	return ClassDevice
+}
+
+// ForTEE returns the format of the verifier that answers to the KBS TEE
+// name tee (TEENamer). When several do (GPUs and NVSwitches are both
+// "nvidia"), the evidence decides among them as Detect does. No verifier
+// for the name is ErrUnsupported; evidence that none or several of the
+// candidates recognise is ErrMalformed.
+func (r *Registry) ForTEE(tee string, evidence []byte) (Format, error) {
+	var cands []Verifier
+	for _, v := range r.order {
+		if n, ok := v.(TEENamer); ok && tee != "" && n.TEEName() == tee {
+			cands = append(cands, v)
+		}
+	}
+	switch len(cands) {
+	case 0:
+		return "", Errorf(ErrUnsupported, "TEE %q: no registered verifier answers to it (have %v)", tee, r.teeNames())
+	case 1:
+		return cands[0].Format(), nil
+	}
+	var matches []Format
+	for _, v := range cands {
+		if d, ok := v.(Detector); ok && d.Detect(evidence) {
+			matches = append(matches, v.Format())
+		}
+	}
+	if len(matches) != 1 {
+		return "", Errorf(ErrMalformed, "TEE %q: the evidence matches %d of the formats %v that answer to it", tee, len(matches), formatsOf(cands))
+	}
+	return matches[0], nil
+}
+
+// TEEName returns the KBS TEE name of format f (TEENamer), or the format
+// itself when its verifier names none.
+func (r *Registry) TEEName(f Format) string {
+	if n, ok := r.byFormat[f].(TEENamer); ok {
+		if name := n.TEEName(); name != "" {
+			return name
+		}
+	}
+	return string(f)
+}
+
+func (r *Registry) teeNames() []string {
+	var out []string
+	for _, v := range r.order {
+		if n, ok := v.(TEENamer); ok && !slices.Contains(out, n.TEEName()) {
+			out = append(out, n.TEEName())
+		}
+	}
+	return out
+}
+
+func formatsOf(vs []Verifier) []Format {
+	out := make([]Format, len(vs))
+	for i, v := range vs {
+		out[i] = v.Format()
+	}
 	return out
 }
 

@@ -25,6 +25,7 @@ func (c unsafeClaims) UnsafeSwitches() []verify.UnsafeSwitch { return c.sw }
 type unsafeVerifier struct{ sw []verify.UnsafeSwitch }
 
 func (unsafeVerifier) Format() verify.Format { return verify.FormatTDX }
+func (unsafeVerifier) SubmodClass() string   { return verify.ClassCPU }
 func (v unsafeVerifier) Verify(_ context.Context, _ []byte, exp verify.Expectations) (verify.Claims, error) {
 	if err := exp.CheckReportData("report data", []byte(cpuRD)); err != nil && !exp.AllowMissingReportDataUnsafe {
 		return nil, err

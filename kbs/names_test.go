@@ -1,0 +1,36 @@
+package kbs_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/trustfactory/attest/azure"
+	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/kbs"
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Format's table of built-in TEE names and the names the verifiers state
+// (which a Service routes by) agree.
+func TestFormatMatchesVerifierTEENames(t *testing.T) {
+	tdxV, err := tdx.NewVerifier(tdx.WithoutCollateralUnsafe())
+	require.NoError(t, err)
+	snpV, err := snp.NewVerifier()
+	require.NoError(t, err)
+	tpmV, err := tpm.NewVerifier(tpm.WithBoundAKsOnly())
+	require.NoError(t, err)
+	azV, err := azure.NewVerifier()
+	require.NoError(t, err)
+	gpuV, err := gpu.NewVerifier(verify.FormatGPU, gpu.WithoutRevocationUnsafe(), gpu.WithoutRIMsUnsafe())
+	require.NoError(t, err)
+	for _, v := range []verify.Verifier{tdxV, snpV, tpmV, azV, gpuV} {
+		name := v.(verify.TEENamer).TEEName()
+		f, err := kbs.Format(name)
+		require.NoError(t, err, name)
+		require.Equal(t, v.Format(), f, name)
+	}
+}

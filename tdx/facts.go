@@ -1,0 +1,39 @@
+package tdx
+
+import (
+	"time"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// What the composite appraiser, package binding and package kbs need to
+// know about TDX evidence, said by the verifier and its claims.
+var (
+	_ verify.SubmodClasser    = (*Verifier)(nil)
+	_ verify.TEENamer         = (*Verifier)(nil)
+	_ verify.ReportDataPlacer = (*Verifier)(nil)
+	_ verify.ExpiringClaims   = (*Claims)(nil)
+	_ verify.UnsafeReporter   = (*Claims)(nil)
+)
+
+// SubmodClass implements verify.SubmodClasser: a TD is a CPU TEE.
+func (v *Verifier) SubmodClass() string { return verify.ClassCPU }
+
+// TEEName implements verify.TEENamer: "tdx" in the KBS protocol.
+func (v *Verifier) TEEName() string { return "tdx" }
+
+// ReportDataPlacement implements verify.ReportDataPlacer: the runtime-data
+// digest followed by zero bytes fills the 64-byte REPORTDATA.
+func (v *Verifier) ReportDataPlacement() verify.ReportDataPlacement {
+	return verify.ReportDataPlacement{Mode: verify.PlacePadded, Size: 64}
+}
+
+// Expiry implements verify.ExpiringClaims: the earliest expiry of the
+// collateral (TCB info, QE identity, CRLs) the appraisal used; none without
+// collateral.
+func (c *Claims) Expiry() (time.Time, bool) {
+	if c.TCB == nil || c.TCB.Expiry.IsZero() {
+		return time.Time{}, false
+	}
+	return c.TCB.Expiry, true
+}
