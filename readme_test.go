@@ -1,0 +1,267 @@
+package attest_test
+
+// The Go blocks of README.md are the bodies of functions in this file, word
+// for word: TestREADMEBlocks compares them, the compiler checks them, and the
+// tests below run them, so the documented API cannot drift. A block is marked
+// by the HTML comment <!-- readme-test: name --> on the line before its
+// ```go fence, name being the function whose body it is; every Go block of
+// the README must be marked.
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trustfactory/attest/binding"
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/verify"
+)
+
+// fiveMinutes is README's "The API in five minutes".
+func fiveMinutes(sessionNonce string, teeKeyJWK json.RawMessage, quote, gpuEvidenceJSON, privateJWK []byte) ([]byte, error) {
+	ctx := context.Background()
+
+	// 1. Verifiers, built once from options (pinned vendor roots are embedded).
+	tdxV, _ := tdx.NewVerifier(tdx.WithCollateral(tdx.DirSource{Dir: "bundle/tdx"}))
+	rims, _ := rim.NewDirSource("bundle/gpu/rims")
+	rimProv, _ := gpu.NewRIMProvider(nil, rims, 0)
+	ocspSrc, _ := ocsp.NewDirSource("bundle/gpu/ocsp")
+	ocspChk, _ := ocsp.NewChecker(ocspSrc)
+	gpuV, _ := gpu.NewVerifier(verify.FormatGPU, gpu.WithRIMs(rimProv), gpu.WithOCSP(ocspChk))
+	reg, _ := verify.NewRegistry(tdxV, gpuV)
+
+	// 2. A policy from reference values (JSON or YAML, each value may expire).
+	rv, _ := policy.LoadReferenceValues("reference-values.yaml")
+	pol, _ := policy.New(rv)
+	appraiser, _ := verify.NewAppraiser(reg, pol, verify.WithRequired(verify.FormatGPU, 8))
+
+	// 3. Per request: bind the evidence to this session (KBS runtime data → report data / GPU nonce).
+	rd := binding.RuntimeData{Nonce: sessionNonce, TEEPubKey: teeKeyJWK}
+	cpuExp, _ := binding.Expect(verify.FormatTDX, rd, crypto.SHA384)
+	gpuExp, _ := binding.Expect(verify.FormatGPU, rd, crypto.SHA384)
+	session, _ := rd.Session() // the result carries its nonce (eat_nonce) and the TEE key
+	out, err := appraiser.AppraiseSession(ctx, session, []verify.Component{
+		{Format: verify.FormatTDX, Evidence: quote, Expect: cpuExp},
+		{Format: verify.FormatGPU, Evidence: gpuEvidenceJSON, Expect: gpuExp}, // one submod per GPU
+	})
+	if err != nil {
+		return nil, err // only for a request that cannot be appraised at all
+	}
+	fmt.Println(out.Status()) // affirming only if every submodule is
+
+	// 4. Sign the EAR; publish signer.KeySet() as your JWKS.
+	signer, _ := token.NewSignerFromJWK(privateJWK)
+	return signer.SignJWT(out.Result)
+}
+
+// relyingParty is README's relying party: it checks a token for its
+// session and key before a secret is wrapped to teeKey.
+func relyingParty(ctx context.Context, jwksJSON, jwt []byte, sessionNonce string, teeKey crypto.PublicKey) error {
+	keys, _ := token.ParseJWKS(jwksJSON)
+	v, _ := token.NewVerifier(keys) // algorithm pinned per key; none/HMAC/jku/header jwk never trusted
+	eatNonce, _ := verify.SessionNonce(sessionNonce)
+	res, err := v.Verify(ctx, jwt, token.Expectations{Now: time.Now(), Nonce: eatNonce})
+	if err != nil {
+		return err // forged, expired, or another session's token
+	}
+	return token.CheckKeyBinding(res, "cpu0", teeKey) // wrap secrets only to the key the token vouches for
+}
+
+var marker = regexp.MustCompile(`^<!-- readme-test: ([A-Za-z_][A-Za-z0-9_]*) -->$`)
+
+// TestREADMEBlocks checks that every Go block of the README is marked and
+// equals the body of the function its marker names.
+func TestREADMEBlocks(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	bodies := functionBodies(t)
+	blocks := readmeBlocks(t, string(readme))
+	require.NotEmpty(t, blocks, "README has no marked Go block")
+	for name, block := range blocks {
+		body, ok := bodies[name]
+		if !ok {
+			t.Errorf("README block %q: no function %s in readme_test.go", name, name)
+			continue
+		}
+		if body != block {
+			t.Errorf("README block %q differs from the body of %s:\n--- README\n%s\n--- %s\n%s", name, name, block, name, body)
+		}
+	}
+}
+
+// readmeBlocks returns the Go blocks of doc by the name of their marker,
+// failing on an unmarked block, a marker without block, or a name used twice.
+func readmeBlocks(t *testing.T, doc string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	lines := strings.Split(doc, "\n")
+	for i := 0; i < len(lines); i++ {
+		m := marker.FindStringSubmatch(strings.TrimSpace(lines[i]))
+		if strings.TrimSpace(lines[i]) == "```go" {
+			t.Errorf("README line %d: a Go block without a <!-- readme-test: name --> marker on the line before it", i+1)
+			continue
+		}
+		if m == nil {
+			continue
+		}
+		if i+1 >= len(lines) || strings.TrimSpace(lines[i+1]) != "```go" {
+			t.Errorf("README line %d: marker %q is not followed by a ```go fence", i+1, m[1])
+			continue
+		}
+		end := i + 2
+		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
+			end++
+		}
+		if end == len(lines) {
+			t.Fatalf("README line %d: block %q is not closed", i+2, m[1])
+		}
+		if _, dup := out[m[1]]; dup {
+			t.Errorf("README: two blocks named %q", m[1])
+		}
+		out[m[1]] = strings.Join(lines[i+2:end], "\n")
+		i = end
+	}
+	return out
+}
+
+// functionBodies returns the body of every function of this file, without
+// its braces and with one level of indentation removed.
+func functionBodies(t *testing.T) map[string]string {
+	t.Helper()
+	src, err := os.ReadFile("readme_test.go")
+	require.NoError(t, err)
+	fset := gotoken.NewFileSet()
+	f, err := parser.ParseFile(fset, "readme_test.go", src, parser.ParseComments)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Body == nil {
+			continue
+		}
+		body := src[fset.Position(fd.Body.Lbrace).Offset+1 : fset.Position(fd.Body.Rbrace).Offset]
+		lines := strings.Split(strings.Trim(string(body), "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, "\t")
+		}
+		out[fd.Name.Name] = strings.Join(lines, "\n")
+	}
+	return out
+}
+
+// teeKey returns a TEE key and its public JWK.
+func teeKey(t *testing.T) (*ecdsa.PrivateKey, json.RawMessage) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	jk, err := jwk.FromRaw(&k.PublicKey)
+	require.NoError(t, err)
+	b, err := json.Marshal(jk)
+	require.NoError(t, err)
+	return k, b
+}
+
+// TestREADMEFiveMinutes runs the five-minute block in a directory laid out
+// as it says: every constructor must succeed (the block elides errors, so a
+// failing one would panic), and evidence that is no evidence gives a token
+// whose submodules are contraindicated, not an error.
+func TestREADMEFiveMinutes(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"bundle/tdx", "bundle/gpu/rims", "bundle/gpu/ocsp"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
+	}
+	rv, err := os.ReadFile("cmd/attest/samples/composite/reference-values.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "reference-values.yaml"), rv, 0o600))
+	priv, jwks, err := token.GenerateKey(token.ES256, "k1")
+	require.NoError(t, err)
+	_, keyJWK := teeKey(t)
+	const nonce = "cmVhZG1lLXNlc3Npb24tbm9uY2UtMzItYnl0ZXMhIQ=="
+	t.Chdir(dir)
+
+	jwt, err := fiveMinutes(nonce, keyJWK, []byte("not a quote"), []byte(`{"device_evidence_list":[]}`), priv)
+	require.NoError(t, err)
+	ks, err := token.ParseJWKS(jwks)
+	require.NoError(t, err)
+	v, err := token.NewVerifier(ks)
+	require.NoError(t, err)
+	res, err := v.Verify(context.Background(), jwt, token.Expectations{Nonce: []byte(nonce)})
+	require.NoError(t, err)
+	require.Equal(t, ear.StatusContraindicated, res.OverallStatus())
+	require.Contains(t, res.Submods, "cpu0")
+}
+
+// stubTDX stands in for tdx.Verifier: its evidence is the report data.
+type stubTDX struct{}
+
+type stubClaims struct{}
+
+func (stubClaims) Format() verify.Format { return verify.FormatTDX }
+func (stubClaims) Map() map[string]any   { return map[string]any{} }
+func (stubTDX) Format() verify.Format    { return verify.FormatTDX }
+func (stubTDX) SubmodClass() string      { return verify.ClassCPU }
+func (stubTDX) Verify(_ context.Context, ev []byte, exp verify.Expectations) (verify.Claims, error) {
+	if err := exp.CheckReportData("report data", ev); err != nil {
+		return nil, err
+	}
+	return stubClaims{}, nil
+}
+
+// TestREADMERelyingParty runs the relying-party block on a token from an
+// appraisal told its session: it accepts the session's nonce and key with
+// nothing filled in by hand, and refuses another session's nonce or key.
+func TestREADMERelyingParty(t *testing.T) {
+	ctx := context.Background()
+	reg, err := verify.NewRegistry(stubTDX{})
+	require.NoError(t, err)
+	affirm := verify.PolicyFunc(func(context.Context, verify.PolicyInput) (*verify.PolicyResult, error) {
+		return &verify.PolicyResult{PolicyID: "readme", TrustVector: ear.TrustVector{ear.TrustworthyInstance, ear.ApprovedConfig}}, nil
+	})
+	a, err := verify.NewAppraiser(reg, affirm)
+	require.NoError(t, err)
+	key, keyJWK := teeKey(t)
+	const nonce = "cmVhZG1lLXNlc3Npb24tbm9uY2UtMzItYnl0ZXMhIQ=="
+	rd := binding.RuntimeData{Nonce: nonce, TEEPubKey: keyJWK}
+	exp, err := binding.Expect(verify.FormatTDX, rd, crypto.SHA384)
+	require.NoError(t, err)
+	session, err := rd.Session()
+	require.NoError(t, err)
+	out, err := a.AppraiseSession(ctx, session, []verify.Component{{Format: verify.FormatTDX, Evidence: bytes.Clone(exp.ReportData), Expect: exp}})
+	require.NoError(t, err)
+	require.Equal(t, ear.StatusAffirming, out.Status())
+
+	priv, jwks, err := token.GenerateKey(token.ES256, "k1")
+	require.NoError(t, err)
+	signer, err := token.NewSignerFromJWK(priv)
+	require.NoError(t, err)
+	jwt, err := signer.SignJWT(out.Result)
+	require.NoError(t, err)
+
+	require.NoError(t, relyingParty(ctx, jwks, jwt, nonce, &key.PublicKey))
+	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, "another session's nonce", &key.PublicKey), verify.ErrFreshness)
+	other, _ := teeKey(t)
+	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, nonce, &other.PublicKey), verify.ErrBinding)
+}
