@@ -304,7 +304,10 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 }
 
 // AppraiseSession is AppraiseOutcome for an appraisal that answers session
-// s: the result's eat_nonce is s.Nonce, and every submodule whose evidence
+// s: the result's eat_nonce is s.Nonce when every component was verified
+// against a non-empty Expectations.ReportData (none is left out with
+// AllowMissingReportDataUnsafe, so a relying party's nonce check fails
+// closed), and every submodule whose evidence
 // verified against a non-empty Expectations.ReportData carries s.TEEPubKey
 // (when set) as its attest_tee_pubkey extension, where token.BoundKey and
 // token.CheckKeyBinding find it. A submodule that failed, or was verified
@@ -426,7 +429,15 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		res.Extensions = map[string]any{ear.ExtUnsafe.Name: unsafe}
 	}
 	if sess != nil {
-		res.Nonce = slices.Clone(sess.Nonce)
+		// The nonce says the result answers the session: only when every
+		// component was verified against report data (derived from it).
+		bound := true
+		for _, u := range units {
+			bound = bound && len(u.expect.ReportData) > 0
+		}
+		if bound {
+			res.Nonce = slices.Clone(sess.Nonce)
+		}
 		if teeKey != nil {
 			for i, u := range units {
 				so := out[i]

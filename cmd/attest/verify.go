@@ -637,7 +637,11 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		for i := range comps {
 			comps[i].Expect.AllowMissingReportDataUnsafe = o.noBindingUnsafe
 		}
-		return a.AppraiseOutcome(ctx, comps)
+		session, err := verify.NewSession(req.RuntimeData.Nonce, req.RuntimeData.TEEPubKey)
+		if err != nil {
+			return nil, err
+		}
+		return a.AppraiseSession(ctx, session, comps)
 	}
 	comps := make([]verify.Component, 0, len(evidence))
 	for _, e := range evidence {
@@ -658,6 +662,14 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		now := time.Now()
 		for i := range comps {
 			comps[i].Expect.Now = now
+		}
+	}
+	// KBS runtime data names the session: the token then carries its nonce
+	// and TEE key. Other runtime-data documents bind evidence but name none.
+	var rd binding.RuntimeData
+	if len(o.runtimeDoc) > 0 && json.Unmarshal(o.runtimeDoc, &rd) == nil && rd.Nonce != "" {
+		if session, err := rd.Session(); err == nil {
+			return a.AppraiseSession(ctx, session, comps)
 		}
 	}
 	return a.AppraiseOutcome(ctx, comps)
