@@ -371,3 +371,29 @@ func TestTokenVerifyShowsKBSNotes(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("version: exit %d, stderr %q", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "attest ") || !strings.Contains(out.String(), "go1.") {
+		t.Fatalf("version printed %q", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"version", "--json"}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("version --json: exit %d", code)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil || m["module"] != "github.com/trustfactory/attest" || m["go"] == "" {
+		t.Fatalf("version --json printed %q (%v)", out.String(), err)
+	}
+	if code := run(context.Background(), []string{"version", "extra"}, nil, &out, &errb); code != exitUsage {
+		t.Fatalf("version extra: exit %d, want %d", code, exitUsage)
+	}
+	errb.Reset()
+	run(context.Background(), []string{"--help"}, nil, &out, &errb)
+	if !strings.Contains(errb.String(), "3 warning") {
+		t.Fatalf("attest --help omits exit code 3: %q", errb.String())
+	}
+}
