@@ -30,6 +30,7 @@ import (
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/internal/buildid"
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/internal/pemchain"
@@ -603,7 +604,7 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 	}
 	a, err := verify.NewAppraiser(reg, p, verify.WithProfile(profile), verify.WithChecks(o.checksInToken),
 		verify.WithAnnotatedEvidence(o.verboseToken),
-		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest verify"}))
+		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: buildid.Read().String()}))
 	if err != nil {
 		return nil, err
 	}
