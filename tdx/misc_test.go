@@ -37,8 +37,8 @@ func TestHTTPSourceIntelPCSMode(t *testing.T) {
 	f := newFixture(t)
 	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
 	defer pcs.Close()
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, RootCRLURL: pcs.URL + "/sgx/certification/v4/rootcacrl",
-		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}})
+	src, err := tdx.NewHTTPSource(pcs.URL, &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}, nil,
+		tdx.WithRootCRLURL(pcs.URL+"/sgx/certification/v4/rootcacrl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,8 @@ func TestHTTPSourceStaleWithinBound(t *testing.T) {
 	f := newFixture(t)
 	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
 	defer pcs.Close()
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, PCCS: true,
-		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1},
-		Cache:   collateral.NewCache(collateral.CacheOptions{MaxStale: time.Hour})})
+	src, err := tdx.NewHTTPSource(pcs.URL, &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}, nil,
+		tdx.WithPCCS(), tdx.WithMaxStale(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +161,7 @@ func TestHTTPSourceErrorsHidePasswords(t *testing.T) {
 	}))
 	defer srv.Close()
 	base := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1)
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: base, PCCS: true, Fetcher: &collateral.HTTPFetcher{MaxRetries: -1}})
+	src, err := tdx.NewHTTPSource(base, &collateral.HTTPFetcher{MaxRetries: -1}, nil, tdx.WithPCCS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +174,7 @@ func TestHTTPSourceErrorsHidePasswords(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	for _, bad := range []string{"ftp://user:hunter2@host", "http://user:hunter2@host/%zz"} {
-		if _, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: bad}); !errors.Is(err, verify.ErrConfig) || strings.Contains(err.Error(), "hunter2") {
+		if _, err := tdx.NewHTTPSource(bad, nil, nil); !errors.Is(err, verify.ErrConfig) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

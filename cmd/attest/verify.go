@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,15 +221,16 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	var src collateralSources
 	if o.collateralDir != "" {
-		if src, err = loadBundle(os.DirFS(o.collateralDir), o.bundleRoots); err != nil {
+		// Through an os.Root: no symbolic link in the bundle leads outside it.
+		root, err := os.OpenRoot(o.collateralDir)
+		if err != nil {
 			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
 			return exitError
 		}
-		if fi, err := os.Stat(filepath.Join(o.collateralDir, "snp")); err == nil && fi.IsDir() {
-			if src.snp, err = snp.NewOfflineStore(filepath.Join(o.collateralDir, "snp")); err != nil {
-				fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
-				return exitError
-			}
+		defer root.Close()
+		if src, err = loadBundle(root.FS(), o.bundleRoots); err != nil {
+			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
+			return exitError
 		}
 	}
 	out, err := appraise(ctx, o, evidence, src)
@@ -362,7 +361,7 @@ type namedEvidence struct {
 // provide. Nil fields: not provided.
 type collateralSources struct {
 	tdx      tdx.CollateralSource
-	snp      snp.Source // only from a bundle on disk
+	snp      snp.Source
 	rims     rim.Source
 	ocsp     ocsp.Source
 	tdxRoots []*x509.Certificate // only from the embedded test samples
@@ -387,11 +386,13 @@ func (n noSource) Fetch(context.Context, ocsp.Query) ([]byte, error) {
 
 // registry builds the verifiers for the configured collateral.
 func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error) {
+	// One fetcher and one store for every online source.
 	fetcher := &collateral.HTTPFetcher{UserAgent: "attest-verify"}
+	store := collateral.NewMemoryStore(0, 0)
 	if src.tdx == nil {
 		src.tdx = noSource{"TDX collateral"}
 		if o.online {
-			h, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{Fetcher: fetcher})
+			h, err := tdx.NewHTTPSource("", fetcher, store)
 			if err != nil {
 				return nil, err
 			}
@@ -401,7 +402,7 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	if src.rims == nil {
 		src.rims = noSource{"GPU RIMs"}
 		if o.online {
-			s, err := rim.NewServiceSource(rim.WithFetcher(fetcher))
+			s, err := rim.NewHTTPSource("", fetcher, store)
 			if err != nil {
 				return nil, err
 			}
@@ -411,7 +412,12 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	if src.ocsp == nil {
 		src.ocsp = noSource{"OCSP answers"}
 		if o.online {
-			src.ocsp = ocsp.NewHTTPSource(fetcher)
+			// No store: each query carries a fresh nonce.
+			s, err := ocsp.NewHTTPSource("", fetcher, nil)
+			if err != nil {
+				return nil, err
+			}
+			src.ocsp = s
 		}
 	}
 	topts := []tdx.Option{tdx.WithCollateral(src.tdx)}
@@ -461,7 +467,7 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 	if src.snp != nil {
 		sopts = append(sopts, snp.WithKDS(src.snp))
 	} else if o.online {
-		kds, err := snp.NewKDS(snp.KDSOptions{Fetcher: fetcher})
+		kds, err := snp.NewHTTPSource("", fetcher, store)
 		if err != nil {
 			return nil, err
 		}
@@ -808,61 +814,39 @@ func printJSON(w io.Writer, out *verify.Outcome, tok []byte) error {
 	return enc.Encode(outcomeJSON(out, tok))
 }
 
-// loadBundle reads an offline collateral bundle (snp/, Trustee's KDS store
-// layout, is read from disk by snp.OfflineStore):
+// loadBundle reads an offline collateral bundle, each part with its
+// package's FSSource:
 //
-//	tdx/                 Intel PCS layout (see tdx.DirSource)
-//	gpu/rims/<ID>.xml    NVIDIA RIMs
-//	gpu/ocsp/*           OCSP answers (DER or base64 DER), one per file
+//	tdx/                 Intel PCS layout (see tdx.FSSource)
+//	snp/                 Trustee's KDS store layout (see snp.FSSource)
+//	gpu/rims/<ID>.xml    NVIDIA RIMs (see rim.FSSource)
+//	gpu/ocsp/*           OCSP answers (DER or base64 DER), one per file (see ocsp.FSSource)
 //
 // withRoots also reads tdx/roots.pem, gpu/roots.pem and gpu/rim-roots.pem;
 // only the embedded test samples use it: a user's bundle never replaces the
 // pinned vendor roots.
 func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
 	var s collateralSources
-	if fi, err := fs.Stat(fsys, "tdx"); err == nil && fi.IsDir() {
-		sub, _ := fs.Sub(fsys, "tdx")
-		s.tdx = fsTDXSource{sub}
-	}
-	if ents, err := fs.ReadDir(fsys, "gpu/rims"); err == nil {
-		docs := map[string][]byte{}
-		for _, e := range ents {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".xml") {
-				continue
-			}
-			b, err := fs.ReadFile(fsys, path.Join("gpu/rims", e.Name()))
-			if err != nil {
-				return s, err
-			}
-			docs[strings.TrimSuffix(e.Name(), ".xml")] = b
-		}
-		m, err := rim.NewMemorySource(docs)
-		if err != nil {
+	var err error
+	if sub, ok := subDir(fsys, "tdx"); ok {
+		if s.tdx, err = tdx.NewFSSource(sub); err != nil {
 			return s, err
 		}
-		s.rims = m
 	}
-	if ents, err := fs.ReadDir(fsys, "gpu/ocsp"); err == nil {
-		m, err := ocsp.NewMemorySource()
-		if err != nil {
+	if sub, ok := subDir(fsys, "snp"); ok {
+		if s.snp, err = snp.NewFSSource(sub); err != nil {
 			return s, err
 		}
-		for _, e := range ents {
-			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasSuffix(e.Name(), ".md") {
-				continue
-			}
-			b, err := fs.ReadFile(fsys, path.Join("gpu/ocsp", e.Name()))
-			if err != nil {
-				return s, err
-			}
-			if len(b) > 0 && b[0] == 0x30 { // DER: hand it over as base64, which is never trimmed
-				b = []byte(base64.StdEncoding.EncodeToString(b))
-			}
-			if err := m.Add(b); err != nil {
-				return s, fmt.Errorf("gpu/ocsp/%s: %w", e.Name(), err)
-			}
+	}
+	if sub, ok := subDir(fsys, "gpu/rims"); ok {
+		if s.rims, err = rim.NewFSSource(sub); err != nil {
+			return s, err
 		}
-		s.ocsp = m
+	}
+	if sub, ok := subDir(fsys, "gpu/ocsp"); ok {
+		if s.ocsp, err = ocsp.NewFSSource(sub); err != nil {
+			return s, fmt.Errorf("gpu/ocsp: %w", err)
+		}
 	}
 	if withRoots {
 		for _, r := range []struct {
@@ -884,44 +868,17 @@ func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
 	return s, nil
 }
 
-func parseCerts(b []byte) ([]*x509.Certificate, error) {
-	return pemchain.Parse(b, 64)
+// subDir returns the directory dir of fsys, if there is one.
+func subDir(fsys fs.FS, dir string) (fs.FS, bool) {
+	if fi, err := fs.Stat(fsys, dir); err != nil || !fi.IsDir() {
+		return nil, false
+	}
+	sub, err := fs.Sub(fsys, dir)
+	return sub, err == nil
 }
 
-// fsTDXSource reads the tdx.DirSource layout from an fs.FS.
-type fsTDXSource struct{ fsys fs.FS }
-
-func (s fsTDXSource) Collateral(_ context.Context, req tdx.CollateralRequest) (*tdx.Collateral, error) {
-	if req.CA != "platform" && req.CA != "processor" {
-		return nil, verify.Errorf(verify.ErrConfig, "PCK CA %q", req.CA)
-	}
-	f := strings.ToUpper(hex.EncodeToString(req.FMSPC[:]))
-	c := &tdx.Collateral{}
-	for _, it := range []struct {
-		dst  *[]byte
-		path string
-	}{
-		{&c.TCBInfo, "tcb_info/" + f + ".json"},
-		{&c.TCBInfoIssuerChain, "tcb_info/" + f + ".issuer_chain.pem"},
-		{&c.QEIdentity, "qe_identity.json"},
-		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
-		{&c.PCKCRL, "pck_crl/" + req.CA + ".der"},
-		{&c.PCKCRLIssuerChain, "pck_crl/" + req.CA + ".issuer_chain.pem"},
-		{&c.RootCACRL, "root_ca_crl.der"},
-	} {
-		b, err := fs.ReadFile(s.fsys, it.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", it.path, err)
-		}
-		*it.dst = b
-	}
-	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "bundle has no TCB info for FMSPC %s", f)
-	}
-	return c, nil
+func parseCerts(b []byte) ([]*x509.Certificate, error) {
+	return pemchain.Parse(b, 64)
 }
 
 // The embedded samples: each directory under samples/ holds a sample.json
