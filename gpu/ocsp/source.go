@@ -4,9 +4,10 @@
 // thisUpdate/nextUpdate are checked against the caller's time, the nonce is
 // checked when the source forwards it, and unknown is a failure.
 //
-// Answers come from a Source: live HTTP (through package collateral), a
-// directory of recorded responses, or memory; a Checker caches verified
-// answers until their nextUpdate.
+// Answers come from a Source: live HTTP (NewHTTPSource, through package
+// collateral, optionally sharing verified answers in a collateral.Store),
+// recorded responses in an fs.FS (NewFSSource), or memory; a Checker caches
+// verified answers until their nextUpdate.
 package ocsp
 
 import (
