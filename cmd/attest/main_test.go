@@ -30,9 +30,9 @@ func attest(t *testing.T, stdin string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-// setup generates a key pair with the CLI and returns the private JWK path,
+// genKeys generates a key pair with the CLI and returns the private JWK path,
 // the JWKS path and a directory for tokens.
-func setup(t *testing.T, args ...string) (keyPath, jwksPath, dir string) {
+func genKeys(t *testing.T, args ...string) (keyPath, jwksPath, dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	keyPath, jwksPath = filepath.Join(dir, "key.jwk"), filepath.Join(dir, "jwks.json")
@@ -88,7 +88,7 @@ func signFile(t *testing.T, keyPath, dir, name string, r *ear.Result, cwt bool) 
 }
 
 func TestKeysGenerate(t *testing.T) {
-	keyPath, jwksPath, _ := setup(t, "--alg", "ES384")
+	keyPath, jwksPath, _ := genKeys(t, "--alg", "ES384")
 	st, err := os.Stat(keyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestKeysGenerate(t *testing.T) {
 }
 
 func TestTokenVerify(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t)
+	keyPath, jwksPath, dir := genKeys(t)
 	for _, cwt := range []bool{false, true} {
 		path := signFile(t, keyPath, dir, "ok.tok", result1(ear.StatusAffirming), cwt)
 		r := attest(t, "", "token", "verify", "--jwks", jwksPath, "--now", now.Add(time.Minute).Format(time.RFC3339), "--nonce", "636c692d6e6f6e63652d303132333435", path)
@@ -171,7 +171,7 @@ func TestTokenVerify(t *testing.T) {
 }
 
 func TestTokenVerifyFailures(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t)
+	keyPath, jwksPath, dir := genKeys(t)
 	at := now.Add(time.Minute).Format(time.RFC3339)
 	path := signFile(t, keyPath, dir, "ok.jwt", result1(ear.StatusAffirming), false)
 	tok, _ := os.ReadFile(path)
@@ -200,7 +200,7 @@ func TestTokenVerifyFailures(t *testing.T) {
 		t.Errorf("nonce: exit %d: %s", r.code, r.stderr)
 	}
 	// a different trusted key
-	_, otherJWKS, _ := setup(t)
+	_, otherJWKS, _ := genKeys(t)
 	if r := attest(t, "", "token", "verify", "--jwks", otherJWKS, "--now", at, path); r.code != exitFail {
 		t.Errorf("other key: exit %d: %s", r.code, r.stderr)
 	}
@@ -237,7 +237,7 @@ func flip(c byte) string {
 }
 
 func TestTokenInspect(t *testing.T) {
-	keyPath, _, dir := setup(t)
+	keyPath, _, dir := genKeys(t)
 	for _, cwt := range []bool{false, true} {
 		path := signFile(t, keyPath, dir, "t.tok", result1(ear.StatusAffirming), cwt)
 		r := attest(t, "", "token", "inspect", path)
@@ -320,7 +320,7 @@ func TestDispatch(t *testing.T) {
 
 // A legacy token without exp verifies only with the unsafe switch, loudly.
 func TestTokenVerifyMissingExpiry(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t, "--alg", "EdDSA")
+	keyPath, jwksPath, dir := genKeys(t, "--alg", "EdDSA")
 	var jk struct {
 		D string `json:"d"`
 	}
@@ -354,7 +354,7 @@ func TestTokenVerifyMissingExpiry(t *testing.T) {
 // switches inside the annotated evidence (package kbs); token verify shows
 // them from there.
 func TestTokenVerifyShowsKBSNotes(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t)
+	keyPath, jwksPath, dir := genKeys(t)
 	r := result1(ear.StatusContraindicated)
 	r.Profile = ear.ProfileTrustee
 	r.Status = nil

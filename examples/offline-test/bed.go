@@ -249,7 +249,7 @@ func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 // that a verifier can be built from files alone (the layout attest verify
 // --collateral-dir reads):
 //
-//	tdx/            tdx.DirSource layout, and roots.pem (the test Intel root)
+//	tdx/            tdx.FSSource layout, and roots.pem (the test Intel root)
 //	gpu/roots.pem   the test device root
 //	gpu/rim-roots.pem  the test RIM root
 //	gpu/rims/<ID>.xml  the RIMs
