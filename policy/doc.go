@@ -19,6 +19,9 @@
 // Names read by the default rules (Trustee's names where Trustee has one):
 //
 //	TDX   mr_td, rtmr_0..rtmr_3, mr_seam, xfam            pins (hex)
+//	      tdx_td_attributes (hex of the 8 TD_ATTRIBUTES bytes)  exact pin that
+//	          allows feature bits other than the default expectation
+//	      tdx_mr_servicetd (hex)   service TDs (MRSERVICETD) allowed to be bound
 //	      tdx_accepted_tcb_status, tdx_tolerated_tcb_status  TCB status lists
 //	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids,
 //	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
@@ -42,8 +45,8 @@
 // The rules read the flat claim maps of the verifiers (verify.Claims.Map):
 //
 //	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
-//	      quote.body.xfam, td_attributes.debug, tcb_status, tcb_date,
-//	      advisory_ids
+//	      quote.body.xfam, quote.body.td_attributes, quote.body.mr_servicetd,
+//	      td_attributes.debug, tcb_status, tcb_date, advisory_ids
 //	SNP   measurement, host_data, id_key_digest, policy_debug_allowed,
 //	      policy_migrate_ma, reported_tcb_{bootloader,tee,snp,microcode,fmc},
 //	      tcb_status (when present)
@@ -80,4 +83,17 @@
 //	instance-identity  report data checked by the verifier → 2
 //
 // Each category takes the least trustworthy value any rule set for it.
+//
+// # TDX configuration
+//
+// TD_ATTRIBUTES bits that are reserved (the TUD bits 7:1) or undefined (any
+// bit but DEBUG, SEPT_VE_DISABLE, MIGRATABLE, PKS, KL and PERFMON) refuse the
+// TD (configuration 96) whatever the reference values say. The defined
+// feature bits must be the default expectation, SEPT_VE_DISABLE set and
+// MIGRATABLE, PKS, KL, PERFMON clear, unless tdx_td_attributes pins the exact
+// attributes; DEBUG is refused either way. Without an xfam pin, XFAM must set
+// the bits every TD sets (x87, SSE: 0x3) and no bit outside the ones a TD may
+// set (0x6dbe7); with one, it must match. A non-zero MRSERVICETD (TDX 1.5
+// quotes) binds a service TD, a migration TD for example, that can reach the
+// TD's state: it is refused unless tdx_mr_servicetd lists it.
 package policy

@@ -23,20 +23,21 @@ const (
 // tdxClaims is a flat claim map in the shape the tdx verifier emits.
 func tdxClaims() map[string]any {
 	return map[string]any{
-		"quote.body.mr_td":    mrtd,
-		"quote.body.rtmr_0":   strings.Repeat("00", 48),
-		"quote.body.rtmr_1":   rtmr1,
-		"quote.body.rtmr_2":   strings.Repeat("22", 48),
-		"quote.body.rtmr_3":   strings.Repeat("00", 48),
-		"quote.body.mr_seam":  strings.Repeat("5e", 48),
-		"quote.body.xfam":     xfam,
-		"quote.body.tcb_svn":  "04010200000000000000000000000000",
-		"td_attributes.debug": false,
-		"tcb_status":          "UpToDate",
-		"tcb_date":            "2025-08-13T00:00:00Z",
-		"advisory_ids":        []string{"INTEL-SA-00837"},
-		"report_data":         strings.Repeat("ab", 64),
-		"unsafe":              []string{},
+		"quote.body.mr_td":         mrtd,
+		"quote.body.rtmr_0":        strings.Repeat("00", 48),
+		"quote.body.rtmr_1":        rtmr1,
+		"quote.body.rtmr_2":        strings.Repeat("22", 48),
+		"quote.body.rtmr_3":        strings.Repeat("00", 48),
+		"quote.body.mr_seam":       strings.Repeat("5e", 48),
+		"quote.body.xfam":          xfam,
+		"quote.body.tcb_svn":       "04010200000000000000000000000000",
+		"td_attributes.debug":      false,
+		"quote.body.td_attributes": "0000001000000000", // SEPT_VE_DISABLE
+		"tcb_status":               "UpToDate",
+		"tcb_date":                 "2025-08-13T00:00:00Z",
+		"advisory_ids":             []string{"INTEL-SA-00837"},
+		"report_data":              strings.Repeat("ab", 64),
+		"unsafe":                   []string{},
 	}
 }
 
@@ -44,7 +45,9 @@ func tdxRV(t *testing.T, extra ...Entry) *ReferenceValues {
 	t.Helper()
 	rv, err := FromEntries(append([]Entry{
 		{Name: "mr_td", Value: []any{mrtd}},
+		{Name: "rtmr_0", Value: strings.Repeat("00", 48)},
 		{Name: "rtmr_1", Value: rtmr1},
+		{Name: "rtmr_2", Value: strings.Repeat("22", 48)},
 		{Name: "xfam", Value: xfam},
 	}, extra...)...)
 	if err != nil {
@@ -149,8 +152,7 @@ func TestTDXExpiredReferenceValues(t *testing.T) {
 	rv, _ = FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &past}, Entry{Name: "mr_td", Value: strings.Repeat("00", 48), Expiration: &future})
 	r = appraise(t, rv, verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
-	rv, _ = FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &future})
-	r = appraise(t, rv, verify.FormatTDX, tdxClaims())
+	r = appraise(t, tdxRV(t, Entry{Name: "mr_td", Value: strings.Repeat("00", 48), Expiration: &past}), verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Executables, ear.ApprovedBoot)
 }
 

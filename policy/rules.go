@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -23,32 +24,10 @@ var DefaultToleratedTCBStatus = []string{
 }
 
 // tdx: executables from MRTD and RTMRs, hardware from the TCB status, date
-// and advisories (and MRSEAM when pinned), configuration from the debug bit
-// and XFAM, runtime-opaque from the debug bit.
+// and advisories (and MRSEAM when pinned), configuration from TD_ATTRIBUTES,
+// XFAM and the service TD, runtime-opaque from the debug bit.
 func (e *eval) tdx() {
-	mrtd := e.pin("tdx.mr_td", "TD firmware measurement (MRTD)", "mr_td",
-		[]string{"quote.body.mr_td", "mr_td"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
-	rtmrs, rtmrBad := 0, false
-	runtime := false
-	for i := 0; i < 4; i++ {
-		n := fmt.Sprintf("rtmr_%d", i)
-		checked, ok := e.optionalPin("tdx."+n, fmt.Sprintf("runtime measurement register %d (RTMR%d)", i, i), n,
-			[]string{"quote.body." + n, n}, ear.Executables, ear.ContraindicatedRuntime)
-		if checked && ok {
-			rtmrs++
-			runtime = runtime || i == 3
-		}
-		rtmrBad = rtmrBad || (checked && !ok)
-	}
-	if mrtd && !rtmrBad {
-		c := verify.Check{ID: "tdx.executables", Title: "approved boot chain", Category: ear.Executables, OK: true,
-			Value: ear.ApprovedBoot, Reason: fmt.Sprintf("MRTD and %d pinned RTMRs match", rtmrs)}
-		if runtime {
-			c.Value = ear.ApprovedRuntime
-			c.Reason += " (including RTMR3, the runtime register)"
-		}
-		e.add(c)
-	}
+	e.tdxExecutables()
 	e.tcbStatus("tdx", []string{"tcb_status"}, true)
 	e.minDate("tdx.tcb_date", "platform TCB date", "tdx_min_tcb_date", []string{"tcb_date"})
 	e.minSVNs("tdx.tee_tcb_svn", "TDX module TCB SVNs (TEE_TCB_SVN), component by component", "tdx_min_tee_tcb_svn", []string{"quote.body.tcb_svn"})
@@ -57,25 +36,215 @@ func (e *eval) tdx() {
 		[]string{"quote.body.mr_seam", "mr_seam"}, ear.Hardware, ear.ContraindicatedHardware)
 	debugOff := e.flagOff("tdx.debug", "debug TD (TD_ATTRIBUTES.DEBUG)", []string{"td_attributes.debug", "debug"},
 		ear.Configuration, ear.UnsupportableConfig)
-	if debugOff {
-		checked, ok := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
-			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig)
-		switch {
-		case checked && ok:
+	// Every rule runs, so that the appraisal lists every reason at once.
+	attrOK := e.tdAttributes()
+	xfamOK, xfamPinned := e.tdxXFAM()
+	serviceOK := e.serviceTD()
+	if debugOff && attrOK && xfamOK && serviceOK {
+		if xfamPinned {
 			e.add(verify.Check{ID: "tdx.configuration", Title: "approved configuration", Category: ear.Configuration,
-				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD and XFAM matches"})
-		case checked:
-			// the XFAM check set the claim
-		default:
+				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD, expected TD attributes, XFAM matches"})
+		} else {
 			e.add(verify.Check{ID: "tdx.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
-				OK: true, Value: ear.NoConfigVulns, Reason: "not a debug TD"})
+				OK: true, Value: ear.NoConfigVulns, Reason: "not a debug TD, expected TD attributes, XFAM within the architectural bits"})
 		}
+	}
+	if debugOff {
 		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
 			OK: true, Value: ear.EncryptedMemory})
 	} else {
 		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
 			Value: ear.VisibleMemory, Reason: "a debug TD's memory is visible to the host"})
 	}
+}
+
+// tdxBootRTMRs are the registers that, with MRTD, make a TD's boot known:
+// RTMR0 the virtual firmware's configuration (TD HOB, ACPI tables), RTMR1
+// the boot loader and kernel, RTMR2 the kernel command line and initrd.
+const tdxBootRTMRs = 3
+
+// tdxExecutables: approved boot needs MRTD and RTMR0..2 pinned and
+// matching; RTMR3 pinned as well makes it approved runtime. Anything less
+// leaves the executables unrecognized (POL-13): an MRTD pin alone vouches for
+// the firmware, not for the kernel, initrd and command line it booted.
+func (e *eval) tdxExecutables() {
+	mrtd := e.pin("tdx.mr_td", "TD firmware measurement (MRTD)", "mr_td",
+		[]string{"quote.body.mr_td", "mr_td"}, ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
+	var unpinned []string
+	bad := false
+	runtime := false
+	for i := 0; i < 4; i++ {
+		n := fmt.Sprintf("rtmr_%d", i)
+		checked, ok := e.optionalPin("tdx."+n, fmt.Sprintf("runtime measurement register %d (RTMR%d)", i, i), n,
+			[]string{"quote.body." + n, n}, ear.Executables, ear.ContraindicatedRuntime)
+		switch {
+		case checked && !ok:
+			bad = true
+		case !checked && i < tdxBootRTMRs:
+			unpinned = append(unpinned, n)
+		case checked && i == 3:
+			runtime = true
+		}
+	}
+	if !mrtd || bad {
+		return // the failing pin set the claim
+	}
+	c := verify.Check{ID: "tdx.executables", Title: "approved boot chain", Category: ear.Executables,
+		Expected: "mr_td and rtmr_0, rtmr_1, rtmr_2 pinned"}
+	switch {
+	case len(unpinned) > 0:
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = "MRTD matches, but " + strings.Join(unpinned, ", ") +
+			" not pinned: the TD's firmware configuration, kernel, initrd or command line is not recognized"
+	case runtime:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedRuntime, "MRTD and RTMR0..3 match (RTMR3 is the runtime register)"
+	default:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, "MRTD and RTMR0..2 match"
+	}
+	e.add(c)
+}
+
+// TD_ATTRIBUTES bits (Intel TDX module ABI): TUD bits 7:0 (DEBUG and
+// reserved), SEC bits 63:8.
+const (
+	tdAttrDebug         = 1 << 0
+	tdAttrSEPTVEDisable = 1 << 28
+	tdAttrMigratable    = 1 << 29
+	tdAttrPKS           = 1 << 30
+	tdAttrKL            = 1 << 31
+	tdAttrPerfmon       = 1 << 63
+	tdAttrDefined       = tdAttrDebug | tdAttrSEPTVEDisable | tdAttrMigratable | tdAttrPKS | tdAttrKL | tdAttrPerfmon
+)
+
+// tdAttrFeatures names the defined bits other than DEBUG, and whether the
+// default policy expects each set.
+var tdAttrFeatures = []struct {
+	bit  uint64
+	name string
+	want bool
+}{
+	{tdAttrSEPTVEDisable, "SEPT_VE_DISABLE", true},
+	{tdAttrMigratable, "MIGRATABLE", false},
+	{tdAttrPKS, "PKS", false},
+	{tdAttrKL, "KL", false},
+	{tdAttrPerfmon, "PERFMON", false},
+}
+
+// leUint64 decodes the hex of 8 little-endian bytes, as the TDX claims print
+// TD_ATTRIBUTES and XFAM.
+func leUint64(s string) (uint64, bool) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 8 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b), true
+}
+
+// tdAttributes: reserved and undefined TD_ATTRIBUTES bits are always
+// refused (TDX-17); the feature bits must be the default expectation
+// (SEPT_VE_DISABLE set; MIGRATABLE, PKS, KL, PERFMON clear) unless the
+// tdx_td_attributes reference value pins the exact attributes (TDX-18).
+func (e *eval) tdAttributes() bool {
+	k, got, present := e.claim("quote.body.td_attributes")
+	attr, ok := leUint64(got)
+	c := verify.Check{ID: "tdx.td_attributes.reserved", Title: "no reserved or undefined TD_ATTRIBUTES bit set", Claim: k,
+		Actual: got, Expected: fmt.Sprintf("no bit outside %#x", uint64(tdAttrDefined)), Category: ear.Configuration}
+	switch {
+	case !present || !ok:
+		c.Value, c.Reason = ear.UnsupportableConfig, "claim "+k+" absent or not 8 hex bytes"
+		e.add(c)
+		return false
+	case attr&^tdAttrDefined != 0:
+		c.Value = ear.UnsupportableConfig
+		c.Reason = fmt.Sprintf("reserved or undefined bits %#x set: a TD configuration no policy can vouch for", attr&^tdAttrDefined)
+	default:
+		c.OK = true
+	}
+	e.add(c)
+	reservedOK := c.OK
+	if len(e.rv.Lookup("tdx_td_attributes", e.now)) > 0 {
+		_, pinOK := e.optionalPin("tdx.td_attributes", "TD attributes (TD_ATTRIBUTES)", "tdx_td_attributes",
+			[]string{"quote.body.td_attributes"}, ear.Configuration, ear.UnsupportableConfig)
+		return reservedOK && pinOK
+	}
+	var unexpected []string
+	for _, f := range tdAttrFeatures {
+		if (attr&f.bit != 0) != f.want {
+			state := "set"
+			if f.want {
+				state = "clear"
+			}
+			unexpected = append(unexpected, f.name+" "+state)
+		}
+	}
+	fc := verify.Check{ID: "tdx.td_attributes", Title: "TD attributes as expected", Claim: k, Actual: got,
+		Expected: "SEPT_VE_DISABLE set; MIGRATABLE, PKS, KL, PERFMON clear (or reference value tdx_td_attributes)",
+		Category: ear.Configuration}
+	if len(unexpected) > 0 {
+		fc.Value = ear.UnsupportableConfig
+		fc.Reason = strings.Join(unexpected, ", ") + "; no reference value tdx_td_attributes allows it"
+	} else {
+		fc.OK = true
+	}
+	e.add(fc)
+	return reservedOK && fc.OK
+}
+
+// XFAM bits every TD has set (x87, SSE) and the bits a TD may set at all
+// (Intel TDX module ABI: XFAM_FIXED1 and XFAM_FIXED0).
+const (
+	xfamFixed1 = 0x00000003
+	xfamFixed0 = 0x0006DBE7
+)
+
+// tdxXFAM: a pinned xfam must match; without one, XFAM must lie within the
+// architectural fixed bits (TDX-18).
+func (e *eval) tdxXFAM() (ok, pinned bool) {
+	if len(e.rv.Lookup("xfam", e.now)) > 0 {
+		_, ok := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
+			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig)
+		return ok, true
+	}
+	k, got, present := e.claim("quote.body.xfam", "xfam")
+	xfam, valid := leUint64(got)
+	c := verify.Check{ID: "tdx.xfam", Title: "extended features (XFAM) within the architectural bits", Claim: k, Actual: got,
+		Expected: fmt.Sprintf("bits %#x set, none outside %#x (or reference value xfam)", xfamFixed1, xfamFixed0), Category: ear.Configuration}
+	switch {
+	case !present || !valid:
+		c.Value, c.Reason = ear.UnsupportableConfig, "claim "+k+" absent or not 8 hex bytes"
+	case xfam&xfamFixed1 != xfamFixed1:
+		c.Value, c.Reason = ear.UnsupportableConfig, fmt.Sprintf("required bits %#x clear", xfamFixed1&^xfam)
+	case xfam&^xfamFixed0 != 0:
+		c.Value, c.Reason = ear.UnsupportableConfig, fmt.Sprintf("bits %#x outside the allowed set", xfam&^xfamFixed0)
+	default:
+		c.OK = true
+	}
+	e.add(c)
+	return c.OK, false
+}
+
+// serviceTD: a non-zero MRSERVICETD (TDX 1.5 quotes) says a service TD
+// (a migration TD, for example) is bound to this TD and can reach its
+// state; it is refused unless the tdx_mr_servicetd reference value lists it
+// (TDX-22). An all-zero or absent value binds no service TD.
+func (e *eval) serviceTD() bool {
+	k, got, present := e.claim("quote.body.mr_servicetd")
+	if !present || strings.Trim(got, "0") == "" {
+		return true
+	}
+	allowed := e.rv.Lookup("tdx_mr_servicetd", e.now)
+	c := verify.Check{ID: "tdx.mr_servicetd", Title: "no unapproved service TD bound (MRSERVICETD)", Claim: k, Actual: got,
+		Expected: "zero or reference value tdx_mr_servicetd", Category: ear.Configuration}
+	switch {
+	case len(allowed) == 0:
+		c.Value, c.Reason = ear.UnsupportableConfig, "a service TD is bound and no reference value tdx_mr_servicetd allows one"
+	case contains(allowed, got):
+		c.OK, c.Expected, c.Reason = true, setText(allowed), "matches reference value tdx_mr_servicetd"
+	default:
+		c.Value, c.Expected, c.Reason = ear.UnsupportableConfig, setText(allowed), "not among the reference values tdx_mr_servicetd"
+	}
+	e.add(c)
+	return c.OK
 }
 
 // minSVNs compares a hex string of SVN bytes with a minimum, byte by byte:
