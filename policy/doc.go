@@ -27,7 +27,13 @@
 //	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
 //	SNP   snp_launch_measurement, snp_host_data, snp_id_key_digest   pins (hex)
 //	      snp_min_tcb_bootloader, _tee, _snp, _microcode, _fmc         minimum SVNs
+//	          of the reported, launch and committed TCB
 //	      snp_accepted_tcb_status, snp_tolerated_tcb_status
+//	      snp_allowed_vmpls (0..3; default 0 only)   VMPLs a report may come from
+//	      snp_require_author_key (true/false)        the ID block must name an author key
+//	      snp_required_mitigations (bit mask, 0x…)   bits both mitigation vectors
+//	          of a version 5 report must set
+//	      snp_allow_masked_chip_id, snp_allow_migration_agent (true/false)
 //	GPU   allowed_driver_versions, allowed_vbios_versions    pins
 //	      gpu_min_driver_version, gpu_min_vbios_version      minimum versions
 //	      gpu_require_fwid (default true)
@@ -47,9 +53,10 @@
 //	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
 //	      quote.body.xfam, quote.body.td_attributes, quote.body.mr_servicetd,
 //	      td_attributes.debug, tcb_status, tcb_date, advisory_ids
-//	SNP   measurement, host_data, id_key_digest, policy_debug_allowed,
-//	      policy_migrate_ma, reported_tcb_{bootloader,tee,snp,microcode,fmc},
-//	      tcb_status (when present)
+//	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
+//	      chip_id_masked, policy_debug_allowed, policy_migrate_ma,
+//	      {reported,launch,committed,current}_tcb_{bootloader,tee,snp,microcode,fmc},
+//	      launch_mit_vector, current_mit_vector, tcb_status (when present)
 //	GPU   measres ("success"), x-nvidia-gpu-driver-version,
 //	      x-nvidia-gpu-vbios-version,
 //	      x-nvidia-gpu-attestation-report-cert-chain-fwid-match,
@@ -76,13 +83,29 @@
 //	                claim absent → 97; TCB date or SVN below minimum, forbidden
 //	                advisory, revoked certificate → 96; GPU OCSP not good → 32;
 //	                FWID absent while required → 97
-//	configuration   debug TD / debug-allowed guest policy → 96; migration
-//	                agent → 32; pinned XFAM or versions match → 2, otherwise 3;
+//	configuration   debug TD / debug-allowed guest policy → 96; reserved or
+//	                unexpected TD attributes, XFAM outside its bits, unapproved
+//	                service TD, migration agent, VMPL not allowed → 96;
+//	                pinned XFAM or versions match → 2, otherwise 3;
 //	                any unsafe switch → 32
 //	runtime-opaque  encrypted memory → 2; debug → 96 (visible)
 //	instance-identity  report data checked by the verifier → 2
 //
 // Each category takes the least trustworthy value any rule set for it.
+//
+// # SEV-SNP
+//
+// A report must come from VMPL 0 unless snp_allowed_vmpls lists its VMPL. The
+// snp_min_tcb_* floors apply to REPORTED_TCB, LAUNCH_TCB and COMMITTED_TCB,
+// and a CURRENT_TCB below COMMITTED_TCB is refused (hardware 96). A masked
+// (all-zero) CHIP_ID cannot be bound to the VCEK's chip: hardware 97 unless
+// snp_allow_masked_chip_id is true (a CHIP_ID that differs from the VCEK's is
+// the verifier's ErrBinding). A guest policy allowing a migration agent is
+// refused unless snp_allow_migration_agent is true. Without
+// snp_required_mitigations the mitigation vectors are recorded, not
+// appraised; with it, both vectors must carry its bits, and a report before
+// version 5 (no vectors) is refused. The Azure rules apply all of these to
+// the paravisor's report.
 //
 // # TDX configuration
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -530,4 +531,58 @@ func lowerASCII(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
+}
+
+// claimUint returns a non-negative integer claim: an integer, or text in
+// decimal or 0x-prefixed hex.
+func (e *eval) claimUint(keys ...string) (key string, v uint64, ok bool) {
+	k, t, present := e.claim(keys...)
+	if !present {
+		return k, 0, false
+	}
+	n, ok := parseUint(t)
+	return k, n, ok
+}
+
+// parseUint reads decimal or 0x-prefixed hex (never octal: "010" is ten).
+func parseUint(s string) (uint64, bool) {
+	base := 10
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		s, base = h, 16
+	}
+	n, err := strconv.ParseUint(s, base, 64)
+	return n, err == nil
+}
+
+// rvBool reads a boolean reference value: true only when it is present and
+// "true"; text other than true or false is a misconfigured policy.
+func (e *eval) rvBool(name string) bool {
+	v := e.rv.Lookup(name, e.now)
+	if len(v) == 0 {
+		return false
+	}
+	switch strings.ToLower(v[0]) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	e.badReference(name, v[0], "true or false")
+	return false
+}
+
+// flagOn checks a boolean claim that must be true.
+func (e *eval) flagOn(id, title string, keys []string, cat ear.Category, offV ear.TrustClaim) bool {
+	k, on, ok := e.claimBool(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Expected: "true", Actual: fmt.Sprint(on), Category: cat}
+	switch {
+	case !ok:
+		c.Actual, c.Value, c.Reason = "", offV, "claim "+k+" absent or not a boolean"
+	case on:
+		c.OK = true
+	default:
+		c.Value, c.Reason = offV, title+": not set"
+	}
+	e.add(c)
+	return c.OK
 }

@@ -343,7 +343,7 @@ func TestUnverifiedClaimsAbsent(t *testing.T) {
 }
 
 func snpClaims() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"measurement":             strings.Repeat("4d", 48),
 		"host_data":               strings.Repeat("00", 32),
 		"policy_debug_allowed":    false,
@@ -353,7 +353,15 @@ func snpClaims() map[string]any {
 		"reported_tcb_snp":        8,
 		"reported_tcb_microcode":  115,
 		"report_data":             strings.Repeat("ab", 64),
+		"vmpl":                    0,
+		"chip_id_masked":          false,
 	}
+	for _, which := range []string{"launch", "committed", "current"} {
+		for _, part := range []string{"bootloader", "tee", "snp", "microcode"} {
+			m[which+"_tcb_"+part] = m["reported_tcb_"+part]
+		}
+	}
+	return m
 }
 
 func TestSNP(t *testing.T) {
@@ -376,7 +384,7 @@ func TestSNP(t *testing.T) {
 	cl = snpClaims()
 	cl["policy_migrate_ma"] = true
 	r = appraise(t, rv, verify.FormatSNP, cl)
-	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	wantVector(t, r, ear.Configuration, ear.UnsupportableConfig)
 	// No minimum TCB pinned: hardware not affirmed.
 	rv2, _ := FromEntries(Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)})
 	r = appraise(t, rv2, verify.FormatSNP, snpClaims())

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/trustfactory/attest/ear"
@@ -332,26 +333,66 @@ func stringList(v any) []string {
 	return nil
 }
 
-// snp: executables from the launch measurement, hardware from minimum
-// reported TCB components (and a TCB status when the verifier gives one),
-// configuration from the guest policy.
+// snp: executables from the launch measurement (and the ID block when
+// pinned), hardware from minimum TCB components, the chip binding and the
+// mitigation vectors (and a TCB status when the verifier gives one),
+// configuration from the guest policy and the VMPL.
 func (e *eval) snp() {
 	e.pin("snp.measurement", "launch measurement", "snp_launch_measurement",
 		[]string{"measurement"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
 	e.optionalPin("snp.host_data", "host data", "snp_host_data", []string{"host_data"}, ear.Configuration, ear.UnsupportableConfig)
 	e.optionalPin("snp.id_key_digest", "ID key digest", "snp_id_key_digest", []string{"id_key_digest"}, ear.Executables, ear.ContraindicatedRuntime)
+	if e.rvBool("snp_require_author_key") {
+		e.flagOn("snp.author_key", "ID block signed with an author key (AUTHOR_KEY_EN)", []string{"author_key_en"},
+			ear.Executables, ear.ContraindicatedRuntime)
+	}
+	e.snpTCB()
+	e.snpChipID()
+	e.snpMitigations()
+	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
+		ear.Configuration, ear.UnsupportableConfig)
+	maOK := e.migrationAgent()
+	vmplOK := e.snpVMPL()
+	if debugOff && maOK && vmplOK {
+		e.add(verify.Check{ID: "snp.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
+			OK: true, Value: ear.NoConfigVulns, Reason: "debugging not allowed, no unapproved migration agent, an allowed VMPL"})
+	}
+	if debugOff {
+		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque, OK: true, Value: ear.EncryptedMemory})
+	} else {
+		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque,
+			Value: ear.VisibleMemory, Reason: "the guest policy allows the host to debug (read) guest memory"})
+	}
+}
+
+// snpTCBParts are the TCB components, in report order; fmc only on Turin.
+var snpTCBParts = []string{"bootloader", "tee", "snp", "microcode", "fmc"}
+
+// snpTCB: the snp_min_tcb_* floors apply to the reported TCB (the one the
+// VCEK certifies), to the TCB the guest was launched on and to the committed
+// TCB (the firmware cannot roll back below it) (SNP-22); a current TCB below
+// the committed one is refused whatever the reference values.
+func (e *eval) snpTCB() {
 	pinned, allOK := 0, true
-	for _, part := range []string{"bootloader", "tee", "snp", "microcode", "fmc"} {
-		if part == "fmc" {
-			if _, ok := e.in.Claims["reported_tcb_fmc"]; !ok {
-				continue
-			}
+	for _, part := range snpTCBParts {
+		if _, ok := e.in.Claims["reported_tcb_"+part]; !ok && part == "fmc" {
+			continue
 		}
-		checked, ok := e.minNumber("snp.reported_tcb_"+part, "minimum reported TCB: "+part, "snp_min_tcb_"+part,
-			[]string{"reported_tcb_" + part}, ear.Hardware, ear.ContraindicatedHardware)
-		if checked {
-			pinned++
+		for _, which := range []string{"reported", "launch", "committed"} {
+			checked, ok := e.minNumber("snp."+which+"_tcb_"+part, "minimum "+which+" TCB: "+part, "snp_min_tcb_"+part,
+				[]string{which + "_tcb_" + part}, ear.Hardware, ear.ContraindicatedHardware)
+			if checked && which == "reported" {
+				pinned++
+			}
 			allOK = allOK && ok
+		}
+		_, cur, curOK := e.claimUint("current_tcb_" + part)
+		_, com, comOK := e.claimUint("committed_tcb_" + part)
+		if curOK && comOK && cur < com {
+			e.add(verify.Check{ID: "snp.current_tcb_" + part, Title: "current TCB not below the committed TCB: " + part,
+				Claim: "current_tcb_" + part, Actual: fmt.Sprint(cur), Expected: fmt.Sprintf(">= %d (committed)", com),
+				Category: ear.Hardware, Value: ear.ContraindicatedHardware, Reason: "the running firmware is older than the committed one"})
+			allOK = false
 		}
 	}
 	_, _, hasStatus := e.claim("tcb_status")
@@ -360,24 +401,120 @@ func (e *eval) snp() {
 	}
 	if pinned > 0 && allOK {
 		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
-			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("%d minimum TCB components met", pinned)})
+			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("%d minimum TCB components met by the reported, launch and committed TCB", pinned)})
 	} else if pinned == 0 && !hasStatus {
 		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
 			Expected: "reference values snp_min_tcb_*", Value: ear.UnsafeHardware,
 			Reason: "no minimum TCB pinned: the platform's firmware level is not appraised"})
 	}
-	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
-		ear.Configuration, ear.UnsupportableConfig)
-	maOff := e.flagOff("snp.migrate_ma", "guest policy allows a migration agent", []string{"policy_migrate_ma"},
-		ear.Configuration, ear.UnsafeConfig)
-	if debugOff && maOff {
-		e.add(verify.Check{ID: "snp.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
-			OK: true, Value: ear.NoConfigVulns, Reason: "debugging and migration agent not allowed"})
-		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque, OK: true, Value: ear.EncryptedMemory})
-	} else if !debugOff {
-		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque,
-			Value: ear.VisibleMemory, Reason: "the guest policy allows the host to debug (read) guest memory"})
+}
+
+// snpChipID: with CHIP_ID masked (all zero) the verifier cannot bind the
+// report to the chip its VCEK names, so the hardware is not recognized
+// unless snp_allow_masked_chip_id is true (SNP-17). A non-zero CHIP_ID that
+// differs from the VCEK's is the verifier's ErrBinding, not a policy matter.
+func (e *eval) snpChipID() {
+	k, masked, present := e.claimBool("chip_id_masked")
+	c := verify.Check{ID: "snp.chip_id", Title: "report bound to the chip of its VCEK (CHIP_ID not masked)", Claim: k,
+		Expected: "false", Actual: fmt.Sprint(masked), Category: ear.Hardware}
+	switch {
+	case !present:
+		c.Value, c.Reason = ear.UnrecognizedHardware, "claim "+k+" absent"
+	case !masked:
+		c.OK = true
+	case e.rvBool("snp_allow_masked_chip_id"):
+		c.OK, c.Reason = true, "masked CHIP_ID allowed (snp_allow_masked_chip_id)"
+	default:
+		c.Value, c.Reason = ear.UnrecognizedHardware, "CHIP_ID masked: the report is not bound to a chip, and snp_allow_masked_chip_id is not true"
 	}
+	e.add(c)
+}
+
+// snpMitigations: a version 5 report states the mitigations applied at
+// launch and now; snp_required_mitigations (a bit mask) must be set in both
+// (SNP-30). Without the reference value the vectors are not appraised and
+// yield no claim.
+func (e *eval) snpMitigations() {
+	want := e.rv.Lookup("snp_required_mitigations", e.now)
+	if len(want) == 0 {
+		if _, v, ok := e.claim("current_mit_vector"); ok {
+			e.add(verify.Check{ID: "snp.mitigations", Title: "required mitigations applied", Claim: "current_mit_vector", Actual: v,
+				Category: ear.Hardware, OK: true, Reason: "not appraised (no reference value snp_required_mitigations)"})
+		}
+		return
+	}
+	mask, ok := parseUint(want[0])
+	if !ok || mask == 0 {
+		e.badReference("snp_required_mitigations", want[0], "a non-zero bit mask (0x…)")
+		return
+	}
+	for _, which := range []string{"launch", "current"} {
+		k, v, present := e.claimUint(which + "_mit_vector")
+		c := verify.Check{ID: "snp." + which + "_mitigations", Title: "required mitigations applied (" + which + ")", Claim: k,
+			Actual: fmt.Sprintf("%#x", v), Expected: fmt.Sprintf("bits %#x set", mask), Category: ear.Hardware}
+		switch {
+		case !present:
+			c.Actual, c.Value, c.Reason = "", ear.ContraindicatedHardware, "claim "+k+" absent: the report (before version 5) states no mitigations"
+		case v&mask != mask:
+			c.Value, c.Reason = ear.ContraindicatedHardware, fmt.Sprintf("mitigations %#x missing", mask&^v)
+		default:
+			c.OK = true
+		}
+		e.add(c)
+	}
+}
+
+// migrationAgent: a guest policy that allows a migration agent lets that
+// agent read the guest's state; it is refused unless
+// snp_allow_migration_agent is true (SNP-07).
+func (e *eval) migrationAgent() bool {
+	k, on, present := e.claimBool("policy_migrate_ma")
+	c := verify.Check{ID: "snp.migrate_ma", Title: "guest policy allows a migration agent", Claim: k, Expected: "false",
+		Actual: fmt.Sprint(on), Category: ear.Configuration}
+	switch {
+	case !present:
+		c.Value, c.Reason = ear.UnsupportableConfig, "claim "+k+" absent or not a boolean"
+	case !on:
+		c.OK = true
+	case e.rvBool("snp_allow_migration_agent"):
+		c.OK, c.Reason = true, "migration agent allowed (snp_allow_migration_agent)"
+	default:
+		c.Value, c.Reason = ear.UnsupportableConfig, "a migration agent may read the guest, and snp_allow_migration_agent is not true"
+	}
+	e.add(c)
+	return c.OK
+}
+
+// snpVMPL: the report must come from VMPL 0, the most privileged level,
+// unless snp_allowed_vmpls lists the report's VMPL (SNP-11): a report from a
+// less privileged level says nothing of the software above it.
+func (e *eval) snpVMPL() bool {
+	allowed := e.rv.Lookup("snp_allowed_vmpls", e.now)
+	for _, a := range allowed {
+		if n, err := strconv.ParseUint(a, 10, 8); err != nil || n > 3 {
+			e.badReference("snp_allowed_vmpls", a, "a VMPL, 0 to 3")
+			return false
+		}
+	}
+	expected := "0"
+	if len(allowed) > 0 {
+		expected = setText(allowed)
+	} else {
+		allowed = []string{"0"}
+	}
+	k, v, present := e.claimUint("vmpl")
+	c := verify.Check{ID: "snp.vmpl", Title: "report requested from an allowed VMPL", Claim: k, Actual: fmt.Sprint(v),
+		Expected: expected, Category: ear.Configuration}
+	switch {
+	case !present:
+		c.Actual, c.Value, c.Reason = "", ear.UnsupportableConfig, "claim "+k+" absent"
+	case slices.Contains(allowed, fmt.Sprint(v)):
+		c.OK = true
+	default:
+		c.Value, c.Reason = ear.UnsupportableConfig, fmt.Sprintf("VMPL %d is not allowed (reference value snp_allowed_vmpls)", v)
+	}
+	e.add(c)
+	return c.OK
 }
 
 // claimKeys names the claims the GPU rules read, per device kind (NVIDIA
