@@ -76,8 +76,9 @@
 // Every policy fails closed: a claim the verifier did not prove is absent and
 // never satisfies a rule; absent reference values never affirm.
 //
-//	executables     pinned measurements match → 3 (boot) or 2 (with runtime
-//	                RTMR3 / GPU RIMs); no reference value → 33 (unrecognized);
+//	executables     every boot measurement pinned and matching → 3 (boot) or
+//	                2 (with runtime RTMR3 / GPU RIMs); no reference value, or
+//	                only some boot measurements pinned → 33 (unrecognized);
 //	                mismatch → 96
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
 //	                claim absent → 97; TCB date or SVN below minimum, forbidden
@@ -106,6 +107,31 @@
 // appraised; with it, both vectors must carry its bits, and a report before
 // version 5 (no vectors) is refused. The Azure rules apply all of these to
 // the paravisor's report.
+//
+// # Approved boot
+//
+// A firmware measurement alone does not vouch for the kernel, initrd and
+// command line the firmware booted (POL-13), so executables 3 needs every
+// register that measures the boot pinned and matching; with fewer pinned it
+// is 33, unrecognized, and never affirming:
+//
+//	TDX   mr_td and rtmr_0 (firmware configuration), rtmr_1 (boot loader,
+//	      kernel), rtmr_2 (command line, initrd); rtmr_3 pinned as well
+//	      gives 2 (approved runtime)
+//	TPM   tpm_pcr00 (firmware), tpm_pcr04 (boot manager, boot loader, EFI
+//	      images), and the kernel: tpm_pcr08 and tpm_pcr09 (GRUB: commands
+//	      and command line, kernel and initrd files) or tpm_pcr11 (a unified
+//	      kernel image measured by systemd-stub). Pin a PCR the boot leaves
+//	      unextended to its zero value.
+//	SNP   snp_launch_measurement: it covers the guest firmware and, with
+//	      measured direct boot (the firmware's hashes table), the kernel,
+//	      initrd and command line. Pin only measurements of such images: a
+//	      firmware that loads an unmeasured kernel from disk is not
+//	      distinguishable in the report.
+//	Azure the SNP rule for the paravisor and the TPM rule for the guest
+//
+// The rules do not replay event logs against pinned event lists; pin the
+// registers' final values.
 //
 // # TDX configuration
 //

@@ -396,7 +396,9 @@ func TestSNP(t *testing.T) {
 func TestAzureSNP(t *testing.T) {
 	claims := func() map[string]any {
 		cl := snpClaims()
+		cl["pcr00"] = strings.Repeat("00", 32)
 		cl["pcr04"] = strings.Repeat("44", 32)
+		cl["pcr11"] = strings.Repeat("11", 32)
 		cl["ak.trust"] = "bound"
 		cl["secure_boot.enabled"] = true
 		cl["hcl_report_session_bound"] = true
@@ -411,7 +413,8 @@ func TestAzureSNP(t *testing.T) {
 	both, _ := FromEntries(
 		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
 		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
-		Entry{Name: "snp_min_tcb_microcode", Value: 115}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)})
+		Entry{Name: "snp_min_tcb_microcode", Value: 115}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
+		Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)})
 	r = appraise(t, both, verify.FormatAzureSNP, claims())
 	if r.Status() != ear.StatusAffirming {
 		t.Fatalf("%s %+v", r.Status(), r.Checks)
@@ -577,11 +580,13 @@ func TestSwitch(t *testing.T) {
 }
 
 func TestTPM(t *testing.T) {
-	cl := map[string]any{"pcr11": strings.Repeat("11", 32), "ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
+	cl := map[string]any{"pcr00": strings.Repeat("00", 32), "pcr04": strings.Repeat("44", 32), "pcr11": strings.Repeat("11", 32),
+		"ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
 	r := appraise(t, nil, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
 	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
-	rv, _ := FromEntries(Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
+	rv, _ := FromEntries(Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
+		Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	if r.Status() != ear.StatusAffirming {
 		t.Fatalf("%s %+v", r.Status(), r.Checks)

@@ -707,10 +707,24 @@ func (e *eval) akTrust(id, title, okReason, badReason string, accepted ...string
 	e.add(c)
 }
 
-// pcrs: executables from the PCRs pinned as tpm_pcrNN; none pinned leaves
-// the boot unrecognized.
+// tpmBootPCRs are the PCRs that make a TPM-measured boot known (TCG PC
+// Client platform firmware profile): 0 the platform firmware, 4 the boot
+// manager and the EFI applications it starts (shim, boot loader, a unified
+// kernel image), and the kernel with its initrd and command line, which
+// either GRUB measures (8 its commands and the command line, 9 the kernel
+// and initrd files) or systemd-stub measures (11 the unified kernel image's
+// sections). Either kernel set completes the boot.
+var tpmBootPCRs = struct{ firmware, grub, uki []int }{
+	firmware: []int{0, 4},
+	grub:     []int{8, 9},
+	uki:      []int{11},
+}
+
+// pcrs: executables from the PCRs pinned as tpm_pcrNN. Approved boot needs
+// every tpmBootPCRs register pinned (PCRs 0 and 4, and 8 and 9 or 11); with
+// fewer, the boot is unrecognized (POL-13), with any mismatch contraindicated.
 func (e *eval) pcrs() {
-	pinned, allOK := 0, true
+	pinned, allOK := map[int]bool{}, true
 	for i := 0; i < 24; i++ {
 		n := fmt.Sprintf("pcr%02d", i)
 		if len(e.rv.Lookup("tpm_"+n, e.now)) == 0 {
@@ -718,15 +732,29 @@ func (e *eval) pcrs() {
 		}
 		ok := e.pin("tpm."+n, fmt.Sprintf("PCR %d", i), "tpm_"+n, []string{n, fmt.Sprintf("pcr%d", i), "pcrs.sha256." + fmt.Sprint(i)},
 			ear.Executables, ear.NoClaim, ear.NoClaim, ear.ContraindicatedRuntime)
-		pinned++
+		pinned[i] = true
 		allOK = allOK && ok
 	}
-	c := verify.Check{ID: "tpm.executables", Title: "boot measurements (PCRs) match reference values", Category: ear.Executables}
+	all := func(pcrs []int) bool {
+		for _, i := range pcrs {
+			if !pinned[i] {
+				return false
+			}
+		}
+		return true
+	}
+	c := verify.Check{ID: "tpm.executables", Title: "boot measurements (PCRs) match reference values", Category: ear.Executables,
+		Expected: "tpm_pcr00, tpm_pcr04 and either tpm_pcr08 and tpm_pcr09 (GRUB) or tpm_pcr11 (unified kernel image)"}
 	switch {
-	case pinned == 0:
-		c.Value, c.Expected, c.Reason = ear.UnrecognizedRuntime, "reference values tpm_pcrNN", "no PCR pinned"
-	case allOK:
-		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match", pinned)
+	case !allOK:
+		return // the mismatching PCR set the claim
+	case len(pinned) == 0:
+		c.Value, c.Reason = ear.UnrecognizedRuntime, "no PCR pinned"
+	case !all(tpmBootPCRs.firmware) || !(all(tpmBootPCRs.grub) || all(tpmBootPCRs.uki)):
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = fmt.Sprintf("%d pinned PCRs match, but the firmware, boot loader or kernel PCRs are not all pinned: the boot is not recognized", len(pinned))
+	default:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match, the boot PCRs among them", len(pinned))
 	}
 	e.add(c)
 }
