@@ -108,6 +108,16 @@
 // version 5 (no vectors) is refused. The Azure rules apply all of these to
 // the paravisor's report.
 //
+// # TCB status
+//
+// A TCB status in the accepted list yields hardware 2, one in the tolerated
+// list 32, any other 96. The lists are, per TEE, the *_accepted_tcb_status
+// and *_tolerated_tcb_status reference values when given, else those of the
+// options WithAcceptedTCBStatus and WithToleratedTCBStatus, else the
+// defaults (DefaultAcceptedTCBStatus: UpToDate; DefaultToleratedTCBStatus:
+// the *Needed, OutOfDate* and TDRelaunchAdvised* statuses). They are fixed
+// when the Policy is built; no package variable changes them.
+//
 // # Approved boot
 //
 // A firmware measurement alone does not vouch for the kernel, initrd and

@@ -12,17 +12,28 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-// DefaultAcceptedTCBStatus is the TCB status list that yields hardware 2 when
-// no *_accepted_tcb_status reference value is given.
-var DefaultAcceptedTCBStatus = []string{"UpToDate"}
+// The TCB status lists of a Policy built without WithAcceptedTCBStatus or
+// WithToleratedTCBStatus. Unexported so that no importer can loosen TCB
+// acceptance for the whole process; read them with DefaultAcceptedTCBStatus
+// and DefaultToleratedTCBStatus.
+var (
+	defaultAcceptedTCBStatus  = []string{"UpToDate"}
+	defaultToleratedTCBStatus = []string{
+		"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+		"OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
+	}
+)
 
-// DefaultToleratedTCBStatus is the TCB status list that yields hardware 32
-// (warning) when no *_tolerated_tcb_status reference value is given. Any
-// other status (Revoked, unknown) yields hardware 96.
-var DefaultToleratedTCBStatus = []string{
-	"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-	"OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
-}
+// DefaultAcceptedTCBStatus returns a copy of the TCB status list that yields
+// hardware 2 when neither WithAcceptedTCBStatus nor a *_accepted_tcb_status
+// reference value says otherwise: UpToDate.
+func DefaultAcceptedTCBStatus() []string { return slices.Clone(defaultAcceptedTCBStatus) }
+
+// DefaultToleratedTCBStatus returns a copy of the TCB status list that yields
+// hardware 32 (warning) when neither WithToleratedTCBStatus nor a
+// *_tolerated_tcb_status reference value says otherwise. Any other status
+// (Revoked, unknown) yields hardware 96.
+func DefaultToleratedTCBStatus() []string { return slices.Clone(defaultToleratedTCBStatus) }
 
 // tdx: executables from MRTD and RTMRs, hardware from the TCB status, date
 // and advisories (and MRSEAM when pinned), configuration from TD_ATTRIBUTES,
