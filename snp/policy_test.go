@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/snp/snptest"
@@ -206,4 +207,39 @@ func TestSNP07MigrationAgentPolicy(t *testing.T) {
 		{"migration agent", ma, nil, ear.Configuration, ear.UnsupportableConfig},
 		{"migration agent allowed", ma, []policy.Entry{{Name: "snp_allow_migration_agent", Value: true}}, ear.Configuration, ear.NoConfigVulns},
 	})
+}
+
+// The refusals through the whole pipeline (registry, appraiser, the KBS
+// release rule): each is an ErrPolicy error; the pinned guest is released.
+func TestSNPPolicyRefusalsAreErrPolicy(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Milan]
+	reg, err := verify.NewRegistry(f.verifier(t))
+	require.NoError(t, err)
+	rv, err := policy.FromEntries(pinnedSNP(p)...)
+	require.NoError(t, err)
+	pol, err := policy.New(rv)
+	require.NoError(t, err)
+	a, err := verify.NewAppraiser(reg, pol)
+	require.NoError(t, err)
+	release := func(t *testing.T, r snptest.Report) error {
+		t.Helper()
+		r.Measurement = measurement
+		o, err := a.AppraiseOutcome(context.Background(), []verify.Component{{Format: verify.FormatSNP, Evidence: mint(t, p, r), Expect: exp()}})
+		require.NoError(t, err)
+		return kbs.Decide(o.Result)
+	}
+	require.NoError(t, release(t, snptest.Report{}))
+	low := p.TCB
+	low.SNP--
+	for name, r := range map[string]snptest.Report{
+		"SNP-07 migration agent": {Policy: snp.PolicySMT | snp.PolicyReservedMustBe1 | snp.PolicyMigrateMA},
+		"SNP-11 VMPL 1":          {VMPL: 1},
+		"SNP-17 masked CHIP_ID":  {MaskChipID: true},
+		"SNP-22 launch TCB":      {Mutate: setTCB(0x1F0, low)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, release(t, r), verify.ErrPolicy)
+		})
+	}
 }

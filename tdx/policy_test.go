@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tdx/tdxtest"
@@ -249,6 +250,45 @@ func TestPOL13TDXUnpinnedBoot(t *testing.T) {
 			} else {
 				assert.Equal(t, ear.StatusAffirming, r.Status(), failedChecks(r))
 			}
+		})
+	}
+}
+
+// The refusals above through the whole pipeline (registry, appraiser, the
+// KBS release rule): each is an ErrPolicy error; the pinned TD is released.
+func TestTDXPolicyRefusalsAreErrPolicy(t *testing.T) {
+	f := newFixture(t)
+	v := f.verifier(t)
+	reg, err := verify.NewRegistry(v)
+	require.NoError(t, err)
+	release := func(t *testing.T, s tdxtest.QuoteSpec, rvs []policy.Entry) error {
+		t.Helper()
+		rv, err := policy.FromEntries(rvs...)
+		require.NoError(t, err)
+		p, err := policy.New(rv)
+		require.NoError(t, err)
+		a, err := verify.NewAppraiser(reg, p)
+		require.NoError(t, err)
+		o, err := a.AppraiseOutcome(context.Background(), []verify.Component{{Format: verify.FormatTDX, Evidence: f.pki.Quote(s), Expect: exp()}})
+		require.NoError(t, err)
+		return kbs.Decide(o.Result)
+	}
+	good := f.pki.DefaultQuote(nonce)
+	require.NoError(t, release(t, good, pinnedTDX(good)))
+	for _, tc := range []struct {
+		name string
+		edit func(*tdxtest.QuoteSpec)
+		rvs  func(tdxtest.QuoteSpec) []policy.Entry
+	}{
+		{"TDX-17 TUD bit", func(s *tdxtest.QuoteSpec) { setAttributes(s, tdx.TDAttrSEPTVEDisable|1<<5) }, pinnedTDX},
+		{"TDX-18 PKS", func(s *tdxtest.QuoteSpec) { setAttributes(s, tdx.TDAttrSEPTVEDisable|tdx.TDAttrPKS) }, pinnedTDX},
+		{"TDX-22 service TD", func(s *tdxtest.QuoteSpec) { s.Header.Version, s.BodyType, s.Body.MRServiceTD[0] = 5, 3, 1 }, pinnedTDX},
+		{"POL-13 only MRTD", func(*tdxtest.QuoteSpec) {}, func(s tdxtest.QuoteSpec) []policy.Entry { return pinnedTDX(s)[:1] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := f.pki.DefaultQuote(nonce)
+			tc.edit(&s)
+			require.ErrorIs(t, release(t, s, tc.rvs(s)), verify.ErrPolicy)
 		})
 	}
 }
