@@ -82,8 +82,10 @@
 //	                mismatch → 96
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
 //	                claim absent → 97; TCB date or SVN below minimum, forbidden
-//	                advisory, revoked certificate → 96; GPU OCSP not good → 32;
-//	                FWID absent while required → 97
+//	                advisory, revoked certificate, SNP current TCB below
+//	                committed, required mitigation missing → 96; GPU OCSP not
+//	                good → 32; FWID absent while required, masked SNP CHIP_ID
+//	                → 97
 //	configuration   debug TD / debug-allowed guest policy → 96; reserved or
 //	                unexpected TD attributes, XFAM outside its bits, unapproved
 //	                service TD, migration agent, VMPL not allowed → 96;
