@@ -309,7 +309,7 @@ func (d *Document) Debug() bool {
 	return true
 }
 
-// sigStructure is the CBOR Sig_structure ["Signature1", protected, h'',
+// sigStructure is the CBOR Sig_structure ["Signature1", protected, empty,
 // payload] that ES384 signs, written piecewise into w so that the payload
 // is not copied.
 func (d *Document) sigStructure(w interface{ Write([]byte) (int, error) }) {

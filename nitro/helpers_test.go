@@ -1,6 +1,7 @@
 package nitro_test
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"os"
 	"testing"
@@ -36,4 +37,14 @@ func (s sample) read(tb testing.TB) []byte {
 		tb.Fatalf("%s: framed length %d exceeds the file's %d bytes", s.file, n, len(b))
 	}
 	return b[4 : 4+n]
+}
+
+func b64(b []byte) string {
+	s := base64.StdEncoding.EncodeToString(b)
+	var out []byte
+	for len(s) > 64 {
+		out = append(append(out, s[:64]...), '\n')
+		s = s[64:]
+	}
+	return string(append(out, s...))
 }

@@ -312,9 +312,9 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z
 // and the pinned root; validity is re-checked against the caller's time on
 // every use, since callers may verify at any time.
 type verifiedChain struct {
-	certs     []*x509.Certificate // leaf, intermediates (nearest first), root
-	key       *ecdsa.PublicKey    // the leaf's P-384 key
-	notAfter  time.Time           // earliest NotAfter in the chain
+	certs    []*x509.Certificate // leaf, intermediates (nearest first), root
+	key      *ecdsa.PublicKey    // the leaf's P-384 key
+	notAfter time.Time           // earliest NotAfter in the chain
 }
 
 // chain returns d's verified chain at now, from the cache when it is there.
