@@ -71,8 +71,10 @@ func splitJWS(what string, tok string) (*parsedJWS, error) {
 	}
 	h64, rest, _ := bytes.Cut(b, []byte{'.'})
 	p64, s64, _ := bytes.Cut(rest, []byte{'.'})
-	if len(h64) == 0 || len(p64) == 0 || len(s64) == 0 || !isB64URL(h64) || !isB64URL(p64) || !isB64URL(s64) {
-		return nil, verify.Errorf(verify.ErrMalformed, "%s: parts must be non-empty unpadded base64url", what)
+	// An empty signature is left to the algorithm and signature checks: it
+	// is what an alg "none" token carries, a forgery, not a parse error.
+	if len(h64) == 0 || len(p64) == 0 || !isB64URL(h64) || !isB64URL(p64) || !isB64URL(s64) {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: header and payload must be non-empty unpadded base64url, and the signature base64url", what)
 	}
 	if len(h64) > maxHeaderB64 {
 		return nil, verify.Errorf(verify.ErrLimit, "%s header: expected at most %d base64 characters, got %d", what, maxHeaderB64, len(h64))
