@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -281,10 +280,4 @@ func deviceClaimsMap(what, kind, version string, p payload, nonceChecked bool) (
 		}
 	}
 	return out, nil
-}
-
-// withExtras adds the NRAS facts about the token and returns m.
-func withExtras(m map[string]any, extras map[string]any) map[string]any {
-	maps.Copy(m, extras)
-	return m
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -315,9 +316,6 @@ func (v *Verifier) VerifyEAT(ctx context.Context, evidence []byte, exp verify.Ex
 	if exp.InitDataDigest != nil {
 		return nil, verify.Errorf(verify.ErrConfig, "expected init-data digest %x: NRAS results have no init-data field; bind init data through the CPU evidence", exp.InitDataDigest)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "nras: %w", err)
-	}
 	d, err := parseEvidence(evidence)
 	if err != nil {
 		return nil, err
@@ -591,8 +589,9 @@ func (v *Verifier) verifyDevice(ctx context.Context, dt deviceToken, ov *overall
 	if !ov.checked {
 		extras["x-attest-unsafe-options"] = []string{"AllowMissingReportDataUnsafe"}
 	}
+	maps.Copy(m, extras)
 	return &DeviceClaims{
 		Name: dt.name, Kind: v.kind, Version: ov.version, UEID: ueid, Nonce: nonce,
-		IssuedAt: iat, ExpiresAt: expT, claims: withExtras(m, extras),
+		IssuedAt: iat, ExpiresAt: expT, claims: m,
 	}, nil
 }
