@@ -32,13 +32,6 @@ type header struct {
 	Enc  string          `json:"enc"`
 }
 
-// token is a compact JWS whose signature has been verified.
-type token struct {
-	raw     string // the compact serialization, as digested by the overall token
-	kid     string
-	payload []byte
-}
-
 // parsedJWS is a compact JWS split into its parts; nothing in it is verified.
 type parsedJWS struct {
 	signed  []byte // ASCII of header "." payload: the JWS signing input

@@ -59,9 +59,16 @@ func fixed48(b []byte) []byte {
 }
 
 // JWK returns the public JWK of key under kid, shaped like NVIDIA's (no alg,
-// no use).
+// no use). key must be a NIST curve key (it panics otherwise: a test's
+// mistake); NRAS keys are P-384, others serve negative tests.
 func JWK(kid string, key *ecdsa.PublicKey) map[string]any {
-	return map[string]any{"kty": "EC", "crv": "P-384", "kid": kid, "x": b64(fixed48(key.X.Bytes())), "y": b64(fixed48(key.Y.Bytes()))}
+	pt, err := key.Bytes() // 0x04 ‖ X ‖ Y
+	crv := map[int]string{65: "P-256", 97: "P-384", 133: "P-521"}[len(pt)]
+	if err != nil || crv == "" {
+		panic(fmt.Sprintf("nrastest: JWK: not a NIST public key (%d bytes): %v", len(pt), err))
+	}
+	n := (len(pt) - 1) / 2
+	return map[string]any{"kty": "EC", "crv": crv, "kid": kid, "x": b64(pt[1 : 1+n]), "y": b64(pt[1+n:])}
 }
 
 // JWKS returns the JWKS document publishing the authority's keys.
