@@ -13,12 +13,15 @@ import (
 
 // Bounds on a detached EAT.
 const (
-	// MaxEvidenceSize bounds the evidence given to Verify: a detached EAT or
-	// one part of it as Split returns it.
+	// MaxEvidenceSize bounds a detached EAT given to Verify (a Split part
+	// may be partOverhead bytes longer).
 	MaxEvidenceSize = 1 << 20
 	// MaxDevices bounds the device tokens of one detached EAT (an HGX board
-	// has 8 GPUs and 4 switches).
-	MaxDevices = 64
+	// has 8 GPUs and 4 switches). Every Split part carries the whole EAT, so
+	// this also bounds how much splitting can multiply the evidence.
+	MaxDevices = 16
+	// partOverhead is what a Split part adds around the EAT.
+	partOverhead = 256
 )
 
 // deviceToken is one entry of the device map: a submodule name ("GPU-0",
@@ -49,10 +52,13 @@ func trimSpace(b []byte) []byte { return bytes.TrimLeft(b, " \t\r\n") }
 
 // parseEvidence reads a detached EAT or a Split part.
 func parseEvidence(b []byte) (*detachedEAT, error) {
-	if len(b) > MaxEvidenceSize {
+	if len(b) > MaxEvidenceSize+partOverhead {
 		return nil, verify.Errorf(verify.ErrLimit, "NRAS evidence: expected at most %d bytes, got %d", MaxEvidenceSize, len(b))
 	}
 	t := trimSpace(b)
+	if len(t) > MaxEvidenceSize && t[0] != '{' {
+		return nil, verify.Errorf(verify.ErrLimit, "NRAS evidence: expected at most %d bytes, got %d", MaxEvidenceSize, len(t))
+	}
 	if len(t) == 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "NRAS evidence: empty")
 	}
@@ -63,6 +69,9 @@ func parseEvidence(b []byte) (*detachedEAT, error) {
 		}
 		if p.Device == "" || p.EAT == nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "NRAS evidence part: expected nras-device and detached-eat")
+		}
+		if len(p.EAT) > MaxEvidenceSize {
+			return nil, verify.Errorf(verify.ErrLimit, "NRAS evidence part: detached EAT of %d bytes, expected at most %d", len(p.EAT), MaxEvidenceSize)
 		}
 		d, err := parseDetachedEAT(p.EAT)
 		if err != nil {
