@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -299,4 +302,33 @@ func TestConcurrentVerify(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, int64(1), srv.Requests())
+}
+
+// A JWKS document that does not parse is refused (ErrCollateral) and not
+// cached: the next verification fetches again.
+func TestOnlineJWKSBadDocumentNotCached(t *testing.T) {
+	a, err := nrastest.NewAuthority("")
+	require.NoError(t, err)
+	var bad atomic.Bool
+	bad.Store(true)
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if bad.Load() {
+			_, _ = w.Write([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"x"}]}`))
+			return
+		}
+		_, _ = w.Write(a.JWKS())
+	}))
+	defer srv.Close()
+	a.Issuer = srv.URL
+	v, err := nras.NewVerifier(nras.FormatGPU, nras.WithBaseURL(srv.URL+"/"), nras.WithFetcher(&collateral.HTTPFetcher{}))
+	require.NoError(t, err)
+	eat := mint(t, a, nrastest.Request{})
+	_, err = v.Verify(context.Background(), eat, expect())
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	bad.Store(false)
+	_, err = v.Verify(context.Background(), eat, expect())
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), hits.Load())
 }
