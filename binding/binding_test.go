@@ -262,6 +262,12 @@ func FuzzParseInitData(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add([]byte("version = '0.1.0'\nalgorithm = 'sha384'\n[data]\n'aa.toml' = ''\n"))
+	// GEN-05 shapes: nesting, dotted keys and headers at the caps, and
+	// strings that hide brackets from the scan.
+	f.Add([]byte("version = {a={b={c={d=1}}}}\n"))
+	f.Add([]byte("a.b.c.d.e.f.g.h = 1\n[a.b.c.d.e.f.g.h]\n[[x.y]]\n"))
+	f.Add([]byte(`version = "\"{["` + "\nalgorithm = '''{[''''' # {[\n[data]\n" + `"a.b" = """` + "\n{[\\\"\"\"\"\"\n"))
+	f.Add([]byte("version = [{a=[{b=1}]}, 2]\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		d, err := ParseInitData(doc)
 		if err != nil {
