@@ -212,7 +212,8 @@ func (b *Bed) TPMComponent(s *Session) (verify.Component, error) {
 //   - SNP: snp_launch_measurement and snp_min_tcb_bootloader, _tee, _snp
 //     and _microcode (the chip's TCB);
 //   - TPM: tpm_pcrNN for every PCR of the boot log (SHA-256);
-//   - GPUs: allowed_driver_versions and allowed_vbios_versions.
+//   - GPUs: allowed_driver_versions, allowed_vbios_versions and the same
+//     versions as gpu_min_driver_version and gpu_min_vbios_version.
 func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 	exp := b.Now.AddDate(1, 0, 0)
 	var entries []policy.Entry
@@ -247,5 +248,7 @@ func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 
 	add("allowed_driver_versions", DriverVersion)
 	add("allowed_vbios_versions", VBIOSVersion)
+	add("gpu_min_driver_version", DriverVersion)
+	add("gpu_min_vbios_version", VBIOSVersion)
 	return policy.FromEntries(entries...)
 }
