@@ -57,7 +57,7 @@ func TestDigestErrors(t *testing.T) {
 		{"trailing", []byte(`{"a":1} x`), crypto.SHA384, verify.ErrMalformed},
 		{"md5", []byte(`{}`), crypto.MD5, verify.ErrConfig},
 		{"too big", append(append([]byte(`"`), bytes.Repeat([]byte("a"), MaxRuntimeData)...), '"'), crypto.SHA384, verify.ErrLimit},
-		{"deep", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), crypto.SHA384, verify.ErrMalformed},
+		{"deep", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), crypto.SHA384, verify.ErrLimit}, // GEN-05: refused before canonicalising
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
