@@ -23,6 +23,7 @@
 // a bed's verifiers.
 //
 // Every key is generated in memory: use a bed in tests and demonstrations
-// only. A Bed is safe for concurrent use once made; its exported fields
-// are there to read (and to change before minting, in negative tests).
+// only. Once made, a Bed mints evidence and builds verifiers concurrently;
+// RevokeGPU and changes to its exported fields (which negative tests may
+// make) must happen before that, not alongside it.
 package testbed
