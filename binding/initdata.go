@@ -11,11 +11,11 @@ import (
 
 // MaxInitData caps the init-data TOML document. A Confidential Containers
 // init-data document carries a few files as strings: the agent policy
-// (policy.rego, which genpolicy writes at 50–300 KB for real pods; the Trustee
-// sample is 62 KB), aa.toml and cdh.toml (well under 10 KB). 1 MiB leaves room
-// for large pods; once the structure caps below hold, the decoder costs about
-// 5–7 bytes of allocation per input byte (measured: 7.5 MB for a 1 MiB
-// multi-line string), so the size cap alone bounds the work.
+// (policy.rego; the Trustee sample is 62 KB, and generated policies grow with
+// the pod's containers), aa.toml and cdh.toml (a few hundred bytes). 1 MiB
+// leaves room for large pods; once the structure caps below hold, the decoder
+// costs about 5–7 bytes of allocation per input byte (measured: 7.5 MB for a
+// 1 MiB multi-line string), so the size cap alone bounds the work.
 const MaxInitData = 1 << 20
 
 // Structure caps of an init-data document, enforced by a linear scan before the
@@ -26,7 +26,8 @@ const MaxInitData = 1 << 20
 // key, header or array element. A real document needs nesting 0 (every value
 // is a string), one-segment keys ("policy.rego" is one quoted segment), the
 // one header [data] and a handful of entries; the caps leave room beyond that
-// and still hold the decoder to a few hundred kilobytes of structure.
+// and still hold the decoder to a few hundred kilobytes of structure
+// (measured: 541 KB for a document at every cap at once).
 const (
 	// maxInitDataDepth caps the nesting of [ and { (a [[header]] is depth 2).
 	maxInitDataDepth = 4
@@ -51,7 +52,9 @@ type InitData struct {
 }
 
 // ParseInitData parses an init-data TOML document, keeping the raw bytes its
-// digest is taken over.
+// digest is taken over. A document larger than MaxInitData, or nested,
+// dotted or keyed beyond what init data needs, is ErrLimit before it is
+// decoded.
 func ParseInitData(raw []byte) (*InitData, error) {
 	if len(raw) > MaxInitData {
 		return nil, verify.Errorf(verify.ErrLimit, "init data: %d bytes, limit %d", len(raw), MaxInitData)
