@@ -47,8 +47,9 @@ const MaxGPUs = 64
 type Options struct {
 	// Now is the time the bed's certificates, collateral, CRLs and OCSP
 	// answers are valid at, and the time its expectations verify at. Zero:
-	// the real clock when New is called. Any time from 2024 to 2042 works
-	// (the test RIM and device CAs have fixed validities spanning that).
+	// the real clock when New is called. The test RIM CAs (gpu/rim/rimtest)
+	// have fixed validities, so New refuses a time outside 2023-01-01 to
+	// 2044-01-01.
 	Now time.Time
 	// GPUs is the number of GPUs beside the CPU TEEs, 0 to MaxGPUs.
 	GPUs int
@@ -165,6 +166,12 @@ func (b *Bed) newRIMs() error {
 		return err
 	}
 	rc := b.RIM.Chain()
+	for _, c := range rc {
+		if b.Now.Before(c.NotBefore) || b.Now.After(c.NotAfter) {
+			return verify.Errorf(verify.ErrConfig, "testbed: time %s outside the validity of the test RIM certificate %q, %s to %s",
+				b.Now.Format(time.RFC3339), c.Subject.CommonName, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
+		}
+	}
 	keys := []*ecdsa.PrivateKey{b.RIM.SignerKey, b.RIM.L3Key, b.RIM.CAKey, b.RIM.RootKey}
 	for j := 0; j < len(rc)-1; j++ {
 		if err := b.answer(rc[j], rc[j+1], keys[j+1], xocsp.Good); err != nil {

@@ -62,6 +62,8 @@ func TestBedAffirms(t *testing.T) {
 		{"TDX and 8 GPUs of 8 PKIs, real clock", testbed.Options{GPUs: 8}, verify.FormatTDX},
 		{"TDX and 2 GPUs of one root, 2031", testbed.Options{GPUs: 2, SharedGPURoot: true, Now: later}, verify.FormatTDX},
 		{"TDX alone, June 2025", testbed.Options{Now: time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)}, verify.FormatTDX},
+		{"TDX and a GPU, earliest year", testbed.Options{GPUs: 1, Now: time.Date(2023, 1, 2, 0, 0, 0, 0, time.UTC)}, verify.FormatTDX},
+		{"TDX and a GPU, latest year", testbed.Options{GPUs: 1, Now: time.Date(2043, 12, 30, 0, 0, 0, 0, time.UTC)}, verify.FormatTDX},
 		{"SNP, real clock", testbed.Options{}, verify.FormatSNP},
 		{"SNP, 2031", testbed.Options{Now: later}, verify.FormatSNP},
 		{"TPM, real clock", testbed.Options{}, verify.FormatTPM},
@@ -190,6 +192,10 @@ func TestNewOptions(t *testing.T) {
 	for _, n := range []int{-1, testbed.MaxGPUs + 1} {
 		_, err := testbed.New(testbed.Options{GPUs: n})
 		require.ErrorIs(t, err, verify.ErrConfig, "%d GPUs", n)
+	}
+	for _, at := range []time.Time{time.Date(2022, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		_, err := testbed.New(testbed.Options{Now: at})
+		require.ErrorIs(t, err, verify.ErrConfig, "at %s", at)
 	}
 	bed, err := testbed.New(testbed.Options{})
 	require.NoError(t, err)
