@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/collateral"
-	offlinetest "github.com/trustfactory/attest/examples/offline-test"
 	"github.com/trustfactory/attest/setup"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/snp/snptest"
 	"github.com/trustfactory/attest/tdx/tdxtest"
+	"github.com/trustfactory/attest/testbed"
 	"github.com/trustfactory/attest/tpm/tpmtest"
 	"github.com/trustfactory/attest/verify"
 )
@@ -27,7 +27,7 @@ import (
 // evidence through the registry setup builds, reading every part from the
 // bundle directory.
 func TestOfflineBundle(t *testing.T) {
-	bed, err := offlinetest.New(2)
+	bed, err := testbed.New(testbed.Options{GPUs: 2})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, bed.WriteCollateral(dir))
@@ -36,7 +36,7 @@ func TestOfflineBundle(t *testing.T) {
 	defer root.Close()
 	reg, err := setup.NewRegistry(setup.Config{
 		Bundle: root.FS(),
-		Roots:  setup.Roots{TDX: []*x509.Certificate{bed.TDX.Root.Cert}, GPU: []*x509.Certificate{bed.GPURoot}, RIM: []*x509.Certificate{bed.RIM.Root}},
+		Roots:  setup.Roots{TDX: []*x509.Certificate{bed.TDX.Root.Cert}, GPU: bed.GPURoots, RIM: []*x509.Certificate{bed.RIM.Root}},
 		Limits: setup.Limits{CacheSize: 64},
 	})
 	require.NoError(t, err)

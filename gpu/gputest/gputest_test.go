@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/collateral"
@@ -109,4 +110,45 @@ func TestResponderThroughSharedStore(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 2*perChain, f.n.Load(), "without a store every checker asks")
+}
+
+// One responder answers for the CAs of several PKIs, whose CAs share names:
+// it must pick the issuer by name and key hash, as the CertID names it, or
+// every PKI but one gets answers signed for the wrong issuer.
+func TestResponderSeveralPKIs(t *testing.T) {
+	cases := []struct {
+		name   string
+		shared bool // one root for all PKIs
+	}{
+		{"own roots", false},
+		{"shared root", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var o gputest.PKIOptions
+			if c.shared {
+				o.Root, o.RootKey = gputest.NewRoot()
+			}
+			var pkis []*gputest.PKI
+			for range 8 {
+				pkis = append(pkis, gputest.NewPKI(o))
+			}
+			require.Equal(t, pkis[0].Certs[1].Subject.String(), pkis[7].Certs[1].Subject.String(), "the PKIs' CAs share names")
+			r := gputest.NewDeviceResponder(pkis...)
+			defer r.Close()
+			src, err := ocsp.NewHTTPSource(r.Server.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
+			require.NoError(t, err)
+			chk, err := ocsp.NewChecker(src)
+			require.NoError(t, err)
+			for i, p := range pkis {
+				res, err := chk.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeDevice, time.Now())
+				require.NoError(t, err, "PKI %d", i)
+				assert.Equal(t, ocsp.StatusGood, res.Status(), "PKI %d", i)
+			}
+			// A CA the responder was not given is not answered for.
+			stranger := gputest.NewPKI(gputest.PKIOptions{})
+			_, err = chk.CheckChain(context.Background(), stranger.Certs, 1, ocsp.ScopeDevice, time.Now())
+			require.Error(t, err)
+		})
+	}
 }
