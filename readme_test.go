@@ -19,6 +19,7 @@ import (
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,10 +46,16 @@ func fiveMinutes(sessionNonce string, teeKeyJWK json.RawMessage, quote, gpuEvide
 	ctx := context.Background()
 
 	// 1. Verifiers, built once from options (pinned vendor roots are embedded).
-	tdxV, _ := tdx.NewVerifier(tdx.WithCollateral(tdx.DirSource{Dir: "bundle/tdx"}))
-	rims, _ := rim.NewDirSource("bundle/gpu/rims")
+	// Offline: every package reads its part of a bundle with NewFSSource(fs.FS).
+	bundle, _ := os.OpenRoot("bundle") // reads stay inside the directory
+	tdxDir, _ := fs.Sub(bundle.FS(), "tdx")
+	tdxSrc, _ := tdx.NewFSSource(tdxDir)
+	tdxV, _ := tdx.NewVerifier(tdx.WithCollateral(tdxSrc))
+	rimDir, _ := fs.Sub(bundle.FS(), "gpu/rims")
+	rims, _ := rim.NewFSSource(rimDir)
 	rimProv, _ := gpu.NewRIMProvider(nil, rims, 0)
-	ocspSrc, _ := ocsp.NewDirSource("bundle/gpu/ocsp")
+	ocspDir, _ := fs.Sub(bundle.FS(), "gpu/ocsp")
+	ocspSrc, _ := ocsp.NewFSSource(ocspDir)
 	ocspChk, _ := ocsp.NewChecker(ocspSrc)
 	gpuV, _ := gpu.NewVerifier(verify.FormatGPU, gpu.WithRIMs(rimProv), gpu.WithOCSP(ocspChk))
 	reg, _ := verify.NewRegistry(tdxV, gpuV)

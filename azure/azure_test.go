@@ -276,7 +276,7 @@ func minted(t *testing.T) (*aztest.VM, *azure.Verifier) {
 		t.Fatal(err)
 	}
 	kds.SetCRL(snp.Milan, snp.SigningKeyVCEK, crl)
-	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL()})
+	src, err := snp.NewHTTPSource(kds.URL(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestDigestErrors(t *testing.T) {
 		{"trailing", []byte(`{"a":1} x`), crypto.SHA384, verify.ErrMalformed},
 		{"md5", []byte(`{}`), crypto.MD5, verify.ErrConfig},
 		{"too big", append(append([]byte(`"`), bytes.Repeat([]byte("a"), MaxRuntimeData)...), '"'), crypto.SHA384, verify.ErrLimit},
-		{"deep", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), crypto.SHA384, verify.ErrMalformed},
+		{"deep", []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)), crypto.SHA384, verify.ErrLimit}, // GEN-05: refused before canonicalising
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -262,6 +262,12 @@ func FuzzParseInitData(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add([]byte("version = '0.1.0'\nalgorithm = 'sha384'\n[data]\n'aa.toml' = ''\n"))
+	// GEN-05 shapes: nesting, dotted keys and headers at the caps, and
+	// strings that hide brackets from the scan.
+	f.Add([]byte("version = {a={b={c={d=1}}}}\n"))
+	f.Add([]byte("a.b.c.d.e.f.g.h = 1\n[a.b.c.d.e.f.g.h]\n[[x.y]]\n"))
+	f.Add([]byte(`version = "\"{["` + "\nalgorithm = '''{[''''' # {[\n[data]\n" + `"a.b" = """` + "\n{[\\\"\"\"\"\"\n"))
+	f.Add([]byte("version = [{a=[{b=1}]}, 2]\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		d, err := ParseInitData(doc)
 		if err != nil {

@@ -4,16 +4,26 @@
 //
 // The model has three parts:
 //
-//   - A Fetcher gets the bytes behind a URL. HTTPFetcher is the production
-//     fetcher: a per-attempt timeout, a bounded number of retries with
-//     exponential back-off and jitter on network errors, 5xx and 429
-//     (honouring Retry-After up to a cap), a maximum body size, and a distinct
-//     ErrNotFound for 404 so that callers can tell "absent" from
-//     "unavailable". Tests substitute httptest servers.
+//   - A Fetcher gets the bytes behind a URL; code outside this module may
+//     implement it (a proxy, a recorded fixture, a signed-request client).
+//     HTTPFetcher is the production fetcher: settable HTTP client or TLS
+//     configuration (a root pool for an on-premises PCCS), extra headers (an
+//     API key), User-Agent, a per-attempt timeout, a bounded number of
+//     retries with exponential back-off and jitter on network errors, 5xx
+//     and 429 (honouring Retry-After up to a cap), a maximum body size, a
+//     distinct ErrNotFound for 404 so that callers can tell "absent" from
+//     "unavailable", and no redirect ever followed (a 3xx is one failed
+//     fetch). Tests substitute httptest servers.
 //
 //   - A Store keeps Entries: the raw bytes plus the instant (NotAfter) after
-//     which they must be refreshed. MemoryStore is a bounded LRU; Store is an
-//     interface so that a fleet of verifiers can share one.
+//     which they must be refreshed. MemoryStore is a bounded LRU in the
+//     process; DirStore keeps entries in a directory (files named by the
+//     hash of their key, written atomically, bounded in size and number), so
+//     that they survive restarts. Store is an interface so that a fleet of
+//     verifiers can share one: every online source of the verifiers (tdx,
+//     snp, gpu/rim, gpu/ocsp) is built with NewHTTPSource(baseURL, Fetcher,
+//     Store, ...) and keys its entries by full URL or a prefixed name, so one
+//     Store serves them all.
 //
 //   - A Cache sits in front of any source. Cache.Get returns a stored entry
 //     while the caller's time is not after its NotAfter; otherwise it runs the
@@ -35,7 +45,7 @@
 // FetchFunc) keeps bytes that do not verify out of the store, but it does not
 // replace checking what Get returns: an entry may come from another caller's
 // fetch (with other roots) or from a shared store. Verified, parsed objects
-// can be cached separately, for example in internal/lru.
+// are cached separately by the verifiers that parse them.
 //
 // Every error carries a verify kind: verify.ErrCollateral when collateral is
 // unavailable (network, status, expired upstream data), verify.ErrLimit when a

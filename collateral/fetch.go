@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/trustfactory/attest/verify"
@@ -54,12 +55,29 @@ type Fetcher interface {
 // is reported at once as ErrNotFound; other statuses fail at once; a body
 // over MaxBodyBytes fails with verify.ErrLimit.
 //
+// Redirects are never followed, whatever Client says: vendor collateral
+// services answer directly, and a followed redirect could lead a fetch to
+// another host, from https to http, or round a loop of requests. A 3xx
+// answer is one failed fetch of kind verify.ErrCollateral, not retried, whose
+// error names the status and the redirect target. Point the base URL of a
+// source at the final location instead.
+//
 // Zero fields take the Default* values; the zero HTTPFetcher is ready to use.
-// Its fields must not be changed while Fetch calls are running. It is safe for
-// concurrent use.
+// Its fields are read on first use and must not be changed afterwards (nor
+// may an HTTPFetcher be copied once used). Validate reports contradictory
+// fields; every fetch fails with its error too. It is safe for concurrent
+// use.
 type HTTPFetcher struct {
-	// Client sends the requests; nil means a client with the default transport.
+	// Client sends the requests; nil means a client of the fetcher's own,
+	// with a clone of http.DefaultTransport using TLSConfig. The fetcher
+	// uses a copy of Client with its own redirect policy (none followed).
 	Client *http.Client
+	// TLSConfig configures TLS for the fetcher's own client, for example a
+	// RootCAs pool holding the CA of an on-premises PCCS, or client
+	// certificates. It is cloned on first use. Setting it together with
+	// Client is a contradiction (verify.ErrConfig): configure the TLS of
+	// Client's transport instead.
+	TLSConfig *tls.Config
 	// Timeout bounds each attempt, body included.
 	Timeout time.Duration
 	// MaxRetries is the number of retries after the first attempt; zero means
@@ -72,14 +90,74 @@ type HTTPFetcher struct {
 	MaxRetryAfter time.Duration
 	// MaxBodyBytes caps a response body; a larger one fails with verify.ErrLimit.
 	MaxBodyBytes int64
-	// UserAgent is sent with every request.
+	// UserAgent is sent with every request (default DefaultUserAgent).
+	// Setting a User-Agent in Header as well is a contradiction.
 	UserAgent string
-	// Header holds extra request headers (for example an API key); they are
-	// never logged.
+	// Header holds extra request headers (for example a PCCS or RIM service
+	// API key); they are never logged.
 	Header http.Header
 	// Logger receives retries at debug level; nil means silent.
 	Logger *slog.Logger
+
+	once   sync.Once
+	client *http.Client // Client or the fetcher's own, never following redirects
+	err    error        // Validate's answer, fixed on first use
 }
+
+// Validate reports a contradiction between the fields, with kind
+// verify.ErrConfig: TLSConfig with Client, a User-Agent both in UserAgent
+// and Header, MinBackoff above MaxBackoff, or a negative Timeout,
+// MaxBodyBytes, MaxRetryAfter or back-off. Sources call it when they are
+// built, so that a misconfigured fetcher fails at construction.
+func (f *HTTPFetcher) Validate() error {
+	f.once.Do(f.setup)
+	return f.err
+}
+
+// setup checks the fields and builds the client, once.
+func (f *HTTPFetcher) setup() {
+	switch {
+	case f.Client != nil && f.TLSConfig != nil:
+		f.err = verify.Errorf(verify.ErrConfig, "collateral HTTPFetcher: both Client and TLSConfig are set; configure the TLS of Client's transport instead")
+	case f.UserAgent != "" && f.Header.Get("User-Agent") != "":
+		f.err = verify.Errorf(verify.ErrConfig, "collateral HTTPFetcher: User-Agent set twice: UserAgent %q, Header %q", f.UserAgent, f.Header.Get("User-Agent"))
+	case f.Timeout < 0 || f.MaxBodyBytes < 0 || f.MaxRetryAfter < 0 || f.MinBackoff < 0 || f.MaxBackoff < 0:
+		f.err = verify.Errorf(verify.ErrConfig, "collateral HTTPFetcher: negative bound: Timeout %v, MaxBodyBytes %d, MaxRetryAfter %v, MinBackoff %v, MaxBackoff %v", f.Timeout, f.MaxBodyBytes, f.MaxRetryAfter, f.MinBackoff, f.MaxBackoff)
+	case f.MinBackoff > 0 && f.MaxBackoff > 0 && f.MinBackoff > f.MaxBackoff:
+		f.err = verify.Errorf(verify.ErrConfig, "collateral HTTPFetcher: MinBackoff %v above MaxBackoff %v", f.MinBackoff, f.MaxBackoff)
+	}
+	if f.err != nil {
+		return
+	}
+	var c http.Client
+	if f.Client != nil {
+		c = *f.Client // a copy: the caller's client keeps its own redirect policy
+	} else {
+		t, ok := http.DefaultTransport.(*http.Transport)
+		if ok {
+			t = t.Clone()
+		} else { // replaced by the program: start from the usual settings
+			t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+		}
+		if f.TLSConfig != nil {
+			t.TLSClientConfig = f.TLSConfig.Clone()
+		}
+		c.Transport = t
+	}
+	c.CheckRedirect = refuseRedirect
+	f.client = &c
+}
+
+// CloseIdleConnections closes the idle connections of the fetcher's client,
+// for example when the fetcher is dropped.
+func (f *HTTPFetcher) CloseIdleConnections() {
+	if f.Validate() == nil {
+		f.client.CloseIdleConnections()
+	}
+}
+
+// refuseRedirect makes the client hand back a 3xx answer instead of following it.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // retryable marks an attempt error that a later attempt may not repeat.
 type retryable struct {
@@ -119,6 +197,9 @@ type request struct {
 }
 
 func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	rawURL := rq.url
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -202,11 +283,7 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 	if rq.contentType != "" {
 		req.Header.Set("Content-Type", rq.contentType) // after Header, which must not double it
 	}
-	client := f.Client
-	if client == nil {
-		client = &http.Client{}
-	}
-	resp, err := client.Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
@@ -231,6 +308,9 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 			after = d
 		}
 		return nil, &retryable{err: fmt.Errorf("%s: status %d", shown, code), retryAfter: after}
+	case code >= 300 && code <= 399:
+		// Not followed (see HTTPFetcher): one failed fetch, not retried.
+		return nil, verify.Errorf(verify.ErrCollateral, "%s: status %d: redirect to %s not followed", shown, code, shownLocation(resp.Header.Get("Location")))
 	case code < 200 || code > 299:
 		return nil, verify.Errorf(verify.ErrCollateral, "%s: expected status 2xx, got %d", shown, code)
 	}
@@ -250,6 +330,24 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 		return nil, verify.Errorf(verify.ErrLimit, "%s: body exceeds the cap of %d bytes", shown, max)
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, nil
+}
+
+// shownLocation is a redirect target for an error: without a password, and
+// bounded, since the server chose it.
+func shownLocation(loc string) string {
+	if loc == "" {
+		return "(no Location)"
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "(unparsable Location)"
+	}
+	shown := u.Redacted()
+	const max = 256
+	if len(shown) > max {
+		shown = shown[:max] + "…"
+	}
+	return fmt.Sprintf("%q", shown)
 }
 
 func (f *HTTPFetcher) maxRetryAfter() time.Duration {

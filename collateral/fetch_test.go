@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -434,8 +437,12 @@ func TestFetchUntrustedTLSIsNotRetried(t *testing.T) {
 	if strings.Contains(err.Error(), "giving up") {
 		t.Fatalf("a certificate failure must not be retried: %v", err)
 	}
-	// With the server's pool the same fetch succeeds.
-	f.Client = srv.Client()
+	// With the server's certificate in TLSConfig's root pool the same fetch
+	// succeeds (a fetcher's fields are fixed at first use: a new one).
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	f = fastFetcher()
+	f.TLSConfig = &tls.Config{RootCAs: pool}
 	if resp, err := f.Fetch(context.Background(), srv.URL); err != nil || string(resp.Body) != "ok" {
 		t.Fatalf("trusted: %v", err)
 	}
@@ -533,4 +540,59 @@ func TestPostRetriesWithBody(t *testing.T) {
 	if !errors.Is(err, verify.ErrCollateral) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "POST ") {
 		t.Fatalf("failed POST: %v", err)
 	}
+}
+
+func TestHTTPFetcherValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		f    *HTTPFetcher
+	}{
+		{"client-and-tls", &HTTPFetcher{Client: &http.Client{}, TLSConfig: &tls.Config{}}},
+		{"user-agent-twice", &HTTPFetcher{UserAgent: "a", Header: http.Header{"User-Agent": {"b"}}}},
+		{"negative-timeout", &HTTPFetcher{Timeout: -time.Second}},
+		{"negative-body-cap", &HTTPFetcher{MaxBodyBytes: -1}},
+		{"backoff-inverted", &HTTPFetcher{MinBackoff: time.Second, MaxBackoff: time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorIs(t, tt.f.Validate(), verify.ErrConfig)
+			// Every fetch reports the same contradiction, before any request.
+			_, err := tt.f.Fetch(context.Background(), "http://127.0.0.1:1/")
+			require.ErrorIs(t, err, verify.ErrConfig)
+		})
+	}
+	require.NoError(t, (&HTTPFetcher{}).Validate())
+	require.NoError(t, (&HTTPFetcher{TLSConfig: &tls.Config{}, UserAgent: "u", Header: http.Header{"X-Api-Key": {"k"}}}).Validate())
+}
+
+// An on-premises PCCS: a private CA in TLSConfig, an API key header and a
+// User-Agent of the caller's, all on the wire.
+func TestFetchTLSRootsHeaderAndUserAgent(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "secret" || r.Header.Get("User-Agent") != "bank-kbs/2" {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		w.Write([]byte("collateral"))
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	f := fastFetcher()
+	f.TLSConfig = &tls.Config{RootCAs: pool}
+	f.Header = http.Header{"X-Api-Key": {"secret"}}
+	f.UserAgent = "bank-kbs/2"
+	t.Cleanup(f.CloseIdleConnections)
+	resp, err := f.Fetch(context.Background(), srv.URL)
+	require.NoError(t, err)
+	require.Equal(t, "collateral", string(resp.Body))
+
+	// Without the header the server refuses: the header is what got through.
+	g := fastFetcher()
+	g.TLSConfig = &tls.Config{RootCAs: pool}
+	g.UserAgent = "bank-kbs/2"
+	t.Cleanup(g.CloseIdleConnections)
+	_, err = g.Fetch(context.Background(), srv.URL)
+	require.ErrorIs(t, err, verify.ErrCollateral)
 }

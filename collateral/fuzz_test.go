@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -108,6 +110,34 @@ func FuzzCacheInvariants(f *testing.F) {
 			if n, b := store.Len(); n > 3 || b > 64 {
 				t.Fatalf("op %d: store bounds broken: %d entries, %d bytes", i, n, b)
 			}
+		}
+	})
+}
+
+// FuzzDirStoreGet: whatever an entry file holds (a truncated write by
+// another program, a file copied by hand), Get returns an entry of that key,
+// no entry, or an error; it never panics.
+func FuzzDirStoreGet(f *testing.F) {
+	f.Add([]byte(`{"key":"k","data":"YWJj","notAfter":"2025-07-01T12:00:00Z","fetchedAt":"2025-07-01T11:00:00Z"}`))
+	f.Add([]byte(`{"key":"k","data":null,"header":{"A":["b"]}}`))
+	f.Add([]byte(`{"key":"other"}`))
+	f.Add([]byte(`{`))
+	dir := f.TempDir()
+	s, err := NewDirStore(dir, 0, 1<<16)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, fileName("k")), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, ok, err := s.Get(context.Background(), "k")
+		if err != nil && ok {
+			t.Fatalf("an error and an entry: %v", err)
+		}
+		if !ok && (e.Data != nil || !e.NotAfter.IsZero()) {
+			t.Fatalf("no entry, yet %+v", e)
 		}
 	})
 }

@@ -208,7 +208,10 @@ func TestGPU09FWIDAbsent(t *testing.T) {
 
 func ocspVerifier(t *testing.T, p *gputest.PKI, r *gputest.Responder, opts ...ocsp.Option) *gpu.Verifier {
 	t.Helper()
-	src := ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1, Timeout: 5 * time.Second}, ocsp.WithResponderURL(r.Server.URL))
+	src, err := ocsp.NewHTTPSource(r.Server.URL, &collateral.HTTPFetcher{MaxRetries: -1, Timeout: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	chk, err := ocsp.NewChecker(src, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +238,11 @@ func TestOCSPLiveGood(t *testing.T) {
 		t.Fatalf("chain claims %v", ch)
 	}
 	// The same over POST.
-	chk, _ := ocsp.NewChecker(ocsp.NewHTTPSource(nil, ocsp.WithResponderURL(r.Server.URL), ocsp.WithPOST(r.Server.Client())))
+	postSrc, err := ocsp.NewHTTPSource(r.Server.URL, &collateral.HTTPFetcher{Client: r.Server.Client()}, nil, ocsp.WithPOST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, _ := ocsp.NewChecker(postSrc)
 	if _, err := verifierFor(t, p, gpu.WithOCSP(chk)).Verify(context.Background(), ev, exp()); err != nil {
 		t.Fatalf("POST: %v", err)
 	}
@@ -259,7 +266,7 @@ func TestGPU11HoldScopedToRIMs(t *testing.T) {
 	c, err := ocspVerifier(t, p, r, ocsp.WithRIMCertificateHoldUnsafe()).Verify(context.Background(), ev, exp())
 	expectKind(t, c, err, verify.ErrRevoked)
 	// The same hold on a RIM-scoped chain is accepted with a warning.
-	src := ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(r.Server.URL))
+	src, _ := ocsp.NewHTTPSource(r.Server.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
 	chk, _ := ocsp.NewChecker(src, ocsp.WithRIMCertificateHoldUnsafe())
 	res, err := chk.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeRIM, testNow)
 	if err != nil || len(res.Warnings) != 1 {
@@ -293,7 +300,7 @@ func TestGPU12OCSPIntegrity(t *testing.T) {
 	// configured not to send one.
 	p, r, ev := ocspSetup(t)
 	r.NoNonce = true
-	src := ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(r.Server.URL), ocsp.WithoutNonce())
+	src, _ := ocsp.NewHTTPSource(r.Server.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil, ocsp.WithoutNonce())
 	chk, _ := ocsp.NewChecker(src)
 	if _, err := verifierFor(t, p, gpu.WithOCSP(chk)).Verify(context.Background(), ev, exp()); err != nil {
 		t.Fatal(err)

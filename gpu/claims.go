@@ -32,13 +32,19 @@ type DeviceClaims struct {
 	Chain        *DeviceChain
 	HWModel      string // CN of the BROM certificate
 	UEID         string // decimal serial of the attestation key certificate
-	FWIDMatched  bool
-	OCSP         *ocsp.Result    // device chain; nil with WithoutRevocationUnsafe
-	DriverRIM    *RIMResult      // GPUs only
-	FirmwareRIM  *RIMResult      // VBIOS or switch BIOS
-	Comparison   *rim.Comparison // nil with WithoutRIMsUnsafe
-	Warnings     []string
-	Unsafe       []verify.UnsafeSwitch // unsafe switches that affected this result
+	// DeviceID is the hex SHA-256 of the device identity (BROM) certificate's
+	// public key: the key fused into the device, the same across resets and
+	// attestation-key certificates re-issued with new serials. Devices are
+	// told apart by it. Not in Map: the UEID stays the claim NVIDIA's tools
+	// name.
+	DeviceID    string
+	FWIDMatched bool
+	OCSP        *ocsp.Result    // device chain; nil with WithoutRevocationUnsafe
+	DriverRIM   *RIMResult      // GPUs only
+	FirmwareRIM *RIMResult      // VBIOS or switch BIOS
+	Comparison  *rim.Comparison // nil with WithoutRIMsUnsafe
+	Warnings    []string
+	Unsafe      []verify.UnsafeSwitch // unsafe switches that affected this result
 }
 
 // UnsafeSwitches implements verify.UnsafeReporter.

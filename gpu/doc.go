@@ -15,9 +15,9 @@
 // nil claims and an error carrying a verify error kind.
 //
 // Collateral comes from sources fixed at construction: WithOCSP (package
-// gpu/ocsp: live HTTP, a directory of recorded answers, memory, a cache) and
-// WithRIMs (NewRIMProvider over a gpu/rim source: NVIDIA's RIM service, a
-// directory, memory). Both are required unless the matching ...Unsafe option
+// gpu/ocsp: live HTTP with or without a shared collateral.Store, recorded
+// answers in an fs.FS, memory) and WithRIMs (NewRIMProvider over a gpu/rim
+// source: NVIDIA's RIM service, an fs.FS of RIMs, memory). Both are required unless the matching ...Unsafe option
 // is given, which then shows in the claims. Verified chains, OCSP answers and
 // RIMs are cached, bounded, and re-checked against the caller's time, so a
 // warm verification costs about one P-384 signature check.

@@ -71,7 +71,7 @@ func newSystem(t *testing.T) *system {
 
 func (s *system) verifier(t *testing.T, opts ...ocsp.Option) *gpu.Verifier {
 	t.Helper()
-	src, err := rim.NewServiceSource(rim.WithBaseURL(s.service.URL), rim.WithFetcher(&collateral.HTTPFetcher{MaxRetries: -1}))
+	src, err := rim.NewHTTPSource(s.service.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,11 @@ func (s *system) verifier(t *testing.T, opts ...ocsp.Option) *gpu.Verifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chk, err := ocsp.NewChecker(ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(s.resp.Server.URL)), opts...)
+	osrc, err := ocsp.NewHTTPSource(s.resp.Server.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, err := ocsp.NewChecker(osrc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

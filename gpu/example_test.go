@@ -17,9 +17,9 @@ import (
 // not recorded for this time, which the checker is told to accept with a
 // warning claim).
 func Example() {
-	rims, _ := rim.NewDirSource("../testdata/gpu/v1")
+	rims, _ := rim.NewFSSource(os.DirFS("../testdata/gpu/v1"))
 	provider, _ := gpu.NewRIMProvider(nil, rims, 0)
-	answers, _ := ocsp.NewDirSource("../testdata/gpu/ocsp/rim")
+	answers, _ := ocsp.NewFSSource(os.DirFS("../testdata/gpu/ocsp/rim"))
 	checker, _ := ocsp.NewChecker(answers, ocsp.WithMissingAnswersUnsafe())
 	v, err := gpu.NewVerifier(verify.FormatGPU, gpu.WithRIMs(provider), gpu.WithOCSP(checker))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -293,8 +294,8 @@ func TestMPTBlackwell(t *testing.T) {
 	mustFail(t, cc, err, verify.ErrPolicy)
 }
 
-func ocspDir(t testing.TB) *ocsp.MemorySource {
-	s, err := ocsp.NewDirSource(td + "/ocsp")
+func ocspDir(t testing.TB) *ocsp.FSSource {
+	s, err := ocsp.NewFSSource(os.DirFS(td + "/ocsp"))
 	if err != nil {
 		t.Fatal(err)
 	}

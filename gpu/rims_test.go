@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,9 +41,9 @@ func newRIMs(t testing.TB, src rim.Source) RIMProvider {
 }
 
 // rimOCSPOnly holds the recorded answers for the V1 RIM signer chains.
-func rimOCSPOnly(t testing.TB) *ocsp.MemorySource {
+func rimOCSPOnly(t testing.TB) *ocsp.FSSource {
 	t.Helper()
-	s, err := ocsp.NewDirSource(filepath.Join(td, "ocsp", "rim"))
+	s, err := ocsp.NewFSSource(os.DirFS(filepath.Join(td, "ocsp", "rim")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func rimOCSPOnly(t testing.TB) *ocsp.MemorySource {
 
 func v1Verifier(t testing.TB, extra ...ocsp.Option) *Verifier {
 	t.Helper()
-	dir, err := rim.NewDirSource(filepath.Join(td, "v1"))
+	dir, err := rim.NewFSSource(os.DirFS(filepath.Join(td, "v1")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func v1Manifests(t *testing.T) (drv, vbios *rim.Manifest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, _ := rim.NewDirSource(filepath.Join(td, "v1"))
+	dir, _ := rim.NewFSSource(os.DirFS(filepath.Join(td, "v1")))
 	drv, err = rv.Fetch(context.Background(), dir, "NV_GPU_DRIVER_GH100_550.90.07", "550.90.07", v1Time)
 	if err != nil {
 		t.Fatal(err)

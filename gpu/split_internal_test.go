@@ -172,3 +172,12 @@ func TestResponseMeasurement(t *testing.T) {
 		}
 	}
 }
+
+// checkDevices fails closed on device claims without an identity (only Verify
+// fills it in): they cannot be told apart, so they cannot be counted.
+func TestCheckDevicesNeedsIdentity(t *testing.T) {
+	err := checkDevices([]*DeviceClaims{{UEID: "1", Decoded: &Decoded{}}})
+	if !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("device without identity: %v", err)
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/verify"
@@ -119,3 +122,61 @@ func mustEncode(t *testing.T, devs ...gpu.DeviceEvidence) []byte {
 }
 
 func errorsIs(err, kind error) bool { return err != nil && errors.Is(err, kind) }
+
+// A device whose attestation-key certificate was re-issued (after a reset:
+// new key, new serial, so a new UEID) is still the same device: its identity
+// (BROM) key is fused. Two reports of it are refused as one device counted
+// twice, in one blob and across blobs; different devices still pass.
+func TestDuplicateDeviceByIdentityKey(t *testing.T) {
+	root, rootKey := gputest.NewRoot()
+	a := gputest.NewPKI(gputest.PKIOptions{Root: root, RootKey: rootKey})
+	aAgain := a.ReissueLeaf()
+	b := gputest.NewPKI(gputest.PKIOptions{Root: root, RootKey: rootKey})
+	require.NotEqual(t, a.Certs[0].SerialNumber, aAgain.Certs[0].SerialNumber)
+	require.NotEqual(t, a.Certs[0].Raw, aAgain.Certs[0].Raw)
+	v, err := gpu.NewVerifier(verify.FormatGPU, gpu.WithDeviceRoots(root), gpu.WithoutRIMsUnsafe(), gpu.WithoutRevocationUnsafe())
+	require.NoError(t, err)
+	dev := func(p *gputest.PKI) gpu.DeviceEvidence {
+		return gpu.DeviceEvidence{Arch: p.Arch, Nonce: testNonce[:], Report: p.Sign(gputest.Report{Nonce: testNonce, Opaque: p.DefaultOpaque()}), Certificate: p.ChainPEM()}
+	}
+	claimsOf := func(p *gputest.PKI) *gpu.Claims {
+		c, err := v.Verify(context.Background(), mustEncode(t, dev(p)), exp())
+		require.NoError(t, err)
+		return c.(*gpu.Claims)
+	}
+	ca, cAgain, cb := claimsOf(a), claimsOf(aAgain), claimsOf(b)
+	require.NotEqual(t, ca.Devices[0].UEID, cAgain.Devices[0].UEID, "a new leaf has a new UEID")
+	require.Equal(t, ca.Devices[0].DeviceID, cAgain.Devices[0].DeviceID)
+	require.NotEqual(t, ca.Devices[0].DeviceID, cb.Devices[0].DeviceID)
+	require.Len(t, ca.Devices[0].DeviceID, 64)
+
+	cases := []struct {
+		name string
+		devs []*gputest.PKI
+		kind error
+	}{
+		{"two devices", []*gputest.PKI{a, b}, nil},
+		{"re-issued leaf", []*gputest.PKI{a, aAgain}, verify.ErrMalformed},
+		{"re-issued leaf after another device", []*gputest.PKI{aAgain, b, a}, verify.ErrMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var devs []gpu.DeviceEvidence
+			var claims []verify.Claims
+			for _, p := range c.devs {
+				devs = append(devs, dev(p))
+				claims = append(claims, claimsOf(p))
+			}
+			_, err := v.Verify(context.Background(), mustEncode(t, devs...), exp())
+			setErr := v.CheckSet(claims)
+			if c.kind == nil {
+				require.NoError(t, err)
+				require.NoError(t, setErr)
+				return
+			}
+			require.ErrorIs(t, err, c.kind)
+			require.ErrorIs(t, setErr, c.kind)
+			assert.Contains(t, err.Error(), "the same device")
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -211,8 +212,9 @@ func (v *Verifier) Split(evidence []byte) ([][]byte, error) {
 }
 
 // CheckSet judges verified devices as one system, as VerifyDevices does for
-// the devices of one evidence blob: the same device (leaf certificate serial,
-// the UEID) twice is ErrMalformed, devices in different FEATURE_FLAG modes
+// the devices of one evidence blob: the same device (DeviceClaims.DeviceID,
+// the device identity key the chain proves, not the attestation-key
+// certificate a reset may re-issue) twice is ErrMalformed, devices in different FEATURE_FLAG modes
 // are ErrPolicy (a report without FEATURE_FLAG counts as single-GPU mode).
 // claims are the results of this verifier's Verify.
 func (v *Verifier) CheckSet(claims []verify.Claims) error {
@@ -236,10 +238,14 @@ func checkDevices(devs []*DeviceClaims) error {
 	seen := make(map[string]int, len(devs))
 	mode := func(d *DeviceClaims) int { return max(d.Decoded.FeatureFlag, 0) }
 	for i, d := range devs {
-		if j, dup := seen[d.UEID]; dup {
-			return verify.Errorf(verify.ErrMalformed, "device %d: the same device (ueid %s) as device %d", i, d.UEID, j)
+		if d.DeviceID == "" {
+			// Claims this package made always carry it: fail closed on others.
+			return verify.Errorf(verify.ErrConfig, "device %d: no device identity", i)
 		}
-		seen[d.UEID] = i
+		if j, dup := seen[d.DeviceID]; dup {
+			return verify.Errorf(verify.ErrMalformed, "device %d: the same device (identity key %s; ueid %s, device %d's ueid %s) as device %d", i, d.DeviceID, d.UEID, j, devs[j].UEID, j)
+		}
+		seen[d.DeviceID] = i
 		if f0, f := mode(devs[0]), mode(d); f != f0 {
 			return verify.Errorf(verify.ErrPolicy, "device %d FEATURE_FLAG: expected %d as device 0, got %d", i, f0, f)
 		}
@@ -328,7 +334,8 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	dc := &DeviceClaims{
 		Arch: chain.Arch, UUID: d.UUID, Report: rep, Opaque: opaque, Decoded: dec, Chain: chain,
 		HWModel: chain.Certs[1].Subject.CommonName, UEID: chain.Certs[0].SerialNumber.String(),
-		Nonce: rep.Request.Nonce[:], NonceChecked: nonceChecked,
+		DeviceID: deviceID(chain.Certs[1]),
+		Nonce:    rep.Request.Nonce[:], NonceChecked: nonceChecked,
 	}
 	if !nonceChecked {
 		dc.Unsafe = append(dc.Unsafe, verify.UnsafeMissingReportData)
@@ -519,4 +526,14 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}
 	return m, res, nil
+}
+
+// deviceID names a device by its identity (BROM) certificate's public key,
+// which the device's fuses fix: the attestation-key (leaf) certificate above
+// it is re-issued with a new key and serial after a reset, and the identity
+// certificate itself could be re-issued by the provisioner, but neither
+// changes this key.
+func deviceID(identity *x509.Certificate) string {
+	sum := sha256.Sum256(identity.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:])
 }

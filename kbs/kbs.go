@@ -40,6 +40,10 @@ const ProtocolVersion = "0.4.0"
 const (
 	MaxRequestSize       = 16 << 20 // bytes of the request body
 	MaxAdditionalDevices = 8        // entries of additional_evidence
+	// MaxTEEPubKey caps the JWK in runtime-data.tee-pubkey. The largest real
+	// key, an RSA-16384 public JWK, is under 3 KB; decoding a 16 MiB array
+	// there into a map allocated 1 GB for 9 s of CPU before this cap.
+	MaxTEEPubKey = 16 << 10
 )
 
 // Request is the body of POST /kbs/v0/attest.
@@ -91,6 +95,9 @@ func ParseRequest(body []byte) (*Request, error) {
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.tee-pubkey missing")
 	case absent(r.TEEEvidence.Primary):
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence missing")
+	}
+	if n := len(r.RuntimeData.TEEPubKey); n > MaxTEEPubKey {
+		return nil, verify.Errorf(verify.ErrLimit, "KBS request: runtime-data.tee-pubkey: %d bytes, limit %d", n, MaxTEEPubKey)
 	}
 	var key map[string]any
 	if err := json.Unmarshal(r.RuntimeData.TEEPubKey, &key); err != nil || key["kty"] == nil {

@@ -19,12 +19,21 @@
 // Names read by the default rules (Trustee's names where Trustee has one):
 //
 //	TDX   mr_td, rtmr_0..rtmr_3, mr_seam, xfam            pins (hex)
+//	      tdx_td_attributes (hex of the 8 TD_ATTRIBUTES bytes)  exact pin that
+//	          allows feature bits other than the default expectation
+//	      tdx_mr_servicetd (hex)   service TDs (MRSERVICETD) allowed to be bound
 //	      tdx_accepted_tcb_status, tdx_tolerated_tcb_status  TCB status lists
 //	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids,
 //	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
 //	SNP   snp_launch_measurement, snp_host_data, snp_id_key_digest   pins (hex)
 //	      snp_min_tcb_bootloader, _tee, _snp, _microcode, _fmc         minimum SVNs
+//	          of the reported, launch and committed TCB
 //	      snp_accepted_tcb_status, snp_tolerated_tcb_status
+//	      snp_allowed_vmpls (0..3; default 0 only)   VMPLs a report may come from
+//	      snp_require_author_key (true/false)        the ID block must name an author key
+//	      snp_required_mitigations (bit mask, 0x…)   bits both mitigation vectors
+//	          of a version 5 report must set
+//	      snp_allow_masked_chip_id, snp_allow_migration_agent (true/false)
 //	GPU   allowed_driver_versions, allowed_vbios_versions    pins
 //	      gpu_min_driver_version, gpu_min_vbios_version      minimum versions
 //	      gpu_require_fwid (default true)
@@ -42,11 +51,12 @@
 // The rules read the flat claim maps of the verifiers (verify.Claims.Map):
 //
 //	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
-//	      quote.body.xfam, td_attributes.debug, tcb_status, tcb_date,
-//	      advisory_ids
-//	SNP   measurement, host_data, id_key_digest, policy_debug_allowed,
-//	      policy_migrate_ma, reported_tcb_{bootloader,tee,snp,microcode,fmc},
-//	      tcb_status (when present)
+//	      quote.body.xfam, quote.body.td_attributes, quote.body.mr_servicetd,
+//	      td_attributes.debug, tcb_status, tcb_date, advisory_ids
+//	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
+//	      chip_id_masked, policy_debug_allowed, policy_migrate_ma,
+//	      {reported,launch,committed,current}_tcb_{bootloader,tee,snp,microcode,fmc},
+//	      launch_mit_vector, current_mit_vector, tcb_status (when present)
 //	GPU   measres ("success"), x-nvidia-gpu-driver-version,
 //	      x-nvidia-gpu-vbios-version,
 //	      x-nvidia-gpu-attestation-report-cert-chain-fwid-match,
@@ -66,18 +76,85 @@
 // Every policy fails closed: a claim the verifier did not prove is absent and
 // never satisfies a rule; absent reference values never affirm.
 //
-//	executables     pinned measurements match → 3 (boot) or 2 (with runtime
-//	                RTMR3 / GPU RIMs); no reference value → 33 (unrecognized);
+//	executables     every boot measurement pinned and matching → 3 (boot) or
+//	                2 (with runtime RTMR3 / GPU RIMs); no reference value, or
+//	                only some boot measurements pinned → 33 (unrecognized);
 //	                mismatch → 96
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
 //	                claim absent → 97; TCB date or SVN below minimum, forbidden
-//	                advisory, revoked certificate → 96; GPU OCSP not good → 32;
-//	                FWID absent while required → 97
-//	configuration   debug TD / debug-allowed guest policy → 96; migration
-//	                agent → 32; pinned XFAM or versions match → 2, otherwise 3;
+//	                advisory, revoked certificate, SNP current TCB below
+//	                committed, required mitigation missing → 96; GPU OCSP not
+//	                good → 32; FWID absent while required, masked SNP CHIP_ID
+//	                → 97
+//	configuration   debug TD / debug-allowed guest policy → 96; reserved or
+//	                unexpected TD attributes, XFAM outside its bits, unapproved
+//	                service TD, migration agent, VMPL not allowed → 96;
+//	                pinned XFAM or versions match → 2, otherwise 3;
 //	                any unsafe switch → 32
 //	runtime-opaque  encrypted memory → 2; debug → 96 (visible)
 //	instance-identity  report data checked by the verifier → 2
 //
 // Each category takes the least trustworthy value any rule set for it.
+//
+// # SEV-SNP
+//
+// A report must come from VMPL 0 unless snp_allowed_vmpls lists its VMPL. The
+// snp_min_tcb_* floors apply to REPORTED_TCB, LAUNCH_TCB and COMMITTED_TCB,
+// and a CURRENT_TCB below COMMITTED_TCB is refused (hardware 96). A masked
+// (all-zero) CHIP_ID cannot be bound to the VCEK's chip: hardware 97 unless
+// snp_allow_masked_chip_id is true (a CHIP_ID that differs from the VCEK's is
+// the verifier's ErrBinding). A guest policy allowing a migration agent is
+// refused unless snp_allow_migration_agent is true. Without
+// snp_required_mitigations the mitigation vectors are recorded, not
+// appraised; with it, both vectors must carry its bits, and a report before
+// version 5 (no vectors) is refused. The Azure rules apply all of these to
+// the paravisor's report.
+//
+// # TCB status
+//
+// A TCB status in the accepted list yields hardware 2, one in the tolerated
+// list 32, any other 96. The lists are, per TEE, the *_accepted_tcb_status
+// and *_tolerated_tcb_status reference values when given, else those of the
+// options WithAcceptedTCBStatus and WithToleratedTCBStatus, else the
+// defaults (DefaultAcceptedTCBStatus: UpToDate; DefaultToleratedTCBStatus:
+// the *Needed, OutOfDate* and TDRelaunchAdvised* statuses). They are fixed
+// when the Policy is built; no package variable changes them.
+//
+// # Approved boot
+//
+// A firmware measurement alone does not vouch for the kernel, initrd and
+// command line the firmware booted (POL-13), so executables 3 needs every
+// register that measures the boot pinned and matching; with fewer pinned it
+// is 33, unrecognized, and never affirming:
+//
+//	TDX   mr_td and rtmr_0 (firmware configuration), rtmr_1 (boot loader,
+//	      kernel), rtmr_2 (command line, initrd); rtmr_3 pinned as well
+//	      gives 2 (approved runtime)
+//	TPM   tpm_pcr00 (firmware), tpm_pcr04 (boot manager, boot loader, EFI
+//	      images), and the kernel: tpm_pcr08 and tpm_pcr09 (GRUB: commands
+//	      and command line, kernel and initrd files) or tpm_pcr11 (a unified
+//	      kernel image measured by systemd-stub). Pin a PCR the boot leaves
+//	      unextended to its zero value.
+//	SNP   snp_launch_measurement: it covers the guest firmware and, with
+//	      measured direct boot (the firmware's hashes table), the kernel,
+//	      initrd and command line. Pin only measurements of such images: a
+//	      firmware that loads an unmeasured kernel from disk is not
+//	      distinguishable in the report.
+//	Azure the SNP rule for the paravisor and the TPM rule for the guest
+//
+// The rules do not replay event logs against pinned event lists; pin the
+// registers' final values.
+//
+// # TDX configuration
+//
+// TD_ATTRIBUTES bits that are reserved (the TUD bits 7:1) or undefined (any
+// bit but DEBUG, SEPT_VE_DISABLE, MIGRATABLE, PKS, KL and PERFMON) refuse the
+// TD (configuration 96) whatever the reference values say. The defined
+// feature bits must be the default expectation, SEPT_VE_DISABLE set and
+// MIGRATABLE, PKS, KL, PERFMON clear, unless tdx_td_attributes pins the exact
+// attributes; DEBUG is refused either way. Without an xfam pin, XFAM must set
+// the bits every TD sets (x87, SSE: 0x3) and no bit outside the ones a TD may
+// set (0x6dbe7); with one, it must match. A non-zero MRSERVICETD (TDX 1.5
+// quotes) binds a service TD, a migration TD for example, that can reach the
+// TD's state: it is refused unless tdx_mr_servicetd lists it.
 package policy

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,10 @@ import (
 type Policy struct {
 	rv *ReferenceValues
 	id string
+	// accepted and tolerated are the TCB status lists used when no
+	// *_accepted_tcb_status / *_tolerated_tcb_status reference value is given.
+	accepted, tolerated       []string
+	acceptedSet, toleratedSet bool
 }
 
 // Option configures a Policy.
@@ -34,6 +40,53 @@ func WithID(id string) Option {
 	}
 }
 
+// WithAcceptedTCBStatus sets the TCB statuses that yield hardware 2 (default
+// DefaultAcceptedTCBStatus). A *_accepted_tcb_status reference value still
+// takes precedence for its TEE. An empty list, an empty name or Revoked is
+// an ErrConfig error. Without WithToleratedTCBStatus, the default tolerated
+// list loses the statuses accepted here.
+func WithAcceptedTCBStatus(statuses ...string) Option {
+	return func(p *Policy) error {
+		l, err := tcbStatusList("accepted", statuses)
+		if err != nil {
+			return err
+		}
+		p.accepted, p.acceptedSet = l, true
+		return nil
+	}
+}
+
+// WithToleratedTCBStatus sets the TCB statuses that yield hardware 32, a
+// warning (default DefaultToleratedTCBStatus). A *_tolerated_tcb_status
+// reference value still takes precedence for its TEE. An empty list, an
+// empty name, Revoked, or a status also given to WithAcceptedTCBStatus is an
+// ErrConfig error.
+func WithToleratedTCBStatus(statuses ...string) Option {
+	return func(p *Policy) error {
+		l, err := tcbStatusList("tolerated", statuses)
+		if err != nil {
+			return err
+		}
+		p.tolerated, p.toleratedSet = l, true
+		return nil
+	}
+}
+
+func tcbStatusList(which string, statuses []string) ([]string, error) {
+	if len(statuses) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "empty list of %s TCB statuses", which)
+	}
+	for _, s := range statuses {
+		switch {
+		case strings.TrimSpace(s) == "":
+			return nil, verify.Errorf(verify.ErrConfig, "%s TCB statuses %q: an empty status", which, statuses)
+		case strings.EqualFold(s, "Revoked"):
+			return nil, verify.Errorf(verify.ErrConfig, "%s TCB statuses %q: a revoked TCB is never %s", which, statuses, which)
+		}
+	}
+	return slices.Clone(statuses), nil
+}
+
 // New returns the default policy over rv. A nil rv is allowed: no measurement
 // is then recognized, so nothing is affirmed.
 func New(rv *ReferenceValues, opts ...Option) (*Policy, error) {
@@ -44,6 +97,19 @@ func New(rv *ReferenceValues, opts ...Option) (*Policy, error) {
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, err
+		}
+	}
+	if !p.acceptedSet {
+		p.accepted = DefaultAcceptedTCBStatus()
+	}
+	if !p.toleratedSet {
+		// Accepting a status the default tolerates is no contradiction:
+		// the default gives way.
+		p.tolerated = slices.DeleteFunc(DefaultToleratedTCBStatus(), func(s string) bool { return contains(p.accepted, s) })
+	}
+	for _, s := range p.tolerated {
+		if contains(p.accepted, s) {
+			return nil, verify.Errorf(verify.ErrConfig, "TCB status %s both accepted %q and tolerated %q", s, p.accepted, p.tolerated)
 		}
 	}
 	if p.id == "" {
@@ -79,7 +145,7 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 	}
 	// Sized for the largest rule set (GPU with both RIMs) so that appending
 	// the checks does not reallocate.
-	e := &eval{in: in, rv: p.rv, now: in.Now, checks: make([]verify.Check, 0, 16)}
+	e := &eval{in: in, rv: p.rv, now: in.Now, accepted: p.accepted, tolerated: p.tolerated, checks: make([]verify.Check, 0, 16)}
 	switch in.Format {
 	case verify.FormatTDX:
 		e.tdx()
@@ -111,7 +177,9 @@ type eval struct {
 	now    time.Time
 	vector ear.TrustVector
 	checks []verify.Check
-	err    error // a reference value the rules cannot use: the policy is misconfigured
+	// accepted and tolerated are the Policy's TCB status lists (read only).
+	accepted, tolerated []string
+	err                 error // a reference value the rules cannot use: the policy is misconfigured
 }
 
 func (e *eval) badReference(rvName, v, want string) {
@@ -319,11 +387,11 @@ func (e *eval) flagOff(id, title string, keys []string, cat ear.Category, onV ea
 func (e *eval) tcbStatus(prefix string, keys []string, required bool) {
 	accepted := e.rv.Lookup(prefix+"_accepted_tcb_status", e.now)
 	if len(accepted) == 0 {
-		accepted = DefaultAcceptedTCBStatus
+		accepted = e.accepted
 	}
 	tolerated := e.rv.Lookup(prefix+"_tolerated_tcb_status", e.now)
 	if len(tolerated) == 0 {
-		tolerated = DefaultToleratedTCBStatus
+		tolerated = e.tolerated
 	}
 	k, got, present := e.claim(keys...)
 	c := verify.Check{ID: prefix + ".tcb_status", Title: "platform TCB status", Claim: k, Actual: got,
@@ -490,4 +558,58 @@ func (e *eval) common() {
 		b.Reason = "not asserted while unsafe switches are in effect"
 	}
 	e.add(b)
+}
+
+// claimUint returns a non-negative integer claim: an integer, or text in
+// decimal or 0x-prefixed hex.
+func (e *eval) claimUint(keys ...string) (key string, v uint64, ok bool) {
+	k, t, present := e.claim(keys...)
+	if !present {
+		return k, 0, false
+	}
+	n, ok := parseUint(t)
+	return k, n, ok
+}
+
+// parseUint reads decimal or 0x-prefixed hex (never octal: "010" is ten).
+func parseUint(s string) (uint64, bool) {
+	base := 10
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		s, base = h, 16
+	}
+	n, err := strconv.ParseUint(s, base, 64)
+	return n, err == nil
+}
+
+// rvBool reads a boolean reference value: true only when it is present and
+// "true"; text other than true or false is a misconfigured policy.
+func (e *eval) rvBool(name string) bool {
+	v := e.rv.Lookup(name, e.now)
+	if len(v) == 0 {
+		return false
+	}
+	switch strings.ToLower(v[0]) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	e.badReference(name, v[0], "true or false")
+	return false
+}
+
+// flagOn checks a boolean claim that must be true.
+func (e *eval) flagOn(id, title string, keys []string, cat ear.Category, offV ear.TrustClaim) bool {
+	k, on, ok := e.claimBool(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Expected: "true", Actual: fmt.Sprint(on), Category: cat}
+	switch {
+	case !ok:
+		c.Actual, c.Value, c.Reason = "", offV, "claim "+k+" absent or not a boolean"
+	case on:
+		c.OK = true
+	default:
+		c.Value, c.Reason = offV, title+": not set"
+	}
+	e.add(c)
+	return c.OK
 }

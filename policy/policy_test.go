@@ -23,20 +23,21 @@ const (
 // tdxClaims is a flat claim map in the shape the tdx verifier emits.
 func tdxClaims() map[string]any {
 	return map[string]any{
-		"quote.body.mr_td":    mrtd,
-		"quote.body.rtmr_0":   strings.Repeat("00", 48),
-		"quote.body.rtmr_1":   rtmr1,
-		"quote.body.rtmr_2":   strings.Repeat("22", 48),
-		"quote.body.rtmr_3":   strings.Repeat("00", 48),
-		"quote.body.mr_seam":  strings.Repeat("5e", 48),
-		"quote.body.xfam":     xfam,
-		"quote.body.tcb_svn":  "04010200000000000000000000000000",
-		"td_attributes.debug": false,
-		"tcb_status":          "UpToDate",
-		"tcb_date":            "2025-08-13T00:00:00Z",
-		"advisory_ids":        []string{"INTEL-SA-00837"},
-		"report_data":         strings.Repeat("ab", 64),
-		"unsafe":              []string{},
+		"quote.body.mr_td":         mrtd,
+		"quote.body.rtmr_0":        strings.Repeat("00", 48),
+		"quote.body.rtmr_1":        rtmr1,
+		"quote.body.rtmr_2":        strings.Repeat("22", 48),
+		"quote.body.rtmr_3":        strings.Repeat("00", 48),
+		"quote.body.mr_seam":       strings.Repeat("5e", 48),
+		"quote.body.xfam":          xfam,
+		"quote.body.tcb_svn":       "04010200000000000000000000000000",
+		"td_attributes.debug":      false,
+		"quote.body.td_attributes": "0000001000000000", // SEPT_VE_DISABLE
+		"tcb_status":               "UpToDate",
+		"tcb_date":                 "2025-08-13T00:00:00Z",
+		"advisory_ids":             []string{"INTEL-SA-00837"},
+		"report_data":              strings.Repeat("ab", 64),
+		"unsafe":                   []string{},
 	}
 }
 
@@ -44,7 +45,9 @@ func tdxRV(t *testing.T, extra ...Entry) *ReferenceValues {
 	t.Helper()
 	rv, err := FromEntries(append([]Entry{
 		{Name: "mr_td", Value: []any{mrtd}},
+		{Name: "rtmr_0", Value: strings.Repeat("00", 48)},
 		{Name: "rtmr_1", Value: rtmr1},
+		{Name: "rtmr_2", Value: strings.Repeat("22", 48)},
 		{Name: "xfam", Value: xfam},
 	}, extra...)...)
 	if err != nil {
@@ -149,8 +152,7 @@ func TestTDXExpiredReferenceValues(t *testing.T) {
 	rv, _ = FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &past}, Entry{Name: "mr_td", Value: strings.Repeat("00", 48), Expiration: &future})
 	r = appraise(t, rv, verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
-	rv, _ = FromEntries(Entry{Name: "mr_td", Value: mrtd, Expiration: &future})
-	r = appraise(t, rv, verify.FormatTDX, tdxClaims())
+	r = appraise(t, tdxRV(t, Entry{Name: "mr_td", Value: strings.Repeat("00", 48), Expiration: &past}), verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Executables, ear.ApprovedBoot)
 }
 
@@ -327,7 +329,7 @@ func TestUnverifiedClaimsAbsent(t *testing.T) {
 }
 
 func snpClaims() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"measurement":             strings.Repeat("4d", 48),
 		"host_data":               strings.Repeat("00", 32),
 		"policy_debug_allowed":    false,
@@ -337,7 +339,15 @@ func snpClaims() map[string]any {
 		"reported_tcb_snp":        8,
 		"reported_tcb_microcode":  115,
 		"report_data":             strings.Repeat("ab", 64),
+		"vmpl":                    0,
+		"chip_id_masked":          false,
 	}
+	for _, which := range []string{"launch", "committed", "current"} {
+		for _, part := range []string{"bootloader", "tee", "snp", "microcode"} {
+			m[which+"_tcb_"+part] = m["reported_tcb_"+part]
+		}
+	}
+	return m
 }
 
 func TestSNP(t *testing.T) {
@@ -360,7 +370,7 @@ func TestSNP(t *testing.T) {
 	cl = snpClaims()
 	cl["policy_migrate_ma"] = true
 	r = appraise(t, rv, verify.FormatSNP, cl)
-	wantVector(t, r, ear.Configuration, ear.UnsafeConfig)
+	wantVector(t, r, ear.Configuration, ear.UnsupportableConfig)
 	// No minimum TCB pinned: hardware not affirmed.
 	rv2, _ := FromEntries(Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)})
 	r = appraise(t, rv2, verify.FormatSNP, snpClaims())
@@ -372,7 +382,9 @@ func TestSNP(t *testing.T) {
 func TestAzureSNP(t *testing.T) {
 	claims := func() map[string]any {
 		cl := snpClaims()
+		cl["pcr00"] = strings.Repeat("00", 32)
 		cl["pcr04"] = strings.Repeat("44", 32)
+		cl["pcr11"] = strings.Repeat("11", 32)
 		cl["ak.trust"] = "bound"
 		cl["secure_boot.enabled"] = true
 		cl["hcl_report_session_bound"] = true
@@ -387,7 +399,8 @@ func TestAzureSNP(t *testing.T) {
 	both, _ := FromEntries(
 		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
 		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
-		Entry{Name: "snp_min_tcb_microcode", Value: 115}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)})
+		Entry{Name: "snp_min_tcb_microcode", Value: 115}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
+		Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)})
 	r = appraise(t, both, verify.FormatAzureSNP, claims())
 	if r.Status() != ear.StatusAffirming {
 		t.Fatalf("%s %+v", r.Status(), r.Checks)
@@ -553,11 +566,13 @@ func TestSwitch(t *testing.T) {
 }
 
 func TestTPM(t *testing.T) {
-	cl := map[string]any{"pcr11": strings.Repeat("11", 32), "ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
+	cl := map[string]any{"pcr00": strings.Repeat("00", 32), "pcr04": strings.Repeat("44", 32), "pcr11": strings.Repeat("11", 32),
+		"ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
 	r := appraise(t, nil, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
 	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
-	rv, _ := FromEntries(Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
+	rv, _ := FromEntries(Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
+		Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	if r.Status() != ear.StatusAffirming {
 		t.Fatalf("%s %+v", r.Status(), r.Checks)

@@ -1,54 +1,45 @@
 package policy
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/verify"
 )
 
-// DefaultAcceptedTCBStatus is the TCB status list that yields hardware 2 when
-// no *_accepted_tcb_status reference value is given.
-var DefaultAcceptedTCBStatus = []string{"UpToDate"}
+// The TCB status lists of a Policy built without WithAcceptedTCBStatus or
+// WithToleratedTCBStatus. Unexported so that no importer can loosen TCB
+// acceptance for the whole process; read them with DefaultAcceptedTCBStatus
+// and DefaultToleratedTCBStatus.
+var (
+	defaultAcceptedTCBStatus  = []string{"UpToDate"}
+	defaultToleratedTCBStatus = []string{
+		"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+		"OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
+	}
+)
 
-// DefaultToleratedTCBStatus is the TCB status list that yields hardware 32
-// (warning) when no *_tolerated_tcb_status reference value is given. Any
-// other status (Revoked, unknown) yields hardware 96.
-var DefaultToleratedTCBStatus = []string{
-	"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-	"OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
-}
+// DefaultAcceptedTCBStatus returns a copy of the TCB status list that yields
+// hardware 2 when neither WithAcceptedTCBStatus nor a *_accepted_tcb_status
+// reference value says otherwise: UpToDate.
+func DefaultAcceptedTCBStatus() []string { return slices.Clone(defaultAcceptedTCBStatus) }
+
+// DefaultToleratedTCBStatus returns a copy of the TCB status list that yields
+// hardware 32 (warning) when neither WithToleratedTCBStatus nor a
+// *_tolerated_tcb_status reference value says otherwise. Any other status
+// (Revoked, unknown) yields hardware 96.
+func DefaultToleratedTCBStatus() []string { return slices.Clone(defaultToleratedTCBStatus) }
 
 // tdx: executables from MRTD and RTMRs, hardware from the TCB status, date
-// and advisories (and MRSEAM when pinned), configuration from the debug bit
-// and XFAM, runtime-opaque from the debug bit.
+// and advisories (and MRSEAM when pinned), configuration from TD_ATTRIBUTES,
+// XFAM and the service TD, runtime-opaque from the debug bit.
 func (e *eval) tdx() {
-	mrtd := e.pin("tdx.mr_td", "TD firmware measurement (MRTD)", "mr_td",
-		[]string{"quote.body.mr_td", "mr_td"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
-	rtmrs, rtmrBad := 0, false
-	runtime := false
-	for i := 0; i < 4; i++ {
-		n := fmt.Sprintf("rtmr_%d", i)
-		checked, ok := e.optionalPin("tdx."+n, fmt.Sprintf("runtime measurement register %d (RTMR%d)", i, i), n,
-			[]string{"quote.body." + n, n}, ear.Executables, ear.ContraindicatedRuntime)
-		if checked && ok {
-			rtmrs++
-			runtime = runtime || i == 3
-		}
-		rtmrBad = rtmrBad || (checked && !ok)
-	}
-	if mrtd && !rtmrBad {
-		c := verify.Check{ID: "tdx.executables", Title: "approved boot chain", Category: ear.Executables, OK: true,
-			Value: ear.ApprovedBoot, Reason: fmt.Sprintf("MRTD and %d pinned RTMRs match", rtmrs)}
-		if runtime {
-			c.Value = ear.ApprovedRuntime
-			c.Reason += " (including RTMR3, the runtime register)"
-		}
-		e.add(c)
-	}
+	e.tdxExecutables()
 	e.tcbStatus("tdx", []string{"tcb_status"}, true)
 	e.minDate("tdx.tcb_date", "platform TCB date", "tdx_min_tcb_date", []string{"tcb_date"})
 	e.minSVNs("tdx.tee_tcb_svn", "TDX module TCB SVNs (TEE_TCB_SVN), component by component", "tdx_min_tee_tcb_svn", []string{"quote.body.tcb_svn"})
@@ -57,25 +48,215 @@ func (e *eval) tdx() {
 		[]string{"quote.body.mr_seam", "mr_seam"}, ear.Hardware, ear.ContraindicatedHardware)
 	debugOff := e.flagOff("tdx.debug", "debug TD (TD_ATTRIBUTES.DEBUG)", []string{"td_attributes.debug", "debug"},
 		ear.Configuration, ear.UnsupportableConfig)
-	if debugOff {
-		checked, ok := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
-			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig)
-		switch {
-		case checked && ok:
+	// Every rule runs, so that the appraisal lists every reason at once.
+	attrOK := e.tdAttributes()
+	xfamOK, xfamPinned := e.tdxXFAM()
+	serviceOK := e.serviceTD()
+	if debugOff && attrOK && xfamOK && serviceOK {
+		if xfamPinned {
 			e.add(verify.Check{ID: "tdx.configuration", Title: "approved configuration", Category: ear.Configuration,
-				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD and XFAM matches"})
-		case checked:
-			// the XFAM check set the claim
-		default:
+				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD, expected TD attributes, XFAM matches"})
+		} else {
 			e.add(verify.Check{ID: "tdx.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
-				OK: true, Value: ear.NoConfigVulns, Reason: "not a debug TD"})
+				OK: true, Value: ear.NoConfigVulns, Reason: "not a debug TD, expected TD attributes, XFAM within the architectural bits"})
 		}
+	}
+	if debugOff {
 		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
 			OK: true, Value: ear.EncryptedMemory})
 	} else {
 		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
 			Value: ear.VisibleMemory, Reason: "a debug TD's memory is visible to the host"})
 	}
+}
+
+// tdxBootRTMRs are the registers that, with MRTD, make a TD's boot known:
+// RTMR0 the virtual firmware's configuration (TD HOB, ACPI tables), RTMR1
+// the boot loader and kernel, RTMR2 the kernel command line and initrd.
+const tdxBootRTMRs = 3
+
+// tdxExecutables: approved boot needs MRTD and RTMR0..2 pinned and
+// matching; RTMR3 pinned as well makes it approved runtime. Anything less
+// leaves the executables unrecognized (POL-13): an MRTD pin alone vouches for
+// the firmware, not for the kernel, initrd and command line it booted.
+func (e *eval) tdxExecutables() {
+	mrtd := e.pin("tdx.mr_td", "TD firmware measurement (MRTD)", "mr_td",
+		[]string{"quote.body.mr_td", "mr_td"}, ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
+	var unpinned []string
+	bad := false
+	runtime := false
+	for i := 0; i < 4; i++ {
+		n := fmt.Sprintf("rtmr_%d", i)
+		checked, ok := e.optionalPin("tdx."+n, fmt.Sprintf("runtime measurement register %d (RTMR%d)", i, i), n,
+			[]string{"quote.body." + n, n}, ear.Executables, ear.ContraindicatedRuntime)
+		switch {
+		case checked && !ok:
+			bad = true
+		case !checked && i < tdxBootRTMRs:
+			unpinned = append(unpinned, n)
+		case checked && i == 3:
+			runtime = true
+		}
+	}
+	if !mrtd || bad {
+		return // the failing pin set the claim
+	}
+	c := verify.Check{ID: "tdx.executables", Title: "approved boot chain", Category: ear.Executables,
+		Expected: "mr_td and rtmr_0, rtmr_1, rtmr_2 pinned"}
+	switch {
+	case len(unpinned) > 0:
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = "MRTD matches, but " + strings.Join(unpinned, ", ") +
+			" not pinned: the TD's firmware configuration, kernel, initrd or command line is not recognized"
+	case runtime:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedRuntime, "MRTD and RTMR0..3 match (RTMR3 is the runtime register)"
+	default:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, "MRTD and RTMR0..2 match"
+	}
+	e.add(c)
+}
+
+// TD_ATTRIBUTES bits (Intel TDX module ABI): TUD bits 7:0 (DEBUG and
+// reserved), SEC bits 63:8.
+const (
+	tdAttrDebug         = 1 << 0
+	tdAttrSEPTVEDisable = 1 << 28
+	tdAttrMigratable    = 1 << 29
+	tdAttrPKS           = 1 << 30
+	tdAttrKL            = 1 << 31
+	tdAttrPerfmon       = 1 << 63
+	tdAttrDefined       = tdAttrDebug | tdAttrSEPTVEDisable | tdAttrMigratable | tdAttrPKS | tdAttrKL | tdAttrPerfmon
+)
+
+// tdAttrFeatures names the defined bits other than DEBUG, and whether the
+// default policy expects each set.
+var tdAttrFeatures = []struct {
+	bit  uint64
+	name string
+	want bool
+}{
+	{tdAttrSEPTVEDisable, "SEPT_VE_DISABLE", true},
+	{tdAttrMigratable, "MIGRATABLE", false},
+	{tdAttrPKS, "PKS", false},
+	{tdAttrKL, "KL", false},
+	{tdAttrPerfmon, "PERFMON", false},
+}
+
+// leUint64 decodes the hex of 8 little-endian bytes, as the TDX claims print
+// TD_ATTRIBUTES and XFAM.
+func leUint64(s string) (uint64, bool) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 8 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b), true
+}
+
+// tdAttributes: reserved and undefined TD_ATTRIBUTES bits are always
+// refused (TDX-17); the feature bits must be the default expectation
+// (SEPT_VE_DISABLE set; MIGRATABLE, PKS, KL, PERFMON clear) unless the
+// tdx_td_attributes reference value pins the exact attributes (TDX-18).
+func (e *eval) tdAttributes() bool {
+	k, got, present := e.claim("quote.body.td_attributes")
+	attr, ok := leUint64(got)
+	c := verify.Check{ID: "tdx.td_attributes.reserved", Title: "no reserved or undefined TD_ATTRIBUTES bit set", Claim: k,
+		Actual: got, Expected: fmt.Sprintf("no bit outside %#x", uint64(tdAttrDefined)), Category: ear.Configuration}
+	switch {
+	case !present || !ok:
+		c.Value, c.Reason = ear.UnsupportableConfig, "claim "+k+" absent or not 8 hex bytes"
+		e.add(c)
+		return false
+	case attr&^tdAttrDefined != 0:
+		c.Value = ear.UnsupportableConfig
+		c.Reason = fmt.Sprintf("reserved or undefined bits %#x set: a TD configuration no policy can vouch for", attr&^tdAttrDefined)
+	default:
+		c.OK = true
+	}
+	e.add(c)
+	reservedOK := c.OK
+	if len(e.rv.Lookup("tdx_td_attributes", e.now)) > 0 {
+		_, pinOK := e.optionalPin("tdx.td_attributes", "TD attributes (TD_ATTRIBUTES)", "tdx_td_attributes",
+			[]string{"quote.body.td_attributes"}, ear.Configuration, ear.UnsupportableConfig)
+		return reservedOK && pinOK
+	}
+	var unexpected []string
+	for _, f := range tdAttrFeatures {
+		if (attr&f.bit != 0) != f.want {
+			state := "set"
+			if f.want {
+				state = "clear"
+			}
+			unexpected = append(unexpected, f.name+" "+state)
+		}
+	}
+	fc := verify.Check{ID: "tdx.td_attributes", Title: "TD attributes as expected", Claim: k, Actual: got,
+		Expected: "SEPT_VE_DISABLE set; MIGRATABLE, PKS, KL, PERFMON clear (or reference value tdx_td_attributes)",
+		Category: ear.Configuration}
+	if len(unexpected) > 0 {
+		fc.Value = ear.UnsupportableConfig
+		fc.Reason = strings.Join(unexpected, ", ") + "; no reference value tdx_td_attributes allows it"
+	} else {
+		fc.OK = true
+	}
+	e.add(fc)
+	return reservedOK && fc.OK
+}
+
+// XFAM bits every TD has set (x87, SSE) and the bits a TD may set at all
+// (Intel TDX module ABI: XFAM_FIXED1 and XFAM_FIXED0).
+const (
+	xfamFixed1 = 0x00000003
+	xfamFixed0 = 0x0006DBE7
+)
+
+// tdxXFAM: a pinned xfam must match; without one, XFAM must lie within the
+// architectural fixed bits (TDX-18).
+func (e *eval) tdxXFAM() (ok, pinned bool) {
+	if len(e.rv.Lookup("xfam", e.now)) > 0 {
+		_, ok := e.optionalPin("tdx.xfam", "extended features (XFAM)", "xfam",
+			[]string{"quote.body.xfam", "xfam"}, ear.Configuration, ear.UnsupportableConfig)
+		return ok, true
+	}
+	k, got, present := e.claim("quote.body.xfam", "xfam")
+	xfam, valid := leUint64(got)
+	c := verify.Check{ID: "tdx.xfam", Title: "extended features (XFAM) within the architectural bits", Claim: k, Actual: got,
+		Expected: fmt.Sprintf("bits %#x set, none outside %#x (or reference value xfam)", xfamFixed1, xfamFixed0), Category: ear.Configuration}
+	switch {
+	case !present || !valid:
+		c.Value, c.Reason = ear.UnsupportableConfig, "claim "+k+" absent or not 8 hex bytes"
+	case xfam&xfamFixed1 != xfamFixed1:
+		c.Value, c.Reason = ear.UnsupportableConfig, fmt.Sprintf("required bits %#x clear", xfamFixed1&^xfam)
+	case xfam&^xfamFixed0 != 0:
+		c.Value, c.Reason = ear.UnsupportableConfig, fmt.Sprintf("bits %#x outside the allowed set", xfam&^xfamFixed0)
+	default:
+		c.OK = true
+	}
+	e.add(c)
+	return c.OK, false
+}
+
+// serviceTD: a non-zero MRSERVICETD (TDX 1.5 quotes) says a service TD
+// (a migration TD, for example) is bound to this TD and can reach its
+// state; it is refused unless the tdx_mr_servicetd reference value lists it
+// (TDX-22). An all-zero or absent value binds no service TD.
+func (e *eval) serviceTD() bool {
+	k, got, present := e.claim("quote.body.mr_servicetd")
+	if !present || strings.Trim(got, "0") == "" {
+		return true
+	}
+	allowed := e.rv.Lookup("tdx_mr_servicetd", e.now)
+	c := verify.Check{ID: "tdx.mr_servicetd", Title: "no unapproved service TD bound (MRSERVICETD)", Claim: k, Actual: got,
+		Expected: "zero or reference value tdx_mr_servicetd", Category: ear.Configuration}
+	switch {
+	case len(allowed) == 0:
+		c.Value, c.Reason = ear.UnsupportableConfig, "a service TD is bound and no reference value tdx_mr_servicetd allows one"
+	case contains(allowed, got):
+		c.OK, c.Expected, c.Reason = true, setText(allowed), "matches reference value tdx_mr_servicetd"
+	default:
+		c.Value, c.Expected, c.Reason = ear.UnsupportableConfig, setText(allowed), "not among the reference values tdx_mr_servicetd"
+	}
+	e.add(c)
+	return c.OK
 }
 
 // minSVNs compares a hex string of SVN bytes with a minimum, byte by byte:
@@ -163,26 +344,66 @@ func stringList(v any) []string {
 	return nil
 }
 
-// snp: executables from the launch measurement, hardware from minimum
-// reported TCB components (and a TCB status when the verifier gives one),
-// configuration from the guest policy.
+// snp: executables from the launch measurement (and the ID block when
+// pinned), hardware from minimum TCB components, the chip binding and the
+// mitigation vectors (and a TCB status when the verifier gives one),
+// configuration from the guest policy and the VMPL.
 func (e *eval) snp() {
 	e.pin("snp.measurement", "launch measurement", "snp_launch_measurement",
 		[]string{"measurement"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
 	e.optionalPin("snp.host_data", "host data", "snp_host_data", []string{"host_data"}, ear.Configuration, ear.UnsupportableConfig)
 	e.optionalPin("snp.id_key_digest", "ID key digest", "snp_id_key_digest", []string{"id_key_digest"}, ear.Executables, ear.ContraindicatedRuntime)
+	if e.rvBool("snp_require_author_key") {
+		e.flagOn("snp.author_key", "ID block signed with an author key (AUTHOR_KEY_EN)", []string{"author_key_en"},
+			ear.Executables, ear.ContraindicatedRuntime)
+	}
+	e.snpTCB()
+	e.snpChipID()
+	e.snpMitigations()
+	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
+		ear.Configuration, ear.UnsupportableConfig)
+	maOK := e.migrationAgent()
+	vmplOK := e.snpVMPL()
+	if debugOff && maOK && vmplOK {
+		e.add(verify.Check{ID: "snp.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
+			OK: true, Value: ear.NoConfigVulns, Reason: "debugging not allowed, no unapproved migration agent, an allowed VMPL"})
+	}
+	if debugOff {
+		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque, OK: true, Value: ear.EncryptedMemory})
+	} else {
+		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque,
+			Value: ear.VisibleMemory, Reason: "the guest policy allows the host to debug (read) guest memory"})
+	}
+}
+
+// snpTCBParts are the TCB components, in report order; fmc only on Turin.
+var snpTCBParts = []string{"bootloader", "tee", "snp", "microcode", "fmc"}
+
+// snpTCB: the snp_min_tcb_* floors apply to the reported TCB (the one the
+// VCEK certifies), to the TCB the guest was launched on and to the committed
+// TCB (the firmware cannot roll back below it) (SNP-22); a current TCB below
+// the committed one is refused whatever the reference values.
+func (e *eval) snpTCB() {
 	pinned, allOK := 0, true
-	for _, part := range []string{"bootloader", "tee", "snp", "microcode", "fmc"} {
-		if part == "fmc" {
-			if _, ok := e.in.Claims["reported_tcb_fmc"]; !ok {
-				continue
-			}
+	for _, part := range snpTCBParts {
+		if _, ok := e.in.Claims["reported_tcb_"+part]; !ok && part == "fmc" {
+			continue
 		}
-		checked, ok := e.minNumber("snp.reported_tcb_"+part, "minimum reported TCB: "+part, "snp_min_tcb_"+part,
-			[]string{"reported_tcb_" + part}, ear.Hardware, ear.ContraindicatedHardware)
-		if checked {
-			pinned++
+		for _, which := range []string{"reported", "launch", "committed"} {
+			checked, ok := e.minNumber("snp."+which+"_tcb_"+part, "minimum "+which+" TCB: "+part, "snp_min_tcb_"+part,
+				[]string{which + "_tcb_" + part}, ear.Hardware, ear.ContraindicatedHardware)
+			if checked && which == "reported" {
+				pinned++
+			}
 			allOK = allOK && ok
+		}
+		_, cur, curOK := e.claimUint("current_tcb_" + part)
+		_, com, comOK := e.claimUint("committed_tcb_" + part)
+		if curOK && comOK && cur < com {
+			e.add(verify.Check{ID: "snp.current_tcb_" + part, Title: "current TCB not below the committed TCB: " + part,
+				Claim: "current_tcb_" + part, Actual: fmt.Sprint(cur), Expected: fmt.Sprintf(">= %d (committed)", com),
+				Category: ear.Hardware, Value: ear.ContraindicatedHardware, Reason: "the running firmware is older than the committed one"})
+			allOK = false
 		}
 	}
 	_, _, hasStatus := e.claim("tcb_status")
@@ -191,24 +412,120 @@ func (e *eval) snp() {
 	}
 	if pinned > 0 && allOK {
 		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
-			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("%d minimum TCB components met", pinned)})
+			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("%d minimum TCB components met by the reported, launch and committed TCB", pinned)})
 	} else if pinned == 0 && !hasStatus {
 		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
 			Expected: "reference values snp_min_tcb_*", Value: ear.UnsafeHardware,
 			Reason: "no minimum TCB pinned: the platform's firmware level is not appraised"})
 	}
-	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
-		ear.Configuration, ear.UnsupportableConfig)
-	maOff := e.flagOff("snp.migrate_ma", "guest policy allows a migration agent", []string{"policy_migrate_ma"},
-		ear.Configuration, ear.UnsafeConfig)
-	if debugOff && maOff {
-		e.add(verify.Check{ID: "snp.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
-			OK: true, Value: ear.NoConfigVulns, Reason: "debugging and migration agent not allowed"})
-		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque, OK: true, Value: ear.EncryptedMemory})
-	} else if !debugOff {
-		e.add(verify.Check{ID: "snp.memory", Title: "guest memory encrypted", Category: ear.RuntimeOpaque,
-			Value: ear.VisibleMemory, Reason: "the guest policy allows the host to debug (read) guest memory"})
+}
+
+// snpChipID: with CHIP_ID masked (all zero) the verifier cannot bind the
+// report to the chip its VCEK names, so the hardware is not recognized
+// unless snp_allow_masked_chip_id is true (SNP-17). A non-zero CHIP_ID that
+// differs from the VCEK's is the verifier's ErrBinding, not a policy matter.
+func (e *eval) snpChipID() {
+	k, masked, present := e.claimBool("chip_id_masked")
+	c := verify.Check{ID: "snp.chip_id", Title: "report bound to the chip of its VCEK (CHIP_ID not masked)", Claim: k,
+		Expected: "false", Actual: fmt.Sprint(masked), Category: ear.Hardware}
+	switch {
+	case !present:
+		c.Value, c.Reason = ear.UnrecognizedHardware, "claim "+k+" absent"
+	case !masked:
+		c.OK = true
+	case e.rvBool("snp_allow_masked_chip_id"):
+		c.OK, c.Reason = true, "masked CHIP_ID allowed (snp_allow_masked_chip_id)"
+	default:
+		c.Value, c.Reason = ear.UnrecognizedHardware, "CHIP_ID masked: the report is not bound to a chip, and snp_allow_masked_chip_id is not true"
 	}
+	e.add(c)
+}
+
+// snpMitigations: a version 5 report states the mitigations applied at
+// launch and now; snp_required_mitigations (a bit mask) must be set in both
+// (SNP-30). Without the reference value the vectors are not appraised and
+// yield no claim.
+func (e *eval) snpMitigations() {
+	want := e.rv.Lookup("snp_required_mitigations", e.now)
+	if len(want) == 0 {
+		if _, v, ok := e.claim("current_mit_vector"); ok {
+			e.add(verify.Check{ID: "snp.mitigations", Title: "required mitigations applied", Claim: "current_mit_vector", Actual: v,
+				Category: ear.Hardware, OK: true, Reason: "not appraised (no reference value snp_required_mitigations)"})
+		}
+		return
+	}
+	mask, ok := parseUint(want[0])
+	if !ok || mask == 0 {
+		e.badReference("snp_required_mitigations", want[0], "a non-zero bit mask (0x…)")
+		return
+	}
+	for _, which := range []string{"launch", "current"} {
+		k, v, present := e.claimUint(which + "_mit_vector")
+		c := verify.Check{ID: "snp." + which + "_mitigations", Title: "required mitigations applied (" + which + ")", Claim: k,
+			Actual: fmt.Sprintf("%#x", v), Expected: fmt.Sprintf("bits %#x set", mask), Category: ear.Hardware}
+		switch {
+		case !present:
+			c.Actual, c.Value, c.Reason = "", ear.ContraindicatedHardware, "claim "+k+" absent: the report (before version 5) states no mitigations"
+		case v&mask != mask:
+			c.Value, c.Reason = ear.ContraindicatedHardware, fmt.Sprintf("mitigations %#x missing", mask&^v)
+		default:
+			c.OK = true
+		}
+		e.add(c)
+	}
+}
+
+// migrationAgent: a guest policy that allows a migration agent lets that
+// agent read the guest's state; it is refused unless
+// snp_allow_migration_agent is true (SNP-07).
+func (e *eval) migrationAgent() bool {
+	k, on, present := e.claimBool("policy_migrate_ma")
+	c := verify.Check{ID: "snp.migrate_ma", Title: "guest policy allows a migration agent", Claim: k, Expected: "false",
+		Actual: fmt.Sprint(on), Category: ear.Configuration}
+	switch {
+	case !present:
+		c.Value, c.Reason = ear.UnsupportableConfig, "claim "+k+" absent or not a boolean"
+	case !on:
+		c.OK = true
+	case e.rvBool("snp_allow_migration_agent"):
+		c.OK, c.Reason = true, "migration agent allowed (snp_allow_migration_agent)"
+	default:
+		c.Value, c.Reason = ear.UnsupportableConfig, "a migration agent may read the guest, and snp_allow_migration_agent is not true"
+	}
+	e.add(c)
+	return c.OK
+}
+
+// snpVMPL: the report must come from VMPL 0, the most privileged level,
+// unless snp_allowed_vmpls lists the report's VMPL (SNP-11): a report from a
+// less privileged level says nothing of the software above it.
+func (e *eval) snpVMPL() bool {
+	allowed := e.rv.Lookup("snp_allowed_vmpls", e.now)
+	for _, a := range allowed {
+		if n, err := strconv.ParseUint(a, 10, 8); err != nil || n > 3 {
+			e.badReference("snp_allowed_vmpls", a, "a VMPL, 0 to 3")
+			return false
+		}
+	}
+	expected := "0"
+	if len(allowed) > 0 {
+		expected = setText(allowed)
+	} else {
+		allowed = []string{"0"}
+	}
+	k, v, present := e.claimUint("vmpl")
+	c := verify.Check{ID: "snp.vmpl", Title: "report requested from an allowed VMPL", Claim: k, Actual: fmt.Sprint(v),
+		Expected: expected, Category: ear.Configuration}
+	switch {
+	case !present:
+		c.Actual, c.Value, c.Reason = "", ear.UnsupportableConfig, "claim "+k+" absent"
+	case slices.Contains(allowed, fmt.Sprint(v)):
+		c.OK = true
+	default:
+		c.Value, c.Reason = ear.UnsupportableConfig, fmt.Sprintf("VMPL %d is not allowed (reference value snp_allowed_vmpls)", v)
+	}
+	e.add(c)
+	return c.OK
 }
 
 // claimKeys names the claims the GPU rules read, per device kind (NVIDIA
@@ -401,10 +718,24 @@ func (e *eval) akTrust(id, title, okReason, badReason string, accepted ...string
 	e.add(c)
 }
 
-// pcrs: executables from the PCRs pinned as tpm_pcrNN; none pinned leaves
-// the boot unrecognized.
+// tpmBootPCRs are the PCRs that make a TPM-measured boot known (TCG PC
+// Client platform firmware profile): 0 the platform firmware, 4 the boot
+// manager and the EFI applications it starts (shim, boot loader, a unified
+// kernel image), and the kernel with its initrd and command line, which
+// either GRUB measures (8 its commands and the command line, 9 the kernel
+// and initrd files) or systemd-stub measures (11 the unified kernel image's
+// sections). Either kernel set completes the boot.
+var tpmBootPCRs = struct{ firmware, grub, uki []int }{
+	firmware: []int{0, 4},
+	grub:     []int{8, 9},
+	uki:      []int{11},
+}
+
+// pcrs: executables from the PCRs pinned as tpm_pcrNN. Approved boot needs
+// every tpmBootPCRs register pinned (PCRs 0 and 4, and 8 and 9 or 11); with
+// fewer, the boot is unrecognized (POL-13), with any mismatch contraindicated.
 func (e *eval) pcrs() {
-	pinned, allOK := 0, true
+	pinned, allOK := map[int]bool{}, true
 	for i := 0; i < 24; i++ {
 		n := fmt.Sprintf("pcr%02d", i)
 		if len(e.rv.Lookup("tpm_"+n, e.now)) == 0 {
@@ -412,15 +743,29 @@ func (e *eval) pcrs() {
 		}
 		ok := e.pin("tpm."+n, fmt.Sprintf("PCR %d", i), "tpm_"+n, []string{n, fmt.Sprintf("pcr%d", i), "pcrs.sha256." + fmt.Sprint(i)},
 			ear.Executables, ear.NoClaim, ear.NoClaim, ear.ContraindicatedRuntime)
-		pinned++
+		pinned[i] = true
 		allOK = allOK && ok
 	}
-	c := verify.Check{ID: "tpm.executables", Title: "boot measurements (PCRs) match reference values", Category: ear.Executables}
+	all := func(pcrs []int) bool {
+		for _, i := range pcrs {
+			if !pinned[i] {
+				return false
+			}
+		}
+		return true
+	}
+	c := verify.Check{ID: "tpm.executables", Title: "boot measurements (PCRs) match reference values", Category: ear.Executables,
+		Expected: "tpm_pcr00, tpm_pcr04 and either tpm_pcr08 and tpm_pcr09 (GRUB) or tpm_pcr11 (unified kernel image)"}
 	switch {
-	case pinned == 0:
-		c.Value, c.Expected, c.Reason = ear.UnrecognizedRuntime, "reference values tpm_pcrNN", "no PCR pinned"
-	case allOK:
-		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match", pinned)
+	case !allOK:
+		return // the mismatching PCR set the claim
+	case len(pinned) == 0:
+		c.Value, c.Reason = ear.UnrecognizedRuntime, "no PCR pinned"
+	case !all(tpmBootPCRs.firmware) || !(all(tpmBootPCRs.grub) || all(tpmBootPCRs.uki)):
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = fmt.Sprintf("%d pinned PCRs match, but the firmware, boot loader or kernel PCRs are not all pinned: the boot is not recognized", len(pinned))
+	default:
+		c.OK, c.Value, c.Reason = true, ear.ApprovedBoot, fmt.Sprintf("%d pinned PCRs match, the boot PCRs among them", len(pinned))
 	}
 	e.add(c)
 }

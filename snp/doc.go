@@ -27,6 +27,8 @@
 // Verified chains and CRLs are cached by the hash of their exact bytes in
 // bounded LRU caches and re-checked against the caller's time, so a warm
 // verification costs little more than the report's own signature check.
-// Collateral comes only from a Source the caller gives: a KDS over HTTP, an
-// OfflineStore in Trustee's layout, or a MemorySource.
+// Collateral comes only from a Source the caller gives: an HTTPSource (AMD
+// KDS through a collateral.Fetcher and collateral.Store, NewHTTPSource), an
+// FSSource (Trustee's offline store layout in an fs.FS, NewFSSource), or a
+// MemorySource.
 package snp

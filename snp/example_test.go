@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
@@ -35,10 +36,11 @@ func ExampleNewVerifier() {
 	// Output: Milan VCEK debug: true snp spl: 5
 }
 
-// A KDS source with a bounded stale window, for a verifier that fetches
-// VCEKs and CRLs as needed.
-func ExampleNewKDS() {
-	kds, err := snp.NewKDS(snp.KDSOptions{MaxStale: 24 * time.Hour})
+// An AMD KDS source with a bounded stale window, for a verifier that fetches
+// VCEKs and CRLs as needed; the store may be shared with other sources.
+func ExampleNewHTTPSource() {
+	store := collateral.NewMemoryStore(0, 0)
+	kds, err := snp.NewHTTPSource(snp.KDSBaseURL, &collateral.HTTPFetcher{UserAgent: "my-kbs/1"}, store, snp.WithMaxStale(24*time.Hour))
 	if err != nil {
 		fmt.Println(err)
 		return

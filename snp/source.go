@@ -5,11 +5,12 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -68,59 +69,89 @@ func keyPath(k SigningKey) string {
 // KDSBaseURL is AMD's Key Distribution Service.
 const KDSBaseURL = "https://kdsintf.amd.com"
 
-// KDS fetches VCEKs and CRLs from AMD's Key Distribution Service (or a
-// mirror with the same paths) through a collateral cache that honours each
-// item's validity, coalesces concurrent fetches and serves stale items only
-// within a bound. The HTTP fetcher backs off on 429 and Retry-After.
-type KDS struct {
-	base    string
-	fetcher collateral.Fetcher
-	cache   *collateral.Cache
-	refresh time.Duration
+// HTTPSource fetches VCEKs, CRLs and certificate chains from AMD's Key
+// Distribution Service (or a mirror with the same paths) through a
+// collateral.Cache over a collateral.Store that honours each item's
+// validity, coalesces concurrent fetches and serves stale items only within
+// WithMaxStale. The HTTP fetcher backs off on 429 and Retry-After. Create it
+// with NewHTTPSource.
+type HTTPSource struct {
+	base     string
+	fetcher  collateral.Fetcher
+	cache    *collateral.Cache
+	maxStale time.Duration
+	refresh  time.Duration
 }
 
-// KDSOptions configure NewKDS. Zero fields take defaults.
-type KDSOptions struct {
-	// BaseURL defaults to KDSBaseURL.
-	BaseURL string
-	// Fetcher defaults to a collateral.HTTPFetcher with its defaults.
-	Fetcher collateral.Fetcher
-	// Store defaults to an in-memory store.
-	Store collateral.Store
-	// MaxStale is how long past its refresh time an item may be served when a
-	// refresh fails; zero never serves stale items. The verifier still checks
-	// every item's own validity (a CRL's nextUpdate) against its clock.
-	MaxStale time.Duration
-	// CRLRefresh is how often a CRL is fetched again even though its
-	// nextUpdate is later, so that a new revocation is seen early; zero means
-	// DefaultCRLRefresh.
-	CRLRefresh time.Duration
+// HTTPOption configures an HTTPSource.
+type HTTPOption func(*HTTPSource) error
+
+// WithMaxStale lets the source serve an item up to d past its refresh time
+// when a refresh fails (default zero: never). The verifier still checks
+// every item's own validity (a CRL's nextUpdate) against its clock.
+func WithMaxStale(d time.Duration) HTTPOption {
+	return func(k *HTTPSource) error {
+		if d < 0 {
+			return verify.Errorf(verify.ErrConfig, "snp: WithMaxStale: negative duration %v", d)
+		}
+		k.maxStale = d
+		return nil
+	}
 }
 
-// DefaultCRLRefresh is the default KDSOptions.CRLRefresh.
+// WithCRLRefresh sets how often a CRL is fetched again even though its
+// nextUpdate is later, so that a new revocation is seen early (default
+// DefaultCRLRefresh).
+func WithCRLRefresh(d time.Duration) HTTPOption {
+	return func(k *HTTPSource) error {
+		if d <= 0 {
+			return verify.Errorf(verify.ErrConfig, "snp: WithCRLRefresh: %v is not positive", d)
+		}
+		k.refresh = d
+		return nil
+	}
+}
+
+// DefaultCRLRefresh is the default of WithCRLRefresh.
 const DefaultCRLRefresh = 24 * time.Hour
 
-// NewKDS returns a KDS source.
-func NewKDS(opts KDSOptions) (*KDS, error) {
-	k := &KDS{base: strings.TrimRight(opts.BaseURL, "/"), fetcher: opts.Fetcher, refresh: opts.CRLRefresh}
-	if k.refresh <= 0 {
-		k.refresh = DefaultCRLRefresh
+// NewHTTPSource returns a source for AMD KDS or, with baseURL, a mirror with
+// the same paths (empty: KDSBaseURL). f does the requests (nil: a
+// collateral.HTTPFetcher with its defaults; an HTTPFetcher's fields are
+// validated here). s keeps the fetched items (nil: a private in-memory
+// store); one Store may be shared by every source and verifier, its keys are
+// full URLs.
+func NewHTTPSource(baseURL string, f collateral.Fetcher, s collateral.Store, opts ...HTTPOption) (*HTTPSource, error) {
+	if baseURL == "" {
+		baseURL = KDSBaseURL
 	}
-	if k.base == "" {
-		k.base = KDSBaseURL
+	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		shown := "(unparsable)"
+		if err == nil {
+			shown = u.Redacted()
+		}
+		return nil, verify.Errorf(verify.ErrConfig, "snp: KDS base URL %q: expected an http(s) URL with a host and no query", shown)
 	}
-	if u, err := url.Parse(k.base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "KDS base URL %q: expected an http(s) URL with a host", opts.BaseURL)
+	k := &HTTPSource{base: strings.TrimRight(baseURL, "/"), fetcher: f, refresh: DefaultCRLRefresh}
+	for _, o := range opts {
+		if err := o(k); err != nil {
+			return nil, err
+		}
 	}
 	if k.fetcher == nil {
 		k.fetcher = &collateral.HTTPFetcher{}
 	}
-	k.cache = collateral.NewCache(collateral.CacheOptions{Store: opts.Store, MaxStale: opts.MaxStale})
+	if v, ok := k.fetcher.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	k.cache = collateral.NewCache(collateral.CacheOptions{Store: s, MaxStale: k.maxStale})
 	return k, nil
 }
 
 // VCEK implements Source: GET {base}/vcek/v1/{product}/{hwid}?{tcb}.
-func (k *KDS) VCEK(ctx context.Context, p Product, hwid []byte, tcb TCB) ([]byte, error) {
+func (k *HTTPSource) VCEK(ctx context.Context, p Product, hwid []byte, tcb TCB) ([]byte, error) {
 	u := fmt.Sprintf("%s/vcek/v1/%s/%s?%s", k.base, p, hex.EncodeToString(hwid), vcekQuery(p, tcb))
 	return k.get(ctx, u, func(b []byte) (time.Time, error) {
 		c, err := x509.ParseCertificate(b)
@@ -132,7 +163,7 @@ func (k *KDS) VCEK(ctx context.Context, p Product, hwid []byte, tcb TCB) ([]byte
 }
 
 // CRL implements Source: GET {base}/{vcek|vlek}/v1/{product}/crl.
-func (k *KDS) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
+func (k *HTTPSource) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
 	u := fmt.Sprintf("%s/%s/v1/%s/crl", k.base, keyPath(key), p)
 	return k.get(ctx, u, func(b []byte) (time.Time, error) {
 		c, err := x509.ParseRevocationList(b)
@@ -148,7 +179,7 @@ func (k *KDS) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error
 
 // CertChain implements ChainSource: GET {base}/{vcek|vlek}/v1/{product}/cert_chain
 // (PEM: the ASK or ASVK, then the ARK).
-func (k *KDS) CertChain(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
+func (k *HTTPSource) CertChain(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
 	u := fmt.Sprintf("%s/%s/v1/%s/cert_chain", k.base, keyPath(key), p)
 	return k.get(ctx, u, func(b []byte) (time.Time, error) {
 		certs, err := parseCerts(b)
@@ -165,7 +196,7 @@ func (k *KDS) CertChain(ctx context.Context, p Product, key SigningKey) ([]byte,
 	})
 }
 
-func (k *KDS) get(ctx context.Context, u string, notAfter func([]byte) (time.Time, error)) ([]byte, error) {
+func (k *HTTPSource) get(ctx context.Context, u string, notAfter func([]byte) (time.Time, error)) ([]byte, error) {
 	now := nowFrom(ctx)
 	e, _, err := k.cache.Get(ctx, u, now, func(ctx context.Context) (collateral.Entry, error) {
 		resp, err := k.fetcher.Fetch(ctx, u)
@@ -199,63 +230,76 @@ func nowFrom(ctx context.Context) time.Time {
 	return time.Now()
 }
 
-// OfflineStore reads collateral from a directory laid out like Trustee's KDS
+// FSSource reads collateral from a file system laid out like Trustee's KDS
 // store (attestation-service/docs/amd-offline-certificate-cache.md):
 //
-//	{dir}/vcek/{hwid hex}/{blNN_teeNN_snpNN_ucodeNN[_fmcNN]}_vcek.der
-//	{dir}/vcek/{hwid hex}/vcek.der            (fallback, any TCB)
+//	vcek/{hwid hex}/{blNN_teeNN_snpNN_ucodeNN[_fmcNN]}_vcek.der
+//	vcek/{hwid hex}/vcek.der            (fallback, any TCB)
 //
 // and, as an extension of that layout, CRLs at
 //
-//	{dir}/crl/{Product}_{vcek|vlek}.crl       (DER)
-type OfflineStore struct {
-	dir string
+//	crl/{Product}_{vcek|vlek}.crl       (DER)
+//
+// Files are read on every call, each capped in size; nothing read is trusted
+// (the verifier checks it against the pinned roots). For a directory on
+// disk, os.OpenRoot(dir) and its FS keep reads inside the directory
+// (os.DirFS follows symbolic links out of it).
+type FSSource struct {
+	fsys fs.FS
 }
 
-// NewOfflineStore returns a store reading dir.
-func NewOfflineStore(dir string) (*OfflineStore, error) {
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return nil, verify.Errorf(verify.ErrConfig, "offline KDS store %q: not a directory (%v)", dir, err)
+// NewFSSource returns a source reading the store in fsys.
+func NewFSSource(fsys fs.FS) (*FSSource, error) {
+	if fsys == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "snp: NewFSSource: nil file system")
 	}
-	return &OfflineStore{dir: dir}, nil
+	return &FSSource{fsys: fsys}, nil
 }
 
 // VCEK implements Source.
-func (s *OfflineStore) VCEK(_ context.Context, p Product, hwid []byte, t TCB) ([]byte, error) {
+func (s *FSSource) VCEK(ctx context.Context, p Product, hwid []byte, t TCB) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
+	}
 	name := fmt.Sprintf("bl%02d_tee%02d_snp%02d_ucode%02d", t.Bootloader, t.TEE, t.SNP, t.Microcode)
 	if p == Turin {
 		name += fmt.Sprintf("_fmc%02d", t.FMC)
 	}
-	d := filepath.Join(s.dir, "vcek", hex.EncodeToString(hwid))
-	b, err := readCapped(filepath.Join(d, name+"_vcek.der"))
+	d := path.Join("vcek", hex.EncodeToString(hwid))
+	b, err := readCapped(s.fsys, path.Join(d, name+"_vcek.der"))
 	if err == nil {
 		return b, nil
 	}
-	if b, err2 := readCapped(filepath.Join(d, "vcek.der")); err2 == nil {
+	if b, err2 := readCapped(s.fsys, path.Join(d, "vcek.der")); err2 == nil {
 		return b, nil
 	}
 	return nil, err
 }
 
 // CRL implements Source.
-func (s *OfflineStore) CRL(_ context.Context, p Product, key SigningKey) ([]byte, error) {
-	return readCapped(filepath.Join(s.dir, "crl", fmt.Sprintf("%s_%s.crl", p, keyPath(key))))
+func (s *FSSource) CRL(ctx context.Context, p Product, key SigningKey) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
+	}
+	return readCapped(s.fsys, path.Join("crl", fmt.Sprintf("%s_%s.crl", p, keyPath(key))))
 }
 
-func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
+func readCapped(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, verify.Errorf(verify.ErrCollateral, "snp: offline store: %w: %w", collateral.ErrNotFound, err)
+	}
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "offline KDS store: %w: %w", collateral.ErrNotFound, err)
+		return nil, verify.Errorf(verify.ErrCollateral, "snp: offline store: %w", err)
 	}
 	defer f.Close()
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(f, maxCertBytes+1))
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "offline KDS store %s: %w", path, err)
+		return nil, verify.Errorf(verify.ErrCollateral, "snp: offline store %s: %w", name, err)
 	}
 	if n > maxCertBytes {
-		return nil, verify.Errorf(verify.ErrLimit, "offline KDS store %s: larger than %d bytes", path, maxCertBytes)
+		return nil, verify.Errorf(verify.ErrLimit, "snp: offline store %s: larger than %d bytes", name, maxCertBytes)
 	}
 	return buf.Bytes(), nil
 }

@@ -31,7 +31,7 @@ func TestKDSSourceAllProducts(t *testing.T) {
 			kds.SetCRL(p, k, crl)
 		}
 	}
-	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL(), Fetcher: fastFetcher()})
+	src, err := snp.NewHTTPSource(kds.URL(), fastFetcher(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestKDSCoalescesAndBacksOff(t *testing.T) {
 	crl, _ := p.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
 	kds.SetCRL(snp.Genoa, snp.SigningKeyVCEK, crl)
 	kds.Throttle(2) // two 429s before anything is served
-	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL(), Fetcher: fastFetcher()})
+	src, err := snp.NewHTTPSource(kds.URL(), fastFetcher(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestKDSNotFoundAndExpiry(t *testing.T) {
 	p := f.pki[snp.Milan]
 	kds := snptest.NewKDS(p)
 	defer kds.Close()
-	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL(), Fetcher: fastFetcher()})
+	src, err := snp.NewHTTPSource(kds.URL(), fastFetcher(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +124,12 @@ func TestKDSNotFoundAndExpiry(t *testing.T) {
 	if _, err := v.Verify(context.Background(), raw, exp()); !errors.Is(err, verify.ErrCollateral) && !errors.Is(err, verify.ErrExpired) {
 		t.Fatalf("expired CRL: %v", err)
 	}
-	if _, err := snp.NewKDS(snp.KDSOptions{BaseURL: "ftp://x"}); !errors.Is(err, verify.ErrConfig) {
+	if _, err := snp.NewHTTPSource("ftp://x", nil, nil); !errors.Is(err, verify.ErrConfig) {
 		t.Fatalf("bad base URL: %v", err)
 	}
 }
 
-func TestOfflineStoreTrusteeLayout(t *testing.T) {
+func TestFSSourceTrusteeLayout(t *testing.T) {
 	f := pkis(t)
 	dir := t.TempDir()
 	for _, prod := range []snp.Product{snp.Milan, snp.Turin} {
@@ -155,7 +155,7 @@ func TestOfflineStoreTrusteeLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := snp.NewOfflineStore(dir)
+	st, err := snp.NewFSSource(os.DirFS(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +171,13 @@ func TestOfflineStoreTrusteeLayout(t *testing.T) {
 	if _, err := v.Verify(context.Background(), raw, exp()); !errors.Is(err, verify.ErrCollateral) {
 		t.Fatalf("missing VCEK: %v", err)
 	}
-	if _, err := snp.NewOfflineStore(filepath.Join(dir, "nope")); !errors.Is(err, verify.ErrConfig) {
-		t.Fatalf("missing dir: %v", err)
+	if _, err := snp.NewFSSource(nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("nil fs: %v", err)
+	}
+	for _, opt := range []snp.HTTPOption{snp.WithMaxStale(-time.Second), snp.WithCRLRefresh(0)} {
+		if _, err := snp.NewHTTPSource("", nil, nil, opt); !errors.Is(err, verify.ErrConfig) {
+			t.Fatalf("bad option: %v", err)
+		}
 	}
 }
 
@@ -183,7 +188,7 @@ func TestKDSCertChainForMissingIntermediate(t *testing.T) {
 	defer kds.Close()
 	crl, _ := p.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
 	kds.SetCRL(snp.Milan, snp.SigningKeyVLEK, crl)
-	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL(), Fetcher: fastFetcher()})
+	src, err := snp.NewHTTPSource(kds.URL(), fastFetcher(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +209,7 @@ func TestKDSCertChainForMissingIntermediate(t *testing.T) {
 	}
 	bad := snptest.NewKDS(rogue)
 	defer bad.Close()
-	badSrc, _ := snp.NewKDS(snp.KDSOptions{BaseURL: bad.URL(), Fetcher: fastFetcher()})
+	badSrc, _ := snp.NewHTTPSource(bad.URL(), fastFetcher(), nil)
 	v2, _ := snp.NewVerifier(snp.WithTrustedRoots(snp.Roots{Product: snp.Milan, ARK: p.ARK, ASK: p.ASK}), snp.WithKDS(badSrc))
 	if _, err := v2.VerifyReport(context.Background(), raw, p.VLEK.Raw, exp()); !errors.Is(err, verify.ErrChain) {
 		t.Fatalf("rogue cert_chain: %v", err)
@@ -219,7 +224,7 @@ func TestKDSStaleCRLWithinBound(t *testing.T) {
 	crl, _ := p.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
 	kds.SetCRL(snp.Turin, snp.SigningKeyVCEK, crl)
 	mk := func(maxStale time.Duration) *snp.Verifier {
-		src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL(), Fetcher: fastFetcher(), MaxStale: maxStale, CRLRefresh: time.Hour})
+		src, err := snp.NewHTTPSource(kds.URL(), fastFetcher(), nil, snp.WithMaxStale(maxStale), snp.WithCRLRefresh(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,8 @@ type Verifier struct {
 type Option func(*Verifier) error
 
 // WithKDS sets where VCEKs and CRLs come from when the evidence does not
-// carry them: a *KDS, an *OfflineStore, a *MemorySource or any Source.
+// carry them: an *HTTPSource (AMD KDS), an *FSSource (an offline store), a
+// *MemorySource or any Source.
 func WithKDS(src Source) Option {
 	return func(v *Verifier) error {
 		if src == nil {

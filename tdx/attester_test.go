@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -187,8 +189,8 @@ func TestHTTPSourceAgainstPCS(t *testing.T) {
 	f := newFixture(t)
 	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
 	defer pcs.Close()
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, PCCS: true, Update: "early",
-		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1, MinBackoff: time.Millisecond}})
+	src, err := tdx.NewHTTPSource(pcs.URL, &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1, MinBackoff: time.Millisecond}, nil,
+		tdx.WithPCCS(), tdx.WithUpdate("early"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,13 +231,22 @@ func TestHTTPSourceAgainstPCS(t *testing.T) {
 	wantKinds(t, err, verify.ErrCollateral)
 }
 
-func TestDirSourceBundle(t *testing.T) {
+func TestFSSourceBundle(t *testing.T) {
 	f := newFixture(t)
 	dir := t.TempDir()
 	if err := tdx.WriteBundle(dir, f.pki.Platform.FMSPC, "platform", f.pki.DefaultCollateral()); err != nil {
 		t.Fatal(err)
 	}
-	v, err := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(tdx.DirSource{Dir: dir}))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	src, err := tdx.NewFSSource(root.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,8 +276,20 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := tdx.NewVerifier(tdx.WithCollateral(nil)); !errors.Is(err, verify.ErrConfig) {
 		t.Fatalf("nil source: %v", err)
 	}
-	if _, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{Update: "later"}); !errors.Is(err, verify.ErrConfig) {
+	if _, err := tdx.NewHTTPSource("", nil, nil, tdx.WithUpdate("later")); !errors.Is(err, verify.ErrConfig) {
 		t.Fatalf("update: %v", err)
+	}
+	if _, err := tdx.NewHTTPSource("", nil, nil, tdx.WithPCCS(), tdx.WithRootCRLURL("https://crl.example/root.der")); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("PCCS and a root CRL URL: %v", err)
+	}
+	if _, err := tdx.NewHTTPSource("", &collateral.HTTPFetcher{Client: &http.Client{}, TLSConfig: &tls.Config{}}, nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("contradictory fetcher: %v", err)
+	}
+	if _, err := tdx.NewHTTPSource("", nil, nil, tdx.WithMaxStale(-time.Second)); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("negative stale bound: %v", err)
+	}
+	if _, err := tdx.NewFSSource(nil); !errors.Is(err, verify.ErrConfig) {
+		t.Fatalf("nil fs: %v", err)
 	}
 }
 

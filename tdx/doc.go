@@ -20,9 +20,9 @@
 // verify. Evidence is a raw quote or Trustee's JSON
 // {"quote": base64, "cc_eventlog": base64 | null}.
 //
-// Collateral comes from a CollateralSource: MemorySource, DirSource (an
-// offline bundle directory) or HTTPSource (Intel PCS / PCCS v4 behind the
-// shared collateral cache). Verified platforms (PCK chain, QE report) and
+// Collateral comes from a CollateralSource: MemorySource, FSSource (an
+// offline bundle in an fs.FS, NewFSSource) or HTTPSource (Intel PCS / PCCS
+// v4 through a collateral.Fetcher and collateral.Store, NewHTTPSource). Verified platforms (PCK chain, QE report) and
 // verified collateral are cached by a hash of their exact bytes until their
 // earliest expiry, and re-checked against the caller's time, so that a warm
 // verification costs about one P-256 signature check.

@@ -35,11 +35,9 @@ func ExampleNewVerifier() {
 // Production use: Intel PCS (or a PCCS) behind a cache that may serve stale
 // collateral for at most a day when the service is down.
 func ExampleNewHTTPSource() {
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{
-		BaseURL: tdx.IntelPCSBaseURL,
-		Update:  "standard",
-		Cache:   collateral.NewCache(collateral.CacheOptions{MaxStale: 24 * time.Hour}),
-	})
+	fetcher := &collateral.HTTPFetcher{UserAgent: "my-kbs/1", Timeout: 10 * time.Second}
+	store := collateral.NewMemoryStore(0, 0) // or a DirStore; may be shared with other sources
+	src, err := tdx.NewHTTPSource(tdx.IntelPCSBaseURL, fetcher, store, tdx.WithMaxStale(24*time.Hour))
 	if err != nil {
 		panic(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,8 +38,8 @@ func TestHTTPSourceIntelPCSMode(t *testing.T) {
 	f := newFixture(t)
 	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
 	defer pcs.Close()
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, RootCRLURL: pcs.URL + "/sgx/certification/v4/rootcacrl",
-		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}})
+	src, err := tdx.NewHTTPSource(pcs.URL, &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}, nil,
+		tdx.WithRootCRLURL(pcs.URL+"/sgx/certification/v4/rootcacrl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +93,8 @@ func TestHTTPSourceStaleWithinBound(t *testing.T) {
 	f := newFixture(t)
 	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
 	defer pcs.Close()
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: pcs.URL, PCCS: true,
-		Fetcher: &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1},
-		Cache:   collateral.NewCache(collateral.CacheOptions{MaxStale: time.Hour})})
+	src, err := tdx.NewHTTPSource(pcs.URL, &collateral.HTTPFetcher{Client: pcs.Client(), MaxRetries: 1}, nil,
+		tdx.WithPCCS(), tdx.WithMaxStale(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestHTTPSourceErrorsHidePasswords(t *testing.T) {
 	}))
 	defer srv.Close()
 	base := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1)
-	src, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: base, PCCS: true, Fetcher: &collateral.HTTPFetcher{MaxRetries: -1}})
+	src, err := tdx.NewHTTPSource(base, &collateral.HTTPFetcher{MaxRetries: -1}, nil, tdx.WithPCCS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +175,55 @@ func TestHTTPSourceErrorsHidePasswords(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	for _, bad := range []string{"ftp://user:hunter2@host", "http://user:hunter2@host/%zz"} {
-		if _, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{BaseURL: bad}); !errors.Is(err, verify.ErrConfig) || strings.Contains(err.Error(), "hunter2") {
+		if _, err := tdx.NewHTTPSource(bad, nil, nil); !errors.Is(err, verify.ErrConfig) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: %v", bad, err)
 		}
+	}
+}
+
+// GEN-06: a PCCS that answers every request with a redirect to itself (a
+// loop; net/http's default client would follow it ten times per request,
+// per retry) costs one request per collateral item, and the verification
+// fails with ErrCollateral. The same holds for a redirect to another host,
+// which is never asked.
+func TestGEN06RedirectLoopOneRequestPerItem(t *testing.T) {
+	f := newFixture(t)
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer other.Close()
+	for name, target := range map[string]func(r *http.Request) string{
+		"loop":       func(r *http.Request) string { return r.URL.String() },
+		"cross-host": func(r *http.Request) string { return other.URL + r.URL.Path },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var hits atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				http.Redirect(w, r, target(r), http.StatusFound)
+			}))
+			defer srv.Close()
+			// Retries allowed: a redirect must still not be retried.
+			src, err := tdx.NewHTTPSource(srv.URL, &collateral.HTTPFetcher{MaxRetries: 3, MinBackoff: time.Millisecond}, nil, tdx.WithPCCS())
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := tdx.NewVerifier(tdx.WithTrustedRoots(f.pki.Root.Cert), tdx.WithCollateral(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.VerifyQuote(context.Background(), f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
+			wantKinds(t, err, verify.ErrCollateral)
+			// Four items (TCB info, QE identity, PCK CRL, root CA CRL),
+			// fetched in parallel: at most one request each.
+			if n := hits.Load(); n < 1 || n > 4 {
+				t.Fatalf("%d requests for one verification, want 1 to 4", n)
+			}
+			if n := elsewhere.Load(); n != 0 {
+				t.Fatalf("%d requests to the redirect target", n)
+			}
+		})
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -57,7 +59,7 @@ func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Co
 	return c, nil
 }
 
-// DirSource reads an offline collateral bundle, a directory laid out as:
+// FSSource reads an offline collateral bundle from a file system laid out as:
 //
 //	tcb_info/<FMSPC>.json               TCB info body, as PCS serves it ({"tcbInfo":…,"signature":…})
 //	tcb_info/<FMSPC>.issuer_chain.pem   TCB-Info-Issuer-Chain (PEM)
@@ -67,23 +69,35 @@ func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Co
 //	pck_crl/<ca>.issuer_chain.pem       SGX-PCK-CRL-Issuer-Chain (PEM)
 //	root_ca_crl.der                     Intel SGX Root CA CRL (DER, PEM or hex)
 //
-// <FMSPC> is 12 uppercase hex digits, <ca> is "platform" or "processor".
-// Files are read on every call; put a cache in front for speed. Missing files
-// leave the item empty, which verification reports as ErrCollateral.
-type DirSource struct{ Dir string }
+// <FMSPC> is 12 uppercase hex digits, <ca> is "platform" or "processor";
+// WriteBundle writes this layout. Files are read on every call, each capped
+// in size; the verifier caches what verifies. Missing files leave the item
+// empty, which verification reports as ErrCollateral. Nothing read is
+// trusted: it is verified against the pinned Intel root like anything
+// fetched. For a directory on disk, os.OpenRoot(dir) and its FS keep reads
+// inside the directory (os.DirFS follows symbolic links out of it).
+type FSSource struct{ fsys fs.FS }
+
+// NewFSSource returns a source reading the bundle in fsys.
+func NewFSSource(fsys fs.FS) (*FSSource, error) {
+	if fsys == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: NewFSSource: nil file system")
+	}
+	return &FSSource{fsys: fsys}, nil
+}
 
 // Collateral implements CollateralSource.
-func (d DirSource) Collateral(_ context.Context, req CollateralRequest) (*Collateral, error) {
-	if d.Dir == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "DirSource: empty directory")
-	}
+func (s *FSSource) Collateral(ctx context.Context, req CollateralRequest) (*Collateral, error) {
 	if req.CA != "platform" && req.CA != "processor" {
-		return nil, verify.Errorf(verify.ErrConfig, "DirSource: PCK CA %q", req.CA)
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: FSSource: PCK CA %q (want platform or processor)", req.CA)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}
 	c := &Collateral{}
 	for _, it := range bundleFiles(c, req.FMSPC, req.CA) {
-		b, err := readCapped(filepath.Join(d.Dir, it.path))
-		if errors.Is(err, os.ErrNotExist) {
+		b, err := readCapped(s.fsys, it.path)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
@@ -92,12 +106,13 @@ func (d DirSource) Collateral(_ context.Context, req CollateralRequest) (*Collat
 		*it.data = b
 	}
 	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "bundle %s has no TCB info for fmspc %s: %w", d.Dir, upperHex(req.FMSPC[:]), collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s: %w", upperHex(req.FMSPC[:]), collateral.ErrNotFound)
 	}
 	return c, nil
 }
 
-// bundleFiles pairs each item of c with its path in the DirSource layout.
+// bundleFiles pairs each item of c with its slash-separated path in the
+// FSSource layout.
 func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
 	data *[]byte
 	path string
@@ -107,42 +122,45 @@ func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
 		data *[]byte
 		path string
 	}{
-		{&c.TCBInfo, filepath.Join("tcb_info", f+".json")},
-		{&c.TCBInfoIssuerChain, filepath.Join("tcb_info", f+".issuer_chain.pem")},
+		{&c.TCBInfo, path.Join("tcb_info", f+".json")},
+		{&c.TCBInfoIssuerChain, path.Join("tcb_info", f+".issuer_chain.pem")},
 		{&c.QEIdentity, "qe_identity.json"},
 		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
-		{&c.PCKCRL, filepath.Join("pck_crl", ca+".der")},
-		{&c.PCKCRLIssuerChain, filepath.Join("pck_crl", ca+".issuer_chain.pem")},
+		{&c.PCKCRL, path.Join("pck_crl", ca+".der")},
+		{&c.PCKCRLIssuerChain, path.Join("pck_crl", ca+".issuer_chain.pem")},
 		{&c.RootCACRL, "root_ca_crl.der"},
 	}
 }
 
-// readCapped reads path through one open handle, failing with ErrLimit when
+// readCapped reads name through one open handle, failing with ErrLimit when
 // it holds more than maxCollateralItem bytes (however the file changes
-// while it is read).
-func readCapped(path string) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
+// while it is read). A missing file is an error matching fs.ErrNotExist.
+func readCapped(fsys fs.FS, name string) ([]byte, error) {
+	fh, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle %s: %w", name, err)
 	}
 	defer fh.Close()
 	b, err := io.ReadAll(io.LimitReader(fh, maxCollateralItem+1))
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", path, err)
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle %s: %w", name, err)
 	}
 	if len(b) > maxCollateralItem {
-		return nil, verify.Errorf(verify.ErrLimit, "%s: more than the cap of %d bytes", path, maxCollateralItem)
+		return nil, verify.Errorf(verify.ErrLimit, "tdx: bundle %s: more than the cap of %d bytes", name, maxCollateralItem)
 	}
 	return b, nil
 }
 
-// WriteBundle writes c for (fmspc, ca) into dir in the DirSource layout.
+// WriteBundle writes c for (fmspc, ca) into dir in the FSSource layout.
 func WriteBundle(dir string, fmspc [6]byte, ca string, c *Collateral) error {
 	for _, it := range bundleFiles(c, fmspc, ca) {
 		if *it.data == nil {
 			continue
 		}
-		p := filepath.Join(dir, it.path)
+		p := filepath.Join(dir, filepath.FromSlash(it.path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
@@ -162,82 +180,134 @@ const (
 	headerPCKCRLChain = "SGX-PCK-CRL-Issuer-Chain"
 )
 
-// HTTPSourceOptions configure an HTTPSource.
-type HTTPSourceOptions struct {
-	// BaseURL of Intel PCS or a PCCS (default IntelPCSBaseURL); the v4 paths
-	// /{sgx,tdx}/certification/v4/… are appended.
-	BaseURL string
-	// PCCS selects the PCCS root-CA-CRL path ({BaseURL}/sgx/certification/v4/rootcacrl)
-	// instead of RootCRLURL.
-	PCCS bool
-	// RootCRLURL is where the Intel SGX Root CA CRL is fetched (default IntelRootCRLURL).
-	RootCRLURL string
-	// Update is "standard" (default) or "early".
-	Update string
-	// Fetcher does the HTTP requests (default a collateral.HTTPFetcher).
-	Fetcher collateral.Fetcher
-	// Cache in front of the fetches (default one with a memory store and no stale serving).
-	Cache *collateral.Cache
-}
-
 // HTTPSource fetches collateral from Intel PCS or a PCCS (API v4), through a
-// cache that honours each item's nextUpdate, coalesces concurrent fetches and
-// serves stale items on error only within the cache's bound.
+// collateral.Cache over a collateral.Store that honours each item's
+// nextUpdate, coalesces concurrent fetches and serves stale items on error
+// only within WithMaxStale. Create it with NewHTTPSource.
 type HTTPSource struct {
-	opts HTTPSourceOptions
+	base       string
+	pccs       bool
+	rootCRLURL string
+	update     string
+	maxStale   time.Duration
+	fetcher    collateral.Fetcher
+	cache      *collateral.Cache
 }
 
-// NewHTTPSource returns an HTTP collateral source.
-func NewHTTPSource(o HTTPSourceOptions) (*HTTPSource, error) {
-	if o.BaseURL == "" {
-		o.BaseURL = IntelPCSBaseURL
+// HTTPOption configures an HTTPSource.
+type HTTPOption func(*HTTPSource) error
+
+// WithPCCS fetches the Intel SGX Root CA CRL from the PCCS
+// ({baseURL}/sgx/certification/v4/rootcacrl) instead of IntelRootCRLURL.
+func WithPCCS() HTTPOption {
+	return func(h *HTTPSource) error { h.pccs = true; return nil }
+}
+
+// WithRootCRLURL fetches the Intel SGX Root CA CRL from u (default
+// IntelRootCRLURL). It contradicts WithPCCS.
+func WithRootCRLURL(u string) HTTPOption {
+	return func(h *HTTPSource) error {
+		if err := checkBaseURL("WithRootCRLURL", u); err != nil {
+			return err
+		}
+		h.rootCRLURL = u
+		return nil
 	}
-	u, err := url.Parse(o.BaseURL)
+}
+
+// WithUpdate selects the TCB update of TCB info and QE identity: "standard"
+// (the default) or "early".
+func WithUpdate(update string) HTTPOption {
+	return func(h *HTTPSource) error {
+		if update != "standard" && update != "early" {
+			return verify.Errorf(verify.ErrConfig, "tdx: WithUpdate: expected standard or early, got %q", update)
+		}
+		h.update = update
+		return nil
+	}
+}
+
+// WithMaxStale lets the source serve an item up to d past its nextUpdate
+// when a refresh fails (default zero: never). The verifier still checks
+// every item's own validity against the verification time.
+func WithMaxStale(d time.Duration) HTTPOption {
+	return func(h *HTTPSource) error {
+		if d < 0 {
+			return verify.Errorf(verify.ErrConfig, "tdx: WithMaxStale: negative duration %v", d)
+		}
+		h.maxStale = d
+		return nil
+	}
+}
+
+// checkBaseURL accepts an http or https URL with a host and no query or
+// fragment; the error never shows a password the URL may hold.
+func checkBaseURL(what, raw string) error {
+	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: base URL does not parse") // the URL may hold a password
+		return verify.Errorf(verify.ErrConfig, "tdx: %s: the URL does not parse", what)
 	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: bad base URL %q: expected http or https with a host", u.Redacted())
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return verify.Errorf(verify.ErrConfig, "tdx: %s: expected an http(s) URL with a host and no query, got %q", what, u.Redacted())
 	}
-	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
-	switch o.Update {
-	case "":
-		o.Update = "standard"
-	case "standard", "early":
-	default:
-		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: update %q (want standard or early)", o.Update)
+	return nil
+}
+
+// NewHTTPSource returns a source for Intel PCS or, with baseURL, a PCCS or a
+// mirror (empty: IntelPCSBaseURL); the v4 paths /{sgx,tdx}/certification/v4/…
+// are appended. f does the requests (nil: a collateral.HTTPFetcher with its
+// defaults; an HTTPFetcher's fields are validated here). s keeps the
+// fetched items (nil: a private in-memory store); one Store may be shared by
+// every source and verifier, its keys are full URLs.
+func NewHTTPSource(baseURL string, f collateral.Fetcher, s collateral.Store, opts ...HTTPOption) (*HTTPSource, error) {
+	if baseURL == "" {
+		baseURL = IntelPCSBaseURL
 	}
-	if o.RootCRLURL == "" {
-		o.RootCRLURL = IntelRootCRLURL
-		if o.PCCS {
-			o.RootCRLURL = o.BaseURL + "/sgx/certification/v4/rootcacrl"
+	if err := checkBaseURL("base URL", baseURL); err != nil {
+		return nil, err
+	}
+	h := &HTTPSource{base: strings.TrimRight(baseURL, "/"), update: "standard", fetcher: f}
+	for _, o := range opts {
+		if err := o(h); err != nil {
+			return nil, err
 		}
 	}
-	if o.Fetcher == nil {
-		o.Fetcher = &collateral.HTTPFetcher{}
+	switch {
+	case h.pccs && h.rootCRLURL != "":
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: WithPCCS and WithRootCRLURL both name the root CA CRL's location")
+	case h.pccs:
+		h.rootCRLURL = h.base + "/sgx/certification/v4/rootcacrl"
+	case h.rootCRLURL == "":
+		h.rootCRLURL = IntelRootCRLURL
 	}
-	if o.Cache == nil {
-		o.Cache = collateral.NewCache(collateral.CacheOptions{})
+	if h.fetcher == nil {
+		h.fetcher = &collateral.HTTPFetcher{}
 	}
-	return &HTTPSource{opts: o}, nil
+	if v, ok := h.fetcher.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	h.cache = collateral.NewCache(collateral.CacheOptions{Store: s, MaxStale: h.maxStale})
+	return h, nil
 }
 
 // Collateral implements CollateralSource: the four items are fetched in parallel.
 func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Collateral, error) {
 	if req.CA != "platform" && req.CA != "processor" {
-		return nil, verify.Errorf(verify.ErrConfig, "HTTPSource: PCK CA %q", req.CA)
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: HTTPSource: PCK CA %q (want platform or processor)", req.CA)
 	}
 	now := req.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	b := h.opts.BaseURL
+	b := h.base
 	fmspc := hex.EncodeToString(req.FMSPC[:])
 	c := &Collateral{}
 	g, gctx := errgroup.WithContext(ctx)
 	get := func(u, chainHeader string, body, chain *[]byte, expiry func([]byte) (time.Time, error)) {
 		g.Go(func() error {
-			e, _, err := h.opts.Cache.Get(gctx, u, now, collateral.FetchFunc(h.opts.Fetcher, u, now, func(r *collateral.Response) (time.Time, error) {
+			e, _, err := h.cache.Get(gctx, u, now, collateral.FetchFunc(h.fetcher, u, now, func(r *collateral.Response) (time.Time, error) {
 				na, err := expiry(r.Body)
 				if err != nil {
 					return time.Time{}, verify.Wrap(verify.ErrCollateral, err) // the cache names the URL
@@ -262,10 +332,10 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 			return nil
 		})
 	}
-	get(fmt.Sprintf("%s/tdx/certification/v4/tcb?fmspc=%s&update=%s", b, fmspc, h.opts.Update), headerTCBChain, &c.TCBInfo, &c.TCBInfoIssuerChain, jsonNextUpdate("tcbInfo"))
-	get(fmt.Sprintf("%s/tdx/certification/v4/qe/identity?update=%s", b, h.opts.Update), headerQEChain, &c.QEIdentity, &c.QEIdentityIssuerChain, jsonNextUpdate("enclaveIdentity"))
+	get(fmt.Sprintf("%s/tdx/certification/v4/tcb?fmspc=%s&update=%s", b, fmspc, h.update), headerTCBChain, &c.TCBInfo, &c.TCBInfoIssuerChain, jsonNextUpdate("tcbInfo"))
+	get(fmt.Sprintf("%s/tdx/certification/v4/qe/identity?update=%s", b, h.update), headerQEChain, &c.QEIdentity, &c.QEIdentityIssuerChain, jsonNextUpdate("enclaveIdentity"))
 	get(fmt.Sprintf("%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", b, req.CA), headerPCKCRLChain, &c.PCKCRL, &c.PCKCRLIssuerChain, crlNextUpdate)
-	get(h.opts.RootCRLURL, "", &c.RootCACRL, nil, crlNextUpdate)
+	get(h.rootCRLURL, "", &c.RootCACRL, nil, crlNextUpdate)
 	if err := g.Wait(); err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}

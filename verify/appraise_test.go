@@ -118,12 +118,20 @@ var (
 	cpuRD = strings.Repeat("c1", 64)
 	gpuRD = strings.Repeat("61", 32)
 	mrtd  = strings.Repeat("4d", 48)
+	rtmr  = strings.Repeat("52", 48)
 	tNow  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 )
 
+// tdxPins pins the fake TD's boot: MRTD and RTMR0..2.
+func tdxPins() []policy.Entry {
+	return []policy.Entry{{Name: "mr_td", Value: mrtd}, {Name: "rtmr_0", Value: rtmr}, {Name: "rtmr_1", Value: rtmr}, {Name: "rtmr_2", Value: rtmr}}
+}
+
 func tdxEvidence(mut func(*fakeEvidence)) []byte {
 	e := fakeEvidence{ReportData: cpuRD, Claims: map[string]any{
-		"quote.body.mr_td": mrtd, "td_attributes.debug": false, "tcb_status": "UpToDate"}}
+		"quote.body.mr_td": mrtd, "td_attributes.debug": false, "tcb_status": "UpToDate",
+		"quote.body.rtmr_0": rtmr, "quote.body.rtmr_1": rtmr, "quote.body.rtmr_2": rtmr,
+		"quote.body.td_attributes": "0000001000000000", "quote.body.xfam": "e702060000000000"}}
 	if mut != nil {
 		mut(&e)
 	}
@@ -164,7 +172,7 @@ func newAppraiser(t *testing.T, opts ...verify.AppraiserOption) (*verify.Apprais
 	if err != nil {
 		t.Fatal(err)
 	}
-	rv, err := policy.FromEntries(policy.Entry{Name: "mr_td", Value: mrtd})
+	rv, err := policy.FromEntries(tdxPins()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -610,7 +618,7 @@ func TestCompositeSetCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rv, _ := policy.FromEntries(policy.Entry{Name: "mr_td", Value: mrtd})
+	rv, _ := policy.FromEntries(tdxPins()...)
 	p, _ := policy.New(rv)
 	a, err := verify.NewAppraiser(reg, p)
 	if err != nil {

@@ -5,9 +5,11 @@
 //	attest token verify [--jwks FILE] [--key FILE] [--nonce HEX] [--now RFC3339] [--json] [FILE|-]
 //	attest token inspect [--json] [FILE|-]
 //	attest verify ...
+//	attest version [--json]
 //
 // Exit codes: 0 success (for verification: verified and affirming), 1
-// verification failed or the result is not affirming, 2 usage or input error.
+// verification failed or the result is contraindicated or none, 2 usage or
+// input error, 3 (verify only) the result is a warning.
 package main
 
 import (
@@ -42,6 +44,7 @@ var commands = []command{
 	{"keys", "manage EAR token signing keys (keys generate)", runKeys},
 	{"token", "verify or inspect an EAR token (token verify, token inspect)", runToken},
 	{"verify", "verify attestation evidence and issue an EAR", runVerify},
+	{"version", "print the module version, commit and Go version", runVersion},
 }
 
 func main() {
@@ -76,7 +79,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok/affirming, 1 verification failed or not affirming, 2 usage or input error")
+	fmt.Fprintln(w, "\nexit codes: 0 ok/affirming, 1 verification failed (contraindicated or none), 2 usage or input error, 3 warning (verify)")
 }
 
 // subcommand dispatches to one of subs, printing usage on a miss.

@@ -30,9 +30,9 @@ func attest(t *testing.T, stdin string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-// setup generates a key pair with the CLI and returns the private JWK path,
+// genKeys generates a key pair with the CLI and returns the private JWK path,
 // the JWKS path and a directory for tokens.
-func setup(t *testing.T, args ...string) (keyPath, jwksPath, dir string) {
+func genKeys(t *testing.T, args ...string) (keyPath, jwksPath, dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	keyPath, jwksPath = filepath.Join(dir, "key.jwk"), filepath.Join(dir, "jwks.json")
@@ -88,7 +88,7 @@ func signFile(t *testing.T, keyPath, dir, name string, r *ear.Result, cwt bool) 
 }
 
 func TestKeysGenerate(t *testing.T) {
-	keyPath, jwksPath, _ := setup(t, "--alg", "ES384")
+	keyPath, jwksPath, _ := genKeys(t, "--alg", "ES384")
 	st, err := os.Stat(keyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestKeysGenerate(t *testing.T) {
 }
 
 func TestTokenVerify(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t)
+	keyPath, jwksPath, dir := genKeys(t)
 	for _, cwt := range []bool{false, true} {
 		path := signFile(t, keyPath, dir, "ok.tok", result1(ear.StatusAffirming), cwt)
 		r := attest(t, "", "token", "verify", "--jwks", jwksPath, "--now", now.Add(time.Minute).Format(time.RFC3339), "--nonce", "636c692d6e6f6e63652d303132333435", path)
@@ -171,7 +171,7 @@ func TestTokenVerify(t *testing.T) {
 }
 
 func TestTokenVerifyFailures(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t)
+	keyPath, jwksPath, dir := genKeys(t)
 	at := now.Add(time.Minute).Format(time.RFC3339)
 	path := signFile(t, keyPath, dir, "ok.jwt", result1(ear.StatusAffirming), false)
 	tok, _ := os.ReadFile(path)
@@ -200,7 +200,7 @@ func TestTokenVerifyFailures(t *testing.T) {
 		t.Errorf("nonce: exit %d: %s", r.code, r.stderr)
 	}
 	// a different trusted key
-	_, otherJWKS, _ := setup(t)
+	_, otherJWKS, _ := genKeys(t)
 	if r := attest(t, "", "token", "verify", "--jwks", otherJWKS, "--now", at, path); r.code != exitFail {
 		t.Errorf("other key: exit %d: %s", r.code, r.stderr)
 	}
@@ -237,7 +237,7 @@ func flip(c byte) string {
 }
 
 func TestTokenInspect(t *testing.T) {
-	keyPath, _, dir := setup(t)
+	keyPath, _, dir := genKeys(t)
 	for _, cwt := range []bool{false, true} {
 		path := signFile(t, keyPath, dir, "t.tok", result1(ear.StatusAffirming), cwt)
 		r := attest(t, "", "token", "inspect", path)
@@ -320,7 +320,7 @@ func TestDispatch(t *testing.T) {
 
 // A legacy token without exp verifies only with the unsafe switch, loudly.
 func TestTokenVerifyMissingExpiry(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t, "--alg", "EdDSA")
+	keyPath, jwksPath, dir := genKeys(t, "--alg", "EdDSA")
 	var jk struct {
 		D string `json:"d"`
 	}
@@ -354,7 +354,7 @@ func TestTokenVerifyMissingExpiry(t *testing.T) {
 // switches inside the annotated evidence (package kbs); token verify shows
 // them from there.
 func TestTokenVerifyShowsKBSNotes(t *testing.T) {
-	keyPath, jwksPath, dir := setup(t)
+	keyPath, jwksPath, dir := genKeys(t)
 	r := result1(ear.StatusContraindicated)
 	r.Profile = ear.ProfileTrustee
 	r.Status = nil
@@ -369,5 +369,31 @@ func TestTokenVerifyShowsKBSNotes(t *testing.T) {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, res.stdout)
 		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("version: exit %d, stderr %q", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "attest ") || !strings.Contains(out.String(), "go1.") {
+		t.Fatalf("version printed %q", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"version", "--json"}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("version --json: exit %d", code)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil || m["module"] != "github.com/trustfactory/attest" || m["go"] == "" {
+		t.Fatalf("version --json printed %q (%v)", out.String(), err)
+	}
+	if code := run(context.Background(), []string{"version", "extra"}, nil, &out, &errb); code != exitUsage {
+		t.Fatalf("version extra: exit %d, want %d", code, exitUsage)
+	}
+	errb.Reset()
+	run(context.Background(), []string{"--help"}, nil, &out, &errb)
+	if !strings.Contains(errb.String(), "3 warning") {
+		t.Fatalf("attest --help omits exit code 3: %q", errb.String())
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,19 +23,17 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
-	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/internal/buildid"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/setup"
 	"github.com/trustfactory/attest/snp"
-	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/verify"
 )
@@ -224,15 +220,16 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	var src collateralSources
 	if o.collateralDir != "" {
-		if src, err = loadBundle(os.DirFS(o.collateralDir), o.bundleRoots); err != nil {
+		// Through an os.Root: no symbolic link in the bundle leads outside it.
+		root, err := os.OpenRoot(o.collateralDir)
+		if err != nil {
 			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
 			return exitError
 		}
-		if fi, err := os.Stat(filepath.Join(o.collateralDir, "snp")); err == nil && fi.IsDir() {
-			if src.snp, err = snp.NewOfflineStore(filepath.Join(o.collateralDir, "snp")); err != nil {
-				fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
-				return exitError
-			}
+		defer root.Close()
+		if src, err = loadBundle(root.FS(), o.bundleRoots); err != nil {
+			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
+			return exitError
 		}
 	}
 	out, err := appraise(ctx, o, evidence, src)
@@ -364,146 +361,50 @@ type namedEvidence struct {
 }
 
 // collateralSources are what an offline bundle (or the embedded samples)
-// provide. Nil fields: not provided.
+// provide: the bundle itself, and the roots of a bundle that may replace the
+// pinned ones. Nil fields: not provided.
 type collateralSources struct {
-	tdx      tdx.CollateralSource
-	snp      snp.Source // only from a bundle on disk
-	rims     rim.Source
-	ocsp     ocsp.Source
-	tdxRoots []*x509.Certificate // only from the embedded test samples
+	bundle   fs.FS
+	tdxRoots []*x509.Certificate // only from the embedded test samples or --trust-bundle-roots-unsafe
 	gpuRoots []*x509.Certificate
 	rimRoots []*x509.Certificate
 }
 
-// noSource fails every request: verification then explains which flag is missing.
-type noSource struct{ what string }
-
-func (n noSource) Collateral(context.Context, tdx.CollateralRequest) (*tdx.Collateral, error) {
-	return nil, verify.Errorf(verify.ErrCollateral, "no %s: give --collateral-dir or --online", n.what)
-}
-
-func (n noSource) Get(context.Context, string) ([]byte, error) {
-	return nil, verify.Errorf(verify.ErrCollateral, "no %s: give --collateral-dir or --online", n.what)
-}
-
-func (n noSource) Fetch(context.Context, ocsp.Query) ([]byte, error) {
-	return nil, verify.Errorf(verify.ErrCollateral, "no %s: give --collateral-dir or --online", n.what)
-}
-
-// registry builds the verifiers for the configured collateral.
+// registry builds the verifiers for the configured collateral with package
+// setup: the bundle's parts, the vendor services for the rest with
+// --online (one fetcher and one store), the TPM verifier with --tpm-ak.
 func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error) {
-	fetcher := &collateral.HTTPFetcher{UserAgent: "attest-verify"}
-	if src.tdx == nil {
-		src.tdx = noSource{"TDX collateral"}
-		if o.online {
-			h, err := tdx.NewHTTPSource(tdx.HTTPSourceOptions{Fetcher: fetcher})
-			if err != nil {
-				return nil, err
-			}
-			src.tdx = h
-		}
+	cfg := setup.Config{
+		Bundle:                 src.bundle,
+		Roots:                  setup.Roots{TDX: src.tdxRoots, GPU: src.gpuRoots, RIM: src.rimRoots},
+		SNPProduct:             o.snpProduct,
+		OCSPAllowMissingUnsafe: o.ocspMissing,
+		NoCollateralHint:       "give --collateral-dir or --online",
 	}
-	if src.rims == nil {
-		src.rims = noSource{"GPU RIMs"}
-		if o.online {
-			s, err := rim.NewServiceSource(rim.WithFetcher(fetcher))
-			if err != nil {
-				return nil, err
-			}
-			src.rims = s
-		}
+	if o.online {
+		cfg.Online = &setup.Online{Fetcher: &collateral.HTTPFetcher{UserAgent: "attest-verify"}}
 	}
-	if src.ocsp == nil {
-		src.ocsp = noSource{"OCSP answers"}
-		if o.online {
-			src.ocsp = ocsp.NewHTTPSource(fetcher)
-		}
-	}
-	topts := []tdx.Option{tdx.WithCollateral(src.tdx)}
-	if len(src.tdxRoots) > 0 {
-		topts = append(topts, tdx.WithTrustedRoots(src.tdxRoots...))
-	}
-	tv, err := tdx.NewVerifier(topts...)
-	if err != nil {
-		return nil, err
-	}
-	var ropts []rim.Option
-	if len(src.rimRoots) > 0 {
-		ropts = append(ropts, rim.WithRoots(src.rimRoots...))
-	}
-	rv, err := rim.NewVerifier(ropts...)
-	if err != nil {
-		return nil, err
-	}
-	rims, err := gpu.NewRIMProvider(rv, src.rims, 0)
-	if err != nil {
-		return nil, err
-	}
-	var oopts []ocsp.Option
-	if o.ocspMissing {
-		oopts = append(oopts, ocsp.WithMissingAnswersUnsafe())
-	}
-	chk, err := ocsp.NewChecker(src.ocsp, oopts...)
-	if err != nil {
-		return nil, err
-	}
-	gopts := []gpu.Option{gpu.WithRIMs(rims), gpu.WithOCSP(chk)}
-	if len(src.gpuRoots) > 0 {
-		gopts = append(gopts, gpu.WithDeviceRoots(src.gpuRoots...))
-	}
-	gv, err := gpu.NewVerifier(verify.FormatGPU, gopts...)
-	if err != nil {
-		return nil, err
-	}
-	sv, err := gpu.NewVerifier(verify.FormatNVSwitch, gopts...)
-	if err != nil {
-		return nil, err
-	}
-	var sopts []snp.Option
-	if o.snpProduct != "" {
-		sopts = append(sopts, snp.WithProduct(o.snpProduct))
-	}
-	if src.snp != nil {
-		sopts = append(sopts, snp.WithKDS(src.snp))
-	} else if o.online {
-		kds, err := snp.NewKDS(snp.KDSOptions{Fetcher: fetcher})
-		if err != nil {
-			return nil, err
-		}
-		sopts = append(sopts, snp.WithKDS(kds))
-	}
-	nv, err := snp.NewVerifier(sopts...)
-	if err != nil {
-		return nil, err
-	}
-	// Azure SEV-SNP VMs: the same SEV-SNP verifier (roots, KDS, CRLs) checks
-	// the paravisor's report; the vTPM's AK is bound by it.
-	av, err := azure.NewVerifier(azure.WithSNP(nv))
-	if err != nil {
-		return nil, err
-	}
-	vs := []verify.Verifier{tv, nv, gv, sv, av}
 	if o.tpmAK != "" {
-		pv, err := tpmVerifier(o.tpmAK)
+		trust, err := tpmTrust(o.tpmAK)
 		if err != nil {
 			return nil, err
 		}
-		vs = append(vs, pv)
+		cfg.TPM = trust
 	}
-	return verify.NewRegistry(vs...)
+	return setup.NewRegistry(cfg)
 }
 
-// tpmVerifier builds the TPM verifier from the --tpm-ak PEM file: a TPM
-// quote proves nothing without a trusted attestation key, so there is no
-// default.
-func tpmVerifier(file string) (*tpm.Verifier, error) {
+// tpmTrust reads the --tpm-ak PEM file: a TPM quote proves nothing without
+// a trusted attestation key, so there is no default.
+func tpmTrust(file string) (setup.TPMTrust, error) {
+	var none setup.TPMTrust
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak: %w", err))
+		return none, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak: %w", err))
 	}
 	blks, err := pemchain.Blocks(b, 64)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: %v", file, err)
+		return none, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: %v", file, err)
 	}
 	var keys []crypto.PublicKey
 	var roots []*x509.Certificate
@@ -512,30 +413,23 @@ func tpmVerifier(file string) (*tpm.Verifier, error) {
 		case "PUBLIC KEY":
 			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
 			if err != nil {
-				return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: public key %d: %w", file, len(keys), err)
+				return none, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: public key %d: %w", file, len(keys), err)
 			}
 			keys = append(keys, k)
 		case "CERTIFICATE":
 			c, err := x509.ParseCertificate(blk.Bytes)
 			if err != nil {
-				return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: certificate %d: %w", file, len(roots), err)
+				return none, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: certificate %d: %w", file, len(roots), err)
 			}
 			roots = append(roots, c)
 		default:
-			return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: PEM block %q, expected PUBLIC KEY or CERTIFICATE", file, blk.Type)
+			return none, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: PEM block %q, expected PUBLIC KEY or CERTIFICATE", file, blk.Type)
 		}
 	}
 	if len(keys) == 0 && len(roots) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: no PUBLIC KEY or CERTIFICATE block", file)
+		return none, verify.Errorf(verify.ErrConfig, "--tpm-ak %s: no PUBLIC KEY or CERTIFICATE block", file)
 	}
-	var opts []tpm.Option
-	if len(keys) > 0 {
-		opts = append(opts, tpm.WithTrustedAKs(keys...))
-	}
-	if len(roots) > 0 {
-		opts = append(opts, tpm.WithAKRoots(roots...))
-	}
-	return tpm.NewVerifier(opts...)
+	return setup.TPMTrust{AKs: keys, AKRoots: roots}, nil
 }
 
 // expectations derives each component's expectations from the binding flags.
@@ -608,7 +502,7 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 	}
 	a, err := verify.NewAppraiser(reg, p, verify.WithProfile(profile), verify.WithChecks(o.checksInToken),
 		verify.WithAnnotatedEvidence(o.verboseToken),
-		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest verify"}))
+		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: buildid.Read().String()}))
 	if err != nil {
 		return nil, err
 	}
@@ -825,62 +719,13 @@ func printJSON(w io.Writer, out *verify.Outcome, tok []byte) error {
 	return enc.Encode(outcomeJSON(out, tok))
 }
 
-// loadBundle reads an offline collateral bundle (snp/, Trustee's KDS store
-// layout, is read from disk by snp.OfflineStore):
-//
-//	tdx/                 Intel PCS layout (see tdx.DirSource)
-//	gpu/rims/<ID>.xml    NVIDIA RIMs
-//	gpu/ocsp/*           OCSP answers (DER or base64 DER), one per file
-//
-// withRoots also reads tdx/roots.pem, gpu/roots.pem and gpu/rim-roots.pem;
-// only the embedded test samples use it: a user's bundle never replaces the
-// pinned vendor roots.
+// loadBundle takes an offline collateral bundle (its layout is package
+// setup's: tdx/, snp/, gpu/rims/, gpu/ocsp/). withRoots also reads
+// tdx/roots.pem, gpu/roots.pem and gpu/rim-roots.pem; only the embedded
+// test samples and --trust-bundle-roots-unsafe use it: a user's bundle
+// never replaces the pinned vendor roots otherwise.
 func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
-	var s collateralSources
-	if fi, err := fs.Stat(fsys, "tdx"); err == nil && fi.IsDir() {
-		sub, _ := fs.Sub(fsys, "tdx")
-		s.tdx = fsTDXSource{sub}
-	}
-	if ents, err := fs.ReadDir(fsys, "gpu/rims"); err == nil {
-		docs := map[string][]byte{}
-		for _, e := range ents {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".xml") {
-				continue
-			}
-			b, err := fs.ReadFile(fsys, path.Join("gpu/rims", e.Name()))
-			if err != nil {
-				return s, err
-			}
-			docs[strings.TrimSuffix(e.Name(), ".xml")] = b
-		}
-		m, err := rim.NewMemorySource(docs)
-		if err != nil {
-			return s, err
-		}
-		s.rims = m
-	}
-	if ents, err := fs.ReadDir(fsys, "gpu/ocsp"); err == nil {
-		m, err := ocsp.NewMemorySource()
-		if err != nil {
-			return s, err
-		}
-		for _, e := range ents {
-			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasSuffix(e.Name(), ".md") {
-				continue
-			}
-			b, err := fs.ReadFile(fsys, path.Join("gpu/ocsp", e.Name()))
-			if err != nil {
-				return s, err
-			}
-			if len(b) > 0 && b[0] == 0x30 { // DER: hand it over as base64, which is never trimmed
-				b = []byte(base64.StdEncoding.EncodeToString(b))
-			}
-			if err := m.Add(b); err != nil {
-				return s, fmt.Errorf("gpu/ocsp/%s: %w", e.Name(), err)
-			}
-		}
-		s.ocsp = m
-	}
+	s := collateralSources{bundle: fsys}
 	if withRoots {
 		for _, r := range []struct {
 			file string
@@ -903,42 +748,6 @@ func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
 
 func parseCerts(b []byte) ([]*x509.Certificate, error) {
 	return pemchain.Parse(b, 64)
-}
-
-// fsTDXSource reads the tdx.DirSource layout from an fs.FS.
-type fsTDXSource struct{ fsys fs.FS }
-
-func (s fsTDXSource) Collateral(_ context.Context, req tdx.CollateralRequest) (*tdx.Collateral, error) {
-	if req.CA != "platform" && req.CA != "processor" {
-		return nil, verify.Errorf(verify.ErrConfig, "PCK CA %q", req.CA)
-	}
-	f := strings.ToUpper(hex.EncodeToString(req.FMSPC[:]))
-	c := &tdx.Collateral{}
-	for _, it := range []struct {
-		dst  *[]byte
-		path string
-	}{
-		{&c.TCBInfo, "tcb_info/" + f + ".json"},
-		{&c.TCBInfoIssuerChain, "tcb_info/" + f + ".issuer_chain.pem"},
-		{&c.QEIdentity, "qe_identity.json"},
-		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
-		{&c.PCKCRL, "pck_crl/" + req.CA + ".der"},
-		{&c.PCKCRLIssuerChain, "pck_crl/" + req.CA + ".issuer_chain.pem"},
-		{&c.RootCACRL, "root_ca_crl.der"},
-	} {
-		b, err := fs.ReadFile(s.fsys, it.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", it.path, err)
-		}
-		*it.dst = b
-	}
-	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "bundle has no TCB info for FMSPC %s", f)
-	}
-	return c, nil
 }
 
 // The embedded samples: each directory under samples/ holds a sample.json

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -335,7 +336,11 @@ func TestVerifyTPM(t *testing.T) {
 	writePEM("ak.pem", ak.Public())
 	other, _ := tpmtest.NewRSAAK(2048)
 	writePEM("other.pem", other.Public())
-	rv := "version: \"1\"\nreference_values:\n  - name: tpm_pcr04\n    value: [\"" + hex.EncodeToString(pcrs[4]) + "\"]\n"
+	// Approved boot: the firmware, boot loader and GRUB's kernel PCRs pinned.
+	rv := "version: \"1\"\nreference_values:\n"
+	for _, i := range []int{0, 4, 8, 9} {
+		rv += fmt.Sprintf("  - name: tpm_pcr%02d\n    value: [\"%s\"]\n", i, hex.EncodeToString(pcrs[i]))
+	}
 	for name, b := range map[string][]byte{"ev.bin": ev, "rv.yaml": []byte(rv), "junk.pem": []byte("-----BEGIN RSA PRIVATE KEY-----\nAA==\n-----END RSA PRIVATE KEY-----\n")} {
 		if err := os.WriteFile(p(name), b, 0o600); err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package offlinetest
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,8 +90,13 @@ func TestWriteRealSamples(t *testing.T) {
 		}
 	}
 	write(dir, "tdx-quote.dat", quote)
-	write(dir, "reference-values.yaml", []byte("version: \"1\"\nreference_values:\n  - name: mr_td\n    value: [\""+
-		hex.EncodeToString(q.Body.MRTD[:])+"\"]\n  - name: xfam\n    value: [\""+hex.EncodeToString(q.Body.XFAM[:])+"\"]\n"))
+	// Approved boot needs MRTD and RTMR0..2 pinned (package policy).
+	rv := "version: \"1\"\nreference_values:\n  - name: mr_td\n    value: [\"" + hex.EncodeToString(q.Body.MRTD[:]) + "\"]\n"
+	for i := 0; i < 3; i++ {
+		rv += fmt.Sprintf("  - name: rtmr_%d\n    value: [\"%s\"]\n", i, hex.EncodeToString(q.Body.RTMR[i][:]))
+	}
+	rv += "  - name: xfam\n    value: [\"" + hex.EncodeToString(q.Body.XFAM[:]) + "\"]\n"
+	write(dir, "reference-values.yaml", []byte(rv))
 	write(dir, "sample.json", manifest(map[string]any{
 		"title":            "real TDX quote v4 (FMSPC B0C06F000000) with Intel's collateral and CRLs",
 		"source":           "Phala-Network/dcap-qvl @ 9bffe30b, sample/tdx_quote and tdx_quote_collateral.json (MIT); Intel SGX Root CA pinned",

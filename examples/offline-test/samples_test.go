@@ -60,13 +60,20 @@ reference_values:
   - name: mr_td
     value: ["%s"]
     expiration: 2030-01-01T00:00:00Z
+  - name: rtmr_0
+    value: ["%s"]
+  - name: rtmr_1
+    value: ["%s"]
+  - name: rtmr_2
+    value: ["%s"]
   - name: xfam
     value: ["%s"]
   - name: allowed_driver_versions
     value: ["%s"]
   - name: allowed_vbios_versions
     value: ["%s"]
-`, hex.EncodeToString(s.Body.MRTD[:]), hex.EncodeToString(s.Body.XFAM[:]), DriverVersion, VBIOSVersion)
+`, hex.EncodeToString(s.Body.MRTD[:]), hex.EncodeToString(s.Body.RTMR[0][:]), hex.EncodeToString(s.Body.RTMR[1][:]),
+		hex.EncodeToString(s.Body.RTMR[2][:]), hex.EncodeToString(s.Body.XFAM[:]), DriverVersion, VBIOSVersion)
 	manifest := map[string]any{
 		"title":            "composite: one TDX TD and eight H100 GPUs bound to one KBS session",
 		"source":           "minted by tdx/tdxtest, gpu/gputest and gpu/rim/rimtest (examples/offline-test); test roots",

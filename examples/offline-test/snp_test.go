@@ -35,7 +35,7 @@ func TestCompositeSNPAndGPUs(t *testing.T) {
 	kds := snptest.NewKDS(pki)
 	defer kds.Close()
 	kds.SetCRL(snp.Genoa, snp.SigningKeyVCEK, crl)
-	src, err := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL()})
+	src, err := snp.NewHTTPSource(kds.URL(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,8 +52,13 @@ func TestCompositeTPM(t *testing.T) {
 		}
 		return o
 	}
+	// pin pins the boot PCRs approved boot needs (0, 4, and GRUB's 8 and 9),
+	// PCR 4 to v.
 	pin := func(v string) *policy.ReferenceValues {
-		rv, _ := policy.FromEntries(policy.Entry{Name: "tpm_pcr04", Value: v})
+		rv, _ := policy.FromEntries(policy.Entry{Name: "tpm_pcr04", Value: v},
+			policy.Entry{Name: "tpm_pcr00", Value: hex.EncodeToString(pcrs[0])},
+			policy.Entry{Name: "tpm_pcr08", Value: hex.EncodeToString(pcrs[8])},
+			policy.Entry{Name: "tpm_pcr09", Value: hex.EncodeToString(pcrs[9])})
 		return rv
 	}
 	o := appraise(pin(hex.EncodeToString(pcrs[4])), exp)

@@ -181,6 +181,22 @@ func NewPKI(o PKIOptions) *PKI {
 	}
 }
 
+// ReissueLeaf returns the same device after a reset: a new attestation key
+// and leaf certificate (new serial, same subject, validity and extensions)
+// issued by the same BROM, the rest of the hierarchy shared with p.
+func (p *PKI) ReissueLeaf() *PKI {
+	old := p.Certs[0]
+	ak := NewKey()
+	leaf := Sign(&x509.Certificate{
+		SerialNumber: serial(), Subject: old.Subject, NotBefore: old.NotBefore, NotAfter: old.NotAfter,
+		KeyUsage: old.KeyUsage, ExtraExtensions: old.Extensions,
+	}, &ak.PublicKey, p.Certs[1], p.Keys[1])
+	q := *p
+	q.Certs = append([]*x509.Certificate{leaf}, p.Certs[1:]...)
+	q.Keys = append([]*ecdsa.PrivateKey{ak}, p.Keys[1:]...)
+	return &q
+}
+
 // Root returns the root certificate, to pin with gpu.WithDeviceRoots.
 func (p *PKI) Root() *x509.Certificate { return p.Certs[len(p.Certs)-1] }
 

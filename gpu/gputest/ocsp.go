@@ -45,7 +45,26 @@ type Responder struct {
 	// NoEKU issues the delegated responder without id-kp-OCSPSigning.
 	NoEKU bool
 
-	issuers map[string]issuer // by issuer name hash (SHA-384), as the CertID names it
+	issuers map[issuerID]issuer // as the CertID names the issuer
+}
+
+// issuerID names an issuer as an OCSP CertID does: the SHA-384 of its name
+// and of its public key. The name alone is not enough: every gputest PKI
+// has the same CA names, and several PKIs share one responder.
+type issuerID struct {
+	nameHash, keyHash string
+}
+
+// issuerIDOf returns the CertID name of the CA c.
+func issuerIDOf(c *x509.Certificate) issuerID {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
+		panic(err) // a parsed certificate's SPKI parses
+	}
+	return issuerID{string(sha384Sum(c.RawSubject)), string(sha384Sum(spki.PublicKey.RightAlign()))}
 }
 
 type issuer struct {
@@ -53,19 +72,27 @@ type issuer struct {
 	key  *ecdsa.PrivateKey
 }
 
-// NewResponder starts a responder for the given CAs (certificate and key pairs).
+// NewResponder starts a responder for the given CAs (certificate and key
+// pairs). CAs of several PKIs may share it, same names included: it tells
+// them apart by key, as the request's CertID does.
 func NewResponder(cas []*x509.Certificate, keys []*ecdsa.PrivateKey) *Responder {
-	r := &Responder{States: map[string]CertState{}, issuers: map[string]issuer{}, Validity: 24 * time.Hour}
+	r := &Responder{States: map[string]CertState{}, issuers: map[issuerID]issuer{}, Validity: 24 * time.Hour}
 	for i, c := range cas {
-		r.issuers[string(sha384Sum(c.RawSubject))] = issuer{c, keys[i]}
+		r.issuers[issuerIDOf(c)] = issuer{c, keys[i]}
 	}
 	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r
 }
 
-// NewDeviceResponder answers for every CA of a PKI.
-func NewDeviceResponder(p *PKI) *Responder {
-	return NewResponder(p.Certs[1:], p.Keys[1:])
+// NewDeviceResponder answers for every CA of the given PKIs.
+func NewDeviceResponder(pkis ...*PKI) *Responder {
+	var cas []*x509.Certificate
+	var keys []*ecdsa.PrivateKey
+	for _, p := range pkis {
+		cas = append(cas, p.Certs[1:]...)
+		keys = append(keys, p.Keys[1:]...)
+	}
+	return NewResponder(cas, keys)
 }
 
 // Close stops the server.
@@ -117,7 +144,7 @@ func (r *Responder) serve(w http.ResponseWriter, req *http.Request) {
 	id := q.TBS.RequestList[0].Cert
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	iss, ok := r.issuers[string(id.IssuerNameHash)]
+	iss, ok := r.issuers[issuerID{string(id.IssuerNameHash), string(id.IssuerKeyHash)}]
 	if !ok {
 		w.Write(ocsp.UnauthorizedErrorResponse)
 		return

@@ -71,9 +71,9 @@ func rimChain(t *testing.T, file string) []*x509.Certificate {
 	return out
 }
 
-func recorded(t *testing.T) *ocsp.MemorySource {
+func recorded(t *testing.T) *ocsp.FSSource {
 	t.Helper()
-	s, err := ocsp.NewDirSource(td + "/ocsp")
+	s, err := ocsp.NewFSSource(os.DirFS(td + "/ocsp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestSources(t *testing.T) {
 	if _, err := ocsp.NewMemorySource([]byte("not a response")); !errors.Is(err, verify.ErrMalformed) {
 		t.Fatalf("garbage: %v", err)
 	}
-	if _, err := ocsp.NewDirSource(td + "/does-not-exist"); !errors.Is(err, verify.ErrCollateral) {
+	if _, err := ocsp.NewFSSource(os.DirFS(td + "/does-not-exist")); !errors.Is(err, verify.ErrCollateral) {
 		t.Fatalf("missing dir: %v", err)
 	}
 	empty, _ := ocsp.NewMemorySource()
@@ -324,11 +324,13 @@ func (f *recordingFetcher) Post(_ context.Context, u, ct string, body []byte) (*
 func TestHTTPSourcePOSTThroughFetcher(t *testing.T) {
 	q := ocsp.Query{URL: "http://responder.example", Request: []byte{0x30, 0x00}}
 	f := &recordingFetcher{}
-	if b, err := ocsp.NewHTTPSource(f).Fetch(context.Background(), q); err != nil || string(b) != "get" ||
+	get, _ := ocsp.NewHTTPSource("", f, nil)
+	if b, err := get.Fetch(context.Background(), q); err != nil || string(b) != "get" ||
 		len(f.gets) != 1 || f.gets[0] != "http://responder.example/MAA=" {
 		t.Fatalf("GET: %q %v %v", b, err, f.gets)
 	}
-	if b, err := ocsp.NewHTTPSource(f, ocsp.WithPOST(nil)).Fetch(context.Background(), q); err != nil || string(b) != "post" ||
+	post, _ := ocsp.NewHTTPSource("", f, nil, ocsp.WithPOST())
+	if b, err := post.Fetch(context.Background(), q); err != nil || string(b) != "post" ||
 		len(f.posts) != 1 || string(f.posts[0]) != "\x30\x00" || len(f.gets) != 1 {
 		t.Fatalf("POST: %q %v %v", b, err, f.posts)
 	}
@@ -341,9 +343,9 @@ func (getOnlyFetcher) Fetch(context.Context, string) (*collateral.Response, erro
 	return &collateral.Response{StatusCode: 200, Body: []byte("get")}, nil
 }
 
-// A client given to WithPOST keeps the fetcher's other settings (here its
-// User-Agent and API key header); a fetcher that cannot POST is a
-// configuration error, not a silent switch to another fetcher.
+// A POST keeps the fetcher's settings (here its User-Agent and API key
+// header); a fetcher that cannot POST is a configuration error at
+// construction, not a silent switch to another fetcher.
 func TestWithPOSTKeepsFetcherSettings(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("User-Agent") != "kbs/1" || r.Header.Get("X-Api-Key") != "k" ||
@@ -354,13 +356,17 @@ func TestWithPOSTKeepsFetcherSettings(t *testing.T) {
 		w.Write([]byte("answer"))
 	}))
 	defer srv.Close()
-	f := &collateral.HTTPFetcher{UserAgent: "kbs/1", Header: http.Header{"X-Api-Key": {"k"}, "Content-Type": {"text/plain"}}}
+	f := &collateral.HTTPFetcher{Client: srv.Client(), UserAgent: "kbs/1", Header: http.Header{"X-Api-Key": {"k"}, "Content-Type": {"text/plain"}}}
 	q := ocsp.Query{URL: srv.URL, Request: []byte{0x30, 0x00}}
-	b, err := ocsp.NewHTTPSource(f, ocsp.WithPOST(srv.Client())).Fetch(context.Background(), q)
+	src, err := ocsp.NewHTTPSource("", f, nil, ocsp.WithPOST())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.Fetch(context.Background(), q)
 	if err != nil || string(b) != "answer" {
 		t.Fatalf("%q %v", b, err)
 	}
-	if _, err := ocsp.NewHTTPSource(getOnlyFetcher{}, ocsp.WithPOST(nil)).Fetch(context.Background(), q); !errors.Is(err, verify.ErrConfig) {
+	if _, err := ocsp.NewHTTPSource("", getOnlyFetcher{}, nil, ocsp.WithPOST()); !errors.Is(err, verify.ErrConfig) {
 		t.Fatalf("GET-only fetcher with WithPOST: %v", err)
 	}
 }

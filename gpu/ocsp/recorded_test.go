@@ -58,7 +58,7 @@ func TestRecordedDERTrailingWhitespaceByte(t *testing.T) {
 	if err != nil {
 		t.Fatalf("memory source: %v", err)
 	}
-	ds, err := ocsp.NewDirSource(dir)
+	ds, err := ocsp.NewFSSource(os.DirFS(dir))
 	if err != nil {
 		t.Fatalf("directory source: %v", err)
 	}
@@ -83,7 +83,10 @@ func TestNextUpdateBoundaryCachedAndFresh(t *testing.T) {
 	r.Now = signedAt // thisUpdate = signedAt − 1 min, nextUpdate = signedAt + 24 h
 	next := signedAt.Add(24 * time.Hour)
 	for _, skew := range []time.Duration{0, time.Minute, -time.Minute} {
-		src := ocsp.NewHTTPSource(&collateral.HTTPFetcher{MaxRetries: -1}, ocsp.WithResponderURL(r.Server.URL))
+		src, err := ocsp.NewHTTPSource(r.Server.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		warm, _ := ocsp.NewChecker(src, ocsp.WithClockSkew(skew))
 		if _, err := warm.CheckChain(context.Background(), p.Certs, 1, ocsp.ScopeDevice, signedAt); err != nil {
 			t.Fatalf("skew %v: %v", skew, err)

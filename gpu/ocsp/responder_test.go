@@ -206,7 +206,7 @@ func TestDelegatedResponderBoundsAnswer(t *testing.T) {
 	}
 }
 
-// CachedSource keeps only what the Checker would accept: an answer from a
+// An HTTPSource with a Store (its cached source) keeps only what the Checker would accept: an answer from a
 // delegate without id-kp-OCSPSigning is fetched again every time, and a
 // delegated answer is kept no longer than its responder's certificate.
 func TestCachedSourceChecksLikeTheChecker(t *testing.T) {

@@ -4,9 +4,10 @@
 // thisUpdate/nextUpdate are checked against the caller's time, the nonce is
 // checked when the source forwards it, and unknown is a failure.
 //
-// Answers come from a Source: live HTTP (through package collateral), a
-// directory of recorded responses, or memory; a Checker caches verified
-// answers until their nextUpdate.
+// Answers come from a Source: live HTTP (NewHTTPSource, through package
+// collateral, optionally sharing verified answers in a collateral.Store),
+// recorded responses in an fs.FS (NewFSSource), or memory; a Checker caches
+// verified answers until their nextUpdate.
 package ocsp
 
 import (
@@ -16,14 +17,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ocsp"
 
@@ -71,62 +72,112 @@ const maxResponseSize = 64 << 10
 
 // HTTPSource asks a live responder over HTTP GET (RFC 6960 Appendix A.1),
 // or POST with WithPOST, through a collateral.Fetcher (timeouts, retries,
-// body cap, redacted URLs).
+// body cap, redacted URLs). Create it with NewHTTPSource.
+//
+// Without a Store every query goes to the responder with a fresh nonce,
+// which the Checker requires back (the Checker itself keeps verified answers
+// for a while). With a Store, answers that verify as the Checker verifies
+// them are kept in it until they stop being usable (nextUpdate, or a
+// delegated responder's expiry), so that many verifiers, or restarts with a
+// persistent store, share one fetch per certificate; a stored answer cannot
+// echo a later nonce, so then no nonce is sent and freshness rests on
+// thisUpdate/nextUpdate, which the Checker verifies at the caller's time.
 type HTTPSource struct {
 	fetcher  collateral.Fetcher
-	post     collateral.Poster
-	postAll  bool // WithPOST: post, which is nil when the fetcher cannot
+	post     collateral.Poster // WithPOST: send queries with it
+	postAll  bool
 	override string
 	noNonce  bool
+	now      func() time.Time
+	store    *cachedSource // nil without a Store
 }
 
 // HTTPOption configures an HTTPSource.
-type HTTPOption func(*HTTPSource)
-
-// WithResponderURL sends every query to u instead of the certificate's AIA
-// responder (for an on-premises cache or a test responder).
-func WithResponderURL(u string) HTTPOption { return func(s *HTTPSource) { s.override = u } }
+type HTTPOption func(*HTTPSource) error
 
 // WithoutNonce stops sending (and requiring) a nonce, for responders or
 // caches that do not echo it; freshness then rests on thisUpdate/nextUpdate.
-func WithoutNonce() HTTPOption { return func(s *HTTPSource) { s.noNonce = true } }
+func WithoutNonce() HTTPOption {
+	return func(s *HTTPSource) error { s.noNonce = true; return nil }
+}
 
 // WithPOST sends requests with HTTP POST, as NVIDIA's own tools do, instead
 // of GET (a responder must support POST; GET is optional in RFC 6960). The
 // POST goes through the source's fetcher, under its timeouts, retries and
-// caps; the fetcher must be able to send one (collateral.HTTPFetcher can),
-// or every query fails with verify.ErrConfig. A non-nil client replaces the
-// HTTP client of a collateral.HTTPFetcher for these requests, keeping its
-// other settings.
-func WithPOST(client *http.Client) HTTPOption {
-	return func(s *HTTPSource) {
-		s.postAll = true
-		s.post, _ = s.fetcher.(collateral.Poster)
-		if hf, ok := s.fetcher.(*collateral.HTTPFetcher); ok && client != nil {
-			c := *hf
-			c.Client = client
-			s.post = &c
+// caps; a fetcher that cannot send one (that is not a collateral.Poster, as
+// collateral.HTTPFetcher is) is a configuration error.
+func WithPOST() HTTPOption {
+	return func(s *HTTPSource) error { s.postAll = true; return nil }
+}
+
+// WithClock sets the clock that decides how long a stored answer is kept
+// (default time.Now); only used with a Store.
+func WithClock(now func() time.Time) HTTPOption {
+	return func(s *HTTPSource) error {
+		if now == nil {
+			return verify.Errorf(verify.ErrConfig, "ocsp: WithClock: nil clock")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// NewHTTPSource returns a live source. baseURL, when not empty, receives
+// every query instead of the responder named by each certificate's AIA (an
+// on-premises OCSP cache, a test responder); empty asks the AIA responder,
+// or DefaultResponder when a certificate names none. f does the requests
+// (nil: a collateral.HTTPFetcher with its defaults; an HTTPFetcher's fields
+// are validated here). s, when not nil, keeps verified answers (see
+// HTTPSource); it may be shared with every other source, its keys here are
+// "ocsp:" and a hash of the certificate and issuer.
+func NewHTTPSource(baseURL string, f collateral.Fetcher, s collateral.Store, opts ...HTTPOption) (*HTTPSource, error) {
+	if baseURL != "" {
+		u, err := url.Parse(baseURL)
+		if err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			shown := "(unparsable)"
+			if err == nil {
+				shown = u.Redacted()
+			}
+			return nil, verify.Errorf(verify.ErrConfig, "ocsp: responder URL %q: expected an http(s) URL with a host and no query", shown)
 		}
 	}
-}
-
-// NewHTTPSource returns a live source using f (nil: a default collateral.HTTPFetcher).
-func NewHTTPSource(f collateral.Fetcher, opts ...HTTPOption) *HTTPSource {
-	if f == nil {
-		f = &collateral.HTTPFetcher{}
-	}
-	s := &HTTPSource{fetcher: f}
+	src := &HTTPSource{fetcher: f, override: baseURL, now: time.Now}
 	for _, o := range opts {
-		o(s)
+		if err := o(src); err != nil {
+			return nil, err
+		}
 	}
-	return s
+	if src.fetcher == nil {
+		src.fetcher = &collateral.HTTPFetcher{}
+	}
+	if v, ok := src.fetcher.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if src.postAll {
+		p, ok := src.fetcher.(collateral.Poster)
+		if !ok {
+			return nil, verify.Errorf(verify.ErrConfig, "ocsp: WithPOST needs a fetcher that can send a POST (a collateral.Poster), got %T", src.fetcher)
+		}
+		src.post = p
+	}
+	if s != nil {
+		live := *src
+		live.noNonce = true // a stored answer cannot carry a later query's nonce
+		src.store = newCachedSource(&live, collateral.NewCache(collateral.CacheOptions{Store: s}), src.now)
+	}
+	return src, nil
 }
 
-// SendsNonce reports whether requests carry a nonce.
-func (s *HTTPSource) SendsNonce() bool { return !s.noNonce }
+// SendsNonce reports whether requests carry a nonce: never with a Store.
+func (s *HTTPSource) SendsNonce() bool { return !s.noNonce && s.store == nil }
 
-// Fetch sends q.Request to the responder.
+// Fetch sends q.Request to the responder, or answers from the Store.
 func (s *HTTPSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
+	if s.store != nil {
+		return s.store.Fetch(ctx, q)
+	}
 	base := q.URL
 	if s.override != "" {
 		base = s.override
@@ -136,17 +187,17 @@ func (s *HTTPSource) Fetch(ctx context.Context, q Query) ([]byte, error) {
 	}
 	var resp *collateral.Response
 	var err error
-	switch {
-	case s.postAll && s.post == nil:
-		return nil, verify.Errorf(verify.ErrConfig, "OCSP: WithPOST needs a fetcher that can send a POST, got %T", s.fetcher)
-	case s.postAll:
+	if s.post != nil {
 		resp, err = s.post.Post(ctx, base, "application/ocsp-request", q.Request)
-	default:
+	} else {
 		u := strings.TrimRight(base, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(q.Request))
 		resp, err = s.fetcher.Fetch(ctx, u)
 	}
 	if err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP responder: %w", err))
+	}
+	if resp == nil {
+		return nil, verify.Errorf(verify.ErrCollateral, "OCSP responder: the fetcher returned no response")
 	}
 	if len(resp.Body) > maxResponseSize {
 		return nil, verify.Errorf(verify.ErrLimit, "OCSP response: %d bytes exceeds %d", len(resp.Body), maxResponseSize)
@@ -220,18 +271,38 @@ func (m *MemorySource) Fetch(_ context.Context, q Query) ([]byte, error) {
 	return r, nil
 }
 
-// NewDirSource loads every regular file of dir as a recorded response (DER or
-// base64 DER; files that are not OCSP responses are an error).
-func NewDirSource(dir string) (*MemorySource, error) {
+// FSSource answers from recorded responses read from a file system: every
+// regular file of fsys (in any subdirectory; names starting with "." and
+// ".md" files are skipped) is one response, DER or base64 DER, matched by
+// the serial number of the certificate asked about. The files are read once,
+// by NewFSSource, each capped in size and at most maxRecordedFiles of them.
+// It never carries a nonce.
+type FSSource struct {
+	mem *MemorySource
+}
+
+// maxRecordedFiles bounds the responses NewFSSource loads.
+const maxRecordedFiles = 4096
+
+// NewFSSource loads the recorded responses in fsys; a file that is not an
+// OCSP response is an error.
+func NewFSSource(fsys fs.FS) (*FSSource, error) {
+	if fsys == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "ocsp: NewFSSource: nil file system")
+	}
 	m := &MemorySource{resp: make(map[string][]byte)}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	n := 0
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".") || strings.EqualFold(filepath.Ext(p), ".md") {
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") || strings.EqualFold(path.Ext(p), ".md") {
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		if n++; n > maxRecordedFiles {
+			return verify.Errorf(verify.ErrLimit, "more than %d recorded OCSP responses", maxRecordedFiles)
+		}
+		b, err := readRecorded(fsys, p)
 		if err != nil {
 			return err
 		}
@@ -241,7 +312,29 @@ func NewDirSource(dir string) (*MemorySource, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, verify.Wrap(verify.ErrCollateral, err)
+		return nil, verify.Wrap(verify.ErrCollateral, fmt.Errorf("ocsp: recorded responses: %w", err))
 	}
-	return m, nil
+	return &FSSource{mem: m}, nil
 }
+
+// readRecorded reads one file, capped at maxResponseSize (base64 text is
+// larger than its DER, by a third; the cap applies to what Add decodes too).
+func readRecorded(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	const max = maxResponseSize*4/3 + 4
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > max {
+		return nil, verify.Errorf(verify.ErrLimit, "%s: more than %d bytes", name, max)
+	}
+	return b, nil
+}
+
+// Fetch returns the recorded response for q.Cert.
+func (s *FSSource) Fetch(ctx context.Context, q Query) ([]byte, error) { return s.mem.Fetch(ctx, q) }

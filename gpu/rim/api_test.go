@@ -160,7 +160,12 @@ func TestSources(t *testing.T) {
 		if err := os.Symlink(outside, filepath.Join(dir, "NV_GPU_DRIVER_GH100_1.0.xml")); err != nil {
 			t.Fatal(err)
 		}
-		src, err := rim.NewDirSource(dir)
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer root.Close()
+		src, err := rim.NewFSSource(root.FS())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,8 +187,8 @@ func TestSources(t *testing.T) {
 		if _, err := src.Get(ctx, "NV_GPU_DRIVER_GH100_3.0"); !errors.Is(err, verify.ErrLimit) {
 			t.Fatalf("oversized file: %v", err)
 		}
-		if _, err := rim.NewDirSource(filepath.Join(dir, id+".xml")); !errors.Is(err, verify.ErrConfig) {
-			t.Fatalf("file as directory: %v", err)
+		if _, err := rim.NewFSSource(nil); !errors.Is(err, verify.ErrConfig) {
+			t.Fatalf("nil fs: %v", err)
 		}
 	})
 
@@ -191,7 +196,7 @@ func TestSources(t *testing.T) {
 		svc := rimtest.NewService(map[string][]byte{id: driverDoc})
 		defer svc.Close()
 		fetcher := &collateral.HTTPFetcher{MaxRetries: -1}
-		src, err := rim.NewServiceSource(rim.WithBaseURL(svc.URL), rim.WithFetcher(fetcher), rim.WithClock(func() time.Time { return v1Time }))
+		src, err := rim.NewHTTPSource(svc.URL, fetcher, nil, rim.WithClock(func() time.Time { return v1Time }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +240,7 @@ func TestSources(t *testing.T) {
 	t.Run("concurrent service fetches", func(t *testing.T) {
 		svc := rimtest.NewService(map[string][]byte{id: driverDoc})
 		defer svc.Close()
-		src, err := rim.NewServiceSource(rim.WithBaseURL(svc.URL), rim.WithFetcher(&collateral.HTTPFetcher{MaxRetries: -1}), rim.WithClock(func() time.Time { return v1Time }))
+		src, err := rim.NewHTTPSource(svc.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil, rim.WithClock(func() time.Time { return v1Time }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +266,7 @@ func TestSources(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}))
 		defer srv.Close()
-		src, err := rim.NewServiceSource(rim.WithBaseURL(srv.URL), rim.WithFetcher(&collateral.HTTPFetcher{MaxRetries: -1}))
+		src, err := rim.NewHTTPSource(srv.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,8 +275,13 @@ func TestSources(t *testing.T) {
 	})
 
 	t.Run("options", func(t *testing.T) {
-		for _, o := range []rim.ServiceOption{rim.WithBaseURL("ftp://x"), rim.WithBaseURL("http://h/?q=1"), rim.WithFetcher(nil), rim.WithCache(nil), rim.WithTTL(0), rim.WithClock(nil)} {
-			if _, err := rim.NewServiceSource(o); !errors.Is(err, verify.ErrConfig) {
+		for _, base := range []string{"ftp://x", "http://h/?q=1", "http://user:pw@h/%zz"} {
+			if _, err := rim.NewHTTPSource(base, nil, nil); !errors.Is(err, verify.ErrConfig) {
+				t.Errorf("base URL %q accepted: %v", base, err)
+			}
+		}
+		for _, o := range []rim.HTTPOption{rim.WithTTL(0), rim.WithClock(nil), rim.WithMaxStale(-1)} {
+			if _, err := rim.NewHTTPSource("", nil, nil, o); !errors.Is(err, verify.ErrConfig) {
 				t.Errorf("option accepted: %v", err)
 			}
 		}

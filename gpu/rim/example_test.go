@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/rim"
@@ -22,7 +23,7 @@ func ExampleVerifier_Fetch() {
 	driverID, _ := rim.DriverID(rim.ArchHopper, driverVersion)
 	vbiosID, _ := rim.VBIOSID("1010", "0200", "882", vbiosVersion)
 
-	src, err := rim.NewDirSource("../../testdata/gpu/rim/v1") // or rim.NewServiceSource()
+	src, err := rim.NewFSSource(os.DirFS("../../testdata/gpu/rim/v1")) // or rim.NewHTTPSource("", fetcher, store)
 	if err != nil {
 		log.Fatal(err)
 	}

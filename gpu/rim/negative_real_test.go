@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"github.com/beevik/etree"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,7 +188,7 @@ func TestRealProductionVBIOSRIMs(t *testing.T) {
 	if err != nil || len(files) != 24 {
 		t.Fatalf("%d files, %v", len(files), err)
 	}
-	src, err := rim.NewDirSource(td + "prod")
+	src, err := rim.NewFSSource(os.DirFS(td + "prod"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"github.com/trustfactory/attest/gpu/rim"
+	"os"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func TestRealV1(t *testing.T) {
 	if err != nil || vbiosID != "NV_GPU_VBIOS_1010_0200_882_96009F0001" {
 		t.Fatalf("rim.VBIOSID = %q, %v", vbiosID, err)
 	}
-	src, err := rim.NewDirSource(td + "v1")
+	src, err := rim.NewFSSource(os.DirFS(td + "v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestRealV2(t *testing.T) {
 	if err != nil || vbiosID != "NV_GPU_VBIOS_1010_0200_882_96005E0001" {
 		t.Fatalf("rim.VBIOSID = %q, %v", vbiosID, err)
 	}
-	src, err := rim.NewDirSource(td + "v2")
+	src, err := rim.NewFSSource(os.DirFS(td + "v2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestRealV3Switch(t *testing.T) {
 	if err != nil || id != "NV_SWITCH_BIOS_5612_0002_890_9610550001" {
 		t.Fatalf("rim.SwitchBIOSID(%q) = %q, %v", biosVersion, id, err)
 	}
-	src, err := rim.NewDirSource(td + "v3")
+	src, err := rim.NewFSSource(os.DirFS(td + "v3"))
 	if err != nil {
 		t.Fatal(err)
 	}

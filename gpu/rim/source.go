@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -79,38 +78,35 @@ func (s *MemorySource) Get(_ context.Context, id string) ([]byte, error) {
 	return bytes.Clone(d), nil
 }
 
-// DirSource is a Source reading a directory laid out as NVIDIA's nvattest
+// FSSource is a Source reading a file system laid out as NVIDIA's nvattest
 // "--rim-store dir" expects: one file per RIM, named "<RIM ID>.xml" (for
 // example NV_GPU_DRIVER_GH100_550.90.07.xml), holding the signed XML as
-// served in the RIM service's "rim" field after base64 decoding. Reads stay
-// inside the directory (symbolic links cannot escape it).
-type DirSource struct {
-	dir string
+// served in the RIM service's "rim" field after base64 decoding. Each read is
+// capped in size. For a directory on disk, os.OpenRoot(dir) and its FS keep
+// reads inside the directory (os.DirFS follows symbolic links out of it).
+type FSSource struct {
+	fsys fs.FS
 }
 
-// NewDirSource returns a DirSource for dir, which must be an existing directory.
-func NewDirSource(dir string) (*DirSource, error) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "rim: RIM directory: %w", err)
+// NewFSSource returns a source reading the RIMs in fsys.
+func NewFSSource(fsys fs.FS) (*FSSource, error) {
+	if fsys == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "rim: NewFSSource: nil file system")
 	}
-	if !fi.IsDir() {
-		return nil, verify.Errorf(verify.ErrConfig, "rim: RIM directory %q is not a directory", dir)
-	}
-	return &DirSource{dir: dir}, nil
+	return &FSSource{fsys: fsys}, nil
 }
 
-// Get reads <dir>/<id>.xml.
-func (s *DirSource) Get(ctx context.Context, id string) ([]byte, error) {
+// Get reads <id>.xml.
+func (s *FSSource) Get(ctx context.Context, id string) ([]byte, error) {
 	if err := CheckID(id); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s: %w", id, err)
 	}
-	f, err := os.OpenInRoot(s.dir, id+".xml")
+	f, err := s.fsys.Open(id + ".xml")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s not in directory %s: %w", id, s.dir, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s not in the RIM store: %w", id, collateral.ErrNotFound)
 	}
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s: %w", id, err)
@@ -130,68 +126,34 @@ func (s *DirSource) Get(ctx context.Context, id string) ([]byte, error) {
 // DefaultServiceURL + "/v1/rim/" + ID.
 const DefaultServiceURL = "https://rim.attestation.nvidia.com"
 
-// ServiceSource is a Source for NVIDIA's RIM service (GET <base>/v1/rim/<id>,
+// HTTPSource is a Source for NVIDIA's RIM service (GET <base>/v1/rim/<id>,
 // answered with JSON {"id","rim" (base64 XML),"sha256","rim_format",…}),
-// through a collateral.Fetcher and a collateral.Cache. The answer's id must be
-// the requested one, its rim_format (when present) "TCG", and its sha256
-// (when present) the SHA-256 of the decoded document.
+// through a collateral.Fetcher and a collateral.Cache over a
+// collateral.Store. The answer's id must be the requested one, its
+// rim_format (when present) "TCG", and its sha256 (when present) the SHA-256
+// of the decoded document. Create it with NewHTTPSource.
 //
 // The service sends no caching headers; a fetched document is kept for the
-// TTL (default 24 h) by the cache's clock. That only decides when to fetch
+// TTL (default 24 h) by the source's clock. That only decides when to fetch
 // again: the document is verified at the caller's time whether it came from
-// the cache or not. A service key (NVIDIA's "Authorization: Bearer") is set
-// on the HTTP client of the collateral.HTTPFetcher, e.g. by its transport.
-type ServiceSource struct {
-	base    string
-	fetcher collateral.Fetcher
-	cache   *collateral.Cache
-	ttl     time.Duration
-	now     func() time.Time
+// the store or not. A service key (NVIDIA's "Authorization: Bearer") goes in
+// the Header of the collateral.HTTPFetcher.
+type HTTPSource struct {
+	base     string
+	fetcher  collateral.Fetcher
+	cache    *collateral.Cache
+	ttl      time.Duration
+	maxStale time.Duration
+	now      func() time.Time
 }
 
-// ServiceOption configures a ServiceSource.
-type ServiceOption func(*ServiceSource) error
+// HTTPOption configures an HTTPSource.
+type HTTPOption func(*HTTPSource) error
 
-// WithBaseURL sets the service's base URL (default DefaultServiceURL), e.g.
-// an httptest server or an on-premises mirror.
-func WithBaseURL(base string) ServiceOption {
-	return func(s *ServiceSource) error {
-		u, err := url.Parse(base)
-		if err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return verify.Errorf(verify.ErrConfig, "rim: WithBaseURL %q: expected an http(s) URL with a host and no query", base)
-		}
-		s.base = strings.TrimRight(base, "/")
-		return nil
-	}
-}
-
-// WithFetcher sets the fetcher (default a zero collateral.HTTPFetcher).
-func WithFetcher(f collateral.Fetcher) ServiceOption {
-	return func(s *ServiceSource) error {
-		if f == nil {
-			return verify.Errorf(verify.ErrConfig, "rim: WithFetcher: nil fetcher")
-		}
-		s.fetcher = f
-		return nil
-	}
-}
-
-// WithCache sets the collateral cache (default a private one), which may be
-// shared with other sources: keys are prefixed with the service URL.
-func WithCache(c *collateral.Cache) ServiceOption {
-	return func(s *ServiceSource) error {
-		if c == nil {
-			return verify.Errorf(verify.ErrConfig, "rim: WithCache: nil cache")
-		}
-		s.cache = c
-		return nil
-	}
-}
-
-// WithTTL sets how long a fetched RIM is served from the cache before it is
+// WithTTL sets how long a fetched RIM is served from the store before it is
 // fetched again (default 24 h).
-func WithTTL(d time.Duration) ServiceOption {
-	return func(s *ServiceSource) error {
+func WithTTL(d time.Duration) HTTPOption {
+	return func(s *HTTPSource) error {
 		if d <= 0 {
 			return verify.Errorf(verify.ErrConfig, "rim: WithTTL: %v is not positive", d)
 		}
@@ -200,9 +162,22 @@ func WithTTL(d time.Duration) ServiceOption {
 	}
 }
 
-// WithClock sets the clock the cache's freshness uses (default time.Now).
-func WithClock(now func() time.Time) ServiceOption {
-	return func(s *ServiceSource) error {
+// WithMaxStale lets the source serve a RIM up to d past its TTL when a
+// refresh fails (default zero: never). The document is verified at the
+// caller's time either way.
+func WithMaxStale(d time.Duration) HTTPOption {
+	return func(s *HTTPSource) error {
+		if d < 0 {
+			return verify.Errorf(verify.ErrConfig, "rim: WithMaxStale: negative duration %v", d)
+		}
+		s.maxStale = d
+		return nil
+	}
+}
+
+// WithClock sets the clock the TTL uses (default time.Now).
+func WithClock(now func() time.Time) HTTPOption {
+	return func(s *HTTPSource) error {
 		if now == nil {
 			return verify.Errorf(verify.ErrConfig, "rim: WithClock: nil clock")
 		}
@@ -211,21 +186,43 @@ func WithClock(now func() time.Time) ServiceOption {
 	}
 }
 
-// NewServiceSource returns a ServiceSource for NVIDIA's RIM service.
-func NewServiceSource(opts ...ServiceOption) (*ServiceSource, error) {
-	s := &ServiceSource{base: DefaultServiceURL, ttl: 24 * time.Hour, now: time.Now}
+// NewHTTPSource returns a source for NVIDIA's RIM service or, with baseURL,
+// an on-premises mirror or a test server (empty: DefaultServiceURL). f does
+// the requests (nil: a collateral.HTTPFetcher with its defaults; an
+// HTTPFetcher's fields are validated here). s keeps the fetched documents
+// (nil: a private in-memory store); one Store may be shared by every source
+// and verifier, its keys here are "nvidia-rim " and the URL.
+func NewHTTPSource(baseURL string, f collateral.Fetcher, s collateral.Store, opts ...HTTPOption) (*HTTPSource, error) {
+	if baseURL == "" {
+		baseURL = DefaultServiceURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		shown := "(unparsable)"
+		if err == nil {
+			shown = u.Redacted()
+		}
+		return nil, verify.Errorf(verify.ErrConfig, "rim: base URL %q: expected an http(s) URL with a host and no query", shown)
+	}
+	src := &HTTPSource{base: strings.TrimRight(baseURL, "/"), fetcher: f, ttl: 24 * time.Hour, now: time.Now}
 	for _, o := range opts {
-		if err := o(s); err != nil {
+		if err := o(src); err != nil {
 			return nil, err
 		}
 	}
-	if s.fetcher == nil {
-		s.fetcher = &collateral.HTTPFetcher{}
+	if src.fetcher == nil {
+		src.fetcher = &collateral.HTTPFetcher{}
 	}
-	if s.cache == nil {
-		s.cache = collateral.NewCache(collateral.CacheOptions{Store: collateral.NewMemoryStore(256, 32<<20)})
+	if v, ok := src.fetcher.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
 	}
-	return s, nil
+	if s == nil {
+		s = collateral.NewMemoryStore(256, 32<<20)
+	}
+	src.cache = collateral.NewCache(collateral.CacheOptions{Store: s, MaxStale: src.maxStale})
+	return src, nil
 }
 
 // serviceResponse is the RIM service's JSON answer.
@@ -238,7 +235,7 @@ type serviceResponse struct {
 
 // Get fetches the RIM named id (from the cache when fresh) and returns the
 // decoded XML document.
-func (s *ServiceSource) Get(ctx context.Context, id string) ([]byte, error) {
+func (s *HTTPSource) Get(ctx context.Context, id string) ([]byte, error) {
 	if err := CheckID(id); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func Example() {
 	kds := snptest.NewKDS(pki)
 	defer kds.Close()
 	kds.SetCRL(snp.Genoa, snp.SigningKeyVCEK, crl)
-	src, _ := snp.NewKDS(snp.KDSOptions{BaseURL: kds.URL()})
+	src, _ := snp.NewHTTPSource(kds.URL(), nil, nil)
 
 	v, _ := snp.NewVerifier(snp.WithTrustedRoots(pki.Roots()), snp.WithKDS(src))
 	report, _ := pki.Sign(snptest.Report{

@@ -41,7 +41,7 @@ func NewKDS(pkis ...*PKI) *KDS {
 	return k
 }
 
-// URL is the base URL to give snp.NewKDS.
+// URL is the base URL to give snp.NewHTTPSource.
 func (k *KDS) URL() string { return k.Server.URL }
 
 // Close stops the server.

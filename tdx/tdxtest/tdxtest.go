@@ -67,6 +67,29 @@ type PKI struct {
 	Platform       Platform
 	// NotBefore and NotAfter bound every certificate.
 	NotBefore, NotAfter time.Time
+	// CollateralTime is the time the PKI's collateral (TCB info, QE identity
+	// and CRLs made by its methods) is valid at: see Window. Zero:
+	// VerifyTime, the fixed June 2025 window of IssueDate and NextUpdate.
+	CollateralTime time.Time
+}
+
+// Collateral window around CollateralTime, as long as the defaults' (issued
+// 2025-06-01, next update 2025-07-01 around VerifyTime 2025-06-15): Intel's
+// own TCB info is issued daily and valid for a month.
+const (
+	windowBefore = 14 * 24 * time.Hour
+	windowAfter  = 16 * 24 * time.Hour
+)
+
+// Window returns the issue date and next update of the collateral the PKI's
+// methods make: 14 days before CollateralTime to 16 days after it, or
+// IssueDate to NextUpdate when CollateralTime is zero.
+func (p *PKI) Window() (issue, next time.Time) {
+	if p.CollateralTime.IsZero() {
+		return IssueDate, NextUpdate
+	}
+	t := p.CollateralTime.UTC().Truncate(time.Second)
+	return t.Add(-windowBefore), t.Add(windowAfter)
 }
 
 var serial atomic.Int64
@@ -105,6 +128,15 @@ func issue(tmpl *x509.Certificate, parent *Key, key *ecdsa.PrivateKey) Key {
 // 2020-01-01..2040-01-01.
 func NewPKI() *PKI {
 	return NewPKIFor(DefaultPlatform(), time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// NewPKIAt returns a fresh PKI for DefaultPlatform whose certificates (five
+// years before t to fifteen after) and collateral (Window) are valid at t:
+// for tests at the real clock, pass time.Now().
+func NewPKIAt(t time.Time) *PKI {
+	p := NewPKIFor(DefaultPlatform(), t.AddDate(-5, 0, 0).UTC().Truncate(time.Second), t.AddDate(15, 0, 0).UTC().Truncate(time.Second))
+	p.CollateralTime = t
+	return p
 }
 
 // NewPKIFor returns a fresh PKI for plat with certificates valid from nb to na.
@@ -453,7 +485,9 @@ func ISVLevel(isvsvn int, status, date string) Level {
 	return Level{TCB: LevelTCB{ISVSVN: ip(isvsvn)}, TCBDate: date, TCBStatus: status}
 }
 
-// Collateral validity of the defaults: issued 2025-06-01, next update 2025-07-01.
+// Collateral validity of the defaults (a PKI whose CollateralTime is zero):
+// issued 2025-06-01, next update 2025-07-01. Read them, never assign them:
+// a PKI's CollateralTime chooses another window.
 var (
 	IssueDate  = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	NextUpdate = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
@@ -465,10 +499,12 @@ const zeros48 = "000000000000000000000000000000000000000000000000000000000000000
 
 // DefaultTCBInfo is TCB info for the PKI's platform whose first level, the one
 // DefaultQuote matches, has the given status; a second level is OutOfDate.
+// It is dated in the PKI's Window.
 func (p *PKI) DefaultTCBInfo(status string) TCBInfo {
+	issue, next := p.Window()
 	return TCBInfo{
 		ID: "TDX", Version: 3,
-		IssueDate: IssueDate.Format(time.RFC3339), NextUpdate: NextUpdate.Format(time.RFC3339),
+		IssueDate: issue.Format(time.RFC3339), NextUpdate: next.Format(time.RFC3339),
 		FMSPC: fmt.Sprintf("%X", p.Platform.FMSPC[:]), PCEID: fmt.Sprintf("%X", p.Platform.PCEID[:]),
 		TCBEvaluationDataNumber: 17,
 		TDXModule:               &Module{MRSigner: zeros48, Attributes: "0000000000000000", AttributesMask: "FFFFFFFFFFFFFFFF"},
@@ -483,11 +519,22 @@ func (p *PKI) DefaultTCBInfo(status string) TCBInfo {
 	}
 }
 
-// DefaultQEIdentity matches DefaultQuote's QE (ISVSVN 4 UpToDate, 0 OutOfDate).
+// DefaultQEIdentity matches DefaultQuote's QE (ISVSVN 4 UpToDate, 0
+// OutOfDate), dated IssueDate to NextUpdate.
 func DefaultQEIdentity() QEIdentity {
+	return qeIdentity(IssueDate, NextUpdate)
+}
+
+// DefaultQEIdentity is the package's DefaultQEIdentity dated in the PKI's
+// Window.
+func (p *PKI) DefaultQEIdentity() QEIdentity {
+	return qeIdentity(p.Window())
+}
+
+func qeIdentity(issue, next time.Time) QEIdentity {
 	return QEIdentity{
 		ID: "TD_QE", Version: 2,
-		IssueDate: IssueDate.Format(time.RFC3339), NextUpdate: NextUpdate.Format(time.RFC3339),
+		IssueDate: issue.Format(time.RFC3339), NextUpdate: next.Format(time.RFC3339),
 		TCBEvaluationDataNumber: 17,
 		MiscSelect:              "00000000", MiscSelectMask: "FFFFFFFF",
 		Attributes: "11000000000000000000000000000000", AttributesMask: "FBFFFFFFFFFFFFFF0000000000000000",
@@ -524,6 +571,12 @@ func CRL(issuer Key, serials ...*big.Int) []byte {
 	return CRLAt(issuer, IssueDate, NextUpdate, serials...)
 }
 
+// CRL returns a DER CRL by issuer revoking serials, valid in the PKI's Window.
+func (p *PKI) CRL(issuer Key, serials ...*big.Int) []byte {
+	issue, next := p.Window()
+	return CRLAt(issuer, issue, next, serials...)
+}
+
 // CRLAt is CRL with an explicit validity.
 func CRLAt(issuer Key, this, next time.Time, serials ...*big.Int) []byte {
 	var entries []x509.RevocationListEntry
@@ -540,20 +593,21 @@ func CRLAt(issuer Key, this, next time.Time, serials ...*big.Int) []byte {
 }
 
 // Collateral assembles a full collateral set from signed TCB info and QE
-// identity bodies, with empty CRLs.
+// identity bodies, with empty CRLs valid in the PKI's Window.
 func (p *PKI) Collateral(tcbInfo, qeIdentity []byte) *tdx.Collateral {
 	signing := PEM(p.TCBSigner.Cert, p.Root.Cert)
 	return &tdx.Collateral{
 		TCBInfo: tcbInfo, TCBInfoIssuerChain: signing,
 		QEIdentity: qeIdentity, QEIdentityIssuerChain: signing,
-		PCKCRL: CRL(p.PCKCA), PCKCRLIssuerChain: PEM(p.PCKCA.Cert, p.Root.Cert),
-		RootCACRL: CRL(p.Root),
+		PCKCRL: p.CRL(p.PCKCA), PCKCRLIssuerChain: PEM(p.PCKCA.Cert, p.Root.Cert),
+		RootCACRL: p.CRL(p.Root),
 	}
 }
 
-// DefaultCollateral is the full collateral set rating DefaultQuote UpToDate.
+// DefaultCollateral is the full collateral set rating DefaultQuote UpToDate,
+// valid in the PKI's Window.
 func (p *PKI) DefaultCollateral() *tdx.Collateral {
-	return p.Collateral(p.SignTCBInfo(p.DefaultTCBInfo("UpToDate")), p.SignQEIdentity(DefaultQEIdentity()))
+	return p.Collateral(p.SignTCBInfo(p.DefaultTCBInfo("UpToDate")), p.SignQEIdentity(p.DefaultQEIdentity()))
 }
 
 // IssueCA issues another intermediate CA under the PKI's root (for example a

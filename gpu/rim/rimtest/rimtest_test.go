@@ -104,7 +104,7 @@ func TestService(t *testing.T) {
 	if err := json.Unmarshal(body, &r); err != nil || r["id"] != id || r["rim_format"] != "TCG" || r["sha256"] == "" {
 		t.Fatalf("answer %s: %v", body, err)
 	}
-	src, err := rim.NewServiceSource(rim.WithBaseURL(svc.URL), rim.WithFetcher(&collateral.HTTPFetcher{MaxRetries: -1}))
+	src, err := rim.NewHTTPSource(svc.URL, &collateral.HTTPFetcher{MaxRetries: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

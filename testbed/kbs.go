@@ -1,4 +1,4 @@
-package offlinetest
+package testbed
 
 import (
 	"bytes"
@@ -13,7 +13,8 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-// KBSEdits change what an attester puts in a KBS request, for negative tests.
+// KBSEdits change what an attester puts in a KBS request: the zero value
+// changes nothing; the edits make negative tests.
 type KBSEdits struct {
 	Quote func(*tdxtest.QuoteSpec)       // edit the TD quote
 	GPU   func(i int, r *gputest.Report) // edit GPU i's report
@@ -88,4 +89,12 @@ func (b *Bed) KBSRequest(nonce string, teeKey json.RawMessage, e KBSEdits) ([]by
 			"additional_evidence": additional,
 		},
 	})
+}
+
+// KBSRequestFor is KBSRequest for the session's nonce and TEE key.
+func (b *Bed) KBSRequestFor(s *Session, e KBSEdits) ([]byte, error) {
+	if s == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: nil session")
+	}
+	return b.KBSRequest(s.RuntimeData.Nonce, s.RuntimeData.TEEPubKey, e)
 }
