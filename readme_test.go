@@ -4,8 +4,8 @@ package attest_test
 // for word: TestREADMEBlocks compares them, the compiler checks them, and the
 // tests below run them, so the documented API cannot drift. A block is marked
 // by the HTML comment <!-- readme-test: name --> on the line before its
-// ```go fence, name being the function whose body it is; every Go block of
-// the README must be marked.
+// ```go fence, name being the function whose body it is. Unmarked Go blocks
+// are not checked; the blocks named in marked below must stay marked.
 
 import (
 	"bytes"
@@ -99,14 +99,19 @@ func relyingParty(ctx context.Context, jwksJSON, jwt []byte, sessionNonce string
 
 var marker = regexp.MustCompile(`^<!-- readme-test: ([A-Za-z_][A-Za-z0-9_]*) -->$`)
 
-// TestREADMEBlocks checks that every Go block of the README is marked and
-// equals the body of the function its marker names.
+// marked are the README blocks that must stay marked (and so checked).
+var marked = []string{"fiveMinutes", "relyingParty"}
+
+// TestREADMEBlocks checks that every marked Go block of the README equals
+// the body of the function its marker names.
 func TestREADMEBlocks(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	bodies := functionBodies(t)
 	blocks := readmeBlocks(t, string(readme))
-	require.NotEmpty(t, blocks, "README has no marked Go block")
+	for _, name := range marked {
+		require.Contains(t, blocks, name, "README block %s lost its <!-- readme-test: %s --> marker", name, name)
+	}
 	for name, block := range blocks {
 		body, ok := bodies[name]
 		if !ok {
@@ -119,8 +124,8 @@ func TestREADMEBlocks(t *testing.T) {
 	}
 }
 
-// readmeBlocks returns the Go blocks of doc by the name of their marker,
-// failing on an unmarked block, a marker without block, or a name used twice.
+// readmeBlocks returns the marked Go blocks of doc by the name of their
+// marker, failing on a marker without block or a name used twice.
 func readmeBlocks(t *testing.T, doc string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -128,7 +133,7 @@ func readmeBlocks(t *testing.T, doc string) map[string]string {
 	for i := 0; i < len(lines); i++ {
 		m := marker.FindStringSubmatch(strings.TrimSpace(lines[i]))
 		if strings.TrimSpace(lines[i]) == "```go" {
-			t.Errorf("README line %d: a Go block without a <!-- readme-test: name --> marker on the line before it", i+1)
+			t.Logf("README line %d: an unmarked Go block, not checked", i+1)
 			continue
 		}
 		if m == nil {
