@@ -47,7 +47,7 @@ func TestRealEvidenceDefaultPolicy(t *testing.T) {
 			require.NoError(t, err)
 			p, err := policy.New(rv)
 			require.NoError(t, err)
-			r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatAzureSNP, Claims: m, Now: realTime})
+			r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatAzureSNP, Claims: m, Now: realTime, Unsafe: verify.UnsafeSwitchesOf(c)})
 			require.NoError(t, err)
 			var failed []string
 			for _, ch := range r.Checks {
