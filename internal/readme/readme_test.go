@@ -1,8 +1,10 @@
-package attest_test
+// Package readme_test keeps the module's README honest.
+package readme_test
 
-// The Go blocks of README.md are the bodies of functions in this file, word
-// for word: TestREADMEBlocks compares them, the compiler checks them, and the
-// tests below run them, so the documented API cannot drift. A block is marked
+// The Go blocks of the module's README.md are the bodies of functions in
+// this file, word for word: TestREADMEBlocks compares them, the compiler
+// checks them, and the tests below run them, so the documented API cannot
+// drift. A block is marked
 // by the HTML comment <!-- readme-test: name --> on the line before its
 // ```go fence, name being the function whose body it is. Unmarked Go blocks
 // are not checked; the blocks named in marked below must stay marked.
@@ -105,7 +107,7 @@ var marked = []string{"fiveMinutes", "relyingParty"}
 // TestREADMEBlocks checks that every marked Go block of the README equals
 // the body of the function its marker names.
 func TestREADMEBlocks(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	bodies := functionBodies(t)
 	blocks := readmeBlocks(t, string(readme))
@@ -205,7 +207,7 @@ func TestREADMEFiveMinutes(t *testing.T) {
 	for _, d := range []string{"bundle/tdx", "bundle/gpu/rims", "bundle/gpu/ocsp"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
 	}
-	rv, err := os.ReadFile("cmd/attest/samples/composite/reference-values.yaml")
+	rv, err := os.ReadFile("../../cmd/attest/samples/composite/reference-values.yaml")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "reference-values.yaml"), rv, 0o600))
 	priv, jwks, err := token.GenerateKey(token.ES256, "k1")
