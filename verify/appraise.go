@@ -304,16 +304,21 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 }
 
 // AppraiseSession is AppraiseOutcome for an appraisal that answers session
-// s: the result's eat_nonce is s.Nonce when every component was verified
-// against a non-empty Expectations.ReportData (none is left out with
-// AllowMissingReportDataUnsafe, so a relying party's nonce check fails
-// closed), and every submodule whose evidence
-// verified against a non-empty Expectations.ReportData carries s.TEEPubKey
-// (when set) as its attest_tee_pubkey extension, where token.BoundKey and
-// token.CheckKeyBinding find it. A submodule that failed, or was verified
-// with AllowMissingReportDataUnsafe and no report data, gets no key: nothing
-// proved its evidence holds it. An invalid session (nonce outside 8–64
-// bytes, a key that is no JWK object) is an ErrConfig error.
+// s, whose components' Expectations.ReportData were derived from it (as
+// binding.Expect derives them from KBS runtime data):
+//
+//   - the result's eat_nonce is s.Nonce, when every component was verified
+//     against a non-empty report data; one left unbound (with
+//     AllowMissingReportDataUnsafe) leaves the result without eat_nonce, so
+//     a relying party's nonce check fails closed;
+//   - s.TEEPubKey, when set, becomes the attest_tee_pubkey extension of
+//     every submodule that verified against a non-empty report data, where
+//     token.BoundKey and token.CheckKeyBinding find it. A submodule that
+//     failed or was not bound gets none: nothing proved its evidence holds
+//     the key.
+//
+// An invalid session (a nonce outside 8–64 bytes, a key that is no JWK
+// object) is an ErrConfig error.
 func (a *Appraiser) AppraiseSession(ctx context.Context, s Session, comps []Component) (*Outcome, error) {
 	return a.appraise(ctx, &s, comps)
 }

@@ -9,6 +9,17 @@
 // policy; combining several components into one attestation result is the
 // job of the composite appraiser.
 //
+// What differs from one evidence format to the next lives with its verifier
+// behind small optional interfaces: SubmodClasser (the submodule class),
+// TEENamer (the KBS TEE name), ReportDataPlacer (where the session binding
+// goes), ExpiringClaims and UnsafeReporter (what the claims' verification
+// relied on and which unsafe switches took effect). A new TEE is its own
+// package plus one registration.
+//
+// The Appraiser appraises per call with the policy it was built with, a
+// copy's (WithPolicy) or a PolicyRef's current one, read once per appraisal;
+// AppraiseSession carries the session's nonce and TEE key into the result.
+//
 // Every error a verifier returns carries a kind from this package, so callers
 // branch with errors.Is(err, verify.ErrSignature) and never on message text.
 // FailureVector maps an error to the AR4SI trust claims an EAR must carry for

@@ -126,3 +126,21 @@ func TestSessionRefusesBadInput(t *testing.T) {
 	_, err := verify.NewSession("0123456789", json.RawMessage(`{"x":1}`))
 	require.ErrorIs(t, err, verify.ErrConfig)
 }
+
+// FuzzSession: any nonce and key bytes give a session or an ErrConfig
+// error, never a panic, and an accepted session holds an 8–64-byte nonce.
+func FuzzSession(f *testing.F) {
+	f.Add("XCm0kNh8Ss5Y3f2w/Cg0Vq3U2cBKnW2Q5m8wX0o4mT0=", []byte(`{"kty":"EC","crv":"P-256","x":"AA","y":"AQ"}`))
+	f.Add("short", []byte(`{}`))
+	f.Add(strings.Repeat("n", 100), []byte(`[{"kty":1}]`))
+	f.Add("0123456789", []byte(`{"kty":"RSA","n":`))
+	f.Fuzz(func(t *testing.T, nonce string, key []byte) {
+		s, err := verify.NewSession(nonce, key)
+		if err != nil {
+			require.ErrorIs(t, err, verify.ErrConfig)
+			return
+		}
+		require.GreaterOrEqual(t, len(s.Nonce), 8)
+		require.LessOrEqual(t, len(s.Nonce), 64)
+	})
+}

@@ -31,7 +31,9 @@ type Expectations struct {
 	// Skew is the clock skew tolerated on exp, nbf and iat (≥ 0).
 	Skew time.Duration
 	// Nonce, when non-nil, must equal the token's eat_nonce; a non-nil empty
-	// Nonce is a configuration error, never a skipped check.
+	// Nonce is a configuration error, never a skipped check. An appraisal
+	// told its session (verify.Appraiser.AppraiseSession) carries the
+	// session's nonce string as verify.SessionNonce derives it.
 	Nonce []byte
 	// Issuer, when set, must equal iss.
 	Issuer string
