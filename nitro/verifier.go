@@ -19,7 +19,7 @@ import (
 // document. Neither Trustee nor Veraison has a Nitro verifier, so there is no
 // established name to match; "aws-nitro" follows the vendor-first style of
 // "az-snp-vtpm" and "nvidia-gpu".
-const Format verify.Format = "aws-nitro"
+const Format = verify.FormatNitro
 
 // Field names the document field that carries the session's report data.
 type Field string

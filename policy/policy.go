@@ -151,14 +151,16 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 		e.tdx()
 	case verify.FormatSNP:
 		e.snp()
-	case verify.FormatGPU:
+	case verify.FormatGPU, verify.FormatNRASGPU:
 		e.gpu(gpuKeys)
-	case verify.FormatNVSwitch:
+	case verify.FormatNVSwitch, verify.FormatNRASSwitch:
 		e.gpu(switchKeys)
 	case verify.FormatTPM:
 		e.tpm()
 	case verify.FormatAzureSNP:
 		e.azureSNP()
+	case verify.FormatNitro:
+		e.nitro()
 	default:
 		return nil, verify.Errorf(verify.ErrUnsupported, "no policy rules for evidence format %q", in.Format)
 	}

@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -52,22 +51,13 @@ func nitroRV(t *testing.T, m map[string]any, extra ...Entry) *ReferenceValues {
 }
 
 // appraiseNitro appraises claims of format nitro.Format through New and
-// Appraise. Until policy.go's format switch dispatches nitro.Format (the
-// lead's one-line registration), Appraise answers ErrUnsupported and the
-// rules are driven here exactly as Appraise drives them.
+// Appraise, as the composite appraiser does.
 func appraiseNitro(t *testing.T, rv *ReferenceValues, m map[string]any, unsafe ...verify.UnsafeSwitch) *verify.PolicyResult {
 	t.Helper()
 	p, err := New(rv)
 	require.NoError(t, err)
 	in := verify.PolicyInput{Submod: "cpu0", Format: nitro.Format, Claims: m, Now: now, Unsafe: unsafe}
 	r, err := p.Appraise(context.Background(), in)
-	if errors.Is(err, verify.ErrUnsupported) {
-		e := &eval{in: in, rv: p.rv, now: in.Now, checks: make([]verify.Check, 0, 16)}
-		e.nitro()
-		e.common()
-		require.NoError(t, e.err)
-		r, err = &verify.PolicyResult{PolicyID: p.id, TrustVector: e.vector, Checks: e.checks}, nil
-	}
 	require.NoError(t, err)
 	for _, c := range r.Checks {
 		require.NotEmpty(t, c.ID)

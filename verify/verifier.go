@@ -21,6 +21,13 @@ const (
 	// FormatAzureSNP is an Azure confidential VM's vTPM quote with the HCL
 	// report that binds its AK to an AMD SEV-SNP report (Trustee's az-snp-vtpm).
 	FormatAzureSNP Format = "az-snp-vtpm"
+	// FormatNitro is an AWS Nitro Enclaves attestation document (COSE_Sign1).
+	FormatNitro Format = "aws-nitro"
+	// FormatNRASGPU and FormatNRASSwitch are NVIDIA Remote Attestation
+	// Service results (detached EATs) for GPUs and NVSwitches: the remote
+	// path to the same claims as FormatGPU and FormatNVSwitch.
+	FormatNRASGPU    Format = "nvidia-nras-gpu"
+	FormatNRASSwitch Format = "nvidia-nras-switch"
 )
 
 // Expectations are what the caller requires of one piece of evidence. They are

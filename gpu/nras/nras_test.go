@@ -159,10 +159,7 @@ func TestMultiDeviceSplit(t *testing.T) {
 	require.NoError(t, err)
 	pol, err := policy.New(nil)
 	require.NoError(t, err)
-	appr, err := verify.NewAppraiser(reg, verify.PolicyFunc(func(ctx context.Context, in verify.PolicyInput) (*verify.PolicyResult, error) {
-		in.Format = verify.FormatGPU // the lead's dispatch: NRAS GPU → GPU rules
-		return pol.Appraise(ctx, in)
-	}))
+	appr, err := verify.NewAppraiser(reg, pol) // the GPU rules appraise NRAS GPU claims
 	require.NoError(t, err)
 	out, err := appr.AppraiseOutcome(ctx, []verify.Component{{Name: "gpu", Format: nras.FormatGPU, Evidence: eat, Expect: expect()}})
 	require.NoError(t, err)

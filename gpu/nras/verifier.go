@@ -23,9 +23,9 @@ import (
 // claims carry the same names, so the same policy rules apply.
 const (
 	// FormatGPU is an NRAS detached EAT for GPUs (/v4/attest/gpu).
-	FormatGPU verify.Format = "nvidia-nras-gpu"
+	FormatGPU = verify.FormatNRASGPU
 	// FormatSwitch is an NRAS detached EAT for NVSwitches (/v4/attest/switch).
-	FormatSwitch verify.Format = "nvidia-nras-switch"
+	FormatSwitch = verify.FormatNRASSwitch
 )
 
 // NRAS base URLs: the issuer of its tokens and the root of its JWKS URL.
