@@ -95,8 +95,8 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	case now.IsZero():
 		return Entry{}, false, verify.Errorf(verify.ErrConfig, "collateral cache: key %q: zero verification time", key)
 	}
-	if err := ctx.Err(); err != nil {
-		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", ShownURL(key), context.Cause(ctx))
+	if err := verify.Canceled(ctx, fmt.Sprintf("collateral %q", ShownURL(key))); err != nil {
+		return Entry{}, false, err
 	}
 	old, found, err := c.store.Get(ctx, key)
 	if err != nil {
@@ -113,7 +113,7 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	var res singleflight.Result
 	select {
 	case <-ctx.Done():
-		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", ShownURL(key), context.Cause(ctx))
+		return Entry{}, false, verify.Canceled(ctx, fmt.Sprintf("collateral %q", ShownURL(key)))
 	case res = <-ch:
 	}
 	err = res.Err

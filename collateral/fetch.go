@@ -153,8 +153,8 @@ func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
 		if !errors.As(err, &r) {
 			return nil, err
 		}
-		if ctx.Err() != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w (last attempt: %w)", shown, context.Cause(ctx), r.err)
+		if cerr := verify.Canceled(ctx, shown); cerr != nil {
+			return nil, fmt.Errorf("%w (last attempt: %w)", cerr, r.err)
 		}
 		if attempt >= retries {
 			return nil, verify.Errorf(verify.ErrCollateral, "%s: giving up after %d attempts: %w", shown, attempt+1, r.err)
@@ -168,7 +168,7 @@ func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
 		}
 		log.DebugContext(ctx, "collateral fetch retry", "request", shown, "attempt", attempt+1, "wait", wait, "err", r.err)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w (last attempt: %w)", shown, err, r.err)
+			return nil, fmt.Errorf("%w (last attempt: %w)", verify.Canceled(ctx, shown), r.err)
 		}
 	}
 }

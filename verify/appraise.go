@@ -305,8 +305,8 @@ func (a *Appraiser) AppraiseOutcome(ctx context.Context, comps []Component) (*Ou
 	}
 	work()
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, Wrap(ErrConfig, err)
+	if err := Canceled(ctx, "appraisal"); err != nil {
+		return nil, err
 	}
 	a.checkSets(units, out)
 

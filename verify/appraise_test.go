@@ -422,8 +422,8 @@ func TestCompositeCancelled(t *testing.T) {
 	a, _, _ := newAppraiser(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); err == nil {
-		t.Fatal("cancelled appraisal returned a result")
+	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); !errors.Is(err, verify.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled appraisal: expected ErrCanceled, got %v", err)
 	}
 }
 
