@@ -340,7 +340,7 @@ type verifiedCollateral struct {
 	// grace applies, and the certificates that bound it.
 	certNotBefore, certNotAfter         time.Time
 	certNotBeforeItem, certNotAfterItem string
-	issueDates                  [2]time.Time // earliest, latest issue date
+	issueDates                          [2]time.Time // earliest, latest issue date
 }
 
 func serialKey(b []byte) string { return string(b) }
