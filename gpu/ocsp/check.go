@@ -298,13 +298,29 @@ func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certifi
 		c.log.DebugContext(ctx, "ocsp fetch", "subject", cert.Subject.CommonName, "url", q.URL)
 	}
 	der, err := c.src.Fetch(ctx, q)
-	if err != nil {
-		return Answer{}, true, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP for %q: %w", cert.Subject.CommonName, err))
+	fetched := err == nil
+	if fetched {
+		a, err = VerifyResponse(der, cert, issuer, q.Nonce, now, c.skew)
+	} else {
+		err = verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP for %q: %w", cert.Subject.CommonName, err))
 	}
-	a, err = VerifyResponse(der, cert, issuer, q.Nonce, now, c.skew)
+	if err == nil {
+		return a, false, nil
+	}
+	// An answer that came and failed its checks may also surface from the
+	// source (CachedSource verifies what it keeps): it is not missing.
+	var bad *badAnswerError
 	var re ocsp.ResponseError
-	return a, err != nil && errors.As(err, &re), err
+	return Answer{}, !errors.As(err, &bad) && (!fetched || errors.As(err, &re)), err
 }
+
+// badAnswerError marks the error of an answer that came but cannot be used,
+// so that it is never mistaken for a missing one. It adds nothing to the
+// message.
+type badAnswerError struct{ err error }
+
+func (e *badAnswerError) Error() string { return e.err.Error() }
+func (e *badAnswerError) Unwrap() error { return e.err }
 
 // badAnswer is the error of an answer that came but cannot be used: stale,
 // badly signed, from a responder that may not answer for the issuer, or not
@@ -317,7 +333,7 @@ func badAnswer(detail error, format string, args ...any) error {
 		format += ": %w"
 		args = append(args, detail)
 	}
-	return verify.Errorf(verify.ErrCollateral, format, args...)
+	return &badAnswerError{verify.Errorf(verify.ErrCollateral, format, args...)}
 }
 
 // VerifyResponse checks a DER OCSP response for cert (issued by issuer) at

@@ -128,3 +128,26 @@ func TestOCSPCancelledIsCanceled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, verify.ErrCanceled, verify.KindOf(err))
 }
+
+// The same holds when the answers pass through a CachedSource, which
+// verifies what it keeps: a bad answer it refuses is not a missing one.
+func TestPOL14AllowMissingThroughCachedSource(t *testing.T) {
+	r := newResponderPKI()
+	chain := []*x509.Certificate{r.cert, r.issuer}
+	for name, src := range pol14Sources(t, r) {
+		t.Run(name, func(t *testing.T) {
+			cached, err := ocsp.NewCachedSource(src, nil, func() time.Time { return respNow })
+			require.NoError(t, err)
+			chk, err := ocsp.NewChecker(cached, ocsp.WithAllowMissingUnsafe())
+			require.NoError(t, err)
+			res, err := chk.CheckChain(context.Background(), chain, 0, ocsp.ScopeDevice, respNow)
+			if name == "responder down" {
+				require.NoError(t, err)
+				assert.Equal(t, ocsp.StatusMissing, res.Status())
+				return
+			}
+			require.ErrorIs(t, err, verify.ErrCollateral)
+			assert.NotErrorIs(t, err, verify.ErrRevoked)
+		})
+	}
+}
