@@ -212,11 +212,12 @@ func TestExpectations(t *testing.T) {
 	if err != nil || !contains(c.Unsafe, "report_data_unchecked") {
 		t.Fatalf("unsafe report data: %v %v", err, c)
 	}
-	// TDX-26: the expected 32 bytes match, the other 32 are attacker bytes.
+	// TDX-26: the expected 32 bytes match, the other 32 are attacker bytes
+	// (more in TestTDX26ReportDataLayout).
 	e = exp()
 	e.ReportData = nonce[:32]
 	_, err = verifyQuote(t, v, q, e)
-	wantKinds(t, err, verify.ErrFreshness)
+	wantKinds(t, err, verify.ErrBinding)
 	// Init data on MRCONFIGID.
 	s := f.pki.DefaultQuote(nonce)
 	s.Body.MRConfigID = [48]byte{1, 2, 3}

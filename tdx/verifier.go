@@ -145,7 +145,8 @@ func WithUnloggedRTMR3Unsafe() Option {
 }
 
 // WithStrictEventLog additionally rejects event logs with more than one
-// separator on a CC MR index (ErrMalformed).
+// separator on a CC MR index (ErrMalformed), for firmware known to log one
+// per RTMR; OVMF logs two on RTMR0 (see EventLog.CheckSeparators).
 func WithStrictEventLog() Option {
 	return func(c *config) error { c.strictLog = true; return nil }
 }
