@@ -1,6 +1,7 @@
 package tdx_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/verify"
 )
@@ -110,4 +113,34 @@ func TestTDX29MRIndexShift(t *testing.T) {
 	cl, err := verifyQuote(t, v, ev(shifted), e)
 	require.ErrorIs(t, err, verify.ErrBinding)
 	assert.Nil(t, cl)
+}
+
+// TDX-16: a debug TD (TD_ATTRIBUTES bit 0) verifies, and its claims say
+// so; the default policy denies it (contraindicated, configuration 96) even
+// when every measurement matches.
+func TestTDX16DebugTDDeniedByDefault(t *testing.T) {
+	f := newFixture(t)
+	v := f.verifier(t)
+	s := f.pki.DefaultQuote(nonce)
+	binary.LittleEndian.PutUint64(s.Body.TDAttributes[:], tdx.TDAttrDebug)
+	cl, err := verifyQuote(t, v, f.pki.Quote(s), exp())
+	require.NoError(t, err)
+	claims := cl.Map()
+	require.Equal(t, true, claims["td_attributes.debug"])
+	rv, err := policy.FromEntries(policy.Entry{Name: "mr_td", Value: claims["quote.body.mr_td"].(string)})
+	require.NoError(t, err)
+	p, err := policy.New(rv)
+	require.NoError(t, err)
+	r, err := p.Appraise(context.Background(), verify.PolicyInput{Submod: "cpu0", Format: verify.FormatTDX, Claims: claims, Now: exp().Now})
+	require.NoError(t, err)
+	assert.Equal(t, ear.StatusContraindicated, r.Status())
+	assert.Equal(t, ear.UnsupportableConfig, r.TrustVector[ear.Configuration])
+
+	// The same quote without the debug bit is not contraindicated.
+	s.Body.TDAttributes = [8]byte{}
+	cl, err = verifyQuote(t, v, f.pki.Quote(s), exp())
+	require.NoError(t, err)
+	r, err = p.Appraise(context.Background(), verify.PolicyInput{Submod: "cpu0", Format: verify.FormatTDX, Claims: cl.Map(), Now: exp().Now})
+	require.NoError(t, err)
+	assert.NotEqual(t, ear.StatusContraindicated, r.Status())
 }
