@@ -118,7 +118,7 @@ func TestTDXAffirming(t *testing.T) {
 }
 
 // POL-08: missing reference values leave executables unrecognized (warning), never affirming.
-func TestTDXMissingReferenceValues(t *testing.T) {
+func TestPOL08TDXMissingReferenceValues(t *testing.T) {
 	r := appraise(t, nil, verify.FormatTDX, tdxClaims())
 	if r.Status() != ear.StatusWarning {
 		t.Fatalf("status %s, want warning", r.Status())
@@ -176,7 +176,7 @@ func TestTDXMismatch(t *testing.T) {
 }
 
 // POL-09: a warn-only pin that mismatches gives a warning, never affirming.
-func TestWarnOnly(t *testing.T) {
+func TestPOL09WarnOnly(t *testing.T) {
 	cl := tdxClaims()
 	cl["quote.body.mr_td"] = strings.Repeat("00", 48)
 	cl["quote.body.xfam"] = "0000000000000000"
@@ -318,7 +318,7 @@ func TestContainsFold(t *testing.T) {
 }
 
 // POL-07: a rule that reads a claim the verifier did not prove never passes.
-func TestUnverifiedClaimsAbsent(t *testing.T) {
+func TestPOL07UnverifiedClaimsAbsent(t *testing.T) {
 	for _, k := range []string{"quote.body.mr_td", "quote.body.rtmr_1", "quote.body.xfam", "td_attributes.debug"} {
 		cl := tdxClaims()
 		delete(cl, k)
