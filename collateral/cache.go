@@ -84,7 +84,7 @@ func NewCache(opts CacheOptions) *Cache {
 // The shared fetch runs with a context detached from the callers'
 // cancellation (it keeps their values) and bounded by FetchTimeout, so one
 // caller giving up does not fail the others; a caller whose ctx is done gets
-// its error at once. fetch must not keep or modify the Data it returns after
+// its error (verify.ErrCanceled) at once. fetch must not keep or modify the Data it returns after
 // returning. The returned Entry belongs to the caller.
 func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (Entry, bool, error) {
 	switch {

@@ -94,7 +94,8 @@ func (r *retryable) Unwrap() error { return r.err }
 // the first 2xx answer. A 404 fails at once with an error matching ErrNotFound
 // and verify.ErrCollateral; a body larger than MaxBodyBytes fails with
 // verify.ErrLimit; any other failure, after the retries, with
-// verify.ErrCollateral. Cancelling ctx stops the retries and any wait.
+// verify.ErrCollateral. Cancelling ctx stops the retries and any wait, with
+// an error of kind verify.ErrCanceled.
 func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
 	return f.do(ctx, request{method: http.MethodGet, url: rawURL})
 }

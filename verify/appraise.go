@@ -234,7 +234,7 @@ type unit struct {
 // contraindicated submodule carrying the failure's trust claims and its error
 // text; the overall status is never better than the worst submodule. Errors
 // are returned only for requests that cannot be appraised at all (no
-// components, limits exceeded, duplicate names, cancelled context).
+// components, limits exceeded, duplicate names, cancelled context: ErrCanceled).
 //
 // Submodules without a Name are named by class and order: cpu0 for TDX, SNP
 // and TPM evidence, gpu0, gpu1, … for GPUs, switch0, … for NVSwitches.
