@@ -140,3 +140,19 @@ func TestEveryCatalogueCaseHasATest(t *testing.T) {
 		assert.True(t, inCatalogue[id], "notYetCovered lists %s, which is not in the catalogue", id)
 	}
 }
+
+// ids.txt is the catalogue's list: where the catalogue itself is at hand (a
+// checkout with shared/ beside it, as on the developers' machines and in
+// CI), the two must list the same IDs in the same order.
+func TestIDsMatchTheCatalogue(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "..", "shared", "badinputs.md"))
+	if err != nil {
+		t.Skipf("the catalogue is not beside this checkout: %v", err)
+	}
+	row := regexp.MustCompile(`(?m)^\| ([A-Z]+-[0-9]+) \|`)
+	var want []string
+	for _, m := range row.FindAllSubmatch(b, -1) {
+		want = append(want, string(m[1]))
+	}
+	require.Equal(t, want, catalogueIDs(t), "testdata/badinputs/ids.txt differs from shared/badinputs.md")
+}
