@@ -105,3 +105,40 @@ func TestSNP23AdvisoryFloor(t *testing.T) {
 		})
 	}
 }
+
+// A CRL that is expired, or not signed by the pinned ARK, is a collateral
+// failure: ErrCollateral besides its own kind, mapped to the operational
+// trust value (−1), not to a cryptographic failure of the report (99).
+func TestCRLFailuresAreCollateral(t *testing.T) {
+	f := pkis(t)
+	p := f.pki[snp.Milan]
+	other, err := snptest.NewPKI(snp.Milan, snptest.Options{FreshRootKeys: true})
+	require.NoError(t, err)
+	expired, err := p.CRL(now.AddDate(0, 0, -9), now.AddDate(0, 0, -2))
+	require.NoError(t, err)
+	foreign, err := other.CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		crl  []byte
+		kind error
+	}{
+		{"expired CRL", expired, verify.ErrExpired},
+		{"CRL of another ARK", foreign, verify.ErrChain},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mem := snp.NewMemorySource()
+			mem.AddVCEK(snp.Milan, p.ChipID[:], p.TCB, p.VCEK.Raw)
+			mem.AddCRL(snp.Milan, snp.SigningKeyVCEK, c.crl)
+			v, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithKDS(mem))
+			require.NoError(t, err)
+			cl, err := v.Verify(context.Background(), mint(t, p, snptest.Report{}), exp())
+			assert.Nil(t, cl)
+			require.ErrorIs(t, err, c.kind)
+			require.ErrorIs(t, err, verify.ErrCollateral)
+			assert.Equal(t, ear.VerifierMalfunction, verify.FailureVector(err)[ear.InstanceIdentity])
+			assert.True(t, verify.IsOperational(err))
+		})
+	}
+}
