@@ -45,9 +45,10 @@ var (
 	ErrCanceled = errors.New("canceled")
 )
 
-// Kinds lists every error kind, most specific first. KindOf and FailureVector
-// use this order when an error carries more than one kind. It is a copy for
-// callers: the package reads its own, so changing Kinds changes nothing here.
+// Kinds lists every error kind: ErrCanceled, then the others most specific
+// first. KindOf uses this order when an error carries more than one kind. It
+// is a copy for callers: the package reads its own, so changing Kinds changes
+// nothing here.
 var Kinds = slices.Clone(kinds)
 
 // kinds is the order KindOf uses. ErrCanceled comes first: work cut short
