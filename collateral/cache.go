@@ -84,7 +84,7 @@ func NewCache(opts CacheOptions) *Cache {
 // The shared fetch runs with a context detached from the callers'
 // cancellation (it keeps their values) and bounded by FetchTimeout, so one
 // caller giving up does not fail the others; a caller whose ctx is done gets
-// its error at once. fetch must not keep or modify the Data it returns after
+// its error (verify.ErrCanceled) at once. fetch must not keep or modify the Data it returns after
 // returning. The returned Entry belongs to the caller.
 func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (Entry, bool, error) {
 	switch {
@@ -95,8 +95,8 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	case now.IsZero():
 		return Entry{}, false, verify.Errorf(verify.ErrConfig, "collateral cache: key %q: zero verification time", key)
 	}
-	if err := ctx.Err(); err != nil {
-		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", ShownURL(key), context.Cause(ctx))
+	if err := verify.Canceled(ctx, fmt.Sprintf("collateral %q", ShownURL(key))); err != nil {
+		return Entry{}, false, err
 	}
 	old, found, err := c.store.Get(ctx, key)
 	if err != nil {
@@ -113,7 +113,7 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	var res singleflight.Result
 	select {
 	case <-ctx.Done():
-		return Entry{}, false, verify.Errorf(verify.ErrCollateral, "collateral %q: %w", ShownURL(key), context.Cause(ctx))
+		return Entry{}, false, verify.Canceled(ctx, fmt.Sprintf("collateral %q", ShownURL(key)))
 	case res = <-ch:
 	}
 	err = res.Err

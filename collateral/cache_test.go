@@ -244,8 +244,8 @@ func TestCacheCancelledWaiterDoesNotCancelSharedFetch(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 	cancel1()
-	if err := <-done1; !errors.Is(err, context.Canceled) || !errors.Is(err, verify.ErrCollateral) {
-		t.Fatalf("cancelled waiter: expected ErrCollateral wrapping Canceled, got %v", err)
+	if err := <-done1; !errors.Is(err, context.Canceled) || !errors.Is(err, verify.ErrCanceled) {
+		t.Fatalf("cancelled waiter: expected ErrCanceled wrapping Canceled, got %v", err)
 	}
 	close(release)
 	if err := <-done2; err != nil || string(e2.Data) != "ok" {
@@ -294,8 +294,8 @@ func TestCacheAlreadyCancelled(t *testing.T) {
 	cancel()
 	src := fixed("x", t0.Add(time.Hour))
 	_, _, err := c.Get(ctx, "k", t0, src.fetch)
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, verify.ErrCollateral) {
-		t.Fatalf("expected ErrCollateral wrapping Canceled, got %v", err)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, verify.ErrCanceled) {
+		t.Fatalf("expected ErrCanceled wrapping Canceled, got %v", err)
 	}
 	if src.calls.Load() != 0 {
 		t.Fatal("fetch called with a cancelled context")

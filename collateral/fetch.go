@@ -172,7 +172,8 @@ func (r *retryable) Unwrap() error { return r.err }
 // the first 2xx answer. A 404 fails at once with an error matching ErrNotFound
 // and verify.ErrCollateral; a body larger than MaxBodyBytes fails with
 // verify.ErrLimit; any other failure, after the retries, with
-// verify.ErrCollateral. Cancelling ctx stops the retries and any wait.
+// verify.ErrCollateral. Cancelling ctx stops the retries and any wait, with
+// an error of kind verify.ErrCanceled.
 func (f *HTTPFetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
 	return f.do(ctx, request{method: http.MethodGet, url: rawURL})
 }
@@ -234,8 +235,8 @@ func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
 		if !errors.As(err, &r) {
 			return nil, err
 		}
-		if ctx.Err() != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w (last attempt: %w)", shown, context.Cause(ctx), r.err)
+		if cerr := verify.Canceled(ctx, shown); cerr != nil {
+			return nil, fmt.Errorf("%w (last attempt: %w)", cerr, r.err)
 		}
 		if attempt >= retries {
 			return nil, verify.Errorf(verify.ErrCollateral, "%s: giving up after %d attempts: %w", shown, attempt+1, r.err)
@@ -249,7 +250,7 @@ func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
 		}
 		log.DebugContext(ctx, "collateral fetch retry", "request", shown, "attempt", attempt+1, "wait", wait, "err", r.err)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w (last attempt: %w)", shown, err, r.err)
+			return nil, fmt.Errorf("%w (last attempt: %w)", verify.Canceled(ctx, shown), r.err)
 		}
 	}
 }

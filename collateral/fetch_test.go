@@ -300,8 +300,8 @@ func TestFetchContextCancelledDuringBackoff(t *testing.T) {
 	}()
 	start := time.Now()
 	_, err := f.Fetch(ctx, srv.URL)
-	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("expected ErrCollateral wrapping Canceled, got %v", err)
+	if !errors.Is(err, verify.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("expected ErrCanceled wrapping Canceled, got %v", err)
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatal("cancellation did not interrupt the back-off")
@@ -332,8 +332,8 @@ func TestFetchAlreadyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := fastFetcher().Fetch(ctx, srv.URL)
-	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("expected ErrCollateral wrapping Canceled, got %v", err)
+	if !errors.Is(err, verify.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("expected ErrCanceled wrapping Canceled, got %v", err)
 	}
 	if hits.Load() != 0 {
 		t.Fatalf("hits: expected 0, got %d", hits.Load())

@@ -11,7 +11,7 @@ import (
 
 // GEN-03: the same evidence verified in parallel by a cold verifier (caches
 // filling concurrently) gives the claims of a sequential run, every time.
-func TestConcurrentVerifyMatchesSequential(t *testing.T) {
+func TestGEN03ConcurrentVerifyMatchesSequential(t *testing.T) {
 	exp := verify.Expectations{ReportData: v1Nonce, Now: v1Time}
 	ev := v1Evidence(t)
 	want, err := v1Verifier(t).Verify(context.Background(), ev, exp)

@@ -158,7 +158,7 @@ func TestRIMMissing(t *testing.T) {
 	s := newSystem(t)
 	s.service.SetResponse("NV_GPU_VBIOS_1010_0200_882_96009F0001", []byte("{}"))
 	c, err := s.verifier(t).Verify(context.Background(), s.evidence, exp())
-	if err == nil || c != nil || !errors.Is(err, verify.ErrCollateral) && !errors.Is(err, verify.ErrMalformed) {
+	if err == nil || c != nil || !errors.Is(err, verify.ErrCollateral) || !verify.IsOperational(err) {
 		t.Fatalf("expected a collateral failure, got %v", err)
 	}
 }

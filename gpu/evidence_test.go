@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -67,14 +68,16 @@ func TestEncodings(t *testing.T) {
 	twice, _ := EncodeEvidence([]DeviceEvidence{{Arch: ArchHopper, Report: r, Certificate: chain}, {Arch: ArchHopper, Report: r, Certificate: chain}})
 	c, err = gpuV.Verify(context.Background(), twice, exp)
 	mustFail(t, c, err, verify.ErrMalformed)
-	// Unknown architecture, empty lists, bad base64.
-	for _, ev := range []string{
-		`[{"arch":"RUBIN","evidence":"EeA=","certificate":"eA=="}]`, `[]`, `{"device_evidence_list":[]}`,
-		`[{"arch":"HOPPER","evidence":"!!","certificate":"eA=="}]`, `[{"arch":"HOPPER","evidence":"EeA=","certificate":"!!"}]`,
+	// Unknown architecture (well formed, unsupported), empty lists, bad base64.
+	for ev, kind := range map[string]error{
+		`[{"arch":"RUBIN","evidence":"EeA=","certificate":"eA=="}]`: verify.ErrUnsupported,
+		`[]`: verify.ErrMalformed, `{"device_evidence_list":[]}`: verify.ErrMalformed,
+		`[{"arch":"HOPPER","evidence":"!!","certificate":"eA=="}]`: verify.ErrMalformed,
+		`[{"arch":"HOPPER","evidence":"EeA=","certificate":"!!"}]`: verify.ErrMalformed,
 	} {
 		c, err := gpuV.Verify(context.Background(), []byte(ev), exp)
-		if err == nil || c != nil || verify.KindOf(err) == nil {
-			t.Fatalf("%s: %v", ev, err)
+		if c != nil || !errors.Is(err, kind) {
+			t.Fatalf("%s: want %v, got %v", ev, kind, err)
 		}
 	}
 	if _, err := ParseEvidence([]byte("[" + strings.Repeat(`{"arch":"HOPPER","evidence":"EeA=","certificate":"eA=="},`, 16) + `{"arch":"HOPPER","evidence":"EeA=","certificate":"eA=="}]`)); !isKind(err, verify.ErrLimit) {

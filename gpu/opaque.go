@@ -101,9 +101,15 @@ type OpaqueData struct {
 	ignoredLegacyVersionField bool
 }
 
-// ParseOpaqueData parses the opaque area in either format. Duplicate types,
-// truncated entries and bytes that do not fill the area exactly are
-// ErrMalformed; unknown types are kept.
+// ParseOpaqueData parses the opaque area in either format. Duplicate types
+// (known or not: no last-wins), truncated entries and bytes that do not fill
+// the area exactly are ErrMalformed. Unknown types are kept and reported,
+// not refused, against the bad-input catalogue's wish (GPU-19): NVIDIA adds
+// opaque types with new drivers, GEN-07 asks that fields newer than the
+// parser be parsed and reported where the format allows them, and no claim
+// or check reads an unknown type, so it cannot change a verdict. The
+// catalogue's concern, a parser that crashes on them (nvtrust's KeyError),
+// does not arise.
 func ParseOpaqueData(b []byte) (*OpaqueData, error) {
 	o := &OpaqueData{byType: make(map[uint16]int)}
 	hdr := opaqueLegacyHeader

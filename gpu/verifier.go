@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -502,6 +503,13 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, *ocsp.Result, error) {
 	m, err := v.rims.RIM(ctx, id, version, now)
 	if err != nil {
+		// A RIM is collateral: one that is missing, malformed, badly signed
+		// or expired says nothing about the GPU's evidence, and carries
+		// ErrCollateral besides its own kind so that verify.FailureVector
+		// reads it so (a revoked RIM signer stays ErrRevoked).
+		if !errors.Is(err, verify.ErrCollateral) {
+			err = verify.Errorf(verify.ErrCollateral, "%w", err)
+		}
 		return nil, nil, err
 	}
 	// Bind the manifest to what the signed report calls for, whatever the

@@ -120,6 +120,15 @@ func absent(raw json.RawMessage) bool {
 // "sample" and "sampledevice" included, are ErrUnsupported. A Service asks
 // its registry instead (verify.Registry.ForTEE), so that a verifier outside
 // attest answers to its own name.
+//
+// The bad-input catalogue (POL-05) asks for ErrConfig here. attest keeps
+// ErrUnsupported on purpose: there is no configuration under which attest
+// accepts test evidence (it has no "sample" verifier at all), so nothing is
+// misconfigured; the input is a TEE attest does not support. ErrConfig would
+// also misreport it: verify.IsOperational holds for ErrConfig (a retry may
+// succeed, the verifier is at fault) and verify.FailureVector gives it −1
+// (verifier malfunction), whereas test evidence offered to a production
+// service is unexpected evidence (instance-identity 1) from the attester.
 func Format(tee string) (verify.Format, error) {
 	switch tee {
 	case "tdx":

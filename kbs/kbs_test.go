@@ -320,7 +320,7 @@ func TestNonVerboseTokenSize(t *testing.T) {
 }
 
 // POL-12 and KBS binding cases.
-func TestTrusteeRequestBindingFailures(t *testing.T) {
+func TestPOL12TrusteeRequestBindingFailures(t *testing.T) {
 	f := newFixture(t, 2)
 	svc := f.service(t)
 	ctx := context.Background()
@@ -474,7 +474,7 @@ func TestTEENames(t *testing.T) {
 }
 
 // POL-01, POL-02, POL-06: the release rule.
-func TestDecide(t *testing.T) {
+func TestPOL01_POL02_POL06Decide(t *testing.T) {
 	affirm := func() *ear.Appraisal {
 		a := &ear.Appraisal{TrustVector: ear.TrustVector{2, 2, 2, 0, 2, 2, 0, 0}}
 		a.StatusFromVector()

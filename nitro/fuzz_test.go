@@ -3,6 +3,11 @@ package nitro_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/trustfactory/attest/nitro"
@@ -57,6 +62,37 @@ func FuzzVerify(f *testing.F) {
 		}
 		if !bytes.HasPrefix(c.UserData, emptyDigest) || !c.ReportDataChecked || c.Signer == "" {
 			t.Fatalf("verified claims: user_data %x, checked %v, signer %q", c.UserData, c.ReportDataChecked, c.Signer)
+		}
+	})
+}
+
+// ParseRoot never panics, fails with ErrConfig, and accepts only a
+// self-issued CA certificate whose fingerprint, when given, matches.
+func FuzzParseRoot(f *testing.F) {
+	root, err := os.ReadFile("../testdata/nitro/AWS_NitroEnclaves_Root-G1.pem")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(root, nitro.AWSRootG1SHA256)
+	f.Add(root, "")
+	f.Add(root, "00")
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), "")
+	f.Fuzz(func(t *testing.T, pemBytes []byte, fp string) {
+		c, err := nitro.ParseRoot(pemBytes, fp)
+		if err != nil {
+			if c != nil || !errors.Is(err, verify.ErrConfig) {
+				t.Fatalf("error %v with a root, or not ErrConfig", err)
+			}
+			return
+		}
+		if !c.IsCA || !bytes.Equal(c.RawSubject, c.RawIssuer) {
+			t.Fatalf("accepted %q, not a self-issued CA", c.Subject)
+		}
+		if fp != "" {
+			sum := sha256.Sum256(c.Raw)
+			if !strings.EqualFold(hex.EncodeToString(sum[:]), fp) {
+				t.Fatalf("accepted a root whose SHA-256 %x is not %s", sum, fp)
+			}
 		}
 	})
 }

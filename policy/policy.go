@@ -134,8 +134,8 @@ func (rv *ReferenceValues) digest() string {
 // Appraise applies the rules for in.Format. An unknown format is an
 // ErrUnsupported error: no rules, no trust.
 func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.PolicyResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Wrap(verify.ErrConfig, err)
+	if err := verify.Canceled(ctx, "policy: appraisal not started"); err != nil {
+		return nil, err
 	}
 	if in.Claims == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "%s: no claims to appraise", in.Submod)

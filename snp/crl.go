@@ -31,13 +31,17 @@ func (v *Verifier) checkRevocation(ctx context.Context, roots Roots, key Signing
 	if err != nil {
 		return time.Time{}, verify.Wrap(verify.ErrCollateral, err)
 	}
+	// A CRL that is malformed, not the ARK's or outside its validity is a
+	// collateral failure besides its own kind: it says nothing about the
+	// report, and verify.FailureVector reads it as collateral, not as a
+	// cryptographic failure of the evidence.
 	crl, err := v.crl(roots, der)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, verify.Errorf(verify.ErrCollateral, "%w", err)
 	}
 	if now.Before(crl.thisUpdate) || now.After(crl.nextUpdate) {
-		return time.Time{}, verify.Errorf(verify.ErrChain, "%s CRL: %w", roots.Product, verify.Errorf(verify.ErrExpired, "valid %s to %s, verification time %s",
-			crl.thisUpdate.UTC().Format(time.RFC3339), crl.nextUpdate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		return time.Time{}, verify.Errorf(verify.ErrCollateral, "%w", verify.Errorf(verify.ErrChain, "%s CRL: %w", roots.Product, verify.Errorf(verify.ErrExpired, "valid %s to %s, verification time %s",
+			crl.thisUpdate.UTC().Format(time.RFC3339), crl.nextUpdate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))))
 	}
 	if at, ok := crl.revoked[string(intermediate.SerialNumber.Bytes())]; ok {
 		return time.Time{}, verify.Errorf(verify.ErrRevoked, "%s %q serial %s: revoked at %s by the %s ARK's CRL",

@@ -68,7 +68,11 @@ const (
 	policyDefinedMask      = 1<<26 - 1
 )
 
-// Platform info bits (PLATFORM_INFO, report offset 0x40). Bit 6 is reserved.
+// Platform info bits (PLATFORM_INFO, report offset 0x40). Bit 6 is not
+// named by the ABI: reserved up to report version 4; in version 5 reports
+// (ABI 1.58) real Turin firmware sets it (third parties call it
+// IOMMU_WRITE_SAFE), so it is accepted there and shows in the raw
+// "platform_info" claim.
 const (
 	PlatformSMTEnabled              = 1 << 0
 	PlatformTSMEEnabled             = 1 << 1
@@ -78,7 +82,21 @@ const (
 	PlatformAliasCheckComplete      = 1 << 5
 	PlatformTIOEnabled              = 1 << 7
 	platformDefinedMask             = 0xBF
+	// platformDefinedMaskV5 adds bit 6 for version 5 reports (GEN-07).
+	platformDefinedMaskV5 = 0xFF
 )
+
+// platformMask is the PLATFORM_INFO bits a report of version v may set:
+// the rest are reserved, must be zero, and are refused. Only bits that
+// firmware of that report version may set are allowed, so a bit a newer
+// firmware defines is accepted with the report version that carries it and
+// no earlier (GEN-07), and bits 8..63, reserved in every version, never.
+func platformMask(v uint32) uint64 {
+	if v >= 5 {
+		return platformDefinedMaskV5
+	}
+	return platformDefinedMask
+}
 
 // Report is a parsed attestation report. Parsing checks the structure only;
 // nothing in a Report is trustworthy until Verifier.Verify has checked its
@@ -215,8 +233,8 @@ func ParseReport(b []byte) (*Report, error) {
 	if r.Policy&^uint64(policyDefinedMask) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "policy: reserved bits 26..63 must be zero, policy is %#x", r.Policy)
 	}
-	if r.PlatformInfo&^uint64(platformDefinedMask) != 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "platform_info: undefined bits set, expected mask %#x, got %#x", platformDefinedMask, r.PlatformInfo)
+	if mask := platformMask(r.Version); r.PlatformInfo&^mask != 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "platform_info: reserved bits set for a version %d report: expected mask %#x, got %#x", r.Version, mask, r.PlatformInfo)
 	}
 	if r.Version >= 3 {
 		r.CPUIDFamily, r.CPUIDModel, r.CPUIDStepping = b[0x188], b[0x189], b[0x18A]

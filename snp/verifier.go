@@ -250,8 +250,8 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if ev == nil || ev.Report == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "snp: no report to verify")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "snp: %w", err)
+	if err := verify.Canceled(ctx, "snp: verification not started"); err != nil {
+		return nil, err
 	}
 	// Re-parse from the raw bytes: the exported fields of a Report could have
 	// been changed since it was parsed, and claims must come only from the

@@ -118,7 +118,7 @@ func TestPositiveV5Bodies(t *testing.T) {
 
 // COL-07: every Intel status of the matched level, as a claim; Revoked as an
 // error; an unknown status as a collateral error.
-func TestTCBStatusMatrix(t *testing.T) {
+func TestCOL07TCBStatusMatrix(t *testing.T) {
 	f := newFixture(t)
 	q := f.pki.Quote(f.pki.DefaultQuote(nonce))
 	for _, st := range []string{"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
@@ -185,7 +185,7 @@ func TestStatusConvergence(t *testing.T) {
 	}
 }
 
-func TestHTTPSourceAgainstPCS(t *testing.T) {
+func TestCOL14HTTPSourceAgainstPCS(t *testing.T) {
 	f := newFixture(t)
 	pcs := tdxtest.NewPCS(f.pki.DefaultCollateral())
 	defer pcs.Close()

@@ -18,7 +18,7 @@ import (
 // GEN-04: validity bounds are inclusive. Collateral issued at IssueDate with
 // nextUpdate NextUpdate verifies at both instants and fails one second
 // outside them, on a fresh verifier and on one whose caches are warm.
-func TestCollateralValidityBoundaries(t *testing.T) {
+func TestGEN04CollateralValidityBoundaries(t *testing.T) {
 	f := newFixture(t)
 	quote := f.pki.Quote(f.pki.DefaultQuote(nonce))
 	warm := f.verifier(t)

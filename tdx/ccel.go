@@ -211,8 +211,12 @@ func ParseCCEL(b []byte) (*EventLog, error) {
 
 // CheckSeparators rejects a log with more than one separator on any CC MR
 // index (a duplicated separator lets events after it masquerade as
-// pre-boot events). Some firmware logs two separators on RTMR0, so this is
-// enforced only with WithStrictEventLog.
+// pre-boot events). It is enforced only with WithStrictEventLog, against the
+// bad-input catalogue's wish (TDX-28): genuine OVMF logs carry two
+// separators on index 1 (RTMR0, where the firmware's PCR 1 and PCR 7
+// separators both land), the very shape of the catalogue's "duplicate" log,
+// and the attack that log stands for (an event moved to another RTMR) is
+// refused by the replay against the quote (ErrBinding) in every mode.
 func (l *EventLog) CheckSeparators() error {
 	seen := map[uint32]int{}
 	for _, e := range l.Events {

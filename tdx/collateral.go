@@ -261,7 +261,7 @@ func (t *trust) verifyIssuerChain(pemChain []byte, wantCA bool, now time.Time, w
 		return nil, verify.Errorf(verify.ErrChain, "%s: certificate %q has CA=%v, expected CA=%v", what, ee.Subject.CommonName, ee.IsCA, wantCA)
 	}
 	for _, c := range certs {
-		win.cert(c)
+		win.cert(what+" issuer chain", c)
 	}
 	return ee, nil
 }
@@ -333,10 +333,14 @@ type verifiedCollateral struct {
 	signers     []*x509.Certificate // TCB info and QE identity signing certificates
 	notBefore   time.Time           // latest start of validity among all items
 	notAfter    time.Time           // earliest end of validity among all items
+	// The items whose validity starts last and ends first, named for
+	// messages ("TCB info (nextUpdate)").
+	notBeforeItem, notAfterItem string
 	// The validity of the issuer-chain certificates alone, to which no
-	// grace applies.
-	certNotBefore, certNotAfter time.Time
-	issueDates                  [2]time.Time // earliest, latest issue date
+	// grace applies, and the certificates that bound it.
+	certNotBefore, certNotAfter         time.Time
+	certNotBeforeItem, certNotAfterItem string
+	issueDates                          [2]time.Time // earliest, latest issue date
 }
 
 func serialKey(b []byte) string { return string(b) }
@@ -382,7 +386,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 	if err := checkTCBInfo(v.tcb); err != nil {
 		return nil, err
 	}
-	win.add(v.tcb.IssueDate, v.tcb.NextUpdate)
+	win.add("TCB info", v.tcb.IssueDate, v.tcb.NextUpdate)
 
 	v.qe = &qeIdentity{}
 	qeSigner, err := signed(c.QEIdentity, c.QEIdentityIssuerChain, "enclaveIdentity", "QE identity", v.qe)
@@ -392,7 +396,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 	if err := checkQEIdentity(v.qe); err != nil {
 		return nil, err
 	}
-	win.add(v.qe.IssueDate, v.qe.NextUpdate)
+	win.add("QE identity", v.qe.IssueDate, v.qe.NextUpdate)
 	v.signers = []*x509.Certificate{tcbSigner, qeSigner}
 
 	if !skipCRLs {
@@ -405,7 +409,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 			return nil, err
 		}
 		v.rootRevoked = revokedSet(v.rootCRL)
-		win.add(v.rootCRL.ThisUpdate, v.rootCRL.NextUpdate)
+		win.add("Root CA CRL", v.rootCRL.ThisUpdate, v.rootCRL.NextUpdate)
 
 		// PCK CRL, signed by the PCK CA of its issuer chain.
 		v.pckCRL, err = decodeCRL(c.PCKCRL, "PCK CRL")
@@ -419,7 +423,7 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 			return nil, verify.Errorf(verify.ErrSignature, "PCK CRL: not signed by %q: %w", v.pckCRLCA.Subject.CommonName, err)
 		}
 		v.pckRevoked = revokedSet(v.pckCRL)
-		win.add(v.pckCRL.ThisUpdate, v.pckCRL.NextUpdate)
+		win.add("PCK CRL", v.pckCRL.ThisUpdate, v.pckCRL.NextUpdate)
 		for _, s := range v.signers {
 			if v.rootRevoked[serialKey(s.SerialNumber.Bytes())] {
 				return nil, verify.Errorf(verify.ErrRevoked, "collateral signing certificate %q serial %x is revoked by the Root CA CRL", s.Subject.CommonName, s.SerialNumber)
@@ -429,9 +433,9 @@ func (t *trust) verifyCollateral(c *Collateral, now time.Time, skipCRLs bool) (*
 			return nil, verify.Errorf(verify.ErrRevoked, "PCK CRL issuer %q serial %x is revoked by the Root CA CRL", v.pckCRLCA.Subject.CommonName, v.pckCRLCA.SerialNumber)
 		}
 	}
-	win.add(certs.from, certs.to)
-	v.notBefore, v.notAfter = win.from, win.to
-	v.certNotBefore, v.certNotAfter = certs.from, certs.to
+	win.merge(certs)
+	v.notBefore, v.notAfter, v.notBeforeItem, v.notAfterItem = win.from, win.to, win.fromItem, win.toItem
+	v.certNotBefore, v.certNotAfter, v.certNotBeforeItem, v.certNotAfterItem = certs.from, certs.to, certs.fromItem, certs.toItem
 	v.issueDates = [2]time.Time{minTime(v.tcb.IssueDate, v.qe.IssueDate), maxTime(v.tcb.IssueDate, v.qe.IssueDate)}
 	return v, nil
 }
@@ -463,9 +467,13 @@ func (v *verifiedCollateral) checkValidity(now time.Time) error {
 // most grace ago; stale reports whether that grace was used. The grace never
 // applies to the certificates of the issuer chains, as on the cold path.
 func (v *verifiedCollateral) checkValidityGrace(now time.Time, grace time.Duration) (stale bool, err error) {
-	if now.Before(v.certNotBefore) || now.After(v.certNotAfter) {
-		return false, verify.Errorf(verify.ErrChain, "collateral issuer chains valid %s..%s, not at %s: %w",
-			v.certNotBefore.UTC().Format(time.RFC3339), v.certNotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
+	if now.Before(v.certNotBefore) {
+		return false, verify.Errorf(verify.ErrChain, "%s is not valid before %s (verification time %s): %w",
+			v.certNotBeforeItem, rfc3339(v.certNotBefore), rfc3339(now), verify.ErrExpired)
+	}
+	if now.After(v.certNotAfter) {
+		return false, verify.Errorf(verify.ErrChain, "%s expired at %s (verification time %s): %w",
+			v.certNotAfterItem, rfc3339(v.certNotAfter), rfc3339(now), verify.ErrExpired)
 	}
 	if now.After(v.notAfter) && grace > 0 && !now.After(v.notAfter.Add(grace)) && !now.Before(v.notBefore) {
 		return true, nil
@@ -475,33 +483,64 @@ func (v *verifiedCollateral) checkValidityGrace(now time.Time, grace time.Durati
 
 func (v *verifiedCollateral) checkWindow(now time.Time) error {
 	if now.Before(v.notBefore) {
-		return verify.Errorf(verify.ErrCollateral, "collateral not yet valid at %s (valid from %s): %w", now.UTC().Format(time.RFC3339), v.notBefore.UTC().Format(time.RFC3339), verify.ErrExpired)
+		return verify.Errorf(verify.ErrCollateral, "%s is not valid before %s (verification time %s): %w",
+			v.notBeforeItem, rfc3339(v.notBefore), rfc3339(now), verify.ErrExpired)
 	}
 	if now.After(v.notAfter) {
-		return verify.Errorf(verify.ErrCollateral, "collateral expired at %s (now %s): %w", v.notAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
+		return verify.Errorf(verify.ErrCollateral, "%s expired at %s (verification time %s): %w",
+			v.notAfterItem, rfc3339(v.notAfter), rfc3339(now), verify.ErrExpired)
 	}
 	return nil
 }
 
-// window is the intersection of validity periods. A zero bound added to it
-// is kept as the zero time (an empty window), never skipped, so an item
-// without an end cannot widen the window of the others.
-type window struct {
-	from, to time.Time
-	set      bool
+// asCollateral gives a failure of the collateral itself (its signature, its
+// issuer chain, its validity or its shape) the kind ErrCollateral besides
+// its own: such a failure says nothing about the quote, and
+// verify.FailureVector reads it as collateral, not as a cryptographic
+// failure of the evidence.
+func asCollateral(err error) error {
+	if err == nil || errors.Is(err, verify.ErrCollateral) {
+		return err
+	}
+	return verify.Errorf(verify.ErrCollateral, "%w", err)
 }
 
-func (w *window) add(from, to time.Time) {
-	if !w.set || from.After(w.from) {
-		w.from = from
+// window is the intersection of validity periods. A zero bound added to it
+// is kept as the zero time (an empty window), never skipped, so an item
+// without an end cannot widen the window of the others. It remembers which
+// item set each bound, so that a message can say which one expired.
+type window struct {
+	from, to         time.Time
+	fromItem, toItem string // "TCB info (issueDate)", "PCK CRL (nextUpdate)"
+	set              bool
+}
+
+// add narrows w to the validity from..to of the item named item, whose
+// bounds are the named fields of Intel's collateral.
+func (w *window) add(item string, from, to time.Time) {
+	start, end := "issueDate", "nextUpdate"
+	if strings.HasSuffix(item, "CRL") {
+		start = "thisUpdate"
 	}
-	if !w.set || to.Before(w.to) {
-		w.to = to
+	w.merge(window{from: from, to: to, fromItem: item + " (" + start + ")", toItem: item + " (" + end + ")", set: true})
+}
+
+// cert narrows w to the validity of certificate c of the named chain.
+func (w *window) cert(chain string, c *x509.Certificate) {
+	name := fmt.Sprintf("%s certificate %q", chain, c.Subject.CommonName)
+	w.merge(window{from: c.NotBefore, to: c.NotAfter, fromItem: name + " (notBefore)", toItem: name + " (notAfter)", set: true})
+}
+
+// merge narrows w to o; an unset o (zero bounds) empties w.
+func (w *window) merge(o window) {
+	if !w.set || o.from.After(w.from) {
+		w.from, w.fromItem = o.from, o.fromItem
+	}
+	if !w.set || !o.set || o.to.Before(w.to) {
+		w.to, w.toItem = o.to, o.toItem
 	}
 	w.set = true
 }
-
-func (w *window) cert(c *x509.Certificate) { w.add(c.NotBefore, c.NotAfter) }
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {

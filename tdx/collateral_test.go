@@ -3,6 +3,7 @@ package tdx_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,10 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-func TestBadCollateral(t *testing.T) {
+// badCollateral runs the bad-collateral cases of catalogue case id
+// ("COL-03"); each case name starts with its ID, and every ID must be one of
+// badCollateralIDs, each of which has a TestCOLnn function.
+func badCollateral(t *testing.T, id string) {
 	f := newFixture(t)
 	p := f.pki
 	q := p.Quote(p.DefaultQuote(nonce))
@@ -110,7 +114,16 @@ func TestBadCollateral(t *testing.T) {
 		{"COL-12 clock in 2053", p.DefaultCollateral(), time.Date(2053, 1, 1, 0, 0, 0, 0, time.UTC), []error{verify.ErrChain, verify.ErrExpired}},
 		{"COL-12 clock before notBefore", p.DefaultCollateral(), time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), []error{verify.ErrChain, verify.ErrExpired}},
 	}
+	ran := 0
 	for _, c := range cases {
+		caseID, _, _ := strings.Cut(c.name, " ")
+		if !slices.Contains(badCollateralIDs, caseID) {
+			t.Fatalf("case %q: its ID is not in badCollateralIDs, so no TestCOLnn runs it", c.name)
+		}
+		if caseID != id {
+			continue
+		}
+		ran++
 		t.Run(c.name, func(t *testing.T) {
 			f.setCollateral(c.col)
 			e := exp()
@@ -123,6 +136,9 @@ func TestBadCollateral(t *testing.T) {
 				t.Fatal("claims with an error")
 			}
 		})
+	}
+	if ran == 0 {
+		t.Fatalf("no bad-collateral case for %s", id)
 	}
 }
 
@@ -159,7 +175,7 @@ func TestUnsortedLevels(t *testing.T) {
 }
 
 // COL-11: rollback to older collateral below a configured evaluation number.
-func TestCollateralRollback(t *testing.T) {
+func TestCOL11CollateralRollback(t *testing.T) {
 	f := newFixture(t)
 	_, err := verifyQuote(t, f.verifier(t, tdx.WithMinTCBEvaluationDataNumber(18)), f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
 	wantKinds(t, err, verify.ErrCollateral)
@@ -169,7 +185,7 @@ func TestCollateralRollback(t *testing.T) {
 }
 
 // COL-13: when both the QE identity and the platform TCB fail, both surface.
-func TestErrorAggregation(t *testing.T) {
+func TestCOL13ErrorAggregation(t *testing.T) {
 	f := newFixture(t)
 	ti := f.pki.DefaultTCBInfo("UpToDate")
 	ti.TCBLevels = []tdxtest.Level{tdxtest.PlatformLevel(9, 13, 2, "UpToDate", "2024-03-13T00:00:00Z")}

@@ -82,7 +82,7 @@ func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c, err := f.verifier(t).Verify(ctx, f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
-	if c != nil || !errors.Is(err, context.Canceled) || !verify.IsOperational(err) {
+	if c != nil || !errors.Is(err, context.Canceled) || !errors.Is(err, verify.ErrCanceled) || !verify.IsOperational(err) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }

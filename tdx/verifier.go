@@ -157,7 +157,8 @@ func WithUnloggedRTMR3Unsafe() Option {
 }
 
 // WithStrictEventLog additionally rejects event logs with more than one
-// separator on a CC MR index (ErrMalformed).
+// separator on a CC MR index (ErrMalformed), for firmware known to log one
+// per RTMR; OVMF logs two on RTMR0 (see EventLog.CheckSeparators).
 func WithStrictEventLog() Option {
 	return func(c *config) error { c.strictLog = true; return nil }
 }
@@ -391,7 +392,7 @@ func (v *Verifier) verifyPlatform(q *Quote, now time.Time) (*verifiedPlatform, e
 	}
 	var w window
 	for _, c := range certs {
-		w.cert(c)
+		w.cert("PCK", c)
 	}
 	p.notBefore, p.notAfter = w.from, w.to
 	return p, nil
@@ -409,13 +410,13 @@ func (v *Verifier) verifiedCollateral(ctx context.Context, p *verifiedPlatform, 
 	vc, ok := v.collateral.Get(key, now)
 	if !ok {
 		if vc, err = v.trust.verifyCollateral(c, now, v.cfg.skipCRLs); err != nil {
-			return nil, false, err
+			return nil, false, asCollateral(err)
 		}
 		v.collateral.Add(key, vc, vc.notAfter.Add(v.cfg.staleGrace))
 	}
 	stale, err := vc.checkValidityGrace(now, v.cfg.staleGrace)
 	if err != nil {
-		return nil, false, err
+		return nil, false, asCollateral(err)
 	}
 	if n := v.cfg.minEvalNumber; n > 0 && (vc.tcb.TCBEvaluationDataNumber < n || vc.qe.TCBEvaluationDataNumber < n) {
 		return nil, false, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
@@ -443,8 +444,8 @@ func (v *Verifier) VerifyQuote(ctx context.Context, evidence []byte, exp verify.
 }
 
 func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "tdx: verification not started: %w", err)
+	if err := verify.Canceled(ctx, "tdx: verification not started"); err != nil {
+		return nil, err
 	}
 	now := exp.Time()
 	raw, ccel, err := decodeEvidence(evidence)

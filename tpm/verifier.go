@@ -285,8 +285,8 @@ func (v *Verifier) VerifyBoundAK(ctx context.Context, ev *Evidence, ak crypto.Pu
 }
 
 func (v *Verifier) verify(ctx context.Context, ev *Evidence, boundAK crypto.PublicKey, exp verify.Expectations) (*Claims, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Wrap(verify.ErrConfig, err)
+	if err := verify.Canceled(ctx, "tpm: verification not started"); err != nil {
+		return nil, err
 	}
 	if boundAK == nil && v.boundOnly {
 		return nil, verify.Errorf(verify.ErrConfig, "this TPM verifier was made WithBoundAKsOnly: it has no AK trust of its own")

@@ -459,7 +459,7 @@ func TestContextCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c, err := pinned(t, rsaKey).VerifyEvidence(ctx, mint(t, rsaKey, crypto.SHA256, testNonce).ev, expect(testNonce))
-	if !errors.Is(err, context.Canceled) || c != nil {
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, verify.ErrCanceled) || c != nil {
 		t.Fatalf("canceled: %v", err)
 	}
 }

@@ -288,7 +288,7 @@ type unit struct {
 // contraindicated submodule carrying the failure's trust claims and its error
 // text; the overall status is never better than the worst submodule. Errors
 // are returned only for requests that cannot be appraised at all (no
-// components, limits exceeded, duplicate names, cancelled context).
+// components, limits exceeded, duplicate names, cancelled context: ErrCanceled).
 //
 // Submodules without a Name are named by their verifier's class
 // (SubmodClasser) and order: cpu0 for TDX, SNP and TPM evidence, gpu0, gpu1,
@@ -400,8 +400,8 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	}
 	work()
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, Wrap(ErrConfig, err)
+	if err := Canceled(ctx, "appraisal"); err != nil {
+		return nil, err
 	}
 	a.checkSets(units, out)
 

@@ -313,7 +313,7 @@ func TestCompositeMissingReferenceValues(t *testing.T) {
 }
 
 // POL-11: claims returned with an error are never used.
-func TestCompositePartialClaimsIgnored(t *testing.T) {
+func TestPOL11CompositePartialClaimsIgnored(t *testing.T) {
 	a, _, _ := newAppraiser(t)
 	o := run(t, a, comps(tdxEvidence(func(e *fakeEvidence) { e.Fail = "malformed"; e.Partial = true }), gpuEvidence(1, nil)))
 	cpu := submod(t, o, "cpu0")
@@ -323,7 +323,7 @@ func TestCompositePartialClaimsIgnored(t *testing.T) {
 }
 
 // POL-10: absent evidence is no wildcard.
-func TestCompositeRequiredComponents(t *testing.T) {
+func TestPOL10CompositeRequiredComponents(t *testing.T) {
 	a, _, _ := newAppraiser(t, verify.WithRequired(verify.FormatGPU, 8))
 	o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(7, nil)))
 	if o.Status() != ear.StatusContraindicated {
@@ -347,7 +347,7 @@ func TestCompositeRequiredComponents(t *testing.T) {
 }
 
 // POL-03: a policy that fails makes the component contraindicated.
-func TestCompositePolicyError(t *testing.T) {
+func TestPOL03CompositePolicyError(t *testing.T) {
 	cpu := &fakeVerifier{f: verify.FormatTDX}
 	reg, _ := verify.NewRegistry(cpu)
 	bad := verify.PolicyFunc(func(context.Context, verify.PolicyInput) (*verify.PolicyResult, error) {
@@ -449,8 +449,8 @@ func TestCompositeCancelled(t *testing.T) {
 	a, _, _ := newAppraiser(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); err == nil {
-		t.Fatal("cancelled appraisal returned a result")
+	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); !errors.Is(err, verify.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled appraisal: expected ErrCanceled, got %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -37,16 +38,24 @@ var (
 	ErrConfig = errors.New("invalid configuration")
 	// ErrToken: an attestation-result token is invalid.
 	ErrToken = errors.New("invalid token")
+	// ErrCanceled: the caller's context was cancelled, or its deadline
+	// passed, before the work finished. It says nothing about the evidence.
+	// Errors of this kind also match context.Canceled or
+	// context.DeadlineExceeded (build them with Canceled).
+	ErrCanceled = errors.New("canceled")
 )
 
-// Kinds lists every error kind, most specific first. KindOf and FailureVector
-// use this order when an error carries more than one kind. It is a copy for
-// callers: the package reads its own, so changing Kinds changes nothing here.
+// Kinds lists every error kind: ErrCanceled, then the others most specific
+// first. KindOf uses this order when an error carries more than one kind. It
+// is a copy for callers: the package reads its own, so changing Kinds changes
+// nothing here.
 var Kinds = slices.Clone(kinds)
 
-// kinds is the order KindOf uses.
+// kinds is the order KindOf uses. ErrCanceled comes first: work cut short
+// by the caller often fails on the way with another kind (a fetch that found
+// nothing, say), and that kind would misdescribe why it stopped.
 var kinds = []error{
-	ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
+	ErrCanceled, ErrSignature, ErrChain, ErrRevoked, ErrExpired, ErrTCB, ErrFreshness, ErrBinding,
 	ErrPolicy, ErrToken, ErrLimit, ErrMalformed, ErrUnsupported, ErrCollateral, ErrConfig,
 }
 
@@ -92,7 +101,9 @@ func Errorf(kind error, format string, args ...any) error {
 }
 
 // Wrap gives err the kind unless it already has one; a nil err stays nil, and
-// a nil kind leaves err as it is.
+// a nil kind leaves err as it is. Wrap does not tell the caller's
+// cancellation from a deadline of the callee's own (a fetch timeout): build
+// the former with Canceled.
 func Wrap(kind error, err error) error {
 	if err == nil {
 		return nil
@@ -101,6 +112,26 @@ func Wrap(kind error, err error) error {
 		return err
 	}
 	return &Error{Kind: kind, Err: err}
+}
+
+// Canceled returns an error of kind ErrCanceled when ctx is done, nil
+// otherwise. what names the work that was cut short. The error matches
+// ctx.Err() (context.Canceled or context.DeadlineExceeded) and the context's
+// cause under errors.Is.
+func Canceled(ctx context.Context, what string) error {
+	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return &Error{Kind: ErrCanceled, Err: fmt.Errorf("%s: %w (cause: %w)", what, err, cause)}
+	}
+	return &Error{Kind: ErrCanceled, Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// isContextErr reports whether err is the error of a done context.
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // KindOf returns the first kind, in the order Kinds lists them, that err

@@ -79,20 +79,20 @@ func TestPolicyRefSwapUnderLoad(t *testing.T) {
 // policy version, in its id and in every check.
 func assertOneVersion(t *testing.T, o *verify.Outcome, err error) bool {
 	t.Helper()
-	if !assert(t, err == nil, "appraisal: %v", err) || !assert(t, len(o.Submods) == 9, "%d submods", len(o.Submods)) {
+	if !holds(t, err == nil, "appraisal: %v", err) || !holds(t, len(o.Submods) == 9, "%d submods", len(o.Submods)) {
 		return false
 	}
 	want := o.Submods[0].Policy.PolicyID
 	for _, so := range o.Submods {
-		if !assert(t, so.Policy != nil && so.Policy.PolicyID == want, "submod %s: policy %v, cpu0 had %s", so.Name, so.Policy, want) {
+		if !holds(t, so.Policy != nil && so.Policy.PolicyID == want, "submod %s: policy %v, cpu0 had %s", so.Name, so.Policy, want) {
 			return false
 		}
 		for _, c := range so.Policy.Checks {
-			if !assert(t, strings.HasPrefix(c.ID, want+"."), "submod %s: check %s under policy %s", so.Name, c.ID, want) {
+			if !holds(t, strings.HasPrefix(c.ID, want+"."), "submod %s: check %s under policy %s", so.Name, c.ID, want) {
 				return false
 			}
 		}
-		if !assert(t, len(so.Appraisal.PolicyIDs) == 1 && so.Appraisal.PolicyIDs[0] == want, "submod %s: token policy ids %v", so.Name, so.Appraisal.PolicyIDs) {
+		if !holds(t, len(so.Appraisal.PolicyIDs) == 1 && so.Appraisal.PolicyIDs[0] == want, "submod %s: token policy ids %v", so.Name, so.Appraisal.PolicyIDs) {
 			return false
 		}
 	}
@@ -101,7 +101,7 @@ func assertOneVersion(t *testing.T, o *verify.Outcome, err error) bool {
 
 // assert reports a failure from any goroutine (require would call
 // t.FailNow, which only the test goroutine may).
-func assert(t *testing.T, ok bool, format string, args ...any) bool {
+func holds(t *testing.T, ok bool, format string, args ...any) bool {
 	t.Helper()
 	if !ok {
 		t.Errorf(format, args...)

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"errors"
 
 	"github.com/trustfactory/attest/ear"
@@ -17,7 +16,14 @@ import (
 //   - freshness, binding: instance-identity 96;
 //   - policy: configuration 96;
 //   - malformed, limit, unsupported: instance-identity 1 (unexpected evidence);
-//   - collateral, config and unknown errors: instance-identity −1 (verifier malfunction).
+//   - collateral, config, canceled and unknown errors: instance-identity −1 (verifier malfunction).
+//
+// An error that carries ErrCollateral besides a signature, chain, expiry,
+// malformed, limit or unsupported kind describes the collateral (an expired
+// TCB info, a stale or badly signed OCSP answer), not the evidence: it gets
+// the collateral value, −1. Revocation, TCB, freshness, binding and policy
+// keep their own value even when collateral is involved, because they are
+// what the collateral said about the evidence.
 //
 // A nil err yields the zero vector.
 func FailureVector(err error) ear.TrustVector {
@@ -25,7 +31,7 @@ func FailureVector(err error) ear.TrustVector {
 	if err == nil {
 		return v
 	}
-	switch KindOf(err) {
+	switch meaning(err) {
 	case ErrSignature, ErrChain, ErrExpired, ErrToken:
 		v[ear.InstanceIdentity] = ear.CryptoValidationFailed
 	case ErrRevoked:
@@ -39,10 +45,24 @@ func FailureVector(err error) ear.TrustVector {
 		v[ear.Configuration] = ear.UnsupportableConfig
 	case ErrMalformed, ErrLimit, ErrUnsupported:
 		v[ear.InstanceIdentity] = ear.UnexpectedEvidence
-	default:
+	default: // ErrCanceled, ErrCollateral, ErrConfig, no kind
 		v[ear.InstanceIdentity] = ear.VerifierMalfunction
 	}
 	return v
+}
+
+// meaning is the kind that decides what err says about the evidence: KindOf,
+// except that a failure of the collateral's own signature, chain, validity or
+// shape is a collateral failure.
+func meaning(err error) error {
+	k := KindOf(err)
+	switch k {
+	case ErrSignature, ErrChain, ErrExpired, ErrMalformed, ErrLimit, ErrUnsupported:
+		if errors.Is(err, ErrCollateral) {
+			return ErrCollateral
+		}
+	}
+	return k
 }
 
 // FailureStatus is the status of a component that failed verification: always
@@ -56,12 +76,13 @@ func FailureStatus(err error) ear.Status {
 }
 
 // IsOperational reports whether err says nothing about the evidence itself
-// (collateral unavailable, misconfiguration, cancellation), so that a retry
-// later may succeed.
+// (collateral unavailable, expired or unverifiable, misconfiguration,
+// cancellation), so that a retry later may succeed. It agrees with
+// FailureVector: an operational error is one it gives −1.
 func IsOperational(err error) bool {
-	switch KindOf(err) {
-	case ErrCollateral, ErrConfig:
+	switch meaning(err) {
+	case ErrCollateral, ErrConfig, ErrCanceled:
 		return true
 	}
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return isContextErr(err)
 }

@@ -65,7 +65,9 @@ func (e Expectations) Time() time.Time {
 // in messages) with e.ReportData. The expected value must not be longer than
 // the field; the bytes of the field past it must be zero. It returns ErrConfig
 // for a missing expectation (unless AllowMissingReportDataUnsafe) and
-// ErrFreshness for a mismatch.
+// ErrFreshness for a mismatch; when the expected bytes match but the bytes
+// after them are not zero (a layout other than the declared one), the error
+// is ErrBinding as well as ErrFreshness.
 func (e Expectations) CheckReportData(field string, got []byte) error {
 	if len(e.ReportData) == 0 {
 		if e.AllowMissingReportDataUnsafe {
@@ -98,9 +100,22 @@ func matchPadded(kind error, field string, want, got []byte) error {
 			field, len(want), hex.EncodeToString(want), len(got), hex.EncodeToString(got))
 	}
 	head, tail := got[:len(want)], got[len(want):]
-	if subtle.ConstantTimeCompare(head, want) != 1 || !allZero(tail) {
+	if subtle.ConstantTimeCompare(head, want) != 1 {
 		return Errorf(kind, "%s: expected %s, got %s", field,
 			hex.EncodeToString(want), hex.EncodeToString(got))
+	}
+	if !allZero(tail) {
+		// The expected bytes are there but the field carries more: the
+		// evidence's layout is not the declared one (a 32-byte digest
+		// followed by bytes nobody vouched for, a SHA-384 digest in a
+		// SHA-512 slot). That is a binding failure (TDX-26), and it also
+		// fails the field's own check (for report data ErrFreshness, TPM-04:
+		// the session is not proven either), so the error carries both.
+		// Different expected bytes are the field's own failure alone (a
+		// wrong nonce is ErrFreshness, TDX-24): nothing tells them from
+		// another session's evidence.
+		return Errorf(ErrBinding, "%s: the expected %d bytes %s match, but bytes %d..%d are %s, expected zero (the evidence's layout differs from the declared one): %w",
+			field, len(want), hex.EncodeToString(want), len(want), len(got)-1, hex.EncodeToString(tail), kind)
 	}
 	return nil
 }

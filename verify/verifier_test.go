@@ -25,7 +25,7 @@ func TestCheckReportData(t *testing.T) {
 		{"missing allowed only unsafely", Expectations{AllowMissingReportDataUnsafe: true}, field, nil},
 		{"all-zero expectation refused", Expectations{ReportData: make([]byte, 64)}, make([]byte, 64), ErrConfig},
 		{"one byte differs", Expectations{ReportData: flip(exact, 10)}, field, ErrFreshness},
-		{"tail not zero", Expectations{ReportData: field[:32]}, field, ErrFreshness},
+		{"tail not zero", Expectations{ReportData: field[:32]}, field, ErrFreshness}, // and ErrBinding: see TestTDX26ReportDataLayout
 		{"expected longer than field", Expectations{ReportData: append(bytes.Clone(exact), 0)}, field, ErrFreshness},
 		{"empty field", Expectations{ReportData: exact}, nil, ErrFreshness},
 	}

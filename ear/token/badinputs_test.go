@@ -437,11 +437,21 @@ func TestTOK11JSONSerialization(t *testing.T) {
 	}
 }
 
+// TOK-12: the catalogue asks for ErrLimit on JWE bombs "if results are
+// JWE-wrapped". attest never accepts JWE: a JWE is refused as ErrUnsupported
+// from its header, before p2c or zip could cost anything, which the
+// allocation budget below shows (a 2·10⁹-round PBES2 or an inflated body
+// would allocate and run far more).
 func TestTOK12JWE(t *testing.T) {
 	_, v := es256(t)
 	hdr := b64j(t, map[string]any{"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "p2c": 2_000_000_000, "p2s": "AAAAAAAAAAA", "zip": "DEF"})
 	expectReject(t, v, []byte(hdr+".AAAA.AAAA.AAAA.AAAA"), at, verify.ErrUnsupported)
 	expectReject(t, v, []byte(hdr+".AAAA.AAAA"), at, verify.ErrUnsupported)
+	jwe := []byte(hdr + ".AAAA.AAAA.AAAA.AAAA")
+	allocs := testing.AllocsPerRun(5, func() { _, _ = v.Verify(ctx, jwe, at) })
+	if allocs > 64 {
+		t.Fatalf("refusing a JWE took %v allocations: its header parameters were acted on", allocs)
+	}
 }
 
 func TestTOK13MandatoryClaims(t *testing.T) {

@@ -366,8 +366,8 @@ func (v *Verifier) precheck(ctx context.Context, tok []byte, exp Expectations) e
 	if err := v.checkSize(tok); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return verify.Errorf(verify.ErrToken, "verify: %w", err)
+	if err := verify.Canceled(ctx, "token verification not started"); err != nil {
+		return err
 	}
 	return checkExpectations(exp)
 }

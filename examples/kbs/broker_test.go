@@ -275,7 +275,7 @@ func TestWrapRefusesPrivateAndSymmetricKeys(t *testing.T) {
 
 // POL-03, POL-04: reference values change only with the admin token, and a
 // document that does not parse is refused and changes nothing.
-func TestBrokerAdmin(t *testing.T) {
+func TestPOL03_POL04BrokerAdmin(t *testing.T) {
 	e := newEnv(t, 1)
 	const admin = "0123456789abcdef-admin"
 	if err := e.broker.EnableAdmin("short", e.svcFor); err == nil {

@@ -229,13 +229,19 @@ func (c *Checker) checkOne(ctx context.Context, ch *Chain, i int, scope Scope, n
 		cached = false
 	}
 	if !cached {
-		var err error
-		a, err = c.fetchAndVerify(ctx, cert, issuer, now)
+		var (
+			missing bool
+			err     error
+		)
+		a, missing, err = c.fetchAndVerify(ctx, cert, issuer, now)
 		if err != nil {
-			if ctx.Err() != nil {
-				return st, "", err
+			if cerr := verify.Canceled(ctx, fmt.Sprintf("OCSP for %s certificate %q", scope, st.Subject)); cerr != nil {
+				return st, "", cerr
 			}
-			if errors.Is(err, verify.ErrCollateral) && c.allowMissing {
+			// Only an answer that never came may be tolerated: one that came
+			// and failed its checks (stale, badly signed, from the wrong
+			// responder) is refused whatever the options.
+			if missing && c.allowMissing {
 				st.Status = StatusMissing
 				return st, fmt.Sprintf("no OCSP Answer for %s certificate %q: %v", scope, st.Subject, err), nil
 			}
@@ -257,24 +263,31 @@ func (c *Checker) checkOne(ctx context.Context, ch *Chain, i int, scope Scope, n
 		}
 		return st, "", verify.Errorf(verify.ErrRevoked, "OCSP: %s certificate %q (serial %s): revoked, reason %d", scope, st.Subject, st.Serial, a.Reason)
 	}
-	return st, "", verify.Errorf(verify.ErrRevoked, "OCSP: %s certificate %q (serial %s): status unknown: %w", scope, st.Subject, st.Serial, verify.ErrChain)
+	// "unknown" says the responder does not know the certificate (RFC 6960
+	// §2.2), typically because it does not serve its issuer: the chain is not
+	// one NVIDIA's responder vouches for (ErrChain), but nothing says the
+	// certificate is revoked, so it is a collateral failure, not ErrRevoked.
+	return st, "", badAnswer(verify.ErrChain, "OCSP: %s certificate %q (serial %s): the responder answered \"unknown\"", scope, st.Subject, st.Serial)
 }
 
 var oidNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
 
-func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certificate, now time.Time) (Answer, error) {
+// fetchAndVerify fetches and verifies the answer for cert. missing is true
+// when no answer came at all (the source failed or the responder answered
+// with an error status), false when one came and failed its checks.
+func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certificate, now time.Time) (a Answer, missing bool, err error) {
 	q := Query{Cert: cert, Issuer: issuer}
 	// Recorded sources match by certificate; only live ones get a request.
 	if ns, ok := c.src.(NonceSource); ok {
 		if ns.SendsNonce() {
 			q.Nonce = make([]byte, 32)
 			if _, err := rand.Read(q.Nonce); err != nil {
-				return Answer{}, verify.Errorf(verify.ErrConfig, "ocsp nonce: %w", err)
+				return Answer{}, false, verify.Errorf(verify.ErrConfig, "ocsp nonce: %w", err)
 			}
 		}
 		req, err := BuildRequest(cert, issuer, q.Nonce)
 		if err != nil {
-			return Answer{}, err
+			return Answer{}, false, err
 		}
 		q.Request = req
 	}
@@ -285,10 +298,42 @@ func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certifi
 		c.log.DebugContext(ctx, "ocsp fetch", "subject", cert.Subject.CommonName, "url", q.URL)
 	}
 	der, err := c.src.Fetch(ctx, q)
-	if err != nil {
-		return Answer{}, verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP for %q: %w", cert.Subject.CommonName, err))
+	fetched := err == nil
+	if fetched {
+		a, err = VerifyResponse(der, cert, issuer, q.Nonce, now, c.skew)
+	} else {
+		err = verify.Wrap(verify.ErrCollateral, fmt.Errorf("OCSP for %q: %w", cert.Subject.CommonName, err))
 	}
-	return VerifyResponse(der, cert, issuer, q.Nonce, now, c.skew)
+	if err == nil {
+		return a, false, nil
+	}
+	// An answer that came and failed its checks may also surface from the
+	// source (CachedSource verifies what it keeps): it is not missing.
+	var bad *badAnswerError
+	var re ocsp.ResponseError
+	return Answer{}, !errors.As(err, &bad) && (!fetched || errors.As(err, &re)), err
+}
+
+// badAnswerError marks the error of an answer that came but cannot be used,
+// so that it is never mistaken for a missing one. It adds nothing to the
+// message.
+type badAnswerError struct{ err error }
+
+func (e *badAnswerError) Error() string { return e.err.Error() }
+func (e *badAnswerError) Unwrap() error { return e.err }
+
+// badAnswer is the error of an answer that came but cannot be used: stale,
+// badly signed, from a responder that may not answer for the issuer, or not
+// about the certificate asked. It is a collateral failure, never a
+// revocation: only a verified "revoked" answer says a certificate is
+// revoked. detail (ErrSignature, ErrChain, ErrExpired, or nil) says why when
+// it helps.
+func badAnswer(detail error, format string, args ...any) error {
+	if detail != nil {
+		format += ": %w"
+		args = append(args, detail)
+	}
+	return &badAnswerError{verify.Errorf(verify.ErrCollateral, format, args...)}
 }
 
 // VerifyResponse checks a DER OCSP response for cert (issued by issuer) at
@@ -296,7 +341,7 @@ func (c *Checker) fetchAndVerify(ctx context.Context, cert, issuer *x509.Certifi
 func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, now time.Time, skew time.Duration) (Answer, error) {
 	name := cert.Subject.CommonName
 	if len(der) > maxResponseSize {
-		return Answer{}, verify.Errorf(verify.ErrLimit, "OCSP response for %q: %d bytes exceeds %d", name, len(der), maxResponseSize)
+		return Answer{}, badAnswer(verify.ErrLimit, "OCSP response for %q: %d bytes exceeds %d", name, len(der), maxResponseSize)
 	}
 	resp, err := ocsp.ParseResponseForCert(der, cert, issuer)
 	if err != nil {
@@ -304,22 +349,22 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 		if errors.As(err, &re) {
 			return Answer{}, verify.Errorf(verify.ErrCollateral, "OCSP response for %q: responder error: %w", name, err)
 		}
-		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q does not verify against issuer %q: %w: %w",
-			name, issuer.Subject.CommonName, err, verify.ErrSignature)
+		return Answer{}, badAnswer(verify.ErrSignature, "OCSP response for %q does not verify against issuer %q: %w",
+			name, issuer.Subject.CommonName, err)
 	}
 	if resp.Certificate != nil && !resp.Certificate.Equal(issuer) {
 		r := resp.Certificate
 		if !bytes.Equal(r.RawIssuer, issuer.RawSubject) {
-			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP responder %q for %q: issued by %q, expected the issuer %q: %w",
-				r.Subject.CommonName, name, r.Issuer.CommonName, issuer.Subject.CommonName, verify.ErrChain)
+			return Answer{}, badAnswer(verify.ErrChain, "OCSP responder %q for %q: issued by %q, expected the issuer %q",
+				r.Subject.CommonName, name, r.Issuer.CommonName, issuer.Subject.CommonName)
 		}
 		if !hasOCSPSigning(r) {
-			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP responder %q for %q: no id-kp-OCSPSigning extended key usage: %w",
-				r.Subject.CommonName, name, verify.ErrChain)
+			return Answer{}, badAnswer(verify.ErrChain, "OCSP responder %q for %q: no id-kp-OCSPSigning extended key usage",
+				r.Subject.CommonName, name)
 		}
 		if now.Before(r.NotBefore) || now.After(r.NotAfter) {
-			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP responder %q: valid %s..%s, verification time %s: %w",
-				r.Subject.CommonName, r.NotBefore.Format(time.RFC3339), r.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
+			return Answer{}, badAnswer(verify.ErrExpired, "OCSP responder %q: valid %s..%s, verification time %s",
+				r.Subject.CommonName, r.NotBefore.Format(time.RFC3339), r.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339))
 		}
 	}
 	signer := issuer
@@ -327,23 +372,23 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 		signer = resp.Certificate
 	}
 	if err := checkResponderID(resp, signer); err != nil {
-		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: %w", name, err)
+		return Answer{}, badAnswer(nil, "OCSP response for %q: %w", name, err)
 	}
 	tbs, single, err := parseTBS(resp.TBSResponseData, cert.SerialNumber)
 	if err != nil {
-		return Answer{}, err
+		return Answer{}, badAnswer(nil, "OCSP response for %q: %w", name, err)
 	}
 	if err := checkCertID(single.CertID, resp.IssuerHash, issuer); err != nil {
-		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: %w", name, err)
+		return Answer{}, badAnswer(nil, "OCSP response for %q: %w", name, err)
 	}
 	next := nextUpdate(resp)
 	if now.Add(skew).Before(resp.ThisUpdate) {
-		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: thisUpdate %s is after the verification time %s: %w",
-			name, resp.ThisUpdate.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
+		return Answer{}, badAnswer(verify.ErrExpired, "OCSP response for %q: thisUpdate %s is after the verification time %s",
+			name, resp.ThisUpdate.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	if !now.Before(next.Add(skew)) {
-		return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nextUpdate %s is not after the verification time %s: %w",
-			name, next.Format(time.RFC3339), now.Format(time.RFC3339), verify.ErrExpired)
+		return Answer{}, badAnswer(verify.ErrExpired, "OCSP response for %q: stale: nextUpdate %s is not after the verification time %s",
+			name, next.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	a := Answer{Status: resp.Status, Reason: resp.RevocationReason, ThisUpdate: resp.ThisUpdate, NextUpdate: next, ValidUntil: next}
 	if resp.Certificate != nil && resp.Certificate.NotAfter.Before(a.ValidUntil) {
@@ -357,15 +402,15 @@ func VerifyResponse(der []byte, cert, issuer *x509.Certificate, nonce []byte, no
 			got, ok = findNonce(single.Extensions)
 		}
 		if !ok {
-			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nonce: expected %x, got none", name, nonce)
+			return Answer{}, badAnswer(nil, "OCSP response for %q: nonce: expected %x, got none", name, nonce)
 		}
 		if !bytes.Equal(got, nonce) {
-			return Answer{}, verify.Errorf(verify.ErrRevoked, "OCSP response for %q: nonce: expected %x, got %x", name, nonce, got)
+			return Answer{}, badAnswer(nil, "OCSP response for %q: nonce: expected %x, got %x", name, nonce, got)
 		}
 		a.Nonce = true
 	}
 	if resp.Status != ocsp.Good && resp.Status != ocsp.Revoked && resp.Status != ocsp.Unknown {
-		return Answer{}, verify.Errorf(verify.ErrMalformed, "OCSP response for %q: status %d", name, resp.Status)
+		return Answer{}, badAnswer(verify.ErrMalformed, "OCSP response for %q: status %d", name, resp.Status)
 	}
 	return a, nil
 }

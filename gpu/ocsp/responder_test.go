@@ -64,12 +64,12 @@ func TestResponderIDAndCertID(t *testing.T) {
 	}
 	// Signed by the issuer's key, CertID right, ResponderID names another CA.
 	_, err := ocsp.VerifyResponse(create(r.issuer, r.twin), r.cert, r.issuer, nil, respNow, 0)
-	if !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrChain) || !strings.Contains(err.Error(), "ResponderID name") {
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, verify.ErrChain) || errors.Is(err, verify.ErrRevoked) || !strings.Contains(err.Error(), "ResponderID name") {
 		t.Errorf("ResponderID naming another CA: %v", err)
 	}
 	// ResponderID right, CertID names the twin (same key, other name).
 	_, err = ocsp.VerifyResponse(create(r.twin, r.issuer), r.cert, r.issuer, nil, respNow, 0)
-	if !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrChain) || !strings.Contains(err.Error(), "CertID") {
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, verify.ErrChain) || errors.Is(err, verify.ErrRevoked) || !strings.Contains(err.Error(), "CertID") {
 		t.Errorf("CertID naming another CA: %v", err)
 	}
 }
@@ -95,7 +95,7 @@ func TestResponderIDByKeyHash(t *testing.T) {
 	}
 	wrong := sha1.Sum([]byte("another key"))
 	_, err = ocsp.VerifyResponse(byKeyHash(t, der, wrong[:], r.issuerKey), r.cert, r.issuer, nil, respNow, 0)
-	if !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrChain) || !strings.Contains(err.Error(), "key hash") {
+	if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, verify.ErrChain) || errors.Is(err, verify.ErrRevoked) || !strings.Contains(err.Error(), "key hash") {
 		t.Errorf("key hash of another key: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestDelegatedResponderBoundsAnswer(t *testing.T) {
 	}
 	for name, eku := range map[string][]x509.ExtKeyUsage{"no EKU": nil, "server auth": {x509.ExtKeyUsageServerAuth}} {
 		_, err := ocsp.VerifyResponse(delegate(long, eku), r.cert, r.issuer, nil, respNow, 0)
-		if !errors.Is(err, verify.ErrRevoked) || !errors.Is(err, verify.ErrChain) {
+		if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, verify.ErrChain) || errors.Is(err, verify.ErrRevoked) {
 			t.Errorf("responder with %s: %v", name, err)
 		}
 	}

@@ -101,8 +101,8 @@ func (s *FSSource) Get(ctx context.Context, id string) ([]byte, error) {
 	if err := CheckID(id); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s: %w", id, err)
+	if err := verify.Canceled(ctx, "rim: RIM "+id); err != nil {
+		return nil, err
 	}
 	f, err := s.fsys.Open(id + ".xml")
 	if errors.Is(err, fs.ErrNotExist) {

@@ -167,8 +167,8 @@ func (v *Verifier) Verify(ctx context.Context, doc []byte, now time.Time) (*Mani
 }
 
 func (v *Verifier) verify(ctx context.Context, id string, doc []byte, now time.Time) (*Manifest, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "rim: %w", err)
+	if err := verify.Canceled(ctx, "rim: verification not started"); err != nil {
+		return nil, err
 	}
 	if now.IsZero() {
 		return nil, verify.Errorf(verify.ErrConfig, "rim: verification time is zero")
