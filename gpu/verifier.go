@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/internal/certlink"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -95,6 +97,9 @@ type Verifier struct {
 	cacheSize    int
 	log          *slog.Logger
 	chains       *lru.Cache[[32]byte, *DeviceChain]
+	// links remembers each verified issuer→subject link of device chains:
+	// every board's chain shares its identity and provisioner CAs.
+	links *certlink.Cache
 	// rimChains holds the signer chains of the manifests the RIM provider
 	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
 	// provider that caches returns the same manifest again.
@@ -128,6 +133,7 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: no RIM provider: use WithRIMs, or WithoutRIMsUnsafe")
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
+	v.links = certlink.New(2*v.cacheSize + DeviceChainLength)
 	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)
 	return v, nil
 }
@@ -346,7 +352,7 @@ func (v *Verifier) deviceChain(pemChain []byte, now time.Time) (*DeviceChain, er
 	if err != nil {
 		return nil, err
 	}
-	dc, err := verifyDeviceChain(certs, v.rootSet, now)
+	dc, err := verifyDeviceChain(certs, v.rootSet, v.links, now)
 	if err != nil {
 		return nil, err
 	}
@@ -415,19 +421,32 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if err != nil {
 		return err
 	}
-	// The driver RIM first: its failures are the more common and the more telling.
-	var drv *rim.Manifest
+	// A GPU's two RIMs are fetched and verified side by side (their signer
+	// chains share CAs, which the RIM verifier checks once); errors are
+	// still reported driver RIM first: its failures are the more common and
+	// the more telling.
+	var (
+		drv    *rim.Manifest
+		drvRes *ocsp.Result
+		drvErr error
+		wg     sync.WaitGroup
+	)
 	if !dc.Arch.IsSwitch() {
-		var res *ocsp.Result
-		if drv, res, err = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); err != nil {
-			return fmt.Errorf("driver RIM %s: %w", driverID, err)
-		}
-		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: res}
-		if res != nil {
-			dc.Warnings = append(dc.Warnings, res.Warnings...)
-		}
+		wg.Go(func() {
+			drv, drvRes, drvErr = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now)
+		})
 	}
 	fw, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
+	wg.Wait()
+	if !dc.Arch.IsSwitch() {
+		if drvErr != nil {
+			return fmt.Errorf("driver RIM %s: %w", driverID, drvErr)
+		}
+		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: drvRes}
+		if drvRes != nil {
+			dc.Warnings = append(dc.Warnings, drvRes.Warnings...)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("firmware RIM %s: %w", fwID, err)
 	}
