@@ -637,6 +637,7 @@ type replayedLog struct {
 	first   [maxPCRs]*Event // first event other than EV_NO_ACTION per PCR
 	at      [maxPCRs]int    // its index in the log
 	claims  *LogClaims
+	raw     []byte // the log's bytes when keyed by maphash (see logKey)
 }
 
 // newReplayedLog records log, which Replay accepted in bank: no event in it
