@@ -236,8 +236,10 @@ func WithEventLogLimits(l Limits) Option {
 	}
 }
 
-// WithCacheSize bounds the caches of verified AK certificate chains and of
-// claims extracted from replayed event logs (default 1024 entries each).
+// WithCacheSize bounds the caches of verified AK certificate chains, of
+// parsed AK forms and of replayed event logs (default 1024 entries each). A
+// replayed log of up to 64 KiB keeps a copy of its bytes to compare, so that
+// cache holds at most 64 MiB at the default size.
 func WithCacheSize(n int) Option {
 	return func(v *Verifier) error {
 		if n < 1 {
