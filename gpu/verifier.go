@@ -434,12 +434,17 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 		drvErr error
 		wg     sync.WaitGroup
 	)
+	// A failed driver RIM is the error reported, so it stops the other.
+	fwCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if !dc.Arch.IsSwitch() {
 		wg.Go(func() {
-			drv, drvRes, drvErr = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now)
+			if drv, drvRes, drvErr = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); drvErr != nil {
+				cancel()
+			}
 		})
 	}
-	fw, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
+	fw, res, err := v.fetchRIM(fwCtx, fwID, dc.Decoded.VBIOSVersion, now)
 	wg.Wait()
 	if !dc.Arch.IsSwitch() {
 		if drvErr != nil {
