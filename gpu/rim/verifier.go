@@ -8,13 +8,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"log/slog"
 	"time"
-
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/trustfactory/attest/internal/certlink"
 	"github.com/trustfactory/attest/internal/coalesce"
@@ -240,18 +237,12 @@ func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
 		return nil, verify.Errorf(verify.ErrSignature, "rim: signer %q key: expected ECDSA P-384, got %T", signer.Subject.CommonName, signer.PublicKey)
 	}
 
-	// goxmldsig verifies ASN.1 DER ECDSA signatures; NVIDIA's are raw r‖s.
-	// SignatureValue is outside SignedInfo and removed by the enveloped
-	// transform, so rewriting it changes nothing that is signed.
-	sig.sigValue.SetText(base64.StdEncoding.EncodeToString(rawToDER(sig.rawSig)))
-	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{signer}})
-	vctx.Clock = dsig.NewFakeClockAt(now)
-	verified, err := vctx.Validate(root)
+	verified, err := verifyEnveloped(root, sig, pub)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrSignature, "rim: XML signature by %q: %w", signer.Subject.CommonName, err)
+		return nil, err
 	}
-	// From here on only the element goxmldsig rebuilt from the digested
-	// canonical bytes is read.
+	// From here on only the element rebuilt from the digested canonical
+	// bytes is read.
 	m, err := parseManifest(verified)
 	if err != nil {
 		return nil, err
