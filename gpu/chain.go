@@ -9,10 +9,12 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/internal/certlink"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
@@ -87,6 +89,7 @@ func ParsePEMChain(b []byte) ([]*x509.Certificate, error) {
 // rootSet is a set of trust anchors pinned by public key.
 type rootSet struct {
 	pool  *x509.CertPool
+	certs []*x509.Certificate
 	spkis map[[32]byte]bool
 }
 
@@ -94,7 +97,7 @@ func newRootSet(roots []*x509.Certificate) (*rootSet, error) {
 	if len(roots) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "no pinned root certificate")
 	}
-	rs := &rootSet{pool: x509.NewCertPool(), spkis: make(map[[32]byte]bool)}
+	rs := &rootSet{pool: x509.NewCertPool(), certs: roots, spkis: make(map[[32]byte]bool)}
 	for _, r := range roots {
 		rs.pool.AddCert(r)
 		rs.spkis[sha256.Sum256(r.RawSubjectPublicKeyInfo)] = true
@@ -104,6 +107,26 @@ func newRootSet(roots []*x509.Certificate) (*rootSet, error) {
 
 func (rs *rootSet) pinned(c *x509.Certificate) bool {
 	return rs.spkis[sha256.Sum256(c.RawSubjectPublicKeyInfo)]
+}
+
+// anchorsFor lists the pinned roots that could have issued c, the one equal
+// to supplied (the chain's own copy of the root) first, then those with its
+// key, then the rest: the pinned roots share one key, and trying the likely
+// one first saves a P-384 check per cold chain.
+func (rs *rootSet) anchorsFor(c, supplied *x509.Certificate) []*x509.Certificate {
+	var same, key, other []*x509.Certificate
+	for _, r := range rs.certs {
+		switch {
+		case string(r.RawSubject) != string(c.RawIssuer):
+		case r.Equal(supplied):
+			same = append(same, r)
+		case string(r.RawSubjectPublicKeyInfo) == string(supplied.RawSubjectPublicKeyInfo):
+			key = append(key, r)
+		default:
+			other = append(other, r)
+		}
+	}
+	return append(append(same, key...), other...)
 }
 
 // DeviceChain is a device certificate chain verified to a pinned root.
@@ -120,13 +143,25 @@ type DeviceChain struct {
 
 // verifyDeviceChain checks the 5-certificate device chain: the supplied root
 // must carry a pinned key and is replaced by the pinned certificate; the rest
-// must build to it at time now.
-func verifyDeviceChain(certs []*x509.Certificate, roots *rootSet, now time.Time) (*DeviceChain, error) {
+// must build to it at time now. Links verified before (the identity and
+// provisioner CAs every board shares) are not checked again: links
+// remembers them.
+func verifyDeviceChain(certs []*x509.Certificate, roots *rootSet, links *certlink.Cache, now time.Time) (*DeviceChain, error) {
 	if len(certs) != DeviceChainLength {
 		return nil, verify.Errorf(verify.ErrChain, "device certificate chain: expected %d certificates, got %d", DeviceChainLength, len(certs))
 	}
-	if last := certs[len(certs)-1]; !roots.pinned(last) {
+	last := certs[len(certs)-1]
+	if !roots.pinned(last) {
 		return nil, verify.Errorf(verify.ErrChain, "device certificate chain: root %q does not carry a pinned NVIDIA Device Identity CA key", last.Subject.CommonName)
+	}
+	// The path is fixed: the supplied certificates in order, then a pinned
+	// root. certlink accepts it only where x509.Verify would; anything else
+	// (and every rejection, for its wording) goes through x509.Verify below.
+	for _, anchor := range roots.anchorsFor(certs[len(certs)-2], last) {
+		path := append(slices.Clone(certs[:len(certs)-1]), anchor)
+		if links.Verify(path, now) {
+			return newDeviceChain(path)
+		}
 	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1 : len(certs)-1] {
@@ -165,6 +200,13 @@ func verifyDeviceChain(certs []*x509.Certificate, roots *rootSet, now time.Time)
 	if built == nil {
 		return nil, verify.Errorf(verify.ErrChain, "device certificate chain: the supplied certificates do not form the %d-level chain in order", DeviceChainLength)
 	}
+	return newDeviceChain(built)
+}
+
+// newDeviceChain reads the attestation key, architecture and FWID of a
+// verified chain, leaf first and pinned root last.
+func newDeviceChain(built []*x509.Certificate) (*DeviceChain, error) {
+	leaf := built[0]
 	key, ok := leaf.PublicKey.(*ecdsa.PublicKey)
 	if !ok || key.Curve != elliptic.P384() {
 		return nil, verify.Errorf(verify.ErrChain, "attestation key certificate: expected an ECDSA P-384 key, got %T", leaf.PublicKey)

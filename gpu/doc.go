@@ -20,7 +20,11 @@
 // source: NVIDIA's RIM service, an fs.FS of RIMs, memory). Both are required unless the matching ...Unsafe option
 // is given, which then shows in the claims. Verified chains, OCSP answers and
 // RIMs are cached, bounded, and re-checked against the caller's time, so a
-// warm verification costs about one P-384 signature check.
+// warm verification costs about one P-384 signature check. A cold one checks
+// each certificate link once per verifier (the CAs every board and every RIM
+// signer shares are remembered link by link), verifies a device's two RIMs
+// side by side, and lets concurrent verifications of the same RIM, or of the
+// same RIM signer chain's revocation, share one check.
 //
 // Evidence encodings: Trustee's {"device_evidence_list": [...]}, NVIDIA's
 // serialized array [{"arch","nonce","evidence","certificate"}], and the raw

@@ -2,9 +2,11 @@ package gpu
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/internal/coalesce"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -28,6 +30,9 @@ type rimProvider struct {
 	src   rim.Source
 	ttl   time.Duration
 	cache *lru.Cache[string, *rim.Manifest]
+	// inflight lets a composite's GPUs, which call for the same RIMs at
+	// once, share one fetch and verification.
+	inflight coalesce.Group[*rim.Manifest]
 }
 
 // NewRIMProvider verifies RIMs from src with v and caches verified manifests
@@ -55,14 +60,21 @@ func (p *rimProvider) RIM(ctx context.Context, id, version string, now time.Time
 	if m, ok := p.cache.Get(key, now); ok && !now.Before(m.NotBefore) {
 		return m, nil
 	}
-	m, err := p.v.Fetch(ctx, p.src, id, version, now)
-	if err != nil {
-		return nil, err
-	}
-	exp := now.Add(p.ttl)
-	if m.NotAfter.Before(exp) {
-		exp = m.NotAfter
-	}
-	p.cache.Add(key, m, exp)
-	return m, nil
+	// Shared only between callers asking at the same instant; a failure
+	// caused by the context of the caller that ran it is not shared.
+	flight := key + "\x00" + now.UTC().Format(time.RFC3339Nano)
+	return p.inflight.Do(flight, func() (*rim.Manifest, error) {
+		m, err := p.v.Fetch(ctx, p.src, id, version, now)
+		if err != nil {
+			return nil, err
+		}
+		exp := now.Add(p.ttl)
+		if m.NotAfter.Before(exp) {
+			exp = m.NotAfter
+		}
+		p.cache.Add(key, m, exp)
+		return m, nil
+	}, func(_ *rim.Manifest, err error) bool {
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	})
 }

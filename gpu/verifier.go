@@ -12,10 +12,13 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/internal/certlink"
+	"github.com/trustfactory/attest/internal/coalesce"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -123,10 +126,14 @@ type Verifier struct {
 	cacheSize    int
 	log          *slog.Logger
 	chains       *lru.Cache[[32]byte, *DeviceChain]
+	// links remembers each verified issuer→subject link of device chains:
+	// every board's chain shares its identity and provisioner CAs.
+	links *certlink.Cache
 	// rimChains holds the signer chains of the manifests the RIM provider
 	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
 	// provider that caches returns the same manifest again.
 	rimChains *lru.Cache[*rim.Manifest, *ocsp.Chain]
+	rimOCSP   coalesce.Group[*ocsp.Result]
 }
 
 // NewVerifier returns a verifier for format, verify.FormatGPU or
@@ -160,6 +167,7 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: WithRIMs and WithoutRIMsUnsafe contradict each other: give one")
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
+	v.links = certlink.New(2*v.cacheSize + DeviceChainLength)
 	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)
 	return v, nil
 }
@@ -384,7 +392,7 @@ func (v *Verifier) deviceChain(pemChain []byte, now time.Time) (*DeviceChain, er
 	if err != nil {
 		return nil, err
 	}
-	dc, err := verifyDeviceChain(certs, v.rootSet, now)
+	dc, err := verifyDeviceChain(certs, v.rootSet, v.links, now)
 	if err != nil {
 		return nil, err
 	}
@@ -453,19 +461,37 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	if err != nil {
 		return err
 	}
-	// The driver RIM first: its failures are the more common and the more telling.
-	var drv *rim.Manifest
+	// A GPU's two RIMs are fetched and verified side by side (their signer
+	// chains share CAs, which the RIM verifier checks once); errors are
+	// still reported driver RIM first: its failures are the more common and
+	// the more telling.
+	var (
+		drv    *rim.Manifest
+		drvRes *ocsp.Result
+		drvErr error
+		wg     sync.WaitGroup
+	)
+	// A failed driver RIM is the error reported, so it stops the other.
+	fwCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if !dc.Arch.IsSwitch() {
-		var res *ocsp.Result
-		if drv, res, err = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); err != nil {
-			return fmt.Errorf("driver RIM %s: %w", driverID, err)
+		wg.Go(func() {
+			if drv, drvRes, drvErr = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); drvErr != nil {
+				cancel()
+			}
+		})
+	}
+	fw, res, err := v.fetchRIM(fwCtx, fwID, dc.Decoded.VBIOSVersion, now)
+	wg.Wait()
+	if !dc.Arch.IsSwitch() {
+		if drvErr != nil {
+			return fmt.Errorf("driver RIM %s: %w", driverID, drvErr)
 		}
-		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: res}
-		if res != nil {
-			dc.Warnings = append(dc.Warnings, res.Warnings...)
+		dc.DriverRIM = &RIMResult{Manifest: drv, OCSP: drvRes}
+		if drvRes != nil {
+			dc.Warnings = append(dc.Warnings, drvRes.Warnings...)
 		}
 	}
-	fw, res, err := v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
 	if err != nil {
 		return fmt.Errorf("firmware RIM %s: %w", fwID, err)
 	}
@@ -529,11 +555,25 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 		prepared = ocsp.NewChain(m.Chain)
 		v.rimChains.Add(m, prepared, m.NotAfter)
 	}
-	res, err := v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
+	// The devices of a composite check the same RIM signer chain at once:
+	// one check serves those asking at the same instant, each getting its
+	// own copy of the result. A prepared chain is immutable, so its address
+	// names its certificates while the flight lasts.
+	flight := fmt.Sprintf("%p\x00%s", prepared, now.UTC().Format(time.RFC3339Nano))
+	res, err := v.rimOCSP.Do(flight, func() (*ocsp.Result, error) {
+		return v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
+	}, func(_ *ocsp.Result, err error) bool {
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}
-	return m, res, nil
+	if res == nil {
+		return m, nil, nil
+	}
+	own := *res
+	own.Certs, own.Warnings = slices.Clone(res.Certs), slices.Clone(res.Warnings)
+	return m, &own, nil
 }
 
 // deviceID names a device by its identity (BROM) certificate's public key,

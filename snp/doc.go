@@ -27,6 +27,9 @@
 // Verified chains and CRLs are cached by the hash of their exact bytes in
 // bounded LRU caches and re-checked against the caller's time, so a warm
 // verification costs little more than the report's own signature check.
+// The embedded AMD roots are parsed and checked once per process, so a
+// verifier is cheap to construct; roots given with WithTrustedRoots are
+// checked by every verifier built with them.
 // Collateral comes only from a Source the caller gives: an HTTPSource (AMD
 // KDS through a collateral.Fetcher and collateral.Store, NewHTTPSource), an
 // FSSource (Trustee's offline store layout in an fs.FS, NewFSSource), or a

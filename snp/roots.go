@@ -3,10 +3,12 @@ package snp
 import (
 	"bytes"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
@@ -34,6 +36,40 @@ func DefaultRoots(p Product) (Roots, error) {
 	}
 	return ParseRoots(p, b)
 }
+
+// pinnedSet is a verifier's trusted roots by product, with the hash of each
+// ARK that cache keys include. It is immutable once built.
+type pinnedSet struct {
+	roots  map[Product]Roots
+	arkSum map[Product][32]byte
+}
+
+func newPinnedSet(roots map[Product]Roots) *pinnedSet {
+	s := &pinnedSet{roots: roots, arkSum: make(map[Product][32]byte, len(roots))}
+	for p, r := range roots {
+		s.arkSum[p] = sha256.Sum256(r.ARK.Raw)
+	}
+	return s
+}
+
+// embeddedPinned parses and checks the embedded roots of every product once
+// per process, on first use. The embedded PEM cannot change, so neither can
+// the result: it is derived data, not state, and every verifier that keeps
+// the default roots shares it read-only (three RSA-4096 checks per product
+// were most of the cost of constructing a verifier). The certificates are
+// never handed out: DefaultRoots parses its own copy for callers, who may
+// modify what they get.
+var embeddedPinned = sync.OnceValues(func() (*pinnedSet, error) {
+	m := make(map[Product]Roots, len(products))
+	for _, p := range products {
+		r, err := DefaultRoots(p)
+		if err != nil {
+			return nil, err
+		}
+		m[p] = r
+	}
+	return newPinnedSet(m), nil
+})
 
 // ParseRoots reads an ARK, ASK and ASVK of product p from PEM or
 // concatenated DER, in any order (a KDS cert_chain or Trustee's

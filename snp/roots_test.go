@@ -2,9 +2,12 @@ package snp_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/pem"
 	"errors"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
@@ -58,4 +61,27 @@ func TestParseRoots(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrConfig and %v", name, err, tc.kind)
 		}
 	}
+}
+
+// TestDefaultRootsAreCallersOwn: verifiers share the embedded roots, parsed
+// and checked once per process, so what DefaultRoots hands out must be a
+// copy. Spoiling it — the ARK's key swapped for the ASK's, the ASK dropped —
+// must not reach a verifier built afterwards, nor one built before.
+func TestDefaultRootsAreCallersOwn(t *testing.T) {
+	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
+	exp := verify.Expectations{ReportData: reportDataOf(t, report), Now: gsgTime}
+	before := newOffline(t)
+	r, err := snp.DefaultRoots(snp.Milan)
+	require.NoError(t, err)
+	r.ARK.PublicKey, r.ASK.PublicKey = r.ASK.PublicKey, r.ARK.PublicKey
+	r.ASK.Raw = nil
+	after := newOffline(t)
+	for name, v := range map[string]*snp.Verifier{"before": before, "after": after} {
+		_, err := v.VerifyReport(context.Background(), report, vcek, exp)
+		require.NoError(t, err, name)
+	}
+	again, err := snp.DefaultRoots(snp.Milan)
+	require.NoError(t, err)
+	require.NotSame(t, r.ARK, again.ARK)
+	require.NotEqual(t, r.ARK.PublicKey, again.ARK.PublicKey)
 }

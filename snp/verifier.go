@@ -24,13 +24,12 @@ import (
 // verify.Verifier and verify.Detector, is immutable after NewVerifier and is
 // safe for concurrent use.
 type Verifier struct {
-	roots        map[Product]Roots
+	roots        map[Product]Roots // pinned.roots, or those of WithTrustedRoots before NewVerifier returns
+	pinned       *pinnedSet
 	source       Source
 	product      Product
 	noRevocation bool
 	log          *slog.Logger
-
-	arkSum map[Product][32]byte // hash of each pinned ARK, for cache keys
 
 	chains *lru.Cache[[32]byte, *verifiedChain]
 	crls   *lru.Cache[[32]byte, *verifiedCRL]
@@ -144,15 +143,17 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		}
 	}
 	if v.roots == nil {
-		v.roots = make(map[Product]Roots, len(products))
-		for _, p := range products {
-			r, err := DefaultRoots(p)
-			if err != nil {
-				return nil, err
-			}
-			v.roots[p] = r
+		// The embedded roots are parsed and checked once per process;
+		// roots from WithTrustedRoots were checked above, per verifier.
+		set, err := embeddedPinned()
+		if err != nil {
+			return nil, err
 		}
+		v.pinned = set
+	} else {
+		v.pinned = newPinnedSet(v.roots)
 	}
+	v.roots = v.pinned.roots
 	if _, trusted := v.roots[v.product]; v.product != ProductUnknown && !trusted {
 		// Every report of the product would fail for want of its roots.
 		return nil, verify.Errorf(verify.ErrConfig, "snp: WithProduct(%s) and WithTrustedRoots for %v contradict each other: no roots for %s", v.product, slices.Sorted(maps.Keys(v.roots)), v.product)
@@ -163,10 +164,6 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		v.roles = lru.New[[32]byte, string](1024)
 		v.names = lru.New[[32]byte, string](1024)
 		v.inters = lru.New[[32]byte, []byte](1024)
-	}
-	v.arkSum = make(map[Product][32]byte, len(v.roots))
-	for p, r := range v.roots {
-		v.arkSum[p] = sha256.Sum256(r.ARK.Raw)
 	}
 	return v, nil
 }
@@ -522,7 +519,7 @@ func (v *Verifier) cacheKey(roots Roots, kind SigningKey, parts ...[]byte) (k [3
 	h := sha256.New()
 	h.Write([]byte(roots.Product))
 	h.Write([]byte{byte(kind)})
-	ark := v.arkSum[roots.Product]
+	ark := v.pinned.arkSum[roots.Product]
 	h.Write(ark[:])
 	for _, p := range parts {
 		writeLen(h, p)

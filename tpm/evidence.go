@@ -207,11 +207,11 @@ func decodeTrustee(b []byte) (*Evidence, error) {
 // does not use. Repeated singular fields are rejected rather than merged.
 func decodeProto(b []byte) (*Evidence, error) {
 	ev := &Evidence{}
-	seen := map[protowire.Number]bool{}
+	var seen fieldSet
 	err := walkProto(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch num {
 		case 1, 3, 6: // ak_pub, event_log, ak_cert
-			if err := singular(seen, num, typ); err != nil {
+			if err := singular(&seen, num, typ); err != nil {
 				return err
 			}
 			switch num {
@@ -255,12 +255,12 @@ func decodeProto(b []byte) (*Evidence, error) {
 }
 
 func decodeProtoQuote(b []byte) (Quote, error) {
-	q := Quote{PCRs: map[int][]byte{}}
-	seen := map[protowire.Number]bool{}
+	q := Quote{PCRs: make(map[int][]byte, maxPCRs)}
+	var seen fieldSet
 	err := walkProto(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch num {
 		case 1, 2, 3:
-			if err := singular(seen, num, typ); err != nil {
+			if err := singular(&seen, num, typ); err != nil {
 				return err
 			}
 			switch num {
@@ -279,16 +279,20 @@ func decodeProtoQuote(b []byte) (Quote, error) {
 
 // singular checks that field num is a bytes field not seen before, and
 // records it as seen.
-func singular(seen map[protowire.Number]bool, num protowire.Number, typ protowire.Type) error {
+func singular(seen *fieldSet, num protowire.Number, typ protowire.Type) error {
 	if typ != protowire.BytesType {
 		return fmt.Errorf("field %d: wire type %d, expected bytes", num, typ)
 	}
-	if seen[num] {
+	if *seen&(1<<num) != 0 {
 		return fmt.Errorf("field %d repeated", num)
 	}
-	seen[num] = true
+	*seen |= 1 << num
 	return nil
 }
+
+// fieldSet holds the field numbers below 64 seen in one message; singular
+// is only called for such numbers.
+type fieldSet uint64
 
 func decodeProtoPCRs(b []byte, q *Quote) error {
 	seenHash := false

@@ -3,6 +3,7 @@ package tpm_test
 import (
 	"context"
 	"crypto"
+	"reflect"
 	"testing"
 
 	"github.com/trustfactory/attest/tpm"
@@ -157,6 +158,33 @@ func FuzzVerify(f *testing.F) {
 					}
 					break
 				}
+			}
+		}
+	})
+}
+
+// FuzzLogCacheMatchesFresh feeds mutated event logs with the real GCE quote
+// to one long-lived verifier, whose log cache fills as it goes, and to a new
+// verifier each time: both must give the same error text or the same claims.
+func FuzzLogCacheMatchesFresh(f *testing.F) {
+	raw := readFile(f, "gce-cos-85-nonce9009.pb")
+	ev, _, err := tpm.Decode(raw)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ev.EventLog)
+	warm := gceVerifier(f)
+	f.Fuzz(func(t *testing.T, log []byte) {
+		e := *ev
+		e.EventLog = log
+		for range 2 { // the second round is served by the cache
+			got, gotErr := warm.VerifyEvidence(context.Background(), &e, gceExpect())
+			want, wantErr := gceVerifier(t).VerifyEvidence(context.Background(), &e, gceExpect())
+			if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+				t.Fatalf("cached verifier: %v; fresh verifier: %v", gotErr, wantErr)
+			}
+			if gotErr == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("cached verifier's claims differ from a fresh one's")
 			}
 		}
 	})

@@ -265,7 +265,7 @@ func unexplainedPCRs(log *EventLog, quoted map[int][]byte) []int {
 	var out []int
 	for i := range maxPCRs {
 		v, ok := quoted[i]
-		if ok && !named[i] && len(bytes.Trim(v, "\x00")) != 0 && len(bytes.Trim(v, "\xff")) != 0 {
+		if ok && !named[i] && !isResetValue(v) {
 			out = append(out, i)
 		}
 	}
@@ -626,4 +626,106 @@ func guid(s string) [16]byte {
 	g[6], g[7] = raw[7], raw[6]
 	copy(g[8:], raw[8:])
 	return g
+}
+
+// replayedLog is what a log that Replay accepted yields in one bank,
+// independent of the quote it was checked against: the values of the PCRs
+// it touches, the first event extending each PCR, and its claims.
+type replayedLog struct {
+	pcrs    [maxPCRs][]byte
+	touched [maxPCRs]bool
+	first   [maxPCRs]*Event // first event other than EV_NO_ACTION per PCR
+	at      [maxPCRs]int    // its index in the log
+	claims  *LogClaims
+	raw     []byte // the log's bytes when keyed by maphash (see logKey)
+}
+
+// newReplayedLog records log, which Replay accepted in bank: no event in it
+// can fail replay except by naming a PCR a quote does not cover.
+func newReplayedLog(log *EventLog, bank crypto.Hash, claims *LogClaims) *replayedLog {
+	r := &replayedLog{claims: claims}
+	size := bank.Size()
+	h := bank.New()
+	for i := range log.Events {
+		ev := &log.Events[i]
+		if r.pcrs[ev.PCR] == nil {
+			r.pcrs[ev.PCR] = make([]byte, size)
+		}
+		r.touched[ev.PCR] = true
+		if ev.Type == EvNoAction {
+			if bytes.HasPrefix(ev.Data, []byte(startupLocalitySignature)) {
+				// Replay accepted it, so it is well formed and comes first.
+				r.pcrs[0][size-1] = ev.Data[len(startupLocalitySignature)]
+			}
+			continue
+		}
+		if r.first[ev.PCR] == nil {
+			e := *ev
+			e.Data = nil // only Seq, PCR and Type name it in errors
+			r.first[ev.PCR], r.at[ev.PCR] = &e, i
+		}
+		h.Reset()
+		h.Write(r.pcrs[ev.PCR])
+		h.Write(ev.Digest(bank))
+		r.pcrs[ev.PCR] = h.Sum(r.pcrs[ev.PCR][:0])
+	}
+	return r
+}
+
+// check fails exactly where Replay would for the log against quoted.
+func (r *replayedLog) check(bank crypto.Hash, quoted map[int][]byte) error {
+	var uncovered *Event
+	at := 0
+	for i := range maxPCRs {
+		if e := r.first[i]; e != nil {
+			if _, ok := quoted[i]; !ok && (uncovered == nil || r.at[i] < at) {
+				uncovered, at = e, r.at[i]
+			}
+		}
+	}
+	if uncovered != nil {
+		return verify.Errorf(verify.ErrBinding, "event log: event %d (type %#x) extends PCR %d, which the quote does not cover", uncovered.Seq, uncovered.Type, uncovered.PCR)
+	}
+	var bad []int
+	for i := range maxPCRs {
+		if r.touched[i] && subtle.ConstantTimeCompare(r.pcrs[i], quoted[i]) != 1 {
+			bad = append(bad, i)
+		}
+	}
+	if len(bad) > 0 {
+		e := &ReplayError{Bank: bank, PCRs: bad, Want: map[int][]byte{}, Got: map[int][]byte{}}
+		for _, i := range bad {
+			e.Want[i], e.Got[i] = quoted[i], bytes.Clone(r.pcrs[i])
+		}
+		return e
+	}
+	return nil
+}
+
+// unexplained is unexplainedPCRs for the log.
+func (r *replayedLog) unexplained(quoted map[int][]byte) []int {
+	var out []int
+	for i := range maxPCRs {
+		v, ok := quoted[i]
+		if ok && r.first[i] == nil && !isResetValue(v) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// isResetValue reports whether v counts as a PCR's reset value: trimming
+// it of "\x00", or of "\xff", leaves nothing. The common cases, all zero
+// and all 0xFF bytes, are decided without bytes.Trim, whose non-ASCII
+// cutset decodes runes (and so also trims other bytes that are not UTF-8).
+func isResetValue(v []byte) bool {
+	zero, ones := true, true
+	for _, b := range v {
+		zero = zero && b == 0
+		ones = ones && b == 0xff
+	}
+	if zero || ones {
+		return true
+	}
+	return len(bytes.Trim(v, "\x00")) == 0 || len(bytes.Trim(v, "\xff")) == 0
 }

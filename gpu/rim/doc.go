@@ -6,8 +6,10 @@
 // document size and shape (no DTD, bounded depth and counts), the exact
 // XML-DSig profile NVIDIA uses (one enveloped Reference URI="", C14N 1.1,
 // ecdsa-sha384, sha384), the embedded certificate chain to the pinned NVIDIA
-// CoRIM signing root at the caller's time, and the signature itself. The
-// golden values of the returned Manifest are read only from the bytes the
+// CoRIM signing root at the caller's time, and the signature itself (the raw
+// P-384 signature over the canonical SignedInfo, then the SHA-384 digest of
+// the canonical document without its signature, both canonicalized with
+// goxmldsig's C14N 1.1). The golden values of the returned Manifest are read only from the bytes the
 // signature covers, never from the document as received.
 //
 // Compare then applies NVIDIA's matching rule to the measurement blocks of a

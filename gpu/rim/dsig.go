@@ -1,14 +1,17 @@
 package rim
 
 import (
+	"crypto/ecdsa"
+	"crypto/sha512"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"math/big"
 	"strings"
 
 	"github.com/beevik/etree"
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -28,10 +31,11 @@ const (
 
 // signature is the checked shape of a RIM's ds:Signature.
 type signature struct {
-	el       *etree.Element // the ds:Signature element
-	sigValue *etree.Element // ds:SignatureValue, rewritten to DER for goxmldsig
-	rawSig   []byte         // 96-byte r‖s
-	certs    []*x509.Certificate
+	el         *etree.Element // the ds:Signature element, a child of the root
+	signedInfo *etree.Element // ds:SignedInfo
+	digest     []byte         // ds:DigestValue, 48 bytes
+	rawSig     []byte         // 96-byte r‖s
+	certs      []*x509.Certificate
 }
 
 // checkSignatureShape finds the one enveloped signature of root and checks
@@ -121,8 +125,9 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 	if err := noAttrs(rk[2]); err != nil {
 		return nil, err
 	}
-	// Exactly 48 bytes (SHA-384); goxmldsig compares the value itself.
-	if _, err := base64Text(rk[2], "DigestValue", 48, 48); err != nil {
+	// Exactly 48 bytes (SHA-384).
+	digest, err := base64Text(rk[2], "DigestValue", 48, 48)
+	if err != nil {
 		return nil, err
 	}
 
@@ -159,7 +164,7 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 	if err := textOnlyWhitespace(xd[0]); err != nil {
 		return nil, err
 	}
-	s := &signature{el: sigEl, sigValue: sigValue, rawSig: raw}
+	s := &signature{el: sigEl, signedInfo: signedInfo, digest: digest, rawSig: raw}
 	for i, ce := range certEls {
 		if ce.Tag != "X509Certificate" {
 			return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:X509Data: unexpected element %s", ce.FullTag())
@@ -303,16 +308,48 @@ func base64Text(e *etree.Element, name string, min, max int) ([]byte, error) {
 	return b, nil
 }
 
-// rawToDER turns a raw r‖s ECDSA signature into the ASN.1 DER form that
-// crypto/x509 (and so goxmldsig) verifies.
-func rawToDER(raw []byte) []byte {
-	n := len(raw) / 2
-	r := new(big.Int).SetBytes(raw[:n])
-	s := new(big.Int).SetBytes(raw[n:])
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1BigInt(r)
-		b.AddASN1BigInt(s)
-	})
-	return b.BytesOrPanic()
+// verifyEnveloped checks the enveloped signature sig of root, whose shape
+// checkSignatureShape pinned (C14N 1.1, ECDSA P-384 with SHA-384, one
+// Reference URI="" with the enveloped-signature transform then C14N 1.1,
+// SHA-384), under pub: the raw r‖s signature over SHA-384 of the canonical
+// SignedInfo (detached with the namespaces in scope), then the digest of the
+// canonical root without the ds:Signature element. It returns the root of
+// those canonical bytes parsed anew: the only tree claims may be read from,
+// since it is exactly what the digest covers (no comment, no whitespace or
+// namespace the canonical form drops). It removes sig.el from root.
+func verifyEnveloped(root *etree.Element, sig *signature, pub *ecdsa.PublicKey) (*etree.Element, error) {
+	c14n := dsig.MakeC14N11Canonicalizer()
+	ns, err := etreeutils.NSBuildParentContext(sig.signedInfo)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:SignedInfo namespaces: %w", err)
+	}
+	detached, err := etreeutils.NSDetatch(ns, sig.signedInfo)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:SignedInfo namespaces: %w", err)
+	}
+	signedInfo, err := c14n.Canonicalize(detached)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: canonicalizing ds:SignedInfo: %w", err)
+	}
+	h := sha512.Sum384(signedInfo)
+	r := new(big.Int).SetBytes(sig.rawSig[:p384ScalarLen])
+	sv := new(big.Int).SetBytes(sig.rawSig[p384ScalarLen:])
+	if !ecdsa.Verify(pub, h[:], r, sv) {
+		return nil, verify.Errorf(verify.ErrSignature, "rim: ds:SignatureValue does not verify over the canonical ds:SignedInfo (SHA-384 %x)", h)
+	}
+	if sig.el.Parent() != root || root.RemoveChild(sig.el) == nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:Signature is not a child of the root element")
+	}
+	referenced, err := c14n.Canonicalize(root)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: canonicalizing the document: %w", err)
+	}
+	if d := sha512.Sum384(referenced); subtle.ConstantTimeCompare(d[:], sig.digest) != 1 {
+		return nil, verify.Errorf(verify.ErrSignature, "rim: document digest: expected %x (ds:DigestValue), got SHA-384 %x of the canonical document", sig.digest, d)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(referenced); err != nil || doc.Root() == nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: re-reading the canonical document: %v", err)
+	}
+	return doc.Root(), nil
 }

@@ -8,14 +8,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"log/slog"
 	"time"
 
-	dsig "github.com/russellhaering/goxmldsig"
-
+	"github.com/trustfactory/attest/internal/certlink"
+	"github.com/trustfactory/attest/internal/coalesce"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -43,6 +42,12 @@ type Verifier struct {
 	maxSize   int
 	log       *slog.Logger
 	cache     *lru.Cache[cacheKey, *Manifest]
+	// links remembers verified signer-chain links: NVIDIA's RIM signers
+	// share their CAs, so a device's two RIMs need them checked once.
+	links *certlink.Cache
+	// inflight lets concurrent verifications of the same document at the
+	// same time share one (a composite's GPUs all ask for the same RIMs).
+	inflight coalesce.Group[*Manifest]
 }
 
 type cacheKey struct {
@@ -123,6 +128,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	for _, r := range v.rootCerts {
 		v.roots.AddCert(r)
 	}
+	v.links = certlink.New(64)
 	return v, nil
 }
 
@@ -181,15 +187,24 @@ func (v *Verifier) verify(ctx context.Context, id string, doc []byte, now time.T
 		c := m.clone()
 		return c, nil
 	}
-	m, err := v.verifyCold(doc, now)
+	// Concurrent callers with the same ID, bytes and time share one
+	// verification; the result is the one the cache would give them.
+	flight := string(key.sum[:]) + id + "\x00" + now.UTC().Format(time.RFC3339Nano)
+	m, err := v.inflight.Do(flight, func() (*Manifest, error) {
+		m, err := v.verifyCold(doc, now)
+		if err != nil {
+			v.log.DebugContext(ctx, "rim: verification failed", "id", id, "err", err)
+			return nil, err
+		}
+		m.ID = id
+		m.Digest = key.sum
+		v.cache.Add(key, m, m.NotAfter)
+		v.log.DebugContext(ctx, "rim: verified", "id", id, "version", m.Version, "kind", m.Kind, "signer", m.Chain[0].Subject.CommonName)
+		return m, nil
+	}, func(*Manifest, error) bool { return true })
 	if err != nil {
-		v.log.DebugContext(ctx, "rim: verification failed", "id", id, "err", err)
 		return nil, err
 	}
-	m.ID = id
-	m.Digest = key.sum
-	v.cache.Add(key, m, m.NotAfter)
-	v.log.DebugContext(ctx, "rim: verified", "id", id, "version", m.Version, "kind", m.Kind, "signer", m.Chain[0].Subject.CommonName)
 	return m.clone(), nil
 }
 
@@ -222,18 +237,12 @@ func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
 		return nil, verify.Errorf(verify.ErrSignature, "rim: signer %q key: expected ECDSA P-384, got %T", signer.Subject.CommonName, signer.PublicKey)
 	}
 
-	// goxmldsig verifies ASN.1 DER ECDSA signatures; NVIDIA's are raw r‖s.
-	// SignatureValue is outside SignedInfo and removed by the enveloped
-	// transform, so rewriting it changes nothing that is signed.
-	sig.sigValue.SetText(base64.StdEncoding.EncodeToString(rawToDER(sig.rawSig)))
-	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{signer}})
-	vctx.Clock = dsig.NewFakeClockAt(now)
-	verified, err := vctx.Validate(root)
+	verified, err := verifyEnveloped(root, sig, pub)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrSignature, "rim: XML signature by %q: %w", signer.Subject.CommonName, err)
+		return nil, err
 	}
-	// From here on only the element goxmldsig rebuilt from the digested
-	// canonical bytes is read.
+	// From here on only the element rebuilt from the digested canonical
+	// bytes is read.
 	m, err := parseManifest(verified)
 	if err != nil {
 		return nil, err
@@ -264,6 +273,13 @@ func (v *Verifier) verifyChain(certs []*x509.Certificate, now time.Time) ([]*x50
 	if signer.KeyUsage != 0 && signer.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return nil, verify.Errorf(verify.ErrChain, "rim: signer %q key usage %#x lacks digitalSignature", signer.Subject.CommonName, signer.KeyUsage)
 	}
+	// The embedded certificates are the path in order, possibly ending with
+	// a copy of the pinned root: certlink accepts that path where x509.Verify
+	// would, checking each link once per verifier; anything else (and every
+	// rejection, for its wording) goes through x509.Verify below.
+	if ch := v.fastChain(certs, now); ch != nil {
+		return ch, nil
+	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
@@ -287,6 +303,36 @@ func (v *Verifier) verifyChain(certs []*x509.Certificate, now time.Time) ([]*x50
 		}
 	}
 	return nil, verify.Errorf(verify.ErrChain, "rim: the %d embedded certificates of signer %q are not exactly its path to a pinned root", len(certs), signer.Subject.CommonName)
+}
+
+// fastChain returns the verified path of certs to a pinned root, or nil
+// when certlink cannot vouch for it. A last certificate with a pinned root's
+// subject and key stands for that root and is replaced by it, as
+// embeddedIsPath allows; otherwise a pinned root must have issued it.
+func (v *Verifier) fastChain(certs []*x509.Certificate, now time.Time) []*x509.Certificate {
+	last := certs[len(certs)-1]
+	body := certs
+	var anchors []*x509.Certificate
+	for _, r := range v.rootCerts {
+		if string(r.RawSubject) == string(last.RawSubject) && string(r.RawSubjectPublicKeyInfo) == string(last.RawSubjectPublicKeyInfo) {
+			anchors = []*x509.Certificate{r}
+			body = certs[:len(certs)-1]
+			break
+		}
+		if string(r.RawSubject) == string(last.RawIssuer) {
+			anchors = append(anchors, r)
+		}
+	}
+	if len(body) == 0 {
+		return nil // the signer is a root: x509.Verify decides
+	}
+	for _, r := range anchors {
+		path := append(append(make([]*x509.Certificate, 0, len(body)+1), body...), r)
+		if v.links.Verify(path, now) && embeddedIsPath(certs, path) {
+			return path
+		}
+	}
+	return nil
 }
 
 // embeddedIsPath reports whether certs is chain, in order, or chain without
