@@ -10,7 +10,8 @@ import (
 
 // A verifier fleet's registry: collateral from the vendor services through
 // one fetcher and one store shared by every source (a DirStore keeps it
-// across restarts); no TPM verifier, since no AK trust is configured.
+// across restarts), NVIDIA's NRAS JWKS included; no TPM verifier, since no AK
+// trust is configured.
 func ExampleNewRegistry() {
 	fetcher := &collateral.HTTPFetcher{
 		UserAgent: "my-kbs/1",
@@ -27,5 +28,5 @@ func ExampleNewRegistry() {
 		return
 	}
 	fmt.Println(reg.Formats())
-	// Output: [az-snp-vtpm nvidia-gpu nvidia-switch snp tdx]
+	// Output: [aws-nitro az-snp-vtpm nvidia-gpu nvidia-nras-gpu nvidia-nras-switch nvidia-switch snp tdx]
 }

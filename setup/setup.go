@@ -1,8 +1,15 @@
 // Package setup builds, from one Config value, the verify.Registry of every
-// verifier attest has: Intel TDX, AMD SEV-SNP, NVIDIA GPU and NVSwitch,
-// Azure SEV-SNP VMs, and TPM 2.0 quotes when an AK trust is given. It is the
-// one place where collateral sources, pinned roots, limits and logging are
-// wired together; cmd/attest builds its registry with it.
+// verifier attest has — Intel TDX, AMD SEV-SNP, Azure SEV-SNP VMs, NVIDIA GPU
+// and NVSwitch, AWS Nitro Enclaves, TPM 2.0 quotes when an AK trust is given,
+// and NVIDIA NRAS results when an NRAS key source is given — and an Appraiser
+// over it with a policy. It is the one place where collateral sources, pinned
+// roots, limits, logging and the policy are wired together; cmd/attest and
+// the examples build theirs with it.
+//
+// NewRegistry and NewAppraiser only wire: the verifiers and the appraiser
+// they return are the ones the packages build by hand, so an appraisal costs
+// the same either way. Everything that changes per request stays an argument
+// of the call (verify.Expectations, verify.Session, binding.RuntimeData).
 //
 // Collateral comes, for each part, from the offline bundle when it has that
 // part, else from the vendor's online service when Online is set, else from
@@ -30,17 +37,22 @@ import (
 	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/gpu/nras"
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/nitro"
+	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/verify"
 )
 
-// Config is everything NewRegistry needs. The zero Config is valid: pinned
-// roots, no collateral (only evidence that carries its own, such as an
-// extended SEV-SNP report, can verify), no TPM verifier.
+// Config is everything NewRegistry and NewAppraiser need. The zero Config is
+// valid: pinned roots, no collateral (only evidence that carries its own, such
+// as an extended SEV-SNP report or a Nitro document, can verify), no TPM or
+// NRAS verifier, and the default policy without reference values (which
+// affirms nothing).
 type Config struct {
 	// Bundle is an offline collateral bundle (see the package doc); nil: none.
 	// For a directory, use an os.Root's FS, which keeps reads inside it.
@@ -54,6 +66,9 @@ type Config struct {
 	// TPM is the trust in TPM attestation keys; empty: no TPM verifier (a
 	// TPM quote proves nothing without a trusted AK).
 	TPM TPMTrust
+	// NRAS is the key source of NVIDIA NRAS results; without JWKS or Online
+	// there is no NRAS verifier.
+	NRAS NRAS
 	// SNPProduct is the AMD product of SEV-SNP reports that do not name
 	// theirs (version 2 reports); empty: such reports are refused.
 	SNPProduct snp.Product
@@ -65,6 +80,19 @@ type Config struct {
 	Limits Limits
 	// Logger receives the verifiers' logs; nil: silent.
 	Logger *slog.Logger
+	// ReferenceValues are appraised by the default policy (policy.New);
+	// nil: none, so nothing is affirmed. Excludes Policy.
+	ReferenceValues *policy.ReferenceValues
+	// Policy appraises every component instead of the default policy; a
+	// verify.PolicyRef lets reference values change under load. Excludes
+	// ReferenceValues.
+	Policy verify.Policy
+	// AppraiserOptions configure the appraiser (verify.WithRequired,
+	// verify.WithLimits, …), after the Logger.
+	AppraiserOptions []verify.AppraiserOption
+	// RuntimeDataHash digests KBS runtime data for
+	// Appraiser.AppraiseRuntimeData; zero: SHA-384, as Trustee does.
+	RuntimeDataHash crypto.Hash
 	// NoCollateralHint ends the error of a TEE without any collateral source,
 	// telling the user what to configure (cmd/attest: "give --collateral-dir
 	// or --online"); empty: a hint naming Config.Bundle and Config.Online.
@@ -84,6 +112,10 @@ type Online struct {
 	Store collateral.Store
 	// TDXBaseURL is a PCCS or a PCS mirror; empty: Intel PCS.
 	TDXBaseURL string
+	// NRAS JWKS is fetched from Config.NRAS.BaseURL (NVIDIA's by default)
+	// unless Config.NRAS.JWKS is given; it is kept in Store when Store
+	// can delete entries (collateral.Deleter), else in a store of its own.
+	//
 	// PCCS fetches the Intel root CA CRL from the PCCS at TDXBaseURL, which
 	// it needs.
 	PCCS bool
@@ -107,6 +139,21 @@ type Roots struct {
 	SNP []snp.Roots         // AMD ARK (and ASK/ASVK) per product
 	GPU []*x509.Certificate // NVIDIA device identity roots
 	RIM []*x509.Certificate // NVIDIA RIM signing roots
+	// Nitro replaces the pinned AWS Nitro Enclaves root; nil keeps it.
+	Nitro *x509.Certificate
+}
+
+// NRAS configures the verifiers of NVIDIA Remote Attestation Service results
+// (nras.FormatGPU, nras.FormatSwitch). Their authority is NVIDIA's JWKS:
+// JWKS offline, else fetched when Config.Online is set, else there are no
+// NRAS verifiers.
+type NRAS struct {
+	// JWKS is NVIDIA's JWKS document as captured when the tokens were
+	// issued; it takes precedence over fetching it online.
+	JWKS []byte
+	// BaseURL is the NRAS service the tokens name as issuer and the JWKS
+	// is fetched from; empty: nras.ProductionURL.
+	BaseURL string
 }
 
 // TPMTrust names the TPM attestation keys a quote may be signed by: pinned
@@ -230,6 +277,25 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 		vs = append(vs, v)
 	}
 
+	var nopts []nitro.Option
+	if cfg.Roots.Nitro != nil {
+		nopts = append(nopts, nitro.WithRoot(cfg.Roots.Nitro))
+	}
+	if cfg.Limits.CacheSize > 0 {
+		nopts = append(nopts, nitro.WithCacheSize(cfg.Limits.CacheSize))
+	}
+	nv, err := nitro.NewVerifier(nopts...)
+	if err != nil {
+		return nil, err
+	}
+	vs = append(vs, nv)
+
+	nvs, err := nrasVerifiers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	vs = append(vs, nvs...)
+
 	if len(cfg.TPM.AKs) > 0 || len(cfg.TPM.AKRoots) > 0 {
 		var popts []tpm.Option
 		if len(cfg.TPM.AKs) > 0 {
@@ -251,6 +317,41 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 		vs = append(vs, pv)
 	}
 	return verify.NewRegistry(vs...)
+}
+
+// nrasVerifiers builds the NRAS verifiers of GPUs and switches, when cfg
+// gives them a key source.
+func nrasVerifiers(cfg Config) ([]verify.Verifier, error) {
+	var opts []nras.Option
+	if cfg.NRAS.BaseURL != "" {
+		opts = append(opts, nras.WithBaseURL(cfg.NRAS.BaseURL))
+	}
+	switch {
+	case len(cfg.NRAS.JWKS) > 0:
+		opts = append(opts, nras.WithJWKS(cfg.NRAS.JWKS))
+	case cfg.Online != nil:
+		f := cfg.Online.Fetcher
+		if f == nil {
+			f = &collateral.HTTPFetcher{}
+		}
+		opts = append(opts, nras.WithFetcher(f))
+		if _, ok := cfg.Online.Store.(collateral.Deleter); ok {
+			opts = append(opts, nras.WithStore(cfg.Online.Store))
+		}
+	case cfg.NRAS.BaseURL != "":
+		return nil, verify.Errorf(verify.ErrConfig, "setup: NRAS.BaseURL %q without a key source: give NRAS.JWKS or Online", cfg.NRAS.BaseURL)
+	default:
+		return nil, nil
+	}
+	var vs []verify.Verifier
+	for _, f := range []verify.Format{nras.FormatGPU, nras.FormatSwitch} {
+		v, err := nras.NewVerifier(f, opts...)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
 }
 
 // collateralSources are the source of each part; snp is nil without one
