@@ -10,18 +10,17 @@ package readme_test
 // are not checked; the blocks named in marked below must stay marked.
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,11 +34,9 @@ import (
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
-	"github.com/trustfactory/attest/gpu"
-	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/policy"
-	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/setup"
+	"github.com/trustfactory/attest/testbed"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -47,42 +44,31 @@ import (
 func fiveMinutes(sessionNonce string, teeKeyJWK json.RawMessage, quote, gpuEvidenceJSON, privateJWK []byte) ([]byte, error) {
 	ctx := context.Background()
 
-	// 1. Verifiers, built once from options (pinned vendor roots are embedded).
-	// Offline: every package reads its part of a bundle with NewFSSource(fs.FS).
+	// 1. Once: the verifier of every format (pinned vendor roots embedded), collateral
+	// from an offline bundle, the default policy over reference values, 8 GPUs required.
 	bundle, _ := os.OpenRoot("bundle") // reads stay inside the directory
-	tdxDir, _ := fs.Sub(bundle.FS(), "tdx")
-	tdxSrc, _ := tdx.NewFSSource(tdxDir)
-	tdxV, _ := tdx.NewVerifier(tdx.WithCollateral(tdxSrc))
-	rimDir, _ := fs.Sub(bundle.FS(), "gpu/rims")
-	rims, _ := rim.NewFSSource(rimDir)
-	rimProv, _ := gpu.NewRIMProvider(nil, rims, 0)
-	ocspDir, _ := fs.Sub(bundle.FS(), "gpu/ocsp")
-	ocspSrc, _ := ocsp.NewFSSource(ocspDir)
-	ocspChk, _ := ocsp.NewChecker(ocspSrc)
-	gpuV, _ := gpu.NewVerifier(verify.FormatGPU, gpu.WithRIMs(rimProv), gpu.WithOCSP(ocspChk))
-	reg, _ := verify.NewRegistry(tdxV, gpuV)
-
-	// 2. A policy from reference values (JSON or YAML, each value may expire).
 	rv, _ := policy.LoadReferenceValues("reference-values.yaml")
-	pol, _ := policy.New(rv)
-	appraiser, _ := verify.NewAppraiser(reg, pol, verify.WithRequired(verify.FormatGPU, 8))
-
-	// 3. Per request: bind the evidence to this session (KBS runtime data → report data / GPU nonce).
-	rd := binding.RuntimeData{Nonce: sessionNonce, TEEPubKey: teeKeyJWK}
-	cpuExp, _ := binding.Expect(verify.FormatTDX, rd, crypto.SHA384)
-	gpuExp, _ := binding.Expect(verify.FormatGPU, rd, crypto.SHA384)
-	session, _ := rd.Session() // the result carries its nonce (eat_nonce) and the TEE key
-	out, err := appraiser.AppraiseSession(ctx, session, []verify.Component{
-		{Format: verify.FormatTDX, Evidence: quote, Expect: cpuExp},
-		{Format: verify.FormatGPU, Evidence: gpuEvidenceJSON, Expect: gpuExp}, // one submod per GPU
+	appraiser, _ := setup.NewAppraiser(setup.Config{
+		Bundle:           bundle.FS(),
+		ReferenceValues:  rv,
+		AppraiserOptions: []verify.AppraiserOption{verify.WithRequired(verify.FormatGPU, 8)},
 	})
+	signer, _ := token.NewSignerFromJWK(privateJWK) // publish signer.KeySet() as your JWKS
+
+	// 2. Per request: appraise the evidence as answers to this KBS session. Each component
+	// is bound to the runtime data where its verifier says (TDX report data, GPU nonce),
+	// and the result carries the session nonce (eat_nonce) and the TEE key.
+	rd := binding.RuntimeData{Nonce: sessionNonce, TEEPubKey: teeKeyJWK}
+	out, err := appraiser.AppraiseRuntimeData(ctx, rd,
+		verify.Component{Format: verify.FormatTDX, Evidence: quote},
+		verify.Component{Format: verify.FormatGPU, Evidence: gpuEvidenceJSON}, // one submod per GPU
+	)
 	if err != nil {
 		return nil, err // only for a request that cannot be appraised at all
 	}
 	fmt.Println(out.Status()) // affirming only if every submodule is
 
-	// 4. Sign the EAR; publish signer.KeySet() as your JWKS.
-	signer, _ := token.NewSignerFromJWK(privateJWK)
+	// 3. Sign the EAR.
 	return signer.SignJWT(out.Result)
 }
 
@@ -228,42 +214,36 @@ func TestREADMEFiveMinutes(t *testing.T) {
 	require.Contains(t, res.Submods, "cpu0")
 }
 
-// stubTDX stands in for tdx.Verifier: its evidence is the report data.
-type stubTDX struct{}
-
-type stubClaims struct{}
-
-func (stubClaims) Format() verify.Format { return verify.FormatTDX }
-func (stubClaims) Map() map[string]any   { return map[string]any{} }
-func (stubTDX) Format() verify.Format    { return verify.FormatTDX }
-func (stubTDX) SubmodClass() string      { return verify.ClassCPU }
-func (stubTDX) Verify(_ context.Context, ev []byte, exp verify.Expectations) (verify.Claims, error) {
-	if err := exp.CheckReportData("report data", ev); err != nil {
-		return nil, err
-	}
-	return stubClaims{}, nil
-}
-
-// TestREADMERelyingParty runs the relying-party block on a token from an
-// appraisal told its session: it accepts the session's nonce and key with
-// nothing filled in by hand, and refuses another session's nonce or key.
+// TestREADMERelyingParty runs the relying-party block on a token from the
+// five-minute path (setup.NewAppraiser, AppraiseRuntimeData) over a test
+// bed's TD and GPU: it accepts the session's nonce and key with nothing
+// filled in by hand, and refuses another session's nonce or key.
 func TestREADMERelyingParty(t *testing.T) {
 	ctx := context.Background()
-	reg, err := verify.NewRegistry(stubTDX{})
+	bed, err := testbed.New(testbed.Options{GPUs: 2})
 	require.NoError(t, err)
-	affirm := verify.PolicyFunc(func(context.Context, verify.PolicyInput) (*verify.PolicyResult, error) {
-		return &verify.PolicyResult{PolicyID: "readme", TrustVector: ear.TrustVector{ear.TrustworthyInstance, ear.ApprovedConfig}}, nil
+	dir := t.TempDir()
+	require.NoError(t, bed.WriteCollateral(dir))
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	rv, err := bed.ReferenceValues()
+	require.NoError(t, err)
+	a, err := setup.NewAppraiser(setup.Config{
+		Bundle:           root.FS(),
+		Roots:            setup.Roots{TDX: []*x509.Certificate{bed.TDX.Root.Cert}, GPU: bed.GPURoots, RIM: []*x509.Certificate{bed.RIM.Root}},
+		ReferenceValues:  rv,
+		AppraiserOptions: []verify.AppraiserOption{verify.WithRequired(verify.FormatGPU, 2)},
 	})
-	a, err := verify.NewAppraiser(reg, affirm)
 	require.NoError(t, err)
-	key, keyJWK := teeKey(t)
-	const nonce = "cmVhZG1lLXNlc3Npb24tbm9uY2UtMzItYnl0ZXMhIQ=="
-	rd := binding.RuntimeData{Nonce: nonce, TEEPubKey: keyJWK}
-	exp, err := binding.Expect(verify.FormatTDX, rd, crypto.SHA384)
+	s, err := testbed.NewSession()
 	require.NoError(t, err)
-	session, err := rd.Session()
+	comps, err := bed.TDXComponents(s) // bound by binding.Expect; the report data is dropped below
 	require.NoError(t, err)
-	out, err := a.AppraiseSession(ctx, session, []verify.Component{{Format: verify.FormatTDX, Evidence: bytes.Clone(exp.ReportData), Expect: exp}})
+	quote, gpus := comps[0].Evidence, comps[1].Evidence
+	out, err := a.AppraiseRuntimeData(ctx, s.RuntimeData,
+		verify.Component{Format: verify.FormatTDX, Evidence: quote},
+		verify.Component{Format: verify.FormatGPU, Evidence: gpus})
 	require.NoError(t, err)
 	require.Equal(t, ear.StatusAffirming, out.Status())
 
@@ -274,8 +254,9 @@ func TestREADMERelyingParty(t *testing.T) {
 	jwt, err := signer.SignJWT(out.Result)
 	require.NoError(t, err)
 
-	require.NoError(t, relyingParty(ctx, jwks, jwt, nonce, &key.PublicKey))
-	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, "another session's nonce", &key.PublicKey), verify.ErrFreshness)
+	nonce, key := s.RuntimeData.Nonce, &s.TEEKey.PublicKey
+	require.NoError(t, relyingParty(ctx, jwks, jwt, nonce, key))
+	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, "another session's nonce", key), verify.ErrFreshness)
 	other, _ := teeKey(t)
 	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, nonce, &other.PublicKey), verify.ErrBinding)
 }
