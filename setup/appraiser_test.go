@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"os"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -230,4 +231,31 @@ func TestRuntimeDataHash(t *testing.T) {
 			require.ErrorIs(t, out.Submods[0].Err, want)
 		}
 	}
+}
+
+// ReadTestRoots reads the roots a test bed writes into its bundle, leaves
+// absent files' fields empty and refuses a file that is not certificates.
+func TestReadTestRoots(t *testing.T) {
+	bed, err := testbed.New(testbed.Options{GPUs: 2})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, bed.WriteCollateral(dir))
+	r, err := setup.ReadTestRoots(os.DirFS(dir))
+	require.NoError(t, err)
+	require.Len(t, r.TDX, 1)
+	require.True(t, r.TDX[0].Equal(bed.TDX.Root.Cert))
+	require.Len(t, r.GPU, len(bed.GPURoots))
+	require.Len(t, r.RIM, 1)
+	require.True(t, r.RIM[0].Equal(bed.RIM.Root))
+
+	r, err = setup.ReadTestRoots(fstest.MapFS{})
+	require.NoError(t, err)
+	require.Empty(t, r.TDX)
+	require.Empty(t, r.GPU)
+	require.Empty(t, r.RIM)
+
+	_, err = setup.ReadTestRoots(fstest.MapFS{"gpu/roots.pem": {Data: []byte("not PEM")}})
+	require.ErrorIs(t, err, verify.ErrConfig)
+	_, err = setup.ReadTestRoots(nil)
+	require.ErrorIs(t, err, verify.ErrConfig)
 }

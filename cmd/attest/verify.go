@@ -364,10 +364,8 @@ type namedEvidence struct {
 // provide: the bundle itself, and the roots of a bundle that may replace the
 // pinned ones. Nil fields: not provided.
 type collateralSources struct {
-	bundle   fs.FS
-	tdxRoots []*x509.Certificate // only from the embedded test samples or --trust-bundle-roots-unsafe
-	gpuRoots []*x509.Certificate
-	rimRoots []*x509.Certificate
+	bundle fs.FS
+	roots  setup.Roots // only from the embedded test samples or --trust-bundle-roots-unsafe
 }
 
 // registry builds the verifiers for the configured collateral with package
@@ -376,7 +374,7 @@ type collateralSources struct {
 func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error) {
 	cfg := setup.Config{
 		Bundle:                 src.bundle,
-		Roots:                  setup.Roots{TDX: src.tdxRoots, GPU: src.gpuRoots, RIM: src.rimRoots},
+		Roots:                  src.roots,
 		SNPProduct:             o.snpProduct,
 		OCSPAllowMissingUnsafe: o.ocspMissing,
 		NoCollateralHint:       "give --collateral-dir or --online",
@@ -727,27 +725,12 @@ func printJSON(w io.Writer, out *verify.Outcome, tok []byte) error {
 func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
 	s := collateralSources{bundle: fsys}
 	if withRoots {
-		for _, r := range []struct {
-			file string
-			dst  *[]*x509.Certificate
-		}{{"tdx/roots.pem", &s.tdxRoots}, {"gpu/roots.pem", &s.gpuRoots}, {"gpu/rim-roots.pem", &s.rimRoots}} {
-			b, err := fs.ReadFile(fsys, r.file)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return s, err
-			}
-			if *r.dst, err = parseCerts(b); err != nil {
-				return s, fmt.Errorf("%s: %w", r.file, err)
-			}
+		var err error
+		if s.roots, err = setup.ReadTestRoots(fsys); err != nil {
+			return s, err
 		}
 	}
 	return s, nil
-}
-
-func parseCerts(b []byte) ([]*x509.Certificate, error) {
-	return pemchain.Parse(b, 64)
 }
 
 // The embedded samples: each directory under samples/ holds a sample.json

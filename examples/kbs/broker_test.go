@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/trustfactory/attest/gpu/gputest"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/setup"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 )
 
@@ -43,7 +45,22 @@ func newEnv(t *testing.T, gpus int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := b.Registry()
+	// The broker's verifiers, as a deployment builds them: from a collateral
+	// bundle (written by the bed, with its test roots) through package setup.
+	dir := t.TempDir()
+	if err := b.WriteCollateral(dir); err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bundle.Close() })
+	roots, err := setup.ReadTestRoots(bundle.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := setup.NewRegistry(setup.Config{Bundle: bundle.FS(), Roots: roots})
 	if err != nil {
 		t.Fatal(err)
 	}
