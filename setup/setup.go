@@ -6,6 +6,12 @@
 // roots, limits, logging and the policy are wired together; cmd/attest and
 // the examples build theirs with it.
 //
+// NewAppraiser returns an Appraiser: a verify.Appraiser with the default
+// policy over Config.ReferenceValues (or Config.Policy) whose
+// AppraiseRuntimeData binds every component to one KBS session's runtime
+// data where its verifier says (binding.Bind) and writes the session's nonce
+// and TEE key into the result.
+//
 // NewRegistry and NewAppraiser only wire: the verifiers and the appraiser
 // they return are the ones the packages build by hand, so an appraisal costs
 // the same either way. Everything that changes per request stays an argument
@@ -23,7 +29,8 @@
 //	gpu/ocsp/   recorded OCSP answers (ocsp.FSSource)
 //
 // Nothing from a bundle is a root: roots are the pinned vendor roots unless
-// Roots replaces them (for tests).
+// Roots replaces them (for tests; ReadTestRoots reads those a test bed
+// writes into its bundle).
 package setup
 
 import (
