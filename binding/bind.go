@@ -6,22 +6,31 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
+// MaxBindComponents caps the components Bind takes: far above any appraiser's
+// limit (verify.DefaultMaxComponents), it only keeps Bind's own work bounded.
+const MaxBindComponents = 1024
+
 // Bind returns copies of comps bound to the session of runtime data r as a
 // Trustee KBS binds them: comps[0], the primary evidence, to r as given, and
 // every other component (the additional devices) to r.Device(). Each digest
 // is hashed with h and placed where the component's verifier in reg says
 // (ReportDataFor), so the caller computes no expectation per component.
 //
-// A component without a Format gets the one reg detects from its evidence.
-// The rest of each component's Expectations (Now, init data) is kept; one
-// that already sets ReportData is an ErrConfig error, since the session
-// decides it. No components is an ErrConfig error too: nothing would be bound.
+// Every component names its Format: where the digest goes depends on it, and
+// Bind reads no evidence. The rest of each component's Expectations (Now,
+// init data) is kept; one that already sets ReportData is an ErrConfig
+// error, since the session decides it. No components, or more than
+// MaxBindComponents, is an error too (ErrConfig, ErrLimit); the appraiser
+// applies its own limits after.
 func Bind(reg *verify.Registry, r RuntimeData, h crypto.Hash, comps []verify.Component) ([]verify.Component, error) {
 	if reg == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "bind: nil registry")
 	}
 	if len(comps) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "bind: no components")
+	}
+	if len(comps) > MaxBindComponents {
+		return nil, verify.Errorf(verify.ErrLimit, "bind: %d components, limit %d", len(comps), MaxBindComponents)
 	}
 	primary, err := r.Digest(h)
 	if err != nil {
@@ -34,9 +43,7 @@ func Bind(reg *verify.Registry, r RuntimeData, h crypto.Hash, comps []verify.Com
 			return nil, verify.Errorf(verify.ErrConfig, "bind: component %d (%s) already sets Expectations.ReportData: the session's runtime data decides it", i, c.Format)
 		}
 		if c.Format == "" {
-			if c.Format, err = reg.Detect(c.Evidence); err != nil {
-				return nil, err
-			}
+			return nil, verify.Errorf(verify.ErrConfig, "bind: component %d has no format: its report data is placed by format", i)
 		}
 		v, ok := reg.Lookup(c.Format)
 		if !ok {

@@ -13,7 +13,7 @@ import (
 
 // Bind places the primary evidence's digest over the whole runtime data and
 // every additional device's over r.Device(), as Expect does for each format;
-// it keeps the caller's other expectations and detects a missing format.
+// it keeps the caller's other expectations.
 func TestBind(t *testing.T) {
 	bed, err := testbed.New(testbed.Options{GPUs: 1})
 	require.NoError(t, err)
@@ -26,7 +26,7 @@ func TestBind(t *testing.T) {
 
 	quote := bed.Quote(make([]byte, 64), nil)
 	got, err := binding.Bind(reg, rd, crypto.SHA384, []verify.Component{
-		{Evidence: quote, Expect: verify.Expectations{Now: bed.Now}},
+		{Format: verify.FormatTDX, Evidence: quote, Expect: verify.Expectations{Now: bed.Now}},
 		{Format: verify.FormatGPU, Evidence: []byte("{}")},
 	})
 	require.NoError(t, err)
@@ -58,7 +58,8 @@ func TestBindErrors(t *testing.T) {
 		"own report data": {reg, s.RuntimeData, []verify.Component{{Format: verify.FormatTDX, Expect: verify.Expectations{ReportData: []byte{1}}}}, verify.ErrConfig},
 		"empty nonce":     {reg, binding.RuntimeData{TEEPubKey: s.RuntimeData.TEEPubKey}, []verify.Component{{Format: verify.FormatTDX}}, verify.ErrConfig},
 		"no verifier":     {reg, s.RuntimeData, []verify.Component{{Format: verify.FormatTDX}, {Format: verify.FormatNitro}}, verify.ErrUnsupported},
-		"undetectable":    {reg, s.RuntimeData, []verify.Component{{Evidence: []byte("not evidence")}}, verify.ErrUnsupported},
+		"no format":       {reg, s.RuntimeData, []verify.Component{{Evidence: []byte("not evidence")}}, verify.ErrConfig},
+		"too many":        {reg, s.RuntimeData, make([]verify.Component, binding.MaxBindComponents+1), verify.ErrLimit},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := binding.Bind(tc.reg, tc.rd, crypto.SHA384, tc.comps)

@@ -60,8 +60,9 @@ func NewAppraiser(cfg Config) (*Appraiser, error) {
 // (binding.Bind: comps[0] is the primary evidence, the others additional
 // devices), and appraises them told the session (verify.Appraiser's
 // AppraiseSession), so the result carries rd's nonce as eat_nonce and its
-// TEE key. Each component's other expectations (Now, init data) are the
-// caller's; one that sets ReportData is an ErrConfig error.
+// TEE key. Every component names its Format. Each component's other
+// expectations (Now, init data) are the caller's; one that sets ReportData is
+// an ErrConfig error.
 func (a *Appraiser) AppraiseRuntimeData(ctx context.Context, rd binding.RuntimeData, comps ...verify.Component) (*verify.Outcome, error) {
 	bound, err := binding.Bind(a.Registry(), rd, a.hash, comps)
 	if err != nil {
