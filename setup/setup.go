@@ -109,7 +109,10 @@ type Config struct {
 // Online configures fetching from the vendor services. One fetcher and one
 // store serve the TDX, SEV-SNP and RIM sources; OCSP queries go to the
 // responders through the same fetcher, each with a fresh nonce (never
-// stored), unless OCSPViaStore.
+// stored), unless OCSPViaStore. NVIDIA's NRAS JWKS is fetched from
+// Config.NRAS.BaseURL through the same fetcher unless Config.NRAS.JWKS is
+// given; it is kept in Store when Store can delete entries
+// (collateral.Deleter), else in a store of its own.
 type Online struct {
 	// Fetcher does every request; nil: a collateral.HTTPFetcher with its
 	// defaults (an HTTPFetcher's fields are validated by NewRegistry).
@@ -119,10 +122,6 @@ type Online struct {
 	Store collateral.Store
 	// TDXBaseURL is a PCCS or a PCS mirror; empty: Intel PCS.
 	TDXBaseURL string
-	// NRAS JWKS is fetched from Config.NRAS.BaseURL (NVIDIA's by default)
-	// unless Config.NRAS.JWKS is given; it is kept in Store when Store
-	// can delete entries (collateral.Deleter), else in a store of its own.
-	//
 	// PCCS fetches the Intel root CA CRL from the PCCS at TDXBaseURL, which
 	// it needs.
 	PCCS bool
@@ -179,7 +178,9 @@ type Limits struct {
 }
 
 // NewRegistry builds the verifiers cfg describes. A contradiction or a bad
-// value in cfg is an error of kind verify.ErrConfig.
+// value in cfg is an error of kind verify.ErrConfig. The appraiser's fields
+// (ReferenceValues, Policy, AppraiserOptions, RuntimeDataHash) are
+// NewAppraiser's; NewRegistry does not read them.
 func NewRegistry(cfg Config) (*verify.Registry, error) {
 	if cfg.Limits.CacheSize < 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "setup: Limits.CacheSize %d is negative", cfg.Limits.CacheSize)
