@@ -7,13 +7,26 @@ import (
 )
 
 var (
-	_ verify.SubmodClasser  = (*Verifier)(nil)
-	_ verify.ExpiringClaims = (*Claims)(nil)
-	_ verify.UnsafeReporter = (*Claims)(nil)
+	_ verify.SubmodClasser    = (*Verifier)(nil)
+	_ verify.TEENamer         = (*Verifier)(nil)
+	_ verify.ReportDataPlacer = (*Verifier)(nil)
+	_ verify.ExpiringClaims   = (*Claims)(nil)
+	_ verify.UnsafeReporter   = (*Claims)(nil)
 )
 
 // SubmodClass implements verify.SubmodClasser: "gpu" or "switch".
 func (v *Verifier) SubmodClass() string { return v.kind }
+
+// TEEName implements verify.TEENamer: "nvidia", as for local GPU evidence;
+// a registry holding both tells them apart by the evidence.
+func (v *Verifier) TEEName() string { return "nvidia" }
+
+// ReportDataPlacement implements verify.ReportDataPlacer: the 32-byte nonce
+// NRAS was asked to put in the SPDM request is the digest's first 32 bytes,
+// as for local GPU evidence.
+func (v *Verifier) ReportDataPlacement() verify.ReportDataPlacement {
+	return verify.ReportDataPlacement{Mode: verify.PlaceTruncated, Size: NonceSize}
+}
 
 // UnsafeSwitches implements verify.UnsafeReporter.
 func (d *DeviceClaims) UnsafeSwitches() []verify.UnsafeSwitch {
