@@ -1,0 +1,217 @@
+package main
+
+import (
+	"crypto"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/trustfactory/attest/binding"
+	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Exit codes of attest verify, in line with the other commands (exitOK,
+// exitFail, exitUsage) plus one for a warning result.
+const (
+	exitAffirming       = exitOK    // 0: every submodule and the overall result affirming
+	exitContraindicated = exitFail  // 1: contraindicated, or no trust claim at all (none)
+	exitError           = exitUsage // 2: usage, input or configuration error: no result
+	exitWarning         = 3         // 3: the result is warning
+)
+
+const verifyUsage = `usage: attest verify [flags] [FILE ...]
+
+Verifies attestation evidence (Intel TDX quotes, AMD SEV-SNP reports, NVIDIA
+GPU and NVSwitch reports, and TPM 2.0 quotes when --tpm-ak names their AK
+trust; raw or in Trustee's JSON shapes, detected from the bytes), appraises it
+against reference values and prints one block per submodule with every check,
+then the overall status. FILE "-" reads stdin. Without any argument it
+appraises the embedded sample evidence.
+
+A KBS attest request body (/kbs/v0/attest, with --kbs-tee naming the TEE of
+/kbs/v0/auth) is appraised as the composite it describes, each piece bound to
+the request's own runtime data as Trustee binds it.
+
+Binding (one of them is required, or the evidence is refused):
+  --runtime-data FILE|JSON  KBS runtime data {nonce, tee-pubkey[, additional-evidence]}:
+                            CPU report data = H(JCS(doc)) ‖ 0…, GPU nonce = H(JCS(doc without
+                            additional-evidence))[0:32]
+  --report-data HEX         the CPU evidence's expected report data (zero-padded)
+  --nonce HEX               the GPU evidence's expected 32-byte SPDM nonce
+A TPM quote's extraData is bound like report data: --report-data, or D[0:32] of
+--runtime-data.
+
+Exit codes: 0 affirming, 1 contraindicated or none, 2 usage, input or configuration
+error, 3 warning.
+
+Flags:
+`
+
+// verifyOptions are the flags of attest verify.
+type verifyOptions struct {
+	files           []string
+	runtimeArg      string // --runtime-data: a file name or inline JSON
+	runtimeDoc      []byte // the runtime-data document it names
+	reportData      []byte
+	nonce           []byte
+	hash            crypto.Hash
+	referenceValues string
+	now             time.Time
+	collateralDir   string
+	online          bool
+	keyFile         string
+	tokenFile       string
+	jsonOut         bool
+	profile         string
+	checksInToken   bool
+	verboseToken    bool
+	noBindingUnsafe bool
+	bundleRoots     bool
+	ocspMissing     bool
+	snpProduct      snp.Product
+	kbsTEE          string
+	tpmAK           string
+}
+
+type hexFlag struct{ b *[]byte }
+
+func (h hexFlag) String() string { return "" }
+func (h hexFlag) Set(s string) error {
+	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	if err != nil {
+		return fmt.Errorf("not hex: %w", err)
+	}
+	if len(b) == 0 {
+		return errors.New("empty")
+	}
+	*h.b = b
+	return nil
+}
+
+func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
+	o := &verifyOptions{hash: crypto.SHA384}
+	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprint(stderr, verifyUsage)
+		fset.PrintDefaults()
+	}
+	var now, hash, product string
+	fset.StringVar(&o.runtimeArg, "runtime-data", "", "KBS runtime data: a file or inline JSON")
+	fset.Var(hexFlag{&o.reportData}, "report-data", "expected CPU report data (hex)")
+	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
+	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
+	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
+	fset.StringVar(&now, "now", "", "verification time (RFC 3339; default: now)")
+	fset.StringVar(&o.collateralDir, "collateral-dir", "", "offline collateral bundle: tdx/ (Intel PCS layout), snp/ (Trustee KDS store layout), gpu/rims/, gpu/ocsp/")
+	fset.BoolVar(&o.online, "online", false, "fetch collateral, RIMs and OCSP answers from the vendor services")
+	fset.StringVar(&o.keyFile, "key", "", "private JWK to sign the result with")
+	fset.StringVar(&o.tokenFile, "token", "", "write the signed EAR (JWT) to this file (needs --key)")
+	fset.BoolVar(&o.jsonOut, "json", false, "print the appraisal as JSON")
+	fset.StringVar(&o.profile, "profile", "ietf", "EAR profile of the token: ietf (draft-03) or trustee")
+	fset.BoolVar(&o.checksInToken, "checks-in-token", false, "put the explained checks into the token")
+	fset.BoolVar(&o.verboseToken, "verbose-token", false, "put the verified claims into the token (annotated evidence)")
+	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
+	fset.StringVar(&o.kbsTEE, "kbs-tee", "tdx", "TEE named at /kbs/v0/auth, for a KBS attest request body as input")
+	fset.StringVar(&product, "snp-product", "", "AMD product (Milan, Genoa, Turin) of SNP reports that do not name theirs (version 2)")
+	fset.StringVar(&o.tpmAK, "tpm-ak", "", "PEM file of TPM AK trust: PUBLIC KEY blocks are pinned AKs, CERTIFICATE blocks AK certificate roots")
+	fset.BoolVar(&o.ocspMissing, "ocsp-allow-missing-unsafe", false, "accept GPU certificates whose OCSP answer is missing (revocation unknown; never affirming)")
+	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
+	if err := fset.Parse(args); err != nil {
+		return nil, err
+	}
+	o.files = fset.Args()
+	switch hash {
+	case "sha384":
+	case "sha512":
+		o.hash = crypto.SHA512
+	default:
+		return nil, fmt.Errorf("--hash %q: expected sha384 or sha512", hash)
+	}
+	if now != "" {
+		t, err := time.Parse(time.RFC3339, now)
+		if err != nil {
+			return nil, fmt.Errorf("--now: %w", err)
+		}
+		o.now = t
+	}
+	if product != "" {
+		p, err := snp.ParseProduct(product)
+		if err != nil {
+			return nil, fmt.Errorf("--snp-product: %w", err)
+		}
+		o.snpProduct = p
+	}
+	if o.bundleRoots && o.collateralDir == "" {
+		return nil, errors.New("--trust-bundle-roots-unsafe needs --collateral-dir")
+	}
+	if o.tokenFile != "" && o.keyFile == "" {
+		return nil, errors.New("--token needs --key")
+	}
+	if o.profile != "ietf" && o.profile != "trustee" {
+		return nil, fmt.Errorf("--profile %q: expected ietf or trustee", o.profile)
+	}
+	if o.nonce != nil && len(o.nonce) != 32 {
+		return nil, fmt.Errorf("--nonce: %d bytes, expected 32", len(o.nonce))
+	}
+	if o.runtimeArg != "" {
+		// Read once: every component's expectations derive from it.
+		doc, err := runtimeDataDoc(o.runtimeArg)
+		if err != nil {
+			return nil, err
+		}
+		o.runtimeDoc = doc
+	}
+	return o, nil
+}
+
+// expectations derives each component's expectations from the binding flags.
+func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error) {
+	exp := verify.Expectations{Now: o.now, AllowMissingReportDataUnsafe: o.noBindingUnsafe}
+	device := f == verify.FormatGPU || f == verify.FormatNVSwitch
+	switch {
+	case device && o.nonce != nil:
+		exp.ReportData = o.nonce
+	case !device && o.reportData != nil:
+		exp.ReportData = o.reportData
+	case len(o.runtimeDoc) > 0:
+		doc := o.runtimeDoc
+		if device {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(doc, &m); err != nil {
+				return exp, verify.Errorf(verify.ErrConfig, "--runtime-data: expected a JSON object: %w", err)
+			}
+			delete(m, "additional-evidence")
+			var err error
+			if doc, err = json.Marshal(m); err != nil {
+				return exp, err
+			}
+		}
+		d, err := binding.Digest(doc, o.hash)
+		if err != nil {
+			return exp, fmt.Errorf("--runtime-data: %w", err)
+		}
+		if exp.ReportData, err = binding.ReportData(f, d); err != nil {
+			return exp, err
+		}
+	}
+	return exp, nil
+}
+
+func runtimeDataDoc(v string) ([]byte, error) {
+	if strings.HasPrefix(strings.TrimSpace(v), "{") {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, verify.Errorf(verify.ErrConfig, "--runtime-data: %w", err)
+	}
+	return b, nil
+}
