@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/binding"
@@ -44,14 +45,19 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if len(o.files) == 0 {
 		o.files = []string{"-"}
 	}
-	var evidence []namedEvidence
+	var files []namedEvidence
 	for _, f := range o.files {
 		b, err := readEvidence(f, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "attest verify:", err)
 			return exitError
 		}
-		evidence = append(evidence, namedEvidence{name: f, data: b})
+		files = append(files, namedEvidence{name: f, data: b})
+	}
+	evidence, err := prepareInputs(files)
+	if err != nil {
+		fmt.Fprintln(stderr, "attest verify:", err)
+		return exitError
 	}
 	var src collateralSources
 	if o.collateralDir != "" {
@@ -62,13 +68,29 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return exitError
 		}
 		defer root.Close()
+		if err := bundleContradictions(root.FS(), o); err != nil {
+			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
 		if src, err = loadBundle(root.FS(), o.bundleRoots); err != nil {
 			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
 			return exitError
 		}
 	}
-	out, err := appraise(ctx, o, evidence, src)
+	// --timeout bounds everything, online fetches included: a vendor
+	// service that stops answering must not hang the command.
+	tctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("--timeout %v passed", o.timeout))
+	defer cancel()
+	out, err := appraise(tctx, o, evidence, src)
+	if tctx.Err() != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "attest verify: no result within --timeout %v: a collateral fetch did not finish (raise --timeout, or verify offline with --collateral-dir)\n", o.timeout)
+		return exitError
+	}
 	if err != nil {
+		fmt.Fprintln(stderr, "attest verify:", err)
+		return exitError
+	}
+	if err := configurationError(o, out); err != nil {
 		fmt.Fprintln(stderr, "attest verify:", err)
 		return exitError
 	}
@@ -77,6 +99,12 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	if o.ocspMissing {
 		markUnsafe(out, string(ocsp.UnsafeMissingAnswers))
+	}
+	if o.ppcie {
+		if err := checkPPCIe(out); err != nil {
+			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
 	}
 	var tok []byte
 	if o.keyFile != "" {
@@ -102,7 +130,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return exitError
 		}
 	} else {
-		printHuman(stdout, out)
+		printHuman(stdout, out, o.expand)
 		if tok != nil && o.tokenFile != "" {
 			fmt.Fprintf(stdout, "token: %d bytes written to %s\n", len(tok), o.tokenFile)
 		} else if tok != nil {
@@ -110,6 +138,19 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	return exitCode(out.Status())
+}
+
+// configurationError returns the error of a submodule that failed because
+// nothing configured provides its collateral: that is the user's
+// configuration to fix (exit 2), not a verdict on the evidence.
+func configurationError(o *verifyOptions, out *verify.Outcome) error {
+	hint := o.noCollateralHint()
+	for _, s := range out.Submods {
+		if s.Err != nil && errors.Is(s.Err, verify.ErrCollateral) && strings.Contains(s.Err.Error(), hint) {
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, s.Err)
+		}
+	}
+	return nil
 }
 
 // markUnsafe records an unsafe switch of the command in the result and caps
@@ -177,6 +218,7 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 		}
 		cfg.TPM = trust
 	}
+	applySwitches(&cfg, o)
 	return setup.NewRegistry(cfg)
 }
 
@@ -316,12 +358,15 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		if derr != nil && o.tpmAK == "" && tpm.DetectEncoding(e.data) {
 			return nil, verify.Errorf(verify.ErrConfig, "%s: TPM evidence needs --tpm-ak: a quote proves nothing without a trusted attestation key", e.name)
 		}
-		c := verify.Component{Evidence: e.data, Expect: verify.Expectations{Now: o.now}}
-		if derr == nil {
-			c.Format = f
-			if c.Expect, err = expectations(o, f); err != nil {
-				return nil, err
-			}
+		if derr != nil {
+			return nil, undetected(e, derr)
+		}
+		c := verify.Component{Evidence: e.data, Format: f}
+		if c.Expect, err = expectations(o, f); err != nil {
+			return nil, err
+		}
+		if len(c.Expect.ReportData) == 0 && !c.Expect.AllowMissingReportDataUnsafe {
+			return nil, verify.Errorf(verify.ErrConfig, "%s (%s): nothing to bind it to: give %s (or --no-binding-unsafe: replayable, never affirming)", e.name, f, bindingFlags(f))
 		}
 		comps = append(comps, c)
 	}

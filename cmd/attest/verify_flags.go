@@ -8,11 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/binding"
+	"github.com/trustfactory/attest/collateral"
+	"github.com/trustfactory/attest/setup"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
@@ -78,7 +81,20 @@ type verifyOptions struct {
 	snpProduct      snp.Product
 	kbsTEE          string
 	tpmAK           string
+	timeout         time.Duration
+	expand          bool
+	ppcie           bool
+	switches        setup.Unsafe
+	gpuPadding      bool
+	pcsURL          string
+	kdsURL          string
+	rimURL          string
+	ocspURL         string
 }
+
+// defaultTimeout bounds a verification with --online: vendor services that
+// stop answering must not hang the command.
+const defaultTimeout = 60 * time.Second
 
 type hexFlag struct{ b *[]byte }
 
@@ -109,7 +125,19 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
 	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
 	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
-	fset.StringVar(&now, "now", "", "verification time (RFC 3339; default: now)")
+	fset.StringVar(&now, "now", "", "verification time: RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC); default: now")
+	fset.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long (online fetches included), e.g. 30s, 2m")
+	fset.BoolVar(&o.expand, "expand", false, "print every GPU and switch block, even identical ones")
+	fset.BoolVar(&o.ppcie, "ppcie", false, "check that the GPU and switch evidence forms one protected-PCIe system (8 GPUs, 4 switches)")
+	fset.BoolVar(&o.switches.TDXWithoutCollateral, "tdx-without-collateral-unsafe", false, "verify TDX quotes without collateral: signature and PCK chain only, no TCB status, no revocation (never affirming)")
+	fset.BoolVar(&o.switches.SNPWithoutRevocation, "snp-without-revocation-unsafe", false, "do not check the AMD ASK/ASVK CRL (never affirming)")
+	fset.BoolVar(&o.switches.GPUWithoutRIMs, "gpu-without-rims-unsafe", false, "do not compare GPU and switch measurements with RIMs (never affirming)")
+	fset.BoolVar(&o.switches.GPUWithoutRevocation, "gpu-without-revocation-unsafe", false, "skip OCSP for GPU and switch certificates (never affirming)")
+	fset.BoolVar(&o.gpuPadding, "gpu-allow-trailing-zero-padding", false, "tolerate up to 16 zero bytes after a GPU or switch report's signature, as some capture paths append")
+	fset.StringVar(&o.pcsURL, "pcs-url", "", "with --online: Intel PCS mirror or PCCS base URL for TDX collateral")
+	fset.StringVar(&o.kdsURL, "kds-url", "", "with --online: AMD KDS mirror base URL")
+	fset.StringVar(&o.rimURL, "rim-url", "", "with --online: NVIDIA RIM service mirror base URL")
+	fset.StringVar(&o.ocspURL, "ocsp-url", "", "with --online: OCSP responder URL for every GPU certificate")
 	fset.StringVar(&o.collateralDir, "collateral-dir", "", "offline collateral bundle: tdx/ (Intel PCS layout), snp/ (Trustee KDS store layout), gpu/rims/, gpu/ocsp/")
 	fset.BoolVar(&o.online, "online", false, "fetch collateral, RIMs and OCSP answers from the vendor services")
 	fset.StringVar(&o.keyFile, "key", "", "private JWK to sign the result with")
@@ -136,11 +164,17 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 		return nil, fmt.Errorf("--hash %q: expected sha384 or sha512", hash)
 	}
 	if now != "" {
-		t, err := time.Parse(time.RFC3339, now)
+		t, err := parseNow(now)
 		if err != nil {
-			return nil, fmt.Errorf("--now: %w", err)
+			return nil, err
 		}
 		o.now = t
+	}
+	if o.timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %v: expected a positive duration such as 30s or 2m", o.timeout)
+	}
+	if err := o.contradictions(); err != nil {
+		return nil, err
 	}
 	if product != "" {
 		p, err := snp.ParseProduct(product)
@@ -172,10 +206,40 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	return o, nil
 }
 
+// parseNow reads --now: RFC 3339, or a date meaning its midnight UTC.
+func parseNow(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--now %q: expected a date (2026-03-01, midnight UTC) or an RFC 3339 time (2026-03-01T12:00:00Z)", s)
+}
+
+// contradictions refuses flags that ask for two incompatible things, naming
+// both, before anything is read.
+func (o *verifyOptions) contradictions() error {
+	mirrors := o.pcsURL != "" || o.kdsURL != "" || o.rimURL != "" || o.ocspURL != ""
+	switch {
+	case mirrors && !o.online:
+		return errors.New("--pcs-url, --kds-url, --rim-url and --ocsp-url need --online")
+	case o.switches.TDXWithoutCollateral && o.online:
+		return errors.New("--tdx-without-collateral-unsafe and --online contradict each other: give one")
+	case o.switches.GPUWithoutRIMs && o.online:
+		return errors.New("--gpu-without-rims-unsafe and --online contradict each other: give one")
+	case o.switches.GPUWithoutRevocation && o.online:
+		return errors.New("--gpu-without-revocation-unsafe and --online contradict each other: give one")
+	case o.switches.GPUWithoutRevocation && o.ocspMissing:
+		return errors.New("--gpu-without-revocation-unsafe skips the OCSP answers --ocsp-allow-missing-unsafe tolerates missing: give one")
+	}
+	return nil
+}
+
 // expectations derives each component's expectations from the binding flags.
 func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error) {
 	exp := verify.Expectations{Now: o.now, AllowMissingReportDataUnsafe: o.noBindingUnsafe}
-	device := f == verify.FormatGPU || f == verify.FormatNVSwitch
+	device := isDevice(f)
 	switch {
 	case device && o.nonce != nil:
 		exp.ReportData = o.nonce
@@ -214,4 +278,65 @@ func runtimeDataDoc(v string) ([]byte, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "--runtime-data: %w", err)
 	}
 	return b, nil
+}
+
+// applySwitches puts the verifier switches, mirrors and --timeout of the
+// flags into cfg.
+func applySwitches(cfg *setup.Config, o *verifyOptions) {
+	cfg.Unsafe = o.switches
+	cfg.GPUAllowTrailingZeroPadding = o.gpuPadding
+	cfg.NoCollateralHint = o.noCollateralHint()
+	if cfg.Online != nil {
+		cfg.Online.Fetcher = &collateral.HTTPFetcher{UserAgent: "attest-verify", Timeout: o.timeout}
+		cfg.Online.TDXBaseURL, cfg.Online.KDSBaseURL = o.pcsURL, o.kdsURL
+		cfg.Online.RIMBaseURL, cfg.Online.OCSPResponderURL = o.rimURL, o.ocspURL
+	}
+}
+
+// noCollateralHint ends the error of evidence whose collateral nothing
+// configured provides, naming the flags that would.
+func (o *verifyOptions) noCollateralHint() string {
+	if o.collateralDir != "" {
+		return fmt.Sprintf("the bundle --collateral-dir %s lacks that part (tdx/, snp/, gpu/rims/, gpu/ocsp/): add it, or give --online", o.collateralDir)
+	}
+	return "give --collateral-dir or --online"
+}
+
+// bundleContradictions refuses an unsafe switch that turns off a check
+// whose collateral the bundle holds: the user would believe it ran.
+func bundleContradictions(fsys fs.FS, o *verifyOptions) error {
+	for _, c := range []struct {
+		on   bool
+		dir  string
+		flag string
+	}{
+		{o.switches.TDXWithoutCollateral, "tdx", "--tdx-without-collateral-unsafe"},
+		{o.switches.GPUWithoutRIMs, "gpu/rims", "--gpu-without-rims-unsafe"},
+		{o.switches.GPUWithoutRevocation, "gpu/ocsp", "--gpu-without-revocation-unsafe"},
+	} {
+		if !c.on {
+			continue
+		}
+		if fi, err := fs.Stat(fsys, c.dir); err == nil && fi.IsDir() {
+			return fmt.Errorf("%s contradicts --collateral-dir %s, which has %s/: give one", c.flag, o.collateralDir, c.dir)
+		}
+	}
+	return nil
+}
+
+// isDevice reports whether evidence of format f is bound by the GPU nonce.
+func isDevice(f verify.Format) bool {
+	switch f {
+	case verify.FormatGPU, verify.FormatNVSwitch, verify.FormatNRASGPU, verify.FormatNRASSwitch:
+		return true
+	}
+	return false
+}
+
+// bindingFlags names the flags that bind evidence of format f.
+func bindingFlags(f verify.Format) string {
+	if isDevice(f) {
+		return "--nonce HEX or --runtime-data"
+	}
+	return "--report-data HEX or --runtime-data"
 }

@@ -146,7 +146,7 @@ func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.W
 		fmt.Fprintf(stdout, "   %s\n", m.Source)
 	}
 	fmt.Fprintf(stdout, "   verified at %s\n\n", now.Format(time.RFC3339))
-	printHuman(stdout, out)
+	printHuman(stdout, out, false)
 	if m.Sign {
 		priv, jwks, err := token.GenerateKey(token.ES256, "attest-sample")
 		if err != nil {
