@@ -51,10 +51,13 @@ Binding (one of them is required, or the evidence is refused):
 A TPM quote's extraData is bound like report data: --report-data, or D[0:32] of
 --runtime-data.
 
-Exit codes: 0 affirming, 1 contraindicated or none, 2 usage, input or configuration
-error, 3 warning.
+Evidence may be binary, JSON or hex text (dcap-qvl's .hex quotes, NVIDIA's
+.txt reports); a raw GPU or switch report given with its PEM chain file
+(REPORT CHAIN) is one component. --ppcie checks that the GPU and switch
+evidence forms one protected-PCIe system.
 
-Flags:
+Flags ending in -unsafe turn a check off: the result records them and is
+never affirming.
 `
 
 // verifyOptions are the flags of attest verify.
@@ -115,10 +118,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	o := &verifyOptions{hash: crypto.SHA384}
 	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() {
-		fmt.Fprint(stderr, verifyUsage)
-		fset.PrintDefaults()
-	}
+	withHelp(fset, verifyUsage)
 	var now, hash, product string
 	fset.StringVar(&o.runtimeArg, "runtime-data", "", "KBS runtime data: a file or inline JSON")
 	fset.Var(hexFlag{&o.reportData}, "report-data", "expected CPU report data (hex)")
