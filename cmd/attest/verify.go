@@ -140,14 +140,33 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return exitCode(out.Status())
 }
 
+// bundlePart names the directories of a bundle that serve evidence of
+// format f.
+func bundlePart(f verify.Format) string {
+	switch f {
+	case verify.FormatTDX:
+		return "tdx/"
+	case verify.FormatSNP, verify.FormatAzureSNP:
+		return "snp/"
+	case verify.FormatGPU, verify.FormatNVSwitch:
+		return "gpu/rims/ or gpu/ocsp/"
+	}
+	return "the format's"
+}
+
 // configurationError returns the error of a submodule that failed because
 // nothing configured provides its collateral: that is the user's
 // configuration to fix (exit 2), not a verdict on the evidence.
 func configurationError(o *verifyOptions, out *verify.Outcome) error {
 	hint := o.noCollateralHint()
 	for _, s := range out.Submods {
-		if s.Err != nil && errors.Is(s.Err, verify.ErrCollateral) && strings.Contains(s.Err.Error(), hint) {
-			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, s.Err)
+		switch {
+		case s.Err == nil || !errors.Is(s.Err, verify.ErrCollateral):
+		case strings.Contains(s.Err.Error(), hint):
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, dedupe(s.Err.Error()))
+		case o.collateralDir != "" && errors.Is(s.Err, collateral.ErrNotFound) && !o.online:
+			return fmt.Errorf("%s (%s): %s: the bundle --collateral-dir %s lacks it (the file named, under its %s part); add it, or give --online",
+				s.Name, s.Format, dedupe(s.Err.Error()), o.collateralDir, bundlePart(s.Format))
 		}
 	}
 	return nil
