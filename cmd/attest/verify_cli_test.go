@@ -85,6 +85,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"contradiction", append(slices.Clone(args), "--tdx-without-collateral-unsafe", quote), exitError, "--tdx-without-collateral-unsafe contradicts --collateral-dir"},
 		{"contradiction online", []string{"--online", "--tdx-without-collateral-unsafe", quote}, exitError, "--tdx-without-collateral-unsafe and --online contradict"},
 		{"mirror without --online", []string{"--pcs-url", "https://pccs.example", quote}, exitError, "need --online"},
+		{"two TDX services", []string{"--online", "--pcs-url", "https://a.example", "--pccs-url", "https://b.example", quote}, exitError, "--pcs-url and --pccs-url"},
 		{"unpaired chain", append(slices.Clone(args), filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier/hopperCertChain.txt")), exitError, "0 GPU or switch reports and 1 PEM certificate chains"},
 	}
 	for _, tt := range tests {
@@ -201,7 +202,7 @@ func TestVerifyTimeout(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
-	code, out, errs := verifyCmd(t, nil, "--now", args[1], "--report-data", args[7], "--online", "--pcs-url", srv.URL, "--timeout", "300ms", quote)
+	code, out, errs := verifyCmd(t, nil, "--now", args[1], "--report-data", args[7], "--online", "--pccs-url", srv.URL, "--timeout", "300ms", quote)
 	assert.Equal(t, exitError, code, out)
 	assert.Contains(t, errs, "no result within --timeout 300ms")
 }
@@ -282,4 +283,37 @@ func TestVerifyPPCIe(t *testing.T) {
 	code, out, _ = verifyCmd(t, nil, append(append(slices.Clone(base), "--nonce", strings.Repeat("1234567890", 6)+"1234"), files[2:]...)...)
 	assert.Equal(t, exitContraindicated, code)
 	assert.Contains(t, out, "expected 8 GPUs and 4 switches, got 7 and 4")
+}
+
+// Repeated wrapping is shown once: a repeated part, a repeated URL.
+func TestDedupeErrorMessage(t *testing.T) {
+	u := "http://ocsp.example/MIG+MIG7" + strings.Repeat("QUJD", 40) + "=="
+	tests := []struct{ in, want string }{
+		{"a: b: c", "a: b: c"},
+		{"tdx: collateral unavailable or mismatched: x: collateral unavailable or mismatched", "tdx: collateral unavailable or mismatched: x"},
+		{"GET " + u + ": giving up after 4 attempts: Get \"" + u + "\": dial tcp: refused",
+			"GET " + u + ": giving up after 4 attempts: Get \"(same URL)\": dial tcp: refused"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, dedupe(tt.in))
+	}
+}
+
+// A GPU's online RIM and OCSP fetches from a service that never answers are
+// bounded by --timeout too.
+func TestVerifyTimeoutGPU(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	d := filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier")
+	code, out, errs := verifyCmd(t, nil, "--now", "2025-10-24", "--nonce", "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb",
+		"--online", "--rim-url", srv.URL, "--ocsp-url", srv.URL, "--timeout", "300ms",
+		filepath.Join(d, "hopperAttestationReport.txt"), filepath.Join(d, "hopperCertChain.txt"))
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, errs, "no result within --timeout 300ms")
 }

@@ -90,6 +90,7 @@ type verifyOptions struct {
 	switches        setup.Unsafe
 	gpuPadding      bool
 	pcsURL          string
+	pccsURL         string
 	kdsURL          string
 	rimURL          string
 	ocspURL         string
@@ -134,7 +135,8 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.BoolVar(&o.switches.GPUWithoutRIMs, "gpu-without-rims-unsafe", false, "do not compare GPU and switch measurements with RIMs (never affirming)")
 	fset.BoolVar(&o.switches.GPUWithoutRevocation, "gpu-without-revocation-unsafe", false, "skip OCSP for GPU and switch certificates (never affirming)")
 	fset.BoolVar(&o.gpuPadding, "gpu-allow-trailing-zero-padding", false, "tolerate up to 16 zero bytes after a GPU or switch report's signature, as some capture paths append")
-	fset.StringVar(&o.pcsURL, "pcs-url", "", "with --online: Intel PCS mirror or PCCS base URL for TDX collateral")
+	fset.StringVar(&o.pcsURL, "pcs-url", "", "with --online: base URL of an Intel PCS mirror for TDX collateral")
+	fset.StringVar(&o.pccsURL, "pccs-url", "", "with --online: base URL of a PCCS for TDX collateral (the root CA CRL from it too)")
 	fset.StringVar(&o.kdsURL, "kds-url", "", "with --online: AMD KDS mirror base URL")
 	fset.StringVar(&o.rimURL, "rim-url", "", "with --online: NVIDIA RIM service mirror base URL")
 	fset.StringVar(&o.ocspURL, "ocsp-url", "", "with --online: OCSP responder URL for every GPU certificate")
@@ -220,10 +222,12 @@ func parseNow(s string) (time.Time, error) {
 // contradictions refuses flags that ask for two incompatible things, naming
 // both, before anything is read.
 func (o *verifyOptions) contradictions() error {
-	mirrors := o.pcsURL != "" || o.kdsURL != "" || o.rimURL != "" || o.ocspURL != ""
+	mirrors := o.pcsURL != "" || o.pccsURL != "" || o.kdsURL != "" || o.rimURL != "" || o.ocspURL != ""
 	switch {
 	case mirrors && !o.online:
-		return errors.New("--pcs-url, --kds-url, --rim-url and --ocsp-url need --online")
+		return errors.New("--pcs-url, --pccs-url, --kds-url, --rim-url and --ocsp-url need --online")
+	case o.pcsURL != "" && o.pccsURL != "":
+		return errors.New("--pcs-url and --pccs-url both name the TDX collateral service: give one")
 	case o.switches.TDXWithoutCollateral && o.online:
 		return errors.New("--tdx-without-collateral-unsafe and --online contradict each other: give one")
 	case o.switches.GPUWithoutRIMs && o.online:
@@ -287,8 +291,16 @@ func applySwitches(cfg *setup.Config, o *verifyOptions) {
 	cfg.GPUAllowTrailingZeroPadding = o.gpuPadding
 	cfg.NoCollateralHint = o.noCollateralHint()
 	if cfg.Online != nil {
-		cfg.Online.Fetcher = &collateral.HTTPFetcher{UserAgent: "attest-verify", Timeout: o.timeout}
+		// Each attempt and each back-off fits in --timeout, so that a fetch
+		// the command gave up on (the collateral cache finishes it for
+		// other callers) does not linger much beyond it either.
+		backoff := min(collateral.DefaultMaxBackoff, o.timeout/4)
+		cfg.Online.Fetcher = &collateral.HTTPFetcher{UserAgent: "attest-verify", Timeout: o.timeout,
+			MinBackoff: min(collateral.DefaultMinBackoff, backoff), MaxBackoff: backoff}
 		cfg.Online.TDXBaseURL, cfg.Online.KDSBaseURL = o.pcsURL, o.kdsURL
+		if o.pccsURL != "" {
+			cfg.Online.TDXBaseURL, cfg.Online.PCCS = o.pccsURL, true
+		}
 		cfg.Online.RIMBaseURL, cfg.Online.OCSPResponderURL = o.rimURL, o.ocspURL
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,7 +159,24 @@ func dedupe(msg string) string {
 		seen[p] = true
 		kept = append(kept, p)
 	}
-	return strings.Join(kept, ": ")
+	return dedupeURLs(strings.Join(kept, ": "))
+}
+
+// urlPattern finds URLs in an error message (up to a quote or space).
+var urlPattern = regexp.MustCompile(`https?://[^\s"']*[^\s"':,.;)]`)
+
+// dedupeURLs replaces every repetition of a URL already in msg by "(same
+// URL)": an OCSP query's URL carries the whole request and each layer of a
+// failed fetch (the fetcher, net/http) names it again.
+func dedupeURLs(msg string) string {
+	seen := map[string]bool{}
+	return urlPattern.ReplaceAllStringFunc(msg, func(u string) string {
+		if seen[u] {
+			return "(same URL)"
+		}
+		seen[u] = true
+		return u
+	})
 }
 
 // safeText escapes control and other non-graphic characters: claim values
