@@ -381,7 +381,7 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 			return nil, undetected(e, derr)
 		}
 		c := verify.Component{Evidence: e.data, Format: f}
-		if c.Expect, err = expectations(o, f); err != nil {
+		if c.Expect, err = expectations(o, reg, f); err != nil {
 			return nil, err
 		}
 		if len(c.Expect.ReportData) == 0 && !c.Expect.AllowMissingReportDataUnsafe {

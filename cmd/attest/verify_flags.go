@@ -208,6 +208,22 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	return o, nil
 }
 
+// reportData places the runtime-data digest d as evidence of format f
+// carries it: where package binding knows the format, else where its
+// verifier in reg says (verify.ReportDataPlacer: NRAS results, Nitro
+// documents and formats registered later).
+func reportData(reg *verify.Registry, f verify.Format, d []byte) ([]byte, error) {
+	rd, err := binding.ReportData(f, d)
+	if err == nil || !errors.Is(err, verify.ErrUnsupported) || reg == nil {
+		return rd, err
+	}
+	v, ok := reg.Lookup(f)
+	if !ok {
+		return nil, err
+	}
+	return binding.ReportDataFor(v, d)
+}
+
 // parseNow reads --now: RFC 3339, or a date meaning its midnight UTC.
 func parseNow(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -241,7 +257,7 @@ func (o *verifyOptions) contradictions() error {
 }
 
 // expectations derives each component's expectations from the binding flags.
-func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error) {
+func expectations(o *verifyOptions, reg *verify.Registry, f verify.Format) (verify.Expectations, error) {
 	exp := verify.Expectations{Now: o.now, AllowMissingReportDataUnsafe: o.noBindingUnsafe}
 	device := isDevice(f)
 	switch {
@@ -266,7 +282,7 @@ func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error
 		if err != nil {
 			return exp, fmt.Errorf("--runtime-data: %w", err)
 		}
-		if exp.ReportData, err = binding.ReportData(f, d); err != nil {
+		if exp.ReportData, err = reportData(reg, f, d); err != nil {
 			return exp, err
 		}
 	}
