@@ -317,3 +317,23 @@ func TestVerifyTimeoutGPU(t *testing.T) {
 	assert.Equal(t, exitError, code, out)
 	assert.Contains(t, errs, "no result within --timeout 300ms")
 }
+
+// Identical GPU blocks are printed once naming every device; --expand
+// prints each.
+func TestVerifyFoldedGPUBlocks(t *testing.T) {
+	dir := sampleDir(t)
+	p := func(n string) string { return filepath.Join(dir, n) }
+	args := []string{"--now", "2025-06-15T00:00:00Z", "--collateral-dir", p("collateral"), "--trust-bundle-roots-unsafe",
+		"--reference-values", p("reference-values.yaml"), "--runtime-data", p("runtime-data.json"), p("gpu-evidence.json")}
+	code, out, errs := verifyCmd(t, nil, args...)
+	require.Equal(t, exitWarning, code, errs)
+	assert.Contains(t, out, "gpu0, gpu1, gpu2, gpu3, gpu4, gpu5, gpu6, gpu7 (nvidia-gpu): warning\n  (8 devices with identical results, shown once; --expand shows each)")
+	assert.Equal(t, 1, strings.Count(out, "✓ gpu.fwid"))
+	code, out, _ = verifyCmd(t, nil, append([]string{"--expand"}, args...)...)
+	require.Equal(t, exitWarning, code)
+	assert.Equal(t, 8, strings.Count(out, "✓ gpu.fwid"))
+	for i := range 8 {
+		assert.Contains(t, out, fmt.Sprintf("gpu%d (nvidia-gpu): warning\n", i))
+	}
+	assert.NotContains(t, out, "identical results")
+}
