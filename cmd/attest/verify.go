@@ -155,15 +155,25 @@ func bundlePart(f verify.Format) string {
 }
 
 // configurationError returns the error of a submodule that failed because
-// nothing configured provides its collateral: that is the user's
-// configuration to fix (exit 2), not a verdict on the evidence.
+// of the configuration (an ErrConfig, or collateral nothing configured
+// provides): that is the user's to fix (exit 2), not a verdict on the
+// evidence.
 func configurationError(o *verifyOptions, out *verify.Outcome) error {
 	hint := o.noCollateralHint()
 	for _, s := range out.Submods {
 		switch {
-		case s.Err == nil || !errors.Is(s.Err, verify.ErrCollateral):
+		case s.Err == nil:
+		case verify.KindOf(s.Err) == verify.ErrConfig:
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, dedupe(s.Err.Error()))
+		case !errors.Is(s.Err, verify.ErrCollateral):
 		case strings.Contains(s.Err.Error(), hint):
 			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, dedupe(s.Err.Error()))
+		case strings.Contains(s.Err.Error(), "no collateral source"):
+			msg := dedupe(s.Err.Error())
+			if o.collateralDir != "" {
+				msg += fmt.Sprintf("; the bundle --collateral-dir %s has no %s part", o.collateralDir, bundlePart(s.Format))
+			}
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, msg)
 		case o.collateralDir != "" && errors.Is(s.Err, collateral.ErrNotFound) && !o.online:
 			return fmt.Errorf("%s (%s): %s: the bundle --collateral-dir %s lacks it (the file named, under its %s part); add it, or give --online",
 				s.Name, s.Format, dedupe(s.Err.Error()), o.collateralDir, bundlePart(s.Format))

@@ -85,6 +85,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"contradiction", append(slices.Clone(args), "--tdx-without-collateral-unsafe", quote), exitError, "--tdx-without-collateral-unsafe contradicts --collateral-dir"},
 		{"contradiction online", []string{"--online", "--tdx-without-collateral-unsafe", quote}, exitError, "--tdx-without-collateral-unsafe and --online contradict"},
 		{"mirror without --online", []string{"--pcs-url", "https://pccs.example", quote}, exitError, "need --online"},
+		{"SNP without collateral", []string{"--now", "2025-06-01", "--snp-product", "milan", "--no-binding-unsafe", "../../testdata/snp/gsg-attestation.bin"}, exitError, "no collateral is configured (give --collateral-dir or --online)"},
 		{"two TDX services", []string{"--online", "--pcs-url", "https://a.example", "--pccs-url", "https://b.example", quote}, exitError, "--pcs-url and --pccs-url"},
 		{"unpaired chain", append(slices.Clone(args), filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier/hopperCertChain.txt")), exitError, "0 GPU or switch reports and 1 PEM certificate chains"},
 	}
@@ -94,7 +95,9 @@ func TestVerifyExitCodes(t *testing.T) {
 			assert.Equal(t, tt.code, code, "%s\n%s", out, errs)
 			assert.Contains(t, out+errs, tt.message)
 			assert.NotContains(t, out, "device0 (unknown format)")
-			assert.NotContains(t, out+errs, "Expectations.", "messages name flags, not Go identifiers")
+			for _, ident := range []string{"Expectations.", "WithKDS", "WithProduct", "WithCollateral", "setup.Config"} {
+				assert.NotContains(t, out+errs, ident, "messages name flags, not Go identifiers")
+			}
 		})
 	}
 }

@@ -145,6 +145,17 @@ func cryptoChecks(s *verify.SubmodOutcome) []cryptoLine {
 	return nil
 }
 
+// flagWords names, in a library message, the attest verify flags where
+// the message names the Go options they set: the user configures flags.
+var flagWords = strings.NewReplacer(
+	"configure WithKDS, or WithoutRevocationUnsafe", "give --collateral-dir or --online, or --snp-without-revocation-unsafe",
+	"no collateral source is configured (WithKDS)", "no collateral is configured (give --collateral-dir or --online)",
+	"no WithProduct was given", "no --snp-product was given",
+	"use WithCollateral (or WithoutCollateralUnsafe)", "give --collateral-dir or --online (or --tdx-without-collateral-unsafe)",
+	"Expectations.ReportData", "--report-data, --nonce or --runtime-data",
+	"AllowMissingReportDataUnsafe", "--no-binding-unsafe",
+)
+
 // dedupe drops the parts of a wrapped error message that repeat an earlier
 // part word for word, as layers that each name the same URL or kind
 // produce; the first occurrence stays where it was.
@@ -159,7 +170,7 @@ func dedupe(msg string) string {
 		seen[p] = true
 		kept = append(kept, p)
 	}
-	return dedupeURLs(strings.Join(kept, ": "))
+	return flagWords.Replace(dedupeURLs(strings.Join(kept, ": ")))
 }
 
 // urlPattern finds URLs in an error message (up to a quote or space).

@@ -250,11 +250,18 @@ func TestVerifySNPBundle(t *testing.T) {
 
 // The real Azure SEV-SNP sample is detected as az-snp-vtpm and verified with
 // the SEV-SNP verifier's roots and revocation: offline, without a CRL in the
-// bundle, it is contraindicated for that reason.
+// bundle, the configuration lacks the CRL: exit 2 naming the flags. With
+// --snp-without-revocation-unsafe it verifies, never affirming.
 func TestVerifyAzureSNP(t *testing.T) {
 	ev := "../../testdata/azure/trustee-evidence-v1.json"
-	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", t.TempDir(), "--report-data", hex.EncodeToString([]byte("challenge")), ev)
-	if code != exitContraindicated || !strings.Contains(out, "cpu0 (az-snp-vtpm)") || !strings.Contains(out, "Milan CRL") {
+	dir := t.TempDir()
+	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--report-data", hex.EncodeToString([]byte("challenge")), ev)
+	if code != exitError || !strings.Contains(errs, "cpu0 (az-snp-vtpm)") || !strings.Contains(errs, "Milan CRL") ||
+		!strings.Contains(errs, "--snp-without-revocation-unsafe") || !strings.Contains(errs, "--collateral-dir "+dir+" has no snp/ part") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--report-data", hex.EncodeToString([]byte("challenge")), "--snp-without-revocation-unsafe", ev)
+	if code == exitAffirming || code == exitError || !strings.Contains(out, "cpu0 (az-snp-vtpm)") || !strings.Contains(out, "snp.WithoutRevocationUnsafe") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 }
