@@ -108,6 +108,8 @@ type cryptoLine struct{ mark, id, text string }
 // SEV-SNP claims, which the policy's checks do not show (the GPU's have
 // their own policy checks). A verifier returns claims only when every
 // check it made held, so each is ✓ unless the claims say it was skipped.
+// The roots are "trusted", not "pinned": the embedded samples and
+// --trust-bundle-roots-unsafe replace the vendors' (the latter says so).
 func cryptoChecks(s *verify.SubmodOutcome) []cryptoLine {
 	m := s.ClaimMap()
 	if s.Err != nil || m == nil {
@@ -119,14 +121,14 @@ func cryptoChecks(s *verify.SubmodOutcome) []cryptoLine {
 		l := []cryptoLine{
 			{markOK, "tdx.quote_signature", "quote body signed by the QE attestation key"},
 			{markOK, "tdx.qe_report", "QE report signed by the PCK key, binding the attestation key"},
-			{markOK, "tdx.pck_chain", fmt.Sprintf("PCK certificate chain (%s CA) to the pinned Intel SGX Root CA; FMSPC %s", str("pck.ca"), str("pck.fmspc"))},
+			{markOK, "tdx.pck_chain", fmt.Sprintf("PCK certificate chain (%s CA) to the trusted SGX root CA; FMSPC %s", str("pck.ca"), str("pck.fmspc"))},
 		}
 		if _, ok := m["tcb_status"]; !ok {
 			return append(l,
 				cryptoLine{markNotChecked, "tdx.collateral", "TCB info and QE identity not checked (--tdx-without-collateral-unsafe)"},
 				cryptoLine{markNotChecked, "tdx.crls", "PCK and root CA CRLs not checked (--tdx-without-collateral-unsafe)"})
 		}
-		l = append(l, cryptoLine{markOK, "tdx.collateral", fmt.Sprintf("TCB info and QE identity signed by Intel's TCB signing key; TCB status %s, QE %s, evaluation data number %v",
+		l = append(l, cryptoLine{markOK, "tdx.collateral", fmt.Sprintf("TCB info and QE identity signed by the TCB signing key, chained to the same root; TCB status %s, QE %s, evaluation data number %v",
 			str("tcb_status"), str("qe_tcb_status"), m["tcb_eval_num"])})
 		if ok, _ := m["crls_checked"].(bool); ok {
 			return append(l, cryptoLine{markOK, "tdx.crls", fmt.Sprintf("PCK not revoked: PCK CRL #%v and root CA CRL #%v verified", m["pck_crl_num"], m["root_ca_crl_num"])})
@@ -135,7 +137,7 @@ func cryptoChecks(s *verify.SubmodOutcome) []cryptoLine {
 	case verify.FormatSNP:
 		l := []cryptoLine{
 			{markOK, "snp.report_signature", fmt.Sprintf("report signed by the %s", str("signing_key"))},
-			{markOK, "snp.chain", fmt.Sprintf("%s certificate chain to the pinned AMD ARK (%s)", str("signing_key"), str("product"))},
+			{markOK, "snp.chain", fmt.Sprintf("%s certificate chain to the trusted AMD ARK (%s)", str("signing_key"), str("product"))},
 		}
 		if ok, _ := m["revocation_checked"].(bool); ok {
 			return append(l, cryptoLine{markOK, "snp.crl", "ASK/ASVK not revoked: AMD's CRL verified"})
