@@ -340,3 +340,22 @@ func TestVerifyFoldedGPUBlocks(t *testing.T) {
 	}
 	assert.NotContains(t, out, "identical results")
 }
+
+// --ocsp-allow-missing-unsafe: the real H100 sample's bundle has the RIM
+// chains' OCSP answers but not the device chain's; without the flag the
+// report is refused, with it the result is a warning naming the switch.
+func TestVerifyOCSPAllowMissing(t *testing.T) {
+	d := "samples/real-gpu"
+	args := []string{"--now", "2025-10-24T12:00:00Z", "--nonce", "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb",
+		"--collateral-dir", filepath.Join(d, "collateral"), "--reference-values", filepath.Join(d, "reference-values.yaml")}
+	ev := filepath.Join(d, "gpu-evidence.json")
+	code, out, errs := verifyCmd(t, nil, append(slices.Clone(args), ev)...)
+	assert.NotEqual(t, exitAffirming, code)
+	assert.NotEqual(t, exitWarning, code, "%s\n%s", out, errs)
+	assert.Contains(t, out+errs, "OCSP")
+	code, out, errs = verifyCmd(t, nil, append(slices.Clone(args), "--ocsp-allow-missing-unsafe", ev)...)
+	require.Equal(t, exitWarning, code, "%s\n%s", out, errs)
+	assert.Contains(t, out, "✗ gpu.ocsp")
+	assert.Contains(t, out, "ocsp.WithMissingAnswersUnsafe")
+	assert.Contains(t, out, "✓ gpu.measurements")
+}
