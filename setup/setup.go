@@ -104,6 +104,24 @@ type Config struct {
 	// telling the user what to configure (cmd/attest: "give --collateral-dir
 	// or --online"); empty: a hint naming Config.Bundle and Config.Online.
 	NoCollateralHint string
+	// Unsafe turns checks of the verifiers off, for evidence that cannot
+	// be checked fully; each switch is recorded in the claims and a default
+	// policy never affirms a result it affected.
+	Unsafe Unsafe
+	// GPUAllowTrailingZeroPadding tolerates up to 16 zero bytes after a GPU
+	// or switch report's signature, as some capture paths append
+	// (gpu.AllowTrailingZeroPadding).
+	GPUAllowTrailingZeroPadding bool
+}
+
+// Unsafe are the verifiers' unsafe switches. A switch that turns off a
+// check whose source is also configured (the bundle's tdx/ part beside
+// TDXWithoutCollateral, say) is a contradiction: NewRegistry refuses it.
+type Unsafe struct {
+	TDXWithoutCollateral bool // tdx.WithoutCollateralUnsafe: no TCB status, no revocation
+	SNPWithoutRevocation bool // snp.WithoutRevocationUnsafe: the ASK/ASVK CRL is not checked
+	GPUWithoutRIMs       bool // gpu.WithoutRIMsUnsafe: measurements not compared with RIMs
+	GPUWithoutRevocation bool // gpu.WithoutRevocationUnsafe: no OCSP at all
 }
 
 // Online configures fetching from the vendor services. One fetcher and one
@@ -192,6 +210,12 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 	var vs []verify.Verifier
 
 	topts := []tdx.Option{tdx.WithCollateral(src.tdx)}
+	if cfg.Unsafe.TDXWithoutCollateral {
+		if !isNone(src.tdx) {
+			return nil, verify.Errorf(verify.ErrConfig, "setup: Unsafe.TDXWithoutCollateral contradicts the TDX collateral configured (Bundle's tdx/ or Online)")
+		}
+		topts = []tdx.Option{tdx.WithoutCollateralUnsafe()}
+	}
 	if len(cfg.Roots.TDX) > 0 {
 		topts = append(topts, tdx.WithTrustedRoots(cfg.Roots.TDX...))
 	}
@@ -216,6 +240,9 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 	}
 	if src.snp != nil {
 		sopts = append(sopts, snp.WithKDS(src.snp))
+	}
+	if cfg.Unsafe.SNPWithoutRevocation {
+		sopts = append(sopts, snp.WithoutRevocationUnsafe())
 	}
 	if cfg.Limits.CacheSize > 0 {
 		sopts = append(sopts, snp.WithCacheSize(cfg.Limits.CacheSize))
@@ -267,7 +294,26 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	gopts := []gpu.Option{gpu.WithRIMs(rims), gpu.WithOCSP(chk)}
+	var gopts []gpu.Option
+	switch {
+	case !cfg.Unsafe.GPUWithoutRIMs:
+		gopts = append(gopts, gpu.WithRIMs(rims))
+	case !isNone(src.rims):
+		return nil, verify.Errorf(verify.ErrConfig, "setup: Unsafe.GPUWithoutRIMs contradicts the RIM source configured (Bundle's gpu/rims/ or Online)")
+	default:
+		gopts = append(gopts, gpu.WithoutRIMsUnsafe())
+	}
+	switch {
+	case !cfg.Unsafe.GPUWithoutRevocation:
+		gopts = append(gopts, gpu.WithOCSP(chk))
+	case !isNone(src.ocsp) || cfg.OCSPAllowMissingUnsafe:
+		return nil, verify.Errorf(verify.ErrConfig, "setup: Unsafe.GPUWithoutRevocation contradicts the OCSP source configured (Bundle's gpu/ocsp/, Online or OCSPAllowMissingUnsafe)")
+	default:
+		gopts = append(gopts, gpu.WithoutRevocationUnsafe())
+	}
+	if cfg.GPUAllowTrailingZeroPadding {
+		gopts = append(gopts, gpu.AllowTrailingZeroPadding())
+	}
 	if len(cfg.Roots.GPU) > 0 {
 		gopts = append(gopts, gpu.WithDeviceRoots(cfg.Roots.GPU...))
 	}
@@ -478,6 +524,12 @@ func subDir(fsys fs.FS, dir string) (fs.FS, bool) {
 // none is the source of a part nothing provides: every request fails with
 // verify.ErrCollateral, naming the part and what to configure.
 type none struct{ what, hint string }
+
+// isNone reports whether src is the source of a part nothing provides.
+func isNone(src any) bool {
+	_, ok := src.(none)
+	return ok
+}
 
 func (n none) err() error {
 	return verify.Errorf(verify.ErrCollateral, "no %s: %s", n.what, n.hint)

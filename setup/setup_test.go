@@ -147,3 +147,45 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// Each unsafe switch reaches its verifier (the claims report it), and one
+// beside the source of the check it turns off is a contradiction.
+func TestUnsafeSwitches(t *testing.T) {
+	bed, err := testbed.New(testbed.Options{GPUs: 1})
+	require.NoError(t, err)
+	roots := setup.Roots{TDX: []*x509.Certificate{bed.TDX.Root.Cert}, GPU: bed.GPURoots, RIM: []*x509.Certificate{bed.RIM.Root}}
+	reg, err := setup.NewRegistry(setup.Config{Roots: roots, GPUAllowTrailingZeroPadding: true,
+		Unsafe: setup.Unsafe{TDXWithoutCollateral: true, SNPWithoutRevocation: true, GPUWithoutRIMs: true, GPUWithoutRevocation: true}})
+	require.NoError(t, err)
+	ctx := context.Background()
+	rd := make([]byte, 64)
+	copy(rd, "session")
+	c, err := reg.Verify(ctx, verify.FormatTDX, bed.Quote(rd, nil), verify.Expectations{ReportData: rd, Now: bed.Now})
+	require.NoError(t, err)
+	require.Contains(t, c.Map()[verify.ClaimUnsafe], "tdx.WithoutCollateralUnsafe")
+	nonce := make([]byte, 32)
+	copy(nonce, "gpu session")
+	ev, err := bed.GPUEvidence(nonce, nil)
+	require.NoError(t, err)
+	c, err = reg.Verify(ctx, verify.FormatGPU, ev, verify.Expectations{ReportData: nonce, Now: bed.Now})
+	require.NoError(t, err)
+	u, ok := c.(verify.UnsafeReporter)
+	require.True(t, ok)
+	require.ElementsMatch(t, []verify.UnsafeSwitch{"gpu.WithoutRIMsUnsafe", "gpu.WithoutRevocationUnsafe"}, u.UnsafeSwitches())
+
+	dir := t.TempDir()
+	require.NoError(t, bed.WriteCollateral(dir))
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	for name, cfg := range map[string]setup.Config{
+		"TDX collateral in the bundle": {Bundle: root.FS(), Unsafe: setup.Unsafe{TDXWithoutCollateral: true}},
+		"RIMs in the bundle":           {Bundle: root.FS(), Unsafe: setup.Unsafe{GPUWithoutRIMs: true}},
+		"OCSP answers in the bundle":   {Bundle: root.FS(), Unsafe: setup.Unsafe{GPUWithoutRevocation: true}},
+		"TDX online":                   {Online: &setup.Online{}, Unsafe: setup.Unsafe{TDXWithoutCollateral: true}},
+		"OCSP missing tolerated":       {OCSPAllowMissingUnsafe: true, Unsafe: setup.Unsafe{GPUWithoutRevocation: true}},
+	} {
+		_, err := setup.NewRegistry(cfg)
+		require.ErrorIs(t, err, verify.ErrConfig, name)
+	}
+}

@@ -106,7 +106,7 @@ func (s *FSSource) Collateral(ctx context.Context, req CollateralRequest) (*Coll
 		*it.data = b
 	}
 	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s: %w", upperHex(req.FMSPC[:]), collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s (file %s): %w", upperHex(req.FMSPC[:]), bundleFiles(c, req.FMSPC, req.CA)[0].path, collateral.ErrNotFound)
 	}
 	return c, nil
 }

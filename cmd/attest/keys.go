@@ -20,13 +20,14 @@ func runKeys(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 func runKeysGenerate(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("attest keys generate", flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	withHelp(fl, "")
 	alg := fl.String("alg", string(token.ES256), "signature algorithm: ES256, ES384, EdDSA, PS256 or PS384")
 	kid := fl.String("kid", "", "key id (default: the key's RFC 7638 thumbprint)")
 	out := fl.String("out", "", "private key file to create (JWK, mode 0600)")
 	jwks := fl.String("jwks", "", "public JWKS file to write")
 	force := fl.Bool("force", false, "overwrite existing files")
 	if err := fl.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if *out == "" || *jwks == "" || fl.NArg() > 0 {
 		fmt.Fprintln(stderr, "attest keys generate: --out and --jwks are required and no arguments are accepted")

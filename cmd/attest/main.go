@@ -79,7 +79,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok/affirming, 1 verification failed (contraindicated or none), 2 usage or input error, 3 warning (verify)")
+	fmt.Fprint(w, "\n"+exitCodeTable)
 }
 
 // subcommand dispatches to one of subs, printing usage on a miss.

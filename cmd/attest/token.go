@@ -61,6 +61,7 @@ func inputName(fl *flag.FlagSet) (string, error) {
 func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("attest token verify", flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	withHelp(fl, "")
 	jwksFile := fl.String("jwks", "", "trusted JWKS file")
 	keyFile := fl.String("key", "", "trusted public key file (JWK or PEM)")
 	keyAlg := fl.String("alg", "", "algorithm of a PEM RSA --key (PS256 or PS384)")
@@ -72,7 +73,7 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	asJSON := fl.Bool("json", false, "machine-readable output")
 	noExp := fl.Bool("allow-missing-expiry-unsafe", false, "accept tokens without exp (legacy Veraison tokens); never for production")
 	if err := fl.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	fail := func(code int, format string, a ...any) int {
 		msg := fmt.Sprintf(format, a...)
@@ -183,9 +184,10 @@ func loadKey(path, alg string) (*token.Key, error) {
 func runTokenInspect(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("attest token inspect", flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	withHelp(fl, "")
 	asJSON := fl.Bool("json", false, "machine-readable output")
 	if err := fl.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	name, err := inputName(fl)
 	if err != nil {

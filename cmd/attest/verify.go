@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
-	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,14 +11,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/collateral"
@@ -33,165 +25,9 @@ import (
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/setup"
-	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/verify"
 )
-
-// Exit codes of attest verify, in line with the other commands (exitOK,
-// exitFail, exitUsage) plus one for a warning result.
-const (
-	exitAffirming       = exitOK    // 0: every submodule and the overall result affirming
-	exitContraindicated = exitFail  // 1: contraindicated, or no trust claim at all (none)
-	exitError           = exitUsage // 2: usage, input or configuration error: no result
-	exitWarning         = 3         // 3: the result is warning
-)
-
-const verifyUsage = `usage: attest verify [flags] [FILE ...]
-
-Verifies attestation evidence (Intel TDX quotes, AMD SEV-SNP reports, NVIDIA
-GPU and NVSwitch reports, and TPM 2.0 quotes when --tpm-ak names their AK
-trust; raw or in Trustee's JSON shapes, detected from the bytes), appraises it
-against reference values and prints one block per submodule with every check,
-then the overall status. FILE "-" reads stdin. Without any argument it
-appraises the embedded sample evidence.
-
-A KBS attest request body (/kbs/v0/attest, with --kbs-tee naming the TEE of
-/kbs/v0/auth) is appraised as the composite it describes, each piece bound to
-the request's own runtime data as Trustee binds it.
-
-Binding (one of them is required, or the evidence is refused):
-  --runtime-data FILE|JSON  KBS runtime data {nonce, tee-pubkey[, additional-evidence]}:
-                            CPU report data = H(JCS(doc)) ‖ 0…, GPU nonce = H(JCS(doc without
-                            additional-evidence))[0:32]
-  --report-data HEX         the CPU evidence's expected report data (zero-padded)
-  --nonce HEX               the GPU evidence's expected 32-byte SPDM nonce
-A TPM quote's extraData is bound like report data: --report-data, or D[0:32] of
---runtime-data.
-
-Exit codes: 0 affirming, 1 contraindicated or none, 2 usage, input or configuration
-error, 3 warning.
-
-Flags:
-`
-
-// verifyOptions are the flags of attest verify.
-type verifyOptions struct {
-	files           []string
-	runtimeArg      string // --runtime-data: a file name or inline JSON
-	runtimeDoc      []byte // the runtime-data document it names
-	reportData      []byte
-	nonce           []byte
-	hash            crypto.Hash
-	referenceValues string
-	now             time.Time
-	collateralDir   string
-	online          bool
-	keyFile         string
-	tokenFile       string
-	jsonOut         bool
-	profile         string
-	checksInToken   bool
-	verboseToken    bool
-	noBindingUnsafe bool
-	bundleRoots     bool
-	ocspMissing     bool
-	snpProduct      snp.Product
-	kbsTEE          string
-	tpmAK           string
-}
-
-type hexFlag struct{ b *[]byte }
-
-func (h hexFlag) String() string { return "" }
-func (h hexFlag) Set(s string) error {
-	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
-	if err != nil {
-		return fmt.Errorf("not hex: %w", err)
-	}
-	if len(b) == 0 {
-		return errors.New("empty")
-	}
-	*h.b = b
-	return nil
-}
-
-func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
-	o := &verifyOptions{hash: crypto.SHA384}
-	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() {
-		fmt.Fprint(stderr, verifyUsage)
-		fset.PrintDefaults()
-	}
-	var now, hash, product string
-	fset.StringVar(&o.runtimeArg, "runtime-data", "", "KBS runtime data: a file or inline JSON")
-	fset.Var(hexFlag{&o.reportData}, "report-data", "expected CPU report data (hex)")
-	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
-	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
-	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
-	fset.StringVar(&now, "now", "", "verification time (RFC 3339; default: now)")
-	fset.StringVar(&o.collateralDir, "collateral-dir", "", "offline collateral bundle: tdx/ (Intel PCS layout), snp/ (Trustee KDS store layout), gpu/rims/, gpu/ocsp/")
-	fset.BoolVar(&o.online, "online", false, "fetch collateral, RIMs and OCSP answers from the vendor services")
-	fset.StringVar(&o.keyFile, "key", "", "private JWK to sign the result with")
-	fset.StringVar(&o.tokenFile, "token", "", "write the signed EAR (JWT) to this file (needs --key)")
-	fset.BoolVar(&o.jsonOut, "json", false, "print the appraisal as JSON")
-	fset.StringVar(&o.profile, "profile", "ietf", "EAR profile of the token: ietf (draft-03) or trustee")
-	fset.BoolVar(&o.checksInToken, "checks-in-token", false, "put the explained checks into the token")
-	fset.BoolVar(&o.verboseToken, "verbose-token", false, "put the verified claims into the token (annotated evidence)")
-	fset.BoolVar(&o.noBindingUnsafe, "no-binding-unsafe", false, "accept evidence without checking its report data or nonce (replayable; never affirming)")
-	fset.StringVar(&o.kbsTEE, "kbs-tee", "tdx", "TEE named at /kbs/v0/auth, for a KBS attest request body as input")
-	fset.StringVar(&product, "snp-product", "", "AMD product (Milan, Genoa, Turin) of SNP reports that do not name theirs (version 2)")
-	fset.StringVar(&o.tpmAK, "tpm-ak", "", "PEM file of TPM AK trust: PUBLIC KEY blocks are pinned AKs, CERTIFICATE blocks AK certificate roots")
-	fset.BoolVar(&o.ocspMissing, "ocsp-allow-missing-unsafe", false, "accept GPU certificates whose OCSP answer is missing (revocation unknown; never affirming)")
-	fset.BoolVar(&o.bundleRoots, "trust-bundle-roots-unsafe", false, "trust the roots in the collateral bundle (tdx/roots.pem, gpu/roots.pem, gpu/rim-roots.pem) instead of the pinned vendor roots (never affirming)")
-	if err := fset.Parse(args); err != nil {
-		return nil, err
-	}
-	o.files = fset.Args()
-	switch hash {
-	case "sha384":
-	case "sha512":
-		o.hash = crypto.SHA512
-	default:
-		return nil, fmt.Errorf("--hash %q: expected sha384 or sha512", hash)
-	}
-	if now != "" {
-		t, err := time.Parse(time.RFC3339, now)
-		if err != nil {
-			return nil, fmt.Errorf("--now: %w", err)
-		}
-		o.now = t
-	}
-	if product != "" {
-		p, err := snp.ParseProduct(product)
-		if err != nil {
-			return nil, fmt.Errorf("--snp-product: %w", err)
-		}
-		o.snpProduct = p
-	}
-	if o.bundleRoots && o.collateralDir == "" {
-		return nil, errors.New("--trust-bundle-roots-unsafe needs --collateral-dir")
-	}
-	if o.tokenFile != "" && o.keyFile == "" {
-		return nil, errors.New("--token needs --key")
-	}
-	if o.profile != "ietf" && o.profile != "trustee" {
-		return nil, fmt.Errorf("--profile %q: expected ietf or trustee", o.profile)
-	}
-	if o.nonce != nil && len(o.nonce) != 32 {
-		return nil, fmt.Errorf("--nonce: %d bytes, expected 32", len(o.nonce))
-	}
-	if o.runtimeArg != "" {
-		// Read once: every component's expectations derive from it.
-		doc, err := runtimeDataDoc(o.runtimeArg)
-		if err != nil {
-			return nil, err
-		}
-		o.runtimeDoc = doc
-	}
-	return o, nil
-}
 
 // runVerify is the attest verify command.
 func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -209,14 +45,19 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if len(o.files) == 0 {
 		o.files = []string{"-"}
 	}
-	var evidence []namedEvidence
+	var files []namedEvidence
 	for _, f := range o.files {
 		b, err := readEvidence(f, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "attest verify:", err)
 			return exitError
 		}
-		evidence = append(evidence, namedEvidence{name: f, data: b})
+		files = append(files, namedEvidence{name: f, data: b})
+	}
+	evidence, err := prepareInputs(files)
+	if err != nil {
+		fmt.Fprintln(stderr, "attest verify:", err)
+		return exitError
 	}
 	var src collateralSources
 	if o.collateralDir != "" {
@@ -227,13 +68,29 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return exitError
 		}
 		defer root.Close()
+		if err := bundleContradictions(root.FS(), o); err != nil {
+			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
 		if src, err = loadBundle(root.FS(), o.bundleRoots); err != nil {
 			fmt.Fprintln(stderr, "attest verify: --collateral-dir:", err)
 			return exitError
 		}
 	}
-	out, err := appraise(ctx, o, evidence, src)
+	// --timeout bounds everything, online fetches included: a vendor
+	// service that stops answering must not hang the command.
+	tctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("--timeout %v passed", o.timeout))
+	defer cancel()
+	out, err := appraise(tctx, o, evidence, src)
+	if tctx.Err() != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "attest verify: no result within --timeout %v: a collateral fetch did not finish (raise --timeout, or verify offline with --collateral-dir)\n", o.timeout)
+		return exitError
+	}
 	if err != nil {
+		fmt.Fprintln(stderr, "attest verify:", err)
+		return exitError
+	}
+	if err := configurationError(o, out); err != nil {
 		fmt.Fprintln(stderr, "attest verify:", err)
 		return exitError
 	}
@@ -242,6 +99,12 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	if o.ocspMissing {
 		markUnsafe(out, string(ocsp.UnsafeMissingAnswers))
+	}
+	if o.ppcie {
+		if err := checkPPCIe(out); err != nil {
+			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
 	}
 	var tok []byte
 	if o.keyFile != "" {
@@ -267,7 +130,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return exitError
 		}
 	} else {
-		printHuman(stdout, out)
+		printHuman(stdout, out, o.expand)
 		if tok != nil && o.tokenFile != "" {
 			fmt.Fprintf(stdout, "token: %d bytes written to %s\n", len(tok), o.tokenFile)
 		} else if tok != nil {
@@ -275,6 +138,48 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	return exitCode(out.Status())
+}
+
+// bundlePart names the directories of a bundle that serve evidence of
+// format f.
+func bundlePart(f verify.Format) string {
+	switch f {
+	case verify.FormatTDX:
+		return "tdx/"
+	case verify.FormatSNP, verify.FormatAzureSNP:
+		return "snp/"
+	case verify.FormatGPU, verify.FormatNVSwitch:
+		return "gpu/rims/ or gpu/ocsp/"
+	}
+	return "the format's"
+}
+
+// configurationError returns the error of a submodule that failed because
+// of the configuration (an ErrConfig, or collateral nothing configured
+// provides): that is the user's to fix (exit 2), not a verdict on the
+// evidence.
+func configurationError(o *verifyOptions, out *verify.Outcome) error {
+	hint := o.noCollateralHint()
+	for _, s := range out.Submods {
+		switch {
+		case s.Err == nil:
+		case verify.KindOf(s.Err) == verify.ErrConfig:
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, dedupe(s.Err.Error()))
+		case !errors.Is(s.Err, verify.ErrCollateral):
+		case strings.Contains(s.Err.Error(), hint):
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, dedupe(s.Err.Error()))
+		case strings.Contains(s.Err.Error(), "no collateral source"):
+			msg := dedupe(s.Err.Error())
+			if o.collateralDir != "" {
+				msg += fmt.Sprintf("; the bundle --collateral-dir %s has no %s part", o.collateralDir, bundlePart(s.Format))
+			}
+			return fmt.Errorf("%s (%s): %s", s.Name, s.Format, msg)
+		case o.collateralDir != "" && errors.Is(s.Err, collateral.ErrNotFound) && !o.online:
+			return fmt.Errorf("%s (%s): %s: the bundle --collateral-dir %s lacks it (the file named, under its %s part); add it, or give --online",
+				s.Name, s.Format, dedupe(s.Err.Error()), o.collateralDir, bundlePart(s.Format))
+		}
+	}
+	return nil
 }
 
 // markUnsafe records an unsafe switch of the command in the result and caps
@@ -311,55 +216,6 @@ func exitCode(s ear.Status) int {
 	return exitContraindicated
 }
 
-const maxEvidenceInput = 64 << 20
-
-// isKBSRequest reports whether b looks like the body of a KBS attest
-// request: then it is appraised as the composite it describes, bound to its
-// own runtime data (whose nonce only a live KBS session can vouch for).
-func isKBSRequest(b []byte) bool {
-	t := bytes.TrimSpace(b)
-	if len(t) == 0 || t[0] != '{' {
-		return false
-	}
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(t, &probe) != nil {
-		return false
-	}
-	_, ev := probe["tee-evidence"]
-	_, rd := probe["runtime-data"]
-	return ev && rd
-}
-
-func readEvidence(name string, stdin io.Reader) ([]byte, error) {
-	var r io.Reader
-	if name == "-" {
-		if stdin == nil {
-			return nil, errors.New("no standard input")
-		}
-		r = stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxEvidenceInput+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > maxEvidenceInput {
-		return nil, fmt.Errorf("%s: more than %d bytes", name, maxEvidenceInput)
-	}
-	return b, nil
-}
-
-type namedEvidence struct {
-	name string
-	data []byte
-}
-
 // collateralSources are what an offline bundle (or the embedded samples)
 // provide: the bundle itself, and the roots of a bundle that may replace the
 // pinned ones. Nil fields: not provided.
@@ -389,6 +245,7 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 		}
 		cfg.TPM = trust
 	}
+	applySwitches(&cfg, o)
 	return setup.NewRegistry(cfg)
 }
 
@@ -430,48 +287,20 @@ func tpmTrust(file string) (setup.TPMTrust, error) {
 	return setup.TPMTrust{AKs: keys, AKRoots: roots}, nil
 }
 
-// expectations derives each component's expectations from the binding flags.
-func expectations(o *verifyOptions, f verify.Format) (verify.Expectations, error) {
-	exp := verify.Expectations{Now: o.now, AllowMissingReportDataUnsafe: o.noBindingUnsafe}
-	device := f == verify.FormatGPU || f == verify.FormatNVSwitch
-	switch {
-	case device && o.nonce != nil:
-		exp.ReportData = o.nonce
-	case !device && o.reportData != nil:
-		exp.ReportData = o.reportData
-	case len(o.runtimeDoc) > 0:
-		doc := o.runtimeDoc
-		if device {
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(doc, &m); err != nil {
-				return exp, verify.Errorf(verify.ErrConfig, "--runtime-data: expected a JSON object: %w", err)
-			}
-			delete(m, "additional-evidence")
-			var err error
-			if doc, err = json.Marshal(m); err != nil {
-				return exp, err
-			}
-		}
-		d, err := binding.Digest(doc, o.hash)
-		if err != nil {
-			return exp, fmt.Errorf("--runtime-data: %w", err)
-		}
-		if exp.ReportData, err = binding.ReportData(f, d); err != nil {
-			return exp, err
+// loadBundle takes an offline collateral bundle (its layout is package
+// setup's: tdx/, snp/, gpu/rims/, gpu/ocsp/). withRoots also reads
+// tdx/roots.pem, gpu/roots.pem and gpu/rim-roots.pem; only the embedded
+// test samples and --trust-bundle-roots-unsafe use it: a user's bundle
+// never replaces the pinned vendor roots otherwise.
+func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
+	s := collateralSources{bundle: fsys}
+	if withRoots {
+		var err error
+		if s.roots, err = setup.ReadTestRoots(fsys); err != nil {
+			return s, err
 		}
 	}
-	return exp, nil
-}
-
-func runtimeDataDoc(v string) ([]byte, error) {
-	if strings.HasPrefix(strings.TrimSpace(v), "{") {
-		return []byte(v), nil
-	}
-	b, err := os.ReadFile(v)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "--runtime-data: %w", err)
-	}
-	return b, nil
+	return s, nil
 }
 
 // appraise verifies and appraises the evidence.
@@ -541,12 +370,15 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		if derr != nil && o.tpmAK == "" && tpm.DetectEncoding(e.data) {
 			return nil, verify.Errorf(verify.ErrConfig, "%s: TPM evidence needs --tpm-ak: a quote proves nothing without a trusted attestation key", e.name)
 		}
-		c := verify.Component{Evidence: e.data, Expect: verify.Expectations{Now: o.now}}
-		if derr == nil {
-			c.Format = f
-			if c.Expect, err = expectations(o, f); err != nil {
-				return nil, err
-			}
+		if derr != nil {
+			return nil, undetected(e, derr)
+		}
+		c := verify.Component{Evidence: e.data, Format: f}
+		if c.Expect, err = expectations(o, reg, f); err != nil {
+			return nil, err
+		}
+		if len(c.Expect.ReportData) == 0 && !c.Expect.AllowMissingReportDataUnsafe {
+			return nil, verify.Errorf(verify.ErrConfig, "%s (%s): nothing to bind it to: give %s (or --no-binding-unsafe: replayable, never affirming)", e.name, f, bindingFlags(f))
 		}
 		comps = append(comps, c)
 	}
@@ -577,309 +409,4 @@ func sign(privateJWK []byte, out *verify.Outcome) ([]byte, error) {
 		opts = append(opts, token.CapExpiry(na)) // never outlive the evidence's collateral
 	}
 	return s.SignJWT(out.Result, opts...)
-}
-
-// printHuman writes one block per submodule, each check with ✓ or ✗ and its
-// reason, then the overall status.
-func printHuman(w io.Writer, out *verify.Outcome) {
-	for _, s := range out.Submods {
-		format := string(s.Format)
-		if format == "" {
-			format = "unknown format"
-		}
-		fmt.Fprintf(w, "%s (%s): %s\n", safeText(s.Name), safeText(format), s.Appraisal.Status)
-		if s.Err != nil {
-			fmt.Fprintf(w, "  ✗ verification failed: %s\n", safeText(s.Err.Error()))
-		}
-		if s.Policy != nil {
-			for _, c := range s.Policy.Checks {
-				mark := "✓"
-				if !c.OK {
-					mark = "✗"
-				}
-				line := fmt.Sprintf("  %s %-34s %s", mark, safeText(c.ID), safeText(c.Title))
-				var detail []string
-				if c.Reason != "" {
-					detail = append(detail, safeText(c.Reason))
-				}
-				if !c.OK && (c.Expected != "" || c.Actual != "") {
-					detail = append(detail, fmt.Sprintf("expected %s, got %s", safeText(short(c.Expected)), orAbsent(safeText(short(c.Actual)))))
-				}
-				if c.Value != ear.NoClaim {
-					detail = append(detail, fmt.Sprintf("%s=%d", c.Category, c.Value))
-				}
-				if len(detail) > 0 {
-					line += ": " + strings.Join(detail, "; ")
-				}
-				fmt.Fprintln(w, line)
-			}
-		}
-		if u, ok := s.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok && len(u) > 0 {
-			fmt.Fprintf(w, "  ! unsafe switches in effect: %s (never affirming)\n", strings.Join(u, ", "))
-		}
-		fmt.Fprintf(w, "  trust vector: %s\n", vectorText(s.Appraisal.TrustVector))
-	}
-	fmt.Fprintf(w, "overall: %s\n", out.Status())
-}
-
-// safeText escapes control and other non-graphic characters: claim values
-// come from evidence or from a token not yet verified, and control sequences
-// must not reach the terminal (they could erase a warning or forge a
-// "verified" line).
-func safeText(s string) string {
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) < 0 {
-		return s
-	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
-}
-
-func orAbsent(s string) string {
-	if s == "" {
-		return "nothing"
-	}
-	return s
-}
-
-func short(s string) string {
-	if len(s) > 100 {
-		return s[:97] + "…"
-	}
-	return s
-}
-
-func vectorText(v ear.TrustVector) string {
-	var parts []string
-	for _, c := range ear.Categories {
-		if v[c] != ear.NoClaim {
-			parts = append(parts, fmt.Sprintf("%s=%d", c, v[c]))
-		}
-	}
-	if parts == nil {
-		return "no claims"
-	}
-	return strings.Join(parts, " ")
-}
-
-type jsonCheck struct {
-	ID       string `json:"id"`
-	Title    string `json:"title"`
-	OK       bool   `json:"ok"`
-	Claim    string `json:"claim,omitempty"`
-	Expected string `json:"expected,omitempty"`
-	Actual   string `json:"actual,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Category string `json:"category"`
-	Value    int    `json:"value"`
-}
-
-type jsonSubmod struct {
-	Name        string         `json:"name"`
-	Format      string         `json:"format,omitempty"`
-	Status      string         `json:"status"`
-	TrustVector map[string]int `json:"trust_vector"`
-	Error       string         `json:"error,omitempty"`
-	PolicyID    string         `json:"policy_id,omitempty"`
-	Checks      []jsonCheck    `json:"checks,omitempty"`
-}
-
-type jsonOutcome struct {
-	Status  string       `json:"status"`
-	Submods []jsonSubmod `json:"submods"`
-	Token   string       `json:"token,omitempty"`
-}
-
-func outcomeJSON(out *verify.Outcome, tok []byte) jsonOutcome {
-	j := jsonOutcome{Status: out.Status().String(), Token: string(tok)}
-	for _, s := range out.Submods {
-		js := jsonSubmod{Name: s.Name, Format: string(s.Format), Status: s.Appraisal.Status.String(), TrustVector: map[string]int{}}
-		for _, c := range ear.Categories {
-			js.TrustVector[c.String()] = int(s.Appraisal.TrustVector[c])
-		}
-		if s.Err != nil {
-			js.Error = s.Err.Error()
-		}
-		if s.Policy != nil {
-			js.PolicyID = s.Policy.PolicyID
-			for _, c := range s.Policy.Checks {
-				js.Checks = append(js.Checks, jsonCheck{ID: c.ID, Title: c.Title, OK: c.OK, Claim: c.Claim, Expected: c.Expected,
-					Actual: c.Actual, Reason: c.Reason, Category: c.Category.String(), Value: int(c.Value)})
-			}
-		}
-		j.Submods = append(j.Submods, js)
-	}
-	return j
-}
-
-func printJSON(w io.Writer, out *verify.Outcome, tok []byte) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(outcomeJSON(out, tok))
-}
-
-// loadBundle takes an offline collateral bundle (its layout is package
-// setup's: tdx/, snp/, gpu/rims/, gpu/ocsp/). withRoots also reads
-// tdx/roots.pem, gpu/roots.pem and gpu/rim-roots.pem; only the embedded
-// test samples and --trust-bundle-roots-unsafe use it: a user's bundle
-// never replaces the pinned vendor roots otherwise.
-func loadBundle(fsys fs.FS, withRoots bool) (collateralSources, error) {
-	s := collateralSources{bundle: fsys}
-	if withRoots {
-		var err error
-		if s.roots, err = setup.ReadTestRoots(fsys); err != nil {
-			return s, err
-		}
-	}
-	return s, nil
-}
-
-// The embedded samples: each directory under samples/ holds a sample.json
-// manifest, its evidence, and what it needs to verify offline.
-//
-//go:embed samples
-var samplesFS embed.FS
-
-type sampleManifest struct {
-	Title           string   `json:"title"`
-	Source          string   `json:"source"`
-	Now             string   `json:"now"`
-	Evidence        []string `json:"evidence"`
-	RuntimeData     string   `json:"runtime_data,omitempty"`
-	ReportData      string   `json:"report_data,omitempty"`
-	Nonce           string   `json:"nonce,omitempty"`
-	ReferenceValues string   `json:"reference_values,omitempty"`
-	Collateral      string   `json:"collateral,omitempty"`
-	TestRoots       bool     `json:"test_roots,omitempty"`
-	OCSPMissing     bool     `json:"ocsp_allow_missing,omitempty"`
-	Expect          string   `json:"expect"`
-	Sign            bool     `json:"sign,omitempty"`
-}
-
-// runSamples appraises every embedded sample and prints its result; the
-// composite sample's result is also signed with a fresh key. It exits 0 when
-// every sample reached the status its manifest expects.
-func runSamples(ctx context.Context, stdout, stderr io.Writer) int {
-	ents, err := fs.ReadDir(samplesFS, "samples")
-	if err != nil {
-		fmt.Fprintln(stderr, "attest verify: samples:", err)
-		return exitError
-	}
-	names := make([]string, 0, len(ents))
-	for _, e := range ents {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	code := exitAffirming
-	for _, n := range names {
-		sub, _ := fs.Sub(samplesFS, path.Join("samples", n))
-		if c := runSample(ctx, sub, n, stdout, stderr); c != exitAffirming {
-			code = c
-		}
-	}
-	return code
-}
-
-func runSample(ctx context.Context, fsys fs.FS, name string, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "attest verify: sample %s: %v\n", name, err)
-		return exitError
-	}
-	mb, err := fs.ReadFile(fsys, "sample.json")
-	if err != nil {
-		return fail(err)
-	}
-	var m sampleManifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return fail(err)
-	}
-	now, err := time.Parse(time.RFC3339, m.Now)
-	if err != nil {
-		return fail(err)
-	}
-	o := &verifyOptions{hash: crypto.SHA384, now: now, profile: "ietf", ocspMissing: m.OCSPMissing}
-	if m.RuntimeData != "" {
-		b, err := fs.ReadFile(fsys, m.RuntimeData)
-		if err != nil {
-			return fail(err)
-		}
-		o.runtimeDoc = b
-	}
-	if m.ReportData != "" {
-		if o.reportData, err = hex.DecodeString(m.ReportData); err != nil {
-			return fail(err)
-		}
-	}
-	if m.Nonce != "" {
-		if o.nonce, err = hex.DecodeString(m.Nonce); err != nil {
-			return fail(err)
-		}
-	}
-	var evidence []namedEvidence
-	for _, f := range m.Evidence {
-		b, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			return fail(err)
-		}
-		evidence = append(evidence, namedEvidence{name: f, data: b})
-	}
-	var src collateralSources
-	if m.Collateral != "" {
-		sub, err := fs.Sub(fsys, m.Collateral)
-		if err != nil {
-			return fail(err)
-		}
-		if src, err = loadBundle(sub, m.TestRoots); err != nil {
-			return fail(err)
-		}
-	}
-	var rv *policy.ReferenceValues
-	if m.ReferenceValues != "" {
-		b, err := fs.ReadFile(fsys, m.ReferenceValues)
-		if err != nil {
-			return fail(err)
-		}
-		if rv, err = policy.ParseReferenceValues(b); err != nil {
-			return fail(err)
-		}
-	}
-	reg, err := registry(o, src)
-	if err != nil {
-		return fail(err)
-	}
-	out, err := appraiseWith(ctx, o, reg, rv, evidence)
-	if err != nil {
-		return fail(err)
-	}
-	if o.ocspMissing {
-		markUnsafe(out, string(ocsp.UnsafeMissingAnswers))
-	}
-	fmt.Fprintf(stdout, "== sample %s: %s\n", name, m.Title)
-	if m.Source != "" {
-		fmt.Fprintf(stdout, "   %s\n", m.Source)
-	}
-	fmt.Fprintf(stdout, "   verified at %s\n\n", now.Format(time.RFC3339))
-	printHuman(stdout, out)
-	if m.Sign {
-		priv, jwks, err := token.GenerateKey(token.ES256, "attest-sample")
-		if err != nil {
-			return fail(err)
-		}
-		tok, err := sign(priv, out)
-		if err != nil {
-			return fail(err)
-		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, jwks); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stdout, "\nsigned EAR (ES256; the key was generated for this run, JWKS %s):\n%s\n", compact.Bytes(), tok)
-	}
-	fmt.Fprintln(stdout)
-	if out.Status().String() != m.Expect {
-		fmt.Fprintf(stderr, "attest verify: sample %s: status %s, expected %s\n", name, out.Status(), m.Expect)
-		return exitCode(out.Status())
-	}
-	return exitAffirming
 }

@@ -105,15 +105,15 @@ func TestVerifyFiles(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	// Another session's runtime data: freshness fails everywhere.
-	code, out, _ = verifyCmd(t, nil, append(append(base, "--trust-bundle-roots-unsafe", "--runtime-data",
+	code, out, _ = verifyCmd(t, nil, append(append(base, "--expand", "--trust-bundle-roots-unsafe", "--runtime-data",
 		`{"nonce":"other","tee-pubkey":{"kty":"EC"},"additional-evidence":""}`), files...)...)
 	if code != exitContraindicated || strings.Count(out, "freshness check failed") != 9 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	// No binding at all: refused, not skipped.
-	code, out, _ = verifyCmd(t, nil, "--now", "2025-06-15T00:00:00Z", "--collateral-dir", p("collateral"), "--trust-bundle-roots-unsafe", p("tdx-evidence.json"))
-	if code != exitContraindicated || !strings.Contains(out, "no expected") {
-		t.Fatalf("exit %d\n%s", code, out)
+	// No binding at all: refused before verification, naming the flags (exit 2).
+	code, _, errs := verifyCmd(t, nil, "--now", "2025-06-15T00:00:00Z", "--collateral-dir", p("collateral"), "--trust-bundle-roots-unsafe", p("tdx-evidence.json"))
+	if code != exitError || !strings.Contains(errs, "give --report-data HEX or --runtime-data") {
+		t.Fatalf("exit %d\n%s", code, errs)
 	}
 	// Evidence on stdin, JSON output, a signed token written to a file.
 	priv, jwks, err := token.GenerateKey(token.ES256, "k1")
@@ -124,7 +124,7 @@ func TestVerifyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	tdxEv, _ := os.ReadFile(p("tdx-evidence.json"))
-	code, out, errs := verifyCmd(t, tdxEv, append(append(base, "--trust-bundle-roots-unsafe", "--json", "--key", p("key.jwk"), "--token", p("ear.jwt")), "-")...)
+	code, out, errs = verifyCmd(t, tdxEv, append(append(base, "--trust-bundle-roots-unsafe", "--json", "--key", p("key.jwk"), "--token", p("ear.jwt")), "-")...)
 	if code != exitWarning {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
@@ -153,21 +153,23 @@ func TestVerifyFiles(t *testing.T) {
 	_ = os.MkdirAll(filepath.Join(rootsOnly, "tdx"), 0o755)
 	roots, _ := os.ReadFile(p("collateral/tdx/roots.pem"))
 	_ = os.WriteFile(filepath.Join(rootsOnly, "tdx", "roots.pem"), roots, 0o644)
-	code, out, _ = verifyCmd(t, nil, append(append(base[:2:2], "--collateral-dir", rootsOnly, "--trust-bundle-roots-unsafe", "--runtime-data", p("runtime-data.json")), p("tdx-evidence.json"))...)
-	if code != exitContraindicated || !strings.Contains(out, "no TCB info") {
-		t.Fatalf("exit %d\n%s", code, out)
+	code, _, errs = verifyCmd(t, nil, append(append(base[:2:2], "--collateral-dir", rootsOnly, "--trust-bundle-roots-unsafe", "--runtime-data", p("runtime-data.json")), p("tdx-evidence.json"))...)
+	if code != exitError || !strings.Contains(errs, "(file tcb_info/00906ED50000.json)") || !strings.Contains(errs, "--collateral-dir "+rootsOnly+" lacks it") || !strings.Contains(errs, "tdx/ part") {
+		t.Fatalf("exit %d\n%s", code, errs)
 	}
 	_ = os.MkdirAll(filepath.Join(rootsOnly, "gpu"), 0o755)
 	roots, _ = os.ReadFile(p("collateral/gpu/roots.pem"))
 	_ = os.WriteFile(filepath.Join(rootsOnly, "gpu", "roots.pem"), roots, 0o644)
-	code, out, _ = verifyCmd(t, nil, append(append(base[:2:2], "--collateral-dir", rootsOnly, "--trust-bundle-roots-unsafe", "--runtime-data", p("runtime-data.json")), p("gpu-evidence.json"))...)
-	if code != exitContraindicated || !strings.Contains(out, "--collateral-dir or --online") {
-		t.Fatalf("exit %d\n%s", code, out)
+	// A bundle without the part the evidence needs is the configuration
+	// to fix (exit 2), named by directory and flag.
+	code, _, errs = verifyCmd(t, nil, append(append(base[:2:2], "--collateral-dir", rootsOnly, "--trust-bundle-roots-unsafe", "--runtime-data", p("runtime-data.json")), p("gpu-evidence.json"))...)
+	if code != exitError || !strings.Contains(errs, "--collateral-dir "+rootsOnly+" lacks that part") || !strings.Contains(errs, "--online") {
+		t.Fatalf("exit %d\n%s", code, errs)
 	}
-	// Unrecognised input is a contraindicated submodule, not a crash.
-	code, out, _ = verifyCmd(t, []byte("hello"), "--report-data", "00", "-")
-	if code != exitContraindicated || !strings.Contains(out, "unknown format") {
-		t.Fatalf("exit %d\n%s", code, out)
+	// Unrecognised input is an input error, not a verdict.
+	code, _, errs = verifyCmd(t, []byte("hello"), "--report-data", "00", "-")
+	if code != exitError || !strings.Contains(errs, "-: not evidence of a format attest verifies") {
+		t.Fatalf("exit %d\n%s", code, errs)
 	}
 }
 
@@ -206,7 +208,7 @@ func TestPrintHumanEscapes(t *testing.T) {
 				Actual: "550\r\n  ✓ forged", Expected: "550.90.07", Reason: "x\x1b[2K"}}}}},
 	}
 	var b bytes.Buffer
-	printHuman(&b, out)
+	printHuman(&b, out, true)
 	if strings.Count(b.String(), "\n") != 5 || strings.Contains(b.String(), "\x1b") || !strings.Contains(b.String(), `\n  ✓ gpu.measurements fake`) {
 		t.Fatalf("output not escaped:\n%s", b.String())
 	}
@@ -236,23 +238,30 @@ func TestVerifySNPBundle(t *testing.T) {
 	_ = os.WriteFile(ev, report, 0o644)
 	rd := hex.EncodeToString(report[0x50 : 0x50+64])
 	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--snp-product", "milan", "--report-data", rd, ev)
-	if code != exitContraindicated || !strings.Contains(out, "cpu0 (snp)") || !strings.Contains(strings.ToLower(out), "crl") {
+	if code != exitError || !strings.Contains(errs, "crl/Milan_vcek.crl") || !strings.Contains(errs, "under its snp/ part") || strings.Contains(out, "affirming") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
-	// Checking revocation is not optional: the same report with the CRL
-	// check waived is not offered by the command.
-	if strings.Contains(out, "affirming") {
-		t.Fatal(out)
+	// --snp-without-revocation-unsafe waives the CRL, says so and never affirms.
+	code, out, errs = verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--snp-product", "milan", "--report-data", rd, "--snp-without-revocation-unsafe", ev)
+	if code == exitAffirming || code == exitError || !strings.Contains(out, "– snp.crl") || !strings.Contains(out, "snp.WithoutRevocationUnsafe") || !strings.Contains(out, "✓ snp.report_signature") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 }
 
 // The real Azure SEV-SNP sample is detected as az-snp-vtpm and verified with
 // the SEV-SNP verifier's roots and revocation: offline, without a CRL in the
-// bundle, it is contraindicated for that reason.
+// bundle, the configuration lacks the CRL: exit 2 naming the flags. With
+// --snp-without-revocation-unsafe it verifies, never affirming.
 func TestVerifyAzureSNP(t *testing.T) {
 	ev := "../../testdata/azure/trustee-evidence-v1.json"
-	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", t.TempDir(), "--report-data", hex.EncodeToString([]byte("challenge")), ev)
-	if code != exitContraindicated || !strings.Contains(out, "cpu0 (az-snp-vtpm)") || !strings.Contains(out, "Milan CRL") {
+	dir := t.TempDir()
+	code, out, errs := verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--report-data", hex.EncodeToString([]byte("challenge")), ev)
+	if code != exitError || !strings.Contains(errs, "cpu0 (az-snp-vtpm)") || !strings.Contains(errs, "Milan CRL") ||
+		!strings.Contains(errs, "--snp-without-revocation-unsafe") || !strings.Contains(errs, "--collateral-dir "+dir+" has no snp/ part") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = verifyCmd(t, nil, "--now", "2025-06-01T00:00:00Z", "--collateral-dir", dir, "--report-data", hex.EncodeToString([]byte("challenge")), "--snp-without-revocation-unsafe", ev)
+	if code == exitAffirming || code == exitError || !strings.Contains(out, "cpu0 (az-snp-vtpm)") || !strings.Contains(out, "snp.WithoutRevocationUnsafe") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 }

@@ -106,7 +106,7 @@ func (s *FSSource) Get(ctx context.Context, id string) ([]byte, error) {
 	}
 	f, err := s.fsys.Open(id + ".xml")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s not in the RIM store: %w", id, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s not in the RIM store (file %s.xml): %w", id, id, collateral.ErrNotFound)
 	}
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "rim: RIM %s: %w", id, err)
