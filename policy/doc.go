@@ -34,6 +34,10 @@
 //	      snp_required_mitigations (bit mask, 0x…)   bits both mitigation vectors
 //	          of a version 5 report must set
 //	      snp_allow_masked_chip_id, snp_allow_migration_agent (true/false)
+//	      snp_allow_no_alias_check (true/false)     accept a platform whose
+//	          firmware did not complete the BadRAM alias check
+//	      snp_required_platform_info, snp_forbidden_platform_info (bit masks,
+//	          0x…)   PLATFORM_INFO bits that must be set / clear
 //	GPU   allowed_driver_versions, allowed_vbios_versions    pins
 //	      gpu_min_driver_version, gpu_min_vbios_version      minimum versions
 //	      gpu_require_fwid (default true)
@@ -107,8 +111,27 @@
 // refused unless snp_allow_migration_agent is true. Without
 // snp_required_mitigations the mitigation vectors are recorded, not
 // appraised; with it, both vectors must carry its bits, and a report before
-// version 5 (no vectors) is refused. The Azure rules apply all of these to
-// the paravisor's report.
+// version 5 (no vectors) is refused.
+//
+// PLATFORM_INFO says how the host platform runs. ALIAS_CHECK_COMPLETE is
+// appraised by default: it says the firmware checked at boot that no two
+// physical addresses alias one memory location, the mitigation of BadRAM
+// (CVE-2024-21944, a host with a modified DIMM reading or replaying guest
+// memory); clear, or absent from a version 2 report that cannot state it,
+// it is hardware 32 unless snp_allow_no_alias_check is true. The other bits
+// depend on what a deployment accepts, so they are appraised only when
+// snp_required_platform_info or snp_forbidden_platform_info names them, one
+// check per bit (hardware 32 when unmet): forbid SMT_EN (0x1) against
+// cross-thread side channels; require ECC_EN (0x4) against bit flips,
+// RAPL_DIS (0x8) against power side channels, CIPHERTEXT_HIDING_EN (0x10)
+// against the hypervisor reading guest ciphertext. TSME_EN (0x2) is never
+// needed (SNP encrypts guest memory with the guest's key either way) and
+// TIO_EN (0x80) only says trusted device I/O is on. Bits the ABI reserves
+// (bit 6, set by current Turin firmware; bits 8..63) never make a report
+// fail to verify; they show in the claim platform_info_reserved, and a mask
+// may name them. Without a mask PLATFORM_INFO is recorded in the check
+// snp.platform_info. The Azure rules apply all of these to the paravisor's
+// report.
 //
 // # TCB status
 //

@@ -365,7 +365,9 @@ func TestSNP10PlatformInfo(t *testing.T) {
 	}
 	for name, bit := range bits {
 		for _, set := range []bool{false, true} {
-			var pi uint64
+			// Every other defined bit set when this one is clear: the flags
+			// are independent (and a zero value would take the default).
+			pi := snp.PlatformInfoDefined(5) &^ bit
 			if set {
 				pi = bit
 			}

@@ -351,7 +351,9 @@ func (p *PKI) CRLSignedBy(issuer *x509.Certificate, key crypto.Signer, thisUpdat
 
 // Report describes a report to mint. Zero fields take defaults: version 3
 // with the product's CPUID, policy 0x30000 (SMT allowed), VMPL 0, the PKI's
-// chip ID, REPORTED/CURRENT/COMMITTED/LAUNCH TCB = PKI.TCB, signed by the VCEK.
+// chip ID, REPORTED/CURRENT/COMMITTED/LAUNCH TCB = PKI.TCB, signed by the VCEK,
+// and for version 3 and later PLATFORM_INFO = ALIAS_CHECK_COMPLETE, as
+// current firmware sets it (use Mutate to mint a zero PLATFORM_INFO).
 type Report struct {
 	Version      uint32
 	GuestSVN     uint32
@@ -417,6 +419,9 @@ func (p *PKI) Sign(r Report) ([]byte, error) {
 	}
 	if r.Policy == 0 {
 		r.Policy = snp.PolicySMT | snp.PolicyReservedMustBe1
+	}
+	if r.PlatformInfo == 0 && r.Version >= 3 {
+		r.PlatformInfo = snp.PlatformAliasCheckComplete
 	}
 	tcb := p.TCB
 	if r.ReportedTCB != nil {
