@@ -43,8 +43,11 @@ type DeviceClaims struct {
 	DriverRIM   *RIMResult      // GPUs only
 	FirmwareRIM *RIMResult      // VBIOS or switch BIOS
 	Comparison  *rim.Comparison // nil with WithoutRIMsUnsafe
-	Warnings    []string
-	Unsafe      []verify.UnsafeSwitch // unsafe switches that affected this result
+	// OpaqueComparison is the opaque data against WithOpaqueRecords (GPUs
+	// only; with no records it compares nothing and finds nothing).
+	OpaqueComparison *OpaqueComparison
+	Warnings         []string
+	Unsafe           []verify.UnsafeSwitch // unsafe switches that affected this result
 }
 
 // UnsafeSwitches implements verify.UnsafeReporter.
@@ -106,8 +109,9 @@ func chainClaims(certsNotAfter time.Time, res *ocsp.Result) map[string]any {
 	return m
 }
 
-// Map returns NVIDIA's claims v3 names where they exist, plus the decoded
-// opaque fields and the measurements.
+// Map returns NVIDIA's claims names where they exist (4.0 for GPUs, with
+// x-nvidia-attester-claims and x-nvidia-mismatch-opaque-data-records; 3.0
+// for switches), plus the decoded opaque fields and the measurements.
 func (d *DeviceClaims) Map() map[string]any {
 	k := &gpuKeys
 	if d.Arch.IsSwitch() {
@@ -120,7 +124,7 @@ func (d *DeviceClaims) Map() map[string]any {
 		"hwmodel":                 d.HWModel,
 		"ueid":                    d.UEID,
 		"x-nvidia-device-type":    dev,
-		k.claimsVersion:           "3.0",
+		k.claimsVersion:           k.version,
 		k.arch:                    string(d.Arch),
 		k.archCheck:               true,
 		k.vbiosVersion:            dec.VBIOSVersion,
@@ -157,6 +161,20 @@ func (d *DeviceClaims) Map() map[string]any {
 		}
 	} else {
 		m["measres"] = "not-run"
+	}
+	if oc := d.OpaqueComparison; oc != nil {
+		// Claims 4.0: the opaque records' attester claims and mismatches
+		// (always none here: a mismatch refuses the evidence).
+		att := make(map[string]any, len(oc.AttesterClaims))
+		for name, v := range oc.AttesterClaims {
+			att[name] = v
+		}
+		mm := make([]any, 0, len(oc.Mismatches))
+		for _, x := range oc.Mismatches {
+			mm = append(mm, x.Map())
+		}
+		m["x-nvidia-attester-claims"] = att
+		m["x-nvidia-mismatch-opaque-data-records"] = mm
 	}
 	rim := func(rk *rimKeys, r *RIMResult) {
 		if r == nil {
@@ -257,6 +275,7 @@ func opaqueMap(d *DeviceClaims) map[string]any {
 // claimKeys are the claim names of one device type, built once rather than
 // concatenated for every device of every appraisal.
 type claimKeys struct {
+	version                                                     string // claims version: 4.0 for GPUs, 3.0 for switches
 	dev                                                         string
 	claimsVersion, arch, archCheck, vbiosVersion                string
 	reportParsed, nonceMatch, sigVerified, certChain, fwidMatch string
@@ -269,11 +288,11 @@ type rimKeys struct {
 }
 
 var (
-	gpuKeys    = newClaimKeys("gpu", "vbios")
-	switchKeys = newClaimKeys("switch", "bios")
+	gpuKeys    = newClaimKeys("gpu", "vbios", "4.0")
+	switchKeys = newClaimKeys("switch", "bios", "3.0")
 )
 
-func newClaimKeys(dev, firmware string) claimKeys {
+func newClaimKeys(dev, firmware, version string) claimKeys {
 	p := "x-nvidia-" + dev + "-"
 	rk := func(name string) rimKeys {
 		return rimKeys{
@@ -283,7 +302,7 @@ func newClaimKeys(dev, firmware string) claimKeys {
 		}
 	}
 	return claimKeys{
-		dev: dev, claimsVersion: p + "claims-version", arch: p + "arch", archCheck: p + "arch-check",
+		version: version, dev: dev, claimsVersion: p + "claims-version", arch: p + "arch", archCheck: p + "arch-check",
 		vbiosVersion: p + "vbios-version", reportParsed: p + "attestation-report-parsed",
 		nonceMatch: p + "attestation-report-nonce-match", sigVerified: p + "attestation-report-signature-verified",
 		certChain: p + "attestation-report-cert-chain", fwidMatch: p + "attestation-report-cert-chain-fwid-match",
