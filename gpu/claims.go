@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"encoding/hex"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -10,6 +11,18 @@ import (
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/verify"
 )
+
+// ClaimsVersion is the NVIDIA claims version whose names Map uses.
+const ClaimsVersion = "4.0"
+
+// claimNumber returns v as the int64 a JSON number decodes to elsewhere in
+// attest (NRAS results), or as uint64 when it does not fit.
+func claimNumber(v uint64) any {
+	if v <= math.MaxInt64 {
+		return int64(v)
+	}
+	return v
+}
 
 // RIMResult is a verified RIM and the revocation status of its signer chain.
 type RIMResult struct {
@@ -43,8 +56,8 @@ type DeviceClaims struct {
 	DriverRIM   *RIMResult      // GPUs only
 	FirmwareRIM *RIMResult      // VBIOS or switch BIOS
 	Comparison  *rim.Comparison // nil with WithoutRIMsUnsafe
-	// OpaqueComparison is the opaque data against WithOpaqueRecords (GPUs
-	// only; with no records it compares nothing and finds nothing).
+	// OpaqueComparison is the opaque data against WithOpaqueRecords (with
+	// no records, as always for switches, it compares nothing).
 	OpaqueComparison *OpaqueComparison
 	Warnings         []string
 	Unsafe           []verify.UnsafeSwitch // unsafe switches that affected this result
@@ -109,9 +122,9 @@ func chainClaims(certsNotAfter time.Time, res *ocsp.Result) map[string]any {
 	return m
 }
 
-// Map returns NVIDIA's claims names where they exist (4.0 for GPUs, with
-// x-nvidia-attester-claims and x-nvidia-mismatch-opaque-data-records; 3.0
-// for switches), plus the decoded opaque fields and the measurements.
+// Map returns NVIDIA's claims 4.0 names where they exist (with
+// x-nvidia-attester-claims and x-nvidia-mismatch-opaque-data-records), plus
+// the decoded opaque fields and the measurements.
 func (d *DeviceClaims) Map() map[string]any {
 	k := &gpuKeys
 	if d.Arch.IsSwitch() {
@@ -124,7 +137,7 @@ func (d *DeviceClaims) Map() map[string]any {
 		"hwmodel":                 d.HWModel,
 		"ueid":                    d.UEID,
 		"x-nvidia-device-type":    dev,
-		k.claimsVersion:           k.version,
+		k.claimsVersion:           ClaimsVersion,
 		k.arch:                    string(d.Arch),
 		k.archCheck:               true,
 		k.vbiosVersion:            dec.VBIOSVersion,
@@ -167,7 +180,7 @@ func (d *DeviceClaims) Map() map[string]any {
 		// (always none here: a mismatch refuses the evidence).
 		att := make(map[string]any, len(oc.AttesterClaims))
 		for name, v := range oc.AttesterClaims {
-			att[name] = v
+			att[name] = claimNumber(v)
 		}
 		mm := make([]any, 0, len(oc.Mismatches))
 		for _, x := range oc.Mismatches {
@@ -275,7 +288,6 @@ func opaqueMap(d *DeviceClaims) map[string]any {
 // claimKeys are the claim names of one device type, built once rather than
 // concatenated for every device of every appraisal.
 type claimKeys struct {
-	version                                                     string // claims version: 4.0 for GPUs, 3.0 for switches
 	dev                                                         string
 	claimsVersion, arch, archCheck, vbiosVersion                string
 	reportParsed, nonceMatch, sigVerified, certChain, fwidMatch string
@@ -288,11 +300,11 @@ type rimKeys struct {
 }
 
 var (
-	gpuKeys    = newClaimKeys("gpu", "vbios", "4.0")
-	switchKeys = newClaimKeys("switch", "bios", "3.0")
+	gpuKeys    = newClaimKeys("gpu", "vbios")
+	switchKeys = newClaimKeys("switch", "bios")
 )
 
-func newClaimKeys(dev, firmware, version string) claimKeys {
+func newClaimKeys(dev, firmware string) claimKeys {
 	p := "x-nvidia-" + dev + "-"
 	rk := func(name string) rimKeys {
 		return rimKeys{
@@ -302,7 +314,7 @@ func newClaimKeys(dev, firmware, version string) claimKeys {
 		}
 	}
 	return claimKeys{
-		version: version, dev: dev, claimsVersion: p + "claims-version", arch: p + "arch", archCheck: p + "arch-check",
+		dev: dev, claimsVersion: p + "claims-version", arch: p + "arch", archCheck: p + "arch-check",
 		vbiosVersion: p + "vbios-version", reportParsed: p + "attestation-report-parsed",
 		nonceMatch: p + "attestation-report-nonce-match", sigVerified: p + "attestation-report-signature-verified",
 		certChain: p + "attestation-report-cert-chain", fwidMatch: p + "attestation-report-cert-chain-fwid-match",

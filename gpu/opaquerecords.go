@@ -69,11 +69,12 @@ func (m OpaqueMismatch) String() string {
 }
 
 // Map returns the claims 4.0 record: id, name, goldenType, goldenValue and,
-// when there is one, runtimeType and runtimeValue.
+// when there is one, runtimeType and runtimeValue (numbers as int64, as in
+// NRAS results).
 func (m OpaqueMismatch) Map() map[string]any {
-	r := map[string]any{"id": int(m.ID), "name": m.Name, "goldenType": m.GoldenType, "goldenValue": m.GoldenValue}
+	r := map[string]any{"id": int64(m.ID), "name": m.Name, "goldenType": m.GoldenType, "goldenValue": claimNumber(m.GoldenValue)}
 	if m.HasRuntime {
-		r["runtimeType"], r["runtimeValue"] = m.RuntimeType, m.RuntimeValue
+		r["runtimeType"], r["runtimeValue"] = m.RuntimeType, claimNumber(m.RuntimeValue)
 	}
 	return r
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/gpu/gputest"
+	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -76,7 +77,7 @@ func TestCompareOpaqueRecords(t *testing.T) {
 					assert.NotContains(t, m, "runtimeValue")
 				} else {
 					assert.Equal(t, c.runtime, mm.RuntimeValue)
-					assert.Equal(t, c.runtime, m["runtimeValue"])
+					assert.Equal(t, int64(c.runtime.(uint64)), m["runtimeValue"])
 					assert.Equal(t, "MIN_SVN", m["runtimeType"])
 				}
 			}
@@ -135,8 +136,21 @@ func TestOpaqueRecordsVerify(t *testing.T) {
 			require.NoError(t, err)
 			m := c.Map()
 			assert.Equal(t, "4.0", m["x-nvidia-gpu-claims-version"])
-			assert.Equal(t, map[string]any{"FSP_UCODE_MIN_SVN": uint64(7)}, m["x-nvidia-attester-claims"])
+			assert.Equal(t, map[string]any{"FSP_UCODE_MIN_SVN": int64(7)}, m["x-nvidia-attester-claims"])
 			assert.Equal(t, []any{}, m["x-nvidia-mismatch-opaque-data-records"])
+			// The default policy reads the same claim as for NRAS results.
+			pol, err := policy.New(nil)
+			require.NoError(t, err)
+			res, err := pol.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatGPU, Claims: m, Now: testNow})
+			require.NoError(t, err)
+			found := false
+			for _, chk := range res.Checks {
+				if chk.ID == "gpu.opaque_records" {
+					found = true
+					assert.True(t, chk.OK, "%+v", chk)
+				}
+			}
+			assert.True(t, found, "gpu.opaque_records check")
 
 			for name, ev := range map[string][]byte{
 				"below the floor":      mint(true, opaqueWith(p, svn(6))),
@@ -179,9 +193,9 @@ func TestOpaqueRecordsVerify(t *testing.T) {
 	}
 }
 
-// Without records a GPU's claims are still 4.0, with no attester claims and
-// no mismatches; a switch's stay 3.0, and records on a switch verifier or no
-// records at all are configuration errors.
+// Without records the claims are still 4.0, with no attester claims and no
+// mismatches, for GPUs and switches alike; records on a switch verifier, or
+// an empty or conflicting set, are configuration errors.
 func TestOpaqueRecordsConfig(t *testing.T) {
 	p := gputest.NewPKI(gputest.PKIOptions{})
 	c, err := verifierFor(t, p).Verify(context.Background(), p.Evidence(p.Sign(gputest.Report{Nonce: testNonce, Versioned: true}), testNonce), exp())
@@ -194,8 +208,9 @@ func TestOpaqueRecordsConfig(t *testing.T) {
 	sw := gputest.NewPKI(gputest.PKIOptions{Arch: gpu.ArchLS10})
 	c, err = verifierFor(t, sw).Verify(context.Background(), sw.Evidence(sw.Sign(gputest.Report{Nonce: testNonce}), testNonce), exp())
 	require.NoError(t, err)
-	assert.Equal(t, "3.0", c.Map()["x-nvidia-switch-claims-version"])
-	assert.NotContains(t, c.Map(), "x-nvidia-attester-claims")
+	assert.Equal(t, "4.0", c.Map()["x-nvidia-switch-claims-version"])
+	assert.Equal(t, map[string]any{}, c.Map()["x-nvidia-attester-claims"])
+	assert.Equal(t, []any{}, c.Map()["x-nvidia-mismatch-opaque-data-records"])
 
 	rec := gpu.OpaqueRecord{TypeID: 37, Name: "FSP_UCODE_MIN_SVN", MinSVN: 1}
 	_, err = gpu.NewVerifier(verify.FormatNVSwitch, gpu.WithDeviceRoots(sw.Root()), gpu.WithoutRIMsUnsafe(), gpu.WithoutRevocationUnsafe(), gpu.WithOpaqueRecords(rec))

@@ -60,14 +60,16 @@
 //	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
 //	      chip_id_masked, policy_debug_allowed, policy_migrate_ma,
 //	      {reported,launch,committed,current}_tcb_{bootloader,tee,snp,microcode,fmc},
-//	      launch_mit_vector, current_mit_vector, tcb_status (when present)
+//	      launch_mit_vector, current_mit_vector, tcb_status (when present),
+//	      platform_info, platform_info_reserved, platform_alias_check_complete
 //	GPU   measres ("success"), x-nvidia-gpu-driver-version,
 //	      x-nvidia-gpu-vbios-version,
 //	      x-nvidia-gpu-attestation-report-cert-chain-fwid-match,
 //	      x-nvidia-gpu-attestation-report-cert-chain/x-nvidia-cert-ocsp-status,
 //	      x-nvidia-gpu-{driver,vbios}-rim-{signature-verified,version-match},
-//	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status
-//	      (NVIDIA claims v3; switches use x-nvidia-switch-* and the bios RIM)
+//	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status,
+//	      x-nvidia-mismatch-opaque-data-records (claims 4.0, when present)
+//	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration)
@@ -87,9 +89,11 @@
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
 //	                claim absent → 97; TCB date or SVN below minimum, forbidden
 //	                advisory, revoked certificate, SNP current TCB below
-//	                committed, required mitigation missing → 96; GPU OCSP not
-//	                good → 32; FWID absent while required, masked SNP CHIP_ID
-//	                → 97
+//	                committed, required mitigation missing, GPU opaque-data
+//	                record (MIN_SVN floor) not met → 96; GPU OCSP not good,
+//	                SNP memory alias check not done, required or forbidden
+//	                SNP platform bit → 32; FWID absent while required, masked
+//	                SNP CHIP_ID → 97
 //	configuration   debug TD / debug-allowed guest policy → 96; reserved or
 //	                unexpected TD attributes, XFAM outside its bits, unapproved
 //	                service TD, migration agent, VMPL not allowed → 96;

@@ -668,6 +668,54 @@ var switchKeys = claimKeys{
 	rimPrefix: "x-nvidia-switch-",
 }
 
+// opaqueRecords: NVIDIA claims 4.0 list the opaque-data records the device
+// did not meet (x-nvidia-mismatch-opaque-data-records): MIN_SVN floors its
+// RIMs set on firmware security versions such as FSP_UCODE_SVN. Any entry is
+// firmware below the floor: hardware 96, whether the local verifier or NRAS
+// appraised the evidence. Claims before 4.0 have no such list: no check.
+func (e *eval) opaqueRecords(p string) {
+	const k = "x-nvidia-mismatch-opaque-data-records"
+	v, present := lookupPath(e.in.Claims, k)
+	if !present {
+		return
+	}
+	c := verify.Check{ID: p + ".opaque_records", Title: "opaque data meets the RIMs' records (minimum SVNs)", Claim: k,
+		Expected: "no mismatched record", Category: ear.Hardware}
+	var items []any
+	switch l := v.(type) {
+	case nil:
+	case []any:
+		items = l
+	case []map[string]any:
+		for _, x := range l {
+			items = append(items, x)
+		}
+	default:
+		c.Actual, c.Value, c.Reason = fmt.Sprintf("%T", v), ear.ContraindicatedHardware, "claim "+k+" is not a list"
+		e.add(c)
+		return
+	}
+	if len(items) == 0 {
+		c.OK, c.Actual = true, "none"
+		e.add(c)
+		return
+	}
+	desc := make([]string, 0, len(items))
+	for _, x := range items {
+		r, _ := x.(map[string]any)
+		name, _ := Text(r["name"])
+		golden, _ := Text(r["goldenValue"])
+		runtime, ok := Text(r["runtimeValue"])
+		if !ok {
+			runtime = "absent"
+		}
+		desc = append(desc, fmt.Sprintf("%s (at least %s, got %s)", name, golden, runtime))
+	}
+	c.Actual, c.Value = strings.Join(desc, "; "), ear.ContraindicatedHardware
+	c.Reason = "firmware below the minimum security version its RIM sets"
+	e.add(c)
+}
+
 // gpu: executables from the RIM measurement comparison and the RIMs' own
 // verification and revocation, hardware from the device chain's OCSP status
 // and the FWID, configuration from pinned driver and VBIOS versions.
@@ -727,6 +775,7 @@ func (e *eval) gpu(k claimKeys) {
 		fc.OK, fc.Value, fc.Reason = true, ear.GenuineHardware, "no FWID; not required ("+p+"_require_fwid = false)"
 	}
 	e.add(fc)
+	e.opaqueRecords(p)
 
 	// Configuration: pinned driver and VBIOS versions.
 	pinned, allOK := 0, true
