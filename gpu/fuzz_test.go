@@ -3,8 +3,8 @@ package gpu
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
