@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"encoding/hex"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -10,6 +11,18 @@ import (
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/verify"
 )
+
+// ClaimsVersion is the NVIDIA claims version whose names Map uses.
+const ClaimsVersion = "4.0"
+
+// claimNumber returns v as the int64 a JSON number decodes to elsewhere in
+// attest (NRAS results), or as uint64 when it does not fit.
+func claimNumber(v uint64) any {
+	if v <= math.MaxInt64 {
+		return int64(v)
+	}
+	return v
+}
 
 // RIMResult is a verified RIM and the revocation status of its signer chain.
 type RIMResult struct {
@@ -43,8 +56,11 @@ type DeviceClaims struct {
 	DriverRIM   *RIMResult      // GPUs only
 	FirmwareRIM *RIMResult      // VBIOS or switch BIOS
 	Comparison  *rim.Comparison // nil with WithoutRIMsUnsafe
-	Warnings    []string
-	Unsafe      []verify.UnsafeSwitch // unsafe switches that affected this result
+	// OpaqueComparison is the opaque data against WithOpaqueRecords (with
+	// no records, as always for switches, it compares nothing).
+	OpaqueComparison *OpaqueComparison
+	Warnings         []string
+	Unsafe           []verify.UnsafeSwitch // unsafe switches that affected this result
 }
 
 // UnsafeSwitches implements verify.UnsafeReporter.
@@ -106,8 +122,9 @@ func chainClaims(certsNotAfter time.Time, res *ocsp.Result) map[string]any {
 	return m
 }
 
-// Map returns NVIDIA's claims v3 names where they exist, plus the decoded
-// opaque fields and the measurements.
+// Map returns NVIDIA's claims 4.0 names where they exist (with
+// x-nvidia-attester-claims and x-nvidia-mismatch-opaque-data-records), plus
+// the decoded opaque fields and the measurements.
 func (d *DeviceClaims) Map() map[string]any {
 	k := &gpuKeys
 	if d.Arch.IsSwitch() {
@@ -120,7 +137,7 @@ func (d *DeviceClaims) Map() map[string]any {
 		"hwmodel":                 d.HWModel,
 		"ueid":                    d.UEID,
 		"x-nvidia-device-type":    dev,
-		k.claimsVersion:           "3.0",
+		k.claimsVersion:           ClaimsVersion,
 		k.arch:                    string(d.Arch),
 		k.archCheck:               true,
 		k.vbiosVersion:            dec.VBIOSVersion,
@@ -157,6 +174,20 @@ func (d *DeviceClaims) Map() map[string]any {
 		}
 	} else {
 		m["measres"] = "not-run"
+	}
+	if oc := d.OpaqueComparison; oc != nil {
+		// Claims 4.0: the opaque records' attester claims and mismatches
+		// (always none here: a mismatch refuses the evidence).
+		att := make(map[string]any, len(oc.AttesterClaims))
+		for name, v := range oc.AttesterClaims {
+			att[name] = claimNumber(v)
+		}
+		mm := make([]any, 0, len(oc.Mismatches))
+		for _, x := range oc.Mismatches {
+			mm = append(mm, x.Map())
+		}
+		m["x-nvidia-attester-claims"] = att
+		m["x-nvidia-mismatch-opaque-data-records"] = mm
 	}
 	rim := func(rk *rimKeys, r *RIMResult) {
 		if r == nil {

@@ -12,7 +12,19 @@
 // active measurement.
 //
 // Claims come only from evidence whose signature verified; any failure returns
-// nil claims and an error carrying a verify error kind.
+// nil claims and an error carrying a verify error kind. They use NVIDIA's
+// claims 4.0 names (ClaimsVersion), the names package gpu/nras maps NRAS
+// results onto, so one policy reads either path.
+//
+// Opaque data comes in the legacy TLV format or the versioned NVDAOD format
+// (drivers with CUDA 13.5 and later), whose entries carry a value type.
+// WithOpaqueRecords floors MIN_SVN entries (FSP_UCODE_SVN and later ones) as
+// the opaque-data records of NVIDIA's RIMs do: numerically, equal passes, a
+// record not met refuses the evidence; the records' runtime values are
+// claimed in x-nvidia-attester-claims. The RIMs' own opaque-data attributes
+// are not read yet: their XML encoding is not published in what this package
+// was written from, so package gpu/rim refuses a RIM carrying them
+// (ErrUnsupported) rather than ignoring a floor.
 //
 // Collateral comes from sources fixed at construction: WithOCSP (package
 // gpu/ocsp: live HTTP with or without a shared collateral.Store, recorded

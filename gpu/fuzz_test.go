@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -77,6 +78,29 @@ func FuzzParseOpaqueData(f *testing.F) {
 		for _, sw := range []bool{false, true} {
 			if _, err := o.Decode(sw); err != nil && verify.KindOf(err) == nil {
 				t.Fatalf("decode error without kind: %v", err)
+			}
+		}
+		// Every field floored once: a record is met only by a MIN_SVN
+		// number at least its floor, and a met record is never listed.
+		recs := make([]OpaqueRecord, 0, len(o.Fields))
+		for _, fl := range o.Fields {
+			recs = append(recs, OpaqueRecord{TypeID: fl.Type, Name: fmt.Sprintf("R%d", fl.Type), MinSVN: 1, IncludeInResult: true})
+		}
+		c := CompareOpaqueRecords(o, recs)
+		listed := map[uint16]bool{}
+		for _, m := range c.Mismatches {
+			listed[m.ID] = true
+			if m.HasRuntime && m.RuntimeValue >= m.GoldenValue {
+				t.Fatalf("record %d listed with runtime %d ≥ floor %d", m.ID, m.RuntimeValue, m.GoldenValue)
+			}
+		}
+		for _, r := range recs {
+			v, met := o.minSVN(r.TypeID)
+			if met && v >= r.MinSVN && listed[r.TypeID] {
+				t.Fatalf("record %d met but listed", r.TypeID)
+			}
+			if (!met || v < r.MinSVN) && !listed[r.TypeID] {
+				t.Fatalf("record %d not met but not listed", r.TypeID)
 			}
 		}
 	})

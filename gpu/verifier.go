@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,6 +107,26 @@ func WithCacheSize(n int) Option {
 	}
 }
 
+// WithOpaqueRecords floors opaque-data entries of every GPU's report, as the
+// opaque-data records of NVIDIA's RIMs do (each a MIN_SVN, compared
+// numerically): a report that misses one is refused with ErrPolicy naming
+// each record, and the runtime values of records marked IncludeInResult are
+// claimed in x-nvidia-attester-claims. The records are checked with
+// CheckOpaqueRecords (ErrConfig); they apply to GPUs only, so an NVSwitch
+// verifier refuses them (ErrConfig).
+func WithOpaqueRecords(recs ...OpaqueRecord) Option {
+	return func(v *Verifier) error {
+		if len(recs) == 0 {
+			return verify.Errorf(verify.ErrConfig, "WithOpaqueRecords: no records")
+		}
+		if err := CheckOpaqueRecords(recs); err != nil {
+			return err
+		}
+		v.opaqueRecords = slices.Clone(recs)
+		return nil
+	}
+}
+
 // WithLogger logs at debug level; the default is silent.
 func WithLogger(l *slog.Logger) Option {
 	return func(v *Verifier) error { v.log = l; return nil }
@@ -122,10 +143,12 @@ type Verifier struct {
 	rims         RIMProvider
 	noRIMs       bool
 	allowNoFWID  bool
-	parse        ParseOptions
-	cacheSize    int
-	log          *slog.Logger
-	chains       *lru.Cache[[32]byte, *DeviceChain]
+	// opaqueRecords floor opaque-data entries of GPU reports (read only).
+	opaqueRecords []OpaqueRecord
+	parse         ParseOptions
+	cacheSize     int
+	log           *slog.Logger
+	chains        *lru.Cache[[32]byte, *DeviceChain]
 	// links remembers each verified issuer→subject link of device chains:
 	// every board's chain shares its identity and provisioner CAs.
 	links *certlink.Cache
@@ -165,6 +188,8 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: no RIM provider: use WithRIMs, or WithoutRIMsUnsafe")
 	case v.rims != nil && v.noRIMs:
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: WithRIMs and WithoutRIMsUnsafe contradict each other: give one")
+	case len(v.opaqueRecords) > 0 && format == verify.FormatNVSwitch:
+		return nil, verify.Errorf(verify.ErrConfig, "gpu: WithOpaqueRecords applies to GPUs, not to an %s verifier", format)
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
 	v.links = certlink.New(2*v.cacheSize + DeviceChainLength)
@@ -370,6 +395,16 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		}
 		dc.OCSP = res
 		dc.Warnings = append(dc.Warnings, res.Warnings...)
+	}
+	// A switch verifier has no records (NewVerifier refuses them): it
+	// compares nothing and states so.
+	dc.OpaqueComparison = CompareOpaqueRecords(opaque, v.opaqueRecords)
+	if !dc.OpaqueComparison.OK() {
+		msgs := make([]string, 0, len(dc.OpaqueComparison.Mismatches))
+		for _, m := range dc.OpaqueComparison.Mismatches {
+			msgs = append(msgs, m.String())
+		}
+		return nil, verify.Errorf(verify.ErrPolicy, "opaque data below its reference records: %s", strings.Join(msgs, "; "))
 	}
 	if v.noRIMs {
 		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRIMs)

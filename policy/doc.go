@@ -34,6 +34,10 @@
 //	      snp_required_mitigations (bit mask, 0x…)   bits both mitigation vectors
 //	          of a version 5 report must set
 //	      snp_allow_masked_chip_id, snp_allow_migration_agent (true/false)
+//	      snp_allow_no_alias_check (true/false)     accept a platform whose
+//	          firmware did not complete the BadRAM alias check
+//	      snp_required_platform_info, snp_forbidden_platform_info (bit masks,
+//	          0x…)   PLATFORM_INFO bits that must be set / clear
 //	GPU   allowed_driver_versions, allowed_vbios_versions    pins
 //	      gpu_min_driver_version, gpu_min_vbios_version      minimum versions
 //	      gpu_require_fwid (default true)
@@ -56,14 +60,16 @@
 //	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
 //	      chip_id_masked, policy_debug_allowed, policy_migrate_ma,
 //	      {reported,launch,committed,current}_tcb_{bootloader,tee,snp,microcode,fmc},
-//	      launch_mit_vector, current_mit_vector, tcb_status (when present)
+//	      launch_mit_vector, current_mit_vector, tcb_status (when present),
+//	      platform_info, platform_info_reserved, platform_alias_check_complete
 //	GPU   measres ("success"), x-nvidia-gpu-driver-version,
 //	      x-nvidia-gpu-vbios-version,
 //	      x-nvidia-gpu-attestation-report-cert-chain-fwid-match,
 //	      x-nvidia-gpu-attestation-report-cert-chain/x-nvidia-cert-ocsp-status,
 //	      x-nvidia-gpu-{driver,vbios}-rim-{signature-verified,version-match},
-//	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status
-//	      (NVIDIA claims v3; switches use x-nvidia-switch-* and the bios RIM)
+//	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status,
+//	      x-nvidia-mismatch-opaque-data-records (claims 4.0, when present)
+//	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration)
@@ -83,9 +89,11 @@
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
 //	                claim absent → 97; TCB date or SVN below minimum, forbidden
 //	                advisory, revoked certificate, SNP current TCB below
-//	                committed, required mitigation missing → 96; GPU OCSP not
-//	                good → 32; FWID absent while required, masked SNP CHIP_ID
-//	                → 97
+//	                committed, required mitigation missing, GPU opaque-data
+//	                record (MIN_SVN floor) not met → 96; GPU OCSP not good,
+//	                SNP memory alias check not done, required or forbidden
+//	                SNP platform bit → 32; FWID absent while required, masked
+//	                SNP CHIP_ID → 97
 //	configuration   debug TD / debug-allowed guest policy → 96; reserved or
 //	                unexpected TD attributes, XFAM outside its bits, unapproved
 //	                service TD, migration agent, VMPL not allowed → 96;
@@ -107,8 +115,27 @@
 // refused unless snp_allow_migration_agent is true. Without
 // snp_required_mitigations the mitigation vectors are recorded, not
 // appraised; with it, both vectors must carry its bits, and a report before
-// version 5 (no vectors) is refused. The Azure rules apply all of these to
-// the paravisor's report.
+// version 5 (no vectors) is refused.
+//
+// PLATFORM_INFO says how the host platform runs. ALIAS_CHECK_COMPLETE is
+// appraised by default: it says the firmware checked at boot that no two
+// physical addresses alias one memory location, the mitigation of BadRAM
+// (CVE-2024-21944, a host with a modified DIMM reading or replaying guest
+// memory); clear, or absent from a version 2 report that cannot state it,
+// it is hardware 32 unless snp_allow_no_alias_check is true. The other bits
+// depend on what a deployment accepts, so they are appraised only when
+// snp_required_platform_info or snp_forbidden_platform_info names them, one
+// check per bit (hardware 32 when unmet): forbid SMT_EN (0x1) against
+// cross-thread side channels; require ECC_EN (0x4) against bit flips,
+// RAPL_DIS (0x8) against power side channels, CIPHERTEXT_HIDING_EN (0x10)
+// against the hypervisor reading guest ciphertext. TSME_EN (0x2) is never
+// needed (SNP encrypts guest memory with the guest's key either way) and
+// TIO_EN (0x80) only says trusted device I/O is on. Bits the ABI reserves
+// (bit 6, set by current Turin firmware; bits 8..63) never make a report
+// fail to verify; they show in the claim platform_info_reserved, and a mask
+// may name them. Without a mask PLATFORM_INFO is recorded in the check
+// snp.platform_info. The Azure rules apply all of these to the paravisor's
+// report.
 //
 // # TCB status
 //

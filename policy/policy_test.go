@@ -330,17 +330,20 @@ func TestPOL07UnverifiedClaimsAbsent(t *testing.T) {
 
 func snpClaims() map[string]any {
 	m := map[string]any{
-		"measurement":             strings.Repeat("4d", 48),
-		"host_data":               strings.Repeat("00", 32),
-		"policy_debug_allowed":    false,
-		"policy_migrate_ma":       false,
-		"reported_tcb_bootloader": 3,
-		"reported_tcb_tee":        0,
-		"reported_tcb_snp":        8,
-		"reported_tcb_microcode":  115,
-		"report_data":             strings.Repeat("ab", 64),
-		"vmpl":                    0,
-		"chip_id_masked":          false,
+		"measurement":                   strings.Repeat("4d", 48),
+		"host_data":                     strings.Repeat("00", 32),
+		"policy_debug_allowed":          false,
+		"policy_migrate_ma":             false,
+		"reported_tcb_bootloader":       3,
+		"reported_tcb_tee":              0,
+		"reported_tcb_snp":              8,
+		"reported_tcb_microcode":        115,
+		"report_data":                   strings.Repeat("ab", 64),
+		"vmpl":                          0,
+		"chip_id_masked":                false,
+		"platform_info":                 "0x25",
+		"platform_info_reserved":        "0x0",
+		"platform_alias_check_complete": true,
 	}
 	for _, which := range []string{"launch", "committed", "current"} {
 		for _, part := range []string{"bootloader", "tee", "snp", "microcode"} {

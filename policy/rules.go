@@ -345,8 +345,9 @@ func stringList(v any) []string {
 }
 
 // snp: executables from the launch measurement (and the ID block when
-// pinned), hardware from minimum TCB components, the chip binding and the
-// mitigation vectors (and a TCB status when the verifier gives one),
+// pinned), hardware from minimum TCB components, the chip binding, the
+// mitigation vectors, the memory alias check and the platform features
+// (and a TCB status when the verifier gives one),
 // configuration from the guest policy and the VMPL.
 func (e *eval) snp() {
 	e.pin("snp.measurement", "launch measurement", "snp_launch_measurement",
@@ -360,6 +361,8 @@ func (e *eval) snp() {
 	e.snpTCB()
 	e.snpChipID()
 	e.snpMitigations()
+	e.snpAliasCheck()
+	e.snpPlatformInfo()
 	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
 		ear.Configuration, ear.UnsupportableConfig)
 	maOK := e.migrationAgent()
@@ -475,6 +478,109 @@ func (e *eval) snpMitigations() {
 	}
 }
 
+// snpAliasCheck: ALIAS_CHECK_COMPLETE says the firmware checked at boot
+// that no two physical addresses alias the same memory, the mitigation of
+// BadRAM (AMD-SB-3015, CVE-2024-21944), where a host with a modified DIMM SPD
+// reads or replays a guest's encrypted memory. Without it (the bit clear, or
+// a version 2 report that cannot state it) the hardware has a known
+// vulnerability: hardware 32 unless snp_allow_no_alias_check is true.
+func (e *eval) snpAliasCheck() {
+	allow := e.rvBool("snp_allow_no_alias_check") // read always: a bad value is a misconfigured policy
+	k, done, present := e.claimBool("platform_alias_check_complete")
+	c := verify.Check{ID: "snp.alias_check", Title: "memory alias check complete (BadRAM mitigated)", Claim: k,
+		Expected: "true", Actual: fmt.Sprint(done), Category: ear.Hardware}
+	switch {
+	case present && done:
+		c.OK = true
+	case allow:
+		c.OK, c.Reason = true, "memory alias check not required (snp_allow_no_alias_check)"
+	case !present:
+		c.Actual, c.Value, c.Reason = "", ear.UnsafeHardware,
+			"claim "+k+" absent (a version 2 report cannot state it): BadRAM memory aliasing (CVE-2024-21944) is not excluded"
+	default:
+		c.Value, c.Reason = ear.UnsafeHardware,
+			"the firmware did not complete the memory alias check: BadRAM memory aliasing (CVE-2024-21944) is not excluded"
+	}
+	e.add(c)
+}
+
+// snpPlatformBits names the PLATFORM_INFO bits and says why a policy may
+// require or forbid each.
+var snpPlatformBits = [...]struct{ name, why string }{
+	0: {"SMT_EN", "simultaneous multithreading shares a core's caches and predictors with other tenants (cross-thread side channels)"},
+	1: {"TSME_EN", "transparent SME encrypts host memory; SNP encrypts guest memory with the guest's own key either way"},
+	2: {"ECC_EN", "ECC memory detects and corrects bit flips (Rowhammer-style faults)"},
+	3: {"RAPL_DIS", "RAPL power reporting is a power side channel on guest computation"},
+	4: {"CIPHERTEXT_HIDING_EN", "ciphertext hiding stops the hypervisor reading guest ciphertext (ciphertext side channels)"},
+	5: {"ALIAS_CHECK_COMPLETE", "the firmware checked memory for aliases (BadRAM)"},
+	6: {"bit 6", "reserved in ABI 1.58; set by current Turin firmware"},
+	7: {"TIO_EN", "SEV-TIO trusted device I/O is enabled"},
+}
+
+// snpPlatformInfo: snp_required_platform_info and snp_forbidden_platform_info
+// (bit masks over PLATFORM_INFO) yield one check per bit they name, each
+// saying why the bit matters; a bit in both is a misconfigured policy.
+// Without them PLATFORM_INFO is recorded, not appraised (beyond
+// snp.alias_check), and no hardware claim comes of it. Bits the report's
+// version does not define are compared as the firmware set them: a genuine
+// report's bit means the same in every version.
+func (e *eval) snpPlatformInfo() {
+	masks := [2]uint64{}
+	for i, name := range []string{"snp_required_platform_info", "snp_forbidden_platform_info"} {
+		v := e.rv.Lookup(name, e.now)
+		if len(v) == 0 {
+			continue
+		}
+		m, ok := parseUint(v[0])
+		if !ok || m == 0 {
+			e.badReference(name, v[0], "a non-zero bit mask (0x…)")
+			return
+		}
+		masks[i] = m
+	}
+	required, forbidden := masks[0], masks[1]
+	if both := required & forbidden; both != 0 {
+		e.badReference("snp_forbidden_platform_info", fmt.Sprintf("%#x", forbidden),
+			fmt.Sprintf("no bit also in snp_required_platform_info %#x (both name %#x)", required, both))
+		return
+	}
+	k, info, present := e.claimUint("platform_info")
+	if required|forbidden == 0 {
+		if present {
+			_, reserved, _ := e.claim("platform_info_reserved")
+			e.add(verify.Check{ID: "snp.platform_info", Title: "platform features", Claim: k, Actual: fmt.Sprintf("%#x", info),
+				Category: ear.Hardware, OK: true,
+				Reason: "not appraised beyond snp.alias_check (no snp_required_platform_info or snp_forbidden_platform_info); reserved bits set: " + reserved})
+		}
+		return
+	}
+	for bit := range 64 {
+		b := uint64(1) << bit
+		if (required|forbidden)&b == 0 {
+			continue
+		}
+		name, why := fmt.Sprintf("reserved bit %d", bit), "reserved by the ABI"
+		if bit < len(snpPlatformBits) {
+			name, why = snpPlatformBits[bit].name, snpPlatformBits[bit].why
+		}
+		want, id := required&b != 0, fmt.Sprintf("snp.platform_info_bit%d", bit)
+		title := "platform feature " + name + map[bool]string{true: " set", false: " clear"}[want]
+		c := verify.Check{ID: id, Title: title, Claim: k, Actual: fmt.Sprintf("%#x", info),
+			Expected: fmt.Sprintf("bit %d %s", bit, map[bool]string{true: "set", false: "clear"}[want]), Category: ear.Hardware}
+		switch {
+		case !present:
+			c.Actual, c.Value, c.Reason = "", ear.UnsafeHardware, "claim "+k+" absent"
+		case (info&b != 0) == want:
+			c.OK, c.Reason = true, why
+		case want:
+			c.Value, c.Reason = ear.UnsafeHardware, name+" not set, and snp_required_platform_info requires it: "+why
+		default:
+			c.Value, c.Reason = ear.UnsafeHardware, name+" set, and snp_forbidden_platform_info forbids it: "+why
+		}
+		e.add(c)
+	}
+}
+
 // migrationAgent: a guest policy that allows a migration agent lets that
 // agent read the guest's state; it is refused unless
 // snp_allow_migration_agent is true (SNP-07).
@@ -562,6 +668,54 @@ var switchKeys = claimKeys{
 	rimPrefix: "x-nvidia-switch-",
 }
 
+// opaqueRecords: NVIDIA claims 4.0 list the opaque-data records the device
+// did not meet (x-nvidia-mismatch-opaque-data-records): MIN_SVN floors its
+// RIMs set on firmware security versions such as FSP_UCODE_SVN. Any entry is
+// firmware below the floor: hardware 96, whether the local verifier or NRAS
+// appraised the evidence. Claims before 4.0 have no such list: no check.
+func (e *eval) opaqueRecords(p string) {
+	const k = "x-nvidia-mismatch-opaque-data-records"
+	v, present := lookupPath(e.in.Claims, k)
+	if !present {
+		return
+	}
+	c := verify.Check{ID: p + ".opaque_records", Title: "opaque data meets the RIMs' records (minimum SVNs)", Claim: k,
+		Expected: "no mismatched record", Category: ear.Hardware}
+	var items []any
+	switch l := v.(type) {
+	case nil:
+	case []any:
+		items = l
+	case []map[string]any:
+		for _, x := range l {
+			items = append(items, x)
+		}
+	default:
+		c.Actual, c.Value, c.Reason = fmt.Sprintf("%T", v), ear.ContraindicatedHardware, "claim "+k+" is not a list"
+		e.add(c)
+		return
+	}
+	if len(items) == 0 {
+		c.OK, c.Actual = true, "none"
+		e.add(c)
+		return
+	}
+	desc := make([]string, 0, len(items))
+	for _, x := range items {
+		r, _ := x.(map[string]any)
+		name, _ := Text(r["name"])
+		golden, _ := Text(r["goldenValue"])
+		runtime, ok := Text(r["runtimeValue"])
+		if !ok {
+			runtime = "absent"
+		}
+		desc = append(desc, fmt.Sprintf("%s (at least %s, got %s)", name, golden, runtime))
+	}
+	c.Actual, c.Value = strings.Join(desc, "; "), ear.ContraindicatedHardware
+	c.Reason = "firmware below the minimum security version its RIM sets"
+	e.add(c)
+}
+
 // gpu: executables from the RIM measurement comparison and the RIMs' own
 // verification and revocation, hardware from the device chain's OCSP status
 // and the FWID, configuration from pinned driver and VBIOS versions.
@@ -621,6 +775,7 @@ func (e *eval) gpu(k claimKeys) {
 		fc.OK, fc.Value, fc.Reason = true, ear.GenuineHardware, "no FWID; not required ("+p+"_require_fwid = false)"
 	}
 	e.add(fc)
+	e.opaqueRecords(p)
 
 	// Configuration: pinned driver and VBIOS versions.
 	pinned, allOK := 0, true

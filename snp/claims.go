@@ -35,7 +35,8 @@ func DecodePolicy(v uint64) GuestPolicy {
 	}
 }
 
-// PlatformInfo is the decoded PLATFORM_INFO.
+// PlatformInfo is the decoded PLATFORM_INFO. A flag is true only when its
+// bit is set and defined for the report's version (PlatformInfoDefined).
 type PlatformInfo struct {
 	SMTEnabled              bool
 	TSMEEnabled             bool
@@ -44,17 +45,30 @@ type PlatformInfo struct {
 	CiphertextHidingEnabled bool
 	AliasCheckComplete      bool
 	TIOEnabled              bool
-	Raw                     uint64
+	// Reserved holds the set bits the ABI does not define for the report's
+	// version (bit 6 on current Turin firmware): accepted, not interpreted.
+	Reserved uint64
+	Raw      uint64
 }
 
-// DecodePlatformInfo decodes a PLATFORM_INFO value.
+// DecodePlatformInfo decodes a PLATFORM_INFO value as the newest ABI
+// revision this package knows (1.58) defines it, whatever the report version.
 func DecodePlatformInfo(v uint64) PlatformInfo {
+	return DecodePlatformInfoVersion(MaxReportVersion, v)
+}
+
+// DecodePlatformInfoVersion decodes the PLATFORM_INFO value of a report of
+// the given version: bits that version does not define go to Reserved.
+func DecodePlatformInfoVersion(version uint32, v uint64) PlatformInfo {
+	defined := PlatformInfoDefined(version)
+	d := v & defined
 	return PlatformInfo{
-		SMTEnabled: v&PlatformSMTEnabled != 0, TSMEEnabled: v&PlatformTSMEEnabled != 0,
-		ECCEnabled: v&PlatformECCEnabled != 0, RAPLDisabled: v&PlatformRAPLDisabled != 0,
-		CiphertextHidingEnabled: v&PlatformCiphertextHidingEnabled != 0,
-		AliasCheckComplete:      v&PlatformAliasCheckComplete != 0, TIOEnabled: v&PlatformTIOEnabled != 0,
-		Raw: v,
+		SMTEnabled: d&PlatformSMTEnabled != 0, TSMEEnabled: d&PlatformTSMEEnabled != 0,
+		ECCEnabled: d&PlatformECCEnabled != 0, RAPLDisabled: d&PlatformRAPLDisabled != 0,
+		CiphertextHidingEnabled: d&PlatformCiphertextHidingEnabled != 0,
+		AliasCheckComplete:      d&PlatformAliasCheckComplete != 0, TIOEnabled: d&PlatformTIOEnabled != 0,
+		Reserved: v &^ defined,
+		Raw:      v,
 	}
 }
 
@@ -92,7 +106,7 @@ type Claims struct {
 func newClaims(r *Report, p Product, chain *verifiedChain, revocation, initData, reportData bool) *Claims {
 	return &Claims{
 		Report: r, Product: p, SigningKey: r.SigningKey(),
-		Policy: DecodePolicy(r.Policy), Platform: DecodePlatformInfo(r.PlatformInfo),
+		Policy: DecodePolicy(r.Policy), Platform: DecodePlatformInfoVersion(r.Version, r.PlatformInfo),
 		ReportedTCB: DecodeTCB(p, r.ReportedTCB), CurrentTCB: DecodeTCB(p, r.CurrentTCB),
 		CommittedTCB: DecodeTCB(p, r.CommittedTCB), LaunchTCB: DecodeTCB(p, r.LaunchTCB),
 		ChipIDMasked:           r.ChipIDMasked() || allZero(r.ChipID[:]),
@@ -164,13 +178,7 @@ func (c *Claims) Map() map[string]any {
 		"policy_ciphertext_hiding": c.Policy.CiphertextHiding,
 		"policy_page_swap_disable": c.Policy.PageSwapDisabled,
 
-		"platform_smt_enabled":               c.Platform.SMTEnabled,
-		"platform_tsme_enabled":              c.Platform.TSMEEnabled,
-		"platform_ecc_enabled":               c.Platform.ECCEnabled,
-		"platform_rapl_disabled":             c.Platform.RAPLDisabled,
-		"platform_ciphertext_hiding_enabled": c.Platform.CiphertextHidingEnabled,
-		"platform_alias_check_complete":      c.Platform.AliasCheckComplete,
-		"platform_tio_enabled":               c.Platform.TIOEnabled,
+		"platform_info_reserved": fmt.Sprintf("%#x", c.Platform.Reserved),
 
 		"current_version":   fmt.Sprintf("%d.%d.%d", r.CurrentMajor, r.CurrentMinor, r.CurrentBuild),
 		"committed_version": fmt.Sprintf("%d.%d.%d", r.CommittedMajor, r.CommittedMinor, r.CommittedBuild),
@@ -199,6 +207,25 @@ func (c *Claims) Map() map[string]any {
 		m[name+"_microcode"] = int(t.tcb.Microcode)
 		if c.Product == Turin {
 			m[name+"_fmc"] = int(t.tcb.FMC)
+		}
+	}
+	// A flag the report's version cannot state is absent, not false.
+	defined := PlatformInfoDefined(r.Version)
+	for _, f := range []struct {
+		name string
+		bit  uint64
+		on   bool
+	}{
+		{"platform_smt_enabled", PlatformSMTEnabled, c.Platform.SMTEnabled},
+		{"platform_tsme_enabled", PlatformTSMEEnabled, c.Platform.TSMEEnabled},
+		{"platform_ecc_enabled", PlatformECCEnabled, c.Platform.ECCEnabled},
+		{"platform_rapl_disabled", PlatformRAPLDisabled, c.Platform.RAPLDisabled},
+		{"platform_ciphertext_hiding_enabled", PlatformCiphertextHidingEnabled, c.Platform.CiphertextHidingEnabled},
+		{"platform_alias_check_complete", PlatformAliasCheckComplete, c.Platform.AliasCheckComplete},
+		{"platform_tio_enabled", PlatformTIOEnabled, c.Platform.TIOEnabled},
+	} {
+		if defined&f.bit != 0 {
+			m[f.name] = f.on
 		}
 	}
 	if r.Version >= 3 {

@@ -23,6 +23,14 @@ func seedFiles(f *testing.F, names ...string) {
 
 func FuzzParseReport(f *testing.F) {
 	seedFiles(f, "gsg-attestation.bin", "test-report.bin", "test-vlek-report.bin")
+	// The real v3 Milan report rewritten as current Turin firmware's v5
+	// (PLATFORM_INFO 0x65 with reserved bit 6); unsigned, for the parser.
+	turin, err := os.ReadFile(td + "test-vlek-report.bin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	turin[0], turin[0x40] = 5, snptest.TurinPlatformInfo
+	f.Add(turin)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := snp.ParseReport(b)
 		if err != nil {
@@ -33,6 +41,12 @@ func FuzzParseReport(f *testing.F) {
 		}
 		if string(r.Raw()) != string(b) {
 			t.Fatal("Raw differs from the input")
+		}
+		// PLATFORM_INFO is never refused; the bits the version does not
+		// define are exactly the reserved ones.
+		d := snp.DecodePlatformInfoVersion(r.Version, r.PlatformInfo)
+		if d.Raw != r.PlatformInfo || d.Reserved != r.PlatformInfo&^snp.PlatformInfoDefined(r.Version) {
+			t.Fatalf("platform info %#x version %d: decoded %+v", r.PlatformInfo, r.Version, d)
 		}
 	})
 }

@@ -237,9 +237,35 @@ func TestSNPPolicyRefusalsAreErrPolicy(t *testing.T) {
 		"SNP-11 VMPL 1":          {VMPL: 1},
 		"SNP-17 masked CHIP_ID":  {MaskChipID: true},
 		"SNP-22 launch TCB":      {Mutate: setTCB(0x1F0, low)},
+		"BadRAM alias check":     {Mutate: zeroPlatformInfo},
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.ErrorIs(t, release(t, r), verify.ErrPolicy)
 		})
 	}
+}
+
+// zeroPlatformInfo mints a PLATFORM_INFO of zero (snptest's default for
+// version 3 and later is ALIAS_CHECK_COMPLETE).
+func zeroPlatformInfo(b []byte) { binary.LittleEndian.PutUint64(b[0x40:], 0) }
+
+// PLATFORM_INFO through the real verifier and the default policy: the bits
+// current Turin firmware sets (bit 6 reserved) are affirmed; a platform whose
+// firmware did not complete the BadRAM alias check, or a version 2 report
+// that cannot say, is a hardware warning unless allowed; the masks appraise
+// the other bits, one check each.
+func TestSNPPlatformInfoPolicy(t *testing.T) {
+	turin := snptest.Report{Version: 5, PlatformInfo: snptest.TurinPlatformInfo}
+	allow := policy.Entry{Name: "snp_allow_no_alias_check", Value: true}
+	runSNPCases(t, []snpCase{
+		{"current firmware bits, bit 6 reserved", turin, nil, ear.Hardware, ear.GenuineHardware},
+		{"alias check not done", snptest.Report{Mutate: zeroPlatformInfo}, nil, ear.Hardware, ear.UnsafeHardware},
+		{"alias check not done, allowed", snptest.Report{Mutate: zeroPlatformInfo}, []policy.Entry{allow}, ear.Hardware, ear.GenuineHardware},
+		{"version 2 report cannot state it", snptest.Report{Version: 2, NoCPUID: true}, nil, ear.Hardware, ear.UnsafeHardware},
+		{"version 2 report, allowed", snptest.Report{Version: 2, NoCPUID: true}, []policy.Entry{allow}, ear.Hardware, ear.GenuineHardware},
+		{"SMT forbidden, SMT on", turin, []policy.Entry{{Name: "snp_forbidden_platform_info", Value: "0x1"}}, ear.Hardware, ear.UnsafeHardware},
+		{"ECC required, on", turin, []policy.Entry{{Name: "snp_required_platform_info", Value: "0x4"}}, ear.Hardware, ear.GenuineHardware},
+		{"ciphertext hiding required, off", turin, []policy.Entry{{Name: "snp_required_platform_info", Value: "0x10"}}, ear.Hardware, ear.UnsafeHardware},
+		{"reserved bit 6 forbidden", turin, []policy.Entry{{Name: "snp_forbidden_platform_info", Value: "0x40"}}, ear.Hardware, ear.UnsafeHardware},
+	})
 }

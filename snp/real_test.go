@@ -184,6 +184,21 @@ func TestRealTrusteeVLEK(t *testing.T) {
 	if m["signing_key"] != "VLEK" || m["version"] != 3 || m["vmpl"] != 1 || m["product"] != "Milan" {
 		t.Errorf("claims: %v", m)
 	}
+	// Firmware 1.55.29 sets SMT_EN, TSME_EN, ECC_EN and ALIAS_CHECK_COMPLETE
+	// (0x27); TIO_EN is not defined for a version 3 report, so it is absent.
+	for name, want := range map[string]any{
+		"platform_info": "0x27", "platform_info_reserved": "0x0",
+		"platform_smt_enabled": true, "platform_tsme_enabled": true, "platform_ecc_enabled": true,
+		"platform_rapl_disabled": false, "platform_ciphertext_hiding_enabled": false,
+		"platform_alias_check_complete": true, "current_version": "1.55.29",
+	} {
+		if m[name] != want {
+			t.Errorf("%s = %v, want %v", name, m[name], want)
+		}
+	}
+	if _, ok := m["platform_tio_enabled"]; ok {
+		t.Error("platform_tio_enabled present in a version 3 report")
+	}
 	// The VLEK expired on 2025-12-10.
 	_, err = v.VerifyReport(context.Background(), report, vlek, verify.Expectations{ReportData: reportDataOf(t, report), Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if !errors.Is(err, verify.ErrExpired) {

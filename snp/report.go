@@ -68,34 +68,48 @@ const (
 	policyDefinedMask      = 1<<26 - 1
 )
 
-// Platform info bits (PLATFORM_INFO, report offset 0x40). Bit 6 is not
-// named by the ABI: reserved up to report version 4; in version 5 reports
-// (ABI 1.58) real Turin firmware sets it (third parties call it
-// IOMMU_WRITE_SAFE), so it is accepted there and shows in the raw
-// "platform_info" claim.
+// Platform info bits (PLATFORM_INFO, report offset 0x40), as the SEV-SNP
+// firmware ABI up to revision 1.58 defines them. A bit's meaning never
+// changes between report versions; what changes is which bits the firmware
+// of a report version can set (PlatformInfoDefined).
 const (
-	PlatformSMTEnabled              = 1 << 0
-	PlatformTSMEEnabled             = 1 << 1
-	PlatformECCEnabled              = 1 << 2
-	PlatformRAPLDisabled            = 1 << 3
-	PlatformCiphertextHidingEnabled = 1 << 4
-	PlatformAliasCheckComplete      = 1 << 5
-	PlatformTIOEnabled              = 1 << 7
-	platformDefinedMask             = 0xBF
-	// platformDefinedMaskV5 adds bit 6 for version 5 reports (GEN-07).
-	platformDefinedMaskV5 = 0xFF
+	PlatformSMTEnabled              = 1 << 0 // SMT_EN: simultaneous multithreading is on
+	PlatformTSMEEnabled             = 1 << 1 // TSME_EN: transparent SME encrypts all host memory
+	PlatformECCEnabled              = 1 << 2 // ECC_EN: the platform uses ECC memory (ABI 1.55)
+	PlatformRAPLDisabled            = 1 << 3 // RAPL_DIS: RAPL power reporting is disabled (ABI 1.55)
+	PlatformCiphertextHidingEnabled = 1 << 4 // CIPHERTEXT_HIDING_EN: ciphertext hiding for DRAM (ABI 1.55)
+	PlatformAliasCheckComplete      = 1 << 5 // ALIAS_CHECK_COMPLETE: memory alias (BadRAM) check done
+	PlatformTIOEnabled              = 1 << 7 // TIO_EN: SEV-TIO is enabled (ABI 1.58)
+
+	// Bits the firmware of each report version can set. Version 2 comes from
+	// ABI ≤ 1.51 firmware (SMT_EN, TSME_EN); versions 3 and 4 from ABI 1.55
+	// firmware, which added ECC_EN, RAPL_DIS, CIPHERTEXT_HIDING_EN and, from
+	// Milan 1.55.22 / Genoa 1.55.38, ALIAS_CHECK_COMPLETE; version 5 from
+	// ABI 1.58, which added TIO_EN. Bit 6 is reserved in ABI 1.58 although
+	// current Turin firmware sets it; bits 8..63 are reserved in every
+	// revision.
+	platformDefinedV2 = PlatformSMTEnabled | PlatformTSMEEnabled
+	platformDefinedV3 = platformDefinedV2 | PlatformECCEnabled | PlatformRAPLDisabled |
+		PlatformCiphertextHidingEnabled | PlatformAliasCheckComplete
+	platformDefinedV5 = platformDefinedV3 | PlatformTIOEnabled
 )
 
-// platformMask is the PLATFORM_INFO bits a report of version v may set:
-// the rest are reserved, must be zero, and are refused. Only bits that
-// firmware of that report version may set are allowed, so a bit a newer
-// firmware defines is accepted with the report version that carries it and
-// no earlier (GEN-07), and bits 8..63, reserved in every version, never.
-func platformMask(v uint32) uint64 {
-	if v >= 5 {
-		return platformDefinedMaskV5
+// PlatformInfoDefined returns the PLATFORM_INFO bits the firmware ABI
+// defines for a report of the given version; the others are reserved.
+//
+// Reserved PLATFORM_INFO bits are not must-be-zero: the ABI names new bits
+// without a new report version (bit 6 on current Turin firmware is one), so
+// ParseReport accepts any of them and Claims reports the reserved ones that
+// are set as "platform_info_reserved", for a policy to judge (GEN-07). Only a
+// bit defined for the report's version is decoded into a named claim.
+func PlatformInfoDefined(version uint32) uint64 {
+	switch {
+	case version >= 5:
+		return platformDefinedV5
+	case version >= 3:
+		return platformDefinedV3
 	}
-	return platformDefinedMask
+	return platformDefinedV2
 }
 
 // Report is a parsed attestation report. Parsing checks the structure only;
@@ -176,7 +190,7 @@ func leInt(le []byte) *big.Int {
 
 // ParseReport parses exactly one 1184-byte attestation report and checks its
 // structure: size, version 2–5, signature algorithm, signer info, guest
-// policy and platform info bits, and every must-be-zero field. It does not
+// policy bits, and every must-be-zero field (PLATFORM_INFO has none). It does not
 // check the signature. Errors are verify.ErrMalformed.
 func ParseReport(b []byte) (*Report, error) {
 	if len(b) != ReportSize {
@@ -233,9 +247,8 @@ func ParseReport(b []byte) (*Report, error) {
 	if r.Policy&^uint64(policyDefinedMask) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "policy: reserved bits 26..63 must be zero, policy is %#x", r.Policy)
 	}
-	if mask := platformMask(r.Version); r.PlatformInfo&^mask != 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "platform_info: reserved bits set for a version %d report: expected mask %#x, got %#x", r.Version, mask, r.PlatformInfo)
-	}
+	// PLATFORM_INFO has no must-be-zero bits in any ABI revision: a bit
+	// newer firmware sets is reported, not refused (see PlatformInfoDefined).
 	if r.Version >= 3 {
 		r.CPUIDFamily, r.CPUIDModel, r.CPUIDStepping = b[0x188], b[0x189], b[0x18A]
 		if err := mbz(b, 0x18B, 0x1A0); err != nil {

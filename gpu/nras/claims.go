@@ -268,6 +268,9 @@ func deviceClaimsMap(what, kind, version string, p payload, nonceChecked bool) (
 		}
 		out[pair[1]] = map[string]any{"x-nvidia-cert-status": status}
 	}
+	if err := opaqueRecordClaims(what, version, p, out); err != nil {
+		return nil, err
+	}
 	nk := pre + "attestation-report-nonce-match"
 	nm, _, _ := p.boolean(what, nk)
 	out[nk] = nm && nonceChecked
@@ -282,4 +285,64 @@ func deviceClaimsMap(what, kind, version string, p payload, nonceChecked bool) (
 		}
 	}
 	return out, nil
+}
+
+// Claims 4.0 names of the opaque-data records, as the local gpu verifier
+// emits them.
+const (
+	claimAttester        = "x-nvidia-attester-claims"
+	claimOpaqueMismatch  = "x-nvidia-mismatch-opaque-data-records"
+	maxOpaqueRecordItems = 256
+)
+
+// opaqueRecordClaims checks and normalizes the claims 4.0 opaque-record
+// claims: x-nvidia-attester-claims is an object of non-negative integers,
+// x-nvidia-mismatch-opaque-data-records a list of objects, each with an
+// integer id, a name, a goldenType and an integer goldenValue. NVIDIA writes
+// null for "no mismatches", the fact the local verifier states as an empty
+// list, so a 4.0 token's null (or absent) list becomes [] and its null
+// attester claims {}: one policy reads both paths the same way.
+func opaqueRecordClaims(what, version string, p payload, out map[string]any) error {
+	if version != "4.0" {
+		return nil
+	}
+	switch a := p[claimAttester].(type) {
+	case nil:
+		out[claimAttester] = map[string]any{}
+	case map[string]any:
+		for k, v := range a {
+			if n, ok := plain(v).(int64); !ok || n < 0 {
+				return verify.Errorf(verify.ErrMalformed, "%s claim %s/%s: expected a non-negative integer, got %v", what, claimAttester, k, v)
+			}
+		}
+	default:
+		return verify.Errorf(verify.ErrMalformed, "%s claim %s: expected an object, got %T", what, claimAttester, a)
+	}
+	switch l := p[claimOpaqueMismatch].(type) {
+	case nil:
+		out[claimOpaqueMismatch] = []any{}
+	case []any:
+		if len(l) > maxOpaqueRecordItems {
+			return verify.Errorf(verify.ErrLimit, "%s claim %s: %d records, at most %d", what, claimOpaqueMismatch, len(l), maxOpaqueRecordItems)
+		}
+		for i, x := range l {
+			r, ok := x.(map[string]any)
+			if !ok {
+				return verify.Errorf(verify.ErrMalformed, "%s claim %s[%d]: expected an object, got %T", what, claimOpaqueMismatch, i, x)
+			}
+			for _, f := range []string{"id", "goldenValue"} {
+				if _, ok := plain(r[f]).(int64); !ok {
+					return verify.Errorf(verify.ErrMalformed, "%s claim %s[%d].%s: expected an integer, got %v", what, claimOpaqueMismatch, i, f, r[f])
+				}
+			}
+			for _, f := range []string{"name", "goldenType"} {
+				if _, ok := r[f].(string); !ok {
+					return verify.Errorf(verify.ErrMalformed, "%s claim %s[%d].%s: expected a string, got %T", what, claimOpaqueMismatch, i, f, r[f])
+				}
+			}
+		}
+	default:
+		return verify.Errorf(verify.ErrMalformed, "%s claim %s: expected a list, got %T", what, claimOpaqueMismatch, l)
+	}
+	return nil
 }

@@ -34,6 +34,10 @@
 // (NRAS /v3) carry boolean *-cert-chain-validated flags and no OCSP status,
 // FWID or RIM version match: they map to cert-chain objects without an OCSP
 // status, and the default policy does not affirm what 2.0 does not report.
+// Claims 4.0 add x-nvidia-attester-claims and
+// x-nvidia-mismatch-opaque-data-records (the opaque-data MIN_SVN records),
+// both type-checked; NVIDIA's null list becomes [] as the local verifier
+// writes it, and the default policy's gpu.opaque_records reads either.
 // NRAS facts about the token are added as x-attest-nras-* claims.
 //
 // A detached EAT with several devices is split (verify.Splitter) into one

@@ -17,6 +17,9 @@ const (
 	nsSWID   = "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
 	nsTCGRIM = "https://trustedcomputinggroup.org/resource/tcg-reference-integrity-manifest-rim-information-model/"
 	nsSHA384 = "http://www.w3.org/2001/04/xmlenc#sha384"
+	// nsOpaqueData is NVIDIA's namespace of opaque-data RIM attributes
+	// (numeric reference values such as minimum SVNs).
+	nsOpaqueData = "https://docs.nvidia.com/attestation/specs/latest/opaque-data.html"
 
 	maxIndex        = 253 // RIM index i is SPDM block i+1, a byte in 1..254
 	maxAlternatives = 16
@@ -141,6 +144,14 @@ func parseResource(r *etree.Element) (Measurement, error) {
 	var ms Measurement
 	if len(r.ChildElements()) != 0 {
 		return ms, verify.Errorf(verify.ErrMalformed, "Resource has child elements")
+	}
+	// An opaque-data attribute is a numeric floor this parser cannot read
+	// yet (its encoding is unpublished): refuse it before any other check
+	// can call the record merely malformed, and never drop it.
+	for _, a := range r.Attr {
+		if a.Space != "" && a.Space != "xmlns" && a.NamespaceURI() == nsOpaqueData {
+			return ms, verify.Errorf(verify.ErrUnsupported, "opaque-data attribute %s (namespace %q): not supported, refused rather than ignored", a.FullKey(), nsOpaqueData)
+		}
 	}
 	typ, _, err := attr(r, "", "type")
 	if err != nil {

@@ -351,7 +351,9 @@ func (p *PKI) CRLSignedBy(issuer *x509.Certificate, key crypto.Signer, thisUpdat
 
 // Report describes a report to mint. Zero fields take defaults: version 3
 // with the product's CPUID, policy 0x30000 (SMT allowed), VMPL 0, the PKI's
-// chip ID, REPORTED/CURRENT/COMMITTED/LAUNCH TCB = PKI.TCB, signed by the VCEK.
+// chip ID, REPORTED/CURRENT/COMMITTED/LAUNCH TCB = PKI.TCB, signed by the VCEK,
+// and for version 3 and later PLATFORM_INFO = ALIAS_CHECK_COMPLETE, as
+// current firmware sets it (use Mutate to mint a zero PLATFORM_INFO).
 type Report struct {
 	Version      uint32
 	GuestSVN     uint32
@@ -378,10 +380,25 @@ type Report struct {
 	ChipID *[64]byte
 	// LaunchMitVector, CurrentMitVector are written for version 5.
 	LaunchMitVector, CurrentMitVector uint64
+	// Firmware overrides the CURRENT and COMMITTED firmware version
+	// (major, minor, build; default 1.55.21).
+	Firmware *[3]byte
 	// Mutate, when set, edits the raw report just before it is signed.
 	Mutate func(raw []byte)
 	// Signer overrides the signing key (default: the PKI's VCEK or VLEK key per SigningKey).
 	Signer *ecdsa.PrivateKey
+}
+
+// TurinPlatformInfo is the PLATFORM_INFO of a real version 5 report from
+// current Turin firmware (AMDESE/AMDSEV#285): SMT_EN, ECC_EN,
+// ALIAS_CHECK_COMPLETE and bit 6, which ABI 1.58 reserves.
+const TurinPlatformInfo = 0x65
+
+// CurrentTurin returns a Report with the version and PLATFORM_INFO bits a
+// real report from current Turin firmware carries (version 5,
+// TurinPlatformInfo), for minting with a Turin PKI.
+func CurrentTurin() Report {
+	return Report{Version: 5, PlatformInfo: TurinPlatformInfo}
 }
 
 // CPUID returns a family, model and stepping of the product.
@@ -402,6 +419,9 @@ func (p *PKI) Sign(r Report) ([]byte, error) {
 	}
 	if r.Policy == 0 {
 		r.Policy = snp.PolicySMT | snp.PolicyReservedMustBe1
+	}
+	if r.PlatformInfo == 0 && r.Version >= 3 {
+		r.PlatformInfo = snp.PlatformAliasCheckComplete
 	}
 	tcb := p.TCB
 	if r.ReportedTCB != nil {
@@ -451,8 +471,12 @@ func (p *PKI) Sign(r Report) ([]byte, error) {
 		copy(b[0x1A0:], chip[:])
 	}
 	le.PutUint64(b[0x1E0:], tcb.Encode(p.Product))
-	b[0x1E8], b[0x1E9], b[0x1EA] = 21, 55, 1
-	b[0x1EC], b[0x1ED], b[0x1EE] = 21, 55, 1
+	fw := [3]byte{1, 55, 21}
+	if r.Firmware != nil {
+		fw = *r.Firmware
+	}
+	b[0x1E8], b[0x1E9], b[0x1EA] = fw[2], fw[1], fw[0]
+	b[0x1EC], b[0x1ED], b[0x1EE] = fw[2], fw[1], fw[0]
 	le.PutUint64(b[0x1F0:], tcb.Encode(p.Product))
 	if r.Version >= 5 {
 		le.PutUint64(b[0x1F8:], r.LaunchMitVector)
