@@ -52,7 +52,9 @@ func TestGEN05TrusteeEvidenceStructureRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			n := bytesAllocated(func() { _, err = v.Verify(context.Background(), tc.doc, verify.Expectations{AllowMissingReportDataUnsafe: true}) })
+			n := bytesAllocated(func() {
+				_, err = v.Verify(context.Background(), tc.doc, verify.Expectations{AllowMissingReportDataUnsafe: true})
+			})
 			require.ErrorIs(t, err, verify.ErrLimit)
 			assert.Less(t, n, uint64(64<<10), "bytes allocated refusing %d bytes", len(tc.doc))
 		})

@@ -133,3 +133,12 @@ func (r *Reader) Done() error {
 	}
 	return r.err
 }
+
+// Peek returns the next n bytes without reading them, or nil when fewer are
+// left or after a failure.
+func (r *Reader) Peek(n int) []byte {
+	if r.err != nil || n < 0 || n > len(r.b)-r.off {
+		return nil
+	}
+	return r.b[r.off : r.off+n : r.off+n]
+}
