@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -122,4 +123,14 @@ func TestGEN05TooManyValuesInEntry(t *testing.T) {
 		_, err := ParseReferenceValues([]byte(doc))
 		require.ErrorIs(t, err, verify.ErrLimit)
 	}
+}
+
+// LoadReferenceValues refuses a file of the same shapes with the same kind.
+func TestGEN05LoadReferenceValuesStructureRefused(t *testing.T) {
+	path := t.TempDir() + "/rv.yaml"
+	require.NoError(t, os.WriteFile(path, []byte(fill(3300<<10, "version: \"1\"\nreference_values:\n", "- {name: a, value: 1}\n", "")), 0o600))
+	var err error
+	n := bytesAllocated(func() { _, err = LoadReferenceValues(path) })
+	require.ErrorIs(t, err, verify.ErrLimit)
+	assert.Less(t, n, uint64(4<<20), "the file's bytes and little more")
 }

@@ -29,9 +29,6 @@ const maxDigestSize = 64
 
 const (
 	specIDSignature = "Spec ID Event03\x00"
-	// legacyHeaderSize is the SHA-1-format header of the first event:
-	// index, type, SHA-1 digest, event size.
-	legacyHeaderSize = 32
 	// specIDFixedSize: signature, platformClass, version and errata,
 	// uintnSize, numberOfAlgorithms.
 	specIDFixedSize = 16 + 4 + 4 + 4
