@@ -55,7 +55,8 @@ type Format struct {
 	MaxEventData int
 	// NotAgile is the kind of error for a log whose first event is not a
 	// crypto-agile Spec ID event: ErrUnsupported where SHA-1-format logs
-	// exist (TPM), ErrMalformed where the format is always crypto agile.
+	// exist (TPM), ErrMalformed (also when nil) where the format is always
+	// crypto agile.
 	NotAgile error
 	// SpecIDOnIndexZero requires the Spec ID event to be logged on index 0
 	// (a TPM's PCR 0); CCELs log it on CC MR index 0 or 1.
@@ -95,6 +96,9 @@ type Decoder struct {
 
 // NewDecoder checks the log's size and decodes its Spec ID event.
 func NewDecoder(b []byte, f Format) (*Decoder, error) {
+	if f.NotAgile == nil {
+		f.NotAgile = verify.ErrMalformed
+	}
 	if len(b) > f.MaxSize {
 		return nil, verify.Errorf(verify.ErrLimit, "%s: %d bytes exceed the limit of %d", f.Name, len(b), f.MaxSize)
 	}
