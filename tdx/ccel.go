@@ -31,8 +31,9 @@ const (
 )
 
 // ccelFormat frames the ACPI CCEL area: a crypto-agile log padded after its
-// last event, whose events carry the digests they extend (Trustee's runtime
-// events carry only SHA-384 where the Spec ID event also declares SM3).
+// last event. Events need not carry a digest of every declared algorithm
+// (Trustee's runtime agent writes only the SHA-384 one it extends), but
+// carry at most one of each.
 func ccelFormat() tcglog.Format {
 	return tcglog.Format{
 		Name:         "CCEL",
