@@ -29,6 +29,7 @@ import (
 
 	"github.com/gowebpki/jcs"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -135,7 +136,7 @@ func Canonicalize(doc []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty document")
 	}
-	if err := boundJSON(doc); err != nil {
+	if err := jsonbound.Check(doc, "runtime data", maxRuntimeDataDepth, maxRuntimeDataValues); err != nil {
 		return nil, err
 	}
 	out, err := jcs.Transform(doc)
@@ -241,35 +242,4 @@ func ExpectFor(v verify.Verifier, r RuntimeData, h crypto.Hash) (verify.Expectat
 		return verify.Expectations{}, err
 	}
 	return verify.Expectations{ReportData: rd}, nil
-}
-
-// boundJSON refuses, with ErrLimit, a JSON document nested deeper than
-// maxRuntimeDataDepth or holding more than maxRuntimeDataValues array
-// elements and object members. It scans once, skipping strings, without
-// allocating; it does not validate (the canonicaliser does).
-func boundJSON(doc []byte) error {
-	depth, values := 0, 0
-	for i := 0; i < len(doc); i++ {
-		switch doc[i] {
-		case '"':
-			for i++; i < len(doc) && doc[i] != '"'; i++ {
-				if doc[i] == '\\' {
-					i++
-				}
-			}
-		case '[', '{':
-			if depth++; depth > maxRuntimeDataDepth {
-				return verify.Errorf(verify.ErrLimit, "runtime data: nesting deeper than %d at byte %d", maxRuntimeDataDepth, i)
-			}
-			values++ // the first element or member
-		case ']', '}':
-			depth--
-		case ',':
-			values++
-		}
-		if values > maxRuntimeDataValues {
-			return verify.Errorf(verify.ErrLimit, "runtime data: more than %d values (byte %d)", maxRuntimeDataValues, i)
-		}
-	}
-	return nil
 }

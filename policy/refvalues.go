@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -22,6 +23,18 @@ const (
 	MaxEntries       = 10000   // entries in one document
 	MaxValuesInEntry = 4096    // values in one entry
 	MaxValueSize     = 4096    // bytes of one value's text
+	// MaxDocumentNodes bounds the structure of a document before it is
+	// decoded: the JSON and YAML decoders allocate hundreds of bytes per
+	// node, so a document of a few megabytes of short values would cost
+	// gigabytes. JSON counts array elements and object members; YAML counts
+	// the indicators that can open a node (",", "[", "{", "?", and "-" or
+	// ":" before a blank), an upper bound on its nodes. Ten thousand
+	// entries of a few values each fit.
+	MaxDocumentNodes = 1 << 16
+	// maxJSONDepth bounds JSON nesting before decoding; a valid document
+	// nests four deep, and deeper values up to this bound are refused as
+	// nested values (ErrMalformed).
+	maxJSONDepth = 8
 )
 
 // ReferenceValues are named sets of expected values, each value with an
@@ -95,6 +108,9 @@ func ParseReferenceValues(doc []byte) (*ReferenceValues, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "reference values: empty document")
 	}
 	if trimmed[0] == '{' {
+		if err := jsonbound.Check(trimmed, "reference values (JSON)", maxJSONDepth, MaxDocumentNodes); err != nil {
+			return nil, err
+		}
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		dec.UseNumber()
@@ -105,6 +121,9 @@ func ParseReferenceValues(doc []byte) (*ReferenceValues, error) {
 			return nil, verify.Errorf(verify.ErrMalformed, "reference values (JSON): trailing data after the document")
 		}
 	} else {
+		if err := boundYAML(trimmed); err != nil {
+			return nil, err
+		}
 		var err error
 		if d, err = decodeYAML(trimmed); err != nil {
 			return nil, err
@@ -129,6 +148,9 @@ func FromEntries(entries ...Entry) (*ReferenceValues, error) {
 		}
 		texts, err := valueTexts(e.Value)
 		if err != nil {
+			if verify.KindOf(err) != nil {
+				return nil, fmt.Errorf("reference values[%d] %q: %w", i, e.Name, err)
+			}
 			return nil, verify.Errorf(verify.ErrMalformed, "reference values[%d] %q: %w", i, e.Name, err)
 		}
 		var exp time.Time
@@ -155,7 +177,7 @@ func valueTexts(v any) ([]string, error) {
 		return nil, fmt.Errorf("empty value list")
 	}
 	if len(list) > MaxValuesInEntry {
-		return nil, fmt.Errorf("%d values, limit %d", len(list), MaxValuesInEntry)
+		return nil, verify.Errorf(verify.ErrLimit, "%d values, limit %d", len(list), MaxValuesInEntry)
 	}
 	out := make([]string, 0, len(list))
 	for j, x := range list {
@@ -288,6 +310,9 @@ func decodeYAML(doc []byte) (Document, error) {
 	for i, e := range yd.ReferenceValues {
 		v, err := yamlValue(&e.Value)
 		if err != nil {
+			if verify.KindOf(err) != nil {
+				return Document{}, fmt.Errorf("reference values[%d] %q: %w", i, e.Name, err)
+			}
 			return Document{}, verify.Errorf(verify.ErrMalformed, "reference values[%d] %q: %w", i, e.Name, err)
 		}
 		d.ReferenceValues = append(d.ReferenceValues, Entry{Name: e.Name, Value: v, Expiration: e.Expiration})
@@ -301,7 +326,7 @@ func yamlValue(n *yaml.Node) (any, error) {
 		return yamlScalar(n)
 	case yaml.SequenceNode:
 		if len(n.Content) > MaxValuesInEntry {
-			return nil, fmt.Errorf("%d values, limit %d", len(n.Content), MaxValuesInEntry)
+			return nil, verify.Errorf(verify.ErrLimit, "%d values, limit %d", len(n.Content), MaxValuesInEntry)
 		}
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
@@ -333,4 +358,45 @@ func yamlScalar(n *yaml.Node) (any, error) {
 		return b, nil
 	}
 	return n.Value, nil
+}
+
+// boundYAML refuses, with ErrLimit, a YAML document with more than
+// MaxDocumentNodes indicators that can open a node: every node after the
+// first is introduced by a flow separator or opener (",", "[", "{"), an
+// explicit key ("?"), a block sequence entry ("-" before a blank) or a
+// mapping value (":" before a blank or a flow indicator, or after a quoted
+// or flow key). Such bytes inside scalars and comments are counted too: the
+// count is an upper bound, found in one pass without allocating, and
+// hexadecimal values, names and timestamps hold none of them.
+func boundYAML(doc []byte) error {
+	nodes := 0
+	for i, c := range doc {
+		switch c {
+		case ',', '[', '{', '?':
+		case '-':
+			if !blankAt(doc, i+1) {
+				continue
+			}
+		case ':':
+			if !blankAt(doc, i+1) && !flowAt(doc, i+1) && (i == 0 || !strings.ContainsRune(`"']}`, rune(doc[i-1]))) {
+				continue
+			}
+		default:
+			continue
+		}
+		if nodes++; nodes > MaxDocumentNodes {
+			return verify.Errorf(verify.ErrLimit, "reference values (YAML): more than %d nodes (byte %d)", MaxDocumentNodes, i)
+		}
+	}
+	return nil
+}
+
+// blankAt reports whether doc ends at i or holds a blank or a line break there.
+func blankAt(doc []byte, i int) bool {
+	return i >= len(doc) || doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r'
+}
+
+// flowAt reports whether doc holds a flow indicator at i.
+func flowAt(doc []byte, i int) bool {
+	return i < len(doc) && strings.IndexByte(",[]{}", doc[i]) >= 0
 }

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/sha512"
 	"encoding/binary"
-	"fmt"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/trustfactory/attest/internal/tcglog"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -17,33 +17,32 @@ const (
 	maxCCELSize      = 8 << 20
 	maxCCELEvents    = 16384
 	maxCCELEventData = 1 << 20
-	maxAlgorithms    = 8
 )
 
 const (
 	algSHA384 = 0x000c
+	aaelTag   = 0x4141454c
 
-	evNoAction                   = 0x03
-	evSeparator                  = 0x04
-	evEventTag                   = 0x06
-	evIPL                        = 0x0d
-	evEFIBootServicesApplication = 0x80000003
-	aaelTag                      = 0x4141454c
+	evNoAction                   = tcglog.EvNoAction
+	evSeparator                  = tcglog.EvSeparator
+	evEventTag                   = tcglog.EvEventTag
+	evIPL                        = tcglog.EvIPL
+	evEFIBootServicesApplication = tcglog.EvEFIBootServicesApp
 )
 
-var eventTypeNames = map[uint32]string{
-	0x00: "EV_PREBOOT_CERT", 0x01: "EV_POST_CODE", 0x02: "EV_UNUSED", 0x03: "EV_NO_ACTION", 0x04: "EV_SEPARATOR",
-	0x05: "EV_ACTION", 0x06: "EV_EVENT_TAG", 0x07: "EV_S_CRTM_CONTENTS", 0x08: "EV_S_CRTM_VERSION", 0x09: "EV_CPU_MICROCODE",
-	0x0a: "EV_PLATFORM_CONFIG_FLAGS", 0x0b: "EV_TABLE_OF_DEVICES", 0x0c: "EV_COMPACT_HASH", 0x0d: "EV_IPL",
-	0x0e: "EV_IPL_PARTITION_DATA", 0x0f: "EV_NONHOST_CODE", 0x10: "EV_NONHOST_CONFIG", 0x11: "EV_NONHOST_INFO",
-	0x12:       "EV_OMIT_BOOT_DEVICE_EVENTS",
-	0x80000001: "EV_EFI_VARIABLE_DRIVER_CONFIG", 0x80000002: "EV_EFI_VARIABLE_BOOT",
-	0x80000003: "EV_EFI_BOOT_SERVICES_APPLICATION", 0x80000004: "EV_EFI_BOOT_SERVICES_DRIVER",
-	0x80000005: "EV_EFI_RUNTIME_SERVICES_DRIVER", 0x80000006: "EV_EFI_GPT_EVENT", 0x80000007: "EV_EFI_ACTION",
-	0x80000008: "EV_EFI_PLATFORM_FIRMWARE_BLOB", 0x80000009: "EV_EFI_HANDOFF_TABLES",
-	0x8000000a: "EV_EFI_PLATFORM_FIRMWARE_BLOB2", 0x8000000b: "EV_EFI_HANDOFF_TABLES2",
-	0x8000000c: "EV_EFI_VARIABLE_BOOT2", 0x80000010: "EV_EFI_HCRTM_EVENT", 0x800000e0: "EV_EFI_VARIABLE_AUTHORITY",
-	0x800000e1: "EV_EFI_SPDM_FIRMWARE_BLOB", 0x800000e2: "EV_EFI_SPDM_FIRMWARE_CONFIG",
+// ccelFormat frames the ACPI CCEL area: a crypto-agile log padded after its
+// last event. Events need not carry a digest of every declared algorithm
+// (Trustee's runtime agent writes only the SHA-384 one it extends), but
+// carry at most one of each.
+func ccelFormat() tcglog.Format {
+	return tcglog.Format{
+		Name:         "CCEL",
+		MaxSize:      maxCCELSize,
+		MaxEvents:    maxCCELEvents,
+		MaxEventData: maxCCELEventData,
+		NotAgile:     verify.ErrMalformed,
+		Padded:       true,
+	}
 }
 
 // Event is one entry of a CC event log. Replay checks only Digest against
@@ -73,117 +72,42 @@ type EventLog struct {
 	RTMR3Unlogged bool
 }
 
-type elReader struct {
-	b   []byte
-	off int
-}
-
-func (r *elReader) need(n int, what string) ([]byte, error) {
-	if n < 0 || n > len(r.b)-r.off {
-		return nil, verify.Errorf(verify.ErrMalformed, "CCEL %s at offset %#x: need %d bytes, %d left", what, r.off, n, len(r.b)-r.off)
-	}
-	s := r.b[r.off : r.off+n]
-	r.off += n
-	return s, nil
-}
-
-func (r *elReader) u32(what string) (uint32, error) {
-	s, err := r.need(4, what)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(s), nil
-}
-
 // ParseCCEL parses a TCG2 crypto-agile event log as found in the ACPI CCEL
 // area. Parsing stops at the padding (8 bytes of 0xFF or 0x00) after the last
-// event. Every event must carry a SHA-384 digest.
+// event. Every event must carry a SHA-384 digest, and at most one digest of
+// each algorithm the Spec ID event declares.
 func ParseCCEL(b []byte) (*EventLog, error) {
-	if len(b) > maxCCELSize {
-		return nil, verify.Errorf(verify.ErrLimit, "CCEL: %d bytes exceeds the cap of %d", len(b), maxCCELSize)
-	}
-	r := &elReader{b: b}
-	// Legacy-format first event carrying TCG_EfiSpecIdEvent.
-	hdr, err := r.need(32, "Spec ID event header")
+	d, err := tcglog.NewDecoder(b, ccelFormat())
 	if err != nil {
 		return nil, err
 	}
-	if t := binary.LittleEndian.Uint32(hdr[4:]); t != evNoAction {
-		return nil, verify.Errorf(verify.ErrMalformed, "CCEL first event: expected EV_NO_ACTION, got type %#x", t)
+	sha384 := -1
+	for i, a := range d.Algs() {
+		if a.ID == algSHA384 && a.Size == sha512.Size384 {
+			sha384 = i
+		}
 	}
-	size := int(binary.LittleEndian.Uint32(hdr[28:]))
-	spec, err := r.need(size, "Spec ID event")
-	if err != nil {
-		return nil, err
-	}
-	sizes, err := parseSpecID(spec)
-	if err != nil {
-		return nil, err
+	if sha384 < 0 {
+		return nil, verify.Errorf(verify.ErrMalformed, "CCEL Spec ID event: no SHA-384 (48-byte) digests declared")
 	}
 	log := &EventLog{}
-	for seq := 0; ; seq++ {
-		if len(b)-r.off < 8 {
-			break
-		}
-		next := b[r.off : r.off+8]
-		if bytes.Equal(next, bytes.Repeat([]byte{0xff}, 8)) || bytes.Equal(next, make([]byte, 8)) {
-			break
-		}
-		if seq >= maxCCELEvents {
-			return nil, verify.Errorf(verify.ErrLimit, "CCEL: more than %d events", maxCCELEvents)
-		}
-		ev := Event{Seq: seq}
-		if ev.MRIndex, err = r.u32("MR index"); err != nil {
-			return nil, err
-		}
-		if ev.Type, err = r.u32("event type"); err != nil {
-			return nil, err
-		}
-		n, err := r.u32("digest count")
+	var raw tcglog.Event
+	for {
+		more, err := d.Next(&raw)
 		if err != nil {
 			return nil, err
 		}
-		if n == 0 || n > maxAlgorithms {
-			return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: %d digests", seq, n)
+		if !more {
+			return log, nil
 		}
-		for i := uint32(0); i < n; i++ {
-			a, err := r.need(2, "digest algorithm")
-			if err != nil {
-				return nil, err
-			}
-			alg := binary.LittleEndian.Uint16(a)
-			sz, ok := sizes[alg]
-			if !ok {
-				return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: digest algorithm %#x not declared in the Spec ID event", seq, alg)
-			}
-			d, err := r.need(sz, "digest")
-			if err != nil {
-				return nil, err
-			}
-			if alg == algSHA384 {
-				ev.Digest = d
-			}
-		}
+		ev := Event{Seq: raw.Seq - 1, MRIndex: raw.Index, Type: raw.Type, Digest: raw.Digests[sha384], Data: raw.Data}
 		if ev.Digest == nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: no SHA-384 digest", seq)
-		}
-		dsz, err := r.u32("event size")
-		if err != nil {
-			return nil, err
-		}
-		if dsz > maxCCELEventData {
-			return nil, verify.Errorf(verify.ErrLimit, "CCEL event %d: %d bytes of data exceeds the cap of %d", seq, dsz, maxCCELEventData)
-		}
-		if ev.Data, err = r.need(int(dsz), "event data"); err != nil {
-			return nil, err
+			return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: no SHA-384 digest", ev.Seq)
 		}
 		if ev.MRIndex > 4 && ev.Type != evNoAction {
-			return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: MR index %d out of range 0..4", seq, ev.MRIndex)
+			return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: MR index %d out of range 0..4", ev.Seq, ev.MRIndex)
 		}
-		ev.TypeName = eventTypeNames[ev.Type]
-		if ev.TypeName == "" {
-			ev.TypeName = fmt.Sprintf("EV_UNKNOWN_%#x", ev.Type)
-		}
+		ev.TypeName = tcglog.TypeName(ev.Type)
 		sum := sha512.Sum384(ev.Data)
 		ev.DigestMatches = bytes.Equal(sum[:], ev.Digest)
 		ev.Text = printable(ev.Data)
@@ -201,12 +125,11 @@ func ParseCCEL(b []byte) (*EventLog, error) {
 		}
 		if ev.Type == evSeparator {
 			if !ev.DigestMatches || (!bytes.Equal(ev.Data, []byte{0, 0, 0, 0}) && !bytes.Equal(ev.Data, []byte{0xff, 0xff, 0xff, 0xff})) {
-				return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: separator with data %x and a digest that matches it: %v", seq, ev.Data, ev.DigestMatches)
+				return nil, verify.Errorf(verify.ErrMalformed, "CCEL event %d: separator with data %x and a digest that matches it: %v", ev.Seq, ev.Data, ev.DigestMatches)
 			}
 		}
 		log.Events = append(log.Events, ev)
 	}
-	return log, nil
 }
 
 // CheckSeparators rejects a log with more than one separator on any CC MR
@@ -231,29 +154,6 @@ func (l *EventLog) CheckSeparators() error {
 	return nil
 }
 
-func parseSpecID(b []byte) (map[uint16]int, error) {
-	if len(b) < 28 || !bytes.Equal(b[:16], []byte("Spec ID Event03\x00")) {
-		return nil, verify.Errorf(verify.ErrMalformed, "CCEL Spec ID event: bad signature or size %d", len(b))
-	}
-	n := binary.LittleEndian.Uint32(b[24:])
-	if n == 0 || n > maxAlgorithms || int(n)*4 > len(b)-28 {
-		return nil, verify.Errorf(verify.ErrMalformed, "CCEL Spec ID event: %d algorithms", n)
-	}
-	sizes := make(map[uint16]int, n)
-	for i := 0; i < int(n); i++ {
-		alg := binary.LittleEndian.Uint16(b[28+4*i:])
-		sz := int(binary.LittleEndian.Uint16(b[30+4*i:]))
-		if sz == 0 || sz > 64 {
-			return nil, verify.Errorf(verify.ErrMalformed, "CCEL Spec ID event: algorithm %#x with digest size %d", alg, sz)
-		}
-		sizes[alg] = sz
-	}
-	if sizes[algSHA384] != 48 {
-		return nil, verify.Errorf(verify.ErrMalformed, "CCEL Spec ID event: no SHA-384 (48-byte) digests declared")
-	}
-	return sizes, nil
-}
-
 // Replay extends the SHA-384 digests of the events of CC MR index 1..4 into
 // RTMR0..3 and compares them with rtmrs from the quote. With unloggedRTMR3,
 // RTMR3 is not compared (and the log is marked so) when the log has no RTMR3
@@ -261,6 +161,7 @@ func parseSpecID(b []byte) (map[uint16]int, error) {
 // reported unverified.
 func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 	var acc [4][48]byte
+	h := sha512.New384()
 	rtmr3Logged := false
 	for _, e := range l.Events {
 		if e.Type == evNoAction {
@@ -273,10 +174,7 @@ func (l *EventLog) Replay(rtmrs [4][48]byte, unloggedRTMR3 bool) error {
 		}
 		i := e.MRIndex - 1
 		rtmr3Logged = rtmr3Logged || i == 3
-		h := sha512.New384()
-		h.Write(acc[i][:])
-		h.Write(e.Digest)
-		h.Sum(acc[i][:0])
+		tcglog.Extend(h, acc[i][:], e.Digest)
 	}
 	unloggedRTMR3 = unloggedRTMR3 && !rtmr3Logged
 	for i := range acc {

@@ -3,6 +3,7 @@ package tdx
 import (
 	"encoding/binary"
 
+	"github.com/trustfactory/attest/internal/bytereader"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -101,42 +102,6 @@ type Quote struct {
 	TrailingBytes int
 }
 
-// reader walks a byte slice with bounds checks; the first failure sticks.
-type reader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *reader) take(n int, field string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(r.b)-r.off {
-		r.err = verify.Errorf(verify.ErrMalformed, "quote field %s at offset %#x: need %d bytes, %d left", field, r.off, n, len(r.b)-r.off)
-		return nil
-	}
-	s := r.b[r.off : r.off+n]
-	r.off += n
-	return s
-}
-
-func (r *reader) u16(field string) uint16 {
-	s := r.take(2, field)
-	if s == nil {
-		return 0
-	}
-	return binary.LittleEndian.Uint16(s)
-}
-
-func (r *reader) u32(field string) uint32 {
-	s := r.take(4, field)
-	if s == nil {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(s)
-}
-
 // ParseQuote parses a raw TDX quote of version 4 or 5 strictly: every length
 // is checked against the bytes left, unsupported versions, key types, TEE
 // types, body types and certification data types are rejected, and trailing
@@ -148,10 +113,10 @@ func ParseQuote(b []byte) (*Quote, error) {
 		return nil, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(b), MaxQuoteSize)
 	}
 	q := &Quote{}
-	r := &reader{b: b}
-	h := r.take(headerSize, "header")
-	if r.err != nil {
-		return nil, r.err
+	r := bytereader.New(b, bytereader.LittleEndian, "quote")
+	h := r.Take(headerSize, "header")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	q.Header.Version = binary.LittleEndian.Uint16(h[0:])
 	q.Header.AttKeyType = binary.LittleEndian.Uint16(h[2:])
@@ -174,10 +139,10 @@ func ParseQuote(b []byte) (*Quote, error) {
 	bodyLen := body10Size
 	q.BodyType = bodyTypeTDX10
 	if q.Header.Version == 5 {
-		q.BodyType = r.u16("body type")
-		size := r.u32("body size")
-		if r.err != nil {
-			return nil, r.err
+		q.BodyType = r.U16("body type")
+		size := r.U32("body size")
+		if err := r.Err(); err != nil {
+			return nil, err
 		}
 		switch {
 		case q.BodyType == bodyTypeTDX10 && size == body10Size:
@@ -188,51 +153,50 @@ func ParseQuote(b []byte) (*Quote, error) {
 				body10Size, body15Size, q.BodyType, size)
 		}
 	}
-	body := r.take(bodyLen, "body")
-	if r.err != nil {
-		return nil, r.err
+	body := r.Take(bodyLen, "body")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	parseBody(&q.Body, body)
-	q.Signed = b[:r.off:r.off]
+	q.Signed = b[:r.Offset():r.Offset()]
 
-	sigLen := r.u32("signature data length")
-	if r.err != nil {
-		return nil, r.err
+	sigLen := r.U32("signature data length")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	if int64(sigLen) > int64(len(b)-r.off) {
-		return nil, verify.Errorf(verify.ErrMalformed, "quote signature data length: field says %d, only %d bytes follow", sigLen, len(b)-r.off)
+	if int64(sigLen) > int64(r.Left()) {
+		return nil, verify.Errorf(verify.ErrMalformed, "quote signature data length: field says %d, only %d bytes follow", sigLen, r.Left())
 	}
 	// Bytes after the signature data are outside every signature and are
 	// never parsed: quotes are often handed over in zero-padded buffers.
-	q.TrailingBytes = len(b) - r.off - int(sigLen)
-	b = b[:r.off+int(sigLen)]
-	r.b = b
-	copy(q.Signature[:], r.take(ecdsaSigSize, "signature"))
-	copy(q.AttestationKey[:], r.take(ecdsaKeySize, "attestation key"))
-	certType := r.u16("certification data type")
-	certSize := r.u32("certification data size")
-	if r.err != nil {
-		return nil, r.err
+	q.TrailingBytes = r.Left() - int(sigLen)
+	r.Truncate(int(sigLen), "signature data")
+	copy(q.Signature[:], r.Take(ecdsaSigSize, "signature"))
+	copy(q.AttestationKey[:], r.Take(ecdsaKeySize, "attestation key"))
+	certType := r.U16("certification data type")
+	certSize := r.U32("certification data size")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if certType != certTypeQEReport {
 		return nil, verify.Errorf(verify.ErrMalformed, "quote certification data type: expected %d (QE report), got %d", certTypeQEReport, certType)
 	}
-	if int64(certSize) != int64(len(b)-r.off) {
-		return nil, verify.Errorf(verify.ErrMalformed, "quote certification data size: field says %d, %d bytes follow", certSize, len(b)-r.off)
+	if int64(certSize) != int64(r.Left()) {
+		return nil, verify.Errorf(verify.ErrMalformed, "quote certification data size: field says %d, %d bytes follow", certSize, r.Left())
 	}
-	q.CertData = b[r.off:len(b):len(b)]
-	rep := r.take(enclaveReportSize, "QE report")
-	if r.err != nil {
-		return nil, r.err
+	q.CertData = b[r.Offset() : r.Offset()+r.Left() : r.Offset()+r.Left()]
+	rep := r.Take(enclaveReportSize, "QE report")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	parseEnclaveReport(&q.QEReport, rep)
-	copy(q.QEReportSignature[:], r.take(ecdsaSigSize, "QE report signature"))
-	authLen := r.u16("QE auth data size")
-	q.QEAuthData = r.take(int(authLen), "QE auth data")
-	innerType := r.u16("PCK certification data type")
-	innerSize := r.u32("PCK certification data size")
-	if r.err != nil {
-		return nil, r.err
+	copy(q.QEReportSignature[:], r.Take(ecdsaSigSize, "QE report signature"))
+	authLen := r.U16("QE auth data size")
+	q.QEAuthData = r.Take(int(authLen), "QE auth data")
+	innerType := r.U16("PCK certification data type")
+	innerSize := r.U32("PCK certification data size")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if innerType != certTypePCKChain {
 		return nil, verify.Errorf(verify.ErrMalformed, "QE certification data type: expected %d (PCK chain), got %d", certTypePCKChain, innerType)
@@ -240,12 +204,12 @@ func ParseQuote(b []byte) (*Quote, error) {
 	if innerSize > maxPCKChainPEMLen {
 		return nil, verify.Errorf(verify.ErrLimit, "PCK certificate chain: %d bytes exceeds the cap of %d", innerSize, maxPCKChainPEMLen)
 	}
-	if int64(innerSize) != int64(len(b)-r.off) {
-		return nil, verify.Errorf(verify.ErrMalformed, "PCK certification data size: field says %d, %d bytes follow", innerSize, len(b)-r.off)
+	if int64(innerSize) != int64(r.Left()) {
+		return nil, verify.Errorf(verify.ErrMalformed, "PCK certification data size: field says %d, %d bytes follow", innerSize, r.Left())
 	}
-	q.PCKChainPEM = r.take(int(innerSize), "PCK certificate chain")
-	if r.err != nil {
-		return nil, r.err
+	q.PCKChainPEM = r.Take(int(innerSize), "PCK certificate chain")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	return q, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -265,6 +266,12 @@ func looksLikeQuote(b []byte) bool {
 	return (ver == 4 || ver == 5) && key == attKeyTypeP256 && tee == teeTypeTDX
 }
 
+// Bounds of the JSON evidence wrapper's structure, checked before decoding.
+const (
+	maxEvidenceDepth  = 4
+	maxEvidenceValues = 16
+)
+
 type trusteeEvidence struct {
 	Quote      string  `json:"quote"`
 	CCEventLog *string `json:"cc_eventlog"`
@@ -283,6 +290,13 @@ func decodeEvidence(evidence []byte) (quote, ccel []byte, err error) {
 		// The claims keep slices of the quote: they must not alias the
 		// caller's buffer (the JSON path decodes into a new one).
 		return bytes.Clone(evidence), nil, nil
+	}
+	// The wrapper holds two strings: refuse, before decoding, the shapes
+	// whose decode allocates many times their size (megabytes of repeated
+	// or nested members), leaving room for the few members that the decoder
+	// refuses with ErrMalformed.
+	if err := jsonbound.Check(evidence, "TDX JSON evidence", maxEvidenceDepth, maxEvidenceValues); err != nil {
+		return nil, nil, err
 	}
 	var e trusteeEvidence
 	dec := json.NewDecoder(bytes.NewReader(evidence))

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trustfactory/attest/internal/tcglog"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -50,7 +51,6 @@ func Replay(log *EventLog, bank crypto.Hash, quoted map[int][]byte) error {
 	var touched, extended [maxPCRs]bool
 	localitySet := false
 	h := bank.New()
-	buf := make([]byte, 0, 2*size)
 	for i := range log.Events {
 		ev := &log.Events[i]
 		if ev.Type == EvNoAction {
@@ -76,10 +76,7 @@ func Replay(log *EventLog, bank crypto.Hash, quoted map[int][]byte) error {
 			pcrs[ev.PCR] = make([]byte, size)
 		}
 		touched[ev.PCR], extended[ev.PCR] = true, true
-		h.Reset()
-		buf = append(append(buf[:0], pcrs[ev.PCR]...), ev.Digest(bank)...)
-		h.Write(buf)
-		pcrs[ev.PCR] = h.Sum(pcrs[ev.PCR][:0])
+		pcrs[ev.PCR] = tcglog.Extend(h, pcrs[ev.PCR], ev.Digest(bank))
 	}
 	var bad []int
 	for i := range maxPCRs {
@@ -664,10 +661,7 @@ func newReplayedLog(log *EventLog, bank crypto.Hash, claims *LogClaims) *replaye
 			e.Data = nil // only Seq, PCR and Type name it in errors
 			r.first[ev.PCR], r.at[ev.PCR] = &e, i
 		}
-		h.Reset()
-		h.Write(r.pcrs[ev.PCR])
-		h.Write(ev.Digest(bank))
-		r.pcrs[ev.PCR] = h.Sum(r.pcrs[ev.PCR][:0])
+		r.pcrs[ev.PCR] = tcglog.Extend(h, r.pcrs[ev.PCR], ev.Digest(bank))
 	}
 	return r
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/trustfactory/attest/internal/bytereader"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -77,84 +78,25 @@ func algFromHash(h crypto.Hash) uint16 {
 	return 0
 }
 
-// reader is a big-endian cursor over TPM marshalled bytes. The first failure
-// sticks: later reads return zero values and err keeps the first cause.
-type reader struct {
-	b    []byte
-	off  int
-	what string // structure name for messages
-	err  error
-}
+// reader is the shared bounded reader in the big-endian order of TPM
+// marshalled structures, with the TPM's sized buffers and PCR selections.
+type reader struct{ bytereader.Reader }
 
-func (r *reader) fail(kind error, format string, args ...any) {
-	if r.err == nil {
-		r.err = verify.Errorf(kind, "%s at offset %d: "+format, append([]any{r.what, r.off}, args...)...)
-	}
-}
-
-func (r *reader) take(n int, field string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(r.b)-r.off {
-		r.fail(verify.ErrMalformed, "field %s needs %d bytes, %d left", field, n, len(r.b)-r.off)
-		return nil
-	}
-	out := r.b[r.off : r.off+n : r.off+n]
-	r.off += n
-	return out
-}
-
-func (r *reader) u8(field string) uint8 {
-	b := r.take(1, field)
-	if b == nil {
-		return 0
-	}
-	return b[0]
-}
-
-func (r *reader) u16(field string) uint16 {
-	b := r.take(2, field)
-	if b == nil {
-		return 0
-	}
-	return binary.BigEndian.Uint16(b)
-}
-
-func (r *reader) u32(field string) uint32 {
-	b := r.take(4, field)
-	if b == nil {
-		return 0
-	}
-	return binary.BigEndian.Uint32(b)
-}
-
-func (r *reader) u64(field string) uint64 {
-	b := r.take(8, field)
-	if b == nil {
-		return 0
-	}
-	return binary.BigEndian.Uint64(b)
+func newReader(b []byte, what string) *reader {
+	return &reader{bytereader.New(b, bytereader.BigEndian, what)}
 }
 
 // tpm2b reads a TPM2B_* buffer whose size may not exceed max.
 func (r *reader) tpm2b(field string, max int) []byte {
-	n := int(r.u16(field + ".size"))
-	if r.err != nil {
+	n := int(r.U16(field + ".size"))
+	if r.Err() != nil {
 		return nil
 	}
 	if n > max {
-		r.fail(verify.ErrMalformed, "field %s: size %d exceeds the maximum %d", field, n, max)
+		r.Fail(verify.ErrMalformed, "field %s: size %d exceeds the maximum %d", field, n, max)
 		return nil
 	}
-	return r.take(n, field)
-}
-
-func (r *reader) end() error {
-	if r.err == nil && r.off != len(r.b) {
-		r.fail(verify.ErrMalformed, "%d trailing bytes", len(r.b)-r.off)
-	}
-	return r.err
+	return r.Take(n, field)
 }
 
 // ClockInfo is TPMS_CLOCK_INFO from a quote.
@@ -187,67 +129,67 @@ type Attest struct {
 // TPM_GENERATED_VALUE and the type TPM_ST_ATTEST_QUOTE. Every size is checked
 // against the bytes left; trailing bytes are an error.
 func ParseAttest(b []byte) (*Attest, error) {
-	r := &reader{b: b, what: "TPMS_ATTEST"}
-	if magic := r.u32("magic"); r.err == nil && magic != tpmGeneratedValue {
+	r := newReader(b, "TPMS_ATTEST")
+	if magic := r.U32("magic"); r.Err() == nil && magic != tpmGeneratedValue {
 		return nil, verify.Errorf(verify.ErrMalformed, "TPMS_ATTEST magic: expected %#08x (TPM_GENERATED_VALUE), got %#08x", uint32(tpmGeneratedValue), magic)
 	}
-	if typ := r.u16("type"); r.err == nil && typ != stAttestQuote {
+	if typ := r.U16("type"); r.Err() == nil && typ != stAttestQuote {
 		return nil, verify.Errorf(verify.ErrMalformed, "TPMS_ATTEST type: expected %#04x (TPM_ST_ATTEST_QUOTE), got %#04x", stAttestQuote, typ)
 	}
 	a := &Attest{Raw: b}
 	a.QualifiedSigner = r.tpm2b("qualifiedSigner", maxNameSize)
 	a.ExtraData = r.tpm2b("extraData", maxDataSize)
-	a.Clock.Clock = r.u64("clockInfo.clock")
-	a.Clock.ResetCount = r.u32("clockInfo.resetCount")
-	a.Clock.RestartCount = r.u32("clockInfo.restartCount")
-	switch safe := r.u8("clockInfo.safe"); safe {
+	a.Clock.Clock = r.U64("clockInfo.clock")
+	a.Clock.ResetCount = r.U32("clockInfo.resetCount")
+	a.Clock.RestartCount = r.U32("clockInfo.restartCount")
+	switch safe := r.U8("clockInfo.safe"); safe {
 	case 0:
 	case 1:
 		a.Clock.Safe = true
 	default:
-		r.fail(verify.ErrMalformed, "clockInfo.safe: expected 0 or 1, got %d", safe)
+		r.Fail(verify.ErrMalformed, "clockInfo.safe: expected 0 or 1, got %d", safe)
 	}
-	a.FirmwareVersion = r.u64("firmwareVersion")
+	a.FirmwareVersion = r.U64("firmwareVersion")
 	a.Selection = r.pcrSelection()
 	a.PCRDigest = r.tpm2b("pcrDigest", maxDigestSize)
-	if err := r.end(); err != nil {
+	if err := r.Done(); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
 func (r *reader) pcrSelection() []PCRSelection {
-	n := r.u32("pcrSelect.count")
-	if r.err != nil {
+	n := r.U32("pcrSelect.count")
+	if r.Err() != nil {
 		return nil
 	}
 	if n > maxBanks {
-		r.fail(verify.ErrMalformed, "pcrSelect.count %d exceeds %d", n, maxBanks)
+		r.Fail(verify.ErrMalformed, "pcrSelect.count %d exceeds %d", n, maxBanks)
 		return nil
 	}
 	out := make([]PCRSelection, 0, n)
 	for i := range int(n) {
-		alg := r.u16("pcrSelect.hash")
-		size := int(r.u8("pcrSelect.sizeofSelect"))
-		if r.err != nil {
+		alg := r.U16("pcrSelect.hash")
+		size := int(r.U8("pcrSelect.sizeofSelect"))
+		if r.Err() != nil {
 			return nil
 		}
 		if size > maxSelect {
-			r.fail(verify.ErrMalformed, "pcrSelect[%d].sizeofSelect %d exceeds %d", i, size, maxSelect)
+			r.Fail(verify.ErrMalformed, "pcrSelect[%d].sizeofSelect %d exceeds %d", i, size, maxSelect)
 			return nil
 		}
-		bits := r.take(size, "pcrSelect.pcrSelect")
-		if r.err != nil {
+		bits := r.Take(size, "pcrSelect.pcrSelect")
+		if r.Err() != nil {
 			return nil
 		}
 		h := hashFromAlg(alg)
 		if h == 0 {
-			r.fail(verify.ErrUnsupported, "pcrSelect[%d].hash %#04x is not a supported hash", i, alg)
+			r.Fail(verify.ErrUnsupported, "pcrSelect[%d].hash %#04x is not a supported hash", i, alg)
 			return nil
 		}
 		for _, s := range out {
 			if s.Hash == h {
-				r.fail(verify.ErrMalformed, "pcrSelect lists bank %v twice", h)
+				r.Fail(verify.ErrMalformed, "pcrSelect lists bank %v twice", h)
 				return nil
 			}
 		}
@@ -259,7 +201,7 @@ func (r *reader) pcrSelection() []PCRSelection {
 				}
 				idx := j*8 + k
 				if idx >= maxPCRs {
-					r.fail(verify.ErrMalformed, "pcrSelect[%d] selects PCR %d, beyond the %d PCRs of a PC Client TPM", i, idx, maxPCRs)
+					r.Fail(verify.ErrMalformed, "pcrSelect[%d] selects PCR %d, beyond the %d PCRs of a PC Client TPM", i, idx, maxPCRs)
 					return nil
 				}
 				sel.PCRs = append(sel.PCRs, idx)
@@ -281,11 +223,11 @@ type Signature struct {
 // ParseSignature parses a TPMT_SIGNATURE of scheme RSASSA, RSAPSS or ECDSA
 // with a SHA-1/SHA-2 hash. Trailing bytes are an error.
 func ParseSignature(b []byte) (*Signature, error) {
-	r := &reader{b: b, what: "TPMT_SIGNATURE"}
-	s := &Signature{Alg: r.u16("sigAlg")}
-	hashAlg := r.u16("hash")
-	if r.err != nil {
-		return nil, r.err
+	r := newReader(b, "TPMT_SIGNATURE")
+	s := &Signature{Alg: r.U16("sigAlg")}
+	hashAlg := r.U16("hash")
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
 	switch s.Alg {
 	case algRSASSA, algRSAPSS:
@@ -296,7 +238,7 @@ func ParseSignature(b []byte) (*Signature, error) {
 	default:
 		return nil, verify.Errorf(verify.ErrUnsupported, "TPMT_SIGNATURE sigAlg %#04x: only RSASSA, RSAPSS and ECDSA are supported", s.Alg)
 	}
-	if err := r.end(); err != nil {
+	if err := r.Done(); err != nil {
 		return nil, err
 	}
 	if s.Hash = hashFromAlg(hashAlg); s.Hash == 0 {
@@ -320,27 +262,27 @@ type Public struct {
 // parsePublicArea parses a TPMT_PUBLIC of type RSA or ECC. Building the
 // crypto key is left to publicKey so that errors there carry their own kind.
 func parsePublicArea(b []byte) (*Public, []byte, []byte, error) {
-	r := &reader{b: b, what: "TPMT_PUBLIC"}
-	p := &Public{Type: r.u16("type")}
-	nameAlg := r.u16("nameAlg")
-	p.Attributes = r.u32("objectAttributes")
+	r := newReader(b, "TPMT_PUBLIC")
+	p := &Public{Type: r.U16("type")}
+	nameAlg := r.U16("nameAlg")
+	p.Attributes = r.U32("objectAttributes")
 	r.tpm2b("authPolicy", maxDigestSize)
-	if r.err != nil {
-		return nil, nil, nil, r.err
+	if r.Err() != nil {
+		return nil, nil, nil, r.Err()
 	}
 	p.NameAlg = hashFromAlg(nameAlg)
 	symmetric := func() {
-		if alg := r.u16("symmetric.algorithm"); alg != algNull {
-			r.u16("symmetric.keyBits")
-			r.u16("symmetric.mode")
+		if alg := r.U16("symmetric.algorithm"); alg != algNull {
+			r.U16("symmetric.keyBits")
+			r.U16("symmetric.mode")
 		}
 	}
 	scheme := func() {
-		p.SchemeAlg = r.u16("scheme.scheme")
-		if p.SchemeAlg != algNull && r.err == nil {
-			p.SchemeHash = hashFromAlg(r.u16("scheme.hashAlg"))
+		p.SchemeAlg = r.U16("scheme.scheme")
+		if p.SchemeAlg != algNull && r.Err() == nil {
+			p.SchemeHash = hashFromAlg(r.U16("scheme.hashAlg"))
 			if p.SchemeAlg == algECDAA {
-				r.u16("scheme.count")
+				r.U16("scheme.count")
 			}
 		}
 	}
@@ -349,10 +291,10 @@ func parsePublicArea(b []byte) (*Public, []byte, []byte, error) {
 	case algRSA:
 		symmetric()
 		scheme()
-		p.RSABits = int(r.u16("keyBits"))
-		exp := r.u32("exponent")
+		p.RSABits = int(r.U16("keyBits"))
+		exp := r.U32("exponent")
 		x = r.tpm2b("unique.rsa", maxRSABytes)
-		if r.err == nil {
+		if r.Err() == nil {
 			if exp == 0 {
 				exp = 65537
 			}
@@ -361,16 +303,16 @@ func parsePublicArea(b []byte) (*Public, []byte, []byte, error) {
 	case algECC:
 		symmetric()
 		scheme()
-		p.Curve = r.u16("curveID")
-		if kdf := r.u16("kdf.scheme"); kdf != algNull {
-			r.u16("kdf.hashAlg")
+		p.Curve = r.U16("curveID")
+		if kdf := r.U16("kdf.scheme"); kdf != algNull {
+			r.U16("kdf.hashAlg")
 		}
 		x = r.tpm2b("unique.ecc.x", maxECCBytes)
 		y = r.tpm2b("unique.ecc.y", maxECCBytes)
 	default:
 		return nil, nil, nil, verify.Errorf(verify.ErrUnsupported, "TPMT_PUBLIC type %#04x: only RSA and ECC keys can be AKs", p.Type)
 	}
-	if err := r.end(); err != nil {
+	if err := r.Done(); err != nil {
 		return nil, nil, nil, err
 	}
 	if p.SchemeAlg != algNull && p.SchemeHash == 0 {
