@@ -67,7 +67,7 @@ func Fetch(ctx context.Context, evidence [][]byte, dir string, opts FetchOptions
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{inner: opts.Fetcher, clock: clock, log: log, seen: map[string]Source{}}
+	rec := &recorder{outer: ctx, inner: opts.Fetcher, clock: clock, log: log, seen: map[string]Source{}}
 	if rec.inner == nil {
 		rec.inner = &collateral.HTTPFetcher{}
 	}
@@ -153,6 +153,11 @@ func tdxNeeds(evidence [][]byte) ([]tdx.CollateralRequest, error) {
 // recorder is a Fetcher that logs each request and remembers where and when
 // each item came from, for the manifest.
 type recorder struct {
+	// outer is the context of the Fetch call. The cache fills with a
+	// context detached from its caller (so that one caller giving up does
+	// not fail the others); the cache here serves this call only, so its
+	// requests end with the call.
+	outer context.Context
 	inner collateral.Fetcher
 	clock func() time.Time
 	log   *slog.Logger
@@ -161,6 +166,10 @@ type recorder struct {
 }
 
 func (r *recorder) Fetch(ctx context.Context, u string) (*collateral.Response, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(r.outer, cancel)
+	defer stop()
 	shown := collateral.ShownURL(u)
 	r.log.Info("GET", "url", shown)
 	resp, err := r.inner.Fetch(ctx, u)
