@@ -413,4 +413,3 @@ Converts collateral in another project's form into a bundle at --out:
 	printItems(stdout, m.Items)
 	return exitOK
 }
-

@@ -399,4 +399,3 @@ func readSEVGuestVCEK(t *testing.T) []byte {
 	}
 	return b
 }
-

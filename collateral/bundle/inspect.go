@@ -158,4 +158,3 @@ func itemProblem(fsys fs.FS, it Item, now time.Time) string {
 	}
 	return ""
 }
-
