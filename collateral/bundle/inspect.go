@@ -10,15 +10,23 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/trustfactory/attest/gpu/ocsp"
+	"github.com/trustfactory/attest/gpu/rim"
+	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/verify"
 )
 
 // InspectOptions configures Inspect.
 type InspectOptions struct {
 	// Now is the time at which expiry and verification are judged (zero: time.Now()).
 	Now time.Time
-	// TDXRoots replace the pinned Intel SGX Root CA (tests only).
-	TDXRoots []*x509.Certificate
+	// SNPProduct names the AMD product of SEV-SNP reports that carry none.
+	SNPProduct snp.Product
+	// Roots replace the pinned vendor roots (tests only).
+	TDXRoots           []*x509.Certificate
+	SNPRoots           []snp.Roots
+	GPURoots, RIMRoots []*x509.Certificate
 }
 
 // ItemStatus is one manifest item as found on disk.
@@ -105,26 +113,51 @@ func Inspect(ctx context.Context, fsys fs.FS, evidence [][]byte, opts InspectOpt
 	if len(evidence) == 0 {
 		return r, nil
 	}
-	if _, err := tdxNeeds(evidence); err != nil {
-		return nil, err
-	}
-	sub, err := fs.Sub(fsys, "tdx")
+	kinds, err := classify(evidence, opts.SNPProduct)
 	if err != nil {
 		return nil, err
+	}
+	if err := inspectTDX(ctx, fsys, kinds[kindTDX], now, opts, r); err != nil {
+		return nil, err
+	}
+	if err := inspectSNP(ctx, fsys, kinds[kindSNP], now, opts, r); err != nil {
+		return nil, err
+	}
+	if err := inspectGPU(ctx, fsys, kinds[kindGPU], now, opts, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func subFS(fsys fs.FS, dir string) (fs.FS, bool) {
+	if st, err := fs.Stat(fsys, dir); err != nil || !st.IsDir() {
+		return nil, false
+	}
+	sub, err := fs.Sub(fsys, dir)
+	return sub, err == nil
+}
+
+func inspectTDX(ctx context.Context, fsys fs.FS, evidence []indexed, now time.Time, opts InspectOptions, r *Report) error {
+	if len(evidence) == 0 {
+		return nil
+	}
+	sub, ok := subFS(fsys, "tdx")
+	if !ok {
+		sub = emptyFS{}
 	}
 	src, err := tdx.NewFSSource(sub)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for i, ev := range evidence {
-		req, err := tdx.CollateralNeed(ev)
+	for _, ev := range evidence {
+		req, err := tdx.CollateralNeed(ev.b)
 		if err != nil {
-			return nil, fmt.Errorf("bundle: evidence %d: %w", i+1, err)
+			return fmt.Errorf("bundle: evidence %d: %w", ev.n, err)
 		}
 		complete := true
 		for _, it := range tdxItems(&tdx.Collateral{}, req.FMSPC, req.CA) {
 			_, err := fs.Stat(fsys, it.path)
-			r.Needs = append(r.Needs, Need{Evidence: i + 1, Path: it.path, Present: err == nil})
+			r.Needs = append(r.Needs, Need{Evidence: ev.n, Path: it.path, Present: err == nil})
 			complete = complete && err == nil
 		}
 		if !complete {
@@ -135,10 +168,92 @@ func Inspect(ctx context.Context, fsys fs.FS, evidence [][]byte, opts InspectOpt
 			_, err = tdx.VerifyCollateral(c, now, opts.TDXRoots...)
 		}
 		if err != nil {
-			r.Problems = append(r.Problems, fmt.Sprintf("evidence %d: Intel collateral for fmspc %X: %v", i+1, req.FMSPC, err))
+			r.Problems = append(r.Problems, fmt.Sprintf("evidence %d: Intel collateral for fmspc %X: %v", ev.n, req.FMSPC, err))
 		}
 	}
-	return r, nil
+	return nil
+}
+
+func inspectSNP(ctx context.Context, fsys fs.FS, evidence []indexed, now time.Time, opts InspectOptions, r *Report) error {
+	if len(evidence) == 0 {
+		return nil
+	}
+	sub, ok := subFS(fsys, "snp")
+	if !ok {
+		sub = emptyFS{}
+	}
+	src, err := snp.NewFSSource(sub)
+	if err != nil {
+		return err
+	}
+	sr := newSNPRecorder(src)
+	v, err := snpVerifier(sr, opts.SNPRoots, opts.SNPProduct)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evidence {
+		verr := verifySNP(ctx, v, ev.b, verify.Expectations{Now: now})
+		for p, it := range sr.snapshot() {
+			r.Needs = append(r.Needs, Need{Evidence: ev.n, Path: p, Present: it.data != nil})
+		}
+		if verr != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("evidence %d: SEV-SNP: %v", ev.n, verr))
+		}
+	}
+	return nil
+}
+
+func inspectGPU(ctx context.Context, fsys fs.FS, evidence []indexed, now time.Time, opts InspectOptions, r *Report) error {
+	if len(evidence) == 0 {
+		return nil
+	}
+	rimFS, ok := subFS(fsys, "gpu/rims")
+	if !ok {
+		rimFS = emptyFS{}
+	}
+	rsrc, err := rim.NewFSSource(rimFS)
+	if err != nil {
+		return err
+	}
+	var osrc ocsp.Source
+	if ocspFS, ok := subFS(fsys, "gpu/ocsp"); ok {
+		if osrc, err = ocsp.NewFSSource(ocspFS); err != nil {
+			return err
+		}
+	} else if osrc, err = ocsp.NewMemorySource(); err != nil {
+		return err
+	}
+	rr := &rimRecorder{next: rsrc, docs: map[string][]byte{}}
+	or := &ocspRecorder{next: osrc, answers: map[string][]byte{}}
+	vs, _, err := gpuVerifiers(rr, or, opts.GPURoots, opts.RIMRoots)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evidence {
+		var verr error
+		for _, f := range []verify.Format{verify.FormatGPU, verify.FormatNVSwitch} {
+			if vs[f].Detect(ev.b) {
+				_, verr = vs[f].Verify(ctx, ev.b, verify.Expectations{Now: now, AllowMissingReportDataUnsafe: true})
+				break
+			}
+		}
+		rr.mu.Lock()
+		for id, doc := range rr.docs {
+			r.Needs = append(r.Needs, Need{Evidence: ev.n, Path: join("gpu", "rims", id+".xml"), Present: doc != nil})
+		}
+		rr.docs = map[string][]byte{}
+		rr.mu.Unlock()
+		or.mu.Lock()
+		for p, der := range or.answers {
+			r.Needs = append(r.Needs, Need{Evidence: ev.n, Path: p, Present: der != nil})
+		}
+		or.answers = map[string][]byte{}
+		or.mu.Unlock()
+		if verr != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("evidence %d: NVIDIA: %v", ev.n, verr))
+		}
+	}
+	return nil
 }
 
 func itemProblem(fsys fs.FS, it Item, now time.Time) string {
@@ -157,4 +272,11 @@ func itemProblem(fsys fs.FS, it Item, now time.Time) string {
 		return "not valid before " + it.Validity.NotBefore.UTC().Format(time.RFC3339)
 	}
 	return ""
+}
+
+// emptyFS is a file system with nothing in it, for a bundle lacking a part.
+type emptyFS struct{}
+
+func (emptyFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
