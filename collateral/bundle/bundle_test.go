@@ -201,25 +201,35 @@ func TestFetchTCBEvaluationDataNumber(t *testing.T) {
 	})
 	o := w.options()
 	o.PCCS, o.TCBEvaluationDataNumber = false, 17
-	// Not a PCCS: the root CA CRL comes from Intel's URL, which the
-	// offline fetcher below refuses; the TCB query is what is checked.
-	o.Fetcher = &onlyHost{host: w.url, next: testFetcher()}
+	// Not a PCCS: the root CA CRL comes from Intel's URL, answered here
+	// from memory.
+	o.Fetcher = &onlyHost{host: w.url, next: testFetcher(), rootCRL: w.pki.DefaultCollateral().RootCACRL}
 	quote := w.pki.Quote(w.pki.DefaultQuote(reportData))
-	_, err := bundle.Fetch(context.Background(), [][]byte{quote}, filepath.Join(t.TempDir(), "b"), o)
-	require.ErrorIs(t, err, verify.ErrCollateral)
+	m, err := bundle.Fetch(context.Background(), [][]byte{quote}, filepath.Join(t.TempDir(), "b"), o)
+	require.NoError(t, err)
+	for _, it := range m.Items {
+		if it.Kind == "tdx.root_ca_crl" {
+			assert.Equal(t, tdx.IntelRootCRLURL, it.Source.URL)
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Contains(t, strings.Join(queries, " "), "tcbEvaluationDataNumber=17")
 	assert.NotContains(t, strings.Join(queries, " "), "update=")
 }
 
-// onlyHost fetches URLs under host and fails every other.
+// onlyHost fetches URLs under host, answers Intel's root CA CRL URL from
+// memory, and fails every other.
 type onlyHost struct {
-	host string
-	next collateral.Fetcher
+	host    string
+	next    collateral.Fetcher
+	rootCRL []byte
 }
 
 func (o *onlyHost) Fetch(ctx context.Context, u string) (*collateral.Response, error) {
+	if u == tdx.IntelRootCRLURL && o.rootCRL != nil {
+		return &collateral.Response{StatusCode: http.StatusOK, Body: o.rootCRL}, nil
+	}
 	if !strings.HasPrefix(u, o.host) {
 		return nil, verify.Errorf(verify.ErrCollateral, "network disabled for %s", u)
 	}
