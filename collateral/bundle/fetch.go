@@ -262,7 +262,7 @@ func fetchGPU(ctx context.Context, evidence []indexed, w *writer, rec *recorder,
 	}
 	rr := &rimRecorder{next: rsrc, docs: map[string][]byte{}}
 	or := &ocspRecorder{next: osrc, answers: map[string][]byte{}}
-	vs, rv, err := gpuVerifiers(rr, or, opts.GPURoots, opts.RIMRoots)
+	vs, rv, err := gpuVerifiers(rr, or, opts.GPURoots, opts.RIMRoots, false)
 	if err != nil {
 		return err
 	}

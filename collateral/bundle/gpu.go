@@ -78,7 +78,11 @@ func ocspPath(issuer, cert *x509.Certificate) string {
 }
 
 // gpuVerifiers builds the GPU and switch verifiers over the given sources.
-func gpuVerifiers(rims rim.Source, answers ocsp.Source, deviceRoots, rimRoots []*x509.Certificate) (map[verify.Format]*gpu.Verifier, *rim.Verifier, error) {
+//
+// listAll (inspect) tolerates missing OCSP answers, so that verification
+// goes on to the RIMs and every need is listed; the recorder still reports
+// each missing answer.
+func gpuVerifiers(rims rim.Source, answers ocsp.Source, deviceRoots, rimRoots []*x509.Certificate, listAll bool) (map[verify.Format]*gpu.Verifier, *rim.Verifier, error) {
 	var ropts []rim.Option
 	if len(rimRoots) > 0 {
 		ropts = append(ropts, rim.WithRoots(rimRoots...))
@@ -93,7 +97,11 @@ func gpuVerifiers(rims rim.Source, answers ocsp.Source, deviceRoots, rimRoots []
 		if err != nil {
 			return nil, nil, err
 		}
-		chk, err := ocsp.NewChecker(answers)
+		var copts []ocsp.Option
+		if listAll {
+			copts = append(copts, ocsp.WithMissingAnswersUnsafe())
+		}
+		chk, err := ocsp.NewChecker(answers, copts...)
 		if err != nil {
 			return nil, nil, err
 		}

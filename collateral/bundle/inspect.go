@@ -225,7 +225,7 @@ func inspectGPU(ctx context.Context, fsys fs.FS, evidence []indexed, now time.Ti
 	}
 	rr := &rimRecorder{next: rsrc, docs: map[string][]byte{}}
 	or := &ocspRecorder{next: osrc, answers: map[string][]byte{}}
-	vs, _, err := gpuVerifiers(rr, or, opts.GPURoots, opts.RIMRoots)
+	vs, _, err := gpuVerifiers(rr, or, opts.GPURoots, opts.RIMRoots, true)
 	if err != nil {
 		return err
 	}
