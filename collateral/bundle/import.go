@@ -23,6 +23,8 @@ type ImportOptions struct {
 	Clock func() time.Time
 	// TDXRoots replace the pinned Intel SGX Root CA (tests only).
 	TDXRoots []*x509.Certificate
+	// RIMRoots replace the pinned NVIDIA RIM root (tests only).
+	RIMRoots []*x509.Certificate
 	// Producer is written into the manifest.
 	Producer string
 }
