@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/collateral/bundle"
 	"github.com/trustfactory/attest/internal/buildid"
+	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -42,7 +44,7 @@ func runCollateral(ctx context.Context, args []string, stdin io.Reader, stdout, 
 
   fetch    fetch, verify and write the collateral given evidence needs (a bundle for --collateral-dir)
   inspect  say what a bundle holds, what expires when, and what given evidence still needs
-  import   convert dcap-qvl collateral JSON or Trustee's KDS store into a bundle
+  import   convert dcap-qvl collateral JSON, Trustee's KDS store or NVIDIA RIMs into a bundle
 `+collateralExitCodes)
 		return exitOK
 	}
@@ -143,13 +145,18 @@ func runCollateralFetch(ctx context.Context, args []string, _ io.Reader, stdout,
 	fset.SetOutput(stderr)
 	flagUsage(fset, stderr, `usage: attest collateral fetch EVIDENCE... --out DIR [--pccs URL] [--update early|standard] [--tcb-eval-num N] [--now T] [--timeout D]
 
-Fetches exactly the collateral the evidence needs (Intel TDX quotes: TCB info, QE
-identity, PCK CRL, root CA CRL), verifies each set against the pinned Intel root
-at --now before writing it, and writes a bundle with manifest.json at --out, for
-'attest verify --collateral-dir'. Progress goes to stderr. 429 and 503 answers
-are retried, honouring Retry-After.`)
+Fetches exactly the collateral the evidence needs, verifies it against the pinned
+vendor roots at --now before writing any of it, and writes a bundle with
+manifest.json at --out, for 'attest verify --collateral-dir':
+  Intel TDX quotes   TCB info, QE identity, PCK CRL, root CA CRL (Intel PCS or --pccs)
+  AMD SEV-SNP        the VCEK (unless the evidence carries it) and the CRL (AMD KDS)
+  NVIDIA GPU/switch  driver and firmware RIMs, OCSP answers for the device and RIM
+                     signer chains (NVIDIA's RIM service and OCSP responder)
+Progress goes to stderr. 429 and 503 answers are retried, honouring Retry-After.
+Nothing is written when an item does not verify.`)
 	var o struct {
 		out, pccs, pcsURL, update, now string
+		kdsURL, rimURL, ocspURL, prod  string
 		evalNum                        int
 		timeout                        time.Duration
 		quiet                          bool
@@ -159,6 +166,10 @@ are retried, honouring Retry-After.`)
 	fset.StringVar(&o.pcsURL, "pcs-url", "", "base URL of Intel PCS or a PCS mirror (default Intel PCS)")
 	fset.StringVar(&o.update, "update", "", "Intel TCB evaluation set: standard (default) or early")
 	fset.IntVar(&o.evalNum, "tcb-eval-num", 0, "pin Intel's TCB evaluation data number (Intel PCS only)")
+	fset.StringVar(&o.kdsURL, "kds-url", "", "base URL of an AMD KDS mirror (default AMD KDS)")
+	fset.StringVar(&o.prod, "snp-product", "", "AMD product (Milan, Genoa, Turin) of SEV-SNP reports that do not name theirs")
+	fset.StringVar(&o.rimURL, "rim-url", "", "base URL of an NVIDIA RIM service mirror (default NVIDIA's)")
+	fset.StringVar(&o.ocspURL, "ocsp-url", "", "OCSP responder for every GPU query (default: each certificate's)")
 	fset.StringVar(&o.now, "now", "", "time at which every item must verify (RFC 3339 or a date; default: now)")
 	fset.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long (all fetches and retries)")
 	fset.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
@@ -196,6 +207,22 @@ are retried, honouring Retry-After.`)
 		}
 		opts.Now = t
 	}
+	if o.prod != "" {
+		p, err := snp.ParseProduct(o.prod)
+		if err != nil {
+			return usageErr("--snp-product %q: expected Milan, Genoa or Turin", o.prod)
+		}
+		opts.SNPProduct = p
+	}
+	for flagName, u := range map[string]string{"--pccs": o.pccs, "--pcs-url": o.pcsURL, "--kds-url": o.kdsURL, "--rim-url": o.rimURL, "--ocsp-url": o.ocspURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" {
+			return usageErr("%s %q: expected an http(s) URL with a host and no query", flagName, u)
+		}
+	}
+	opts.KDSURL, opts.RIMURL, opts.OCSPURL = o.kdsURL, o.rimURL, o.ocspURL
 	opts.IntelURL = o.pcsURL
 	if o.pccs != "" {
 		opts.IntelURL, opts.PCCS = o.pccs, true
@@ -346,18 +373,22 @@ func printReport(w io.Writer, dir string, rep *bundle.Report) {
 	}
 }
 
-func runCollateralImport(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func runCollateralImport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("collateral import", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	flagUsage(fset, stderr, `usage: attest collateral import --from dcap-qvl|trustee-kds SRC --out DIR [--now T]
+	flagUsage(fset, stderr, `usage: attest collateral import --from dcap-qvl|trustee-kds|nvidia-rims SRC --out DIR [--now T]
 
 Converts collateral in another project's form into a bundle at --out:
   dcap-qvl     dcap-qvl's collateral JSON (one quote's Intel collateral); the set is
                verified against the pinned Intel root at --now (default: the start
                of its own validity window) before anything is written
-  trustee-kds  Trustee's offline KDS store directory (vcek/<hwid>/..._vcek.der, crl/)`)
+  trustee-kds  Trustee's offline KDS store directory (vcek/<hwid>/..._vcek.der, crl/)
+  nvidia-rims  a directory of NVIDIA RIMs as published, named anything; each is verified
+               against the pinned NVIDIA RIM root at --now (default: now) and written as
+               gpu/rims/<RIM ID>.xml, the ID read from the signed document (a VBIOS RIM
+               lacks its project and SKUs: name it <RIM ID>.xml)`)
 	var from, out, now string
-	fset.StringVar(&from, "from", "", "form of SRC: dcap-qvl or trustee-kds")
+	fset.StringVar(&from, "from", "", "form of SRC: dcap-qvl, trustee-kds or nvidia-rims")
 	fset.StringVar(&out, "out", "", "bundle directory to create (must not exist or be empty)")
 	fset.StringVar(&now, "now", "", "time at which the imported collateral must verify (RFC 3339 or a date)")
 	pos, code, ok := parseFlags(fset, args)
@@ -398,10 +429,17 @@ Converts collateral in another project's form into a bundle at --out:
 		}
 		defer root.Close()
 		m, err = bundle.ImportTrusteeKDS(root.FS(), out, opts)
+	case "nvidia-rims":
+		root, rerr := os.OpenRoot(pos[0])
+		if rerr != nil {
+			return usageErr("%v", rerr)
+		}
+		defer root.Close()
+		m, err = bundle.ImportNVIDIARIMs(ctx, root.FS(), out, opts)
 	case "":
-		return usageErr("--from is required: dcap-qvl or trustee-kds")
+		return usageErr("--from is required: dcap-qvl, trustee-kds or nvidia-rims")
 	default:
-		return usageErr("--from %q: expected dcap-qvl or trustee-kds", from)
+		return usageErr("--from %q: expected dcap-qvl, trustee-kds or nvidia-rims", from)
 	}
 	if err != nil {
 		if errors.Is(err, verify.ErrMalformed) {

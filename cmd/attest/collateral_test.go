@@ -129,6 +129,10 @@ func TestCollateralHelpAndUsage(t *testing.T) {
 		{[]string{"collateral", "import", "--from", "dcap-qvl", "x"}, "--out is required"},
 		{[]string{"collateral", "import", "--from", "dcap-qvl", "--out", filepath.Join(out, "c"), repoTestdata("tdx", "README.md")}, "dcap-qvl collateral"},
 		{[]string{"collateral", "inspect"}, "give the bundle directory"},
+		{[]string{"collateral", "fetch", "--out", out, "--snp-product", "Rome", "q"}, "--snp-product \"Rome\""},
+		{[]string{"collateral", "fetch", "--out", out, "--kds-url", "ftp://kds.example", "q"}, "--kds-url"},
+		{[]string{"collateral", "fetch", "--out", out, "--pccs", "https://a.example", "--pcs-url", "https://b.example", "q"}, "--pccs and --pcs-url"},
+		{[]string{"collateral", "import", "--from", "nvidia-rims", "--out", filepath.Join(out, "d"), "/nonexistent"}, "nonexistent"},
 	} {
 		r := attest(t, "", tc.args...)
 		assert.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)
@@ -190,4 +194,35 @@ func TestCollateralFetchTimeout(t *testing.T) {
 		"--pccs", srv.URL, "--timeout", "300ms", "--quiet")
 	assert.Equal(t, exitFail, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "gave up after --timeout 300ms")
+}
+
+// TestCollateralImportNVIDIARIMs: NVIDIA's real RIMs, the driver RIM under
+// an arbitrary name, import into gpu/rims/<RIM ID>.xml; inspect then shows
+// the signer chains' expiry.
+func TestCollateralImportNVIDIARIMs(t *testing.T) {
+	src := t.TempDir()
+	for from, to := range map[string]string{
+		"NV_GPU_DRIVER_GH100_550.90.07.xml":         "driver.xml",
+		"NV_GPU_VBIOS_1010_0200_882_96009F0001.xml": "NV_GPU_VBIOS_1010_0200_882_96009F0001.xml",
+	} {
+		b, err := os.ReadFile(repoTestdata("gpu", "rim", "v1", from))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(src, to), b, 0o644))
+	}
+	out := filepath.Join(t.TempDir(), "bundle")
+	r := attest(t, "", "collateral", "import", "--from", "nvidia-rims", src, "--out", out, "--now", "2025-10-24")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "gpu/rims/NV_GPU_DRIVER_GH100_550.90.07.xml")
+	assert.Contains(t, r.stdout, "gpu/rims/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml")
+	r = attest(t, "", "collateral", "inspect", out, "--now", "2025-10-24")
+	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "earliest expiry: 2026-02-22")
+
+	// After a RIM import fails verification (too late for the VBIOS
+	// signer), nothing is written and the exit code is 1.
+	out2 := filepath.Join(t.TempDir(), "bundle")
+	r = attest(t, "", "collateral", "import", "--from", "nvidia-rims", src, "--out", out2, "--now", "2026-06-01")
+	assert.Equal(t, exitFail, r.code, r.stderr)
+	_, err := os.Stat(out2)
+	assert.True(t, os.IsNotExist(err))
 }
