@@ -40,7 +40,6 @@ func (r *rimRecorder) Get(ctx context.Context, id string) ([]byte, error) {
 // recorded answers, which the offline checker matches by certificate.
 type ocspRecorder struct {
 	next    ocsp.Source
-	offline bool // a recorded source: no request is built
 	mu      sync.Mutex
 	answers map[string][]byte // nil value: asked for, not found
 }

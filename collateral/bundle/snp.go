@@ -20,8 +20,8 @@ type snpRecorder struct {
 }
 
 type snpItem struct {
-	kind, urlKey string
-	data         []byte
+	kind string
+	data []byte
 }
 
 func newSNPRecorder(next snp.Source) *snpRecorder {
