@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -106,7 +107,15 @@ func TestFetchTDXThenVerifyOffline(t *testing.T) {
 	assert.Equal(t, 2, w.flaky.count("/sgx/certification/v4/pckcrl"), "503 then a retry")
 	assert.Equal(t, 1, w.flaky.count("/tdx/certification/v4/qe/identity"))
 	require.Len(t, m.Items, 7)
+	wantURL := map[string]string{
+		"tdx.tcb_info":    "/tdx/certification/v4/tcb?fmspc=" + hex.EncodeToString(w.pki.Platform.FMSPC[:]),
+		"tdx.qe_identity": "/tdx/certification/v4/qe/identity", "tdx.pck_crl": "/sgx/certification/v4/pckcrl?ca=platform",
+		"tdx.root_ca_crl": "/sgx/certification/v4/rootcacrl",
+	}
 	for _, it := range m.Items {
+		if want, ok := wantURL[it.Kind]; ok {
+			assert.Contains(t, it.Source.URL, want, it.Path)
+		}
 		assert.NotEmpty(t, it.Source.URL, it.Path)
 		assert.True(t, strings.HasPrefix(it.Source.URL, w.url), it.Source.URL)
 		assert.False(t, it.Validity.NotAfter.IsZero(), it.Path)

@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -203,7 +204,19 @@ func fetchTDX(ctx context.Context, evidence []indexed, w *writer, rec *recorder,
 		}
 		log.Info("verified Intel collateral", "fmspc", fmt.Sprintf("%X", req.FMSPC), "tcbEvaluationDataNumber", info.TCBEvaluationDataNumber,
 			"notAfter", info.NotAfter.UTC().Format(time.RFC3339), "limitedBy", info.LimitedBy)
-		if err := addTDX(w, c, info, rec.source); err != nil {
+		fmspc, ca := hex.EncodeToString(req.FMSPC[:]), req.CA
+		provenance := func(key string) Source {
+			switch key {
+			case "tcb":
+				return rec.findFold("fmspc=" + fmspc)
+			case "qe":
+				return rec.find("/qe/identity")
+			case "pckcrl":
+				return rec.find("ca=" + ca)
+			}
+			return rec.source("root")
+		}
+		if err := addTDX(w, c, info, provenance); err != nil {
 			return err
 		}
 	}
@@ -388,10 +401,20 @@ func (r *recorder) Post(ctx context.Context, u, contentType string, body []byte)
 
 // find returns the latest request whose URL contains part.
 func (r *recorder) find(part string) Source {
+	return r.match(func(u string) bool { return strings.Contains(u, part) })
+}
+
+// findFold is find ignoring case (FMSPCs are hex in either case).
+func (r *recorder) findFold(part string) Source {
+	part = strings.ToLower(part)
+	return r.match(func(u string) bool { return strings.Contains(strings.ToLower(u), part) })
+}
+
+func (r *recorder) match(ok func(string) bool) Source {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := len(r.all) - 1; i >= 0; i-- {
-		if strings.Contains(r.all[i].URL, part) {
+		if ok(r.all[i].URL) {
 			s := r.all[i]
 			s.URL = strings.TrimPrefix(s.URL, "POST ")
 			return s

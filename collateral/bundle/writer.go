@@ -91,6 +91,10 @@ func (w *writer) commit(created time.Time, producer string) (*Manifest, error) {
 	if err := writeFileSync(filepath.Join(w.tmp, ManifestName), append(b, '\n')); err != nil {
 		return nil, err
 	}
+	// MkdirTemp made the directory private; a bundle is meant to be copied.
+	if err := os.Chmod(w.tmp, 0o755); err != nil {
+		return nil, err
+	}
 	// An empty directory left at dir (checked by newWriter) is replaced.
 	_ = os.Remove(w.dir)
 	if err := os.Rename(w.tmp, w.dir); err != nil {
