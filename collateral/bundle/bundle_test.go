@@ -195,6 +195,12 @@ func TestFetchRefusesNonTDXAndBadOptions(t *testing.T) {
 	o.TCBEvaluationDataNumber = 17 // a PCCS ignores it: a contradiction
 	_, err = bundle.Fetch(context.Background(), [][]byte{quote}, dir, o)
 	require.ErrorIs(t, err, verify.ErrConfig)
+	o = w.options()
+	o.Fetcher = &collateral.HTTPFetcher{Timeout: -time.Second}
+	_, err = bundle.Fetch(context.Background(), [][]byte{quote}, dir, o)
+	require.ErrorIs(t, err, verify.ErrConfig)
+	_, statErr := os.Stat(dir)
+	assert.True(t, errors.Is(statErr, os.ErrNotExist))
 }
 
 func TestFetchTCBEvaluationDataNumber(t *testing.T) {

@@ -376,6 +376,15 @@ func (r *recorder) Fetch(ctx context.Context, u string) (*collateral.Response, e
 	return resp, nil
 }
 
+// Validate checks the wrapped fetcher's configuration when it can be checked
+// (an HTTPFetcher's fields), as the sources do for a fetcher given to them.
+func (r *recorder) Validate() error {
+	if v, ok := r.inner.(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
 // Post implements collateral.Poster for OCSP queries.
 func (r *recorder) Post(ctx context.Context, u, contentType string, body []byte) (*collateral.Response, error) {
 	p, ok := r.inner.(collateral.Poster)
