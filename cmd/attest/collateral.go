@@ -110,11 +110,15 @@ func readEvidenceFiles(names []string) ([][]byte, error) {
 	return out, nil
 }
 
-// collateralFailure maps a library error to an exit code: configuration and
-// unsupported input are usage errors, everything else a failure.
+// collateralFailure maps a library error to an exit code: a collateral
+// failure (unavailable, not verifying, expired) is a failure; configuration
+// errors and unsupported or malformed input are usage or input errors.
 func collateralFailure(stderr io.Writer, cmd string, err error) int {
 	fmt.Fprintf(stderr, "attest collateral %s: %v\n", cmd, err)
-	if errors.Is(err, verify.ErrConfig) || errors.Is(err, verify.ErrUnsupported) {
+	switch {
+	case errors.Is(err, verify.ErrCollateral):
+		return exitFail
+	case errors.Is(err, verify.ErrConfig), errors.Is(err, verify.ErrUnsupported), errors.Is(err, verify.ErrMalformed):
 		return exitUsage
 	}
 	return exitFail

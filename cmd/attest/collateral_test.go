@@ -89,6 +89,14 @@ func TestCollateralImportDCAPQVLThenVerify(t *testing.T) {
 	assert.Contains(t, r.stderr, "not empty")
 }
 
+func TestCollateralInspectMalformedManifest(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"format":"other"}`), 0o644))
+	r := attest(t, "", "collateral", "inspect", dir)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "manifest format")
+}
+
 func TestCollateralInspectMissing(t *testing.T) {
 	empty := t.TempDir()
 	r := attest(t, "", "collateral", "inspect", empty, repoTestdata("tdx", "dcapqvl_tdx_quote.dat"), "--now", dcapAt)
