@@ -189,6 +189,8 @@ type HTTPSource struct {
 	pccs       bool
 	rootCRLURL string
 	update     string
+	updateSet  bool // WithUpdate was given
+	evalNum    int  // WithTCBEvaluationDataNumber; zero: the update's set
 	maxStale   time.Duration
 	fetcher    collateral.Fetcher
 	cache      *collateral.Cache
@@ -222,7 +224,21 @@ func WithUpdate(update string) HTTPOption {
 		if update != "standard" && update != "early" {
 			return verify.Errorf(verify.ErrConfig, "tdx: WithUpdate: expected standard or early, got %q", update)
 		}
-		h.update = update
+		h.update, h.updateSet = update, true
+		return nil
+	}
+}
+
+// WithTCBEvaluationDataNumber pins the TCB info and QE identity to the
+// evaluation data set n (Intel PCS answers 410 once it no longer serves n).
+// It contradicts WithUpdate (PCS rejects both together) and WithPCCS (a
+// PCCS ignores the number and would answer with its own set).
+func WithTCBEvaluationDataNumber(n int) HTTPOption {
+	return func(h *HTTPSource) error {
+		if n <= 0 {
+			return verify.Errorf(verify.ErrConfig, "tdx: WithTCBEvaluationDataNumber: expected a positive number, got %d", n)
+		}
+		h.evalNum = n
 		return nil
 	}
 }
@@ -271,6 +287,12 @@ func NewHTTPSource(baseURL string, f collateral.Fetcher, s collateral.Store, opt
 		if err := o(h); err != nil {
 			return nil, err
 		}
+	}
+	switch {
+	case h.evalNum != 0 && h.updateSet:
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: WithTCBEvaluationDataNumber(%d) and WithUpdate(%q) both select the TCB info's evaluation set", h.evalNum, h.update)
+	case h.evalNum != 0 && h.pccs:
+		return nil, verify.Errorf(verify.ErrConfig, "tdx: WithTCBEvaluationDataNumber(%d) with WithPCCS: a PCCS ignores the number", h.evalNum)
 	}
 	switch {
 	case h.pccs && h.rootCRLURL != "":
@@ -332,8 +354,12 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 			return nil
 		})
 	}
-	get(fmt.Sprintf("%s/tdx/certification/v4/tcb?fmspc=%s&update=%s", b, fmspc, h.update), headerTCBChain, &c.TCBInfo, &c.TCBInfoIssuerChain, jsonNextUpdate("tcbInfo"))
-	get(fmt.Sprintf("%s/tdx/certification/v4/qe/identity?update=%s", b, h.update), headerQEChain, &c.QEIdentity, &c.QEIdentityIssuerChain, jsonNextUpdate("enclaveIdentity"))
+	set := "update=" + h.update
+	if h.evalNum != 0 {
+		set = fmt.Sprintf("tcbEvaluationDataNumber=%d", h.evalNum)
+	}
+	get(fmt.Sprintf("%s/tdx/certification/v4/tcb?fmspc=%s&%s", b, fmspc, set), headerTCBChain, &c.TCBInfo, &c.TCBInfoIssuerChain, jsonNextUpdate("tcbInfo"))
+	get(fmt.Sprintf("%s/tdx/certification/v4/qe/identity?%s", b, set), headerQEChain, &c.QEIdentity, &c.QEIdentityIssuerChain, jsonNextUpdate("enclaveIdentity"))
 	get(fmt.Sprintf("%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", b, req.CA), headerPCKCRLChain, &c.PCKCRL, &c.PCKCRLIssuerChain, crlNextUpdate)
 	get(h.rootCRLURL, "", &c.RootCACRL, nil, crlNextUpdate)
 	if err := g.Wait(); err != nil {

@@ -41,6 +41,7 @@ type command struct {
 
 // commands is the table main dispatches from.
 var commands = []command{
+	{"collateral", "make and check offline collateral bundles (collateral fetch, inspect, import)", runCollateral},
 	{"keys", "manage EAR token signing keys (keys generate)", runKeys},
 	{"token", "verify or inspect an EAR token (token verify, token inspect)", runToken},
 	{"verify", "verify attestation evidence and issue an EAR", runVerify},
