@@ -197,7 +197,7 @@ func NewService(a *verify.Appraiser, signer *token.Signer, opts ...Option) (*Ser
 // writes it, in Trustee's shape, from each submodule's claims.
 func NewAppraiser(reg *verify.Registry, p verify.Policy, opts ...verify.AppraiserOption) (*verify.Appraiser, error) {
 	base := []verify.AppraiserOption{verify.WithProfile(ear.ProfileTrustee), verify.WithAnnotatedEvidence(false),
-		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest kbs " + ProtocolVersion})}
+		verify.WithVerifierID(kbsVerifierID())}
 	return verify.NewAppraiser(reg, p, append(base, opts...)...)
 }
 
@@ -512,4 +512,12 @@ func Decide(r *ear.Result) error {
 // String renders a short description of an attestation for logs.
 func (a *Attestation) String() string {
 	return fmt.Sprintf("%s, %d submodules, %d-byte token", a.Outcome.Status(), len(a.Outcome.Submods), len(a.Token))
+}
+
+// kbsVerifierID is attest's build identity with the KBS protocol version
+// the service speaks.
+func kbsVerifierID() ear.VerifierID {
+	id := verify.DefaultVerifierID()
+	id.Build += ", kbs protocol " + ProtocolVersion
+	return id
 }

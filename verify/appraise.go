@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/internal/buildid"
 )
 
 // Default bounds of one composite appraisal.
@@ -22,8 +23,13 @@ const (
 	DefaultMaxTotalSize    = 32 << 20 // bytes across all components
 )
 
-// DefaultVerifierID identifies attest in the results it issues.
-var DefaultVerifierID = ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: "attest"}
+// DefaultVerifierID identifies attest in the results it issues: the
+// project, and the build (module version, commit and Go version, as
+// "attest version" prints them), so a relying party can tell which verifier
+// appraised the evidence.
+func DefaultVerifierID() ear.VerifierID {
+	return ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: buildid.Read().String()}
+}
 
 // Appraiser verifies the components of a composite attestation (a CPU TEE and
 // any number of GPUs and switches) in parallel, appraises each with its
@@ -226,7 +232,7 @@ func NewAppraiser(reg *Registry, p Policy, opts ...AppraiserOption) (*Appraiser,
 	a := &Appraiser{
 		reg: reg, policy: p, byFormat: map[Format]Policy{},
 		maxComps: DefaultMaxComponents, maxSize: DefaultMaxEvidenceSize, maxTotal: DefaultMaxTotalSize,
-		workers: runtime.GOMAXPROCS(0), verifierID: DefaultVerifierID, profile: ear.ProfileIETF03,
+		workers: runtime.GOMAXPROCS(0), verifierID: DefaultVerifierID(), profile: ear.ProfileIETF03,
 		annotate: true, required: map[Format]int{}, ttl: 5 * time.Minute,
 	}
 	for _, o := range opts {

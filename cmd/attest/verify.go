@@ -20,7 +20,6 @@ import (
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/gpu/ocsp"
-	"github.com/trustfactory/attest/internal/buildid"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
@@ -328,8 +327,7 @@ func appraiseWith(ctx context.Context, o *verifyOptions, reg *verify.Registry, r
 		profile = ear.ProfileTrustee
 	}
 	a, err := verify.NewAppraiser(reg, p, verify.WithProfile(profile), verify.WithChecks(o.checksInToken),
-		verify.WithAnnotatedEvidence(o.verboseToken),
-		verify.WithVerifierID(ear.VerifierID{Developer: "https://github.com/trustfactory/attest", Build: buildid.Read().String()}))
+		verify.WithAnnotatedEvidence(o.verboseToken)) // the default verifier id names this build
 	if err != nil {
 		return nil, err
 	}
