@@ -43,6 +43,7 @@ type command struct {
 var commands = []command{
 	{"keys", "manage EAR token signing keys (keys generate)", runKeys},
 	{"token", "verify or inspect an EAR token (token verify, token inspect)", runToken},
+	{"serve", "serve the Trustee-compatible attestation service (serve --listen HOST:PORT)", runServe},
 	{"verify", "verify attestation evidence and issue an EAR", runVerify},
 	{"version", "print the module version, commit and Go version", runVersion},
 }
