@@ -247,15 +247,22 @@ func (s *Server) consumeNonce(ctx context.Context, p *plan) error {
 			s.metrics.nonceRejected("reused")
 			return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation"}
 		} else if err != nil {
-			return err
+			return &storeError{err}
 		}
 		return nil
 	case errors.Is(err, ErrNonceUnknown):
 		s.metrics.nonceRejected("unknown")
 		return &clientError{code: http.StatusBadRequest, title: "nonce unknown", detail: "runtime_data nonce: not issued by this service or expired; request one at POST /challenge"}
 	}
-	return err
+	return &storeError{err}
 }
+
+// storeError is a failure of the Store: the service's fault, and maybe
+// passing (503).
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
 
 func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.readBody(w, r)
@@ -288,9 +295,13 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 // fail answers an error: caller faults 4xx, the rest 5xx.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *clientError
+	var se *storeError
 	switch {
 	case errors.As(err, &ce):
 		problem(w, r, ce.code, ce.title, ce.detail)
+	case errors.As(err, &se):
+		w.Header().Set("Retry-After", "1")
+		problem(w, r, http.StatusServiceUnavailable, "store unavailable", err.Error())
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, verify.ErrCanceled) && r.Context().Err() != nil:
 		s.metrics.rejected("timeout")
 		w.Header().Set("Retry-After", "1")
@@ -336,7 +347,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 	nonce := base64.StdEncoding.EncodeToString(raw[:])
 	meta, _ := json.Marshal(nonceMeta{TEE: tee, IssuedAt: s.cfg.Now().UTC()})
 	if err := s.cfg.Store.IssueNonce(r.Context(), nonceKey(nonce), meta, s.cfg.NonceTTL); err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, &storeError{err})
 		return
 	}
 	s.metrics.nonceIssued()
@@ -395,7 +406,7 @@ func (s *Server) handleRVGet(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "no reference values", "no reference values have been uploaded")
 		return
 	} else if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, &storeError{err})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -415,7 +426,7 @@ func (s *Server) handleRVSet(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.cfg.Store.PutDocument(r.Context(), ReferenceValuesDocument, body)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, &storeError{err})
 		return
 	}
 	s.refresh(r.Context())

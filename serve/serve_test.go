@@ -23,6 +23,7 @@ import (
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/serve"
+	"github.com/trustfactory/attest/serve/storetest"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/testbed"
 )
@@ -443,69 +444,9 @@ func TestGracefulShutdown(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
-// Nonces: exactly one of many concurrent takes wins.
-func TestMemoryStoreTakeOnce(t *testing.T) {
-	testTakeOnce(t, serve.NewMemoryStore(nil))
-}
-
-func testTakeOnce(t *testing.T, s serve.Store) {
-	ctx := context.Background()
-	require.NoError(t, s.IssueNonce(ctx, "n1", []byte("meta"), time.Minute))
-	require.ErrorIs(t, s.IssueNonce(ctx, "n1", nil, time.Minute), serve.ErrNonceExists)
-	var wg sync.WaitGroup
-	wins := make(chan []byte, 64)
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if m, err := s.TakeNonce(ctx, "n1", time.Minute); err == nil {
-				wins <- m
-			} else if !assert.ErrorIs(t, err, serve.ErrNonceUsed) {
-				return
-			}
-		}()
-	}
-	wg.Wait()
-	close(wins)
-	require.Len(t, wins, 1)
-	require.Equal(t, []byte("meta"), <-wins)
-	_, err := s.TakeNonce(ctx, "never", time.Minute)
-	require.ErrorIs(t, err, serve.ErrNonceUnknown)
-	require.NoError(t, s.UseNonce(ctx, "caller", time.Minute))
-	require.ErrorIs(t, s.UseNonce(ctx, "caller", time.Minute), serve.ErrNonceUsed)
-	v1, err := s.PutDocument(ctx, "doc", []byte("a"))
-	require.NoError(t, err)
-	v2, err := s.PutDocument(ctx, "doc", []byte("b"))
-	require.NoError(t, err)
-	require.Equal(t, v1+1, v2)
-	d, err := s.Document(ctx, "doc")
-	require.NoError(t, err)
-	require.Equal(t, serve.Document{Version: v2, Body: []byte("b")}, d)
-	_, err = s.Document(ctx, "absent")
-	require.ErrorIs(t, err, serve.ErrNotFound)
-}
-
-// Watch reports a change made after it subscribed.
-func TestMemoryStoreWatch(t *testing.T) { testWatch(t, serve.NewMemoryStore(nil)) }
-
-func testWatch(t *testing.T, s serve.Store) {
-	ctx, cancel := context.WithCancel(context.Background())
-	got := make(chan string, 64)
-	done := make(chan error, 1)
-	go func() { done <- s.Watch(ctx, func(name string) { got <- name }) }()
-	// The subscription starts asynchronously: write until one is seen.
-	require.Eventually(t, func() bool {
-		_, err := s.PutDocument(context.Background(), "watched", []byte("x"))
-		require.NoError(t, err)
-		select {
-		case n := <-got:
-			return n == "watched"
-		case <-time.After(20 * time.Millisecond):
-			return false
-		}
-	}, 10*time.Second, time.Millisecond)
-	cancel()
-	require.ErrorIs(t, <-done, context.Canceled)
+// MemoryStore keeps the Store contract.
+func TestMemoryStore(t *testing.T) {
+	storetest.Run(t, func(*testing.T) serve.Store { return serve.NewMemoryStore(nil) })
 }
 
 // Expiry runs on the store's clock.

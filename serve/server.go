@@ -134,8 +134,9 @@ type Server struct {
 	sem      chan struct{}
 	adminSum [sha256.Size]byte
 
-	applyMu   sync.Mutex   // serialises reference-value swaps
-	rvVersion atomic.Int64 // version of the reference values in force
+	applyMu   sync.Mutex        // serialises reference-value reads and swaps
+	rvVersion atomic.Int64      // version of the reference values in force
+	rvSum     [sha256.Size]byte // their digest; under applyMu
 	draining  atomic.Bool
 
 	stop context.CancelFunc
@@ -236,6 +237,8 @@ func (s *Server) loadInitial(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("serve: loading reference values: %w", err)
 	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	return s.apply(d)
 }
 
@@ -248,11 +251,13 @@ func (s *Server) compile(doc []byte) (verify.Policy, error) {
 	return policy.New(rv, s.cfg.PolicyOptions...)
 }
 
-// apply puts a stored version in force if it is newer than the current one.
+// apply puts a stored document in force unless it is the one in force.
+// The store is the source of truth: a version lower than the one in force
+// means the store was reset (a Redis restart without persistence) and its
+// document wins. Called with applyMu held.
 func (s *Server) apply(d Document) error {
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	if d.Version <= s.rvVersion.Load() {
+	sum := sha256.Sum256(d.Body)
+	if d.Version == s.rvVersion.Load() && sum == s.rvSum {
 		return nil
 	}
 	p, err := s.compile(d.Body)
@@ -265,14 +270,19 @@ func (s *Server) apply(d Document) error {
 		return err
 	}
 	s.rvVersion.Store(d.Version)
+	s.rvSum = sum
 	s.cfg.Logger.Info("reference values in force", "version", d.Version)
 	return nil
 }
 
-// refresh reads the stored reference values and applies a newer version.
+// refresh reads the stored reference values and applies them when they
+// changed. Reads and swaps are serialised, so that a slow read of an old
+// version never replaces a newer one.
 func (s *Server) refresh(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	d, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {

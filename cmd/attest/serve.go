@@ -20,12 +20,13 @@ import (
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/serve"
+	"github.com/trustfactory/attest/serve/redisstore"
 	"github.com/trustfactory/attest/setup"
 	"github.com/trustfactory/attest/verify"
 )
 
-const serveUsage = `usage: attest serve [--listen HOST:PORT] [--online] [--key FILE] [--reference-values FILE]
-                    [--admin-token-file FILE] [--caller-nonces]
+const serveUsage = `usage: attest serve [--listen HOST:PORT] [--store memory|redis://…] [--online] [--key FILE]
+                    [--reference-values FILE] [--admin-token-file FILE] [--caller-nonces]
 
 Serves Trustee's attestation-service REST API (POST /challenge, POST /attestation,
 /.well-known/jwks.json, /policy, /reference-value, /healthz, /readyz, /metrics).
@@ -46,6 +47,7 @@ type serveOptions struct {
 	rvFile       string
 	adminFile    string
 	callerNonces bool
+	store        string
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -58,6 +60,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fset.StringVar(&o.keyFile, "key", "", "private JWK signing the tokens (attest keys generate); empty: a key generated at start")
 	fset.StringVar(&o.rvFile, "reference-values", "", "initial reference-value document (JSON or YAML)")
 	fset.StringVar(&o.adminFile, "admin-token-file", "", "file holding the bearer token of the management endpoints; empty: writes refused")
+	fset.StringVar(&o.store, "store", "memory", "state: memory (one node) or redis://[user:password@]host:port/db (replicas share it)")
 	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -73,6 +76,20 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	cfg, err := serveConfig(o, logger, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	switch {
+	case o.store == "memory":
+	case strings.HasPrefix(o.store, "redis://") || strings.HasPrefix(o.store, "rediss://"):
+		st, client, err := redisstore.Open(o.store, "")
+		if err != nil {
+			fmt.Fprintln(stderr, "attest serve: --store:", err)
+			return exitUsage
+		}
+		defer func() { _ = client.Close() }()
+		cfg.Store = st
+	default:
+		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", o.store)
 		return exitUsage
 	}
 	ln, err := net.Listen("tcp", o.listen)

@@ -100,7 +100,7 @@ func TestServeSample(t *testing.T) {
 
 // Bad flags are usage errors.
 func TestServeUsage(t *testing.T) {
-	for _, args := range [][]string{{"--nope"}, {"extra"}, {"--listen", "256.0.0.1:1"}, {"--key", "/does/not/exist"}} {
+	for _, args := range [][]string{{"--nope"}, {"extra"}, {"--listen", "256.0.0.1:1"}, {"--key", "/does/not/exist"}, {"--store", "mysql://x"}, {"--store", "redis://h:notaport"}} {
 		var stdout, stderr syncBuffer
 		require.Equal(t, exitUsage, runServe(context.Background(), args, nil, &stdout, &stderr), "%v: %s", args, stderr.String())
 	}
