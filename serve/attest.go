@@ -197,7 +197,7 @@ func checkAdditional(extra []VerificationRequest, additional string) *clientErro
 	if len(extra) == 0 {
 		return nil
 	}
-	var devices map[string]any
+	var devices map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(additional), &devices); err != nil {
 		return badRequest("verification_requests[1:]: the primary's additional-evidence is not a JSON object of TEE evidence")
 	}
@@ -206,15 +206,25 @@ func checkAdditional(extra []VerificationRequest, additional string) *clientErro
 		if cerr != nil {
 			return cerr
 		}
-		var got any
-		if err := json.Unmarshal(ev, &got); err != nil {
-			return badRequest("verification_requests[%d].evidence: %v", i+1, err)
-		}
-		if want, ok := devices[vr.TEE]; !ok || !reflect.DeepEqual(want, got) {
+		want, ok := devices[vr.TEE]
+		if !ok || !sameJSON(want, ev) {
 			return badRequest("verification_requests[%d]: %q evidence that the primary's additional-evidence does not carry", i+1, vr.TEE)
 		}
 	}
 	return nil
+}
+
+// sameJSON reports whether two JSON texts hold the same value: equal bytes
+// (the usual case, one serialiser), else equal decoded values.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(bytes.TrimSpace(a), bytes.TrimSpace(b)) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // nonceKey is NonceKey.
