@@ -540,3 +540,19 @@ func kbsBody(t testing.TB, r serve.AttestationRequest) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// FuzzAttestation feeds arbitrary bodies to POST /attestation: every answer
+// is a token or a 4xx problem, never a panic or a 5xx.
+func FuzzAttestation(f *testing.F) {
+	w := newWorld(f, nil)
+	f.Add(w.asRequest(f, "fuzz-nonce-never-issued-000000000000", testbed.KBSEdits{}))
+	f.Add([]byte(`{"verification_requests":[{"tee":"tdx","evidence":"e30","runtime_data":{"structured":{"nonce":"0123456789","tee-pubkey":{"kty":"EC"},"additional-evidence":""}}}],"policy_ids":[]}`))
+	f.Add([]byte(`{"verification_requests":[{"tee":"nvidia","evidence":"W10"}],"policy_ids":null}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec := w.do(t, http.MethodPost, "/attestation", body)
+		if rec.Code >= 500 || rec.Code == http.StatusOK && rec.Header().Get("Content-Type") != "application/jwt" {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	})
+}
