@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -556,3 +557,34 @@ func FuzzAttestation(f *testing.F) {
 		}
 	})
 }
+
+// Trustee's own test request parses (its shape is ours) and is refused
+// with a 400 naming the TEE attest does not verify; the same request for a
+// TEE attest verifies is refused for its missing binding.
+func TestTrusteeRequest(t *testing.T) {
+	w := newWorld(t, nil)
+	body, err := os.ReadFile("testdata/trustee-request.json")
+	require.NoError(t, err)
+	rec := w.do(t, http.MethodPost, "/attestation", body)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `verification_requests[0].tee`)
+	assert.Contains(t, rec.Body.String(), `sgx`)
+
+	// The same shape with the bed's TD quote and no runtime data: no
+	// binding, refused (Trustee would skip the check).
+	var req map[string]any
+	require.NoError(t, json.Unmarshal(body, &req))
+	vr := req["verification_requests"].([]any)[0].(map[string]any)
+	vr["tee"] = "tdx"
+	var good AttestationBody
+	require.NoError(t, json.Unmarshal(w.asRequest(t, "trustee-shape-nonce-0000000000", testbed.KBSEdits{}), &good))
+	vr["evidence"] = good.VerificationRequests[0].Evidence
+	b, err := json.Marshal(req)
+	require.NoError(t, err)
+	rec = w.do(t, http.MethodPost, "/attestation", b)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "bound to a nonce")
+}
+
+// AttestationBody is serve.AttestationRequest, for tests that edit one.
+type AttestationBody = serve.AttestationRequest
