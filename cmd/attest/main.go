@@ -44,6 +44,7 @@ var commands = []command{
 	{"collateral", "make and check offline collateral bundles (collateral fetch, inspect, import)", runCollateral},
 	{"keys", "manage EAR token signing keys (keys generate)", runKeys},
 	{"token", "verify or inspect an EAR token (token verify, token inspect)", runToken},
+	{"serve", "serve the Trustee-compatible attestation service (serve --listen HOST:PORT)", runServe},
 	{"verify", "verify attestation evidence and issue an EAR", runVerify},
 	{"version", "print the module version, commit and Go version", runVersion},
 }

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/trustfactory/attest/collateral"
+	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/internal/pemchain"
+	"github.com/trustfactory/attest/serve"
+	"github.com/trustfactory/attest/serve/redisstore"
+	"github.com/trustfactory/attest/setup"
+	"github.com/trustfactory/attest/verify"
+)
+
+const serveUsage = `usage: attest serve [--listen HOST:PORT] [--store memory|redis://…] [--online] [--key FILE]
+                    [--reference-values FILE] [--admin-token-file FILE] [--caller-nonces]
+
+Serves Trustee's attestation-service REST API (POST /challenge, POST /attestation,
+/.well-known/jwks.json, /policy, /reference-value, /healthz, /readyz, /metrics).
+
+Without --online it runs on the embedded composite SAMPLE: its test roots and
+collateral, its reference values, the clock pinned at the sample's time and
+caller nonces accepted, so that the sample evidence attests. Not for production.
+`
+
+// sampleTime is the time the embedded composite sample verifies at.
+func sampleTime() time.Time { return time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC) }
+
+// serveOptions are the flags of attest serve.
+type serveOptions struct {
+	listen       string
+	online       bool
+	keyFile      string
+	rvFile       string
+	adminFile    string
+	callerNonces bool
+	store        string
+}
+
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	var o serveOptions
+	fset := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() { fmt.Fprint(stderr, serveUsage); fset.PrintDefaults() }
+	fset.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fset.BoolVar(&o.online, "online", false, "verify against the pinned vendor roots, fetching collateral from the vendor services, at the real clock")
+	fset.StringVar(&o.keyFile, "key", "", "private JWK signing the tokens (attest keys generate); empty: a key generated at start")
+	fset.StringVar(&o.rvFile, "reference-values", "", "initial reference-value document (JSON or YAML)")
+	fset.StringVar(&o.adminFile, "admin-token-file", "", "file holding the bearer token of the management endpoints; empty: writes refused")
+	fset.StringVar(&o.store, "store", "memory", "state: memory (one node) or redis://[user:password@]host:port/db (replicas share it)")
+	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness)")
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fset.NArg() > 0 {
+		fmt.Fprintf(stderr, "attest serve: unexpected argument %q\n", fset.Arg(0))
+		return exitUsage
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	cfg, err := serveConfig(o, logger, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	switch {
+	case o.store == "memory":
+	case strings.HasPrefix(o.store, "redis://") || strings.HasPrefix(o.store, "rediss://"):
+		st, client, err := redisstore.Open(o.store, "")
+		if err != nil {
+			fmt.Fprintln(stderr, "attest serve: --store:", err)
+			return exitUsage
+		}
+		defer func() { _ = client.Close() }()
+		cfg.Store = st
+	default:
+		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", o.store)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := serve.New(ctx, cfg)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	defer func() { _ = srv.Close() }()
+	fmt.Fprintf(stdout, "attest serve: listening on http://%s\n", ln.Addr())
+	if err := srv.Serve(ctx, ln); err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// serveConfig builds the server configuration of the flags.
+func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer) (serve.Config, error) {
+	cfg := serve.Config{Store: serve.NewMemoryStore(nil), Logger: logger, CallerNonces: o.callerNonces}
+	var err error
+	if o.keyFile != "" {
+		b, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.Signer, err = token.NewSignerFromJWK(b); err != nil {
+			return cfg, fmt.Errorf("--key %s: %w", o.keyFile, err)
+		}
+	} else {
+		priv, _, err := token.GenerateKey(token.ES256, "attest-serve")
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.Signer, err = token.NewSignerFromJWK(priv); err != nil {
+			return cfg, err
+		}
+		fmt.Fprintln(stderr, "attest serve: WARNING: signing with a key generated for this run (give --key): tokens stop verifying when it exits")
+	}
+	if o.adminFile != "" {
+		b, err := os.ReadFile(o.adminFile)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.AdminToken = strings.TrimSpace(string(b))
+	}
+	if o.rvFile != "" {
+		if cfg.ReferenceValues, err = os.ReadFile(o.rvFile); err != nil {
+			return cfg, err
+		}
+	}
+	if o.online {
+		cfg.Registry, err = setup.NewRegistry(setup.Config{Online: &setup.Online{Fetcher: &collateral.HTTPFetcher{UserAgent: "attest-serve"}}, Logger: logger})
+		return cfg, err
+	}
+	fmt.Fprintf(stderr, "attest serve: WARNING: serving the embedded SAMPLE: test roots, clock pinned at %s, caller nonces accepted; not for production (give --online)\n", sampleTime().Format(time.RFC3339))
+	sample, err := fs.Sub(samplesFS, "samples/composite")
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Registry, err = sampleRegistry(sample); err != nil {
+		return cfg, err
+	}
+	if cfg.ReferenceValues == nil {
+		if cfg.ReferenceValues, err = fs.ReadFile(sample, "reference-values.yaml"); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.Now = func() time.Time { return sampleTime() }
+	cfg.CallerNonces = true
+	return cfg, nil
+}
+
+// sampleRegistry builds the verifiers of the embedded composite sample: its
+// collateral bundle and the test roots it was minted under.
+func sampleRegistry(sample fs.FS) (*verify.Registry, error) {
+	bundle, err := fs.Sub(sample, "collateral")
+	if err != nil {
+		return nil, err
+	}
+	var roots setup.Roots
+	for _, r := range []struct {
+		file string
+		dst  *[]*x509.Certificate
+	}{{"tdx/roots.pem", &roots.TDX}, {"gpu/roots.pem", &roots.GPU}, {"gpu/rim-roots.pem", &roots.RIM}} {
+		b, err := fs.ReadFile(bundle, r.file)
+		if err != nil {
+			return nil, err
+		}
+		if *r.dst, err = pemchain.Parse(b, 64); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.file, err)
+		}
+	}
+	return setup.NewRegistry(setup.Config{Bundle: bundle, Roots: roots})
+}

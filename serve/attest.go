@@ -1,0 +1,446 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// AttestationRequest is the body of POST /attestation, Trustee's
+// attestation-service shape. Unknown fields are ignored, as Trustee does.
+type AttestationRequest struct {
+	VerificationRequests []VerificationRequest `json:"verification_requests"`
+	// PolicyIDs is required (Trustee); empty means ["default"].
+	PolicyIDs *[]string `json:"policy_ids"`
+}
+
+// VerificationRequest is one piece of evidence of an AttestationRequest.
+type VerificationRequest struct {
+	TEE string `json:"tee"`
+	// Evidence is the base64url (no padding) of the evidence JSON text.
+	Evidence string `json:"evidence"`
+	// RuntimeData is {"structured": {...}} or {"raw": "<b64url>"}.
+	RuntimeData *struct {
+		Structured json.RawMessage `json:"structured"`
+		Raw        *string         `json:"raw"`
+	} `json:"runtime_data"`
+	// InitData is {"init_data_toml": "..."} or {"init_data_digest": "..."}.
+	InitData *struct {
+		TOML   *string `json:"init_data_toml"`
+		Digest *string `json:"init_data_digest"`
+	} `json:"init_data"`
+	// RuntimeDataHashAlgorithm is sha384 (default) or sha512.
+	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
+}
+
+// structuredRuntimeData is the runtime data a KBS binds: exactly these members.
+type structuredRuntimeData struct {
+	Nonce              string          `json:"nonce"`
+	TEEPubKey          json.RawMessage `json:"tee-pubkey"`
+	AdditionalEvidence *string         `json:"additional-evidence"`
+}
+
+// clientError is a caller fault: the status and a message naming the field.
+type clientError struct {
+	code   int
+	title  string
+	detail string
+}
+
+func (e *clientError) Error() string { return e.detail }
+
+func badRequest(format string, args ...any) *clientError {
+	return &clientError{code: http.StatusBadRequest, title: "bad request", detail: fmt.Sprintf(format, args...)}
+}
+
+// nonceMeta is what the store keeps with an issued nonce.
+type nonceMeta struct {
+	TEE      string    `json:"tee,omitempty"`
+	IssuedAt time.Time `json:"issued_at"`
+}
+
+// plan is a checked attestation request, ready to appraise.
+type plan struct {
+	tee   string
+	nonce string
+	hash  crypto.Hash
+	body  []byte // the KBS /attest body it maps to
+}
+
+// parseAttestation checks a request completely (nothing is consumed before
+// it passes) and maps it to the KBS request the kbs package appraises.
+func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
+	var req AttestationRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return nil, badRequest("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, badRequest("malformed JSON: trailing data after the request")
+	}
+	if len(req.VerificationRequests) == 0 {
+		return nil, badRequest("verification_requests: no verification requests provided")
+	}
+	if req.PolicyIDs == nil {
+		return nil, badRequest("policy_ids: missing (use [] or [\"default\"])")
+	}
+	for _, id := range *req.PolicyIDs {
+		if id != "default" {
+			return nil, &clientError{code: http.StatusNotFound, title: "unknown policy", detail: fmt.Sprintf("policy_ids: %q: this service has policy \"default\" only", id)}
+		}
+	}
+	if len(req.VerificationRequests) > 1+8 {
+		return nil, badRequest("verification_requests: %d, limit %d", len(req.VerificationRequests), 1+8)
+	}
+	vr := req.VerificationRequests[0]
+	p := &plan{tee: vr.TEE}
+	switch vr.RuntimeDataHashAlgorithm {
+	case "", "sha384":
+		p.hash = crypto.SHA384
+	case "sha512":
+		p.hash = crypto.SHA512
+	default:
+		return nil, badRequest("verification_requests[0].runtime_data_hash_algorithm: %q, expected sha384 or sha512", vr.RuntimeDataHashAlgorithm)
+	}
+	evidence, cerr := decodeEvidence(0, vr.Evidence)
+	if cerr != nil {
+		return nil, cerr
+	}
+	if _, err := s.cfg.Registry.ForTEE(vr.TEE, evidence); err != nil {
+		if errors.Is(err, verify.ErrUnsupported) {
+			return nil, badRequest("verification_requests[0].tee: %v", err)
+		}
+		return nil, badRequest("verification_requests[0].evidence: %v", err)
+	}
+	switch {
+	case vr.RuntimeData == nil || (vr.RuntimeData.Structured == nil && vr.RuntimeData.Raw == nil):
+		return nil, badRequest("verification_requests[0].runtime_data: missing; evidence must be bound to a nonce (structured runtime data with the nonce from POST /challenge)")
+	case vr.RuntimeData.Structured == nil:
+		return nil, badRequest("verification_requests[0].runtime_data: raw runtime data is not supported; send structured {nonce, tee-pubkey, additional-evidence}")
+	}
+	var rd structuredRuntimeData
+	sd := json.NewDecoder(bytes.NewReader(vr.RuntimeData.Structured))
+	sd.DisallowUnknownFields()
+	if err := sd.Decode(&rd); err != nil {
+		return nil, badRequest("verification_requests[0].runtime_data.structured: expected {nonce, tee-pubkey, additional-evidence}: %v", err)
+	}
+	switch {
+	case rd.Nonce == "":
+		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: missing")
+	case len(rd.Nonce) > MaxNonceSize:
+		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: %d bytes, limit %d", len(rd.Nonce), MaxNonceSize)
+	case rd.AdditionalEvidence == nil:
+		// The KBS binds the primary evidence to all three members; without
+		// this one the digest would be computed over other bytes.
+		return nil, badRequest("verification_requests[0].runtime_data.structured.additional-evidence: missing (\"\" when there is none)")
+	}
+	if _, err := verify.SessionNonce(rd.Nonce); err != nil {
+		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: %v", err)
+	}
+	p.nonce = rd.Nonce
+	if cerr := checkAdditional(req.VerificationRequests[1:], *rd.AdditionalEvidence); cerr != nil {
+		return nil, cerr
+	}
+	kreq := map[string]any{
+		"runtime-data": map[string]any{"nonce": rd.Nonce, "tee-pubkey": rd.TEEPubKey},
+		"tee-evidence": map[string]any{"primary_evidence": json.RawMessage(evidence), "additional_evidence": *rd.AdditionalEvidence},
+	}
+	if id := vr.InitData; id != nil {
+		switch {
+		case id.Digest != nil:
+			return nil, badRequest("verification_requests[0].init_data.init_data_digest: not supported; send init_data_toml")
+		case id.TOML != nil:
+			kreq["init-data"] = map[string]string{"format": "toml", "body": *id.TOML}
+		}
+	}
+	b, err := json.Marshal(kreq)
+	if err != nil {
+		return nil, badRequest("request: %v", err)
+	}
+	p.body = b
+	return p, nil
+}
+
+// decodeEvidence decodes the base64url (no padding) evidence of request i,
+// which must be JSON text.
+func decodeEvidence(i int, s string) ([]byte, *clientError) {
+	if s == "" {
+		return nil, badRequest("verification_requests[%d].evidence: missing", i)
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, badRequest("verification_requests[%d].evidence: expected base64url without padding: %v", i, err)
+	}
+	if !json.Valid(b) {
+		return nil, badRequest("verification_requests[%d].evidence: the decoded evidence is not JSON text", i)
+	}
+	return b, nil
+}
+
+// checkAdditional accepts further verification requests (a Trustee KBS
+// sends one per device) only when each repeats evidence the primary's
+// additional-evidence already carries under its TEE name: the appraisal
+// reads the devices from there, bound to the primary.
+func checkAdditional(extra []VerificationRequest, additional string) *clientError {
+	if len(extra) == 0 {
+		return nil
+	}
+	var devices map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(additional), &devices); err != nil {
+		return badRequest("verification_requests[1:]: the primary's additional-evidence is not a JSON object of TEE evidence")
+	}
+	for i, vr := range extra {
+		ev, cerr := decodeEvidence(i+1, vr.Evidence)
+		if cerr != nil {
+			return cerr
+		}
+		want, ok := devices[vr.TEE]
+		if !ok || !sameJSON(want, ev) {
+			return badRequest("verification_requests[%d]: %q evidence that the primary's additional-evidence does not carry", i+1, vr.TEE)
+		}
+	}
+	return nil
+}
+
+// sameJSON reports whether two JSON texts hold the same value: equal bytes
+// (the usual case, one serialiser), else equal decoded values.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(bytes.TrimSpace(a), bytes.TrimSpace(b)) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// nonceKey is NonceKey.
+func nonceKey(nonce string) string { return NonceKey(nonce) }
+
+// NonceKey is the name under which a Store holds a nonce: its SHA-256 in
+// hex, so that a caller's string never becomes a key as is.
+func NonceKey(nonce string) string {
+	d := sha256.Sum256([]byte(nonce))
+	return hex.EncodeToString(d[:])
+}
+
+// consumeNonce takes the nonce of a request once, before anything is
+// verified, so that a failed or concurrent second attempt finds it used.
+func (s *Server) consumeNonce(ctx context.Context, p *plan) error {
+	k := nonceKey(p.nonce)
+	meta, err := s.cfg.Store.TakeNonce(ctx, k, s.cfg.NonceTTL)
+	switch {
+	case err == nil:
+		var m nonceMeta
+		if json.Unmarshal(meta, &m) == nil && m.TEE != "" && m.TEE != p.tee {
+			return &clientError{code: http.StatusBadRequest, title: "nonce mismatch", detail: fmt.Sprintf("nonce was issued for TEE %q, used for %q (it is now consumed)", m.TEE, p.tee)}
+		}
+		return nil
+	case errors.Is(err, ErrNonceUsed):
+		s.metrics.nonceRejected("reused")
+		return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation; request a new one at POST /challenge"}
+	case errors.Is(err, ErrNonceUnknown) && s.cfg.CallerNonces:
+		if err := s.cfg.Store.UseNonce(ctx, k, s.cfg.NonceTTL); errors.Is(err, ErrNonceUsed) {
+			s.metrics.nonceRejected("reused")
+			return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation"}
+		} else if err != nil {
+			return &storeError{err}
+		}
+		return nil
+	case errors.Is(err, ErrNonceUnknown):
+		s.metrics.nonceRejected("unknown")
+		return &clientError{code: http.StatusBadRequest, title: "nonce unknown", detail: "runtime_data nonce: not issued by this service or expired; request one at POST /challenge"}
+	}
+	return &storeError{err}
+}
+
+// storeError is a failure of the Store: the service's fault, and maybe
+// passing (503).
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	p, cerr := s.parseAttestation(body)
+	if cerr != nil {
+		problem(w, r, cerr.code, cerr.title, cerr.detail)
+		return
+	}
+	if err := s.consumeNonce(r.Context(), p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	start := time.Now()
+	a, err := s.services[p.hash].Attest(r.Context(), p.tee, p.nonce, p.body, s.cfg.Now())
+	if err != nil {
+		s.metrics.appraisal(p.tee, "error", time.Since(start))
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.appraisal(p.tee, a.Outcome.Status().String(), time.Since(start))
+	loggerFrom(r.Context()).Info("attested", "tee", p.tee, "status", a.Outcome.Status().String(), "submods", len(a.Outcome.Submods))
+	w.Header().Set("Content-Type", "application/jwt")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(a.Token)
+}
+
+// fail answers an error: caller faults 4xx, the rest 5xx.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ce *clientError
+	var se *storeError
+	switch {
+	case errors.As(err, &ce):
+		problem(w, r, ce.code, ce.title, ce.detail)
+	case errors.As(err, &se):
+		w.Header().Set("Retry-After", "1")
+		problem(w, r, http.StatusServiceUnavailable, "store unavailable", err.Error())
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, verify.ErrCanceled) && r.Context().Err() != nil:
+		s.metrics.rejected("timeout")
+		w.Header().Set("Retry-After", "1")
+		problem(w, r, http.StatusServiceUnavailable, "timeout", "the request did not finish within its time limit")
+	case verify.IsOperational(err):
+		problem(w, r, http.StatusServiceUnavailable, "unavailable", err.Error())
+	case errors.Is(err, verify.ErrMalformed), errors.Is(err, verify.ErrUnsupported), errors.Is(err, verify.ErrLimit),
+		errors.Is(err, verify.ErrFreshness), errors.Is(err, verify.ErrConfig), errors.Is(err, verify.ErrBinding):
+		problem(w, r, http.StatusBadRequest, "bad request", err.Error())
+	default:
+		problem(w, r, http.StatusInternalServerError, "internal error", err.Error())
+	}
+}
+
+// MaxChallengeParams bounds the body of POST /challenge.
+const MaxChallengeParams = 4 << 10
+
+func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	var req map[string]string
+	if len(bytes.TrimSpace(body)) > 0 {
+		if len(body) > MaxChallengeParams {
+			problem(w, r, http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("challenge request: %d bytes, limit %d", len(body), MaxChallengeParams))
+			return
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			problem(w, r, http.StatusBadRequest, "bad request", "malformed JSON: expected {\"tee\": \"<name>\"}: "+err.Error())
+			return
+		}
+	}
+	tee := req["tee"]
+	if tee != "" {
+		if _, err := s.cfg.Registry.ForTEE(tee, nil); errors.Is(err, verify.ErrUnsupported) {
+			problem(w, r, http.StatusBadRequest, "bad request", "tee: "+err.Error())
+			return
+		}
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	nonce := base64.StdEncoding.EncodeToString(raw[:])
+	meta, _ := json.Marshal(nonceMeta{TEE: tee, IssuedAt: s.cfg.Now().UTC()})
+	if err := s.cfg.Store.IssueNonce(r.Context(), nonceKey(nonce), meta, s.cfg.NonceTTL); err != nil {
+		s.fail(w, r, &storeError{err})
+		return
+	}
+	s.metrics.nonceIssued()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(nonce))
+}
+
+// policyRequest is the body of POST /policy (Trustee's shape).
+type policyRequest struct {
+	PolicyID string `json:"policy_id"`
+	Policy   string `json:"policy"`
+}
+
+func (s *Server) handlePolicyList(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`[{"policy-id":"default"}]`))
+}
+
+func (s *Server) handlePolicyGet(w http.ResponseWriter, r *http.Request) {
+	if id := r.PathValue("id"); id != "default" {
+		problem(w, r, http.StatusNotFound, "unknown policy", fmt.Sprintf("policy %q: this service has policy \"default\" only", id))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"policy-id": "default", "engine": "go",
+		"reference_values_version": s.rvVersion.Load()})
+}
+
+// handlePolicySet answers Trustee's policy upload. The Go policy takes no
+// policy text: its input is the reference values (POST /reference-value).
+func (s *Server) handlePolicySet(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	var req policyRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		problem(w, r, http.StatusBadRequest, "bad request", "malformed JSON: expected {\"policy_id\", \"policy\"}: "+err.Error())
+		return
+	}
+	if req.PolicyID == "" {
+		problem(w, r, http.StatusBadRequest, "bad request", "policy_id: missing")
+		return
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(req.Policy); err != nil {
+		problem(w, r, http.StatusBadRequest, "bad request", "policy: expected base64url without padding: "+err.Error())
+		return
+	}
+	problem(w, r, http.StatusBadRequest, "policy refused", fmt.Sprintf("policy %q: this service runs attest's Go policy, which takes no policy text; upload reference values at POST /reference-value (the policy in force is unchanged)", req.PolicyID))
+}
+
+func (s *Server) handleRVGet(w http.ResponseWriter, r *http.Request) {
+	d, err := s.cfg.Store.Document(r.Context(), ReferenceValuesDocument)
+	if errors.Is(err, ErrNotFound) {
+		problem(w, r, http.StatusNotFound, "no reference values", "no reference values have been uploaded")
+		return
+	} else if err != nil {
+		s.fail(w, r, &storeError{err})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"version": d.Version, "document": string(d.Body)})
+}
+
+// handleRVSet stores a new version of the reference values: compiled first,
+// so a document that does not compile is refused and the old one stays.
+func (s *Server) handleRVSet(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.compile(body); err != nil {
+		problem(w, r, http.StatusBadRequest, "reference values refused", fmt.Sprintf("%v (version %d stays in force)", err, s.rvVersion.Load()))
+		return
+	}
+	v, err := s.cfg.Store.PutDocument(r.Context(), ReferenceValuesDocument, body)
+	if err != nil {
+		s.fail(w, r, &storeError{err})
+		return
+	}
+	s.refresh(r.Context())
+	loggerFrom(r.Context()).Info("reference values stored", "version", v)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"version": v})
+}

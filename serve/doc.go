@@ -1,0 +1,47 @@
+// Package serve is attest's attestation service, an http.Handler that
+// speaks the REST API of Trustee's attestation service, so that Trustee's
+// clients work unchanged, and owns freshness with one-time nonces.
+//
+// Endpoints:
+//
+//	POST /challenge                {"tee": "tdx"} (optional) → a one-time nonce (text; 32 random bytes, base64)
+//	POST /attestation              Trustee AttestationRequest → the EAR token (application/jwt)
+//	GET  /.well-known/jwks.json    the token signing key
+//	GET  /policy, GET /policy/{id} the policy in force ("default": the Go policy)
+//	POST /policy                   admin; Trustee's upload shape. The Go policy takes no text: refused, unchanged
+//	GET  /reference-value          the reference-value document in force and its version
+//	POST /reference-value          admin; a new reference-value document (policy package format)
+//	GET  /healthz, /readyz, /metrics
+//
+// An attestation request carries structured runtime data in the shape a
+// Trustee KBS sends, {"nonce", "tee-pubkey", "additional-evidence"}: the
+// primary (CPU) evidence is bound to all three, each device in
+// additional-evidence to the nonce and key (package kbs). Further
+// verification requests (a KBS sends one per device) must repeat evidence
+// the additional-evidence carries. The nonce must come from POST /challenge
+// unless Config.CallerNonces is set; it is consumed atomically before
+// anything is verified, so a replayed or concurrent second use fails
+// (409), as does a nonce the service never issued (400). The token's
+// eat_nonce is the nonce string's bytes (verify.SessionNonce).
+//
+// Errors are RFC 9457 problem documents (application/problem+json) naming
+// the field: 4xx for caller faults (malformed JSON, bad base64, unknown
+// TEE, oversized body, unknown or used nonce, unauthenticated or refused
+// management writes), 503 with Retry-After when the concurrency limit is
+// reached or a request times out, other 5xx only for the service's own
+// faults. Evidence that fails verification is not an error: its token
+// says contraindicated. A bad request changes nothing: every check runs
+// before the nonce is consumed.
+//
+// Management writes need Config.AdminToken as a bearer token. Reference
+// values are versioned in the Store: an upload is compiled first (refused
+// with the parser's message, the old version staying in force), stored as
+// the next version, and every replica watching the store switches to it
+// atomically (verify.PolicyRef); replicas also poll, since notifications
+// can be lost.
+//
+// State lives behind Store: MemoryStore for one node, package
+// serve/redisstore for replicas sharing Redis or Valkey. Metrics are in a
+// Prometheus registry per Server (Metrics); logs are slog records with a
+// request id (X-Request-Id, echoed when the caller sends a plain one).
+package serve

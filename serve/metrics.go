@@ -1,0 +1,100 @@
+package serve
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are one server's Prometheus metrics, in a registry of its own
+// (never the global default one, so that two servers in one process, or a
+// test, do not collide). Label values come from closed sets only: routes,
+// methods, codes, TEE names the registry knows, statuses, reasons.
+type metrics struct {
+	reg *prometheus.Registry
+
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+	rejections      *prometheus.CounterVec
+	appraisals      *prometheus.CounterVec
+	appraisalTime   *prometheus.HistogramVec
+	noncesIssued    prometheus.Counter
+	nonceRejections *prometheus.CounterVec
+	collateral      *prometheus.CounterVec
+	upstream429     *prometheus.CounterVec
+}
+
+// latencyBuckets span a warm TDX appraisal (≈1 ms) to a cold fetch (seconds).
+var latencyBuckets = []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_http_requests_total",
+		Help: "HTTP requests by route, method and status code."}, []string{"route", "method", "code"})
+	m.requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_http_request_duration_seconds",
+		Help: "HTTP request latency by route.", Buckets: latencyBuckets}, []string{"route"})
+	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_http_rejected_total",
+		Help: "Requests turned away: overload, body_too_large, timeout."}, []string{"reason"})
+	m.appraisals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_appraisals_total",
+		Help: "Attestations by TEE and result status (affirming, warning, contraindicated, none, error)."}, []string{"tee", "status"})
+	m.appraisalTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_appraisal_duration_seconds",
+		Help: "Appraisal latency (verification, policy, signing) by primary TEE.", Buckets: latencyBuckets}, []string{"tee"})
+	m.noncesIssued = prometheus.NewCounter(prometheus.CounterOpts{Name: "attest_nonces_issued_total",
+		Help: "Nonces issued by POST /challenge."})
+	m.nonceRejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_nonce_rejections_total",
+		Help: "Attestations refused for their nonce: unknown, reused."}, []string{"reason"})
+	m.collateral = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_collateral_fetches_total",
+		Help: "Collateral fetches from vendor services by source and result (ok, not_found, rate_limited, error)."}, []string{"source", "result"})
+	m.upstream429 = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_upstream_rate_limited_total",
+		Help: "HTTP 429 answers from vendor services by source."}, []string{"source"})
+	m.reg.MustRegister(m.requests, m.requestDuration, m.rejections, m.appraisals, m.appraisalTime, m.noncesIssued,
+		m.nonceRejections, m.collateral, m.upstream429,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4})
+}
+
+func (m *metrics) request(route, method string, code int, d time.Duration) {
+	if route == "GET /metrics" {
+		return
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func (m *metrics) rejected(reason string)      { m.rejections.WithLabelValues(reason).Inc() }
+func (m *metrics) nonceIssued()                { m.noncesIssued.Inc() }
+func (m *metrics) nonceRejected(reason string) { m.nonceRejections.WithLabelValues(reason).Inc() }
+
+func (m *metrics) appraisal(tee, status string, d time.Duration) {
+	m.appraisals.WithLabelValues(tee, status).Inc()
+	m.appraisalTime.WithLabelValues(tee).Observe(d.Seconds())
+}
+
+// CollateralFetched records a fetch of collateral from a vendor service:
+// source names the service (a closed set: "intel-pcs", "amd-kds",
+// "nvidia-rim", "nvidia-ocsp"), code is the HTTP status (0: no answer).
+func (s *Server) CollateralFetched(source string, code int) {
+	result := "error"
+	switch {
+	case code >= 200 && code < 300:
+		result = "ok"
+	case code == http.StatusNotFound:
+		result = "not_found"
+	case code == http.StatusTooManyRequests:
+		result = "rate_limited"
+		s.metrics.upstream429.WithLabelValues(source).Inc()
+	}
+	s.metrics.collateral.WithLabelValues(source, result).Inc()
+}
+
+// Metrics returns the server's Prometheus registry, for a caller that
+// serves metrics elsewhere or adds its own collectors.
+func (s *Server) Metrics() *prometheus.Registry { return s.metrics.reg }

@@ -1,0 +1,157 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/trustfactory/attest/serve"
+	"github.com/trustfactory/attest/serve/redisstore"
+	"github.com/trustfactory/attest/serve/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// RequireEnv makes a missing redis-server a failure instead of a skip (CI).
+const RequireEnv = "ATTEST_REQUIRE_REDIS"
+
+// redisServer is a redis-server started for one test on a free loopback port.
+type redisServer struct {
+	addr string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// startRedis starts redis-server on 127.0.0.1 without persistence, or
+// skips the test when the binary is absent (fails with ATTEST_REQUIRE_REDIS=1).
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		msg := "redis-server not found: install it (Debian: apt-get install redis-server) to run the Redis store tests"
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("%s; %s=1 requires them", msg, RequireEnv)
+		}
+		t.Skip(msg)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	r := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port), dir: t.TempDir(), port: port}
+	r.start(t, bin)
+	return r
+}
+
+func (r *redisServer) start(t *testing.T, bin string) {
+	t.Helper()
+	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--protected-mode", "yes", "--logfile", filepath.Join(r.dir, "redis.log"))
+	require.NoError(t, r.cmd.Start())
+	cmd := r.cmd
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	c := redis.NewClient(&redis.Options{Addr: r.addr})
+	defer c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
+			t.Fatalf("redis-server on %s did not answer PING within 5 s:\n%s", r.addr, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restart kills the server and starts a fresh one on the same port: every
+// key is lost (no persistence).
+func (r *redisServer) restart(t *testing.T) {
+	t.Helper()
+	require.NoError(t, r.cmd.Process.Kill())
+	_ = r.cmd.Wait()
+	bin, err := exec.LookPath("redis-server")
+	require.NoError(t, err)
+	r.start(t, bin)
+}
+
+// client returns a client closed at the end of the test.
+func (r *redisServer) client(t *testing.T) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: 1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+var prefixes atomic.Int64
+
+// The store keeps the serve.Store contract on a real Redis.
+func TestStore(t *testing.T) {
+	r := startRedis(t)
+	c := r.client(t)
+	storetest.Run(t, func(t *testing.T) serve.Store {
+		s, err := redisstore.New(c, fmt.Sprintf("t%d", prefixes.Add(1)))
+		require.NoError(t, err)
+		return s
+	})
+}
+
+// Issued nonces and used markers expire with their TTL; a restart without
+// persistence loses outstanding nonces, which then fail closed (unknown).
+func TestStoreExpiryAndRestart(t *testing.T) {
+	r := startRedis(t)
+	c := r.client(t)
+	s, err := redisstore.New(c, "")
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, s.IssueNonce(ctx, "short", nil, 50*time.Millisecond))
+	ttl, err := c.PTTL(ctx, "attest:n:short").Result()
+	require.NoError(t, err)
+	require.Positive(t, ttl)
+	require.Eventually(t, func() bool { return c.Exists(ctx, "attest:n:short").Val() == 0 }, 5*time.Second, 10*time.Millisecond)
+	_, err = s.TakeNonce(ctx, "short", time.Minute)
+	require.ErrorIs(t, err, serve.ErrNonceUnknown)
+
+	require.NoError(t, s.IssueNonce(ctx, "outstanding", nil, time.Minute))
+	r.restart(t)
+	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 30*time.Second, 10*time.Millisecond)
+	_, err = s.TakeNonce(ctx, "outstanding", time.Minute)
+	require.ErrorIs(t, err, serve.ErrNonceUnknown)
+}
+
+// A store on an unreachable Redis returns errors, never a nonce.
+func TestStoreDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	s, err := redisstore.New(c, "")
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = s.TakeNonce(ctx, "n", time.Minute)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, serve.ErrNonceUnknown)
+	require.Error(t, s.Ping(ctx))
+}
+
+func TestOpen(t *testing.T) {
+	_, _, err := redisstore.Open("http://nope", "")
+	require.Error(t, err)
+	s, c, err := redisstore.Open("redis://127.0.0.1:1/0", "x")
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	require.NoError(t, c.Close())
+	_, err = redisstore.New(nil, "")
+	require.Error(t, err)
+}

@@ -1,0 +1,517 @@
+package serve
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/kbs"
+	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/verify"
+)
+
+// Defaults and bounds of a Config.
+const (
+	DefaultMaxBody         = 2 << 20 // Trustee's payload limit
+	DefaultTimeout         = 30 * time.Second
+	DefaultMaxInFlight     = 64
+	DefaultRetryAfter      = time.Second
+	DefaultNonceTTL        = 5 * time.Minute
+	DefaultPollInterval    = 10 * time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+	// MinAdminTokenSize is the shortest admin bearer token accepted.
+	MinAdminTokenSize = 16
+	// MaxNonceSize bounds the nonce string of a request.
+	MaxNonceSize = 512
+)
+
+// ReferenceValuesDocument is the Store document name of the reference values.
+const ReferenceValuesDocument = "reference-values"
+
+// Config is everything a Server needs. Registry, Signer and Store are
+// required; zero durations and counts take the defaults above.
+type Config struct {
+	// Registry holds the verifiers the service appraises with.
+	Registry *verify.Registry
+	// Signer signs the EAR tokens; its public key is served as the JWKS.
+	Signer *token.Signer
+	// Store holds nonces and reference values (NewMemoryStore for one node).
+	Store Store
+	// ReferenceValues is the reference-value document (policy package
+	// format) written to the store when it holds none yet; nil: none, and
+	// the default policy affirms nothing until some are uploaded.
+	ReferenceValues []byte
+	// PolicyOptions configure the Go policy built from the reference values.
+	PolicyOptions []policy.Option
+	// AdminToken is the bearer token of the management endpoints (policy
+	// and reference-value writes), at least MinAdminTokenSize bytes; empty:
+	// every write is refused.
+	AdminToken string
+	// CallerNonces accepts runtime-data nonces the service did not issue
+	// (a Trustee KBS in front owns freshness); each is still accepted once
+	// within NonceTTL. Off, every attestation must use a nonce from
+	// POST /challenge.
+	CallerNonces bool
+	// Logger receives one structured record per request; nil: none.
+	Logger *slog.Logger
+	// Now is the clock evidence is verified at; nil: time.Now.
+	Now func() time.Time
+
+	MaxBody         int64         // bytes of a request body
+	Timeout         time.Duration // per request
+	MaxInFlight     int           // concurrent attestations; more are answered 503
+	RetryAfter      time.Duration // advised to callers turned away
+	NonceTTL        time.Duration // lifetime of an issued nonce, and of the memory of a used one
+	PollInterval    time.Duration // how often the store is polled for changed documents
+	ShutdownTimeout time.Duration // how long Serve waits for in-flight requests
+}
+
+// check fills defaults and refuses contradictions.
+func (c *Config) check() error {
+	switch {
+	case c.Registry == nil:
+		return verify.Errorf(verify.ErrConfig, "serve: nil Registry")
+	case c.Signer == nil:
+		return verify.Errorf(verify.ErrConfig, "serve: nil Signer")
+	case c.Store == nil:
+		return verify.Errorf(verify.ErrConfig, "serve: nil Store")
+	case c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenSize:
+		return verify.Errorf(verify.ErrConfig, "serve: AdminToken: %d bytes, expected at least %d", len(c.AdminToken), MinAdminTokenSize)
+	case c.MaxBody < 0 || c.MaxBody > kbs.MaxRequestSize:
+		return verify.Errorf(verify.ErrConfig, "serve: MaxBody %d: expected 0 (default %d) to %d", c.MaxBody, DefaultMaxBody, kbs.MaxRequestSize)
+	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
+		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.Timeout, DefaultTimeout)
+	def(&c.RetryAfter, DefaultRetryAfter)
+	def(&c.NonceTTL, DefaultNonceTTL)
+	def(&c.PollInterval, DefaultPollInterval)
+	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Server is the attestation service: an http.Handler. Make it with New and
+// release it with Close.
+type Server struct {
+	cfg      Config
+	ref      *verify.PolicyRef
+	services map[crypto.Hash]*kbs.Service
+	jwks     []byte
+	mux      *http.ServeMux
+	metrics  *metrics
+	sem      chan struct{}
+	adminSum [sha256.Size]byte
+
+	applyMu   sync.Mutex        // serialises reference-value reads and swaps
+	rvVersion atomic.Int64      // version of the reference values in force
+	rvSum     [sha256.Size]byte // their digest; under applyMu
+	draining  atomic.Bool
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// New returns a server over cfg. It loads the reference values from the
+// store (writing cfg.ReferenceValues there first when the store has none)
+// and watches the store for new versions until Close.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	jwks, err := cfg.Signer.KeySet().JWKS()
+	if err != nil {
+		return nil, err
+	}
+	empty, err := policy.New(nil, cfg.PolicyOptions...)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := verify.NewPolicyRef(empty)
+	if err != nil {
+		return nil, err
+	}
+	a, err := kbs.NewAppraiser(cfg.Registry, ref)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, ref: ref, jwks: jwks, services: map[crypto.Hash]*kbs.Service{},
+		sem: make(chan struct{}, cfg.MaxInFlight), metrics: newMetrics()}
+	for _, h := range []crypto.Hash{crypto.SHA384, crypto.SHA512} {
+		if s.services[h], err = kbs.NewService(a, cfg.Signer, kbs.WithHash(h)); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.AdminToken != "" {
+		s.adminSum = sha256.Sum256([]byte(cfg.AdminToken))
+	}
+	if err := s.loadInitial(ctx); err != nil {
+		return nil, err
+	}
+	s.routes()
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		for wctx.Err() == nil {
+			err := cfg.Store.Watch(wctx, func(string) { s.refresh(wctx) })
+			if wctx.Err() == nil {
+				cfg.Logger.Warn("store watch ended; retrying", "err", err)
+				select {
+				case <-wctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(cfg.PollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				s.refresh(wctx)
+			}
+		}
+	}()
+	return s, nil
+}
+
+// Close stops watching the store. It does not close the store.
+func (s *Server) Close() error {
+	s.stop()
+	s.wg.Wait()
+	return nil
+}
+
+// loadInitial loads the stored reference values, seeding the store first.
+func (s *Server) loadInitial(ctx context.Context) error {
+	d, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
+	if errors.Is(err, ErrNotFound) && s.cfg.ReferenceValues != nil {
+		if _, err := s.compile(s.cfg.ReferenceValues); err != nil {
+			return fmt.Errorf("serve: initial reference values: %w", err)
+		}
+		if _, err = s.cfg.Store.PutDocument(ctx, ReferenceValuesDocument, s.cfg.ReferenceValues); err != nil {
+			return err
+		}
+		d, err = s.cfg.Store.Document(ctx, ReferenceValuesDocument)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("serve: loading reference values: %w", err)
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.apply(d)
+}
+
+// compile builds the Go policy of a reference-value document.
+func (s *Server) compile(doc []byte) (verify.Policy, error) {
+	rv, err := policy.ParseReferenceValues(doc)
+	if err != nil {
+		return nil, err
+	}
+	return policy.New(rv, s.cfg.PolicyOptions...)
+}
+
+// apply puts a stored document in force unless it is the one in force.
+// The store is the source of truth: a version lower than the one in force
+// means the store was reset (a Redis restart without persistence) and its
+// document wins. Called with applyMu held.
+func (s *Server) apply(d Document) error {
+	sum := sha256.Sum256(d.Body)
+	if d.Version == s.rvVersion.Load() && sum == s.rvSum {
+		return nil
+	}
+	p, err := s.compile(d.Body)
+	if err != nil {
+		// Uploads are compiled before they are stored, so this is a
+		// document written by another build or by hand: keep the old.
+		return fmt.Errorf("reference values version %d: %w", d.Version, err)
+	}
+	if err := s.ref.Store(p); err != nil {
+		return err
+	}
+	s.rvVersion.Store(d.Version)
+	s.rvSum = sum
+	s.cfg.Logger.Info("reference values in force", "version", d.Version)
+	return nil
+}
+
+// refresh reads the stored reference values and applies them when they
+// changed. Reads and swaps are serialised, so that a slow read of an old
+// version never replaces a newer one.
+func (s *Server) refresh(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	d, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+			s.cfg.Logger.Warn("reading reference values", "err", err)
+		}
+		return
+	}
+	if err := s.apply(d); err != nil {
+		s.cfg.Logger.Error("stored reference values refused; the previous ones stay in force", "err", err)
+	}
+}
+
+// ReferenceValuesVersion returns the version of the reference values in
+// force (0: none loaded).
+func (s *Server) ReferenceValuesVersion() int64 { return s.rvVersion.Load() }
+
+// Serve serves HTTP on ln until ctx is done, then stops accepting, reports
+// not ready, and waits up to ShutdownTimeout for in-flight requests.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.Timeout,
+		WriteTimeout:      s.cfg.Timeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// ServeHTTP implements http.Handler: it gives the request an id, logs it,
+// and routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := requestID(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", id)
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	start := time.Now()
+	log := s.cfg.Logger.With("request_id", id)
+	r = r.WithContext(withLogger(r.Context(), log))
+	s.mux.ServeHTTP(rec, r)
+	_, pattern := s.mux.Handler(r)
+	route := pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	s.metrics.request(route, r.Method, rec.code, time.Since(start))
+	log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", route),
+		slog.Int("status", rec.code), slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+}
+
+// routes registers the endpoints.
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /attestation", s.limited(s.handleAttestation))
+	m.HandleFunc("POST /challenge", s.handleChallenge)
+	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	m.HandleFunc("GET /policy", s.handlePolicyList)
+	m.HandleFunc("GET /policy/{id}", s.handlePolicyGet)
+	m.HandleFunc("POST /policy", s.admin(s.handlePolicySet))
+	m.HandleFunc("GET /reference-value", s.handleRVGet)
+	m.HandleFunc("POST /reference-value", s.admin(s.handleRVSet))
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	m.HandleFunc("GET /readyz", s.handleReady)
+	m.Handle("GET /metrics", s.metrics.handler())
+	s.mux = m
+}
+
+// limited applies the concurrency limit and the per-request timeout.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.sem <- struct{}{}:
+			defer func() { <-s.sem }()
+		default:
+			s.metrics.rejected("overload")
+			w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.RetryAfter+time.Second-1)/time.Second)))
+			problem(w, r, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("%d attestations in flight, limit %d; retry later", s.cfg.MaxInFlight, s.cfg.MaxInFlight))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	}
+}
+
+// admin requires the admin bearer token.
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AdminToken == "" {
+			problem(w, r, http.StatusForbidden, "management disabled", "no admin token is configured: writes are refused")
+			return
+		}
+		const prefix = "Bearer "
+		auth := r.Header.Get("Authorization")
+		if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="attest"`)
+			problem(w, r, http.StatusUnauthorized, "unauthenticated", "a bearer token is required (Authorization: Bearer <admin token>)")
+			return
+		}
+		sum := sha256.Sum256([]byte(auth[len(prefix):]))
+		if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="attest", error="invalid_token"`)
+			problem(w, r, http.StatusUnauthorized, "unauthenticated", "the bearer token is not the admin token")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// readBody reads a body within MaxBody; on failure it has answered.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		s.metrics.rejected("body_too_large")
+		problem(w, r, http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("request body over the limit of %d bytes", mbe.Limit))
+		return nil, false
+	case err != nil:
+		problem(w, r, http.StatusBadRequest, "unreadable body", err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=60")
+	_, _ = w.Write(s.jwks)
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	fail := func(check string) {
+		problem(w, r, http.StatusServiceUnavailable, "not ready", check)
+	}
+	if s.draining.Load() {
+		fail("draining: the server is shutting down")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		fail("store: " + err.Error())
+		return
+	}
+	if s.cfg.ReferenceValues != nil && s.rvVersion.Load() == 0 {
+		fail("policy: no reference values loaded")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// problem writes an RFC 9457 problem document.
+func problem(w http.ResponseWriter, r *http.Request, code int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": code, "detail": detail,
+		"request_id": w.Header().Get("X-Request-Id")})
+	if code >= 500 {
+		loggerFrom(r.Context()).Warn("request failed", "status", code, "title", title, "detail", detail)
+	}
+}
+
+// requestID returns the caller's request id when it is short and plain,
+// else a fresh one.
+func requestID(given string) string {
+	if n := len(given); n > 0 && n <= 64 {
+		ok := true
+		for _, c := range given {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return given
+		}
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type loggerKey struct{}
+
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
