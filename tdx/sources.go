@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trustfactory/attest/collateral"
+	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -29,7 +30,7 @@ type MemorySource struct {
 	items map[string]*Collateral
 }
 
-func memKey(fmspc [6]byte, ca string) string { return upperHex(fmspc[:]) + "/" + ca }
+func memKey(fmspc [6]byte, ca string) string { return pck.UpperHex(fmspc[:]) + "/" + ca }
 
 // NewMemorySource returns an empty in-memory source.
 func NewMemorySource() *MemorySource { return &MemorySource{items: map[string]*Collateral{}} }
@@ -54,7 +55,7 @@ func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Co
 	defer m.mu.RUnlock()
 	c, ok := m.items[memKey(req.FMSPC, req.CA)]
 	if !ok {
-		return nil, verify.Errorf(verify.ErrCollateral, "no collateral in memory for fmspc %s, PCK CA %s: %w", upperHex(req.FMSPC[:]), req.CA, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "no collateral in memory for fmspc %s, PCK CA %s: %w", pck.UpperHex(req.FMSPC[:]), req.CA, collateral.ErrNotFound)
 	}
 	return c, nil
 }
@@ -106,7 +107,7 @@ func (s *FSSource) Collateral(ctx context.Context, req CollateralRequest) (*Coll
 		*it.data = b
 	}
 	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s: %w", upperHex(req.FMSPC[:]), collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s: %w", pck.UpperHex(req.FMSPC[:]), collateral.ErrNotFound)
 	}
 	return c, nil
 }
@@ -117,7 +118,7 @@ func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
 	data *[]byte
 	path string
 } {
-	f := upperHex(fmspc[:])
+	f := pck.UpperHex(fmspc[:])
 	return []struct {
 		data *[]byte
 		path string
@@ -133,7 +134,7 @@ func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
 }
 
 // readCapped reads name through one open handle, failing with ErrLimit when
-// it holds more than maxCollateralItem bytes (however the file changes
+// it holds more than pck.MaxCollateralItem bytes (however the file changes
 // while it is read). A missing file is an error matching fs.ErrNotExist.
 func readCapped(fsys fs.FS, name string) ([]byte, error) {
 	fh, err := fsys.Open(name)
@@ -144,12 +145,12 @@ func readCapped(fsys fs.FS, name string) ([]byte, error) {
 		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle %s: %w", name, err)
 	}
 	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxCollateralItem+1))
+	b, err := io.ReadAll(io.LimitReader(fh, pck.MaxCollateralItem+1))
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle %s: %w", name, err)
 	}
-	if len(b) > maxCollateralItem {
-		return nil, verify.Errorf(verify.ErrLimit, "tdx: bundle %s: more than the cap of %d bytes", name, maxCollateralItem)
+	if len(b) > pck.MaxCollateralItem {
+		return nil, verify.Errorf(verify.ErrLimit, "tdx: bundle %s: more than the cap of %d bytes", name, pck.MaxCollateralItem)
 	}
 	return b, nil
 }
@@ -361,7 +362,7 @@ func jsonNextUpdate(key string) func([]byte) (time.Time, error) {
 }
 
 func crlNextUpdate(b []byte) (time.Time, error) {
-	crl, err := decodeCRL(b, "CRL")
+	crl, err := pck.DecodeCRL(b, "CRL")
 	if err != nil {
 		return time.Time{}, err
 	}
