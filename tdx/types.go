@@ -9,18 +9,21 @@ import (
 	"github.com/trustfactory/attest/internal/pck"
 )
 
-// Collateral is Intel's collateral for one platform (one FMSPC and PCK CA),
+// Collateral is Intel's collateral for one platform (one FMSPC and PCK CA)
+// and one TEE (package sgx uses this type and the sources of this package),
 // in the shapes Intel PCS and PCCS v4 serve it. A Collateral must not be
 // modified once it has been handed to a Verifier: verified results are cached
 // under a digest of its bytes computed once.
 type Collateral struct {
-	// TCBInfo is the body of GET /tdx/certification/v4/tcb?fmspc=…:
+	// TCBInfo is the body of GET /tdx/certification/v4/tcb?fmspc=… (for
+	// SGX quotes /sgx/certification/v4/tcb):
 	// {"tcbInfo":{…},"signature":"<hex r‖s>"}.
 	TCBInfo []byte
 	// TCBInfoIssuerChain is the PEM chain of the TCB signing certificate
 	// (header TCB-Info-Issuer-Chain): signing certificate, then Root CA.
 	TCBInfoIssuerChain []byte
-	// QEIdentity is the body of GET /tdx/certification/v4/qe/identity:
+	// QEIdentity is the body of GET /tdx/certification/v4/qe/identity (for
+	// SGX quotes /sgx/…, id "QE"):
 	// {"enclaveIdentity":{…},"signature":"<hex r‖s>"}.
 	QEIdentity []byte
 	// QEIdentityIssuerChain is the PEM chain of header SGX-Enclave-Identity-Issuer-Chain.

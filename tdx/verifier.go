@@ -29,6 +29,25 @@ type CollateralRequest struct {
 	CA string
 	// Now is the verification time, for sources that cache.
 	Now time.Time
+	// TEE is the quote's TEE: "tdx" (also when empty) or "sgx". TCB info and
+	// QE identity differ between them (the CRLs are the same); package sgx
+	// asks for "sgx".
+	TEE string
+}
+
+// teeSGX is CollateralRequest.TEE of SGX quotes.
+const teeSGX = "sgx"
+
+// certPath is the PCS path element of the request's TCB info and QE
+// identity, "tdx" or "sgx".
+func (r CollateralRequest) certPath() (string, error) {
+	switch r.TEE {
+	case "", "tdx":
+		return "tdx", nil
+	case teeSGX:
+		return teeSGX, nil
+	}
+	return "", verify.Errorf(verify.ErrConfig, "tdx: collateral request TEE %q (want tdx or sgx)", r.TEE)
 }
 
 // CollateralSource supplies Intel collateral. Implementations must be safe
