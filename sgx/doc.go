@@ -20,5 +20,6 @@
 //
 // Quote versions 4 and 5 with an SGX body are defined by Intel but no real
 // one was found in use and Trustee accepts only version 3: they are refused
-// with ErrUnsupported.
+// as ErrMalformed and ErrUnsupported, as package tdx refuses versions it
+// does not read.
 package sgx

@@ -158,11 +158,11 @@ func ParseQuote(b []byte) (*Quote, error) {
 	h.AttKeyData0 = r.u32("att_key_data_0")
 	switch {
 	case h.Version != quoteVersion:
-		return nil, verify.Errorf(verify.ErrUnsupported, "SGX quote version: expected 3, got %d", h.Version)
+		return nil, verify.Errorf(verify.ErrMalformed, "SGX quote version: expected 3, got %d: %w", h.Version, verify.ErrUnsupported)
 	case h.AttKeyType != attKeyTypeP256:
-		return nil, verify.Errorf(verify.ErrUnsupported, "SGX quote att_key_type: expected 2 (ECDSA-256-with-P-256), got %d", h.AttKeyType)
+		return nil, verify.Errorf(verify.ErrMalformed, "SGX quote att_key_type: expected 2 (ECDSA-256-with-P-256), got %d: %w", h.AttKeyType, verify.ErrUnsupported)
 	case h.AttKeyData0 != teeTypeSGX:
-		return nil, verify.Errorf(verify.ErrUnsupported, "SGX quote v3 att_key_data_0 (TEE type): expected 0, got %#x", h.AttKeyData0)
+		return nil, verify.Errorf(verify.ErrMalformed, "SGX quote v3 att_key_data_0 (TEE type): expected 0, got %#x: %w", h.AttKeyData0, verify.ErrUnsupported)
 	}
 	h.QESVN = r.u16("qe_svn")
 	h.PCESVN = r.u16("pce_svn")
@@ -203,7 +203,7 @@ func ParseQuote(b []byte) (*Quote, error) {
 		return nil, sr.err
 	}
 	if certType != certTypePCKChain {
-		return nil, verify.Errorf(verify.ErrUnsupported, "SGX quote certification_data_type: expected 5 (PCK certificate chain), got %d", certType)
+		return nil, verify.Errorf(verify.ErrMalformed, "SGX quote certification_data_type: expected 5 (PCK certificate chain), got %d: %w", certType, verify.ErrUnsupported)
 	}
 	if certSize > pck.MaxChainPEMLen {
 		return nil, verify.Errorf(verify.ErrLimit, "SGX quote PCK certificate chain: %d bytes exceeds the cap of %d", certSize, pck.MaxChainPEMLen)
