@@ -27,5 +27,5 @@ func ExampleNewRegistry() {
 		return
 	}
 	fmt.Println(reg.Formats())
-	// Output: [az-snp-vtpm nvidia-gpu nvidia-switch snp tdx]
+	// Output: [az-snp-vtpm nvidia-gpu nvidia-switch sgx snp tdx]
 }
