@@ -64,9 +64,10 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Collateral, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	c, ok := m.items[memKey(req.TEE, req.FMSPC, req.CA)]
+	key := memKey(req.TEE, req.FMSPC, req.CA)
+	c, ok := m.items[key]
 	if !ok {
-		return nil, verify.Errorf(verify.ErrCollateral, "no collateral in memory for %s fmspc %s, PCK CA %s: %w", req.TEE, pck.UpperHex(req.FMSPC[:]), req.CA, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "no collateral in memory for TEE/FMSPC/CA %s: %w", key, collateral.ErrNotFound)
 	}
 	return c, nil
 }
