@@ -26,7 +26,9 @@
 //	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids,
 //	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
 //	SGX   sgx_mr_enclave, or sgx_mr_signer with sgx_isv_prod_id   pins (hex;
-//	          ISVPRODID decimal); sgx_min_isv_svn (decimal)
+//	          ISVPRODID decimal); sgx_min_isv_svn (decimal); sgx_misc_select,
+//	          sgx_isv_ext_prod_id, sgx_isv_family_id (hex of the raw bytes,
+//	          compared only when pinned)
 //	      sgx_accepted_tcb_status, sgx_tolerated_tcb_status, sgx_min_tcb_date,
 //	      sgx_forbidden_advisory_ids
 //	SNP   snp_launch_measurement, snp_host_data, snp_id_key_digest   pins (hex)

@@ -12,7 +12,19 @@ import (
 // "sgx"); configuration and runtime-opaque from the DEBUG attribute, which
 // is refused: a debug enclave's memory is readable by the host.
 func (e *eval) sgx() {
-	e.sgxExecutables()
+	featuresOK := true
+	// Compared only when pinned: the enclave's extended features
+	// (MISCSELECT) and, for enclaves using Key Separation and Sharing, the
+	// extended product and family IDs their keys depend on.
+	for _, f := range []struct{ rv, claim, title string }{
+		{"sgx_misc_select", "body.misc_select", "extended SSA features (MISCSELECT)"},
+		{"sgx_isv_ext_prod_id", "body.isv_ext_prod_id", "KSS extended product ID (ISVEXTPRODID)"},
+		{"sgx_isv_family_id", "body.isv_family_id", "KSS product family ID (ISVFAMILYID)"},
+	} {
+		_, ok := e.optionalPin("sgx."+f.rv[len("sgx_"):], f.title, f.rv, []string{f.claim}, ear.Executables, ear.ContraindicatedRuntime)
+		featuresOK = featuresOK && ok
+	}
+	e.sgxExecutables(featuresOK)
 	e.tcbStatus("sgx", []string{"tcb_status"}, true)
 	e.minDate("sgx.tcb_date", "platform TCB date", "sgx_min_tcb_date", []string{"tcb_date"})
 	e.advisories("sgx", []string{"advisory_ids"})
@@ -32,16 +44,16 @@ func (e *eval) sgx() {
 // sgxExecutables: an enclave is approved when its code is pinned
 // (MRENCLAVE), or when its signer and product are pinned (MRSIGNER and
 // ISVPRODID: any enclave that signer ships as that product); either way
-// the ISVSVN floor applies when given. With neither pinned the enclave is
+// the ISVSVN floor and the optional pins (featuresOK) apply. With neither pinned the enclave is
 // unrecognized: MRSIGNER alone would approve every enclave its signer ever
 // built, ISVPRODID alone any signer's.
-func (e *eval) sgxExecutables() {
+func (e *eval) sgxExecutables(featuresOK bool) {
 	_, svnOK := e.minNumber("sgx.isv_svn", "enclave security version (ISVSVN) at least the minimum", "sgx_min_isv_svn",
 		[]string{"isv_svn"}, ear.Executables, ear.ContraindicatedRuntime)
 	if len(e.rv.Lookup("sgx_mr_enclave", e.now)) > 0 {
 		ok := e.pin("sgx.mr_enclave", "enclave measurement (MRENCLAVE)", "sgx_mr_enclave", []string{"mr_enclave"},
 			ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
-		if ok && svnOK {
+		if ok && svnOK && featuresOK {
 			e.add(verify.Check{ID: "sgx.executables", Title: "approved enclave", Category: ear.Executables, OK: true,
 				Value: ear.ApprovedBoot, Reason: "MRENCLAVE matches"})
 		}
@@ -51,7 +63,7 @@ func (e *eval) sgxExecutables() {
 		ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
 	product := e.pin("sgx.isv_prod_id", "enclave product (ISVPRODID)", "sgx_isv_prod_id", []string{"isv_prod_id"},
 		ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
-	if signer && product && svnOK {
+	if signer && product && svnOK && featuresOK {
 		e.add(verify.Check{ID: "sgx.executables", Title: "approved enclave", Category: ear.Executables, OK: true,
 			Value: ear.ApprovedBoot, Reason: "MRSIGNER and ISVPRODID match (no MRENCLAVE pinned)"})
 	}

@@ -101,10 +101,15 @@ func TestSGXMismatch(t *testing.T) {
 		"mr_signer":   sgxRV(t, Entry{Name: "sgx_mr_signer", Value: other}, Entry{Name: "sgx_isv_prod_id", Value: "7"}),
 		"isv_prod_id": sgxRV(t, Entry{Name: "sgx_mr_signer", Value: hex32(sgxtest.MRSigner())}, Entry{Name: "sgx_isv_prod_id", Value: "8"}),
 		"isv_svn":     sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_min_isv_svn", Value: "4"}),
+		"misc_select": sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_misc_select", Value: "01000000"}),
+		"family_id":   sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_isv_family_id", Value: "01"}),
 	} {
 		r := appraiseSGX(t, rv, m)
 		assert.Equal(t, ear.StatusContraindicated, r.Status(), name)
 		wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+		for _, c := range r.Checks {
+			assert.NotEqual(t, "sgx.executables", c.ID, "%s: no approval beside a failed pin", name)
+		}
 	}
 }
 
