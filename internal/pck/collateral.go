@@ -464,6 +464,12 @@ func revokedSet(crl *x509.RevocationList) map[string]bool {
 	return m
 }
 
+// Window returns the validity of the whole set (every item and every
+// certificate of its issuer chains) and the item that ends it.
+func (v *Verified) Window() (notBefore, notAfter time.Time, limitedBy string) {
+	return v.notBefore, v.NotAfter, v.notAfterItem
+}
+
 // CheckValidity re-checks the validity windows of every item at now.
 func (v *Verified) CheckValidity(now time.Time) error {
 	_, err := v.CheckValidityGrace(now, 0)
