@@ -168,6 +168,7 @@ func Digest(doc []byte, h crypto.Hash) ([]byte, error) {
 // holding a verifier. A test keeps the two in step.
 var builtin = map[verify.Format]verify.ReportDataPlacement{
 	verify.FormatTDX:      {Mode: verify.PlacePadded, Size: 64},
+	verify.FormatSGX:      {Mode: verify.PlacePadded, Size: 64},
 	verify.FormatSNP:      {Mode: verify.PlacePadded, Size: 64},
 	verify.FormatAzureSNP: {Mode: verify.PlaceExact, Size: 64},
 	verify.FormatGPU:      {Mode: verify.PlaceTruncated, Size: 32},
@@ -177,7 +178,7 @@ var builtin = map[verify.Format]verify.ReportDataPlacement{
 
 // ReportData returns the value the evidence of format f, one of the formats
 // that ship with attest, must carry for the runtime-data digest d: the full
-// report-data field for TDX and SNP (d followed by zero bytes), the first 32
+// report-data field for TDX, SGX and SNP (d followed by zero bytes), the first 32
 // bytes of d for GPUs, switches and TPMs, d itself for an Azure vTPM quote.
 // The result is ready for verify.Expectations.ReportData. ReportDataFor does
 // the same for any verifier that states its placement.

@@ -185,6 +185,10 @@ func TestInitData(t *testing.T) {
 	if len(td) != 48 || !bytes.Equal(td[:32], want[:]) || !bytes.Equal(td[32:], make([]byte, 16)) {
 		t.Fatalf("MRCONFIGID %x", td)
 	}
+	cfg, _ := InitDataField(verify.FormatSGX, d.Digest())
+	if len(cfg) != 64 || !bytes.Equal(cfg[:32], want[:]) || !bytes.Equal(cfg[32:], make([]byte, 32)) {
+		t.Fatalf("CONFIGID %x", cfg)
+	}
 	sn, _ := InitDataField(verify.FormatSNP, d.Digest())
 	if !bytes.Equal(sn, want[:]) {
 		t.Fatalf("HOST_DATA %x", sn)

@@ -93,12 +93,13 @@ func (d *InitData) Digest() []byte {
 // Init-data field sizes.
 const (
 	mrConfigIDSize = 48 // TDX MRCONFIGID
+	configIDSize   = 64 // SGX CONFIGID
 	hostDataSize   = 32 // SNP HOST_DATA
 )
 
 // InitDataField returns the value the init-data field of evidence of format f
 // must hold for the init-data digest: MRCONFIGID (TDX) is the digest padded
-// or truncated to 48 bytes, HOST_DATA (SNP) the digest padded or truncated to
+// or truncated to 48 bytes, CONFIGID (SGX) to 64 bytes, HOST_DATA (SNP) the digest padded or truncated to
 // 32 bytes, PCR 8 (TPM, Azure vTPM) SHA-256(0³² ‖ digest) for a 32-byte digest. The result
 // is ready for verify.Expectations.InitDataDigest.
 func InitDataField(f verify.Format, digest []byte) ([]byte, error) {
@@ -108,6 +109,8 @@ func InitDataField(f verify.Format, digest []byte) ([]byte, error) {
 	switch f {
 	case verify.FormatTDX:
 		return fit(digest, mrConfigIDSize), nil
+	case verify.FormatSGX:
+		return fit(digest, configIDSize), nil
 	case verify.FormatSNP:
 		return fit(digest, hostDataSize), nil
 	case verify.FormatTPM, verify.FormatAzureSNP:

@@ -10,6 +10,7 @@ import (
 	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/gpu"
+	"github.com/trustfactory/attest/sgx"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tpm"
@@ -28,7 +29,9 @@ func builtinVerifiers(t *testing.T) []verify.Verifier {
 	require.NoError(t, err)
 	azV, err := azure.NewVerifier()
 	require.NoError(t, err)
-	out := []verify.Verifier{tdxV, snpV, tpmV, azV}
+	sgxV, err := sgx.NewVerifier(sgx.WithoutCollateralUnsafe())
+	require.NoError(t, err)
+	out := []verify.Verifier{tdxV, sgxV, snpV, tpmV, azV}
 	for _, f := range []verify.Format{verify.FormatGPU, verify.FormatNVSwitch} {
 		v, err := gpu.NewVerifier(f, gpu.WithoutRevocationUnsafe(), gpu.WithoutRIMsUnsafe())
 		require.NoError(t, err)

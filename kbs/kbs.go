@@ -133,6 +133,8 @@ func Format(tee string) (verify.Format, error) {
 	switch tee {
 	case "tdx":
 		return verify.FormatTDX, nil
+	case "sgx":
+		return verify.FormatSGX, nil
 	case "snp":
 		return verify.FormatSNP, nil
 	case "tpm":
@@ -142,7 +144,7 @@ func Format(tee string) (verify.Format, error) {
 	case "nvidia":
 		return verify.FormatGPU, nil
 	}
-	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, snp, tpm, az-snp-vtpm and nvidia", tee)
+	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, sgx, snp, tpm, az-snp-vtpm and nvidia", tee)
 }
 
 // Service appraises KBS attestation requests and issues Trustee-profile EAR

@@ -8,6 +8,7 @@ import (
 	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/kbs"
+	"github.com/trustfactory/attest/sgx"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tpm"
@@ -27,7 +28,9 @@ func TestFormatMatchesVerifierTEENames(t *testing.T) {
 	require.NoError(t, err)
 	gpuV, err := gpu.NewVerifier(verify.FormatGPU, gpu.WithoutRevocationUnsafe(), gpu.WithoutRIMsUnsafe())
 	require.NoError(t, err)
-	for _, v := range []verify.Verifier{tdxV, snpV, tpmV, azV, gpuV} {
+	sgxV, err := sgx.NewVerifier(sgx.WithoutCollateralUnsafe())
+	require.NoError(t, err)
+	for _, v := range []verify.Verifier{tdxV, sgxV, snpV, tpmV, azV, gpuV} {
 		name := v.(verify.TEENamer).TEEName()
 		f, err := kbs.Format(name)
 		require.NoError(t, err, name)

@@ -25,6 +25,12 @@
 //	      tdx_accepted_tcb_status, tdx_tolerated_tcb_status  TCB status lists
 //	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids,
 //	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
+//	SGX   sgx_mr_enclave, or sgx_mr_signer with sgx_isv_prod_id   pins (hex;
+//	          ISVPRODID decimal); sgx_min_isv_svn (decimal); sgx_misc_select,
+//	          sgx_isv_ext_prod_id, sgx_isv_family_id (hex of the raw bytes,
+//	          compared only when pinned)
+//	      sgx_accepted_tcb_status, sgx_tolerated_tcb_status, sgx_min_tcb_date,
+//	      sgx_forbidden_advisory_ids
 //	SNP   snp_launch_measurement, snp_host_data, snp_id_key_digest   pins (hex)
 //	      snp_min_tcb_bootloader, _tee, _snp, _microcode, _fmc         minimum SVNs
 //	          of the reported, launch and committed TCB
@@ -57,6 +63,8 @@
 //	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
 //	      quote.body.xfam, quote.body.td_attributes, quote.body.mr_servicetd,
 //	      td_attributes.debug, tcb_status, tcb_date, advisory_ids
+//	SGX   mr_enclave, mr_signer, isv_prod_id, isv_svn, debug, tcb_status,
+//	      tcb_date, advisory_ids
 //	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
 //	      chip_id_masked, policy_debug_allowed, policy_migrate_ma,
 //	      {reported,launch,committed,current}_tcb_{bootloader,tee,snp,microcode,fmc},
@@ -157,6 +165,11 @@
 //	TDX   mr_td and rtmr_0 (firmware configuration), rtmr_1 (boot loader,
 //	      kernel), rtmr_2 (command line, initrd); rtmr_3 pinned as well
 //	      gives 2 (approved runtime)
+//	SGX   sgx_mr_enclave (the enclave's code and initial data), or
+//	      sgx_mr_signer and sgx_isv_prod_id together (any enclave that
+//	      signer ships as that product; MRSIGNER alone would approve all its
+//	      enclaves); sgx_min_isv_svn, when given, must also hold. A debug
+//	      enclave is refused (configuration 96, runtime-opaque visible memory)
 //	TPM   tpm_pcr00 (firmware), tpm_pcr04 (boot manager, boot loader, EFI
 //	      images), and the kernel: tpm_pcr08 and tpm_pcr09 (GRUB: commands
 //	      and command line, kernel and initrd files) or tpm_pcr11 (a unified

@@ -161,6 +161,8 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 		e.azureSNP()
 	case verify.FormatNitro:
 		e.nitro()
+	case verify.FormatSGX:
+		e.sgx()
 	default:
 		return nil, verify.Errorf(verify.ErrUnsupported, "no policy rules for evidence format %q", in.Format)
 	}

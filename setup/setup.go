@@ -1,5 +1,5 @@
 // Package setup builds, from one Config value, the verify.Registry of every
-// verifier attest has — Intel TDX, AMD SEV-SNP, Azure SEV-SNP VMs, NVIDIA GPU
+// verifier attest has — Intel TDX and SGX, AMD SEV-SNP, Azure SEV-SNP VMs, NVIDIA GPU
 // and NVSwitch, AWS Nitro Enclaves, TPM 2.0 quotes when an AK trust is given,
 // and NVIDIA NRAS results when an NRAS key source is given — and an Appraiser
 // over it with a policy. It is the one place where collateral sources, pinned
@@ -23,7 +23,7 @@
 // verify.ErrCollateral, saying so). The bundle layout is README's
 // "Verifying offline":
 //
-//	tdx/        Intel PCS layout (tdx.FSSource)
+//	tdx/        Intel PCS layout (tdx.FSSource; SGX TCB info and QE identity under tdx/sgx/)
 //	snp/        Trustee's KDS store layout (snp.FSSource)
 //	gpu/rims/   NVIDIA RIMs, <RIM ID>.xml (rim.FSSource)
 //	gpu/ocsp/   recorded OCSP answers (ocsp.FSSource)
@@ -49,6 +49,7 @@ import (
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/nitro"
 	"github.com/trustfactory/attest/policy"
+	"github.com/trustfactory/attest/sgx"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tpm"
@@ -230,6 +231,17 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 		return nil, err
 	}
 	vs = append(vs, tv)
+
+	// --- Intel SGX (package sgx) -------------------------------------------
+	// SGX quotes share the Intel root, the PCK CRLs and the collateral
+	// sources with TDX: the TDX source serves SGX TCB info and QE identity
+	// when the request names TEE "sgx" (the bundle's tdx/sgx/ directory).
+	gv, err := sgx.NewVerifier(sgxOptions(cfg, src.tdx)...)
+	if err != nil {
+		return nil, err
+	}
+	vs = append(vs, gv)
+	// --- end Intel SGX -----------------------------------------------------
 
 	var sopts []snp.Option
 	if cfg.SNPProduct != "" {
@@ -542,3 +554,19 @@ func (n none) Collateral(context.Context, tdx.CollateralRequest) (*tdx.Collatera
 func (n none) Get(context.Context, string) ([]byte, error) { return nil, n.err() }
 
 func (n none) Fetch(context.Context, ocsp.Query) ([]byte, error) { return nil, n.err() }
+
+// sgxOptions are the SGX verifier's options: the TDX collateral source and
+// roots, the limits and the logger.
+func sgxOptions(cfg Config, src tdx.CollateralSource) []sgx.Option {
+	opts := []sgx.Option{sgx.WithCollateral(src)}
+	if len(cfg.Roots.TDX) > 0 {
+		opts = append(opts, sgx.WithTrustedRoots(cfg.Roots.TDX...))
+	}
+	if cfg.Limits.CacheSize > 0 {
+		opts = append(opts, sgx.WithCacheSize(cfg.Limits.CacheSize))
+	}
+	if cfg.Logger != nil {
+		opts = append(opts, sgx.WithLogger(cfg.Logger))
+	}
+	return opts
+}

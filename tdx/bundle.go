@@ -2,8 +2,10 @@ package tdx
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"time"
 
+	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -58,8 +60,8 @@ func CollateralNeed(evidence []byte) (CollateralRequest, error) {
 	return req, nil
 }
 
-// VerifyCollateral verifies a collateral set on its own, as the verifier
-// does before using it for a quote: the TCB info and QE identity signatures
+// VerifyCollateral verifies a collateral set on its own, TDX's or SGX's (by
+// its TCB info's id), as the verifiers do before using it for a quote: the TCB info and QE identity signatures
 // and issuer chains, both CRLs' signatures, everything chaining to roots
 // (none: the pinned Intel SGX Root CA), and every item and certificate valid
 // at now. A failure has the kind ErrCollateral besides its own.
@@ -73,29 +75,38 @@ func VerifyCollateral(c *Collateral, now time.Time, roots ...*x509.Certificate) 
 	if len(roots) == 0 {
 		roots = []*x509.Certificate{IntelSGXRootCA()}
 	}
-	t := &trust{roots: roots, pool: x509.NewCertPool()}
-	for _, r := range roots {
-		t.pool.AddCert(r)
+	// The TCB info's id says whose collateral this is (TDX or SGX); the
+	// verification below refuses any other and checks the QE identity's id
+	// against it.
+	var head struct {
+		TCBInfo struct {
+			ID string `json:"id"`
+		} `json:"tcbInfo"`
 	}
-	v, err := t.verifyCollateral(c, now, false)
+	flavor := pck.FlavorTDX
+	if json.Unmarshal(c.TCBInfo, &head) == nil && head.TCBInfo.ID == "SGX" {
+		flavor = pck.FlavorSGX
+	}
+	v, err := pck.NewTrust(roots).VerifyCollateral(c.items(), flavor, now, false)
 	if err != nil {
-		return nil, asCollateral(err)
+		return nil, pck.AsCollateral(err)
 	}
-	if err := v.checkValidity(now); err != nil {
-		return nil, asCollateral(err)
+	if err := v.CheckValidity(now); err != nil {
+		return nil, pck.AsCollateral(err)
 	}
+	notBefore, notAfter, limitedBy := v.Window()
 	info := &CollateralInfo{
-		TEE:                     v.tcb.ID,
-		TCBEvaluationDataNumber: v.tcb.TCBEvaluationDataNumber,
-		NotBefore:               v.notBefore,
-		NotAfter:                v.notAfter,
-		LimitedBy:               v.notAfterItem,
+		TEE:                     v.TCB.ID,
+		TCBEvaluationDataNumber: v.TCB.TCBEvaluationDataNumber,
+		NotBefore:               notBefore,
+		NotAfter:                notAfter,
+		LimitedBy:               limitedBy,
 	}
-	if len(v.tcb.FMSPC) != len(info.FMSPC) {
-		return nil, verify.Errorf(verify.ErrCollateral, "TCB info: fmspc of %d bytes, expected %d", len(v.tcb.FMSPC), len(info.FMSPC))
+	if len(v.TCB.FMSPC) != len(info.FMSPC) {
+		return nil, verify.Errorf(verify.ErrCollateral, "TCB info: fmspc of %d bytes, expected %d", len(v.TCB.FMSPC), len(info.FMSPC))
 	}
-	copy(info.FMSPC[:], v.tcb.FMSPC)
-	switch cn := v.pckCRLCA.Subject.CommonName; cn {
+	copy(info.FMSPC[:], v.TCB.FMSPC)
+	switch cn := v.PCKCRLCA.Subject.CommonName; cn {
 	case "Intel SGX PCK Platform CA":
 		info.CA = "platform"
 	case "Intel SGX PCK Processor CA":

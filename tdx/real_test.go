@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -180,11 +181,11 @@ func TestRealSPRCollateralNamesTCBMismatch(t *testing.T) {
 		t.Fatalf("the QE identity and module checks must pass: %v", err)
 	}
 	// The same collateral, checked step by step, is sound.
-	vc, err := v.trust.verifyCollateral(sprCollateral(t), sprTime, false)
+	vc, err := v.trust.VerifyCollateral(sprCollateral(t).items(), pck.FlavorTDX, sprTime, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := vc.checkValidity(sprTime); err != nil {
+	if err := vc.CheckValidity(sprTime); err != nil {
 		t.Fatal(err)
 	}
 }

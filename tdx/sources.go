@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trustfactory/attest/collateral"
+	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -29,13 +30,24 @@ type MemorySource struct {
 	items map[string]*Collateral
 }
 
-func memKey(fmspc [6]byte, ca string) string { return upperHex(fmspc[:]) + "/" + ca }
+func memKey(tee string, fmspc [6]byte, ca string) string {
+	if tee == "" {
+		tee = "tdx"
+	}
+	return tee + "/" + pck.UpperHex(fmspc[:]) + "/" + ca
+}
 
 // NewMemorySource returns an empty in-memory source.
 func NewMemorySource() *MemorySource { return &MemorySource{items: map[string]*Collateral{}} }
 
-// Add stores a copy of c for the platform fmspc and PCK CA ca.
-func (m *MemorySource) Add(fmspc [6]byte, ca string, c *Collateral) {
+// Add stores a copy of c for TDX quotes of the platform fmspc and PCK CA ca.
+func (m *MemorySource) Add(fmspc [6]byte, ca string, c *Collateral) { m.add("tdx", fmspc, ca, c) }
+
+// AddSGX stores a copy of c (SGX TCB info and QE identity) for SGX quotes
+// of the platform fmspc and PCK CA ca.
+func (m *MemorySource) AddSGX(fmspc [6]byte, ca string, c *Collateral) { m.add(teeSGX, fmspc, ca, c) }
+
+func (m *MemorySource) add(tee string, fmspc [6]byte, ca string, c *Collateral) {
 	cp := &Collateral{
 		TCBInfo: clone(c.TCBInfo), TCBInfoIssuerChain: clone(c.TCBInfoIssuerChain),
 		QEIdentity: clone(c.QEIdentity), QEIdentityIssuerChain: clone(c.QEIdentityIssuerChain),
@@ -43,7 +55,7 @@ func (m *MemorySource) Add(fmspc [6]byte, ca string, c *Collateral) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.items[memKey(fmspc, ca)] = cp
+	m.items[memKey(tee, fmspc, ca)] = cp
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
@@ -52,9 +64,10 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Collateral, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	c, ok := m.items[memKey(req.FMSPC, req.CA)]
+	key := memKey(req.TEE, req.FMSPC, req.CA)
+	c, ok := m.items[key]
 	if !ok {
-		return nil, verify.Errorf(verify.ErrCollateral, "no collateral in memory for fmspc %s, PCK CA %s: %w", upperHex(req.FMSPC[:]), req.CA, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "no collateral in memory for TEE/FMSPC/CA %s: %w", key, collateral.ErrNotFound)
 	}
 	return c, nil
 }
@@ -68,6 +81,11 @@ func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Co
 //	pck_crl/<ca>.der                    PCK CRL of the platform or processor CA (DER, PEM or hex)
 //	pck_crl/<ca>.issuer_chain.pem       SGX-PCK-CRL-Issuer-Chain (PEM)
 //	root_ca_crl.der                     Intel SGX Root CA CRL (DER, PEM or hex)
+//
+//	sgx/tcb_info/<FMSPC>.json           SGX TCB info, for SGX quotes (CollateralRequest.TEE "sgx")
+//	sgx/tcb_info/<FMSPC>.issuer_chain.pem
+//	sgx/qe_identity.json                SGX QE identity (id "QE")
+//	sgx/qe_identity.issuer_chain.pem
 //
 // <FMSPC> is 12 uppercase hex digits, <ca> is "platform" or "processor";
 // WriteBundle writes this layout. Files are read on every call, each capped
@@ -94,8 +112,11 @@ func (s *FSSource) Collateral(ctx context.Context, req CollateralRequest) (*Coll
 	if err := ctx.Err(); err != nil {
 		return nil, verify.Wrap(verify.ErrCollateral, err)
 	}
+	if _, err := req.certPath(); err != nil {
+		return nil, err
+	}
 	c := &Collateral{}
-	for _, it := range bundleFiles(c, req.FMSPC, req.CA) {
+	for _, it := range bundleFiles(c, req.TEE, req.FMSPC, req.CA) {
 		b, err := readCapped(s.fsys, it.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -106,26 +127,30 @@ func (s *FSSource) Collateral(ctx context.Context, req CollateralRequest) (*Coll
 		*it.data = b
 	}
 	if c.TCBInfo == nil {
-		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s (file %s): %w", upperHex(req.FMSPC[:]), bundleFiles(c, req.FMSPC, req.CA)[0].path, collateral.ErrNotFound)
+		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle has no TCB info for fmspc %s (file %s): %w", pck.UpperHex(req.FMSPC[:]), bundleFiles(c, req.TEE, req.FMSPC, req.CA)[0].path, collateral.ErrNotFound)
 	}
 	return c, nil
 }
 
 // bundleFiles pairs each item of c with its slash-separated path in the
 // FSSource layout.
-func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
+func bundleFiles(c *Collateral, tee string, fmspc [6]byte, ca string) []struct {
 	data *[]byte
 	path string
 } {
-	f := upperHex(fmspc[:])
+	f := pck.UpperHex(fmspc[:])
+	dir := "" // TDX TCB info and QE identity at the top, SGX's under sgx/
+	if tee == teeSGX {
+		dir = teeSGX
+	}
 	return []struct {
 		data *[]byte
 		path string
 	}{
-		{&c.TCBInfo, path.Join("tcb_info", f+".json")},
-		{&c.TCBInfoIssuerChain, path.Join("tcb_info", f+".issuer_chain.pem")},
-		{&c.QEIdentity, "qe_identity.json"},
-		{&c.QEIdentityIssuerChain, "qe_identity.issuer_chain.pem"},
+		{&c.TCBInfo, path.Join(dir, "tcb_info", f+".json")},
+		{&c.TCBInfoIssuerChain, path.Join(dir, "tcb_info", f+".issuer_chain.pem")},
+		{&c.QEIdentity, path.Join(dir, "qe_identity.json")},
+		{&c.QEIdentityIssuerChain, path.Join(dir, "qe_identity.issuer_chain.pem")},
 		{&c.PCKCRL, path.Join("pck_crl", ca+".der")},
 		{&c.PCKCRLIssuerChain, path.Join("pck_crl", ca+".issuer_chain.pem")},
 		{&c.RootCACRL, "root_ca_crl.der"},
@@ -133,7 +158,7 @@ func bundleFiles(c *Collateral, fmspc [6]byte, ca string) []struct {
 }
 
 // readCapped reads name through one open handle, failing with ErrLimit when
-// it holds more than maxCollateralItem bytes (however the file changes
+// it holds more than pck.MaxCollateralItem bytes (however the file changes
 // while it is read). A missing file is an error matching fs.ErrNotExist.
 func readCapped(fsys fs.FS, name string) ([]byte, error) {
 	fh, err := fsys.Open(name)
@@ -144,19 +169,30 @@ func readCapped(fsys fs.FS, name string) ([]byte, error) {
 		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle %s: %w", name, err)
 	}
 	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxCollateralItem+1))
+	b, err := io.ReadAll(io.LimitReader(fh, pck.MaxCollateralItem+1))
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "tdx: bundle %s: %w", name, err)
 	}
-	if len(b) > maxCollateralItem {
-		return nil, verify.Errorf(verify.ErrLimit, "tdx: bundle %s: more than the cap of %d bytes", name, maxCollateralItem)
+	if len(b) > pck.MaxCollateralItem {
+		return nil, verify.Errorf(verify.ErrLimit, "tdx: bundle %s: more than the cap of %d bytes", name, pck.MaxCollateralItem)
 	}
 	return b, nil
 }
 
-// WriteBundle writes c for (fmspc, ca) into dir in the FSSource layout.
+// WriteBundle writes c for TDX quotes of (fmspc, ca) into dir in the
+// FSSource layout.
 func WriteBundle(dir string, fmspc [6]byte, ca string, c *Collateral) error {
-	for _, it := range bundleFiles(c, fmspc, ca) {
+	return writeBundle(dir, "tdx", fmspc, ca, c)
+}
+
+// WriteSGXBundle writes c, SGX collateral, for SGX quotes of (fmspc, ca)
+// into dir in the FSSource layout (its TCB info and QE identity under sgx/).
+func WriteSGXBundle(dir string, fmspc [6]byte, ca string, c *Collateral) error {
+	return writeBundle(dir, teeSGX, fmspc, ca, c)
+}
+
+func writeBundle(dir, tee string, fmspc [6]byte, ca string, c *Collateral) error {
+	for _, it := range bundleFiles(c, tee, fmspc, ca) {
 		if *it.data == nil {
 			continue
 		}
@@ -323,6 +359,10 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 	if now.IsZero() {
 		now = time.Now()
 	}
+	tee, err := req.certPath()
+	if err != nil {
+		return nil, err
+	}
 	b := h.base
 	fmspc := hex.EncodeToString(req.FMSPC[:])
 	c := &Collateral{}
@@ -358,8 +398,8 @@ func (h *HTTPSource) Collateral(ctx context.Context, req CollateralRequest) (*Co
 	if h.evalNum != 0 {
 		set = fmt.Sprintf("tcbEvaluationDataNumber=%d", h.evalNum)
 	}
-	get(fmt.Sprintf("%s/tdx/certification/v4/tcb?fmspc=%s&%s", b, fmspc, set), headerTCBChain, &c.TCBInfo, &c.TCBInfoIssuerChain, jsonNextUpdate("tcbInfo"))
-	get(fmt.Sprintf("%s/tdx/certification/v4/qe/identity?%s", b, set), headerQEChain, &c.QEIdentity, &c.QEIdentityIssuerChain, jsonNextUpdate("enclaveIdentity"))
+	get(fmt.Sprintf("%s/%s/certification/v4/tcb?fmspc=%s&%s", b, tee, fmspc, set), headerTCBChain, &c.TCBInfo, &c.TCBInfoIssuerChain, jsonNextUpdate("tcbInfo"))
+	get(fmt.Sprintf("%s/%s/certification/v4/qe/identity?%s", b, tee, set), headerQEChain, &c.QEIdentity, &c.QEIdentityIssuerChain, jsonNextUpdate("enclaveIdentity"))
 	get(fmt.Sprintf("%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", b, req.CA), headerPCKCRLChain, &c.PCKCRL, &c.PCKCRLIssuerChain, crlNextUpdate)
 	get(h.rootCRLURL, "", &c.RootCACRL, nil, crlNextUpdate)
 	if err := g.Wait(); err != nil {
@@ -387,7 +427,7 @@ func jsonNextUpdate(key string) func([]byte) (time.Time, error) {
 }
 
 func crlNextUpdate(b []byte) (time.Time, error) {
-	crl, err := decodeCRL(b, "CRL")
+	crl, err := pck.DecodeCRL(b, "CRL")
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -2,8 +2,8 @@ package tdx
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
+	"github.com/trustfactory/attest/internal/pck"
 	"strings"
 	"time"
 
@@ -40,43 +40,32 @@ type TCB struct {
 }
 
 // appraise matches the quote and its PCK against verified collateral.
-func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, error) {
-	t := vc.tcb
-	if !bytes.Equal(t.FMSPC, pck.ext.FMSPC[:]) {
-		return nil, verify.Errorf(verify.ErrCollateral, "TCB info fmspc: expected %s (from PCK), got %s", upperHex(pck.ext.FMSPC[:]), upperHex(t.FMSPC))
+func appraise(q *Quote, p *pck.Platform, vc *pck.Verified) (*TCB, error) {
+	t := vc.TCB
+	if err := vc.CheckPlatformIDs(p.Ext); err != nil {
+		return nil, err
 	}
-	if !bytes.Equal(t.PCEID, pck.ext.PCEID[:]) {
-		return nil, verify.Errorf(verify.ErrCollateral, "TCB info pceId: expected %s (from PCK), got %s", upperHex(pck.ext.PCEID[:]), upperHex(t.PCEID))
-	}
-	if vc.pckCRL != nil {
-		if !bytes.Equal(vc.pckCRLCA.RawSubject, pck.intermediate.RawSubject) || !bytes.Equal(vc.pckCRLCA.RawSubjectPublicKeyInfo, pck.intermediate.RawSubjectPublicKeyInfo) {
-			return nil, verify.Errorf(verify.ErrCollateral, "PCK CRL issuer: expected %q (the PCK's issuer), got %q", pck.intermediate.Subject.CommonName, vc.pckCRLCA.Subject.CommonName)
-		}
-		if vc.pckRevoked[serialKey(pck.leaf.SerialNumber.Bytes())] {
-			return nil, verify.Errorf(verify.ErrRevoked, "PCK certificate serial %x is revoked by the PCK CRL", pck.leaf.SerialNumber)
-		}
-		if vc.rootRevoked[serialKey(pck.intermediate.SerialNumber.Bytes())] {
-			return nil, verify.Errorf(verify.ErrRevoked, "PCK CA %q serial %x is revoked by the Root CA CRL", pck.intermediate.Subject.CommonName, pck.intermediate.SerialNumber)
-		}
+	if err := vc.CheckRevocation(p); err != nil {
+		return nil, err
 	}
 
 	out := &TCB{
 		EvaluationDataNumber:   t.TCBEvaluationDataNumber,
-		QEEvaluationDataNumber: vc.qe.TCBEvaluationDataNumber,
-		IssueDate:              vc.issueDates[0],
-		LatestIssueDate:        vc.issueDates[1],
-		Expiry:                 vc.notAfter,
-		CRLsChecked:            vc.pckCRL != nil,
+		QEEvaluationDataNumber: vc.QE.TCBEvaluationDataNumber,
+		IssueDate:              vc.IssueDates[0],
+		LatestIssueDate:        vc.IssueDates[1],
+		Expiry:                 vc.NotAfter,
+		CRLsChecked:            vc.PCKCRL != nil,
 	}
-	if vc.pckCRL != nil {
-		out.PCKCRLNumber = fmt.Sprint(vc.pckCRL.Number)
-		out.RootCRLNumber = fmt.Sprint(vc.rootCRL.Number)
+	if vc.PCKCRL != nil {
+		out.PCKCRLNumber = fmt.Sprint(vc.PCKCRL.Number)
+		out.RootCRLNumber = fmt.Sprint(vc.RootCRL.Number)
 	}
 
 	// Errors from the QE and the platform are collected so that both surface.
 	var errs []error
 
-	qeLevel, qeErr := matchQE(q, vc.qe)
+	qeLevel, qeErr := matchQE(q, vc.QE)
 	if qeErr != nil {
 		errs = append(errs, qeErr)
 	}
@@ -86,14 +75,14 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 	if !bytes.Equal(body.MRSignerSEAM[:], t.TDXModule.MRSigner) {
 		errs = append(errs, verify.Errorf(verify.ErrTCB, "quote mrsigner_seam: expected %x (TCB info tdxModule), got %x", []byte(t.TDXModule.MRSigner), body.MRSignerSEAM))
 	}
-	if !maskEqual(body.SEAMAttributes[:], t.TDXModule.AttributesMask, t.TDXModule.Attributes) {
+	if !pck.MaskEqual(body.SEAMAttributes[:], t.TDXModule.AttributesMask, t.TDXModule.Attributes) {
 		errs = append(errs, verify.Errorf(verify.ErrTCB, "quote seam_attributes: %x masked by %x, expected %x", body.SEAMAttributes, []byte(t.TDXModule.AttributesMask), []byte(t.TDXModule.Attributes)))
 	}
 
-	var level *tcbLevel
+	var level *pck.Level
 	for i := range t.TCBLevels {
 		l := &t.TCBLevels[i]
-		if platformGE(pck.ext, body.TEETCBSVN, l) {
+		if platformGE(p.Ext, body.TEETCBSVN, l) {
 			level = l
 			break
 		}
@@ -101,13 +90,13 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 	if level == nil {
 		var why []string
 		for i := range t.TCBLevels {
-			why = append(why, fmt.Sprintf("level %d (%s): %s", i, t.TCBLevels[i].TCBStatus, platformMismatch(pck.ext, body.TEETCBSVN, &t.TCBLevels[i])))
+			why = append(why, fmt.Sprintf("level %d (%s): %s", i, t.TCBLevels[i].TCBStatus, platformMismatch(p.Ext, body.TEETCBSVN, &t.TCBLevels[i])))
 		}
 		errs = append(errs, verify.Errorf(verify.ErrTCB, "no TCB level of TCB info (fmspc %s, %d levels) matches: PCK SGX components %x, PCESVN %d, TEE_TCB_SVN %x (TcbNotSupported): %s",
-			upperHex(t.FMSPC), len(t.TCBLevels), pck.ext.CompSVN, pck.ext.PCESVN, body.TEETCBSVN, strings.Join(why, "; ")))
+			pck.UpperHex(t.FMSPC), len(t.TCBLevels), p.Ext.CompSVN, p.Ext.PCESVN, body.TEETCBSVN, strings.Join(why, "; ")))
 	}
 
-	var modLevel *tcbLevel
+	var modLevel *pck.Level
 	if body.TEETCBSVN[1] > 0 {
 		out.ModuleID = fmt.Sprintf("TDX_%02X", body.TEETCBSVN[1])
 		ml, err := matchModule(body, t, out.ModuleID)
@@ -117,21 +106,21 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 		modLevel = ml
 	}
 	if len(errs) > 0 {
-		return nil, joinKinded(errs)
+		return nil, pck.JoinKinded(errs)
 	}
 
-	out.PlatformStatus, out.PlatformDate = level.TCBStatus, level.TCBDate
-	out.Status, out.Date = level.TCBStatus, level.TCBDate
-	out.QEStatus, out.QEDate = qeLevel.TCBStatus, qeLevel.TCBDate
+	out.PlatformStatus, out.PlatformDate = TCBStatus(level.TCBStatus), level.TCBDate
+	out.Status, out.Date = TCBStatus(level.TCBStatus), level.TCBDate
+	out.QEStatus, out.QEDate = TCBStatus(qeLevel.TCBStatus), qeLevel.TCBDate
 	adv := append([]string(nil), level.AdvisoryIDs...)
 	if modLevel != nil {
-		out.ModuleStatus, out.ModuleDate = modLevel.TCBStatus, modLevel.TCBDate
+		out.ModuleStatus, out.ModuleDate = TCBStatus(modLevel.TCBStatus), modLevel.TCBDate
 		out.converge(modLevel)
 		adv = append(adv, modLevel.AdvisoryIDs...)
 	}
 	out.converge(qeLevel)
 	adv = append(adv, qeLevel.AdvisoryIDs...)
-	out.AdvisoryIDs = dedupe(adv)
+	out.AdvisoryIDs = pck.Dedupe(adv)
 
 	if out.Status == StatusRevoked {
 		return nil, verify.Errorf(verify.ErrRevoked, "TCB status Revoked (platform %s, module %s, QE %s, tcbDate %s)",
@@ -142,11 +131,11 @@ func appraise(q *Quote, pck *verifiedPlatform, vc *verifiedCollateral) (*TCB, er
 
 // converge lowers the overall status and date by a module or QE level, as
 // Intel's QVL does: OutOfDate makes the status out of date, Revoked revokes.
-func (t *TCB) converge(l *tcbLevel) {
-	switch l.TCBStatus {
+func (t *TCB) converge(l *pck.Level) {
+	switch TCBStatus(l.TCBStatus) {
 	case StatusOutOfDate:
 		t.Status = outOfDate(t.Status)
-		t.Date = minTime(t.Date, l.TCBDate)
+		t.Date = pck.MinTime(t.Date, l.TCBDate)
 	case StatusRevoked:
 		t.Status = StatusRevoked
 	}
@@ -163,12 +152,12 @@ func outOfDate(s TCBStatus) TCBStatus {
 	return s
 }
 
-func platformGE(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) bool {
+func platformGE(x *pck.Extensions, teeTCBSVN [16]byte, l *pck.Level) bool {
 	return comparePlatform(x, teeTCBSVN, l, nil)
 }
 
 // platformMismatch names every comparison of level l that the platform fails.
-func platformMismatch(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) string {
+func platformMismatch(x *pck.Extensions, teeTCBSVN [16]byte, l *pck.Level) string {
 	var why []string
 	comparePlatform(x, teeTCBSVN, l, func(s string) { why = append(why, s) })
 	if len(why) == 0 {
@@ -180,7 +169,7 @@ func platformMismatch(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel) string 
 // comparePlatform reports whether the platform is at or above level l in
 // every component. With a fail function it goes on through every
 // comparison, passing each failed one to it; without, it stops at the first.
-func comparePlatform(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel, fail func(string)) bool {
+func comparePlatform(x *pck.Extensions, teeTCBSVN [16]byte, l *pck.Level, fail func(string)) bool {
 	ok := true
 	failed := func(format string, args ...any) bool {
 		ok = false
@@ -190,13 +179,11 @@ func comparePlatform(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel, fail fun
 		fail(fmt.Sprintf(format, args...))
 		return false
 	}
-	for i, c := range l.TCB.SGXComponents {
-		if int(x.CompSVN[i]) < c.SVN && failed("SGX component %d is %d < %d", i+1, x.CompSVN[i], c.SVN) {
+	if !pck.SGXComponentsGE(x, l, fail) {
+		ok = false
+		if fail == nil {
 			return false
 		}
-	}
-	if int(x.PCESVN) < *l.TCB.PCESVN && failed("PCESVN is %d < %d", x.PCESVN, *l.TCB.PCESVN) {
-		return false
 	}
 	start := 0
 	if teeTCBSVN[1] > 0 {
@@ -211,7 +198,7 @@ func comparePlatform(x *PCKExtensions, teeTCBSVN [16]byte, l *tcbLevel, fail fun
 	return ok
 }
 
-func matchModule(body *Body, t *tcbInfo, id string) (*tcbLevel, error) {
+func matchModule(body *Body, t *pck.TCBInfo, id string) (*pck.Level, error) {
 	for i := range t.TDXModuleIdentities {
 		m := &t.TDXModuleIdentities[i]
 		if !strings.EqualFold(m.ID, id) {
@@ -220,7 +207,7 @@ func matchModule(body *Body, t *tcbInfo, id string) (*tcbLevel, error) {
 		if !bytes.Equal(body.MRSignerSEAM[:], m.MRSigner) {
 			return nil, verify.Errorf(verify.ErrTCB, "quote mrsigner_seam: expected %x (module identity %s), got %x", []byte(m.MRSigner), id, body.MRSignerSEAM)
 		}
-		if !maskEqual(body.SEAMAttributes[:], m.AttributesMask, m.Attributes) {
+		if !pck.MaskEqual(body.SEAMAttributes[:], m.AttributesMask, m.Attributes) {
 			return nil, verify.Errorf(verify.ErrTCB, "quote seam_attributes: %x masked by %x, expected %x (module identity %s)", body.SEAMAttributes, []byte(m.AttributesMask), []byte(m.Attributes), id)
 		}
 		for j := range m.TCBLevels {
@@ -233,70 +220,10 @@ func matchModule(body *Body, t *tcbInfo, id string) (*tcbLevel, error) {
 	return nil, verify.Errorf(verify.ErrTCB, "TCB info has no TDX module identity %s for TEE_TCB_SVN %x (%d identities): %w", id, body.TEETCBSVN, len(t.TDXModuleIdentities), verify.ErrCollateral)
 }
 
-func matchQE(q *Quote, id *qeIdentity) (*tcbLevel, error) {
-	r := &q.QEReport
-	if !bytes.Equal(r.MRSigner[:], id.MRSigner) {
-		return nil, verify.Errorf(verify.ErrTCB, "QE report mrsigner: expected %x (QE identity), got %x", []byte(id.MRSigner), r.MRSigner)
+func matchQE(q *Quote, id *pck.QEIdentity) (*pck.Level, error) {
+	r, err := pck.ParseEnclaveReport(q.QEReport.Raw[:])
+	if err != nil {
+		return nil, err
 	}
-	if int(r.ISVProdID) != *id.ISVProdID {
-		return nil, verify.Errorf(verify.ErrTCB, "QE report isvprodid: expected %d (QE identity), got %d", *id.ISVProdID, r.ISVProdID)
-	}
-	misc, mask := binary.BigEndian.Uint32(id.MiscSelect), binary.BigEndian.Uint32(id.MiscSelectMask)
-	if r.MiscSelect&mask != misc {
-		return nil, verify.Errorf(verify.ErrTCB, "QE report miscselect: %08x masked by %08x, expected %08x", r.MiscSelect, mask, misc)
-	}
-	if !maskEqual(r.Attributes[:], id.AttributesMask, id.Attributes) {
-		return nil, verify.Errorf(verify.ErrTCB, "QE report attributes: %x masked by %x, expected %x", r.Attributes, []byte(id.AttributesMask), []byte(id.Attributes))
-	}
-	for i := range id.TCBLevels {
-		if int(r.ISVSVN) >= *id.TCBLevels[i].TCB.ISVSVN {
-			return &id.TCBLevels[i], nil
-		}
-	}
-	return nil, verify.Errorf(verify.ErrTCB, "QE identity: no TCB level for QE isvsvn %d", r.ISVSVN)
+	return pck.MatchQE(&r, id)
 }
-
-func maskEqual(v, mask, want []byte) bool {
-	if len(v) != len(mask) || len(v) != len(want) {
-		return false
-	}
-	for i := range v {
-		if v[i]&mask[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func dedupe(s []string) []string {
-	seen := make(map[string]bool, len(s))
-	out := []string{}
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// joinKinded returns the only error, or all of them joined so that every
-// cause and every kind stays visible to errors.Is.
-func joinKinded(errs []error) error {
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	return &multiError{errs: errs, msg: strings.Join(msgs, "; ")}
-}
-
-type multiError struct {
-	errs []error
-	msg  string
-}
-
-func (m *multiError) Error() string   { return m.msg }
-func (m *multiError) Unwrap() []error { return m.errs }

@@ -3,10 +3,8 @@ package tdx
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
-	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -15,20 +13,12 @@ import (
 
 	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/internal/lru"
+	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
 
-//go:embed intel_sgx_root_ca.pem
-var intelRootPEM []byte
-
 // IntelSGXRootCA returns the embedded Intel SGX Root CA, the default trust anchor.
-func IntelSGXRootCA() *x509.Certificate {
-	certs, err := parsePEMChain(intelRootPEM, 1, "embedded Intel SGX Root CA")
-	if err != nil {
-		panic("tdx: embedded Intel SGX Root CA does not parse: " + err.Error())
-	}
-	return certs[0]
-}
+func IntelSGXRootCA() *x509.Certificate { return pck.IntelSGXRootCA() }
 
 // MaxEvidenceSize caps the evidence handed to Verify (quote plus event log).
 const MaxEvidenceSize = 16 << 20
@@ -40,6 +30,25 @@ type CollateralRequest struct {
 	CA string
 	// Now is the verification time, for sources that cache.
 	Now time.Time
+	// TEE is the quote's TEE: "tdx" (also when empty) or "sgx". TCB info and
+	// QE identity differ between them (the CRLs are the same); package sgx
+	// asks for "sgx".
+	TEE string
+}
+
+// teeSGX is CollateralRequest.TEE of SGX quotes.
+const teeSGX = "sgx"
+
+// certPath is the PCS path element of the request's TCB info and QE
+// identity, "tdx" or "sgx".
+func (r CollateralRequest) certPath() (string, error) {
+	switch r.TEE {
+	case "", "tdx":
+		return "tdx", nil
+	case teeSGX:
+		return teeSGX, nil
+	}
+	return "", verify.Errorf(verify.ErrConfig, "tdx: collateral request TEE %q (want tdx or sgx)", r.TEE)
 }
 
 // CollateralSource supplies Intel collateral. Implementations must be safe
@@ -206,9 +215,9 @@ func (c *config) contradictions() error {
 // Verifier verifies TDX quotes. It is immutable and safe for concurrent use.
 type Verifier struct {
 	cfg        config
-	trust      *trust
-	platforms  *lru.Cache[[32]byte, *verifiedPlatform]
-	collateral *lru.Cache[[32]byte, *verifiedCollateral]
+	trust      *pck.Trust
+	platforms  *lru.Cache[[32]byte, *pck.Platform]
+	collateral *lru.Cache[[32]byte, *pck.Verified]
 }
 
 // NewVerifier returns a verifier configured by opts.
@@ -228,15 +237,11 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if len(cfg.roots) == 0 {
 		cfg.roots = []*x509.Certificate{IntelSGXRootCA()}
 	}
-	t := &trust{roots: cfg.roots, pool: x509.NewCertPool()}
-	for _, r := range cfg.roots {
-		t.pool.AddCert(r)
-	}
 	return &Verifier{
 		cfg:        cfg,
-		trust:      t,
-		platforms:  lru.New[[32]byte, *verifiedPlatform](cfg.cacheSize),
-		collateral: lru.New[[32]byte, *verifiedCollateral](cfg.cacheSize),
+		trust:      pck.NewTrust(cfg.roots),
+		platforms:  lru.New[[32]byte, *pck.Platform](cfg.cacheSize),
+		collateral: lru.New[[32]byte, *pck.Verified](cfg.cacheSize),
 	}, nil
 }
 
@@ -331,26 +336,15 @@ func b64(s, field string) ([]byte, error) {
 	return nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence %s: not base64", field)
 }
 
-// verifiedPlatform is what depends only on the QE and platform: the PCK chain
-// to a pinned root, the PCK extensions, the QE report signature and the
-// binding of the attestation key to the QE report.
-type verifiedPlatform struct {
-	leaf, intermediate, root *x509.Certificate
-	ext                      *PCKExtensions
-	ca                       string
-	ak                       *ecdsa.PublicKey
-	notBefore, notAfter      time.Time
-}
-
-func (v *Verifier) platform(q *Quote, now time.Time) (*verifiedPlatform, error) {
+func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, error) {
 	h := sha256.New()
 	h.Write(q.AttestationKey[:])
 	h.Write(q.CertData)
 	var key [32]byte
 	h.Sum(key[:0])
 	if p, ok := v.platforms.Get(key, now); ok {
-		if now.Before(p.notBefore) {
-			return nil, verify.Errorf(verify.ErrChain, "PCK chain not valid before %s (now %s): %w", p.notBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
+		if now.Before(p.NotBefore) {
+			return nil, verify.Errorf(verify.ErrChain, "PCK chain not valid before %s (now %s): %w", p.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
 		}
 		return p, nil
 	}
@@ -358,83 +352,44 @@ func (v *Verifier) platform(q *Quote, now time.Time) (*verifiedPlatform, error) 
 	if err != nil {
 		return nil, err
 	}
-	v.platforms.Add(key, p, p.notAfter)
+	v.platforms.Add(key, p, p.NotAfter)
 	return p, nil
 }
 
-func (v *Verifier) verifyPlatform(q *Quote, now time.Time) (*verifiedPlatform, error) {
-	certs, err := parsePEMChain(q.PCKChainPEM, 3, "PCK certificate chain")
+func (v *Verifier) verifyPlatform(q *Quote, now time.Time) (*pck.Platform, error) {
+	qe, err := pck.ParseEnclaveReport(q.QEReport.Raw[:])
 	if err != nil {
 		return nil, err
 	}
-	if err := v.trust.verifyCerts(certs, now, "PCK certificate chain"); err != nil {
-		return nil, err
-	}
-	p := &verifiedPlatform{leaf: certs[0], intermediate: certs[1], root: certs[2]}
-	if p.leaf.IsCA {
-		return nil, verify.Errorf(verify.ErrChain, "PCK certificate %q is a CA", p.leaf.Subject.CommonName)
-	}
-	switch cn := p.intermediate.Subject.CommonName; cn {
-	case "Intel SGX PCK Platform CA":
-		p.ca = "platform"
-	case "Intel SGX PCK Processor CA":
-		p.ca = "processor"
-	default:
-		return nil, verify.Errorf(verify.ErrChain, "PCK issuer: expected Intel SGX PCK Platform CA or Processor CA, got %q", cn)
-	}
-	if p.ext, err = ParsePCKExtensions(p.leaf); err != nil {
-		return nil, err
-	}
-	pub, ok := p.leaf.PublicKey.(*ecdsa.PublicKey)
-	if !ok {
-		return nil, verify.Errorf(verify.ErrChain, "PCK certificate key is %T, expected ECDSA P-256", p.leaf.PublicKey)
-	}
-	d := sha256.Sum256(q.QEReport.Raw[:])
-	if !verifyRawP256(pub, d[:], q.QEReportSignature[:]) {
-		return nil, verify.Errorf(verify.ErrSignature, "QE report signature %x does not verify with the PCK key", q.QEReportSignature)
-	}
-	h := sha256.New()
-	h.Write(q.AttestationKey[:])
-	h.Write(q.QEAuthData)
-	var want [64]byte
-	h.Sum(want[:0])
-	if !bytes.Equal(want[:], q.QEReport.ReportData[:]) {
-		return nil, verify.Errorf(verify.ErrBinding, "QE report_data: expected SHA-256(attestation key ‖ QE auth data) ‖ zeros = %x, got %x", want, q.QEReport.ReportData)
-	}
-	if p.ak, err = p256Key(q.AttestationKey[:]); err != nil {
-		return nil, err
-	}
-	var w window
-	for _, c := range certs {
-		w.cert("PCK", c)
-	}
-	p.notBefore, p.notAfter = w.from, w.to
-	return p, nil
+	return v.trust.VerifyPlatform(&pck.QE{
+		Report: &qe, ReportSignature: q.QEReportSignature[:], AttestationKey: q.AttestationKey[:],
+		AuthData: q.QEAuthData, PCKChainPEM: q.PCKChainPEM,
+	}, now)
 }
 
-func (v *Verifier) verifiedCollateral(ctx context.Context, p *verifiedPlatform, now time.Time) (*verifiedCollateral, bool, error) {
-	c, err := v.cfg.source.Collateral(ctx, CollateralRequest{FMSPC: p.ext.FMSPC, CA: p.ca, Now: now})
+func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now time.Time) (*pck.Verified, bool, error) {
+	c, err := v.cfg.source.Collateral(ctx, CollateralRequest{FMSPC: p.Ext.FMSPC, CA: p.CA, Now: now})
 	if err != nil {
 		return nil, false, verify.Wrap(verify.ErrCollateral, err)
 	}
 	if c == nil {
-		return nil, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", upperHex(p.ext.FMSPC[:]))
+		return nil, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", pck.UpperHex(p.Ext.FMSPC[:]))
 	}
 	key := c.Digest()
 	vc, ok := v.collateral.Get(key, now)
 	if !ok {
-		if vc, err = v.trust.verifyCollateral(c, now, v.cfg.skipCRLs); err != nil {
-			return nil, false, asCollateral(err)
+		if vc, err = v.trust.VerifyCollateral(c.items(), pck.FlavorTDX, now, v.cfg.skipCRLs); err != nil {
+			return nil, false, pck.AsCollateral(err)
 		}
-		v.collateral.Add(key, vc, vc.notAfter.Add(v.cfg.staleGrace))
+		v.collateral.Add(key, vc, vc.NotAfter.Add(v.cfg.staleGrace))
 	}
-	stale, err := vc.checkValidityGrace(now, v.cfg.staleGrace)
+	stale, err := vc.CheckValidityGrace(now, v.cfg.staleGrace)
 	if err != nil {
-		return nil, false, asCollateral(err)
+		return nil, false, pck.AsCollateral(err)
 	}
-	if n := v.cfg.minEvalNumber; n > 0 && (vc.tcb.TCBEvaluationDataNumber < n || vc.qe.TCBEvaluationDataNumber < n) {
+	if n := v.cfg.minEvalNumber; n > 0 && (vc.TCB.TCBEvaluationDataNumber < n || vc.QE.TCBEvaluationDataNumber < n) {
 		return nil, false, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
-			n, vc.tcb.TCBEvaluationDataNumber, vc.qe.TCBEvaluationDataNumber)
+			n, vc.TCB.TCBEvaluationDataNumber, vc.QE.TCBEvaluationDataNumber)
 	}
 	return vc, stale, nil
 }
@@ -478,11 +433,11 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		return nil, err
 	}
 	d := sha256.Sum256(q.Signed)
-	if !verifyRawP256(p.ak, d[:], q.Signature[:]) {
+	if !pck.VerifyRawP256(p.AK, d[:], q.Signature[:]) {
 		return nil, verify.Errorf(verify.ErrSignature, "quote signature %x does not verify with the attestation key %x", q.Signature, q.AttestationKey)
 	}
 
-	cl := &Claims{Quote: q, PCK: *p.ext, PCKCA: p.ca}
+	cl := &Claims{Quote: q, PCK: PCKExtensions(*p.Ext), PCKCA: p.CA}
 	if v.cfg.skipCollateral {
 		cl.Unsafe = append(cl.Unsafe, UnsafeWithoutCollateral)
 	} else {
@@ -529,6 +484,6 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		}
 		cl.EventLog = log
 	}
-	v.cfg.logger.DebugContext(ctx, "tdx quote verified", "fmspc", upperHex(p.ext.FMSPC[:]), "tcb_status", cl.tcbStatus())
+	v.cfg.logger.DebugContext(ctx, "tdx quote verified", "fmspc", pck.UpperHex(p.Ext.FMSPC[:]), "tcb_status", cl.tcbStatus())
 	return cl, nil
 }

@@ -28,6 +28,8 @@ const (
 	// path to the same claims as FormatGPU and FormatNVSwitch.
 	FormatNRASGPU    Format = "nvidia-nras-gpu"
 	FormatNRASSwitch Format = "nvidia-nras-switch"
+	// FormatSGX is an Intel SGX DCAP ECDSA quote (v3) of an enclave.
+	FormatSGX Format = "sgx"
 )
 
 // Expectations are what the caller requires of one piece of evidence. They are

@@ -1,10 +1,17 @@
-package tdx
+// Package pck holds what Intel SGX and TDX DCAP quotes share: the PCK
+// certificate chain to a pinned Intel SGX Root CA and its SGX extensions,
+// the QE report and its binding to the attestation key, the collateral
+// (TCB info, QE identity, CRLs) with its signatures and validity windows,
+// and the QE and SGX-component TCB matching of Intel's QVL. Packages tdx and
+// sgx wrap it in their own public types.
+package pck
 
 import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
+	_ "embed"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -24,8 +31,9 @@ var (
 	oidConfiguration      = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1, 7}
 )
 
-// PCKExtensions are the Intel SGX extensions of a PCK certificate.
-type PCKExtensions struct {
+// Extensions are the Intel SGX extensions of a PCK certificate. tdx.PCKExtensions
+// and sgx.PCKExtensions are conversions of it (same fields), so they cannot drift.
+type Extensions struct {
 	PPID               []byte
 	CompSVN            [16]byte // SGX TCB component SVNs 1..16
 	PCESVN             uint16
@@ -44,8 +52,8 @@ type sgxExt struct {
 	Value asn1.RawValue
 }
 
-// ParsePCKExtensions reads the SGX extensions (OID 1.2.840.113741.1.13.1) of a PCK certificate.
-func ParsePCKExtensions(cert *x509.Certificate) (*PCKExtensions, error) {
+// ParseExtensions reads the SGX extensions (OID 1.2.840.113741.1.13.1) of a PCK certificate.
+func ParseExtensions(cert *x509.Certificate) (*Extensions, error) {
 	var raw []byte
 	for _, e := range cert.Extensions {
 		if e.Id.Equal(oidSGXExtensions) {
@@ -62,7 +70,7 @@ func ParsePCKExtensions(cert *x509.Certificate) (*PCKExtensions, error) {
 	if rest, err := asn1.Unmarshal(raw, &items); err != nil || len(rest) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "PCK SGX extension: not a sequence of (OID, value): %v", err)
 	}
-	x := &PCKExtensions{}
+	x := &Extensions{}
 	var seen [8]bool
 	for _, it := range items {
 		var err error
@@ -117,7 +125,7 @@ func octets(v asn1.RawValue, n int, name string) ([]byte, error) {
 	return b, nil
 }
 
-func parsePCKTCB(v asn1.RawValue, x *PCKExtensions) error {
+func parsePCKTCB(v asn1.RawValue, x *Extensions) error {
 	var comps []sgxExt
 	if _, err := asn1.Unmarshal(v.FullBytes, &comps); err != nil {
 		return err
@@ -165,7 +173,7 @@ func parsePCKTCB(v asn1.RawValue, x *PCKExtensions) error {
 	return nil
 }
 
-func parsePCKConfig(v asn1.RawValue, x *PCKExtensions) error {
+func parsePCKConfig(v asn1.RawValue, x *Extensions) error {
 	var items []sgxExt
 	if _, err := asn1.Unmarshal(v.FullBytes, &items); err != nil {
 		return err
@@ -190,15 +198,15 @@ func parsePCKConfig(v asn1.RawValue, x *PCKExtensions) error {
 	return nil
 }
 
-// parsePEMChain decodes exactly want certificates; only whitespace and NUL
+// ParsePEMChain decodes exactly want certificates; only whitespace and NUL
 // padding may follow the last one.
-func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error) {
+func ParsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error) {
 	if len(bytes.Trim(b, " \t\r\n\x00")) == 0 {
 		return nil, verify.Errorf(verify.ErrChain, "%s: expected %d certificates, got none", what, want)
 	}
 	// Parsed before counted: a malformed certificate is ErrMalformed
 	// whatever the chain's length (TDX-07).
-	certs, err := pemchain.Parse(b, maxPEMBlocks)
+	certs, err := pemchain.Parse(b, MaxPEMBlocks)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -208,12 +216,12 @@ func parsePEMChain(b []byte, want int, what string) ([]*x509.Certificate, error)
 	return certs, nil
 }
 
-// maxPEMBlocks bounds the blocks read from a certificate chain in evidence
+// MaxPEMBlocks bounds the blocks read from a certificate chain in evidence
 // before its length is checked.
-const maxPEMBlocks = 16
+const MaxPEMBlocks = 16
 
-// p256Key decodes a raw x‖y P-256 public key.
-func p256Key(raw []byte) (*ecdsa.PublicKey, error) {
+// P256Key decodes a raw x‖y P-256 public key.
+func P256Key(raw []byte) (*ecdsa.PublicKey, error) {
 	if len(raw) != 64 {
 		return nil, verify.Errorf(verify.ErrMalformed, "attestation key: expected 64 bytes, got %d", len(raw))
 	}
@@ -225,12 +233,28 @@ func p256Key(raw []byte) (*ecdsa.PublicKey, error) {
 	return pub, nil
 }
 
-// verifyRawP256 checks a raw r‖s signature over digest.
-func verifyRawP256(pub *ecdsa.PublicKey, digest, sig []byte) bool {
+// VerifyRawP256 checks a raw r‖s signature over digest.
+func VerifyRawP256(pub *ecdsa.PublicKey, digest, sig []byte) bool {
 	if len(sig) != 64 {
 		return false
 	}
 	r := new(big.Int).SetBytes(sig[:32])
 	s := new(big.Int).SetBytes(sig[32:])
 	return ecdsa.Verify(pub, digest, r, s)
+}
+
+// MaxChainPEMLen caps a PEM certificate chain in a quote or collateral.
+const MaxChainPEMLen = 64 << 10
+
+//go:embed intel_sgx_root_ca.pem
+var intelRootPEM []byte
+
+// IntelSGXRootCA returns the embedded Intel SGX Root CA (SHA-256 of the DER
+// 44A0196B…FAB674D3), the default trust anchor of tdx and sgx.
+func IntelSGXRootCA() *x509.Certificate {
+	certs, err := ParsePEMChain(intelRootPEM, 1, "embedded Intel SGX Root CA")
+	if err != nil {
+		panic("pck: embedded Intel SGX Root CA does not parse: " + err.Error())
+	}
+	return certs[0]
 }
