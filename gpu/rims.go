@@ -55,6 +55,13 @@ func NewRIMProvider(v *rim.Verifier, src rim.Source, ttl time.Duration) (RIMProv
 	return &rimProvider{v: v, src: src, ttl: ttl, cache: lru.New[string, *rim.Manifest](256)}, nil
 }
 
+// cached reports whether RIM would answer id and version at now from the
+// cache, without fetching or verifying.
+func (p *rimProvider) cached(id, version string, now time.Time) bool {
+	m, ok := p.cache.Get(id+"\x00"+version, now)
+	return ok && !now.Before(m.NotBefore)
+}
+
 func (p *rimProvider) RIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, error) {
 	key := id + "\x00" + version
 	if m, ok := p.cache.Get(key, now); ok && !now.Before(m.NotBefore) {

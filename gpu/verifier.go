@@ -506,18 +506,31 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 		drvErr error
 		wg     sync.WaitGroup
 	)
-	// A failed driver RIM is the error reported, so it stops the other.
-	fwCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if !dc.Arch.IsSwitch() {
+	var (
+		fw  *rim.Manifest
+		res *ocsp.Result
+	)
+	switch {
+	case dc.Arch.IsSwitch():
+		fw, res, err = v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
+	case v.rimsCached(now, driverID, dc.Decoded.DriverVersion, fwID, dc.Decoded.VBIOSVersion):
+		// Both manifests are verified already (the warm path): what is left
+		// is cheaper than waking another thread for it, so it runs here.
+		if drv, drvRes, drvErr = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); drvErr == nil {
+			fw, res, err = v.fetchRIM(ctx, fwID, dc.Decoded.VBIOSVersion, now)
+		}
+	default:
+		// A failed driver RIM is the error reported, so it stops the other.
+		fwCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		wg.Go(func() {
 			if drv, drvRes, drvErr = v.fetchRIM(ctx, driverID, dc.Decoded.DriverVersion, now); drvErr != nil {
 				cancel()
 			}
 		})
+		fw, res, err = v.fetchRIM(fwCtx, fwID, dc.Decoded.VBIOSVersion, now)
+		wg.Wait()
 	}
-	fw, res, err := v.fetchRIM(fwCtx, fwID, dc.Decoded.VBIOSVersion, now)
-	wg.Wait()
 	if !dc.Arch.IsSwitch() {
 		if drvErr != nil {
 			return fmt.Errorf("driver RIM %s: %w", driverID, drvErr)
@@ -559,6 +572,22 @@ func (v *Verifier) checkRIMs(ctx context.Context, dc *DeviceClaims, now time.Tim
 	}
 	dc.Comparison = cmp
 	return nil
+}
+
+// rimsCached reports whether the RIM provider holds every (id, version)
+// pair of pairs verified and valid at now. Providers other than
+// NewRIMProvider's are never known to.
+func (v *Verifier) rimsCached(now time.Time, pairs ...string) bool {
+	p, ok := v.rims.(*rimProvider)
+	if !ok {
+		return false
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !p.cached(pairs[i], pairs[i+1], now) {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Time) (*rim.Manifest, *ocsp.Result, error) {

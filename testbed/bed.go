@@ -58,6 +58,11 @@ type Options struct {
 	// included (the CA names are the same), and the GPU verifier trusts
 	// every root.
 	SharedGPURoot bool
+	// SharedGPUCAs issues every GPU under one identity CA and provisioner
+	// ICA (and so one root), as NVIDIA issues every board of one product:
+	// only the BROM and attestation-key certificates are the board's own.
+	// It implies SharedGPURoot.
+	SharedGPUCAs bool
 }
 
 // Bed is one offline world. Make it with New.
@@ -133,18 +138,27 @@ func New(o Options) (*Bed, error) {
 func (b *Bed) newGPUs(o Options) error {
 	var root *x509.Certificate
 	var rootKey *ecdsa.PrivateKey
-	if o.SharedGPURoot {
+	shared := o.SharedGPURoot || o.SharedGPUCAs
+	if shared {
 		root, rootKey = gputest.NewRoot()
 		b.GPURoots = append(b.GPURoots, root)
 	}
 	for i := 0; i < o.GPUs; i++ {
-		p := gputest.NewPKI(gputest.PKIOptions{Root: root, RootKey: rootKey})
-		if !o.SharedGPURoot {
+		po := gputest.PKIOptions{Root: root, RootKey: rootKey}
+		if o.SharedGPUCAs && i > 0 {
+			po.Sibling = b.GPUs[0]
+		}
+		p := gputest.NewPKI(po)
+		if !shared {
 			b.GPURoots = append(b.GPURoots, p.Root())
 		}
 		b.GPUs = append(b.GPUs, p)
-		// Answers for the BROM, the provisioner ICA and the identity CA.
+		// Answers for the BROM, the provisioner ICA and the identity CA
+		// (shared CAs get theirs once).
 		for j := 1; j < len(p.Certs)-1; j++ {
+			if _, ok := b.OCSP[p.Certs[j].SerialNumber.Text(16)]; ok {
+				continue
+			}
 			if err := b.answer(p.Certs[j], p.Certs[j+1], p.Keys[j+1], xocsp.Good); err != nil {
 				return err
 			}

@@ -7,7 +7,9 @@
 //   - an Intel TDX platform (tdx/tdxtest): a test Intel PKI, a Quoting
 //     Enclave, and TCB info, QE identity and CRLs valid at the bed's time;
 //   - any number of NVIDIA GPUs (gpu/gputest), each from its own device PKI
-//     (root included) unless Options.SharedGPURoot is set, with OCSP
+//     (root included) unless Options.SharedGPURoot is set (or
+//     Options.SharedGPUCAs, under which every GPU shares the identity CA
+//     and provisioner ICA too, as real boards of one product do), with OCSP
 //     answers for every device and RIM certificate and signed driver and
 //     VBIOS RIMs (gpu/rim/rimtest) whose golden values the GPUs report;
 //   - an AMD SEV-SNP chip (snp/snptest) with its VCEK and CRL;

@@ -49,6 +49,26 @@ func failed(s *verify.SubmodOutcome) []string {
 	return out
 }
 
+// SharedGPUCAs gives every GPU the first one's identity CA, provisioner ICA
+// and root, and a BROM and attestation key of its own.
+func TestSharedGPUCAs(t *testing.T) {
+	bed, err := testbed.New(testbed.Options{GPUs: 3, SharedGPUCAs: true})
+	require.NoError(t, err)
+	require.Len(t, bed.GPURoots, 1)
+	first := bed.GPUs[0]
+	for _, p := range bed.GPUs[1:] {
+		for j := 2; j < len(p.Certs); j++ { // ICA, identity CA, root
+			require.True(t, p.Certs[j].Equal(first.Certs[j]), "certificate %d", j)
+		}
+		for j := range 2 { // attestation key, BROM
+			require.False(t, p.Certs[j].Equal(first.Certs[j]), "certificate %d", j)
+		}
+		require.NoError(t, p.Certs[1].CheckSignatureFrom(first.Certs[2]))
+	}
+	// A BROM each, the ICA and identity CA once, the RIM chain below its root.
+	require.Equal(t, 3+2+len(bed.RIM.Chain())-1, len(bed.OCSP))
+}
+
 // Every kind of evidence a bed mints is affirmed by the default policy with
 // the bed's reference values, at the real clock and at chosen times, and
 // every pinned register is actually compared.
@@ -61,6 +81,7 @@ func TestBedAffirms(t *testing.T) {
 	}{
 		{"TDX and 8 GPUs of 8 PKIs, real clock", testbed.Options{GPUs: 8}, verify.FormatTDX},
 		{"TDX and 2 GPUs of one root, 2031", testbed.Options{GPUs: 2, SharedGPURoot: true, Now: later}, verify.FormatTDX},
+		{"TDX and 8 GPUs sharing their CAs, real clock", testbed.Options{GPUs: 8, SharedGPUCAs: true}, verify.FormatTDX},
 		{"TDX alone, June 2025", testbed.Options{Now: time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)}, verify.FormatTDX},
 		{"TDX and a GPU, earliest year", testbed.Options{GPUs: 1, Now: time.Date(2023, 1, 2, 0, 0, 0, 0, time.UTC)}, verify.FormatTDX},
 		{"TDX and a GPU, latest year", testbed.Options{GPUs: 1, Now: time.Date(2043, 12, 30, 0, 0, 0, 0, time.UTC)}, verify.FormatTDX},

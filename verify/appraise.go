@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -361,51 +360,59 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	// Helpers for the components start before the evidence is split, so
 	// that waking an idle thread overlaps that work instead of delaying the
 	// first unit; helpers for the devices splitting adds start after it. No
-	// more start than there are units.
+	// more start than there are units. The caller works too, and waits only
+	// for units a helper has taken, never for a helper to start: on a busy
+	// machine a helper whose thread is not scheduled in time finds nothing
+	// left, returns, and has cost the appraisal nothing.
 	var (
 		units []unit
 		out   []*SubmodOutcome
-		next  atomic.Int64
-		wg    sync.WaitGroup
+		next  atomic.Int64  // the next unit to take
+		left  atomic.Int64  // units taken by nobody or not finished
+		done  chan struct{} // closed when the last unit finishes
 	)
-	// work takes the units in turn until none is left.
+	// work takes the units in turn until none is left. A unit taken after
+	// the context ends is not verified (the appraisal fails as cancelled).
 	work := func() {
 		for {
 			i := int(next.Add(1)) - 1
-			if i >= len(units) || ctx.Err() != nil {
+			if i >= len(units) {
 				return
 			}
-			out[i] = a.one(ctx, pols, units[i])
+			if ctx.Err() == nil {
+				out[i] = a.one(ctx, pols, units[i])
+			}
+			if left.Add(-1) == 0 {
+				close(done)
+			}
 		}
 	}
 	early := min(a.workers, len(comps)) - 1
-	ready := make(chan bool, early)
+	ready := make(chan struct{})
 	for range early {
-		wg.Go(func() {
-			if <-ready {
-				work()
-			}
-		})
-	}
-	release := func(ok bool) {
-		for range early {
-			ready <- ok
-		}
+		go func() {
+			<-ready
+			work()
+		}()
 	}
 	units, err = a.expand(comps)
 	if err != nil {
-		release(false)
-		wg.Wait()
+		units = nil // the early helpers find nothing to do
+		close(ready)
 		return nil, err
 	}
 	now := comps[0].Expect.Time()
 	out = make([]*SubmodOutcome, len(units))
-	release(true)
+	done = make(chan struct{})
+	left.Store(int64(len(units)))
+	close(ready)
 	for range min(a.workers, len(units)) - 1 - early {
-		wg.Go(work)
+		go work()
 	}
 	work()
-	wg.Wait()
+	if len(units) > 0 {
+		<-done
+	}
 	if err := Canceled(ctx, "appraisal"); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/verify"
@@ -45,6 +47,8 @@ type fakeVerifier struct {
 	f     verify.Format
 	calls atomic.Int32
 	delay time.Duration
+	// before, when set, runs first in every Verify.
+	before func()
 }
 
 func (v *fakeVerifier) Format() verify.Format { return v.f }
@@ -70,6 +74,9 @@ func (c fakeClaims) Expiry() (time.Time, bool) {
 
 func (v *fakeVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
 	v.calls.Add(1)
+	if v.before != nil {
+		v.before()
+	}
 	if v.delay > 0 {
 		time.Sleep(v.delay)
 	}
@@ -451,6 +458,26 @@ func TestCompositeCancelled(t *testing.T) {
 	cancel()
 	if _, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil))); !errors.Is(err, verify.ErrCanceled) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled appraisal: expected ErrCanceled, got %v", err)
+	}
+}
+
+// A context cancelled while units are being verified ends the appraisal
+// with ErrCanceled, whatever the concurrency: units taken afterwards are not
+// verified (one worker: none of the GPUs after the TDX quote), and the
+// caller does not wait for work that will never come.
+func TestCompositeCancelledMidway(t *testing.T) {
+	for _, workers := range []int{1, 2, 8} {
+		a, cpu, gpu := newAppraiser(t, verify.WithConcurrency(workers))
+		ctx, cancel := context.WithCancel(context.Background())
+		cpu.before = cancel
+		_, err := a.Appraise(ctx, comps(tdxEvidence(nil), gpuEvidence(8, nil)))
+		require.ErrorIs(t, err, verify.ErrCanceled, "%d workers", workers)
+		require.ErrorIs(t, err, context.Canceled, "%d workers", workers)
+		require.Equal(t, int32(1), cpu.calls.Load())
+		if workers == 1 {
+			require.Zero(t, gpu.calls.Load(), "GPUs verified after the cancellation")
+		}
+		cancel()
 	}
 }
 

@@ -44,6 +44,12 @@ type PKIOptions struct {
 	// Root reuses an existing root (cert and key) so several devices share it.
 	Root    *x509.Certificate
 	RootKey *ecdsa.PrivateKey
+	// Sibling issues the device's BROM certificate under Sibling's
+	// provisioner ICA, so that the two share the ICA, the identity CA and
+	// the root, as every board of one product does on real hardware. Arch
+	// (when empty) and the CAs come from Sibling; Root is ignored. An Arch
+	// other than Sibling's panics: the CA names carry the chip.
+	Sibling *PKI
 	// NotBefore/NotAfter of every certificate; zero: 2020-01-01 .. 9999-12-31.
 	NotBefore, NotAfter time.Time
 }
@@ -119,6 +125,14 @@ func NewRoot() (*x509.Certificate, *ecdsa.PrivateKey) {
 
 // NewPKI builds a device hierarchy.
 func NewPKI(o PKIOptions) *PKI {
+	if o.Sibling != nil {
+		switch {
+		case o.Arch == "":
+			o.Arch = o.Sibling.Arch
+		case o.Arch != o.Sibling.Arch:
+			panic(fmt.Sprintf("gputest: a %s device cannot share the CAs of a %s sibling", o.Arch, o.Sibling.Arch))
+		}
+	}
 	if o.Arch == "" {
 		o.Arch = gpu.ArchHopper
 	}
@@ -136,7 +150,7 @@ func NewPKI(o PKIOptions) *PKI {
 		_, _ = rand.Read(o.PDI[:])
 	}
 	root, rootKey := o.Root, o.RootKey
-	if root == nil {
+	if root == nil && o.Sibling == nil {
 		root, rootKey = NewRoot()
 	}
 	chip, proc, prefix := chipName(o.Arch)
@@ -148,8 +162,17 @@ func NewPKI(o PKIOptions) *PKI {
 			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, OCSPServer: []string{"http://ocsp.invalid"},
 		}, &k.PublicKey, parent, pk), k
 	}
-	ident, identKey := ca("NVIDIA "+chip+" Identity", root, rootKey, serial())
-	ica, icaKey := ca("NVIDIA "+chip+" Provisioner ICA 1", ident, identKey, serial())
+	var (
+		ident, ica       *x509.Certificate
+		identKey, icaKey *ecdsa.PrivateKey
+	)
+	if sib := o.Sibling; sib != nil {
+		ica, ident, root = sib.Certs[2], sib.Certs[3], sib.Certs[4]
+		icaKey, identKey, rootKey = sib.Keys[2], sib.Keys[3], sib.Keys[4]
+	} else {
+		ident, identKey = ca("NVIDIA "+chip+" Identity", root, rootKey, serial())
+		ica, icaKey = ca("NVIDIA "+chip+" Provisioner ICA 1", ident, identKey, serial())
+	}
 	bromSerial := new(big.Int).SetBytes(append([]byte{prefix}, o.PDI[:]...))
 	brom, bromKey := ca(chip+" A01 "+proc+" BROM", ica, icaKey, bromSerial)
 	ak := NewKey()

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/trustfactory/attest/internal/coalesce"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -117,6 +118,17 @@ type Checker struct {
 	cacheSize    int
 	log          *slog.Logger
 	cache        *lru.Cache[[32]byte, Answer]
+	// inflight lets the devices of a composite, whose chains share their
+	// CAs and which ask about the same certificates at once, share one
+	// fetch and verification.
+	inflight coalesce.Group[fetched]
+}
+
+// fetched is the outcome of one fetchAndVerify: an Answer (a value: each
+// caller gets its own copy) or an error, and whether no answer came.
+type fetched struct {
+	answer  Answer
+	missing bool
 }
 
 // Answer is a verified OCSP Answer for one certificate.
@@ -233,7 +245,18 @@ func (c *Checker) checkOne(ctx context.Context, ch *Chain, i int, scope Scope, n
 			missing bool
 			err     error
 		)
-		a, missing, err = c.fetchAndVerify(ctx, cert, issuer, now)
+		// Shared only between callers asking about the same certificate
+		// and issuer (key digests both) at the same instant; a failure
+		// caused by the context of the caller that ran it is not shared.
+		flight := string(key[:]) + now.UTC().Format(time.RFC3339Nano)
+		var f fetched
+		f, err = c.inflight.Do(flight, func() (fetched, error) {
+			a, missing, err := c.fetchAndVerify(ctx, cert, issuer, now)
+			return fetched{a, missing}, err
+		}, func(_ fetched, err error) bool {
+			return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		})
+		a, missing = f.answer, f.missing
 		if err != nil {
 			if cerr := verify.Canceled(ctx, fmt.Sprintf("OCSP for %s certificate %q", scope, st.Subject)); cerr != nil {
 				return st, "", cerr
