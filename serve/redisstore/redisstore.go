@@ -85,29 +85,58 @@ func (s *Store) IssueNonce(ctx context.Context, nonce string, meta []byte, ttl t
 	return nil
 }
 
-// TakeNonce implements serve.Store.
+// TakeNonce implements serve.Store. One script takes the nonce and leaves
+// the "used" marker atomically: of any number of concurrent takes exactly
+// one wins, and every other one, at any moment, sees the marker and is told
+// the nonce was used (with a GETDEL followed by a SET, a take that fell
+// between the two was told "unknown").
 func (s *Store) TakeNonce(ctx context.Context, nonce string, usedTTL time.Duration) ([]byte, error) {
-	meta, err := s.c.GetDel(ctx, s.nonceKey(nonce)).Bytes()
-	if err == nil {
-		// The GETDEL decided: this caller won. The marker only lets a
-		// later attempt say "used" rather than "unknown".
-		if err := s.c.Set(ctx, s.usedKey(nonce), 1, usedTTL).Err(); err != nil {
-			return nil, wrap("SET", err)
-		}
-		return meta, nil
+	ms := usedTTL.Milliseconds()
+	if ms < 1 {
+		ms = 1
 	}
-	if !errors.Is(err, redis.Nil) {
-		return nil, wrap("GETDEL", err)
-	}
-	n, err := s.c.Exists(ctx, s.usedKey(nonce)).Result()
+	res, err := takeScript.Run(ctx, s.c, []string{s.nonceKey(nonce), s.usedKey(nonce)}, ms).Slice()
 	if err != nil {
-		return nil, wrap("EXISTS", err)
+		return nil, wrap("take script", err)
 	}
-	if n > 0 {
+	if len(res) == 0 {
+		return nil, wrap("take script", fmt.Errorf("empty reply"))
+	}
+	switch code, _ := res[0].(int64); code {
+	case 1:
+		if len(res) != 2 {
+			return nil, wrap("take script", fmt.Errorf("reply of %d elements", len(res)))
+		}
+		meta, ok := res[1].(string)
+		if !ok {
+			return nil, wrap("take script", fmt.Errorf("value of type %T", res[1]))
+		}
+		return []byte(meta), nil
+	case 2:
 		return nil, serve.ErrNonceUsed
+	case 0:
+		return nil, serve.ErrNonceUnknown
+	default:
+		return nil, wrap("take script", fmt.Errorf("reply code %v", res[0]))
 	}
-	return nil, serve.ErrNonceUnknown
 }
+
+// takeScript: KEYS[1] the issued nonce, KEYS[2] its used marker, ARGV[1]
+// the marker's TTL in milliseconds. Replies {1, value} to the one caller
+// that takes the nonce, {2} once it was used, {0} for a nonce never issued
+// (or expired).
+var takeScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+  return {1, v}
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {2}
+end
+return {0}
+`)
 
 // UseNonce implements serve.Store.
 func (s *Store) UseNonce(ctx context.Context, nonce string, ttl time.Duration) error {
