@@ -20,9 +20,8 @@ type TDXVerifier struct {
 type TDXOption func(*TDXVerifier) error
 
 // WithTDX sets the verifier of the TD quote: its roots, collateral source
-// and caches. Without it, a tdx.NewVerifier() with the embedded Intel root
-// and no collateral source is used, which fails every verification for want
-// of collateral unless the caller's verifier says otherwise.
+// and caches. It is required: a TD quote means nothing without the
+// collateral only the caller can configure.
 func WithTDX(v *tdx.Verifier) TDXOption {
 	return func(a *TDXVerifier) error {
 		if v == nil {
@@ -45,7 +44,7 @@ func WithTDXTPM(v *tpm.Verifier) TDXOption {
 	}
 }
 
-// NewTDXVerifier returns a TDXVerifier.
+// NewTDXVerifier returns a TDXVerifier; WithTDX is required.
 func NewTDXVerifier(opts ...TDXOption) (*TDXVerifier, error) {
 	v := &TDXVerifier{}
 	for _, o := range opts {
@@ -55,9 +54,7 @@ func NewTDXVerifier(opts ...TDXOption) (*TDXVerifier, error) {
 	}
 	var err error
 	if v.tdx == nil {
-		if v.tdx, err = tdx.NewVerifier(); err != nil {
-			return nil, err
-		}
+		return nil, verify.Errorf(verify.ErrConfig, "azure: no TDX verifier: use WithTDX (the TD quote needs Intel's collateral)")
 	}
 	if v.tpm == nil {
 		if v.tpm, err = tpm.NewVerifier(tpm.WithBoundAKsOnly()); err != nil {
