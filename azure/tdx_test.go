@@ -283,9 +283,9 @@ func TestAzureTDXMinted(t *testing.T) {
 			[]error{verify.ErrBinding}},
 		"TD quote with other report data": {aztest.TDXSpec{ReportData: rd, TDQuote: func(q *tdxtest.QuoteSpec) { q.Body.ReportData[63] = 1 }},
 			[]error{verify.ErrBinding}},
-		"quote by another vTPM":    {aztest.TDXSpec{ReportData: rd, QuoteSigner: otherAK}, []error{verify.ErrBinding, verify.ErrSignature}},
-		"user-data of another one": {aztest.TDXSpec{ReportData: rd, UserData: bytes.Repeat([]byte{1}, 64)}, []error{verify.ErrFreshness}},
-		"quote nonce of another":   {aztest.TDXSpec{ReportData: []byte("other")}, []error{verify.ErrFreshness}},
+		"quote by another vTPM":                   {aztest.TDXSpec{ReportData: rd, QuoteSigner: otherAK}, []error{verify.ErrBinding, verify.ErrSignature}},
+		"user-data of another one":                {aztest.TDXSpec{ReportData: rd, UserData: bytes.Repeat([]byte{1}, 64)}, []error{verify.ErrFreshness}},
+		"quote nonce of another":                  {aztest.TDXSpec{ReportData: []byte("other")}, []error{verify.ErrFreshness}},
 		"debug TD still verifies, but is a claim": {aztest.TDXSpec{ReportData: rd, TD: func(b *tdx.Body) { b.TDAttributes[0] |= 1 }}, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
