@@ -320,3 +320,27 @@ func TestAzureTDXOptions(t *testing.T) {
 	require.ErrorIs(t, err, verify.ErrMalformed)
 	assert.Nil(t, cl)
 }
+
+// In a registry with the TDX and both Azure verifiers, az-tdx-vtpm evidence
+// is detected as such (as "attest verify" does) and az-snp-vtpm stays
+// az-snp-vtpm.
+func TestAzureTDXDetectedInRegistry(t *testing.T) {
+	pki := tdxtest.NewPKI()
+	src := tdx.NewMemorySource()
+	src.Add(pki.Platform.FMSPC, "platform", pki.DefaultCollateral())
+	tv, err := tdx.NewVerifier(tdx.WithCollateral(src), tdx.WithTrustedRoots(pki.Root.Cert))
+	require.NoError(t, err)
+	atv, err := azure.NewTDXVerifier(azure.WithTDX(tv))
+	require.NoError(t, err)
+	reg, err := verify.NewRegistry(tv, realVerifier(t), atv)
+	require.NoError(t, err)
+	f, err := reg.Detect(realTDX(t, pki, realTDXDir+"hcl-report.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, verify.FormatAzureTDX, f)
+	f, err = reg.Detect(readReal(t))
+	require.NoError(t, err)
+	assert.Equal(t, verify.FormatAzureSNP, f)
+	f, err = reg.ForTEE("az-tdx-vtpm", realTDX(t, pki, realTDXDir+"hcl-report.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, verify.FormatAzureTDX, f)
+}
