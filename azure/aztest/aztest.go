@@ -2,7 +2,10 @@
 // evidence of an Azure SEV-SNP confidential VM (HCL report with a signed
 // SEV-SNP report, vTPM quote, VCEK) under a test AMD hierarchy, so that
 // services can be tested end to end without Azure. Verify it with an
-// azure.Verifier whose SNP verifier trusts VM.PKI.Roots().
+// azure.Verifier whose SNP verifier trusts VM.PKI.Roots(). TDXVM mints the
+// evidence of an Azure TDX confidential VM (HCL report with a TDREPORT, the
+// TD quote of it under a test Intel PKI, vTPM quote) for an
+// azure.TDXVerifier.
 package aztest
 
 import (
