@@ -18,6 +18,7 @@ import (
 
 	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/azure/aztest"
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/verify"
@@ -341,6 +342,9 @@ func TestAzureTDXDetectedInRegistry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, verify.FormatAzureSNP, f)
 	f, err = reg.ForTEE("az-tdx-vtpm", realTDX(t, pki, realTDXDir+"hcl-report.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, verify.FormatAzureTDX, f)
+	f, err = kbs.Format("az-tdx-vtpm")
 	require.NoError(t, err)
 	assert.Equal(t, verify.FormatAzureTDX, f)
 }
