@@ -1,5 +1,6 @@
 // Package azure verifies the evidence of an Azure confidential VM on AMD
-// SEV-SNP (Trustee's "az-snp-vtpm"): the guest cannot ask the processor for
+// SEV-SNP (Trustee's "az-snp-vtpm", Verifier) or Intel TDX ("az-tdx-vtpm",
+// TDXVerifier). On SEV-SNP the guest cannot ask the processor for
 // a report itself; Azure's paravisor (the HCL, at VMPL 0) puts an SEV-SNP
 // report into the vTPM, bound to a runtime-data JSON that carries the vTPM's
 // attestation key (AK). The guest proves freshness with a vTPM quote over its
@@ -24,4 +25,24 @@
 // The claims join the SEV-SNP claims (measurement of the paravisor, TCB,
 // guest policy), the quoted PCRs (the guest's boot) and the VM configuration
 // Azure states in the runtime data.
+//
+// # Azure TDX
+//
+// On TDX the paravisor (an L1 VMM in a TD) puts the TDREPORT into the vTPM
+// and Azure's IMDS turns it into a TD quote; the guest has no
+// /dev/tdx_guest. TDXVerifier checks, in order, that
+//
+//   - the HCL report is well formed, holds a TDREPORT (type 0x81, zero
+//     padded) and its runtime data hashes to the TDREPORT's REPORTDATA, the
+//     rest of which is zero;
+//   - the TD quote repeats the TDREPORT field by field (TCB SVNs, MRSEAM,
+//     attributes, XFAM, MRTD, MRCONFIGID, MROWNER*, RTMRs, REPORTDATA), a
+//     check Trustee omits that ties the quote to this very report, and
+//     verifies as in package tdx (given by WithTDX: Intel roots,
+//     collateral, TCB) with the runtime data's digest as report data;
+//   - the vTPM quote and, in version 2, the user-data, as for az-snp-vtpm.
+//
+// The TD quote's MRTD and RTMRs measure the paravisor, not the guest image:
+// the guest's boot is in the PCRs. PCR 8 carries the init data
+// (Expectations.InitDataDigest), never MRCONFIGID.
 package azure

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/trustfactory/attest/azure"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -25,6 +27,9 @@ func FuzzParseHCLReport(f *testing.F) {
 	hcl := realHCL(f)
 	f.Add(hcl)
 	f.Add(hcl[:0x4d4])
+	if tdxHCL, err := os.ReadFile(realTDXDir + "hcl-report.bin"); err == nil {
+		f.Add(tdxHCL)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := azure.ParseHCLReport(b)
 		if err != nil {
@@ -64,6 +69,39 @@ func FuzzVerify(f *testing.F) {
 		m := c.Map()
 		if m["report_data"] != hex.EncodeToString([]byte("challenge")) || m["ak.trust"] != "bound" || m["vmpl"] != 0 {
 			t.Fatalf("verified claims: report data %v, AK trust %v, VMPL %v", m["report_data"], m["ak.trust"], m["vmpl"])
+		}
+	})
+}
+
+// Whatever az-tdx-vtpm evidence the decoder and the verifier accept is
+// bound to the expected report data by a bound AK, its TD quote repeating
+// the HCL report's TDREPORT; nothing panics and every error has a kind.
+func FuzzVerifyTDX(f *testing.F) {
+	pki := tdxtest.NewPKI()
+	f.Add(realTDX(f, pki, realTDXDir+"hcl-report.bin"))
+	f.Add([]byte(`{"version":2,"hcl_report":"SENMQQ","tpm_quote":{"signature":"00","message":"00","pcrs":["00"]},"td_quote":"AA"}`))
+	v := tdxVerifier(f, pki)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if ev, err := azure.DecodeTDXEvidence(b); err != nil {
+			if ev != nil || verify.KindOf(err) == nil {
+				t.Fatalf("decode error %v with evidence, or without a kind", err)
+			}
+		}
+		c, err := v.Verify(context.Background(), b, realTDXExp())
+		if err != nil {
+			if c != nil || verify.KindOf(err) == nil {
+				t.Fatalf("error %v with claims, or without a kind", err)
+			}
+			return
+		}
+		m := c.Map()
+		if m["report_data"] != hex.EncodeToString([]byte(realTDXNonce)) || m["ak.trust"] != "bound" {
+			t.Fatalf("verified claims: report data %v, AK trust %v", m["report_data"], m["ak.trust"])
+		}
+		ev, _ := azure.DecodeTDXEvidence(b)
+		q, err := tdx.ParseQuote(ev.TDQuote)
+		if err != nil || !bytes.Equal(ev.HCLReport[0x20+0x210:0x20+0x240], q.Body.MRTD[:]) {
+			t.Fatalf("verified TD quote's MRTD is not the TDREPORT's: %v", err)
 		}
 	})
 }

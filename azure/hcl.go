@@ -35,7 +35,8 @@ const (
 type HCLReport struct {
 	Version     uint32
 	RequestType uint32
-	// HWReport is the SEV-SNP report (0x4A0 bytes).
+	// HWReport is the hardware report field (0x4A0 bytes): the SEV-SNP
+	// report, or the TDREPORT (1024 bytes) followed by zero bytes.
 	HWReport []byte
 	// ReportType is the hardware report's type: 2 SEV-SNP, 4 TDX.
 	ReportType uint32
@@ -95,11 +96,9 @@ func ParseHCLReport(b []byte) (*HCLReport, error) {
 		return nil, verify.Errorf(verify.ErrUnsupported, "HCL runtime data: hash type %d, expected 1 (SHA-256), 2 (SHA-384) or 3 (SHA-512)", hashType)
 	}
 	switch r.ReportType {
-	case reportTypeSNP:
-	case reportTypeTDX:
-		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: TDX hardware report (az-tdx-vtpm) is not supported")
+	case reportTypeSNP, reportTypeTDX:
 	default:
-		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d, expected 2 (SEV-SNP)", r.ReportType)
+		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d, expected 2 (SEV-SNP) or 4 (TDX)", r.ReportType)
 	}
 	r.RuntimeData = rt[hclRuntimeHdr:]
 	return r, nil

@@ -2,9 +2,7 @@ package azure
 
 import (
 	"context"
-	"crypto"
 	"crypto/subtle"
-	"errors"
 
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tpm"
@@ -76,7 +74,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 func (v *Verifier) Format() verify.Format { return verify.FormatAzureSNP }
 
 // Detect implements verify.Verifier: az-snp-vtpm JSON.
-func (v *Verifier) Detect(b []byte) bool { return detect(b) }
+func (v *Verifier) Detect(b []byte) bool { return detect(b, "vcek") }
 
 // Verify implements verify.Verifier.
 func (v *Verifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
@@ -106,6 +104,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err != nil {
 		return nil, err
 	}
+	if hcl.ReportType != reportTypeSNP {
+		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d in az-snp-vtpm evidence, expected 2 (SEV-SNP)", hcl.ReportType)
+	}
 	// The runtime data must be what the hardware report's REPORT_DATA
 	// covers: its digest, zero-padded (badinputs SNP-31).
 	report, err := snp.ParseReport(hcl.HWReport)
@@ -130,56 +131,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		// the guest vouching for its own runtime data and AK.
 		return nil, verify.Errorf(verify.ErrBinding, "SEV-SNP report: VMPL %d, expected 0 (the paravisor's)", sc.Report.VMPL)
 	}
-	rd, err := ParseRuntimeData(hcl.RuntimeData)
+	rd, tc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, exp, "SEV-SNP report")
 	if err != nil {
 		return nil, err
-	}
-	ak, err := rd.AK()
-	if err != nil {
-		return nil, err
-	}
-	if ev.Version >= 2 {
-		ud, err := rd.userData()
-		if err != nil {
-			return nil, err
-		}
-		if err := exp.CheckReportData("HCL user-data", ud); err != nil {
-			return nil, err
-		}
-	}
-	pcrs := make(map[int][]byte, len(ev.Quote.PCRs))
-	for i, p := range ev.Quote.PCRs {
-		pcrs[i] = p
-	}
-	tev := &tpm.Evidence{Quotes: []tpm.Quote{{
-		Attest:    ev.Quote.Message,
-		Signature: rsassaSHA256(ev.Quote.Signature),
-		Bank:      crypto.SHA256,
-		PCRs:      pcrs,
-	}}}
-	tc, err := v.tpm.VerifyBoundAK(ctx, tev, ak, exp)
-	if err != nil {
-		if errors.Is(err, verify.ErrSignature) {
-			// A quote the HCL report's AK did not sign comes from another
-			// vTPM: it is not bound to this SEV-SNP report (TPM-22).
-			return nil, verify.Errorf(verify.ErrBinding, "vTPM quote not signed by the HCL report's AK: %w", err)
-		}
-		return nil, err
-	}
-	if len(exp.ReportData) > 0 && len(tc.ExtraData) != len(exp.ReportData) {
-		// Trustee compares extraData with the report data exactly.
-		return nil, verify.Errorf(verify.ErrFreshness, "quote extraData: expected %x, got %x", exp.ReportData, tc.ExtraData)
 	}
 	return &Claims{Version: ev.Version, SessionBound: ev.Version >= 2 && len(exp.ReportData) > 0, SNP: sc, TPM: tc, VM: rd.VMConfiguration, UserData: rd.UserData, RuntimeDataHash: hcl.Hash}, nil
-}
-
-// rsassaSHA256 wraps a raw RSASSA-PKCS1-v1_5 SHA-256 signature as the
-// TPMT_SIGNATURE the TPM returned it in.
-func rsassaSHA256(sig []byte) []byte {
-	if len(sig) > 0xffff {
-		return nil // ParseSignature refuses it
-	}
-	out := make([]byte, 0, 6+len(sig))
-	out = append(out, 0x00, 0x14, 0x00, 0x0b, byte(len(sig)>>8), byte(len(sig))) // TPM_ALG_RSASSA, TPM_ALG_SHA256
-	return append(out, sig...)
 }

@@ -171,6 +171,7 @@ var builtin = map[verify.Format]verify.ReportDataPlacement{
 	verify.FormatSGX:      {Mode: verify.PlacePadded, Size: 64},
 	verify.FormatSNP:      {Mode: verify.PlacePadded, Size: 64},
 	verify.FormatAzureSNP: {Mode: verify.PlaceExact, Size: 64},
+	verify.FormatAzureTDX: {Mode: verify.PlaceExact, Size: 64},
 	verify.FormatGPU:      {Mode: verify.PlaceTruncated, Size: 32},
 	verify.FormatNVSwitch: {Mode: verify.PlaceTruncated, Size: 32},
 	verify.FormatTPM:      {Mode: verify.PlaceTruncated, Size: 32},

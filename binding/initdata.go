@@ -113,7 +113,7 @@ func InitDataField(f verify.Format, digest []byte) ([]byte, error) {
 		return fit(digest, configIDSize), nil
 	case verify.FormatSNP:
 		return fit(digest, hostDataSize), nil
-	case verify.FormatTPM, verify.FormatAzureSNP:
+	case verify.FormatTPM, verify.FormatAzureSNP, verify.FormatAzureTDX:
 		if len(digest) != sha256.Size {
 			return nil, verify.Errorf(verify.ErrConfig, "init-data for TPM PCR 8: digest of %d bytes, expected %d (algorithm sha256)", len(digest), sha256.Size)
 		}

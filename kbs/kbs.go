@@ -141,10 +141,12 @@ func Format(tee string) (verify.Format, error) {
 		return verify.FormatTPM, nil
 	case "az-snp-vtpm":
 		return verify.FormatAzureSNP, nil
+	case "az-tdx-vtpm":
+		return verify.FormatAzureTDX, nil
 	case "nvidia":
 		return verify.FormatGPU, nil
 	}
-	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, sgx, snp, tpm, az-snp-vtpm and nvidia", tee)
+	return "", verify.Errorf(verify.ErrUnsupported, "TEE %q: attest verifies tdx, sgx, snp, tpm, az-snp-vtpm, az-tdx-vtpm and nvidia", tee)
 }
 
 // Service appraises KBS attestation requests and issues Trustee-profile EAR

@@ -53,6 +53,11 @@
 //	      and tpm_pcrNN for the guest's boot; both must be pinned to affirm,
 //	      and version 1 evidence (SEV-SNP report not bound to the session)
 //	      never affirms
+//	Azure TDX VM (az-tdx-vtpm): the TDX values (mr_td, rtmr_0..2, …) for
+//	      the paravisor's TD quote (Azure's paravisor is an L1 VMM, not a
+//	      plain TD: it does not set SEPT_VE_DISABLE, so pin
+//	      tdx_td_attributes) and tpm_pcrNN for the guest's boot; as for
+//	      az-snp-vtpm, both must be pinned and version 1 never affirms
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
@@ -80,7 +85,9 @@
 //	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
-//	      secure_boot.enabled (from the VM configuration)
+//	      secure_boot.enabled (from the VM configuration); az-tdx-vtpm the
+//	      TDX keys instead of the SNP ones (the TD quote's REPORTDATA is
+//	      td_report_data)
 //	all   no claim: unsafe switches come typed in verify.PolicyInput.Unsafe
 //
 // A key with "/" names a field of a nested object.
@@ -180,7 +187,7 @@
 //	      initrd and command line. Pin only measurements of such images: a
 //	      firmware that loads an unmeasured kernel from disk is not
 //	      distinguishable in the report.
-//	Azure the SNP rule for the paravisor and the TPM rule for the guest
+//	Azure the SNP or TDX rule for the paravisor and the TPM rule for the guest
 //
 // The rules do not replay event logs against pinned event lists; pin the
 // registers' final values.

@@ -159,6 +159,8 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 		e.tpm()
 	case verify.FormatAzureSNP:
 		e.azureSNP()
+	case verify.FormatAzureTDX:
+		e.azureTDX()
 	case verify.FormatNitro:
 		e.nitro()
 	case verify.FormatSGX:

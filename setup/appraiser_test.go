@@ -132,7 +132,7 @@ func TestAppraiserWithPolicy(t *testing.T) {
 func TestRegistryFormats(t *testing.T) {
 	reg, err := setup.NewRegistry(setup.Config{})
 	require.NoError(t, err)
-	require.ElementsMatch(t, []verify.Format{verify.FormatTDX, verify.FormatSGX, verify.FormatSNP, verify.FormatAzureSNP, verify.FormatGPU, verify.FormatNVSwitch, verify.FormatNitro}, reg.Formats())
+	require.ElementsMatch(t, []verify.Format{verify.FormatTDX, verify.FormatSGX, verify.FormatSNP, verify.FormatAzureSNP, verify.FormatAzureTDX, verify.FormatGPU, verify.FormatNVSwitch, verify.FormatNitro}, reg.Formats())
 
 	auth, err := nrastest.NewAuthority(nras.ProductionURL)
 	require.NoError(t, err)

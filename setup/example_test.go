@@ -34,7 +34,7 @@ func ExampleNewRegistry() {
 		return
 	}
 	fmt.Println(reg.Formats())
-	// Output: [aws-nitro az-snp-vtpm nvidia-gpu nvidia-nras-gpu nvidia-nras-switch nvidia-switch sgx snp tdx]
+	// Output: [aws-nitro az-snp-vtpm az-tdx-vtpm nvidia-gpu nvidia-nras-gpu nvidia-nras-switch nvidia-switch sgx snp tdx]
 }
 
 // An appraiser for a key broker: collateral from an offline bundle, the

@@ -1,5 +1,5 @@
 // Package setup builds, from one Config value, the verify.Registry of every
-// verifier attest has — Intel TDX and SGX, AMD SEV-SNP, Azure SEV-SNP VMs, NVIDIA GPU
+// verifier attest has — Intel TDX and SGX, AMD SEV-SNP, Azure SEV-SNP and TDX VMs, NVIDIA GPU
 // and NVSwitch, AWS Nitro Enclaves, TPM 2.0 quotes when an AK trust is given,
 // and NVIDIA NRAS results when an NRAS key source is given — and an Appraiser
 // over it with a policy. It is the one place where collateral sources, pinned
@@ -273,6 +273,14 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 		return nil, err
 	}
 	vs = append(vs, sv, av)
+	// Azure TDX VMs: the same TDX verifier (roots, collateral, caches) checks
+	// the TD quote Azure made of the paravisor's TDREPORT; the vTPM's AK is
+	// bound by it.
+	atv, err := azure.NewTDXVerifier(azure.WithTDX(tv))
+	if err != nil {
+		return nil, err
+	}
+	vs = append(vs, atv)
 
 	var ropts []rim.Option
 	if len(cfg.Roots.RIM) > 0 {

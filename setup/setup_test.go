@@ -40,7 +40,7 @@ func TestOfflineBundle(t *testing.T) {
 		Limits: setup.Limits{CacheSize: 64},
 	})
 	require.NoError(t, err)
-	require.ElementsMatch(t, []verify.Format{verify.FormatTDX, verify.FormatSGX, verify.FormatSNP, verify.FormatAzureSNP, verify.FormatGPU, verify.FormatNVSwitch, verify.FormatNitro}, reg.Formats())
+	require.ElementsMatch(t, []verify.Format{verify.FormatTDX, verify.FormatSGX, verify.FormatSNP, verify.FormatAzureSNP, verify.FormatAzureTDX, verify.FormatGPU, verify.FormatNVSwitch, verify.FormatNitro}, reg.Formats())
 
 	ctx := context.Background()
 	rd := make([]byte, 64)

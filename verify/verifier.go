@@ -21,6 +21,10 @@ const (
 	// FormatAzureSNP is an Azure confidential VM's vTPM quote with the HCL
 	// report that binds its AK to an AMD SEV-SNP report (Trustee's az-snp-vtpm).
 	FormatAzureSNP Format = "az-snp-vtpm"
+	// FormatAzureTDX is an Azure confidential VM's vTPM quote with the HCL
+	// report that binds its AK to an Intel TDX TD quote (Trustee's
+	// az-tdx-vtpm).
+	FormatAzureTDX Format = "az-tdx-vtpm"
 	// FormatNitro is an AWS Nitro Enclaves attestation document (COSE_Sign1).
 	FormatNitro Format = "aws-nitro"
 	// FormatNRASGPU and FormatNRASSwitch are NVIDIA Remote Attestation

@@ -2,7 +2,10 @@
 // evidence of an Azure SEV-SNP confidential VM (HCL report with a signed
 // SEV-SNP report, vTPM quote, VCEK) under a test AMD hierarchy, so that
 // services can be tested end to end without Azure. Verify it with an
-// azure.Verifier whose SNP verifier trusts VM.PKI.Roots().
+// azure.Verifier whose SNP verifier trusts VM.PKI.Roots(). TDXVM mints the
+// evidence of an Azure TDX confidential VM (HCL report with a TDREPORT, the
+// TD quote of it under a test Intel PKI, vTPM quote) for an
+// azure.TDXVerifier.
 package aztest
 
 import (
@@ -82,15 +85,7 @@ func (vm *VM) Evidence(s Spec) ([]byte, error) {
 		userData = make([]byte, 64)
 		copy(userData, s.ReportData)
 	}
-	rd, err := json.Marshal(map[string]any{
-		"keys": []map[string]any{{
-			"kid": "HCLAkPub", "key_ops": []string{"sign"}, "kty": "RSA",
-			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		}},
-		"vm-configuration": vm.Config,
-		"user-data":        hex.EncodeToString(userData),
-	})
+	rd, err := runtimeData(pub, vm.Config, userData)
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +100,62 @@ func (vm *VM) Evidence(s Spec) ([]byte, error) {
 	if s.RuntimeData != nil {
 		rd = s.RuntimeData(rd)
 	}
-	hcl := hclReport(report, rd)
+	hcl := hclReport(1, 2, report, rd)
+	q, err := vtpmQuote(vm.AK, s.PCRs, s.ReportData, s.QuoteSigner)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{
+		"version":    s.Version,
+		"hcl_report": base64.URLEncoding.EncodeToString(hcl),
+		"tpm_quote":  quoteJSON(q),
+		"vcek":       base64.URLEncoding.EncodeToString(vm.PKI.VCEK.Raw),
+	})
+}
 
+// hclReport lays out an HCL report: header, hardware report of type
+// reportType (2 SEV-SNP, 4 TDX) in its 0x4A0-byte field, runtime data
+// (SHA-256), zero padding to Azure's 2600 bytes when it fits.
+func hclReport(version, reportType uint32, report, rd []byte) []byte {
+	const hwField = 0x4a0
+	size := 0x20 + hwField + 20 + len(rd)
+	b := make([]byte, max(size, 2600))
+	le := binary.LittleEndian
+	copy(b, "HCLA")
+	le.PutUint32(b[4:], version)
+	le.PutUint32(b[8:], uint32(size))
+	le.PutUint32(b[12:], 2)
+	copy(b[0x20:0x20+hwField], report)
+	rt := b[0x20+hwField:]
+	le.PutUint32(rt, uint32(20+len(rd)))
+	le.PutUint32(rt[4:], 1)
+	le.PutUint32(rt[8:], reportType)
+	le.PutUint32(rt[12:], 1)
+	le.PutUint32(rt[16:], uint32(len(rd)))
+	copy(rt[20:], rd)
+	return b
+}
+
+// runtimeData is the runtime data JSON of a VM with AK pub, configuration
+// cfg and the given user data.
+func runtimeData(pub *rsa.PublicKey, cfg azure.VMConfiguration, userData []byte) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"keys": []map[string]any{{
+			"kid": "HCLAkPub", "key_ops": []string{"sign"}, "kty": "RSA",
+			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		}},
+		"vm-configuration": cfg,
+		"user-data":        hex.EncodeToString(userData),
+	})
+}
+
+// vtpmQuote has ak quote the PCRs (default: PCR i filled with i) with
+// extraData reportData; signer, when set, signs instead of the AK.
+func vtpmQuote(ak *tpmtest.AK, pcrVals [24][]byte, reportData []byte, signer *rsa.PrivateKey) (azure.Quote, error) {
 	vals := make(map[int][]byte, 24)
-	for i := range s.PCRs {
-		v := s.PCRs[i]
+	for i := range pcrVals {
+		v := pcrVals[i]
 		if v == nil {
 			v = make([]byte, 32)
 			for j := range v {
@@ -118,50 +164,33 @@ func (vm *VM) Evidence(s Spec) ([]byte, error) {
 		}
 		vals[i] = v
 	}
-	q, err := vm.AK.Quote(crypto.SHA256, vals, s.ReportData)
+	q, err := ak.Quote(crypto.SHA256, vals, reportData)
 	if err != nil {
-		return nil, err
+		return azure.Quote{}, err
 	}
 	sig := q.Signature[6:] // TPMT_SIGNATURE: alg, hash, size, then the RSA signature
-	if s.QuoteSigner != nil {
+	if signer != nil {
 		h := sha256.Sum256(q.Attest)
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, s.QuoteSigner, crypto.SHA256, h[:]); err != nil {
-			return nil, err
+		if sig, err = rsa.SignPKCS1v15(rand.Reader, signer, crypto.SHA256, h[:]); err != nil {
+			return azure.Quote{}, err
 		}
 	}
-	pcrs := make([]string, 24)
-	for i := range pcrs {
-		pcrs[i] = hex.EncodeToString(vals[i])
+	out := azure.Quote{Message: q.Attest, Signature: sig, PCRs: make([][]byte, 24)}
+	for i := range out.PCRs {
+		out.PCRs[i] = vals[i]
 	}
-	return json.Marshal(map[string]any{
-		"version":    s.Version,
-		"hcl_report": base64.URLEncoding.EncodeToString(hcl),
-		"tpm_quote": map[string]any{
-			"signature": hex.EncodeToString(sig),
-			"message":   hex.EncodeToString(q.Attest),
-			"pcrs":      pcrs,
-		},
-		"vcek": base64.URLEncoding.EncodeToString(vm.PKI.VCEK.Raw),
-	})
+	return out, nil
 }
 
-// hclReport lays out an HCL report: header, SEV-SNP report, runtime data
-// (SHA-256), zero padding to Azure's 2600 bytes when it fits.
-func hclReport(report, rd []byte) []byte {
-	size := 0x20 + len(report) + 20 + len(rd)
-	b := make([]byte, max(size, 2600))
-	le := binary.LittleEndian
-	copy(b, "HCLA")
-	le.PutUint32(b[4:], 1)
-	le.PutUint32(b[8:], uint32(size))
-	le.PutUint32(b[12:], 2)
-	copy(b[0x20:], report)
-	rt := b[0x20+len(report):]
-	le.PutUint32(rt, uint32(20+len(rd)))
-	le.PutUint32(rt[4:], 1)
-	le.PutUint32(rt[8:], 2) // SEV-SNP
-	le.PutUint32(rt[12:], 1)
-	le.PutUint32(rt[16:], uint32(len(rd)))
-	copy(rt[20:], rd)
-	return b
+// quoteJSON is Trustee's tpm_quote member.
+func quoteJSON(q azure.Quote) map[string]any {
+	pcrs := make([]string, len(q.PCRs))
+	for i, p := range q.PCRs {
+		pcrs[i] = hex.EncodeToString(p)
+	}
+	return map[string]any{
+		"signature": hex.EncodeToString(q.Signature),
+		"message":   hex.EncodeToString(q.Message),
+		"pcrs":      pcrs,
+	}
 }

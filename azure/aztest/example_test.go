@@ -8,6 +8,8 @@ import (
 	"github.com/trustfactory/attest/azure/aztest"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/snp/snptest"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -54,4 +56,40 @@ func Example() {
 	// Output:
 	// az-snp-vtpm true bound
 	// freshness check failed
+}
+
+// Mint an Azure TDX VM's evidence for a session and verify it with a TDX
+// verifier that trusts the test Intel PKI and takes its collateral.
+func ExampleTDXVM() {
+	vm, err := aztest.NewTDXVM()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	src := tdx.NewMemorySource()
+	src.Add(vm.PKI.Platform.FMSPC, "platform", vm.PKI.DefaultCollateral())
+	tv, err := tdx.NewVerifier(tdx.WithCollateral(src), tdx.WithTrustedRoots(vm.PKI.Root.Cert))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := azure.NewTDXVerifier(azure.WithTDX(tv))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	session := []byte("a fresh 32-byte nonce from the verifier")[:32]
+	evidence, err := vm.Evidence(aztest.TDXSpec{ReportData: session})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := v.Verify(context.Background(), evidence, verify.Expectations{ReportData: session, Now: tdxtest.VerifyTime})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Format(), c.Map()["tcb_status"], c.Map()["ak.trust"], c.Map()["hcl_report_session_bound"])
+	// Output:
+	// az-tdx-vtpm UpToDate bound true
 }

@@ -143,7 +143,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 // format f.
 func bundlePart(f verify.Format) string {
 	switch f {
-	case verify.FormatTDX:
+	case verify.FormatTDX, verify.FormatAzureTDX:
 		return "tdx/"
 	case verify.FormatSNP, verify.FormatAzureSNP:
 		return "snp/"

@@ -1,0 +1,147 @@
+package azure
+
+import (
+	"context"
+	"crypto/subtle"
+
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/verify"
+)
+
+// TDXVerifier verifies az-tdx-vtpm evidence. It is immutable after
+// NewTDXVerifier and safe for concurrent use.
+type TDXVerifier struct {
+	tdx *tdx.Verifier
+	tpm *tpm.Verifier
+}
+
+// TDXOption configures a TDXVerifier.
+type TDXOption func(*TDXVerifier) error
+
+// WithTDX sets the verifier of the TD quote: its roots, collateral source
+// and caches. It is required: a TD quote means nothing without the
+// collateral only the caller can configure.
+func WithTDX(v *tdx.Verifier) TDXOption {
+	return func(a *TDXVerifier) error {
+		if v == nil {
+			return verify.Errorf(verify.ErrConfig, "azure: nil TDX verifier")
+		}
+		a.tdx = v
+		return nil
+	}
+}
+
+// WithTDXTPM sets the verifier of the vTPM quote, as WithTPM does for
+// az-snp-vtpm. Without it, tpm.NewVerifier(tpm.WithBoundAKsOnly()).
+func WithTDXTPM(v *tpm.Verifier) TDXOption {
+	return func(a *TDXVerifier) error {
+		if v == nil {
+			return verify.Errorf(verify.ErrConfig, "azure: nil TPM verifier")
+		}
+		a.tpm = v
+		return nil
+	}
+}
+
+// NewTDXVerifier returns a TDXVerifier; WithTDX is required.
+func NewTDXVerifier(opts ...TDXOption) (*TDXVerifier, error) {
+	v := &TDXVerifier{}
+	for _, o := range opts {
+		if err := o(v); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if v.tdx == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "azure: no TDX verifier: use WithTDX (the TD quote needs Intel's collateral)")
+	}
+	if v.tpm == nil {
+		if v.tpm, err = tpm.NewVerifier(tpm.WithBoundAKsOnly()); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// Format implements verify.Verifier.
+func (v *TDXVerifier) Format() verify.Format { return verify.FormatAzureTDX }
+
+// Detect implements verify.Verifier: az-tdx-vtpm JSON.
+func (v *TDXVerifier) Detect(b []byte) bool { return detect(b, "td_quote") }
+
+// Verify implements verify.Verifier.
+func (v *TDXVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	ev, err := DecodeTDXEvidence(evidence)
+	if err != nil {
+		return nil, err
+	}
+	c, err := v.VerifyEvidence(ctx, ev, exp)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyEvidence verifies decoded az-tdx-vtpm evidence: the HCL report
+// holds a TDREPORT whose REPORTDATA is the runtime data's digest, zero
+// padded; the TD quote verifies (package tdx) with that report data and
+// repeats the TDREPORT field by field; the vTPM quote is the runtime data's
+// AK's, as for az-snp-vtpm. exp.ReportData is what the vTPM quote's
+// extraData must be; exp.InitDataDigest, when set, is PCR 8's expected
+// value (not MRCONFIGID, which the paravisor owns). On any error the claims
+// are nil.
+func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp verify.Expectations) (*TDXClaims, error) {
+	if ev == nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence is nil")
+	}
+	if ev.Version != 1 && ev.Version != 2 {
+		return nil, verify.Errorf(verify.ErrUnsupported, "az-tdx-vtpm evidence: version %d, expected 1 or 2", ev.Version)
+	}
+	hcl, err := ParseHCLReport(ev.HCLReport)
+	if err != nil {
+		return nil, err
+	}
+	if hcl.ReportType != reportTypeTDX {
+		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d in az-tdx-vtpm evidence, expected 4 (TDX)", hcl.ReportType)
+	}
+	tdr, err := parseTDReport(hcl.HWReport)
+	if err != nil {
+		return nil, err
+	}
+	// The runtime data must be what the TDREPORT's REPORTDATA covers: its
+	// digest, zero padded.
+	h := hcl.Hash.New()
+	h.Write(hcl.RuntimeData)
+	want := make([]byte, 64)
+	copy(want, h.Sum(nil))
+	if subtle.ConstantTimeCompare(want, tdr.reportData()) != 1 {
+		return nil, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the TDREPORT's REPORTDATA %x",
+			hcl.Hash, want, tdr.reportData())
+	}
+	// The TD quote must be the quote of this very TDREPORT: compared before
+	// the quote is verified so that a quote of another report is a binding
+	// error, not a stale one; the verification then authenticates the
+	// same bytes and checks the report data again (Trustee's binding).
+	q, err := tdx.ParseQuote(ev.TDQuote)
+	if err != nil {
+		return nil, err
+	}
+	if err := tdr.matchQuote(&q.Body); err != nil {
+		return nil, err
+	}
+	tc, err := v.tdx.VerifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
+	if err != nil {
+		return nil, err
+	}
+	if tc.EventLog != nil {
+		// Raw TD quotes carry none; a log would describe the paravisor.
+		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence: the TD quote came with a CC event log")
+	}
+	rd, pc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, exp, "TD quote")
+	if err != nil {
+		return nil, err
+	}
+	return &TDXClaims{Version: ev.Version, SessionBound: ev.Version >= 2 && len(exp.ReportData) > 0, TDX: tc, TPM: pc,
+		VM: rd.VMConfiguration, UserData: rd.UserData, RuntimeDataHash: hcl.Hash}, nil
+}
