@@ -25,9 +25,9 @@ import (
 )
 
 const (
-	realTDXDir = "../../shared/testdata/trustee/deps/verifier/test_data/az-tdx-vtpm/"
+	realTDXDir = "../testdata/azure/tdx/" // provenance in testdata/azure/README.md
 	// realTDXHCL2 is a second real TDX HCL report, from another VM (vTPM).
-	realTDXHCL2 = "../../shared/testdata/azure-cvm-tooling/az-cvm-vtpm/test/hcl-report-tdx.bin"
+	realTDXHCL2 = "../testdata/azure/tdx/hcl-report-tdx-vm2.bin"
 )
 
 // The real sample's MRTD (Azure's paravisor) and PCR 0, from the real bytes.
@@ -41,7 +41,7 @@ func readShared(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("shared test data: %v", err)
+		t.Fatalf("test data: %v", err)
 	}
 	return b
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const testdata = "../../../shared/testdata"
+const testdata = "../../testdata" // the repository's copies; provenance in testdata/gpu/README.md
 
 // realTDX is the embedded real TDX sample's flags: its bundle, reference
 // values, report data and pinned time.
@@ -70,8 +70,8 @@ func TestVerifyExitCodes(t *testing.T) {
 	}{
 		{"affirming", append(slices.Clone(args), quote), exitAffirming, "overall: affirming"},
 		{"warning (unsafe switches)", []string{"--now", "2025-10-24", "--nonce", "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb",
-			"--gpu-without-rims-unsafe", "--gpu-without-revocation-unsafe", filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier/hopperAttestationReport.txt"),
-			filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier/hopperCertChain.txt")}, exitWarning, "overall: warning"},
+			"--gpu-without-rims-unsafe", "--gpu-without-revocation-unsafe", filepath.Join(testdata, "gpu/v1/hopperAttestationReport.txt"),
+			filepath.Join(testdata, "gpu/v1/hopperCertChain.txt")}, exitWarning, "overall: warning"},
 		{"contraindicated (TCB not evaluated)", append(slices.Clone(args[:2]), "--report-data", args[7], "--reference-values", args[5], "--tdx-without-collateral-unsafe", quote), exitContraindicated, "tdx.WithoutCollateralUnsafe"},
 		{"contraindicated (wrong report data)", append(slices.Clone(args[:6]), "--report-data", strings.Repeat("ab", 64), quote), exitContraindicated, "(freshness)"},
 		{"empty", append(slices.Clone(args), writeTestFile(t, dir, "empty", nil)), exitError, "empty"},
@@ -87,7 +87,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"mirror without --online", []string{"--pcs-url", "https://pccs.example", quote}, exitError, "need --online"},
 		{"SNP without collateral", []string{"--now", "2025-06-01", "--snp-product", "milan", "--no-binding-unsafe", "../../testdata/snp/gsg-attestation.bin"}, exitError, "no collateral is configured (give --collateral-dir or --online)"},
 		{"two TDX services", []string{"--online", "--pcs-url", "https://a.example", "--pccs-url", "https://b.example", quote}, exitError, "--pcs-url and --pccs-url"},
-		{"unpaired chain", append(slices.Clone(args), filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier/hopperCertChain.txt")), exitError, "0 GPU or switch reports and 1 PEM certificate chains"},
+		{"unpaired chain", append(slices.Clone(args), filepath.Join(testdata, "gpu/v1/hopperCertChain.txt")), exitError, "0 GPU or switch reports and 1 PEM certificate chains"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +149,7 @@ func TestVerifyHumanChecks(t *testing.T) {
 // A raw NVIDIA report as hex text and its PEM chain, two files, are one
 // component; the GPU switches turn RIMs and OCSP off, each recorded.
 func TestVerifyGPUReportAndChain(t *testing.T) {
-	d := filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier")
+	d := filepath.Join(testdata, "gpu/v1")
 	report, chain := filepath.Join(d, "hopperAttestationReport.txt"), filepath.Join(d, "hopperCertChain.txt")
 	base := []string{"--now", "2025-10-24", "--nonce", "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"}
 	code, out, errs := verifyCmd(t, nil, append(slices.Clone(base), "--gpu-without-rims-unsafe", "--gpu-without-revocation-unsafe", report, chain)...)
@@ -213,7 +213,7 @@ func TestVerifyTimeout(t *testing.T) {
 // The PPCIe set of 8 GPUs and 4 switches, each report and chain a file:
 // the topology holds; with one GPU swapped for another system's, it fails.
 func TestVerifyPPCIe(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testdata, "nvidia/go-nvattest-tools/test_ppcie_data.json"))
+	b, err := os.ReadFile(filepath.Join(testdata, "gpu/ppcie/test_ppcie_data.json"))
 	require.NoError(t, err)
 	var p struct {
 		GPUs []struct {
@@ -276,7 +276,7 @@ func TestVerifyPPCIe(t *testing.T) {
 
 	// GPU 0 swapped for an H100 of another system (its own report and
 	// chain, verified without a binding): the topology no longer holds.
-	d := filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier")
+	d := filepath.Join(testdata, "gpu/v1")
 	swapped := append([]string{filepath.Join(d, "hopperAttestationReport.txt"), filepath.Join(d, "hopperCertChain.txt")}, files[2:]...)
 	code, out, errs = verifyCmd(t, nil, append(append(slices.Clone(base), "--no-binding-unsafe"), swapped...)...)
 	require.Equal(t, exitContraindicated, code, "%s\n%s", out, errs)
@@ -313,7 +313,7 @@ func TestVerifyTimeoutGPU(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
-	d := filepath.Join(testdata, "nvidia/nvtrust/local_gpu_verifier")
+	d := filepath.Join(testdata, "gpu/v1")
 	code, out, errs := verifyCmd(t, nil, "--now", "2025-10-24", "--nonce", "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb",
 		"--online", "--rim-url", srv.URL, "--ocsp-url", srv.URL, "--timeout", "300ms",
 		filepath.Join(d, "hopperAttestationReport.txt"), filepath.Join(d, "hopperCertChain.txt"))
