@@ -186,3 +186,56 @@ func TestAAELRealCCELSample(t *testing.T) {
 	}
 	assert.Equal(t, 2, n)
 }
+
+// agentOnlyCCEL returns what Trustee's agent sends when the firmware left
+// no CC event log: the fixed 69-byte header (EV_NO_ACTION, a Spec ID event
+// with an all-zero signature declaring SHA-384 and SM3), its AAEL events on
+// CC MR 4 with their SHA-384 digest only, and 8 bytes of 0xFF; and RTMR3.
+func agentOnlyCCEL(events ...[]byte) ([]byte, [48]byte) {
+	spec := make([]byte, 16) // all-zero signature
+	spec = append(spec, 0, 0, 0, 0, 0, 2, 0, 2)
+	spec = binary.LittleEndian.AppendUint32(spec, 2)
+	spec = binary.LittleEndian.AppendUint16(spec, 0x000c)
+	spec = binary.LittleEndian.AppendUint16(spec, 48)
+	spec = binary.LittleEndian.AppendUint16(spec, 0x0012)
+	spec = binary.LittleEndian.AppendUint16(spec, 32)
+	spec = append(spec, 0)
+	b := binary.LittleEndian.AppendUint32(nil, 0)
+	b = binary.LittleEndian.AppendUint32(b, 3)
+	b = append(b, make([]byte, 20)...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(spec)))
+	b = append(b, spec...)
+	var rtmr3 [48]byte
+	for _, e := range events {
+		d := sha512.Sum384(e)
+		b = binary.LittleEndian.AppendUint32(b, 4)
+		b = binary.LittleEndian.AppendUint32(b, 6)
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		b = binary.LittleEndian.AppendUint16(b, 0x000c)
+		b = append(b, d[:]...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(e)))
+		b = append(b, e...)
+		h := sha512.New384()
+		h.Write(rtmr3[:])
+		h.Write(d[:])
+		h.Sum(rtmr3[:0])
+	}
+	return append(b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), rtmr3
+}
+
+// A log of AAEL events behind the agent's 69-byte header (no firmware log)
+// replays into RTMR3; RTMR0-2, with no events, must then be zero.
+func TestAAELAgentOnlyLog(t *testing.T) {
+	f := newFixture(t)
+	ccel, rtmr3 := agentOnlyCCEL(aaelTagged("github.com/confidential-containers", "PullImage", `{"image":"a","digest":"b"}`))
+	require.Equal(t, uint32(69), binary.LittleEndian.Uint32(ccel[28:])+32, "header size")
+	s := f.pki.DefaultQuote(nonce)
+	s.Body.RTMR = [4][48]byte{3: rtmr3}
+	c, err := verifyQuote(t, f.verifier(t), trusteeEvidence(f.pki.Quote(s), ccel), exp())
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"github.com/confidential-containers/PullImage": []any{`{"image":"a","digest":"b"}`}}, c.Map()["aael"])
+
+	s.Body.RTMR[3][0] ^= 1
+	_, err = verifyQuote(t, f.verifier(t), trusteeEvidence(f.pki.Quote(s), ccel), exp())
+	require.ErrorIs(t, err, verify.ErrBinding)
+}
