@@ -46,15 +46,15 @@ type evidenceJSON struct {
 
 // DecodeEvidence decodes Trustee's az-snp-vtpm JSON: {"version": 1|2,
 // "hcl_report": base64url, "tpm_quote": {"signature": hex, "message": hex,
-// "pcrs": [hex, …]}, "vcek": base64url DER}. Unknown members, trailing data,
-// version 0 (byte arrays) and missing parts are refused.
+// "pcrs": [hex, …]}, "vcek": base64url DER}. Members Trustee ignores are
+// ignored (skipped without being kept, within MaxEvidenceSize); trailing
+// data, version 0 (byte arrays) and missing parts are refused.
 func DecodeEvidence(b []byte) (*Evidence, error) {
 	if len(b) > MaxEvidenceSize {
 		return nil, verify.Errorf(verify.ErrLimit, "az-snp-vtpm evidence: %d bytes exceeds %d", len(b), MaxEvidenceSize)
 	}
 	var j evidenceJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "az-snp-vtpm evidence: %v", err)
 	}
