@@ -47,6 +47,10 @@
 //	      and tpm_pcrNN for the guest's boot; both must be pinned to affirm,
 //	      and version 1 evidence (SEV-SNP report not bound to the session)
 //	      never affirms
+//	TDX, TPM  aael_allowed: "<domain> <operation> <content>" lines; every
+//	      Attestation-Agent runtime event (claim aael) must be listed, JSON
+//	      contents compared as values (executables 96 otherwise; 33 when
+//	      RTMR3 was accepted unlogged)
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
@@ -70,7 +74,8 @@
 //	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status,
 //	      x-nvidia-mismatch-opaque-data-records (claims 4.0, when present)
 //	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
-//	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
+//	      aael ({"<domain>/<operation>": [content, …]}), rtmr3_unlogged
+//	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled, aael
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration)
 //	all   no claim: unsafe switches come typed in verify.PolicyInput.Unsafe
