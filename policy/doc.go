@@ -60,7 +60,8 @@
 //
 //	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
 //	      quote.body.xfam, quote.body.td_attributes, quote.body.mr_servicetd,
-//	      td_attributes.debug, tcb_status, tcb_date, advisory_ids
+//	      td_attributes.debug, tcb_status, tcb_date, advisory_ids,
+//	      aael ({"<domain>/<operation>": [content, …]}), rtmr3_unlogged
 //	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
 //	      chip_id_masked, policy_debug_allowed, policy_migrate_ma,
 //	      {reported,launch,committed,current}_tcb_{bootloader,tee,snp,microcode,fmc},
@@ -74,7 +75,6 @@
 //	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status,
 //	      x-nvidia-mismatch-opaque-data-records (claims 4.0, when present)
 //	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
-//	      aael ({"<domain>/<operation>": [content, …]}), rtmr3_unlogged
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled, aael
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration)
