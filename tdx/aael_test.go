@@ -239,3 +239,34 @@ func TestAAELAgentOnlyLog(t *testing.T) {
 	_, err = verifyQuote(t, f.verifier(t), trusteeEvidence(f.pki.Quote(s), ccel), exp())
 	require.ErrorIs(t, err, verify.ErrBinding)
 }
+
+// Legacy evidence carried the firmware's CC event log beside aa_eventlog:
+// the CC event log replays RTMR0-2, the AA log RTMR3, and no unsafe switch
+// is reported; a changed AA line is still refused.
+func TestAAELLegacyWithFirmwareLog(t *testing.T) {
+	f := newFixture(t)
+	ccel, rtmr := buildCCEL(ccelEvent{1, []byte("firmware")}, ccelEvent{2, []byte("loader")}, ccelEvent{3, []byte("kernel")})
+	log := "INIT sha384/" + strings.Repeat("00", 48) + "\ngithub.com/confidential-containers CreateContainer docker.io/library/busybox\n"
+	l, err := tdx.ParseAAEL([]byte(log))
+	require.NoError(t, err)
+	s := f.pki.DefaultQuote(nonce)
+	s.Body.RTMR = rtmr
+	s.Body.RTMR[3] = l.Replay()
+	q := f.pki.Quote(s)
+	ev := func(aa string) []byte {
+		b, err := json.Marshal(map[string]string{"quote": base64.StdEncoding.EncodeToString(q), "cc_eventlog": base64.StdEncoding.EncodeToString(ccel), "aa_eventlog": aa})
+		require.NoError(t, err)
+		return b
+	}
+	c, err := verifyQuote(t, f.verifier(t), ev(log), exp())
+	require.NoError(t, err)
+	assert.Empty(t, c.Unsafe)
+	assert.Equal(t, false, c.Map()["rtmr3_unlogged"])
+	assert.Equal(t, map[string]any{"github.com/confidential-containers/CreateContainer": []any{"docker.io/library/busybox"}}, c.Map()["aael"])
+
+	_, err = verifyQuote(t, f.verifier(t), ev(strings.Replace(log, "busybox", "evilbox", 1)), exp())
+	require.ErrorIs(t, err, verify.ErrBinding)
+	// Without the AA log, RTMR3 has no log entries: refused unless unsafe.
+	_, err = verifyQuote(t, f.verifier(t), trusteeEvidence(q, ccel), exp())
+	require.ErrorIs(t, err, verify.ErrBinding)
+}
