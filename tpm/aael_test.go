@@ -1,6 +1,7 @@
 package tpm_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
@@ -121,6 +122,10 @@ func TestAAEventLog(t *testing.T) {
 func TestAAEventLogTrusteeJSON(t *testing.T) {
 	ak, _, _ := keys(t)
 	aael, aaPCRs := aaLog(aaelEvent{23, tagged("d", "op", "c")})
+	// Trustee's JSON carries all 24 PCRs: the quote covers them all.
+	for i := 10; i < 23; i++ {
+		aaPCRs[i] = make([]byte, 32)
+	}
 	ev := mintAAEL(t, ak, aael, aaPCRs)
 	q := ev.Quotes[0]
 	pcrs := make([]string, 24)
@@ -143,6 +148,9 @@ func TestAAEventLogTrusteeJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tpm.EncodingTrustee, enc)
 	assert.Equal(t, aael, got.AAEventLog)
+	vc, err := pinned(t, ak).Verify(context.Background(), js, expect(testNonce))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"d/op": []any{"c"}}, vc.Map()["aael"])
 }
 
 // Malformed AA event logs are refused with their kind.
