@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/trustfactory/attest/azure"
 	"github.com/trustfactory/attest/azure/aztest"
 	"github.com/trustfactory/attest/snp"
@@ -181,9 +183,8 @@ func TestRealEvidenceNegatives(t *testing.T) {
 		"declared size beyond the report": {editHCL(t, func(h []byte) { h[9] = 0x20 }), realExp(), []error{verify.ErrMalformed}},
 		"variable data size off by one": {editHCL(t, func(h []byte) { h[0x20+snp.ReportSize+16]++ }), realExp(),
 			[]error{verify.ErrMalformed}},
-		"version 0":      {edit(t, func(m map[string]any) { m["version"] = 0 }), realExp(), []error{verify.ErrUnsupported}},
-		"unknown member": {edit(t, func(m map[string]any) { m["extra"] = 1 }), realExp(), []error{verify.ErrMalformed}},
-		"no vcek":        {edit(t, func(m map[string]any) { delete(m, "vcek") }), realExp(), []error{verify.ErrMalformed}},
+		"version 0": {edit(t, func(m map[string]any) { m["version"] = 0 }), realExp(), []error{verify.ErrUnsupported}},
+		"no vcek":   {edit(t, func(m map[string]any) { delete(m, "vcek") }), realExp(), []error{verify.ErrMalformed}},
 		"signature not hex": {edit(t, func(m map[string]any) { quote(m)["signature"] = "zz" }), realExp(),
 			[]error{verify.ErrMalformed}},
 		"25 PCRs": {edit(t, func(m map[string]any) {
@@ -446,4 +447,19 @@ func TestMintedExactExtraData(t *testing.T) {
 	if cl != nil || !errors.Is(err, verify.ErrUnsupported) {
 		t.Fatalf("version 0: %v", err)
 	}
+}
+
+// Members Trustee ignores (at the top and inside tpm_quote) are ignored:
+// the real sample with them still verifies, and the bytes cap still holds.
+func TestRealEvidenceUnknownMembers(t *testing.T) {
+	v := realVerifier(t)
+	ev := edit(t, func(m map[string]any) {
+		m["extra"] = map[string]any{"note": "from a newer attester"}
+		m["tpm_quote"].(map[string]any)["pcr_bank"] = "sha256"
+	})
+	_, err := v.Verify(context.Background(), ev, realExp())
+	require.NoError(t, err)
+	big := edit(t, func(m map[string]any) { m["extra"] = strings.Repeat("x", azure.MaxEvidenceSize) })
+	_, err = v.Verify(context.Background(), big, realExp())
+	require.ErrorIs(t, err, verify.ErrLimit)
 }

@@ -47,9 +47,10 @@ type evidenceJSON struct {
 
 // DecodeEvidence decodes Trustee's az-snp-vtpm JSON: {"version": 1|2,
 // "hcl_report": base64url, "tpm_quote": {"signature": hex, "message": hex,
-// "pcrs": [hex, …]}, "vcek": base64url DER}. Unknown members (a td_quote
-// among them), trailing data, version 0 (byte arrays) and missing parts are
-// refused.
+// "pcrs": [hex, …]}, "vcek": base64url DER}. Members Trustee ignores are
+// ignored (skipped without being kept, within MaxEvidenceSize); a td_quote
+// (az-tdx-vtpm evidence), trailing data, version 0 (byte arrays) and missing
+// parts are refused.
 func DecodeEvidence(b []byte) (*Evidence, error) {
 	const name = "az-snp-vtpm evidence"
 	j, err := decodeJSON(name, b)
@@ -121,7 +122,6 @@ func decodeJSON(name string, b []byte) (*evidenceJSON, error) {
 	}
 	var j evidenceJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "%s: %v", name, err)
 	}

@@ -129,8 +129,11 @@ func absent(raw json.RawMessage) bool {
 // succeed, the verifier is at fault) and verify.FailureVector gives it −1
 // (verifier malfunction), whereas test evidence offered to a production
 // service is unexpected evidence (instance-identity 1) from the attester.
+//
+// Trustee's older TEE names ("azsnpvtpm") are read as the current ones
+// (verify.CanonicalTEEName).
 func Format(tee string) (verify.Format, error) {
-	switch tee {
+	switch verify.CanonicalTEEName(tee) {
 	case "tdx":
 		return verify.FormatTDX, nil
 	case "sgx":

@@ -37,3 +37,27 @@ func TestFormatMatchesVerifierTEENames(t *testing.T) {
 		require.Equal(t, v.Format(), f, name)
 	}
 }
+
+// Trustee's older TEE names are read as the current ones, both by Format
+// and by a registry's route (which a Service uses); unknown names stay
+// unsupported.
+func TestOldTEENames(t *testing.T) {
+	azV, err := azure.NewVerifier()
+	require.NoError(t, err)
+	reg, err := verify.NewRegistry(azV)
+	require.NoError(t, err)
+	for old, current := range map[string]string{"azsnpvtpm": "az-snp-vtpm", "aztdxvtpm": "az-tdx-vtpm"} {
+		require.Equal(t, current, verify.CanonicalTEEName(old))
+	}
+	f, err := kbs.Format("azsnpvtpm")
+	require.NoError(t, err)
+	require.Equal(t, verify.FormatAzureSNP, f)
+	f, err = reg.ForTEE("azsnpvtpm", nil)
+	require.NoError(t, err)
+	require.Equal(t, verify.FormatAzureSNP, f)
+	_, err = kbs.Format("az_snp_vtpm")
+	require.ErrorIs(t, err, verify.ErrUnsupported)
+	_, err = reg.ForTEE("aztdxvtpm", nil) // no Azure TDX verifier registered here
+	require.ErrorIs(t, err, verify.ErrUnsupported)
+	require.Equal(t, "tdx", verify.CanonicalTEEName("tdx"))
+}

@@ -58,6 +58,10 @@
 //	      plain TD: it does not set SEPT_VE_DISABLE, so pin
 //	      tdx_td_attributes) and tpm_pcrNN for the guest's boot; as for
 //	      az-snp-vtpm, both must be pinned and version 1 never affirms
+//	TDX, TPM  aael_allowed: "<domain> <operation> <content>" lines; every
+//	      Attestation-Agent runtime event (claim aael) must be listed, JSON
+//	      contents compared as values (executables 96 otherwise; 33 when
+//	      RTMR3 was accepted unlogged)
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
@@ -67,7 +71,8 @@
 //
 //	TDX   quote.body.mr_td, quote.body.rtmr_0..3, quote.body.mr_seam, quote.body.tcb_svn,
 //	      quote.body.xfam, quote.body.td_attributes, quote.body.mr_servicetd,
-//	      td_attributes.debug, tcb_status, tcb_date, advisory_ids
+//	      td_attributes.debug, tcb_status, tcb_date, advisory_ids,
+//	      aael ({"<domain>/<operation>": [content, …]}), rtmr3_unlogged
 //	SGX   mr_enclave, mr_signer, isv_prod_id, isv_svn, debug, tcb_status,
 //	      tcb_date, advisory_ids
 //	SNP   measurement, host_data, id_key_digest, author_key_en, vmpl,
@@ -83,7 +88,7 @@
 //	      x-nvidia-gpu-{driver,vbios}-rim-cert-chain/x-nvidia-cert-ocsp-status,
 //	      x-nvidia-mismatch-opaque-data-records (claims 4.0, when present)
 //	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
-//	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled
+//	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled, aael
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration); az-tdx-vtpm the
 //	      TDX keys instead of the SNP ones (the TD quote's REPORTDATA is

@@ -40,6 +40,7 @@ func DefaultToleratedTCBStatus() []string { return slices.Clone(defaultTolerated
 // XFAM and the service TD, runtime-opaque from the debug bit.
 func (e *eval) tdx() {
 	e.tdxExecutables()
+	e.aael()
 	e.tcbStatus("tdx", []string{"tcb_status"}, true)
 	e.minDate("tdx.tcb_date", "platform TCB date", "tdx_min_tcb_date", []string{"tcb_date"})
 	e.minSVNs("tdx.tee_tcb_svn", "TDX module TCB SVNs (TEE_TCB_SVN), component by component", "tdx_min_tee_tcb_svn", []string{"quote.body.tcb_svn"})
@@ -829,6 +830,7 @@ func (e *eval) ocspRule(id, title string, keys []string, cat ear.Category, revok
 // tpm: executables from pinned PCRs, instance identity from trusted AKs.
 func (e *eval) tpm() {
 	e.pcrs()
+	e.aael()
 	// The verifier accepts only AKs it trusts (a pinned key or a chain to a
 	// pinned root); trusted_aks further restricts them by fingerprint.
 	e.akTrust("tpm.ak", "attestation key trusted by the verifier", "", "the AK's trust is not established", "pinned-key", "certificate")

@@ -311,9 +311,21 @@ func (j jsonBytes) MarshalJSON() ([]byte, error) {
 	return json.Marshal(ints)
 }
 
-func decodeJSON(b []byte) (*Evidence, error) {
+// UnmarshalJSON decodes the report strictly: an unknown member would be a
+// report field this package does not encode, so the bytes it re-encodes
+// could not be the signed ones. The evidence object around the report
+// ignores members Trustee ignores (decodeJSON).
+func (j *jsonReport) UnmarshalJSON(b []byte) error {
+	type strict jsonReport // without this method
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	return dec.Decode((*strict)(j))
+}
+
+func decodeJSON(b []byte) (*Evidence, error) {
+	// Members Trustee ignores are ignored (MaxEvidenceSize caps the
+	// document); the report itself is decoded strictly.
+	dec := json.NewDecoder(bytes.NewReader(b))
 	var je jsonEvidence
 	if err := dec.Decode(&je); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "JSON evidence: %w", err)

@@ -1066,3 +1066,19 @@ func TestRootsIntermediateRoles(t *testing.T) {
 		t.Errorf("well-formed roots: %v", err)
 	}
 }
+
+// Members Trustee ignores around the report are ignored; an unknown member
+// inside the report (a field the re-encoded signed bytes would lack) is
+// still refused.
+func TestJSONEvidenceUnknownMembers(t *testing.T) {
+	f := pkis(t)
+	v := f.verifier(t)
+	js, err := f.pki[snp.Genoa].JSON(snptest.Report{ReportData: nonce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer := append([]byte(`{"extra":{"note":"newer attester"},`), bytes.TrimPrefix(bytes.TrimSpace(js), []byte("{"))...)
+	claimsOf(t, v, outer, exp())
+	inner := bytes.Replace(js, []byte(`"guest_svn"`), []byte(`"future_field":1,"guest_svn"`), 1)
+	check(t, v, inner, exp(), verify.ErrMalformed)
+}

@@ -31,11 +31,11 @@ type CollateralInfo struct {
 // from the PCK chain it carries. Nothing is authenticated: the answer only
 // says what to fetch; verification checks the chain.
 func CollateralNeed(evidence []byte) (CollateralRequest, error) {
-	quote, _, err := decodeEvidence(evidence)
+	dec, err := decodeEvidence(evidence)
 	if err != nil {
 		return CollateralRequest{}, err
 	}
-	q, err := ParseQuote(quote)
+	q, err := ParseQuote(dec.quote)
 	if err != nil {
 		return CollateralRequest{}, err
 	}

@@ -42,6 +42,9 @@ func ccelFormat() tcglog.Format {
 		MaxEventData: maxCCELEventData,
 		NotAgile:     verify.ErrMalformed,
 		Padded:       true,
+		// Trustee's agent writes a log of runtime events alone behind a
+		// Spec ID event with an all-zero signature.
+		ZeroSpecIDSignature: true,
 	}
 }
 

@@ -32,6 +32,9 @@ type Claims struct {
 	TCB *TCB
 	// EventLog is the replayed CC event log, when the evidence carried one.
 	EventLog *EventLog
+	// AAEventLog is the legacy text AA event log ("aa_eventlog"), replayed
+	// into RTMR3, when the evidence carried one.
+	AAEventLog *AAELog
 	// InitDataChecked says MRCONFIGID was compared with Expectations.InitDataDigest.
 	InitDataChecked bool
 	// Unsafe lists the unsafe switches that took effect in this
@@ -210,6 +213,29 @@ func (c *Claims) Map() map[string]any {
 		}
 		m["rtmr3_unlogged"] = l.RTMR3Unlogged
 	}
+	if evs := c.AAELEvents(); len(evs) > 0 {
+		m["aael"] = aaelClaims(evs)
+	}
 	verify.PutUnsafeClaim(m, c.Unsafe)
 	return m
+}
+
+// AAELEvents returns the Attestation-Agent runtime events the verification
+// bound to RTMR3: those of the legacy aa_eventlog, then the AAEL events the
+// CC event log holds on CC MR index 4 (RTMR3) whose digest is the digest of
+// their data. The claim "aael" gives them in Trustee's legacy shape,
+// {"<domain>/<operation>": [content, …]}, whichever log carried them.
+func (c *Claims) AAELEvents() []AAELEvent {
+	var evs []AAELEvent
+	if c.AAEventLog != nil {
+		evs = append(evs, c.AAEventLog.Events...)
+	}
+	if c.EventLog != nil {
+		for _, e := range c.EventLog.Events {
+			if e.AAEL != nil && e.MRIndex == 4 {
+				evs = append(evs, *e.AAEL)
+			}
+		}
+	}
+	return evs
 }

@@ -18,7 +18,25 @@
 // "tcb_date", "advisory_ids"), judged by a policy; cryptographic failures,
 // revocation and unusable collateral are errors of the kinds of package
 // verify. Evidence is a raw quote or Trustee's JSON
-// {"quote": base64, "cc_eventlog": base64 | null}.
+// {"quote": base64, "cc_eventlog": base64 | null, "aa_eventlog": text};
+// other members, which Trustee ignores, are ignored within the wrapper's
+// bounds.
+//
+// # Attestation-Agent event log (AAEL)
+//
+// Trustee's attestation agent measures runtime events ("<domain>
+// <operation> <content>", e.g. an image pull) into RTMR3. Today it logs
+// them in the CC event log as EV_EVENT_TAG events tagged "AAEL" on CC MR 4
+// (behind a Spec ID event with an all-zero signature when the firmware left
+// no log): they replay with the rest of the log, and an AAEL event whose
+// digest is not SHA-384 of its tagged data is refused (ErrBinding). From
+// 2024-05-29 to 2025-07-23 Trustee carried them instead as the text field
+// "aa_eventlog" (ParseAAEL): "INIT sha384/<hex>" then one event per line,
+// replayed as s = SHA-384(s ‖ SHA-384(line)) from the INIT value and
+// compared with RTMR3 (ErrBinding). Either way the bound events are
+// Claims.AAELEvents and the claim "aael", {"<domain>/<operation>":
+// [content, …]}; the CC event log's ones also appear in "uefi_event_logs"
+// as Trustee shows them. The policy's aael_allowed reference value pins them.
 //
 // Collateral comes from a CollateralSource: MemorySource, FSSource (an
 // offline bundle in an fs.FS, NewFSSource) or HTTPSource (Intel PCS / PCCS

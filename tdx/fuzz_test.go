@@ -2,6 +2,8 @@ package tdx
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -40,6 +42,14 @@ func FuzzParseQuote(f *testing.F) {
 func FuzzVerify(f *testing.F) {
 	seedQuotes(f)
 	f.Add([]byte(`{"quote":"BAACAIEAAAA=","cc_eventlog":null}`))
+	// Trustee's legacy evidence: the real quote with its real aa_eventlog.
+	q, qerr := os.ReadFile(td + "AAEL_quote_tdx")
+	l, lerr := os.ReadFile(td + "AAEL_data_1")
+	if qerr != nil || lerr != nil {
+		f.Fatal(qerr, lerr)
+	}
+	legacy, _ := json.Marshal(map[string]string{"quote": base64.StdEncoding.EncodeToString(q), "aa_eventlog": string(l)})
+	f.Add(legacy)
 	v, err := NewVerifier(WithoutCollateralUnsafe())
 	if err != nil {
 		f.Fatal(err)
@@ -55,12 +65,12 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParseCCEL(f *testing.F) {
-	for _, n := range []string{"ccel_data.dat", "CCEL_data"} {
+	for _, n := range []string{"ccel_data.dat", "CCEL_data", "CCEL_AAEL_alibabacloud"} {
 		b, err := os.ReadFile(td + n)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b[:8192])
+		f.Add(b[:min(len(b), 8192)])
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := ParseCCEL(b)
@@ -72,6 +82,33 @@ func FuzzParseCCEL(f *testing.F) {
 		}
 		_ = l.Replay([4][48]byte{}, false)
 		_ = l.CheckSeparators()
+		_ = l.CheckAAEL()
 		_, _ = l.KernelCmdline()
+	})
+}
+
+// FuzzParseAAEL drives the legacy text AA event log parser, seeded with
+// Trustee's real samples: no panic, every error has a kind, and a parsed
+// log replays.
+func FuzzParseAAEL(f *testing.F) {
+	for _, n := range []string{"AAEL_data_1", "AAEL_data_2", "AAEL_data_3"} {
+		b, err := os.ReadFile(td + n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := ParseAAEL(b)
+		if err != nil {
+			if l != nil || verify.KindOf(err) == nil {
+				t.Fatalf("error without kind or with a log: %v", err)
+			}
+			return
+		}
+		if len(l.Init) != 48 || len(l.Events) != len(l.lines) {
+			t.Fatalf("parsed log inconsistent: init %d bytes, %d events, %d lines", len(l.Init), len(l.Events), len(l.lines))
+		}
+		_ = l.Replay()
 	})
 }

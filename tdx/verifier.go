@@ -257,8 +257,8 @@ func (v *Verifier) Detect(evidence []byte) bool {
 	if len(t) == 0 || t[0] != '{' || len(evidence) > MaxEvidenceSize {
 		return false
 	}
-	q, _, err := decodeEvidence(evidence)
-	return err == nil && looksLikeQuote(q)
+	e, err := decodeEvidence(evidence)
+	return err == nil && looksLikeQuote(e.quote)
 }
 
 func looksLikeQuote(b []byte) bool {
@@ -277,53 +277,72 @@ const (
 	maxEvidenceValues = 16
 )
 
+// trusteeEvidence is Trustee's TDX evidence. Members Trustee ignores are
+// ignored here too (its serde structs accept them), within the bounds
+// jsonbound checks before decoding.
 type trusteeEvidence struct {
 	Quote      string  `json:"quote"`
 	CCEventLog *string `json:"cc_eventlog"`
+	// AAEventLog is the legacy text AA event log (Trustee 2024-05-29 to
+	// 2025-07-23), replayed into RTMR3.
+	AAEventLog *string `json:"aa_eventlog"`
 }
 
-// decodeEvidence splits evidence into the quote and the optional CC event log.
-func decodeEvidence(evidence []byte) (quote, ccel []byte, err error) {
+// decodedEvidence is the evidence split into its parts.
+type decodedEvidence struct {
+	quote, ccel, aael []byte
+}
+
+// decodeEvidence splits evidence into the quote, the optional CC event log
+// and the optional legacy AA event log.
+func decodeEvidence(evidence []byte) (decodedEvidence, error) {
+	var out decodedEvidence
 	if len(evidence) > MaxEvidenceSize {
-		return nil, nil, verify.Errorf(verify.ErrLimit, "evidence: %d bytes exceeds the cap of %d", len(evidence), MaxEvidenceSize)
+		return out, verify.Errorf(verify.ErrLimit, "evidence: %d bytes exceeds the cap of %d", len(evidence), MaxEvidenceSize)
 	}
 	t := bytes.TrimLeft(evidence, " \t\r\n")
 	if len(t) == 0 || t[0] != '{' {
 		if len(evidence) > MaxQuoteSize {
-			return nil, nil, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(evidence), MaxQuoteSize)
+			return out, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(evidence), MaxQuoteSize)
 		}
 		// The claims keep slices of the quote: they must not alias the
 		// caller's buffer (the JSON path decodes into a new one).
-		return bytes.Clone(evidence), nil, nil
+		out.quote = bytes.Clone(evidence)
+		return out, nil
 	}
-	// The wrapper holds two strings: refuse, before decoding, the shapes
+	// The wrapper holds a few strings: refuse, before decoding, the shapes
 	// whose decode allocates many times their size (megabytes of repeated
 	// or nested members), leaving room for the few members that the decoder
 	// refuses with ErrMalformed.
 	if err := jsonbound.Check(evidence, "TDX JSON evidence", maxEvidenceDepth, maxEvidenceValues); err != nil {
-		return nil, nil, err
+		return out, err
 	}
 	var e trusteeEvidence
 	dec := json.NewDecoder(bytes.NewReader(evidence))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return nil, nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: %w", err)
+		return out, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: %w", err)
 	}
 	if dec.More() {
-		return nil, nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: trailing data")
+		return out, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: trailing data")
 	}
-	if quote, err = b64(e.Quote, "quote"); err != nil {
-		return nil, nil, err
+	var err error
+	if out.quote, err = b64(e.Quote, "quote"); err != nil {
+		return out, err
 	}
-	if len(quote) == 0 {
-		return nil, nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: empty quote")
+	if len(out.quote) == 0 {
+		return out, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: empty quote")
 	}
 	if e.CCEventLog != nil && *e.CCEventLog != "" {
-		if ccel, err = b64(*e.CCEventLog, "cc_eventlog"); err != nil {
-			return nil, nil, err
+		if out.ccel, err = b64(*e.CCEventLog, "cc_eventlog"); err != nil {
+			return out, err
 		}
 	}
-	return quote, ccel, nil
+	if e.AAEventLog != nil && *e.AAEventLog != "" {
+		// Trustee carried the legacy log as plain text; clone it so that
+		// the claims do not alias the decoder's string.
+		out.aael = []byte(*e.AAEventLog)
+	}
+	return out, nil
 }
 
 func b64(s, field string) ([]byte, error) {
@@ -417,11 +436,19 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		return nil, err
 	}
 	now := exp.Time()
-	raw, ccel, err := decodeEvidence(evidence)
+	ev, err := decodeEvidence(evidence)
 	if err != nil {
 		return nil, err
 	}
-	q, err := ParseQuote(raw)
+	var aael *AAELog
+	if ev.aael != nil {
+		// Parsed before any signature work: a malformed log is refused
+		// cheaply.
+		if aael, err = ParseAAEL(ev.aael); err != nil {
+			return nil, err
+		}
+	}
+	q, err := ParseQuote(ev.quote)
 	if err != nil {
 		return nil, err
 	}
@@ -466,8 +493,15 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		return nil, err
 	}
 	cl.InitDataChecked = exp.InitDataDigest != nil
-	if ccel != nil {
-		log, err := ParseCCEL(ccel)
+	if aael != nil {
+		// The legacy AA event log vouches for RTMR3 on its own.
+		if err := aael.Check(q.Body.RTMR[3]); err != nil {
+			return nil, err
+		}
+		cl.AAEventLog = aael
+	}
+	if ev.ccel != nil {
+		log, err := ParseCCEL(ev.ccel)
 		if err != nil {
 			return nil, err
 		}
@@ -476,8 +510,17 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 				return nil, err
 			}
 		}
-		if err := log.Replay(q.Body.RTMR, v.cfg.unloggedRTMR3); err != nil {
+		if err := log.CheckAAEL(); err != nil {
 			return nil, err
+		}
+		// With a legacy AA event log, a CC event log without RTMR3 events
+		// (the firmware's) replays RTMR0-2 only: RTMR3 was checked above.
+		// RTMR3 events the CC event log does carry must still replay.
+		if err := log.Replay(q.Body.RTMR, v.cfg.unloggedRTMR3 || aael != nil); err != nil {
+			return nil, err
+		}
+		if log.RTMR3Unlogged && aael != nil {
+			log.RTMR3Unlogged = false
 		}
 		if log.RTMR3Unlogged {
 			cl.Unsafe = append(cl.Unsafe, UnsafeUnloggedRTMR3)

@@ -21,17 +21,20 @@ type AKClaims struct {
 // values, the AK, the quote's clock and firmware, and what the replayed event
 // log shows.
 type Claims struct {
-	Bank             crypto.Hash
-	PCRs             map[int][]byte // quoted PCR values (only those the signature covers)
-	AK               AKClaims
-	ExtraData        []byte
-	Clock            ClockInfo
-	FirmwareVersion  uint64
-	QualifiedSigner  []byte
-	Log              *LogClaims // nil when the evidence carried no event log
-	SHA1Unsafe       bool       // the SHA-1 bank was accepted
-	ReportDataUnsafe bool       // extraData was not checked (AllowMissingReportDataUnsafe)
-	InitDataChecked  bool       // PCR 8 matched Expectations.InitDataDigest
+	Bank            crypto.Hash
+	PCRs            map[int][]byte // quoted PCR values (only those the signature covers)
+	AK              AKClaims
+	ExtraData       []byte
+	Clock           ClockInfo
+	FirmwareVersion uint64
+	QualifiedSigner []byte
+	Log             *LogClaims // nil when the evidence carried no event log
+	// AAEL are the Attestation-Agent runtime events of the evidence's AA
+	// event log, replayed into the PCRs they name.
+	AAEL             []AAELEvent
+	SHA1Unsafe       bool // the SHA-1 bank was accepted
+	ReportDataUnsafe bool // extraData was not checked (AllowMissingReportDataUnsafe)
+	InitDataChecked  bool // PCR 8 matched Expectations.InitDataDigest
 }
 
 var _ verify.Claims = (*Claims)(nil)
@@ -56,7 +59,9 @@ func (c *Claims) Format() verify.Format { return verify.FormatTPM }
 // Map returns the flat claim view: "pcr_bank", "pcr00".."pcr23" (hex),
 // "ak.*", "quote.*", "eventlog.*", "secure_boot.*", "boot_apps" (or
 // "boot_apps_incomplete" when the list cannot be complete), "grub.*",
-// "kernel_cmdline", "platform.*" and "unsafe" (verify.ClaimUnsafe) keys.
+// "kernel_cmdline", "platform.*", "aael" (the AA event log's events,
+// {"<domain>/<operation>": [content, …]}, as Trustee names them) and "unsafe"
+// (verify.ClaimUnsafe) keys.
 func (c *Claims) Map() map[string]any {
 	m := map[string]any{
 		"pcr_bank":               bankName(c.Bank),
@@ -87,6 +92,9 @@ func (c *Claims) Map() map[string]any {
 	verify.PutUnsafeClaim(m, c.UnsafeSwitches())
 	if c.Log != nil {
 		c.Log.addTo(m)
+	}
+	if len(c.AAEL) > 0 {
+		m["aael"] = aaelClaims(c.AAEL)
 	}
 	return m
 }

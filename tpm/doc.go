@@ -20,6 +20,15 @@
 // must equal it: for Trustee's init-data binding that is the init-data
 // digest extended once into a zero PCR, which binding.InitDataField computes.
 //
+// An Attestation-Agent event log (Evidence.AAEventLog; "aa_eventlog", base64,
+// beside Trustee's TPM JSON) holds the agent's runtime events, EV_EVENT_TAG
+// events tagged "AAEL" on the PCR the agent extends (17 by default, 23 on
+// Azure, whose vTPM refuses locality-0 extends of PCRs 17 to 22). Each event's
+// digest must be the digest of its tagged data, and each PCR it names must
+// replay from its reset value (all ones for PCRs 17 to 22) to the quoted
+// value (ErrBinding otherwise). Its events are Claims.AAEL and the claim
+// "aael", {"<domain>/<operation>": [content, …]}.
+//
 // Judging the claims (which PCR values, whether Secure Boot is required) is a
 // policy's job; the verifier exposes everything such a policy needs.
 package tpm

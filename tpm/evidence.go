@@ -35,6 +35,10 @@ type Evidence struct {
 	Quotes []Quote `json:"quotes"`
 	// EventLog is a TCG PC Client crypto-agile event log (optional).
 	EventLog []byte `json:"event_log,omitempty"`
+	// AAEventLog is an Attestation-Agent event log (optional): Trustee's
+	// agent's runtime events, replayed into the PCRs they name (see
+	// AAEventLog).
+	AAEventLog []byte `json:"aa_eventlog,omitempty"`
 }
 
 // Quote is a TPM2_Quote output with the PCR values it covers.
@@ -145,6 +149,9 @@ type trusteeJSON struct {
 		Signature string   `json:"signature"`
 		PCRs      []string `json:"pcrs"`
 	} `json:"tpm_quote"`
+	// AAEventLog is the base64 TCG2 AA event log that Trustee derivatives
+	// carry beside the quote.
+	AAEventLog *string `json:"aa_eventlog"`
 }
 
 func decodeJSON(b []byte) (*Evidence, Encoding, error) {
@@ -199,7 +206,13 @@ func decodeTrustee(b []byte) (*Evidence, error) {
 		}
 		q.PCRs[i] = v
 	}
-	return &Evidence{AKPublicKey: ak, Quotes: []Quote{q}}, nil
+	ev := &Evidence{AKPublicKey: ak, Quotes: []Quote{q}}
+	if t.AAEventLog != nil && *t.AAEventLog != "" {
+		if ev.AAEventLog, err = base64.StdEncoding.DecodeString(*t.AAEventLog); err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "Trustee TPM evidence aa_eventlog: %w", err)
+		}
+	}
+	return ev, nil
 }
 
 // decodeProto decodes a go-tpm-tools attest.Attestation with protowire, so

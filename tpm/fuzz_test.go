@@ -189,3 +189,23 @@ func FuzzLogCacheMatchesFresh(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAAEventLog drives the AA event log parser and its replay. Seeds:
+// the real CC event log with AAEL events from Trustee (a TDX log: the same
+// TCG2 framing and tagged events) and a minted TPM AA event log.
+func FuzzParseAAEventLog(f *testing.F) {
+	f.Add(readFile(f, "../tdx/CCEL_AAEL_alibabacloud"))
+	good, pcrs := aaLog(aaelEvent{23, tagged("github.com/confidential-containers", "PullImage", `{"image":"a"}`)}, aaelEvent{17, tagged("d", "op", "")})
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := tpm.ParseAAEventLog(b)
+		if err != nil {
+			checkKind(t, err)
+			return
+		}
+		if err := tpm.VerifyAAEventLog(l, crypto.SHA256, pcrs); err != nil {
+			checkKind(t, err)
+		}
+		_ = l.PCRs()
+	})
+}

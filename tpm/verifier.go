@@ -407,14 +407,27 @@ func (v *Verifier) verify(ctx context.Context, ev *Evidence, boundAK crypto.Publ
 		ReportDataUnsafe: len(exp.ReportData) == 0 && exp.AllowMissingReportDataUnsafe,
 		InitDataChecked:  exp.InitDataDigest != nil,
 	}
-	if len(ev.EventLog) == 0 {
-		if v.requireLog {
-			return nil, verify.Errorf(verify.ErrMalformed, "event log: required, but the evidence carries none")
-		}
-		return c, nil
+	if len(ev.EventLog) == 0 && v.requireLog {
+		return nil, verify.Errorf(verify.ErrMalformed, "event log: required, but the evidence carries none")
 	}
-	if c.Log, err = v.replayLog(ev.EventLog, q.Bank, pcrs); err != nil {
-		return nil, err
+	if len(ev.EventLog) > 0 {
+		if c.Log, err = v.replayLog(ev.EventLog, q.Bank, pcrs); err != nil {
+			return nil, err
+		}
+	}
+	if len(ev.AAEventLog) > 0 {
+		aael, err := ParseAAEventLog(ev.AAEventLog)
+		if err != nil {
+			return nil, err
+		}
+		if err := VerifyAAEventLog(aael, q.Bank, pcrs); err != nil {
+			return nil, err
+		}
+		c.AAEL = aael.Events
+		if c.Log != nil {
+			// The AA event log explains its PCRs (c.Log is this call's copy).
+			c.Log.UnexplainedPCRs = slices.DeleteFunc(c.Log.UnexplainedPCRs, func(i int) bool { return slices.Contains(aael.PCRs(), i) })
+		}
 	}
 	return c, nil
 }

@@ -75,7 +75,10 @@ func (r *Registry) SubmodClass(f Format) string {
 // "nvidia"), the evidence decides among them as Detect does. No verifier
 // for the name is ErrUnsupported; evidence that none or several of the
 // candidates recognise is ErrMalformed.
+//
+// Trustee's older TEE names are read as the current ones (CanonicalTEEName).
 func (r *Registry) ForTEE(tee string, evidence []byte) (Format, error) {
+	tee = CanonicalTEEName(tee)
 	var cands []Verifier
 	for _, v := range r.order {
 		if n, ok := v.(TEENamer); ok && tee != "" && n.TEEName() == tee {
@@ -187,4 +190,19 @@ func isNil(x any) bool {
 		return rv.IsNil()
 	}
 	return false
+}
+
+// CanonicalTEEName returns the current KBS TEE name (kbs-types) for tee:
+// the names older kbs-types releases serialised without hyphens
+// ("azsnpvtpm", "aztdxvtpm"), which Trustee's older clients and tools still
+// send, map to the hyphenated ones ("az-snp-vtpm", "az-tdx-vtpm"); every
+// other name is returned unchanged.
+func CanonicalTEEName(tee string) string {
+	switch tee {
+	case "azsnpvtpm":
+		return "az-snp-vtpm"
+	case "aztdxvtpm":
+		return "az-tdx-vtpm"
+	}
+	return tee
 }

@@ -71,6 +71,11 @@ type Format struct {
 	// algorithms, each at most once (Trustee's runtime events carry only
 	// the one they extend).
 	AllDigests bool
+	// ZeroSpecIDSignature also accepts a Spec ID event whose 16-byte
+	// signature is all zero: Trustee's attestation agent prepends such a
+	// header (SHA-384 and SM3 declared) to its runtime events when the
+	// firmware left no CC event log.
+	ZeroSpecIDSignature bool
 }
 
 // Event is one event after the Spec ID event.
@@ -129,7 +134,7 @@ func NewDecoder(b []byte, f Format) (*Decoder, error) {
 // and with a digest size of 1..64 bytes, and a vendorInfoSize that accounts
 // for every byte left.
 func parseSpecID(b []byte, f Format) ([]Alg, error) {
-	if len(b) < specIDFixedSize || !bytes.Equal(b[:16], []byte(specIDSignature)) {
+	if len(b) < specIDFixedSize || !(bytes.Equal(b[:16], []byte(specIDSignature)) || (f.ZeroSpecIDSignature && allBytes(b[:16], 0))) {
 		return nil, verify.Errorf(f.NotAgile, "%s: first event is not a %q Spec ID event", f.Name, specIDSignature[:15])
 	}
 	r := bytereader.New(b[24:], bytereader.LittleEndian, f.Name+" Spec ID event")

@@ -215,3 +215,21 @@ func TestTypeName(t *testing.T) {
 	assert.Equal(t, "EV_EFI_BOOT_SERVICES_APPLICATION", TypeName(EvEFIBootServicesApp))
 	assert.Equal(t, "EV_UNKNOWN_0x1234", TypeName(0x1234))
 }
+
+// A Spec ID event with an all-zero signature (Trustee's agent writes one
+// before its runtime events when there is no firmware log) is accepted only
+// where the format allows it.
+func TestZeroSpecIDSignature(t *testing.T) {
+	log := specID(0, [2]uint16{0x000c, 48}, [2]uint16{0x0012, 32})
+	copy(log[32:48], make([]byte, 16))
+	require.Len(t, log, 69)
+	log = append(log, event(4, EvEventTag, []byte("x"), digest{0x000c, make([]byte, 48)})...)
+	f := Format{Name: "test", MaxSize: 1 << 10, MaxEvents: 4, Padded: true}
+	_, err := NewDecoder(log, f)
+	require.ErrorIs(t, err, verify.ErrMalformed)
+	f.ZeroSpecIDSignature = true
+	algs, evs, err := decodeAll(log, f)
+	require.NoError(t, err)
+	require.Equal(t, []Alg{{0x000c, 48}, {0x0012, 32}}, algs)
+	require.Len(t, evs, 1)
+}

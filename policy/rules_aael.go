@@ -1,0 +1,119 @@
+package policy
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+// aael appraises the Attestation-Agent runtime events the verifier bound to
+// RTMR3 (TDX) or to their PCR (TPM), claim "aael" ({"<domain>/<operation>":
+// [content, …]}). With the reference value aael_allowed, a list of
+// "<domain> <operation> <content>" lines, every event must be listed
+// (executables 96 otherwise). Contents compare as parsed JSON when both
+// parse (the agent's content is not always canonical JSON), else byte for
+// byte. A TDX RTMR3 accepted without log entries (rtmr3_unlogged) cannot be
+// held to the list: executables 33. Without aael_allowed the events are
+// recorded, not appraised.
+func (e *eval) aael() {
+	allowed := e.rv.Lookup("aael_allowed", e.now)
+	events := aaelEvents(e.in.Claims["aael"])
+	c := verify.Check{ID: "aael.allowed", Title: "Attestation-Agent runtime events (AAEL) allowed", Claim: "aael", Category: ear.Executables}
+	if len(allowed) == 0 {
+		if len(events) > 0 {
+			c.OK = true
+			c.Actual = strings.Join(events, "\n")
+			c.Reason = "not pinned (no reference value aael_allowed)"
+			e.add(c)
+		}
+		return
+	}
+	c.Expected = strings.Join(allowed, "\n")
+	if unlogged, _ := e.in.Claims["rtmr3_unlogged"].(bool); unlogged {
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = "RTMR3 was accepted without event-log entries: its runtime events cannot be checked against aael_allowed"
+		e.add(c)
+		return
+	}
+	var bad []string
+	for _, ev := range events {
+		if !aaelListed(ev, allowed) {
+			bad = append(bad, ev)
+		}
+	}
+	c.Actual = strings.Join(events, "\n")
+	if len(bad) > 0 {
+		c.Value = ear.ContraindicatedRuntime
+		c.Reason = "events not in aael_allowed: " + strings.Join(bad, "; ")
+	} else {
+		c.OK = true
+		c.Reason = "every runtime event is in aael_allowed"
+	}
+	e.add(c)
+}
+
+// aaelEvents flattens the "aael" claim into "<domain> <operation> <content>"
+// lines, sorted by domain and operation, then in log order.
+func aaelEvents(v any) []string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		i := strings.LastIndex(k, "/")
+		if i < 0 {
+			continue
+		}
+		prefix := k[:i] + " " + k[i+1:] + " "
+		switch list := m[k].(type) {
+		case []any:
+			for _, c := range list {
+				if s, ok := c.(string); ok {
+					out = append(out, prefix+s)
+				}
+			}
+		case []string:
+			for _, s := range list {
+				out = append(out, prefix+s)
+			}
+		}
+	}
+	return out
+}
+
+// aaelListed reports whether the event line is among the allowed lines:
+// domain and operation equal, contents equal as JSON values when both parse
+// as JSON, else as bytes.
+func aaelListed(event string, allowed []string) bool {
+	d, op, content := splitAAEL(event)
+	for _, a := range allowed {
+		ad, aop, acontent := splitAAEL(a)
+		if ad != d || aop != op {
+			continue
+		}
+		if acontent == content {
+			return true
+		}
+		var x, y any
+		if json.Unmarshal([]byte(content), &x) == nil && json.Unmarshal([]byte(acontent), &y) == nil && reflect.DeepEqual(x, y) {
+			return true
+		}
+	}
+	return false
+}
+
+func splitAAEL(s string) (domain, op, content string) {
+	domain, rest, _ := strings.Cut(s, " ")
+	op, content, _ = strings.Cut(rest, " ")
+	return domain, op, content
+}
