@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -156,10 +157,14 @@ func TestCollateralFetchCLI(t *testing.T) {
 	p := tdxtest.NewPKI()
 	pcs := tdxtest.NewPCS(p.DefaultCollateral())
 	defer pcs.Close()
+	var mu sync.Mutex // the fetcher asks for items concurrently
 	first := map[string]bool{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !first[r.URL.Path] {
-			first[r.URL.Path] = true
+		mu.Lock()
+		seen := first[r.URL.Path]
+		first[r.URL.Path] = true
+		mu.Unlock()
+		if !seen {
 			switch r.URL.Path {
 			case "/tdx/certification/v4/tcb":
 				w.Header().Set("Retry-After", "0")
@@ -181,7 +186,9 @@ func TestCollateralFetchCLI(t *testing.T) {
 	assert.Equal(t, exitFail, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "does not verify, nothing written")
 	assert.Contains(t, r.stderr, "fetching Intel collateral", "progress on stderr")
+	mu.Lock()
 	assert.True(t, first["/tdx/certification/v4/tcb"] && first["/tdx/certification/v4/qe/identity"])
+	mu.Unlock()
 	_, err := os.Stat(out)
 	assert.True(t, os.IsNotExist(err), "nothing written: %v", err)
 }
