@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,4 +50,39 @@ func TestAAELAllowed(t *testing.T) {
 	assert.True(t, c.OK)
 	assert.Contains(t, c.Reason, "not pinned")
 	wantVector(t, r, ear.Executables, ear.ApprovedBoot)
+}
+
+// With aael_allowed pinned, evidence that carries no AA event log at all
+// must not pass the list: the runtime register (RTMR3, or the AA's PCR on a
+// TPM) holds events nobody checked. Omitting the log is not a way around
+// aael_allowed; an empty register still passes.
+func TestAAELAllowedWithoutLog(t *testing.T) {
+	allowed := Entry{Name: "aael_allowed", Value: []any{"image-rs CreateContainer docker.io/library/alpine"}}
+
+	// TDX: no CC event log (no rtmr3_unlogged), no aa_eventlog, RTMR3 extended.
+	c := tdxClaims()
+	c["quote.body.rtmr_3"] = strings.Repeat("33", 48)
+	r := appraise(t, tdxRV(t, allowed), verify.FormatTDX, c)
+	assert.False(t, check(t, r, "aael.allowed").OK)
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+
+	// TDX with RTMR3 never extended: nothing ran that the AA logs.
+	c["quote.body.rtmr_3"] = strings.Repeat("00", 48)
+	r = appraise(t, tdxRV(t, allowed), verify.FormatTDX, c)
+	assert.True(t, check(t, r, "aael.allowed").OK)
+	wantVector(t, r, ear.Executables, ear.ApprovedBoot)
+
+	// TPM: the AA's PCR (23 on Azure, 17 by default) extended, no AA log.
+	tpmRV, err := FromEntries(Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, allowed)
+	require.NoError(t, err)
+	cl := map[string]any{"pcr00": strings.Repeat("00", 32), "pcr17": strings.Repeat("ff", 32), "pcr23": strings.Repeat("23", 32),
+		"ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
+	r = appraise(t, tpmRV, verify.FormatTPM, cl)
+	assert.False(t, check(t, r, "aael.allowed").OK)
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+
+	// TPM with the AA PCRs at their reset values: no runtime events.
+	cl["pcr23"] = strings.Repeat("00", 32)
+	r = appraise(t, tpmRV, verify.FormatTPM, cl)
+	assert.True(t, check(t, r, "aael.allowed").OK)
 }

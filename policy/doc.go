@@ -61,7 +61,8 @@
 //	TDX, TPM  aael_allowed: "<domain> <operation> <content>" lines; every
 //	      Attestation-Agent runtime event (claim aael) must be listed, JSON
 //	      contents compared as values (executables 96 otherwise; 33 when
-//	      RTMR3 was accepted unlogged)
+//	      RTMR3 was accepted unlogged, or when no AA event log came with
+//	      evidence whose RTMR3 or PCR 16..23 is extended)
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //

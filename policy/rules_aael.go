@@ -2,8 +2,10 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/trustfactory/attest/ear"
@@ -39,6 +41,17 @@ func (e *eval) aael() {
 		e.add(c)
 		return
 	}
+	if _, logged := e.in.Claims["aael"]; !logged {
+		if reg, extended := e.unloggedRuntimeRegister(); extended {
+			// No AA event log came with the evidence, yet the register the
+			// agent extends holds events: omitting the log must not be a
+			// way around the list.
+			c.Value = ear.UnrecognizedRuntime
+			c.Reason = reg + " holds runtime events but no AA event log vouches for them: they cannot be checked against aael_allowed"
+			e.add(c)
+			return
+		}
+	}
 	var bad []string
 	for _, ev := range events {
 		if !aaelListed(ev, allowed) {
@@ -54,6 +67,31 @@ func (e *eval) aael() {
 		c.Reason = "every runtime event is in aael_allowed"
 	}
 	e.add(c)
+}
+
+// unloggedRuntimeRegister reports whether the register the Attestation
+// Agent extends holds events that no log replayed: on TDX, RTMR3 when no CC
+// event log replayed it (no claim rtmr3_unlogged) and it is not all zero; on
+// a TPM, a PCR 16..23 (the agent's: 17 by default, 23 on Azure) that holds
+// neither reset value. It names the register.
+func (e *eval) unloggedRuntimeRegister() (string, bool) {
+	extended := func(v any) bool {
+		s, ok := v.(string)
+		return ok && strings.Trim(s, "0") != "" && strings.Trim(strings.ToLower(s), "f") != ""
+	}
+	if e.in.Format == verify.FormatTDX {
+		if _, replayed := e.in.Claims["rtmr3_unlogged"]; replayed {
+			return "", false
+		}
+		return "RTMR3", extended(e.in.Claims["quote.body.rtmr_3"])
+	}
+	for i := 16; i <= 23; i++ {
+		k := fmt.Sprintf("pcr%02d", i)
+		if extended(e.in.Claims[k]) {
+			return "PCR " + strconv.Itoa(i), true
+		}
+	}
+	return "", false
 }
 
 // aaelEvents flattens the "aael" claim into "<domain> <operation> <content>"

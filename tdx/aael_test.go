@@ -270,3 +270,18 @@ func TestAAELLegacyWithFirmwareLog(t *testing.T) {
 	_, err = verifyQuote(t, f.verifier(t), trusteeEvidence(q, ccel), exp())
 	require.ErrorIs(t, err, verify.ErrBinding)
 }
+
+// A legacy log with no event yet (only its INIT line) still vouches for
+// RTMR3: the claim "aael" is there, empty, so that a policy pinning
+// aael_allowed can tell it from evidence that carried no log at all.
+func TestAAELLegacyWithoutEvents(t *testing.T) {
+	q, err := tdx.ParseQuote(readTD(t, "AAEL_quote_tdx"))
+	require.NoError(t, err)
+	l, err := tdx.ParseAAEL([]byte("INIT sha384/" + strings.Repeat("00", 48) + "\n"))
+	require.NoError(t, err)
+	require.Empty(t, l.Events)
+	c := &tdx.Claims{Quote: q, AAEventLog: l}
+	assert.Equal(t, map[string]any{}, c.Map()["aael"])
+	c.AAEventLog = nil
+	assert.NotContains(t, c.Map(), "aael")
+}

@@ -213,7 +213,8 @@ func (c *Claims) Map() map[string]any {
 		}
 		m["rtmr3_unlogged"] = l.RTMR3Unlogged
 	}
-	if evs := c.AAELEvents(); len(evs) > 0 {
+	if evs := c.AAELEvents(); len(evs) > 0 || c.AAEventLog != nil {
+		// A legacy AA event log vouches for RTMR3 even with no events.
 		m["aael"] = aaelClaims(evs)
 	}
 	verify.PutUnsafeClaim(m, c.Unsafe)

@@ -66,6 +66,18 @@ func badCollateral(t *testing.T, id string) {
 			c.TCBInfo = tdxtest.SignJSON("tcbInfo", jsonOf(t, p.DefaultTCBInfo("UpToDate")), caSigner.Private)
 			c.TCBInfoIssuerChain = tdxtest.PEM(caSigner.Cert, p.Root.Cert)
 		}), time.Time{}, []error{verify.ErrChain}},
+		// A platform's PCK leaf chains to the pinned root too, but its key
+		// (one per platform, extracted in past SGX attacks) must not rate
+		// every platform's TCB: only a certificate the root issued directly
+		// signs collateral.
+		{"COL-03 PCK leaf as TCB signer", edit(func(c *tdx.Collateral) {
+			c.TCBInfo = tdxtest.SignJSON("tcbInfo", jsonOf(t, p.DefaultTCBInfo("UpToDate")), p.PCK.Private)
+			c.TCBInfoIssuerChain = tdxtest.PEM(p.PCK.Cert, p.PCKCA.Cert, p.Root.Cert)
+		}), time.Time{}, []error{verify.ErrChain}},
+		{"COL-03 PCK leaf as QE identity signer", edit(func(c *tdx.Collateral) {
+			c.QEIdentity = tdxtest.SignJSON("enclaveIdentity", mustMarshal(t, tdxtest.DefaultQEIdentity()), p.PCK.Private)
+			c.QEIdentityIssuerChain = tdxtest.PEM(p.PCK.Cert, p.PCKCA.Cert, p.Root.Cert)
+		}), time.Time{}, []error{verify.ErrChain}},
 		{"COL-04 SGX TCB info", withTCB(tcb(func(ti *tdxtest.TCBInfo) { ti.ID = "SGX"; ti.Version = 2 })), time.Time{}, []error{verify.ErrCollateral}},
 		{"COL-04 QE identity of the SGX QE", withQE(qe(func(qi *tdxtest.QEIdentity) { qi.ID = "QE" })), time.Time{}, []error{verify.ErrCollateral}},
 		{"COL-05 other FMSPC", withTCB(tcb(func(ti *tdxtest.TCBInfo) { ti.FMSPC = "00906ED50001" })), time.Time{}, []error{verify.ErrCollateral}},
