@@ -179,9 +179,11 @@
 //	      kernel), rtmr_2 (command line, initrd); rtmr_3 pinned as well
 //	      gives 2 (approved runtime)
 //	SGX   sgx_mr_enclave (the enclave's code and initial data), or
-//	      sgx_mr_signer and sgx_isv_prod_id together (any enclave that
-//	      signer ships as that product; MRSIGNER alone would approve all its
-//	      enclaves); sgx_min_isv_svn, when given, must also hold. A debug
+//	      sgx_mr_signer and sgx_isv_prod_id together with sgx_min_isv_svn
+//	      (any enclave that signer ships as that product from that version
+//	      on; MRSIGNER alone would approve all its enclaves, and without the
+//	      floor its old, vulnerable versions); sgx_min_isv_svn, when given
+//	      with sgx_mr_enclave, must also hold. A debug
 //	      enclave is refused (configuration 96, runtime-opaque visible memory)
 //	TPM   tpm_pcr00 (firmware), tpm_pcr04 (boot manager, boot loader, EFI
 //	      images), and the kernel: tpm_pcr08 and tpm_pcr09 (GRUB: commands

@@ -43,12 +43,13 @@ func (e *eval) sgx() {
 
 // sgxExecutables: an enclave is approved when its code is pinned
 // (MRENCLAVE), or when its signer and product are pinned (MRSIGNER and
-// ISVPRODID: any enclave that signer ships as that product); either way
-// the ISVSVN floor and the optional pins (featuresOK) apply. With neither pinned the enclave is
+// ISVPRODID: any enclave that signer ships as that product, which then
+// also needs an ISVSVN floor, sgx_min_isv_svn); either way the ISVSVN floor
+// and the optional pins (featuresOK) apply. With neither pinned the enclave is
 // unrecognized: MRSIGNER alone would approve every enclave its signer ever
 // built, ISVPRODID alone any signer's.
 func (e *eval) sgxExecutables(featuresOK bool) {
-	_, svnOK := e.minNumber("sgx.isv_svn", "enclave security version (ISVSVN) at least the minimum", "sgx_min_isv_svn",
+	svnPinned, svnOK := e.minNumber("sgx.isv_svn", "enclave security version (ISVSVN) at least the minimum", "sgx_min_isv_svn",
 		[]string{"isv_svn"}, ear.Executables, ear.ContraindicatedRuntime)
 	if len(e.rv.Lookup("sgx_mr_enclave", e.now)) > 0 {
 		ok := e.pin("sgx.mr_enclave", "enclave measurement (MRENCLAVE)", "sgx_mr_enclave", []string{"mr_enclave"},
@@ -63,8 +64,15 @@ func (e *eval) sgxExecutables(featuresOK bool) {
 		ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
 	product := e.pin("sgx.isv_prod_id", "enclave product (ISVPRODID)", "sgx_isv_prod_id", []string{"isv_prod_id"},
 		ear.Executables, ear.NoClaim, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
-	if signer && product && svnOK && featuresOK {
+	switch {
+	case signer && product && !svnPinned:
+		// The signer's every version of the product would pass, the
+		// vulnerable ones it has since replaced included.
+		e.add(verify.Check{ID: "sgx.executables", Title: "approved enclave", Category: ear.Executables,
+			Expected: "reference value sgx_min_isv_svn", Value: ear.UnrecognizedRuntime,
+			Reason: "MRSIGNER and ISVPRODID match, but no ISVSVN floor is pinned: older, vulnerable versions of the enclave would pass too"})
+	case signer && product && svnOK && featuresOK:
 		e.add(verify.Check{ID: "sgx.executables", Title: "approved enclave", Category: ear.Executables, OK: true,
-			Value: ear.ApprovedBoot, Reason: "MRSIGNER and ISVPRODID match (no MRENCLAVE pinned)"})
+			Value: ear.ApprovedBoot, Reason: "MRSIGNER, ISVPRODID and the ISVSVN floor match (no MRENCLAVE pinned)"})
 	}
 }

@@ -63,9 +63,10 @@ func hex32(b [32]byte) string { return hex.EncodeToString(b[:]) }
 func TestSGXAffirming(t *testing.T) {
 	m := sgxMinted(t, "UpToDate", nil)
 	for name, rv := range map[string]*ReferenceValues{
-		"mr_enclave":              sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}),
-		"mr_signer + isv_prod_id": sgxRV(t, Entry{Name: "sgx_mr_signer", Value: hex32(sgxtest.MRSigner())}, Entry{Name: "sgx_isv_prod_id", Value: "7"}),
-		"with an ISVSVN floor":    sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_min_isv_svn", Value: "3"}),
+		"mr_enclave": sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}),
+		"mr_signer + isv_prod_id + isv_svn floor": sgxRV(t, Entry{Name: "sgx_mr_signer", Value: hex32(sgxtest.MRSigner())}, Entry{Name: "sgx_isv_prod_id", Value: "7"},
+			Entry{Name: "sgx_min_isv_svn", Value: "1"}),
+		"with an ISVSVN floor": sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_min_isv_svn", Value: "3"}),
 	} {
 		r := appraiseSGX(t, rv, m)
 		require.Equal(t, ear.StatusAffirming, r.Status(), "%s: vector %v checks %+v", name, r.TrustVector, r.Checks)
@@ -74,6 +75,15 @@ func TestSGXAffirming(t *testing.T) {
 		wantVector(t, r, ear.Configuration, ear.NoConfigVulns)
 		wantVector(t, r, ear.RuntimeOpaque, ear.EncryptedMemory)
 	}
+}
+
+// MRSIGNER and ISVPRODID without an ISVSVN floor: every version the signer
+// ever shipped would pass, so the enclave is not approved.
+func TestSGXSignerWithoutSVNFloor(t *testing.T) {
+	m := sgxMinted(t, "UpToDate", nil)
+	r := appraiseSGX(t, sgxRV(t, Entry{Name: "sgx_mr_signer", Value: hex32(sgxtest.MRSigner())}, Entry{Name: "sgx_isv_prod_id", Value: "7"}), m)
+	require.NotEqual(t, ear.StatusAffirming, r.Status())
+	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
 }
 
 // Neither MRENCLAVE nor MRSIGNER with ISVPRODID pinned: never approved.
