@@ -70,16 +70,9 @@ func WithCollateral(src CollateralSource) Option {
 // WithTrustedRoots replaces the embedded Intel SGX Root CA.
 func WithTrustedRoots(roots ...*x509.Certificate) Option {
 	return func(c *config) error {
-		if len(roots) == 0 {
-			return verify.Errorf(verify.ErrConfig, "sgx: WithTrustedRoots: no roots")
-		}
-		for i, r := range roots {
-			if r == nil || !r.IsCA {
-				return verify.Errorf(verify.ErrConfig, "sgx: WithTrustedRoots: root %d is nil or not a CA", i)
-			}
-		}
-		c.roots = append([]*x509.Certificate(nil), roots...)
-		return nil
+		var err error
+		c.roots, err = pck.TrustedRoots("sgx: WithTrustedRoots", roots)
+		return err
 	}
 }
 

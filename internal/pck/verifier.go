@@ -115,3 +115,18 @@ func Contradictions(prefix string, hasSource, skipCollateral bool, chk Collatera
 	}
 	return nil
 }
+
+// TrustedRoots checks the roots given to a WithTrustedRoots option (opt
+// names it in errors, with its package prefix when it has one) and returns
+// a copy of them: at least one, each a CA certificate.
+func TrustedRoots(opt string, roots []*x509.Certificate) ([]*x509.Certificate, error) {
+	if len(roots) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "%s: no roots", opt)
+	}
+	for i, r := range roots {
+		if r == nil || !r.IsCA {
+			return nil, verify.Errorf(verify.ErrConfig, "%s: root %d is nil or not a CA", opt, i)
+		}
+	}
+	return append([]*x509.Certificate(nil), roots...), nil
+}
