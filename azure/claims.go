@@ -50,27 +50,9 @@ func (c *Claims) Map() map[string]any {
 		m["snp_report_data_checked"] = v
 		delete(m, "report_data_checked")
 	}
-	for k, v := range c.TPM.Map() {
-		if strings.HasPrefix(k, "eventlog.") {
-			continue // the evidence carries no event log
-		}
-		m[k] = v
-	}
-	m["az_version"] = c.Version
 	// Version 2 ties the SEV-SNP report to the session through the user-data;
 	// a version 1 report may come from an earlier boot of the same vTPM.
-	m["hcl_report_session_bound"] = c.SessionBound
-	m["vm_configuration.console_enabled"] = c.VM.ConsoleEnabled
-	m["vm_configuration.secure_boot"] = c.VM.SecureBoot
-	m["vm_configuration.tpm_enabled"] = c.VM.TPMEnabled
-	m["vm_configuration.vm_unique_id"] = c.VM.VMUniqueID
-	m["secure_boot.enabled"] = c.VM.SecureBoot
-	m["user_data"] = strings.ToLower(c.UserData)
-	m["runtime_data_hash"] = hashName(c.RuntimeDataHash)
-	// Both parts' switches under the one key (the TPM map's would hide the
-	// SEV-SNP report's).
-	delete(m, verify.ClaimUnsafe)
-	verify.PutUnsafeClaim(m, c.UnsafeSwitches())
+	putVTPMClaims(m, c.TPM, c.Version, c.SessionBound, c.VM, c.UserData, c.RuntimeDataHash, c.UnsafeSwitches())
 	return m
 }
 
@@ -90,4 +72,30 @@ func hashName(h crypto.Hash) string {
 		return "sha512"
 	}
 	return h.String()
+}
+
+// putVTPMClaims adds to m, the hardware report's claims, what az-snp-vtpm
+// and az-tdx-vtpm claims share: the vTPM quote's claims (over m's of the
+// same name, but for the event log the evidence does not carry), the
+// evidence's version and session binding, the runtime data's, and under
+// one key the switches of both parts (unsafe; the TPM map's alone would
+// hide the hardware report's).
+func putVTPMClaims(m map[string]any, tc *tpm.Claims, version int, sessionBound bool, vm VMConfiguration, userData string, h crypto.Hash, unsafe []verify.UnsafeSwitch) {
+	for k, v := range tc.Map() {
+		if strings.HasPrefix(k, "eventlog.") {
+			continue // the evidence carries no event log
+		}
+		m[k] = v
+	}
+	m["az_version"] = version
+	m["hcl_report_session_bound"] = sessionBound
+	m["vm_configuration.console_enabled"] = vm.ConsoleEnabled
+	m["vm_configuration.secure_boot"] = vm.SecureBoot
+	m["vm_configuration.tpm_enabled"] = vm.TPMEnabled
+	m["vm_configuration.vm_unique_id"] = vm.VMUniqueID
+	m["secure_boot.enabled"] = vm.SecureBoot
+	m["user_data"] = strings.ToLower(userData)
+	m["runtime_data_hash"] = hashName(h)
+	delete(m, verify.ClaimUnsafe)
+	verify.PutUnsafeClaim(m, unsafe)
 }

@@ -36,18 +36,7 @@ func BenchmarkVerifyTDX(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hcl, err := azure.ParseHCLReport(ev.HCLReport)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rd, err := azure.ParseRuntimeData(hcl.RuntimeData)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ak, err := rd.AK()
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, ak := hclAK(b, ev.HCLReport)
 	attKey, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append([]byte{4}, q.AttestationKey[:]...))
 	if err != nil {
 		b.Fatal(err)

@@ -2,7 +2,6 @@ package azure
 
 import (
 	"crypto"
-	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/tdx"
@@ -90,22 +89,6 @@ func (c *TDXClaims) Map() map[string]any {
 	// vTPM's PCR 8 carries; tdx's check of it was not asked for.
 	delete(m, "init_data")
 	m["init_data_checked"] = c.TPM.InitDataChecked
-	for k, v := range c.TPM.Map() {
-		if strings.HasPrefix(k, "eventlog.") {
-			continue // the evidence carries no event log
-		}
-		m[k] = v
-	}
-	m["az_version"] = c.Version
-	m["hcl_report_session_bound"] = c.SessionBound
-	m["vm_configuration.console_enabled"] = c.VM.ConsoleEnabled
-	m["vm_configuration.secure_boot"] = c.VM.SecureBoot
-	m["vm_configuration.tpm_enabled"] = c.VM.TPMEnabled
-	m["vm_configuration.vm_unique_id"] = c.VM.VMUniqueID
-	m["secure_boot.enabled"] = c.VM.SecureBoot
-	m["user_data"] = strings.ToLower(c.UserData)
-	m["runtime_data_hash"] = hashName(c.RuntimeDataHash)
-	delete(m, verify.ClaimUnsafe)
-	verify.PutUnsafeClaim(m, c.UnsafeSwitches())
+	putVTPMClaims(m, c.TPM, c.Version, c.SessionBound, c.VM, c.UserData, c.RuntimeDataHash, c.UnsafeSwitches())
 	return m
 }

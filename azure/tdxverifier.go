@@ -2,7 +2,6 @@ package azure
 
 import (
 	"context"
-	"crypto/subtle"
 
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tpm"
@@ -57,7 +56,7 @@ func NewTDXVerifier(opts ...TDXOption) (*TDXVerifier, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "azure: no TDX verifier: use WithTDX (the TD quote needs Intel's collateral)")
 	}
 	if v.tpm == nil {
-		if v.tpm, err = tpm.NewVerifier(tpm.WithBoundAKsOnly()); err != nil {
+		if v.tpm, err = defaultVTPM(); err != nil {
 			return nil, err
 		}
 	}
@@ -95,15 +94,9 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence is nil")
 	}
-	if ev.Version != 1 && ev.Version != 2 {
-		return nil, verify.Errorf(verify.ErrUnsupported, "az-tdx-vtpm evidence: version %d, expected 1 or 2", ev.Version)
-	}
-	hcl, err := ParseHCLReport(ev.HCLReport)
+	hcl, err := hclReportOf(ev.Version, ev.HCLReport, "az-tdx-vtpm", reportTypeTDX, "TDX")
 	if err != nil {
 		return nil, err
-	}
-	if hcl.ReportType != reportTypeTDX {
-		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d in az-tdx-vtpm evidence, expected 4 (TDX)", hcl.ReportType)
 	}
 	tdr, err := parseTDReport(hcl.HWReport)
 	if err != nil {
@@ -111,13 +104,9 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	}
 	// The runtime data must be what the TDREPORT's REPORTDATA covers: its
 	// digest, zero padded.
-	h := hcl.Hash.New()
-	h.Write(hcl.RuntimeData)
-	want := make([]byte, 64)
-	copy(want, h.Sum(nil))
-	if subtle.ConstantTimeCompare(want, tdr.reportData()) != 1 {
-		return nil, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the TDREPORT's REPORTDATA %x",
-			hcl.Hash, want, tdr.reportData())
+	want, err := bindRuntimeData(hcl, tdr.reportData(), "TDREPORT's REPORTDATA")
+	if err != nil {
+		return nil, err
 	}
 	// The TD quote must be the quote of this very TDREPORT: compared before
 	// the quote is verified so that a quote of another report is a binding

@@ -2,7 +2,6 @@ package azure
 
 import (
 	"context"
-	"crypto/subtle"
 
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/tpm"
@@ -62,8 +61,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		}
 	}
 	if v.tpm == nil {
-		// The AK is bound per call by the HCL report.
-		if v.tpm, err = tpm.NewVerifier(tpm.WithBoundAKsOnly()); err != nil {
+		if v.tpm, err = defaultVTPM(); err != nil {
 			return nil, err
 		}
 	}
@@ -97,15 +95,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "az-snp-vtpm evidence is nil")
 	}
-	if ev.Version != 1 && ev.Version != 2 {
-		return nil, verify.Errorf(verify.ErrUnsupported, "az-snp-vtpm evidence: version %d, expected 1 or 2", ev.Version)
-	}
-	hcl, err := ParseHCLReport(ev.HCLReport)
+	hcl, err := hclReportOf(ev.Version, ev.HCLReport, "az-snp-vtpm", reportTypeSNP, "SEV-SNP")
 	if err != nil {
 		return nil, err
-	}
-	if hcl.ReportType != reportTypeSNP {
-		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d in az-snp-vtpm evidence, expected 2 (SEV-SNP)", hcl.ReportType)
 	}
 	// The runtime data must be what the hardware report's REPORT_DATA
 	// covers: its digest, zero-padded (badinputs SNP-31).
@@ -113,13 +105,9 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err != nil {
 		return nil, err
 	}
-	h := hcl.Hash.New()
-	h.Write(hcl.RuntimeData)
-	want := make([]byte, len(report.ReportData))
-	copy(want, h.Sum(nil))
-	if subtle.ConstantTimeCompare(want, report.ReportData[:]) != 1 {
-		return nil, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the SEV-SNP report's REPORT_DATA %x",
-			hcl.Hash, want, report.ReportData[:])
+	want, err := bindRuntimeData(hcl, report.ReportData[:], "SEV-SNP report's REPORT_DATA")
+	if err != nil {
+		return nil, err
 	}
 	// The report is already parsed; the evidence's certificate is the VCEK.
 	sc, err := v.snp.VerifyEvidence(ctx, &snp.Evidence{Report: report, VCEK: ev.VCEK}, verify.Expectations{Now: exp.Now, ReportData: want})

@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"crypto"
+	"crypto/subtle"
 	"errors"
 
 	"github.com/trustfactory/attest/tpm"
@@ -69,3 +70,40 @@ func rsassaSHA256(sig []byte) []byte {
 	out = append(out, 0x00, 0x14, 0x00, 0x0b, byte(len(sig)>>8), byte(len(sig))) // TPM_ALG_RSASSA, TPM_ALG_SHA256
 	return append(out, sig...)
 }
+
+// hclReportOf checks the evidence version and parses its HCL report, which
+// must carry a hardware report of type want: the start shared by
+// az-snp-vtpm and az-tdx-vtpm evidence (kind names the evidence, hw the
+// hardware report, in errors).
+func hclReportOf(version int, raw []byte, kind string, want uint32, hw string) (*HCLReport, error) {
+	if version != 1 && version != 2 {
+		return nil, verify.Errorf(verify.ErrUnsupported, "%s evidence: version %d, expected 1 or 2", kind, version)
+	}
+	hcl, err := ParseHCLReport(raw)
+	if err != nil {
+		return nil, err
+	}
+	if hcl.ReportType != want {
+		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d in %s evidence, expected %d (%s)", hcl.ReportType, kind, want, hw)
+	}
+	return hcl, nil
+}
+
+// bindRuntimeData returns the report data the hardware report must carry
+// for the HCL report's runtime data (its digest, zero padded to 64 bytes),
+// and an ErrBinding unless got, the hardware report's field (field names
+// it in errors), is that.
+func bindRuntimeData(hcl *HCLReport, got []byte, field string) ([]byte, error) {
+	h := hcl.Hash.New()
+	h.Write(hcl.RuntimeData)
+	want := make([]byte, 64)
+	copy(want, h.Sum(nil))
+	if subtle.ConstantTimeCompare(want, got) != 1 {
+		return nil, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the %s %x", hcl.Hash, want, field, got)
+	}
+	return want, nil
+}
+
+// defaultVTPM is the vTPM quote verifier used when none is configured: the
+// AK is bound per call by the HCL report.
+func defaultVTPM() (*tpm.Verifier, error) { return tpm.NewVerifier(tpm.WithBoundAKsOnly()) }

@@ -95,16 +95,8 @@ func (c *Claims) Map() map[string]any {
 		"report_data":              hx(b.ReportData[:]),
 		"init_data":                hx(b.ConfigID[:]),
 		"init_data_checked":        c.InitDataChecked,
-		"qe.mrsigner":              hx(q.QEReport.MRSigner[:]),
-		"qe.isvprodid":             int(q.QEReport.ISVProdID),
-		"qe.isvsvn":                int(q.QEReport.ISVSVN),
-		"pck.fmspc":                hx(c.PCK.FMSPC[:]),
-		"pck.pce_id":               hx(c.PCK.PCEID[:]),
-		"pck.pcesvn":               int(c.PCK.PCESVN),
-		"pck.cpusvn":               hx(c.PCK.CPUSVN[:]),
-		"pck.ca":                   c.PCKCA,
-		"sgx_type":                 [...]string{"Standard", "Scalable", "Scalable with Integrity"}[min(max(c.PCK.SGXType, 0), 2)],
 	}
+	pck.PutPlatformClaims(m, q.QEReport.MRSigner[:], q.QEReport.ISVProdID, q.QEReport.ISVSVN, (*pck.Extensions)(&c.PCK), c.PCKCA)
 	if t := c.TCB; t != nil {
 		m["tcb_status"] = string(t.Status)
 		m["tcb_date"] = pck.RFC3339(t.Date)

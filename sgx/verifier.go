@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/verify"
@@ -53,9 +52,7 @@ type config struct {
 	logger         *slog.Logger
 	cacheSize      int
 	skipCollateral bool
-	skipCRLs       bool
-	staleGrace     time.Duration
-	minEvalNumber  int
+	checks         pck.CollateralChecks // Flavor set by NewVerifier
 }
 
 // WithCollateral sets the collateral source (required unless
@@ -73,16 +70,9 @@ func WithCollateral(src CollateralSource) Option {
 // WithTrustedRoots replaces the embedded Intel SGX Root CA.
 func WithTrustedRoots(roots ...*x509.Certificate) Option {
 	return func(c *config) error {
-		if len(roots) == 0 {
-			return verify.Errorf(verify.ErrConfig, "sgx: WithTrustedRoots: no roots")
-		}
-		for i, r := range roots {
-			if r == nil || !r.IsCA {
-				return verify.Errorf(verify.ErrConfig, "sgx: WithTrustedRoots: root %d is nil or not a CA", i)
-			}
-		}
-		c.roots = append([]*x509.Certificate(nil), roots...)
-		return nil
+		var err error
+		c.roots, err = pck.TrustedRoots("sgx: WithTrustedRoots", roots)
+		return err
 	}
 }
 
@@ -117,7 +107,7 @@ func WithMinTCBEvaluationDataNumber(n int) Option {
 		if n < 0 {
 			return verify.Errorf(verify.ErrConfig, "sgx: WithMinTCBEvaluationDataNumber: %d is negative", n)
 		}
-		c.minEvalNumber = n
+		c.checks.MinEvalNumber = n
 		return nil
 	}
 }
@@ -140,7 +130,7 @@ func WithoutCollateralUnsafe() Option {
 // WithoutCRLsUnsafe appraises TCB info and QE identity but skips both CRLs.
 // Recorded in the claims.
 func WithoutCRLsUnsafe() Option {
-	return func(c *config) error { c.skipCRLs = true; return nil }
+	return func(c *config) error { c.checks.SkipCRLs = true; return nil }
 }
 
 // WithExpiredCollateralUnsafe accepts collateral (TCB info, QE identity,
@@ -151,7 +141,7 @@ func WithExpiredCollateralUnsafe(grace time.Duration) Option {
 		if grace <= 0 {
 			return verify.Errorf(verify.ErrConfig, "sgx: WithExpiredCollateralUnsafe: grace %s must be positive", grace)
 		}
-		c.staleGrace = grace
+		c.checks.StaleGrace = grace
 		return nil
 	}
 }
@@ -159,31 +149,13 @@ func WithExpiredCollateralUnsafe(grace time.Duration) Option {
 // contradictions refuses option sets that configure a check another option
 // turns off.
 func (c *config) contradictions() error {
-	if !c.skipCollateral {
-		if c.source == nil {
-			return verify.Errorf(verify.ErrConfig, "sgx: no collateral source: use WithCollateral (or WithoutCollateralUnsafe)")
-		}
-		return nil
-	}
-	switch {
-	case c.source != nil:
-		return verify.Errorf(verify.ErrConfig, "sgx: WithCollateral and WithoutCollateralUnsafe contradict each other: give one")
-	case c.skipCRLs:
-		return verify.Errorf(verify.ErrConfig, "sgx: WithoutCRLsUnsafe configures a collateral appraisal that WithoutCollateralUnsafe turns off: give one")
-	case c.staleGrace > 0:
-		return verify.Errorf(verify.ErrConfig, "sgx: WithExpiredCollateralUnsafe configures a collateral appraisal that WithoutCollateralUnsafe turns off: give one")
-	case c.minEvalNumber > 0:
-		return verify.Errorf(verify.ErrConfig, "sgx: WithMinTCBEvaluationDataNumber(%d) demands collateral that WithoutCollateralUnsafe skips", c.minEvalNumber)
-	}
-	return nil
+	return pck.Contradictions("sgx", c.source != nil, c.skipCollateral, c.checks)
 }
 
 // Verifier verifies SGX quotes. It is immutable and safe for concurrent use.
 type Verifier struct {
-	cfg        config
-	trust      *pck.Trust
-	platforms  *lru.Cache[[32]byte, *pck.Platform]
-	collateral *lru.Cache[[32]byte, *pck.Verified]
+	cfg  config
+	dcap *pck.Verifier
 }
 
 // NewVerifier returns a verifier configured by opts.
@@ -203,12 +175,8 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if len(cfg.roots) == 0 {
 		cfg.roots = []*x509.Certificate{pck.IntelSGXRootCA()}
 	}
-	return &Verifier{
-		cfg:        cfg,
-		trust:      pck.NewTrust(cfg.roots),
-		platforms:  lru.New[[32]byte, *pck.Platform](cfg.cacheSize),
-		collateral: lru.New[[32]byte, *pck.Verified](cfg.cacheSize),
-	}, nil
+	cfg.checks.Flavor = pck.FlavorSGX
+	return &Verifier{cfg: cfg, dcap: pck.NewVerifier(cfg.roots, cfg.cacheSize)}, nil
 }
 
 // Format returns verify.FormatSGX.
@@ -271,27 +239,13 @@ func decodeEvidence(evidence []byte) ([]byte, error) {
 }
 
 func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, error) {
-	h := sha256.New()
-	h.Write(q.AttestationKey[:])
-	h.Write(q.CertData)
-	var key [32]byte
-	h.Sum(key[:0])
-	if p, ok := v.platforms.Get(key, now); ok {
-		if now.Before(p.NotBefore) {
-			return nil, verify.Errorf(verify.ErrChain, "PCK chain not valid before %s (now %s): %w", pck.RFC3339(p.NotBefore), pck.RFC3339(now), verify.ErrExpired)
-		}
-		return p, nil
-	}
-	qe := pck.EnclaveReport(q.QEReport)
-	p, err := v.trust.VerifyPlatform(&pck.QE{
-		Report: &qe, ReportSignature: q.QEReportSignature[:], AttestationKey: q.AttestationKey[:],
-		AuthData: q.QEAuthData, PCKChainPEM: q.PCKChainPEM,
-	}, now)
-	if err != nil {
-		return nil, err
-	}
-	v.platforms.Add(key, p, p.NotAfter)
-	return p, nil
+	return v.dcap.Platform(q.AttestationKey[:], q.CertData, now, func() (*pck.QE, error) {
+		qe := pck.EnclaveReport(q.QEReport)
+		return &pck.QE{
+			Report: &qe, ReportSignature: q.QEReportSignature[:], AttestationKey: q.AttestationKey[:],
+			AuthData: q.QEAuthData, PCKChainPEM: q.PCKChainPEM,
+		}, nil
+	})
 }
 
 func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now time.Time) (*pck.Verified, bool, error) {
@@ -302,28 +256,14 @@ func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now 
 	if c == nil {
 		return nil, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for SGX fmspc %s", pck.UpperHex(p.Ext.FMSPC[:]))
 	}
-	key := c.Digest()
-	vc, ok := v.collateral.Get(key, now)
-	if !ok {
-		items := &pck.Items{
+	items := func() *pck.Items {
+		return &pck.Items{
 			TCBInfo: c.TCBInfo, TCBInfoIssuerChain: c.TCBInfoIssuerChain,
 			QEIdentity: c.QEIdentity, QEIdentityIssuerChain: c.QEIdentityIssuerChain,
 			PCKCRL: c.PCKCRL, PCKCRLIssuerChain: c.PCKCRLIssuerChain, RootCACRL: c.RootCACRL,
 		}
-		if vc, err = v.trust.VerifyCollateral(items, pck.FlavorSGX, now, v.cfg.skipCRLs); err != nil {
-			return nil, false, pck.AsCollateral(err)
-		}
-		v.collateral.Add(key, vc, vc.NotAfter.Add(v.cfg.staleGrace))
 	}
-	stale, err := vc.CheckValidityGrace(now, v.cfg.staleGrace)
-	if err != nil {
-		return nil, false, pck.AsCollateral(err)
-	}
-	if n := v.cfg.minEvalNumber; n > 0 && (vc.TCB.TCBEvaluationDataNumber < n || vc.QE.TCBEvaluationDataNumber < n) {
-		return nil, false, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
-			n, vc.TCB.TCBEvaluationDataNumber, vc.QE.TCBEvaluationDataNumber)
-	}
-	return vc, stale, nil
+	return v.dcap.Collateral(c.Digest(), items, v.cfg.checks, now)
 }
 
 // Verify verifies an SGX quote v3 (raw, or Trustee's JSON {"quote": base64}):
@@ -382,7 +322,7 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 			cl.TCB.Expired = true
 			cl.Unsafe = append(cl.Unsafe, UnsafeExpiredCollateral)
 		}
-		if v.cfg.skipCRLs {
+		if v.cfg.checks.SkipCRLs {
 			cl.Unsafe = append(cl.Unsafe, UnsafeWithoutCRLs)
 		}
 	}

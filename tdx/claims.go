@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -68,13 +68,6 @@ func le16(v uint16) string { return hx(binary.LittleEndian.AppendUint16(nil, v))
 
 func le32(v uint32) string { return hx(binary.LittleEndian.AppendUint32(nil, v)) }
 
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // Map returns the flat claims using Trustee's names: "quote.header.*",
 // "quote.body.*" (lowercase hex of the raw bytes), "td_attributes.*",
 // "report_data", "init_data", "tcb_status", "tcb_date", "advisory_ids", and
@@ -107,17 +100,9 @@ func (c *Claims) Map() map[string]any {
 		"report_data":                hx(b.ReportData[:]),
 		"init_data":                  hx(b.MRConfigID[:]),
 		"init_data_checked":          c.InitDataChecked,
-		"qe.mrsigner":                hx(q.QEReport.MRSigner[:]),
-		"qe.isvprodid":               int(q.QEReport.ISVProdID),
-		"qe.isvsvn":                  int(q.QEReport.ISVSVN),
-		"pck.fmspc":                  hx(c.PCK.FMSPC[:]),
-		"pck.pce_id":                 hx(c.PCK.PCEID[:]),
-		"pck.pcesvn":                 int(c.PCK.PCESVN),
-		"pck.cpusvn":                 hx(c.PCK.CPUSVN[:]),
-		"pck.ca":                     c.PCKCA,
 		"quote.trailing_bytes":       c.Quote.TrailingBytes,
-		"sgx_type":                   [...]string{"Standard", "Scalable", "Scalable with Integrity"}[min(max(c.PCK.SGXType, 0), 2)],
 	}
+	pck.PutPlatformClaims(m, q.QEReport.MRSigner[:], q.QEReport.ISVProdID, q.QEReport.ISVSVN, (*pck.Extensions)(&c.PCK), c.PCKCA)
 	if c.PCK.PlatformInstanceID != nil {
 		m["pck.platform_instance_id"] = hx(c.PCK.PlatformInstanceID)
 		// Trustee prints this value byte-reversed; keep its name and form.
@@ -150,20 +135,20 @@ func (c *Claims) Map() map[string]any {
 
 	if t := c.TCB; t != nil {
 		m["tcb_status"] = string(t.Status)
-		m["tcb_date"] = rfc3339(t.Date)
+		m["tcb_date"] = pck.RFC3339(t.Date)
 		m["advisory_ids"] = append([]string{}, t.AdvisoryIDs...)
 		m["tcb_status_platform"] = string(t.PlatformStatus)
 		m["qe_tcb_status"] = string(t.QEStatus)
-		m["qe_tcb_date"] = rfc3339(t.QEDate)
+		m["qe_tcb_date"] = pck.RFC3339(t.QEDate)
 		if t.ModuleID != "" {
 			m["tdx_module.id"] = t.ModuleID
 			m["tdx_module.tcb_status"] = string(t.ModuleStatus)
-			m["tdx_module.tcb_date"] = rfc3339(t.ModuleDate)
+			m["tdx_module.tcb_date"] = pck.RFC3339(t.ModuleDate)
 		}
 		m["tcb_eval_num"] = t.EvaluationDataNumber
-		m["earliest_issue_date"] = rfc3339(t.IssueDate)
-		m["latest_issue_date"] = rfc3339(t.LatestIssueDate)
-		m["earliest_expiration_date"] = rfc3339(t.Expiry)
+		m["earliest_issue_date"] = pck.RFC3339(t.IssueDate)
+		m["latest_issue_date"] = pck.RFC3339(t.LatestIssueDate)
+		m["earliest_expiration_date"] = pck.RFC3339(t.Expiry)
 		m["collateral_expiration_status"] = "0"
 		if t.Expired {
 			m["collateral_expiration_status"] = "1"

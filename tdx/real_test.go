@@ -181,7 +181,7 @@ func TestRealSPRCollateralNamesTCBMismatch(t *testing.T) {
 		t.Fatalf("the QE identity and module checks must pass: %v", err)
 	}
 	// The same collateral, checked step by step, is sound.
-	vc, err := v.trust.VerifyCollateral(sprCollateral(t).items(), pck.FlavorTDX, sprTime, false)
+	vc, err := v.dcap.Trust.VerifyCollateral(sprCollateral(t).items(), pck.FlavorTDX, sprTime, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/internal/jsonbound"
-	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
@@ -66,11 +65,9 @@ type config struct {
 	logger         *slog.Logger
 	cacheSize      int
 	skipCollateral bool
-	skipCRLs       bool
 	unloggedRTMR3  bool
 	strictLog      bool
-	staleGrace     time.Duration
-	minEvalNumber  int
+	checks         pck.CollateralChecks // Flavor set by NewVerifier
 }
 
 // WithCollateral sets the collateral source (required unless
@@ -88,16 +85,9 @@ func WithCollateral(src CollateralSource) Option {
 // WithTrustedRoots replaces the embedded Intel SGX Root CA.
 func WithTrustedRoots(roots ...*x509.Certificate) Option {
 	return func(c *config) error {
-		if len(roots) == 0 {
-			return verify.Errorf(verify.ErrConfig, "WithTrustedRoots: no roots")
-		}
-		for i, r := range roots {
-			if r == nil || !r.IsCA {
-				return verify.Errorf(verify.ErrConfig, "WithTrustedRoots: root %d is nil or not a CA", i)
-			}
-		}
-		c.roots = append([]*x509.Certificate(nil), roots...)
-		return nil
+		var err error
+		c.roots, err = pck.TrustedRoots("WithTrustedRoots", roots)
+		return err
 	}
 }
 
@@ -132,7 +122,7 @@ func WithMinTCBEvaluationDataNumber(n int) Option {
 		if n < 0 {
 			return verify.Errorf(verify.ErrConfig, "WithMinTCBEvaluationDataNumber: %d is negative", n)
 		}
-		c.minEvalNumber = n
+		c.checks.MinEvalNumber = n
 		return nil
 	}
 }
@@ -155,7 +145,7 @@ func WithoutCollateralUnsafe() Option {
 // WithoutCRLsUnsafe appraises TCB info and QE identity but skips both CRLs
 // (for collateral sets that lack them). Recorded in the claims.
 func WithoutCRLsUnsafe() Option {
-	return func(c *config) error { c.skipCRLs = true; return nil }
+	return func(c *config) error { c.checks.SkipCRLs = true; return nil }
 }
 
 // WithUnloggedRTMR3Unsafe accepts an RTMR3 extended without event-log
@@ -184,7 +174,7 @@ func WithExpiredCollateralUnsafe(grace time.Duration) Option {
 		if grace <= 0 {
 			return verify.Errorf(verify.ErrConfig, "WithExpiredCollateralUnsafe: grace %s must be positive", grace)
 		}
-		c.staleGrace = grace
+		c.checks.StaleGrace = grace
 		return nil
 	}
 }
@@ -193,31 +183,13 @@ func WithExpiredCollateralUnsafe(grace time.Duration) Option {
 // a switch that turns a check off beside an option that configures it would
 // leave the caller believing the check runs.
 func (c *config) contradictions() error {
-	if !c.skipCollateral {
-		if c.source == nil {
-			return verify.Errorf(verify.ErrConfig, "tdx: no collateral source: use WithCollateral (or WithoutCollateralUnsafe)")
-		}
-		return nil
-	}
-	switch {
-	case c.source != nil:
-		return verify.Errorf(verify.ErrConfig, "tdx: WithCollateral and WithoutCollateralUnsafe contradict each other: give one")
-	case c.skipCRLs:
-		return verify.Errorf(verify.ErrConfig, "tdx: WithoutCRLsUnsafe configures a collateral appraisal that WithoutCollateralUnsafe turns off: give one")
-	case c.staleGrace > 0:
-		return verify.Errorf(verify.ErrConfig, "tdx: WithExpiredCollateralUnsafe configures a collateral appraisal that WithoutCollateralUnsafe turns off: give one")
-	case c.minEvalNumber > 0:
-		return verify.Errorf(verify.ErrConfig, "tdx: WithMinTCBEvaluationDataNumber(%d) demands collateral that WithoutCollateralUnsafe skips", c.minEvalNumber)
-	}
-	return nil
+	return pck.Contradictions("tdx", c.source != nil, c.skipCollateral, c.checks)
 }
 
 // Verifier verifies TDX quotes. It is immutable and safe for concurrent use.
 type Verifier struct {
-	cfg        config
-	trust      *pck.Trust
-	platforms  *lru.Cache[[32]byte, *pck.Platform]
-	collateral *lru.Cache[[32]byte, *pck.Verified]
+	cfg  config
+	dcap *pck.Verifier
 }
 
 // NewVerifier returns a verifier configured by opts.
@@ -237,12 +209,8 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if len(cfg.roots) == 0 {
 		cfg.roots = []*x509.Certificate{IntelSGXRootCA()}
 	}
-	return &Verifier{
-		cfg:        cfg,
-		trust:      pck.NewTrust(cfg.roots),
-		platforms:  lru.New[[32]byte, *pck.Platform](cfg.cacheSize),
-		collateral: lru.New[[32]byte, *pck.Verified](cfg.cacheSize),
-	}, nil
+	cfg.checks.Flavor = pck.FlavorTDX
+	return &Verifier{cfg: cfg, dcap: pck.NewVerifier(cfg.roots, cfg.cacheSize)}, nil
 }
 
 // Format returns verify.FormatTDX.
@@ -356,34 +324,16 @@ func b64(s, field string) ([]byte, error) {
 }
 
 func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, error) {
-	h := sha256.New()
-	h.Write(q.AttestationKey[:])
-	h.Write(q.CertData)
-	var key [32]byte
-	h.Sum(key[:0])
-	if p, ok := v.platforms.Get(key, now); ok {
-		if now.Before(p.NotBefore) {
-			return nil, verify.Errorf(verify.ErrChain, "PCK chain not valid before %s (now %s): %w", p.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), verify.ErrExpired)
+	return v.dcap.Platform(q.AttestationKey[:], q.CertData, now, func() (*pck.QE, error) {
+		qe, err := pck.ParseEnclaveReport(q.QEReport.Raw[:])
+		if err != nil {
+			return nil, err
 		}
-		return p, nil
-	}
-	p, err := v.verifyPlatform(q, now)
-	if err != nil {
-		return nil, err
-	}
-	v.platforms.Add(key, p, p.NotAfter)
-	return p, nil
-}
-
-func (v *Verifier) verifyPlatform(q *Quote, now time.Time) (*pck.Platform, error) {
-	qe, err := pck.ParseEnclaveReport(q.QEReport.Raw[:])
-	if err != nil {
-		return nil, err
-	}
-	return v.trust.VerifyPlatform(&pck.QE{
-		Report: &qe, ReportSignature: q.QEReportSignature[:], AttestationKey: q.AttestationKey[:],
-		AuthData: q.QEAuthData, PCKChainPEM: q.PCKChainPEM,
-	}, now)
+		return &pck.QE{
+			Report: &qe, ReportSignature: q.QEReportSignature[:], AttestationKey: q.AttestationKey[:],
+			AuthData: q.QEAuthData, PCKChainPEM: q.PCKChainPEM,
+		}, nil
+	})
 }
 
 func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now time.Time) (*pck.Verified, bool, error) {
@@ -394,23 +344,7 @@ func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now 
 	if c == nil {
 		return nil, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", pck.UpperHex(p.Ext.FMSPC[:]))
 	}
-	key := c.Digest()
-	vc, ok := v.collateral.Get(key, now)
-	if !ok {
-		if vc, err = v.trust.VerifyCollateral(c.items(), pck.FlavorTDX, now, v.cfg.skipCRLs); err != nil {
-			return nil, false, pck.AsCollateral(err)
-		}
-		v.collateral.Add(key, vc, vc.NotAfter.Add(v.cfg.staleGrace))
-	}
-	stale, err := vc.CheckValidityGrace(now, v.cfg.staleGrace)
-	if err != nil {
-		return nil, false, pck.AsCollateral(err)
-	}
-	if n := v.cfg.minEvalNumber; n > 0 && (vc.TCB.TCBEvaluationDataNumber < n || vc.QE.TCBEvaluationDataNumber < n) {
-		return nil, false, verify.Errorf(verify.ErrCollateral, "tcbEvaluationDataNumber: expected at least %d, TCB info has %d and QE identity %d",
-			n, vc.TCB.TCBEvaluationDataNumber, vc.QE.TCBEvaluationDataNumber)
-	}
-	return vc, stale, nil
+	return v.dcap.Collateral(c.Digest(), c.items, v.cfg.checks, now)
 }
 
 // Verify verifies a TDX quote (raw, or Trustee's JSON with an optional CC
@@ -479,7 +413,7 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 			cl.TCB.Expired = true
 			cl.Unsafe = append(cl.Unsafe, UnsafeExpiredCollateral)
 		}
-		if v.cfg.skipCRLs {
+		if v.cfg.checks.SkipCRLs {
 			cl.Unsafe = append(cl.Unsafe, UnsafeWithoutCRLs)
 		}
 	}

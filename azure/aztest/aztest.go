@@ -76,20 +76,10 @@ func (vm *VM) Evidence(s Spec) ([]byte, error) {
 	if s.Version == 0 {
 		s.Version = 2
 	}
-	pub, ok := vm.AK.Public().(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("aztest: the AK is not RSA")
-	}
-	userData := s.UserData
-	if userData == nil {
-		userData = make([]byte, 64)
-		copy(userData, s.ReportData)
-	}
-	rd, err := runtimeData(pub, vm.Config, userData)
+	rd, digest, err := vmRuntimeData(vm.AK, vm.Config, s.UserData, s.ReportData)
 	if err != nil {
 		return nil, err
 	}
-	digest := sha256.Sum256(rd)
 	r := s.Report
 	r.ReportData = [64]byte{}
 	copy(r.ReportData[:], digest[:])
@@ -134,6 +124,26 @@ func hclReport(version, reportType uint32, report, rd []byte) []byte {
 	le.PutUint32(rt[16:], uint32(len(rd)))
 	copy(rt[20:], rd)
 	return b
+}
+
+// vmRuntimeData is the runtime data JSON of a VM with AK ak and
+// configuration cfg, and its SHA-256 digest (what the hardware report's
+// report data holds). userData defaults to reportData zero padded to 64
+// bytes, as the Trustee attester asks for it.
+func vmRuntimeData(ak *tpmtest.AK, cfg azure.VMConfiguration, userData, reportData []byte) ([]byte, [32]byte, error) {
+	pub, ok := ak.Public().(*rsa.PublicKey)
+	if !ok {
+		return nil, [32]byte{}, fmt.Errorf("aztest: the AK is not RSA")
+	}
+	if userData == nil {
+		userData = make([]byte, 64)
+		copy(userData, reportData)
+	}
+	rd, err := runtimeData(pub, cfg, userData)
+	if err != nil {
+		return nil, [32]byte{}, err
+	}
+	return rd, sha256.Sum256(rd), nil
 }
 
 // runtimeData is the runtime data JSON of a VM with AK pub, configuration

@@ -2,7 +2,6 @@ package aztest
 
 import (
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -67,20 +66,10 @@ func (vm *TDXVM) Evidence(s TDXSpec) ([]byte, error) {
 	if s.Version == 0 {
 		s.Version = 2
 	}
-	pub, ok := vm.AK.Public().(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("aztest: the AK is not RSA")
-	}
-	userData := s.UserData
-	if userData == nil {
-		userData = make([]byte, 64)
-		copy(userData, s.ReportData)
-	}
-	rd, err := runtimeData(pub, vm.Config, userData)
+	rd, digest, err := vmRuntimeData(vm.AK, vm.Config, s.UserData, s.ReportData)
 	if err != nil {
 		return nil, err
 	}
-	digest := sha256.Sum256(rd)
 	qs := vm.PKI.DefaultQuote(digest[:])
 	if s.TD != nil {
 		s.TD(&qs.Body)

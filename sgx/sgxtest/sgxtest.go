@@ -9,11 +9,10 @@ package sgxtest
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"time"
 
+	"github.com/trustfactory/attest/internal/pck/pcktest"
 	"github.com/trustfactory/attest/sgx"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/tdx/tdxtest"
@@ -105,26 +104,6 @@ func EncodeEnclaveReport(e *sgx.EnclaveReport) []byte {
 func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
 func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 
-func rawSign(k *ecdsa.PrivateKey, msg []byte) []byte {
-	d := sha256.Sum256(msg)
-	r, s, err := ecdsa.Sign(rand.Reader, k, d[:])
-	if err != nil {
-		panic(err)
-	}
-	out := make([]byte, 64)
-	r.FillBytes(out[:32])
-	s.FillBytes(out[32:])
-	return out
-}
-
-func rawPub(k *ecdsa.PublicKey) []byte {
-	b, err := k.Bytes()
-	if err != nil {
-		panic(err)
-	}
-	return b[1:]
-}
-
 // Quote mints and signs an SGX quote v3 from s: the QE report binds the
 // attestation key, the PCK signs the QE report, the attestation key signs
 // header and body.
@@ -144,14 +123,12 @@ func (p *PKI) Quote(s QuoteSpec) []byte {
 	signed.Write(h.UserData[:])
 	signed.Write(EncodeEnclaveReport(&s.Body))
 
-	akPub := rawPub(&ak.PublicKey)
+	akPub := pcktest.RawPub(&ak.PublicKey)
 	qe := s.QE
 	if s.QEReportData != nil {
 		qe.ReportData = *s.QEReportData
 	} else {
-		d := sha256.Sum256(append(append([]byte(nil), akPub...), s.AuthData...))
-		qe.ReportData = [64]byte{}
-		copy(qe.ReportData[:], d[:])
+		qe.ReportData = pcktest.QEReportData(akPub, s.AuthData)
 	}
 	rep := EncodeEnclaveReport(&qe)
 	pck := p.PCK
@@ -160,7 +137,7 @@ func (p *PKI) Quote(s QuoteSpec) []byte {
 	}
 	qeSig := s.QEReportSignature
 	if qeSig == nil {
-		qeSig = rawSign(pck.Private, rep)
+		qeSig = pcktest.RawSign(pck.Private, rep)
 	}
 	chain := s.PCKChainPEM
 	if chain == nil {
@@ -171,7 +148,7 @@ func (p *PKI) Quote(s QuoteSpec) []byte {
 		certType = 5
 	}
 	var sig bytes.Buffer
-	sig.Write(rawSign(ak, signed.Bytes()))
+	sig.Write(pcktest.RawSign(ak, signed.Bytes()))
 	sig.Write(akPub)
 	sig.Write(rep)
 	sig.Write(qeSig)

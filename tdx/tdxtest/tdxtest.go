@@ -11,7 +11,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -24,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trustfactory/attest/internal/pck/pcktest"
 	"github.com/trustfactory/attest/tdx"
 )
 
@@ -297,26 +297,6 @@ func EncodeEnclaveReport(e *tdx.EnclaveReport) []byte {
 	return r
 }
 
-func rawSign(k *ecdsa.PrivateKey, msg []byte) []byte {
-	d := sha256.Sum256(msg)
-	r, s, err := ecdsa.Sign(rand.Reader, k, d[:])
-	if err != nil {
-		panic(err)
-	}
-	out := make([]byte, 64)
-	r.FillBytes(out[:32])
-	s.FillBytes(out[32:])
-	return out
-}
-
-func rawPub(k *ecdsa.PublicKey) []byte {
-	b, err := k.Bytes()
-	if err != nil {
-		panic(err)
-	}
-	return b[1:]
-}
-
 // Quote mints and signs a quote from s.
 func (p *PKI) Quote(s QuoteSpec) []byte {
 	ak := p.AttestationKey
@@ -342,17 +322,15 @@ func (p *PKI) Quote(s QuoteSpec) []byte {
 	}
 	signed.Write(body)
 
-	akPub := rawPub(&p.AttestationKey.PublicKey)
+	akPub := pcktest.RawPub(&p.AttestationKey.PublicKey)
 	if s.AttestationKey != nil {
-		akPub = rawPub(&s.AttestationKey.PublicKey)
+		akPub = pcktest.RawPub(&s.AttestationKey.PublicKey)
 	}
 	qe := s.QE
 	if s.QEReportData != nil {
 		qe.ReportData = *s.QEReportData
 	} else {
-		d := sha256.Sum256(append(append([]byte(nil), akPub...), s.AuthData...))
-		qe.ReportData = [64]byte{}
-		copy(qe.ReportData[:], d[:])
+		qe.ReportData = pcktest.QEReportData(akPub, s.AuthData)
 	}
 	rep := EncodeEnclaveReport(&qe)
 	pck := p.PCK
@@ -361,7 +339,7 @@ func (p *PKI) Quote(s QuoteSpec) []byte {
 	}
 	qeSig := s.QEReportSignature
 	if qeSig == nil {
-		qeSig = rawSign(pck.Private, rep)
+		qeSig = pcktest.RawSign(pck.Private, rep)
 	}
 	chain := s.PCKChainPEM
 	if chain == nil {
@@ -384,7 +362,7 @@ func (p *PKI) Quote(s QuoteSpec) []byte {
 		outer = 6
 	}
 	var sig bytes.Buffer
-	sig.Write(rawSign(ak, signed.Bytes()))
+	sig.Write(pcktest.RawSign(ak, signed.Bytes()))
 	sig.Write(akPub)
 	sig.Write(u16(outer))
 	sig.Write(u32(uint32(cert.Len())))
@@ -545,7 +523,7 @@ func qeIdentity(issue, next time.Time) QEIdentity {
 
 // SignJSON returns {"<key>":<body>,"signature":"<hex>"} signed by signer.
 func SignJSON(key string, body []byte, signer *ecdsa.PrivateKey) []byte {
-	return []byte(`{"` + key + `":` + string(body) + `,"signature":"` + hex.EncodeToString(rawSign(signer, body)) + `"}`)
+	return []byte(`{"` + key + `":` + string(body) + `,"signature":"` + hex.EncodeToString(pcktest.RawSign(signer, body)) + `"}`)
 }
 
 func mustJSON(v any) []byte {
