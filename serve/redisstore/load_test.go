@@ -223,20 +223,22 @@ func TestLoad(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	wg.Wait()
-	for _, n := range nodes {
-		n.cancel()
-	}
-	require.NoError(t, <-nodes[0].done)
 
 	// The last acknowledged upload is in force on the live replica (after
 	// a restart the store may hold none: then nothing newer replaced it).
+	// Checked while the replica still runs: stopped, it would follow no
+	// notification that was still on its way.
 	if lastAcked != nil {
 		want := sha256.Sum256(lastAcked)
 		require.Eventually(t, func() bool {
 			d, err := redisstoreDocument(t, r)
 			return err == nil && sha256.Sum256(d.Body) == want && nodes[0].srv.ReferenceValuesVersion() == d.Version
-		}, 10*time.Second, 20*time.Millisecond)
+		}, 30*time.Second, 20*time.Millisecond)
 	}
+	for _, n := range nodes {
+		n.cancel()
+	}
+	require.NoError(t, <-nodes[0].done)
 	twice := 0
 	for _, n := range f.nonceTokens {
 		if n > 1 {
