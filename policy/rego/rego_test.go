@@ -183,6 +183,7 @@ func TestNewRefusesBadPolicies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(context.Background(), tt.module)
 			require.ErrorIs(t, err, verify.ErrConfig)
+			t.Log(err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
