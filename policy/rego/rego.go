@@ -18,6 +18,11 @@
 // older Trustee policies read, holds the values that never expire: a value
 // with an expiry is only seen through the builtin, which checks it.
 //
+// Time is an input: time.now_ns returns the appraisal time
+// (PolicyInput.Now). Builtins that reach the network or the host (http.send,
+// net.lookup_ip_addr, opa.runtime) are not available; a policy calling them
+// does not compile.
+//
 // The policy can lower trust but never raise it past what attest vouches for:
 // a component with unsafe switches in effect is at best warning, whatever the
 // policy says.
@@ -302,7 +307,8 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 	st := &evalState{now: in.Now, looked: map[string]int{}}
 	ctx = context.WithValue(ctx, evalKey{}, st)
 
-	rs, err := p.query.Eval(ctx, opa.EvalInput(input))
+	// time.now_ns is the appraisal time, never the host clock.
+	rs, err := p.query.Eval(ctx, opa.EvalInput(input), opa.EvalTime(in.Now))
 	if err != nil {
 		if ctx.Err() != nil || isCancel(err) {
 			return nil, verify.Errorf(verify.ErrCanceled, "rego: policy %s: evaluation stopped: %w", p.id, err)

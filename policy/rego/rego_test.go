@@ -411,3 +411,21 @@ func TestImplementsPolicy(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ear.StatusAffirming, res.Status())
 }
+
+func TestTimeIsTheAppraisalTime(t *testing.T) {
+	const module = `package policy
+default hardware := 97
+hardware := 2 if time.now_ns() == time.parse_rfc3339_ns("2026-12-07T00:00:00Z")
+trust_claims := {"hardware": hardware}
+`
+	p, err := New(context.Background(), module)
+	require.NoError(t, err)
+	in := trusteeTDXInput(t)
+	res, err := p.Appraise(context.Background(), in)
+	require.NoError(t, err)
+	assert.Equal(t, ear.GenuineHardware, res.TrustVector[ear.Hardware])
+	in.Now = in.Now.Add(time.Second)
+	res, err = p.Appraise(context.Background(), in)
+	require.NoError(t, err)
+	assert.Equal(t, ear.UnrecognizedHardware, res.TrustVector[ear.Hardware])
+}
