@@ -12,9 +12,12 @@
 // Reference values reach the policy two ways. The builtin
 // query_reference_value(name), which Trustee's current policies call, returns
 // the values of name that have not expired at the appraisal time, as an array
-// of strings, or null when there are none (Trustee's contract: x in null is
-// undefined, so a missing value never satisfies a rule). Every lookup is
-// listed in the result's checks. The document data.reference.<name>, which
+// of strings. When there are none the lookup is undefined, where Trustee
+// returns null: both fail "x in ...", but Rego orders null below every
+// number, so "svn >= null" would hold. Every lookup is listed in the result's
+// checks, found or not; an argument that is not a string is a compile error,
+// and any failure of the builtin fails the evaluation (strict builtin
+// errors), never a silent default. The document data.reference.<name>, which
 // older Trustee policies read, holds the values that never expire: a value
 // with an expiry is only seen through the builtin, which checks it.
 //
@@ -112,7 +115,7 @@ func WithID(id string) Option {
 
 // WithReferenceValues gives the policy its reference values, served by
 // query_reference_value and data.reference. Without it the policy has none:
-// every lookup is null.
+// every lookup is undefined.
 func WithReferenceValues(rv *policy.ReferenceValues) Option {
 	return func(c *config) error {
 		if rv == nil {
@@ -276,7 +279,11 @@ func lookupBuiltin(rv *policy.ReferenceValues) opa.Builtin1 {
 		vs := rv.Lookup(string(name), st.now)
 		st.record(string(name), len(vs))
 		if len(vs) == 0 {
-			return ast.NullTerm(), nil
+			// Undefined, not Trustee's null: Rego orders null below
+			// every number, so "svn >= query_reference_value(min)"
+			// would hold for a missing minimum. Undefined makes every
+			// expression using the lookup undefined, so its rule fails.
+			return nil, nil
 		}
 		terms := make([]*ast.Term, len(vs))
 		for i, v := range vs {
@@ -352,9 +359,9 @@ func lookupCheck(rv *policy.ReferenceValues, name string, found int, now time.Ti
 	case found > 0:
 		c.Reason = "the policy compared claims with these values"
 	case len(rv.Expired(name, now)) > 0:
-		c.Reason = "every value has expired: the lookup was null"
+		c.Reason = "every value has expired: the lookup was undefined"
 	default:
-		c.Reason = "no such reference value: the lookup was null"
+		c.Reason = "no such reference value: the lookup was undefined"
 	}
 	return c
 }

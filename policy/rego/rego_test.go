@@ -429,3 +429,25 @@ trust_claims := {"hardware": hardware}
 	require.NoError(t, err)
 	assert.Equal(t, ear.UnrecognizedHardware, res.TrustVector[ear.Hardware])
 }
+
+// TestMissingReferenceValueNeverSatisfiesAComparison: with Trustee's null a
+// missing minimum would pass, since Rego orders null below every number.
+func TestMissingReferenceValueNeverSatisfiesAComparison(t *testing.T) {
+	const module = `package policy
+default hardware := 97
+hardware := 2 if 5 >= query_reference_value("min_svn")
+trust_claims := {"hardware": hardware}
+`
+	p, err := New(context.Background(), module)
+	require.NoError(t, err)
+	res, err := p.Appraise(context.Background(), trusteeTDXInput(t))
+	require.NoError(t, err)
+	assert.Equal(t, ear.UnrecognizedHardware, res.TrustVector[ear.Hardware])
+
+	// The same comparison against null holds.
+	p, err = New(context.Background(), "package policy\ndefault hardware := 97\nhardware := 2 if 5 >= null\ntrust_claims := {\"hardware\": hardware}")
+	require.NoError(t, err)
+	res, err = p.Appraise(context.Background(), trusteeTDXInput(t))
+	require.NoError(t, err)
+	assert.Equal(t, ear.GenuineHardware, res.TrustVector[ear.Hardware])
+}
