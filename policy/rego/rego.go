@@ -26,6 +26,10 @@
 // net.lookup_ip_addr, opa.runtime) are not available; a policy calling them
 // does not compile.
 //
+// To serve a Rego policy, set serve.Config.NewPolicy to a function that
+// calls New with WithReferenceValues: the service rebuilds the policy on
+// every reference-value change.
+//
 // The policy can lower trust but never raise it past what attest vouches for:
 // a component with unsafe switches in effect is at best warning, whatever the
 // policy says.
@@ -299,6 +303,9 @@ func lookupBuiltin(rv *policy.ReferenceValues) opa.Builtin1 {
 // is an ErrPolicy error, never a guess. Evaluation is bounded by the
 // context's deadline and the policy's timeout (ErrCanceled).
 func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.PolicyResult, error) {
+	if p == nil || p.timeout <= 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "rego: policy not built by New")
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, verify.Errorf(verify.ErrCanceled, "rego: policy %s: %w", p.id, err)
 	}

@@ -310,6 +310,12 @@ func TestEvaluationBoundedByDeadline(t *testing.T) {
 	require.ErrorIs(t, err, verify.ErrCanceled)
 }
 
+func TestZeroPolicyRefused(t *testing.T) {
+	var p Policy
+	_, err := p.Appraise(context.Background(), trusteeTDXInput(t))
+	require.ErrorIs(t, err, verify.ErrConfig)
+}
+
 func TestAppraiseNeedsTime(t *testing.T) {
 	p, err := New(context.Background(), affirmAll)
 	require.NoError(t, err)
