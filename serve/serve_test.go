@@ -27,6 +27,7 @@ import (
 	"github.com/trustfactory/attest/serve/storetest"
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/testbed"
+	"github.com/trustfactory/attest/verify"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -165,6 +166,33 @@ func TestAttestation(t *testing.T) {
 	again := w.do(t, http.MethodPost, "/attestation", body)
 	require.Equal(t, http.StatusConflict, again.Code, again.Body.String())
 	assert.Contains(t, again.Body.String(), "already used")
+}
+
+// NewPolicy replaces the Go policy: it is built from the stored reference
+// values, and its verdict is the token's.
+func TestNewPolicy(t *testing.T) {
+	var mu sync.Mutex
+	var sawMRTD bool
+	w := newWorld(t, func(c *serve.Config) {
+		c.NewPolicy = func(rv *policy.ReferenceValues) (verify.Policy, error) {
+			mu.Lock()
+			sawMRTD = sawMRTD || len(rv.Lookup("mr_td", sharedBed(t).Now)) > 0
+			mu.Unlock()
+			return verify.PolicyFunc(func(context.Context, verify.PolicyInput) (*verify.PolicyResult, error) {
+				r := &verify.PolicyResult{PolicyID: "custom"}
+				r.TrustVector[ear.Hardware] = ear.UnsafeHardware
+				return r, nil
+			}), nil
+		}
+	})
+	mu.Lock()
+	assert.True(t, sawMRTD, "NewPolicy did not see the initial reference values")
+	mu.Unlock()
+	nonce := w.challenge(t)
+	rec := w.do(t, http.MethodPost, "/attestation", w.asRequest(t, nonce, testbed.KBSEdits{}))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	r := w.verifyToken(t, rec.Body.Bytes(), nonce)
+	require.Equal(t, ear.StatusWarning, r.Submods["cpu0"].Status)
 }
 
 // A debug TD gets a token, contraindicated: evidence problems go into the
@@ -398,6 +426,18 @@ func TestConfig(t *testing.T) {
 		"huge body":       func(c *serve.Config) { c.MaxBody = 1 << 30 },
 		"negative":        func(c *serve.Config) { c.Timeout = -1 },
 		"bad initial RVs": func(c *serve.Config) { c.ReferenceValues = []byte("{") },
+		"NewPolicy and PolicyOptions": func(c *serve.Config) {
+			c.NewPolicy = func(*policy.ReferenceValues) (verify.Policy, error) { return nil, nil }
+			c.PolicyOptions = []policy.Option{policy.WithID("x")}
+		},
+		"NewPolicy returns nil": func(c *serve.Config) {
+			c.NewPolicy = func(*policy.ReferenceValues) (verify.Policy, error) { return nil, nil }
+		},
+		"NewPolicy fails": func(c *serve.Config) {
+			c.NewPolicy = func(*policy.ReferenceValues) (verify.Policy, error) {
+				return nil, verify.Errorf(verify.ErrConfig, "no")
+			}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := ok

@@ -58,6 +58,12 @@ type Config struct {
 	ReferenceValues []byte
 	// PolicyOptions configure the Go policy built from the reference values.
 	PolicyOptions []policy.Option
+	// NewPolicy, when set, builds the policy in force from the reference
+	// values instead of the Go policy: at start (with no values), and
+	// again on every reference-value change. A Rego policy plugs in here
+	// (package policy/rego, WithReferenceValues). Setting it together
+	// with PolicyOptions is an ErrConfig error.
+	NewPolicy func(rv *policy.ReferenceValues) (verify.Policy, error)
 	// AdminToken is the bearer token of the management endpoints (policy
 	// and reference-value writes), at least MinAdminTokenSize bytes; empty:
 	// every write is refused.
@@ -94,6 +100,8 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: AdminToken: %d bytes, expected at least %d", len(c.AdminToken), MinAdminTokenSize)
 	case c.MaxBody < 0 || c.MaxBody > kbs.MaxRequestSize:
 		return verify.Errorf(verify.ErrConfig, "serve: MaxBody %d: expected 0 (default %d) to %d", c.MaxBody, DefaultMaxBody, kbs.MaxRequestSize)
+	case c.NewPolicy != nil && len(c.PolicyOptions) > 0:
+		return verify.Errorf(verify.ErrConfig, "serve: NewPolicy and PolicyOptions both set: PolicyOptions configure the Go policy NewPolicy replaces")
 	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
 	}
@@ -154,7 +162,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	empty, err := policy.New(nil, cfg.PolicyOptions...)
+	none, err := policy.FromEntries()
+	if err != nil {
+		return nil, err
+	}
+	empty, err := buildPolicy(&cfg, none)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +260,23 @@ func (s *Server) compile(doc []byte) (verify.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policy.New(rv, s.cfg.PolicyOptions...)
+	return buildPolicy(&s.cfg, rv)
+}
+
+// buildPolicy builds the policy of reference values: cfg.NewPolicy's, or
+// the Go policy.
+func buildPolicy(cfg *Config, rv *policy.ReferenceValues) (verify.Policy, error) {
+	if cfg.NewPolicy == nil {
+		return policy.New(rv, cfg.PolicyOptions...)
+	}
+	p, err := cfg.NewPolicy(rv)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "serve: NewPolicy returned no policy")
+	}
+	return p, nil
 }
 
 // apply puts a stored document in force unless it is the one in force.
