@@ -844,19 +844,28 @@ func (e *eval) tpm() {
 // binding to the report.
 func (e *eval) azureSNP() {
 	e.snp()
+	e.azureVTPM("SEV-SNP report")
+}
+
+// azureVTPM: what every Azure confidential VM adds to its hardware report's
+// rules — the PCR rules for the guest's boot, the vTPM AK bound by the HCL
+// report, the report bound to this session (only version 2 evidence ties
+// it to the session's user-data), and Secure Boot from the VM
+// configuration. report names the hardware report in the checks.
+func (e *eval) azureVTPM(report string) {
 	e.pcrs()
-	e.akTrust("az.ak", "vTPM attestation key bound to the SEV-SNP report",
-		"the HCL report's runtime data, covered by the SEV-SNP report, carries the AK", "the AK is not bound to the hardware report", "bound")
+	e.akTrust("az.ak", "vTPM attestation key bound to the "+report,
+		"the HCL report's runtime data, covered by the "+report+", carries the AK", "the AK is not bound to the hardware report", "bound")
 	_, bound, present := e.claimBool("hcl_report_session_bound")
-	fresh := verify.Check{ID: "az.report_fresh", Title: "SEV-SNP report bound to this session", Claim: "hcl_report_session_bound",
+	fresh := verify.Check{ID: "az.report_fresh", Title: report + " bound to this session", Claim: "hcl_report_session_bound",
 		Expected: "true", Actual: fmt.Sprint(bound), Category: ear.Hardware}
 	switch {
 	case bound:
 		fresh.OK, fresh.Value = true, ear.GenuineHardware
 	case present:
-		fresh.Value, fresh.Reason = ear.UnsafeHardware, "the SEV-SNP report (paravisor, TCB) is not bound to this session: it may be from an earlier boot"
+		fresh.Value, fresh.Reason = ear.UnsafeHardware, "the "+report+" (paravisor, TCB) is not bound to this session: it may be from an earlier boot"
 	default:
-		fresh.Actual, fresh.Value, fresh.Reason = "absent", ear.UnsafeHardware, "the verifier did not say whether the SEV-SNP report is bound to this session"
+		fresh.Actual, fresh.Value, fresh.Reason = "absent", ear.UnsafeHardware, "the verifier did not say whether the "+report+" is bound to this session"
 	}
 	e.add(fresh)
 	e.secureBoot("az.secure_boot", "Secure Boot enabled in the VM configuration")
