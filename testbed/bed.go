@@ -37,7 +37,16 @@ import (
 const (
 	DriverVersion = "550.90.07"
 	VBIOSVersion  = "96.00.9F.00.01"
+	// SwitchBIOSVersion is the BIOS version of the minted NVSwitches
+	// (gputest's LS10 default), which their RIM carries.
+	SwitchBIOSVersion = "96.10.55.00.01"
 )
+
+// switchRIMID is the RIM ID of the minted switches' BIOS.
+const switchRIMID = "NV_SWITCH_BIOS_5612_0002_890_9610550001"
+
+// switchBlocks is the number of measurement blocks of an LS10 report.
+const switchBlocks = 31
 
 // MaxGPUs caps Options.GPUs (NVIDIA systems have at most 8; the cap leaves
 // room for stress tests while bounding the keys New generates).
@@ -63,6 +72,9 @@ type Options struct {
 	// only the BROM and attestation-key certificates are the board's own.
 	// It implies SharedGPURoot.
 	SharedGPUCAs bool
+	// Switches is the number of NVSwitches (LS10), 0 to MaxGPUs, each from
+	// a PKI of its own, with a switch BIOS RIM pinning their measurements.
+	Switches int
 }
 
 // Bed is one offline world. Make it with New.
@@ -79,6 +91,13 @@ type Bed struct {
 	// Measurements are the GPU measurement blocks by SPDM index (1-based);
 	// the RIMs list them as golden values.
 	Measurements map[int][]byte
+
+	// SwitchRoots are the switches' device roots, one per switch.
+	SwitchRoots []*x509.Certificate
+	Switches    []*gputest.PKI
+	// SwitchMeasurements are the switch measurement blocks by SPDM index
+	// (1-based); the switch BIOS RIM lists them.
+	SwitchMeasurements map[int][]byte
 
 	RIM  *rimtest.PKI
 	RIMs map[string][]byte // RIM ID → signed SWID document
@@ -112,6 +131,9 @@ func New(o Options) (*Bed, error) {
 	if o.GPUs < 0 || o.GPUs > MaxGPUs {
 		return nil, verify.Errorf(verify.ErrConfig, "testbed: %d GPUs, expected 0 to %d", o.GPUs, MaxGPUs)
 	}
+	if o.Switches < 0 || o.Switches > MaxGPUs {
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: %d switches, expected 0 to %d", o.Switches, MaxGPUs)
+	}
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -121,6 +143,9 @@ func New(o Options) (*Bed, error) {
 	b := &Bed{Now: now, TDX: tdxtest.NewPKIAt(now), OCSP: map[string][]byte{}, RIMs: map[string][]byte{}, Measurements: map[int][]byte{}}
 	b.TDXCollateral = b.TDX.DefaultCollateral()
 	if err := b.newGPUs(o); err != nil {
+		return nil, err
+	}
+	if err := b.newSwitches(o.Switches); err != nil {
 		return nil, err
 	}
 	if err := b.newRIMs(); err != nil {
@@ -172,6 +197,28 @@ func (b *Bed) newGPUs(o Options) error {
 	return nil
 }
 
+func (b *Bed) newSwitches(n int) error {
+	b.SwitchMeasurements = map[int][]byte{}
+	for i := 0; i < n; i++ {
+		p := gputest.NewPKI(gputest.PKIOptions{Arch: gpu.ArchLS10})
+		b.SwitchRoots = append(b.SwitchRoots, p.Root())
+		b.Switches = append(b.Switches, p)
+		for j := 1; j < len(p.Certs)-1; j++ {
+			if err := b.answer(p.Certs[j], p.Certs[j+1], p.Keys[j+1], xocsp.Good); err != nil {
+				return err
+			}
+		}
+	}
+	if n > 0 {
+		for i := 1; i <= switchBlocks; i++ {
+			v := make([]byte, 48)
+			_, _ = rand.Read(v)
+			b.SwitchMeasurements[i] = v
+		}
+	}
+	return nil
+}
+
 func (b *Bed) newRIMs() error {
 	var err error
 	if b.RIM, err = rimtest.NewPKI(rimtest.PKIOptions{
@@ -202,6 +249,14 @@ func (b *Bed) newRIMs() error {
 	}
 	b.RIMs["NV_GPU_DRIVER_GH100_"+DriverVersion] = driver
 	b.RIMs["NV_GPU_VBIOS_1010_0200_882_"+strings.ReplaceAll(VBIOSVersion, ".", "")] = vbios
+	if len(b.Switches) > 0 {
+		sw, err := b.RIM.Build(rimtest.Manifest{Version: SwitchBIOSVersion, Product: "LS10", Edition: "SWITCH",
+			Measurements: rimtest.Golden(b.SwitchMeasurements, switchBlocks, span(0, switchBlocks)...)})
+		if err != nil {
+			return err
+		}
+		b.RIMs[switchRIMID] = sw
+	}
 	return nil
 }
 
@@ -244,6 +299,19 @@ func (b *Bed) GPUVerifier(opts ...gpu.Option) (*gpu.Verifier, error) {
 	if len(b.GPURoots) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "testbed: a bed without GPUs has no GPU verifier")
 	}
+	return b.nvidiaVerifier(verify.FormatGPU, b.GPURoots, opts)
+}
+
+// SwitchVerifier returns an NVSwitch verifier that trusts the bed's switch
+// and RIM roots, with RIMs and OCSP answers from memory.
+func (b *Bed) SwitchVerifier(opts ...gpu.Option) (*gpu.Verifier, error) {
+	if len(b.SwitchRoots) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: a bed without switches has no switch verifier")
+	}
+	return b.nvidiaVerifier(verify.FormatNVSwitch, b.SwitchRoots, opts)
+}
+
+func (b *Bed) nvidiaVerifier(f verify.Format, roots []*x509.Certificate, opts []gpu.Option) (*gpu.Verifier, error) {
 	answers := make([][]byte, 0, len(b.OCSP))
 	for _, der := range b.OCSP {
 		// Base64, because ocsp.MemorySource trims white space off DER input.
@@ -269,11 +337,12 @@ func (b *Bed) GPUVerifier(opts ...gpu.Option) (*gpu.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gpu.NewVerifier(verify.FormatGPU, append([]gpu.Option{gpu.WithDeviceRoots(b.GPURoots...), gpu.WithOCSP(chk), gpu.WithRIMs(rims)}, opts...)...)
+	return gpu.NewVerifier(f, append([]gpu.Option{gpu.WithDeviceRoots(roots...), gpu.WithOCSP(chk), gpu.WithRIMs(rims)}, opts...)...)
 }
 
 // Registry returns a registry with the bed's TDX, SNP and TPM verifiers,
-// and its GPU verifier when it has GPUs.
+// its GPU verifier when it has GPUs and its switch verifier when it has
+// switches.
 func (b *Bed) Registry() (*verify.Registry, error) {
 	tv, err := b.TDXVerifier()
 	if err != nil {
@@ -294,6 +363,13 @@ func (b *Bed) Registry() (*verify.Registry, error) {
 			return nil, err
 		}
 		vs = append(vs, gv)
+	}
+	if len(b.Switches) > 0 {
+		sv, err := b.SwitchVerifier()
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, sv)
 	}
 	return verify.NewRegistry(vs...)
 }

@@ -127,6 +127,28 @@ func (b *Bed) GPUEvidence(nonce []byte, edit func(i int, r *gputest.Report)) ([]
 	return gpu.EncodeEvidence(devs)
 }
 
+// SwitchEvidence mints one report per NVSwitch, all answering nonce (32
+// bytes), in NVIDIA's JSON array encoding. edit, when non-nil, changes
+// switch i's report first.
+func (b *Bed) SwitchEvidence(nonce []byte, edit func(i int, r *gputest.Report)) ([]byte, error) {
+	if len(nonce) != 32 {
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: switch nonce of %d bytes, expected 32", len(nonce))
+	}
+	if len(b.Switches) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: a bed without switches has no switch evidence")
+	}
+	devs := make([]gpu.DeviceEvidence, 0, len(b.Switches))
+	for i, p := range b.Switches {
+		r := gputest.Report{Measurements: b.SwitchMeasurements}
+		copy(r.Nonce[:], nonce)
+		if edit != nil {
+			edit(i, &r)
+		}
+		devs = append(devs, gpu.DeviceEvidence{Arch: p.Arch, Nonce: bytes.Clone(r.Nonce[:]), Report: p.Sign(r), Certificate: p.ChainPEM()})
+	}
+	return gpu.EncodeEvidence(devs)
+}
+
 // SNPReport returns the bed's SNP report spec for report data: the launch
 // measurement SNPMeasurement, debugging and migration agent not allowed,
 // the chip's TCB reported.
@@ -213,7 +235,8 @@ func (b *Bed) TPMComponent(s *Session) (verify.Component, error) {
 //     and _microcode (the chip's TCB);
 //   - TPM: tpm_pcrNN for every PCR of the boot log (SHA-256);
 //   - GPUs: allowed_driver_versions, allowed_vbios_versions and the same
-//     versions as gpu_min_driver_version and gpu_min_vbios_version.
+//     versions as gpu_min_driver_version and gpu_min_vbios_version;
+//   - switches (when the bed has some): allowed_switch_bios_versions.
 func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 	exp := b.Now.AddDate(1, 0, 0)
 	var entries []policy.Entry
@@ -250,5 +273,8 @@ func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 	add("allowed_vbios_versions", VBIOSVersion)
 	add("gpu_min_driver_version", DriverVersion)
 	add("gpu_min_vbios_version", VBIOSVersion)
+	if len(b.Switches) > 0 {
+		add("allowed_switch_bios_versions", SwitchBIOSVersion)
+	}
 	return policy.FromEntries(entries...)
 }

@@ -6,8 +6,14 @@
 // A policy is one Rego module in package policy (Rego v1 syntax, as Trustee
 // requires) whose rule trust_claims is an object of AR4SI category names
 // ("executables", "hardware", ...) to integer trust claims. Its input is
-// verify.PolicyInput.Map: the claims nested under the format's name, with
-// report_data and init_data at the top, as Trustee presents them.
+// what Trustee gives the policy of the component's class (Input): for a CPU
+// TEE the claims nested under the format's name, with report_data and
+// init_data at the top; for an NVIDIA GPU or switch {"nvidia": <that
+// device's claims>} in NVIDIA's flat EAT layout; for a protected-PCIe
+// topology {"nvidia": {"gpu_count", "switch_count"}}. Trustee's four default
+// policies (DefaultPolicies) run unchanged; a Set looks up the policy of
+// each class as Trustee does ("<id>_cpu", "<id>_gpu", ...), and an Engine
+// compiles policies by id for a service (attest serve --policy-engine rego).
 //
 // Reference values reach the policy two ways. The builtin
 // query_reference_value(name), which Trustee's current policies call, returns
@@ -26,9 +32,9 @@
 // net.lookup_ip_addr, opa.runtime) are not available; a policy calling them
 // does not compile.
 //
-// To serve a Rego policy, set serve.Config.NewPolicy to a function that
-// calls New with WithReferenceValues: the service rebuilds the policy on
-// every reference-value change.
+// To serve Rego policies, set serve.Config.PolicyEngine to an Engine: the
+// service stores uploaded policies by id, compiles each before storing it,
+// and recompiles them on every reference-value change.
 //
 // The policy can lower trust but never raise it past what attest vouches for:
 // a component with unsafe switches in effect is at best warning, whatever the
@@ -312,7 +318,7 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 	if in.Now.IsZero() {
 		return nil, verify.Errorf(verify.ErrConfig, "rego: policy %s: no appraisal time", p.id)
 	}
-	input, err := jsonValue(in.Map(), 0)
+	input, err := jsonValue(Input(in), 0)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "rego: policy %s: input: %w", p.id, err)
 	}
