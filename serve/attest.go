@@ -73,10 +73,11 @@ type nonceMeta struct {
 
 // plan is a checked attestation request, ready to appraise.
 type plan struct {
-	tee   string
-	nonce string
-	hash  crypto.Hash
-	body  []byte // the KBS /attest body it maps to
+	tee      string
+	nonce    string
+	hash     crypto.Hash
+	body     []byte // the KBS /attest body it maps to
+	policyID string // the policy it appraises with (selectPolicy)
 }
 
 // parseAttestation checks a request completely (nothing is consumed before
@@ -96,16 +97,15 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 	if req.PolicyIDs == nil {
 		return nil, badRequest("policy_ids: missing (use [] or [\"default\"])")
 	}
-	for _, id := range *req.PolicyIDs {
-		if id != "default" {
-			return nil, &clientError{code: http.StatusNotFound, title: "unknown policy", detail: fmt.Sprintf("policy_ids: %q: this service has policy \"default\" only", id)}
-		}
+	policyID, cerr := s.selectPolicy(*req.PolicyIDs)
+	if cerr != nil {
+		return nil, cerr
 	}
 	if len(req.VerificationRequests) > 1+8 {
 		return nil, badRequest("verification_requests: %d, limit %d", len(req.VerificationRequests), 1+8)
 	}
 	vr := req.VerificationRequests[0]
-	p := &plan{tee: vr.TEE}
+	p := &plan{tee: vr.TEE, policyID: policyID}
 	switch vr.RuntimeDataHashAlgorithm {
 	case "", "sha384":
 		p.hash = crypto.SHA384
@@ -289,7 +289,7 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	a, err := s.services[p.hash].Attest(r.Context(), p.tee, p.nonce, p.body, s.cfg.Now())
+	a, err := s.services[p.hash].Attest(withPolicyID(r.Context(), p.policyID), p.tee, p.nonce, p.body, s.cfg.Now())
 	if err != nil {
 		s.metrics.appraisal(p.tee, "error", time.Since(start))
 		s.fail(w, r, err)
@@ -366,50 +366,6 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(nonce))
 }
 
-// policyRequest is the body of POST /policy (Trustee's shape).
-type policyRequest struct {
-	PolicyID string `json:"policy_id"`
-	Policy   string `json:"policy"`
-}
-
-func (s *Server) handlePolicyList(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`[{"policy-id":"default"}]`))
-}
-
-func (s *Server) handlePolicyGet(w http.ResponseWriter, r *http.Request) {
-	if id := r.PathValue("id"); id != "default" {
-		problem(w, r, http.StatusNotFound, "unknown policy", fmt.Sprintf("policy %q: this service has policy \"default\" only", id))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"policy-id": "default", "engine": "go",
-		"reference_values_version": s.rvVersion.Load()})
-}
-
-// handlePolicySet answers Trustee's policy upload. The Go policy takes no
-// policy text: its input is the reference values (POST /reference-value).
-func (s *Server) handlePolicySet(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
-	if !ok {
-		return
-	}
-	var req policyRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		problem(w, r, http.StatusBadRequest, "bad request", "malformed JSON: expected {\"policy_id\", \"policy\"}: "+err.Error())
-		return
-	}
-	if req.PolicyID == "" {
-		problem(w, r, http.StatusBadRequest, "bad request", "policy_id: missing")
-		return
-	}
-	if _, err := base64.RawURLEncoding.Strict().DecodeString(req.Policy); err != nil {
-		problem(w, r, http.StatusBadRequest, "bad request", "policy: expected base64url without padding: "+err.Error())
-		return
-	}
-	problem(w, r, http.StatusBadRequest, "policy refused", fmt.Sprintf("policy %q: this service runs attest's Go policy, which takes no policy text; upload reference values at POST /reference-value (the policy in force is unchanged)", req.PolicyID))
-}
-
 func (s *Server) handleRVGet(w http.ResponseWriter, r *http.Request) {
 	d, err := s.cfg.Store.Document(r.Context(), ReferenceValuesDocument)
 	if errors.Is(err, ErrNotFound) {
@@ -430,7 +386,7 @@ func (s *Server) handleRVSet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.compile(body); err != nil {
+	if err := s.checkReferenceValues(body); err != nil {
 		problem(w, r, http.StatusBadRequest, "reference values refused", fmt.Sprintf("%v (version %d stays in force)", err, s.rvVersion.Load()))
 		return
 	}

@@ -238,7 +238,7 @@ func TestBadRequests(t *testing.T) {
 		{"malformed JSON", []byte(`{"verification_requests": [`), 400, "malformed JSON"},
 		{"no verification requests", []byte(`{"verification_requests": [], "policy_ids": []}`), 400, "no verification requests"},
 		{"no policy_ids", []byte(`{"verification_requests": [{"tee":"tdx"}]}`), 400, "policy_ids"},
-		{"unknown policy", bytes.Replace(good, []byte(`"policy_ids":["default"]`), []byte(`"policy_ids":["nope"]`), 1), 404, "nope"},
+		{"unknown policy", bytes.Replace(good, []byte(`"policy_ids":["default"]`), []byte(`"policy_ids":["nope"]`), 1), 400, "nope"},
 		{"unknown TEE", edit(func(vr map[string]any) { vr["tee"] = "sample" }), 400, "sample"},
 		{"padded base64", edit(func(vr map[string]any) { vr["evidence"] = vr["evidence"].(string) + "=" }), 400, "base64url"},
 		{"evidence not JSON", edit(func(vr map[string]any) { vr["evidence"] = base64.RawURLEncoding.EncodeToString([]byte("quote")) }), 400, "not JSON"},

@@ -50,7 +50,8 @@ type Config struct {
 	Registry *verify.Registry
 	// Signer signs the EAR tokens; its public key is served as the JWKS.
 	Signer *token.Signer
-	// Store holds nonces and reference values (NewMemoryStore for one node).
+	// Store holds nonces, reference values and policies (NewMemoryStore
+	// for one node).
 	Store Store
 	// ReferenceValues is the reference-value document (policy package
 	// format) written to the store when it holds none yet; nil: none, and
@@ -60,10 +61,17 @@ type Config struct {
 	PolicyOptions []policy.Option
 	// NewPolicy, when set, builds the policy in force from the reference
 	// values instead of the Go policy: at start (with no values), and
-	// again on every reference-value change. A Rego policy plugs in here
-	// (package policy/rego, WithReferenceValues). Setting it together
-	// with PolicyOptions is an ErrConfig error.
+	// again on every reference-value change. Setting it together with
+	// PolicyOptions is an ErrConfig error.
 	NewPolicy func(rv *policy.ReferenceValues) (verify.Policy, error)
+	// PolicyEngine, when set, runs policies uploaded at POST /policy
+	// (Trustee's Rego policies: rego.Engine) instead of the Go policy; it
+	// contradicts NewPolicy and PolicyOptions (ErrConfig).
+	PolicyEngine PolicyEngine
+	// Policies are the policy texts by id stored at start for the engine
+	// when the store has none of that id; nil: the engine's Defaults.
+	// Without PolicyEngine they are an ErrConfig error.
+	Policies map[string][]byte
 	// AdminToken is the bearer token of the management endpoints (policy
 	// and reference-value writes), at least MinAdminTokenSize bytes; empty:
 	// every write is refused.
@@ -102,6 +110,10 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: MaxBody %d: expected 0 (default %d) to %d", c.MaxBody, DefaultMaxBody, kbs.MaxRequestSize)
 	case c.NewPolicy != nil && len(c.PolicyOptions) > 0:
 		return verify.Errorf(verify.ErrConfig, "serve: NewPolicy and PolicyOptions both set: PolicyOptions configure the Go policy NewPolicy replaces")
+	case c.PolicyEngine != nil && (c.NewPolicy != nil || len(c.PolicyOptions) > 0):
+		return verify.Errorf(verify.ErrConfig, "serve: PolicyEngine with NewPolicy or PolicyOptions: the engine's policies replace the Go policy")
+	case c.PolicyEngine == nil && c.Policies != nil:
+		return verify.Errorf(verify.ErrConfig, "serve: Policies without a PolicyEngine: the Go policy takes no policy text")
 	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
 	}
@@ -142,9 +154,12 @@ type Server struct {
 	sem      chan struct{}
 	adminSum [sha256.Size]byte
 
-	applyMu   sync.Mutex        // serialises reference-value reads and swaps
+	applyMu   sync.Mutex        // serialises document reads and swaps
 	rvVersion atomic.Int64      // version of the reference values in force
 	rvSum     [sha256.Size]byte // their digest; under applyMu
+	rvInForce *policy.ReferenceValues
+	policies  policyState // policies by id (policy.go); under applyMu
+	catalog   atomic.Pointer[policyCatalog]
 	draining  atomic.Bool
 
 	stop context.CancelFunc
@@ -166,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	empty, err := buildPolicy(&cfg, none)
+	empty, err := emptyCatalog(&cfg, none)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +194,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ref: ref, jwks: jwks, services: map[crypto.Hash]*kbs.Service{},
-		sem: make(chan struct{}, cfg.MaxInFlight), metrics: newMetrics()}
+		sem: make(chan struct{}, cfg.MaxInFlight), metrics: newMetrics(), rvInForce: none}
+	s.catalog.Store(empty)
 	for _, h := range []crypto.Hash{crypto.SHA384, crypto.SHA512} {
 		if s.services[h], err = kbs.NewService(a, cfg.Signer, kbs.WithHash(h)); err != nil {
 			return nil, err
@@ -231,36 +247,43 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// loadInitial loads the stored reference values, seeding the store first.
+// loadInitial seeds the store with cfg.ReferenceValues and the initial
+// policies (each only when the store has none yet, so that uploads survive
+// restarts) and puts what the store holds in force.
 func (s *Server) loadInitial(ctx context.Context) error {
-	d, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
-	if errors.Is(err, ErrNotFound) && s.cfg.ReferenceValues != nil {
-		if _, err := s.compile(s.cfg.ReferenceValues); err != nil {
-			return fmt.Errorf("serve: initial reference values: %w", err)
+	if s.cfg.ReferenceValues != nil {
+		_, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
+		if errors.Is(err, ErrNotFound) {
+			if err := s.checkReferenceValues(s.cfg.ReferenceValues); err != nil {
+				return fmt.Errorf("serve: initial reference values: %w", err)
+			}
+			if _, err = s.cfg.Store.PutDocument(ctx, ReferenceValuesDocument, s.cfg.ReferenceValues); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return fmt.Errorf("serve: loading reference values: %w", err)
 		}
-		if _, err = s.cfg.Store.PutDocument(ctx, ReferenceValuesDocument, s.cfg.ReferenceValues); err != nil {
-			return err
-		}
-		d, err = s.cfg.Store.Document(ctx, ReferenceValuesDocument)
 	}
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("serve: loading reference values: %w", err)
+	if err := s.seedPolicies(ctx); err != nil {
+		return err
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	return s.apply(d)
+	return s.load(ctx)
 }
 
-// compile builds the Go policy of a reference-value document.
-func (s *Server) compile(doc []byte) (verify.Policy, error) {
+// checkReferenceValues parses a reference-value document and, for the Go
+// policy or NewPolicy, builds the policy it makes.
+func (s *Server) checkReferenceValues(doc []byte) error {
 	rv, err := policy.ParseReferenceValues(doc)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return buildPolicy(&s.cfg, rv)
+	if s.cfg.PolicyEngine != nil {
+		return nil // policies compile against any values
+	}
+	_, err = buildPolicy(&s.cfg, rv)
+	return err
 }
 
 // buildPolicy builds the policy of reference values: cfg.NewPolicy's, or
@@ -279,47 +302,66 @@ func buildPolicy(cfg *Config, rv *policy.ReferenceValues) (verify.Policy, error)
 	return p, nil
 }
 
-// apply puts a stored document in force unless it is the one in force.
-// The store is the source of truth: a version lower than the one in force
-// means the store was reset (a Redis restart without persistence) and its
-// document wins. Called with applyMu held.
-func (s *Server) apply(d Document) error {
-	sum := sha256.Sum256(d.Body)
-	if d.Version == s.rvVersion.Load() && sum == s.rvSum {
-		return nil
+// load reads the stored documents (reference values, and the policies when
+// an engine runs) and puts them in force when they changed. The store is
+// the source of truth: a version lower than the one in force means the
+// store was reset (a Redis restart without persistence) and its documents
+// win. Called with applyMu held.
+func (s *Server) load(ctx context.Context) error {
+	// A document the store lacks (never written, or lost by a reset)
+	// leaves what is in force unchanged.
+	d, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("reading reference values: %w", err)
 	}
-	p, err := s.compile(d.Body)
+	texts, err := s.readPolicies(ctx)
 	if err != nil {
-		// Uploads are compiled before they are stored, so this is a
-		// document written by another build or by hand: keep the old.
-		return fmt.Errorf("reference values version %d: %w", d.Version, err)
-	}
-	if err := s.ref.Store(p); err != nil {
 		return err
 	}
-	s.rvVersion.Store(d.Version)
-	s.rvSum = sum
-	s.cfg.Logger.Info("reference values in force", "version", d.Version)
+	sum := sha256.Sum256(d.Body)
+	rvChanged := found && (d.Version != s.rvVersion.Load() || sum != s.rvSum)
+	if !rvChanged && !s.policiesChanged(texts) {
+		return nil
+	}
+	rv := s.rvInForce
+	if rvChanged {
+		// Uploads are checked before they are stored, so a document that
+		// fails here was written by another build or by hand: keep the old.
+		if rv, err = policy.ParseReferenceValues(d.Body); err != nil {
+			return fmt.Errorf("reference values version %d: %w", d.Version, err)
+		}
+	}
+	if texts == nil {
+		texts = s.policies.inForce()
+	}
+	cat, err := s.buildCatalog(ctx, rv, texts)
+	if err != nil {
+		return fmt.Errorf("reference values version %d: %w", d.Version, err)
+	}
+	if err := s.ref.Store(cat); err != nil {
+		return err
+	}
+	s.catalog.Store(cat)
+	s.rvInForce = rv
+	if rvChanged {
+		s.rvVersion.Store(d.Version)
+		s.rvSum = sum
+		s.cfg.Logger.Info("reference values in force", "version", d.Version)
+	}
 	return nil
 }
 
-// refresh reads the stored reference values and applies them when they
-// changed. Reads and swaps are serialised, so that a slow read of an old
-// version never replaces a newer one.
+// refresh reads the stored documents and applies them when they changed.
+// Reads and swaps are serialised, so that a slow read of an old version
+// never replaces a newer one.
 func (s *Server) refresh(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	d, err := s.cfg.Store.Document(ctx, ReferenceValuesDocument)
-	if err != nil {
-		if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
-			s.cfg.Logger.Warn("reading reference values", "err", err)
-		}
-		return
-	}
-	if err := s.apply(d); err != nil {
-		s.cfg.Logger.Error("stored reference values refused; the previous ones stay in force", "err", err)
+	if err := s.load(ctx); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Error("stored documents refused; the previous ones stay in force", "err", err)
 	}
 }
 
