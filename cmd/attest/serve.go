@@ -27,6 +27,7 @@ import (
 
 const serveUsage = `usage: attest serve [--listen HOST:PORT] [--store memory|redis://…] [--online] [--key FILE]
                     [--reference-values FILE] [--admin-token-file FILE] [--caller-nonces]
+                    [--policy-engine go|rego] [--policy [ID=]FILE.rego]…
 
 Serves Trustee's attestation-service REST API (POST /challenge, POST /attestation,
 /.well-known/jwks.json, /policy, /reference-value, /healthz, /readyz, /metrics).
@@ -34,6 +35,11 @@ Serves Trustee's attestation-service REST API (POST /challenge, POST /attestatio
 Without --online it runs on the embedded composite SAMPLE: its test roots and
 collateral, its reference values, the clock pinned at the sample's time and
 caller nonces accepted, so that the sample evidence attests. Not for production.
+
+--policy-engine rego runs Trustee's Rego policies (default_cpu, default_gpu,
+default_switch, default_ppcie built in; each --policy adds one or replaces the
+default of its id; a store that already holds an id keeps its version) and
+takes uploads at POST /policy.
 `
 
 // sampleTime is the time the embedded composite sample verifies at.
@@ -48,6 +54,8 @@ type serveOptions struct {
 	adminFile    string
 	callerNonces bool
 	store        string
+	engine       string      // --policy-engine
+	policies     policyFiles // --policy
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -62,6 +70,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fset.StringVar(&o.adminFile, "admin-token-file", "", "file holding the bearer token of the management endpoints; empty: writes refused")
 	fset.StringVar(&o.store, "store", "memory", "state: memory (one node) or redis://[user:password@]host:port/db (replicas share it)")
 	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness)")
+	fset.StringVar(&o.engine, "policy-engine", "go", "go (attest's policy over reference values) or rego (Trustee's Rego policies, uploads at POST /policy)")
+	fset.Var(&o.policies, "policy", "Rego policy `[ID=]FILE` (repeatable; ID defaults to the file name without .rego); needs --policy-engine rego")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -74,6 +84,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	cfg, err := serveConfig(o, logger, stderr)
+	if err == nil {
+		err = applyPolicyFlags(ctx, o.engine, o.policies, &cfg)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
 		return exitUsage
