@@ -7,8 +7,8 @@
 //	POST /challenge                {"tee": "tdx"} (optional) → a one-time nonce (text; 32 random bytes, base64)
 //	POST /attestation              Trustee AttestationRequest → the EAR token (application/jwt)
 //	GET  /.well-known/jwks.json    the token signing key
-//	GET  /policy, GET /policy/{id} the policy in force ("default": the Go policy)
-//	POST /policy                   admin; Trustee's upload shape. The Go policy takes no text: refused, unchanged
+//	GET  /policy, GET /policy/{id} the policies in force by id (the Go policy: "default"); one with its version and text
+//	POST /policy                   admin; Trustee's upload {"policy_id", "policy": b64url}; refused (400) by the Go policy
 //	GET  /reference-value          the reference-value document in force and its version
 //	POST /reference-value          admin; a new reference-value document (policy package format)
 //	GET  /healthz, /readyz, /metrics
@@ -39,6 +39,18 @@
 // the next version, and every replica watching the store switches to it
 // atomically (verify.PolicyRef); replicas also poll, since notifications
 // can be lost.
+//
+// With Config.PolicyEngine (package policy/rego's Engine: Trustee's Rego
+// policies) policies are uploaded as text the same way: each is compiled
+// against the reference values in force before it is stored (refused with
+// the compiler's message, its old version staying), stored as the next
+// version of the document "policy/<id>" (PolicyDocumentPrefix) and listed
+// in PolicyIndexDocument, and recompiled on every reference-value change.
+// An attestation's policy_ids names the policy: [] means "default", the
+// engine resolves it (Trustee's "<id>_cpu", "<id>_gpu", ...), and an id
+// not in force is a 400 before the nonce is consumed. The engine's
+// default policies (or Config.Policies) are stored at start when the
+// store has none of their ids, so uploads survive restarts.
 //
 // State lives behind Store: MemoryStore for one node, package
 // serve/redisstore for replicas sharing Redis or Valkey. Metrics are in a
