@@ -459,6 +459,10 @@ func (s *Server) handlePolicySet(w http.ResponseWriter, r *http.Request) {
 	rv := s.rvInForce
 	s.applyMu.Unlock()
 	if _, err := e.Compile(r.Context(), req.PolicyID, text, rv); err != nil {
+		if r.Context().Err() != nil {
+			s.fail(w, r, err) // the caller left or the request timed out: not the policy's fault
+			return
+		}
 		problem(w, r, http.StatusBadRequest, "policy refused", fmt.Sprintf("%v (%s)", err, s.policyInForce(req.PolicyID)))
 		return
 	}
