@@ -154,11 +154,11 @@ type Server struct {
 	sem      chan struct{}
 	adminSum [sha256.Size]byte
 
-	applyMu   sync.Mutex        // serialises document reads and swaps
-	rvVersion atomic.Int64      // version of the reference values in force
-	rvSum     [sha256.Size]byte // their digest; under applyMu
-	rvInForce *policy.ReferenceValues
-	policies  policyState // policies by id (policy.go); under applyMu
+	applyMu   sync.Mutex              // serialises document reads and swaps
+	rvVersion atomic.Int64            // version of the reference values in force
+	rvSum     [sha256.Size]byte       // their digest; under applyMu
+	rvInForce *policy.ReferenceValues // the values in force; under applyMu
+	policies  policyState             // policies by id (policy.go); under applyMu
 	catalog   atomic.Pointer[policyCatalog]
 	draining  atomic.Bool
 
