@@ -12,6 +12,9 @@
 //     and provisioner ICA too, as real boards of one product do), with OCSP
 //     answers for every device and RIM certificate and signed driver and
 //     VBIOS RIMs (gpu/rim/rimtest) whose golden values the GPUs report;
+//   - any number of NVIDIA NVSwitches (LS10, Options.Switches), each from
+//     its own device PKI, with OCSP answers and a signed switch BIOS RIM
+//     (SwitchEvidence, SwitchVerifier);
 //   - an AMD SEV-SNP chip (snp/snptest) with its VCEK and CRL;
 //   - a TPM (tpm/tpmtest) with an attestation key and a measured boot log;
 //   - reference values pinning everything the evidence measures, so that
@@ -19,7 +22,7 @@
 //
 // Sessions (NewSession) are KBS-style: a nonce and a fresh TEE key, bound
 // into every piece of evidence as binding.Expect derives it. The bed's
-// verifiers (TDXVerifier, GPUVerifier, SNPVerifier, TPMVerifier, Registry,
+// verifiers (TDXVerifier, GPUVerifier, SwitchVerifier, SNPVerifier, TPMVerifier, Registry,
 // Appraiser) trust only the bed's test roots, so nothing a bed mints is
 // accepted by a verifier configured for real hardware, and nothing real by
 // a bed's verifiers.
