@@ -236,7 +236,8 @@ func (b *Bed) TPMComponent(s *Session) (verify.Component, error) {
 //   - TPM: tpm_pcrNN for every PCR of the boot log (SHA-256);
 //   - GPUs: allowed_driver_versions, allowed_vbios_versions and the same
 //     versions as gpu_min_driver_version and gpu_min_vbios_version;
-//   - switches (when the bed has some): allowed_switch_bios_versions.
+//   - switches (when the bed has some): allowed_switch_bios_versions, and
+//     switch_require_fwid false (an LS10 report carries no FWID).
 func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 	exp := b.Now.AddDate(1, 0, 0)
 	var entries []policy.Entry
@@ -275,6 +276,8 @@ func (b *Bed) ReferenceValues() (*policy.ReferenceValues, error) {
 	add("gpu_min_vbios_version", VBIOSVersion)
 	if len(b.Switches) > 0 {
 		add("allowed_switch_bios_versions", SwitchBIOSVersion)
+		// LS10 reports carry no FWID to bind the attestation key to.
+		add("switch_require_fwid", "false")
 	}
 	return policy.FromEntries(entries...)
 }

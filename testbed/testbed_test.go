@@ -228,3 +228,58 @@ func TestNewOptions(t *testing.T) {
 	_, err = bed.Expect(nil, verify.FormatTDX)
 	require.ErrorIs(t, err, verify.ErrConfig)
 }
+
+// Switches verify against their RIM through the bed's registry and the
+// default policy affirms them with allowed_switch_bios_versions; a changed
+// measurement is refused; bad counts and switch calls on a bed without
+// switches are ErrConfig.
+func TestSwitches(t *testing.T) {
+	bed, err := testbed.New(testbed.Options{Switches: 2})
+	require.NoError(t, err)
+	a, err := bed.Appraiser()
+	require.NoError(t, err)
+	s, err := testbed.NewSession()
+	require.NoError(t, err)
+	exp, err := bed.Expect(s, verify.FormatNVSwitch)
+	require.NoError(t, err)
+	ev, err := bed.SwitchEvidence(exp.ReportData, nil)
+	require.NoError(t, err)
+	o, err := a.AppraiseOutcome(context.Background(), []verify.Component{{Format: verify.FormatNVSwitch, Evidence: ev, Expect: exp}})
+	require.NoError(t, err)
+	require.Len(t, o.Submods, 2)
+	for _, sub := range o.Submods {
+		require.NoError(t, sub.Err, sub.Name)
+		assert.Equal(t, "success", sub.ClaimMap()["measres"], sub.Name)
+		assert.Equal(t, testbed.SwitchBIOSVersion, sub.ClaimMap()["x-nvidia-switch-bios-version"], sub.Name)
+	}
+	assert.Equal(t, ear.StatusAffirming, o.Status())
+
+	ev, err = bed.SwitchEvidence(exp.ReportData, func(i int, r *gputest.Report) {
+		m := map[int][]byte{}
+		for k, v := range r.Measurements {
+			m[k] = v
+		}
+		m[3] = make([]byte, 48)
+		r.Measurements = m
+	})
+	require.NoError(t, err)
+	o, err = a.AppraiseOutcome(context.Background(), []verify.Component{{Format: verify.FormatNVSwitch, Evidence: ev, Expect: exp}})
+	require.NoError(t, err)
+	for _, sub := range o.Submods {
+		require.ErrorIs(t, sub.Err, verify.ErrPolicy, sub.Name)
+	}
+	assert.Equal(t, ear.StatusContraindicated, o.Status())
+
+	for _, n := range []int{-1, testbed.MaxGPUs + 1} {
+		_, err := testbed.New(testbed.Options{Switches: n})
+		require.ErrorIs(t, err, verify.ErrConfig, "%d switches", n)
+	}
+	none, err := testbed.New(testbed.Options{})
+	require.NoError(t, err)
+	_, err = none.SwitchVerifier()
+	require.ErrorIs(t, err, verify.ErrConfig)
+	_, err = none.SwitchEvidence(make([]byte, 32), nil)
+	require.ErrorIs(t, err, verify.ErrConfig)
+	_, err = bed.SwitchEvidence(make([]byte, 31), nil)
+	require.ErrorIs(t, err, verify.ErrConfig)
+}
