@@ -143,7 +143,9 @@ func TestCacheObserver(t *testing.T) {
 	c := NewCache(CacheOptions{Store: store, MaxStale: time.Hour})
 	ctx := context.Background()
 	now := time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
-	ok := func(context.Context) (Entry, error) { return Entry{Data: []byte("v"), NotAfter: now.Add(time.Minute)}, nil }
+	ok := func(context.Context) (Entry, error) {
+		return Entry{Data: []byte("v"), NotAfter: now.Add(time.Minute)}, nil
+	}
 	fail := func(context.Context) (Entry, error) { return Entry{}, errors.New("down") }
 
 	_, _, err := c.Get(ctx, "k", now, ok)
