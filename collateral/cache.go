@@ -37,6 +37,16 @@ type CacheOptions struct {
 	MaxConcurrentFetches int
 	// Logger receives store failures and stale serving; nil means silent.
 	Logger *slog.Logger
+	// Observer receives one CacheEvent per Get (hit, miss, stale); nil
+	// means the Store's when it implements CacheObserver (see
+	// ObserveStore), else none.
+	Observer CacheObserver
+	// LockTimeout, when the Store is a Locker, is both how long a fetch
+	// holds the item's fetch lock at most and how long a Get waits for
+	// another process's fetch before fetching itself; zero means
+	// DefaultLockTimeout. A fetch that outlasts it may be repeated by a
+	// waiter: it costs a fetch, never a wrong answer.
+	LockTimeout time.Duration
 }
 
 // Cache sits in front of any collateral source. Create it with NewCache; it is
@@ -46,15 +56,24 @@ type Cache struct {
 	maxStale     time.Duration
 	fetchTimeout time.Duration
 	log          *slog.Logger
+	obs          CacheObserver // nil: none
+	lockTimeout  time.Duration
 	group        singleflight.Group
 	slots        chan struct{} // one token per fetch in flight
 }
 
 // NewCache returns a Cache configured by opts.
 func NewCache(opts CacheOptions) *Cache {
-	c := &Cache{store: opts.Store, maxStale: opts.MaxStale, fetchTimeout: opts.FetchTimeout, log: opts.Logger}
+	c := &Cache{store: opts.Store, maxStale: opts.MaxStale, fetchTimeout: opts.FetchTimeout, log: opts.Logger,
+		obs: opts.Observer, lockTimeout: opts.LockTimeout}
 	if c.store == nil {
 		c.store = NewMemoryStore(0, 0)
+	}
+	if o, ok := c.store.(CacheObserver); ok && c.obs == nil {
+		c.obs = o
+	}
+	if c.lockTimeout <= 0 {
+		c.lockTimeout = DefaultLockTimeout
 	}
 	if c.maxStale < 0 {
 		c.maxStale = 0
@@ -86,6 +105,9 @@ func NewCache(opts CacheOptions) *Cache {
 // caller giving up does not fail the others; a caller whose ctx is done gets
 // its error (verify.ErrCanceled) at once. fetch must not keep or modify the Data it returns after
 // returning. The returned Entry belongs to the caller.
+//
+// When the Store is a Locker, a miss takes the item's fetch lock first, or
+// waits for the process holding it (see Locker).
 func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (Entry, bool, error) {
 	switch {
 	case key == "":
@@ -98,6 +120,25 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	if err := verify.Canceled(ctx, fmt.Sprintf("collateral %q", ShownURL(key))); err != nil {
 		return Entry{}, false, err
 	}
+	var fetched bool
+	e, stale, err := c.get(ctx, key, now, fetch, &fetched)
+	if c.obs != nil {
+		result := CacheHit
+		switch {
+		case stale:
+			result = CacheStale
+		case fetched:
+			result = CacheMiss
+		}
+		c.obs.ObserveCache(ctx, CacheEvent{Key: ShownURL(key), Result: result, Err: err})
+	}
+	return e, stale, err
+}
+
+// get is Get once the arguments are checked; it sets *fetched when the
+// call went past the store to a fetch (its own or a shared one), whatever
+// the outcome.
+func (c *Cache) get(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error), fetched *bool) (Entry, bool, error) {
 	old, found, err := c.store.Get(ctx, key)
 	if err != nil {
 		c.log.WarnContext(ctx, "collateral store get failed", "key", ShownURL(key), "err", err)
@@ -113,12 +154,16 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	var res singleflight.Result
 	select {
 	case <-ctx.Done():
+		*fetched = true // gone to fetch, whatever becomes of it
 		return Entry{}, false, verify.Canceled(ctx, fmt.Sprintf("collateral %q", ShownURL(key)))
 	case res = <-ch:
 	}
 	err = res.Err
+	// A failed flight went to fetch, or tried to; a successful one says
+	// whether it found the entry in the store instead.
+	*fetched = err != nil || res.Val.(filled).fetched
 	if err == nil {
-		e := res.Val.(Entry)
+		e := res.Val.(filled).Entry
 		if !now.After(e.NotAfter) {
 			if res.Shared {
 				e = e.clone()
@@ -135,28 +180,49 @@ func (c *Cache) Get(ctx context.Context, key string, now time.Time, fetch func(c
 	return Entry{}, false, verify.Wrap(verify.ErrCollateral, fmt.Errorf("collateral %q: %w", ShownURL(key), err))
 }
 
+// filled is the result of fill: the entry, and whether it was fetched
+// (rather than found in the store).
+type filled struct {
+	Entry
+	fetched bool
+}
+
 // fill runs one shared fetch: it re-reads the store (another flight may have
-// just filled it), fetches, checks and stores.
-func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (e Entry, err error) {
+// just filled it), takes the fetch lock or waits for another process's
+// fetch when the store is a Locker, fetches, checks and stores.
+func (c *Cache) fill(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (f filled, err error) {
 	defer func() {
 		// A panicking fetch or store would otherwise crash the process from
 		// the singleflight goroutine.
 		if p := recover(); p != nil {
-			e, err = Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetch panicked: %v", ShownURL(key), p)
+			f, err = filled{}, verify.Errorf(verify.ErrCollateral, "collateral %q: fetch panicked: %v", ShownURL(key), p)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, c.fetchTimeout)
 	defer cancel()
 	if cur, ok, gerr := c.store.Get(ctx, key); gerr == nil && ok && !now.After(cur.NotAfter) {
-		return cur, nil
+		return filled{Entry: cur}, nil
 	}
+	cur, found, unlock := c.lockOrWait(ctx, key, now)
+	if found {
+		return filled{Entry: cur}, nil
+	}
+	if unlock != nil {
+		defer unlock()
+	}
+	e, err := c.fetchAndPut(ctx, key, now, fetch)
+	return filled{Entry: e, fetched: true}, err
+}
+
+// fetchAndPut takes a fetch slot, fetches, checks and stores.
+func (c *Cache) fetchAndPut(ctx context.Context, key string, now time.Time, fetch func(ctx context.Context) (Entry, error)) (Entry, error) {
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
 	case <-ctx.Done():
 		return Entry{}, verify.Errorf(verify.ErrCollateral, "collateral %q: waiting for one of %d fetch slots: %w", ShownURL(key), cap(c.slots), context.Cause(ctx))
 	}
-	e, err = fetch(ctx)
+	e, err := fetch(ctx)
 	if err != nil {
 		return Entry{}, err
 	}

@@ -32,6 +32,18 @@
 //     it serves the previous entry only within CacheOptions.MaxStale past its
 //     NotAfter, and says so (stale = true).
 //
+// A store shared by several processes (a Redis store) may also be a Locker:
+// a Cache over it then takes an item's fetch lock before fetching, and the
+// other processes wait for the entry the holder stores instead of fetching
+// the same item, bounded by CacheOptions.LockTimeout.
+//
+// Observation is optional and costs nothing when unset: an HTTPFetcher
+// reports each attempt (status, Retry-After, bytes, duration) to its
+// Observer, a FetchObserver; a Cache reports each Get (hit, miss, stale) to
+// a CacheObserver, given in CacheOptions or carried by the store
+// (ObserveStore), since sources build their Caches from the store they are
+// given.
+//
 // A key must name the item completely (its URL with every parameter), since
 // callers of the same key share one fetch and one entry.
 //

@@ -98,6 +98,9 @@ type HTTPFetcher struct {
 	Header http.Header
 	// Logger receives retries at debug level; nil means silent.
 	Logger *slog.Logger
+	// Observer receives one FetchEvent per attempt (status, Retry-After,
+	// bytes, duration), for metrics; nil means none, at no cost.
+	Observer FetchObserver
 
 	once   sync.Once
 	client *http.Client // Client or the fetcher's own, never following redirects
@@ -227,7 +230,7 @@ func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := f.attempt(ctx, rq, shown)
+		resp, err := f.observed(ctx, rq, shown, u.Host, attempt+1)
 		if err == nil {
 			return resp, nil
 		}
@@ -255,8 +258,36 @@ func (f *HTTPFetcher) do(ctx context.Context, rq request) (*Response, error) {
 	}
 }
 
-// attempt makes one request. Errors worth retrying come back as *retryable.
-func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*Response, error) {
+// observed makes one attempt and reports it to the Observer, if any.
+func (f *HTTPFetcher) observed(ctx context.Context, rq request, shown, host string, n int) (*Response, error) {
+	if f.Observer == nil {
+		resp, _, err := f.attempt(ctx, rq, shown)
+		return resp, err
+	}
+	start := time.Now()
+	resp, code, err := f.attempt(ctx, rq, shown)
+	e := FetchEvent{Method: rq.method, Host: host, Attempt: n, StatusCode: code, Duration: time.Since(start), Err: err}
+	var r *retryable
+	if errors.As(err, &r) {
+		e.RetryAfter = r.retryAfter
+	}
+	switch {
+	case err == nil:
+		e.Result, e.Bytes = FetchOK, int64(len(resp.Body))
+	case code == http.StatusNotFound:
+		e.Result = FetchNotFound
+	case code == http.StatusTooManyRequests:
+		e.Result = FetchRateLimited
+	default:
+		e.Result = FetchError
+	}
+	f.Observer.ObserveFetch(ctx, e)
+	return resp, err
+}
+
+// attempt makes one request and returns the response, the HTTP status (0:
+// no answer) and the error. Errors worth retrying come back as *retryable.
+func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*Response, int, error) {
 	timeout := f.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -269,7 +300,7 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 	}
 	req, err := http.NewRequestWithContext(ctx, rq.method, rq.url, payload)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "%s: %w", shown, err)
+		return nil, 0, verify.Errorf(verify.ErrConfig, "%s: %w", shown, err)
 	}
 	for k, vs := range f.Header {
 		for _, v := range vs {
@@ -289,9 +320,9 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
 			// The server's certificate will not verify on the next try either.
-			return nil, verify.Errorf(verify.ErrCollateral, "%s: %w", shown, err)
+			return nil, 0, verify.Errorf(verify.ErrCollateral, "%s: %w", shown, err)
 		}
-		return nil, &retryable{err: fmt.Errorf("%s: %w", shown, err)}
+		return nil, 0, &retryable{err: fmt.Errorf("%s: %w", shown, err)}
 	}
 	defer func() {
 		// Drain a little so that the connection can be reused.
@@ -301,19 +332,19 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound:
-		return nil, verify.Errorf(verify.ErrCollateral, "%s: status %d: %w", shown, code, ErrNotFound)
+		return nil, resp.StatusCode, verify.Errorf(verify.ErrCollateral, "%s: status %d: %w", shown, code, ErrNotFound)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		var after time.Duration
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			// A zero wait means "now"; still pause for the back-off.
 			after = d
 		}
-		return nil, &retryable{err: fmt.Errorf("%s: status %d", shown, code), retryAfter: after}
+		return nil, resp.StatusCode, &retryable{err: fmt.Errorf("%s: status %d", shown, code), retryAfter: after}
 	case code >= 300 && code <= 399:
 		// Not followed (see HTTPFetcher): one failed fetch, not retried.
-		return nil, verify.Errorf(verify.ErrCollateral, "%s: status %d: redirect to %s not followed", shown, code, shownLocation(resp.Header.Get("Location")))
+		return nil, resp.StatusCode, verify.Errorf(verify.ErrCollateral, "%s: status %d: redirect to %s not followed", shown, code, shownLocation(resp.Header.Get("Location")))
 	case code < 200 || code > 299:
-		return nil, verify.Errorf(verify.ErrCollateral, "%s: expected status 2xx, got %d", shown, code)
+		return nil, resp.StatusCode, verify.Errorf(verify.ErrCollateral, "%s: expected status 2xx, got %d", shown, code)
 	}
 
 	max := f.MaxBodyBytes
@@ -321,16 +352,16 @@ func (f *HTTPFetcher) attempt(ctx context.Context, rq request, shown string) (*R
 		max = DefaultMaxBodyBytes
 	}
 	if resp.ContentLength > max {
-		return nil, verify.Errorf(verify.ErrLimit, "%s: body of %d bytes exceeds the cap of %d", shown, resp.ContentLength, max)
+		return nil, resp.StatusCode, verify.Errorf(verify.ErrLimit, "%s: body of %d bytes exceeds the cap of %d", shown, resp.ContentLength, max)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("%s: reading body: %w", shown, err)}
+		return nil, resp.StatusCode, &retryable{err: fmt.Errorf("%s: reading body: %w", shown, err)}
 	}
 	if int64(len(body)) > max {
-		return nil, verify.Errorf(verify.ErrLimit, "%s: body exceeds the cap of %d bytes", shown, max)
+		return nil, resp.StatusCode, verify.Errorf(verify.ErrLimit, "%s: body exceeds the cap of %d bytes", shown, max)
 	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, nil
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, resp.StatusCode, nil
 }
 
 // shownLocation is a redirect target for an error: without a password, and

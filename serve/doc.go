@@ -54,6 +54,10 @@
 //
 // State lives behind Store: MemoryStore for one node, package
 // serve/redisstore for replicas sharing Redis or Valkey. Metrics are in a
-// Prometheus registry per Server (Metrics); logs are slog records with a
+// Prometheus registry per Server (Metrics); the collateral fetch and cache
+// counters come from a CollateralMetrics that observes the registry's
+// online sources (Config.CollateralMetrics). Collateral itself is the
+// registry's business: serve/redisstore's Collateral lets the replicas
+// share it and fetch each item once. Logs are slog records with a
 // request id (X-Request-Id, echoed when the caller sends a plain one).
 package serve

@@ -24,15 +24,19 @@ type metrics struct {
 	appraisalTime   *prometheus.HistogramVec
 	noncesIssued    prometheus.Counter
 	nonceRejections *prometheus.CounterVec
-	collateral      *prometheus.CounterVec
-	upstream429     *prometheus.CounterVec
+	collateral      *CollateralMetrics
 }
 
 // latencyBuckets span a warm TDX appraisal (≈1 ms) to a cold fetch (seconds).
 var latencyBuckets = []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+// newMetrics returns a server's metrics, serving coll (nil: counters of
+// its own, which stay at zero).
+func newMetrics(coll *CollateralMetrics) *metrics {
+	if coll == nil {
+		coll = NewCollateralMetrics()
+	}
+	m := &metrics{reg: prometheus.NewRegistry(), collateral: coll}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_http_requests_total",
 		Help: "HTTP requests by route, method and status code."}, []string{"route", "method", "code"})
 	m.requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_http_request_duration_seconds",
@@ -47,13 +51,9 @@ func newMetrics() *metrics {
 		Help: "Nonces issued by POST /challenge."})
 	m.nonceRejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_nonce_rejections_total",
 		Help: "Attestations refused for their nonce: unknown, reused."}, []string{"reason"})
-	m.collateral = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_collateral_fetches_total",
-		Help: "Collateral fetches from vendor services by source and result (ok, not_found, rate_limited, error)."}, []string{"source", "result"})
-	m.upstream429 = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_upstream_rate_limited_total",
-		Help: "HTTP 429 answers from vendor services by source."}, []string{"source"})
 	m.reg.MustRegister(m.requests, m.requestDuration, m.rejections, m.appraisals, m.appraisalTime, m.noncesIssued,
-		m.nonceRejections, m.collateral, m.upstream429,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.nonceRejections, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(coll.collectors()...)
 	return m
 }
 
@@ -78,21 +78,13 @@ func (m *metrics) appraisal(tee, status string, d time.Duration) {
 	m.appraisalTime.WithLabelValues(tee).Observe(d.Seconds())
 }
 
-// CollateralFetched records a fetch of collateral from a vendor service:
-// source names the service (a closed set: "intel-pcs", "amd-kds",
-// "nvidia-rim", "nvidia-ocsp"), code is the HTTP status (0: no answer).
+// CollateralFetched records a fetch of collateral from a vendor service by
+// a fetcher that reports no events (an HTTPFetcher with
+// Config.CollateralMetrics as its Observer needs no call): source names the
+// service (a closed set: "intel-pcs", "amd-kds", "nvidia-rim",
+// "nvidia-ocsp"), code is the HTTP status (0: no answer).
 func (s *Server) CollateralFetched(source string, code int) {
-	result := "error"
-	switch {
-	case code >= 200 && code < 300:
-		result = "ok"
-	case code == http.StatusNotFound:
-		result = "not_found"
-	case code == http.StatusTooManyRequests:
-		result = "rate_limited"
-		s.metrics.upstream429.WithLabelValues(source).Inc()
-	}
-	s.metrics.collateral.WithLabelValues(source, result).Inc()
+	s.metrics.collateral.fetched(source, resultOf(code))
 }
 
 // Metrics returns the server's Prometheus registry, for a caller that

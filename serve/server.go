@@ -85,6 +85,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock evidence is verified at; nil: time.Now.
 	Now func() time.Time
+	// CollateralMetrics, served on /metrics, counts the collateral fetches
+	// and cache lookups of the Registry's online sources when it is also
+	// their fetcher's and store's observer (see CollateralMetrics); nil:
+	// those counters stay at zero.
+	CollateralMetrics *CollateralMetrics
 
 	MaxBody         int64         // bytes of a request body
 	Timeout         time.Duration // per request
@@ -194,7 +199,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ref: ref, jwks: jwks, services: map[crypto.Hash]*kbs.Service{},
-		sem: make(chan struct{}, cfg.MaxInFlight), metrics: newMetrics(), rvInForce: none}
+		sem: make(chan struct{}, cfg.MaxInFlight), metrics: newMetrics(cfg.CollateralMetrics), rvInForce: none}
 	s.catalog.Store(empty)
 	for _, h := range []crypto.Hash{crypto.SHA384, crypto.SHA512} {
 		if s.services[h], err = kbs.NewService(a, cfg.Signer, kbs.WithHash(h)); err != nil {

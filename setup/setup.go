@@ -137,7 +137,10 @@ type Online struct {
 	// defaults (an HTTPFetcher's fields are validated by NewRegistry).
 	Fetcher collateral.Fetcher
 	// Store keeps fetched collateral; nil: one in-memory store shared by the
-	// sources of this registry.
+	// sources of this registry. A store shared by the replicas of a service
+	// that is a collateral.Locker (serve/redisstore's Collateral) makes
+	// them fetch each item once between them; one wrapped by
+	// collateral.ObserveStore reports the sources' cache lookups.
 	Store collateral.Store
 	// TDXBaseURL is a PCCS or a PCS mirror; empty: Intel PCS.
 	TDXBaseURL string

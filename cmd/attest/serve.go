@@ -83,7 +83,29 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitUsage
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	cfg, err := serveConfig(o, logger, stderr)
+	// With Redis, the replicas share the nonces and documents and, with
+	// --online, the collateral cache (each item fetched once by one of them).
+	var st serve.Store
+	var coll collateral.Store = collateral.NewMemoryStore(0, 0)
+	switch {
+	case o.store == "memory":
+	case strings.HasPrefix(o.store, "redis://") || strings.HasPrefix(o.store, "rediss://"):
+		rs, client, err := redisstore.Open(o.store, "")
+		if err != nil {
+			fmt.Fprintln(stderr, "attest serve: --store:", err)
+			return exitUsage
+		}
+		defer func() { _ = client.Close() }()
+		if coll, err = redisstore.NewCollateral(client, "", 0); err != nil {
+			fmt.Fprintln(stderr, "attest serve: --store:", err)
+			return exitUsage
+		}
+		st = rs
+	default:
+		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", o.store)
+		return exitUsage
+	}
+	cfg, err := serveConfig(o, logger, stderr, coll)
 	if err == nil {
 		err = applyPolicyFlags(ctx, o.engine, o.policies, &cfg)
 	}
@@ -91,19 +113,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "attest serve:", err)
 		return exitUsage
 	}
-	switch {
-	case o.store == "memory":
-	case strings.HasPrefix(o.store, "redis://") || strings.HasPrefix(o.store, "rediss://"):
-		st, client, err := redisstore.Open(o.store, "")
-		if err != nil {
-			fmt.Fprintln(stderr, "attest serve: --store:", err)
-			return exitUsage
-		}
-		defer func() { _ = client.Close() }()
+	if st != nil {
 		cfg.Store = st
-	default:
-		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", o.store)
-		return exitUsage
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -127,8 +138,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	return exitOK
 }
 
-// serveConfig builds the server configuration of the flags.
-func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer) (serve.Config, error) {
+// serveConfig builds the server configuration of the flags; with --online
+// the sources keep collateral in coll.
+func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll collateral.Store) (serve.Config, error) {
 	cfg := serve.Config{Store: serve.NewMemoryStore(nil), Logger: logger, CallerNonces: o.callerNonces}
 	var err error
 	if o.keyFile != "" {
@@ -162,7 +174,11 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer) (serve.C
 		}
 	}
 	if o.online {
-		cfg.Registry, err = setup.NewRegistry(setup.Config{Online: &setup.Online{Fetcher: &collateral.HTTPFetcher{UserAgent: "attest-serve"}}, Logger: logger})
+		// The fetcher and the store report to the server's metrics.
+		cm := serve.NewCollateralMetrics()
+		cfg.CollateralMetrics = cm
+		online := &setup.Online{Fetcher: &collateral.HTTPFetcher{UserAgent: "attest-serve", Observer: cm}, Store: collateral.ObserveStore(coll, cm)}
+		cfg.Registry, err = setup.NewRegistry(setup.Config{Online: online, Logger: logger})
 		return cfg, err
 	}
 	fmt.Fprintf(stderr, "attest serve: WARNING: serving the embedded SAMPLE: test roots, clock pinned at %s, caller nonces accepted; not for production (give --online)\n", sampleTime().Format(time.RFC3339))

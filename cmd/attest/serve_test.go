@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/kbs"
 )
@@ -104,4 +106,15 @@ func TestServeUsage(t *testing.T) {
 		var stdout, stderr syncBuffer
 		require.Equal(t, exitUsage, runServe(context.Background(), args, nil, &stdout, &stderr), "%v: %s", args, stderr.String())
 	}
+}
+
+// With --online the registry's sources keep collateral in the store given
+// (Redis with --store redis://…) and report to the server's collateral
+// metrics.
+func TestServeOnlineConfig(t *testing.T) {
+	store := collateral.NewMemoryStore(0, 0)
+	cfg, err := serveConfig(serveOptions{online: true}, slog.New(slog.DiscardHandler), io.Discard, store)
+	require.NoError(t, err)
+	require.NotNil(t, cfg.Registry)
+	require.NotNil(t, cfg.CollateralMetrics)
 }
