@@ -254,7 +254,9 @@ func attr(e *node, ns, key string) (string, bool, error) {
 		if found {
 			return "", false, verify.Errorf(verify.ErrMalformed, "rim: %s has attribute %s twice", e.local, key)
 		}
-		val, found = a.value, true
+		// A copy: the value is a substring of the whole document, which a
+		// cached manifest must not keep alive.
+		val, found = strings.Clone(a.value), true
 	}
 	return val, found, nil
 }

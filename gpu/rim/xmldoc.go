@@ -126,7 +126,7 @@ func malformed(format string, args ...any) error {
 // UTF-8); every prefix bound, namespace URIs absolute; no attribute twice
 // (by name, or by namespace and local name); no literal tab or line end in
 // an attribute value (XML would turn them into spaces, and canonicalisers
-// disagree on that). Depth, element, attribute, namespace-declaration and
+// disagree on that); names are ASCII. Depth, element, attribute, namespace-declaration and
 // node counts are checked before anything is stored for them.
 func parseXML(doc []byte) (*xdoc, error) {
 	if err := checkChars(doc); err != nil {
@@ -262,9 +262,12 @@ func (p *parser) xmlDecl() error {
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
+// isNameByte accepts the ASCII letters, digits, '_', '-' and '.' of XML
+// names: RIM names are ASCII, and refusing the rest spares checking
+// Unicode name classes.
 func isNameByte(b byte, first bool) bool {
 	switch {
-	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b == '_', b >= utf8.RuneSelf:
+	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b == '_':
 		return true
 	case b >= '0' && b <= '9', b == '-', b == '.':
 		return !first
