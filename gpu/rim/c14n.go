@@ -1,9 +1,6 @@
 package rim
 
-import (
-	"hash"
-	"strings"
-)
+import "hash"
 
 // Canonical XML 1.1 without comments (https://www.w3.org/TR/xml-c14n11/),
 // the only canonicalisation NVIDIA's RIM profile names, written from an
@@ -195,49 +192,51 @@ func appendName(buf []byte, prefix, local string) []byte {
 
 // appendText escapes text as C14N does: &, <, > and CR.
 func appendText(buf []byte, s string) []byte {
-	if !strings.ContainsAny(s, "&<>\r") {
-		return append(buf, s...)
-	}
+	last := 0
 	for i := 0; i < len(s); i++ {
+		var r string
 		switch s[i] {
 		case '&':
-			buf = append(buf, "&amp;"...)
+			r = "&amp;"
 		case '<':
-			buf = append(buf, "&lt;"...)
+			r = "&lt;"
 		case '>':
-			buf = append(buf, "&gt;"...)
+			r = "&gt;"
 		case '\r':
-			buf = append(buf, "&#xD;"...)
+			r = "&#xD;"
 		default:
-			buf = append(buf, s[i])
+			continue
 		}
+		buf = append(append(buf, s[last:i]...), r...)
+		last = i + 1
 	}
-	return buf
+	return append(buf, s[last:]...)
 }
 
 // appendAttrValue escapes an attribute value as C14N does: &, <, ", tab,
 // LF and CR.
 func appendAttrValue(buf []byte, s string) []byte {
-	if !strings.ContainsAny(s, "&<\"\t\n\r") {
-		return append(buf, s...)
-	}
+	last := 0
 	for i := 0; i < len(s); i++ {
+		var r string
 		switch s[i] {
 		case '&':
-			buf = append(buf, "&amp;"...)
+			r = "&amp;"
 		case '<':
-			buf = append(buf, "&lt;"...)
+			r = "&lt;"
 		case '"':
-			buf = append(buf, "&quot;"...)
+			r = "&quot;"
 		case '\t':
-			buf = append(buf, "&#x9;"...)
+			r = "&#x9;"
 		case '\n':
-			buf = append(buf, "&#xA;"...)
+			r = "&#xA;"
 		case '\r':
-			buf = append(buf, "&#xD;"...)
+			r = "&#xD;"
 		default:
-			buf = append(buf, s[i])
+			continue
 		}
+		buf = append(append(buf, s[last:i]...), r...)
+		last = i + 1
 	}
-	return buf
+	return append(buf, s[last:]...)
 }

@@ -445,11 +445,13 @@ func (p *parser) startTag() error {
 		}
 		raw := p.s[p.i+1 : p.i+1+end]
 		p.i += end + 2
-		if strings.IndexByte(raw, '<') >= 0 {
-			return malformed("attribute %s of <%s>: '<' in value", aName, qname)
-		}
-		if strings.ContainsAny(raw, "\t\n\r") {
-			return verify.Errorf(verify.ErrUnsupported, "rim: XML: attribute %s of <%s>: literal tab or line end in value (attribute-value normalisation is not supported)", aName, qname)
+		for k := 0; k < len(raw); k++ {
+			switch raw[k] {
+			case '<':
+				return malformed("attribute %s of <%s>: '<' in value", aName, qname)
+			case '\t', '\n', '\r':
+				return verify.Errorf(verify.ErrUnsupported, "rim: XML: attribute %s of <%s>: literal tab or line end in value (attribute-value normalisation is not supported)", aName, qname)
+			}
 		}
 		val, err := p.unescape(raw)
 		if err != nil {
