@@ -76,6 +76,11 @@ func parseManifest(d *xdoc) (*Manifest, error) {
 	if err := parsePayload(d, payload, m); err != nil {
 		return nil, err
 	}
+	// The strings kept are copies: the values are substrings of the whole
+	// document, which a cached manifest must not keep alive.
+	m.Name, m.TagID = strings.Clone(m.Name), strings.Clone(m.TagID)
+	m.Product, m.Edition = strings.Clone(m.Product), strings.Clone(m.Edition)
+	m.FirmwareManufacturerID = strings.Clone(m.FirmwareManufacturerID)
 	return m, nil
 }
 
@@ -91,7 +96,7 @@ func parseMeta(d *xdoc, mi int32, m *Manifest) error {
 	if !ok || strings.TrimSpace(v) == "" || v != strings.TrimSpace(v) {
 		return verify.Errorf(verify.ErrMalformed, "rim: Meta colloquialVersion %q missing or not trimmed", v)
 	}
-	m.Version = v
+	m.Version = strings.Clone(v)
 	if m.Product, _, err = attr(meta, "", "product"); err != nil {
 		return err
 	}
@@ -188,6 +193,7 @@ func parseResource(r *node) (Measurement, error) {
 	if ms.Name, _, err = attr(r, "", "name"); err != nil {
 		return ms, err
 	}
+	ms.Name = strings.Clone(ms.Name) // not the whole document's string
 	ms.Alternatives = make([][]byte, nAlt)
 	for _, a := range r.attrs {
 		uri := a.space
@@ -254,9 +260,7 @@ func attr(e *node, ns, key string) (string, bool, error) {
 		if found {
 			return "", false, verify.Errorf(verify.ErrMalformed, "rim: %s has attribute %s twice", e.local, key)
 		}
-		// A copy: the value is a substring of the whole document, which a
-		// cached manifest must not keep alive.
-		val, found = strings.Clone(a.value), true
+		val, found = a.value, true
 	}
 	return val, found, nil
 }
