@@ -126,8 +126,10 @@ func malformed(format string, args ...any) error {
 // UTF-8); every prefix bound, namespace URIs absolute; no attribute twice
 // (by name, or by namespace and local name); no literal tab or line end in
 // an attribute value (XML would turn them into spaces, and canonicalisers
-// disagree on that); names are ASCII. Depth, element, attribute, namespace-declaration and
-// node counts are checked before anything is stored for them.
+// disagree on that); names are ASCII. Depth, element, attribute,
+// namespace-declaration and node counts are checked before anything is
+// stored for them; the nodes are preallocated for at most one per '<' (and
+// never more than maxNodes).
 func parseXML(doc []byte) (*xdoc, error) {
 	if err := checkChars(doc); err != nil {
 		return nil, err
