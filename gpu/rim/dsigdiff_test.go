@@ -333,7 +333,9 @@ func FuzzCanonicalMatchesGoxmldsig(f *testing.F) {
 // BenchmarkCanonicalize reads V1's driver RIM and writes (hashes) both
 // canonical forms the signature covers, ours beside what the verifier did
 // before with etree and goxmldsig (read, canonicalize SignedInfo and the
-// document, read the canonical bytes again), on the same bytes.
+// document, read the canonical bytes again), on the same bytes. Ours also
+// runs the signature shape check (it finds SignedInfo), with the parsing of
+// the four embedded certificates, which the other side skips.
 //
 // Metrics: ours-µs, goxmldsig-µs and x-goxmldsig = goxmldsig / ours.
 func BenchmarkCanonicalize(b *testing.B) {
