@@ -431,31 +431,7 @@ func (p *parser) startTag() error {
 			return err
 		}
 		aName := p.s[aStart:p.i]
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != '=' {
-			return malformed("attribute %s of <%s> has no value", aName, qname)
-		}
-		p.i++
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != '"' && p.s[p.i] != '\'' {
-			return malformed("attribute %s of <%s>: value not quoted", aName, qname)
-		}
-		q := p.s[p.i]
-		end := strings.IndexByte(p.s[p.i+1:], q)
-		if end < 0 {
-			return malformed("attribute %s of <%s>: unterminated value", aName, qname)
-		}
-		raw := p.s[p.i+1 : p.i+1+end]
-		p.i += end + 2
-		for k := 0; k < len(raw); k++ {
-			switch raw[k] {
-			case '<':
-				return malformed("attribute %s of <%s>: '<' in value", aName, qname)
-			case '\t', '\n', '\r':
-				return verify.Errorf(verify.ErrUnsupported, "rim: XML: attribute %s of <%s>: literal tab or line end in value (attribute-value normalisation is not supported)", aName, qname)
-			}
-		}
-		val, err := p.unescape(raw)
+		val, err := p.attrValue(aName, qname)
 		if err != nil {
 			return err
 		}
@@ -531,6 +507,35 @@ func (p *parser) startTag() error {
 		p.close()
 	}
 	return nil
+}
+
+// attrValue reads ="value" or ='value' after an attribute name and resolves
+// its references.
+func (p *parser) attrValue(name, elem string) (string, error) {
+	p.skipSpace()
+	if p.i >= len(p.s) || p.s[p.i] != '=' {
+		return "", malformed("attribute %s of <%s> has no value", name, elem)
+	}
+	p.i++
+	p.skipSpace()
+	if p.i >= len(p.s) || p.s[p.i] != '"' && p.s[p.i] != '\'' {
+		return "", malformed("attribute %s of <%s>: value not quoted", name, elem)
+	}
+	end := strings.IndexByte(p.s[p.i+1:], p.s[p.i])
+	if end < 0 {
+		return "", malformed("attribute %s of <%s>: unterminated value", name, elem)
+	}
+	raw := p.s[p.i+1 : p.i+1+end]
+	p.i += end + 2
+	for k := 0; k < len(raw); k++ {
+		switch raw[k] {
+		case '<':
+			return "", malformed("attribute %s of <%s>: '<' in value", name, elem)
+		case '\t', '\n', '\r':
+			return "", verify.Errorf(verify.ErrUnsupported, "rim: XML: attribute %s of <%s>: literal tab or line end in value (attribute-value normalisation is not supported)", name, elem)
+		}
+	}
+	return p.unescape(raw)
 }
 
 // checkDecl refuses declarations XML namespaces forbid or the canonical
