@@ -9,10 +9,6 @@ import (
 	"math/big"
 	"strings"
 
-	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
-
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -31,111 +27,113 @@ const (
 
 // signature is the checked shape of a RIM's ds:Signature.
 type signature struct {
-	el         *etree.Element // the ds:Signature element, a child of the root
-	signedInfo *etree.Element // ds:SignedInfo
-	digest     []byte         // ds:DigestValue, 48 bytes
-	rawSig     []byte         // 96-byte r‖s
+	el         int32  // the ds:Signature element, a child of the root
+	signedInfo int32  // ds:SignedInfo
+	digest     []byte // ds:DigestValue, 48 bytes
+	rawSig     []byte // 96-byte r‖s
 	certs      []*x509.Certificate
 }
 
-// checkSignatureShape finds the one enveloped signature of root and checks
-// it element by element against NVIDIA's profile: exactly SignedInfo,
+// checkSignatureShape finds the one enveloped signature of d's root and
+// checks it element by element against NVIDIA's profile: exactly SignedInfo,
 // SignatureValue, KeyInfo; in SignedInfo exactly C14N 1.1, ecdsa-sha384 and
 // one Reference URI="" whose transforms are exactly enveloped-signature then
 // C14N 1.1 and whose digest is sha384; in KeyInfo exactly one X509Data of
 // X509Certificate elements. Structural deviations are ErrMalformed; a missing
 // signature or another algorithm is ErrSignature.
-func checkSignatureShape(root *etree.Element) (*signature, error) {
-	var sigs []*etree.Element
-	var walk func(e *etree.Element)
-	walk = func(e *etree.Element) {
-		for _, c := range e.ChildElements() {
-			if c.Tag == "Signature" && c.NamespaceURI() == nsDSig {
-				sigs = append(sigs, c)
-			}
-			walk(c)
+func checkSignatureShape(d *xdoc) (*signature, error) {
+	sigEl, count := int32(-1), 0
+	for i := range d.nodes {
+		if n := &d.nodes[i]; n.elem && n.local == "Signature" && n.space == nsDSig {
+			sigEl = int32(i)
+			count++
 		}
 	}
-	walk(root)
 	switch {
-	case len(sigs) == 0:
+	case count == 0:
 		return nil, verify.Errorf(verify.ErrSignature, "rim: document has no ds:Signature")
-	case len(sigs) > 1:
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: document has %d ds:Signature elements, want 1", len(sigs))
+	case count > 1:
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: document has %d ds:Signature elements, want 1", count)
 	}
-	sigEl := sigs[0]
-	if sigEl.Parent() != root {
+	if d.nodes[sigEl].parent != d.root {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:Signature is not a child of the root element")
 	}
-	if err := noAttrs(sigEl, "xmlns"); err != nil {
+	// C14N 1.1 would make the detached SignedInfo inherit xml:lang,
+	// xml:space and xml:base from the root; no RIM carries them and
+	// implementations differ, so they are refused.
+	for _, a := range d.nodes[d.root].attrs {
+		if a.space == nsXML {
+			return nil, verify.Errorf(verify.ErrUnsupported, "rim: attribute %s on the root element: xml:* attributes are not supported", a.fullName())
+		}
+	}
+	if err := noAttrs(d, sigEl); err != nil {
 		return nil, err
 	}
-	if err := dsigOnly(sigEl); err != nil {
+	if err := dsigOnly(d, sigEl); err != nil {
 		return nil, err
 	}
-	kids, err := children(sigEl, "SignedInfo", "SignatureValue", "KeyInfo")
+	kids, err := children(d, sigEl, "SignedInfo", "SignatureValue", "KeyInfo")
 	if err != nil {
 		return nil, err
 	}
 	signedInfo, sigValue, keyInfo := kids[0], kids[1], kids[2]
 
 	// SignedInfo
-	if err := noAttrs(signedInfo); err != nil {
+	if err := noAttrs(d, signedInfo); err != nil {
 		return nil, err
 	}
-	si, err := children(signedInfo, "CanonicalizationMethod", "SignatureMethod", "Reference")
+	si, err := children(d, signedInfo, "CanonicalizationMethod", "SignatureMethod", "Reference")
 	if err != nil {
 		return nil, err
 	}
-	if err := algorithm(si[0], algC14N11); err != nil {
+	if err := algorithm(d, si[0], algC14N11); err != nil {
 		return nil, err
 	}
-	if err := algorithm(si[1], algECDSASHA384); err != nil {
+	if err := algorithm(d, si[1], algECDSASHA384); err != nil {
 		return nil, err
 	}
 	ref := si[2]
-	uri := ref.SelectAttr("URI")
-	if uri == nil || uri.Space != "" || uri.Value != "" {
+	if uri, ok := unqualified(d.el(ref), "URI"); !ok || uri != "" {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:Reference must have URI=\"\" (the whole document)")
 	}
-	if err := noAttrs(ref, "URI"); err != nil {
+	if err := noAttrs(d, ref, "URI"); err != nil {
 		return nil, err
 	}
-	rk, err := children(ref, "Transforms", "DigestMethod", "DigestValue")
+	rk, err := children(d, ref, "Transforms", "DigestMethod", "DigestValue")
 	if err != nil {
 		return nil, err
 	}
-	if err := noAttrs(rk[0]); err != nil {
+	if err := noAttrs(d, rk[0]); err != nil {
 		return nil, err
 	}
-	tr, err := children(rk[0], "Transform", "Transform")
+	tr, err := children(d, rk[0], "Transform", "Transform")
 	if err != nil {
 		// The transform list is an algorithm choice: exactly NVIDIA's two.
 		return nil, verify.Errorf(verify.ErrSignature, "rim: ds:Transforms must be exactly enveloped-signature, C14N 1.1: %w", err)
 	}
-	if err := algorithm(tr[0], algEnveloped); err != nil {
+	if err := algorithm(d, tr[0], algEnveloped); err != nil {
 		return nil, err
 	}
-	if err := algorithm(tr[1], algC14N11); err != nil {
+	if err := algorithm(d, tr[1], algC14N11); err != nil {
 		return nil, err
 	}
-	if err := algorithm(rk[1], algSHA384); err != nil {
+	if err := algorithm(d, rk[1], algSHA384); err != nil {
 		return nil, err
 	}
-	if err := noAttrs(rk[2]); err != nil {
+	if err := noAttrs(d, rk[2]); err != nil {
 		return nil, err
 	}
 	// Exactly 48 bytes (SHA-384).
-	digest, err := base64Text(rk[2], "DigestValue", 48, 48)
+	digest, err := base64Text(d, rk[2], "DigestValue", 48, 48)
 	if err != nil {
 		return nil, err
 	}
 
 	// SignatureValue: raw r‖s of P-384.
-	if err := noAttrs(sigValue); err != nil {
+	if err := noAttrs(d, sigValue); err != nil {
 		return nil, err
 	}
-	raw, err := base64Text(sigValue, "SignatureValue", 0, 2*p384ScalarLen)
+	raw, err := base64Text(d, sigValue, "SignatureValue", 0, 2*p384ScalarLen)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrSignature, "rim: %w", err)
 	}
@@ -144,35 +142,35 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 	}
 
 	// KeyInfo/X509Data/X509Certificate+
-	if err := noAttrs(keyInfo); err != nil {
+	if err := noAttrs(d, keyInfo); err != nil {
 		return nil, err
 	}
-	xd, err := children(keyInfo, "X509Data")
+	xd, err := children(d, keyInfo, "X509Data")
 	if err != nil {
 		return nil, err
 	}
-	if err := noAttrs(xd[0]); err != nil {
+	if err := noAttrs(d, xd[0]); err != nil {
 		return nil, err
 	}
-	certEls := xd[0].ChildElements()
+	certEls := d.childElements(xd[0])
 	if len(certEls) == 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:X509Data has no ds:X509Certificate")
 	}
 	if len(certEls) > maxCerts {
 		return nil, verify.Errorf(verify.ErrLimit, "rim: ds:X509Data has %d certificates, more than %d", len(certEls), maxCerts)
 	}
-	if err := textOnlyWhitespace(xd[0]); err != nil {
+	if err := textOnlyWhitespace(d, xd[0]); err != nil {
 		return nil, err
 	}
 	s := &signature{el: sigEl, signedInfo: signedInfo, digest: digest, rawSig: raw}
 	for i, ce := range certEls {
-		if ce.Tag != "X509Certificate" {
-			return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:X509Data: unexpected element %s", ce.FullTag())
+		if d.el(ce).local != "X509Certificate" {
+			return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:X509Data: unexpected element %s", d.el(ce).fullName())
 		}
-		if err := noAttrs(ce); err != nil {
+		if err := noAttrs(d, ce); err != nil {
 			return nil, err
 		}
-		der, err := base64Text(ce, "X509Certificate", 1, maxCertLen)
+		der, err := base64Text(d, ce, "X509Certificate", 1, maxCertLen)
 		if err != nil {
 			return nil, err
 		}
@@ -186,22 +184,23 @@ func checkSignatureShape(root *etree.Element) (*signature, error) {
 }
 
 // dsigOnly requires every element under e to be in the XML-DSig namespace
-// and forbids comments and processing instructions anywhere inside it, so
-// no value can be split or hidden.
-func dsigOnly(e *etree.Element) error {
-	for _, t := range e.Child {
-		switch c := t.(type) {
-		case *etree.Element:
-			if c.NamespaceURI() != nsDSig {
-				return verify.Errorf(verify.ErrMalformed, "rim: element %s in ds:Signature is not in the XML-DSig namespace", c.FullTag())
-			}
-			if err := dsigOnly(c); err != nil {
-				return err
-			}
-		case *etree.Comment:
-			return verify.Errorf(verify.ErrMalformed, "rim: comment inside ds:%s", e.Tag)
-		case *etree.ProcInst, *etree.Directive:
-			return verify.Errorf(verify.ErrMalformed, "rim: markup inside ds:%s", e.Tag)
+// and forbids comments anywhere inside it (processing instructions are
+// refused everywhere), so no value can be split or hidden.
+func dsigOnly(d *xdoc, e int32) error {
+	n := d.el(e)
+	if n.comments != 0 {
+		return verify.Errorf(verify.ErrMalformed, "rim: comment inside ds:%s", n.local)
+	}
+	for c := n.first; c >= 0; c = d.nodes[c].next {
+		k := d.el(c)
+		if !k.elem {
+			continue
+		}
+		if k.space != nsDSig {
+			return verify.Errorf(verify.ErrMalformed, "rim: element %s in ds:Signature is not in the XML-DSig namespace", k.fullName())
+		}
+		if err := dsigOnly(d, c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -209,147 +208,150 @@ func dsigOnly(e *etree.Element) error {
 
 // children requires e's element children to be exactly the given local names
 // in order, and e to carry no text but whitespace.
-func children(e *etree.Element, names ...string) ([]*etree.Element, error) {
-	kids := e.ChildElements()
-	got := make([]string, len(kids))
-	for i, k := range kids {
-		got[i] = k.Tag
+func children(d *xdoc, e int32, names ...string) ([]int32, error) {
+	kids := d.childElements(e)
+	ok := len(kids) == len(names)
+	for i := 0; ok && i < len(kids); i++ {
+		ok = d.el(kids[i]).local == names[i]
 	}
-	if len(kids) != len(names) {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:%s children: expected %v, got %v", e.Tag, names, got)
-	}
-	for i, k := range kids {
-		if k.Tag != names[i] {
-			return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:%s children: expected %v, got %v", e.Tag, names, got)
+	if !ok {
+		got := make([]string, len(kids))
+		for i, k := range kids {
+			got[i] = d.el(k).local
 		}
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:%s children: expected %v, got %v", d.el(e).local, names, got)
 	}
-	if err := textOnlyWhitespace(e); err != nil {
+	if err := textOnlyWhitespace(d, e); err != nil {
 		return nil, err
 	}
 	return kids, nil
 }
 
-func textOnlyWhitespace(e *etree.Element) error {
-	for _, t := range e.Child {
-		if cd, ok := t.(*etree.CharData); ok && strings.TrimSpace(cd.Data) != "" {
-			return verify.Errorf(verify.ErrMalformed, "rim: unexpected text in ds:%s", e.Tag)
+func textOnlyWhitespace(d *xdoc, e int32) error {
+	for c := d.el(e).first; c >= 0; c = d.nodes[c].next {
+		if k := d.el(c); !k.elem && strings.TrimLeft(k.text, " \t\r\n") != "" {
+			return verify.Errorf(verify.ErrMalformed, "rim: unexpected text in ds:%s", d.el(e).local)
 		}
 	}
 	return nil
 }
 
-// noAttrs allows only namespace declarations and the named attributes.
-func noAttrs(e *etree.Element, allowed ...string) error {
-	for _, a := range e.Attr {
-		if a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns" {
-			continue
-		}
+// noAttrs allows only the named unqualified attributes (namespace
+// declarations are not attributes in an xdoc).
+func noAttrs(d *xdoc, e int32, allowed ...string) error {
+	n := d.el(e)
+	for _, a := range n.attrs {
 		ok := false
-		for _, n := range allowed {
-			if a.Space == "" && a.Key == n {
+		for _, name := range allowed {
+			if a.prefix == "" && a.local == name {
 				ok = true
 			}
 		}
 		if !ok {
-			return verify.Errorf(verify.ErrMalformed, "rim: unexpected attribute %s on ds:%s", a.FullKey(), e.Tag)
+			return verify.Errorf(verify.ErrMalformed, "rim: unexpected attribute %s on ds:%s", a.fullName(), n.local)
 		}
 	}
 	return nil
 }
 
+// unqualified returns the value of e's unqualified attribute name.
+func unqualified(n *node, name string) (string, bool) {
+	for _, a := range n.attrs {
+		if a.prefix == "" && a.local == name {
+			return a.value, true
+		}
+	}
+	return "", false
+}
+
 // algorithm checks an empty element whose only attribute is Algorithm=want.
 // Another algorithm is ErrSignature: the profile allows exactly one.
-func algorithm(e *etree.Element, want string) error {
-	if len(e.ChildElements()) != 0 {
-		return verify.Errorf(verify.ErrMalformed, "rim: ds:%s must be empty", e.Tag)
+func algorithm(d *xdoc, e int32, want string) error {
+	n := d.el(e)
+	if len(d.childElements(e)) != 0 {
+		return verify.Errorf(verify.ErrMalformed, "rim: ds:%s must be empty", n.local)
 	}
-	if err := textOnlyWhitespace(e); err != nil {
+	if err := textOnlyWhitespace(d, e); err != nil {
 		return err
 	}
-	if err := noAttrs(e, "Algorithm"); err != nil {
+	if err := noAttrs(d, e, "Algorithm"); err != nil {
 		return err
 	}
-	got := e.SelectAttrValue("Algorithm", "")
-	if got != want {
-		return verify.Errorf(verify.ErrSignature, "rim: ds:%s Algorithm: expected %q, got %q", e.Tag, want, got)
+	if got, _ := unqualified(n, "Algorithm"); got != want {
+		return verify.Errorf(verify.ErrSignature, "rim: ds:%s Algorithm: expected %q, got %q", n.local, want, got)
 	}
 	return nil
 }
 
 // base64Text decodes the base64 text of a leaf element (whitespace ignored),
 // refusing more than max decoded bytes before decoding.
-func base64Text(e *etree.Element, name string, min, max int) ([]byte, error) {
-	if len(e.ChildElements()) != 0 {
+func base64Text(d *xdoc, e int32, name string, min, max int) ([]byte, error) {
+	if len(d.childElements(e)) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:%s must contain only text", name)
 	}
-	var sb strings.Builder
-	for _, t := range e.Child {
-		if cd, ok := t.(*etree.CharData); ok {
-			sb.WriteString(cd.Data)
-		}
+	// Count the base64 characters before copying any.
+	n := 0
+	for c := d.el(e).first; c >= 0; c = d.nodes[c].next {
+		n += len(d.el(c).text) - countSpace(d.el(c).text)
 	}
-	s := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\n', '\r':
-			return -1
-		}
-		return r
-	}, sb.String())
-	if base64.StdEncoding.DecodedLen(len(s)) > max+2 {
+	if base64.StdEncoding.DecodedLen(n) > max+2 {
 		return nil, verify.Errorf(verify.ErrLimit, "rim: ds:%s longer than %d bytes", name, max)
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	buf := make([]byte, 0, n)
+	for c := d.el(e).first; c >= 0; c = d.nodes[c].next {
+		t := d.el(c).text
+		for i := 0; i < len(t); i++ {
+			if !isSpace(t[i]) {
+				buf = append(buf, t[i])
+			}
+		}
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(buf)))
+	m, err := base64.StdEncoding.Decode(b, buf)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:%s: %w", name, err)
 	}
+	b = b[:m]
 	if len(b) < min {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:%s: expected at least %d bytes, got %d", name, min, len(b))
 	}
 	return b, nil
 }
 
-// verifyEnveloped checks the enveloped signature sig of root, whose shape
+func countSpace(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isSpace(s[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// verifyEnveloped checks the enveloped signature sig of d, whose shape
 // checkSignatureShape pinned (C14N 1.1, ECDSA P-384 with SHA-384, one
 // Reference URI="" with the enveloped-signature transform then C14N 1.1,
 // SHA-384), under pub: the raw r‖s signature over SHA-384 of the canonical
-// SignedInfo (detached with the namespaces in scope), then the digest of the
-// canonical root without the ds:Signature element. It returns the root of
-// those canonical bytes parsed anew: the only tree claims may be read from,
-// since it is exactly what the digest covers (no comment, no whitespace or
-// namespace the canonical form drops). It removes sig.el from root.
-func verifyEnveloped(root *etree.Element, sig *signature, pub *ecdsa.PublicKey) (*etree.Element, error) {
-	c14n := dsig.MakeC14N11Canonicalizer()
-	ns, err := etreeutils.NSBuildParentContext(sig.signedInfo)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:SignedInfo namespaces: %w", err)
-	}
-	detached, err := etreeutils.NSDetatch(ns, sig.signedInfo)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:SignedInfo namespaces: %w", err)
-	}
-	signedInfo, err := c14n.Canonicalize(detached)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: canonicalizing ds:SignedInfo: %w", err)
-	}
-	h := sha512.Sum384(signedInfo)
+// SignedInfo, then the digest of the canonical document without the
+// ds:Signature element. Both canonical forms are written from d itself, the
+// tree the manifest is then read from; on success the ds:Signature element
+// is detached from d, which then holds exactly what the digest covers (its
+// comments, which the manifest never reads, aside).
+func verifyEnveloped(d *xdoc, sig *signature, pub *ecdsa.PublicKey) error {
+	h := sha512.New384()
+	canonicalSubtree(d, sig.signedInfo, h)
+	var sum [48]byte
+	h.Sum(sum[:0])
 	r := new(big.Int).SetBytes(sig.rawSig[:p384ScalarLen])
 	sv := new(big.Int).SetBytes(sig.rawSig[p384ScalarLen:])
-	if !ecdsa.Verify(pub, h[:], r, sv) {
-		return nil, verify.Errorf(verify.ErrSignature, "rim: ds:SignatureValue does not verify over the canonical ds:SignedInfo (SHA-384 %x)", h)
+	if !ecdsa.Verify(pub, sum[:], r, sv) {
+		return verify.Errorf(verify.ErrSignature, "rim: ds:SignatureValue does not verify over the canonical ds:SignedInfo (SHA-384 %x)", sum)
 	}
-	if sig.el.Parent() != root || root.RemoveChild(sig.el) == nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: ds:Signature is not a child of the root element")
+	h.Reset()
+	canonicalDocument(d, sig.el, h)
+	h.Sum(sum[:0])
+	if subtle.ConstantTimeCompare(sum[:], sig.digest) != 1 {
+		return verify.Errorf(verify.ErrSignature, "rim: document digest: expected %x (ds:DigestValue), got SHA-384 %x of the canonical document", sig.digest, sum)
 	}
-	referenced, err := c14n.Canonicalize(root)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: canonicalizing the document: %w", err)
-	}
-	if d := sha512.Sum384(referenced); subtle.ConstantTimeCompare(d[:], sig.digest) != 1 {
-		return nil, verify.Errorf(verify.ErrSignature, "rim: document digest: expected %x (ds:DigestValue), got SHA-384 %x of the canonical document", sig.digest, d)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(referenced); err != nil || doc.Root() == nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: re-reading the canonical document: %v", err)
-	}
-	return doc.Root(), nil
+	return d.detach(sig.el)
 }

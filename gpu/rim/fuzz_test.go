@@ -33,7 +33,7 @@ func fuzzSeeds(f *testing.F) {
 
 // FuzzParseRIM runs untrusted bytes through the whole verification (with the
 // real NVIDIA root, at V1's time) and, separately, through the structural
-// scan, the signature-shape check and the manifest parser without the
+// parser, the signature-shape check and the manifest parser without the
 // signature, so that mutations reach the parser. Nothing may panic, every
 // error must carry a kind, and a parsed manifest must be self-consistent.
 func FuzzParseRIM(f *testing.F) {
@@ -53,23 +53,21 @@ func FuzzParseRIM(f *testing.F) {
 			checkManifest(t, m)
 		}
 
-		if err := scan(doc); err != nil {
+		d, err := parseXML(doc)
+		if err != nil {
 			if verify.KindOf(err) == nil {
-				t.Fatalf("scan error without kind: %v", err)
+				t.Fatalf("parse error without kind: %v", err)
 			}
 			return
 		}
-		tree, err := parseTree(doc)
-		if err != nil {
-			return
-		}
-		root := tree.Root()
-		if sig, err := checkSignatureShape(root); err == nil {
-			root.RemoveChild(sig.el)
+		if sig, err := checkSignatureShape(d); err == nil {
+			if err := d.detach(sig.el); err != nil {
+				t.Fatal(err)
+			}
 		} else if verify.KindOf(err) == nil {
 			t.Fatalf("signature shape error without kind: %v", err)
 		}
-		pm, err := parseManifest(root)
+		pm, err := parseManifest(d)
 		if err != nil {
 			if verify.KindOf(err) == nil {
 				t.Fatalf("parse error without kind: %v", err)

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/beevik/etree"
-
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -27,13 +25,14 @@ const (
 	maxMeasurements = 256
 )
 
-// parseManifest reads a Manifest from the element goxmldsig returned as
-// verified. It is strict: unknown elements, duplicated Meta or Payload,
+// parseManifest reads a Manifest from the root of d, after verifyEnveloped
+// detached the signature from it. It is strict: unknown elements, duplicated Meta or Payload,
 // duplicated indices and any attribute value outside NVIDIA's vocabulary are
 // ErrMalformed.
-func parseManifest(root *etree.Element) (*Manifest, error) {
-	if root.Tag != "SoftwareIdentity" || root.NamespaceURI() != nsSWID {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: verified root: expected {%s}SoftwareIdentity, got {%s}%s", nsSWID, root.NamespaceURI(), root.Tag)
+func parseManifest(d *xdoc) (*Manifest, error) {
+	root := d.el(d.root)
+	if root.local != "SoftwareIdentity" || root.space != nsSWID {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: verified root: expected {%s}SoftwareIdentity, got {%s}%s", nsSWID, root.space, root.local)
 	}
 	m := &Manifest{}
 	var err error
@@ -43,44 +42,51 @@ func parseManifest(root *etree.Element) (*Manifest, error) {
 	if m.TagID, _, err = attr(root, "", "tagId"); err != nil {
 		return nil, err
 	}
-	var meta, payload *etree.Element
-	for _, c := range root.ChildElements() {
-		if c.NamespaceURI() != nsSWID {
-			return nil, verify.Errorf(verify.ErrMalformed, "rim: unexpected element {%s}%s in SoftwareIdentity", c.NamespaceURI(), c.Tag)
+	var meta, payload int32 = -1, -1
+	for _, ci := range d.childElements(d.root) {
+		c := d.el(ci)
+		if c.space != nsSWID {
+			return nil, verify.Errorf(verify.ErrMalformed, "rim: unexpected element {%s}%s in SoftwareIdentity", c.space, c.local)
 		}
-		switch c.Tag {
+		switch c.local {
 		case "Entity":
 		case "Meta":
-			if meta != nil {
+			if meta >= 0 {
 				return nil, verify.Errorf(verify.ErrMalformed, "rim: SoftwareIdentity has more than one Meta")
 			}
-			meta = c
+			meta = ci
 		case "Payload":
-			if payload != nil {
+			if payload >= 0 {
 				return nil, verify.Errorf(verify.ErrMalformed, "rim: SoftwareIdentity has more than one Payload")
 			}
-			payload = c
+			payload = ci
 		default:
-			return nil, verify.Errorf(verify.ErrMalformed, "rim: unexpected element %s in SoftwareIdentity", c.Tag)
+			return nil, verify.Errorf(verify.ErrMalformed, "rim: unexpected element %s in SoftwareIdentity", c.local)
 		}
 	}
-	if meta == nil {
+	if meta < 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: SoftwareIdentity has no Meta")
 	}
-	if payload == nil {
+	if payload < 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "rim: SoftwareIdentity has no Payload")
 	}
-	if err := parseMeta(meta, m); err != nil {
+	if err := parseMeta(d, meta, m); err != nil {
 		return nil, err
 	}
-	if err := parsePayload(payload, m); err != nil {
+	if err := parsePayload(d, payload, m); err != nil {
 		return nil, err
 	}
+	// The strings kept are copies: the values are substrings of the whole
+	// document, which a cached manifest must not keep alive.
+	m.Name, m.TagID = strings.Clone(m.Name), strings.Clone(m.TagID)
+	m.Product, m.Edition = strings.Clone(m.Product), strings.Clone(m.Edition)
+	m.FirmwareManufacturerID = strings.Clone(m.FirmwareManufacturerID)
 	return m, nil
 }
 
-func parseMeta(meta *etree.Element, m *Manifest) error {
-	if len(meta.ChildElements()) != 0 {
+func parseMeta(d *xdoc, mi int32, m *Manifest) error {
+	meta := d.el(mi)
+	if len(d.childElements(mi)) != 0 {
 		return verify.Errorf(verify.ErrMalformed, "rim: Meta has child elements")
 	}
 	v, ok, err := attr(meta, "", "colloquialVersion")
@@ -90,7 +96,7 @@ func parseMeta(meta *etree.Element, m *Manifest) error {
 	if !ok || strings.TrimSpace(v) == "" || v != strings.TrimSpace(v) {
 		return verify.Errorf(verify.ErrMalformed, "rim: Meta colloquialVersion %q missing or not trimmed", v)
 	}
-	m.Version = v
+	m.Version = strings.Clone(v)
 	if m.Product, _, err = attr(meta, "", "product"); err != nil {
 		return err
 	}
@@ -111,8 +117,8 @@ func parseMeta(meta *etree.Element, m *Manifest) error {
 	return nil
 }
 
-func parsePayload(payload *etree.Element, m *Manifest) error {
-	res := payload.ChildElements()
+func parsePayload(d *xdoc, payload int32, m *Manifest) error {
+	res := d.childElements(payload)
 	if len(res) == 0 {
 		return verify.Errorf(verify.ErrMalformed, "rim: Payload has no Resource")
 	}
@@ -121,9 +127,13 @@ func parsePayload(payload *etree.Element, m *Manifest) error {
 	}
 	seen := make(map[int]bool, len(res))
 	m.Measurements = make([]Measurement, 0, len(res))
-	for i, r := range res {
-		if r.Tag != "Resource" || r.NamespaceURI() != nsSWID {
-			return verify.Errorf(verify.ErrMalformed, "rim: Payload child %d: expected {%s}Resource, got {%s}%s", i, nsSWID, r.NamespaceURI(), r.Tag)
+	for i, ri := range res {
+		r := d.el(ri)
+		if r.local != "Resource" || r.space != nsSWID {
+			return verify.Errorf(verify.ErrMalformed, "rim: Payload child %d: expected {%s}Resource, got {%s}%s", i, nsSWID, r.space, r.local)
+		}
+		if r.first >= 0 && len(d.childElements(ri)) != 0 {
+			return fmt.Errorf("rim: Payload Resource %d: %w", i, verify.Errorf(verify.ErrMalformed, "Resource has child elements"))
 		}
 		ms, err := parseResource(r)
 		if err != nil {
@@ -140,17 +150,14 @@ func parsePayload(payload *etree.Element, m *Manifest) error {
 
 // parseResource reads one <Resource type="Measurement" index active
 // alternatives size name ns2:Hash0…/>.
-func parseResource(r *etree.Element) (Measurement, error) {
+func parseResource(r *node) (Measurement, error) {
 	var ms Measurement
-	if len(r.ChildElements()) != 0 {
-		return ms, verify.Errorf(verify.ErrMalformed, "Resource has child elements")
-	}
 	// An opaque-data attribute is a numeric floor this parser cannot read
 	// yet (its encoding is unpublished): refuse it before any other check
 	// can call the record merely malformed, and never drop it.
-	for _, a := range r.Attr {
-		if a.Space != "" && a.Space != "xmlns" && a.NamespaceURI() == nsOpaqueData {
-			return ms, verify.Errorf(verify.ErrUnsupported, "opaque-data attribute %s (namespace %q): not supported, refused rather than ignored", a.FullKey(), nsOpaqueData)
+	for _, a := range r.attrs {
+		if a.space == nsOpaqueData {
+			return ms, verify.Errorf(verify.ErrUnsupported, "opaque-data attribute %s (namespace %q): not supported, refused rather than ignored", a.fullName(), nsOpaqueData)
 		}
 	}
 	typ, _, err := attr(r, "", "type")
@@ -186,39 +193,37 @@ func parseResource(r *etree.Element) (Measurement, error) {
 	if ms.Name, _, err = attr(r, "", "name"); err != nil {
 		return ms, err
 	}
+	ms.Name = strings.Clone(ms.Name) // not the whole document's string
 	ms.Alternatives = make([][]byte, nAlt)
-	for _, a := range r.Attr {
-		if a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns" {
-			continue
-		}
-		uri := a.NamespaceURI()
-		if a.Space == "" {
-			switch a.Key {
+	for _, a := range r.attrs {
+		uri := a.space
+		if uri == "" {
+			switch a.local {
 			case "type", "index", "active", "alternatives", "size", "name":
 				continue
 			}
-			if strings.HasPrefix(a.Key, "Hash") {
-				return ms, verify.Errorf(verify.ErrMalformed, "index %d: %s is not in the SHA-384 namespace", ms.Index, a.Key)
+			if strings.HasPrefix(a.local, "Hash") {
+				return ms, verify.Errorf(verify.ErrMalformed, "index %d: %s is not in the SHA-384 namespace", ms.Index, a.local)
 			}
 			continue // other unqualified SWID attributes carry no golden value
 		}
 		if uri != nsSHA384 {
-			if strings.HasPrefix(a.Key, "Hash") {
-				return ms, verify.Errorf(verify.ErrMalformed, "index %d: %s is in namespace %q, not the SHA-384 namespace", ms.Index, a.FullKey(), uri)
+			if strings.HasPrefix(a.local, "Hash") {
+				return ms, verify.Errorf(verify.ErrMalformed, "index %d: %s is in namespace %q, not the SHA-384 namespace", ms.Index, a.fullName(), uri)
 			}
-			return ms, verify.Errorf(verify.ErrUnsupported, "index %d: unknown attribute %s (namespace %q)", ms.Index, a.FullKey(), uri)
+			return ms, verify.Errorf(verify.ErrUnsupported, "index %d: unknown attribute %s (namespace %q)", ms.Index, a.fullName(), uri)
 		}
-		n, ok := hashNumber(a.Key)
+		n, ok := hashNumber(a.local)
 		if !ok || n >= nAlt {
-			return ms, verify.Errorf(verify.ErrMalformed, "index %d: attribute %s outside Hash0..Hash%d", ms.Index, a.FullKey(), nAlt-1)
+			return ms, verify.Errorf(verify.ErrMalformed, "index %d: attribute %s outside Hash0..Hash%d", ms.Index, a.fullName(), nAlt-1)
 		}
 		if ms.Alternatives[n] != nil {
 			return ms, verify.Errorf(verify.ErrMalformed, "index %d: Hash%d appears twice", ms.Index, n)
 		}
-		if len(a.Value) != 2*ms.Size {
-			return ms, verify.Errorf(verify.ErrMalformed, "index %d: Hash%d has %d hex digits, expected %d", ms.Index, n, len(a.Value), 2*ms.Size)
+		if len(a.value) != 2*ms.Size {
+			return ms, verify.Errorf(verify.ErrMalformed, "index %d: Hash%d has %d hex digits, expected %d", ms.Index, n, len(a.value), 2*ms.Size)
 		}
-		b, err := hex.DecodeString(a.Value)
+		b, err := hex.DecodeString(a.value)
 		if err != nil {
 			return ms, verify.Errorf(verify.ErrMalformed, "index %d: Hash%d: %w", ms.Index, n, err)
 		}
@@ -245,26 +250,23 @@ func hashNumber(key string) (int, bool) {
 // attr returns the value of the attribute with namespace URI ns ("" for an
 // unqualified attribute) and local name key, failing if it appears twice
 // (possible under two prefixes bound to one URI).
-func attr(e *etree.Element, ns, key string) (string, bool, error) {
+func attr(e *node, ns, key string) (string, bool, error) {
 	var val string
 	found := false
-	for _, a := range e.Attr {
-		if a.Key != key || a.Space == "xmlns" {
-			continue
-		}
-		if ns == "" && a.Space != "" || ns != "" && (a.Space == "" || a.NamespaceURI() != ns) {
+	for _, a := range e.attrs {
+		if a.local != key || a.space != ns {
 			continue
 		}
 		if found {
-			return "", false, verify.Errorf(verify.ErrMalformed, "rim: %s has attribute %s twice", e.Tag, key)
+			return "", false, verify.Errorf(verify.ErrMalformed, "rim: %s has attribute %s twice", e.local, key)
 		}
-		val, found = a.Value, true
+		val, found = a.value, true
 	}
 	return val, found, nil
 }
 
 // intAttr reads a required canonical decimal attribute in [min, max].
-func intAttr(e *etree.Element, key string, min, max int) (int, error) {
+func intAttr(e *node, key string, min, max int) (int, error) {
 	s, ok, err := attr(e, "", key)
 	if err != nil {
 		return 0, err

@@ -212,18 +212,14 @@ func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
 	// A UTF-8 byte-order mark (an editor's addition) is not part of the
 	// signed canonical form.
 	doc = bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf"))
-	if err := scan(doc); err != nil {
-		return nil, err
-	}
-	tree, err := parseTree(doc)
+	tree, err := parseXML(doc)
 	if err != nil {
 		return nil, err
 	}
-	root := tree.Root()
-	if root.Tag != "SoftwareIdentity" || root.NamespaceURI() != nsSWID {
-		return nil, verify.Errorf(verify.ErrMalformed, "rim: root element: expected {%s}SoftwareIdentity, got {%s}%s", nsSWID, root.NamespaceURI(), root.Tag)
+	if root := tree.el(tree.root); root.local != "SoftwareIdentity" || root.space != nsSWID {
+		return nil, verify.Errorf(verify.ErrMalformed, "rim: root element: expected {%s}SoftwareIdentity, got {%s}%s", nsSWID, root.space, root.local)
 	}
-	sig, err := checkSignatureShape(root)
+	sig, err := checkSignatureShape(tree)
 	if err != nil {
 		return nil, err
 	}
@@ -237,13 +233,13 @@ func (v *Verifier) verifyCold(doc []byte, now time.Time) (*Manifest, error) {
 		return nil, verify.Errorf(verify.ErrSignature, "rim: signer %q key: expected ECDSA P-384, got %T", signer.Subject.CommonName, signer.PublicKey)
 	}
 
-	verified, err := verifyEnveloped(root, sig, pub)
-	if err != nil {
+	if err := verifyEnveloped(tree, sig, pub); err != nil {
 		return nil, err
 	}
-	// From here on only the element rebuilt from the digested canonical
-	// bytes is read.
-	m, err := parseManifest(verified)
+	// The manifest is read from the tree both canonical forms were written
+	// from, the signature now detached: every element and attribute it
+	// reads is in the digested bytes, with the namespace they give it.
+	m, err := parseManifest(tree)
 	if err != nil {
 		return nil, err
 	}
