@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -55,6 +54,7 @@ type structuredRuntimeData struct {
 // clientError is a caller fault: the status and a message naming the field.
 type clientError struct {
 	code   int
+	typ    string // problem type URI; empty: about:blank
 	title  string
 	detail string
 }
@@ -63,12 +63,6 @@ func (e *clientError) Error() string { return e.detail }
 
 func badRequest(format string, args ...any) *clientError {
 	return &clientError{code: http.StatusBadRequest, title: "bad request", detail: fmt.Sprintf(format, args...)}
-}
-
-// nonceMeta is what the store keeps with an issued nonce.
-type nonceMeta struct {
-	TEE      string    `json:"tee,omitempty"`
-	IssuedAt time.Time `json:"issued_at"`
 }
 
 // plan is a checked attestation request, ready to appraise.
@@ -227,44 +221,11 @@ func sameJSON(a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// nonceKey is NonceKey.
-func nonceKey(nonce string) string { return NonceKey(nonce) }
-
-// NonceKey is the name under which a Store holds a nonce: its SHA-256 in
-// hex, so that a caller's string never becomes a key as is.
+// NonceKey is the name under which a Store records a used nonce: its
+// SHA-256 in hex, so that a caller's string never becomes a key as is.
 func NonceKey(nonce string) string {
 	d := sha256.Sum256([]byte(nonce))
 	return hex.EncodeToString(d[:])
-}
-
-// consumeNonce takes the nonce of a request once, before anything is
-// verified, so that a failed or concurrent second attempt finds it used.
-func (s *Server) consumeNonce(ctx context.Context, p *plan) error {
-	k := nonceKey(p.nonce)
-	meta, err := s.cfg.Store.TakeNonce(ctx, k, s.cfg.NonceTTL)
-	switch {
-	case err == nil:
-		var m nonceMeta
-		if json.Unmarshal(meta, &m) == nil && m.TEE != "" && m.TEE != p.tee {
-			return &clientError{code: http.StatusBadRequest, title: "nonce mismatch", detail: fmt.Sprintf("nonce was issued for TEE %q, used for %q (it is now consumed)", m.TEE, p.tee)}
-		}
-		return nil
-	case errors.Is(err, ErrNonceUsed):
-		s.metrics.nonceRejected("reused")
-		return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation; request a new one at POST /challenge"}
-	case errors.Is(err, ErrNonceUnknown) && s.cfg.CallerNonces:
-		if err := s.cfg.Store.UseNonce(ctx, k, s.cfg.NonceTTL); errors.Is(err, ErrNonceUsed) {
-			s.metrics.nonceRejected("reused")
-			return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation"}
-		} else if err != nil {
-			return &storeError{err}
-		}
-		return nil
-	case errors.Is(err, ErrNonceUnknown):
-		s.metrics.nonceRejected("unknown")
-		return &clientError{code: http.StatusBadRequest, title: "nonce unknown", detail: "runtime_data nonce: not issued by this service or expired; request one at POST /challenge"}
-	}
-	return &storeError{err}
 }
 
 // storeError is a failure of the Store: the service's fault, and maybe
@@ -308,7 +269,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var se *storeError
 	switch {
 	case errors.As(err, &ce):
-		problem(w, r, ce.code, ce.title, ce.detail)
+		typedProblem(w, r, ce.code, ce.typ, ce.title, ce.detail)
 	case errors.As(err, &se):
 		w.Header().Set("Retry-After", "1")
 		problem(w, r, http.StatusServiceUnavailable, "store unavailable", err.Error())
@@ -352,14 +313,14 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	nonce := base64.StdEncoding.EncodeToString(raw[:])
-	meta, _ := json.Marshal(nonceMeta{TEE: tee, IssuedAt: s.cfg.Now().UTC()})
-	if err := s.cfg.Store.IssueNonce(r.Context(), nonceKey(nonce), meta, s.cfg.NonceTTL); err != nil {
+	// The store's current secret, not the cached one: a replica must not
+	// go on issuing nonces under a secret the store has replaced.
+	secret, err := s.nonceSecret(r.Context(), true)
+	if err != nil {
 		s.fail(w, r, &storeError{err})
 		return
 	}
+	nonce := issueNonce(secret, tee, s.cfg.NonceClock().Add(s.cfg.NonceTTL))
 	s.metrics.nonceIssued()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
