@@ -171,7 +171,9 @@ func (r *resettable) inner() serve.Store {
 
 func (r *resettable) reset() { r.mu.Lock(); r.Store = serve.NewMemoryStore(nil); r.mu.Unlock() }
 
-func (r *resettable) NonceSecret(ctx context.Context) ([]byte, error) { return r.inner().NonceSecret(ctx) }
+func (r *resettable) NonceSecret(ctx context.Context) ([]byte, error) {
+	return r.inner().NonceSecret(ctx)
+}
 func (r *resettable) UseNonce(ctx context.Context, n string, secret []byte, ttl time.Duration) error {
 	return r.inner().UseNonce(ctx, n, secret, ttl)
 }
