@@ -159,17 +159,17 @@ func TestNonceOtherStore(t *testing.T) {
 // resettable is a store whose state can be lost at once, as a Redis
 // restart without persistence loses it.
 type resettable struct {
-	mu sync.Mutex
-	serve.Store
+	mu    sync.Mutex
+	store serve.Store
 }
 
 func (r *resettable) inner() serve.Store {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.Store
+	return r.store
 }
 
-func (r *resettable) reset() { r.mu.Lock(); r.Store = serve.NewMemoryStore(nil); r.mu.Unlock() }
+func (r *resettable) reset() { r.mu.Lock(); r.store = serve.NewMemoryStore(nil); r.mu.Unlock() }
 
 func (r *resettable) NonceSecret(ctx context.Context) ([]byte, error) {
 	return r.inner().NonceSecret(ctx)
@@ -177,12 +177,22 @@ func (r *resettable) NonceSecret(ctx context.Context) ([]byte, error) {
 func (r *resettable) UseNonce(ctx context.Context, n string, secret []byte, ttl time.Duration) error {
 	return r.inner().UseNonce(ctx, n, secret, ttl)
 }
+func (r *resettable) PutDocument(ctx context.Context, name string, body []byte) (int64, error) {
+	return r.inner().PutDocument(ctx, name, body)
+}
+func (r *resettable) Document(ctx context.Context, name string) (serve.Document, error) {
+	return r.inner().Document(ctx, name)
+}
+func (r *resettable) Watch(ctx context.Context, changed func(string)) error {
+	return r.inner().Watch(ctx, changed)
+}
+func (r *resettable) Ping(ctx context.Context) error { return r.inner().Ping(ctx) }
 
 // A store that lost its state (and so its used nonces) has a new secret:
 // a nonce used before the loss is not accepted again, nor is one issued
 // before it and never used; new nonces work.
 func TestNonceStoreReset(t *testing.T) {
-	st := &resettable{Store: serve.NewMemoryStore(nil)}
+	st := &resettable{store: serve.NewMemoryStore(nil)}
 	w := newWorld(t, func(c *serve.Config) { c.Store = st })
 	used, outstanding := w.challenge(t), w.challenge(t)
 	body := w.asRequest(t, used, testbed.KBSEdits{})
