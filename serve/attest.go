@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -70,19 +72,55 @@ type plan struct {
 	tee   string
 	nonce string
 	hash  crypto.Hash
-	body  []byte // the KBS /attest body it maps to
+	req   *kbs.Request // the KBS request it maps to
+}
+
+// asRequest is AttestationRequest as this package decodes it: the
+// structured runtime data straight into its members, so that one pass over
+// the body yields what the appraisal needs (the evidence is the bulk of a
+// request, and every extra pass over it costs).
+type asRequest struct {
+	VerificationRequests []asVerification `json:"verification_requests"`
+	PolicyIDs            *[]string        `json:"policy_ids"`
+}
+
+// asVerification is VerificationRequest as this package decodes it.
+type asVerification struct {
+	TEE         string `json:"tee"`
+	Evidence    string `json:"evidence"`
+	RuntimeData *struct {
+		Structured *structuredField `json:"structured"`
+		Raw        *string          `json:"raw"`
+	} `json:"runtime_data"`
+	InitData *struct {
+		TOML   *string `json:"init_data_toml"`
+		Digest *string `json:"init_data_digest"`
+	} `json:"init_data"`
+	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
+}
+
+// structuredField decodes structured runtime data strictly (no member but
+// the three a KBS binds) and keeps the error, so that it is reported with
+// the field's name, and only for the request whose runtime data counts.
+type structuredField struct {
+	rd  structuredRuntimeData
+	err error
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *structuredField) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	f.err = dec.Decode(&f.rd)
+	return nil
 }
 
 // parseAttestation checks a request completely (nothing is consumed before
 // it passes) and maps it to the KBS request the kbs package appraises.
 func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
-	var req AttestationRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	var req asRequest
+	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, badRequest("malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, badRequest("malformed JSON: trailing data after the request")
 	}
 	if len(req.VerificationRequests) == 0 {
 		return nil, badRequest("verification_requests: no verification requests provided")
@@ -95,10 +133,10 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 			return nil, &clientError{code: http.StatusNotFound, title: "unknown policy", detail: fmt.Sprintf("policy_ids: %q: this service has policy \"default\" only", id)}
 		}
 	}
-	if len(req.VerificationRequests) > 1+8 {
-		return nil, badRequest("verification_requests: %d, limit %d", len(req.VerificationRequests), 1+8)
+	if len(req.VerificationRequests) > 1+kbs.MaxAdditionalDevices {
+		return nil, badRequest("verification_requests: %d, limit %d", len(req.VerificationRequests), 1+kbs.MaxAdditionalDevices)
 	}
-	vr := req.VerificationRequests[0]
+	vr := &req.VerificationRequests[0]
 	p := &plan{tee: vr.TEE}
 	switch vr.RuntimeDataHashAlgorithm {
 	case "", "sha384":
@@ -123,13 +161,10 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 		return nil, badRequest("verification_requests[0].runtime_data: missing; evidence must be bound to a nonce (structured runtime data with the nonce from POST /challenge)")
 	case vr.RuntimeData.Structured == nil:
 		return nil, badRequest("verification_requests[0].runtime_data: raw runtime data is not supported; send structured {nonce, tee-pubkey, additional-evidence}")
+	case vr.RuntimeData.Structured.err != nil:
+		return nil, badRequest("verification_requests[0].runtime_data.structured: expected {nonce, tee-pubkey, additional-evidence}: %v", vr.RuntimeData.Structured.err)
 	}
-	var rd structuredRuntimeData
-	sd := json.NewDecoder(bytes.NewReader(vr.RuntimeData.Structured))
-	sd.DisallowUnknownFields()
-	if err := sd.Decode(&rd); err != nil {
-		return nil, badRequest("verification_requests[0].runtime_data.structured: expected {nonce, tee-pubkey, additional-evidence}: %v", err)
-	}
+	rd := &vr.RuntimeData.Structured.rd
 	switch {
 	case rd.Nonce == "":
 		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: missing")
@@ -147,38 +182,42 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 	if cerr := checkAdditional(req.VerificationRequests[1:], *rd.AdditionalEvidence); cerr != nil {
 		return nil, cerr
 	}
-	kreq := map[string]any{
-		"runtime-data": map[string]any{"nonce": rd.Nonce, "tee-pubkey": rd.TEEPubKey},
-		"tee-evidence": map[string]any{"primary_evidence": json.RawMessage(evidence), "additional_evidence": *rd.AdditionalEvidence},
+	p.req = &kbs.Request{
+		RuntimeData: kbs.RuntimeData{Nonce: rd.Nonce, TEEPubKey: rd.TEEPubKey},
+		TEEEvidence: kbs.TEEEvidence{Primary: evidence, Additional: *rd.AdditionalEvidence},
 	}
 	if id := vr.InitData; id != nil {
 		switch {
 		case id.Digest != nil:
 			return nil, badRequest("verification_requests[0].init_data.init_data_digest: not supported; send init_data_toml")
 		case id.TOML != nil:
-			kreq["init-data"] = map[string]string{"format": "toml", "body": *id.TOML}
+			p.req.InitData = &kbs.InitData{Format: "toml", Body: *id.TOML}
 		}
 	}
-	b, err := json.Marshal(kreq)
-	if err != nil {
-		return nil, badRequest("request: %v", err)
-	}
-	p.body = b
 	return p, nil
 }
 
 // decodeEvidence decodes the base64url (no padding) evidence of request i,
 // which must be JSON text.
 func decodeEvidence(i int, s string) ([]byte, *clientError) {
+	b, cerr := decodeBase64(i, s)
+	if cerr != nil {
+		return nil, cerr
+	}
+	if !json.Valid(b) {
+		return nil, badRequest("verification_requests[%d].evidence: the decoded evidence is not JSON text", i)
+	}
+	return b, nil
+}
+
+// decodeBase64 decodes the base64url (no padding) evidence of request i.
+func decodeBase64(i int, s string) ([]byte, *clientError) {
 	if s == "" {
 		return nil, badRequest("verification_requests[%d].evidence: missing", i)
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return nil, badRequest("verification_requests[%d].evidence: expected base64url without padding: %v", i, err)
-	}
-	if !json.Valid(b) {
-		return nil, badRequest("verification_requests[%d].evidence: the decoded evidence is not JSON text", i)
 	}
 	return b, nil
 }
@@ -187,9 +226,21 @@ func decodeEvidence(i int, s string) ([]byte, *clientError) {
 // sends one per device) only when each repeats evidence the primary's
 // additional-evidence already carries under its TEE name: the appraisal
 // reads the devices from there, bound to the primary.
-func checkAdditional(extra []VerificationRequest, additional string) *clientError {
+func checkAdditional(extra []asVerification, additional string) *clientError {
 	if len(extra) == 0 {
 		return nil
+	}
+	if len(extra) == 1 && plainName(extra[0].TEE) {
+		// The usual case, one device TEE: additional-evidence is
+		// {"<tee>":<its evidence>}, byte for byte, when one serialiser
+		// wrote both. Then comparing bytes is the whole check, done
+		// without decoding the repeated copy. (Whether the evidence is
+		// JSON the appraisal finds, as when no copy is repeated.)
+		pre := `{"` + extra[0].TEE + `":`
+		if strings.HasPrefix(additional, pre) && strings.HasSuffix(additional, "}") && len(additional) > len(pre) &&
+			equalBase64URL(extra[0].Evidence, additional[len(pre):len(additional)-1]) {
+			return nil
+		}
 	}
 	var devices map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(additional), &devices); err != nil {
@@ -206,6 +257,38 @@ func checkAdditional(extra []VerificationRequest, additional string) *clientErro
 		}
 	}
 	return nil
+}
+
+// equalBase64URL reports whether enc is the base64url encoding, without
+// padding, of raw: raw is encoded a block at a time and compared, so that
+// a large value needs no decoded copy.
+func equalBase64URL(enc, raw string) bool {
+	if len(enc) != base64.RawURLEncoding.EncodedLen(len(raw)) {
+		return false
+	}
+	const block = 3 << 10 // raw bytes per step: whole base64 quanta
+	var in [block]byte
+	var out [block / 3 * 4]byte
+	for len(raw) > 0 {
+		n := copy(in[:], raw)
+		m := base64.RawURLEncoding.EncodedLen(n)
+		base64.RawURLEncoding.Encode(out[:m], in[:n])
+		if string(out[:m]) != enc[:m] {
+			return false
+		}
+		raw, enc = raw[n:], enc[m:]
+	}
+	return true
+}
+
+// plainName reports whether a TEE name needs no JSON escaping.
+func plainName(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // sameJSON reports whether two JSON texts hold the same value: equal bytes
@@ -242,7 +325,7 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 	}
 	p, cerr := s.parseAttestation(body)
 	if cerr != nil {
-		problem(w, r, cerr.code, cerr.title, cerr.detail)
+		typedProblem(w, r, cerr.code, cerr.typ, cerr.title, cerr.detail)
 		return
 	}
 	if err := s.consumeNonce(r.Context(), p); err != nil {
@@ -250,7 +333,7 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	a, err := s.services[p.hash].Attest(r.Context(), p.tee, p.nonce, p.body, s.cfg.Now())
+	a, err := s.services[p.hash].AttestRequest(r.Context(), p.tee, p.nonce, p.req, s.cfg.Now())
 	if err != nil {
 		s.metrics.appraisal(p.tee, "error", time.Since(start))
 		s.fail(w, r, err)
