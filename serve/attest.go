@@ -46,13 +46,6 @@ type VerificationRequest struct {
 	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
 }
 
-// structuredRuntimeData is the runtime data a KBS binds: exactly these members.
-type structuredRuntimeData struct {
-	Nonce              string          `json:"nonce"`
-	TEEPubKey          json.RawMessage `json:"tee-pubkey"`
-	AdditionalEvidence *string         `json:"additional-evidence"`
-}
-
 // clientError is a caller fault: the status and a message naming the field.
 type clientError struct {
 	code   int
@@ -89,30 +82,18 @@ type asVerification struct {
 	TEE         string `json:"tee"`
 	Evidence    string `json:"evidence"`
 	RuntimeData *struct {
-		Structured *structuredField `json:"structured"`
-		Raw        *string          `json:"raw"`
+		// Structured is decoded as a generic value: encoding/json then
+		// reads the long additional-evidence string in place, where a
+		// json.RawMessage or an Unmarshaler member would cost two more
+		// scans of it, and the member names come with it.
+		Structured any     `json:"structured"`
+		Raw        *string `json:"raw"`
 	} `json:"runtime_data"`
 	InitData *struct {
 		TOML   *string `json:"init_data_toml"`
 		Digest *string `json:"init_data_digest"`
 	} `json:"init_data"`
 	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
-}
-
-// structuredField decodes structured runtime data strictly (no member but
-// the three a KBS binds) and keeps the error, so that it is reported with
-// the field's name, and only for the request whose runtime data counts.
-type structuredField struct {
-	rd  structuredRuntimeData
-	err error
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (f *structuredField) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	f.err = dec.Decode(&f.rd)
-	return nil
 }
 
 // parseAttestation checks a request completely (nothing is consumed before
@@ -161,30 +142,21 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 		return nil, badRequest("verification_requests[0].runtime_data: missing; evidence must be bound to a nonce (structured runtime data with the nonce from POST /challenge)")
 	case vr.RuntimeData.Structured == nil:
 		return nil, badRequest("verification_requests[0].runtime_data: raw runtime data is not supported; send structured {nonce, tee-pubkey, additional-evidence}")
-	case vr.RuntimeData.Structured.err != nil:
-		return nil, badRequest("verification_requests[0].runtime_data.structured: expected {nonce, tee-pubkey, additional-evidence}: %v", vr.RuntimeData.Structured.err)
 	}
-	rd := &vr.RuntimeData.Structured.rd
-	switch {
-	case rd.Nonce == "":
-		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: missing")
-	case len(rd.Nonce) > MaxNonceSize:
-		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: %d bytes, limit %d", len(rd.Nonce), MaxNonceSize)
-	case rd.AdditionalEvidence == nil:
-		// The KBS binds the primary evidence to all three members; without
-		// this one the digest would be computed over other bytes.
-		return nil, badRequest("verification_requests[0].runtime_data.structured.additional-evidence: missing (\"\" when there is none)")
+	rd, cerr := structuredRuntimeData(vr.RuntimeData.Structured)
+	if cerr != nil {
+		return nil, cerr
 	}
 	if _, err := verify.SessionNonce(rd.Nonce); err != nil {
 		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: %v", err)
 	}
 	p.nonce = rd.Nonce
-	if cerr := checkAdditional(req.VerificationRequests[1:], *rd.AdditionalEvidence); cerr != nil {
+	if cerr := checkAdditional(req.VerificationRequests[1:], rd.AdditionalEvidence); cerr != nil {
 		return nil, cerr
 	}
 	p.req = &kbs.Request{
 		RuntimeData: kbs.RuntimeData{Nonce: rd.Nonce, TEEPubKey: rd.TEEPubKey},
-		TEEEvidence: kbs.TEEEvidence{Primary: evidence, Additional: *rd.AdditionalEvidence},
+		TEEEvidence: kbs.TEEEvidence{Primary: evidence, Additional: rd.AdditionalEvidence},
 	}
 	if id := vr.InitData; id != nil {
 		switch {
@@ -195,6 +167,88 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 		}
 	}
 	return p, nil
+}
+
+// runtimeData is the structured runtime data a KBS binds: exactly the
+// members nonce, tee-pubkey and additional-evidence.
+type runtimeData struct {
+	Nonce              string
+	TEEPubKey          json.RawMessage
+	AdditionalEvidence string
+}
+
+// structuredRuntimeData checks the decoded structured runtime data of the
+// primary request: an object of exactly the three members a KBS binds
+// (member names exact, as Trustee's serde reads them), the nonce and the
+// additional evidence strings, the key a JWK object.
+func structuredRuntimeData(v any) (*runtimeData, *clientError) {
+	const field = "verification_requests[0].runtime_data.structured"
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, badRequest("%s: expected an object {nonce, tee-pubkey, additional-evidence}, got %s", field, jsonKind(v))
+	}
+	for k := range m {
+		if k != "nonce" && k != "tee-pubkey" && k != "additional-evidence" {
+			return nil, badRequest("%s: unknown member %q: expected exactly {nonce, tee-pubkey, additional-evidence}", field, k)
+		}
+	}
+	rd := &runtimeData{}
+	switch n := m["nonce"].(type) {
+	case nil:
+		return nil, badRequest("%s.nonce: missing", field)
+	case string:
+		if n == "" {
+			return nil, badRequest("%s.nonce: missing", field)
+		}
+		if len(n) > MaxNonceSize {
+			return nil, badRequest("%s.nonce: %d bytes, limit %d", field, len(n), MaxNonceSize)
+		}
+		rd.Nonce = n
+	default:
+		return nil, badRequest("%s.nonce: expected a string, got %s", field, jsonKind(n))
+	}
+	switch a := m["additional-evidence"].(type) {
+	case nil:
+		// The KBS binds the primary evidence to all three members; without
+		// this one the digest would be computed over other bytes.
+		return nil, badRequest("%s.additional-evidence: missing (\"\" when there is none)", field)
+	case string:
+		rd.AdditionalEvidence = a
+	default:
+		return nil, badRequest("%s.additional-evidence: expected a string (JSON text), got %s", field, jsonKind(a))
+	}
+	key, ok := m["tee-pubkey"].(map[string]any)
+	if !ok || key["kty"] == nil {
+		return nil, badRequest("%s.tee-pubkey: expected a JWK object (with \"kty\"), got %s", field, jsonKind(m["tee-pubkey"]))
+	}
+	b, err := json.Marshal(key)
+	if err != nil {
+		return nil, badRequest("%s.tee-pubkey: %v", field, err)
+	}
+	if len(b) > kbs.MaxTEEPubKey {
+		return nil, badRequest("%s.tee-pubkey: %d bytes, limit %d", field, len(b), kbs.MaxTEEPubKey)
+	}
+	rd.TEEPubKey = b
+	return rd, nil
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null or nothing"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // decodeEvidence decodes the base64url (no padding) evidence of request i,
