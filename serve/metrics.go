@@ -46,7 +46,7 @@ func newMetrics() *metrics {
 	m.noncesIssued = prometheus.NewCounter(prometheus.CounterOpts{Name: "attest_nonces_issued_total",
 		Help: "Nonces issued by POST /challenge."})
 	m.nonceRejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_nonce_rejections_total",
-		Help: "Attestations refused for their nonce: unknown, reused."}, []string{"reason"})
+		Help: "Attestations refused for their nonce: unknown, invalid (MAC), expired, reused."}, []string{"reason"})
 	m.collateral = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_collateral_fetches_total",
 		Help: "Collateral fetches from vendor services by source and result (ok, not_found, rate_limited, error)."}, []string{"source", "result"})
 	m.upstream429 = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_upstream_rate_limited_total",
