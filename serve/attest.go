@@ -428,16 +428,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 const MaxChallengeParams = 4 << 10
 
 func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+	// No more than the parameters can need: the endpoint takes no
+	// credentials, so a caller must not make it read megabytes.
+	body, ok := s.readBodyLimit(w, r, MaxChallengeParams)
 	if !ok {
 		return
 	}
 	var req map[string]string
 	if len(bytes.TrimSpace(body)) > 0 {
-		if len(body) > MaxChallengeParams {
-			problem(w, r, http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("challenge request: %d bytes, limit %d", len(body), MaxChallengeParams))
-			return
-		}
 		if err := json.Unmarshal(body, &req); err != nil {
 			problem(w, r, http.StatusBadRequest, "bad request", "malformed JSON: expected {\"tee\": \"<name>\"}: "+err.Error())
 			return

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -249,4 +250,30 @@ func TestCallerNonces(t *testing.T) {
 		http.StatusBadRequest, "expired", "nonce expired")
 	advance(time.Hour)
 	require.Equal(t, http.StatusOK, w.do(t, http.MethodPost, "/attestation", body).Code)
+}
+
+// POST /challenge refuses bodies over MaxChallengeParams (read no further),
+// malformed parameters and TEEs the service does not verify.
+func TestChallengeBadRequests(t *testing.T) {
+	w := newWorld(t, nil)
+	for name, c := range map[string]struct {
+		body []byte
+		code int
+		want string
+	}{
+		"oversized":   {append([]byte(`{"tee":"`), append(bytes.Repeat([]byte("x"), serve.MaxChallengeParams), `"}`...)...), http.StatusRequestEntityTooLarge, "limit"},
+		"not JSON":    {[]byte(`{"tee":`), http.StatusBadRequest, "malformed JSON"},
+		"unknown TEE": {[]byte(`{"tee":"sample"}`), http.StatusBadRequest, "sample"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := w.do(t, http.MethodPost, "/challenge", c.body)
+			require.Equal(t, c.code, rec.Code, rec.Body.String())
+			assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+			assert.Contains(t, rec.Body.String(), c.want)
+		})
+	}
+	for _, body := range [][]byte{nil, []byte(`{}`), []byte(`{"tee":"tdx"}`)} {
+		rec := w.do(t, http.MethodPost, "/challenge", body)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	}
 }

@@ -454,10 +454,15 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 
 // readBody reads a body within MaxBody; on failure it has answered.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	return s.readBodyLimit(w, r, s.cfg.MaxBody)
+}
+
+// readBodyLimit reads a body within limit bytes; on failure it has answered.
+func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	var b []byte
 	var err error
-	if n := r.ContentLength; n > 0 && n <= s.cfg.MaxBody {
+	if n := r.ContentLength; n > 0 && n <= limit {
 		// One allocation of the announced size instead of ReadAll's
 		// doublings; a body that differs from its length is refused.
 		b = make([]byte, n)
