@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/trustfactory/attest/verify"
 )
 
 // The nonces POST /challenge issues are stateless: issuing one stores
@@ -23,7 +25,8 @@ import (
 // version is 1; flag bit 0 says the nonce is bound to the TEE named at
 // POST /challenge; expiry is Unix milliseconds, big-endian; MAC is
 // HMAC-SHA-256 under the store's nonce secret (Store.NonceSecret) of the
-// first 24 bytes and, when bound, the TEE name, truncated to 24 bytes. On
+// first 24 bytes and, when bound, the TEE name (verify.CanonicalTEEName),
+// truncated to 24 bytes. On
 // use the MAC and the expiry are checked and the nonce is recorded as used
 // (Store.UseNonce, set-if-absent) until it expires, plus MaxClockSkew.
 const (
@@ -47,6 +50,7 @@ func nonceMAC(secret, body []byte, tee string) []byte {
 	m.Write([]byte(nonceMACDomain))
 	m.Write(body[:nonceBodySize])
 	if body[1]&nonceBoundTEE != 0 {
+		tee = verify.CanonicalTEEName(tee) // Trustee's older names are the same TEE
 		var n [4]byte
 		binary.BigEndian.PutUint32(n[:], uint32(len(tee)))
 		m.Write(n[:])

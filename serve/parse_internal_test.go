@@ -1,9 +1,12 @@
 package serve
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 )
 
 // equalBase64URL agrees with encoding and comparing, at every length
@@ -65,4 +68,72 @@ func TestCheckAdditional(t *testing.T) {
 			}
 		})
 	}
+}
+
+// issueNonce makes nonces parseNonce reads back, 64 characters (so that
+// the token's eat_nonce is the string's bytes), whose MAC verifies under
+// the secret and TEE they were issued for and under no other.
+func TestNonceFormat(t *testing.T) {
+	secret := NewNonceSecret()
+	exp := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tee := range []string{"", "tdx", "az-snp-vtpm"} {
+		n := issueNonce(secret, tee, exp)
+		if len(n) != 64 {
+			t.Fatalf("nonce of %d characters, expected 64", len(n))
+		}
+		raw, ok := parseNonce(n)
+		if !ok {
+			t.Fatalf("issued nonce %q does not parse", n)
+		}
+		if !nonceExpiry(raw).Equal(exp) {
+			t.Fatalf("expiry %v, expected %v", nonceExpiry(raw), exp)
+		}
+		if !hmac.Equal(nonceMAC(secret, raw, tee), raw[nonceBodySize:]) {
+			t.Fatal("MAC does not verify under its own secret and TEE")
+		}
+		if hmac.Equal(nonceMAC(NewNonceSecret(), raw, tee), raw[nonceBodySize:]) {
+			t.Fatal("MAC verifies under another secret")
+		}
+		if bound := tee != ""; bound && hmac.Equal(nonceMAC(secret, raw, "snp"), raw[nonceBodySize:]) {
+			t.Fatal("a TEE-bound nonce verifies for another TEE")
+		}
+	}
+	raw, _ := parseNonce(issueNonce(secret, "az-snp-vtpm", exp))
+	if !hmac.Equal(nonceMAC(secret, raw, "azsnpvtpm"), raw[nonceBodySize:]) {
+		t.Fatal("Trustee's older TEE name is not the same TEE")
+	}
+	good := issueNonce(secret, "", exp)
+	b, _ := base64.StdEncoding.DecodeString(good)
+	for name, s := range map[string]string{
+		"version 2":     func() string { c := bytes.Clone(b); c[0] = 2; return base64.StdEncoding.EncodeToString(c) }(),
+		"unknown flag":  func() string { c := bytes.Clone(b); c[1] = 2; return base64.StdEncoding.EncodeToString(c) }(),
+		"short":         base64.StdEncoding.EncodeToString(b[:45]),
+		"url alphabet":  base64.URLEncoding.EncodeToString(b),
+		"newline":       good[:10] + "\n" + good[10:63],
+		"empty":         "",
+		"Trustee nonce": base64.StdEncoding.EncodeToString(b[:32]),
+	} {
+		if _, ok := parseNonce(s); ok && s != good {
+			t.Errorf("%s: %q parsed as the service's nonce", name, s)
+		}
+	}
+}
+
+// FuzzParseNonce: parseNonce never panics, and what it accepts is the
+// canonical encoding of 48 bytes of version 1.
+func FuzzParseNonce(f *testing.F) {
+	f.Add(issueNonce(NewNonceSecret(), "tdx", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)))
+	f.Add(issueNonce(NewNonceSecret(), "", time.Unix(0, 0)))
+	f.Add("bm9uY2Utbm9uY2Utbm9uY2UtMDAwMQ==")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, ok := parseNonce(s)
+		if !ok {
+			return
+		}
+		if len(raw) != nonceRawSize || raw[0] != nonceVersion || base64.StdEncoding.EncodeToString(raw) != s {
+			t.Fatalf("accepted %q: %d bytes, version %d", s, len(raw), raw[0])
+		}
+		_ = nonceExpiry(raw)
+	})
 }
