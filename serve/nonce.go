@@ -26,9 +26,9 @@ import (
 // POST /challenge; expiry is Unix milliseconds, big-endian; MAC is
 // HMAC-SHA-256 under the store's nonce secret (Store.NonceSecret) of the
 // first 24 bytes and, when bound, the TEE name (verify.CanonicalTEEName),
-// truncated to 24 bytes. On
-// use the MAC and the expiry are checked and the nonce is recorded as used
-// (Store.UseNonce, set-if-absent) until it expires, plus MaxClockSkew.
+// truncated to 24 bytes (192 bits). On use the MAC and the expiry are
+// checked and the nonce is recorded as used (Store.UseNonce,
+// set-if-absent) until it expires, plus MaxClockSkew.
 const (
 	nonceVersion   = 1
 	nonceRawSize   = 48
