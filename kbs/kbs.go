@@ -88,25 +88,35 @@ func ParseRequest(body []byte) (*Request, error) {
 	if dec.More() {
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: trailing data")
 	}
+	if err := checkRequest(&r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// checkRequest checks the members of a decoded request: what ParseRequest
+// checks after decoding, and what AttestRequest checks of a request it is
+// handed.
+func checkRequest(r *Request) error {
 	switch {
 	case r.RuntimeData.Nonce == "":
-		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.nonce missing")
+		return verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.nonce missing")
 	case absent(r.RuntimeData.TEEPubKey):
-		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.tee-pubkey missing")
+		return verify.Errorf(verify.ErrMalformed, "KBS request: runtime-data.tee-pubkey missing")
 	case absent(r.TEEEvidence.Primary):
-		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence missing")
+		return verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence missing")
 	}
 	if n := len(r.RuntimeData.TEEPubKey); n > MaxTEEPubKey {
-		return nil, verify.Errorf(verify.ErrLimit, "KBS request: runtime-data.tee-pubkey: %d bytes, limit %d", n, MaxTEEPubKey)
+		return verify.Errorf(verify.ErrLimit, "KBS request: runtime-data.tee-pubkey: %d bytes, limit %d", n, MaxTEEPubKey)
 	}
 	var key map[string]any
 	if err := json.Unmarshal(r.RuntimeData.TEEPubKey, &key); err != nil || key["kty"] == nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-pubkey is not a JWK object")
+		return verify.Errorf(verify.ErrMalformed, "KBS request: tee-pubkey is not a JWK object")
 	}
 	if r.InitData != nil && r.InitData.Format != "toml" {
-		return nil, verify.Errorf(verify.ErrUnsupported, "KBS request: init-data format %q, expected toml", r.InitData.Format)
+		return verify.Errorf(verify.ErrUnsupported, "KBS request: init-data format %q, expected toml", r.InitData.Format)
 	}
-	return &r, nil
+	return nil
 }
 
 // absent reports whether a JSON member is missing, empty or null.
@@ -227,6 +237,36 @@ func (s *Service) Attest(ctx context.Context, tee, nonce string, body []byte, no
 	req, err := ParseRequest(body)
 	if err != nil {
 		return nil, err
+	}
+	return s.attest(ctx, tee, nonce, req, now)
+}
+
+// AttestRequest is Attest for a request already decoded: by ParseRequest,
+// or from another wire shape by a caller that maps it (package serve
+// decodes Trustee's attestation-service request), so that the evidence is
+// not encoded and parsed again. The request is checked as ParseRequest
+// checks a body, its size included, and is not modified.
+func (s *Service) AttestRequest(ctx context.Context, tee, nonce string, req *Request, now time.Time) (*Attestation, error) {
+	if req == nil {
+		return nil, verify.Errorf(verify.ErrConfig, "kbs: nil request")
+	}
+	size := len(req.RuntimeData.Nonce) + len(req.RuntimeData.TEEPubKey) + len(req.TEEEvidence.Primary) + len(req.TEEEvidence.Additional)
+	if req.InitData != nil {
+		size += len(req.InitData.Format) + len(req.InitData.Body)
+	}
+	if size > MaxRequestSize {
+		return nil, verify.Errorf(verify.ErrLimit, "KBS request: %d bytes of members, limit %d", size, MaxRequestSize)
+	}
+	if err := checkRequest(req); err != nil {
+		return nil, err
+	}
+	return s.attest(ctx, tee, nonce, req, now)
+}
+
+// attest appraises a checked request.
+func (s *Service) attest(ctx context.Context, tee, nonce string, req *Request, now time.Time) (*Attestation, error) {
+	if nonce == "" {
+		return nil, verify.Errorf(verify.ErrConfig, "kbs: empty session nonce")
 	}
 	if req.RuntimeData.Nonce != nonce {
 		return nil, verify.Errorf(verify.ErrFreshness, "runtime-data.nonce: expected the session's %q, got %q", nonce, req.RuntimeData.Nonce)

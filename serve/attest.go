@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -13,8 +12,10 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -45,16 +46,10 @@ type VerificationRequest struct {
 	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
 }
 
-// structuredRuntimeData is the runtime data a KBS binds: exactly these members.
-type structuredRuntimeData struct {
-	Nonce              string          `json:"nonce"`
-	TEEPubKey          json.RawMessage `json:"tee-pubkey"`
-	AdditionalEvidence *string         `json:"additional-evidence"`
-}
-
 // clientError is a caller fault: the status and a message naming the field.
 type clientError struct {
 	code   int
+	typ    string // problem type URI; empty: about:blank
 	title  string
 	detail string
 }
@@ -65,31 +60,49 @@ func badRequest(format string, args ...any) *clientError {
 	return &clientError{code: http.StatusBadRequest, title: "bad request", detail: fmt.Sprintf(format, args...)}
 }
 
-// nonceMeta is what the store keeps with an issued nonce.
-type nonceMeta struct {
-	TEE      string    `json:"tee,omitempty"`
-	IssuedAt time.Time `json:"issued_at"`
-}
-
 // plan is a checked attestation request, ready to appraise.
 type plan struct {
 	tee      string
 	nonce    string
 	hash     crypto.Hash
-	body     []byte // the KBS /attest body it maps to
-	policyID string // the policy it appraises with (selectPolicy)
+	req      *kbs.Request // the KBS request it maps to
+	policyID string       // the policy it appraises with (selectPolicy)
+}
+
+// asRequest is AttestationRequest as this package decodes it: the
+// structured runtime data straight into its members, so that one pass over
+// the body yields what the appraisal needs (the evidence is the bulk of a
+// request, and every extra pass over it costs).
+type asRequest struct {
+	VerificationRequests []asVerification `json:"verification_requests"`
+	PolicyIDs            *[]string        `json:"policy_ids"`
+}
+
+// asVerification is VerificationRequest as this package decodes it.
+type asVerification struct {
+	TEE         string `json:"tee"`
+	Evidence    string `json:"evidence"`
+	RuntimeData *struct {
+		// Structured is decoded as a generic value: encoding/json then
+		// reads the long additional-evidence string in place, where a
+		// json.RawMessage or an Unmarshaler member would cost two more
+		// scans of it, and the member names come with it.
+		Structured any     `json:"structured"`
+		Raw        *string `json:"raw"`
+	} `json:"runtime_data"`
+	InitData *struct {
+		TOML   *string `json:"init_data_toml"`
+		Digest *string `json:"init_data_digest"`
+	} `json:"init_data"`
+	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
 }
 
 // parseAttestation checks a request completely (nothing is consumed before
 // it passes) and maps it to the KBS request the kbs package appraises.
 func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
-	var req AttestationRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	var req asRequest
+	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, badRequest("malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, badRequest("malformed JSON: trailing data after the request")
 	}
 	if len(req.VerificationRequests) == 0 {
 		return nil, badRequest("verification_requests: no verification requests provided")
@@ -101,10 +114,10 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 	if cerr != nil {
 		return nil, cerr
 	}
-	if len(req.VerificationRequests) > 1+8 {
-		return nil, badRequest("verification_requests: %d, limit %d", len(req.VerificationRequests), 1+8)
+	if len(req.VerificationRequests) > 1+kbs.MaxAdditionalDevices {
+		return nil, badRequest("verification_requests: %d, limit %d", len(req.VerificationRequests), 1+kbs.MaxAdditionalDevices)
 	}
-	vr := req.VerificationRequests[0]
+	vr := &req.VerificationRequests[0]
 	p := &plan{tee: vr.TEE, policyID: policyID}
 	switch vr.RuntimeDataHashAlgorithm {
 	case "", "sha384":
@@ -130,61 +143,135 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 	case vr.RuntimeData.Structured == nil:
 		return nil, badRequest("verification_requests[0].runtime_data: raw runtime data is not supported; send structured {nonce, tee-pubkey, additional-evidence}")
 	}
-	var rd structuredRuntimeData
-	sd := json.NewDecoder(bytes.NewReader(vr.RuntimeData.Structured))
-	sd.DisallowUnknownFields()
-	if err := sd.Decode(&rd); err != nil {
-		return nil, badRequest("verification_requests[0].runtime_data.structured: expected {nonce, tee-pubkey, additional-evidence}: %v", err)
-	}
-	switch {
-	case rd.Nonce == "":
-		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: missing")
-	case len(rd.Nonce) > MaxNonceSize:
-		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: %d bytes, limit %d", len(rd.Nonce), MaxNonceSize)
-	case rd.AdditionalEvidence == nil:
-		// The KBS binds the primary evidence to all three members; without
-		// this one the digest would be computed over other bytes.
-		return nil, badRequest("verification_requests[0].runtime_data.structured.additional-evidence: missing (\"\" when there is none)")
+	rd, cerr := structuredRuntimeData(vr.RuntimeData.Structured)
+	if cerr != nil {
+		return nil, cerr
 	}
 	if _, err := verify.SessionNonce(rd.Nonce); err != nil {
 		return nil, badRequest("verification_requests[0].runtime_data.structured.nonce: %v", err)
 	}
 	p.nonce = rd.Nonce
-	if cerr := checkAdditional(req.VerificationRequests[1:], *rd.AdditionalEvidence); cerr != nil {
+	if cerr := checkAdditional(req.VerificationRequests[1:], rd.AdditionalEvidence); cerr != nil {
 		return nil, cerr
 	}
-	kreq := map[string]any{
-		"runtime-data": map[string]any{"nonce": rd.Nonce, "tee-pubkey": rd.TEEPubKey},
-		"tee-evidence": map[string]any{"primary_evidence": json.RawMessage(evidence), "additional_evidence": *rd.AdditionalEvidence},
+	p.req = &kbs.Request{
+		RuntimeData: kbs.RuntimeData{Nonce: rd.Nonce, TEEPubKey: rd.TEEPubKey},
+		TEEEvidence: kbs.TEEEvidence{Primary: evidence, Additional: rd.AdditionalEvidence},
 	}
 	if id := vr.InitData; id != nil {
 		switch {
 		case id.Digest != nil:
 			return nil, badRequest("verification_requests[0].init_data.init_data_digest: not supported; send init_data_toml")
 		case id.TOML != nil:
-			kreq["init-data"] = map[string]string{"format": "toml", "body": *id.TOML}
+			p.req.InitData = &kbs.InitData{Format: "toml", Body: *id.TOML}
 		}
 	}
-	b, err := json.Marshal(kreq)
-	if err != nil {
-		return nil, badRequest("request: %v", err)
-	}
-	p.body = b
 	return p, nil
+}
+
+// runtimeData is the structured runtime data a KBS binds: exactly the
+// members nonce, tee-pubkey and additional-evidence.
+type runtimeData struct {
+	Nonce              string
+	TEEPubKey          json.RawMessage
+	AdditionalEvidence string
+}
+
+// structuredRuntimeData checks the decoded structured runtime data of the
+// primary request: an object of exactly the three members a KBS binds
+// (member names exact, as Trustee's serde reads them), the nonce and the
+// additional evidence strings, the key a JWK object.
+func structuredRuntimeData(v any) (*runtimeData, *clientError) {
+	const field = "verification_requests[0].runtime_data.structured"
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, badRequest("%s: expected an object {nonce, tee-pubkey, additional-evidence}, got %s", field, jsonKind(v))
+	}
+	for k := range m {
+		if k != "nonce" && k != "tee-pubkey" && k != "additional-evidence" {
+			return nil, badRequest("%s: unknown member %q: expected exactly {nonce, tee-pubkey, additional-evidence}", field, k)
+		}
+	}
+	rd := &runtimeData{}
+	switch n := m["nonce"].(type) {
+	case nil:
+		return nil, badRequest("%s.nonce: missing", field)
+	case string:
+		if n == "" {
+			return nil, badRequest("%s.nonce: missing", field)
+		}
+		if len(n) > MaxNonceSize {
+			return nil, badRequest("%s.nonce: %d bytes, limit %d", field, len(n), MaxNonceSize)
+		}
+		rd.Nonce = n
+	default:
+		return nil, badRequest("%s.nonce: expected a string, got %s", field, jsonKind(n))
+	}
+	switch a := m["additional-evidence"].(type) {
+	case nil:
+		// The KBS binds the primary evidence to all three members; without
+		// this one the digest would be computed over other bytes.
+		return nil, badRequest("%s.additional-evidence: missing (\"\" when there is none)", field)
+	case string:
+		rd.AdditionalEvidence = a
+	default:
+		return nil, badRequest("%s.additional-evidence: expected a string (JSON text), got %s", field, jsonKind(a))
+	}
+	key, ok := m["tee-pubkey"].(map[string]any)
+	if !ok || key["kty"] == nil {
+		return nil, badRequest("%s.tee-pubkey: expected a JWK object (with \"kty\"), got %s", field, jsonKind(m["tee-pubkey"]))
+	}
+	b, err := json.Marshal(key)
+	if err != nil {
+		return nil, badRequest("%s.tee-pubkey: %v", field, err)
+	}
+	if len(b) > kbs.MaxTEEPubKey {
+		return nil, badRequest("%s.tee-pubkey: %d bytes, limit %d", field, len(b), kbs.MaxTEEPubKey)
+	}
+	rd.TEEPubKey = b
+	return rd, nil
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null or nothing"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // decodeEvidence decodes the base64url (no padding) evidence of request i,
 // which must be JSON text.
 func decodeEvidence(i int, s string) ([]byte, *clientError) {
+	b, cerr := decodeBase64(i, s)
+	if cerr != nil {
+		return nil, cerr
+	}
+	if !json.Valid(b) {
+		return nil, badRequest("verification_requests[%d].evidence: the decoded evidence is not JSON text", i)
+	}
+	return b, nil
+}
+
+// decodeBase64 decodes the base64url (no padding) evidence of request i.
+func decodeBase64(i int, s string) ([]byte, *clientError) {
 	if s == "" {
 		return nil, badRequest("verification_requests[%d].evidence: missing", i)
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return nil, badRequest("verification_requests[%d].evidence: expected base64url without padding: %v", i, err)
-	}
-	if !json.Valid(b) {
-		return nil, badRequest("verification_requests[%d].evidence: the decoded evidence is not JSON text", i)
 	}
 	return b, nil
 }
@@ -193,9 +280,21 @@ func decodeEvidence(i int, s string) ([]byte, *clientError) {
 // sends one per device) only when each repeats evidence the primary's
 // additional-evidence already carries under its TEE name: the appraisal
 // reads the devices from there, bound to the primary.
-func checkAdditional(extra []VerificationRequest, additional string) *clientError {
+func checkAdditional(extra []asVerification, additional string) *clientError {
 	if len(extra) == 0 {
 		return nil
+	}
+	if len(extra) == 1 && plainName(extra[0].TEE) {
+		// The usual case, one device TEE: additional-evidence is
+		// {"<tee>":<its evidence>}, byte for byte, when one serialiser
+		// wrote both. Then comparing bytes is the whole check, done
+		// without decoding the repeated copy. (Whether the evidence is
+		// JSON the appraisal finds, as when no copy is repeated.)
+		pre := `{"` + extra[0].TEE + `":`
+		if strings.HasPrefix(additional, pre) && strings.HasSuffix(additional, "}") && len(additional) > len(pre) &&
+			equalBase64URL(extra[0].Evidence, additional[len(pre):len(additional)-1]) {
+			return nil
+		}
 	}
 	var devices map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(additional), &devices); err != nil {
@@ -214,6 +313,38 @@ func checkAdditional(extra []VerificationRequest, additional string) *clientErro
 	return nil
 }
 
+// equalBase64URL reports whether enc is the base64url encoding, without
+// padding, of raw: raw is encoded a block at a time and compared, so that
+// a large value needs no decoded copy.
+func equalBase64URL(enc, raw string) bool {
+	if len(enc) != base64.RawURLEncoding.EncodedLen(len(raw)) {
+		return false
+	}
+	const block = 3 << 10 // raw bytes per step: whole base64 quanta
+	var in [block]byte
+	var out [block / 3 * 4]byte
+	for len(raw) > 0 {
+		n := copy(in[:], raw)
+		m := base64.RawURLEncoding.EncodedLen(n)
+		base64.RawURLEncoding.Encode(out[:m], in[:n])
+		if string(out[:m]) != enc[:m] {
+			return false
+		}
+		raw, enc = raw[n:], enc[m:]
+	}
+	return true
+}
+
+// plainName reports whether a TEE name needs no JSON escaping.
+func plainName(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // sameJSON reports whether two JSON texts hold the same value: equal bytes
 // (the usual case, one serialiser), else equal decoded values.
 func sameJSON(a, b []byte) bool {
@@ -227,44 +358,11 @@ func sameJSON(a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// nonceKey is NonceKey.
-func nonceKey(nonce string) string { return NonceKey(nonce) }
-
-// NonceKey is the name under which a Store holds a nonce: its SHA-256 in
-// hex, so that a caller's string never becomes a key as is.
+// NonceKey is the name under which a Store records a used nonce: its
+// SHA-256 in hex, so that a caller's string never becomes a key as is.
 func NonceKey(nonce string) string {
 	d := sha256.Sum256([]byte(nonce))
 	return hex.EncodeToString(d[:])
-}
-
-// consumeNonce takes the nonce of a request once, before anything is
-// verified, so that a failed or concurrent second attempt finds it used.
-func (s *Server) consumeNonce(ctx context.Context, p *plan) error {
-	k := nonceKey(p.nonce)
-	meta, err := s.cfg.Store.TakeNonce(ctx, k, s.cfg.NonceTTL)
-	switch {
-	case err == nil:
-		var m nonceMeta
-		if json.Unmarshal(meta, &m) == nil && m.TEE != "" && m.TEE != p.tee {
-			return &clientError{code: http.StatusBadRequest, title: "nonce mismatch", detail: fmt.Sprintf("nonce was issued for TEE %q, used for %q (it is now consumed)", m.TEE, p.tee)}
-		}
-		return nil
-	case errors.Is(err, ErrNonceUsed):
-		s.metrics.nonceRejected("reused")
-		return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation; request a new one at POST /challenge"}
-	case errors.Is(err, ErrNonceUnknown) && s.cfg.CallerNonces:
-		if err := s.cfg.Store.UseNonce(ctx, k, s.cfg.NonceTTL); errors.Is(err, ErrNonceUsed) {
-			s.metrics.nonceRejected("reused")
-			return &clientError{code: http.StatusConflict, title: "nonce used", detail: "runtime_data nonce: already used by an earlier attestation"}
-		} else if err != nil {
-			return &storeError{err}
-		}
-		return nil
-	case errors.Is(err, ErrNonceUnknown):
-		s.metrics.nonceRejected("unknown")
-		return &clientError{code: http.StatusBadRequest, title: "nonce unknown", detail: "runtime_data nonce: not issued by this service or expired; request one at POST /challenge"}
-	}
-	return &storeError{err}
 }
 
 // storeError is a failure of the Store: the service's fault, and maybe
@@ -281,7 +379,7 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 	}
 	p, cerr := s.parseAttestation(body)
 	if cerr != nil {
-		problem(w, r, cerr.code, cerr.title, cerr.detail)
+		typedProblem(w, r, cerr.code, cerr.typ, cerr.title, cerr.detail)
 		return
 	}
 	if err := s.consumeNonce(r.Context(), p); err != nil {
@@ -289,7 +387,7 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	a, err := s.services[p.hash].Attest(withPolicyID(r.Context(), p.policyID), p.tee, p.nonce, p.body, s.cfg.Now())
+	a, err := s.services[p.hash].AttestRequest(withPolicyID(r.Context(), p.policyID), p.tee, p.nonce, p.req, s.cfg.Now())
 	if err != nil {
 		s.metrics.appraisal(p.tee, "error", time.Since(start))
 		s.fail(w, r, err)
@@ -308,7 +406,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var se *storeError
 	switch {
 	case errors.As(err, &ce):
-		problem(w, r, ce.code, ce.title, ce.detail)
+		typedProblem(w, r, ce.code, ce.typ, ce.title, ce.detail)
 	case errors.As(err, &se):
 		w.Header().Set("Retry-After", "1")
 		problem(w, r, http.StatusServiceUnavailable, "store unavailable", err.Error())
@@ -330,16 +428,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 const MaxChallengeParams = 4 << 10
 
 func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+	// No more than the parameters can need: the endpoint takes no
+	// credentials, so a caller must not make it read megabytes.
+	body, ok := s.readBodyLimit(w, r, MaxChallengeParams)
 	if !ok {
 		return
 	}
 	var req map[string]string
 	if len(bytes.TrimSpace(body)) > 0 {
-		if len(body) > MaxChallengeParams {
-			problem(w, r, http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("challenge request: %d bytes, limit %d", len(body), MaxChallengeParams))
-			return
-		}
 		if err := json.Unmarshal(body, &req); err != nil {
 			problem(w, r, http.StatusBadRequest, "bad request", "malformed JSON: expected {\"tee\": \"<name>\"}: "+err.Error())
 			return
@@ -352,14 +448,14 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	nonce := base64.StdEncoding.EncodeToString(raw[:])
-	meta, _ := json.Marshal(nonceMeta{TEE: tee, IssuedAt: s.cfg.Now().UTC()})
-	if err := s.cfg.Store.IssueNonce(r.Context(), nonceKey(nonce), meta, s.cfg.NonceTTL); err != nil {
+	// The store's current secret, not the cached one: a replica must not
+	// go on issuing nonces under a secret the store has replaced.
+	secret, err := s.nonceSecret(r.Context(), true)
+	if err != nil {
 		s.fail(w, r, &storeError{err})
 		return
 	}
+	nonce := issueNonce(secret, tee, s.cfg.NonceClock().Add(s.cfg.NonceTTL))
 	s.metrics.nonceIssued()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

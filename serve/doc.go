@@ -4,7 +4,7 @@
 //
 // Endpoints:
 //
-//	POST /challenge                {"tee": "tdx"} (optional) → a one-time nonce (text; 32 random bytes, base64)
+//	POST /challenge                {"tee": "tdx"} (optional) → a one-time nonce (text; 48 bytes, base64)
 //	POST /attestation              Trustee AttestationRequest → the EAR token (application/jwt)
 //	GET  /.well-known/jwks.json    the token signing key
 //	GET  /policy, GET /policy/{id} the policies in force by id (the Go policy: "default"); one with its version and text
@@ -19,10 +19,22 @@
 // additional-evidence to the nonce and key (package kbs). Further
 // verification requests (a KBS sends one per device) must repeat evidence
 // the additional-evidence carries. The nonce must come from POST /challenge
-// unless Config.CallerNonces is set; it is consumed atomically before
-// anything is verified, so a replayed or concurrent second use fails
-// (409), as does a nonce the service never issued (400). The token's
-// eat_nonce is the nonce string's bytes (verify.SessionNonce).
+// unless Config.CallerNonces is set. Issued nonces are stateless: a nonce
+// is random bytes, its expiry (NonceTTL on Config.NonceClock) and the TEE
+// named at POST /challenge under an HMAC with the store's nonce secret
+// (Store.NonceSecret, created once and shared by every replica on the
+// store), so issuing one stores nothing and a flood of challenges costs
+// no state. On use the MAC and the expiry are checked and the nonce is
+// recorded as used (set-if-absent, until it expires) before anything is
+// verified, so a replayed or concurrent second use fails (409, problem
+// type urn:attest:problem:nonce-used); a nonce whose MAC does not verify
+// (forged, altered, issued for another TEE or by a replica on another
+// store) is 400 nonce-invalid, an expired one 400 nonce-expired, one the
+// service never issued 400 nonce-unknown. A store that loses its state
+// loses the secret with the used nonces, so every nonce issued before is
+// refused. A caller's own nonce (CallerNonces) is remembered as used for
+// CallerNonceTTL; after that a captured request can be replayed. The
+// token's eat_nonce is the nonce string's bytes (verify.SessionNonce).
 //
 // Errors are RFC 9457 problem documents (application/problem+json) naming
 // the field: 4xx for caller faults (malformed JSON, bad base64, unknown
@@ -30,8 +42,9 @@
 // management writes), 503 with Retry-After when the concurrency limit is
 // reached or a request times out, other 5xx only for the service's own
 // faults. Evidence that fails verification is not an error: its token
-// says contraindicated. A bad request changes nothing: every check runs
-// before the nonce is consumed.
+// says contraindicated. A bad request changes nothing: every check of the
+// request's shape runs before the nonce is consumed (the evidence inside
+// is parsed by the appraisal, after).
 //
 // Management writes need Config.AdminToken as a bearer token. Reference
 // values are versioned in the Store: an upload is compiled first (refused

@@ -50,7 +50,7 @@ func newMetrics(coll *CollateralMetrics) *metrics {
 	m.noncesIssued = prometheus.NewCounter(prometheus.CounterOpts{Name: "attest_nonces_issued_total",
 		Help: "Nonces issued by POST /challenge."})
 	m.nonceRejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_nonce_rejections_total",
-		Help: "Attestations refused for their nonce: unknown, reused."}, []string{"reason"})
+		Help: "Attestations refused for their nonce: unknown, invalid (MAC), expired, reused."}, []string{"reason"})
 	m.reg.MustRegister(m.requests, m.requestDuration, m.rejections, m.appraisals, m.appraisalTime, m.noncesIssued,
 		m.nonceRejections, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(coll.collectors()...)

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +72,11 @@ func rvDocument(t testing.TB, bed *testbed.Bed) []byte {
 }
 
 func newWorld(t testing.TB, edit func(*serve.Config)) *world {
-	bed := sharedBed(t)
+	return newWorldOn(t, sharedBed(t), edit)
+}
+
+// newWorldOn is newWorld on a bed of the caller's.
+func newWorldOn(t testing.TB, bed *testbed.Bed, edit func(*serve.Config)) *world {
 	reg, err := bed.Registry()
 	require.NoError(t, err)
 	priv, _, err := token.GenerateKey(token.ES256, "serve-test")
@@ -352,20 +356,19 @@ func TestOverload(t *testing.T) {
 		c.Store = &slowStore{Store: serve.NewMemoryStore(nil), entered: entered, block: block}
 	})
 	done := make(chan int)
-	go func() {
-		done <- w.do(t, http.MethodPost, "/attestation", w.asRequest(t, "bm9uY2Utbm9uY2Utbm9uY2UtMDAwMQ==", testbed.KBSEdits{})).Code
-	}()
+	body := w.asRequest(t, w.challenge(t), testbed.KBSEdits{})
+	go func() { done <- w.do(t, http.MethodPost, "/attestation", body).Code }()
 	<-entered
 	rec := w.do(t, http.MethodPost, "/attestation", []byte(`{}`))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
 	close(block)
-	require.Equal(t, http.StatusBadRequest, <-done) // the blocked request's nonce was never issued
+	require.Equal(t, http.StatusOK, <-done) // the blocked request completes
 	rec = w.do(t, http.MethodPost, "/attestation", []byte(`{}`))
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 }
 
-// slowStore blocks TakeNonce until released.
+// slowStore blocks UseNonce until released.
 type slowStore struct {
 	serve.Store
 	entered chan struct{}
@@ -373,10 +376,10 @@ type slowStore struct {
 	once    sync.Once
 }
 
-func (s *slowStore) TakeNonce(ctx context.Context, n string, ttl time.Duration) ([]byte, error) {
+func (s *slowStore) UseNonce(ctx context.Context, n string, secret []byte, ttl time.Duration) error {
 	s.once.Do(func() { close(s.entered) })
 	<-s.block
-	return s.Store.TakeNonce(ctx, n, ttl)
+	return s.Store.UseNonce(ctx, n, secret, ttl)
 }
 
 // Health, readiness, metrics, unknown routes and methods.
@@ -389,7 +392,7 @@ func TestOperations(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, w.do(t, http.MethodGet, "/policy/other", nil).Code)
 	assert.Equal(t, http.StatusBadRequest, w.do(t, http.MethodPost, "/challenge", []byte(`{"tee":"sample"}`)).Code)
 	nonce := w.challenge(t)
-	assert.Len(t, nonce, 44)
+	assert.Len(t, nonce, 64)
 	w.consume(t, nonce)
 	rec := w.do(t, http.MethodGet, "/metrics", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
@@ -462,7 +465,7 @@ func TestGracefulShutdown(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- w.srv.Serve(ctx, ln) }()
 	url := "http://" + ln.Addr().String()
-	body := w.asRequest(t, "bm9uY2Utbm9uY2Utbm9uY2UtMDAwMg==", testbed.KBSEdits{})
+	body := w.asRequest(t, w.challenge(t), testbed.KBSEdits{})
 	answer := make(chan int, 1)
 	go func() {
 		resp, err := http.Post(url+"/attestation", "application/json", bytes.NewReader(body))
@@ -480,7 +483,7 @@ func TestGracefulShutdown(t *testing.T) {
 		return w.do(t, http.MethodGet, "/readyz", nil).Code == http.StatusServiceUnavailable
 	}, 5*time.Second, time.Millisecond)
 	close(block)
-	require.Equal(t, http.StatusBadRequest, <-answer) // an answer, not a dropped connection
+	require.Equal(t, http.StatusOK, <-answer) // an answer, not a dropped connection
 	require.NoError(t, <-served)
 	http.DefaultClient.CloseIdleConnections()
 }
@@ -497,24 +500,43 @@ func TestMemoryStoreExpiry(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	s := serve.NewMemoryStore(clock)
 	ctx := context.Background()
-	require.NoError(t, s.IssueNonce(ctx, "n", nil, time.Minute))
+	require.NoError(t, s.UseNonce(ctx, "n", nil, time.Minute))
+	require.ErrorIs(t, s.UseNonce(ctx, "n", nil, time.Minute), serve.ErrNonceUsed)
 	mu.Lock()
 	now = now.Add(2 * time.Minute)
 	mu.Unlock()
-	_, err := s.TakeNonce(ctx, "n", time.Minute)
-	require.ErrorIs(t, err, serve.ErrNonceUnknown)
+	require.NoError(t, s.UseNonce(ctx, "n", nil, time.Minute))
 }
 
-// BenchmarkServe compares attestations per second through the handler
-// (challenge + POST /attestation, TDX + GPUs) with the in-process appraisal
-// of the same requests by kbs.Service, each run on the same evidence in
-// the same iteration. x-floor is the ratio of the two
-// per-attestation times; the issue's bar is ≤ 1.15.
+// BenchmarkServe measures attestations per second through the HTTP
+// handler against the in-process appraisal of the same evidence, TDX + 8
+// GPUs (one product's CAs, as on real hardware), in the same iteration on
+// one registry (the same warm caches). x-floor is served time over
+// in-process time, wall clock; the issue's bar is ≤ 1.15. x-floor-cpu is
+// the same ratio in process CPU time, which a loaded machine inflates
+// less (a preempted side loses wall time, not CPU time); x-floor-p50 is
+// the median of the per-iteration ratios, which one stalled iteration
+// does not move.
+//
+// Served (timed: the handler's ServeHTTP on an httptest request): request
+// id, body read, Trustee AS JSON decoding, base64url decoding of the
+// evidence, checks of every field and of the repeated device evidence, the
+// nonce's MAC and expiry, its use in the MemoryStore, the appraisal by
+// kbs.Service.AttestRequest (binding, TDX and 8 GPU verifications, Go
+// policy from the stored reference values, ES256 token), metrics and a log
+// record (to a discarding handler).
+//
+// In process (timed: kbs.Service.Attest): KBS request JSON parsing, then
+// the same appraisal with a Go policy built from the same reference values
+// and the same signer. Neither side counts minting the evidence or
+// fetching the nonce (POST /challenge, not timed).
 func BenchmarkServe(b *testing.B) {
-	w := newWorld(b, nil)
-	reg, err := w.bed.Registry()
+	bed, err := testbed.New(testbed.Options{GPUs: 8, SharedGPUCAs: true})
 	require.NoError(b, err)
-	rv, err := w.bed.ReferenceValues()
+	reg, err := bed.Registry()
+	require.NoError(b, err)
+	w := newWorldOn(b, bed, func(c *serve.Config) { c.Registry = reg })
+	rv, err := bed.ReferenceValues()
 	require.NoError(b, err)
 	pol, err := policy.New(rv)
 	require.NoError(b, err)
@@ -523,29 +545,37 @@ func BenchmarkServe(b *testing.B) {
 	svc, err := kbs.NewService(a, w.signer)
 	require.NoError(b, err)
 	ctx := context.Background()
-	var inProc, served time.Duration
+	var inProc, served, inProcCPU, servedCPU time.Duration
+	var ratios []float64
 	for i := 0; b.Loop(); i++ {
-		// Every attestation needs a fresh nonce: minting is not timed.
+		// Every attestation needs a fresh nonce and evidence bound to it:
+		// not timed.
 		b.StopTimer()
-		nonce := fmt.Sprintf("benchmark-nonce-%08d-padding", i)
+		nonce := w.challenge(b)
 		req := w.asRequest(b, nonce, testbed.KBSEdits{})
 		var r serve.AttestationRequest
 		require.NoError(b, json.Unmarshal(req, &r))
 		body := kbsBody(b, r)
-		require.NoError(b, w.store.IssueNonce(ctx, serve.NonceKey(nonce), nil, time.Minute))
 		b.StartTimer()
+		var tIn, tServed time.Duration
 		inProcess := func() {
-			t0 := time.Now()
-			_, err := svc.Attest(ctx, "tdx", nonce, body, w.bed.Now)
-			inProc += time.Since(t0)
+			c0, t0 := cpuTime(), time.Now()
+			_, err := svc.Attest(ctx, "tdx", nonce, body, bed.Now)
+			tIn = time.Since(t0)
+			inProc += tIn
+			inProcCPU += cpuTime() - c0
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 		handler := func() {
-			t0 := time.Now()
-			rec := w.do(b, http.MethodPost, "/attestation", req)
-			served += time.Since(t0)
+			hr := httptest.NewRequest(http.MethodPost, "/attestation", bytes.NewReader(req))
+			rec := httptest.NewRecorder()
+			c0, t0 := cpuTime(), time.Now()
+			w.h.ServeHTTP(rec, hr)
+			tServed = time.Since(t0)
+			served += tServed
+			servedCPU += cpuTime() - c0
 			if rec.Code != http.StatusOK {
 				b.Fatal(rec.Code, rec.Body.String())
 			}
@@ -559,10 +589,16 @@ func BenchmarkServe(b *testing.B) {
 			handler()
 			inProcess()
 		}
+		ratios = append(ratios, tServed.Seconds()/tIn.Seconds())
 	}
 	b.ReportMetric(float64(b.N)/served.Seconds(), "served/s")
 	b.ReportMetric(float64(b.N)/inProc.Seconds(), "in-process/s")
 	b.ReportMetric(served.Seconds()/inProc.Seconds(), "x-floor")
+	if inProcCPU > 0 {
+		b.ReportMetric(servedCPU.Seconds()/inProcCPU.Seconds(), "x-floor-cpu")
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "x-floor-p50")
 }
 
 // kbsBody is the KBS request an AS request maps to.

@@ -32,6 +32,7 @@ const (
 	DefaultMaxInFlight     = 64
 	DefaultRetryAfter      = time.Second
 	DefaultNonceTTL        = 5 * time.Minute
+	DefaultCallerNonceTTL  = time.Hour
 	DefaultPollInterval    = 10 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
 	// MinAdminTokenSize is the shortest admin bearer token accepted.
@@ -77,9 +78,12 @@ type Config struct {
 	// every write is refused.
 	AdminToken string
 	// CallerNonces accepts runtime-data nonces the service did not issue
-	// (a Trustee KBS in front owns freshness); each is still accepted once
-	// within NonceTTL. Off, every attestation must use a nonce from
-	// POST /challenge.
+	// (a Trustee KBS in front owns freshness). Each is remembered as used
+	// for CallerNonceTTL and refused again within it; after that a
+	// captured request can be replayed for a fresh token (bound to the
+	// same nonce and TEE key). Operators who need a longer window set a
+	// longer CallerNonceTTL (each remembered nonce costs store memory).
+	// Off, every attestation must use a nonce from POST /challenge.
 	CallerNonces bool
 	// Logger receives one structured record per request; nil: none.
 	Logger *slog.Logger
@@ -90,12 +94,17 @@ type Config struct {
 	// their fetcher's and store's observer (see CollateralMetrics); nil:
 	// those counters stay at zero.
 	CollateralMetrics *CollateralMetrics
+	// NonceClock is the clock issued nonces expire on; nil: time.Now. It
+	// must run with the Store's TTLs (real time for Redis), never pinned:
+	// a used nonce is remembered until its expiry by this clock.
+	NonceClock func() time.Time
 
 	MaxBody         int64         // bytes of a request body
 	Timeout         time.Duration // per request
 	MaxInFlight     int           // concurrent attestations; more are answered 503
 	RetryAfter      time.Duration // advised to callers turned away
-	NonceTTL        time.Duration // lifetime of an issued nonce, and of the memory of a used one
+	NonceTTL        time.Duration // lifetime of an issued nonce
+	CallerNonceTTL  time.Duration // how long a caller's own nonce is remembered as used (CallerNonces)
 	PollInterval    time.Duration // how often the store is polled for changed documents
 	ShutdownTimeout time.Duration // how long Serve waits for in-flight requests
 }
@@ -119,7 +128,7 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: PolicyEngine with NewPolicy or PolicyOptions: the engine's policies replace the Go policy")
 	case c.PolicyEngine == nil && c.Policies != nil:
 		return verify.Errorf(verify.ErrConfig, "serve: Policies without a PolicyEngine: the Go policy takes no policy text")
-	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
+	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.CallerNonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -130,6 +139,7 @@ func (c *Config) check() error {
 	def(&c.Timeout, DefaultTimeout)
 	def(&c.RetryAfter, DefaultRetryAfter)
 	def(&c.NonceTTL, DefaultNonceTTL)
+	def(&c.CallerNonceTTL, DefaultCallerNonceTTL)
 	def(&c.PollInterval, DefaultPollInterval)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.MaxBody == 0 {
@@ -140,6 +150,9 @@ func (c *Config) check() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.NonceClock == nil {
+		c.NonceClock = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -166,6 +179,7 @@ type Server struct {
 	policies  policyState             // policies by id (policy.go); under applyMu
 	catalog   atomic.Pointer[policyCatalog]
 	draining  atomic.Bool
+	secret    atomic.Pointer[[]byte] // the store's nonce secret, cached
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -211,6 +225,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := s.loadInitial(ctx); err != nil {
 		return nil, err
+	}
+	if _, err := s.nonceSecret(ctx, true); err != nil {
+		return nil, fmt.Errorf("serve: nonce secret: %w", err)
 	}
 	s.routes()
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -484,7 +501,27 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 
 // readBody reads a body within MaxBody; on failure it has answered.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	return s.readBodyLimit(w, r, s.cfg.MaxBody)
+}
+
+// readBodyLimit reads a body within limit bytes; on failure it has answered.
+func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var b []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// One allocation of the announced size instead of ReadAll's
+		// doublings; a body that differs from its length is refused.
+		b = make([]byte, n)
+		if _, err = io.ReadFull(body, b); err == nil {
+			var one [1]byte
+			if k, _ := body.Read(one[:]); k > 0 {
+				err = fmt.Errorf("body longer than its Content-Length %d", n)
+			}
+		}
+	} else {
+		b, err = io.ReadAll(body)
+	}
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -525,12 +562,21 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// problem writes an RFC 9457 problem document.
+// problem writes an RFC 9457 problem document of type about:blank.
 func problem(w http.ResponseWriter, r *http.Request, code int, title, detail string) {
+	typedProblem(w, r, code, "", title, detail)
+}
+
+// typedProblem writes an RFC 9457 problem document of type typ (empty:
+// about:blank).
+func typedProblem(w http.ResponseWriter, r *http.Request, code int, typ, title, detail string) {
+	if typ == "" {
+		typ = "about:blank"
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": code, "detail": detail,
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": typ, "title": title, "status": code, "detail": detail,
 		"request_id": w.Header().Get("X-Request-Id")})
 	if code >= 500 {
 		loggerFrom(r.Context()).Warn("request failed", "status", code, "title", title, "detail", detail)

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"sync"
 	"time"
@@ -9,23 +11,31 @@ import (
 	"github.com/trustfactory/attest/verify"
 )
 
-// Store is the state a server shares with its replicas: one-time nonces and
-// versioned documents (the reference values). Implementations are safe for
-// concurrent use; MemoryStore serves one node, package serve/redisstore any
-// number of replicas.
+// Store is the state a server shares with its replicas: the secret that
+// signs the nonces the service issues, the nonces already used, and
+// versioned documents (the reference values). Issuing a nonce stores
+// nothing (the nonce carries its expiry and a MAC under the secret); only
+// a use is recorded. Implementations are safe for concurrent use;
+// MemoryStore serves one node, package serve/redisstore any number of
+// replicas.
 type Store interface {
-	// IssueNonce records a nonce the service issued, with meta, until ttl
-	// passes. A nonce already recorded is ErrNonceExists.
-	IssueNonce(ctx context.Context, nonce string, meta []byte, ttl time.Duration) error
-	// TakeNonce consumes an issued nonce atomically and returns its meta:
-	// of any number of concurrent calls for one nonce exactly one succeeds.
-	// The store then remembers the nonce as used for usedTTL. A nonce
-	// consumed before is ErrNonceUsed, one never issued (or expired)
-	// ErrNonceUnknown.
-	TakeNonce(ctx context.Context, nonce string, usedTTL time.Duration) ([]byte, error)
-	// UseNonce marks a nonce the service did not issue (a caller that owns
-	// freshness) as used for ttl; one marked before is ErrNonceUsed.
-	UseNonce(ctx context.Context, nonce string, ttl time.Duration) error
+	// NonceSecret returns the secret every server on this store signs its
+	// nonces with, at least MinNonceSecretSize random bytes. The first call
+	// on a store that has none creates it, set-if-absent, so that replicas
+	// racing to create it all get the one that won. A store that loses its
+	// state (a Redis restart without persistence) loses the secret with
+	// the used nonces: the next call creates a new one, and every nonce
+	// signed under the old one is refused (fail closed).
+	NonceSecret(ctx context.Context) ([]byte, error)
+	// UseNonce records nonce as used for ttl, atomically: of any number of
+	// concurrent calls for one nonce exactly one succeeds and the others
+	// get ErrNonceUsed, as does every later call within ttl. With a
+	// non-nil secret the record is made only while secret is still the
+	// store's NonceSecret, else ErrSecretChanged (checked in the same
+	// atomic step, so a reset between a server's check and its use cannot
+	// let a replay through); a nil secret is for nonces the service did
+	// not sign (Config.CallerNonces).
+	UseNonce(ctx context.Context, nonce string, secret []byte, ttl time.Duration) error
 	// PutDocument stores body as the next version of the document name and
 	// notifies every watcher; it returns the new version (1, 2, …).
 	PutDocument(ctx context.Context, name string, body []byte) (int64, error)
@@ -40,6 +50,18 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// MinNonceSecretSize is the shortest nonce secret a server accepts from a
+// Store; stores create secrets of this size.
+const MinNonceSecretSize = 32
+
+// NewNonceSecret returns a fresh random nonce secret, for Store
+// implementations.
+func NewNonceSecret() []byte {
+	b := make([]byte, MinNonceSecretSize)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24)
+	return b
+}
+
 // Document is one version of a stored document.
 type Document struct {
 	Version int64
@@ -48,29 +70,26 @@ type Document struct {
 
 // Errors of a Store.
 var (
-	ErrNonceUnknown = errors.New("nonce unknown: not issued by this service, or expired")
-	ErrNonceUsed    = errors.New("nonce already used")
-	ErrNonceExists  = errors.New("nonce already issued")
-	ErrNotFound     = errors.New("not found")
+	ErrNonceUsed = errors.New("nonce already used")
+	// ErrSecretChanged: UseNonce was given a secret that is no longer the
+	// store's nonce secret (the store was reset, or the secret rotated).
+	ErrSecretChanged = errors.New("nonce secret changed")
+	ErrNotFound      = errors.New("not found")
 )
 
-// MaxMemoryNonces bounds the nonces (issued and used) a MemoryStore holds.
+// MaxMemoryNonces bounds the used nonces a MemoryStore remembers.
 const MaxMemoryNonces = 1 << 20
 
-// MemoryStore is a Store in process memory, for one node.
+// MemoryStore is a Store in process memory, for one node. Its nonce secret
+// lives as long as the store.
 type MemoryStore struct {
-	now func() time.Time
+	now    func() time.Time
+	secret []byte
 
 	mu       sync.Mutex
-	issued   map[string]memNonce
 	used     map[string]time.Time // nonce → forgotten after
 	docs     map[string]Document
 	watchers map[chan string]struct{}
-}
-
-type memNonce struct {
-	meta    []byte
-	expires time.Time
 }
 
 // NewMemoryStore returns an empty store whose TTLs run on clock (nil: the
@@ -79,78 +98,52 @@ func NewMemoryStore(clock func() time.Time) *MemoryStore {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &MemoryStore{now: clock, issued: map[string]memNonce{}, used: map[string]time.Time{},
+	return &MemoryStore{now: clock, secret: NewNonceSecret(), used: map[string]time.Time{},
 		docs: map[string]Document{}, watchers: map[chan string]struct{}{}}
 }
 
-// sweep drops expired nonces when the maps are at their cap. Called with mu held.
+// Len returns the number of used nonces the store remembers (expired ones
+// included until a sweep drops them).
+func (m *MemoryStore) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.used)
+}
+
+// sweep drops expired nonces when the map is at its cap. Called with mu held.
 func (m *MemoryStore) sweep(now time.Time) error {
-	if len(m.issued)+len(m.used) < MaxMemoryNonces {
+	if len(m.used) < MaxMemoryNonces {
 		return nil
-	}
-	for k, v := range m.issued {
-		if !now.Before(v.expires) {
-			delete(m.issued, k)
-		}
 	}
 	for k, t := range m.used {
 		if !now.Before(t) {
 			delete(m.used, k)
 		}
 	}
-	if len(m.issued)+len(m.used) >= MaxMemoryNonces {
-		return verify.Errorf(verify.ErrLimit, "memory store: %d nonces outstanding, limit %d", len(m.issued)+len(m.used), MaxMemoryNonces)
+	if len(m.used) >= MaxMemoryNonces {
+		return verify.Errorf(verify.ErrLimit, "memory store: %d used nonces remembered, limit %d", len(m.used), MaxMemoryNonces)
 	}
 	return nil
 }
 
-// IssueNonce implements Store.
-func (m *MemoryStore) IssueNonce(_ context.Context, nonce string, meta []byte, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	if err := m.sweep(now); err != nil {
-		return err
-	}
-	if n, ok := m.issued[nonce]; ok && now.Before(n.expires) {
-		return ErrNonceExists
-	}
-	if t, ok := m.used[nonce]; ok && now.Before(t) {
-		return ErrNonceExists
-	}
-	m.issued[nonce] = memNonce{meta: append([]byte(nil), meta...), expires: now.Add(ttl)}
-	return nil
-}
-
-// TakeNonce implements Store.
-func (m *MemoryStore) TakeNonce(_ context.Context, nonce string, usedTTL time.Duration) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	n, ok := m.issued[nonce]
-	if ok {
-		delete(m.issued, nonce)
-		if now.Before(n.expires) {
-			m.used[nonce] = now.Add(usedTTL)
-			return n.meta, nil
-		}
-	}
-	if t, ok := m.used[nonce]; ok && now.Before(t) {
-		return nil, ErrNonceUsed
-	}
-	return nil, ErrNonceUnknown
+// NonceSecret implements Store.
+func (m *MemoryStore) NonceSecret(context.Context) ([]byte, error) {
+	return append([]byte(nil), m.secret...), nil
 }
 
 // UseNonce implements Store.
-func (m *MemoryStore) UseNonce(_ context.Context, nonce string, ttl time.Duration) error {
+func (m *MemoryStore) UseNonce(_ context.Context, nonce string, secret []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	if err := m.sweep(now); err != nil {
-		return err
+	if secret != nil && subtle.ConstantTimeCompare(secret, m.secret) != 1 {
+		return ErrSecretChanged
 	}
+	now := m.now()
 	if t, ok := m.used[nonce]; ok && now.Before(t) {
 		return ErrNonceUsed
+	}
+	if err := m.sweep(now); err != nil {
+		return err
 	}
 	m.used[nonce] = now.Add(ttl)
 	return nil

@@ -2,15 +2,24 @@
 // that any number of stateless replicas of the attestation service share
 // one-time nonces and reference values.
 //
-// Nonces: SET NX with a TTL issues, GETDEL consumes (of any number of
-// concurrent takes exactly one gets the value), and a "used" marker with a
-// TTL tells a replay from a nonce never issued. Documents: one hash per
+// Nonces: issuing one stores nothing (package serve signs it with the
+// nonce secret). The secret is one key, created once by whichever replica
+// asks first (set-if-absent, in a script, so every replica gets the one
+// that won); it has no TTL. A use is a script that checks the caller's
+// secret is still the stored one and sets a "used" marker with SET NX and
+// a TTL (the nonce's remaining validity): of any number of concurrent uses
+// exactly one sets it. Rotating the secret is deleting its key (DEL
+// <prefix>:nonce-secret): the next request creates a new one, and nonces
+// issued under the old one are refused; so are they after a Redis restart
+// without persistence, which loses the used markers with the secret.
+// Anyone who can read the secret can mint nonces: protect the Redis as the
+// service's own state. Documents: one hash per
 // document, {version, body}, written by a script that increments the
 // version, stores the body and publishes the document's name in one step;
 // replicas subscribe to the channel and poll (pub/sub loses messages across
 // reconnects). Every command names one key: no KEYS scans. A Redis restart
-// without persistence loses outstanding nonces, whose attestations then
-// fail (closed); keep the reference values' source of truth elsewhere too.
+// without persistence loses outstanding nonces (their secret), whose
+// attestations then fail (closed); keep the reference values' source of truth elsewhere too.
 package redisstore
 
 import (
@@ -63,91 +72,75 @@ func Open(url, prefix string) (*Store, *redis.Client, error) {
 	return s, c, nil
 }
 
-func (s *Store) nonceKey(n string) string { return s.prefix + ":n:" + n }
-func (s *Store) usedKey(n string) string  { return s.prefix + ":u:" + n }
-func (s *Store) docKey(n string) string   { return s.prefix + ":d:" + n }
-func (s *Store) channel() string          { return s.prefix + ":changes" }
+func (s *Store) secretKey() string       { return s.prefix + ":nonce-secret" }
+func (s *Store) usedKey(n string) string { return s.prefix + ":u:" + n }
+func (s *Store) docKey(n string) string  { return s.prefix + ":d:" + n }
+func (s *Store) channel() string         { return s.prefix + ":changes" }
 
 // wrap marks a Redis failure as the store's.
 func wrap(op string, err error) error {
 	return fmt.Errorf("redis %s: %w", op, err)
 }
 
-// IssueNonce implements serve.Store.
-func (s *Store) IssueNonce(ctx context.Context, nonce string, meta []byte, ttl time.Duration) error {
-	ok, err := s.c.SetNX(ctx, s.nonceKey(nonce), meta, ttl).Result()
+// secretScript: KEYS[1] the secret, ARGV[1] a fresh one. Returns the stored
+// secret, storing ARGV[1] first when there is none (GET then SET NX in one
+// step: one round trip, and SET NX GET needs Redis 7).
+var secretScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  return v
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`)
+
+// NonceSecret implements serve.Store.
+func (s *Store) NonceSecret(ctx context.Context) ([]byte, error) {
+	v, err := secretScript.Run(ctx, s.c, []string{s.secretKey()}, serve.NewNonceSecret()).Text()
 	if err != nil {
-		return wrap("SET NX", err)
+		return nil, wrap("secret script", err)
 	}
-	if !ok {
-		return serve.ErrNonceExists
-	}
-	return nil
+	return []byte(v), nil
 }
 
-// TakeNonce implements serve.Store. One script takes the nonce and leaves
-// the "used" marker atomically: of any number of concurrent takes exactly
-// one wins, and every other one, at any moment, sees the marker and is told
-// the nonce was used (with a GETDEL followed by a SET, a take that fell
-// between the two was told "unknown").
-func (s *Store) TakeNonce(ctx context.Context, nonce string, usedTTL time.Duration) ([]byte, error) {
-	ms := usedTTL.Milliseconds()
+// useScript: KEYS[1] the secret, KEYS[2] the nonce's used marker; ARGV[1]
+// the marker's TTL in milliseconds, ARGV[2] the caller's secret ("": none
+// to check). Replies 1 to the one caller that sets the marker, 0 when it
+// was set before, 2 when the stored secret is not the caller's.
+var useScript = redis.NewScript(`
+if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[2] then
+  return 2
+end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  return 1
+end
+return 0
+`)
+
+// UseNonce implements serve.Store. The secret check and the marker are one
+// script, so that a Redis restart between a server's MAC check and its use
+// cannot let a nonce whose marker it lost through.
+func (s *Store) UseNonce(ctx context.Context, nonce string, secret []byte, ttl time.Duration) error {
+	if secret != nil && len(secret) == 0 {
+		return wrap("use", errors.New("empty nonce secret"))
+	}
+	ms := ttl.Milliseconds()
 	if ms < 1 {
 		ms = 1
 	}
-	res, err := takeScript.Run(ctx, s.c, []string{s.nonceKey(nonce), s.usedKey(nonce)}, ms).Slice()
+	code, err := useScript.Run(ctx, s.c, []string{s.secretKey(), s.usedKey(nonce)}, ms, secret).Int64()
 	if err != nil {
-		return nil, wrap("take script", err)
+		return wrap("use script", err)
 	}
-	if len(res) == 0 {
-		return nil, wrap("take script", fmt.Errorf("empty reply"))
-	}
-	switch code, _ := res[0].(int64); code {
+	switch code {
 	case 1:
-		if len(res) != 2 {
-			return nil, wrap("take script", fmt.Errorf("reply of %d elements", len(res)))
-		}
-		meta, ok := res[1].(string)
-		if !ok {
-			return nil, wrap("take script", fmt.Errorf("value of type %T", res[1]))
-		}
-		return []byte(meta), nil
-	case 2:
-		return nil, serve.ErrNonceUsed
+		return nil
 	case 0:
-		return nil, serve.ErrNonceUnknown
-	default:
-		return nil, wrap("take script", fmt.Errorf("reply code %v", res[0]))
-	}
-}
-
-// takeScript: KEYS[1] the issued nonce, KEYS[2] its used marker, ARGV[1]
-// the marker's TTL in milliseconds. Replies {1, value} to the one caller
-// that takes the nonce, {2} once it was used, {0} for a nonce never issued
-// (or expired).
-var takeScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
-  return {1, v}
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {2}
-end
-return {0}
-`)
-
-// UseNonce implements serve.Store.
-func (s *Store) UseNonce(ctx context.Context, nonce string, ttl time.Duration) error {
-	ok, err := s.c.SetNX(ctx, s.usedKey(nonce), 1, ttl).Result()
-	if err != nil {
-		return wrap("SET NX", err)
-	}
-	if !ok {
 		return serve.ErrNonceUsed
+	case 2:
+		return serve.ErrSecretChanged
 	}
-	return nil
+	return wrap("use script", fmt.Errorf("reply code %d", code))
 }
 
 // putScript increments the version, stores the body and publishes the

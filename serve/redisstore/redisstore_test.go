@@ -105,30 +105,39 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// Issued nonces and used markers expire with their TTL; a restart without
-// persistence loses outstanding nonces, which then fail closed (unknown).
+// Used markers carry their TTL; a restart without persistence loses the
+// nonce secret with the markers: a new secret is created, and a use under
+// the old one is refused (ErrSecretChanged), never accepted.
 func TestStoreExpiryAndRestart(t *testing.T) {
 	r := startRedis(t)
 	c := r.client(t)
 	s, err := redisstore.New(c, "")
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, s.IssueNonce(ctx, "short", nil, 50*time.Millisecond))
-	ttl, err := c.PTTL(ctx, "attest:n:short").Result()
+	secret, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.UseNonce(ctx, "short", secret, 50*time.Millisecond))
+	ttl, err := c.PTTL(ctx, "attest:u:short").Result()
 	require.NoError(t, err)
 	require.Positive(t, ttl)
-	require.Eventually(t, func() bool { return c.Exists(ctx, "attest:n:short").Val() == 0 }, 5*time.Second, 10*time.Millisecond)
-	_, err = s.TakeNonce(ctx, "short", time.Minute)
-	require.ErrorIs(t, err, serve.ErrNonceUnknown)
+	require.LessOrEqual(t, ttl, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return c.Exists(ctx, "attest:u:short").Val() == 0 }, 5*time.Second, 10*time.Millisecond)
+	stored, err := c.TTL(ctx, "attest:nonce-secret").Result()
+	require.NoError(t, err)
+	require.Equal(t, time.Duration(-1), stored, "the nonce secret must not expire")
 
-	require.NoError(t, s.IssueNonce(ctx, "outstanding", nil, time.Minute))
+	require.NoError(t, s.UseNonce(ctx, "used-before-restart", secret, time.Minute))
 	r.restart(t)
 	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 30*time.Second, 10*time.Millisecond)
-	_, err = s.TakeNonce(ctx, "outstanding", time.Minute)
-	require.ErrorIs(t, err, serve.ErrNonceUnknown)
+	// Before any replica asks for the new secret, and after.
+	require.ErrorIs(t, s.UseNonce(ctx, "used-before-restart", secret, time.Minute), serve.ErrSecretChanged)
+	fresh, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, secret, fresh)
+	require.ErrorIs(t, s.UseNonce(ctx, "used-before-restart", secret, time.Minute), serve.ErrSecretChanged)
 }
 
-// A store on an unreachable Redis returns errors, never a nonce.
+// A store on an unreachable Redis returns errors, never a secret or a use.
 func TestStoreDown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -139,9 +148,11 @@ func TestStoreDown(t *testing.T) {
 	s, err := redisstore.New(c, "")
 	require.NoError(t, err)
 	ctx := context.Background()
-	_, err = s.TakeNonce(ctx, "n", time.Minute)
+	err = s.UseNonce(ctx, "n", nil, time.Minute)
 	require.Error(t, err)
-	require.NotErrorIs(t, err, serve.ErrNonceUnknown)
+	require.NotErrorIs(t, err, serve.ErrNonceUsed)
+	_, err = s.NonceSecret(ctx)
+	require.Error(t, err)
 	require.Error(t, s.Ping(ctx))
 }
 

@@ -134,3 +134,44 @@ func TestReplicas(t *testing.T) {
 	require.Eventually(t, func() bool { return a.srv.ReferenceValuesVersion() == 1 }, 10*time.Second, 5*time.Millisecond)
 	attest(b, a)
 }
+
+// Issuing nonces writes nothing to Redis: DBSIZE is the same before and
+// after a flood of challenges, and a nonce from the flood still works once.
+func TestChallengeFloodDBSize(t *testing.T) {
+	r := startRedis(t)
+	bed, err := testbed.New(testbed.Options{})
+	require.NoError(t, err)
+	reg, err := bed.Registry()
+	require.NoError(t, err)
+	priv, _, err := token.GenerateKey(token.ES256, "flood")
+	require.NoError(t, err)
+	signer, err := token.NewSignerFromJWK(priv)
+	require.NoError(t, err)
+	s, err := redisstore.New(r.client(t), "")
+	require.NoError(t, err)
+	srv, err := serve.New(context.Background(), serve.Config{Registry: reg, Signer: signer, Store: s,
+		Now: func() time.Time { return bed.Now }, PollInterval: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	rep := replica{srv}
+	c := r.client(t)
+	ctx := context.Background()
+	before, err := c.DBSize(ctx).Result()
+	require.NoError(t, err)
+	require.Positive(t, before) // the nonce secret, created by New
+	var first string
+	for i := range 2000 {
+		rec := rep.do(http.MethodPost, "/challenge", nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		if i == 0 {
+			first = rec.Body.String()
+		}
+	}
+	after, err := c.DBSize(ctx).Result()
+	require.NoError(t, err)
+	require.Equal(t, before, after, "keys written by 2000 challenges")
+	body := asRequest(t, bed, first)
+	require.Equal(t, http.StatusOK, rep.do(http.MethodPost, "/attestation", body).Code)
+	require.Equal(t, http.StatusConflict, rep.do(http.MethodPost, "/attestation", body).Code)
+	require.Equal(t, before+1, c.DBSize(ctx).Val())
+}

@@ -1,10 +1,13 @@
 // Package storetest checks that a serve.Store keeps its contract: one
-// winner among concurrent takes of a nonce, used and unknown nonces told
-// apart, caller nonces accepted once, versioned documents, change
-// notifications. Store implementations run it from their tests.
+// nonce secret that every caller agrees on, one winner among concurrent
+// uses of a nonce, a use refused under a secret the store no longer has,
+// caller nonces accepted once, used nonces forgotten after their TTL,
+// versioned documents, change notifications. Store implementations run it
+// from their tests.
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,60 +21,127 @@ import (
 // Run runs every check on stores made by newStore (a fresh, empty store
 // each call, or one whose keys do not collide with earlier calls').
 func Run(t *testing.T, newStore func(t *testing.T) serve.Store) {
-	t.Run("TakeOnce", func(t *testing.T) { TakeOnce(t, newStore(t)) })
+	t.Run("Secret", func(t *testing.T) { Secret(t, newStore(t)) })
+	t.Run("UseOnce", func(t *testing.T) { UseOnce(t, newStore(t)) })
+	t.Run("Forget", func(t *testing.T) { Forget(t, newStore(t)) })
 	t.Run("Documents", func(t *testing.T) { Documents(t, newStore(t)) })
 	t.Run("Watch", func(t *testing.T) { Watch(t, newStore(t)) })
 }
 
-// TakeOnce issues a nonce and takes it from 64 goroutines: exactly one gets
-// its meta, the others ErrNonceUsed; a nonce never issued is
-// ErrNonceUnknown; a caller nonce is accepted once.
-func TakeOnce(t *testing.T, s serve.Store) {
+// Secret asks for the nonce secret from 16 goroutines at once on a fresh
+// store: all get the same secret of at least serve.MinNonceSecretSize
+// bytes, and so does a later call.
+func Secret(t *testing.T, s serve.Store) {
 	ctx := context.Background()
-	if err := s.IssueNonce(ctx, "n1", []byte("meta"), time.Minute); err != nil {
+	var wg sync.WaitGroup
+	got := make([][]byte, 16)
+	errs := make([]error, 16)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = s.NonceSecret(ctx)
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if len(got[i]) < serve.MinNonceSecretSize || !bytes.Equal(got[i], got[0]) {
+			t.Fatalf("concurrent NonceSecret calls: %d-byte secret %x, first caller got %x (all must agree, at least %d bytes)",
+				len(got[i]), got[i], got[0], serve.MinNonceSecretSize)
+		}
+	}
+	again, err := s.NonceSecret(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.IssueNonce(ctx, "n1", nil, time.Minute); !errors.Is(err, serve.ErrNonceExists) {
-		t.Fatalf("second issue of one nonce: %v, expected ErrNonceExists", err)
+	if !bytes.Equal(again, got[0]) {
+		t.Fatalf("NonceSecret changed between calls: %x, then %x", got[0], again)
+	}
+}
+
+// UseOnce uses one nonce from 64 goroutines: exactly one succeeds, the
+// others get ErrNonceUsed, as does a later use. A use under a secret that
+// is not the store's is ErrSecretChanged and records nothing. A caller
+// nonce (nil secret) is accepted once.
+func UseOnce(t *testing.T, s serve.Store) {
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := s.NonceSecret(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var wins [][]byte
+	wins := 0
 	var others []error
 	for range 64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, err := s.TakeNonce(ctx, "n1", time.Minute)
+			err := s.UseNonce(ctx, "n1", secret, time.Minute)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
-				wins = append(wins, m)
+				wins++
 			} else {
 				others = append(others, err)
 			}
 		}()
 	}
 	wg.Wait()
-	if len(wins) != 1 || string(wins[0]) != "meta" {
-		t.Fatalf("64 concurrent takes: %d winners %q, expected 1 with the meta", len(wins), wins)
+	if wins != 1 {
+		t.Fatalf("64 concurrent uses of one nonce: %d succeeded, expected 1", wins)
 	}
 	for _, err := range others {
 		if !errors.Is(err, serve.ErrNonceUsed) {
-			t.Fatalf("losing take: %v, expected ErrNonceUsed", err)
+			t.Fatalf("losing use: %v, expected ErrNonceUsed", err)
 		}
 	}
-	if _, err := s.TakeNonce(ctx, "never-issued", time.Minute); !errors.Is(err, serve.ErrNonceUnknown) {
-		t.Fatalf("take of a nonce never issued: %v, expected ErrNonceUnknown", err)
+	if err := s.UseNonce(ctx, "n1", secret, time.Minute); !errors.Is(err, serve.ErrNonceUsed) {
+		t.Fatalf("later use of a used nonce: %v, expected ErrNonceUsed", err)
 	}
-	if err := s.UseNonce(ctx, "caller", time.Minute); err != nil {
+
+	other := bytes.Repeat([]byte{0x5a}, serve.MinNonceSecretSize)
+	if err := s.UseNonce(ctx, "n2", other, time.Minute); !errors.Is(err, serve.ErrSecretChanged) {
+		t.Fatalf("use under another secret: %v, expected ErrSecretChanged", err)
+	}
+	if err := s.UseNonce(ctx, "n2", secret, time.Minute); err != nil {
+		t.Fatalf("use after a refused use under another secret: %v, expected success (the refused use records nothing)", err)
+	}
+
+	if err := s.UseNonce(ctx, "caller", nil, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UseNonce(ctx, "caller", time.Minute); !errors.Is(err, serve.ErrNonceUsed) {
+	if err := s.UseNonce(ctx, "caller", nil, time.Minute); !errors.Is(err, serve.ErrNonceUsed) {
 		t.Fatalf("second use of a caller nonce: %v, expected ErrNonceUsed", err)
 	}
-	if err := s.Ping(ctx); err != nil {
+}
+
+// Forget checks that a used nonce is forgotten once its TTL has passed (a
+// service nonce has expired by then, so nothing needs the record).
+func Forget(t *testing.T, s serve.Store) {
+	ctx := context.Background()
+	if err := s.UseNonce(ctx, "brief", nil, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := s.UseNonce(ctx, "brief", nil, time.Minute)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, serve.ErrNonceUsed) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a nonce used with a 50 ms TTL was still remembered 10 s later")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
