@@ -127,7 +127,7 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 		// Raw TD quotes carry none; a log would describe the paravisor.
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence: the TD quote came with a CC event log")
 	}
-	rd, pc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, exp, "TD quote")
+	rd, pc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, ev.AAEventLog, exp, "TD quote")
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		// the guest vouching for its own runtime data and AK.
 		return nil, verify.Errorf(verify.ErrBinding, "SEV-SNP report: VMPL %d, expected 0 (the paravisor's)", sc.Report.VMPL)
 	}
-	rd, tc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, exp, "SEV-SNP report")
+	rd, tc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, ev.AAEventLog, exp, "SEV-SNP report")
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,9 @@ import (
 // for runtime: the quote is signed by the runtime data's AK, carries
 // exp.ReportData exactly as extraData and covers the PCR values given; in
 // version 2 evidence the runtime data's user-data starts with the expected
-// report data too.
-func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, runtime []byte, q Quote, exp verify.Expectations, hw string) (*RuntimeData, *tpm.Claims, error) {
+// report data too. An AA event log (aael, optional) must replay to the
+// quoted PCRs it extends, as package tpm replays it.
+func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, runtime []byte, q Quote, aael []byte, exp verify.Expectations, hw string) (*RuntimeData, *tpm.Claims, error) {
 	rd, err := ParseRuntimeData(runtime)
 	if err != nil {
 		return nil, nil, err
@@ -43,7 +44,7 @@ func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, runtime []by
 		Signature: rsassaSHA256(q.Signature),
 		Bank:      crypto.SHA256,
 		PCRs:      pcrs,
-	}}}
+	}}, AAEventLog: aael}
 	tc, err := tv.VerifyBoundAK(ctx, tev, ak, exp)
 	if err != nil {
 		if errors.Is(err, verify.ErrSignature) {
