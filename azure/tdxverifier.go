@@ -13,6 +13,8 @@ import (
 type TDXVerifier struct {
 	tdx *tdx.Verifier
 	tpm *tpm.Verifier
+	// runtime caches parsed runtime data (and its AK) by digest.
+	runtime *runtimeCache
 }
 
 // TDXOption configures a TDXVerifier.
@@ -51,6 +53,7 @@ func NewTDXVerifier(opts ...TDXOption) (*TDXVerifier, error) {
 			return nil, err
 		}
 	}
+	v.runtime = newRuntimeCache()
 	var err error
 	if v.tdx == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "azure: no TDX verifier: use WithTDX (the TD quote needs Intel's collateral)")
@@ -127,7 +130,11 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 		// Raw TD quotes carry none; a log would describe the paravisor.
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence: the TD quote came with a CC event log")
 	}
-	rd, pc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, ev.AAEventLog, exp, "TD quote")
+	rd, ak, err := runtimeData(v.runtime, hcl, want)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := verifyVTPM(ctx, v.tpm, ev.Version, rd, ak, ev.Quote, ev.AAEventLog, exp, "TD quote")
 	if err != nil {
 		return nil, err
 	}
