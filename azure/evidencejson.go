@@ -142,7 +142,15 @@ func (s *evidenceScanner) str() (rawString, error) {
 	start := s.i
 	r := rawString{set: true}
 	for s.i < len(s.b) {
-		c := s.b[s.i]
+		// The bytes of base64 and hex text, in a tight loop over locals.
+		b, i := s.b, s.i
+		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if s.i = i; i == len(b) {
+			break
+		}
+		c := b[i]
 		switch {
 		case c == '"':
 			r.b = s.b[start:s.i]
@@ -171,8 +179,6 @@ func (s *evidenceScanner) str() (rawString, error) {
 			default:
 				return rawString{}, s.errorf("invalid escape \\%c", s.b[s.i+1])
 			}
-		default:
-			s.i++
 		}
 	}
 	return rawString{}, s.errorf("unterminated string")
