@@ -199,8 +199,8 @@ func fetchTDX(ctx context.Context, evidence []indexed, w *writer, rec *recorder,
 		if err != nil {
 			return verify.Errorf(verify.ErrCollateral, "bundle: Intel collateral for fmspc %X (PCK %s CA) does not verify, nothing written: %w", req.FMSPC, req.CA, err)
 		}
-		if info.FMSPC != req.FMSPC {
-			return verify.Errorf(verify.ErrCollateral, "bundle: TCB info fmspc: expected %X, got %X", req.FMSPC, info.FMSPC)
+		if err := matchCollateral(req, info); err != nil {
+			return err
 		}
 		log.Info("verified Intel collateral", "fmspc", fmt.Sprintf("%X", req.FMSPC), "tcbEvaluationDataNumber", info.TCBEvaluationDataNumber,
 			"notAfter", info.NotAfter.UTC().Format(time.RFC3339), "limitedBy", info.LimitedBy)
@@ -329,7 +329,7 @@ func tdxNeeds(evidence []indexed) ([]tdx.CollateralRequest, error) {
 	for _, ev := range evidence {
 		req, err := tdx.CollateralNeed(ev.b)
 		if err != nil {
-			return nil, fmt.Errorf("bundle: evidence %d: %w", ev.n, err)
+			return nil, verify.Wrap(verify.ErrMalformed, fmt.Errorf("bundle: evidence %d: %w", ev.n, err))
 		}
 		k := fmt.Sprintf("%X/%s", req.FMSPC, req.CA)
 		if !seen[k] {
