@@ -476,7 +476,7 @@ func TestImportDCAPQVLChecksPCKChain(t *testing.T) {
 	otherFMSPC := pki.Platform
 	otherFMSPC.FMSPC = [6]byte{0x00, 0xa0, 0x67, 0x11, 0, 0}
 	for name, tc := range map[string]struct {
-		chain      []byte
+		chain     []byte
 		want, got string
 	}{
 		"processor CA": {tdxtest.PEM(pki.IssuePCKBy(proc, plat).Cert, proc.Cert), "expected the processor CA", "got the platform CA"},
