@@ -66,7 +66,10 @@ type FetchOptions struct {
 // and firmware RIMs, nonce-less OCSP answers for the device and RIM signer
 // chains). SNP and GPU evidence is verified as a whole (its report data
 // unchecked) with the fetched collateral: that is how exactly what it needs
-// is known, and checked.
+// is known, and checked. A TDX collateral set must be the one its quote's
+// PCK chain asked for: its PCK CRL issued by the same PCK CA (platform or
+// processor) and its TCB info for the same FMSPC, or ErrCollateral naming
+// both values.
 func Fetch(ctx context.Context, evidence [][]byte, dir string, opts FetchOptions) (*Manifest, error) {
 	if len(evidence) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "bundle: Fetch: no evidence")

@@ -39,7 +39,10 @@ func (o ImportOptions) clock() time.Time {
 
 // ImportDCAPQVL converts dcap-qvl's collateral JSON (see ParseDCAPQVL) into
 // a bundle at dir, after verifying the set against the pinned Intel root
-// (FMSPC from the TCB info, PCK CA from the PCK CRL's issuer).
+// (FMSPC from the TCB info, PCK CA from the PCK CRL's issuer). When the
+// document names its pck_certificate_chain, the set must be that chain's:
+// its PCK CA and FMSPC, or ErrCollateral naming both values and nothing is
+// written.
 func ImportDCAPQVL(src []byte, dir string, opts ImportOptions) (*Manifest, error) {
 	c, chain, err := parseDCAPQVL(src)
 	if err != nil {
