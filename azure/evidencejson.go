@@ -1,9 +1,11 @@
 package azure
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -35,6 +37,9 @@ type rawString struct {
 	b       []byte
 	escaped bool // holds a backslash escape: resolve before use
 	set     bool // present and not null
+	// unchecked: taken up to its closing quote without looking at each
+	// byte; the base64 or hex decoding of it must check them (readText).
+	unchecked bool
 }
 
 // text returns the string's bytes, escapes resolved (the rare path, left
@@ -50,6 +55,15 @@ func (r rawString) text() ([]byte, error) {
 		return nil, err
 	}
 	return []byte(s), nil
+}
+
+// readText is text for base64, whose decoders skip line breaks: a raw line
+// break, which JSON does not allow in a string, is refused here.
+func (r rawString) readText() ([]byte, error) {
+	if r.unchecked && (bytes.IndexByte(r.b, '\n') >= 0 || bytes.IndexByte(r.b, '\r') >= 0) {
+		return nil, errors.New("a raw line break in a JSON string")
+	}
+	return r.text()
 }
 
 // empty reports whether the value is absent, null or "": what encoding/json
@@ -340,10 +354,23 @@ func (f fieldSet) claim(s *evidenceScanner, key []byte, names ...string) (string
 	return "", nil
 }
 
-// optString reads a string or null.
+// optString reads a string or null: the value of a member the decoder
+// decodes as base64 or hex. A string without escapes is taken up to its
+// closing quote with one fast search, not checked byte by byte: its
+// decoding refuses every byte JSON refuses in a string (control
+// characters; base64 would skip raw line breaks, so readText refuses
+// those), and a string the decoder reads but does not decode is refused
+// unless it is empty.
 func (s *evidenceScanner) optString() (rawString, error) {
 	if isNull, err := s.null(); isNull || err != nil {
 		return rawString{}, err
+	}
+	if s.next() == '"' {
+		rest := s.b[s.i+1:]
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			s.i += end + 2
+			return rawString{b: rest[:end], set: true, unchecked: true}, nil
+		}
 	}
 	return s.str()
 }
@@ -514,7 +541,7 @@ func (d *evidenceDoc) vtpm(name string) (hcl []byte, q Quote, aael []byte, err e
 		}
 	}
 	if !d.aaEventLog.empty() {
-		src, err := d.aaEventLog.text()
+		src, err := d.aaEventLog.readText()
 		if err == nil {
 			aael = make([]byte, base64.StdEncoding.DecodedLen(len(src)))
 			var n int
@@ -531,7 +558,7 @@ func (d *evidenceDoc) vtpm(name string) (hcl []byte, q Quote, aael []byte, err e
 // b64urlField decodes base64url with or without padding (Trustee pads)
 // straight into the result.
 func b64urlField(name, field string, r rawString) ([]byte, error) {
-	src, err := r.text()
+	src, err := r.readText()
 	if err == nil {
 		for len(src) > 0 && src[len(src)-1] == '=' {
 			src = src[:len(src)-1]
