@@ -111,19 +111,22 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	if err != nil {
 		return nil, err
 	}
-	// The TD quote must be the quote of this very TDREPORT: compared before
-	// the quote is verified so that a quote of another report is a binding
-	// error, not a stale one; the verification then authenticates the
-	// same bytes and checks the report data again (Trustee's binding).
-	q, err := tdx.ParseQuote(ev.TDQuote)
-	if err != nil {
-		return nil, err
-	}
-	if err := tdr.matchQuote(&q.Body); err != nil {
-		return nil, err
-	}
+	// The TD quote must be the quote of this very TDREPORT. Its
+	// verification authenticates the bytes and checks the report data
+	// (Trustee's binding); the verified body must then repeat the TDREPORT
+	// field by field. When the verification fails, a quote of another
+	// report is still reported as such (a binding error, not a stale
+	// quote): only that path parses the quote a second time.
 	tc, err := v.tdx.VerifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
 	if err != nil {
+		if q, perr := tdx.ParseQuote(ev.TDQuote); perr == nil {
+			if merr := tdr.matchQuote(&q.Body); merr != nil {
+				return nil, merr
+			}
+		}
+		return nil, err
+	}
+	if err := tdr.matchQuote(&tc.Quote.Body); err != nil {
 		return nil, err
 	}
 	if tc.EventLog != nil {
