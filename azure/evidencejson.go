@@ -18,7 +18,10 @@ import (
 // string) as the TD quote's signature takes to verify. The scanner walks
 // the input once, notes where each member's value lies (no copy), and
 // decodes base64 and hex straight from the input into the destination once
-// the document is known to be complete and within bounds. It is stricter
+// the document is known to be complete and within bounds; the bytes of a
+// string it decodes are checked by that decoding (see optString). The
+// differential test and fuzz target hold it to encoding/json's answers on
+// the real samples and on whatever the fuzzer makes of them. It is stricter
 // than encoding/json where a lax reading could be abused: a member the
 // verifier reads may appear once, with its exact name (encoding/json would
 // take the last duplicate, and "VERSION" for "version"), members it skips
