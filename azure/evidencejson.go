@@ -334,18 +334,20 @@ func (s *evidenceScanner) skip(depth int) error {
 	}
 }
 
-// field reads a member the decoder keeps: seen guards against a second
-// occurrence, and a name that differs from a kept one only in case is
-// refused rather than skipped (encoding/json would take it for the member).
-type fieldSet map[string]bool
+// fieldSet records which members the decoder keeps it has seen, by their
+// index in the names given to claim: a member may appear once, and a name
+// that differs from a kept one only in case is refused rather than skipped
+// (encoding/json would take it for the member).
+type fieldSet uint16
 
-func (f fieldSet) claim(s *evidenceScanner, key []byte, names ...string) (string, error) {
-	for _, n := range names {
+// claim returns which of names key is ("" for a member to skip).
+func (f *fieldSet) claim(s *evidenceScanner, key []byte, names ...string) (string, error) {
+	for i, n := range names {
 		if string(key) == n {
-			if f[n] {
+			if *f&(1<<i) != 0 {
 				return "", s.errorf("member %q appears twice", n)
 			}
-			f[n] = true
+			*f |= 1 << i
 			return n, nil
 		}
 	}
@@ -383,7 +385,7 @@ func (s *evidenceScanner) optString() (rawString, error) {
 func scanEvidence(b []byte) (*evidenceDoc, error) {
 	s := &evidenceScanner{b: b}
 	d := &evidenceDoc{}
-	top := fieldSet{}
+	var top fieldSet
 	err := s.object(func(key []byte) error {
 		name, err := top.claim(s, key, "version", "hcl_report", "tpm_quote", "vcek", "td_quote", "aa_eventlog")
 		if err != nil {
@@ -426,7 +428,7 @@ func (s *evidenceScanner) quote(d *evidenceDoc) error {
 		return err
 	}
 	d.quote = true
-	seen := fieldSet{}
+	var seen fieldSet
 	return s.object(func(key []byte) error {
 		name, err := seen.claim(s, key, "signature", "message", "pcrs")
 		if err != nil {
