@@ -16,6 +16,11 @@
 //   - the quote is signed by the AK of the runtime data, carries the expected
 //     report data as extraData and covers the PCR values given (package tpm;
 //     a quote from another VM is refused, badinputs TPM-22);
+//   - an Attestation-Agent event log, when the evidence carries one
+//     ("aa_eventlog", base64, as Trustee derivatives send it beside a TPM
+//     quote), replays into the quoted PCRs it extends (PCR 23 on Azure,
+//     whose vTPM refuses the agent's extends of 17..22; package tpm's
+//     AAEventLog), and its events become the claim "aael";
 //   - in version 2 evidence, the runtime data's user-data is the expected
 //     report data, zero padded; version 1 evidence binds only the quote to
 //     the session, so its SEV-SNP report may be from an earlier boot of the

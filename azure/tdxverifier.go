@@ -13,6 +13,8 @@ import (
 type TDXVerifier struct {
 	tdx *tdx.Verifier
 	tpm *tpm.Verifier
+	// runtime caches parsed runtime data (and its AK) by digest.
+	runtime *runtimeCache
 }
 
 // TDXOption configures a TDXVerifier.
@@ -51,6 +53,7 @@ func NewTDXVerifier(opts ...TDXOption) (*TDXVerifier, error) {
 			return nil, err
 		}
 	}
+	v.runtime = newRuntimeCache()
 	var err error
 	if v.tdx == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "azure: no TDX verifier: use WithTDX (the TD quote needs Intel's collateral)")
@@ -108,26 +111,33 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	if err != nil {
 		return nil, err
 	}
-	// The TD quote must be the quote of this very TDREPORT: compared before
-	// the quote is verified so that a quote of another report is a binding
-	// error, not a stale one; the verification then authenticates the
-	// same bytes and checks the report data again (Trustee's binding).
-	q, err := tdx.ParseQuote(ev.TDQuote)
-	if err != nil {
-		return nil, err
-	}
-	if err := tdr.matchQuote(&q.Body); err != nil {
-		return nil, err
-	}
+	// The TD quote must be the quote of this very TDREPORT. Its
+	// verification authenticates the bytes and checks the report data
+	// (Trustee's binding); the verified body must then repeat the TDREPORT
+	// field by field. When the verification fails, a quote of another
+	// report is still reported as such (a binding error, not a stale
+	// quote): only that path parses the quote a second time.
 	tc, err := v.tdx.VerifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
 	if err != nil {
+		if q, perr := tdx.ParseQuote(ev.TDQuote); perr == nil {
+			if merr := tdr.matchQuote(&q.Body); merr != nil {
+				return nil, merr
+			}
+		}
+		return nil, err
+	}
+	if err := tdr.matchQuote(&tc.Quote.Body); err != nil {
 		return nil, err
 	}
 	if tc.EventLog != nil {
 		// Raw TD quotes carry none; a log would describe the paravisor.
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence: the TD quote came with a CC event log")
 	}
-	rd, pc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, exp, "TD quote")
+	rd, ak, err := runtimeData(v.runtime, hcl, want)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := verifyVTPM(ctx, v.tpm, ev.Version, rd, ak, ev.Quote, ev.AAEventLog, exp, "TD quote")
 	if err != nil {
 		return nil, err
 	}

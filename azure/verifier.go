@@ -13,6 +13,8 @@ import (
 type Verifier struct {
 	snp *snp.Verifier
 	tpm *tpm.Verifier
+	// runtime caches parsed runtime data (and its AK) by digest.
+	runtime *runtimeCache
 }
 
 // Option configures a Verifier.
@@ -54,6 +56,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 			return nil, err
 		}
 	}
+	v.runtime = newRuntimeCache()
 	var err error
 	if v.snp == nil {
 		if v.snp, err = snp.NewVerifier(); err != nil {
@@ -119,7 +122,11 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		// the guest vouching for its own runtime data and AK.
 		return nil, verify.Errorf(verify.ErrBinding, "SEV-SNP report: VMPL %d, expected 0 (the paravisor's)", sc.Report.VMPL)
 	}
-	rd, tc, err := verifyVTPM(ctx, v.tpm, ev.Version, hcl.RuntimeData, ev.Quote, exp, "SEV-SNP report")
+	rd, ak, err := runtimeData(v.runtime, hcl, want)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := verifyVTPM(ctx, v.tpm, ev.Version, rd, ak, ev.Quote, ev.AAEventLog, exp, "SEV-SNP report")
 	if err != nil {
 		return nil, err
 	}

@@ -3,21 +3,52 @@ package azure
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/subtle"
 	"errors"
+	"time"
 
+	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/tpm"
 	"github.com/trustfactory/attest/verify"
 )
 
-// verifyVTPM checks the vTPM half shared by az-snp-vtpm and az-tdx-vtpm
-// evidence, once the hardware report (hw names it in errors) has vouched
-// for runtime: the quote is signed by the runtime data's AK, carries
-// exp.ReportData exactly as extraData and covers the PCR values given; in
-// version 2 evidence the runtime data's user-data starts with the expected
-// report data too.
-func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, runtime []byte, q Quote, exp verify.Expectations, hw string) (*RuntimeData, *tpm.Claims, error) {
-	rd, err := ParseRuntimeData(runtime)
+// runtimeCacheSize bounds the parsed runtime data a verifier keeps: one
+// entry per vTPM (a VM's runtime data changes only with its HCL report), a
+// few KB each.
+const runtimeCacheSize = 1024
+
+// runtimeKey identifies runtime data by the digest the hardware report
+// vouched for: the hash algorithm and the zero-padded digest.
+type runtimeKey struct {
+	hash   crypto.Hash
+	digest [64]byte
+}
+
+// runtimeEntry is parsed runtime data and its AK. Both are shared by every
+// verification of the same runtime data and never modified.
+type runtimeEntry struct {
+	rd *RuntimeData
+	ak *rsa.PublicKey
+}
+
+// runtimeCache keeps parsed runtime data by digest, so that a warm
+// verification does not decode the JSON and the AK again (with
+// encoding/json, about a tenth of an az-tdx-vtpm verification).
+type runtimeCache = lru.Cache[runtimeKey, runtimeEntry]
+
+func newRuntimeCache() *runtimeCache { return lru.New[runtimeKey, runtimeEntry](runtimeCacheSize) }
+
+// runtimeData returns the parsed runtime data of hcl and its AK, from the
+// cache when the same digest (want, as bindRuntimeData returned it, after
+// checking it against the hardware report) was parsed before.
+func runtimeData(cache *runtimeCache, hcl *HCLReport, want []byte) (*RuntimeData, *rsa.PublicKey, error) {
+	key := runtimeKey{hash: hcl.Hash}
+	copy(key.digest[:], want)
+	if e, ok := cache.Get(key, time.Time{}); ok {
+		return e.rd, e.ak, nil
+	}
+	rd, err := ParseRuntimeData(hcl.RuntimeData)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -25,13 +56,25 @@ func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, runtime []by
 	if err != nil {
 		return nil, nil, err
 	}
+	cache.Add(key, runtimeEntry{rd: rd, ak: ak}, time.Time{})
+	return rd, ak, nil
+}
+
+// verifyVTPM checks the vTPM half shared by az-snp-vtpm and az-tdx-vtpm
+// evidence, once the hardware report (hw names it in errors) has vouched
+// for the runtime data rd: the quote is signed by its AK ak, carries
+// exp.ReportData exactly as extraData and covers the PCR values given; in
+// version 2 evidence the runtime data's user-data starts with the expected
+// report data too. An AA event log (aael, optional) must replay to the
+// quoted PCRs it extends, as package tpm replays it.
+func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, rd *RuntimeData, ak *rsa.PublicKey, q Quote, aael []byte, exp verify.Expectations, hw string) (*tpm.Claims, error) {
 	if version >= 2 {
 		ud, err := rd.userData()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if err := exp.CheckReportData("HCL user-data", ud); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	pcrs := make(map[int][]byte, len(q.PCRs))
@@ -43,21 +86,21 @@ func verifyVTPM(ctx context.Context, tv *tpm.Verifier, version int, runtime []by
 		Signature: rsassaSHA256(q.Signature),
 		Bank:      crypto.SHA256,
 		PCRs:      pcrs,
-	}}}
+	}}, AAEventLog: aael}
 	tc, err := tv.VerifyBoundAK(ctx, tev, ak, exp)
 	if err != nil {
 		if errors.Is(err, verify.ErrSignature) {
 			// A quote the HCL report's AK did not sign comes from another
 			// vTPM: it is not bound to this hardware report (TPM-22).
-			return nil, nil, verify.Errorf(verify.ErrBinding, "vTPM quote not signed by the HCL report's AK (bound to the %s): %w", hw, err)
+			return nil, verify.Errorf(verify.ErrBinding, "vTPM quote not signed by the HCL report's AK (bound to the %s): %w", hw, err)
 		}
-		return nil, nil, err
+		return nil, err
 	}
 	if len(exp.ReportData) > 0 && len(tc.ExtraData) != len(exp.ReportData) {
 		// Trustee compares extraData with the report data exactly.
-		return nil, nil, verify.Errorf(verify.ErrFreshness, "quote extraData: expected %x, got %x", exp.ReportData, tc.ExtraData)
+		return nil, verify.Errorf(verify.ErrFreshness, "quote extraData: expected %x, got %x", exp.ReportData, tc.ExtraData)
 	}
-	return rd, tc, nil
+	return tc, nil
 }
 
 // rsassaSHA256 wraps a raw RSASSA-PKCS1-v1_5 SHA-256 signature as the

@@ -86,3 +86,49 @@ func TestAAELAllowedWithoutLog(t *testing.T) {
 	r = appraise(t, tpmRV, verify.FormatTPM, cl)
 	assert.True(t, check(t, r, "aael.allowed").OK)
 }
+
+// The Azure rules apply aael_allowed to the vTPM's events as the TPM rules
+// do, SEV-SNP and TDX VMs alike (once each): an unlisted event
+// contraindicates, and PCR 23 extended with no AA event log is not
+// affirming.
+func TestAAELAllowedAzure(t *testing.T) {
+	allowed := Entry{Name: "aael_allowed", Value: []any{"image-rs CreateContainer docker.io/library/alpine"}}
+	vtpm := func(c map[string]any) map[string]any {
+		c["pcr00"], c["pcr04"], c["pcr11"] = strings.Repeat("00", 32), strings.Repeat("44", 32), strings.Repeat("11", 32)
+		c["pcr23"] = strings.Repeat("23", 32)
+		c["ak.trust"], c["secure_boot.enabled"], c["hcl_report_session_bound"] = "bound", true, true
+		return c
+	}
+	for _, f := range []verify.Format{verify.FormatAzureSNP, verify.FormatAzureTDX} {
+		claims := func() map[string]any {
+			if f == verify.FormatAzureTDX {
+				return vtpm(tdxClaims())
+			}
+			return vtpm(snpClaims())
+		}
+		rv, err := FromEntries(Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, allowed)
+		require.NoError(t, err)
+
+		c := claims()
+		c["aael"] = map[string]any{"image-rs/CreateContainer": []any{"docker.io/library/alpine"}}
+		r := appraise(t, rv, f, c)
+		assert.True(t, check(t, r, "aael.allowed").OK, f)
+
+		c["aael"] = map[string]any{"image-rs/CreateContainer": []any{"docker.io/library/busybox"}}
+		r = appraise(t, rv, f, c)
+		assert.False(t, check(t, r, "aael.allowed").OK, f)
+		wantVector(t, r, ear.Executables, ear.ContraindicatedRuntime)
+		n := 0
+		for _, ch := range r.Checks {
+			if ch.ID == "aael.allowed" {
+				n++
+			}
+		}
+		assert.Equal(t, 1, n, "%s: one aael.allowed check", f)
+
+		r = appraise(t, rv, f, claims())
+		assert.False(t, check(t, r, "aael.allowed").OK, f)
+		assert.Contains(t, check(t, r, "aael.allowed").Reason, "PCR 23", f)
+		wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+	}
+}

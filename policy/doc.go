@@ -58,7 +58,9 @@
 //	      plain TD: it does not set SEPT_VE_DISABLE, so pin
 //	      tdx_td_attributes) and tpm_pcrNN for the guest's boot; as for
 //	      az-snp-vtpm, both must be pinned and version 1 never affirms
-//	TDX, TPM  aael_allowed: "<domain> <operation> <content>" lines; every
+//	Nitro nitro_pcr0, nitro_pcr1, nitro_pcr2 (hex)   required pins;
+//	      nitro_pcr3, nitro_pcr4, nitro_pcr8 (hex)   compared when pinned
+//	TDX, TPM, Azure  aael_allowed: "<domain> <operation> <content>" lines; every
 //	      Attestation-Agent runtime event (claim aael) must be listed, JSON
 //	      contents compared as values (executables 96 otherwise; 33 when
 //	      RTMR3 was accepted unlogged, or when no AA event log came with
@@ -90,6 +92,7 @@
 //	      x-nvidia-mismatch-opaque-data-records (claims 4.0, when present)
 //	      (NVIDIA claims v3/v4; switches use x-nvidia-switch-* and the bios RIM)
 //	TPM   pcrNN, ak.trust, ak.fingerprint, secure_boot.enabled, aael
+//	Nitro pcr00..pcr15, debug, signer
 //	Azure the SNP and TPM keys, ak.trust ("bound"), hcl_report_session_bound,
 //	      secure_boot.enabled (from the VM configuration); az-tdx-vtpm the
 //	      TDX keys instead of the SNP ones (the TD quote's REPORTDATA is
@@ -196,6 +199,10 @@
 //	      firmware that loads an unmeasured kernel from disk is not
 //	      distinguishable in the report.
 //	Azure the SNP or TDX rule for the paravisor and the TPM rule for the guest
+//	Nitro nitro_pcr0 (enclave image file), nitro_pcr1 (kernel and
+//	      bootstrap), nitro_pcr2 (application); nitro_pcr3 (parent's IAM
+//	      role), nitro_pcr4 (parent instance) and nitro_pcr8 (image signing
+//	      certificate) are compared when pinned
 //
 // The rules do not replay event logs against pinned event lists; pin the
 // registers' final values.
@@ -212,4 +219,16 @@
 // set (0x6dbe7); with one, it must match. A non-zero MRSERVICETD (TDX 1.5
 // quotes) binds a service TD, a migration TD for example, that can reach the
 // TD's state: it is refused unless tdx_mr_servicetd lists it.
+//
+// # Nitro configuration
+//
+// An AWS Nitro Enclaves attestation document states no configuration of its
+// own: the enclave's boot configuration (kernel command line, init, the
+// application's environment) is part of the image that PCR0–2 measure, and
+// only a production-mode enclave has non-zero PCRs. A debug-mode enclave
+// (PCR0–3 all zero) is refused (configuration 96). Otherwise configuration
+// is 3 (no known vulnerabilities) only when nitro_pcr0..2 are pinned and
+// match — the reference values that vouch for the image vouch for the
+// configuration inside it; without them no configuration claim is made.
+// The vCPUs and memory the parent gave the enclave are not attested.
 package policy

@@ -35,12 +35,18 @@ func DefaultAcceptedTCBStatus() []string { return slices.Clone(defaultAcceptedTC
 // (Revoked, unknown) yields hardware 96.
 func DefaultToleratedTCBStatus() []string { return slices.Clone(defaultToleratedTCBStatus) }
 
-// tdx: executables from MRTD and RTMRs, hardware from the TCB status, date
-// and advisories (and MRSEAM when pinned), configuration from TD_ATTRIBUTES,
-// XFAM and the service TD, runtime-opaque from the debug bit.
+// tdx: the TD quote's rules, then the Attestation-Agent runtime events
+// RTMR3 holds.
 func (e *eval) tdx() {
-	e.tdxExecutables()
+	e.tdxQuote()
 	e.aael()
+}
+
+// tdxQuote: executables from MRTD and RTMRs, hardware from the TCB status,
+// date and advisories (and MRSEAM when pinned), configuration from
+// TD_ATTRIBUTES, XFAM and the service TD, runtime-opaque from the debug bit.
+func (e *eval) tdxQuote() {
+	e.tdxExecutables()
 	e.tcbStatus("tdx", []string{"tcb_status"}, true)
 	e.minDate("tdx.tcb_date", "platform TCB date", "tdx_min_tcb_date", []string{"tcb_date"})
 	e.minSVNs("tdx.tee_tcb_svn", "TDX module TCB SVNs (TEE_TCB_SVN), component by component", "tdx_min_tee_tcb_svn", []string{"quote.body.tcb_svn"})
@@ -848,12 +854,15 @@ func (e *eval) azureSNP() {
 }
 
 // azureVTPM: what every Azure confidential VM adds to its hardware report's
-// rules — the PCR rules for the guest's boot, the vTPM AK bound by the HCL
-// report, the report bound to this session (only version 2 evidence ties
-// it to the session's user-data), and Secure Boot from the VM
-// configuration. report names the hardware report in the checks.
+// rules — the PCR rules for the guest's boot, the Attestation-Agent runtime
+// events (aael_allowed, as for a TPM: the agent extends the vTPM's PCR 23),
+// the vTPM AK bound by the HCL report, the report bound to this session
+// (only version 2 evidence ties it to the session's user-data), and Secure
+// Boot from the VM configuration. report names the hardware report in the
+// checks.
 func (e *eval) azureVTPM(report string) {
 	e.pcrs()
+	e.aael()
 	e.akTrust("az.ak", "vTPM attestation key bound to the "+report,
 		"the HCL report's runtime data, covered by the "+report+", carries the AK", "the AK is not bound to the hardware report", "bound")
 	_, bound, present := e.claimBool("hcl_report_session_bound")

@@ -13,7 +13,8 @@ import (
 )
 
 // aael appraises the Attestation-Agent runtime events the verifier bound to
-// RTMR3 (TDX) or to their PCR (TPM), claim "aael" ({"<domain>/<operation>":
+// RTMR3 (TDX) or to their PCR (TPM, and the vTPM of an Azure confidential
+// VM), claim "aael" ({"<domain>/<operation>":
 // [content, …]}). With the reference value aael_allowed, a list of
 // "<domain> <operation> <content>" lines, every event must be listed
 // (executables 96 otherwise). Contents compare as parsed JSON when both
@@ -72,8 +73,8 @@ func (e *eval) aael() {
 // unloggedRuntimeRegister reports whether the register the Attestation
 // Agent extends holds events that no log replayed: on TDX, RTMR3 when no CC
 // event log replayed it (no claim rtmr3_unlogged) and it is not all zero; on
-// a TPM, a PCR 16..23 (the agent's: 17 by default, 23 on Azure) that holds
-// neither reset value. It names the register.
+// a TPM or an Azure VM's vTPM, a PCR 16..23 (the agent's: 17 by default, 23
+// on Azure) that holds neither reset value. It names the register.
 func (e *eval) unloggedRuntimeRegister() (string, bool) {
 	extended := func(v any) bool {
 		s, ok := v.(string)

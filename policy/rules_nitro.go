@@ -19,7 +19,8 @@ var nitroOptionalPCRs = []int{3, 4, 8}
 
 // nitro: executables from PCR0–2 pinned as nitro_pcr0..nitro_pcr2 (and
 // PCR3, 4, 8 when pinned as nitro_pcrN); configuration from debug mode
-// (PCR0–3 all zero), which is refused; hardware from the verified NSM
+// (PCR0–3 all zero), which is refused, and otherwise vouched for only by the
+// executables' pins (the configuration lives in the measured image); hardware from the verified NSM
 // signature chain. Nitro enclaves are isolated by the hypervisor, not
 // memory-encrypted, so no runtime-opaque claim is made.
 func (e *eval) nitro() {
@@ -69,9 +70,24 @@ func (e *eval) nitro() {
 	}
 	e.add(hw)
 
-	if debugOff {
-		e.add(verify.Check{ID: "nitro.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
-			OK: true, Value: ear.NoConfigVulns, Reason: "not a debug-mode enclave"})
+	// The document states no configuration of its own: the enclave's boot
+	// configuration (kernel command line, init, the application's
+	// environment) is inside the image PCR0–2 measure, and production mode
+	// is what makes those PCRs non-zero. So only matching PCR0–2 pins vouch
+	// for it; a non-debug enclave whose image no reference value names runs
+	// a configuration nobody approved.
+	conf := verify.Check{ID: "nitro.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,
+		Expected: "not a debug-mode enclave, PCR0–2 pinned and matching"}
+	switch {
+	case !debugOff:
+		// nitro.debug set configuration 96.
+	case allOK:
+		conf.OK, conf.Value = true, ear.NoConfigVulns
+		conf.Reason = "not a debug-mode enclave, and the image that holds its configuration (PCR0–2) matches the reference values"
+		e.add(conf)
+	default:
+		conf.Reason = "not a debug-mode enclave, but no reference value vouches for its configuration: PCR0–2 are not all pinned and matching"
+		e.add(conf)
 	}
 	e.add(verify.Check{ID: "nitro.memory", Title: "enclave memory", Category: ear.RuntimeOpaque, OK: true,
 		Reason: "isolated by the Nitro hypervisor, not encrypted: no runtime-opaque claim"})

@@ -89,7 +89,9 @@ func TestNitroAffirming(t *testing.T) {
 	assert.Equal(t, ear.StatusAffirming, appraiseNitro(t, up, m).Status())
 }
 
-// Unpinned PCRs never affirm: executables unrecognized, status warning.
+// Unpinned PCRs never affirm: executables unrecognized, status warning; and
+// no configuration claim is made for a non-debug enclave whose image (which
+// holds its configuration) no reference value names.
 func TestNitroUnpinned(t *testing.T) {
 	m := dstackClaims(t)
 	for name, rv := range map[string]*ReferenceValues{
@@ -103,7 +105,15 @@ func TestNitroUnpinned(t *testing.T) {
 		r := appraiseNitro(t, rv, m)
 		assert.Equal(t, ear.StatusWarning, r.Status(), name)
 		wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
+		wantVector(t, r, ear.Configuration, ear.NoClaim)
+		c := check(t, r, "nitro.configuration")
+		assert.False(t, c.OK, name)
+		assert.Contains(t, c.Reason, "no reference value vouches", name)
 	}
+	// The same enclave with PCR0–2 pinned: its configuration is vouched for.
+	r := appraiseNitro(t, nitroRV(t, m), m)
+	wantVector(t, r, ear.Configuration, ear.NoConfigVulns)
+	assert.True(t, check(t, r, "nitro.configuration").OK)
 }
 
 // A pinned PCR that differs contraindicates, required or optional.

@@ -7,9 +7,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	encasn1 "encoding/asn1"
 	"encoding/binary"
 	"math/big"
 	"slices"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -139,9 +143,41 @@ func verifySignature(key crypto.PublicKey, pub *Public, sig *Signature, msg []by
 // keyFingerprint is the SHA-256 of the key's DER SubjectPublicKeyInfo, the
 // AK identity claims and pinned-key lookups use.
 func keyFingerprint(k crypto.PublicKey) ([32]byte, error) {
+	if rk, ok := k.(*rsa.PublicKey); ok && rk.N != nil && rk.N.Sign() > 0 && rk.E > 0 {
+		// The same bytes as x509.MarshalPKIXPublicKey, whose reflective
+		// encoding cost an Azure verification (a bound AK per call) about
+		// 5 µs.
+		if der, err := rsaSPKI(rk); err == nil {
+			return sha256.Sum256(der), nil
+		}
+	}
 	der, err := x509.MarshalPKIXPublicKey(k)
 	if err != nil {
 		return [32]byte{}, verify.Errorf(verify.ErrSignature, "AK key %T cannot be encoded: %w", k, err)
 	}
 	return sha256.Sum256(der), nil
+}
+
+// oidRSAEncryption is rsaEncryption (PKCS #1), the algorithm of an RSA
+// SubjectPublicKeyInfo.
+var oidRSAEncryption = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+
+// rsaSPKI encodes k as a DER SubjectPublicKeyInfo: {rsaEncryption, NULL}
+// and a BIT STRING holding the PKCS #1 RSAPublicKey {n, e}.
+func rsaSPKI(k *rsa.PublicKey) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oidRSAEncryption)
+			b.AddASN1NULL()
+		})
+		b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) {
+			b.AddUint8(0) // no unused bits
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1BigInt(k.N)
+				b.AddASN1Int64(int64(k.E))
+			})
+		})
+	})
+	return b.Bytes()
 }

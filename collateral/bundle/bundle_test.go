@@ -424,3 +424,74 @@ func readSEVGuestVCEK(t *testing.T) []byte {
 	}
 	return b
 }
+
+// A PCK CRL issued by another PCK CA than the quote's is refused at fetch,
+// naming both CAs, and nothing is written (it would be filed under the
+// other CA's name and fail only at verification).
+func TestFetchPCKCRLOfAnotherCA(t *testing.T) {
+	w := newIntel(t)
+	c := w.pki.DefaultCollateral()
+	proc := w.pki.IssueCA("Intel SGX PCK Processor CA")
+	c.PCKCRL, c.PCKCRLIssuerChain = w.pki.CRL(proc), tdxtest.PEM(proc.Cert, w.pki.Root.Cert)
+	w.pcs.Set(c)
+	_, err := tdx.VerifyCollateral(c, tdxtest.VerifyTime, w.pki.Root.Cert)
+	require.NoError(t, err, "the set verifies on its own")
+	quote := w.pki.Quote(w.pki.DefaultQuote(reportData))
+	dir := filepath.Join(t.TempDir(), "bundle")
+	_, err = bundle.Fetch(context.Background(), [][]byte{quote}, dir, w.options())
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	assert.Contains(t, err.Error(), "expected the platform CA")
+	assert.Contains(t, err.Error(), "got the processor CA")
+	_, statErr := os.Stat(dir)
+	assert.True(t, errors.Is(statErr, os.ErrNotExist))
+}
+
+// dcap-qvl collateral that names its PCK chain imports only when the set is
+// that chain's: the real TDX quote's chain matches the real set; a chain
+// under the Processor CA, or for another FMSPC, is refused naming both
+// values, and nothing is written.
+func TestImportDCAPQVLChecksPCKChain(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", "dcapqvl_collateral.json"))
+	require.NoError(t, err)
+	quote, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", "dcapqvl_tdx_quote.dat"))
+	require.NoError(t, err)
+	q, err := tdx.ParseQuote(quote)
+	require.NoError(t, err)
+	at := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+	withChain := func(chain []byte) []byte {
+		var d map[string]any
+		require.NoError(t, json.Unmarshal(src, &d))
+		d["pck_certificate_chain"] = string(chain)
+		b, err := json.Marshal(d)
+		require.NoError(t, err)
+		return b
+	}
+	_, err = bundle.ImportDCAPQVL(withChain(q.PCKChainPEM), filepath.Join(t.TempDir(), "b"), bundle.ImportOptions{Now: at})
+	require.NoError(t, err)
+
+	pki := tdxtest.NewPKI()
+	plat := pki.Platform
+	copy(plat.FMSPC[:], []byte{0xb0, 0xc0, 0x6f, 0, 0, 0})
+	proc := pki.IssueCA("Intel SGX PCK Processor CA")
+	otherFMSPC := pki.Platform
+	otherFMSPC.FMSPC = [6]byte{0x00, 0xa0, 0x67, 0x11, 0, 0}
+	for name, tc := range map[string]struct {
+		chain     []byte
+		want, got string
+	}{
+		"processor CA": {tdxtest.PEM(pki.IssuePCKBy(proc, plat).Cert, proc.Cert), "expected the processor CA", "got the platform CA"},
+		"other FMSPC":  {tdxtest.PEM(pki.IssuePCK(otherFMSPC).Cert, pki.PCKCA.Cert), "expected 00A067110000", "got B0C06F000000"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "bundle")
+			_, err := bundle.ImportDCAPQVL(withChain(tc.chain), dir, bundle.ImportOptions{Now: at})
+			require.ErrorIs(t, err, verify.ErrCollateral)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), tc.got)
+			_, statErr := os.Stat(dir)
+			assert.True(t, errors.Is(statErr, os.ErrNotExist))
+		})
+	}
+	_, err = bundle.ImportDCAPQVL(withChain([]byte("not PEM")), filepath.Join(t.TempDir(), "b2"), bundle.ImportOptions{Now: at})
+	require.ErrorIs(t, err, verify.ErrMalformed)
+}

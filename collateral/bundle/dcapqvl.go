@@ -22,8 +22,16 @@ const MaxDCAPQVLBytes = 1 << 20
 // tcb_info and qe_identity texts are kept byte for byte: the body is
 // {"tcbInfo":<tcb_info>,"signature":"<hex>"}. Nothing is verified here.
 func ParseDCAPQVL(b []byte) (*tdx.Collateral, error) {
+	c, _, err := parseDCAPQVL(b)
+	return c, err
+}
+
+// parseDCAPQVL is ParseDCAPQVL that also returns the PCK certificate chain
+// the document names (nil when it has none): the chain whose collateral it
+// is.
+func parseDCAPQVL(b []byte) (*tdx.Collateral, []byte, error) {
 	if len(b) > MaxDCAPQVLBytes {
-		return nil, verify.Errorf(verify.ErrLimit, "dcap-qvl collateral: %d bytes exceed the cap of %d", len(b), MaxDCAPQVLBytes)
+		return nil, nil, verify.Errorf(verify.ErrLimit, "dcap-qvl collateral: %d bytes exceed the cap of %d", len(b), MaxDCAPQVLBytes)
 	}
 	var d struct {
 		PCKCRLIssuerChain   *string         `json:"pck_crl_issuer_chain"`
@@ -40,17 +48,17 @@ func ParseDCAPQVL(b []byte) (*tdx.Collateral, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: %w", err)
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: %w", err)
 	}
 	if dec.More() {
-		return nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: data after the JSON object")
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: data after the JSON object")
 	}
 	for name, s := range map[string]*string{
 		"pck_crl_issuer_chain": d.PCKCRLIssuerChain, "tcb_info_issuer_chain": d.TCBInfoIssuerChain,
 		"tcb_info": d.TCBInfo, "qe_identity_issuer_chain": d.QEIdentityChain, "qe_identity": d.QEIdentity,
 	} {
 		if s == nil || *s == "" {
-			return nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: field %s missing or empty", name)
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: field %s missing or empty", name)
 		}
 	}
 	c := &tdx.Collateral{
@@ -60,26 +68,30 @@ func ParseDCAPQVL(b []byte) (*tdx.Collateral, error) {
 	}
 	var err error
 	if c.RootCACRL, err = dcapBytes("root_ca_crl", d.RootCACRL, 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.PCKCRL, err = dcapBytes("pck_crl", d.PCKCRL, 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tcbSig, err := dcapBytes("tcb_info_signature", d.TCBInfoSignature, 64)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	qeSig, err := dcapBytes("qe_identity_signature", d.QEIdentitySignature, 64)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.TCBInfo, err = signedBody("tcb_info", "tcbInfo", *d.TCBInfo, tcbSig); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.QEIdentity, err = signedBody("qe_identity", "enclaveIdentity", *d.QEIdentity, qeSig); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	var chain []byte
+	if d.PCKCertificateChain != nil {
+		chain = []byte(*d.PCKCertificateChain)
+	}
+	return c, chain, nil
 }
 
 // signedBody rebuilds the PCS body around the signed text, which must be

@@ -66,7 +66,10 @@ type FetchOptions struct {
 // and firmware RIMs, nonce-less OCSP answers for the device and RIM signer
 // chains). SNP and GPU evidence is verified as a whole (its report data
 // unchecked) with the fetched collateral: that is how exactly what it needs
-// is known, and checked.
+// is known, and checked. A TDX collateral set must be the one its quote's
+// PCK chain asked for: its PCK CRL issued by the same PCK CA (platform or
+// processor) and its TCB info for the same FMSPC, or ErrCollateral naming
+// both values.
 func Fetch(ctx context.Context, evidence [][]byte, dir string, opts FetchOptions) (*Manifest, error) {
 	if len(evidence) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "bundle: Fetch: no evidence")
@@ -199,8 +202,8 @@ func fetchTDX(ctx context.Context, evidence []indexed, w *writer, rec *recorder,
 		if err != nil {
 			return verify.Errorf(verify.ErrCollateral, "bundle: Intel collateral for fmspc %X (PCK %s CA) does not verify, nothing written: %w", req.FMSPC, req.CA, err)
 		}
-		if info.FMSPC != req.FMSPC {
-			return verify.Errorf(verify.ErrCollateral, "bundle: TCB info fmspc: expected %X, got %X", req.FMSPC, info.FMSPC)
+		if err := matchCollateral(req, info); err != nil {
+			return err
 		}
 		log.Info("verified Intel collateral", "fmspc", fmt.Sprintf("%X", req.FMSPC), "tcbEvaluationDataNumber", info.TCBEvaluationDataNumber,
 			"notAfter", info.NotAfter.UTC().Format(time.RFC3339), "limitedBy", info.LimitedBy)
@@ -329,7 +332,7 @@ func tdxNeeds(evidence []indexed) ([]tdx.CollateralRequest, error) {
 	for _, ev := range evidence {
 		req, err := tdx.CollateralNeed(ev.b)
 		if err != nil {
-			return nil, fmt.Errorf("bundle: evidence %d: %w", ev.n, err)
+			return nil, verify.Wrap(verify.ErrMalformed, fmt.Errorf("bundle: evidence %d: %w", ev.n, err))
 		}
 		k := fmt.Sprintf("%X/%s", req.FMSPC, req.CA)
 		if !seen[k] {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/verify"
 )
@@ -38,9 +39,12 @@ func (o ImportOptions) clock() time.Time {
 
 // ImportDCAPQVL converts dcap-qvl's collateral JSON (see ParseDCAPQVL) into
 // a bundle at dir, after verifying the set against the pinned Intel root
-// (FMSPC from the TCB info, PCK CA from the PCK CRL's issuer).
+// (FMSPC from the TCB info, PCK CA from the PCK CRL's issuer). When the
+// document names its pck_certificate_chain, the set must be that chain's:
+// its PCK CA and FMSPC, or ErrCollateral naming both values and nothing is
+// written.
 func ImportDCAPQVL(src []byte, dir string, opts ImportOptions) (*Manifest, error) {
-	c, err := ParseDCAPQVL(src)
+	c, chain, err := parseDCAPQVL(src)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +55,18 @@ func ImportDCAPQVL(src []byte, dir string, opts ImportOptions) (*Manifest, error
 	info, err := tdx.VerifyCollateral(c, now, opts.TDXRoots...)
 	if err != nil {
 		return nil, verify.Errorf(verify.ErrCollateral, "bundle: dcap-qvl collateral does not verify at %s, nothing written: %w", now.UTC().Format(time.RFC3339), err)
+	}
+	if chain != nil {
+		// The document names the PCK chain it was fetched for: the set
+		// must be that platform's, or it would be filed under another
+		// platform's FMSPC or PCK CA.
+		want, err := pckNeed(chain)
+		if err != nil {
+			return nil, err
+		}
+		if err := matchCollateral(want, info); err != nil {
+			return nil, err
+		}
 	}
 	w, err := newWriter(dir)
 	if err != nil {
@@ -107,7 +123,7 @@ func ImportTrusteeKDS(src fs.FS, dir string, opts ImportOptions) (*Manifest, err
 	n := 0
 	err = fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return verify.Errorf(verify.ErrConfig, "bundle: KDS store: %w", err)
 		}
 		if d.IsDir() {
 			return nil
@@ -159,6 +175,46 @@ func ImportTrusteeKDS(src fs.FS, dir string, opts ImportOptions) (*Manifest, err
 	return m, nil
 }
 
+// pckNeed reads the FMSPC and PCK CA of a PCK certificate chain (PEM, leaf
+// first): what collateral it needs. Nothing is authenticated.
+func pckNeed(chain []byte) (tdx.CollateralRequest, error) {
+	certs, err := pemchain.Parse(chain, 3)
+	if err != nil {
+		return tdx.CollateralRequest{}, verify.Errorf(verify.ErrMalformed, "bundle: dcap-qvl collateral: pck_certificate_chain: %w", err)
+	}
+	if len(certs) < 2 {
+		return tdx.CollateralRequest{}, verify.Errorf(verify.ErrMalformed, "bundle: dcap-qvl collateral: pck_certificate_chain: %d certificates, expected the PCK leaf and its CA", len(certs))
+	}
+	var req tdx.CollateralRequest
+	switch cn := certs[1].Subject.CommonName; cn {
+	case "Intel SGX PCK Platform CA":
+		req.CA = "platform"
+	case "Intel SGX PCK Processor CA":
+		req.CA = "processor"
+	default:
+		return tdx.CollateralRequest{}, verify.Errorf(verify.ErrChain, "bundle: dcap-qvl collateral: pck_certificate_chain issuer: expected Intel SGX PCK Platform CA or Processor CA, got %q", cn)
+	}
+	ext, err := tdx.ParsePCKExtensions(certs[0])
+	if err != nil {
+		return tdx.CollateralRequest{}, err
+	}
+	req.FMSPC = ext.FMSPC
+	return req, nil
+}
+
+// matchCollateral refuses a verified collateral set that is not the one
+// requested: its PCK CRL issued by another PCK CA, or its TCB info for
+// another FMSPC.
+func matchCollateral(want tdx.CollateralRequest, got *tdx.CollateralInfo) error {
+	if got.CA != want.CA {
+		return verify.Errorf(verify.ErrCollateral, "bundle: PCK CRL issuer: expected the %s CA (the PCK chain's), got the %s CA; nothing written", want.CA, got.CA)
+	}
+	if got.FMSPC != want.FMSPC {
+		return verify.Errorf(verify.ErrCollateral, "bundle: TCB info fmspc: expected %X (the PCK certificate's), got %X; nothing written", want.FMSPC, got.FMSPC)
+	}
+	return nil
+}
+
 func readCapped(fsys fs.FS, p string) ([]byte, error) {
 	return readCappedN(fsys, p, maxImportFileSize)
 }
@@ -167,12 +223,12 @@ func readCapped(fsys fs.FS, p string) ([]byte, error) {
 func readCappedN(fsys fs.FS, p string, limit int64) ([]byte, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, verify.Errorf(verify.ErrConfig, "bundle: %s: %w", p, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, verify.Errorf(verify.ErrConfig, "bundle: reading %s: %w", p, err)
 	}
 	if int64(len(b)) > limit {
 		return nil, verify.Errorf(verify.ErrLimit, "bundle: %s: more than %d bytes", p, limit)

@@ -152,7 +152,7 @@ func inspectTDX(ctx context.Context, fsys fs.FS, evidence []indexed, now time.Ti
 	for _, ev := range evidence {
 		req, err := tdx.CollateralNeed(ev.b)
 		if err != nil {
-			return fmt.Errorf("bundle: evidence %d: %w", ev.n, err)
+			return verify.Wrap(verify.ErrMalformed, fmt.Errorf("bundle: evidence %d: %w", ev.n, err))
 		}
 		complete := true
 		for _, it := range tdxItems(&tdx.Collateral{}, req.FMSPC, req.CA) {

@@ -42,7 +42,7 @@ func ImportNVIDIARIMs(ctx context.Context, src fs.FS, dir string, opts ImportOpt
 	n := 0
 	err = fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return verify.Errorf(verify.ErrConfig, "bundle: RIM directory: %w", err)
 		}
 		if d.IsDir() || !strings.EqualFold(path.Ext(p), ".xml") && !strings.EqualFold(path.Ext(p), ".swidtag") {
 			return nil

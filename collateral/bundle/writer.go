@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -52,7 +51,7 @@ func newWriter(dir string) (*writer, error) {
 // bytes at one path are an error.
 func (w *writer) add(p, kind string, data []byte, src Source, v Validity) error {
 	if !fs.ValidPath(p) || !knownKinds[kind] {
-		return fmt.Errorf("bundle: invalid item %q (%s)", p, kind)
+		return verify.Errorf(verify.ErrConfig, "bundle: invalid item %q (kind %q)", p, kind)
 	}
 	sum := sha256.Sum256(data)
 	it := Item{Path: p, Kind: kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Source: src, Validity: v}
@@ -66,10 +65,10 @@ func (w *writer) add(p, kind string, data []byte, src Source, v Validity) error 
 	}
 	fp := filepath.Join(w.tmp, filepath.FromSlash(p))
 	if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
-		return err
+		return verify.Errorf(verify.ErrConfig, "bundle: writing %s: %w", p, err)
 	}
 	if err := writeFileSync(fp, data); err != nil {
-		return err
+		return verify.Errorf(verify.ErrConfig, "bundle: writing %s: %w", p, err)
 	}
 	w.items[p] = it
 	return nil
@@ -86,19 +85,19 @@ func (w *writer) commit(created time.Time, producer string) (*Manifest, error) {
 	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].Path < m.Items[j].Path })
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, err
+		return nil, verify.Errorf(verify.ErrConfig, "bundle: encoding the manifest: %w", err)
 	}
 	if err := writeFileSync(filepath.Join(w.tmp, ManifestName), append(b, '\n')); err != nil {
-		return nil, err
+		return nil, verify.Errorf(verify.ErrConfig, "bundle: writing the manifest: %w", err)
 	}
 	// MkdirTemp made the directory private; a bundle is meant to be copied.
 	if err := os.Chmod(w.tmp, 0o755); err != nil {
-		return nil, err
+		return nil, verify.Errorf(verify.ErrConfig, "bundle: %w", err)
 	}
 	// An empty directory left at dir (checked by newWriter) is replaced.
 	_ = os.Remove(w.dir)
 	if err := os.Rename(w.tmp, w.dir); err != nil {
-		return nil, fmt.Errorf("bundle: moving the bundle into place: %w", err)
+		return nil, verify.Errorf(verify.ErrConfig, "bundle: moving the bundle into place at %s: %w", w.dir, err)
 	}
 	return m, nil
 }

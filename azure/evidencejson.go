@@ -1,0 +1,590 @@
+package azure
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/trustfactory/attest/verify"
+)
+
+// The evidence JSON is decoded by a scanner made for its one shape instead
+// of encoding/json, which spent about as long decoding the base64 and hex
+// strings of a 6 KB document (scan, unquote into a string, decode the
+// string) as the TD quote's signature takes to verify. The scanner walks
+// the input once, notes where each member's value lies (no copy), and
+// decodes base64 and hex straight from the input into the destination once
+// the document is known to be complete and within bounds; the bytes of a
+// string it decodes are checked by that decoding (see optString). The
+// differential test and fuzz target hold it to encoding/json's answers on
+// the real samples and on whatever the fuzzer makes of them. It is stricter
+// than encoding/json where a lax reading could be abused: a member the
+// verifier reads may appear once, with its exact name (encoding/json would
+// take the last duplicate, and "VERSION" for "version"), members it skips
+// may nest at most maxEvidenceDepth deep, and nothing may follow the
+// document. Members it does not read are skipped, as Trustee skips them.
+
+// maxEvidenceDepth bounds the nesting of the members the decoder skips.
+const maxEvidenceDepth = 32
+
+// maxQuotePCRs is the most PCR values a vTPM quote carries (one bank).
+const maxQuotePCRs = 24
+
+// rawString is a JSON string value as it appears in the input, without its
+// quotes: a slice of the input, escapes not yet resolved.
+type rawString struct {
+	b       []byte
+	escaped bool // holds a backslash escape: resolve before use
+	set     bool // present and not null
+	// unchecked: taken up to its closing quote without looking at each
+	// byte; the base64 or hex decoding of it must check them (readText).
+	unchecked bool
+}
+
+// text returns the string's bytes, escapes resolved (the rare path, left
+// to encoding/json so that the two agree on every escape).
+func (r rawString) text() ([]byte, error) {
+	if !r.escaped {
+		return r.b, nil
+	}
+	quoted := make([]byte, 0, len(r.b)+2)
+	quoted = append(append(append(quoted, '"'), r.b...), '"')
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}
+
+// readText is text for base64, whose decoders skip line breaks: a raw line
+// break, which JSON does not allow in a string, is refused here.
+func (r rawString) readText() ([]byte, error) {
+	if r.unchecked && (bytes.IndexByte(r.b, '\n') >= 0 || bytes.IndexByte(r.b, '\r') >= 0) {
+		return nil, errors.New("a raw line break in a JSON string")
+	}
+	return r.text()
+}
+
+// empty reports whether the value is absent, null or "": what encoding/json
+// would leave as the zero string.
+func (r rawString) empty() bool { return !r.set || len(r.b) == 0 }
+
+// evidenceDoc is where the members of az-snp-vtpm and az-tdx-vtpm evidence
+// lie in the input.
+type evidenceDoc struct {
+	version    []byte // the number's text; nil when absent or null
+	hcl        rawString
+	vcek       rawString
+	tdQuote    rawString
+	aaEventLog rawString
+	quote      bool // tpm_quote present and not null
+	signature  rawString
+	message    rawString
+	pcrs       [maxQuotePCRs]rawString
+	nPCRs      int
+}
+
+// evidenceScanner reads one JSON document.
+type evidenceScanner struct {
+	b []byte
+	i int
+}
+
+func (s *evidenceScanner) errorf(format string, args ...any) error {
+	return verify.Errorf(verify.ErrMalformed, "evidence JSON at byte %d: "+format, append([]any{s.i}, args...)...)
+}
+
+// ws skips JSON whitespace.
+func (s *evidenceScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next returns the next non-whitespace byte without consuming it; 0 at
+// the end of the input.
+func (s *evidenceScanner) next() byte {
+	s.ws()
+	if s.i == len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+func (s *evidenceScanner) expect(c byte) error {
+	if s.next() != c {
+		if s.i == len(s.b) {
+			return s.errorf("unexpected end, expected %q", c)
+		}
+		return s.errorf("%q, expected %q", s.b[s.i], c)
+	}
+	s.i++
+	return nil
+}
+
+// literal consumes the literal lit (true, false, null).
+func (s *evidenceScanner) literal(lit string) error {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return s.errorf("invalid literal, expected %s", lit)
+	}
+	s.i += len(lit)
+	return nil
+}
+
+// null consumes a null when one comes next.
+func (s *evidenceScanner) null() (bool, error) {
+	if s.next() != 'n' {
+		return false, nil
+	}
+	return true, s.literal("null")
+}
+
+// str reads a string: the opening quote comes next. Control characters and
+// invalid escapes are refused, as JSON requires; the bytes are not checked
+// for UTF-8 (encoding/json replaces invalid sequences, which no base64 or
+// hex text contains, so both refuse such a value where it is read).
+func (s *evidenceScanner) str() (rawString, error) {
+	if err := s.expect('"'); err != nil {
+		return rawString{}, err
+	}
+	start := s.i
+	r := rawString{set: true}
+	for s.i < len(s.b) {
+		// The bytes of base64 and hex text, in a tight loop over locals.
+		b, i := s.b, s.i
+		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if s.i = i; i == len(b) {
+			break
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			r.b = s.b[start:s.i]
+			s.i++
+			return r, nil
+		case c < 0x20:
+			return rawString{}, s.errorf("control character %#x in a string", c)
+		case c == '\\':
+			r.escaped = true
+			if s.i+1 == len(s.b) {
+				return rawString{}, s.errorf("unterminated escape")
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if len(s.b)-s.i < 6 {
+					return rawString{}, s.errorf("short \\u escape")
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if !isHexDigit(h) {
+						return rawString{}, s.errorf("invalid \\u escape")
+					}
+				}
+				s.i += 6
+			default:
+				return rawString{}, s.errorf("invalid escape \\%c", s.b[s.i+1])
+			}
+		}
+	}
+	return rawString{}, s.errorf("unterminated string")
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// number reads a JSON number and returns its text.
+func (s *evidenceScanner) number() ([]byte, error) {
+	s.ws()
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		for s.i < len(s.b) && isDigit(s.b[s.i]) {
+			s.i++
+		}
+	default:
+		return nil, s.errorf("invalid number")
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.i == len(s.b) || !isDigit(s.b[s.i]) {
+			return nil, s.errorf("invalid number")
+		}
+		for s.i < len(s.b) && isDigit(s.b[s.i]) {
+			s.i++
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.i == len(s.b) || !isDigit(s.b[s.i]) {
+			return nil, s.errorf("invalid number")
+		}
+		for s.i < len(s.b) && isDigit(s.b[s.i]) {
+			s.i++
+		}
+	}
+	return s.b[start:s.i], nil
+}
+
+// object reads an object, calling member with each key (escapes resolved)
+// once the scanner stands before the member's value, which member must
+// consume.
+func (s *evidenceScanner) object(member func(key []byte) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if s.next() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		k, err := s.str()
+		if err != nil {
+			return err
+		}
+		key, err := k.text()
+		if err != nil {
+			return s.errorf("member name: %v", err)
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		switch s.next() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.errorf("expected ',' or '}' after a member")
+		}
+	}
+}
+
+// skip reads and discards any JSON value, nested at most depth more levels.
+func (s *evidenceScanner) skip(depth int) error {
+	switch c := s.next(); {
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '{' || c == '[':
+		if depth == 0 {
+			return verify.Errorf(verify.ErrLimit, "evidence JSON at byte %d: nested deeper than %d levels", s.i, maxEvidenceDepth)
+		}
+		if c == '{' {
+			return s.object(func([]byte) error { return s.skip(depth - 1) })
+		}
+		s.i++
+		if s.next() == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.skip(depth - 1); err != nil {
+				return err
+			}
+			switch s.next() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return s.errorf("expected ',' or ']' in an array")
+			}
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || isDigit(c):
+		_, err := s.number()
+		return err
+	case c == 0:
+		return s.errorf("unexpected end of the document")
+	default:
+		return s.errorf("unexpected %q", c)
+	}
+}
+
+// fieldSet records which members the decoder keeps it has seen, by their
+// index in the names given to claim: a member may appear once, and a name
+// that differs from a kept one only in case is refused rather than skipped
+// (encoding/json would take it for the member).
+type fieldSet uint16
+
+// claim returns which of names key is ("" for a member to skip).
+func (f *fieldSet) claim(s *evidenceScanner, key []byte, names ...string) (string, error) {
+	for i, n := range names {
+		if string(key) == n {
+			if *f&(1<<i) != 0 {
+				return "", s.errorf("member %q appears twice", n)
+			}
+			*f |= 1 << i
+			return n, nil
+		}
+	}
+	for _, n := range names {
+		if strings.EqualFold(string(key), n) {
+			return "", s.errorf("member %q: only %q is accepted", key, n)
+		}
+	}
+	return "", nil
+}
+
+// optString reads a string or null: the value of a member the decoder
+// decodes as base64 or hex. A string without escapes is taken up to its
+// closing quote with one fast search, not checked byte by byte: its
+// decoding refuses every byte JSON refuses in a string (control
+// characters; base64 would skip raw line breaks, so readText refuses
+// those), and a string the decoder reads but does not decode is refused
+// unless it is empty.
+func (s *evidenceScanner) optString() (rawString, error) {
+	if isNull, err := s.null(); isNull || err != nil {
+		return rawString{}, err
+	}
+	if s.next() == '"' {
+		rest := s.b[s.i+1:]
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			s.i += end + 2
+			return rawString{b: rest[:end], set: true, unchecked: true}, nil
+		}
+	}
+	return s.str()
+}
+
+// scanEvidence finds the members of Azure vTPM evidence in b. Nothing is
+// allocated in proportion to the input.
+func scanEvidence(b []byte) (*evidenceDoc, error) {
+	s := &evidenceScanner{b: b}
+	d := &evidenceDoc{}
+	var top fieldSet
+	err := s.object(func(key []byte) error {
+		name, err := top.claim(s, key, "version", "hcl_report", "tpm_quote", "vcek", "td_quote", "aa_eventlog")
+		if err != nil {
+			return err
+		}
+		switch name {
+		case "version":
+			if isNull, err := s.null(); isNull || err != nil {
+				return err
+			}
+			d.version, err = s.number()
+			return err
+		case "hcl_report":
+			d.hcl, err = s.optString()
+		case "vcek":
+			d.vcek, err = s.optString()
+		case "td_quote":
+			d.tdQuote, err = s.optString()
+		case "aa_eventlog":
+			d.aaEventLog, err = s.optString()
+		case "tpm_quote":
+			err = s.quote(d)
+		default:
+			err = s.skip(maxEvidenceDepth)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.next() != 0 {
+		return nil, s.errorf("trailing data after the JSON document")
+	}
+	return d, nil
+}
+
+// quote reads tpm_quote: null or {"signature", "message", "pcrs": [...]}.
+func (s *evidenceScanner) quote(d *evidenceDoc) error {
+	if isNull, err := s.null(); isNull || err != nil {
+		return err
+	}
+	d.quote = true
+	var seen fieldSet
+	return s.object(func(key []byte) error {
+		name, err := seen.claim(s, key, "signature", "message", "pcrs")
+		if err != nil {
+			return err
+		}
+		switch name {
+		case "signature":
+			d.signature, err = s.optString()
+		case "message":
+			d.message, err = s.optString()
+		case "pcrs":
+			err = s.pcrList(d)
+		default:
+			err = s.skip(maxEvidenceDepth - 1)
+		}
+		return err
+	})
+}
+
+// pcrList reads the PCR values: null or an array of at most maxQuotePCRs
+// strings, refused at the first value too many.
+func (s *evidenceScanner) pcrList(d *evidenceDoc) error {
+	if isNull, err := s.null(); isNull || err != nil {
+		return err
+	}
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	if s.next() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if d.nPCRs == maxQuotePCRs {
+			return s.errorf("more than %d PCR values", maxQuotePCRs)
+		}
+		v, err := s.optString()
+		if err != nil {
+			return err
+		}
+		d.pcrs[d.nPCRs] = v
+		d.nPCRs++
+		switch s.next() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return s.errorf("expected ',' or ']' in pcrs")
+		}
+	}
+}
+
+// parseEvidence scans b and decodes what both formats share, in the order
+// of its checks: size, syntax, version, presence of the HCL report and the
+// quote, then the decoding of each. name names the format in errors.
+func parseEvidence(name string, b []byte) (*evidenceDoc, int, error) {
+	if len(b) > MaxEvidenceSize {
+		return nil, 0, verify.Errorf(verify.ErrLimit, "%s: %d bytes exceeds %d", name, len(b), MaxEvidenceSize)
+	}
+	d, err := scanEvidence(b)
+	if err != nil {
+		return nil, 0, verify.Errorf(verify.KindOf(err), "%s: %w", name, err)
+	}
+	if d.version == nil {
+		return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: no version", name)
+	}
+	version, err := strconv.Atoi(string(d.version))
+	if err != nil {
+		// A fraction, an exponent or an int overflow: not a version.
+		return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: version %s is not an integer", name, d.version)
+	}
+	if version != 1 && version != 2 {
+		return nil, 0, verify.Errorf(verify.ErrUnsupported, "%s: version %d, expected 1 or 2", name, version)
+	}
+	if !d.quote || d.hcl.empty() {
+		return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: hcl_report and tpm_quote are required", name)
+	}
+	return d, version, nil
+}
+
+// vtpm decodes the HCL report, the vTPM quote and the AA event log.
+func (d *evidenceDoc) vtpm(name string) (hcl []byte, q Quote, aael []byte, err error) {
+	if hcl, err = b64urlField(name, "hcl_report", d.hcl); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	if q.Message, err = hexField(name, "tpm_quote.message", d.message); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	if q.Signature, err = hexField(name, "tpm_quote.signature", d.signature); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	if d.nPCRs == 0 {
+		return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: 0 PCR values, expected 1..%d", name, maxQuotePCRs)
+	}
+	// One backing array for the values, each checked to be 32 bytes of hex
+	// before it is decoded into its place.
+	backing := make([]byte, 32*d.nPCRs)
+	q.PCRs = make([][]byte, d.nPCRs)
+	for i := range d.nPCRs {
+		src, err := d.pcrs[i].text()
+		if err != nil || len(src) == 0 {
+			return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: tpm_quote.pcrs is not non-empty hex", name)
+		}
+		if len(src) != 64 {
+			if _, err := hex.DecodeString(string(src)); err != nil {
+				return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: tpm_quote.pcrs is not non-empty hex", name)
+			}
+			return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: PCR %d is %d bytes, expected 32 (SHA-256)", name, i, len(src)/2)
+		}
+		q.PCRs[i] = backing[32*i : 32*i+32 : 32*i+32]
+		if _, err := hex.Decode(q.PCRs[i], src); err != nil {
+			return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: tpm_quote.pcrs is not non-empty hex", name)
+		}
+	}
+	if !d.aaEventLog.empty() {
+		src, err := d.aaEventLog.readText()
+		if err == nil {
+			aael = make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+			var n int
+			n, err = base64.StdEncoding.Decode(aael, src)
+			aael = aael[:n]
+		}
+		if err != nil {
+			return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: aa_eventlog is not base64: %v", name, err)
+		}
+	}
+	return hcl, q, aael, nil
+}
+
+// b64urlField decodes base64url with or without padding (Trustee pads)
+// straight into the result.
+func b64urlField(name, field string, r rawString) ([]byte, error) {
+	src, err := r.readText()
+	if err == nil {
+		for len(src) > 0 && src[len(src)-1] == '=' {
+			src = src[:len(src)-1]
+		}
+		out := make([]byte, base64.RawURLEncoding.DecodedLen(len(src)))
+		var n int
+		if n, err = base64.RawURLEncoding.Decode(out, src); err == nil {
+			return out[:n], nil
+		}
+	}
+	return nil, verify.Errorf(verify.ErrMalformed, "%s: %s is not base64url: %v", name, field, err)
+}
+
+// hexField decodes non-empty hex straight into the result.
+func hexField(name, field string, r rawString) ([]byte, error) {
+	src, err := r.text()
+	if err == nil && len(src) > 0 {
+		out := make([]byte, hex.DecodedLen(len(src)))
+		if _, err = hex.Decode(out, src); err == nil {
+			return out, nil
+		}
+	}
+	return nil, verify.Errorf(verify.ErrMalformed, "%s: %s is not non-empty hex", name, field)
+}
