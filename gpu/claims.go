@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trustfactory/attest/gpu/ocsp"
@@ -223,12 +224,19 @@ func measurementsMap(r *Report) map[string]string {
 		n += 2 * len(b.Value)
 	}
 	// One hex string for all values, sliced per index: one allocation, not
-	// one per measurement.
-	buf := make([]byte, 0, n)
+	// one per measurement, and built in place (a strings.Builder's String
+	// does not copy), not encoded into bytes and then copied into a string.
+	var sb strings.Builder
+	sb.Grow(n)
+	var chunk [128]byte
 	for _, b := range r.Response.Blocks {
-		buf = hex.AppendEncode(buf, b.Value)
+		for v := b.Value; len(v) > 0; {
+			k := min(len(v), len(chunk)/2)
+			sb.Write(chunk[:hex.Encode(chunk[:], v[:k])])
+			v = v[k:]
+		}
 	}
-	all := string(buf)
+	all := sb.String()
 	out := make(map[string]string, len(r.Response.Blocks))
 	off := 0
 	for _, b := range r.Response.Blocks {

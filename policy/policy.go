@@ -143,9 +143,10 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	// Sized for the largest rule set (GPU with both RIMs) so that appending
-	// the checks does not reallocate.
-	e := &eval{in: in, rv: p.rv, now: in.Now, accepted: p.accepted, tolerated: p.tolerated, checks: make([]verify.Check, 0, 16)}
+	// Sized for the largest rule sets (TDX; GPU with both RIMs: 17 checks
+	// with those of common) so that appending the checks does not
+	// reallocate.
+	e := &eval{in: in, rv: p.rv, now: in.Now, accepted: p.accepted, tolerated: p.tolerated, checks: make([]verify.Check, 0, 20)}
 	switch in.Format {
 	case verify.FormatTDX:
 		e.tdx()
