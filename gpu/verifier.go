@@ -19,7 +19,6 @@ import (
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/internal/certlink"
-	"github.com/trustfactory/attest/internal/coalesce"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -156,7 +155,6 @@ type Verifier struct {
 	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
 	// provider that caches returns the same manifest again.
 	rimChains *lru.Cache[*rim.Manifest, *ocsp.Chain]
-	rimOCSP   coalesce.Group[*ocsp.Result]
 }
 
 // NewVerifier returns a verifier for format, verify.FormatGPU or
@@ -619,25 +617,15 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 		prepared = ocsp.NewChain(m.Chain)
 		v.rimChains.Add(m, prepared, m.NotAfter)
 	}
-	// The devices of a composite check the same RIM signer chain at once:
-	// one check serves those asking at the same instant, each getting its
-	// own copy of the result. A prepared chain is immutable, so its address
-	// names its certificates while the flight lasts.
-	flight := fmt.Sprintf("%p\x00%s", prepared, now.UTC().Format(time.RFC3339Nano))
-	res, err := v.rimOCSP.Do(flight, func() (*ocsp.Result, error) {
-		return v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
-	}, func(_ *ocsp.Result, err error) bool {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-	})
+	// The devices of a composite check the same RIM signer chain at once;
+	// the checker shares each answer's fetch and signature check between
+	// callers asking at the same instant, and each caller gets a Result of
+	// its own.
+	res, err := v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}
-	if res == nil {
-		return m, nil, nil
-	}
-	own := *res
-	own.Certs, own.Warnings = slices.Clone(res.Certs), slices.Clone(res.Warnings)
-	return m, &own, nil
+	return m, res, nil
 }
 
 // deviceID names a device by its identity (BROM) certificate's public key,
