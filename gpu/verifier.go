@@ -378,6 +378,31 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err := v.checkFWID(dc); err != nil {
 		return nil, err
 	}
+	// A cold verifier's RIMs (fetched, parsed, their XML signatures and
+	// signer chains checked) wait on nothing below: they are checked beside
+	// the device chain's revocation status, so that the signature checks of
+	// both keep the cores busy. Failures are still reported in the order of
+	// the checks: revocation, opaque records, RIMs. Cached RIMs cost less
+	// than starting a goroutine and are checked here, after the rest.
+	var (
+		rims    *DeviceClaims
+		rimsErr error
+		rimsWG  sync.WaitGroup
+	)
+	checkRIMs := func(ctx context.Context) {
+		// A scratch copy: the checks below write dc meanwhile.
+		rims = &DeviceClaims{Arch: dc.Arch, Decoded: dc.Decoded, Report: dc.Report}
+		rimsErr = v.checkRIMs(ctx, rims, now)
+	}
+	beside := !v.noRIMs && !v.noRevocation && !v.rimsWarm(dc, now)
+	if beside {
+		rimsCtx, cancel := context.WithCancel(ctx)
+		defer func() {
+			cancel() // a failure below stops the RIM checks
+			rimsWG.Wait()
+		}()
+		rimsWG.Go(func() { checkRIMs(rimsCtx) })
+	}
 	if v.noRevocation {
 		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRevocation)
 	} else {
@@ -408,10 +433,31 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRIMs)
 		return dc, nil
 	}
-	if err := v.checkRIMs(ctx, dc, now); err != nil {
-		return nil, err
+	if beside {
+		rimsWG.Wait()
+	} else {
+		checkRIMs(ctx)
 	}
+	if rimsErr != nil {
+		return nil, rimsErr
+	}
+	dc.DriverRIM, dc.FirmwareRIM, dc.Comparison = rims.DriverRIM, rims.FirmwareRIM, rims.Comparison
+	dc.Warnings = append(dc.Warnings, rims.Warnings...)
 	return dc, nil
+}
+
+// rimsWarm reports whether the RIMs the device's signed report calls for
+// are verified and cached already (or its RIM IDs are malformed, which
+// checkRIMs reports at once).
+func (v *Verifier) rimsWarm(dc *DeviceClaims, now time.Time) bool {
+	driverID, fwID, err := RIMIDs(dc.Arch, dc.Decoded)
+	if err != nil {
+		return true
+	}
+	if dc.Arch.IsSwitch() {
+		return v.rimsCached(now, fwID, dc.Decoded.VBIOSVersion)
+	}
+	return v.rimsCached(now, driverID, dc.Decoded.DriverVersion, fwID, dc.Decoded.VBIOSVersion)
 }
 
 // deviceChain verifies the PEM chain, or returns the chain verified earlier
