@@ -19,7 +19,6 @@ import (
 	"github.com/trustfactory/attest/gpu/ocsp"
 	"github.com/trustfactory/attest/gpu/rim"
 	"github.com/trustfactory/attest/internal/certlink"
-	"github.com/trustfactory/attest/internal/coalesce"
 	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/verify"
 )
@@ -156,7 +155,6 @@ type Verifier struct {
 	// returned, prepared for OCSP checks. Keyed by the manifest itself: a
 	// provider that caches returns the same manifest again.
 	rimChains *lru.Cache[*rim.Manifest, *ocsp.Chain]
-	rimOCSP   coalesce.Group[*ocsp.Result]
 }
 
 // NewVerifier returns a verifier for format, verify.FormatGPU or
@@ -380,6 +378,31 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err := v.checkFWID(dc); err != nil {
 		return nil, err
 	}
+	// A cold verifier's RIMs (fetched, parsed, their XML signatures and
+	// signer chains checked) wait on nothing below: they are checked beside
+	// the device chain's revocation status, so that the signature checks of
+	// both keep the cores busy. Failures are still reported in the order of
+	// the checks: revocation, opaque records, RIMs. Cached RIMs cost less
+	// than starting a goroutine and are checked here, after the rest.
+	var (
+		rims    *DeviceClaims
+		rimsErr error
+		rimsWG  sync.WaitGroup
+	)
+	checkRIMs := func(ctx context.Context) {
+		// A scratch copy: the checks below write dc meanwhile.
+		rims = &DeviceClaims{Arch: dc.Arch, Decoded: dc.Decoded, Report: dc.Report}
+		rimsErr = v.checkRIMs(ctx, rims, now)
+	}
+	beside := !v.noRIMs && !v.noRevocation && !v.rimsWarm(dc, now)
+	if beside {
+		rimsCtx, cancel := context.WithCancel(ctx)
+		defer func() {
+			cancel() // a failure below stops the RIM checks
+			rimsWG.Wait()
+		}()
+		rimsWG.Go(func() { checkRIMs(rimsCtx) })
+	}
 	if v.noRevocation {
 		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRevocation)
 	} else {
@@ -410,10 +433,31 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 		dc.Unsafe = append(dc.Unsafe, UnsafeWithoutRIMs)
 		return dc, nil
 	}
-	if err := v.checkRIMs(ctx, dc, now); err != nil {
-		return nil, err
+	if beside {
+		rimsWG.Wait()
+	} else {
+		checkRIMs(ctx)
 	}
+	if rimsErr != nil {
+		return nil, rimsErr
+	}
+	dc.DriverRIM, dc.FirmwareRIM, dc.Comparison = rims.DriverRIM, rims.FirmwareRIM, rims.Comparison
+	dc.Warnings = append(dc.Warnings, rims.Warnings...)
 	return dc, nil
+}
+
+// rimsWarm reports whether the RIMs the device's signed report calls for
+// are verified and cached already (or its RIM IDs are malformed, which
+// checkRIMs reports at once).
+func (v *Verifier) rimsWarm(dc *DeviceClaims, now time.Time) bool {
+	driverID, fwID, err := RIMIDs(dc.Arch, dc.Decoded)
+	if err != nil {
+		return true
+	}
+	if dc.Arch.IsSwitch() {
+		return v.rimsCached(now, fwID, dc.Decoded.VBIOSVersion)
+	}
+	return v.rimsCached(now, driverID, dc.Decoded.DriverVersion, fwID, dc.Decoded.VBIOSVersion)
 }
 
 // deviceChain verifies the PEM chain, or returns the chain verified earlier
@@ -619,25 +663,15 @@ func (v *Verifier) fetchRIM(ctx context.Context, id, version string, now time.Ti
 		prepared = ocsp.NewChain(m.Chain)
 		v.rimChains.Add(m, prepared, m.NotAfter)
 	}
-	// The devices of a composite check the same RIM signer chain at once:
-	// one check serves those asking at the same instant, each getting its
-	// own copy of the result. A prepared chain is immutable, so its address
-	// names its certificates while the flight lasts.
-	flight := fmt.Sprintf("%p\x00%s", prepared, now.UTC().Format(time.RFC3339Nano))
-	res, err := v.rimOCSP.Do(flight, func() (*ocsp.Result, error) {
-		return v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
-	}, func(_ *ocsp.Result, err error) bool {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-	})
+	// The devices of a composite check the same RIM signer chain at once;
+	// the checker shares each answer's fetch and signature check between
+	// callers asking at the same instant, and each caller gets a Result of
+	// its own.
+	res, err := v.ocsp.Check(ctx, prepared, 0, ocsp.ScopeRIM, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("RIM %s signer chain: %w", id, err)
 	}
-	if res == nil {
-		return m, nil, nil
-	}
-	own := *res
-	own.Certs, own.Warnings = slices.Clone(res.Certs), slices.Clone(res.Warnings)
-	return m, &own, nil
+	return m, res, nil
 }
 
 // deviceID names a device by its identity (BROM) certificate's public key,

@@ -143,9 +143,10 @@ func (p *Policy) Appraise(ctx context.Context, in verify.PolicyInput) (*verify.P
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	// Sized for the largest rule set (GPU with both RIMs) so that appending
-	// the checks does not reallocate.
-	e := &eval{in: in, rv: p.rv, now: in.Now, accepted: p.accepted, tolerated: p.tolerated, checks: make([]verify.Check, 0, 16)}
+	// Sized for the largest rule sets (TDX; GPU with both RIMs: 17 checks
+	// with those of common) so that appending the checks does not
+	// reallocate.
+	e := &eval{in: in, rv: p.rv, now: in.Now, accepted: p.accepted, tolerated: p.tolerated, checks: make([]verify.Check, 0, 20)}
 	switch in.Format {
 	case verify.FormatTDX:
 		e.tdx()
@@ -517,17 +518,24 @@ func (e *eval) minVersion(id, title, rvName string, keys []string, cat ear.Categ
 }
 
 func compareVersions(a, b string) (int, error) {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) || i < len(pb); i++ {
+	// Fields are cut off the front of ra and rb; a version that has run out
+	// of fields reads as zero, but an empty field (as in "", "1..2" or "1.")
+	// is no number.
+	ra, rb, moreA, moreB := a, b, true, true
+	for moreA || moreB {
+		var fa, fb string
 		var x, y uint64
-		if i < len(pa) {
-			if _, err := fmt.Sscanf(pa[i], "%x", &x); err != nil {
-				return 0, fmt.Errorf("version %q: field %q is not a number", a, pa[i])
+		var err error
+		if moreA {
+			fa, ra, moreA = strings.Cut(ra, ".")
+			if x, err = versionField(fa); err != nil {
+				return 0, fmt.Errorf("version %q: field %q is not a number", a, fa)
 			}
 		}
-		if i < len(pb) {
-			if _, err := fmt.Sscanf(pb[i], "%x", &y); err != nil {
-				return 0, fmt.Errorf("version %q: field %q is not a number", b, pb[i])
+		if moreB {
+			fb, rb, moreB = strings.Cut(rb, ".")
+			if y, err = versionField(fb); err != nil {
+				return 0, fmt.Errorf("version %q: field %q is not a number", b, fb)
 			}
 		}
 		if x != y {
@@ -538,6 +546,36 @@ func compareVersions(a, b string) (int, error) {
 		}
 	}
 	return 0, nil
+}
+
+// versionField reads one field of a dotted version as hex. A field of 1–16
+// hex digits, what every firmware version holds, is read here; any other
+// field is read by fmt.Sscanf's %x, which has always decided what a field
+// may be (this runs for every device of every appraisal, and Sscanf cost
+// more than the rest of the rule).
+func versionField(f string) (uint64, error) {
+	if f != "" && len(f) <= 16 {
+		var v uint64
+		plain := true
+		for i := 0; i < len(f) && plain; i++ {
+			switch c := f[i]; {
+			case '0' <= c && c <= '9':
+				v = v<<4 | uint64(c-'0')
+			case 'a' <= c && c <= 'f':
+				v = v<<4 | uint64(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				v = v<<4 | uint64(c-'A'+10)
+			default:
+				plain = false
+			}
+		}
+		if plain {
+			return v, nil
+		}
+	}
+	var v uint64
+	_, err := fmt.Sscanf(f, "%x", &v)
+	return v, err
 }
 
 // common applies the rules every format shares: unsafe switches and the

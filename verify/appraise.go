@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -364,26 +365,57 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	// for units a helper has taken, never for a helper to start: on a busy
 	// machine a helper whose thread is not scheduled in time finds nothing
 	// left, returns, and has cost the appraisal nothing.
+	//
+	// Each unit is two tasks: its verification (the signature checks: long)
+	// and its appraisal (claims and policy: short). Workers take every
+	// verification before any appraisal, so that the short tasks come last
+	// and fill the time one worker would otherwise wait for another's last
+	// verification: the workers finish together, whichever started late.
+	// No worker ever waits for a task; the caller alone waits, at the end,
+	// for the tasks others have taken.
 	var (
-		units []unit
-		out   []*SubmodOutcome
-		next  atomic.Int64  // the next unit to take
-		left  atomic.Int64  // units taken by nobody or not finished
-		done  chan struct{} // closed when the last unit finishes
+		units    []unit
+		out      []*SubmodOutcome
+		verified []verifiedUnit // each unit's verification, set before it is queued
+		next     atomic.Int64   // the next unit to verify
+		left     atomic.Int64   // units not yet appraised
+		done     chan struct{}  // closed when the last unit is appraised
+		mu       sync.Mutex     // guards queue
+		queue    []int          // verified units not yet appraised
 	)
-	// work takes the units in turn until none is left. A unit taken after
-	// the context ends is not verified (the appraisal fails as cancelled).
+	// appraiseQueued appraises a verified unit, if one is queued. A unit
+	// whose context has ended is neither verified nor appraised (the
+	// appraisal fails as cancelled).
+	appraiseQueued := func() bool {
+		mu.Lock()
+		if len(queue) == 0 {
+			mu.Unlock()
+			return false
+		}
+		j := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		mu.Unlock()
+		if ctx.Err() == nil {
+			out[j] = a.appraiseUnit(ctx, pols, units[j], verified[j])
+		}
+		if left.Add(-1) == 0 {
+			close(done)
+		}
+		return true
+	}
 	work := func() {
 		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(units) {
+			if i := int(next.Add(1)) - 1; i < len(units) {
+				if ctx.Err() == nil {
+					verified[i] = a.verifyUnit(ctx, units[i])
+				}
+				mu.Lock()
+				queue = append(queue, i)
+				mu.Unlock()
+				continue
+			}
+			if !appraiseQueued() {
 				return
-			}
-			if ctx.Err() == nil {
-				out[i] = a.one(ctx, pols, units[i])
-			}
-			if left.Add(-1) == 0 {
-				close(done)
 			}
 		}
 	}
@@ -403,6 +435,8 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	}
 	now := comps[0].Expect.Time()
 	out = make([]*SubmodOutcome, len(units))
+	verified = make([]verifiedUnit, len(units))
+	queue = make([]int, 0, len(units))
 	done = make(chan struct{})
 	left.Store(int64(len(units)))
 	close(ready)
@@ -627,21 +661,39 @@ func (a *Appraiser) missing(units []unit) string {
 	return ""
 }
 
-// one verifies and appraises one submodule. A verifier or policy that
-// panics fails its submodule (verifier malfunction) instead of the process.
-func (a *Appraiser) one(ctx context.Context, pols policies, u unit) (so *SubmodOutcome) {
+// verifiedUnit is a unit's verification: its claims or why it failed.
+type verifiedUnit struct {
+	claims Claims
+	err    error
+}
+
+// verifyUnit verifies one submodule's evidence. A verifier that panics
+// fails its submodule (verifier malfunction) instead of the process.
+func (a *Appraiser) verifyUnit(ctx context.Context, u unit) (v verifiedUnit) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = verifiedUnit{err: Errorf(ErrConfig, "%s: verifier or policy panicked: %v", u.format, r)}
+		}
+	}()
+	if u.err != nil {
+		return verifiedUnit{err: u.err}
+	}
+	claims, err := a.reg.Verify(ctx, u.format, u.evidence, u.expect)
+	return verifiedUnit{claims: claims, err: err}
+}
+
+// appraiseUnit appraises one verified submodule with its policy. A policy
+// that panics fails its submodule instead of the process.
+func (a *Appraiser) appraiseUnit(ctx context.Context, pols policies, u unit, v verifiedUnit) (so *SubmodOutcome) {
 	defer func() {
 		if r := recover(); r != nil {
 			so = a.failed(u, Errorf(ErrConfig, "%s: verifier or policy panicked: %v", u.format, r))
 		}
 	}()
-	if u.err != nil {
-		return a.failed(u, u.err)
+	if v.err != nil {
+		return a.failed(u, v.err)
 	}
-	claims, err := a.reg.Verify(ctx, u.format, u.evidence, u.expect)
-	if err != nil {
-		return a.failed(u, err)
-	}
+	claims := v.claims
 	p := pols.def
 	if fp, ok := pols.byFormat[u.format]; ok {
 		p = fp

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -732,5 +733,44 @@ func TestCompositeVerifierReturnsNoClaims(t *testing.T) {
 			s.Appraisal.Status != ear.StatusContraindicated {
 			t.Fatalf("typed nil %v: %+v", typed, s)
 		}
+	}
+}
+
+// TestVerificationsBeforeAppraisals: every unit is verified before any is
+// appraised (the short appraisals are what workers share at the end), and
+// each unit is still appraised once, with its own claims. With one worker
+// the order is exact.
+func TestVerificationsBeforeAppraisals(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	log := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, s)
+	}
+	tv := &fakeVerifier{f: verify.FormatTDX, before: func() { log("verify") }}
+	gv := &fakeGPU{fakeVerifier{f: verify.FormatGPU, before: func() { log("verify") }}}
+	reg, err := verify.NewRegistry(tv, gv)
+	require.NoError(t, err)
+	p := verify.PolicyFunc(func(_ context.Context, in verify.PolicyInput) (*verify.PolicyResult, error) {
+		log("appraise " + in.Submod)
+		return &verify.PolicyResult{TrustVector: ear.TrustVector{ear.InstanceIdentity: ear.TrustworthyInstance}}, nil
+	})
+	a, err := verify.NewAppraiser(reg, p, verify.WithConcurrency(1))
+	require.NoError(t, err)
+	o := run(t, a, comps(tdxEvidence(nil), gpuEvidence(3, nil)))
+	require.Len(t, o.Submods, 4)
+	require.Len(t, order, 8)
+	for i, s := range order {
+		require.Equal(t, i < 4, s == "verify", "step %d of %v", i, order)
+	}
+	seen := map[string]bool{}
+	for _, s := range order[4:] {
+		require.False(t, seen[s], "%s twice", s)
+		seen[s] = true
+	}
+	for _, so := range o.Submods {
+		require.True(t, seen["appraise "+so.Name], "%s not appraised", so.Name)
+		require.NoError(t, so.Err)
 	}
 }
