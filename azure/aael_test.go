@@ -164,7 +164,7 @@ func TestAzureTDXAAEventLog(t *testing.T) {
 	pcrs := vtpmPCRs(pcr23)
 	ev, err := vm.Evidence(aztest.TDXSpec{ReportData: rd, PCRs: pcrs})
 	require.NoError(t, err)
-	c, err := v.Verify(ctx, withAAEL(t, ev, log), verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime})
+	c, err := v.Verify(ctx, withAAEL(t, ev, log), verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime()})
 	require.NoError(t, err)
 	m := c.Map()
 	require.Contains(t, m, "aael")
@@ -173,7 +173,7 @@ func TestAzureTDXAAEventLog(t *testing.T) {
 	require.NoError(t, err)
 	p, err := policy.New(rv)
 	require.NoError(t, err)
-	r, err := p.Appraise(ctx, verify.PolicyInput{Format: verify.FormatAzureTDX, Claims: m, Now: tdxtest.VerifyTime})
+	r, err := p.Appraise(ctx, verify.PolicyInput{Format: verify.FormatAzureTDX, Claims: m, Now: tdxtest.VerifyTime()})
 	require.NoError(t, err)
 	assert.Equal(t, ear.ContraindicatedRuntime, r.TrustVector[ear.Executables])
 	n := 0

@@ -56,7 +56,7 @@ func TestAzureTDXRealPartsDefaultPolicy(t *testing.T) {
 		require.NoError(t, err)
 		p, err := policy.New(rv)
 		require.NoError(t, err)
-		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatAzureTDX, Claims: m, Now: tdxtest.VerifyTime})
+		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatAzureTDX, Claims: m, Now: tdxtest.VerifyTime()})
 		require.NoError(t, err)
 		return r
 	}
@@ -116,7 +116,7 @@ func TestAzureTDXKBSRequest(t *testing.T) {
 	// The claims to pin: those of evidence minted the same way.
 	ev, err := vm.Evidence(aztest.TDXSpec{ReportData: []byte("pins")})
 	require.NoError(t, err)
-	c, err := av.Verify(context.Background(), ev, verify.Expectations{ReportData: []byte("pins"), Now: tdxtest.VerifyTime})
+	c, err := av.Verify(context.Background(), ev, verify.Expectations{ReportData: []byte("pins"), Now: tdxtest.VerifyTime()})
 	require.NoError(t, err)
 	rv, err := policy.FromEntries(tdxPins(c.Map(), true)...)
 	require.NoError(t, err)
@@ -131,7 +131,7 @@ func TestAzureTDXKBSRequest(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 
-	att, err := svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, nonce, "", ""), tdxtest.VerifyTime)
+	att, err := svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, nonce, "", ""), tdxtest.VerifyTime())
 	require.NoError(t, err)
 	require.NoError(t, kbs.Decide(att.Outcome.Result), "verification: %v, policy: %+v", att.Outcome.Submods[0].Err, att.Outcome.Submods[0].Policy)
 	got, err := kbs.TEEPubKey(att.Outcome.Result)
@@ -139,17 +139,17 @@ func TestAzureTDXKBSRequest(t *testing.T) {
 	assert.True(t, jsonEqual(got, teeKey), string(got))
 	assert.Equal(t, ear.ProfileTrustee, att.Outcome.Result.Profile)
 
-	att, err = svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, "b3RoZXI=", "", ""), tdxtest.VerifyTime)
+	att, err = svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, "b3RoZXI=", "", ""), tdxtest.VerifyTime())
 	require.NoError(t, err)
 	assert.Error(t, kbs.Decide(att.Outcome.Result), "released to evidence of another session")
 
 	toml := "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package policy\"\n"
 	other := strings.Replace(toml, "package policy", "package other", 1)
-	att, err = svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, nonce, toml, toml), tdxtest.VerifyTime)
+	att, err = svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, nonce, toml, toml), tdxtest.VerifyTime())
 	require.NoError(t, err)
 	require.NoError(t, kbs.Decide(att.Outcome.Result), "init data: verification %v", att.Outcome.Submods[0].Err)
 	assert.Equal(t, true, att.Outcome.Submods[0].Claims.Map()["init_data_checked"])
-	att, err = svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, nonce, toml, other), tdxtest.VerifyTime)
+	att, err = svc.Attest(ctx, "az-tdx-vtpm", nonce, bodyWith(nonce, nonce, toml, other), tdxtest.VerifyTime())
 	require.NoError(t, err)
 	assert.Error(t, kbs.Decide(att.Outcome.Result))
 	assert.ErrorIs(t, att.Outcome.Submods[0].Err, verify.ErrBinding)

@@ -98,7 +98,7 @@ func tdxVerifier(t testing.TB, pki *tdxtest.PKI) *azure.TDXVerifier {
 }
 
 func realTDXExp() verify.Expectations {
-	return verify.Expectations{ReportData: []byte(realTDXNonce), Now: tdxtest.VerifyTime}
+	return verify.Expectations{ReportData: []byte(realTDXNonce), Now: tdxtest.VerifyTime()}
 }
 
 // The real Azure TDX HCL report and vTPM quote: the runtime data hashes to
@@ -226,8 +226,8 @@ func TestAzureTDXRealPartsNegatives(t *testing.T) {
 		"PCR value changed": {editTDX(t, ev, func(m map[string]any) {
 			m["tpm_quote"].(map[string]any)["pcrs"].([]any)[0] = strings.Repeat("11", 32)
 		}), realTDXExp(), []error{verify.ErrBinding}},
-		"wrong nonce":                {ev, verify.Expectations{ReportData: []byte("other session"), Now: tdxtest.VerifyTime}, []error{verify.ErrFreshness}},
-		"no expected report data":    {ev, verify.Expectations{Now: tdxtest.VerifyTime}, []error{verify.ErrConfig}},
+		"wrong nonce":                {ev, verify.Expectations{ReportData: []byte("other session"), Now: tdxtest.VerifyTime()}, []error{verify.ErrFreshness}},
+		"no expected report data":    {ev, verify.Expectations{Now: tdxtest.VerifyTime()}, []error{verify.ErrConfig}},
 		"HCL report truncated":       {editB64(t, ev, "hcl_report", func(h []byte) []byte { return h[:0x4d0] }), realTDXExp(), []error{verify.ErrMalformed}},
 		"HCL report cut in the JSON": {editB64(t, ev, "hcl_report", func(h []byte) []byte { return h[:2000] }), realTDXExp(), []error{verify.ErrMalformed}},
 		"TD quote truncated":         {editB64(t, ev, "td_quote", func(q []byte) []byte { return q[:len(q)/2] }), realTDXExp(), []error{verify.ErrMalformed}},
@@ -236,7 +236,7 @@ func TestAzureTDXRealPartsNegatives(t *testing.T) {
 		"a vcek member":              {editTDX(t, ev, func(m map[string]any) { m["vcek"] = "AAAA" }), realTDXExp(), []error{verify.ErrMalformed}},
 		"version 3":                  {editTDX(t, ev, func(m map[string]any) { m["version"] = 3 }), realTDXExp(), []error{verify.ErrUnsupported}},
 		"version 2, user-data zero":  {editTDX(t, ev, func(m map[string]any) { m["version"] = 2 }), realTDXExp(), []error{verify.ErrFreshness}},
-		"after the collateral":       {ev, verify.Expectations{ReportData: []byte(realTDXNonce), Now: tdxtest.NextUpdate.AddDate(0, 1, 0)}, []error{verify.ErrExpired}},
+		"after the collateral":       {ev, verify.Expectations{ReportData: []byte(realTDXNonce), Now: tdxtest.NextUpdate().AddDate(0, 1, 0)}, []error{verify.ErrExpired}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cl, err := v.Verify(context.Background(), c.ev, c.exp)
@@ -262,7 +262,7 @@ func TestAzureTDXMinted(t *testing.T) {
 	vm, v := mintedTDX(t)
 	ctx := context.Background()
 	rd := bytes.Repeat([]byte{0x5a}, 48)
-	exp := verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime}
+	exp := verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime()}
 	ev, err := vm.Evidence(aztest.TDXSpec{ReportData: rd, TD: func(b *tdx.Body) { b.MRTD[0] = 0xee }})
 	require.NoError(t, err)
 	c, err := v.Verify(ctx, ev, exp)
@@ -276,7 +276,7 @@ func TestAzureTDXMinted(t *testing.T) {
 	assert.Nil(t, m[verify.ClaimUnsafe])
 	exp2, ok := c.(*azure.TDXClaims).Expiry()
 	assert.True(t, ok)
-	assert.Equal(t, tdxtest.NextUpdate, exp2)
+	assert.Equal(t, tdxtest.NextUpdate(), exp2)
 
 	otherAK, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)

@@ -23,7 +23,7 @@ func TestAttestRequest(t *testing.T) {
 	key := teeKey(t)
 	body := f.request(t, attester{nonce: nonce, key: key})
 	ctx := context.Background()
-	fromBody, err := svc.Attest(ctx, "tdx", nonce, body, offlinetest.Now)
+	fromBody, err := svc.Attest(ctx, "tdx", nonce, body, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestAttestRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := json.Marshal(req)
-	fromReq, err := svc.AttestRequest(ctx, "tdx", nonce, req, offlinetest.Now)
+	fromReq, err := svc.AttestRequest(ctx, "tdx", nonce, req, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestAttestRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = svc.AttestRequest(ctx, "tdx", nonce, c.edit(r), offlinetest.Now)
+			_, err = svc.AttestRequest(ctx, "tdx", nonce, c.edit(r), offlinetest.Now())
 			if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("%v, expected %v naming %q", err, c.kind, c.want)
 			}

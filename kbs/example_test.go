@@ -29,14 +29,14 @@ func ExampleService_Attest() {
 	teeKey := json.RawMessage(`{"kty":"EC","crv":"P-256","alg":"ECDH-ES+A256KW","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}`)
 	body, _ := bed.KBSRequest(nonce, teeKey, offlinetest.KBSEdits{})
 
-	att, err := svc.Attest(context.Background(), "tdx", nonce, body, offlinetest.Now)
+	att, err := svc.Attest(context.Background(), "tdx", nonce, body, offlinetest.Now())
 	if err != nil {
 		panic(err)
 	}
 	// The relying side: verify the token with the published keys, decide, and
 	// wrap secrets only to the key the token carries.
 	tv, _ := token.NewVerifier(signer.KeySet())
-	res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now})
+	res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now()})
 	if err != nil {
 		panic(err)
 	}

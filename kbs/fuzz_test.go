@@ -28,14 +28,14 @@ func FuzzAttest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		att, err := svc.Attest(context.Background(), "tdx", "ZnV6eg==", body, offlinetest.Now)
+		att, err := svc.Attest(context.Background(), "tdx", "ZnV6eg==", body, offlinetest.Now())
 		if err != nil {
 			if att != nil || verify.KindOf(err) == nil {
 				t.Fatalf("%v %v", att, err)
 			}
 			return
 		}
-		res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now})
+		res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now()})
 		if err != nil {
 			t.Fatalf("issued token does not verify: %v", err)
 		}

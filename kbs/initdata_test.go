@@ -30,7 +30,7 @@ func TestTrusteeRequestInitData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	att, err := svc.Attest(context.Background(), "tdx", "aW5pdA==", body, offlinetest.Now)
+	att, err := svc.Attest(context.Background(), "tdx", "aW5pdA==", body, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestTrusteeRequestInitData(t *testing.T) {
 	_ = json.Unmarshal(body, &req)
 	req["init-data"].(map[string]any)["body"] = strings.Replace(initTOML, "sha384", "sha512", 1)
 	b, _ := json.Marshal(req)
-	att, err = svc.Attest(context.Background(), "tdx", "aW5pdA==", b, offlinetest.Now)
+	att, err = svc.Attest(context.Background(), "tdx", "aW5pdA==", b, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestTrusteeRequestInitData(t *testing.T) {
 	// Malformed init data is refused outright.
 	req["init-data"].(map[string]any)["body"] = "version = "
 	b, _ = json.Marshal(req)
-	if _, err := svc.Attest(context.Background(), "tdx", "aW5pdA==", b, offlinetest.Now); !errors.Is(err, verify.ErrMalformed) {
+	if _, err := svc.Attest(context.Background(), "tdx", "aW5pdA==", b, offlinetest.Now()); !errors.Is(err, verify.ErrMalformed) {
 		t.Fatal(err)
 	}
 }

@@ -199,7 +199,7 @@ func TestTrusteeRequestTDXAnd8GPUs(t *testing.T) {
 	svc := f.service(t)
 	nonce := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	key := teeKey(t)
-	att, err := svc.Attest(context.Background(), "tdx", nonce, f.request(t, attester{nonce: nonce, key: key}), offlinetest.Now)
+	att, err := svc.Attest(context.Background(), "tdx", nonce, f.request(t, attester{nonce: nonce, key: key}), offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,11 +221,11 @@ func TestTrusteeRequestTDXAnd8GPUs(t *testing.T) {
 	}
 	// The session nonce is the token's eat_nonce (verify.SessionNonce: the
 	// 44-character string's bytes), so the freshness check needs nothing else.
-	res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now, Nonce: []byte(nonce)})
+	res, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now(), Nonce: []byte(nonce)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now, Nonce: []byte("some other session")}); !errors.Is(err, verify.ErrFreshness) {
+	if _, err := tv.Verify(context.Background(), att.Token, token.Expectations{Now: offlinetest.Now(), Nonce: []byte("some other session")}); !errors.Is(err, verify.ErrFreshness) {
 		t.Fatalf("another session's nonce: %v", err)
 	}
 	if res.Profile != ear.ProfileTrustee || len(res.Submods) != 9 {
@@ -297,11 +297,11 @@ func TestNonVerboseTokenSize(t *testing.T) {
 	nonce := "bm9uY2U="
 	key := teeKey(t)
 	body := f.request(t, attester{nonce: nonce, key: key})
-	verbose, err := f.service(t).Attest(context.Background(), "tdx", nonce, body, offlinetest.Now)
+	verbose, err := f.service(t).Attest(context.Background(), "tdx", nonce, body, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, err := f.service(t, kbs.WithVerbose(false)).Attest(context.Background(), "tdx", nonce, body, offlinetest.Now)
+	small, err := f.service(t, kbs.WithVerbose(false)).Attest(context.Background(), "tdx", nonce, body, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestPOL12TrusteeRequestBindingFailures(t *testing.T) {
 
 	// Evidence from session A relayed into session B: the nonce differs.
 	body := f.request(t, attester{nonce: nonce, key: key})
-	if att, err := svc.Attest(ctx, "tdx", "c2Vzc2lvbi1i", body, offlinetest.Now); !errors.Is(err, verify.ErrFreshness) || att != nil {
+	if att, err := svc.Attest(ctx, "tdx", "c2Vzc2lvbi1i", body, offlinetest.Now()); !errors.Is(err, verify.ErrFreshness) || att != nil {
 		t.Fatalf("relayed request: %v", err)
 	}
 
@@ -338,7 +338,7 @@ func TestPOL12TrusteeRequestBindingFailures(t *testing.T) {
 	_ = json.Unmarshal(body, &req)
 	req["runtime-data"].(map[string]any)["tee-pubkey"] = json.RawMessage(teeKey(t))
 	swapped, _ := json.Marshal(req)
-	att, err := svc.Attest(ctx, "tdx", nonce, swapped, offlinetest.Now)
+	att, err := svc.Attest(ctx, "tdx", nonce, swapped, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestPOL12TrusteeRequestBindingFailures(t *testing.T) {
 	te := req["tee-evidence"].(map[string]any)
 	te["additional_evidence"] = " " + te["additional_evidence"].(string)
 	edited, _ := json.Marshal(req)
-	att, err = svc.Attest(ctx, "tdx", nonce, edited, offlinetest.Now)
+	att, err = svc.Attest(ctx, "tdx", nonce, edited, offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func TestPOL12TrusteeRequestBindingFailures(t *testing.T) {
 	}
 
 	// GPUs bound to the primary runtime data instead of the device runtime data.
-	att, err = svc.Attest(ctx, "tdx", nonce, f.request(t, attester{nonce: nonce, key: key, bindGPUToPrimary: true}), offlinetest.Now)
+	att, err = svc.Attest(ctx, "tdx", nonce, f.request(t, attester{nonce: nonce, key: key, bindGPUToPrimary: true}), offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ func TestPOL12TrusteeRequestBindingFailures(t *testing.T) {
 	}
 
 	// A debug TD gets a token, but no release.
-	att, err = svc.Attest(ctx, "tdx", nonce, f.request(t, attester{nonce: nonce, key: key, quote: func(q *tdxtest.QuoteSpec) { q.Body.TDAttributes[0] |= 1 }}), offlinetest.Now)
+	att, err = svc.Attest(ctx, "tdx", nonce, f.request(t, attester{nonce: nonce, key: key, quote: func(q *tdxtest.QuoteSpec) { q.Body.TDAttributes[0] |= 1 }}), offlinetest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func TestTEENames(t *testing.T) {
 	// Unknown TEEs, and az-snp-vtpm, which attest knows but this service's
 	// registry has no verifier for, are refused before any appraisal.
 	for _, tee := range []string{"sample", "sampledevice", "az-tdx-vtpm", "az-snp-vtpm", "nvidia", ""} {
-		if _, err := svc.Attest(context.Background(), tee, "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", body, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
+		if _, err := svc.Attest(context.Background(), tee, "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", body, offlinetest.Now()); !errors.Is(err, verify.ErrUnsupported) {
 			t.Fatalf("%q: %v", tee, err)
 		}
 	}
@@ -446,7 +446,7 @@ func TestTEENames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []verify.Format{verify.FormatGPU, verify.FormatNVSwitch} {
-		if _, err := kbs.Components(parsed, f, crypto.SHA384, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
+		if _, err := kbs.Components(parsed, f, crypto.SHA384, offlinetest.Now()); !errors.Is(err, verify.ErrUnsupported) {
 			t.Errorf("Components with primary %s: %v", f, err)
 		}
 	}
@@ -455,19 +455,19 @@ func TestTEENames(t *testing.T) {
 	_ = json.Unmarshal(body, &req)
 	req["tee-evidence"].(map[string]any)["additional_evidence"] = `{"sampledevice":{"svn":"1"}}`
 	b, _ := json.Marshal(req)
-	if _, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", b, offlinetest.Now); !errors.Is(err, verify.ErrUnsupported) {
+	if _, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", b, offlinetest.Now()); !errors.Is(err, verify.ErrUnsupported) {
 		t.Fatal(err)
 	}
 	req["tee-evidence"].(map[string]any)["additional_evidence"] = `[1,2]`
 	b, _ = json.Marshal(req)
-	if _, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", b, offlinetest.Now); !errors.Is(err, verify.ErrMalformed) {
+	if _, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", b, offlinetest.Now()); !errors.Is(err, verify.ErrMalformed) {
 		t.Fatal(err)
 	}
-	if _, err := svc.Attest(context.Background(), "tdx", "", body, offlinetest.Now); !errors.Is(err, verify.ErrConfig) {
+	if _, err := svc.Attest(context.Background(), "tdx", "", body, offlinetest.Now()); !errors.Is(err, verify.ErrConfig) {
 		t.Fatal(err)
 	}
 	// CPU alone, no additional evidence: affirming.
-	att, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", body, offlinetest.Now)
+	att, err := svc.Attest(context.Background(), "tdx", "bm9uY2Utb2YtdGhpcy1zZXNzaW9u", body, offlinetest.Now())
 	if err != nil || att.Outcome.Status() != ear.StatusAffirming {
 		t.Fatalf("%v %v", att, err)
 	}
@@ -480,7 +480,7 @@ func TestPOL01_POL02_POL06Decide(t *testing.T) {
 		a.StatusFromVector()
 		return a
 	}
-	r := ear.NewResult(ear.VerifierID{Developer: "d", Build: "b"}, offlinetest.Now)
+	r := ear.NewResult(ear.VerifierID{Developer: "d", Build: "b"}, offlinetest.Now())
 	if err := kbs.Decide(r); !errors.Is(err, verify.ErrPolicy) {
 		t.Fatalf("empty submods: %v", err)
 	}
@@ -549,7 +549,7 @@ func TestAppraisalNotes(t *testing.T) {
 	if r, u := kbs.AppraisalNotes(ann); r != "ann reason" || fmt.Sprint(u) != "[B]" {
 		t.Errorf("annotated evidence: %q %v", r, u)
 	}
-	res := ear.NewResult(ear.VerifierID{Developer: "d", Build: "b"}, offlinetest.Now)
+	res := ear.NewResult(ear.VerifierID{Developer: "d", Build: "b"}, offlinetest.Now())
 	ann.TrustVector[ear.Executables] = ear.ContraindicatedRuntime
 	ann.StatusFromVector()
 	res.Submods["cpu0"] = ann

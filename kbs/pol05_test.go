@@ -41,7 +41,7 @@ func TestPOL05SampleEvidenceRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := svc.Attest(context.Background(), c.tee, "bg==", c.body, offlinetest.Now)
+			_, err := svc.Attest(context.Background(), c.tee, "bg==", c.body, offlinetest.Now())
 			require.ErrorIs(t, err, verify.ErrUnsupported)
 			assert.NotErrorIs(t, err, verify.ErrConfig)
 			assert.False(t, verify.IsOperational(err))

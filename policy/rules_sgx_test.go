@@ -31,7 +31,7 @@ func sgxMinted(t *testing.T, status string, mutate func(*sgxtest.QuoteSpec)) map
 	coll := p.Collateral(p.SignTCBInfo(p.DefaultTCBInfo(status)), p.SignQEIdentity(p.DefaultQEIdentity()))
 	v, err := sgx.NewVerifier(sgx.WithTrustedRoots(p.Root.Cert), sgx.WithCollateral(p.Source(coll)))
 	require.NoError(t, err)
-	c, err := v.Verify(context.Background(), p.Quote(s), verify.Expectations{Now: tdxtest.VerifyTime, ReportData: rd})
+	c, err := v.Verify(context.Background(), p.Quote(s), verify.Expectations{Now: tdxtest.VerifyTime(), ReportData: rd})
 	require.NoError(t, err)
 	return c.Map()
 }

@@ -43,7 +43,7 @@ func ExampleNewRegistry() {
 // production the bundle holds collateral only and the pinned vendor roots
 // stay (leave Roots empty).
 func ExampleNewAppraiser() {
-	bed, _ := testbed.New(testbed.Options{Now: tdxtest.VerifyTime, GPUs: 2})
+	bed, _ := testbed.New(testbed.Options{Now: tdxtest.VerifyTime(), GPUs: 2})
 	dir, _ := os.MkdirTemp("", "bundle-")
 	defer os.RemoveAll(dir)
 	_ = bed.WriteCollateral(dir)
@@ -70,7 +70,7 @@ func ExampleNewAppraiser() {
 // data is bound into each component where its verifier says, and the result
 // carries the session's nonce (eat_nonce) and TEE key.
 func ExampleAppraiser_AppraiseRuntimeData() {
-	bed, _ := testbed.New(testbed.Options{Now: tdxtest.VerifyTime, GPUs: 2})
+	bed, _ := testbed.New(testbed.Options{Now: tdxtest.VerifyTime(), GPUs: 2})
 	dir, _ := os.MkdirTemp("", "bundle-")
 	defer os.RemoveAll(dir)
 	_ = bed.WriteCollateral(dir)

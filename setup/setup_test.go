@@ -96,7 +96,7 @@ func TestOnlineSharedStore(t *testing.T) {
 	for i := range 2 {
 		reg, err := setup.NewRegistry(setup.Config{Online: online, Roots: setup.Roots{TDX: []*x509.Certificate{tp.Root.Cert}, SNP: []snp.Roots{sp.Roots()}}})
 		require.NoError(t, err)
-		_, err = reg.Verify(ctx, verify.FormatTDX, tp.Quote(tp.DefaultQuote(rd)), verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime})
+		_, err = reg.Verify(ctx, verify.FormatTDX, tp.Quote(tp.DefaultQuote(rd)), verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime()})
 		require.NoError(t, err, "registry %d", i)
 		c, err := reg.Verify(ctx, verify.FormatSNP, report, verify.Expectations{ReportData: []byte("on"), Now: snpNow})
 		require.NoError(t, err, "registry %d", i)
@@ -113,7 +113,7 @@ func TestNoCollateral(t *testing.T) {
 	reg, err := setup.NewRegistry(setup.Config{Roots: setup.Roots{TDX: []*x509.Certificate{tp.Root.Cert}}, NoCollateralHint: "give --collateral-dir or --online"})
 	require.NoError(t, err)
 	rd := make([]byte, 64)
-	_, err = reg.Verify(context.Background(), verify.FormatTDX, tp.Quote(tp.DefaultQuote(rd)), verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime})
+	_, err = reg.Verify(context.Background(), verify.FormatTDX, tp.Quote(tp.DefaultQuote(rd)), verify.Expectations{ReportData: rd, Now: tdxtest.VerifyTime()})
 	require.ErrorIs(t, err, verify.ErrCollateral)
 	require.Contains(t, err.Error(), "--collateral-dir or --online")
 }

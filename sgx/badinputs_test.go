@@ -47,7 +47,7 @@ import (
 //	SGX-24  debug enclave (real Occlum quote): verifies, the claims
 //	        say debug, and the default policy refuses it               (policy_test.go)
 func expectOK(rd []byte) verify.Expectations {
-	return verify.Expectations{Now: tdxtest.VerifyTime, ReportData: rd}
+	return verify.Expectations{Now: tdxtest.VerifyTime(), ReportData: rd}
 }
 
 func testRD() []byte {

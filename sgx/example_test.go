@@ -23,7 +23,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: reportData, Now: tdxtest.VerifyTime})
+	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: reportData, Now: tdxtest.VerifyTime()})
 	if err != nil {
 		panic(err)
 	}

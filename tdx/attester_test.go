@@ -49,7 +49,7 @@ func (f *fixture) verifier(t testing.TB, opts ...tdx.Option) *tdx.Verifier {
 }
 
 func exp() verify.Expectations {
-	return verify.Expectations{ReportData: nonce, Now: tdxtest.VerifyTime}
+	return verify.Expectations{ReportData: nonce, Now: tdxtest.VerifyTime()}
 }
 
 func verifyQuote(t testing.TB, v *tdx.Verifier, quote []byte, e verify.Expectations) (*tdx.Claims, error) {
@@ -226,7 +226,7 @@ func TestCOL14HTTPSourceAgainstPCS(t *testing.T) {
 	// COL-10: the PCS fails and the cache has nothing fresh: ErrCollateral.
 	pcs.Fail(true)
 	e := exp()
-	e.Now = tdxtest.NextUpdate.Add(time.Hour)
+	e.Now = tdxtest.NextUpdate().Add(time.Hour)
 	_, err = v.VerifyQuote(context.Background(), q, e)
 	wantKinds(t, err, verify.ErrCollateral)
 }

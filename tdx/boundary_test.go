@@ -30,10 +30,10 @@ func TestGEN04CollateralValidityBoundaries(t *testing.T) {
 		now  time.Time
 		ok   bool
 	}{
-		{"at issueDate", tdxtest.IssueDate, true},
-		{"at nextUpdate", tdxtest.NextUpdate, true},
-		{"one second before issueDate", tdxtest.IssueDate.Add(-time.Second), false},
-		{"one second after nextUpdate", tdxtest.NextUpdate.Add(time.Second), false},
+		{"at issueDate", tdxtest.IssueDate(), true},
+		{"at nextUpdate", tdxtest.NextUpdate(), true},
+		{"one second before issueDate", tdxtest.IssueDate().Add(-time.Second), false},
+		{"one second after nextUpdate", tdxtest.NextUpdate().Add(time.Second), false},
 	} {
 		for _, v := range []struct {
 			name string
@@ -67,7 +67,7 @@ func TestGEN04CollateralValidityBoundaries(t *testing.T) {
 func TestExpiredCollateralGraceNotForCertificates(t *testing.T) {
 	f := newFixture(t)
 	p := f.pki
-	signerEnd := tdxtest.NextUpdate.Add(12 * time.Hour)
+	signerEnd := tdxtest.NextUpdate().Add(12 * time.Hour)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func badCollateral(t *testing.T, id string) {
 		kinds []error
 	}
 	cases := []tc{
-		{"COL-01 after nextUpdate", p.DefaultCollateral(), tdxtest.NextUpdate.Add(time.Second), []error{verify.ErrCollateral, verify.ErrExpired}},
+		{"COL-01 after nextUpdate", p.DefaultCollateral(), tdxtest.NextUpdate().Add(time.Second), []error{verify.ErrCollateral, verify.ErrExpired}},
 		{"COL-02 TCB info issued in the future", withTCB(tcb(func(ti *tdxtest.TCBInfo) { ti.IssueDate = "2025-06-20T00:00:00Z" })), time.Time{}, []error{verify.ErrCollateral}},
 		{"COL-02 QE identity issued in the future", withQE(qe(func(qi *tdxtest.QEIdentity) { qi.IssueDate = "2025-06-20T00:00:00Z" })), time.Time{}, []error{verify.ErrCollateral}},
 		{"COL-03 TCB info byte flipped", withTCB(bytes.Replace(okTCB, []byte(`"tcbEvaluationDataNumber":17`), []byte(`"tcbEvaluationDataNumber":18`), 1)), time.Time{}, []error{verify.ErrSignature}},
@@ -110,7 +110,7 @@ func badCollateral(t *testing.T, id string) {
 			c.PCKCRL = tdxtest.CRL(tdxtest.Key{Cert: p.PCKCA.Cert, Private: otherCA.Private})
 		}), time.Time{}, []error{verify.ErrSignature}},
 		{"COL-09 PCK CRL past nextUpdate", edit(func(c *tdx.Collateral) {
-			c.PCKCRL = tdxtest.CRLAt(p.PCKCA, tdxtest.IssueDate, tdxtest.VerifyTime.Add(-time.Hour))
+			c.PCKCRL = tdxtest.CRLAt(p.PCKCA, tdxtest.IssueDate(), tdxtest.VerifyTime().Add(-time.Hour))
 		}), time.Time{}, []error{verify.ErrCollateral, verify.ErrExpired}},
 		{"COL-09 root CRL revokes the PCK CA", edit(func(c *tdx.Collateral) { c.RootCACRL = tdxtest.CRL(p.Root, p.PCKCA.Cert.SerialNumber) }), time.Time{}, []error{verify.ErrRevoked}},
 		{"COL-09 root CRL revokes the TCB signer", edit(func(c *tdx.Collateral) { c.RootCACRL = tdxtest.CRL(p.Root, p.TCBSigner.Cert.SerialNumber) }), time.Time{}, []error{verify.ErrRevoked}},
@@ -238,7 +238,7 @@ func TestExpiredCollateralGrace(t *testing.T) {
 	if err != nil || c.Map()["collateral_expiration_status"] != "0" || len(c.Unsafe) != 0 {
 		t.Fatalf("fresh: %v", err)
 	}
-	e.Now = tdxtest.NextUpdate.Add(24 * time.Hour)
+	e.Now = tdxtest.NextUpdate().Add(24 * time.Hour)
 	c, err = verifyQuote(t, v, q, e)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestExpiredCollateralGrace(t *testing.T) {
 	if c.Map()["collateral_expiration_status"] != "1" || !c.TCB.Expired || !contains(c.Unsafe, tdx.UnsafeExpiredCollateral) {
 		t.Fatalf("stale: %v %v", c.Map()["collateral_expiration_status"], c.Unsafe)
 	}
-	e.Now = tdxtest.NextUpdate.Add(49 * time.Hour)
+	e.Now = tdxtest.NextUpdate().Add(49 * time.Hour)
 	_, err = verifyQuote(t, v, q, e)
 	wantKinds(t, err, verify.ErrCollateral, verify.ErrExpired)
 	if _, err := tdx.NewVerifier(tdx.WithExpiredCollateralUnsafe(0)); !errors.Is(err, verify.ErrConfig) {

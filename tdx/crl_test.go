@@ -65,13 +65,13 @@ func TestCRLWithoutNextUpdate(t *testing.T) {
 			f := newFixture(t)
 			c := f.pki.DefaultCollateral()
 			if which == "pck" {
-				c.PCKCRL = crlWithoutNextUpdate(t, f.pki.PCKCA, tdxtest.IssueDate)
+				c.PCKCRL = crlWithoutNextUpdate(t, f.pki.PCKCA, tdxtest.IssueDate())
 			} else {
-				c.RootCACRL = crlWithoutNextUpdate(t, f.pki.Root, tdxtest.IssueDate)
+				c.RootCACRL = crlWithoutNextUpdate(t, f.pki.Root, tdxtest.IssueDate())
 			}
 			f.setCollateral(c)
 			quote := f.pki.Quote(f.pki.DefaultQuote(nonce))
-			for _, now := range []time.Time{tdxtest.NextUpdate.Add(24 * time.Hour), tdxtest.VerifyTime} {
+			for _, now := range []time.Time{tdxtest.NextUpdate().Add(24 * time.Hour), tdxtest.VerifyTime()} {
 				e := exp()
 				e.Now = now
 				cl, err := verifyQuote(t, f.verifier(t), quote, e)
@@ -87,7 +87,7 @@ func TestCRLWithoutNextUpdate(t *testing.T) {
 func TestCRLNumbersInClaims(t *testing.T) {
 	f := newFixture(t)
 	c := f.pki.DefaultCollateral()
-	c.PCKCRL = tdxtest.CRLAt(f.pki.PCKCA, tdxtest.IssueDate, tdxtest.NextUpdate, big.NewInt(77))
+	c.PCKCRL = tdxtest.CRLAt(f.pki.PCKCA, tdxtest.IssueDate(), tdxtest.NextUpdate(), big.NewInt(77))
 	f.setCollateral(c)
 	cl, err := verifyQuote(t, f.verifier(t), f.pki.Quote(f.pki.DefaultQuote(nonce)), exp())
 	if err != nil {
@@ -104,7 +104,7 @@ func TestCRLNumbersInClaims(t *testing.T) {
 func TestCollateralCacheBoundedByIssuerRoot(t *testing.T) {
 	f := newFixture(t)
 	p := f.pki
-	rootEnd := tdxtest.VerifyTime.Add(24 * time.Hour)
+	rootEnd := tdxtest.VerifyTime().Add(24 * time.Hour)
 	// The same root key and name, pinned in a second, shorter-lived certificate.
 	tmpl := *p.Root.Cert
 	tmpl.NotAfter = rootEnd

@@ -23,7 +23,7 @@ func ExampleNewVerifier() {
 	nonce := []byte("session nonce, up to 64 bytes")
 	quote := pki.Quote(pki.DefaultQuote(nonce))
 
-	claims, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: nonce, Now: tdxtest.VerifyTime})
+	claims, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: nonce, Now: tdxtest.VerifyTime()})
 	if err != nil {
 		panic(err)
 	}

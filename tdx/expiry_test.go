@@ -21,8 +21,8 @@ func TestExpiredTDXCollateralIsNotInstanceIdentity99(t *testing.T) {
 	f := newFixture(t)
 	p := f.pki
 	q := p.Quote(p.DefaultQuote(nonce))
-	later := tdxtest.NextUpdate.Add(30 * 24 * time.Hour)
-	early := tdxtest.NextUpdate.Add(-24 * time.Hour)
+	later := tdxtest.NextUpdate().Add(30 * 24 * time.Hour)
+	early := tdxtest.NextUpdate().Add(-24 * time.Hour)
 	laterTCB := func(next time.Time) []byte {
 		ti := p.DefaultTCBInfo("UpToDate")
 		ti.NextUpdate = next.Format(time.RFC3339)
@@ -48,8 +48,8 @@ func TestExpiredTDXCollateralIsNotInstanceIdentity99(t *testing.T) {
 			rootNext = early
 		}
 		c := p.Collateral(laterTCB(tcbNext), laterQE(qeNext))
-		c.PCKCRL = tdxtest.CRLAt(p.PCKCA, tdxtest.IssueDate, pckNext)
-		c.RootCACRL = tdxtest.CRLAt(p.Root, tdxtest.IssueDate, rootNext)
+		c.PCKCRL = tdxtest.CRLAt(p.PCKCA, tdxtest.IssueDate(), pckNext)
+		c.RootCACRL = tdxtest.CRLAt(p.Root, tdxtest.IssueDate(), rootNext)
 		return c
 	}
 	for _, item := range []string{"TCB info", "QE identity", "PCK CRL", "Root CA CRL"} {

@@ -105,14 +105,14 @@ func TestHTTPSourceStaleWithinBound(t *testing.T) {
 	}
 	pcs.Fail(true)
 	e := exp()
-	e.Now = tdxtest.NextUpdate.Add(30 * time.Minute)
+	e.Now = tdxtest.NextUpdate().Add(30 * time.Minute)
 	_, err = verifyQuote(t, strict, q, e)
 	wantKinds(t, err, verify.ErrCollateral, verify.ErrExpired)
 	c, err := verifyQuote(t, lenient, q, e)
 	if err != nil || !contains(c.Unsafe, tdx.UnsafeExpiredCollateral) {
 		t.Fatalf("stale within bound: %v", err)
 	}
-	e.Now = tdxtest.NextUpdate.Add(90 * time.Minute)
+	e.Now = tdxtest.NextUpdate().Add(90 * time.Minute)
 	_, err = verifyQuote(t, lenient, q, e)
 	wantKinds(t, err, verify.ErrCollateral)
 	if errors.Is(err, verify.ErrExpired) {

@@ -42,7 +42,7 @@ func appraiseQuote(t *testing.T, f *fixture, v *tdx.Verifier, s tdxtest.QuoteSpe
 	require.NoError(t, err)
 	p, err := policy.New(rv)
 	require.NoError(t, err)
-	r, err := p.Appraise(context.Background(), verify.PolicyInput{Submod: "cpu0", Format: verify.FormatTDX, Claims: c.Map(), Now: tdxtest.VerifyTime})
+	r, err := p.Appraise(context.Background(), verify.PolicyInput{Submod: "cpu0", Format: verify.FormatTDX, Claims: c.Map(), Now: tdxtest.VerifyTime()})
 	require.NoError(t, err)
 	return r
 }

@@ -30,8 +30,8 @@ func TestSourcesServeSGXCollateral(t *testing.T) {
 		QEIdentity: []byte(`{"enclaveIdentity":{"id":"QE"},"signature":"00"}`), QEIdentityIssuerChain: tdxColl.QEIdentityIssuerChain,
 		PCKCRL: tdxColl.PCKCRL, PCKCRLIssuerChain: tdxColl.PCKCRLIssuerChain, RootCACRL: tdxColl.RootCACRL,
 	}
-	sgxReq := tdx.CollateralRequest{FMSPC: fmspc, CA: "platform", TEE: "sgx", Now: tdxtest.VerifyTime}
-	tdxReq := tdx.CollateralRequest{FMSPC: fmspc, CA: "platform", Now: tdxtest.VerifyTime}
+	sgxReq := tdx.CollateralRequest{FMSPC: fmspc, CA: "platform", TEE: "sgx", Now: tdxtest.VerifyTime()}
+	tdxReq := tdx.CollateralRequest{FMSPC: fmspc, CA: "platform", Now: tdxtest.VerifyTime()}
 	ctx := context.Background()
 
 	mem := tdx.NewMemorySource()

@@ -84,7 +84,7 @@ func ExampleTDXVM() {
 		fmt.Println(err)
 		return
 	}
-	c, err := v.Verify(context.Background(), evidence, verify.Expectations{ReportData: session, Now: tdxtest.VerifyTime})
+	c, err := v.Verify(context.Background(), evidence, verify.Expectations{ReportData: session, Now: tdxtest.VerifyTime()})
 	if err != nil {
 		fmt.Println(err)
 		return

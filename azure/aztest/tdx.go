@@ -24,7 +24,7 @@ type TDXVM struct {
 }
 
 // NewTDXVM returns a TDX VM on a new tdxtest PKI (collateral valid around
-// tdxtest.VerifyTime) with a fresh 2048-bit RSA AK.
+// tdxtest.VerifyTime()) with a fresh 2048-bit RSA AK.
 func NewTDXVM() (*TDXVM, error) {
 	ak, err := tpmtest.NewRSAAK(2048)
 	if err != nil {

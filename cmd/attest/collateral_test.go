@@ -182,7 +182,7 @@ func TestCollateralFetchCLI(t *testing.T) {
 	quotePath := filepath.Join(dir, "quote.dat")
 	require.NoError(t, os.WriteFile(quotePath, p.Quote(p.DefaultQuote([]byte(strings.Repeat("n", 64)))), 0o644))
 	out := filepath.Join(dir, "bundle")
-	r := attest(t, "", "collateral", "fetch", quotePath, "--out", out, "--pccs", srv.URL, "--now", tdxtest.VerifyTime.Format("2006-01-02T15:04:05Z07:00"))
+	r := attest(t, "", "collateral", "fetch", quotePath, "--out", out, "--pccs", srv.URL, "--now", tdxtest.VerifyTime().Format("2006-01-02T15:04:05Z07:00"))
 	assert.Equal(t, exitFail, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "does not verify, nothing written")
 	assert.Contains(t, r.stderr, "fetching Intel collateral", "progress on stderr")

@@ -91,7 +91,7 @@ func newIntel(t *testing.T) *intelWorld {
 func (w *intelWorld) options() bundle.FetchOptions {
 	return bundle.FetchOptions{
 		Fetcher: testFetcher(), IntelURL: w.url, PCCS: true,
-		Now: tdxtest.VerifyTime, Clock: func() time.Time { return tdxtest.VerifyTime },
+		Now: tdxtest.VerifyTime(), Clock: func() time.Time { return tdxtest.VerifyTime() },
 		TDXRoots: []*x509.Certificate{w.pki.Root.Cert}, Producer: "attest test",
 	}
 }
@@ -135,18 +135,18 @@ func TestFetchTDXThenVerifyOffline(t *testing.T) {
 	reg, err := setup.NewRegistry(setup.Config{Bundle: root.FS(), Online: &setup.Online{Fetcher: offline{}},
 		Roots: setup.Roots{TDX: []*x509.Certificate{w.pki.Root.Cert}}})
 	require.NoError(t, err)
-	claims, err := reg.Verify(context.Background(), verify.FormatTDX, quote, verify.Expectations{ReportData: reportData, Now: tdxtest.VerifyTime})
+	claims, err := reg.Verify(context.Background(), verify.FormatTDX, quote, verify.Expectations{ReportData: reportData, Now: tdxtest.VerifyTime()})
 	require.NoError(t, err)
 	assert.Equal(t, tdx.StatusUpToDate, claims.(*tdx.Claims).TCB.Status)
 
 	// Without the bundle, the same registry cannot verify: the bundle did it.
 	reg2, err := setup.NewRegistry(setup.Config{Online: &setup.Online{Fetcher: offline{}}, Roots: setup.Roots{TDX: []*x509.Certificate{w.pki.Root.Cert}}})
 	require.NoError(t, err)
-	_, err = reg2.Verify(context.Background(), verify.FormatTDX, quote, verify.Expectations{ReportData: reportData, Now: tdxtest.VerifyTime})
+	_, err = reg2.Verify(context.Background(), verify.FormatTDX, quote, verify.Expectations{ReportData: reportData, Now: tdxtest.VerifyTime()})
 	require.ErrorIs(t, err, verify.ErrCollateral)
 
 	// Inspect names the earliest expiry and finds nothing missing.
-	rep, err := bundle.Inspect(context.Background(), root.FS(), [][]byte{quote}, bundle.InspectOptions{Now: tdxtest.VerifyTime, TDXRoots: []*x509.Certificate{w.pki.Root.Cert}})
+	rep, err := bundle.Inspect(context.Background(), root.FS(), [][]byte{quote}, bundle.InspectOptions{Now: tdxtest.VerifyTime(), TDXRoots: []*x509.Certificate{w.pki.Root.Cert}})
 	require.NoError(t, err)
 	require.NotNil(t, rep.Earliest)
 	earliest := rep.Earliest.Validity.NotAfter
@@ -434,7 +434,7 @@ func TestFetchPCKCRLOfAnotherCA(t *testing.T) {
 	proc := w.pki.IssueCA("Intel SGX PCK Processor CA")
 	c.PCKCRL, c.PCKCRLIssuerChain = w.pki.CRL(proc), tdxtest.PEM(proc.Cert, w.pki.Root.Cert)
 	w.pcs.Set(c)
-	_, err := tdx.VerifyCollateral(c, tdxtest.VerifyTime, w.pki.Root.Cert)
+	_, err := tdx.VerifyCollateral(c, tdxtest.VerifyTime(), w.pki.Root.Cert)
 	require.NoError(t, err, "the set verifies on its own")
 	quote := w.pki.Quote(w.pki.DefaultQuote(reportData))
 	dir := filepath.Join(t.TempDir(), "bundle")

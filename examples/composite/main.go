@@ -116,7 +116,7 @@ func run(gpus, bad int) (*verify.Outcome, []byte, error) {
 
 	// The verifier's side, per request: the evidence answers the session of
 	// rd; the verification time is the bed's.
-	at := verify.Expectations{Now: offlinetest.Now}
+	at := verify.Expectations{Now: offlinetest.Now()}
 	out, err := appraiser.AppraiseRuntimeData(context.Background(), rd,
 		verify.Component{Format: verify.FormatTDX, Evidence: quote, Expect: at},
 		verify.Component{Format: verify.FormatGPU, Evidence: gpuEvidence, Expect: at},

@@ -91,7 +91,7 @@ func newEnv(t *testing.T, gpus int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{bed: b, now: offlinetest.Now, svcFor: svcFor}
+	e := &env{bed: b, now: offlinetest.Now(), svcFor: svcFor}
 	br, err := broker.New(svc, signer.KeySet(), map[string][]byte{"default/model/key": secret}, func() time.Time { return e.now })
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestBrokerRefuses(t *testing.T) {
 	if code, _ := c.attest(t, e, n, offlinetest.KBSEdits{}); code != http.StatusUnauthorized {
 		t.Fatalf("expired session: %d", code)
 	}
-	e.now = offlinetest.Now
+	e.now = offlinetest.Now()
 
 	// Bad auth requests.
 	for _, body := range []string{`{"version":"0.3.0","tee":"tdx"}`, `{"version":"0.4.0","tee":"sample"}`, `{`, `{"version":"0.4.0","tee":"tdx","x":1}`} {

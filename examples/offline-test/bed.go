@@ -10,13 +10,15 @@
 package offlinetest
 
 import (
+	"time"
+
 	"github.com/trustfactory/attest/tdx/tdxtest"
 	"github.com/trustfactory/attest/testbed"
 )
 
 // Now is the time a Bed made by New verifies at: the June 2025 time of the
-// TDX test collateral's defaults (tdxtest.VerifyTime).
-var Now = tdxtest.VerifyTime
+// TDX test collateral's defaults (tdxtest.VerifyTime()).
+func Now() time.Time { return tdxtest.VerifyTime() }
 
 // Firmware versions of the minted GPUs.
 const (
@@ -33,5 +35,5 @@ type KBSEdits = testbed.KBSEdits
 
 // New returns a bed at Now with n GPUs that share one device root.
 func New(n int) (*Bed, error) {
-	return testbed.New(testbed.Options{Now: Now, GPUs: n, SharedGPURoot: true})
+	return testbed.New(testbed.Options{Now: Now(), GPUs: n, SharedGPURoot: true})
 }

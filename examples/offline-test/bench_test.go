@@ -188,8 +188,8 @@ func BenchmarkCompositeCold(b *testing.B) {
 		name string
 		opts testbed.Options
 	}{
-		{"fleet", testbed.Options{Now: Now, GPUs: 8, SharedGPUCAs: true}},
-		{"own-cas", testbed.Options{Now: Now, GPUs: 8, SharedGPURoot: true}},
+		{"fleet", testbed.Options{Now: Now(), GPUs: 8, SharedGPUCAs: true}},
+		{"own-cas", testbed.Options{Now: Now(), GPUs: 8, SharedGPURoot: true}},
 	} {
 		b.Run(shape.name, func(b *testing.B) {
 			bed, err := testbed.New(shape.opts)

@@ -36,7 +36,7 @@ func newSession(t testing.TB, nonce string) session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpu.Now, gpu.Now = Now, Now
+	cpu.Now, gpu.Now = Now(), Now()
 	return session{rd: rd, cpu: cpu, gpu: gpu}
 }
 
@@ -233,7 +233,7 @@ func TestCompositeExpiredReferenceValues(t *testing.T) {
 	b, _ := New(1)
 	reg, _ := b.Registry()
 	s := b.QuoteSpec(nil)
-	past := Now.Add(-time1h)
+	past := Now().Add(-time1h)
 	rv, _ := policy.FromEntries(policy.Entry{Name: "mr_td", Value: hexOf(s.Body.MRTD[:]), Expiration: &past})
 	p, _ := policy.New(rv)
 	a, _ := verify.NewAppraiser(reg, p)

@@ -77,7 +77,7 @@ reference_values:
 	manifest := map[string]any{
 		"title":            "composite: one TDX TD and eight H100 GPUs bound to one KBS session",
 		"source":           "minted by tdx/tdxtest, gpu/gputest and gpu/rim/rimtest (examples/offline-test); test roots",
-		"now":              Now.Format("2006-01-02T15:04:05Z07:00"),
+		"now":              Now().Format("2006-01-02T15:04:05Z07:00"),
 		"evidence":         []string{"tdx-evidence.json", "gpu-evidence.json"},
 		"runtime_data":     "runtime-data.json",
 		"reference_values": "reference-values.yaml",

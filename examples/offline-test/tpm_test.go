@@ -27,7 +27,7 @@ func TestCompositeTPM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp.Now = Now
+	exp.Now = Now()
 	log := tpmtest.StandardBoot()
 	pcrs := log.PCRs(crypto.SHA256)
 	q, err := ak.Quote(crypto.SHA256, pcrs, exp.ReportData)
@@ -75,7 +75,7 @@ func TestCompositeTPM(t *testing.T) {
 	}
 	// Another session's runtime data.
 	other, _ := binding.Expect(verify.FormatTPM, binding.RuntimeData{Nonce: "b3RoZXI=", TEEPubKey: rd.TEEPubKey}, crypto.SHA384)
-	other.Now = Now
+	other.Now = Now()
 	if o := appraise(pin(hex.EncodeToString(pcrs[4])), other); o.Status() != ear.StatusContraindicated || o.Submods[0].Err == nil {
 		t.Fatalf("relayed quote: %s", o.Status())
 	}

@@ -24,7 +24,7 @@ type PKI struct {
 }
 
 // NewPKI returns a fresh PKI for tdxtest.DefaultPlatform, its certificates
-// valid 2020-01-01..2040-01-01 and its collateral at tdxtest.VerifyTime.
+// valid 2020-01-01..2040-01-01 and its collateral at tdxtest.VerifyTime().
 func NewPKI() *PKI { return &PKI{tdxtest.NewPKI()} }
 
 // NewPKIAt returns a fresh PKI whose certificates and collateral are valid at t.

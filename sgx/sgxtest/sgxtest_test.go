@@ -22,7 +22,7 @@ func TestDefaultQuoteVerifiesUpToDate(t *testing.T) {
 	rd[0] = 0x42
 	v, err := sgx.NewVerifier(sgx.WithTrustedRoots(p.Root.Cert), sgx.WithCollateral(p.Source(p.DefaultCollateral())))
 	require.NoError(t, err)
-	c, err := v.VerifyQuote(context.Background(), p.Quote(p.DefaultQuote(rd)), verify.Expectations{Now: tdxtest.VerifyTime, ReportData: rd})
+	c, err := v.VerifyQuote(context.Background(), p.Quote(p.DefaultQuote(rd)), verify.Expectations{Now: tdxtest.VerifyTime(), ReportData: rd})
 	require.NoError(t, err)
 	assert.Equal(t, tdx.StatusUpToDate, c.TCB.Status)
 	assert.Equal(t, sgxtest.MREnclave(), c.Quote.Body.MREnclave)

@@ -86,7 +86,7 @@ const (
 // IssueDate to NextUpdate when CollateralTime is zero.
 func (p *PKI) Window() (issue, next time.Time) {
 	if p.CollateralTime.IsZero() {
-		return IssueDate, NextUpdate
+		return IssueDate(), NextUpdate()
 	}
 	t := p.CollateralTime.UTC().Truncate(time.Second)
 	return t.Add(-windowBefore), t.Add(windowAfter)
@@ -463,15 +463,16 @@ func ISVLevel(isvsvn int, status, date string) Level {
 	return Level{TCB: LevelTCB{ISVSVN: ip(isvsvn)}, TCBDate: date, TCBStatus: status}
 }
 
-// Collateral validity of the defaults (a PKI whose CollateralTime is zero):
-// issued 2025-06-01, next update 2025-07-01. Read them, never assign them:
-// a PKI's CollateralTime chooses another window.
-var (
-	IssueDate  = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	NextUpdate = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-	// VerifyTime lies inside the default collateral's validity.
-	VerifyTime = time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
-)
+// IssueDate is the issue date of the defaults' collateral (a PKI whose
+// CollateralTime is zero): 2025-06-01. A PKI's CollateralTime chooses
+// another window.
+func IssueDate() time.Time { return time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) }
+
+// NextUpdate is the next update of the defaults' collateral: 2025-07-01.
+func NextUpdate() time.Time { return time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) }
+
+// VerifyTime lies inside the defaults' collateral validity: 2025-06-15.
+func VerifyTime() time.Time { return time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC) }
 
 const zeros48 = "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
@@ -500,7 +501,7 @@ func (p *PKI) DefaultTCBInfo(status string) TCBInfo {
 // DefaultQEIdentity matches DefaultQuote's QE (ISVSVN 4 UpToDate, 0
 // OutOfDate), dated IssueDate to NextUpdate.
 func DefaultQEIdentity() QEIdentity {
-	return qeIdentity(IssueDate, NextUpdate)
+	return qeIdentity(IssueDate(), NextUpdate())
 }
 
 // DefaultQEIdentity is the package's DefaultQEIdentity dated in the PKI's
@@ -546,7 +547,7 @@ func (p *PKI) SignQEIdentity(q QEIdentity) []byte {
 
 // CRL returns a DER CRL by issuer revoking serials, valid from IssueDate to NextUpdate.
 func CRL(issuer Key, serials ...*big.Int) []byte {
-	return CRLAt(issuer, IssueDate, NextUpdate, serials...)
+	return CRLAt(issuer, IssueDate(), NextUpdate(), serials...)
 }
 
 // CRL returns a DER CRL by issuer revoking serials, valid in the PKI's Window.

@@ -40,13 +40,13 @@ func TestCollateralAtAnyTime(t *testing.T) {
 		at    time.Time
 		valid bool
 	}{
-		{"defaults at VerifyTime", tdxtest.NewPKI, tdxtest.VerifyTime, true},
-		{"defaults after NextUpdate", tdxtest.NewPKI, tdxtest.NextUpdate.Add(time.Hour), false},
+		{"defaults at VerifyTime", tdxtest.NewPKI, tdxtest.VerifyTime(), true},
+		{"defaults after NextUpdate", tdxtest.NewPKI, tdxtest.NextUpdate().Add(time.Hour), false},
 		{"real clock", func() *tdxtest.PKI { return tdxtest.NewPKIAt(now) }, now, true},
 		{"real clock, 15 days on", func() *tdxtest.PKI { return tdxtest.NewPKIAt(now) }, now.Add(15 * 24 * time.Hour), true},
 		{"real clock, 17 days on", func() *tdxtest.PKI { return tdxtest.NewPKIAt(now) }, now.Add(17 * 24 * time.Hour), false},
 		{"2031", func() *tdxtest.PKI { return tdxtest.NewPKIAt(later) }, later, true},
-		{"2031 collateral in 2025", func() *tdxtest.PKI { p := tdxtest.NewPKI(); p.CollateralTime = later; return p }, tdxtest.VerifyTime, false},
+		{"2031 collateral in 2025", func() *tdxtest.PKI { p := tdxtest.NewPKI(); p.CollateralTime = later; return p }, tdxtest.VerifyTime(), false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,9 +61,9 @@ func TestCollateralAtAnyTime(t *testing.T) {
 	// The default window is the one CollateralTime = VerifyTime gives.
 	def := tdxtest.NewPKI()
 	at := tdxtest.NewPKI()
-	at.CollateralTime = tdxtest.VerifyTime
+	at.CollateralTime = tdxtest.VerifyTime()
 	di, dn := def.Window()
 	ai, an := at.Window()
-	assert.Equal(t, []time.Time{tdxtest.IssueDate, tdxtest.NextUpdate}, []time.Time{di, dn})
+	assert.Equal(t, []time.Time{tdxtest.IssueDate(), tdxtest.NextUpdate()}, []time.Time{di, dn})
 	assert.Equal(t, []time.Time{di, dn}, []time.Time{ai, an})
 }

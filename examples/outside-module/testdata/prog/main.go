@@ -240,7 +240,7 @@ func (v *vendors) verifyAll(ctx context.Context, vs *verifiers) error {
 	nonce := make([]byte, 64)
 	copy(nonce, "outside module")
 	quote := v.tdxPKI.Quote(v.tdxPKI.DefaultQuote(nonce))
-	c, err := vs.tdx.Verify(ctx, quote, verify.Expectations{ReportData: nonce, Now: tdxtest.VerifyTime})
+	c, err := vs.tdx.Verify(ctx, quote, verify.Expectations{ReportData: nonce, Now: tdxtest.VerifyTime()})
 	if err != nil {
 		return fmt.Errorf("tdx: %w", err)
 	}
