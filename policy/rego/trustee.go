@@ -62,14 +62,19 @@ func PPCIeInput(gpus, switches int, now time.Time) verify.PolicyInput {
 //     schema-validated", is set true wherever the RIM was fetched, because
 //     attest reads a RIM only from its signed element and refuses any
 //     element or attribute outside the SWID vocabulary, which is what
-//     NVIDIA's schema validation vouches for;
+//     NVIDIA's schema validation vouches for; and a switch's
+//     "x-nvidia-switch-attestation-report-cert-chain-fwid-match" is true,
+//     as NVIDIA's verifiers and NRAS report it for a report without an FWID
+//     entry (an LS10 report carries none: attest's verifier refuses any
+//     FWID that does not match and emits false only when there is none to
+//     compare, with a warning);
 //   - ppcie: {"nvidia": {"gpu_count": M, "switch_count": N}}.
 //
 // in.Claims is not modified.
 func Input(in verify.PolicyInput) map[string]any {
 	switch ClassOf(in.Format) {
 	case ClassGPU, ClassSwitch:
-		return map[string]any{"nvidia": nvidiaDevice(in.Claims)}
+		return map[string]any{"nvidia": nvidiaDevice(in.Format, in.Claims)}
 	case ClassPPCIe:
 		return map[string]any{"nvidia": map[string]any{"gpu_count": in.Claims["gpu_count"], "switch_count": in.Claims["switch_count"]}}
 	}
@@ -77,10 +82,18 @@ func Input(in verify.PolicyInput) map[string]any {
 }
 
 // nvidiaDevice copies one device's flat claims, adding the RIM
-// schema-validated claims NVIDIA's tools report.
-func nvidiaDevice(claims map[string]any) map[string]any {
+// schema-validated claims and the switch FWID match NVIDIA's tools report.
+func nvidiaDevice(f verify.Format, claims map[string]any) map[string]any {
 	m := make(map[string]any, len(claims)+2)
 	maps.Copy(m, claims)
+	// A switch report attest verified without an FWID entry: NVIDIA's
+	// tools skip the comparison and report a match. A report whose FWID
+	// differs never gets here (attest's verifier refuses it). NRAS's own
+	// claims are NVIDIA's already and pass unchanged.
+	const switchFWID = "x-nvidia-switch-attestation-report-cert-chain-fwid-match"
+	if matched, ok := m[switchFWID].(bool); ok && !matched && f == verify.FormatNVSwitch {
+		m[switchFWID] = true
+	}
 	for _, prefix := range []string{"x-nvidia-gpu-driver-rim-", "x-nvidia-gpu-vbios-rim-", "x-nvidia-switch-bios-rim-"} {
 		if fetched, _ := m[prefix+"fetched"].(bool); !fetched {
 			continue

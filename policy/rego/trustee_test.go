@@ -59,8 +59,8 @@ var (
 	// unchecked: no RIM comparison and no revocation check (unsafe), so no
 	// secboot/dbgstat, measres "not-run" and OCSP "not-checked".
 	unchecked     = vector(map[ear.Category]ear.TrustClaim{ear.Executables: 33, ear.Hardware: 97, ear.Configuration: 36})
-	goodSwitch    = vector(map[ear.Category]ear.TrustClaim{ear.Executables: 3, ear.Hardware: 97, ear.Configuration: 2})
-	unknownSwitch = vector(map[ear.Category]ear.TrustClaim{ear.Executables: 3, ear.Hardware: 97, ear.Configuration: 3})
+	goodSwitch    = vector(map[ear.Category]ear.TrustClaim{ear.Executables: 3, ear.Hardware: 2, ear.Configuration: 2})
+	unknownSwitch = vector(map[ear.Category]ear.TrustClaim{ear.Executables: 3, ear.Hardware: 2, ear.Configuration: 3})
 	goodTDX       = vector(map[ear.Category]ear.TrustClaim{ear.Executables: 4, ear.Hardware: 2, ear.Configuration: 2})
 )
 
@@ -196,11 +196,9 @@ func appraiserWith(t *testing.T, bed *testbed.Bed, unsafeNoRIMs bool, p verify.P
 // TestTrusteeDefaultSwitchPolicyOnAttestSwitches appraises two test-bed
 // NVSwitches with Trustee's default switch policy, unchanged. Its hardware
 // rule requires x-nvidia-switch-attestation-report-cert-chain-fwid-match;
-// an LS10 report carries no FWID to match the certificate's against, and
-// attest says false where NVIDIA's tools say true, so the default switch
-// policy leaves hardware at 97 for every attest-verified switch: a
-// deliberate difference (attest does not claim a binding it did not check).
-// Everything else of a good switch is as Trustee expects.
+// an LS10 report carries no FWID, and the Rego input reports the match as
+// NVIDIA's tools do (TestSwitchFWIDAsNVIDIAReportsIt), so a good switch is
+// affirming, as Trustee expects.
 func TestTrusteeDefaultSwitchPolicyOnAttestSwitches(t *testing.T) {
 	bed, err := testbed.New(testbed.Options{Now: now, Switches: 2})
 	require.NoError(t, err)
@@ -217,8 +215,8 @@ func TestTrusteeDefaultSwitchPolicyOnAttestSwitches(t *testing.T) {
 		failed []bool
 		status ear.Status
 	}{
-		{name: "good", rv: all, want: []ear.TrustVector{goodSwitch, goodSwitch}, status: ear.StatusContraindicated},
-		{name: "BIOS version not allowed", rv: other, want: []ear.TrustVector{unknownSwitch, unknownSwitch}, status: ear.StatusContraindicated},
+		{name: "good", rv: all, want: []ear.TrustVector{goodSwitch, goodSwitch}, status: ear.StatusAffirming},
+		{name: "BIOS version not allowed", rv: other, want: []ear.TrustVector{unknownSwitch, unknownSwitch}, status: ear.StatusAffirming},
 		{name: "measurement mismatch on switch0", rv: all, edit: func(i int, r *gputest.Report) {
 			if i == 0 {
 				m := map[int][]byte{}
@@ -363,4 +361,20 @@ func emptyRV(t *testing.T) *policy.ReferenceValues {
 	rv, err := policy.FromEntries()
 	require.NoError(t, err)
 	return rv
+}
+
+// TestSwitchFWIDAsNVIDIAReportsIt: the switch FWID match is reported true
+// only where attest's verified claims say false (no FWID to compare); the
+// GPU claim and the device's own claims map are left as they are.
+func TestSwitchFWIDAsNVIDIAReportsIt(t *testing.T) {
+	const sw = "x-nvidia-switch-attestation-report-cert-chain-fwid-match"
+	const gpu = "x-nvidia-gpu-attestation-report-cert-chain-fwid-match"
+	claims := map[string]any{sw: false}
+	in := Input(verify.PolicyInput{Format: verify.FormatNVSwitch, Claims: claims})
+	assert.Equal(t, true, in["nvidia"].(map[string]any)[sw])
+	assert.Equal(t, false, claims[sw], "the verifier's claims are not modified")
+	in = Input(verify.PolicyInput{Format: verify.FormatGPU, Claims: map[string]any{gpu: false}})
+	assert.Equal(t, false, in["nvidia"].(map[string]any)[gpu], "a GPU without a matching FWID stays unmatched")
+	in = Input(verify.PolicyInput{Format: verify.FormatNRASSwitch, Claims: map[string]any{sw: false}})
+	assert.Equal(t, false, in["nvidia"].(map[string]any)[sw], "NRAS's own false is a mismatch NRAS found")
 }
