@@ -78,7 +78,9 @@ func (v *TDXVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Ex
 	if err != nil {
 		return nil, err
 	}
-	c, err := v.VerifyEvidence(ctx, ev, exp)
+	// The decoded evidence is this call's own: the TD quote's claims may
+	// keep slices of it instead of a copy.
+	c, err := v.verifyEvidence(ctx, ev, exp, true)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +96,12 @@ func (v *TDXVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Ex
 // value (not MRCONFIGID, which the paravisor owns). On any error the claims
 // are nil.
 func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp verify.Expectations) (*TDXClaims, error) {
+	return v.verifyEvidence(ctx, ev, exp, false)
+}
+
+// verifyEvidence is VerifyEvidence; owned says ev is the caller's own
+// decode, whose TD quote the claims may keep without a copy.
+func (v *TDXVerifier) verifyEvidence(ctx context.Context, ev *TDXEvidence, exp verify.Expectations, owned bool) (*TDXClaims, error) {
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence is nil")
 	}
@@ -117,7 +125,11 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	// field by field. When the verification fails, a quote of another
 	// report is still reported as such (a binding error, not a stale
 	// quote): only that path parses the quote a second time.
-	tc, err := v.tdx.VerifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
+	verifyQuote := v.tdx.VerifyQuote
+	if owned {
+		verifyQuote = v.tdx.VerifyOwnedQuote
+	}
+	tc, err := verifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
 	if err != nil {
 		if q, perr := tdx.ParseQuote(ev.TDQuote); perr == nil {
 			if merr := tdr.matchQuote(&q.Body); merr != nil {

@@ -34,11 +34,25 @@ func NewVerifier(roots []*x509.Certificate, cacheSize int) *Verifier {
 // valid, else verified from the QE that qe builds (called only then, so
 // that parsing the QE report costs nothing on a hit).
 func (v *Verifier) Platform(attestationKey, certData []byte, now time.Time, qe func() (*QE, error)) (*Platform, error) {
+	return v.PlatformByKey(PlatformKey(attestationKey, certData), now, qe)
+}
+
+// PlatformKey is the key the platform cache keeps a quote's platform by:
+// the SHA-256 of its attestation key and certification data (the QE
+// report, its signature, the QE auth data and the PCK chain), every byte a
+// verified platform depends on.
+func PlatformKey(attestationKey, certData []byte) [32]byte {
 	h := sha256.New()
 	h.Write(attestationKey)
 	h.Write(certData)
 	var key [32]byte
 	h.Sum(key[:0])
+	return key
+}
+
+// PlatformByKey is Platform for a key computed by PlatformKey, for callers
+// that key further caches by it.
+func (v *Verifier) PlatformByKey(key [32]byte, now time.Time, qe func() (*QE, error)) (*Platform, error) {
 	if p, ok := v.platforms.Get(key, now); ok {
 		// The cache drops entries after NotAfter; NotBefore is checked
 		// here because a cached platform may be asked about an earlier time.
