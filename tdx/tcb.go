@@ -42,7 +42,7 @@ type TCB struct {
 }
 
 // tcbKey identifies an appraisal by the exact bytes it depends on: the
-// platform (pck.PlatformKey: the PCK chain and the QE report), the
+// platform (pck.Platform.Key: the PCK chain and the QE report), the
 // collateral (Collateral.Digest) and the quote body's fields that the TCB
 // levels and module identities are matched with.
 type tcbKey struct {
@@ -58,8 +58,8 @@ type tcbKey struct {
 // depend on the time (the collateral's and PCK chain's validity are checked
 // against the caller's time on every call, before this); failed appraisals
 // are not cached. Callers get a copy.
-func (v *Verifier) appraiseCached(q *Quote, p *pck.Platform, platformKey [32]byte, vc *pck.Verified, collateral [32]byte) (*TCB, error) {
-	k := tcbKey{platform: platformKey, collateral: collateral, teeTCBSVN: q.Body.TEETCBSVN,
+func (v *Verifier) appraiseCached(q *Quote, p *pck.Platform, vc *pck.Verified, collateral [32]byte) (*TCB, error) {
+	k := tcbKey{platform: p.Key, collateral: collateral, teeTCBSVN: q.Body.TEETCBSVN,
 		mrSignerSEAM: q.Body.MRSignerSEAM, seamAttributes: q.Body.SEAMAttributes}
 	t, ok := v.tcbs.Get(k, time.Time{})
 	if !ok {

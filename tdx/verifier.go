@@ -327,11 +327,8 @@ func b64(s, field string) ([]byte, error) {
 	return nil, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence %s: not base64", field)
 }
 
-// platform returns the quote's verified platform and its cache key (the
-// hash of every byte it depends on).
-func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, [32]byte, error) {
-	key := pck.PlatformKey(q.AttestationKey[:], q.CertData)
-	p, err := v.dcap.PlatformByKey(key, now, func() (*pck.QE, error) {
+func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, error) {
+	return v.dcap.Platform(q.AttestationKey[:], q.CertData, now, func() (*pck.QE, error) {
 		qe, err := pck.ParseEnclaveReport(q.QEReport.Raw[:])
 		if err != nil {
 			return nil, err
@@ -341,7 +338,6 @@ func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, [32]byte, e
 			AuthData: q.QEAuthData, PCKChainPEM: q.PCKChainPEM,
 		}, nil
 	})
-	return p, key, err
 }
 
 // verifiedCollateral returns the verified collateral of the platform, its
@@ -418,7 +414,7 @@ func (v *Verifier) verifyDecoded(ctx context.Context, ev decodedEvidence, exp ve
 	if string(q.Header.VendorID[:]) != intelQEVendorID {
 		return nil, verify.Errorf(verify.ErrBinding, "quote header vendor_id: expected %x (Intel QE), got %x", []byte(intelQEVendorID), q.Header.VendorID)
 	}
-	p, pkey, err := v.platform(q, now)
+	p, err := v.platform(q, now)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +431,7 @@ func (v *Verifier) verifyDecoded(ctx context.Context, ev decodedEvidence, exp ve
 		if err != nil {
 			return nil, err
 		}
-		if cl.TCB, err = v.appraiseCached(q, p, pkey, vc, digest); err != nil {
+		if cl.TCB, err = v.appraiseCached(q, p, vc, digest); err != nil {
 			return nil, err
 		}
 		if stale {
