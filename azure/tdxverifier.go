@@ -13,7 +13,7 @@ import (
 type TDXVerifier struct {
 	tdx *tdx.Verifier
 	tpm *tpm.Verifier
-	// runtime caches parsed runtime data (and its AK) by digest.
+	// runtime caches runtime data by its exact bytes: digest, parse and AK.
 	runtime *runtimeCache
 }
 
@@ -115,7 +115,7 @@ func (v *TDXVerifier) verifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	}
 	// The runtime data must be what the TDREPORT's REPORTDATA covers: its
 	// digest, zero padded.
-	want, err := bindRuntimeData(hcl, tdr.reportData(), "TDREPORT's REPORTDATA")
+	bound, err := bindRuntimeData(v.runtime, hcl, tdr.reportData(), "TDREPORT's REPORTDATA")
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (v *TDXVerifier) verifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	if owned {
 		verifyQuote = v.tdx.VerifyOwnedQuote
 	}
-	tc, err := verifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
+	tc, err := verifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: bound.want})
 	if err != nil {
 		if q, perr := tdx.ParseQuote(ev.TDQuote); perr == nil {
 			if merr := tdr.matchQuote(&q.Body); merr != nil {
@@ -145,7 +145,7 @@ func (v *TDXVerifier) verifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 		// Raw TD quotes carry none; a log would describe the paravisor.
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence: the TD quote came with a CC event log")
 	}
-	rd, ak, err := runtimeData(v.runtime, hcl, want)
+	rd, ak, err := runtimeData(v.runtime, hcl, bound)
 	if err != nil {
 		return nil, err
 	}
