@@ -46,6 +46,16 @@ func newRuntimeCache() *runtimeCache {
 	return &runtimeCache{seed: maphash.MakeSeed(), entries: lru.New[uint64, *runtimeEntry](runtimeCacheSize)}
 }
 
+// key is the cache key of hcl's runtime data: the seeded maphash of its
+// hash algorithm and bytes.
+func (c *runtimeCache) key(hcl *HCLReport) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteByte(byte(hcl.Hash))
+	h.Write(hcl.RuntimeData)
+	return h.Sum64()
+}
+
 // runtimeBinding is the digest an HCL report's runtime data binds the
 // hardware report to, and its cache entry when there is one.
 type runtimeBinding struct {
@@ -60,11 +70,7 @@ type runtimeBinding struct {
 // it in errors), is that. The digest comes from the cache when the same
 // runtime data was verified before.
 func bindRuntimeData(cache *runtimeCache, hcl *HCLReport, got []byte, field string) (runtimeBinding, error) {
-	var mh maphash.Hash
-	mh.SetSeed(cache.seed)
-	mh.WriteByte(byte(hcl.Hash))
-	mh.Write(hcl.RuntimeData)
-	b := runtimeBinding{key: mh.Sum64()}
+	b := runtimeBinding{key: cache.key(hcl)}
 	if e, ok := cache.entries.Get(b.key, time.Time{}); ok && e.hash == hcl.Hash && bytes.Equal(e.raw, hcl.RuntimeData) {
 		b.want, b.entry = e.want, e
 	} else {

@@ -121,3 +121,29 @@ func flipByte(b []byte, off int) []byte {
 	c[off] ^= 1
 	return c
 }
+
+// The platform cache keeps only quotes' small certification data (real
+// ones carry about 5 KB) and keys larger ones by SHA-256: a quote with 20 KB
+// of QE auth data verifies, cold and warm, and after it one whose auth data
+// differs in its last byte, under the first quote's QE report, is refused,
+// not served the first quote's platform.
+func TestPlatformCacheLargeCertificationData(t *testing.T) {
+	f := newFixture(t)
+	v := f.verifier(t)
+	s := f.pki.DefaultQuote(nonce)
+	s.AuthData = make([]byte, 20<<10)
+	for i := range s.AuthData {
+		s.AuthData[i] = byte(i)
+	}
+	quote := f.pki.Quote(s)
+	for range 2 {
+		_, err := verifyQuote(t, v, quote, exp())
+		require.NoError(t, err)
+	}
+	edited := append([]byte(nil), s.AuthData...)
+	edited[len(edited)-1] ^= 1
+	d := qeReportDataFor(&f.pki.AttestationKey.PublicKey, s.AuthData) // the first quote's
+	s.AuthData, s.QEReportData = edited, &d
+	_, err := verifyQuote(t, v, f.pki.Quote(s), exp())
+	require.ErrorIs(t, err, verify.ErrBinding)
+}
