@@ -13,7 +13,7 @@ import (
 type TDXVerifier struct {
 	tdx *tdx.Verifier
 	tpm *tpm.Verifier
-	// runtime caches parsed runtime data (and its AK) by digest.
+	// runtime caches runtime data by its exact bytes: digest, parse and AK.
 	runtime *runtimeCache
 }
 
@@ -78,7 +78,9 @@ func (v *TDXVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Ex
 	if err != nil {
 		return nil, err
 	}
-	c, err := v.VerifyEvidence(ctx, ev, exp)
+	// The decoded evidence is this call's own: the TD quote's claims may
+	// keep slices of it instead of a copy.
+	c, err := v.verifyEvidence(ctx, ev, exp, true)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +96,12 @@ func (v *TDXVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Ex
 // value (not MRCONFIGID, which the paravisor owns). On any error the claims
 // are nil.
 func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp verify.Expectations) (*TDXClaims, error) {
+	return v.verifyEvidence(ctx, ev, exp, false)
+}
+
+// verifyEvidence is VerifyEvidence; owned says ev is the caller's own
+// decode, whose TD quote the claims may keep without a copy.
+func (v *TDXVerifier) verifyEvidence(ctx context.Context, ev *TDXEvidence, exp verify.Expectations, owned bool) (*TDXClaims, error) {
 	if ev == nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence is nil")
 	}
@@ -107,7 +115,7 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	}
 	// The runtime data must be what the TDREPORT's REPORTDATA covers: its
 	// digest, zero padded.
-	want, err := bindRuntimeData(hcl, tdr.reportData(), "TDREPORT's REPORTDATA")
+	bound, err := bindRuntimeData(v.runtime, hcl, tdr.reportData(), "TDREPORT's REPORTDATA")
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +125,11 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 	// field by field. When the verification fails, a quote of another
 	// report is still reported as such (a binding error, not a stale
 	// quote): only that path parses the quote a second time.
-	tc, err := v.tdx.VerifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: want})
+	verifyQuote := v.tdx.VerifyQuote
+	if owned {
+		verifyQuote = v.tdx.VerifyOwnedQuote
+	}
+	tc, err := verifyQuote(ctx, ev.TDQuote, verify.Expectations{Now: exp.Now, ReportData: bound.want})
 	if err != nil {
 		if q, perr := tdx.ParseQuote(ev.TDQuote); perr == nil {
 			if merr := tdr.matchQuote(&q.Body); merr != nil {
@@ -133,7 +145,7 @@ func (v *TDXVerifier) VerifyEvidence(ctx context.Context, ev *TDXEvidence, exp v
 		// Raw TD quotes carry none; a log would describe the paravisor.
 		return nil, verify.Errorf(verify.ErrMalformed, "az-tdx-vtpm evidence: the TD quote came with a CC event log")
 	}
-	rd, ak, err := runtimeData(v.runtime, hcl, want)
+	rd, ak, err := runtimeData(v.runtime, hcl, bound)
 	if err != nil {
 		return nil, err
 	}

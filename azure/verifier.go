@@ -13,7 +13,7 @@ import (
 type Verifier struct {
 	snp *snp.Verifier
 	tpm *tpm.Verifier
-	// runtime caches parsed runtime data (and its AK) by digest.
+	// runtime caches runtime data by its exact bytes: digest, parse and AK.
 	runtime *runtimeCache
 }
 
@@ -108,12 +108,12 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 	if err != nil {
 		return nil, err
 	}
-	want, err := bindRuntimeData(hcl, report.ReportData[:], "SEV-SNP report's REPORT_DATA")
+	bound, err := bindRuntimeData(v.runtime, hcl, report.ReportData[:], "SEV-SNP report's REPORT_DATA")
 	if err != nil {
 		return nil, err
 	}
 	// The report is already parsed; the evidence's certificate is the VCEK.
-	sc, err := v.snp.VerifyEvidence(ctx, &snp.Evidence{Report: report, VCEK: ev.VCEK}, verify.Expectations{Now: exp.Now, ReportData: want})
+	sc, err := v.snp.VerifyEvidence(ctx, &snp.Evidence{Report: report, VCEK: ev.VCEK}, verify.Expectations{Now: exp.Now, ReportData: bound.want})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (v *Verifier) VerifyEvidence(ctx context.Context, ev *Evidence, exp verify.
 		// the guest vouching for its own runtime data and AK.
 		return nil, verify.Errorf(verify.ErrBinding, "SEV-SNP report: VMPL %d, expected 0 (the paravisor's)", sc.Report.VMPL)
 	}
-	rd, ak, err := runtimeData(v.runtime, hcl, want)
+	rd, ak, err := runtimeData(v.runtime, hcl, bound)
 	if err != nil {
 		return nil, err
 	}

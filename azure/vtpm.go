@@ -1,11 +1,13 @@
 package azure
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/subtle"
 	"errors"
+	"hash/maphash"
 	"time"
 
 	"github.com/trustfactory/attest/internal/lru"
@@ -18,35 +20,77 @@ import (
 // few KB each.
 const runtimeCacheSize = 1024
 
-// runtimeKey identifies runtime data by the digest the hardware report
-// vouched for: the hash algorithm and the zero-padded digest.
-type runtimeKey struct {
-	hash   crypto.Hash
-	digest [64]byte
-}
-
-// runtimeEntry is parsed runtime data and its AK. Both are shared by every
-// verification of the same runtime data and never modified.
+// runtimeEntry is runtime data as an HCL report carried it, its digest, and
+// the parsed data and AK. It is shared by every verification of the same
+// runtime data and never modified.
 type runtimeEntry struct {
-	rd *RuntimeData
-	ak *rsa.PublicKey
+	raw  []byte      // the runtime data, which a hit must equal
+	hash crypto.Hash // the algorithm of want
+	want []byte      // the digest of raw, zero padded to 64 bytes
+	rd   *RuntimeData
+	ak   *rsa.PublicKey
 }
 
-// runtimeCache keeps parsed runtime data by digest, so that a warm
-// verification does not decode the JSON and the AK again (with
-// encoding/json, about a tenth of an az-tdx-vtpm verification).
-type runtimeCache = lru.Cache[runtimeKey, runtimeEntry]
+// runtimeCache keeps runtime data by a seeded maphash of the hash algorithm
+// and the exact bytes, so that a warm verification neither hashes them
+// again (SHA-256 of about 1.3 KB) nor decodes the JSON and the AK (with
+// encoding/json, about a tenth of an az-tdx-vtpm verification). A hit must
+// equal the bytes and the algorithm: two inputs that share the maphash only
+// evict each other.
+type runtimeCache struct {
+	seed    maphash.Seed
+	entries *lru.Cache[uint64, *runtimeEntry]
+}
 
-func newRuntimeCache() *runtimeCache { return lru.New[runtimeKey, runtimeEntry](runtimeCacheSize) }
+func newRuntimeCache() *runtimeCache {
+	return &runtimeCache{seed: maphash.MakeSeed(), entries: lru.New[uint64, *runtimeEntry](runtimeCacheSize)}
+}
+
+// key is the cache key of hcl's runtime data: the seeded maphash of its
+// hash algorithm and bytes.
+func (c *runtimeCache) key(hcl *HCLReport) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteByte(byte(hcl.Hash))
+	h.Write(hcl.RuntimeData)
+	return h.Sum64()
+}
+
+// runtimeBinding is the digest an HCL report's runtime data binds the
+// hardware report to, and its cache entry when there is one.
+type runtimeBinding struct {
+	want  []byte // the runtime data's digest, zero padded to 64 bytes; not to be modified
+	key   uint64
+	entry *runtimeEntry // nil when the runtime data was not cached
+}
+
+// bindRuntimeData returns the report data the hardware report must carry
+// for the HCL report's runtime data (its digest, zero padded to 64 bytes),
+// and an ErrBinding unless got, the hardware report's field (field names
+// it in errors), is that. The digest comes from the cache when the same
+// runtime data was verified before.
+func bindRuntimeData(cache *runtimeCache, hcl *HCLReport, got []byte, field string) (runtimeBinding, error) {
+	b := runtimeBinding{key: cache.key(hcl)}
+	if e, ok := cache.entries.Get(b.key, time.Time{}); ok && e.hash == hcl.Hash && bytes.Equal(e.raw, hcl.RuntimeData) {
+		b.want, b.entry = e.want, e
+	} else {
+		h := hcl.Hash.New()
+		h.Write(hcl.RuntimeData)
+		b.want = make([]byte, 64)
+		copy(b.want, h.Sum(nil))
+	}
+	if subtle.ConstantTimeCompare(b.want, got) != 1 {
+		return runtimeBinding{}, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the %s %x", hcl.Hash, b.want, field, got)
+	}
+	return b, nil
+}
 
 // runtimeData returns the parsed runtime data of hcl and its AK, from the
-// cache when the same digest (want, as bindRuntimeData returned it, after
-// checking it against the hardware report) was parsed before.
-func runtimeData(cache *runtimeCache, hcl *HCLReport, want []byte) (*RuntimeData, *rsa.PublicKey, error) {
-	key := runtimeKey{hash: hcl.Hash}
-	copy(key.digest[:], want)
-	if e, ok := cache.Get(key, time.Time{}); ok {
-		return e.rd, e.ak, nil
+// cache when bindRuntimeData found it there, else parsed and cached.
+// Parse errors are not cached.
+func runtimeData(cache *runtimeCache, hcl *HCLReport, b runtimeBinding) (*RuntimeData, *rsa.PublicKey, error) {
+	if b.entry != nil {
+		return b.entry.rd, b.entry.ak, nil
 	}
 	rd, err := ParseRuntimeData(hcl.RuntimeData)
 	if err != nil {
@@ -56,7 +100,7 @@ func runtimeData(cache *runtimeCache, hcl *HCLReport, want []byte) (*RuntimeData
 	if err != nil {
 		return nil, nil, err
 	}
-	cache.Add(key, runtimeEntry{rd: rd, ak: ak}, time.Time{})
+	cache.entries.Add(b.key, &runtimeEntry{raw: bytes.Clone(hcl.RuntimeData), hash: hcl.Hash, want: b.want, rd: rd, ak: ak}, time.Time{})
 	return rd, ak, nil
 }
 
@@ -130,21 +174,6 @@ func hclReportOf(version int, raw []byte, kind string, want uint32, hw string) (
 		return nil, verify.Errorf(verify.ErrUnsupported, "HCL report: hardware report type %d in %s evidence, expected %d (%s)", hcl.ReportType, kind, want, hw)
 	}
 	return hcl, nil
-}
-
-// bindRuntimeData returns the report data the hardware report must carry
-// for the HCL report's runtime data (its digest, zero padded to 64 bytes),
-// and an ErrBinding unless got, the hardware report's field (field names
-// it in errors), is that.
-func bindRuntimeData(hcl *HCLReport, got []byte, field string) ([]byte, error) {
-	h := hcl.Hash.New()
-	h.Write(hcl.RuntimeData)
-	want := make([]byte, 64)
-	copy(want, h.Sum(nil))
-	if subtle.ConstantTimeCompare(want, got) != 1 {
-		return nil, verify.Errorf(verify.ErrBinding, "HCL runtime data: %v digest %x is not the %s %x", hcl.Hash, want, field, got)
-	}
-	return want, nil
 }
 
 // defaultVTPM is the vTPM quote verifier used when none is configured: the

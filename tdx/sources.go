@@ -27,18 +27,29 @@ import (
 // Add everything before use; it is then safe for concurrent reads.
 type MemorySource struct {
 	mu    sync.RWMutex
-	items map[string]*Collateral
+	items map[memoryKey]*Collateral
 }
 
-func memKey(tee string, fmspc [6]byte, ca string) string {
+// memoryKey keys a MemorySource: a comparable struct, not a formatted
+// string, since a warm verification looks it up every time.
+type memoryKey struct {
+	tee   string
+	fmspc [6]byte
+	ca    string
+}
+
+func memKey(tee string, fmspc [6]byte, ca string) memoryKey {
 	if tee == "" {
 		tee = "tdx"
 	}
-	return tee + "/" + pck.UpperHex(fmspc[:]) + "/" + ca
+	return memoryKey{tee: tee, fmspc: fmspc, ca: ca}
 }
 
+// String names the key in errors: TEE/FMSPC/CA.
+func (k memoryKey) String() string { return k.tee + "/" + pck.UpperHex(k.fmspc[:]) + "/" + k.ca }
+
 // NewMemorySource returns an empty in-memory source.
-func NewMemorySource() *MemorySource { return &MemorySource{items: map[string]*Collateral{}} }
+func NewMemorySource() *MemorySource { return &MemorySource{items: map[memoryKey]*Collateral{}} }
 
 // Add stores a copy of c for TDX quotes of the platform fmspc and PCK CA ca.
 func (m *MemorySource) Add(fmspc [6]byte, ca string, c *Collateral) { m.add("tdx", fmspc, ca, c) }

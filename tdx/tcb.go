@@ -3,9 +3,11 @@ package tdx
 import (
 	"bytes"
 	"fmt"
-	"github.com/trustfactory/attest/internal/pck"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/trustfactory/attest/internal/pck"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -37,6 +39,39 @@ type TCB struct {
 	Expired       bool
 	PCKCRLNumber  string
 	RootCRLNumber string
+}
+
+// tcbKey identifies an appraisal by the exact bytes it depends on: the
+// platform (pck.Platform.Key: the PCK chain and the QE report), the
+// collateral (Collateral.Digest) and the quote body's fields that the TCB
+// levels and module identities are matched with.
+type tcbKey struct {
+	platform, collateral [32]byte
+	teeTCBSVN            [16]byte
+	mrSignerSEAM         [48]byte
+	seamAttributes       [8]byte
+}
+
+// appraiseCached is appraise, from the cache when the same platform, quote
+// fields and collateral were appraised before: a host's quotes repeat all
+// three until its TCB or Intel's collateral changes. The appraisal does not
+// depend on the time (the collateral's and PCK chain's validity are checked
+// against the caller's time on every call, before this); failed appraisals
+// are not cached. Callers get a copy.
+func (v *Verifier) appraiseCached(q *Quote, p *pck.Platform, vc *pck.Verified, collateral [32]byte) (*TCB, error) {
+	k := tcbKey{platform: p.Key, collateral: collateral, teeTCBSVN: q.Body.TEETCBSVN,
+		mrSignerSEAM: q.Body.MRSignerSEAM, seamAttributes: q.Body.SEAMAttributes}
+	t, ok := v.tcbs.Get(k, time.Time{})
+	if !ok {
+		var err error
+		if t, err = appraise(q, p, vc); err != nil {
+			return nil, err
+		}
+		v.tcbs.Add(k, t, time.Time{})
+	}
+	out := *t
+	out.AdvisoryIDs = slices.Clone(t.AdvisoryIDs)
+	return &out, nil
 }
 
 // appraise matches the quote and its PCK against verified collateral.

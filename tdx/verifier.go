@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/internal/jsonbound"
+	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/internal/pck"
 	"github.com/trustfactory/attest/verify"
 )
@@ -190,6 +191,9 @@ func (c *config) contradictions() error {
 type Verifier struct {
 	cfg  config
 	dcap *pck.Verifier
+	// tcbs keeps the appraisals of quotes against verified collateral (see
+	// appraiseCached).
+	tcbs *lru.Cache[tcbKey, *TCB]
 }
 
 // NewVerifier returns a verifier configured by opts.
@@ -210,7 +214,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		cfg.roots = []*x509.Certificate{IntelSGXRootCA()}
 	}
 	cfg.checks.Flavor = pck.FlavorTDX
-	return &Verifier{cfg: cfg, dcap: pck.NewVerifier(cfg.roots, cfg.cacheSize)}, nil
+	return &Verifier{cfg: cfg, dcap: pck.NewVerifier(cfg.roots, cfg.cacheSize), tcbs: lru.New[tcbKey, *TCB](cfg.cacheSize)}, nil
 }
 
 // Format returns verify.FormatTDX.
@@ -336,15 +340,30 @@ func (v *Verifier) platform(q *Quote, now time.Time) (*pck.Platform, error) {
 	})
 }
 
-func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now time.Time) (*pck.Verified, bool, error) {
+// verifiedCollateral returns the verified collateral of the platform, its
+// digest, and whether it was accepted only by WithExpiredCollateralUnsafe.
+func (v *Verifier) verifiedCollateral(ctx context.Context, p *pck.Platform, now time.Time) (*pck.Verified, [32]byte, bool, error) {
 	c, err := v.cfg.source.Collateral(ctx, CollateralRequest{FMSPC: p.Ext.FMSPC, CA: p.CA, Now: now})
 	if err != nil {
-		return nil, false, verify.Wrap(verify.ErrCollateral, err)
+		return nil, [32]byte{}, false, verify.Wrap(verify.ErrCollateral, err)
 	}
 	if c == nil {
-		return nil, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", pck.UpperHex(p.Ext.FMSPC[:]))
+		return nil, [32]byte{}, false, verify.Errorf(verify.ErrCollateral, "collateral source returned nothing for fmspc %s", pck.UpperHex(p.Ext.FMSPC[:]))
 	}
-	return v.dcap.Collateral(c.Digest(), c.items, v.cfg.checks, now)
+	d := c.Digest()
+	vc, stale, err := v.dcap.Collateral(d, c.items, v.cfg.checks, now)
+	return vc, d, stale, err
+}
+
+// VerifyOwnedQuote is VerifyQuote for a raw quote (not JSON evidence) that
+// the caller hands over: the claims keep slices of quote instead of a copy
+// of it, so the caller must never modify quote afterwards. For callers that
+// decoded the quote into a buffer of their own (package azure).
+func (v *Verifier) VerifyOwnedQuote(ctx context.Context, quote []byte, exp verify.Expectations) (*Claims, error) {
+	if len(quote) > MaxQuoteSize {
+		return nil, verify.Errorf(verify.ErrLimit, "quote: %d bytes exceeds the cap of %d", len(quote), MaxQuoteSize)
+	}
+	return v.verifyDecoded(ctx, decodedEvidence{quote: quote}, exp)
 }
 
 // Verify verifies a TDX quote (raw, or Trustee's JSON with an optional CC
@@ -366,14 +385,20 @@ func (v *Verifier) VerifyQuote(ctx context.Context, evidence []byte, exp verify.
 }
 
 func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expectations) (*Claims, error) {
-	if err := verify.Canceled(ctx, "tdx: verification not started"); err != nil {
-		return nil, err
-	}
-	now := exp.Time()
 	ev, err := decodeEvidence(evidence)
 	if err != nil {
 		return nil, err
 	}
+	return v.verifyDecoded(ctx, ev, exp)
+}
+
+// verifyDecoded verifies evidence split into its parts, which it owns.
+func (v *Verifier) verifyDecoded(ctx context.Context, ev decodedEvidence, exp verify.Expectations) (*Claims, error) {
+	if err := verify.Canceled(ctx, "tdx: verification not started"); err != nil {
+		return nil, err
+	}
+	now := exp.Time()
+	var err error
 	var aael *AAELog
 	if ev.aael != nil {
 		// Parsed before any signature work: a malformed log is refused
@@ -402,11 +427,11 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 	if v.cfg.skipCollateral {
 		cl.Unsafe = append(cl.Unsafe, UnsafeWithoutCollateral)
 	} else {
-		vc, stale, err := v.verifiedCollateral(ctx, p, now)
+		vc, digest, stale, err := v.verifiedCollateral(ctx, p, now)
 		if err != nil {
 			return nil, err
 		}
-		if cl.TCB, err = appraise(q, p, vc); err != nil {
+		if cl.TCB, err = v.appraiseCached(q, p, vc, digest); err != nil {
 			return nil, err
 		}
 		if stale {
@@ -461,6 +486,9 @@ func (v *Verifier) verify(ctx context.Context, evidence []byte, exp verify.Expec
 		}
 		cl.EventLog = log
 	}
-	v.cfg.logger.DebugContext(ctx, "tdx quote verified", "fmspc", pck.UpperHex(p.Ext.FMSPC[:]), "tcb_status", cl.tcbStatus())
+	if v.cfg.logger.Enabled(ctx, slog.LevelDebug) {
+		// Guarded: the arguments cost allocations even for a silent logger.
+		v.cfg.logger.DebugContext(ctx, "tdx quote verified", "fmspc", pck.UpperHex(p.Ext.FMSPC[:]), "tcb_status", cl.tcbStatus())
+	}
 	return cl, nil
 }

@@ -7,13 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	encasn1 "encoding/asn1"
 	"encoding/binary"
 	"math/big"
 	"slices"
-
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -146,10 +142,10 @@ func keyFingerprint(k crypto.PublicKey) ([32]byte, error) {
 	if rk, ok := k.(*rsa.PublicKey); ok && rk.N != nil && rk.N.Sign() > 0 && rk.E > 0 {
 		// The same bytes as x509.MarshalPKIXPublicKey, whose reflective
 		// encoding cost an Azure verification (a bound AK per call) about
-		// 5 µs.
-		if der, err := rsaSPKI(rk); err == nil {
-			return sha256.Sum256(der), nil
-		}
+		// 5 µs; encoded into a buffer on the stack (up to 4096-bit keys), as
+		// the bound AK is fingerprinted on every call.
+		var buf [rsaSPKIStackSize]byte
+		return sha256.Sum256(appendRSASPKI(buf[:0], rk)), nil
 	}
 	der, err := x509.MarshalPKIXPublicKey(k)
 	if err != nil {
@@ -158,26 +154,83 @@ func keyFingerprint(k crypto.PublicKey) ([32]byte, error) {
 	return sha256.Sum256(der), nil
 }
 
-// oidRSAEncryption is rsaEncryption (PKCS #1), the algorithm of an RSA
-// SubjectPublicKeyInfo.
-var oidRSAEncryption = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+// rsaSPKIStackSize holds the SubjectPublicKeyInfo of an RSA key of up to
+// 4096 bits with any int exponent.
+const rsaSPKIStackSize = 600
 
-// rsaSPKI encodes k as a DER SubjectPublicKeyInfo: {rsaEncryption, NULL}
-// and a BIT STRING holding the PKCS #1 RSAPublicKey {n, e}.
+// rsaAlgorithmIdentifier is the DER AlgorithmIdentifier of an RSA
+// SubjectPublicKeyInfo: SEQUENCE {rsaEncryption (PKCS #1), NULL}.
+const rsaAlgorithmIdentifier = "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00"
+
+// rsaSPKI encodes k as a DER SubjectPublicKeyInfo; k.N must be positive and
+// k.E positive.
 func rsaSPKI(k *rsa.PublicKey) ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidRSAEncryption)
-			b.AddASN1NULL()
-		})
-		b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) {
-			b.AddUint8(0) // no unused bits
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1BigInt(k.N)
-				b.AddASN1Int64(int64(k.E))
-			})
-		})
-	})
-	return b.Bytes()
+	if k.N == nil || k.N.Sign() <= 0 || k.E <= 0 {
+		return nil, verify.Errorf(verify.ErrSignature, "RSA AK: modulus and exponent must be positive")
+	}
+	return appendRSASPKI(nil, k), nil
+}
+
+// appendRSASPKI appends the DER SubjectPublicKeyInfo of k (positive N and
+// E): the rsaEncryption AlgorithmIdentifier and a BIT STRING holding the
+// PKCS #1 RSAPublicKey SEQUENCE {n INTEGER, e INTEGER}.
+func appendRSASPKI(dst []byte, k *rsa.PublicKey) []byte {
+	nLen := (k.N.BitLen() + 7) / 8
+	nInt := nLen
+	if k.N.BitLen()%8 == 0 {
+		nInt++ // a zero byte keeps the top bit clear: the INTEGER is positive
+	}
+	var eBuf [9]byte
+	e := binary.BigEndian.AppendUint64(eBuf[:1], uint64(k.E))[1:]
+	for len(e) > 1 && e[0] == 0 {
+		e = e[1:]
+	}
+	if e[0]&0x80 != 0 {
+		e = eBuf[8-len(e) : 9]
+	}
+	rsaKey := derSize(nInt) + derSize(len(e))
+	bits := 1 + derSize(rsaKey)
+	spki := len(rsaAlgorithmIdentifier) + derSize(bits)
+	b := slices.Grow(dst, derSize(spki))
+	b = appendDERHeader(b, 0x30, spki)
+	b = append(b, rsaAlgorithmIdentifier...)
+	b = appendDERHeader(b, 0x03, bits)
+	b = append(b, 0) // no unused bits
+	b = appendDERHeader(b, 0x30, rsaKey)
+	b = appendDERHeader(b, 0x02, nInt)
+	if nInt > nLen {
+		b = append(b, 0)
+	}
+	off := len(b)
+	b = b[:off+nLen] // within the capacity grown above
+	k.N.FillBytes(b[off:])
+	b = appendDERHeader(b, 0x02, len(e))
+	return append(b, e...)
+}
+
+// derSize is the size of a DER element whose contents are n bytes.
+func derSize(n int) int {
+	s := 2 + n
+	if n > 0x7f {
+		for l := n; l > 0; l >>= 8 {
+			s++ // a byte of the long form's length
+		}
+	}
+	return s
+}
+
+// appendDERHeader appends the DER tag and definite length of an element
+// whose contents are n bytes.
+func appendDERHeader(b []byte, tag byte, n int) []byte {
+	if n <= 0x7f {
+		return append(b, tag, byte(n))
+	}
+	var l [8]byte
+	i := len(l)
+	for v := n; v > 0; v >>= 8 {
+		i--
+		l[i] = byte(v)
+	}
+	b = append(b, tag, 0x80|byte(len(l)-i))
+	return append(b, l[i:]...)
 }

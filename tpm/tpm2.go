@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/trustfactory/attest/internal/bytereader"
 	"github.com/trustfactory/attest/verify"
@@ -178,7 +179,7 @@ func (r *reader) pcrSelection() []PCRSelection {
 			r.Fail(verify.ErrMalformed, "pcrSelect[%d].sizeofSelect %d exceeds %d", i, size, maxSelect)
 			return nil
 		}
-		bits := r.Take(size, "pcrSelect.pcrSelect")
+		mask := r.Take(size, "pcrSelect.pcrSelect")
 		if r.Err() != nil {
 			return nil
 		}
@@ -193,8 +194,12 @@ func (r *reader) pcrSelection() []PCRSelection {
 				return nil
 			}
 		}
-		sel := PCRSelection{Hash: h}
-		for j, by := range bits {
+		n := 0
+		for _, by := range mask {
+			n += bits.OnesCount8(by)
+		}
+		sel := PCRSelection{Hash: h, PCRs: make([]int, 0, n)} // one allocation, not one per doubling
+		for j, by := range mask {
 			for k := range 8 {
 				if by&(1<<k) == 0 {
 					continue

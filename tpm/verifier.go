@@ -541,15 +541,17 @@ type trustedAK struct {
 // the same key, and establishes trust with the configured mechanism.
 func (v *Verifier) trustAK(ev *Evidence, bound crypto.PublicKey, now time.Time) (*trustedAK, error) {
 	ak := &trustedAK{}
-	var fps [][32]byte
+	// The first form's fingerprint: every other form must have it.
+	var first [32]byte
+	forms := 0
 	add := func(k crypto.PublicKey, fp [32]byte, from string) error {
-		if len(fps) > 0 && fp != fps[0] {
-			return verify.Errorf(verify.ErrBinding, "AK %s: key %x differs from the AK's other form %x", from, fp, fps[0])
+		if forms > 0 && fp != first {
+			return verify.Errorf(verify.ErrBinding, "AK %s: key %x differs from the AK's other form %x", from, fp, first)
 		}
-		fps = append(fps, fp)
-		if ak.key == nil {
-			ak.key = k
+		if forms == 0 {
+			first, ak.key = fp, k
 		}
+		forms++
 		return nil
 	}
 	if bound != nil {
@@ -608,14 +610,14 @@ func (v *Verifier) trustAK(ev *Evidence, bound crypto.PublicKey, now time.Time) 
 	if err := checkKeyStrength(ak.key, v.minRSABits); err != nil {
 		return nil, err
 	}
-	ak.claims.Fingerprint = fps[0][:]
+	ak.claims.Fingerprint = first[:]
 	if bound != nil {
 		ak.claims.Trust = "bound"
 		return ak, nil
 	}
 	if v.trustedAKs != nil {
-		if !v.trustedAKs[fps[0]] {
-			return nil, verify.Errorf(verify.ErrChain, "AK %x is not one of the %d trusted AKs", fps[0], len(v.trustedAKs))
+		if !v.trustedAKs[first] {
+			return nil, verify.Errorf(verify.ErrChain, "AK %x is not one of the %d trusted AKs", first, len(v.trustedAKs))
 		}
 		ak.claims.Trust = "pinned-key"
 		return ak, nil
@@ -720,9 +722,35 @@ func (v *Verifier) checkPCRs(q *Quote, att *Attest, sigHash crypto.Hash) (map[in
 	default:
 		return nil, verify.Errorf(verify.ErrUnsupported, "quote pcrSelect covers %d banks %v; one bank per quote is supported", len(att.Selection), att.Selection)
 	}
-	for i := range q.PCRs {
-		if !slices.Contains(sel, i) {
-			return nil, verify.Errorf(verify.ErrBinding, "PCR %d: a value is supplied but the quote's selection %v does not cover it", i, sel)
+	// One pass over the selection hashes the values in its order and
+	// copies them for the claims, which own them (into one buffer, not one
+	// allocation a PCR). Its errors are reported after those of the
+	// selection itself, as the checks come in order.
+	size := q.Bank.Size()
+	h := sigHash.New()
+	buf := make([]byte, 0, len(sel)*size)
+	out := make(map[int][]byte, len(sel))
+	var valueErr error
+	for _, i := range sel {
+		val, ok := q.PCRs[i]
+		if !ok {
+			valueErr = verify.Errorf(verify.ErrMalformed, "PCR %d: selected by the quote but no value supplied", i)
+			break
+		}
+		if len(val) != size {
+			valueErr = verify.Errorf(verify.ErrMalformed, "PCR %d: %d bytes, expected %d for %v", i, len(val), size, q.Bank)
+			break
+		}
+		h.Write(val)
+		buf = append(buf, val...)
+		out[i] = buf[len(buf)-size : len(buf) : len(buf)]
+	}
+	if valueErr != nil || len(out) != len(q.PCRs) {
+		// Not every value was found: one may be outside the selection.
+		for i := range q.PCRs {
+			if !slices.Contains(sel, i) {
+				return nil, verify.Errorf(verify.ErrBinding, "PCR %d: a value is supplied but the quote's selection %v does not cover it", i, sel)
+			}
 		}
 	}
 	for _, i := range v.requiredPCRs {
@@ -730,23 +758,11 @@ func (v *Verifier) checkPCRs(q *Quote, att *Attest, sigHash crypto.Hash) (map[in
 			return nil, verify.Errorf(verify.ErrBinding, "PCR %d: required, but the quote's selection %v does not cover it", i, sel)
 		}
 	}
-	h := sigHash.New()
-	for _, i := range sel {
-		val, ok := q.PCRs[i]
-		if !ok {
-			return nil, verify.Errorf(verify.ErrMalformed, "PCR %d: selected by the quote but no value supplied", i)
-		}
-		if len(val) != q.Bank.Size() {
-			return nil, verify.Errorf(verify.ErrMalformed, "PCR %d: %d bytes, expected %d for %v", i, len(val), q.Bank.Size(), q.Bank)
-		}
-		h.Write(val)
+	if valueErr != nil {
+		return nil, valueErr
 	}
 	if got := h.Sum(nil); subtle.ConstantTimeCompare(got, att.PCRDigest) != 1 {
 		return nil, verify.Errorf(verify.ErrBinding, "quote pcrDigest: expected %x (signed), got %x from the supplied PCR values", att.PCRDigest, got)
-	}
-	out := make(map[int][]byte, len(q.PCRs))
-	for i, v := range q.PCRs {
-		out[i] = bytes.Clone(v)
 	}
 	return out, nil
 }

@@ -14,7 +14,6 @@ import (
 	_ "embed"
 	"encoding/asn1"
 	"fmt"
-	"math/big"
 
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
@@ -238,9 +237,30 @@ func VerifyRawP256(pub *ecdsa.PublicKey, digest, sig []byte) bool {
 	if len(sig) != 64 {
 		return false
 	}
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:])
-	return ecdsa.Verify(pub, digest, r, s)
+	// ecdsa.Verify would turn big.Int r and s into this very DER (through
+	// two big.Int and a cryptobyte builder) before checking it: encoding
+	// it here, on the stack, spares those allocations on every quote.
+	var der [2 + 2*(2+33)]byte
+	b := append(der[:0], 0x30, 0)
+	b = appendDERUint(b, sig[:32])
+	b = appendDERUint(b, sig[32:])
+	b[1] = byte(len(b) - 2)
+	return ecdsa.VerifyASN1(pub, digest, b)
+}
+
+// appendDERUint appends the DER INTEGER of the unsigned big-endian v (at
+// most 126 bytes): no leading zero bytes but one before a set top bit, and
+// a single zero byte for zero.
+func appendDERUint(b, v []byte) []byte {
+	for len(v) > 1 && v[0] == 0 {
+		v = v[1:]
+	}
+	if len(v) == 0 || v[0]&0x80 != 0 {
+		b = append(b, 0x02, byte(len(v)+1), 0)
+		return append(b, v...)
+	}
+	b = append(b, 0x02, byte(len(v)))
+	return append(b, v...)
 }
 
 // MaxChainPEMLen caps a PEM certificate chain in a quote or collateral.

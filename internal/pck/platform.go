@@ -73,6 +73,11 @@ type Platform struct {
 	CA                       string // "platform" or "processor"
 	AK                       *ecdsa.PublicKey
 	NotBefore, NotAfter      time.Time
+	// Key is the SHA-256 of the attestation key and the certification data
+	// the platform was verified from (set by Verifier.Platform), every byte
+	// it depends on: callers key their own caches of results that depend on
+	// the platform by it.
+	Key [32]byte
 }
 
 // VerifyPlatform checks the PCK chain of qe to a pinned root at now, the
