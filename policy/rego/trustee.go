@@ -59,7 +59,9 @@ func PPCIeInput(gpus, switches int, now time.Time) verify.PolicyInput {
 //     read ("x-nvidia-gpu-attestation-report-signature-verified", "secboot",
 //     "dbgstat", "measres", ...). Attest's GPU verifier emits those names
 //     (claims 4.0); the one it lacks, "x-nvidia-<device>-<firmware>-rim-
-//     schema-validated", is set true wherever the RIM was fetched, because
+//     schema-validated", is set true wherever attest's own verifier
+//     (FormatGPU, FormatNVSwitch; never for NRAS's claims, which carry
+//     NVIDIA's own answer) fetched the RIM and verified its signature, because
 //     attest reads a RIM only from its signed element and refuses any
 //     element or attribute outside the SWID vocabulary, which is what
 //     NVIDIA's schema validation vouches for;
@@ -69,20 +71,28 @@ func PPCIeInput(gpus, switches int, now time.Time) verify.PolicyInput {
 func Input(in verify.PolicyInput) map[string]any {
 	switch ClassOf(in.Format) {
 	case ClassGPU, ClassSwitch:
-		return map[string]any{"nvidia": nvidiaDevice(in.Claims)}
+		if in.Format == verify.FormatGPU || in.Format == verify.FormatNVSwitch {
+			return map[string]any{"nvidia": nvidiaDevice(in.Claims)}
+		}
+		// NRAS's claims are its signed token's: what NRAS did not report
+		// (schema validation included) nobody vouched for here.
+		return map[string]any{"nvidia": maps.Clone(in.Claims)}
 	case ClassPPCIe:
 		return map[string]any{"nvidia": map[string]any{"gpu_count": in.Claims["gpu_count"], "switch_count": in.Claims["switch_count"]}}
 	}
 	return in.Map()
 }
 
-// nvidiaDevice copies one device's flat claims, adding the RIM
-// schema-validated claims NVIDIA's tools report.
+// nvidiaDevice copies the flat claims of one device attest verified
+// locally, adding the RIM schema-validated claims NVIDIA's tools report for
+// each RIM attest fetched and whose signature it verified.
 func nvidiaDevice(claims map[string]any) map[string]any {
 	m := make(map[string]any, len(claims)+2)
 	maps.Copy(m, claims)
 	for _, prefix := range []string{"x-nvidia-gpu-driver-rim-", "x-nvidia-gpu-vbios-rim-", "x-nvidia-switch-bios-rim-"} {
-		if fetched, _ := m[prefix+"fetched"].(bool); !fetched {
+		fetched, _ := m[prefix+"fetched"].(bool)
+		verified, _ := m[prefix+"signature-verified"].(bool)
+		if !fetched || !verified {
 			continue
 		}
 		if _, ok := m[prefix+"schema-validated"]; !ok {
