@@ -69,6 +69,17 @@ func TestAttestRequest(t *testing.T) {
 		"no key":           {func(r *kbs.Request) *kbs.Request { r.RuntimeData.TEEPubKey = nil; return r }, verify.ErrMalformed, "tee-pubkey missing"},
 		"key not a JWK":    {func(r *kbs.Request) *kbs.Request { r.RuntimeData.TEEPubKey = []byte(`{"x":1}`); return r }, verify.ErrMalformed, "not a JWK"},
 		"no evidence":      {func(r *kbs.Request) *kbs.Request { r.TEEEvidence.Primary = nil; return r }, verify.ErrMalformed, "primary_evidence"},
+		// ParseRequest takes primary_evidence as a JSON value: a request
+		// handed over decoded must hold one too, not bytes a verifier
+		// might read some other way.
+		"evidence not JSON": {func(r *kbs.Request) *kbs.Request {
+			r.TEEEvidence.Primary = append(append([]byte(nil), r.TEEEvidence.Primary...), "]"...)
+			return r
+		}, verify.ErrMalformed, "primary_evidence is not JSON"},
+		"evidence with trailing value": {func(r *kbs.Request) *kbs.Request {
+			r.TEEEvidence.Primary = append(append([]byte(nil), r.TEEEvidence.Primary...), " {}"...)
+			return r
+		}, verify.ErrMalformed, "primary_evidence is not JSON"},
 		"init data format": {func(r *kbs.Request) *kbs.Request { r.InitData = &kbs.InitData{Format: "json"}; return r }, verify.ErrUnsupported, "init-data format"},
 		"oversized": {func(r *kbs.Request) *kbs.Request {
 			r.TEEEvidence.Additional = strings.Repeat(" ", kbs.MaxRequestSize)

@@ -260,6 +260,12 @@ func (s *Service) AttestRequest(ctx context.Context, tee, nonce string, req *Req
 	if err := checkRequest(req); err != nil {
 		return nil, err
 	}
+	// ParseRequest's decoder holds primary_evidence to one JSON value;
+	// a request handed over decoded gets the same check, or a verifier
+	// would read bytes no body could carry (trailing data included).
+	if !json.Valid(req.TEEEvidence.Primary) {
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence is not JSON")
+	}
 	return s.attest(ctx, tee, nonce, req, now)
 }
 
