@@ -85,7 +85,8 @@ func ParseRequest(body []byte) (*Request, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: %w", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: trailing data")
 	}
 	if err := checkRequest(&r); err != nil {
