@@ -52,3 +52,32 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// stringEnd finds the same closing quote as skipping the string byte by
+// byte, each backslash taking the byte after it, on every string of the
+// characters that matter up to six bytes long.
+func TestStringEndAgreesWithByteByByte(t *testing.T) {
+	ref := func(doc []byte, open int) int {
+		i := open + 1
+		for ; i < len(doc) && doc[i] != '"'; i++ {
+			if doc[i] == '\\' {
+				i++
+			}
+		}
+		return min(i, len(doc))
+	}
+	alphabet := []byte{'"', '\\', 'a'}
+	var walk func(doc []byte)
+	walk = func(doc []byte) {
+		if got, want := stringEnd(doc, 0), ref(doc, 0); got != want {
+			t.Fatalf("%q: stringEnd %d, byte by byte %d", doc, got, want)
+		}
+		if len(doc) == 7 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(append(doc, c))
+		}
+	}
+	walk([]byte{'"'})
+}
