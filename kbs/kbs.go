@@ -30,6 +30,7 @@ import (
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -401,12 +402,11 @@ func components(req *Request, primary verify.Format, h crypto.Hash, now time.Tim
 	if strings.TrimSpace(additional) == "" {
 		return comps, initData, nil
 	}
-	var extra map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(additional), &extra); err != nil {
-		return nil, nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
-	}
-	if len(extra) > MaxAdditionalDevices {
-		return nil, nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
+	// Bounded while it is read: a map of every member of megabytes of
+	// short members would cost about ten times their text.
+	extra, err := jsonbound.Object([]byte(additional), "additional_evidence (TEE evidence by name)", MaxAdditionalDevices)
+	if err != nil {
+		return nil, nil, err
 	}
 	names := make([]string, 0, len(extra))
 	for n := range extra {

@@ -313,8 +313,11 @@ func checkAdditional(extra []asVerification, additional string) *clientError {
 			return nil
 		}
 	}
-	var devices map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(additional), &devices); err != nil {
+	// Bounded while it is read (see kbs.MaxAdditionalDevices).
+	devices, err := jsonbound.Object([]byte(additional), "additional-evidence", kbs.MaxAdditionalDevices)
+	if errors.Is(err, verify.ErrLimit) {
+		return badRequest("verification_requests[1:]: the primary's %v", err)
+	} else if err != nil {
 		return badRequest("verification_requests[1:]: the primary's additional-evidence is not a JSON object of TEE evidence")
 	}
 	for i, vr := range extra {

@@ -7,6 +7,9 @@ package jsonbound
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -61,4 +64,54 @@ func stringEnd(doc []byte, open int) int {
 		}
 		from = q + 1
 	}
+}
+
+// Object decodes doc, a JSON object, into its members as raw values,
+// refusing with verify.ErrLimit an object of more than maxMembers members
+// as soon as it reads one too many (json.Unmarshal into a map would first
+// decode them all: about ten times the text for short members). A member
+// given twice keeps its last value, as json.Unmarshal keeps it, and counts
+// twice. null is no members (a nil map). Anything else, trailing data
+// included, is verify.ErrMalformed.
+func Object(doc []byte, what string, maxMembers int) (map[string]json.RawMessage, error) {
+	if string(bytes.TrimSpace(doc)) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	malformed := func(err error) error {
+		return verify.Errorf(verify.ErrMalformed, "%s: expected a JSON object: %w", what, err)
+	}
+	if tok, err := dec.Token(); err != nil {
+		return nil, malformed(err)
+	} else if tok != json.Delim('{') {
+		return nil, malformed(fmt.Errorf("got %v", tok))
+	}
+	out := map[string]json.RawMessage{}
+	for n := 1; dec.More(); n++ {
+		if n > maxMembers {
+			return nil, verify.Errorf(verify.ErrLimit, "%s: more than %d members", what, maxMembers)
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, malformed(fmt.Errorf("member name %v", tok))
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, malformed(err)
+		}
+		out[key] = v
+	}
+	if tok, err := dec.Token(); err != nil {
+		return nil, malformed(err)
+	} else if tok != json.Delim('}') {
+		return nil, malformed(fmt.Errorf("got %v", tok))
+	}
+	if len(bytes.TrimLeft(doc[dec.InputOffset():], " \t\r\n")) != 0 {
+		return nil, malformed(errors.New("trailing data"))
+	}
+	return out, nil
 }
