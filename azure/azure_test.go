@@ -421,8 +421,10 @@ func TestRuntimeDataAK(t *testing.T) {
 			}
 		})
 	}
-	if _, err := azure.ParseRuntimeData([]byte(`{"keys":[]} {}`)); !errors.Is(err, verify.ErrMalformed) {
-		t.Fatalf("trailing data: %v", err)
+	for _, trailing := range []string{` {}`, `]`, ` }`} {
+		if _, err := azure.ParseRuntimeData([]byte(`{"keys":[]}` + trailing)); !errors.Is(err, verify.ErrMalformed) {
+			t.Fatalf("trailing data %q: %v", trailing, err)
+		}
 	}
 }
 

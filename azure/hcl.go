@@ -136,7 +136,8 @@ func ParseRuntimeData(b []byte) (*RuntimeData, error) {
 	if err := dec.Decode(&rd); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "HCL runtime data: %v", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "HCL runtime data: trailing data after the JSON document")
 	}
 	return &rd, nil

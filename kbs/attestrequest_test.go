@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -65,10 +67,21 @@ func TestAttestRequest(t *testing.T) {
 		kind error
 		want string
 	}{
-		"nil request":      {func(*kbs.Request) *kbs.Request { return nil }, verify.ErrConfig, "nil request"},
-		"no key":           {func(r *kbs.Request) *kbs.Request { r.RuntimeData.TEEPubKey = nil; return r }, verify.ErrMalformed, "tee-pubkey missing"},
-		"key not a JWK":    {func(r *kbs.Request) *kbs.Request { r.RuntimeData.TEEPubKey = []byte(`{"x":1}`); return r }, verify.ErrMalformed, "not a JWK"},
-		"no evidence":      {func(r *kbs.Request) *kbs.Request { r.TEEEvidence.Primary = nil; return r }, verify.ErrMalformed, "primary_evidence"},
+		"nil request":   {func(*kbs.Request) *kbs.Request { return nil }, verify.ErrConfig, "nil request"},
+		"no key":        {func(r *kbs.Request) *kbs.Request { r.RuntimeData.TEEPubKey = nil; return r }, verify.ErrMalformed, "tee-pubkey missing"},
+		"key not a JWK": {func(r *kbs.Request) *kbs.Request { r.RuntimeData.TEEPubKey = []byte(`{"x":1}`); return r }, verify.ErrMalformed, "not a JWK"},
+		"no evidence":   {func(r *kbs.Request) *kbs.Request { r.TEEEvidence.Primary = nil; return r }, verify.ErrMalformed, "primary_evidence"},
+		// ParseRequest takes primary_evidence as a JSON value: a request
+		// handed over decoded must hold one too, not bytes a verifier
+		// might read some other way.
+		"evidence not JSON": {func(r *kbs.Request) *kbs.Request {
+			r.TEEEvidence.Primary = append(append([]byte(nil), r.TEEEvidence.Primary...), "]"...)
+			return r
+		}, verify.ErrMalformed, "primary_evidence is not JSON"},
+		"evidence with trailing value": {func(r *kbs.Request) *kbs.Request {
+			r.TEEEvidence.Primary = append(append([]byte(nil), r.TEEEvidence.Primary...), " {}"...)
+			return r
+		}, verify.ErrMalformed, "primary_evidence is not JSON"},
 		"init data format": {func(r *kbs.Request) *kbs.Request { r.InitData = &kbs.InitData{Format: "json"}; return r }, verify.ErrUnsupported, "init-data format"},
 		"oversized": {func(r *kbs.Request) *kbs.Request {
 			r.TEEEvidence.Additional = strings.Repeat(" ", kbs.MaxRequestSize)
@@ -86,5 +99,49 @@ func TestAttestRequest(t *testing.T) {
 				t.Fatalf("%v, expected %v naming %q", err, c.kind, c.want)
 			}
 		})
+	}
+}
+
+// additional_evidence holds at most MaxAdditionalDevices entries: one of
+// two hundred thousand is refused before they are decoded into a map
+// (which costs about ten times the text). The allocation is compared with
+// that of one member of the same length, which the binding digest costs
+// either way.
+func TestAdditionalEvidenceMembersBoundedBeforeDecoding(t *testing.T) {
+	f := newFixture(t, 0)
+	svc := f.service(t)
+	nonce := "bm9uY2Utbm9uY2Utbm9uY2UtMDAwMQ=="
+	body := f.request(t, attester{nonce: nonce, key: teeKey(t)})
+	var sb strings.Builder
+	sb.WriteString("{")
+	for i := range 200000 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, `"k%d":0`, i)
+	}
+	sb.WriteString("}")
+	many := sb.String()
+	one := `{"k":"` + strings.Repeat("a", len(many)-8) + `"}`
+	allocated := func(additional string) (uint64, error) {
+		req, err := kbs.ParseRequest(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.TEEEvidence.Additional = additional
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err = svc.AttestRequest(context.Background(), "tdx", nonce, req, offlinetest.Now())
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc, err
+	}
+	base, _ := allocated(one)
+	got, err := allocated(many)
+	if !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("%v, expected %v", err, verify.ErrLimit)
+	}
+	if budget := base + uint64(2*len(many)); got > budget {
+		t.Fatalf("%d bytes allocated for %d members in %d bytes (%d for one member of that length), budget %d", got, 200000, len(many), base, budget)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/trustfactory/attest/binding"
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -85,7 +86,8 @@ func ParseRequest(body []byte) (*Request, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: %w", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: trailing data")
 	}
 	if err := checkRequest(&r); err != nil {
@@ -260,6 +262,12 @@ func (s *Service) AttestRequest(ctx context.Context, tee, nonce string, req *Req
 	if err := checkRequest(req); err != nil {
 		return nil, err
 	}
+	// ParseRequest's decoder holds primary_evidence to one JSON value;
+	// a request handed over decoded gets the same check, or a verifier
+	// would read bytes no body could carry (trailing data included).
+	if !json.Valid(req.TEEEvidence.Primary) {
+		return nil, verify.Errorf(verify.ErrMalformed, "KBS request: tee-evidence.primary_evidence is not JSON")
+	}
 	return s.attest(ctx, tee, nonce, req, now)
 }
 
@@ -394,12 +402,11 @@ func components(req *Request, primary verify.Format, h crypto.Hash, now time.Tim
 	if strings.TrimSpace(additional) == "" {
 		return comps, initData, nil
 	}
-	var extra map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(additional), &extra); err != nil {
-		return nil, nil, verify.Errorf(verify.ErrMalformed, "additional_evidence: expected a JSON object of TEE evidence: %w", err)
-	}
-	if len(extra) > MaxAdditionalDevices {
-		return nil, nil, verify.Errorf(verify.ErrLimit, "additional_evidence: %d entries, limit %d", len(extra), MaxAdditionalDevices)
+	// Bounded while it is read: a map of every member of megabytes of
+	// short members would cost about ten times their text.
+	extra, err := jsonbound.Object([]byte(additional), "additional_evidence (TEE evidence by name)", MaxAdditionalDevices)
+	if err != nil {
+		return nil, nil, err
 	}
 	names := make([]string, 0, len(extra))
 	for n := range extra {

@@ -410,6 +410,9 @@ func TestParseRequestErrors(t *testing.T) {
 		{"not json", `nope`, verify.ErrMalformed},
 		{"unknown field", strings.Replace(good, `"runtime-data"`, `"extra":1,"runtime-data"`, 1), verify.ErrMalformed},
 		{"trailing", good + `{}`, verify.ErrMalformed},
+		// json.Decoder.More reports false before a stray ']' or '}'.
+		{"trailing bracket", good + `]`, verify.ErrMalformed},
+		{"trailing brace", good + ` }`, verify.ErrMalformed},
 		{"no nonce", strings.Replace(good, `"nonce":"n"`, `"nonce":""`, 1), verify.ErrMalformed},
 		{"no key", strings.Replace(good, `"tee-pubkey":{"kty":"EC"}`, `"tee-pubkey":null`, 1), verify.ErrMalformed},
 		{"key not a JWK", strings.Replace(good, `{"kty":"EC"}`, `"abc"`, 1), verify.ErrMalformed},

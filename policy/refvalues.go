@@ -117,7 +117,8 @@ func ParseReferenceValues(doc []byte) (*ReferenceValues, error) {
 		if err := dec.Decode(&d); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "reference values (JSON): %w", err)
 		}
-		if dec.More() {
+		// Not dec.More(), which reports false before a stray ']' or '}'.
+		if len(bytes.TrimLeft(trimmed[dec.InputOffset():], " \t\r\n")) != 0 {
 			return nil, verify.Errorf(verify.ErrMalformed, "reference values (JSON): trailing data after the document")
 		}
 	} else {

@@ -61,6 +61,7 @@ func TestParseReferenceValuesErrors(t *testing.T) {
 		{"empty", "", verify.ErrConfig},
 		{"bad json", `{"version":"1",`, verify.ErrMalformed},
 		{"trailing json", `{"version":"1","reference_values":[]} {}`, verify.ErrMalformed},
+		{"trailing bracket json", `{"version":"1","reference_values":[]}]`, verify.ErrMalformed},
 		{"unknown field json", `{"version":"1","reference_values":[],"x":1}`, verify.ErrMalformed},
 		{"unknown entry field", `{"version":"1","reference_values":[{"name":"a","value":"b","expires":"2020-01-01T00:00:00Z"}]}`, verify.ErrMalformed},
 		{"unknown field yaml", "version: \"1\"\nother: 1\n", verify.ErrMalformed},

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/verify"
 )
@@ -97,9 +98,25 @@ type asVerification struct {
 	RuntimeDataHashAlgorithm string `json:"runtime_data_hash_algorithm"`
 }
 
+// Bounds of the JSON structure of an attestation request. A request has
+// at most 1+kbs.MaxAdditionalDevices verification requests of a dozen
+// members each, a JWK of a dozen more, and a few policy ids: the evidence
+// and the additional evidence are strings, each one value.
+const (
+	maxRequestDepth  = 32
+	maxRequestValues = 4096
+)
+
 // parseAttestation checks a request completely (nothing is consumed before
 // it passes) and maps it to the KBS request the kbs package appraises.
 func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
+	// The structured runtime data is decoded as generic values, before any
+	// nonce is checked: bound the values and the nesting of the whole body
+	// first (one scan that allocates nothing), or MaxBody bytes of
+	// [{},{},...] there decode into some 45 times their size.
+	if err := jsonbound.Check(body, "request", maxRequestDepth, maxRequestValues); err != nil {
+		return nil, badRequest("%v", err)
+	}
 	var req asRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, badRequest("malformed JSON: %v", err)
@@ -296,8 +313,11 @@ func checkAdditional(extra []asVerification, additional string) *clientError {
 			return nil
 		}
 	}
-	var devices map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(additional), &devices); err != nil {
+	// Bounded while it is read (see kbs.MaxAdditionalDevices).
+	devices, err := jsonbound.Object([]byte(additional), "additional-evidence", kbs.MaxAdditionalDevices)
+	if errors.Is(err, verify.ErrLimit) {
+		return badRequest("verification_requests[1:]: the primary's %v", err)
+	} else if err != nil {
 		return badRequest("verification_requests[1:]: the primary's additional-evidence is not a JSON object of TEE evidence")
 	}
 	for i, vr := range extra {

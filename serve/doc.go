@@ -32,7 +32,12 @@
 // store) is 400 nonce-invalid, an expired one 400 nonce-expired, one the
 // service never issued 400 nonce-unknown. A store that loses its state
 // loses the secret with the used nonces, so every nonce issued before is
-// refused. A caller's own nonce (CallerNonces) is remembered as used for
+// refused; one that loses used markers but keeps the secret (Redis
+// persistence that lags its writes: RDB snapshots, appendfsync everysec,
+// a failover to a replica behind its primary) lets a nonce used within
+// the lost window be used again until it expires, so run the store with
+// appendfsync always, or rotate the secret (serve/redisstore) after such
+// a loss. A caller's own nonce (CallerNonces) is remembered as used for
 // CallerNonceTTL; after that a captured request can be replayed. The
 // token's eat_nonce is the nonce string's bytes (verify.SessionNonce).
 //
@@ -42,7 +47,9 @@
 // management writes), 503 with Retry-After when the concurrency limit is
 // reached or a request times out, other 5xx only for the service's own
 // faults. Evidence that fails verification is not an error: its token
-// says contraindicated. A bad request changes nothing: every check of the
+// says contraindicated. A request's JSON is bounded before it is decoded
+// (nesting 32 deep, 4096 values: the evidence strings count one each). A
+// bad request changes nothing: every check of the
 // request's shape runs before the nonce is consumed (the evidence inside
 // is parsed by the appraisal, after).
 //

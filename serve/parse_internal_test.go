@@ -61,6 +61,9 @@ func TestCheckAdditional(t *testing.T) {
 		"additional not JSON":     {extra("nvidia", enc), `{"nvidia":` + ev, false},
 		"name that needs escapes": {extra("nv\"idia", enc), `{"nv\"idia":` + ev + `}`, true},
 		"none":                    {nil, "", true},
+		// More devices than a KBS request may carry: refused here, before
+		// the nonce is consumed, not by the appraisal after.
+		"more than the device limit": {extra("nvidia", enc), `{"nvidia":` + ev + `,"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1}`, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if cerr := checkAdditional(c.extra, c.additional); (cerr == nil) != c.ok {

@@ -175,6 +175,24 @@ func TestRegoBadRequests(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, rec.Code)
 }
 
+// The policy an attestation is checked against is the one it is
+// appraised with: an empty policy id, which the appraisal would take for
+// "default" (policyIDFrom), is refused even when stored ids "_cpu" and
+// "_gpu" would make it a policy set.
+func TestRegoEmptyPolicyIDRefused(t *testing.T) {
+	w := newWorld(t, withRego(t))
+	auth := []string{"Authorization", "Bearer " + adminToken}
+	for _, id := range []string{"_cpu", "_gpu"} {
+		rec := w.do(t, http.MethodPost, "/policy", upload(id, lowGPU), auth...)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	}
+	nonce := w.challenge(t)
+	body := []byte(strings.Replace(string(w.asRequest(t, nonce, testbed.KBSEdits{})), `"policy_ids":["default"]`, `"policy_ids":[""]`, 1))
+	rec := w.do(t, http.MethodPost, "/attestation", body)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "policy_ids")
+}
+
 // An upload through one replica is in force on another sharing the store.
 func TestRegoReplicasFollowUploads(t *testing.T) {
 	a := newWorld(t, withRego(t))

@@ -330,7 +330,8 @@ func decodeJSON(b []byte) (*Evidence, error) {
 	if err := dec.Decode(&je); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "JSON evidence: %w", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "JSON evidence: trailing data after the object")
 	}
 	if je.AttestationReport == nil {

@@ -874,6 +874,8 @@ func TestJSONEvidenceRejections(t *testing.T) {
 		"short measure":   bytes.Replace(js, []byte(`"measurement":[0,`), []byte(`"measurement":[`), 1),
 		"byte over 255":   bytes.Replace(js, []byte(`"measurement":[0,`), []byte(`"measurement":[256,`), 1),
 		"trailing":        append(bytes.Clone(js), `{}`...),
+		"trailing ]":      append(bytes.Clone(js), `]`...),
+		"trailing }":      append(bytes.Clone(js), `}`...),
 		"no report":       []byte(`{"cert_chain":[]}`),
 		"bad cert_type":   bytes.Replace(js, []byte(`"cert_type":"VCEK"`), []byte(`"cert_type":"XYZ"`), 1),
 		"two VCEKs":       bytes.Replace(js, []byte(`"cert_type":"ASK"`), []byte(`"cert_type":"VCEK"`), 1),

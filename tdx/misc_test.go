@@ -66,6 +66,8 @@ func TestBadJSONEvidence(t *testing.T) {
 		"not base64 log":   `{"quote":"` + b64(q) + `","cc_eventlog":"!!!"}`,
 		"empty quote":      `{"quote":""}`,
 		"trailing JSON":    `{"quote":"` + b64(q) + `"}{}`,
+		"trailing bracket": `{"quote":"` + b64(q) + `"}]`,
+		"trailing brace":   `{"quote":"` + b64(q) + `"} }`,
 		"truncated JSON":   `{"quote":"`,
 		"log not a CCEL":   `{"quote":"` + b64(q) + `","cc_eventlog":"AAAA"}`,
 	} {

@@ -294,7 +294,8 @@ func decodeEvidence(evidence []byte) (decodedEvidence, error) {
 	if err := dec.Decode(&e); err != nil {
 		return out, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: %w", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(evidence[dec.InputOffset():], " \t\r\n")) != 0 {
 		return out, verify.Errorf(verify.ErrMalformed, "TDX JSON evidence: trailing data")
 	}
 	var err error

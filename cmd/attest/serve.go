@@ -96,6 +96,13 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			return exitUsage
 		}
 		defer func() { _ = client.Close() }()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = rs.CheckEviction(cctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(stderr, "attest serve: --store:", err)
+			return exitUsage
+		}
 		if coll, err = redisstore.NewCollateral(client, "", 0); err != nil {
 			fmt.Fprintln(stderr, "attest serve: --store:", err)
 			return exitUsage

@@ -1,6 +1,7 @@
 package bundle_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/hex"
@@ -345,6 +346,11 @@ func TestParseDCAPQVLForms(t *testing.T) {
 			require.ErrorIs(t, err, verify.ErrMalformed)
 		})
 	}
+	// json.Decoder.More misses a stray ']' or '}' after the object.
+	for _, trailing := range []string{"]", " }"} {
+		_, err = bundle.ParseDCAPQVL(append(bytes.TrimSpace(src), trailing...))
+		require.ErrorIs(t, err, verify.ErrMalformed, "trailing %q", trailing)
+	}
 }
 
 func TestParseManifestRejects(t *testing.T) {
@@ -359,6 +365,7 @@ func TestParseManifestRejects(t *testing.T) {
 		"sha256":     strings.Replace(good, strings.Repeat("a", 64), "abc", 1),
 		"upper hash": strings.Replace(good, strings.Repeat("a", 64), strings.Repeat("A", 64), 1),
 		"trailing":   good + "{}",
+		"trailing ]": good + "]",
 		"unknown":    strings.Replace(good, `"format"`, `"x":1,"format"`, 1),
 	} {
 		t.Run(name, func(t *testing.T) {

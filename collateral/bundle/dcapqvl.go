@@ -50,7 +50,8 @@ func parseDCAPQVL(b []byte) (*tdx.Collateral, []byte, error) {
 	if err := dec.Decode(&d); err != nil {
 		return nil, nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: %w", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, nil, verify.Errorf(verify.ErrMalformed, "dcap-qvl collateral: data after the JSON object")
 	}
 	for name, s := range map[string]*string{

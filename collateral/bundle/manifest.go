@@ -114,7 +114,8 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest: %w", err)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest: data after the JSON object")
 	}
 	if m.Format != Format {

@@ -5,7 +5,14 @@
 // first.
 package jsonbound
 
-import "github.com/trustfactory/attest/verify"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/trustfactory/attest/verify"
+)
 
 // Check refuses, with verify.ErrLimit, a document nested deeper than
 // maxDepth or holding more than maxValues array elements and object members
@@ -18,11 +25,7 @@ func Check(doc []byte, what string, maxDepth, maxValues int) error {
 	for i := 0; i < len(doc); i++ {
 		switch doc[i] {
 		case '"':
-			for i++; i < len(doc) && doc[i] != '"'; i++ {
-				if doc[i] == '\\' {
-					i++
-				}
-			}
+			i = stringEnd(doc, i)
 		case '[', '{':
 			if depth++; depth > maxDepth {
 				return verify.Errorf(verify.ErrLimit, "%s: nesting deeper than %d at byte %d", what, maxDepth, i)
@@ -38,4 +41,77 @@ func Check(doc []byte, what string, maxDepth, maxValues int) error {
 		}
 	}
 	return nil
+}
+
+// stringEnd returns the index of the quote that closes the string opened at
+// doc[open] (len(doc) when none does): the next quote not escaped, found
+// with bytes.IndexByte rather than byte by byte (the evidence in a request
+// is long strings). A quote is escaped when an odd run of backslashes
+// precedes it.
+func stringEnd(doc []byte, open int) int {
+	for from := open + 1; ; {
+		k := bytes.IndexByte(doc[from:], '"')
+		if k < 0 {
+			return len(doc)
+		}
+		q := from + k
+		n := 0
+		for p := q - 1; p > open && doc[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		from = q + 1
+	}
+}
+
+// Object decodes doc, a JSON object, into its members as raw values,
+// refusing with verify.ErrLimit an object of more than maxMembers members
+// as soon as it reads one too many (json.Unmarshal into a map would first
+// decode them all: about ten times the text for short members). A member
+// given twice keeps its last value, as json.Unmarshal keeps it, and counts
+// twice. null is no members (a nil map). Anything else, trailing data
+// included, is verify.ErrMalformed.
+func Object(doc []byte, what string, maxMembers int) (map[string]json.RawMessage, error) {
+	if string(bytes.TrimSpace(doc)) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	malformed := func(err error) error {
+		return verify.Errorf(verify.ErrMalformed, "%s: expected a JSON object: %w", what, err)
+	}
+	if tok, err := dec.Token(); err != nil {
+		return nil, malformed(err)
+	} else if tok != json.Delim('{') {
+		return nil, malformed(fmt.Errorf("got %v", tok))
+	}
+	out := map[string]json.RawMessage{}
+	for n := 1; dec.More(); n++ {
+		if n > maxMembers {
+			return nil, verify.Errorf(verify.ErrLimit, "%s: more than %d members", what, maxMembers)
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, malformed(fmt.Errorf("member name %v", tok))
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, malformed(err)
+		}
+		out[key] = v
+	}
+	if tok, err := dec.Token(); err != nil {
+		return nil, malformed(err)
+	} else if tok != json.Delim('}') {
+		return nil, malformed(fmt.Errorf("got %v", tok))
+	}
+	if len(bytes.TrimLeft(doc[dec.InputOffset():], " \t\r\n")) != 0 {
+		return nil, malformed(errors.New("trailing data"))
+	}
+	return out, nil
 }

@@ -59,7 +59,9 @@ func PPCIeInput(gpus, switches int, now time.Time) verify.PolicyInput {
 //     read ("x-nvidia-gpu-attestation-report-signature-verified", "secboot",
 //     "dbgstat", "measres", ...). Attest's GPU verifier emits those names
 //     (claims 4.0); the one it lacks, "x-nvidia-<device>-<firmware>-rim-
-//     schema-validated", is set true wherever the RIM was fetched, because
+//     schema-validated", is set true wherever attest's own verifier
+//     (FormatGPU, FormatNVSwitch; never for NRAS's claims, which carry
+//     NVIDIA's own answer) fetched the RIM and verified its signature, because
 //     attest reads a RIM only from its signed element and refuses any
 //     element or attribute outside the SWID vocabulary, which is what
 //     NVIDIA's schema validation vouches for; and a switch's
@@ -74,28 +76,36 @@ func PPCIeInput(gpus, switches int, now time.Time) verify.PolicyInput {
 func Input(in verify.PolicyInput) map[string]any {
 	switch ClassOf(in.Format) {
 	case ClassGPU, ClassSwitch:
-		return map[string]any{"nvidia": nvidiaDevice(in.Format, in.Claims)}
+		if in.Format == verify.FormatGPU || in.Format == verify.FormatNVSwitch {
+			return map[string]any{"nvidia": nvidiaDevice(in.Format, in.Claims)}
+		}
+		// NRAS's claims are its signed token's: what NRAS did not report
+		// (schema validation included) nobody vouched for here.
+		return map[string]any{"nvidia": maps.Clone(in.Claims)}
 	case ClassPPCIe:
 		return map[string]any{"nvidia": map[string]any{"gpu_count": in.Claims["gpu_count"], "switch_count": in.Claims["switch_count"]}}
 	}
 	return in.Map()
 }
 
-// nvidiaDevice copies one device's flat claims, adding the RIM
-// schema-validated claims and the switch FWID match NVIDIA's tools report.
+// nvidiaDevice copies the flat claims of one device attest verified
+// locally (format f), adding the RIM schema-validated claims NVIDIA's tools
+// report for each RIM attest fetched and whose signature it verified, and
+// the switch FWID match they report for a report without an FWID.
 func nvidiaDevice(f verify.Format, claims map[string]any) map[string]any {
 	m := make(map[string]any, len(claims)+2)
 	maps.Copy(m, claims)
 	// A switch report attest verified without an FWID entry: NVIDIA's
 	// tools skip the comparison and report a match. A report whose FWID
-	// differs never gets here (attest's verifier refuses it). NRAS's own
-	// claims are NVIDIA's already and pass unchanged.
+	// differs never gets here (attest's verifier refuses it).
 	const switchFWID = "x-nvidia-switch-attestation-report-cert-chain-fwid-match"
 	if matched, ok := m[switchFWID].(bool); ok && !matched && f == verify.FormatNVSwitch {
 		m[switchFWID] = true
 	}
 	for _, prefix := range []string{"x-nvidia-gpu-driver-rim-", "x-nvidia-gpu-vbios-rim-", "x-nvidia-switch-bios-rim-"} {
-		if fetched, _ := m[prefix+"fetched"].(bool); !fetched {
+		fetched, _ := m[prefix+"fetched"].(bool)
+		verified, _ := m[prefix+"signature-verified"].(bool)
+		if !fetched || !verified {
 			continue
 		}
 		if _, ok := m[prefix+"schema-validated"]; !ok {

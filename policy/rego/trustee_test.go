@@ -303,13 +303,39 @@ func TestClassOf(t *testing.T) {
 // having been fetched, never invents one.
 func TestSchemaValidatedOnlyForFetchedRIMs(t *testing.T) {
 	in := verify.PolicyInput{Format: verify.FormatGPU, Claims: map[string]any{
-		"x-nvidia-gpu-driver-rim-fetched": true,
-		"x-nvidia-gpu-vbios-rim-fetched":  false,
+		"x-nvidia-gpu-driver-rim-fetched":            true,
+		"x-nvidia-gpu-driver-rim-signature-verified": true,
+		"x-nvidia-gpu-vbios-rim-fetched":             false,
 	}}
 	got := Input(in)["nvidia"].(map[string]any)
 	assert.Equal(t, true, got["x-nvidia-gpu-driver-rim-schema-validated"])
 	assert.NotContains(t, got, "x-nvidia-gpu-vbios-rim-schema-validated")
 	assert.NotContains(t, in.Claims, "x-nvidia-gpu-driver-rim-schema-validated", "claims modified")
+}
+
+// TestSchemaValidatedNotAddedToNRASClaims: NRAS's claims come from its
+// signed token; a schema-validated claim NRAS left out (or null) is not
+// vouched for by anyone, so the input must not invent it, and a RIM whose
+// signature did not verify is not schema-validated either.
+func TestSchemaValidatedNotAddedToNRASClaims(t *testing.T) {
+	for _, f := range []verify.Format{verify.FormatNRASGPU, verify.FormatNRASSwitch} {
+		in := verify.PolicyInput{Format: f, Claims: map[string]any{
+			"x-nvidia-gpu-driver-rim-fetched":         true,
+			"x-nvidia-switch-bios-rim-fetched":        true,
+			"x-nvidia-gpu-vbios-rim-fetched":          true,
+			"x-nvidia-gpu-vbios-rim-schema-validated": false,
+		}}
+		got := Input(in)["nvidia"].(map[string]any)
+		assert.NotContains(t, got, "x-nvidia-gpu-driver-rim-schema-validated", f)
+		assert.NotContains(t, got, "x-nvidia-switch-bios-rim-schema-validated", f)
+		assert.Equal(t, false, got["x-nvidia-gpu-vbios-rim-schema-validated"], f)
+	}
+	in := verify.PolicyInput{Format: verify.FormatGPU, Claims: map[string]any{
+		"x-nvidia-gpu-driver-rim-fetched":            true,
+		"x-nvidia-gpu-driver-rim-signature-verified": false,
+	}}
+	got := Input(in)["nvidia"].(map[string]any)
+	assert.NotContains(t, got, "x-nvidia-gpu-driver-rim-schema-validated")
 }
 
 // TestSetRefusesMissingClass: a component whose class has no policy fails,

@@ -33,7 +33,8 @@ const DefaultMaxEntryBytes = collateral.DefaultDirMaxEntryBytes
 // it, and an entry whose key differs is absent) with fields k, d (the
 // body), h (the headers, JSON), na and fa (NotAfter and FetchedAt,
 // RFC 3339), nam (NotAfter in Unix milliseconds) and s (the SHA-256 of the
-// others: an entry that does not match it is refused). Its fetch lock is
+// others: an entry that does not match it, or filed under another key's
+// hash, is refused and deleted, so that a fresh Put replaces it). Its fetch lock is
 // the string <prefix>:cl:<same hex>, holding a random owner token. Every
 // command names one key: no KEYS scans, cluster-safe.
 //
@@ -129,22 +130,46 @@ func (s *Collateral) Get(ctx context.Context, key string) (collateral.Entry, boo
 	}
 	k, data, header, na, fa, sum := f[0], f[1], f[2], f[3], f[4], f[5]
 	if k != key {
+		s.drop(ctx, key, sum)
 		return collateral.Entry{}, false, nil
 	}
 	if sum != digest(k, data, header, na, fa) {
+		s.drop(ctx, key, sum)
 		return collateral.Entry{}, false, verify.Errorf(verify.ErrCollateral, "redisstore: collateral entry %q does not match its sum", collateral.ShownURL(key))
 	}
 	e := collateral.Entry{Data: []byte(data)}
 	if err := json.Unmarshal([]byte(header), &e.Header); err != nil {
+		s.drop(ctx, key, sum)
 		return collateral.Entry{}, false, verify.Errorf(verify.ErrCollateral, "redisstore: collateral entry %q: headers: %w", collateral.ShownURL(key), err)
 	}
 	if e.NotAfter, err = time.Parse(time.RFC3339Nano, na); err != nil {
+		s.drop(ctx, key, sum)
 		return collateral.Entry{}, false, verify.Errorf(verify.ErrCollateral, "redisstore: collateral entry %q: NotAfter: %w", collateral.ShownURL(key), err)
 	}
 	if e.FetchedAt, err = time.Parse(time.RFC3339Nano, fa); err != nil {
+		s.drop(ctx, key, sum)
 		return collateral.Entry{}, false, verify.Errorf(verify.ErrCollateral, "redisstore: collateral entry %q: FetchedAt: %w", collateral.ShownURL(key), err)
 	}
 	return e, true, nil
+}
+
+// dropScript deletes KEYS[1] while its sum field is still ARGV[1].
+var dropScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 's') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// drop deletes the entry filed for key that Get found unusable (altered,
+// or filed under another key's hash): no replica can use it, and left in
+// place it would keep every Put that expires earlier out (see
+// entryPutScript), so that each Get fetched again until its NotAfter. It
+// deletes only while the entry is the one read (its sum unchanged), never
+// one a Put stored since. Best effort: a failure leaves the entry, which
+// Get goes on refusing.
+func (s *Collateral) drop(ctx context.Context, key, sum string) {
+	_ = dropScript.Run(ctx, s.c, []string{s.entryKey(key)}, sum).Err()
 }
 
 // entryPutScript: KEYS[1] the entry; ARGV[1] NotAfter in Unix milliseconds,

@@ -132,6 +132,47 @@ func TestCollateralStore(t *testing.T) {
 	require.ErrorIs(t, err, verify.ErrConfig)
 }
 
+// An entry no replica can use (altered in Redis, or filed under another
+// key's hash) must not block a fresh one: a Put that expires earlier than
+// it still replaces it, or every replica would fetch from the vendor on
+// every Get until the unusable entry's NotAfter (years, if forged).
+func TestCollateralUnusableEntryIsReplaced(t *testing.T) {
+	r := startRedis(t)
+	s, c, prefix := newCollateral(t, r, 1024)
+	ctx := context.Background()
+	now := time.Now()
+	key := "https://pcs.example/sgx/certification/v4/pckcrl?ca=platform"
+	late := collateral.Entry{Data: []byte("crl"), NotAfter: now.Add(24 * time.Hour).Round(0), FetchedAt: now.Round(0)}
+	fresh := collateral.Entry{Data: []byte("fresh crl"), NotAfter: now.Add(time.Hour).Round(0), FetchedAt: now.Round(0)}
+
+	// Altered in Redis.
+	require.NoError(t, s.Put(ctx, key, late))
+	ek := redisKey(prefix, "c1", key)
+	require.NoError(t, c.HSet(ctx, ek, "d", "forged").Err())
+	_, ok, err := s.Get(ctx, key)
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	require.False(t, ok)
+	require.NoError(t, s.Put(ctx, key, fresh))
+	got, ok, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "fresh crl", string(got.Data))
+
+	// Filed under another key's hash.
+	require.NoError(t, s.Put(ctx, key, late))
+	fields, err := c.HGetAll(ctx, ek).Result()
+	require.NoError(t, err)
+	require.NoError(t, c.HSet(ctx, redisKey(prefix, "c1", "other"), fields).Err())
+	_, ok, err = s.Get(ctx, "other")
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.NoError(t, s.Put(ctx, "other", fresh))
+	got, ok, err = s.Get(ctx, "other")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "fresh crl", string(got.Data))
+}
+
 // The fetch lock is taken once; unlock releases only the lock it took.
 func TestCollateralLock(t *testing.T) {
 	r := startRedis(t)

@@ -13,7 +13,9 @@
 // issued under the old one are refused; so are they after a Redis restart
 // without persistence, which loses the used markers with the secret.
 // Anyone who can read the secret can mint nonces: protect the Redis as the
-// service's own state. Documents: one hash per
+// service's own state. The Redis must not evict keys (maxmemory-policy
+// noeviction; Store.CheckEviction, which attest serve runs at start): an
+// evicted used marker lets its nonce be used again. Documents: one hash per
 // document, {version, body}, written by a script that increments the
 // version, stores the body and publishes the document's name in one step;
 // replicas subscribe to the channel and poll (pub/sub loses messages across
@@ -27,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +73,28 @@ func Open(url, prefix string) (*Store, *redis.Client, error) {
 		return nil, nil, err
 	}
 	return s, c, nil
+}
+
+// CheckEviction refuses (verify.ErrConfig) a Redis whose maxmemory-policy
+// evicts keys: under memory pressure it may drop a used nonce's marker
+// (volatile-ttl drops the shortest-lived keys first, which the markers
+// are), and that nonce is then accepted again until it expires. Only
+// noeviction keeps every marker (a full Redis then refuses writes, and
+// attestations fail closed). Call it once at start: it reads INFO memory.
+func (s *Store) CheckEviction(ctx context.Context) error {
+	info, err := s.c.Info(ctx, "memory").Result()
+	if err != nil {
+		return wrap("INFO memory", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory_policy:"); ok {
+			if v != "noeviction" {
+				return verify.Errorf(verify.ErrConfig, "redisstore: maxmemory-policy %s evicts keys, used-nonce markers among them, which lets a nonce be used again: set maxmemory-policy noeviction", v)
+			}
+			return nil
+		}
+	}
+	return verify.Errorf(verify.ErrConfig, "redisstore: INFO memory does not report maxmemory_policy: cannot tell whether the server evicts used-nonce markers")
 }
 
 func (s *Store) secretKey() string       { return s.prefix + ":nonce-secret" }

@@ -19,6 +19,7 @@ import (
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/serve/redisstore"
 	"github.com/trustfactory/attest/serve/storetest"
+	"github.com/trustfactory/attest/verify"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -103,6 +104,26 @@ func TestStore(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	})
+}
+
+// A Redis that evicts keys under memory pressure may evict a used
+// nonce's marker (volatile-ttl evicts the shortest-lived first: the
+// markers), and the nonce is then accepted again: such a Redis is refused.
+func TestCheckEviction(t *testing.T) {
+	r := startRedis(t)
+	c := r.client(t)
+	ctx := context.Background()
+	s, err := redisstore.New(c, "")
+	require.NoError(t, err)
+	require.NoError(t, s.CheckEviction(ctx), "redis-server's default is noeviction")
+	for _, policy := range []string{"volatile-ttl", "allkeys-lru", "volatile-lru", "allkeys-random"} {
+		require.NoError(t, c.ConfigSet(ctx, "maxmemory-policy", policy).Err())
+		err := s.CheckEviction(ctx)
+		require.ErrorIs(t, err, verify.ErrConfig, policy)
+		require.Contains(t, err.Error(), policy)
+	}
+	require.NoError(t, c.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
+	require.NoError(t, s.CheckEviction(ctx))
 }
 
 // Used markers carry their TTL; a restart without persistence loses the
