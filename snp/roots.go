@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/trustfactory/attest/internal/lru"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
@@ -71,6 +73,99 @@ var embeddedPinned = sync.OnceValues(func() (*pinnedSet, error) {
 	return newPinnedSet(m), nil
 })
 
+// RootCache remembers root sets that passed the checks WithTrustedRoots
+// makes, so that verifiers constructed per request (or per registry) with
+// the same caller-pinned roots do not repeat them: the ARK's self-signature
+// and the ARK's signature on the ASK and on the ASVK, three RSA-4096 PSS
+// verifications per product, most of the cost of such a construction.
+//
+// An entry is keyed by the SHA-256 of the product and the exact DER of the
+// ARK, ASK and ASVK. Every check is a function of those bytes alone (no
+// clock is involved: validity periods are checked against the caller's time
+// at each verification), so a set whose bytes were checked once need not be
+// checked again. The cache holds its own certificates, parsed from those
+// bytes: a verifier never uses fields a caller could have changed after
+// parsing. Root sets that fail are not remembered and fail again, with the
+// same error, at every construction.
+//
+// A RootCache is an explicit object the caller creates and passes with
+// WithRootCache to the verifiers that should share it; it is bounded, safe
+// for concurrent use, and never global. The embedded AMD roots need none:
+// they are checked once per process.
+type RootCache struct {
+	sets *lru.Cache[[32]byte, Roots]
+}
+
+// NewRootCache returns a RootCache holding at most size root sets (one per
+// product and distinct ARK, ASK, ASVK bytes). size must be at least 1.
+func NewRootCache(size int) (*RootCache, error) {
+	if size < 1 {
+		return nil, verify.Errorf(verify.ErrConfig, "snp: root cache size %d: expected at least 1", size)
+	}
+	return &RootCache{sets: lru.New[[32]byte, Roots](size)}, nil
+}
+
+// checked returns the verifier's own checked copy of r, from c when the same
+// bytes were checked before (c may be nil).
+func (c *RootCache) checked(r Roots) (Roots, error) {
+	if c == nil {
+		return checkedCopy(r)
+	}
+	k := rootsKey(r)
+	if cp, ok := c.sets.Get(k, time.Time{}); ok {
+		return cp, nil
+	}
+	cp, err := checkedCopy(r)
+	if err != nil {
+		return Roots{}, err
+	}
+	c.sets.Add(k, cp, time.Time{})
+	return cp, nil
+}
+
+// rootsKey hashes the product and the exact bytes of each certificate, each
+// slot marked present or absent and length-prefixed, so that no two root
+// sets (a certificate moved to another slot, an absent one) share a key.
+func rootsKey(r Roots) (k [32]byte) {
+	h := sha256.New()
+	writeLen(h, []byte(r.Product))
+	for _, c := range []*x509.Certificate{r.ARK, r.ASK, r.ASVK} {
+		if c == nil {
+			h.Write([]byte{0})
+			continue
+		}
+		h.Write([]byte{1})
+		writeLen(h, c.Raw)
+	}
+	h.Sum(k[:0])
+	return k
+}
+
+// checkedCopy parses r's certificates again from their DER, so that the
+// verifier holds certificates that are exactly those bytes and that the
+// caller cannot change afterwards, and checks them as check does.
+func checkedCopy(r Roots) (Roots, error) {
+	cp := Roots{Product: r.Product}
+	for _, x := range []struct {
+		name string
+		src  *x509.Certificate
+		dst  **x509.Certificate
+	}{{"ARK", r.ARK, &cp.ARK}, {"ASK", r.ASK, &cp.ASK}, {"ASVK", r.ASVK, &cp.ASVK}} {
+		if x.src == nil {
+			continue
+		}
+		c, err := x509.ParseCertificate(x.src.Raw)
+		if err != nil {
+			return Roots{}, verify.Errorf(verify.ErrConfig, "AMD roots for %s: %s: %w", r.Product, x.name, err)
+		}
+		*x.dst = c
+	}
+	if err := cp.check(); err != nil {
+		return Roots{}, err
+	}
+	return cp, nil
+}
+
 // ParseRoots reads an ARK, ASK and ASVK of product p from PEM or
 // concatenated DER, in any order (a KDS cert_chain or Trustee's
 // *_ask_ark_asvk.pem). The ARK is the self-signed certificate; the ASVK is
@@ -127,6 +222,15 @@ func intermediateName(key SigningKey) string {
 
 // check verifies the internal consistency of pinned roots: every certificate
 // is an RSA CA signed with RSA-PSS by the ARK, which signs itself.
+//
+// The ARK is a trust anchor by configuration, and its self-signature adds no
+// trust; it is checked anyway because it catches an ARK damaged in copying or
+// paired with the wrong key where it is configured, as ParseRoots promises.
+// The intermediates are checked here, at construction, rather than when a
+// chain through them is first used: roots that cannot work are then refused
+// by NewVerifier with verify.ErrConfig, not by whichever verification comes
+// first with an error of another kind. A RootCache makes all of it once per
+// distinct root set instead of once per verifier.
 func (r Roots) check() error {
 	if r.ARK == nil {
 		return verify.Errorf(verify.ErrConfig, "AMD roots for %s: no ARK", r.Product)

@@ -24,8 +24,10 @@ import (
 // verify.Verifier and verify.Detector, is immutable after NewVerifier and is
 // safe for concurrent use.
 type Verifier struct {
-	roots        map[Product]Roots // pinned.roots, or those of WithTrustedRoots before NewVerifier returns
+	roots        map[Product]Roots // pinned.roots
 	pinned       *pinnedSet
+	trusted      []Roots    // as given to WithTrustedRoots, checked (and copied) by NewVerifier
+	rootCache    *RootCache // WithRootCache; nil: the trusted roots are checked per verifier
 	source       Source
 	product      Product
 	noRevocation bool
@@ -70,23 +72,37 @@ func WithProduct(p Product) Option {
 }
 
 // WithTrustedRoots replaces the embedded AMD roots: only the products given
-// are trusted, each with the given ARK, ASK and ASVK.
+// are trusted, each with the given ARK, ASK and ASVK. NewVerifier checks
+// them as ParseRoots does (refusing bad ones with verify.ErrConfig) and keeps
+// its own copy, parsed from the certificates' DER; with WithRootCache it
+// skips the checks for a root set whose exact bytes passed them before.
 func WithTrustedRoots(roots ...Roots) Option {
 	return func(v *Verifier) error {
 		if len(roots) == 0 {
 			return verify.Errorf(verify.ErrConfig, "snp: WithTrustedRoots without roots")
 		}
-		m := make(map[Product]Roots, len(roots))
+		seen := make(map[Product]bool, len(roots))
 		for _, r := range roots {
-			if err := r.check(); err != nil {
-				return err
-			}
-			if _, dup := m[r.Product]; dup {
+			if seen[r.Product] {
 				return verify.Errorf(verify.ErrConfig, "snp: two root sets for %s", r.Product)
 			}
-			m[r.Product] = r
+			seen[r.Product] = true
 		}
-		v.roots = m
+		v.trusted = slices.Clone(roots)
+		return nil
+	}
+}
+
+// WithRootCache shares c between verifiers so that the roots of
+// WithTrustedRoots are checked once per distinct root set rather than once
+// per verifier (see RootCache). It has no effect with the embedded roots,
+// which are checked once per process.
+func WithRootCache(c *RootCache) Option {
+	return func(v *Verifier) error {
+		if c == nil {
+			return verify.Errorf(verify.ErrConfig, "snp: nil root cache")
+		}
+		v.rootCache = c
 		return nil
 	}
 }
@@ -142,16 +158,26 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 			return nil, err
 		}
 	}
-	if v.roots == nil {
-		// The embedded roots are parsed and checked once per process;
-		// roots from WithTrustedRoots were checked above, per verifier.
+	if v.trusted == nil {
+		// The embedded roots are parsed and checked once per process.
 		set, err := embeddedPinned()
 		if err != nil {
 			return nil, err
 		}
 		v.pinned = set
 	} else {
-		v.pinned = newPinnedSet(v.roots)
+		// Roots from WithTrustedRoots are checked per verifier, or once
+		// per distinct root set with WithRootCache.
+		m := make(map[Product]Roots, len(v.trusted))
+		for _, r := range v.trusted {
+			cp, err := v.rootCache.checked(r)
+			if err != nil {
+				return nil, err
+			}
+			m[r.Product] = cp
+		}
+		v.pinned = newPinnedSet(m)
+		v.trusted = nil
 	}
 	v.roots = v.pinned.roots
 	if _, trusted := v.roots[v.product]; v.product != ProductUnknown && !trusted {
