@@ -112,6 +112,12 @@ type Bed struct {
 
 	TPMAK  *tpmtest.AK
 	TPMLog *tpmtest.EventLog // a measured boot; the quote's PCRs replay it
+
+	// snpRoots remembers the checked test AMD roots, so that SNPVerifier
+	// (and so Registry and Appraiser, which build one each time) checks
+	// their signatures once per bed, not per verifier, as the embedded
+	// roots are checked once per process.
+	snpRoots *snp.RootCache
 }
 
 // Driver and VBIOS RIM measurement indices (RIM index i is SPDM block i+1).
@@ -447,16 +453,25 @@ func (b *Bed) newSNP() error {
 		return err
 	}
 	_, _ = rand.Read(b.SNPMeasurement[:])
-	return nil
+	// Keyed by the roots' bytes: a bed whose SNP PKI is replaced gets its
+	// new roots checked like any others.
+	b.snpRoots, err = snp.NewRootCache(4)
+	return err
 }
 
 // SNPVerifier returns an SEV-SNP verifier that trusts the bed's test AMD
-// roots and takes the VCEK and CRL from memory.
+// roots and takes the VCEK and CRL from memory. The roots' own signatures
+// are checked by the first verifier of the bed and remembered (by their
+// bytes) for the next ones (snp.WithRootCache).
 func (b *Bed) SNPVerifier(opts ...snp.Option) (*snp.Verifier, error) {
 	src := snp.NewMemorySource()
 	src.AddVCEK(b.SNP.Product, b.SNP.ChipID[:], b.SNP.TCB, b.SNP.VCEK.Raw)
 	src.AddCRL(b.SNP.Product, snp.SigningKeyVCEK, b.SNPCRL)
-	return snp.NewVerifier(append([]snp.Option{snp.WithTrustedRoots(b.SNP.Roots()), snp.WithKDS(src)}, opts...)...)
+	base := []snp.Option{snp.WithTrustedRoots(b.SNP.Roots()), snp.WithKDS(src)}
+	if b.snpRoots != nil { // nil in a Bed not made by New
+		base = append(base, snp.WithRootCache(b.snpRoots))
+	}
+	return snp.NewVerifier(append(base, opts...)...)
 }
 
 // newTPM makes a P-256 attestation key and a standard measured boot.
