@@ -28,8 +28,12 @@
 // bounded LRU caches and re-checked against the caller's time, so a warm
 // verification costs little more than the report's own signature check.
 // The embedded AMD roots are parsed and checked once per process, so a
-// verifier is cheap to construct; roots given with WithTrustedRoots are
-// checked by every verifier built with them.
+// verifier is cheap to construct. Roots given with WithTrustedRoots are
+// checked (and copied from their DER) by every verifier built with them,
+// unless the verifiers share a RootCache (WithRootCache), which remembers
+// the root sets that passed by the hash of their exact bytes: a caller that
+// builds a verifier per request with pinned roots should make one and pass
+// it to each.
 // Collateral comes only from a Source the caller gives: an HTTPSource (AMD
 // KDS through a collateral.Fetcher and collateral.Store, NewHTTPSource), an
 // FSSource (Trustee's offline store layout in an fs.FS, NewFSSource), or a
