@@ -83,7 +83,9 @@ func TestServeRego(t *testing.T) {
 		require.NoError(t, err)
 		return resp.StatusCode, string(b)
 	}
-	status, list := do(http.MethodGet, "/policy", "")
+	status, _ := do(http.MethodGet, "/policy", "")
+	require.Equal(t, http.StatusUnauthorized, status, "policy reads need the admin token once one is configured")
+	status, list := do(http.MethodGet, "/policy", "", "Authorization", "Bearer "+admin)
 	require.Equal(t, http.StatusOK, status)
 	assert.JSONEq(t, `[{"policy-id":"default_cpu"},{"policy-id":"default_gpu"},{"policy-id":"default_ppcie"},{"policy-id":"default_switch"},{"policy-id":"mine_cpu"}]`, list)
 

@@ -42,7 +42,7 @@ func TestRegoPolicyReplicas(t *testing.T) {
 		return replica{srv}
 	}
 	version := func(rp replica, id string) int64 {
-		rec := rp.do(http.MethodGet, "/policy/"+id, nil)
+		rec := rp.do(http.MethodGet, "/policy/"+id, nil, "Authorization", "Bearer "+admin)
 		if rec.Code != http.StatusOK {
 			return 0
 		}
