@@ -17,7 +17,9 @@
 // noeviction; Store.CheckEviction, which attest serve runs at start): an
 // evicted used marker lets its nonce be used again. Documents: one hash per
 // document, {version, body}, written by a script that increments the
-// version, stores the body and publishes the document's name in one step;
+// version, stores the body and publishes the document's name in one step
+// (PutDocumentIf's script also compares the version first, so that a
+// read-modify-write such as the policy index loses no concurrent update);
 // replicas subscribe to the channel and poll (pub/sub loses messages across
 // reconnects). Every command names one key: no KEYS scans. A Redis restart
 // without persistence loses outstanding nonces (their secret), whose
