@@ -7,9 +7,9 @@
 //	POST /challenge                {"tee": "tdx"} (optional) → a one-time nonce (text; 48 bytes, base64)
 //	POST /attestation              Trustee AttestationRequest → the EAR token (application/jwt)
 //	GET  /.well-known/jwks.json    the token signing key
-//	GET  /policy, GET /policy/{id} the policies in force by id (the Go policy: "default"); one with its version and text
+//	GET  /policy, GET /policy/{id} admin*; the policies in force by id (the Go policy: "default"); one with its version and text
 //	POST /policy                   admin; Trustee's upload {"policy_id", "policy": b64url}; refused (400) by the Go policy
-//	GET  /reference-value          the reference-value document in force and its version
+//	GET  /reference-value          admin*; the reference-value document in force and its version
 //	POST /reference-value          admin; a new reference-value document (policy package format)
 //	GET  /healthz, /readyz, /metrics
 //
@@ -53,7 +53,12 @@
 // request's shape runs before the nonce is consumed (the evidence inside
 // is parsed by the appraisal, after).
 //
-// Management writes need Config.AdminToken as a bearer token. Reference
+// Management writes need Config.AdminToken as a bearer token, and so do
+// the reads marked admin* when a token is configured (Trustee exposes
+// policies to its admins only, and no Trustee client reads them); without
+// a token the service is read-only and those reads are open. Every
+// management request, a policy compile included, runs within
+// Config.Timeout (503 timeout past it). Reference
 // values are versioned in the Store: an upload is compiled first (refused
 // with the parser's message, the old version staying in force), stored as
 // the next version, and every replica watching the store switches to it
@@ -70,9 +75,20 @@
 // engine resolves it (Trustee's "<id>_cpu", "<id>_gpu", ...), and an id
 // not in force is a 400 before the nonce is consumed. The engine's
 // default policies (or Config.Policies) are stored at start when the
-// store has none of their ids, so uploads survive restarts.
+// store has none of their ids, so uploads survive restarts;
+// Config.PolicyOverrides (attest serve --policy) are stored as a new
+// version whenever the stored text differs, so a changed file is in force
+// after a restart. The index is updated by compare-and-set
+// (Store.PutDocumentIf): concurrent uploads on any number of replicas lose
+// no id and never push it past MaxPolicies; an index past the bound (an
+// older build's) loads its first MaxPolicies ids and refuses only uploads
+// of new ones (400), and a stored index or policy that cannot be read
+// leaves the policies in force without holding back the reference values.
 //
-// State lives behind Store: MemoryStore for one node, package
+// State lives behind Store: MemoryStore for one node (used nonces expire
+// from a min-heap, so a use costs O(log n) at its bound of
+// MaxMemoryNonces, where it answers 503 while that many are unexpired),
+// package
 // serve/redisstore for replicas sharing Redis or Valkey. Metrics are in a
 // Prometheus registry per Server (Metrics); the collateral fetch and cache
 // counters come from a CollateralMetrics that observes the registry's

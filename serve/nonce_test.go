@@ -181,6 +181,9 @@ func (r *resettable) UseNonce(ctx context.Context, n string, secret []byte, ttl 
 func (r *resettable) PutDocument(ctx context.Context, name string, body []byte) (int64, error) {
 	return r.inner().PutDocument(ctx, name, body)
 }
+func (r *resettable) PutDocumentIf(ctx context.Context, name string, body []byte, version int64) (int64, error) {
+	return r.inner().PutDocumentIf(ctx, name, body, version)
+}
 func (r *resettable) Document(ctx context.Context, name string) (serve.Document, error) {
 	return r.inner().Document(ctx, name)
 }

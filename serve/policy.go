@@ -53,10 +53,18 @@ const (
 	DefaultPolicyID = "default"
 )
 
-// indexTries bounds the read-back loop that adds an id to the index: two
-// replicas adding different ids at once may overwrite each other's write,
-// and each then writes again until its id is read back.
-const indexTries = 8
+// indexTries bounds the compare-and-set loop that adds an id to the
+// index. A write loses only to another writer's write, which added an id
+// (nothing removes ids), so MaxPolicies such losses fill the index: past
+// that, the store keeps changing under us for another reason (a reset
+// racing the upload).
+const indexTries = MaxPolicies + 8
+
+// maxIndexSize bounds the policy index document read, in bytes: room for
+// four times MaxPolicies ids of the longest size, quoted. An index over
+// MaxPolicies ids (written by an older build, whose uploads raced) still
+// loads, its first MaxPolicies ids.
+const maxIndexSize = 4 * MaxPolicies * (MaxPolicyIDSize + 3)
 
 // validPolicyID checks a policy id: Trustee's storage key characters
 // (letters, digits, '-', '_', '.'), not starting with '.', at most
@@ -185,17 +193,25 @@ func (s *Server) selectPolicy(ids []string) (string, *clientError) {
 
 // readPolicies reads the stored policy texts by id: nil without an engine
 // or when the store has no index (never seeded, or lost by a reset: what
-// is in force stays).
+// is in force stays). Of an index over MaxPolicies ids only the first
+// MaxPolicies (sorted) are read, and the excess is logged: an index
+// pushed past the bound refuses further ids at upload, never the loading
+// of the others.
 func (s *Server) readPolicies(ctx context.Context) (map[string]Document, error) {
 	if s.cfg.PolicyEngine == nil {
 		return nil, nil
 	}
-	ids, err := s.policyIndex(ctx)
+	ids, version, err := s.policyIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if ids == nil {
+	if version == 0 {
 		return nil, nil
+	}
+	if len(ids) > MaxPolicies {
+		s.cfg.Logger.Error("policy index over its bound: only the first ids are loaded; uploads of new ids are refused",
+			"index_version", version, "ids", len(ids), "limit", MaxPolicies, "ignored_from", ids[MaxPolicies])
+		ids = ids[:MaxPolicies]
 	}
 	out := make(map[string]Document, len(ids))
 	for _, id := range ids {
@@ -211,36 +227,49 @@ func (s *Server) readPolicies(ctx context.Context) (map[string]Document, error) 
 	return out, nil
 }
 
-// policyIndex reads the stored policy ids; nil when there is no index.
-func (s *Server) policyIndex(ctx context.Context) ([]string, error) {
+// policyIndex reads the stored policy ids, sorted, and the index's version
+// (0: there is no index). It refuses an index over maxIndexSize bytes, one
+// that does not parse and one with an invalid id; one over MaxPolicies ids
+// is returned whole (readPolicies and indexPolicy apply the bound).
+func (s *Server) policyIndex(ctx context.Context) ([]string, int64, error) {
 	d, err := s.cfg.Store.Document(ctx, PolicyIndexDocument)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return nil, 0, nil
 	} else if err != nil {
-		return nil, fmt.Errorf("reading the policy index: %w", err)
+		return nil, 0, fmt.Errorf("reading the policy index: %w", err)
+	}
+	if len(d.Body) > maxIndexSize {
+		return nil, 0, verify.Errorf(verify.ErrLimit, "policy index version %d: %d bytes, limit %d", d.Version, len(d.Body), maxIndexSize)
 	}
 	var ids []string
 	if err := json.Unmarshal(d.Body, &ids); err != nil {
-		return nil, fmt.Errorf("policy index version %d: %w", d.Version, err)
+		return nil, 0, fmt.Errorf("policy index version %d: %w", d.Version, err)
 	}
 	if ids == nil {
 		ids = []string{}
 	}
-	if len(ids) > MaxPolicies {
-		return nil, fmt.Errorf("policy index version %d: %d ids, limit %d", d.Version, len(ids), MaxPolicies)
-	}
 	for _, id := range ids {
 		if err := validPolicyID(id); err != nil {
-			return nil, fmt.Errorf("policy index version %d: id %w", d.Version, err)
+			return nil, 0, fmt.Errorf("policy index version %d: id %w", d.Version, err)
 		}
 	}
-	return ids, nil
+	slices.Sort(ids)
+	return slices.Compact(ids), d.Version, nil
 }
 
-// indexPolicy adds id to the index, reading it back until it is there.
+// tooManyPolicies refuses an upload of a new id to a full index.
+func tooManyPolicies(id string, n int) *clientError {
+	return &clientError{code: http.StatusBadRequest, title: "too many policies",
+		detail: fmt.Sprintf("policy_id %q: %d policies are stored, limit %d", id, n, MaxPolicies)}
+}
+
+// indexPolicy adds id to the index with a compare-and-set on the index's
+// version, read again after each lost race, so that concurrent uploads on
+// any number of replicas neither lose an id nor push the index past
+// MaxPolicies (a full index is tooManyPolicies).
 func (s *Server) indexPolicy(ctx context.Context, id string) error {
 	for range indexTries {
-		ids, err := s.policyIndex(ctx)
+		ids, version, err := s.policyIndex(ctx)
 		if err != nil {
 			return err
 		}
@@ -248,12 +277,13 @@ func (s *Server) indexPolicy(ctx context.Context, id string) error {
 			return nil
 		}
 		if len(ids) >= MaxPolicies {
-			return &clientError{code: http.StatusBadRequest, title: "too many policies", detail: fmt.Sprintf("policy_id %q: %d policies are stored, limit %d", id, len(ids), MaxPolicies)}
+			return tooManyPolicies(id, len(ids))
 		}
 		ids = append(ids, id)
 		slices.Sort(ids)
 		b, _ := json.Marshal(ids)
-		if _, err := s.cfg.Store.PutDocument(ctx, PolicyIndexDocument, b); err != nil {
+		_, err = s.cfg.Store.PutDocumentIf(ctx, PolicyIndexDocument, b, version)
+		if !errors.Is(err, ErrVersionConflict) {
 			return err
 		}
 	}
@@ -327,18 +357,23 @@ func (s *Server) buildCatalog(ctx context.Context, rv *policy.ReferenceValues, t
 	return c, nil
 }
 
-// seedPolicies stores the initial policies the store does not hold yet
-// (an uploaded version survives restarts, as in Trustee), after checking
-// that every one compiles.
+// seedPolicies stores the initial policies, after checking that every
+// one compiles: Config.Policies (or the engine's defaults) only when the
+// store has no policy of that id (an uploaded version survives restarts,
+// as in Trustee), Config.PolicyOverrides whenever the stored text differs
+// (an explicit file is in force after every start). It logs which
+// happened to each.
 func (s *Server) seedPolicies(ctx context.Context) error {
 	e := s.cfg.PolicyEngine
 	if e == nil {
 		return nil
 	}
-	initial := s.cfg.Policies
+	explicit := s.cfg.Policies != nil
+	initial := maps.Clone(s.cfg.Policies)
 	if initial == nil {
 		initial = e.Defaults()
 	}
+	maps.Copy(initial, s.cfg.PolicyOverrides)
 	none, err := policy.FromEntries()
 	if err != nil {
 		return err
@@ -353,18 +388,62 @@ func (s *Server) seedPolicies(ctx context.Context) error {
 		}
 	}
 	for _, id := range ids {
-		_, err := s.cfg.Store.Document(ctx, PolicyDocumentPrefix+id)
-		if errors.Is(err, ErrNotFound) {
-			_, err = s.cfg.Store.PutDocument(ctx, PolicyDocumentPrefix+id, initial[id])
-		}
-		if err != nil {
+		_, override := s.cfg.PolicyOverrides[id]
+		if err := s.seedPolicy(ctx, id, initial[id], override); err != nil {
 			return fmt.Errorf("serve: storing initial policy %s: %w", id, err)
 		}
-		if err := s.indexPolicy(ctx, id); err != nil {
+		err := s.indexPolicy(ctx, id)
+		var ce *clientError
+		if errors.As(err, &ce) && !explicit && !override {
+			// A built-in default that no longer fits a full index: the
+			// stored policies stay as they are.
+			s.cfg.Logger.Error("built-in policy not indexed", "policy_id", id, "err", err)
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("serve: initial policy %s: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// seedPolicy stores text as policy id at start: when the store has none
+// of that id, or, with override, when the stored text differs (as its
+// next version). The write is a compare-and-set on the version read, so
+// that replicas starting together with one configuration store it once.
+func (s *Server) seedPolicy(ctx context.Context, id string, text []byte, override bool) error {
+	name := PolicyDocumentPrefix + id
+	for range indexTries {
+		var version int64
+		d, err := s.cfg.Store.Document(ctx, name)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		case bytes.Equal(d.Body, text):
+			s.cfg.Logger.Info("initial policy already stored", "policy_id", id, "version", d.Version)
+			return nil
+		case !override:
+			s.cfg.Logger.Info("stored policy kept: the built-in or configured initial text does not replace it", "policy_id", id, "version", d.Version)
+			return nil
+		default:
+			version = d.Version
+		}
+		v, err := s.cfg.Store.PutDocumentIf(ctx, name, text, version)
+		if errors.Is(err, ErrVersionConflict) {
+			continue // another replica wrote it meanwhile: compare again
+		}
+		if err != nil {
+			return err
+		}
+		if version == 0 {
+			s.cfg.Logger.Info("initial policy stored", "policy_id", id, "version", v)
+		} else {
+			s.cfg.Logger.Warn("policy from the configuration stored: it differs from the stored version", "policy_id", id, "version", v, "replaced_version", version)
+		}
+		return nil
+	}
+	return fmt.Errorf("policy %s kept changing; not stored after %d tries", id, indexTries)
 }
 
 // policyRequest is the body of POST /policy (Trustee's shape).
@@ -448,11 +527,11 @@ func (s *Server) handlePolicySet(w http.ResponseWriter, r *http.Request) {
 	}
 	s.policies.putMu.Lock()
 	defer s.policies.putMu.Unlock()
-	if ids, err := s.policyIndex(r.Context()); err != nil {
+	if ids, _, err := s.policyIndex(r.Context()); err != nil {
 		s.fail(w, r, &storeError{err})
 		return
 	} else if !slices.Contains(ids, req.PolicyID) && len(ids) >= MaxPolicies {
-		problem(w, r, http.StatusBadRequest, "too many policies", fmt.Sprintf("policy_id %q: %d policies are stored, limit %d", req.PolicyID, len(ids), MaxPolicies))
+		s.fail(w, r, tooManyPolicies(req.PolicyID, len(ids)))
 		return
 	}
 	s.applyMu.Lock()

@@ -1,11 +1,16 @@
 package serve_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +43,7 @@ func upload(id, text string) []byte {
 
 // policyVersion reads GET /policy/{id}'s version (0: not in force).
 func (w *world) policyVersion(t testing.TB, id string) int64 {
-	rec := w.do(t, http.MethodGet, "/policy/"+id, nil)
+	rec := w.do(t, http.MethodGet, "/policy/"+id, nil, "Authorization", "Bearer "+adminToken)
 	if rec.Code == http.StatusNotFound {
 		return 0
 	}
@@ -77,11 +82,12 @@ trust_claims := {"hardware": 97}
 // by the request's policy_ids.
 func TestRegoEngine(t *testing.T) {
 	w := newWorld(t, withRego(t))
-	rec := w.do(t, http.MethodGet, "/policy", nil)
+	auth := []string{"Authorization", "Bearer " + adminToken}
+	rec := w.do(t, http.MethodGet, "/policy", nil, auth...)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.JSONEq(t, `[{"policy-id":"default_cpu"},{"policy-id":"default_gpu"},{"policy-id":"default_ppcie"},{"policy-id":"default_switch"}]`, rec.Body.String())
 
-	rec = w.do(t, http.MethodGet, "/policy/default_cpu", nil)
+	rec = w.do(t, http.MethodGet, "/policy/default_cpu", nil, auth...)
 	require.Equal(t, http.StatusOK, rec.Code)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
@@ -93,7 +99,6 @@ func TestRegoEngine(t *testing.T) {
 
 	assert.Equal(t, map[string]ear.Status{"cpu0": ear.StatusAffirming, "gpu0": ear.StatusAffirming, "gpu1": ear.StatusAffirming}, w.attestWith(t, "default"))
 
-	auth := []string{"Authorization", "Bearer " + adminToken}
 	rec = w.do(t, http.MethodPost, "/policy", upload("default_gpu", lowGPU), auth...)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.JSONEq(t, `{"policy-id":"default_gpu","version":2}`, rec.Body.String())
@@ -166,7 +171,7 @@ func TestRegoBadRequests(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, w.do(t, http.MethodPost, "/attestation", body).Code)
 	body = []byte(strings.Replace(string(w.asRequest(t, nonce, testbed.KBSEdits{})), `"policy_ids":["default"]`, `"policy_ids":["default","x"]`, 1))
 	require.Equal(t, http.StatusBadRequest, w.do(t, http.MethodPost, "/attestation", body).Code)
-	rec = w.do(t, http.MethodGet, "/policy/nope", nil)
+	rec = w.do(t, http.MethodGet, "/policy/nope", nil, auth...)
 	require.Equal(t, http.StatusNotFound, rec.Code)
 
 	// No admin token: writes refused.
@@ -229,7 +234,7 @@ func TestRegoConfig(t *testing.T) {
 		c.PolicyEngine = regoEngine(t)
 		c.Policies = map[string][]byte{"mine_cpu": []byte(rego.DefaultPolicies()["default_cpu"])}
 	})
-	rec := w.do(t, http.MethodGet, "/policy", nil)
+	rec := w.do(t, http.MethodGet, "/policy", nil, "Authorization", "Bearer "+adminToken)
 	assert.JSONEq(t, `[{"policy-id":"mine_cpu"}]`, rec.Body.String())
 
 	bed := sharedBed(t)
@@ -261,4 +266,167 @@ func TestRegoConfig(t *testing.T) {
 		require.Error(t, err, name)
 		assert.ErrorIs(t, err, verify.ErrConfig, name)
 	}
+}
+
+// Uploads of different ids through eight replicas at once, which share a
+// store: every upload answered 200 is in the index, none lost to another
+// replica's write of it.
+func TestPolicyIndexConcurrentReplicas(t *testing.T) {
+	a := newWorld(t, withRego(t))
+	replicas := []*world{a}
+	for range 7 {
+		replicas = append(replicas, newWorld(t, func(c *serve.Config) { c.PolicyEngine = regoEngine(t); c.Store = a.store }))
+	}
+	auth := []string{"Authorization", "Bearer " + adminToken}
+	codes := make([]int, 2*len(replicas))
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := replicas[i%len(replicas)].do(t, http.MethodPost, "/policy", upload(fmt.Sprintf("p%02d_cpu", i), lowGPU), auth...)
+			codes[i] = rec.Code
+		}()
+	}
+	wg.Wait()
+	d, err := a.store.Document(context.Background(), serve.PolicyIndexDocument)
+	require.NoError(t, err)
+	var ids []string
+	require.NoError(t, json.Unmarshal(d.Body, &ids))
+	for i, code := range codes {
+		require.Equal(t, http.StatusOK, code, "upload %d", i)
+		assert.Contains(t, ids, fmt.Sprintf("p%02d_cpu", i), "an upload answered 200 is indexed")
+	}
+	assert.Len(t, ids, 4+len(codes))
+}
+
+// An index over MaxPolicies ids (an older build's racing uploads pushed it
+// there) loads its first MaxPolicies ids and the reference values; it
+// refuses only uploads of new ids, with a 400.
+func TestPolicyIndexOverBound(t *testing.T) {
+	ctx := context.Background()
+	st := serve.NewMemoryStore(nil)
+	ids := []string{"default_cpu"}
+	for i := range serve.MaxPolicies + 1 {
+		ids = append(ids, fmt.Sprintf("x%03d_cpu", i))
+	}
+	b, err := json.Marshal(ids)
+	require.NoError(t, err)
+	_, err = st.PutDocument(ctx, serve.PolicyIndexDocument, b)
+	require.NoError(t, err)
+	for _, id := range []string{"default_cpu", "x000_cpu", "x256_cpu"} {
+		_, err = st.PutDocument(ctx, serve.PolicyDocumentPrefix+id, []byte(rego.DefaultPolicies()["default_cpu"]))
+		require.NoError(t, err)
+	}
+	w := newWorld(t, func(c *serve.Config) {
+		c.PolicyEngine = regoEngine(t)
+		c.Store = st
+		c.Policies = map[string][]byte{"default_cpu": []byte(rego.DefaultPolicies()["default_cpu"])}
+	})
+	assert.Equal(t, int64(1), w.srv.ReferenceValuesVersion(), "the reference values load")
+	assert.Equal(t, int64(1), w.policyVersion(t, "default_cpu"))
+	assert.Equal(t, int64(1), w.policyVersion(t, "x000_cpu"))
+	assert.Equal(t, int64(0), w.policyVersion(t, "x256_cpu"), "past the bound (sorted ids)")
+
+	auth := []string{"Authorization", "Bearer " + adminToken}
+	rec := w.do(t, http.MethodPost, "/policy", upload("new_cpu", lowGPU), auth...)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "too many policies")
+	rec = w.do(t, http.MethodPost, "/policy", upload("x000_cpu", lowGPU), auth...)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, int64(2), w.policyVersion(t, "x000_cpu"))
+}
+
+// PolicyOverrides (attest serve --policy) are put in force at start when
+// the stored text differs, as a new version, replacing an upload; the
+// same text again makes no version; the built-in defaults never replace
+// an upload. The log says which happened.
+func TestPolicyOverrides(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	first := newWorld(t, func(c *serve.Config) {
+		c.PolicyEngine = regoEngine(t)
+		c.PolicyOverrides = map[string][]byte{"mine_cpu": []byte(lowGPU)}
+	})
+	st := first.store
+	auth := []string{"Authorization", "Bearer " + adminToken}
+	for _, id := range []string{"mine_cpu", "default_gpu"} {
+		rec := first.do(t, http.MethodPost, "/policy", upload(id, rego.DefaultPolicies()["default_cpu"]), auth...)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	}
+	require.Equal(t, int64(2), first.policyVersion(t, "mine_cpu"))
+
+	restart := func(text string) *world {
+		return newWorld(t, func(c *serve.Config) {
+			c.PolicyEngine = regoEngine(t)
+			c.Store = st
+			c.Logger = logger
+			c.PolicyOverrides = map[string][]byte{"mine_cpu": []byte(text)}
+		})
+	}
+	second := restart(lowGPU)
+	assert.Equal(t, int64(3), second.policyVersion(t, "mine_cpu"), "the file replaces the upload")
+	assert.Equal(t, int64(2), second.policyVersion(t, "default_gpu"), "the default does not")
+	d, err := st.Document(context.Background(), serve.PolicyDocumentPrefix+"mine_cpu")
+	require.NoError(t, err)
+	assert.Equal(t, lowGPU, string(d.Body))
+	assert.Contains(t, logs.String(), `"msg":"policy from the configuration stored: it differs from the stored version","policy_id":"mine_cpu","version":3,"replaced_version":2`)
+	assert.Contains(t, logs.String(), `"msg":"stored policy kept: the built-in or configured initial text does not replace it","policy_id":"default_gpu","version":2`)
+
+	third := restart(lowGPU)
+	assert.Equal(t, int64(3), third.policyVersion(t, "mine_cpu"), "an unchanged file makes no version")
+	assert.Contains(t, logs.String(), `"msg":"initial policy already stored","policy_id":"mine_cpu","version":3`)
+
+	reg, err := sharedBed(t).Registry()
+	require.NoError(t, err)
+	_, err = serve.New(context.Background(), serve.Config{Registry: reg, Signer: first.signer, Store: serve.NewMemoryStore(nil),
+		PolicyOverrides: map[string][]byte{"a_cpu": []byte(lowGPU)}})
+	assert.ErrorIs(t, err, verify.ErrConfig, "overrides without an engine")
+}
+
+// slowEngine is the Rego engine whose compile of "slow_cpu" lasts until
+// its context ends (or 10 s pass: then the request had no deadline).
+type slowEngine struct{ *rego.Engine }
+
+func (e slowEngine) Compile(ctx context.Context, id string, text []byte, rv *policy.ReferenceValues) (verify.Policy, error) {
+	if id != "slow_cpu" {
+		return e.Engine.Compile(ctx, id, text, rv)
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("compile ran 10 s: the request has no deadline")
+	}
+}
+
+// A policy upload runs within the per-request Timeout: a compile that
+// does not end is cut there (503 timeout) and nothing is stored.
+func TestPolicyUploadTimeout(t *testing.T) {
+	w := newWorld(t, func(c *serve.Config) {
+		c.PolicyEngine = slowEngine{regoEngine(t)}
+		c.Timeout = 200 * time.Millisecond
+	})
+	rec := w.do(t, http.MethodPost, "/policy", upload("slow_cpu", lowGPU), "Authorization", "Bearer "+adminToken)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "timeout")
+	assert.Equal(t, int64(0), w.policyVersion(t, "slow_cpu"))
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to log to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -322,16 +322,29 @@ func TestManagement(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Error(t, kbs.Decide(w.verifyToken(t, rec.Body.Bytes(), nonce)))
 
-	rec = w.do(t, http.MethodGet, "/reference-value", nil)
+	rec = w.do(t, http.MethodGet, "/reference-value", nil, auth...)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), `"version":2`)
-	rec = w.do(t, http.MethodGet, "/policy", nil)
+	rec = w.do(t, http.MethodGet, "/policy", nil, auth...)
 	assert.JSONEq(t, `[{"policy-id":"default"}]`, rec.Body.String())
 
-	// No admin token configured: every write refused.
+	// With an admin token configured the reads need it too.
+	for _, path := range []string{"/reference-value", "/policy", "/policy/default"} {
+		rec = w.do(t, http.MethodGet, path, nil)
+		require.Equal(t, http.StatusUnauthorized, rec.Code, path)
+		assert.Contains(t, rec.Body.String(), "bearer token", path)
+		rec = w.do(t, http.MethodGet, path, nil, "Authorization", "Bearer wrong-token-000000")
+		require.Equal(t, http.StatusUnauthorized, rec.Code, path)
+		require.Equal(t, http.StatusOK, w.do(t, http.MethodGet, path, nil, auth...).Code, path)
+	}
+
+	// No admin token configured: every write refused, the reads open.
 	ro := newWorld(t, func(c *serve.Config) { c.AdminToken = "" })
 	rec = ro.do(t, http.MethodPost, "/reference-value", w.rvDoc, auth...)
 	require.Equal(t, http.StatusForbidden, rec.Code)
+	for _, path := range []string{"/reference-value", "/policy", "/policy/default"} {
+		require.Equal(t, http.StatusOK, ro.do(t, http.MethodGet, path, nil).Code, path)
+	}
 }
 
 // A second replica on the same store switches to an upload made through
@@ -389,7 +402,7 @@ func TestOperations(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.do(t, http.MethodGet, "/readyz", nil).Code)
 	assert.Equal(t, http.StatusNotFound, w.do(t, http.MethodGet, "/nope", nil).Code)
 	assert.Equal(t, http.StatusMethodNotAllowed, w.do(t, http.MethodGet, "/attestation", nil).Code)
-	assert.Equal(t, http.StatusNotFound, w.do(t, http.MethodGet, "/policy/other", nil).Code)
+	assert.Equal(t, http.StatusNotFound, w.do(t, http.MethodGet, "/policy/other", nil, "Authorization", "Bearer "+adminToken).Code)
 	assert.Equal(t, http.StatusBadRequest, w.do(t, http.MethodPost, "/challenge", []byte(`{"tee":"sample"}`)).Code)
 	nonce := w.challenge(t)
 	assert.Len(t, nonce, 64)

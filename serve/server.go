@@ -70,12 +70,19 @@ type Config struct {
 	// contradicts NewPolicy and PolicyOptions (ErrConfig).
 	PolicyEngine PolicyEngine
 	// Policies are the policy texts by id stored at start for the engine
-	// when the store has none of that id; nil: the engine's Defaults.
+	// when the store has none of that id (Trustee's overwrite=false: an
+	// uploaded version survives restarts); nil: the engine's Defaults.
 	// Without PolicyEngine they are an ErrConfig error.
 	Policies map[string][]byte
+	// PolicyOverrides are policy texts by id put in force at every start
+	// (attest serve --policy): each is stored as the next version of its
+	// id whenever the stored text differs from it, replacing an earlier
+	// upload, and added to Policies (or the Defaults), replacing the one
+	// of the same id. Without PolicyEngine they are an ErrConfig error.
+	PolicyOverrides map[string][]byte
 	// AdminToken is the bearer token of the management endpoints (policy
-	// and reference-value writes), at least MinAdminTokenSize bytes; empty:
-	// every write is refused.
+	// and reference-value writes and reads), at least MinAdminTokenSize
+	// bytes; empty: every write is refused and the reads are open.
 	AdminToken string
 	// CallerNonces accepts runtime-data nonces the service did not issue
 	// (a Trustee KBS in front owns freshness). Each is remembered as used
@@ -126,8 +133,8 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: NewPolicy and PolicyOptions both set: PolicyOptions configure the Go policy NewPolicy replaces")
 	case c.PolicyEngine != nil && (c.NewPolicy != nil || len(c.PolicyOptions) > 0):
 		return verify.Errorf(verify.ErrConfig, "serve: PolicyEngine with NewPolicy or PolicyOptions: the engine's policies replace the Go policy")
-	case c.PolicyEngine == nil && c.Policies != nil:
-		return verify.Errorf(verify.ErrConfig, "serve: Policies without a PolicyEngine: the Go policy takes no policy text")
+	case c.PolicyEngine == nil && (c.Policies != nil || c.PolicyOverrides != nil):
+		return verify.Errorf(verify.ErrConfig, "serve: Policies or PolicyOverrides without a PolicyEngine: the Go policy takes no policy text")
 	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.CallerNonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
 	}
@@ -339,7 +346,12 @@ func (s *Server) load(ctx context.Context) error {
 	}
 	texts, err := s.readPolicies(ctx)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		// The policies in force stay; the reference values still load.
+		s.cfg.Logger.Error("stored policies refused; those in force stay", "err", err)
+		texts = nil
 	}
 	sum := sha256.Sum256(d.Body)
 	rvChanged := found && (d.Version != s.rvVersion.Load() || sum != s.rvSum)
@@ -446,11 +458,15 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /attestation", s.limited(s.handleAttestation))
 	m.HandleFunc("POST /challenge", s.handleChallenge)
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
-	m.HandleFunc("GET /policy", s.handlePolicyList)
-	m.HandleFunc("GET /policy/{id}", s.handlePolicyGet)
-	m.HandleFunc("POST /policy", s.admin(s.handlePolicySet))
-	m.HandleFunc("GET /reference-value", s.handleRVGet)
-	m.HandleFunc("POST /reference-value", s.admin(s.handleRVSet))
+	// Management: writes need the admin token, and so do reads when one
+	// is configured (Trustee exposes policies to its admins only, and no
+	// Trustee client lists them); every one runs within Timeout, a policy
+	// compile included.
+	m.HandleFunc("GET /policy", s.reader(s.timed(s.handlePolicyList)))
+	m.HandleFunc("GET /policy/{id}", s.reader(s.timed(s.handlePolicyGet)))
+	m.HandleFunc("POST /policy", s.admin(s.timed(s.handlePolicySet)))
+	m.HandleFunc("GET /reference-value", s.reader(s.timed(s.handleRVGet)))
+	m.HandleFunc("POST /reference-value", s.admin(s.timed(s.handleRVSet)))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	m.HandleFunc("GET /readyz", s.handleReady)
 	m.Handle("GET /metrics", s.metrics.handler())
@@ -475,28 +491,56 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// admin requires the admin bearer token.
+// timed applies the per-request timeout.
+func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	}
+}
+
+// admin requires the admin bearer token; without one configured every
+// write is refused.
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AdminToken == "" {
 			problem(w, r, http.StatusForbidden, "management disabled", "no admin token is configured: writes are refused")
 			return
 		}
-		const prefix = "Bearer "
-		auth := r.Header.Get("Authorization")
-		if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="attest"`)
-			problem(w, r, http.StatusUnauthorized, "unauthenticated", "a bearer token is required (Authorization: Bearer <admin token>)")
-			return
+		if s.authenticated(w, r) {
+			h(w, r)
 		}
-		sum := sha256.Sum256([]byte(auth[len(prefix):]))
-		if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="attest", error="invalid_token"`)
-			problem(w, r, http.StatusUnauthorized, "unauthenticated", "the bearer token is not the admin token")
-			return
-		}
-		h(w, r)
 	}
+}
+
+// reader requires the admin bearer token when one is configured; without
+// one the service is read-only and its reads are open.
+func (s *Server) reader(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AdminToken == "" || s.authenticated(w, r) {
+			h(w, r)
+		}
+	}
+}
+
+// authenticated checks the admin bearer token; on failure it has answered
+// 401.
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) bool {
+	const prefix = "Bearer "
+	auth := r.Header.Get("Authorization")
+	if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="attest"`)
+		problem(w, r, http.StatusUnauthorized, "unauthenticated", "a bearer token is required (Authorization: Bearer <admin token>)")
+		return false
+	}
+	sum := sha256.Sum256([]byte(auth[len(prefix):]))
+	if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="attest", error="invalid_token"`)
+		problem(w, r, http.StatusUnauthorized, "unauthenticated", "the bearer token is not the admin token")
+		return false
+	}
+	return true
 }
 
 // readBody reads a body within MaxBody; on failure it has answered.

@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -39,6 +41,14 @@ type Store interface {
 	// PutDocument stores body as the next version of the document name and
 	// notifies every watcher; it returns the new version (1, 2, …).
 	PutDocument(ctx context.Context, name string, body []byte) (int64, error)
+	// PutDocumentIf is PutDocument only while the document's current
+	// version is version (0: the document is absent), checked and written
+	// in one atomic step: of concurrent calls naming one version at most
+	// one succeeds, and the others, as every call naming another version,
+	// get ErrVersionConflict and store nothing. Read-modify-write updates
+	// (the policy index) are built on it, so that two replicas never
+	// overwrite each other's change.
+	PutDocumentIf(ctx context.Context, name string, body []byte, version int64) (int64, error)
 	// Document returns the current version of a document; none is
 	// ErrNotFound.
 	Document(ctx context.Context, name string) (Document, error)
@@ -75,6 +85,9 @@ var (
 	// store's nonce secret (the store was reset, or the secret rotated).
 	ErrSecretChanged = errors.New("nonce secret changed")
 	ErrNotFound      = errors.New("not found")
+	// ErrVersionConflict: PutDocumentIf named a version that is not the
+	// document's current one (another writer got there first).
+	ErrVersionConflict = errors.New("document version changed")
 )
 
 // MaxMemoryNonces bounds the used nonces a MemoryStore remembers.
@@ -85,9 +98,12 @@ const MaxMemoryNonces = 1 << 20
 type MemoryStore struct {
 	now    func() time.Time
 	secret []byte
+	max    int // bound on remembered nonces: MaxMemoryNonces (tests lower it)
 
 	mu       sync.Mutex
 	used     map[string]time.Time // nonce → forgotten after
+	expiries expiryHeap           // the same markers, soonest expiry first
+	examined uint64               // markers expire has looked at (tests count the work)
 	docs     map[string]Document
 	watchers map[chan string]struct{}
 }
@@ -98,32 +114,53 @@ func NewMemoryStore(clock func() time.Time) *MemoryStore {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &MemoryStore{now: clock, secret: NewNonceSecret(), used: map[string]time.Time{},
+	return &MemoryStore{now: clock, secret: NewNonceSecret(), max: MaxMemoryNonces, used: map[string]time.Time{},
 		docs: map[string]Document{}, watchers: map[chan string]struct{}{}}
 }
 
 // Len returns the number of used nonces the store remembers (expired ones
-// included until a sweep drops them).
+// included until the next use drops them).
 func (m *MemoryStore) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.used)
 }
 
-// sweep drops expired nonces when the map is at its cap. Called with mu held.
-func (m *MemoryStore) sweep(now time.Time) error {
-	if len(m.used) < MaxMemoryNonces {
-		return nil
-	}
-	for k, t := range m.used {
-		if !now.Before(t) {
-			delete(m.used, k)
+// expiring is one used marker in the expiry heap.
+type expiring struct {
+	at    time.Time
+	nonce string
+}
+
+// expiryHeap is a min-heap of markers by expiry: each use drops the
+// expired markers at its top, O(log n) each, instead of scanning the whole
+// set under the lock (which a flood at the bound made every use pay).
+type expiryHeap []expiring
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiring)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = expiring{} // release the nonce string
+	*h = old[:len(old)-1]
+	return x
+}
+
+// expire forgets every marker whose expiry has passed: amortised O(log n)
+// per use, as each marker is pushed and popped once. Called with mu held.
+func (m *MemoryStore) expire(now time.Time) {
+	for len(m.expiries) > 0 && !now.Before(m.expiries[0].at) {
+		m.examined++
+		e := heap.Pop(&m.expiries).(expiring)
+		// A marker re-set since (a clock that went back) has a later
+		// expiry in the map and another heap entry: keep it.
+		if t, ok := m.used[e.nonce]; ok && t.Equal(e.at) {
+			delete(m.used, e.nonce)
 		}
 	}
-	if len(m.used) >= MaxMemoryNonces {
-		return verify.Errorf(verify.ErrLimit, "memory store: %d used nonces remembered, limit %d", len(m.used), MaxMemoryNonces)
-	}
-	return nil
 }
 
 // NonceSecret implements Store.
@@ -131,7 +168,9 @@ func (m *MemoryStore) NonceSecret(context.Context) ([]byte, error) {
 	return append([]byte(nil), m.secret...), nil
 }
 
-// UseNonce implements Store.
+// UseNonce implements Store. At the bound (MaxMemoryNonces unexpired
+// markers) a use is refused with verify.ErrLimit, which the service
+// answers 503.
 func (m *MemoryStore) UseNonce(_ context.Context, nonce string, secret []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -139,13 +178,16 @@ func (m *MemoryStore) UseNonce(_ context.Context, nonce string, secret []byte, t
 		return ErrSecretChanged
 	}
 	now := m.now()
+	m.expire(now)
 	if t, ok := m.used[nonce]; ok && now.Before(t) {
 		return ErrNonceUsed
 	}
-	if err := m.sweep(now); err != nil {
-		return err
+	if len(m.used) >= m.max {
+		return verify.Errorf(verify.ErrLimit, "memory store: %d unexpired used nonces remembered, limit %d", len(m.used), m.max)
 	}
-	m.used[nonce] = now.Add(ttl)
+	at := now.Add(ttl)
+	m.used[nonce] = at
+	heap.Push(&m.expiries, expiring{at: at, nonce: nonce})
 	return nil
 }
 
@@ -153,6 +195,22 @@ func (m *MemoryStore) UseNonce(_ context.Context, nonce string, secret []byte, t
 func (m *MemoryStore) PutDocument(_ context.Context, name string, body []byte) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.put(name, body), nil
+}
+
+// PutDocumentIf implements Store.
+func (m *MemoryStore) PutDocumentIf(_ context.Context, name string, body []byte, version int64) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur := m.docs[name].Version; cur != version {
+		return 0, fmt.Errorf("document %s: version %d, expected %d: %w", name, cur, version, ErrVersionConflict)
+	}
+	return m.put(name, body), nil
+}
+
+// put stores the next version of a document and notifies the watchers.
+// Called with mu held.
+func (m *MemoryStore) put(name string, body []byte) int64 {
 	d := Document{Version: m.docs[name].Version + 1, Body: append([]byte(nil), body...)}
 	m.docs[name] = d
 	for ch := range m.watchers {
@@ -161,7 +219,7 @@ func (m *MemoryStore) PutDocument(_ context.Context, name string, body []byte) (
 		default: // the watcher is behind; its poll catches up
 		}
 	}
-	return d.Version, nil
+	return d.Version
 }
 
 // Document implements Store.

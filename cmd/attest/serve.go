@@ -37,9 +37,10 @@ collateral, its reference values, the clock pinned at the sample's time and
 caller nonces accepted, so that the sample evidence attests. Not for production.
 
 --policy-engine rego runs Trustee's Rego policies (default_cpu, default_gpu,
-default_switch, default_ppcie built in; each --policy adds one or replaces the
-default of its id; a store that already holds an id keeps its version) and
-takes uploads at POST /policy.
+default_switch, default_ppcie built in, stored only when the store holds none
+of that id; each --policy adds one or replaces the default of its id, and is
+stored as a new version at start whenever the stored text differs, replacing
+an upload) and takes uploads at POST /policy.
 `
 
 // sampleTime is the time the embedded composite sample verifies at.

@@ -42,8 +42,10 @@ func validFlagPolicyID(id string) bool {
 
 // applyPolicyFlags sets the policy engine of --policy-engine and the
 // policies of --policy on cfg. With rego the service starts with Trustee's
-// default policies, each --policy file adding a policy or replacing the
-// default of its id; every file must compile. Contradictions are errors
+// default policies (stored only when the store has none of that id), each
+// --policy file adding a policy or replacing the default of its id, and
+// stored as a new version whenever the stored text differs
+// (serve.Config.PolicyOverrides); every file must compile. Contradictions are errors
 // naming the flags (usage errors).
 func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg *serve.Config) error {
 	switch engine {
@@ -61,7 +63,7 @@ func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg
 		return err
 	}
 	cfg.PolicyEngine = e
-	policies := e.Defaults()
+	policies := map[string][]byte{}
 	none, err := policy.FromEntries()
 	if err != nil {
 		return err
@@ -96,6 +98,6 @@ func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg
 		}
 		policies[id] = text
 	}
-	cfg.Policies = policies
+	cfg.PolicyOverrides = policies
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/policy/rego"
+	"github.com/trustfactory/attest/serve"
 )
 
 // Contradicting or bad policy flags are usage errors naming the flag.
@@ -83,7 +84,9 @@ func TestServeRego(t *testing.T) {
 		require.NoError(t, err)
 		return resp.StatusCode, string(b)
 	}
-	status, list := do(http.MethodGet, "/policy", "")
+	status, _ := do(http.MethodGet, "/policy", "")
+	require.Equal(t, http.StatusUnauthorized, status, "policy reads need the admin token once one is configured")
+	status, list := do(http.MethodGet, "/policy", "", "Authorization", "Bearer "+admin)
 	require.Equal(t, http.StatusOK, status)
 	assert.JSONEq(t, `[{"policy-id":"default_cpu"},{"policy-id":"default_gpu"},{"policy-id":"default_ppcie"},{"policy-id":"default_switch"},{"policy-id":"mine_cpu"}]`, list)
 
@@ -115,4 +118,22 @@ func TestServeRego(t *testing.T) {
 	cancel()
 	require.Equal(t, exitOK, <-code, stderr.String())
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// --policy files are PolicyOverrides (stored whenever the stored text
+// differs, so that a changed file is in force after a restart); Trustee's
+// defaults stay the engine's, stored only when absent.
+func TestServePolicyFlagsOverride(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "mine_cpu.rego")
+	require.NoError(t, os.WriteFile(mine, []byte(rego.DefaultPolicies()["default_cpu"]), 0o600))
+	gpu := filepath.Join(dir, "gpu.rego")
+	require.NoError(t, os.WriteFile(gpu, []byte(rego.DefaultPolicies()["default_gpu"]), 0o600))
+	var cfg serve.Config
+	require.NoError(t, applyPolicyFlags(context.Background(), "rego", policyFiles{mine, "default_gpu=" + gpu}, &cfg))
+	assert.Nil(t, cfg.Policies, "the defaults keep overwrite=false")
+	assert.Equal(t, map[string][]byte{
+		"mine_cpu":    []byte(rego.DefaultPolicies()["default_cpu"]),
+		"default_gpu": []byte(rego.DefaultPolicies()["default_gpu"]),
+	}, cfg.PolicyOverrides)
 }

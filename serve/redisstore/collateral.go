@@ -91,19 +91,34 @@ func digest(fields ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// entryGetScript: KEYS[1] the entry, ARGV[1] the bound on its size. Replies the
-// size when it exceeds the bound (nothing is sent), else the fields.
+// maxFieldBytes bounds each of an entry's small fields (na and fa, RFC 3339
+// times of at most 35 bytes; s, 64 hex digits).
+const maxFieldBytes = 64
+
+// entryGetScript: KEYS[1] the entry, ARGV[1] the bound on its size, ARGV[2]
+// the bound on each small field. Replies the size when it exceeds the bound
+// (nothing is sent); {field, size} when a small field exceeds its bound
+// (nothing is sent, and the entry, which no writer makes, is deleted in the
+// same step, so that a fresh Put replaces it); else the fields. Every field
+// is bounded before Redis sends any.
 var entryGetScript = redis.NewScript(`
 local n = redis.call('HSTRLEN', KEYS[1], 'k') + redis.call('HSTRLEN', KEYS[1], 'd') + redis.call('HSTRLEN', KEYS[1], 'h')
 if n > tonumber(ARGV[1]) then
   return n
+end
+for _, f in ipairs({'na', 'fa', 's'}) do
+  local m = redis.call('HSTRLEN', KEYS[1], f)
+  if m > tonumber(ARGV[2]) then
+    redis.call('DEL', KEYS[1])
+    return {f, m}
+  end
 end
 return redis.call('HMGET', KEYS[1], 'k', 'd', 'h', 'na', 'fa', 's')
 `)
 
 // Get implements collateral.Store.
 func (s *Collateral) Get(ctx context.Context, key string) (collateral.Entry, bool, error) {
-	res, err := entryGetScript.Run(ctx, s.c, []string{s.entryKey(key)}, s.maxEntryBytes).Result()
+	res, err := entryGetScript.Run(ctx, s.c, []string{s.entryKey(key)}, s.maxEntryBytes, maxFieldBytes).Result()
 	if err != nil {
 		return collateral.Entry{}, false, wrap("collateral get script", err)
 	}
@@ -112,6 +127,10 @@ func (s *Collateral) Get(ctx context.Context, key string) (collateral.Entry, boo
 	case int64:
 		return collateral.Entry{}, false, verify.Errorf(verify.ErrLimit, "redisstore: collateral entry %q of %d bytes exceeds the cap of %d", collateral.ShownURL(key), r, s.maxEntryBytes)
 	case []any:
+		if len(r) == 2 {
+			return collateral.Entry{}, false, verify.Errorf(verify.ErrCollateral, "redisstore: collateral entry %q: field %v of %v bytes, limit %d: dropped",
+				collateral.ShownURL(key), r[0], r[1], maxFieldBytes)
+		}
 		vals = r
 	default:
 		return collateral.Entry{}, false, wrap("collateral get script", fmt.Errorf("reply of type %T", res))
@@ -129,6 +148,10 @@ func (s *Collateral) Get(ctx context.Context, key string) (collateral.Entry, boo
 		f[i] = str
 	}
 	k, data, header, na, fa, sum := f[0], f[1], f[2], f[3], f[4], f[5]
+	if len(na) > maxFieldBytes || len(fa) > maxFieldBytes || len(sum) > maxFieldBytes {
+		// The script bounds them; this holds whatever answered it.
+		return collateral.Entry{}, false, verify.Errorf(verify.ErrCollateral, "redisstore: collateral entry %q: na, fa or s over %d bytes", collateral.ShownURL(key), maxFieldBytes)
+	}
 	if k != key {
 		s.drop(ctx, key, sum)
 		return collateral.Entry{}, false, nil

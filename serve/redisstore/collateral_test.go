@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/collateral"
@@ -130,6 +132,54 @@ func TestCollateralStore(t *testing.T) {
 	require.Zero(t, c.Exists(ctx, ek).Val())
 	_, err = redisstore.NewCollateral(nil, "", 0)
 	require.ErrorIs(t, err, verify.ErrConfig)
+}
+
+// Every field of an entry is bounded before Redis sends it: an entry whose
+// NotAfter, FetchedAt or sum was made a megabyte long in Redis (the
+// entry's size bound covers only key, body and headers) is refused as a
+// bad entry (ErrCollateral) and deleted, and the megabyte never crosses
+// the wire (Redis's own output counter).
+func TestCollateralFieldBounds(t *testing.T) {
+	r := startRedis(t)
+	s, c, prefix := newCollateral(t, r, 1024)
+	ctx := context.Background()
+	now := time.Now()
+	key := "https://pcs.example/sgx/certification/v4/pckcrl?ca=platform"
+	e := collateral.Entry{Data: []byte("crl"), NotAfter: now.Add(time.Hour).Round(0), FetchedAt: now.Round(0)}
+	ek := redisKey(prefix, "c1", key)
+	huge := strings.Repeat("9", 1<<20)
+	for _, field := range []string{"na", "fa", "s"} {
+		require.NoError(t, s.Put(ctx, key, e))
+		require.NoError(t, c.HSet(ctx, ek, field, huge).Err())
+		before := netOutput(t, c)
+		_, ok, err := s.Get(ctx, key)
+		sent := netOutput(t, c) - before
+		require.ErrorIs(t, err, verify.ErrCollateral, field)
+		require.False(t, ok, field)
+		assert.Contains(t, err.Error(), "field "+field+" of 1048576 bytes")
+		assert.Less(t, sent, int64(64<<10), "%s: Redis sent %d bytes for one Get", field, sent)
+		require.Zero(t, c.Exists(ctx, ek).Val(), "%s: the bad entry is deleted", field)
+	}
+	// A fresh Put is served again.
+	require.NoError(t, s.Put(ctx, key, e))
+	_, ok, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+// netOutput is the Redis server's total_net_output_bytes.
+func netOutput(t *testing.T, c *redis.Client) int64 {
+	info, err := c.Info(context.Background(), "stats").Result()
+	require.NoError(t, err)
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_net_output_bytes:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("INFO stats has no total_net_output_bytes")
+	return 0
 }
 
 // An entry no replica can use (altered in Redis, or filed under another

@@ -17,7 +17,9 @@
 // noeviction; Store.CheckEviction, which attest serve runs at start): an
 // evicted used marker lets its nonce be used again. Documents: one hash per
 // document, {version, body}, written by a script that increments the
-// version, stores the body and publishes the document's name in one step;
+// version, stores the body and publishes the document's name in one step
+// (PutDocumentIf's script also compares the version first, so that a
+// read-modify-write such as the policy index loses no concurrent update);
 // replicas subscribe to the channel and poll (pub/sub loses messages across
 // reconnects). Every command names one key: no KEYS scans. A Redis restart
 // without persistence loses outstanding nonces (their secret), whose
@@ -181,6 +183,39 @@ func (s *Store) PutDocument(ctx context.Context, name string, body []byte) (int6
 	v, err := putScript.Run(ctx, s.c, []string{s.docKey(name)}, body, s.channel(), name).Int64()
 	if err != nil {
 		return 0, wrap("script", err)
+	}
+	return v, nil
+}
+
+// putIfScript: KEYS[1] the document; ARGV[1] the body, ARGV[2] the
+// channel, ARGV[3] the name, ARGV[4] the version the caller read (0:
+// absent). Stores the body as the next version and publishes the name
+// only while the current version is ARGV[4], in one step; replies the new
+// version, or -1 (nothing stored) when the version differs. A hash without
+// both fields is absent, as Document reads it.
+var putIfScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 'version', 'body')
+local v = 0
+if cur[1] and cur[2] then
+  v = tonumber(cur[1])
+end
+if v ~= tonumber(ARGV[4]) then
+  return -1
+end
+v = v + 1
+redis.call('HSET', KEYS[1], 'version', v, 'body', ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return v`)
+
+// PutDocumentIf implements serve.Store: the compare and the write are one
+// script, so of concurrent writers naming one version exactly one wins.
+func (s *Store) PutDocumentIf(ctx context.Context, name string, body []byte, version int64) (int64, error) {
+	v, err := putIfScript.Run(ctx, s.c, []string{s.docKey(name)}, body, s.channel(), name, version).Int64()
+	if err != nil {
+		return 0, wrap("put-if script", err)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("redis: document %s: version is not %d: %w", name, version, serve.ErrVersionConflict)
 	}
 	return v, nil
 }

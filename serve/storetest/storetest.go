@@ -2,15 +2,18 @@
 // nonce secret that every caller agrees on, one winner among concurrent
 // uses of a nonce, a use refused under a secret the store no longer has,
 // caller nonces accepted once, used nonces forgotten after their TTL,
-// versioned documents, change notifications. Store implementations run it
+// versioned documents, compare-and-set writes that lose no concurrent
+// update, change notifications. Store implementations run it
 // from their tests.
 package storetest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +28,8 @@ func Run(t *testing.T, newStore func(t *testing.T) serve.Store) {
 	t.Run("UseOnce", func(t *testing.T) { UseOnce(t, newStore(t)) })
 	t.Run("Forget", func(t *testing.T) { Forget(t, newStore(t)) })
 	t.Run("Documents", func(t *testing.T) { Documents(t, newStore(t)) })
+	t.Run("DocumentsIf", func(t *testing.T) { DocumentsIf(t, newStore(t)) })
+	t.Run("BoundedSet", func(t *testing.T) { BoundedSet(t, newStore(t)) })
 	t.Run("Watch", func(t *testing.T) { Watch(t, newStore(t)) })
 }
 
@@ -195,6 +200,132 @@ func Documents(t *testing.T, s serve.Store) {
 	if len(got) != 32 || !got[1] || !got[32] {
 		t.Fatalf("32 concurrent puts: versions %v", got)
 	}
+}
+
+// DocumentsIf checks compare-and-set writes: version 0 creates an absent
+// document, a stale version is ErrVersionConflict and stores nothing, and
+// of 32 concurrent writers naming the current version exactly one wins.
+func DocumentsIf(t *testing.T, s serve.Store) {
+	ctx := context.Background()
+	if _, err := s.PutDocumentIf(ctx, "cas", []byte("a"), 1); !errors.Is(err, serve.ErrVersionConflict) {
+		t.Fatalf("PutDocumentIf version 1 of an absent document: %v, expected ErrVersionConflict", err)
+	}
+	v, err := s.PutDocumentIf(ctx, "cas", []byte("a"), 0)
+	if err != nil || v != 1 {
+		t.Fatalf("PutDocumentIf version 0 of an absent document: version %d, %v; expected 1", v, err)
+	}
+	if _, err := s.PutDocumentIf(ctx, "cas", []byte("b"), 0); !errors.Is(err, serve.ErrVersionConflict) {
+		t.Fatalf("PutDocumentIf version 0 of a present document: %v, expected ErrVersionConflict", err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wins []string
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf("w%d", i)
+			_, err := s.PutDocumentIf(ctx, "cas", []byte(body), 1)
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins = append(wins, body)
+				mu.Unlock()
+			case !errors.Is(err, serve.ErrVersionConflict):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(wins) != 1 {
+		t.Fatalf("32 concurrent PutDocumentIf on version 1: %d won (%v), expected exactly 1", len(wins), wins)
+	}
+	d, err := s.Document(ctx, "cas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != 2 || string(d.Body) != wins[0] {
+		t.Fatalf("after the race: version %d %q, expected 2 %q (the winner's)", d.Version, d.Body, wins[0])
+	}
+}
+
+// BoundedSet adds members to a set document (a JSON array) from 24
+// goroutines at once, each a read and a PutDocumentIf retried on
+// conflict, as the service keeps its policy index: with room for all,
+// every member is present; with room for 16, exactly 16 are, and exactly
+// the 16 adds that reported success.
+func BoundedSet(t *testing.T, s serve.Store) {
+	const n = 24
+	for _, limit := range []int{64, 16} {
+		name := fmt.Sprintf("set-%d", limit)
+		added := make([]bool, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := addBounded(s, name, fmt.Sprintf("m%02d", i), limit)
+				if err != nil {
+					t.Error(err)
+				}
+				added[i] = ok
+			}()
+		}
+		wg.Wait()
+		d, err := s.Document(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var members []string
+		if err := json.Unmarshal(d.Body, &members); err != nil {
+			t.Fatal(err)
+		}
+		if want := min(n, limit); len(members) != want {
+			t.Fatalf("%d concurrent bounded adds, limit %d: %d members %v, expected %d", n, limit, len(members), members, want)
+		}
+		for i, ok := range added {
+			if ok != slices.Contains(members, fmt.Sprintf("m%02d", i)) {
+				t.Fatalf("limit %d: member m%02d reported added=%v, present in %v", limit, i, ok, members)
+			}
+		}
+	}
+}
+
+// addBounded adds member to the set document name unless it holds limit
+// members already, with a compare-and-set retried on conflict (each
+// conflict is another writer's success, so it ends).
+func addBounded(s serve.Store, name, member string, limit int) (bool, error) {
+	ctx := context.Background()
+	for range 4 * limit {
+		var members []string
+		var version int64
+		d, err := s.Document(ctx, name)
+		switch {
+		case errors.Is(err, serve.ErrNotFound):
+		case err != nil:
+			return false, err
+		default:
+			version = d.Version
+			if err := json.Unmarshal(d.Body, &members); err != nil {
+				return false, err
+			}
+		}
+		if slices.Contains(members, member) {
+			return true, nil
+		}
+		if len(members) >= limit {
+			return false, nil
+		}
+		b, _ := json.Marshal(append(members, member))
+		_, err = s.PutDocumentIf(ctx, name, b, version)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, serve.ErrVersionConflict) {
+			return false, err
+		}
+	}
+	return false, fmt.Errorf("adding %s to %s: still conflicting after %d tries", member, name, 4*limit)
 }
 
 // Watch subscribes and writes until a notification naming the document
