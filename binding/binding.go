@@ -27,8 +27,6 @@ import (
 	"fmt"
 	"hash"
 
-	"github.com/gowebpki/jcs"
-
 	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
@@ -128,8 +126,24 @@ func (r RuntimeData) Session() (verify.Session, error) {
 	return verify.NewSession(r.Nonce, r.TEEPubKey)
 }
 
-// Canonicalize returns the RFC 8785 form of the JSON document doc.
+// Canonicalize returns the RFC 8785 form of the JSON document doc. It
+// refuses (verify.ErrMalformed) what RFC 8785 cannot canonicalise: invalid
+// JSON or UTF-8, lone surrogates in \u escapes, a member name given twice,
+// a number a float64 does not hold, trailing data.
 func Canonicalize(doc []byte) ([]byte, error) {
+	t, err := parseRuntimeData(doc)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(len(doc)) // usually enough: only numbers such as 1e20 grow
+	t.writeTo(&out)
+	return out.Bytes(), nil
+}
+
+// parseRuntimeData bounds doc (size, nesting, number of values) and parses
+// it for canonicalisation.
+func parseRuntimeData(doc []byte) (*jcsTree, error) {
 	if len(doc) > MaxRuntimeData {
 		return nil, verify.Errorf(verify.ErrLimit, "runtime data: %d bytes, limit %d", len(doc), MaxRuntimeData)
 	}
@@ -139,26 +153,28 @@ func Canonicalize(doc []byte) ([]byte, error) {
 	if err := jsonbound.Check(doc, "runtime data", maxRuntimeDataDepth, maxRuntimeDataValues); err != nil {
 		return nil, err
 	}
-	out, err := jcs.Transform(doc)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: %w", err)
-	}
-	return out, nil
+	return parseJCS(doc)
 }
 
 // Digest canonicalises the JSON document doc with RFC 8785 and hashes it with
-// h (SHA-384 in the KBS protocol, SHA-512 for IBM SE).
+// h (SHA-384 in the KBS protocol, SHA-512 for IBM SE). The canonical text
+// goes straight into the hash: Digest allocates a small tree of the
+// document's values (bounded by their number), not a copy of the document.
 func Digest(doc []byte, h crypto.Hash) ([]byte, error) {
 	name, err := HashName(h)
 	if err != nil {
 		return nil, err
 	}
-	c, err := Canonicalize(doc)
+	t, err := parseRuntimeData(doc)
 	if err != nil {
 		return nil, err
 	}
 	hh, _ := newHash(name)
-	hh.Write(c)
+	w := hashSink(hh)
+	t.writeTo(w)
+	if err := w.Flush(); err != nil { // a hash never fails to write
+		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: hashing: %w", err)
+	}
 	return hh.Sum(nil), nil
 }
 
