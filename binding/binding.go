@@ -91,11 +91,8 @@ type RuntimeData struct {
 
 // JSON returns the runtime data as JSON (not yet canonical).
 func (r RuntimeData) JSON() ([]byte, error) {
-	if r.Nonce == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty nonce")
-	}
-	if len(bytes.TrimSpace(r.TEEPubKey)) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty tee-pubkey")
+	if err := r.check(); err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -104,13 +101,12 @@ func (r RuntimeData) JSON() ([]byte, error) {
 	return b, nil
 }
 
-// Digest returns the canonical digest D of the runtime data.
+// Digest returns the canonical digest D of the runtime data: Digest of
+// r.JSON(), with the same result and the same refusals, computed without
+// marshalling r (json.Marshal of megabytes of additional evidence costs
+// several times their size). The canonical text goes straight into the hash.
 func (r RuntimeData) Digest(h crypto.Hash) ([]byte, error) {
-	b, err := r.JSON()
-	if err != nil {
-		return nil, err
-	}
-	return Digest(b, h)
+	return r.digest(h)
 }
 
 // Device returns the runtime data bound into device (GPU, switch) evidence:
@@ -135,9 +131,9 @@ func Canonicalize(doc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	out.Grow(len(doc)) // usually enough: only numbers such as 1e20 grow
-	t.writeTo(&out)
+	// len(doc) is usually enough: only numbers such as 1e20 grow.
+	out := bytes.NewBuffer(make([]byte, 0, len(doc)))
+	t.writeTo(out)
 	return out.Bytes(), nil
 }
 

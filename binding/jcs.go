@@ -535,34 +535,41 @@ func writeJCSString(w jcsSink, raw []byte) {
 		w.Write(raw[:k])
 		r, next, _ := unescape(raw, k)
 		raw = raw[next:]
-		switch r {
-		case '"':
-			w.WriteString(`\"`)
-		case '\\':
-			w.WriteString(`\\`)
-		case '\b':
-			w.WriteString(`\b`)
-		case '\f':
-			w.WriteString(`\f`)
-		case '\n':
-			w.WriteString(`\n`)
-		case '\r':
-			w.WriteString(`\r`)
-		case '\t':
-			w.WriteString(`\t`)
-		default:
-			var buf [utf8.UTFMax]byte
-			if r < 0x20 {
-				const hex = "0123456789abcdef"
-				w.WriteString(`\u00`)
-				w.WriteByte(hex[r>>4])
-				w.WriteByte(hex[r&0xF])
-			} else {
-				w.Write(utf8.AppendRune(buf[:0], r))
-			}
-		}
+		writeEscaped(w, r)
 	}
 	w.WriteByte('"')
+}
+
+// writeEscaped writes the code point r of a string as RFC 8785 does:
+// '"', '\\' and control characters escaped (\b \f \n \r \t, \u00xx for the
+// others), every other code point as UTF-8.
+func writeEscaped(w jcsSink, r rune) {
+	switch r {
+	case '"':
+		w.WriteString(`\"`)
+	case '\\':
+		w.WriteString(`\\`)
+	case '\b':
+		w.WriteString(`\b`)
+	case '\f':
+		w.WriteString(`\f`)
+	case '\n':
+		w.WriteString(`\n`)
+	case '\r':
+		w.WriteString(`\r`)
+	case '\t':
+		w.WriteString(`\t`)
+	default:
+		if r < 0x20 {
+			const hex = "0123456789abcdef"
+			w.WriteString(`\u00`)
+			w.WriteByte(hex[r>>4])
+			w.WriteByte(hex[r&0xF])
+			return
+		}
+		var buf [utf8.UTFMax]byte
+		w.Write(utf8.AppendRune(buf[:0], r))
+	}
 }
 
 // writeTo writes the canonical text of the whole document to w.
