@@ -133,7 +133,11 @@ func Canonicalize(doc []byte) ([]byte, error) {
 	}
 	// len(doc) is usually enough: only numbers such as 1e20 grow.
 	out := bytes.NewBuffer(make([]byte, 0, len(doc)))
-	t.writeTo(out)
+	w := newJCSWriter(out)
+	t.writeTo(w)
+	if err := w.flush(); err != nil { // a bytes.Buffer never fails to write
+		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: %w", err)
+	}
 	return out.Bytes(), nil
 }
 
@@ -166,9 +170,9 @@ func Digest(doc []byte, h crypto.Hash) ([]byte, error) {
 		return nil, err
 	}
 	hh, _ := newHash(name)
-	w := hashSink(hh)
+	w := newJCSWriter(hh)
 	t.writeTo(w)
-	if err := w.Flush(); err != nil { // a hash never fails to write
+	if err := w.flush(); err != nil { // a hash never fails to write
 		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: hashing: %w", err)
 	}
 	return hh.Sum(nil), nil

@@ -1,7 +1,6 @@
 package binding
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"io"
@@ -477,45 +476,37 @@ func appendES6Number(dst []byte, f float64) []byte {
 	return dst
 }
 
-// jcsSink is where the canonical text goes: a bytes.Buffer or a
-// bufio.Writer over a hash, neither of which fails but by panicking.
-type jcsSink interface {
-	io.Writer
-	io.ByteWriter
-	io.StringWriter
-}
-
 // write writes the canonical text of value i to w.
-func (t *jcsTree) write(w jcsSink, i int) {
+func (t *jcsTree) write(w *jcsWriter, i int) {
 	v := t.values[i]
 	switch v.kind {
 	case jcsLiteral:
-		w.Write(t.doc[v.start:v.end])
+		w.put(t.doc[v.start:v.end])
 	case jcsNumber:
 		var buf [32]byte
-		w.Write(appendES6Number(buf[:0], v.num))
+		w.put(appendES6Number(buf[:0], v.num))
 	case jcsString:
 		writeJCSString(w, t.doc[v.start:v.end])
 	case jcsArray:
-		w.WriteByte('[')
+		w.putByte('[')
 		for k, e := range t.elems[v.first : v.first+v.n] {
 			if k > 0 {
-				w.WriteByte(',')
+				w.putByte(',')
 			}
 			t.write(w, e)
 		}
-		w.WriteByte(']')
+		w.putByte(']')
 	case jcsObject:
-		w.WriteByte('{')
+		w.putByte('{')
 		for k, m := range t.members[v.first : v.first+v.n] {
 			if k > 0 {
-				w.WriteByte(',')
+				w.putByte(',')
 			}
 			writeJCSString(w, t.doc[m.start:m.end])
-			w.WriteByte(':')
+			w.putByte(':')
 			t.write(w, m.value)
 		}
-		w.WriteByte('}')
+		w.putByte('}')
 	}
 }
 
@@ -524,58 +515,111 @@ func (t *jcsTree) write(w jcsSink, i int) {
 // characters escaped again (the short forms \b \f \n \r \t where they exist,
 // \u00xx otherwise). Runs without an escape are written as they are: the
 // body holds no raw control character or quote and is valid UTF-8.
-func writeJCSString(w jcsSink, raw []byte) {
-	w.WriteByte('"')
+func writeJCSString(w *jcsWriter, raw []byte) {
+	w.putByte('"')
 	for len(raw) > 0 {
 		k := bytes.IndexByte(raw, '\\')
 		if k < 0 {
-			w.Write(raw)
+			w.put(raw)
 			break
 		}
-		w.Write(raw[:k])
+		w.put(raw[:k])
 		r, next, _ := unescape(raw, k)
 		raw = raw[next:]
 		writeEscaped(w, r)
 	}
-	w.WriteByte('"')
+	w.putByte('"')
 }
 
 // writeEscaped writes the code point r of a string as RFC 8785 does:
 // '"', '\\' and control characters escaped (\b \f \n \r \t, \u00xx for the
 // others), every other code point as UTF-8.
-func writeEscaped(w jcsSink, r rune) {
+func writeEscaped(w *jcsWriter, r rune) {
 	switch r {
 	case '"':
-		w.WriteString(`\"`)
+		w.putString(`\"`)
 	case '\\':
-		w.WriteString(`\\`)
+		w.putString(`\\`)
 	case '\b':
-		w.WriteString(`\b`)
+		w.putString(`\b`)
 	case '\f':
-		w.WriteString(`\f`)
+		w.putString(`\f`)
 	case '\n':
-		w.WriteString(`\n`)
+		w.putString(`\n`)
 	case '\r':
-		w.WriteString(`\r`)
+		w.putString(`\r`)
 	case '\t':
-		w.WriteString(`\t`)
+		w.putString(`\t`)
 	default:
 		if r < 0x20 {
 			const hex = "0123456789abcdef"
-			w.WriteString(`\u00`)
-			w.WriteByte(hex[r>>4])
-			w.WriteByte(hex[r&0xF])
+			w.putString(`\u00`)
+			w.putByte(hex[r>>4])
+			w.putByte(hex[r&0xF])
 			return
 		}
 		var buf [utf8.UTFMax]byte
-		w.Write(utf8.AppendRune(buf[:0], r))
+		w.put(utf8.AppendRune(buf[:0], r))
 	}
 }
 
 // writeTo writes the canonical text of the whole document to w.
-func (t *jcsTree) writeTo(w jcsSink) { t.write(w, 0) }
+func (t *jcsTree) writeTo(w *jcsWriter) { t.write(w, 0) }
 
-// hashSink buffers the small writes of the canonical text before they reach
-// a hash (whose Write costs a call per piece); long string runs go through
-// directly.
-func hashSink(h io.Writer) *bufio.Writer { return bufio.NewWriterSize(h, 4096) }
+// jcsWriter buffers the canonical text on its way to a hash or a buffer:
+// the text is written in many small pieces (punctuation, escapes), and a
+// hash's Write costs a call each. Long pieces go through in buffer-sized
+// chunks, copied once.
+type jcsWriter struct {
+	w   io.Writer
+	err error // the first write error (a hash and a bytes.Buffer have none)
+	n   int
+	buf [512]byte
+}
+
+func newJCSWriter(w io.Writer) *jcsWriter { return &jcsWriter{w: w} }
+
+// flush writes out what is buffered and returns the first write error.
+func (b *jcsWriter) flush() error {
+	if b.n > 0 && b.err == nil {
+		_, b.err = b.w.Write(b.buf[:b.n])
+	}
+	b.n = 0
+	return b.err
+}
+
+func (b *jcsWriter) put(p []byte) {
+	if len(p) >= len(b.buf) { // a long run of a string: not copied
+		if b.flush() == nil {
+			_, b.err = b.w.Write(p)
+		}
+		return
+	}
+	for len(p) > 0 {
+		if b.n == len(b.buf) {
+			b.flush()
+		}
+		k := copy(b.buf[b.n:], p)
+		b.n += k
+		p = p[k:]
+	}
+}
+
+func (b *jcsWriter) putString(s string) {
+	for len(s) > 0 {
+		if b.n == len(b.buf) {
+			b.flush()
+		}
+		k := copy(b.buf[b.n:], s)
+		b.n += k
+		s = s[k:]
+	}
+}
+
+func (b *jcsWriter) putByte(c byte) {
+	if b.n == len(b.buf) {
+		b.flush()
+	}
+	b.buf[b.n] = c
+	b.n++
+}

@@ -52,20 +52,20 @@ func (r RuntimeData) digest(h crypto.Hash) ([]byte, error) {
 		return nil, err
 	}
 	hh, _ := newHash(name)
-	w := hashSink(hh)
+	w := newJCSWriter(hh)
 	// Members in RFC 8785 order: additional-evidence < nonce < tee-pubkey.
-	w.WriteByte('{')
+	w.putByte('{')
 	if r.AdditionalEvidence != nil {
-		w.WriteString(`"additional-evidence":`)
+		w.putString(`"additional-evidence":`)
 		writeGoString(w, *r.AdditionalEvidence)
-		w.WriteByte(',')
+		w.putByte(',')
 	}
-	w.WriteString(`"nonce":`)
+	w.putString(`"nonce":`)
 	writeGoString(w, r.Nonce)
-	w.WriteString(`,"tee-pubkey":`)
+	w.putString(`,"tee-pubkey":`)
 	key.writeTo(w)
-	w.WriteByte('}')
-	if err := w.Flush(); err != nil { // a hash never fails to write
+	w.putByte('}')
+	if err := w.flush(); err != nil { // a hash never fails to write
 		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: hashing: %w", err)
 	}
 	return hh.Sum(nil), nil
@@ -156,8 +156,8 @@ func compactedSize(doc []byte) int {
 // json.Marshal writes it and RFC 8785 rewrites it: each byte of invalid
 // UTF-8 becomes U+FFFD, '"', '\\' and control characters are escaped (the
 // short forms where they exist), everything else is written as it is.
-func writeGoString(w jcsSink, s string) {
-	w.WriteByte('"')
+func writeGoString(w *jcsWriter, s string) {
+	w.putByte('"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -172,15 +172,15 @@ func writeGoString(w jcsSink, s string) {
 				continue
 			}
 		}
-		w.WriteString(s[start:i])
+		w.putString(s[start:i])
 		if c >= utf8.RuneSelf {
-			w.WriteString("\uFFFD")
+			w.putString("\uFFFD")
 		} else {
 			writeEscaped(w, rune(c))
 		}
 		i++
 		start = i
 	}
-	w.WriteString(s[start:])
-	w.WriteByte('"')
+	w.putString(s[start:])
+	w.putByte('"')
 }
