@@ -42,21 +42,24 @@ const (
 
 // jcsValue is one parsed value. Strings and literals stay spans of the
 // document: the writer re-reads them rather than keeping decoded copies.
+//
+// Offsets are int32: a document is at most MaxRuntimeData bytes, and the
+// tree costs the number of values times the size of these structures.
 type jcsValue struct {
 	kind       jcsKind
-	start, end int     // string: between the quotes; literal, number: the token
+	start, end int32   // string: between the quotes; literal, number: the token
+	first, n   int32   // array: elems[first:first+n]; object: members[first:first+n]
 	num        float64 // number: its value, formatted when written
-	first, n   int     // array: elems[first:first+n]; object: members[first:first+n]
 }
 
 // jcsMember is one object member. The name is written from its span of the
 // document; it is compared by its decoded text, which is the span itself
 // unless the name holds an escape, when it is keyStart:keyEnd of names.
 type jcsMember struct {
-	start, end       int // the name between its quotes
-	keyStart, keyEnd int
-	decoded          bool // the key is in names, not in the document
-	value            int  // index in values
+	start, end       int32 // the name between its quotes
+	keyStart, keyEnd int32
+	value            int32 // index in values
+	decoded          bool  // the key is in names, not in the document
 }
 
 // jcsTree is a parsed document.
@@ -64,10 +67,10 @@ type jcsTree struct {
 	doc     []byte
 	pos     int
 	values  []jcsValue
-	elems   []int       // elements of every array, each array's contiguous
+	elems   []int32     // elements of every array, each array's contiguous
 	members []jcsMember // members of every object, each object's contiguous and sorted
 	names   []byte      // decoded text of the escaped member names
-	elemBuf []int       // elements of the arrays being parsed
+	elemBuf []int32     // elements of the arrays being parsed
 	membBuf []jcsMember // members of the objects being parsed
 }
 
@@ -100,13 +103,13 @@ func (t *jcsTree) skipSpace() {
 
 // value parses the value at t.pos (after whitespace) nested depth deep and
 // returns its index in t.values.
-func (t *jcsTree) value(depth int) (int, error) {
+func (t *jcsTree) value(depth int) (int32, error) {
 	t.skipSpace()
 	if t.pos >= len(t.doc) {
 		return 0, t.fail("unexpected end")
 	}
-	idx := len(t.values)
-	t.values = append(t.values, jcsValue{})
+	idx := int32(len(t.values))
+	t.values = appendDoubling(t.values, jcsValue{})
 	var v jcsValue
 	var err error
 	switch t.doc[t.pos] {
@@ -122,8 +125,9 @@ func (t *jcsTree) value(depth int) (int, error) {
 			v, err = t.array(depth + 1)
 		}
 	case '"':
-		v.kind = jcsString
-		v.start, v.end, _, err = t.str()
+		var start, end int
+		start, end, _, err = t.str()
+		v = jcsValue{kind: jcsString, start: int32(start), end: int32(end)}
 	default:
 		v, err = t.scalar()
 	}
@@ -154,10 +158,10 @@ func (t *jcsTree) array(depth int) (jcsValue, error) {
 		if err != nil {
 			return jcsValue{}, err
 		}
-		t.elemBuf = append(t.elemBuf, i)
+		t.elemBuf = appendDoubling(t.elemBuf, i)
 	}
-	v := jcsValue{kind: jcsArray, first: len(t.elems), n: len(t.elemBuf) - mark}
-	t.elems = append(t.elems, t.elemBuf[mark:]...)
+	v := jcsValue{kind: jcsArray, first: int32(len(t.elems)), n: int32(len(t.elemBuf) - mark)}
+	t.elems = appendDoubling(t.elems, t.elemBuf[mark:]...)
 	t.elemBuf = t.elemBuf[:mark]
 	return v, nil
 }
@@ -187,11 +191,11 @@ func (t *jcsTree) object(depth int) (jcsValue, error) {
 		if err != nil {
 			return jcsValue{}, err
 		}
-		m := jcsMember{start: start, end: end, keyStart: start, keyEnd: end}
+		m := jcsMember{start: int32(start), end: int32(end), keyStart: int32(start), keyEnd: int32(end)}
 		if escaped {
-			m.decoded, m.keyStart = true, len(t.names)
+			m.decoded, m.keyStart = true, int32(len(t.names))
 			t.names = appendUnescaped(t.names, t.doc[start:end])
-			m.keyEnd = len(t.names)
+			m.keyEnd = int32(len(t.names))
 		}
 		if t.skipSpace(); t.pos >= len(t.doc) || t.doc[t.pos] != ':' {
 			return jcsValue{}, t.fail("expected ':' after a member name")
@@ -200,7 +204,7 @@ func (t *jcsTree) object(depth int) (jcsValue, error) {
 		if m.value, err = t.value(depth); err != nil {
 			return jcsValue{}, err
 		}
-		t.membBuf = append(t.membBuf, m)
+		t.membBuf = appendDoubling(t.membBuf, m)
 	}
 	ms := t.membBuf[mark:]
 	slices.SortFunc(ms, func(a, b jcsMember) int { return compareUTF16(t.key(a), t.key(b)) })
@@ -209,8 +213,8 @@ func (t *jcsTree) object(depth int) (jcsValue, error) {
 			return jcsValue{}, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: member name %s given twice", quoteBounded(t.key(ms[i])))
 		}
 	}
-	v := jcsValue{kind: jcsObject, first: len(t.members), n: len(ms)}
-	t.members = append(t.members, ms...)
+	v := jcsValue{kind: jcsObject, first: int32(len(t.members)), n: int32(len(ms))}
+	t.members = appendDoubling(t.members, ms...)
 	t.membBuf = t.membBuf[:mark]
 	return v, nil
 }
@@ -399,7 +403,7 @@ func (t *jcsTree) scalar() (jcsValue, error) {
 	tok := t.doc[start:t.pos]
 	switch string(tok) {
 	case "true", "false", "null":
-		return jcsValue{kind: jcsLiteral, start: start, end: t.pos}, nil
+		return jcsValue{kind: jcsLiteral, start: int32(start), end: int32(t.pos)}, nil
 	case "":
 		return jcsValue{}, t.fail("expected a value")
 	}
@@ -410,7 +414,7 @@ func (t *jcsTree) scalar() (jcsValue, error) {
 	if err != nil {
 		return jcsValue{}, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: number %s at byte %d is out of range", quoteBounded(tok), start)
 	}
-	return jcsValue{kind: jcsNumber, start: start, end: t.pos, num: f}, nil
+	return jcsValue{kind: jcsNumber, start: int32(start), end: int32(t.pos), num: f}, nil
 }
 
 // isNumber reports whether s is an RFC 8259 number:
@@ -477,14 +481,13 @@ func appendES6Number(dst []byte, f float64) []byte {
 }
 
 // write writes the canonical text of value i to w.
-func (t *jcsTree) write(w *jcsWriter, i int) {
+func (t *jcsTree) write(w *jcsWriter, i int32) {
 	v := t.values[i]
 	switch v.kind {
 	case jcsLiteral:
 		w.put(t.doc[v.start:v.end])
 	case jcsNumber:
-		var buf [32]byte
-		w.put(appendES6Number(buf[:0], v.num))
+		w.putNumber(v.num)
 	case jcsString:
 		writeJCSString(w, t.doc[v.start:v.end])
 	case jcsArray:
@@ -558,8 +561,7 @@ func writeEscaped(w *jcsWriter, r rune) {
 			w.putByte(hex[r&0xF])
 			return
 		}
-		var buf [utf8.UTFMax]byte
-		w.put(utf8.AppendRune(buf[:0], r))
+		w.putRune(r)
 	}
 }
 
@@ -616,10 +618,38 @@ func (b *jcsWriter) putString(s string) {
 	}
 }
 
+// putNumber writes f in the RFC 8785 form, formatted in place in the
+// buffer (at most 24 bytes: -1.7976931348623157e+308).
+func (b *jcsWriter) putNumber(f float64) {
+	if len(b.buf)-b.n < 32 {
+		b.flush()
+	}
+	b.n += len(appendES6Number(b.buf[b.n:b.n], f))
+}
+
+// putRune writes r as UTF-8, encoded in place in the buffer.
+func (b *jcsWriter) putRune(r rune) {
+	if len(b.buf)-b.n < utf8.UTFMax {
+		b.flush()
+	}
+	b.n += len(utf8.AppendRune(b.buf[b.n:b.n], r))
+}
+
 func (b *jcsWriter) putByte(c byte) {
 	if b.n == len(b.buf) {
 		b.flush()
 	}
 	b.buf[b.n] = c
 	b.n++
+}
+
+// appendDoubling appends vs to s, doubling its capacity when it is full.
+// The runtime grows a large slice by about a quarter at a time, which costs
+// about five times the final size in allocation; doubling costs at most
+// twice, and the number of values is the client's to choose.
+func appendDoubling[T any](s []T, vs ...T) []T {
+	if need := len(s) + len(vs); need > cap(s) {
+		s = slices.Grow(s, max(need, 2*cap(s), 16)-len(s))
+	}
+	return append(s, vs...)
 }
