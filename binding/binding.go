@@ -157,7 +157,7 @@ func parseRuntimeData(doc []byte) (*jcsTree, error) {
 	if err := jsonbound.Check(doc, "runtime data", maxRuntimeDataDepth, maxRuntimeDataValues); err != nil {
 		return nil, err
 	}
-	return parseJCS(doc)
+	return parseJCS(doc, "runtime data")
 }
 
 // Digest canonicalises the JSON document doc with RFC 8785 and hashes it with

@@ -65,6 +65,7 @@ type jcsMember struct {
 // jcsTree is a parsed document.
 type jcsTree struct {
 	doc     []byte
+	what    string // names the document in errors
 	pos     int
 	values  []jcsValue
 	elems   []int32     // elements of every array, each array's contiguous
@@ -74,10 +75,14 @@ type jcsTree struct {
 	membBuf []jcsMember // members of the objects being parsed
 }
 
-// parseJCS parses doc, which Canonicalize has bounded (size, depth and
-// number of values), into a tree ready to be written.
-func parseJCS(doc []byte) (*jcsTree, error) {
-	t := &jcsTree{doc: doc, values: make([]jcsValue, 0, 16)}
+// parseJCS parses doc, which its caller has bounded (depth and number of
+// values: parseRuntimeData, RuntimeData.Digest), into a tree ready to be
+// written. what names doc in errors.
+func parseJCS(doc []byte, what string) (*jcsTree, error) {
+	if len(doc) > MaxRuntimeData { // and so offsets fit in int32
+		return nil, verify.Errorf(verify.ErrLimit, "%s: %d bytes, limit %d", what, len(doc), MaxRuntimeData)
+	}
+	t := &jcsTree{doc: doc, what: what, values: make([]jcsValue, 0, 16)}
 	// The root is the first value parsed: writeTo starts at index 0.
 	if _, err := t.value(0); err != nil {
 		return nil, err
@@ -90,7 +95,7 @@ func parseJCS(doc []byte) (*jcsTree, error) {
 
 // fail returns the error for malformed input at the current position.
 func (t *jcsTree) fail(why string) error {
-	return verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: %s at byte %d", why, t.pos)
+	return verify.Errorf(verify.ErrMalformed, "%s: not canonicalisable JSON: %s at byte %d", t.what, why, t.pos)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
@@ -117,7 +122,7 @@ func (t *jcsTree) value(depth int) (int32, error) {
 		// jsonbound.Check has already bounded the depth; this keeps the
 		// recursion bounded on its own.
 		if depth >= maxRuntimeDataDepth {
-			return 0, verify.Errorf(verify.ErrLimit, "runtime data: nesting deeper than %d at byte %d", maxRuntimeDataDepth, t.pos)
+			return 0, verify.Errorf(verify.ErrLimit, "%s: nesting deeper than %d at byte %d", t.what, maxRuntimeDataDepth, t.pos)
 		}
 		if t.doc[t.pos] == '{' {
 			v, err = t.object(depth + 1)
@@ -210,7 +215,7 @@ func (t *jcsTree) object(depth int) (jcsValue, error) {
 	slices.SortFunc(ms, func(a, b jcsMember) int { return compareUTF16(t.key(a), t.key(b)) })
 	for i := 1; i < len(ms); i++ {
 		if bytes.Equal(t.key(ms[i-1]), t.key(ms[i])) {
-			return jcsValue{}, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: member name %s given twice", quoteBounded(t.key(ms[i])))
+			return jcsValue{}, verify.Errorf(verify.ErrMalformed, "%s: not canonicalisable JSON: member name %s given twice", t.what, quoteBounded(t.key(ms[i])))
 		}
 	}
 	v := jcsValue{kind: jcsObject, first: int32(len(t.members)), n: int32(len(ms))}
@@ -408,11 +413,11 @@ func (t *jcsTree) scalar() (jcsValue, error) {
 		return jcsValue{}, t.fail("expected a value")
 	}
 	if !isNumber(tok) {
-		return jcsValue{}, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: %s at byte %d is not a literal or number", quoteBounded(tok), start)
+		return jcsValue{}, verify.Errorf(verify.ErrMalformed, "%s: not canonicalisable JSON: %s at byte %d is not a literal or number", t.what, quoteBounded(tok), start)
 	}
 	f, err := strconv.ParseFloat(string(tok), 64)
 	if err != nil {
-		return jcsValue{}, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: number %s at byte %d is out of range", quoteBounded(tok), start)
+		return jcsValue{}, verify.Errorf(verify.ErrMalformed, "%s: not canonicalisable JSON: number %s at byte %d is out of range", t.what, quoteBounded(tok), start)
 	}
 	return jcsValue{kind: jcsNumber, start: int32(start), end: int32(t.pos), num: f}, nil
 }

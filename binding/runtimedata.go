@@ -47,7 +47,7 @@ func (r RuntimeData) digest(h crypto.Hash) ([]byte, error) {
 	if err := jsonbound.Check(r.TEEPubKey, "runtime data", maxRuntimeDataDepth-1, maxRuntimeDataValues-members); err != nil {
 		return nil, err
 	}
-	key, err := parseJCS(r.TEEPubKey)
+	key, err := parseJCS(r.TEEPubKey, "runtime data: tee-pubkey")
 	if err != nil {
 		return nil, err
 	}
