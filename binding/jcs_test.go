@@ -193,6 +193,18 @@ func TestCanonicalizeRefusalKinds(t *testing.T) {
 	}
 }
 
+// TestParseJCSBoundsItself: the parser bounds its recursion and its
+// offsets on its own, not only through the checks its callers make first.
+func TestParseJCSBoundsItself(t *testing.T) {
+	deep := strings.Repeat("[", maxRuntimeDataDepth+1) + strings.Repeat("]", maxRuntimeDataDepth+1)
+	_, err := parseJCS([]byte(deep), "doc")
+	require.ErrorIs(t, err, verify.ErrLimit)
+	_, err = parseJCS([]byte(deep[1:len(deep)-1]), "doc")
+	require.NoError(t, err)
+	_, err = parseJCS(make([]byte, MaxRuntimeData+1), "doc")
+	require.ErrorIs(t, err, verify.ErrLimit)
+}
+
 // TestCanonicalizeRandomDocuments compares the two implementations on
 // generated documents (random structure, names and strings drawn from
 // escapes, surrogate pairs and multi-byte characters, random numbers) and on
