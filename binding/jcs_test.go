@@ -409,9 +409,11 @@ func TestDigestAllocationBudget(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sum[:], d)
 	t.Logf("Digest of %d bytes: %d bytes in %d allocations", len(doc), n, allocs)
-	assert.Less(t, n, uint64(64<<10), "bytes allocated")
-	assert.Less(t, allocs, uint64(64), "allocations")
-	assert.Less(t, testing.AllocsPerRun(5, func() { _, _ = Digest(doc, crypto.SHA384) }), 64.0)
+	// Measured: 2.3 KB in 7 allocations; the budget leaves room for
+	// another Go release's hash and slice sizes, not for a copy.
+	assert.Less(t, n, uint64(16<<10), "bytes allocated")
+	assert.Less(t, allocs, uint64(32), "allocations")
+	assert.Less(t, testing.AllocsPerRun(5, func() { _, _ = Digest(doc, crypto.SHA384) }), 32.0)
 
 	var r RuntimeData
 	require.NoError(t, json.Unmarshal(doc, &r))
@@ -419,8 +421,8 @@ func TestDigestAllocationBudget(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sum[:], d)
 	t.Logf("RuntimeData.Digest: %d bytes in %d allocations", n, allocs)
-	assert.Less(t, n, uint64(64<<10), "bytes allocated")
-	assert.Less(t, allocs, uint64(64), "allocations")
+	assert.Less(t, n, uint64(16<<10), "bytes allocated")
+	assert.Less(t, allocs, uint64(32), "allocations")
 
 	// Canonicalize allocates the canonical text and the tree.
 	n, _ = allocatedBy(func() { _, err = Canonicalize(doc) })
