@@ -3,7 +3,9 @@
 //
 // Runtime data is a JSON object {"nonce", "tee-pubkey"[, "additional-evidence"]}.
 // It is canonicalised with RFC 8785 (JCS) and hashed, SHA-384 by default, into
-// a digest D. D is placed where each verifier says (verify.ReportDataPlacer,
+// a digest D. The canonical text is written straight into the hash, from
+// spans of the document (Digest) or from the members (RuntimeData.Digest):
+// megabytes of additional evidence cost a few kilobytes of allocation. D is placed where each verifier says (verify.ReportDataPlacer,
 // used by ExpectFor and ReportDataFor); for the TEEs that ship with attest:
 //
 //	TDX, SNP report data (64 bytes)   D ‖ zero bytes
@@ -27,8 +29,6 @@ import (
 	"fmt"
 	"hash"
 
-	"github.com/gowebpki/jcs"
-
 	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
@@ -40,9 +40,11 @@ const MaxRuntimeData = 4 << 20
 // Structure caps of a runtime-data document, checked by a linear scan before
 // canonicalisation. Runtime data is a nonce, a JWK and the additional
 // evidence as one JSON string: a few dozen values, nesting 3. The
-// canonicaliser costs about 90 bytes of allocation per array element
-// (measured: 381 MB and 2.7 s for 4 MiB of "1,"), against about 5 per byte
-// of string, so the number of values is what must be bounded.
+// canonicaliser allocates per value (a tree node, about 100 bytes with its
+// growth: under 1 MB at the cap, measured) and nothing per byte of string,
+// so the number of values is what must be bounded. (gowebpki/jcs, used
+// before, took 381 MB and 2.7 s for 4 MiB of "1,", and 14 bytes per byte
+// of string.)
 const (
 	maxRuntimeDataDepth  = 32   // nesting of [ and {
 	maxRuntimeDataValues = 4096 // array elements and object members
@@ -93,11 +95,8 @@ type RuntimeData struct {
 
 // JSON returns the runtime data as JSON (not yet canonical).
 func (r RuntimeData) JSON() ([]byte, error) {
-	if r.Nonce == "" {
-		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty nonce")
-	}
-	if len(bytes.TrimSpace(r.TEEPubKey)) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "runtime data: empty tee-pubkey")
+	if err := r.check(); err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -106,13 +105,12 @@ func (r RuntimeData) JSON() ([]byte, error) {
 	return b, nil
 }
 
-// Digest returns the canonical digest D of the runtime data.
+// Digest returns the canonical digest D of the runtime data: Digest of
+// r.JSON(), with the same result and the same refusals, computed without
+// marshalling r (json.Marshal of megabytes of additional evidence costs
+// several times their size). The canonical text goes straight into the hash.
 func (r RuntimeData) Digest(h crypto.Hash) ([]byte, error) {
-	b, err := r.JSON()
-	if err != nil {
-		return nil, err
-	}
-	return Digest(b, h)
+	return r.digest(h)
 }
 
 // Device returns the runtime data bound into device (GPU, switch) evidence:
@@ -128,8 +126,28 @@ func (r RuntimeData) Session() (verify.Session, error) {
 	return verify.NewSession(r.Nonce, r.TEEPubKey)
 }
 
-// Canonicalize returns the RFC 8785 form of the JSON document doc.
+// Canonicalize returns the RFC 8785 form of the JSON document doc. It
+// refuses (verify.ErrMalformed) what RFC 8785 cannot canonicalise: invalid
+// JSON or UTF-8, lone surrogates in \u escapes, a member name given twice,
+// a number a float64 does not hold, trailing data.
 func Canonicalize(doc []byte) ([]byte, error) {
+	t, err := parseRuntimeData(doc)
+	if err != nil {
+		return nil, err
+	}
+	// len(doc) is usually enough: only numbers such as 1e20 grow.
+	out := bytes.NewBuffer(make([]byte, 0, len(doc)))
+	w := newJCSWriter(out)
+	t.writeTo(w)
+	if err := w.flush(); err != nil { // a bytes.Buffer never fails to write
+		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// parseRuntimeData bounds doc (size, nesting, number of values) and parses
+// it for canonicalisation.
+func parseRuntimeData(doc []byte) (*jcsTree, error) {
 	if len(doc) > MaxRuntimeData {
 		return nil, verify.Errorf(verify.ErrLimit, "runtime data: %d bytes, limit %d", len(doc), MaxRuntimeData)
 	}
@@ -139,26 +157,28 @@ func Canonicalize(doc []byte) ([]byte, error) {
 	if err := jsonbound.Check(doc, "runtime data", maxRuntimeDataDepth, maxRuntimeDataValues); err != nil {
 		return nil, err
 	}
-	out, err := jcs.Transform(doc)
-	if err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: not canonicalisable JSON: %w", err)
-	}
-	return out, nil
+	return parseJCS(doc, "runtime data")
 }
 
 // Digest canonicalises the JSON document doc with RFC 8785 and hashes it with
-// h (SHA-384 in the KBS protocol, SHA-512 for IBM SE).
+// h (SHA-384 in the KBS protocol, SHA-512 for IBM SE). The canonical text
+// goes straight into the hash: Digest allocates a small tree of the
+// document's values (bounded by their number), not a copy of the document.
 func Digest(doc []byte, h crypto.Hash) ([]byte, error) {
 	name, err := HashName(h)
 	if err != nil {
 		return nil, err
 	}
-	c, err := Canonicalize(doc)
+	t, err := parseRuntimeData(doc)
 	if err != nil {
 		return nil, err
 	}
 	hh, _ := newHash(name)
-	hh.Write(c)
+	w := newJCSWriter(hh)
+	t.writeTo(w)
+	if err := w.flush(); err != nil { // a hash never fails to write
+		return nil, verify.Errorf(verify.ErrMalformed, "runtime data: hashing: %w", err)
+	}
 	return hh.Sum(nil), nil
 }
 
