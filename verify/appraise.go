@@ -420,17 +420,22 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		}
 	}
 	early := min(a.workers, len(comps)) - 1
-	ready := make(chan struct{})
+	var ready atomic.Bool // units and the state above are set
 	for range early {
 		go func() {
-			<-ready
+			// Yield rather than park until the split is done: a parked
+			// helper's thread goes back to sleep, and waking it again
+			// costs more than the split it waited for.
+			for !ready.Load() {
+				runtime.Gosched()
+			}
 			work()
 		}()
 	}
 	units, err = a.expand(comps)
 	if err != nil {
 		units = nil // the early helpers find nothing to do
-		close(ready)
+		ready.Store(true)
 		return nil, err
 	}
 	now := comps[0].Expect.Time()
@@ -439,7 +444,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	queue = make([]int, 0, len(units))
 	done = make(chan struct{})
 	left.Store(int64(len(units)))
-	close(ready)
+	ready.Store(true)
 	for range min(a.workers, len(units)) - 1 - early {
 		go work()
 	}
