@@ -95,7 +95,8 @@ func AllowTrailingZeroPadding() Option {
 	return func(v *Verifier) error { v.parse.AllowTrailingZeros = true; return nil }
 }
 
-// WithCacheSize bounds the verified-chain cache (default 256).
+// WithCacheSize bounds the verified-chain caches (default 256 chains by
+// PEM, and as many by the base64 text of a certificate field).
 func WithCacheSize(n int) Option {
 	return func(v *Verifier) error {
 		if n < 1 {
