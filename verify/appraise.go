@@ -420,22 +420,17 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		}
 	}
 	early := min(a.workers, len(comps)) - 1
-	var ready atomic.Bool // units and the state above are set
+	ready := make(chan struct{})
 	for range early {
 		go func() {
-			// Yield rather than park until the split is done: a parked
-			// helper's thread goes back to sleep, and waking it again
-			// costs more than the split it waited for.
-			for !ready.Load() {
-				runtime.Gosched()
-			}
+			<-ready
 			work()
 		}()
 	}
 	units, err = a.expand(comps)
 	if err != nil {
 		units = nil // the early helpers find nothing to do
-		ready.Store(true)
+		close(ready)
 		return nil, err
 	}
 	now := comps[0].Expect.Time()
@@ -444,7 +439,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	queue = make([]int, 0, len(units))
 	done = make(chan struct{})
 	left.Store(int64(len(units)))
-	ready.Store(true)
+	close(ready)
 	for range min(a.workers, len(units)) - 1 - early {
 		go work()
 	}
