@@ -52,13 +52,11 @@ func (c *Codec) EncodeJSON(r *Result) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	b, err := appendJSON(make([]byte, 0, 1024), m, 0)
+	if err != nil {
 		return nil, fmt.Errorf("ear: encode JSON: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	return b, nil
 }
 
 func (c *Codec) jsonClaims(r *Result) (map[string]any, error) {

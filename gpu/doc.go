@@ -32,7 +32,9 @@
 // source: NVIDIA's RIM service, an fs.FS of RIMs, memory). Both are required unless the matching ...Unsafe option
 // is given, which then shows in the claims. Verified chains, OCSP answers and
 // RIMs are cached, bounded, and re-checked against the caller's time, so a
-// warm verification costs about one P-384 signature check. A cold one checks
+// warm verification costs about one P-384 signature check (a chain is also
+// remembered by the base64 text of the certificate field it came from, which
+// is then not decoded again). A cold one checks
 // each certificate link once per verifier (the CAs every board and every RIM
 // signer shares are remembered link by link), verifies a device's two RIMs
 // side by side, and lets concurrent verifications of the same RIM, or of the

@@ -32,7 +32,20 @@ type DeviceEvidence struct {
 	Nonce       []byte // declared nonce (NVIDIA encoding); must equal the signed request nonce
 	Report      []byte // SPDM request ‖ response
 	Certificate []byte // PEM chain, leaf first
+
+	// Set only by a Verifier's own parsing (ParseEvidence never sets
+	// them): certKey is the chain-cache key of the certificate field's
+	// base64 text (certKeyed says it has one), and chain, when not nil,
+	// the chain that text was decoded to and verified as before, in which
+	// case Certificate is left nil (not decoded again).
+	certKey   [32]byte
+	certKeyed bool
+	chain     *DeviceChain
 }
+
+// chainLookup finds the verified chain of a certificate field's base64
+// text, returning the text's cache key either way.
+type chainLookup func(text []byte) (key [32]byte, chain *DeviceChain)
 
 type jsonDevice struct {
 	Arch        string `json:"arch"`
@@ -66,6 +79,12 @@ func DetectEncoding(b []byte) bool {
 
 // ParseEvidence decodes any supported encoding into one entry per device.
 func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
+	return parseEvidence(b, nil)
+}
+
+// parseEvidence is ParseEvidence, told how to find the chains of
+// certificate fields already verified (nil: decode every field).
+func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 	if len(b) > maxEvidenceSize {
 		return nil, verify.Errorf(verify.ErrLimit, "GPU evidence: %d bytes exceeds the cap of %d", len(b), maxEvidenceSize)
 	}
@@ -77,7 +96,7 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 	switch t[0] {
 	case '[':
 		if fast, ok := decodeListFast(t); ok {
-			return decodeRawDevices(fast)
+			return decodeRawDevices(fast, lookup)
 		}
 		if err := json.Unmarshal(t, &list); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
@@ -86,7 +105,7 @@ func ParseEvidence(b []byte) ([]DeviceEvidence, error) {
 		// A device object alone, as Split returns the elements of an array:
 		// only keys of a device, so never a Trustee wrapper.
 		if d, ok := loneDevice(t); ok {
-			return decodeRawDevices([]rawDevice{d})
+			return decodeRawDevices([]rawDevice{d}, lookup)
 		}
 		var te trusteeEvidence
 		if err := json.Unmarshal(t, &te); err != nil {
@@ -124,10 +143,10 @@ func loneDevice(b []byte) (rawDevice, bool) {
 
 // decodeRawDevices is the rest of ParseEvidence for the fast decoder's list,
 // which splitJSONArray holds to maxDevices.
-func decodeRawDevices(list []rawDevice) ([]DeviceEvidence, error) {
+func decodeRawDevices(list []rawDevice, lookup chainLookup) ([]DeviceEvidence, error) {
 	out := make([]DeviceEvidence, 0, len(list))
 	for i, d := range list {
-		de, err := decodeDevice(string(d.Arch), string(d.UUID), string(d.Nonce), d.Evidence, d.Certificate)
+		de, err := decodeDevice(string(d.Arch), string(d.UUID), string(d.Nonce), d.Evidence, d.Certificate, lookup)
 		if err != nil {
 			return nil, fmt.Errorf("GPU evidence device %d: %w", i, err)
 		}
@@ -137,12 +156,14 @@ func decodeRawDevices(list []rawDevice) ([]DeviceEvidence, error) {
 }
 
 func decodeJSONDevice(d jsonDevice) (DeviceEvidence, error) {
-	return decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate))
+	return decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate), nil)
 }
 
 // decodeDevice decodes one device's JSON field values. The report and the
 // chain come as bytes so that the fast decoder passes slices of the input.
-func decodeDevice(arch, uuid, nonce string, evidence, certificate []byte) (DeviceEvidence, error) {
+// A base64 chain lookup finds (the same text decoded and verified before)
+// is not decoded again: that decoding succeeded then, and would now.
+func decodeDevice(arch, uuid, nonce string, evidence, certificate []byte, lookup chainLookup) (DeviceEvidence, error) {
 	var de DeviceEvidence
 	a, err := ParseArch(arch)
 	if err != nil {
@@ -162,7 +183,15 @@ func decodeDevice(arch, uuid, nonce string, evidence, certificate []byte) (Devic
 	c := bytes.TrimSpace(certificate)
 	if bytes.HasPrefix(c, []byte("-----BEGIN")) {
 		de.Certificate = bytes.Clone(c)
-	} else if de.Certificate, err = decodeBase64(c); err != nil {
+		return de, nil
+	}
+	if lookup != nil {
+		de.certKey, de.chain = lookup(c)
+		if de.certKeyed = true; de.chain != nil {
+			return de, nil
+		}
+	}
+	if de.Certificate, err = decodeBase64(c); err != nil {
 		return de, verify.Errorf(verify.ErrMalformed, "certificate: expected base64 of a PEM chain: %w", err)
 	}
 	if len(de.Certificate) == 0 {

@@ -95,7 +95,8 @@ func AllowTrailingZeroPadding() Option {
 	return func(v *Verifier) error { v.parse.AllowTrailingZeros = true; return nil }
 }
 
-// WithCacheSize bounds the verified-chain cache (default 256).
+// WithCacheSize bounds the verified-chain caches (default 256 chains by
+// PEM, and as many by the base64 text of a certificate field).
 func WithCacheSize(n int) Option {
 	return func(v *Verifier) error {
 		if n < 1 {
@@ -148,6 +149,11 @@ type Verifier struct {
 	cacheSize     int
 	log           *slog.Logger
 	chains        *lru.Cache[[32]byte, *DeviceChain]
+	// textChains holds the same verified chains keyed by the SHA-256 of
+	// the base64 text of the certificate field they were decoded from, so
+	// that a known field is neither decoded nor hashed as PEM again. A
+	// cache of its own: a text key can never meet a PEM key.
+	textChains *lru.Cache[[32]byte, *DeviceChain]
 	// links remembers each verified issuer→subject link of device chains:
 	// every board's chain shares its identity and provisioner CAs.
 	links *certlink.Cache
@@ -190,6 +196,7 @@ func NewVerifier(format verify.Format, opts ...Option) (*Verifier, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "gpu: WithOpaqueRecords applies to GPUs, not to an %s verifier", format)
 	}
 	v.chains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
+	v.textChains = lru.New[[32]byte, *DeviceChain](v.cacheSize)
 	v.links = certlink.New(2*v.cacheSize + DeviceChainLength)
 	v.rimChains = lru.New[*rim.Manifest, *ocsp.Chain](v.cacheSize)
 	return v, nil
@@ -306,11 +313,14 @@ func (v *Verifier) VerifyDevices(ctx context.Context, evidence []byte, exp verif
 		// An expectation that cannot be checked must not pass unchecked.
 		return nil, verify.Errorf(verify.ErrConfig, "expected init-data digest %x: NVIDIA device evidence has no init-data field; bind init data through the CPU evidence", exp.InitDataDigest)
 	}
-	devs, err := ParseEvidence(evidence)
+	now := exp.Time()
+	devs, err := parseEvidence(evidence, func(text []byte) ([32]byte, *DeviceChain) {
+		key := sha256.Sum256(text)
+		return key, v.cachedChain(v.textChains, key, now)
+	})
 	if err != nil {
 		return nil, err
 	}
-	now := exp.Time()
 	out := &Claims{format: v.format}
 	for i, d := range devs {
 		dc, err := v.verifyDevice(ctx, d, exp, now)
@@ -345,9 +355,14 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err != nil {
 		return nil, err
 	}
-	chain, err := v.deviceChain(d.Certificate, now)
-	if err != nil {
-		return nil, err
+	chain := d.chain
+	if chain == nil {
+		if chain, err = v.deviceChain(d.Certificate, now); err != nil {
+			return nil, err
+		}
+		if d.certKeyed {
+			v.textChains.Add(d.certKey, chain, chain.NotAfter)
+		}
 	}
 	if chain.Arch.IsSwitch() != (v.format == verify.FormatNVSwitch) {
 		return nil, verify.Errorf(verify.ErrUnsupported, "device of architecture %s given to the %s verifier", chain.Arch, v.format)
@@ -464,7 +479,7 @@ func (v *Verifier) rimsWarm(dc *DeviceClaims, now time.Time) bool {
 // from the very same bytes while it is valid at now.
 func (v *Verifier) deviceChain(pemChain []byte, now time.Time) (*DeviceChain, error) {
 	key := sha256.Sum256(pemChain)
-	if dc, ok := v.chains.Get(key, now); ok && !now.Before(dc.NotBefore) {
+	if dc := v.cachedChain(v.chains, key, now); dc != nil {
 		return dc, nil
 	}
 	certs, err := ParsePEMChain(pemChain)
@@ -480,6 +495,15 @@ func (v *Verifier) deviceChain(pemChain []byte, now time.Time) (*DeviceChain, er
 	}
 	v.chains.Add(key, dc, dc.NotAfter)
 	return dc, nil
+}
+
+// cachedChain returns the chain c holds under key when it is valid at now,
+// or nil.
+func (v *Verifier) cachedChain(c *lru.Cache[[32]byte, *DeviceChain], key [32]byte, now time.Time) *DeviceChain {
+	if dc, ok := c.Get(key, now); ok && !now.Before(dc.NotBefore) {
+		return dc
+	}
+	return nil
 }
 
 // checkSignature verifies the raw r‖s ECDSA P-384 signature over SHA-384 of
