@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -344,8 +345,19 @@ func TestRIMChainChangedBetweenVerifications(t *testing.T) {
 	chain[0] = other
 	drv.Chain = chain
 	log.certs = nil
-	if _, err := v.Verify(context.Background(), v1Evidence(t), exp); err != nil {
+	c, err := v.Verify(context.Background(), v1Evidence(t), exp)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The driver RIM's revocation status is its new signer's: the checker
+	// may share one answer between the two RIMs asking at the same instant,
+	// so count what the result names, not the queries.
+	drvOCSP := c.(*Claims).Devices[0].DriverRIM.OCSP
+	if drvOCSP == nil || len(drvOCSP.Certs) == 0 {
+		t.Fatal("driver RIM: no revocation result")
+	}
+	if got, want := drvOCSP.Certs[0].Serial, fmt.Sprintf("%x", other.SerialNumber); got != want {
+		t.Fatalf("driver RIM signer checked: serial %s, want the replaced signer's %s", got, want)
 	}
 	n := 0
 	for _, c := range log.certs {
@@ -353,7 +365,7 @@ func TestRIMChainChangedBetweenVerifications(t *testing.T) {
 			n++
 		}
 	}
-	if n != 2 { // once as the vbios RIM's signer, once as the driver RIM's new one
-		t.Fatalf("the replaced signer was asked about %d times, want 2", n)
+	if n == 0 {
+		t.Fatal("the replaced signer was never asked about")
 	}
 }
