@@ -74,7 +74,7 @@ func stringEnd(doc []byte, open int) int {
 // twice. null is no members (a nil map). Anything else, trailing data
 // included, is verify.ErrMalformed.
 func Object(doc []byte, what string, maxMembers int) (map[string]json.RawMessage, error) {
-	if string(bytes.TrimSpace(doc)) == "null" {
+	if string(bytes.Trim(doc, " \t\r\n")) == "null" { // JSON's whitespace only, not Unicode's
 		return nil, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
