@@ -100,6 +100,7 @@ func (s *Store) CheckEviction(ctx context.Context) error {
 }
 
 func (s *Store) secretKey() string       { return s.prefix + ":nonce-secret" }
+func (s *Store) secretRunKey() string    { return s.prefix + ":nonce-secret-run" }
 func (s *Store) usedKey(n string) string { return s.prefix + ":u:" + n }
 func (s *Store) docKey(n string) string  { return s.prefix + ":d:" + n }
 func (s *Store) channel() string         { return s.prefix + ":changes" }
@@ -109,44 +110,70 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("redis %s: %w", op, err)
 }
 
-// secretScript: KEYS[1] the secret, ARGV[1] a fresh one. Returns the stored
-// secret, storing ARGV[1] first when there is none (GET then SET NX in one
-// step: one round trip, and SET NX GET needs Redis 7).
-var secretScript = redis.NewScript(`
+// runIDLua sets the local run to the run_id of the Redis server running
+// the script (INFO server; callable from scripts, whose effects, not the
+// commands, are replicated). It changes on every restart and differs on a
+// promoted replica.
+const runIDLua = `
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if not run then
+  return redis.error_reply('INFO server reports no run_id')
+end
+`
+
+// secretScript: KEYS[1] the secret, KEYS[2] the run_id of the server that
+// stored it; ARGV[1] a fresh secret. Returns the stored secret, storing
+// ARGV[1] (and this server's run_id) first when there is none or when it
+// was stored by another server run: a restart from an RDB or AOF, or a
+// promoted replica, may keep the secret but lose the used markers written
+// after the last snapshot, fsync or replicated write, and those nonces
+// must not be usable again. GET then SET in one step: one round trip, and
+// SET NX GET needs Redis 7.
+var secretScript = redis.NewScript(runIDLua + `
 local v = redis.call('GET', KEYS[1])
-if v then
+if v and redis.call('GET', KEYS[2]) == run then
   return v
 end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], run)
 return ARGV[1]
 `)
 
 // NonceSecret implements serve.Store.
 func (s *Store) NonceSecret(ctx context.Context) ([]byte, error) {
-	v, err := secretScript.Run(ctx, s.c, []string{s.secretKey()}, serve.NewNonceSecret()).Text()
+	v, err := secretScript.Run(ctx, s.c, []string{s.secretKey(), s.secretRunKey()}, serve.NewNonceSecret()).Text()
 	if err != nil {
 		return nil, wrap("secret script", err)
 	}
 	return []byte(v), nil
 }
 
-// useScript: KEYS[1] the secret, KEYS[2] the nonce's used marker; ARGV[1]
-// the marker's TTL in milliseconds, ARGV[2] the caller's secret ("": none
-// to check). Replies 1 to the one caller that sets the marker, 0 when it
-// was set before, 2 when the stored secret is not the caller's.
-var useScript = redis.NewScript(`
+// useScript: KEYS[1] the secret, KEYS[2] the run_id of the server that
+// stored it, KEYS[3] the nonce's used marker; ARGV[1] the marker's TTL in
+// milliseconds, ARGV[2] the caller's secret ("": none to check), ARGV[3] a
+// fresh secret. When the secret was stored by another server run (see
+// secretScript), the markers of its nonces may be lost: the script
+// replaces it with ARGV[3] first, so every nonce signed before is refused
+// (2). Replies 1 to the one caller that sets the marker, 0 when it was set
+// before, 2 when the stored secret is not the caller's.
+var useScript = redis.NewScript(runIDLua + `
+if redis.call('GET', KEYS[2]) ~= run then
+  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('SET', KEYS[2], run)
+end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[2] then
   return 2
 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
   return 1
 end
 return 0
 `)
 
-// UseNonce implements serve.Store. The secret check and the marker are one
-// script, so that a Redis restart between a server's MAC check and its use
-// cannot let a nonce whose marker it lost through.
+// UseNonce implements serve.Store. The server-run check, the secret check
+// and the marker are one script, so that a Redis restart between a
+// server's MAC check and its use cannot let a nonce whose marker it lost
+// through.
 func (s *Store) UseNonce(ctx context.Context, nonce string, secret []byte, ttl time.Duration) error {
 	if secret != nil && len(secret) == 0 {
 		return wrap("use", errors.New("empty nonce secret"))
@@ -155,7 +182,8 @@ func (s *Store) UseNonce(ctx context.Context, nonce string, secret []byte, ttl t
 	if ms < 1 {
 		ms = 1
 	}
-	code, err := useScript.Run(ctx, s.c, []string{s.secretKey(), s.usedKey(nonce)}, ms, secret).Int64()
+	keys := []string{s.secretKey(), s.secretRunKey(), s.usedKey(nonce)}
+	code, err := useScript.Run(ctx, s.c, keys, ms, secret, serve.NewNonceSecret()).Int64()
 	if err != nil {
 		return wrap("use script", err)
 	}

@@ -75,8 +75,9 @@ func (r *redisServer) start(t *testing.T, bin string) {
 	}
 }
 
-// restart kills the server and starts a fresh one on the same port: every
-// key is lost (no persistence).
+// restart kills the server (SIGKILL: no save at shutdown) and starts a
+// fresh one on the same port and dir: every key is lost, unless a SAVE wrote
+// a snapshot, which the new server loads (the keys as of that SAVE).
 func (r *redisServer) restart(t *testing.T) {
 	t.Helper()
 	require.NoError(t, r.cmd.Process.Kill())
@@ -156,6 +157,73 @@ func TestStoreExpiryAndRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, secret, fresh)
 	require.ErrorIs(t, s.UseNonce(ctx, "used-before-restart", secret, time.Minute), serve.ErrSecretChanged)
+}
+
+// A restart that keeps the secret but loses recent writes (here: an RDB
+// snapshot taken between two uses, then a kill) restores the secret and the
+// first used marker only. The secret is bound to the server run that stored
+// it (run_id), so after the restart it is replaced: the nonce whose marker
+// was lost cannot be used again, nor can the one whose marker survived, and
+// a nonce under the new secret works once.
+func TestStoreRestartFromSnapshot(t *testing.T) {
+	r := startRedis(t)
+	c := r.client(t)
+	s, err := redisstore.New(c, "")
+	require.NoError(t, err)
+	ctx := context.Background()
+	secret, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.UseNonce(ctx, "before-snapshot", secret, time.Hour))
+	require.NoError(t, c.Save(ctx).Err())
+	require.NoError(t, s.UseNonce(ctx, "after-snapshot", secret, time.Hour))
+	same, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.Equal(t, secret, same, "no restart: the secret stays")
+
+	r.restart(t)
+	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 30*time.Second, 10*time.Millisecond)
+	// The snapshot came back: the old secret and the first marker only.
+	// (The Store is not asked here, since any call would rotate the secret.)
+	restored, err := c.Get(ctx, "attest:nonce-secret").Bytes()
+	require.NoError(t, err)
+	require.Equal(t, secret, restored, "the RDB must have restored the secret, else this test proves nothing")
+	require.EqualValues(t, 1, c.Exists(ctx, "attest:u:before-snapshot").Val())
+	require.EqualValues(t, 0, c.Exists(ctx, "attest:u:after-snapshot").Val(), "the marker written after SAVE must be lost")
+
+	// Before any replica asks for the secret, and after.
+	require.ErrorIs(t, s.UseNonce(ctx, "after-snapshot", secret, time.Hour), serve.ErrSecretChanged)
+	require.ErrorIs(t, s.UseNonce(ctx, "before-snapshot", secret, time.Hour), serve.ErrSecretChanged)
+	fresh, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, secret, fresh)
+	require.ErrorIs(t, s.UseNonce(ctx, "after-snapshot", secret, time.Hour), serve.ErrSecretChanged)
+	require.NoError(t, s.UseNonce(ctx, "after-restart", fresh, time.Hour))
+	require.ErrorIs(t, s.UseNonce(ctx, "after-restart", fresh, time.Hour), serve.ErrNonceUsed)
+	again, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.Equal(t, fresh, again, "the new secret is bound to this run and stays")
+}
+
+// The first call after a restart from a snapshot may be NonceSecret: it
+// replaces the restored secret too, and the old nonces are refused.
+func TestStoreRestartFromSnapshotSecretFirst(t *testing.T) {
+	r := startRedis(t)
+	c := r.client(t)
+	s, err := redisstore.New(c, "p")
+	require.NoError(t, err)
+	ctx := context.Background()
+	secret, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.NoError(t, c.Save(ctx).Err())
+	require.NoError(t, s.UseNonce(ctx, "lost", secret, time.Hour))
+	r.restart(t)
+	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 30*time.Second, 10*time.Millisecond)
+	require.Equal(t, secret, []byte(c.Get(ctx, "p:nonce-secret").Val()), "the RDB must have restored the secret")
+	fresh, err := s.NonceSecret(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, secret, fresh)
+	require.ErrorIs(t, s.UseNonce(ctx, "lost", secret, time.Hour), serve.ErrSecretChanged)
+	require.NoError(t, s.UseNonce(ctx, "lost", fresh, time.Hour), "the fresh secret's nonces are new ones")
 }
 
 // A store on an unreachable Redis returns errors, never a secret or a use.
