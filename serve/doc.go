@@ -32,12 +32,10 @@
 // store) is 400 nonce-invalid, an expired one 400 nonce-expired, one the
 // service never issued 400 nonce-unknown. A store that loses its state
 // loses the secret with the used nonces, so every nonce issued before is
-// refused; one that loses used markers but keeps the secret (Redis
-// persistence that lags its writes: RDB snapshots, appendfsync everysec,
-// a failover to a replica behind its primary) lets a nonce used within
-// the lost window be used again until it expires, so run the store with
-// appendfsync always, or rotate the secret (serve/redisstore) after such
-// a loss. A caller's own nonce (CallerNonces) is remembered as used for
+// refused; serve/redisstore binds the secret to the Redis server run that
+// stored it (run_id), so a restart or failover that keeps the secret but
+// may lose used markers (RDB snapshots, appendfsync everysec, a replica
+// behind its primary) replaces the secret too, with the same effect. A caller's own nonce (CallerNonces) is remembered as used for
 // CallerNonceTTL; after that a captured request can be replayed. The
 // token's eat_nonce is the nonce string's bytes (verify.SessionNonce).
 //

@@ -11,7 +11,14 @@
 // exactly one sets it. Rotating the secret is deleting its key (DEL
 // <prefix>:nonce-secret): the next request creates a new one, and nonces
 // issued under the old one are refused; so are they after a Redis restart
-// without persistence, which loses the used markers with the secret.
+// without persistence, which loses the used markers with the secret. A
+// restart or failover that keeps the secret may still lose recent used
+// markers (RDB snapshots, appendfsync everysec, a replica behind its
+// primary), so the secret is bound to the server run that stored it: a
+// second key holds that server's run_id (INFO server), and both scripts
+// replace the secret when the server running them has another run_id
+// (every restart, a promoted replica). Nonces issued before a restart are
+// then refused whether or not Redis persists its data.
 // Anyone who can read the secret can mint nonces: protect the Redis as the
 // service's own state. The Redis must not evict keys (maxmemory-policy
 // noeviction; Store.CheckEviction, which attest serve runs at start): an
@@ -21,9 +28,10 @@
 // (PutDocumentIf's script also compares the version first, so that a
 // read-modify-write such as the policy index loses no concurrent update);
 // replicas subscribe to the channel and poll (pub/sub loses messages across
-// reconnects). Every command names one key: no KEYS scans. A Redis restart
-// without persistence loses outstanding nonces (their secret), whose
-// attestations then fail (closed); keep the reference values' source of truth elsewhere too.
+// reconnects). Every command names one key: no KEYS scans. Any Redis restart
+// or failover loses outstanding nonces (their secret), whose attestations
+// then fail (closed); a restart without persistence also loses the
+// documents: keep the reference values' source of truth elsewhere too.
 package redisstore
 
 import (
