@@ -109,37 +109,29 @@ func (b *Bed) Quote(reportData []byte, edit func(*tdxtest.QuoteSpec)) []byte {
 // NVIDIA's JSON array encoding (one entry per device). edit, when non-nil,
 // changes GPU i's report first.
 func (b *Bed) GPUEvidence(nonce []byte, edit func(i int, r *gputest.Report)) ([]byte, error) {
-	if len(nonce) != 32 {
-		return nil, verify.Errorf(verify.ErrConfig, "testbed: GPU nonce of %d bytes, expected 32", len(nonce))
-	}
-	if len(b.GPUs) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "testbed: a bed without GPUs has no GPU evidence")
-	}
-	devs := make([]gpu.DeviceEvidence, 0, len(b.GPUs))
-	for i, p := range b.GPUs {
-		r := gputest.Report{Measurements: b.Measurements}
-		copy(r.Nonce[:], nonce)
-		if edit != nil {
-			edit(i, &r)
-		}
-		devs = append(devs, gpu.DeviceEvidence{Arch: p.Arch, Nonce: bytes.Clone(r.Nonce[:]), Report: p.Sign(r), Certificate: p.ChainPEM()})
-	}
-	return gpu.EncodeEvidence(devs)
+	return deviceEvidence("GPU", "GPUs", b.GPUs, b.Measurements, nonce, edit)
 }
 
 // SwitchEvidence mints one report per NVSwitch, all answering nonce (32
 // bytes), in NVIDIA's JSON array encoding. edit, when non-nil, changes
 // switch i's report first.
 func (b *Bed) SwitchEvidence(nonce []byte, edit func(i int, r *gputest.Report)) ([]byte, error) {
+	return deviceEvidence("switch", "switches", b.Switches, b.SwitchMeasurements, nonce, edit)
+}
+
+// deviceEvidence mints one report per device of kind (GPU or switch; plural
+// names them in errors), each
+// with measurements and answering nonce, signed by the device's PKI.
+func deviceEvidence(kind, plural string, pkis []*gputest.PKI, measurements map[int][]byte, nonce []byte, edit func(i int, r *gputest.Report)) ([]byte, error) {
 	if len(nonce) != 32 {
-		return nil, verify.Errorf(verify.ErrConfig, "testbed: switch nonce of %d bytes, expected 32", len(nonce))
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: %s nonce of %d bytes, expected 32", kind, len(nonce))
 	}
-	if len(b.Switches) == 0 {
-		return nil, verify.Errorf(verify.ErrConfig, "testbed: a bed without switches has no switch evidence")
+	if len(pkis) == 0 {
+		return nil, verify.Errorf(verify.ErrConfig, "testbed: a bed without %s has no %s evidence", plural, kind)
 	}
-	devs := make([]gpu.DeviceEvidence, 0, len(b.Switches))
-	for i, p := range b.Switches {
-		r := gputest.Report{Measurements: b.SwitchMeasurements}
+	devs := make([]gpu.DeviceEvidence, 0, len(pkis))
+	for i, p := range pkis {
+		r := gputest.Report{Measurements: measurements}
 		copy(r.Nonce[:], nonce)
 		if edit != nil {
 			edit(i, &r)
