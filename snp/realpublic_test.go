@@ -12,8 +12,10 @@ import (
 	"math/big"
 	"os"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
@@ -573,5 +575,71 @@ func putLE(dst []byte, n *big.Int) {
 	be := n.FillBytes(make([]byte, len(dst)))
 	for i, c := range be {
 		dst[len(dst)-1-i] = c
+	}
+}
+
+// urlFetcher serves fixed bodies at exact URLs and records what was asked.
+type urlFetcher struct {
+	bodies map[string][]byte
+	asked  []string
+}
+
+func (f *urlFetcher) Fetch(_ context.Context, u string) (*collateral.Response, error) {
+	f.asked = append(f.asked, u)
+	if b, ok := f.bodies[u]; ok {
+		return &collateral.Response{StatusCode: 200, Body: b}, nil
+	}
+	return nil, verify.Errorf(verify.ErrCollateral, "no body at %s: %w", u, collateral.ErrNotFound)
+}
+
+// TestRealPublicKDSPaths fetches the real VCEKs from where AMD's KDS and
+// Trustee's offline store keep them, written out here from the KDS
+// specification (57230) and Trustee's documented layout rather than from
+// our own URL builder: Turin asks by the first 8 bytes of CHIP_ID with
+// fmcSPL first, the others by all 64 bytes.
+func TestRealPublicKDSPaths(t *testing.T) {
+	paths := map[string]struct{ url, file string }{
+		"Milan v3": {"/vcek/v1/Milan/a3fdc2c64dc299ab90d4238973864b586378e2e5ef9c9d4dc608f3bdaa89a969a03f1b5752cad55a0c1547ade800dbd7404e9cb3f9738da3b280d1df69cf82e4?blSPL=4&teeSPL=0&snpSPL=24&ucodeSPL=219",
+			"vcek/a3fdc2c64dc299ab90d4238973864b586378e2e5ef9c9d4dc608f3bdaa89a969a03f1b5752cad55a0c1547ade800dbd7404e9cb3f9738da3b280d1df69cf82e4/bl04_tee00_snp24_ucode219_vcek.der"},
+		"Milan v5 (Google Cloud)": {"/vcek/v1/Milan/980cf7b61876cb37fd517cd44ce11c72d43c5408e66ab39138370ec59bc195e063254cb501d87d82f0b8b8dc774bcfe28019447711598f007390e4accc405361?blSPL=4&teeSPL=0&snpSPL=27&ucodeSPL=222",
+			"vcek/980cf7b61876cb37fd517cd44ce11c72d43c5408e66ab39138370ec59bc195e063254cb501d87d82f0b8b8dc774bcfe28019447711598f007390e4accc405361/bl04_tee00_snp27_ucode222_vcek.der"},
+		"Genoa v3": {"/vcek/v1/Genoa/9dc99962c063029e430b6f7b734075ec542f4f3ec639e657e14585d3fe559b38532bc42d037d618317694ad6634d2507964e276c8eedeac4978c7006bf89f8e1?blSPL=9&teeSPL=0&snpSPL=23&ucodeSPL=72",
+			"vcek/9dc99962c063029e430b6f7b734075ec542f4f3ec639e657e14585d3fe559b38532bc42d037d618317694ad6634d2507964e276c8eedeac4978c7006bf89f8e1/bl09_tee00_snp23_ucode72_vcek.der"},
+		"Genoa v5": {"/vcek/v1/Genoa/e0234bedb3918431f54ee2790787d7af138a67be1e581a223650e810c945342bc9ae8d1fea83b31c49dc8cc34db4570bcf25bd6d793985693a9f0c2133df33d8?blSPL=10&teeSPL=0&snpSPL=27&ucodeSPL=88",
+			"vcek/e0234bedb3918431f54ee2790787d7af138a67be1e581a223650e810c945342bc9ae8d1fea83b31c49dc8cc34db4570bcf25bd6d793985693a9f0c2133df33d8/bl10_tee00_snp27_ucode88_vcek.der"},
+		"Turin v5": {"/vcek/v1/Turin/3b42092f69c656d3?fmcSPL=0&blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=71",
+			"vcek/3b42092f69c656d3/bl01_tee00_snp02_ucode71_fmc00_vcek.der"},
+	}
+	const base = "https://kds.example"
+	for name, s := range publicSamples {
+		p, ok := paths[name]
+		if !ok {
+			t.Fatalf("no KDS path written out for %s", name)
+		}
+		t.Run(name, func(t *testing.T) {
+			report := pub(t, s.report)
+			vcek := derOf(t, pub(t, s.vcek))
+			exp := publicExp(t, report)
+
+			f := &urlFetcher{bodies: map[string][]byte{base + p.url: vcek}}
+			src, err := snp.NewHTTPSource(base, f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := newOffline(t, snp.WithKDS(src)).VerifyReport(context.Background(), report, nil, exp)
+			if err != nil {
+				t.Fatalf("KDS %s: %v (asked %v)", p.url, err, f.asked)
+			}
+			checkClaims(t, c, s.want)
+
+			fsys := fstest.MapFS{p.file: {Data: vcek}}
+			fsrc, err := snp.NewFSSource(fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := newOffline(t, snp.WithKDS(fsrc)).VerifyReport(context.Background(), report, nil, exp); err != nil {
+				t.Fatalf("offline store %s: %v", p.file, err)
+			}
+		})
 	}
 }
