@@ -26,7 +26,7 @@ import (
 // error message or SAMPLES.md), not a value read back from our own parser.
 
 // publicTime lies inside the validity of every VCEK in testdata/ (the
-// latest NotBefore is 2025-12-05, the earliest NotAfter 2032-01-15).
+// latest NotBefore is 2025-12-05, the earliest NotAfter 2031-06-25).
 var publicTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 func pub(t testing.TB, name string) []byte {
@@ -86,6 +86,17 @@ var publicSamples = map[string]publicSample{
 		"cpuid_fam_id": 0x19, "cpuid_mod_id": 0x11, "platform_alias_check_complete": true,
 		"endorsement_product_name": "Genoa",
 		"chip_id":                  "e0234bedb3918431f54ee2790787d7af138a67be1e581a223650e810c945342bc9ae8d1fea83b31c49dc8cc34db4570bcf25bd6d793985693a9f0c2133df33d8",
+	}},
+	// A v2 report has no CPUID: the product comes from the VCEK's
+	// product name (authenticated by the chain to the Genoa ARK). This
+	// older VCEK spells out the RSA-PSS trailerField (a3 03 02 01 01).
+	"Genoa v2": {"oak-genoa-v2.bin", "oak-genoa-v2-vcek.pem", snp.Genoa, map[string]any{
+		"version": 2, "vmpl": 0, "policy": "0x30000", "signing_key": "VCEK",
+		"reported_tcb": "0x3e0f000000000007", "reported_tcb_bootloader": 7, "reported_tcb_tee": 0,
+		"reported_tcb_snp": 15, "reported_tcb_microcode": 62,
+		"committed_version": "1.55.24", "platform_info": "0x1", "platform_smt_enabled": true,
+		"endorsement_product_name": "Genoa",
+		"chip_id": "d2421d976f95ce0ba849b7cc5c789122f1e59c77a037272c137ae4d188bb102adbc7c53d0302bff82a432c94a305dec7a7a270ceb19a10f04a83316c6486968d",
 	}},
 	"Turin v5": {"oak-turin-v5.bin", "routex-turin-v5-vcek.pem", snp.Turin, map[string]any{
 		"version": 5, "vmpl": 0, "policy": "0x30000", "signing_key": "VCEK",
@@ -295,6 +306,10 @@ func TestRealPublicWrongEndorsement(t *testing.T) {
 		{"Turin VCEK for a Genoa report", nil, genoa3, pub(t, "routex-turin-v5-vcek.pem"), verify.ErrChain},
 		{"WithProduct(Milan) for a Genoa report", []snp.Option{snp.WithProduct(snp.Milan)}, genoa5, pub(t, "routex-genoa-v5-vcek.pem"), verify.ErrBinding},
 		{"WithProduct(Genoa) for a Turin report", []snp.Option{snp.WithProduct(snp.Genoa)}, turin, pub(t, "routex-turin-v5-vcek.pem"), verify.ErrBinding},
+		// A v2 report names no product; the VCEK's name picks the roots,
+		// and a configured product must agree with it.
+		{"WithProduct(Milan) for a v2 Genoa report", []snp.Option{snp.WithProduct(snp.Milan)}, pub(t, "oak-genoa-v2.bin"), pub(t, "oak-genoa-v2-vcek.pem"), verify.ErrChain},
+		{"Milan VCEK for a v2 Genoa report", nil, pub(t, "oak-genoa-v2.bin"), pub(t, "routex-milan-v3-vcek.pem"), verify.ErrSignature},
 		// SNP-13: a VCEK-signed report (signing_key 0) with a real VLEK.
 		{"VLEK for a VCEK-signed report", nil, genoa5, read(t, "test-vlek.der"), verify.ErrBinding},
 		// SNP-12: signing_key flipped to VLEK; only the VCEK is there.
@@ -607,6 +622,8 @@ func TestRealPublicKDSPaths(t *testing.T) {
 			"vcek/9dc99962c063029e430b6f7b734075ec542f4f3ec639e657e14585d3fe559b38532bc42d037d618317694ad6634d2507964e276c8eedeac4978c7006bf89f8e1/bl09_tee00_snp23_ucode72_vcek.der"},
 		"Genoa v5": {"/vcek/v1/Genoa/e0234bedb3918431f54ee2790787d7af138a67be1e581a223650e810c945342bc9ae8d1fea83b31c49dc8cc34db4570bcf25bd6d793985693a9f0c2133df33d8?blSPL=10&teeSPL=0&snpSPL=27&ucodeSPL=88",
 			"vcek/e0234bedb3918431f54ee2790787d7af138a67be1e581a223650e810c945342bc9ae8d1fea83b31c49dc8cc34db4570bcf25bd6d793985693a9f0c2133df33d8/bl10_tee00_snp27_ucode88_vcek.der"},
+		"Genoa v2": {"/vcek/v1/Genoa/d2421d976f95ce0ba849b7cc5c789122f1e59c77a037272c137ae4d188bb102adbc7c53d0302bff82a432c94a305dec7a7a270ceb19a10f04a83316c6486968d?blSPL=7&teeSPL=0&snpSPL=15&ucodeSPL=62",
+			"vcek/d2421d976f95ce0ba849b7cc5c789122f1e59c77a037272c137ae4d188bb102adbc7c53d0302bff82a432c94a305dec7a7a270ceb19a10f04a83316c6486968d/bl07_tee00_snp15_ucode62_vcek.der"},
 		"Turin v5": {"/vcek/v1/Turin/3b42092f69c656d3?fmcSPL=0&blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=71",
 			"vcek/3b42092f69c656d3/bl01_tee00_snp02_ucode71_fmc00_vcek.der"},
 	}
@@ -621,12 +638,18 @@ func TestRealPublicKDSPaths(t *testing.T) {
 			vcek := derOf(t, pub(t, s.vcek))
 			exp := publicExp(t, report)
 
+			// A version-2 report names no product: the caller must, to
+			// know which KDS path to ask (TestRealPublicReportsWithoutVCEK).
+			var opts []snp.Option
+			if binary.LittleEndian.Uint32(report) == 2 {
+				opts = append(opts, snp.WithProduct(s.product))
+			}
 			f := &urlFetcher{bodies: map[string][]byte{base + p.url: vcek}}
 			src, err := snp.NewHTTPSource(base, f, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := newOffline(t, snp.WithKDS(src)).VerifyReport(context.Background(), report, nil, exp)
+			c, err := newOffline(t, append(opts, snp.WithKDS(src))...).VerifyReport(context.Background(), report, nil, exp)
 			if err != nil {
 				t.Fatalf("KDS %s: %v (asked %v)", p.url, err, f.asked)
 			}
@@ -637,7 +660,7 @@ func TestRealPublicKDSPaths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := newOffline(t, snp.WithKDS(fsrc)).VerifyReport(context.Background(), report, nil, exp); err != nil {
+			if _, err := newOffline(t, append(opts, snp.WithKDS(fsrc))...).VerifyReport(context.Background(), report, nil, exp); err != nil {
 				t.Fatalf("offline store %s: %v", p.file, err)
 			}
 		})
