@@ -96,7 +96,7 @@ var publicSamples = map[string]publicSample{
 		"reported_tcb_snp": 15, "reported_tcb_microcode": 62,
 		"committed_version": "1.55.24", "platform_info": "0x1", "platform_smt_enabled": true,
 		"endorsement_product_name": "Genoa",
-		"chip_id": "d2421d976f95ce0ba849b7cc5c789122f1e59c77a037272c137ae4d188bb102adbc7c53d0302bff82a432c94a305dec7a7a270ceb19a10f04a83316c6486968d",
+		"chip_id":                  "d2421d976f95ce0ba849b7cc5c789122f1e59c77a037272c137ae4d188bb102adbc7c53d0302bff82a432c94a305dec7a7a270ceb19a10f04a83316c6486968d",
 	}},
 	"Turin v5": {"oak-turin-v5.bin", "routex-turin-v5-vcek.pem", snp.Turin, map[string]any{
 		"version": 5, "vmpl": 0, "policy": "0x30000", "signing_key": "VCEK",
