@@ -21,6 +21,13 @@
 //   - REPORT_DATA (Expectations.ReportData) and HOST_DATA
 //     (Expectations.InitDataDigest).
 //
+// A report's bytes do not identify it. ECDSA signatures are malleable:
+// with (r, s) valid, (r, n−s) is valid too, and AMD's firmware does not
+// normalise s (most real reports have s > n/2, so a low-s rule would refuse
+// genuine evidence). Both forms verify and yield identical claims; freshness
+// comes from REPORT_DATA, and nothing should key replay or de-duplication
+// state on a digest of the evidence.
+//
 // Appraisal (debug allowed, minimum TCB, measurements) is left to a policy:
 // every report field is a claim, with Trustee's flat names where they exist.
 //

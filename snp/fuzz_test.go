@@ -31,6 +31,10 @@ func FuzzParseReport(f *testing.F) {
 	}
 	turin[0], turin[0x40] = 5, snptest.TurinPlatformInfo
 	f.Add(turin)
+	// Real Milan, Genoa and Turin reports of versions 2, 3 and 5.
+	for _, s := range publicSamples {
+		f.Add(pub(f, s.report))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := snp.ParseReport(b)
 		if err != nil {
@@ -186,5 +190,55 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 		t.Fatalf("a report that was never signed verified: %x", got)
+	})
+}
+
+// FuzzVerifyRealPublic mutates real extended reports (report, then a table
+// with the real VCEK and the pinned ASK and ARK) from Milan, Genoa and
+// Turin and verifies them against the embedded AMD roots: nothing may
+// panic, and no report whose signed bytes differ from a real one may
+// verify (that would be a forgery of AMD's signature).
+func FuzzVerifyRealPublic(f *testing.F) {
+	v, err := snp.NewVerifier(snp.WithoutRevocationUnsafe())
+	if err != nil {
+		f.Fatal(err)
+	}
+	var signed [][]byte
+	for _, s := range publicSamples {
+		report := pub(f, s.report)
+		roots, err := snp.DefaultRoots(s.product)
+		if err != nil {
+			f.Fatal(err)
+		}
+		table, err := snp.MarshalCertTable([]snp.CertEntry{
+			{GUID: snp.GUIDVCEK, Data: derOf(f, pub(f, s.vcek))},
+			{GUID: snp.GUIDASK, Data: roots.ASK.Raw},
+			{GUID: snp.GUIDARK, Data: roots.ARK.Raw},
+		})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(append(bytes.Clone(report), table...))
+		signed = append(signed, bytes.Clone(report[:snp.SignedSize]))
+	}
+	exp := verify.Expectations{Now: publicTime, AllowMissingReportDataUnsafe: true}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := v.Verify(context.Background(), b, exp)
+		if err != nil {
+			if c != nil {
+				t.Fatal("claims with an error")
+			}
+			if verify.KindOf(err) == nil {
+				t.Fatalf("error without a kind: %v", err)
+			}
+			return
+		}
+		got := c.(*snp.Claims).Report.Signed()
+		for _, s := range signed {
+			if bytes.Equal(got, s) {
+				return
+			}
+		}
+		t.Fatalf("a report AMD never signed verified: %x", got)
 	})
 }
