@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/snp"
+	"github.com/trustfactory/attest/snp/snptest"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -664,5 +666,85 @@ func TestRealPublicKDSPaths(t *testing.T) {
 				t.Fatalf("offline store %s: %v", p.file, err)
 			}
 		})
+	}
+}
+
+// TestRealPublicRevocation runs the revocation check on the real Genoa
+// chain. AMD's real CRLs were not found in public text form, so this
+// covers the refusals (SNP-21): no CRL, a CRL that is not a CRL, and CRLs
+// not signed by the pinned Genoa ARK, one of them naming the real ARK as
+// its issuer. Each is a collateral failure besides its own kind.
+func TestRealPublicRevocation(t *testing.T) {
+	report, vcek := pub(t, "routex-genoa-v5.bin"), derOf(t, pub(t, "routex-genoa-v5-vcek.pem"))
+	r, err := snp.ParseReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := snptest.NewPKI(snp.Genoa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genoa, _ := snp.DefaultRoots(snp.Genoa)
+	fakeCRL, err := fake.CRL(publicTime.AddDate(0, 0, -1), publicTime.AddDate(0, 0, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The real ARK's name and a key that is not the real ARK's.
+	forged, err := fake.CRLSignedBy(genoa.ARK, fake.ARKKey, publicTime.AddDate(0, 0, -1), publicTime.AddDate(0, 0, 7), genoa.ASK.SerialNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		crl  []byte // nil: none in the source
+		kind error
+	}{
+		"no CRL":                       {nil, verify.ErrCollateral},
+		"not a CRL":                    {[]byte("not a CRL"), verify.ErrMalformed},
+		"CRL of another ARK":           {fakeCRL, verify.ErrChain},
+		"CRL forged in the ARK's name": {forged, verify.ErrChain},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem := snp.NewMemorySource()
+			mem.AddVCEK(snp.Genoa, r.ChipID[:], snp.DecodeTCB(snp.Genoa, r.ReportedTCB), vcek)
+			if tc.crl != nil {
+				mem.AddCRL(snp.Genoa, snp.SigningKeyVCEK, tc.crl)
+			}
+			v, err := snp.NewVerifier(snp.WithKDS(mem))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := v.VerifyReport(context.Background(), report, nil, publicExp(t, report))
+			if !errors.Is(err, verify.ErrCollateral) || !errors.Is(err, tc.kind) || c != nil {
+				t.Fatalf("claims %v, err = %v, want ErrCollateral and %v", c != nil, err, tc.kind)
+			}
+		})
+	}
+}
+
+// TestRealPublicProvenance keeps testdata/README.md true: every sample has
+// a provenance line, and every line names a sample that exists.
+func TestRealPublicProvenance(t *testing.T) {
+	readme := string(pub(t, "README.md"))
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]bool{}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "README.md" {
+			continue
+		}
+		files[e.Name()] = true
+		if !strings.Contains(readme, "| `"+e.Name()+"` |") {
+			t.Errorf("testdata/%s has no provenance line in testdata/README.md", e.Name())
+		}
+	}
+	for _, line := range strings.Split(readme, "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ = strings.Cut(name, "`")
+			if !files[name] {
+				t.Errorf("testdata/README.md lists %s, which is not in testdata/", name)
+			}
+		}
 	}
 }
