@@ -31,12 +31,17 @@ const (
 
 const verifyUsage = `usage: attest verify [flags] [FILE ...]
 
-Verifies attestation evidence (Intel TDX quotes, AMD SEV-SNP reports, NVIDIA
-GPU and NVSwitch reports, and TPM 2.0 quotes when --tpm-ak names their AK
-trust; raw or in Trustee's JSON shapes, detected from the bytes), appraises it
-against reference values and prints one block per submodule with every check,
-then the overall status. FILE "-" reads stdin. Without any argument it
-appraises the embedded sample evidence.
+Verifies attestation evidence (Intel TDX and SGX quotes, AMD SEV-SNP reports,
+Azure SEV-SNP and TDX confidential-VM evidence, NVIDIA GPU and NVSwitch
+reports, AWS Nitro Enclaves documents, and TPM 2.0 quotes when --tpm-ak names
+their AK trust; raw or in Trustee's JSON shapes, detected from the bytes),
+appraises it against reference values and prints one block per submodule with
+every check, then the overall status. FILE "-" reads stdin.
+
+Without any argument it appraises the embedded samples (cmd/attest/samples) at
+their pinned times and exits 0 when each reaches the status it is expected to:
+the real GPU sample is a warning by design (no OCSP answer for its device
+chain was recorded, so it runs with missing answers allowed).
 
 A KBS attest request body (/kbs/v0/attest, with --kbs-tee naming the TEE of
 /kbs/v0/auth) is appraised as the composite it describes, each piece bound to
