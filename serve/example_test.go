@@ -163,4 +163,3 @@ func post(url string, body []byte) (int, []byte) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, bytes.TrimSpace(b)
 }
-
