@@ -131,7 +131,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
 	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
 	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
-	fset.StringVar(&now, "now", "", "verification time: RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC); default: now")
+	fset.StringVar(&now, "now", "", "verification time: RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC); default: now. The token is issued at it (check it with token verify --now)")
 	fset.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long (online fetches included), e.g. 30s, 2m")
 	fset.BoolVar(&o.expand, "expand", false, "print every GPU and switch block, even identical ones")
 	fset.BoolVar(&o.ppcie, "ppcie", false, "check that the GPU and switch evidence forms one protected-PCIe system (8 GPUs, 4 switches)")
