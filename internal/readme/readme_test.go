@@ -53,7 +53,7 @@ func fiveMinutes(sessionNonce string, teeKeyJWK json.RawMessage, quote, gpuEvide
 		ReferenceValues:  rv,
 		AppraiserOptions: []verify.AppraiserOption{verify.WithRequired(verify.FormatGPU, 8)},
 	})
-	signer, _ := token.NewSignerFromJWK(privateJWK) // publish signer.KeySet() as your JWKS
+	signer, _ := token.NewSignerFromJWK(privateJWK) // publish signer.KeySet().JWKS() as your JWKS
 
 	// 2. Per request: appraise the evidence as answers to this KBS session. Each component
 	// is bound to the runtime data where its verifier says (TDX report data, GPU nonce),
