@@ -15,6 +15,16 @@
 //
 // Decide is the release rule a key broker applies to a verified result: every
 // submodule and the overall status affirming, no unsafe switch.
+//
+// Wiring: the registry of every verifier comes from setup.NewRegistry (one
+// setup.Config: bundle, online sources, roots); NewAppraiser puts it under a
+// policy (policy.New over your reference values) with the Trustee profile;
+// NewService signs with a token.Signer:
+//
+//	reg, err := setup.NewRegistry(cfg)
+//	a, err := kbs.NewAppraiser(reg, pol)
+//	svc, err := kbs.NewService(a, signer)
+//	att, err := svc.Attest(ctx, tee, nonce, body, time.Now())
 package kbs
 
 import (

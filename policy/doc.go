@@ -1,7 +1,9 @@
 // Package policy appraises verified claims against reference values and turns
 // them into an AR4SI trust vector, recording one explained check per rule. Its
-// Policy implements verify.Policy; a Rego engine can implement the same
-// interface later and see the same input (verify.PolicyInput.Map).
+// Policy implements verify.Policy; package policy/rego implements the same
+// interface with Trustee's Rego policies over the same claims. Most callers
+// do not build one by hand: setup.Config.ReferenceValues gives the default
+// policy its reference values (LoadReferenceValues reads a document).
 //
 // # Reference values
 //

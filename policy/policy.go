@@ -368,8 +368,10 @@ func (e *eval) optionalPin(id, title, rvName string, keys []string, cat ear.Cate
 	return true, e.pin(id, title, rvName, keys, cat, ear.NoClaim, ear.NoClaim, mismatch)
 }
 
-// flag checks a boolean claim that must be false (debug and similar).
-func (e *eval) flagOff(id, title string, keys []string, cat ear.Category, onV ear.TrustClaim) bool {
+// flagOff checks a boolean claim that must be false (debug and similar).
+// title says what passing means ("not a debug TD"), so that a passed check
+// never reads as its hazard; flag names the hazard a failure reports.
+func (e *eval) flagOff(id, title, flag string, keys []string, cat ear.Category, onV ear.TrustClaim) bool {
 	k, on, ok := e.claimBool(keys...)
 	c := verify.Check{ID: id, Title: title, Claim: k, Expected: "false", Category: cat}
 	switch {
@@ -379,7 +381,7 @@ func (e *eval) flagOff(id, title string, keys []string, cat ear.Category, onV ea
 	case on:
 		c.Actual = "true"
 		c.Value = onV
-		c.Reason = title + ": set"
+		c.Reason = flag + ": set"
 	default:
 		c.Actual = "false"
 		c.OK = true

@@ -53,7 +53,7 @@ func (e *eval) tdxQuote() {
 	e.advisories("tdx", []string{"advisory_ids"})
 	e.optionalPin("tdx.mr_seam", "TDX module measurement (MRSEAM)", "mr_seam",
 		[]string{"quote.body.mr_seam", "mr_seam"}, ear.Hardware, ear.ContraindicatedHardware)
-	debugOff := e.flagOff("tdx.debug", "debug TD (TD_ATTRIBUTES.DEBUG)", []string{"td_attributes.debug", "debug"},
+	debugOff := e.flagOff("tdx.debug", "not a debug TD (TD_ATTRIBUTES.DEBUG clear)", "debug TD (TD_ATTRIBUTES.DEBUG)", []string{"td_attributes.debug", "debug"},
 		ear.Configuration, ear.UnsupportableConfig)
 	// Every rule runs, so that the appraisal lists every reason at once.
 	attrOK := e.tdAttributes()
@@ -370,7 +370,7 @@ func (e *eval) snp() {
 	e.snpMitigations()
 	e.snpAliasCheck()
 	e.snpPlatformInfo()
-	debugOff := e.flagOff("snp.debug", "guest policy allows debugging", []string{"policy_debug_allowed"},
+	debugOff := e.flagOff("snp.debug", "guest policy forbids debugging (POLICY.DEBUG clear)", "guest policy allows debugging (POLICY.DEBUG)", []string{"policy_debug_allowed"},
 		ear.Configuration, ear.UnsupportableConfig)
 	maOK := e.migrationAgent()
 	vmplOK := e.snpVMPL()

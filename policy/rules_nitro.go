@@ -24,7 +24,7 @@ var nitroOptionalPCRs = []int{3, 4, 8}
 // signature chain. Nitro enclaves are isolated by the hypervisor, not
 // memory-encrypted, so no runtime-opaque claim is made.
 func (e *eval) nitro() {
-	debugOff := e.flagOff("nitro.debug", "debug-mode enclave (PCR0–3 all zero)", []string{"debug"},
+	debugOff := e.flagOff("nitro.debug", "not a debug-mode enclave (PCR0–3 not all zero)", "debug-mode enclave (PCR0–3 all zero)", []string{"debug"},
 		ear.Configuration, ear.UnsupportableConfig)
 	// An all-zero PCR0 measures no image, whatever the debug claim says.
 	_, pcr0, present := e.claim("pcr00")

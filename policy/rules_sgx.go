@@ -28,7 +28,7 @@ func (e *eval) sgx() {
 	e.tcbStatus("sgx", []string{"tcb_status"}, true)
 	e.minDate("sgx.tcb_date", "platform TCB date", "sgx_min_tcb_date", []string{"tcb_date"})
 	e.advisories("sgx", []string{"advisory_ids"})
-	debugOff := e.flagOff("sgx.debug", "debug enclave (ATTRIBUTES.DEBUG)", []string{"debug"},
+	debugOff := e.flagOff("sgx.debug", "not a debug enclave (ATTRIBUTES.DEBUG clear)", "debug enclave (ATTRIBUTES.DEBUG)", []string{"debug"},
 		ear.Configuration, ear.UnsupportableConfig)
 	if debugOff {
 		e.add(verify.Check{ID: "sgx.configuration", Title: "configuration without known vulnerabilities", Category: ear.Configuration,

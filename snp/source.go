@@ -248,7 +248,9 @@ type FSSource struct {
 	fsys fs.FS
 }
 
-// NewFSSource returns a source reading the store in fsys.
+// NewFSSource returns a source reading the store in fsys, laid out as
+// FSSource says: for an attest bundle that is its snp/ part
+// (fs.Sub(bundle, "snp")); setup.Config.Bundle does that for you.
 func NewFSSource(fsys fs.FS) (*FSSource, error) {
 	if fsys == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "snp: NewFSSource: nil file system")

@@ -107,7 +107,9 @@ func (m *MemorySource) Collateral(_ context.Context, req CollateralRequest) (*Co
 // inside the directory (os.DirFS follows symbolic links out of it).
 type FSSource struct{ fsys fs.FS }
 
-// NewFSSource returns a source reading the bundle in fsys.
+// NewFSSource returns a source reading the collateral in fsys, laid out as
+// FSSource says: for an attest bundle that is its tdx/ part
+// (fs.Sub(bundle, "tdx")); setup.Config.Bundle does that for you.
 func NewFSSource(fsys fs.FS) (*FSSource, error) {
 	if fsys == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "tdx: NewFSSource: nil file system")

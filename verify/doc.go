@@ -3,6 +3,14 @@
 // Expectations, the error kinds, and a Registry that picks a verifier by
 // format or detects the format from the evidence bytes.
 //
+// Where to start: most callers build nothing here by hand. Package setup
+// builds, from one setup.Config, the Registry of every verifier attest ships
+// and an Appraiser over it (setup.NewAppraiser; its AppraiseRuntimeData binds
+// each component to a KBS session); package testbed makes evidence for your
+// tests; package ear/token signs and checks the result. Build a Registry
+// (NewRegistry) and an Appraiser (NewAppraiser) yourself only to choose the
+// verifiers and their options one by one.
+//
 // A Verifier authenticates evidence (signatures, certificate chains,
 // collateral, revocation, freshness) and returns only claims that those checks
 // proved. Appraising the claims against reference values is the job of a

@@ -383,7 +383,8 @@ func runCollateralImport(ctx context.Context, args []string, _ io.Reader, stdout
 	flagUsage(fset, stderr, `usage: attest collateral import --from dcap-qvl|trustee-kds|nvidia-rims SRC --out DIR [--now T]
 
 Converts collateral in another project's form into a bundle at --out:
-  dcap-qvl     dcap-qvl's collateral JSON (one quote's Intel collateral); the set is
+  dcap-qvl     dcap-qvl's collateral JSON (one TDX or SGX quote's Intel collateral;
+               SGX TCB info and QE identity go under tdx/sgx/); the set is
                verified against the pinned Intel root at --now (default: the start
                of its own validity window) before anything is written
   trustee-kds  Trustee's offline KDS store directory (vcek/<hwid>/..._vcek.der, crl/)

@@ -1,15 +1,23 @@
 // Command attest verifies attestation evidence and EAR attestation-result
-// tokens, and manages token signing keys.
+// tokens, makes offline collateral bundles, manages token signing keys and
+// serves Trustee's attestation-service API.
 //
+//	attest verify [flags] [FILE ...]    (no FILE: the embedded samples)
+//	attest collateral fetch EVIDENCE... --out DIR
+//	attest collateral inspect DIR [EVIDENCE...]
+//	attest collateral import --from dcap-qvl|trustee-kds|nvidia-rims SRC --out DIR
 //	attest keys generate [--alg ES256] [--kid K] --out key.jwk --jwks jwks.json
 //	attest token verify [--jwks FILE] [--key FILE] [--nonce HEX] [--now RFC3339] [--json] [FILE|-]
 //	attest token inspect [--json] [FILE|-]
-//	attest verify ...
+//	attest serve [--listen HOST:PORT] [--online] [--store memory|redis://…] ...
 //	attest version [--json]
 //
-// Exit codes: 0 success (for verification: verified and affirming), 1
-// verification failed or the result is contraindicated or none, 2 usage or
-// input error, 3 (verify only) the result is a warning.
+// attest <command> --help lists a command's flags. Exit codes: 0 success
+// (for verify: the result is affirming), 1 verification failed or the result
+// is contraindicated or none, 2 usage, input or configuration error, 3
+// (verify only) the result is a warning. The collateral commands print their
+// own table (1: an item does not verify, is missing or expired, or a fetch
+// failed).
 package main
 
 import (
@@ -79,7 +87,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: attest <command> [arguments]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\n"+exitCodeTable)
 }

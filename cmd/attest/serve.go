@@ -35,6 +35,8 @@ Serves Trustee's attestation-service REST API (POST /challenge, POST /attestatio
 Without --online it runs on the embedded composite SAMPLE: its test roots and
 collateral, its reference values, the clock pinned at the sample's time and
 caller nonces accepted, so that the sample evidence attests. Not for production.
+Its tokens are issued at that time (2025-06-15T00:00:00Z) and live 5 minutes:
+check one with 'attest token verify --jwks JWKS --now 2025-06-15T00:01:00Z'.
 
 --policy-engine rego runs Trustee's Rego policies (default_cpu, default_gpu,
 default_switch, default_ppcie built in, stored only when the store holds none
@@ -63,7 +65,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var o serveOptions
 	fset := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, serveUsage); fset.PrintDefaults() }
+	withHelp(fset, serveUsage)
 	fset.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fset.BoolVar(&o.online, "online", false, "verify against the pinned vendor roots, fetching collateral from the vendor services, at the real clock")
 	fset.StringVar(&o.keyFile, "key", "", "private JWK signing the tokens (attest keys generate); empty: a key generated at start")

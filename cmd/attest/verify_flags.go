@@ -31,12 +31,17 @@ const (
 
 const verifyUsage = `usage: attest verify [flags] [FILE ...]
 
-Verifies attestation evidence (Intel TDX quotes, AMD SEV-SNP reports, NVIDIA
-GPU and NVSwitch reports, and TPM 2.0 quotes when --tpm-ak names their AK
-trust; raw or in Trustee's JSON shapes, detected from the bytes), appraises it
-against reference values and prints one block per submodule with every check,
-then the overall status. FILE "-" reads stdin. Without any argument it
-appraises the embedded sample evidence.
+Verifies attestation evidence (Intel TDX and SGX quotes, AMD SEV-SNP reports,
+Azure SEV-SNP and TDX confidential-VM evidence, NVIDIA GPU and NVSwitch
+reports, AWS Nitro Enclaves documents, and TPM 2.0 quotes when --tpm-ak names
+their AK trust; raw or in Trustee's JSON shapes, detected from the bytes),
+appraises it against reference values and prints one block per submodule with
+every check, then the overall status. FILE "-" reads stdin.
+
+Without any argument it appraises the embedded samples (cmd/attest/samples) at
+their pinned times and exits 0 when each reaches the status it is expected to:
+the real GPU sample is a warning by design (no OCSP answer for its device
+chain was recorded, so it runs with missing answers allowed).
 
 A KBS attest request body (/kbs/v0/attest, with --kbs-tee naming the TEE of
 /kbs/v0/auth) is appraised as the composite it describes, each piece bound to
@@ -126,7 +131,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fset.Var(hexFlag{&o.nonce}, "nonce", "expected GPU nonce (hex, 32 bytes)")
 	fset.StringVar(&hash, "hash", "sha384", "runtime-data hash: sha384 or sha512")
 	fset.StringVar(&o.referenceValues, "reference-values", "", "reference values (JSON or YAML, see package policy)")
-	fset.StringVar(&now, "now", "", "verification time: RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC); default: now")
+	fset.StringVar(&now, "now", "", "verification time: RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC); default: now. The token is issued at it (check it with token verify --now)")
 	fset.DurationVar(&o.timeout, "timeout", defaultTimeout, "give up after this long (online fetches included), e.g. 30s, 2m")
 	fset.BoolVar(&o.expand, "expand", false, "print every GPU and switch block, even identical ones")
 	fset.BoolVar(&o.ppcie, "ppcie", false, "check that the GPU and switch evidence forms one protected-PCIe system (8 GPUs, 4 switches)")

@@ -42,7 +42,8 @@ func (o ImportOptions) clock() time.Time {
 // (FMSPC from the TCB info, PCK CA from the PCK CRL's issuer). When the
 // document names its pck_certificate_chain, the set must be that chain's:
 // its PCK CA and FMSPC, or ErrCollateral naming both values and nothing is
-// written.
+// written. A TDX set goes under tdx/; an SGX set (TCB info id "SGX") puts
+// its TCB info and QE identity under tdx/sgx/, where package sgx reads them.
 func ImportDCAPQVL(src []byte, dir string, opts ImportOptions) (*Manifest, error) {
 	c, chain, err := parseDCAPQVL(src)
 	if err != nil {
@@ -89,7 +90,7 @@ func ImportDCAPQVL(src []byte, dir string, opts ImportOptions) (*Manifest, error
 // moment at which the whole set can verify.
 func setStart(c *tdx.Collateral) time.Time {
 	var t time.Time
-	for _, it := range tdxItems(c, [6]byte{}, "platform") {
+	for _, it := range tdxItems(c, "", [6]byte{}, "platform") {
 		if nb := itemValidity(it.kind, it.data).NotBefore; nb.After(t) {
 			t = nb
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/verify"
 )
 
 func exampleResult(now time.Time) *ear.Result {
@@ -74,4 +76,43 @@ func ExampleGenerateKey() {
 	keys, _ := token.ParseJWKS(jwks)
 	fmt.Println(signer.Algorithm(), signer.KeyID(), keys.Keys()[0].Algorithm, keys.Keys()[0].ID)
 	// Output: EdDSA issuer-2026 EdDSA issuer-2026
+}
+
+// A relying party verifies a JWT for its own session: the signature by a
+// key of the issuer's JWKS (its algorithm pinned by the key), the validity
+// at Now, and the session nonce in eat_nonce. Another session's token is a
+// freshness failure, told apart with errors.Is.
+func ExampleVerifier_Verify() {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	privJWK, jwks, _ := token.GenerateKey(token.ES256, "k1")
+	signer, _ := token.NewSignerFromJWK(privJWK)
+	res := exampleResult(now)
+	sessionNonce := "2u4xnPZkIqJfk7Vkk9S0TgAKMz0qXkb7WVRhU8h0Kfc=" // as a Trustee KBS issues it
+	res.Nonce, _ = verify.SessionNonce(sessionNonce)
+	jwt, _ := signer.SignJWT(res)
+
+	// The relying party holds only the published JWKS.
+	keys, err := token.ParseJWKS(jwks)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := token.NewVerifier(keys)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	want, _ := verify.SessionNonce(sessionNonce)
+	got, err := v.Verify(context.Background(), jwt, token.Expectations{Now: now, Nonce: want})
+	fmt.Println(err, got.OverallStatus())
+
+	other, _ := verify.SessionNonce("another session's nonce")
+	_, err = v.Verify(context.Background(), jwt, token.Expectations{Now: now, Nonce: other})
+	fmt.Println(errors.Is(err, verify.ErrToken), errors.Is(err, verify.ErrFreshness))
+	_, err = v.Verify(context.Background(), jwt, token.Expectations{Now: now.Add(time.Hour), Nonce: want})
+	fmt.Println(errors.Is(err, verify.ErrExpired))
+	// Output:
+	// <nil> affirming
+	// true true
+	// true
 }

@@ -135,7 +135,13 @@ func DetectFormat(tok []byte) Format {
 	return FormatUnknown
 }
 
-// Verify detects the token format and verifies it.
+// Verify detects the token format (JWT or CWT) and verifies it: the
+// signature by a key of the Verifier's set with that key's pinned algorithm,
+// exp, nbf and iat at exp.Now (within exp.Skew), and, when exp sets them, the
+// nonce, issuer and audience. A nil exp.Nonce checks no nonce: a relying
+// party that answers a session passes the session's (verify.SessionNonce).
+// Every failure has the kind verify.ErrToken, besides its own (ErrSignature,
+// ErrExpired, ErrFreshness for another session's nonce, …).
 func (v *Verifier) Verify(ctx context.Context, tok []byte, exp Expectations) (*ear.Result, error) {
 	if err := v.checkSize(tok); err != nil {
 		return nil, err

@@ -285,7 +285,9 @@ type FSSource struct {
 const maxRecordedFiles = 4096
 
 // NewFSSource loads the recorded responses in fsys; a file that is not an
-// OCSP response is an error.
+// OCSP response is an error. For an attest bundle fsys is its gpu/ocsp/
+// directory (fs.Sub(bundle, "gpu/ocsp")); setup.Config.Bundle does that for
+// you.
 func NewFSSource(fsys fs.FS) (*FSSource, error) {
 	if fsys == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "ocsp: NewFSSource: nil file system")

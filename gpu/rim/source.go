@@ -88,7 +88,9 @@ type FSSource struct {
 	fsys fs.FS
 }
 
-// NewFSSource returns a source reading the RIMs in fsys.
+// NewFSSource returns a source reading the RIMs in fsys: for an attest
+// bundle that is its gpu/rims/ directory (fs.Sub(bundle, "gpu/rims"));
+// setup.Config.Bundle does that for you.
 func NewFSSource(fsys fs.FS) (*FSSource, error) {
 	if fsys == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "rim: NewFSSource: nil file system")

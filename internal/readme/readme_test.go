@@ -53,7 +53,7 @@ func fiveMinutes(sessionNonce string, teeKeyJWK json.RawMessage, quote, gpuEvide
 		ReferenceValues:  rv,
 		AppraiserOptions: []verify.AppraiserOption{verify.WithRequired(verify.FormatGPU, 8)},
 	})
-	signer, _ := token.NewSignerFromJWK(privateJWK) // publish signer.KeySet() as your JWKS
+	signer, _ := token.NewSignerFromJWK(privateJWK) // publish signer.KeySet().JWKS() as your JWKS
 
 	// 2. Per request: appraise the evidence as answers to this KBS session. Each component
 	// is bound to the runtime data where its verifier says (TDX report data, GPU nonce),
@@ -88,7 +88,7 @@ func relyingParty(ctx context.Context, jwksJSON, jwt []byte, sessionNonce string
 var marker = regexp.MustCompile(`^<!-- readme-test: ([A-Za-z_][A-Za-z0-9_]*) -->$`)
 
 // marked are the README blocks that must stay marked (and so checked).
-var marked = []string{"fiveMinutes", "relyingParty"}
+var marked = []string{"fiveMinutes", "relyingParty", "adopt"}
 
 // TestREADMEBlocks checks that every marked Go block of the README equals
 // the body of the function its marker names.
@@ -259,4 +259,26 @@ func TestREADMERelyingParty(t *testing.T) {
 	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, "another session's nonce", key), verify.ErrFreshness)
 	other, _ := teeKey(t)
 	require.ErrorIs(t, relyingParty(ctx, jwks, jwt, nonce, &other.PublicKey), verify.ErrBinding)
+}
+
+// adopt is README's test-bed block: the whole world a user's own tests
+// appraise, in five calls.
+func adopt(ctx context.Context) (ear.Status, error) {
+	bed, _ := testbed.New(testbed.Options{GPUs: 8}) // Now: time.Now()
+	appraiser, _ := bed.Appraiser()                 // default policy + the bed's reference values
+	session, _ := testbed.NewSession()              // nonce + TEE key, as a KBS client sends them
+	comps, _ := bed.TDXComponents(session)          // a TD quote and 8 GPUs bound to the session
+	outcome, err := appraiser.AppraiseOutcome(ctx, comps)
+	if err != nil {
+		return ear.StatusNone, err
+	}
+	return outcome.Status(), nil // affirming
+}
+
+// TestREADMEAdopt runs the test-bed block: it affirms at the real clock, as
+// the README says, with nothing configured by hand.
+func TestREADMEAdopt(t *testing.T) {
+	status, err := adopt(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, ear.StatusAffirming, status)
 }
