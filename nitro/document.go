@@ -276,9 +276,9 @@ func (p *payload) document() (*Document, error) {
 
 // absentIfEmpty maps an empty byte string to nil. NSM encodes an optional
 // field the enclave passed as an empty buffer as an empty byte string (a
-// real 2022 document carries public_key = h”); it vouches for nothing, so
-// it reads as absent, as CBOR null does, instead of becoming an empty claim
-// a policy could take for a key.
+// real 2022 document carries a zero-length public_key); it vouches for
+// nothing, so it reads as absent, as CBOR null does, instead of becoming an
+// empty claim a policy could take for a key.
 func absentIfEmpty(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
