@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -63,13 +64,19 @@ func reference(b []byte, tdx bool) (*decoded, error) {
 			Message   string   `json:"message"`
 			PCRs      []string `json:"pcrs"`
 		} `json:"tpm_quote"`
-		VCEK       string `json:"vcek"`
-		TDQuote    string `json:"td_quote"`
-		AAEventLog string `json:"aa_eventlog"`
+		VCEK       string          `json:"vcek"`
+		TDQuote    string          `json:"td_quote"`
+		AAEventLog string          `json:"aa_eventlog"`
+		Quote      json.RawMessage `json:"quote"`  // version 0
+		Report     json.RawMessage `json:"report"` // version 0
 	}
 	malformed := func(what string) error { return verify.Errorf(verify.ErrMalformed, "%s", what) }
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, malformed(err.Error())
+	}
+	present := func(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" }
+	if j.Version == nil && !tdx && (present(j.Quote) || present(j.Report)) {
+		return referenceV0(j.Quote, j.Report, j.TPMQuote != nil, j.HCLReport, j.VCEK, j.TDQuote, j.AAEventLog)
 	}
 	if j.Version == nil {
 		return nil, malformed("no version")
@@ -127,6 +134,75 @@ func reference(b []byte, tdx bool) (*decoded, error) {
 	return d, nil
 }
 
+// referenceV0 decodes version 0 (byte arrays, PEM VCEK) with encoding/json.
+func referenceV0(quote, report json.RawMessage, tpmQuote bool, hcl, vcek, tdQuote, aael string) (*decoded, error) {
+	malformed := func(what string) error { return verify.Errorf(verify.ErrMalformed, "%s", what) }
+	present := func(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" }
+	if !present(quote) || !present(report) || tpmQuote || hcl != "" {
+		return nil, malformed("version 0 mix")
+	}
+	if tdQuote != "" || vcek == "" {
+		return nil, malformed("hardware part")
+	}
+	toBytes := func(v []int, want int) ([]byte, error) {
+		if want >= 0 && len(v) != want || want < 0 && len(v) == 0 {
+			return nil, errors.New("length")
+		}
+		out := make([]byte, len(v))
+		for i, n := range v {
+			if n < 0 || n > 255 {
+				return nil, errors.New("not a byte")
+			}
+			out[i] = byte(n)
+		}
+		return out, nil
+	}
+	var rep []int
+	if err := json.Unmarshal(report, &rep); err != nil {
+		return nil, malformed("report")
+	}
+	d := &decoded{Version: 0}
+	var err error
+	if d.HCL, err = toBytes(rep, -1); err != nil {
+		return nil, malformed("report")
+	}
+	var q struct {
+		Signature []int   `json:"signature"`
+		Message   []int   `json:"message"`
+		PCRs      [][]int `json:"pcrs"`
+	}
+	if err := json.Unmarshal(quote, &q); err != nil {
+		return nil, malformed("quote")
+	}
+	if d.Signature, err = toBytes(q.Signature, -1); err != nil {
+		return nil, malformed("signature")
+	}
+	if d.Message, err = toBytes(q.Message, -1); err != nil {
+		return nil, malformed("message")
+	}
+	if len(q.PCRs) == 0 || len(q.PCRs) > 24 {
+		return nil, malformed("pcr count")
+	}
+	for _, p := range q.PCRs {
+		v, err := toBytes(p, 32)
+		if err != nil {
+			return nil, malformed("pcr")
+		}
+		d.PCRs = append(d.PCRs, v)
+	}
+	if aael != "" {
+		if d.AAEventLog, err = base64.StdEncoding.DecodeString(aael); err != nil {
+			return nil, malformed("aa_eventlog")
+		}
+	}
+	blk, rest := pem.Decode([]byte(vcek))
+	if blk == nil || blk.Type != "CERTIFICATE" || len(blk.Headers) != 0 || len(bytes.TrimSpace(rest)) != 0 {
+		return nil, malformed("vcek")
+	}
+	d.Extra = blk.Bytes
+	return d, nil
+}
+
 // strictOnly reports whether b is valid JSON that only the scanner's
 // strictness refuses: a member it reads given twice or under a name that
 // differs only in case, at the top or in tpm_quote, or nesting deeper than
@@ -134,7 +210,7 @@ func reference(b []byte, tdx bool) (*decoded, error) {
 // of the scanner.
 func strictOnly(b []byte) bool {
 	read := map[int][]string{
-		1: {"version", "hcl_report", "tpm_quote", "vcek", "td_quote", "aa_eventlog"},
+		1: {"version", "hcl_report", "tpm_quote", "vcek", "td_quote", "aa_eventlog", "quote", "report"},
 		2: {"signature", "message", "pcrs"},
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -180,7 +256,7 @@ func strictOnly(b []byte) bool {
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
 			f := &frame{object: tok == json.Delim('{'), keys: map[string]bool{}, expectKey: tok == json.Delim('{')}
-			f.inQuote = len(stack) == 1 && lastKey == "tpm_quote" && f.object
+			f.inQuote = len(stack) == 1 && (lastKey == "tpm_quote" || lastKey == "quote") && f.object
 			stack = append(stack, f)
 			if len(stack) > maxEvidenceDepth {
 				strict = true
@@ -252,7 +328,10 @@ func realEvidence(t testing.TB) [][]byte {
 	require.NoError(t, err)
 	tdx := fmt.Sprintf(`{"version": 1, "hcl_report": %q, "tpm_quote": %s, "td_quote": %q}`,
 		base64.URLEncoding.EncodeToString(hcl), q, base64.URLEncoding.EncodeToString([]byte("a TD quote stands here")))
-	return append(out, []byte(tdx))
+	out = append(out, []byte(tdx))
+	v0, err := os.ReadFile("../testdata/azure/trustee-evidence-genoa.json")
+	require.NoError(t, err)
+	return append(out, v0)
 }
 
 // The scanner and encoding/json agree on the real evidence and on edits of
@@ -262,11 +341,14 @@ func TestEvidenceDecoderDifferential(t *testing.T) {
 	for _, s := range samples {
 		differential(t, s)
 	}
-	v1, tdx := string(samples[0]), string(samples[2])
+	v1, tdx, v0 := string(samples[0]), string(samples[2]), string(samples[3])
 	_, err := DecodeEvidence(samples[0])
 	require.NoError(t, err)
 	_, err = DecodeTDXEvidence(samples[2])
 	require.NoError(t, err)
+	ev0, err := DecodeEvidence(samples[3])
+	require.NoError(t, err)
+	require.Equal(t, 0, ev0.Version)
 	edits := []struct {
 		name, doc string
 		ok        bool // the scanner accepts it
@@ -304,6 +386,31 @@ func TestEvidenceDecoderDifferential(t *testing.T) {
 		{"unterminated", v1[:len(v1)/2], false, verify.ErrMalformed},
 		{"25 PCRs", strings.Replace(v1, `"pcrs": [`, `"pcrs": ["`+strings.Repeat("00", 32)+`",`, 1), false, verify.ErrMalformed},
 		{"too large", v1 + strings.Repeat(" ", MaxEvidenceSize), false, verify.ErrLimit},
+		// Version 0: byte arrays and a PEM VCEK, no version.
+		{"v0 spaced", strings.ReplaceAll(strings.ReplaceAll(v0, ",", ",\n  "), "[", "[ "), true, nil},
+		{"v0 unknown member", strings.Replace(v0, `{"quote":`, `{"x":[1,{"y":null}],"quote":`, 1), true, nil},
+		{"v0 with aa_eventlog", strings.Replace(v0, `{"quote":`, `{"aa_eventlog":"AAECAw==","quote":`, 1), true, nil},
+		{"v0 with version 1", strings.Replace(v0, `{"quote":`, `{"version":1,"quote":`, 1), false, verify.ErrMalformed},
+		{"v0 with version 0", strings.Replace(v0, `{"quote":`, `{"version":0,"quote":`, 1), false, verify.ErrUnsupported},
+		{"v0 with tpm_quote", strings.Replace(v0, `{"quote":`, `{"tpm_quote":{},"quote":`, 1), false, verify.ErrMalformed},
+		{"v0 with hcl_report", strings.Replace(v0, `{"quote":`, `{"hcl_report":"SENMQQ","quote":`, 1), false, verify.ErrMalformed},
+		{"v0 without report", strings.Replace(v0, `"report":`, `"rep0rt":`, 1), false, verify.ErrMalformed},
+		{"v0 report null", strings.Replace(v0, `"report":[`, `"report":null,"r":[`, 1), false, verify.ErrMalformed},
+		{"v0 duplicate report", strings.Replace(v0, `{"quote":`, `{"report":[1],"quote":`, 1), false, verify.ErrMalformed},
+		{"v0 case variant", strings.Replace(v0, `{"quote":`, `{"Report":[1],"quote":`, 1), false, verify.ErrMalformed},
+		{"v0 byte 256", strings.Replace(v0, `"report":[72,`, `"report":[256,`, 1), false, verify.ErrMalformed},
+		{"v0 byte -1", strings.Replace(v0, `"report":[72,`, `"report":[-1,`, 1), false, verify.ErrMalformed},
+		{"v0 byte 7.0", strings.Replace(v0, `"report":[72,`, `"report":[7.0,`, 1), false, verify.ErrMalformed},
+		{"v0 byte 1e1", strings.Replace(v0, `"report":[72,`, `"report":[1e1,`, 1), false, verify.ErrMalformed},
+		{"v0 byte as string", strings.Replace(v0, `"report":[72,`, `"report":["72",`, 1), false, verify.ErrMalformed},
+		{"v0 report as base64", strings.Replace(v0, `"report":[72,`, `"report":"SENMQQ","r":[72,`, 1), false, verify.ErrMalformed},
+		{"v0 empty signature", strings.Replace(v0, `"signature":[`, `"signature":[],"s":[`, 1), false, verify.ErrMalformed},
+		{"v0 PCR of 33 bytes", strings.Replace(v0, `"pcrs":[[`, `"pcrs":[[0,`, 1), false, verify.ErrMalformed},
+		{"v0 25 PCRs", strings.Replace(v0, `"pcrs":[`, `"pcrs":[[`+strings.Repeat("0,", 31)+`0],`, 1), false, verify.ErrMalformed},
+		{"v0 duplicate signature", strings.Replace(v0, `"signature":[`, `"signature":[1],"signature":[`, 1), false, verify.ErrMalformed},
+		{"v0 vcek base64", strings.Replace(v0, `"vcek":"-----BEGIN CERTIFICATE-----`, `"vcek":"MIIF","x":"`, 1), false, verify.ErrMalformed},
+		{"v0 vcek two PEM blocks", strings.Replace(v0, `-----END CERTIFICATE-----\n"`, `-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n"`, 1), false, verify.ErrMalformed},
+		{"v0 with td_quote", strings.Replace(v0, `{"quote":`, `{"td_quote":"AA","quote":`, 1), false, verify.ErrMalformed},
 	}
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {

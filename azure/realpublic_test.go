@@ -41,20 +41,44 @@ func readTestdata(t testing.TB, name string) []byte {
 }
 
 // TestRealPublicAzureGenoa verifies Trustee's Azure confidential VM sample
-// from an AMD Genoa host (SEV-SNP report version 3, VCEK of product Genoa):
-// the SEV-SNP report verifies under the VCEK and AMD's Genoa roots at
-// VMPL 0, the runtime data hashes to its REPORT_DATA, and the vTPM quote
-// is the runtime data AK's over the 24 SHA-256 PCRs with the session's
-// 48-byte report data.
+// from an AMD Genoa host (SEV-SNP report version 3, VCEK of product Genoa)
+// in Trustee's version 0 shape (byte arrays, PEM VCEK; refused before as
+// unsupported) and re-encoded as version 1: the SEV-SNP report verifies
+// under the VCEK and AMD's Genoa roots at VMPL 0, the runtime data hashes
+// to its REPORT_DATA, and the vTPM quote is the runtime data AK's over the
+// 24 SHA-256 PCRs with the session's 48-byte report data. Both shapes
+// decode to the same parts.
 func TestRealPublicAzureGenoa(t *testing.T) {
+	v0, err := azure.DecodeEvidence(readTestdata(t, "trustee-evidence-genoa.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := azure.DecodeEvidence(readTestdata(t, "trustee-evidence-genoa-as-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v0.Version != 0 || v1.Version != 1 || !bytes.Equal(v0.HCLReport, v1.HCLReport) || !bytes.Equal(v0.VCEK, v1.VCEK) ||
+		!bytes.Equal(v0.Quote.Message, v1.Quote.Message) || !bytes.Equal(v0.Quote.Signature, v1.Quote.Signature) ||
+		!bytes.Equal(bytes.Join(v0.Quote.PCRs, nil), bytes.Join(v1.Quote.PCRs, nil)) {
+		t.Fatal("version 0 and version 1 decode to different parts")
+	}
+	for file, version := range map[string]int{"trustee-evidence-genoa.json": 0, "trustee-evidence-genoa-as-v1.json": 1} {
+		t.Run(file, func(t *testing.T) { checkGenoa(t, readTestdata(t, file), version) })
+	}
+}
+
+func checkGenoa(t *testing.T, raw []byte, version int) {
 	v := realVerifier(t)
-	raw := readTestdata(t, "trustee-evidence-genoa-as-v1.json")
+	if !v.Detect(raw) {
+		t.Fatal("not detected")
+	}
 	c, err := v.Verify(context.Background(), raw, genoaExp(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := c.Map()
 	for k, want := range map[string]any{
+		"az_version":                    version,
 		"product":                       "Genoa",
 		"endorsement_product_name":      "Genoa",
 		"version":                       3,
@@ -154,6 +178,20 @@ func TestRealPublicAzureGenoaNegatives(t *testing.T) {
 		"the Milan VM's quote": {v, editGenoa(func(m map[string]any) { m["tpm_quote"] = milan["tpm_quote"] }), realExp(),
 			[]error{verify.ErrBinding}},
 		"Milan pinned": {milanOnly, raw, genoaExp(t), []error{verify.ErrBinding}},
+		// The same in version 0's byte arrays.
+		"v0 runtime data one byte off": {v, editV0Genoa(t, func(m map[string]any) {
+			rep := m["report"].([]any)
+			var h []byte
+			for _, b := range rep {
+				h = append(h, byte(b.(float64)))
+			}
+			i := bytes.Index(h, []byte("390CBCF5"))
+			rep[i] = float64('4')
+		}), genoaExp(t), []error{verify.ErrBinding}},
+		"v0 quote signature one bit off": {v, editV0Genoa(t, func(m map[string]any) {
+			sig := m["quote"].(map[string]any)["signature"].([]any)
+			sig[0] = float64(int(sig[0].(float64)) ^ 1)
+		}), genoaExp(t), []error{verify.ErrSignature}},
 		"PCR 17 changed": {v, editGenoa(func(m map[string]any) {
 			m["tpm_quote"].(map[string]any)["pcrs"].([]any)[17] = strings.Repeat("00", 32)
 		}), genoaExp(t), []error{verify.ErrBinding}},
@@ -162,5 +200,31 @@ func TestRealPublicAzureGenoaNegatives(t *testing.T) {
 			claims, err := c.v.Verify(ctx, c.ev, c.exp)
 			wantKind(t, claims, err, c.kinds...)
 		})
+	}
+}
+
+// editV0Genoa decodes the version 0 Genoa sample, lets f change it, and
+// encodes it again.
+func editV0Genoa(t *testing.T, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(readTestdata(t, "trustee-evidence-genoa.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Version 0 exists for az-snp-vtpm only: the TDX decoder refuses it.
+func TestRealPublicAzureV0NotTDX(t *testing.T) {
+	_, err := azure.DecodeTDXEvidence(readTestdata(t, "trustee-evidence-genoa.json"))
+	wantKind(t, nil, err, verify.ErrMalformed)
+	var tv azure.TDXVerifier
+	if tv.Detect(readTestdata(t, "trustee-evidence-genoa.json")) {
+		t.Fatal("version 0 detected as az-tdx-vtpm")
 	}
 }
