@@ -1,0 +1,104 @@
+package azure_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/trustfactory/attest/azure"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/verify"
+)
+
+// realTDXTime lies inside the real TD quote's PCK certificate validity
+// (2023-09-13..2030-09-13).
+var realTDXTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// realTDXEvidence is Trustee's complete az-tdx-vtpm evidence-v1.json: the
+// real HCL report and vTPM quote of testdata/azure/tdx with the real TD
+// quote Azure's IMDS made of that HCL report's TDREPORT (td-quote.bin).
+func realTDXEvidence(t testing.TB, tdQuote []byte) []byte {
+	t.Helper()
+	q := readShared(t, realTDXDir+"tpm-quote-v1.json")
+	return []byte(fmt.Sprintf(`{"version": 1, "tpm_quote": %s, "hcl_report": %q, "td_quote": %q}`, q,
+		base64.URLEncoding.EncodeToString(readShared(t, realTDXDir+"hcl-report.bin")), base64.URLEncoding.EncodeToString(tdQuote)))
+}
+
+// TestRealPublicAzureTDXQuote verifies real Azure TDX CVM evidence end to
+// end except for Intel's collateral, which is not public for this quote's
+// platform and time: the TD quote's ECDSA signature, its QE report and the
+// PCK chain to Intel's root (package tdx, WithoutCollateralUnsafe, so no TCB
+// status and no revocation, and the claims say so), the quote repeating the
+// HCL report's TDREPORT field by field, the runtime data's digest as its
+// report data, and the vTPM quote signed by the runtime data's AK with
+// extraData "challenge".
+func TestRealPublicAzureTDXQuote(t *testing.T) {
+	tv, err := tdx.NewVerifier(tdx.WithoutCollateralUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := azure.NewTDXVerifier(azure.WithTDX(tv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := readShared(t, realTDXDir+"td-quote.bin")
+	raw := realTDXEvidence(t, td)
+	if !v.Detect(raw) {
+		t.Fatal("not detected")
+	}
+	exp := verify.Expectations{ReportData: []byte(realTDXNonce), Now: realTDXTime}
+	c, err := v.Verify(context.Background(), raw, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Map()
+	for k, want := range map[string]any{
+		"quote.body.mr_td":              realTDXMRTD,
+		"vm_configuration.vm_unique_id": realTDXVMID,
+		"ak.trust":                      "bound",
+		"az_version":                    1,
+		"hcl_report_session_bound":      false,
+		"report_data":                   fmt.Sprintf("%x", realTDXNonce),
+	} {
+		if got := m[k]; got != want {
+			t.Errorf("%s: got %v (%T), want %v", k, got, got, want)
+		}
+	}
+	if u, _ := m[verify.ClaimUnsafe].([]string); len(u) == 0 {
+		t.Errorf("collateral skipped, yet no unsafe claim: %v", m[verify.ClaimUnsafe])
+	}
+
+	// Negatives on the real bytes.
+	flip := func(off int) []byte {
+		b := bytes.Clone(td)
+		b[off] ^= 1
+		return b
+	}
+	for name, c := range map[string]struct {
+		ev    []byte
+		exp   verify.Expectations
+		kinds []error
+	}{
+		// The quote's MRTD (body offset 136) no longer the TDREPORT's: the
+		// field-by-field match refuses it before any signature is checked.
+		"TD quote MRTD flipped":      {realTDXEvidence(t, flip(48+136)), exp, []error{verify.ErrBinding}},
+		"TD quote signature flipped": {realTDXEvidence(t, flip(48+584+4+10)), exp, []error{verify.ErrSignature}},
+		"another session":            {raw, verify.Expectations{ReportData: []byte("other"), Now: realTDXTime}, []error{verify.ErrFreshness}},
+		"the second VM's HCL report": {[]byte(fmt.Sprintf(`{"version": 1, "tpm_quote": %s, "hcl_report": %q, "td_quote": %q}`,
+			readShared(t, realTDXDir+"tpm-quote-v1.json"), base64.URLEncoding.EncodeToString(readShared(t, realTDXHCL2)),
+			base64.URLEncoding.EncodeToString(td))), exp, []error{verify.ErrBinding}},
+		"after the PCK certificate": {raw, verify.Expectations{ReportData: []byte(realTDXNonce), Now: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)},
+			[]error{verify.ErrExpired}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			claims, err := v.Verify(context.Background(), c.ev, c.exp)
+			if err == nil {
+				t.Fatal("verified")
+			}
+			wantKind(t, claims, err, c.kinds...)
+		})
+	}
+}
