@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-eventlog/tpmeventlog"
 
 	"github.com/trustfactory/attest/tpm"
+	"github.com/trustfactory/attest/tpm/tpmtest"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -230,3 +232,78 @@ func TestRealPublicTrusteeTPMEvidence(t *testing.T) {
 }
 
 func pcrKey(i int) string { return "pcr" + string(rune('0'+i/10)) + string(rune('0'+i%10)) }
+
+// appendEvent appends to a real log an event measured in every bank the
+// log declares, in its order, digest = H(data).
+func appendEvent(raw []byte, log *tpm.EventLog, pcr int, typ uint32, data []byte) []byte {
+	b := bytes.Clone(raw)
+	b = binary.LittleEndian.AppendUint32(b, uint32(pcr))
+	b = binary.LittleEndian.AppendUint32(b, typ)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(log.Algs)))
+	for _, h := range log.Algs {
+		b = binary.LittleEndian.AppendUint16(b, tpmtest.HashAlg(h))
+		w := h.New()
+		w.Write(data)
+		b = w.Sum(b)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+	return append(b, data...)
+}
+
+// TestRealPublicEventLogTampering: a reviewer's edits of a real Secure Boot
+// log, each quoted over the PCRs the edited log replays to so that only the
+// log's content is judged.
+func TestRealPublicEventLogTampering(t *testing.T) {
+	raw := readFile(t, "eventlog-sb-cert.bin")
+	log, err := tpm.ParseEventLog(raw, tpm.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, _, _ := keys(t)
+	v := pinned(t, rsaKey, tpm.WithHashAlgs(crypto.SHA256), tpm.WithRequireEventLog())
+	quoted := func(t *testing.T, b []byte) (*tpm.Claims, error) {
+		t.Helper()
+		l, err := tpm.ParseEventLog(b, tpm.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := rsaKey.Quote(crypto.SHA256, replayedValues(t, l, crypto.SHA256), testNonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return verifyEv(t, v, &tpm.Evidence{AKPublicArea: rsaKey.PublicArea(), Quotes: []tpm.Quote{q}, EventLog: b}, expect(testNonce))
+	}
+
+	// A Secure Boot variable (db) measured into PCR 7 after its separator:
+	// the firmware would not, an attacker extending PCR 7 from the OS would.
+	db := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", tpmtest.SignatureList(tpmtest.EFICertX509, [16]byte{}, []byte("attacker")))
+	c, err := quoted(t, appendEvent(raw, log, 7, tpm.EvEFIVariableDriverConfig, db))
+	mustFail(t, c, err, verify.ErrPolicy)
+
+	// A boot application after the PCR 4 separator is what shim and GRUB
+	// measure: it verifies, and is claimed as one more boot application.
+	app := bytes.Repeat([]byte{0xa5}, 64)
+	c, err = quoted(t, appendEvent(raw, log, 4, tpm.EvEFIBootServicesApp, app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base, err := quoted(t, raw); err != nil || len(c.Log.BootApps) != len(base.Log.BootApps)+1 {
+		t.Fatalf("boot apps %d after appending one (base: %v)", len(c.Log.BootApps), err)
+	}
+
+	// The Spec ID event declaring 0xFFFF algorithms: refused before any
+	// allocation for them.
+	huge := bytes.Clone(raw)
+	specCount := 32 + len("Spec ID Event03\x00") + 4 + 4 // header, signature, platformClass, versions
+	if binary.LittleEndian.Uint32(huge[specCount:]) != uint32(len(log.Algs)) {
+		t.Fatalf("numberOfAlgorithms not at %d", specCount)
+	}
+	binary.LittleEndian.PutUint32(huge[specCount:], 0xffff)
+	_, err = tpm.ParseEventLog(huge, tpm.Limits{})
+	mustFail(t, nil, err, verify.ErrMalformed)
+
+	// An event whose data length runs past the end of the log.
+	trunc := appendEvent(raw, log, 8, tpm.EvIPL, []byte("grub_cmd linux /vmlinuz"))
+	_, err = tpm.ParseEventLog(trunc[:len(trunc)-5], tpm.Limits{})
+	mustFail(t, nil, err, verify.ErrMalformed)
+}
