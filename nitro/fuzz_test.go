@@ -22,7 +22,7 @@ func FuzzParseDocument(f *testing.F) {
 		f.Add(doc)
 		f.Add(append([]byte{0xd2}, doc...))
 	}
-	for _, d := range []publicDoc{publicBrave, publicEpsilon} {
+	for _, d := range []publicDoc{publicBrave, publicEpsilon, publicCape} {
 		f.Add(d.read(f))
 	}
 	f.Add([]byte{0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0, 0x41, 0xa0, 0x40})

@@ -30,6 +30,10 @@ var (
 	// Epsilon Data's 2026 production document: ap-southeast-2, an
 	// indefinite-length payload map, JSON user_data and a 32-byte nonce.
 	publicEpsilon = publicDoc{"epsilon-nitro-verify_test.cose", time.Date(2026, 2, 6, 8, 24, 18, 0, time.UTC)}
+	// Cape Privacy's 2022 document: us-east-1, a 32-byte public_key (the
+	// enclave's X25519 key), PCR8 set (a signed enclave image), a 12-byte
+	// nonce and JSON user_data.
+	publicCape = publicDoc{"cape-js_Cape.spec.cose", time.Date(2022, 9, 15, 17, 43, 28, 0, time.UTC)}
 )
 
 func (d publicDoc) read(tb testing.TB) []byte {
@@ -73,6 +77,23 @@ func TestRealPublicNitroDocuments(t *testing.T) {
 		assert.Nil(t, c.PublicKey)
 		assert.NotContains(t, m, "public_key")
 		assert.Len(t, c.PCRs, 16)
+	})
+
+	t.Run("cape 2022 us-east-1 public key", func(t *testing.T) {
+		doc := publicCape.read(t)
+		nonce := mustHex(t, "47b5fba6979cbf7e567e2629")
+		c, err := byNonce.VerifyDocument(ctx, doc, verify.Expectations{Now: publicCape.at, ReportData: nonce})
+		require.NoError(t, err)
+		m := c.Map()
+		assert.Equal(t, "i-0697c9729fa547b20-enc0183422ede9a5dc8", c.ModuleID)
+		assert.Equal(t, "2022-09-15T17:43:28.848Z", m["timestamp"])
+		assert.Equal(t, "i-0697c9729fa547b20-enc0183422ede9a5dc8.us-east-1.aws", m["signer"])
+		assert.Equal(t, "15db1c67adc9fce91f7da323c708b6e639f0585af8a4a091127f2dfdcfeaf808", m["public_key"])
+		assert.Equal(t, "6f1ff0f2a7a0b1c4e02a3a544eb0ff2dffb8b2922b8908d46365c0f0120934092149ec35814c8d944ef1b8fb564b46c7", m["pcr08"])
+		assert.Equal(t, "ea4212ee889ba1b4dbfe744aadecca8b1930de60a3a1ce3b0c79f42b231700fc561c3d9b34f0565ed9eb6f460996624c", m["pcr00"])
+		assert.Equal(t, false, m["debug"])
+		assert.Equal(t, hex.EncodeToString(nonce), m["report_data"])
+		assert.Contains(t, string(c.UserData), `"func_checksum":"ZnMeXM8iZoDdXJih0a1St6TJhphAQtBnLY8xUxMLNKg="`)
 	})
 
 	t.Run("epsilon 2026 ap-southeast-2", func(t *testing.T) {
