@@ -3,6 +3,7 @@ package azure_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -227,4 +228,35 @@ func TestRealPublicAzureV0NotTDX(t *testing.T) {
 	if tv.Detect(readTestdata(t, "trustee-evidence-genoa.json")) {
 		t.Fatal("version 0 detected as az-tdx-vtpm")
 	}
+}
+
+// TestRealPublicAzureHCLVersion1 reads azure-cvm-tooling's real HCL report
+// of an older Azure SEV-SNP CVM: HCL report version 1 holding an SEV-SNP
+// report version 2, runtime data without user-data. It parses, its runtime
+// data hashes to the report's REPORT_DATA, and its VM configuration reads;
+// its VCEK is not public, so in evidence with the Milan sample's VCEK the
+// report's signature fails (and nothing else refuses it first).
+func TestRealPublicAzureHCLVersion1(t *testing.T) {
+	raw := readTestdata(t, "hcl-report-snp-v1.bin")
+	h, err := azure.ParseHCLReport(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != 1 || h.ReportType != 2 || h.HWReport[0] != 2 {
+		t.Fatalf("HCL version %d, report type %d, SEV-SNP report version %d", h.Version, h.ReportType, h.HWReport[0])
+	}
+	sum := sha256.Sum256(h.RuntimeData)
+	if !bytes.Equal(sum[:], h.HWReport[0x50:0x70]) || !bytes.Equal(h.HWReport[0x70:0x90], make([]byte, 32)) {
+		t.Fatalf("runtime data digest %x, REPORT_DATA %x", sum, h.HWReport[0x50:0x90])
+	}
+	rd, err := azure.ParseRuntimeData(h.RuntimeData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.UserData != "" || !rd.VMConfiguration.SecureBoot {
+		t.Fatalf("runtime data %+v", rd)
+	}
+	ev := edit(t, func(m map[string]any) { m["hcl_report"] = base64.RawURLEncoding.EncodeToString(raw) })
+	c, err := realVerifier(t).Verify(context.Background(), ev, realExp())
+	wantKind(t, c, err, verify.ErrSignature)
 }
