@@ -3,6 +3,9 @@ package azure_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -13,6 +16,8 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/azure"
+	"github.com/trustfactory/attest/nitro"
+	"github.com/trustfactory/attest/setup"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
@@ -259,4 +264,36 @@ func TestRealPublicAzureHCLVersion1(t *testing.T) {
 	ev := edit(t, func(m map[string]any) { m["hcl_report"] = base64.RawURLEncoding.EncodeToString(raw) })
 	c, err := realVerifier(t).Verify(context.Background(), ev, realExp())
 	wantKind(t, c, err, verify.ErrSignature)
+}
+
+// The registry every attest deployment builds tells the new real public
+// samples apart: each is detected as its own format and as no other.
+func TestRealPublicRegistryDetection(t *testing.T) {
+	// Any AK registers the TPM verifier, whose detection is what counts here.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := setup.NewRegistry(setup.Config{TPM: setup.TPMTrust{AKs: []crypto.PublicKey{key.Public()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdxRaw := realTDXEvidence(t, readShared(t, realTDXDir+"td-quote.bin"))
+	for name, c := range map[string]struct {
+		raw  []byte
+		want verify.Format
+	}{
+		"genoa v0":      {readTestdata(t, "trustee-evidence-genoa.json"), verify.FormatAzureSNP},
+		"genoa as v1":   {readTestdata(t, "trustee-evidence-genoa-as-v1.json"), verify.FormatAzureSNP},
+		"azure tdx":     {tdxRaw, verify.FormatAzureTDX},
+		"trustee tpm":   {readShared(t, "../testdata/tpm/trustee-tpm-evidence.json"), verify.FormatTPM},
+		"nitro brave":   {readShared(t, "../testdata/nitro/brave-core_cose_unittest.cose"), nitro.Format},
+		"nitro epsilon": {readShared(t, "../testdata/nitro/epsilon-nitro-verify_test.cose"), nitro.Format},
+		"nitro cape":    {readShared(t, "../testdata/nitro/cape-js_Cape.spec.cose"), nitro.Format},
+	} {
+		f, err := reg.Detect(c.raw)
+		if err != nil || f != c.want {
+			t.Errorf("%s: detected %q (%v), want %q", name, f, err, c.want)
+		}
+	}
 }
