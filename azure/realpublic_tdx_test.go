@@ -3,8 +3,10 @@ package azure_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,4 +103,53 @@ func TestRealPublicAzureTDXQuote(t *testing.T) {
 			wantKind(t, claims, err, c.kinds...)
 		})
 	}
+}
+
+// TestRealPublicAzureTDXSecondVM: Intel Trust Authority's client carries a
+// second real Azure TDX pair, an HCL report (with user-data, in upper-case
+// hex: SHA-512 of the empty string) and the TD quote IMDS made of it, but
+// no vTPM quote. Everything up to the vTPM quote verifies (the TD quote's
+// signature, QE report and PCK chain, the TDREPORT repeated field by
+// field, the runtime data as its report data, the version 2 user-data as
+// the session's report data): given the other VM's vTPM quote, only that
+// quote is refused, as another vTPM's (TPM-22).
+func TestRealPublicAzureTDXSecondVM(t *testing.T) {
+	tv, err := tdx.NewVerifier(tdx.WithoutCollateralUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := azure.NewTDXVerifier(azure.WithTDX(tv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcl := readShared(t, realTDXDir+"ita-hcl-report.bin")
+	td := readShared(t, realTDXDir+"ita-td-quote.bin")
+	evidence := func(version int, hcl, td []byte) []byte {
+		return []byte(fmt.Sprintf(`{"version": %d, "tpm_quote": %s, "hcl_report": %q, "td_quote": %q}`, version,
+			readShared(t, realTDXDir+"tpm-quote-v1.json"), base64.URLEncoding.EncodeToString(hcl), base64.URLEncoding.EncodeToString(td)))
+	}
+	empty512 := sha512.Sum512(nil)
+	exp := verify.Expectations{ReportData: empty512[:], Now: realTDXTime}
+	c, err := v.Verify(context.Background(), evidence(2, hcl, td), exp)
+	wantKind(t, c, err, verify.ErrBinding)
+	if !strings.Contains(err.Error(), "vTPM quote not signed by the HCL report's AK") {
+		t.Fatalf("refused before the vTPM quote: %v", err)
+	}
+
+	// Each earlier check refuses on its own.
+	other := bytes.Clone(empty512[:])
+	other[63] ^= 1
+	c, err = v.Verify(context.Background(), evidence(2, hcl, td), verify.Expectations{ReportData: other, Now: realTDXTime})
+	wantKind(t, c, err, verify.ErrFreshness) // the user-data
+	c, err = v.Verify(context.Background(), evidence(2, readShared(t, realTDXDir+"hcl-report.bin"), td), exp)
+	wantKind(t, c, err, verify.ErrBinding) // the first VM's HCL report with this TD quote
+	sig := bytes.Clone(td)
+	sig[48+584+4+10] ^= 1
+	c, err = v.Verify(context.Background(), evidence(2, hcl, sig), exp)
+	wantKind(t, c, err, verify.ErrSignature)
+	rt := bytes.Clone(hcl)
+	i := bytes.Index(rt, []byte("D6DA8E8D"))
+	rt[i] = 'E'
+	c, err = v.Verify(context.Background(), evidence(2, rt, td), exp)
+	wantKind(t, c, err, verify.ErrBinding) // runtime data one byte off
 }
