@@ -153,3 +153,32 @@ func TestRealPublicAzureTDXSecondVM(t *testing.T) {
 	c, err = v.Verify(context.Background(), evidence(2, rt, td), exp)
 	wantKind(t, c, err, verify.ErrBinding) // runtime data one byte off
 }
+
+// Trustee's legacy az-tdx-vtpm version 0 (the same members as version 1,
+// their values byte arrays, no version) is not decoded: the real evidence
+// in that shape is refused with a kind, never half read.
+func TestRealPublicAzureTDXVersion0Refused(t *testing.T) {
+	arr := func(b []byte) string {
+		var sb strings.Builder
+		sb.WriteByte('[')
+		for i, x := range b {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprint(&sb, x)
+		}
+		return sb.String() + "]"
+	}
+	q := realTDXQuote(t)
+	pcrs := make([]string, len(q.PCRs))
+	for i, p := range q.PCRs {
+		pcrs[i] = arr(p)
+	}
+	v0 := fmt.Sprintf(`{"tpm_quote":{"signature":%s,"message":%s,"pcrs":[%s]},"hcl_report":%s,"td_quote":%s}`,
+		arr(q.Signature), arr(q.Message), strings.Join(pcrs, ","), arr(readShared(t, realTDXDir+"hcl-report.bin")), arr(readShared(t, realTDXDir+"td-quote.bin")))
+	ev, err := azure.DecodeTDXEvidence([]byte(v0))
+	if ev != nil || verify.KindOf(err) == nil {
+		t.Fatalf("version 0 az-tdx-vtpm evidence: %v, %v", ev, err)
+	}
+	wantKind(t, nil, err, verify.ErrMalformed)
+}
