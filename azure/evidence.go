@@ -48,7 +48,7 @@ type Quote struct {
 // members, and missing parts are refused.
 func DecodeEvidence(b []byte) (*Evidence, error) {
 	const name = "az-snp-vtpm evidence"
-	d, version, err := parseEvidence(name, b, true)
+	d, version, err := parseEvidence(name, b, false)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func pemCertField(name, field string, r rawString) ([]byte, error) {
 	return blk.Bytes, nil
 }
 
-// TDXEvidence is Trustee's az-tdx-vtpm evidence (versions 1 and 2),
+// TDXEvidence is Trustee's az-tdx-vtpm evidence (versions 0, 1 and 2),
 // decoded. None of it is trusted until Verify has checked it.
 type TDXEvidence struct {
 	Version int
@@ -110,23 +110,32 @@ type TDXEvidence struct {
 // DecodeTDXEvidence decodes Trustee's az-tdx-vtpm JSON: {"version": 1|2,
 // "hcl_report": base64url, "tpm_quote": {"signature": hex, "message": hex,
 // "pcrs": [hex, …]}, "td_quote": base64url}, with an optional "aa_eventlog"
-// as for DecodeEvidence. Members Trustee ignores are skipped as
-// DecodeEvidence skips them; a vcek (az-snp-vtpm evidence), a member read
-// here given twice or under a name differing only in case, trailing data,
-// version 0 (byte arrays) and missing parts are refused.
+// as for DecodeEvidence, or version 0, Trustee's legacy shape without a
+// version whose members have byte-array values ("pcrs" an array of 32-byte
+// arrays; TDXEvidence.Version 0, binding the session as version 1 does).
+// Members Trustee ignores are skipped as DecodeEvidence skips them; a vcek
+// (az-snp-vtpm evidence), a member read here given twice or under a name
+// differing only in case, trailing data, a mix of the shapes and missing
+// parts are refused.
 func DecodeTDXEvidence(b []byte) (*TDXEvidence, error) {
 	const name = "az-tdx-vtpm evidence"
-	d, version, err := parseEvidence(name, b, false)
+	d, version, err := parseEvidence(name, b, true)
 	if err != nil {
 		return nil, err
 	}
 	if !d.vcek.empty() {
 		return nil, verify.Errorf(verify.ErrMalformed, "%s: vcek present (az-snp-vtpm evidence?)", name)
 	}
-	if d.tdQuote.empty() {
+	if d.tdQuote.empty() && version != 0 {
 		return nil, verify.Errorf(verify.ErrMalformed, "%s: hcl_report, tpm_quote and td_quote are all required", name)
 	}
 	ev := &TDXEvidence{Version: version}
+	if version == 0 {
+		if ev.HCLReport, ev.Quote, ev.TDQuote, ev.AAEventLog, err = d.tdxV0(name); err != nil {
+			return nil, err
+		}
+		return ev, nil
+	}
 	if ev.HCLReport, ev.Quote, ev.AAEventLog, err = d.vtpm(name); err != nil {
 		return nil, err
 	}

@@ -87,11 +87,21 @@ type evidenceDoc struct {
 	message    rawString
 	pcrs       [maxQuotePCRs]rawString
 	nPCRs      int
-	// v0Quote and v0Report are the raw values of version 0's "quote" and
-	// "report" (byte arrays), nil when absent or null; read only when the
-	// document has no version.
+	// v0Quote and v0Report are the raw values of az-snp-vtpm version 0's
+	// "quote" and "report" (byte arrays), nil when absent or null; read
+	// only when the document has no version.
 	v0Quote  []byte
 	v0Report []byte
+	// The raw byte-array values of az-tdx-vtpm version 0, which names its
+	// members as version 1 does: hcl_report, td_quote and tpm_quote's
+	// signature, message and pcrs (an array of arrays). Nil unless the
+	// member's value is an array.
+	v0HCL, v0TD, v0Sig, v0Msg, v0PCRs []byte
+}
+
+// hasArrays reports whether any az-tdx-vtpm version 0 byte array is set.
+func (d *evidenceDoc) hasArrays() bool {
+	return d.v0HCL != nil || d.v0TD != nil || d.v0Sig != nil || d.v0Msg != nil || d.v0PCRs != nil
 }
 
 // evidenceScanner reads one JSON document.
@@ -405,10 +415,18 @@ func scanEvidence(b []byte) (*evidenceDoc, error) {
 			d.version, err = s.number()
 			return err
 		case "hcl_report":
+			if s.next() == '[' {
+				d.v0HCL, err = s.rawValue(maxEvidenceDepth)
+				return err
+			}
 			d.hcl, err = s.optString()
 		case "vcek":
 			d.vcek, err = s.optString()
 		case "td_quote":
+			if s.next() == '[' {
+				d.v0TD, err = s.rawValue(maxEvidenceDepth)
+				return err
+			}
 			d.tdQuote, err = s.optString()
 		case "aa_eventlog":
 			d.aaEventLog, err = s.optString()
@@ -459,16 +477,41 @@ func (s *evidenceScanner) quote(d *evidenceDoc) error {
 		}
 		switch name {
 		case "signature":
+			if s.next() == '[' {
+				d.v0Sig, err = s.rawValue(maxEvidenceDepth - 1)
+				return err
+			}
 			d.signature, err = s.optString()
 		case "message":
+			if s.next() == '[' {
+				d.v0Msg, err = s.rawValue(maxEvidenceDepth - 1)
+				return err
+			}
 			d.message, err = s.optString()
 		case "pcrs":
+			if s.arrayOfArrays() {
+				d.v0PCRs, err = s.rawValue(maxEvidenceDepth - 1)
+				return err
+			}
 			err = s.pcrList(d)
 		default:
 			err = s.skip(maxEvidenceDepth - 1)
 		}
 		return err
 	})
+}
+
+// arrayOfArrays reports, without consuming anything, whether an array
+// whose first element is an array comes next.
+func (s *evidenceScanner) arrayOfArrays() bool {
+	if s.next() != '[' {
+		return false
+	}
+	at := s.i
+	s.i++
+	c := s.next()
+	s.i = at
+	return c == '['
 }
 
 // pcrList reads the PCR values: null or an array of at most maxQuotePCRs
@@ -510,11 +553,12 @@ func (s *evidenceScanner) pcrList(d *evidenceDoc) error {
 // of its checks: size, syntax, version, presence of the HCL report and the
 // quote, then the decoding of each. name names the format in errors.
 //
-// With allowV0, a document without a version whose HCL report and quote
-// are version 0's "report" and "quote" (byte arrays; Trustee's legacy
-// az-snp-vtpm shape, still accepted by Trustee) is version 0; it must not
-// also carry version 1's members.
-func parseEvidence(name string, b []byte, allowV0 bool) (*evidenceDoc, int, error) {
+// A document without a version is version 0, Trustee's legacy shapes of
+// byte arrays (still accepted by Trustee): for az-snp-vtpm (tdx false)
+// "report" and "quote" instead of version 1's members; for az-tdx-vtpm
+// (tdx) version 1's members with byte-array values. Byte arrays anywhere
+// else are refused, as is a mix of the shapes.
+func parseEvidence(name string, b []byte, tdx bool) (*evidenceDoc, int, error) {
 	if len(b) > MaxEvidenceSize {
 		return nil, 0, verify.Errorf(verify.ErrLimit, "%s: %d bytes exceeds %d", name, len(b), MaxEvidenceSize)
 	}
@@ -522,7 +566,17 @@ func parseEvidence(name string, b []byte, allowV0 bool) (*evidenceDoc, int, erro
 	if err != nil {
 		return nil, 0, verify.Errorf(verify.KindOf(err), "%s: %w", name, err)
 	}
-	if d.version == nil && allowV0 && (d.v0Quote != nil || d.v0Report != nil) {
+	if d.hasArrays() {
+		if !tdx || d.version != nil {
+			return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: byte arrays where strings are expected (only version 0 az-tdx-vtpm evidence has them)", name)
+		}
+		if d.v0HCL == nil || d.v0TD == nil || d.v0Sig == nil || d.v0Msg == nil || d.v0PCRs == nil ||
+			!d.hcl.empty() || !d.tdQuote.empty() || !d.signature.empty() || !d.message.empty() || d.nPCRs != 0 {
+			return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: version 0 needs hcl_report, td_quote and tpm_quote's signature, message and pcrs, all byte arrays", name)
+		}
+		return d, 0, nil
+	}
+	if d.version == nil && !tdx && (d.v0Quote != nil || d.v0Report != nil) {
 		if d.v0Quote == nil || d.v0Report == nil || d.quote || !d.hcl.empty() {
 			return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: version 0 needs report and quote, and no hcl_report or tpm_quote", name)
 		}
@@ -645,6 +699,30 @@ func (d *evidenceDoc) vtpmV0(name string) (hcl []byte, q Quote, aael []byte, err
 		return nil, Quote{}, nil, err
 	}
 	return hcl, q, aael, nil
+}
+
+// tdxV0 decodes az-tdx-vtpm version 0's byte arrays: the HCL report, the
+// vTPM quote and the TD quote, and its AA event log as vtpm does.
+func (d *evidenceDoc) tdxV0(name string) (hcl []byte, q Quote, td []byte, aael []byte, err error) {
+	if hcl, err = byteArray(name, "hcl_report", d.v0HCL, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if td, err = byteArray(name, "td_quote", d.v0TD, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if q.Signature, err = byteArray(name, "tpm_quote.signature", d.v0Sig, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if q.Message, err = byteArray(name, "tpm_quote.message", d.v0Msg, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if q.PCRs, err = pcrArrays(name, d.v0PCRs); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if aael, err = aaelField(name, d.aaEventLog); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	return hcl, q, td, aael, nil
 }
 
 // byteArray decodes a JSON array of integers 0..255 (raw, as the scanner

@@ -56,27 +56,87 @@ func reference(b []byte, tdx bool) (*decoded, error) {
 	if len(b) > MaxEvidenceSize {
 		return nil, verify.Errorf(verify.ErrLimit, "too large")
 	}
-	var j struct {
-		Version   *int   `json:"version"`
-		HCLReport string `json:"hcl_report"`
+	var raw struct {
+		Version   *int            `json:"version"`
+		HCLReport json.RawMessage `json:"hcl_report"`
 		TPMQuote  *struct {
-			Signature string   `json:"signature"`
-			Message   string   `json:"message"`
-			PCRs      []string `json:"pcrs"`
+			Signature json.RawMessage `json:"signature"`
+			Message   json.RawMessage `json:"message"`
+			PCRs      json.RawMessage `json:"pcrs"`
 		} `json:"tpm_quote"`
 		VCEK       string          `json:"vcek"`
-		TDQuote    string          `json:"td_quote"`
+		TDQuote    json.RawMessage `json:"td_quote"`
 		AAEventLog string          `json:"aa_eventlog"`
-		Quote      json.RawMessage `json:"quote"`  // version 0
-		Report     json.RawMessage `json:"report"` // version 0
+		Quote      json.RawMessage `json:"quote"`  // az-snp-vtpm version 0
+		Report     json.RawMessage `json:"report"` // az-snp-vtpm version 0
 	}
 	malformed := func(what string) error { return verify.Errorf(verify.ErrMalformed, "%s", what) }
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, malformed(err.Error())
 	}
 	present := func(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" }
-	if j.Version == nil && !tdx && (present(j.Quote) || present(j.Report)) {
-		return referenceV0(j.Quote, j.Report, j.TPMQuote != nil, j.HCLReport, j.VCEK, j.TDQuote, j.AAEventLog)
+	isArray := func(r json.RawMessage) bool { return len(r) > 0 && r[0] == '[' }
+	arrayOfArrays := func(r json.RawMessage) bool {
+		return isArray(r) && len(bytes.TrimLeft(r[1:], " \t\r\n")) > 0 && bytes.TrimLeft(r[1:], " \t\r\n")[0] == '['
+	}
+	q := raw.TPMQuote
+	if isArray(raw.HCLReport) || isArray(raw.TDQuote) || q != nil && (isArray(q.Signature) || isArray(q.Message) || arrayOfArrays(q.PCRs)) {
+		if !tdx || raw.Version != nil {
+			return nil, malformed("byte arrays outside az-tdx-vtpm version 0")
+		}
+		return referenceTDXV0(raw.HCLReport, raw.TDQuote, q != nil, func() (s, m, p json.RawMessage) {
+			if q != nil {
+				s, m, p = q.Signature, q.Message, q.PCRs
+			}
+			return
+		}, raw.VCEK, raw.AAEventLog)
+	}
+	str := func(r json.RawMessage) (string, error) {
+		var v string
+		if !present(r) {
+			return "", nil
+		}
+		err := json.Unmarshal(r, &v)
+		return v, err
+	}
+	var j struct {
+		Version   *int
+		HCLReport string
+		TPMQuote  *struct {
+			Signature string
+			Message   string
+			PCRs      []string
+		}
+		VCEK, TDQuote, AAEventLog string
+	}
+	j.Version, j.VCEK, j.AAEventLog = raw.Version, raw.VCEK, raw.AAEventLog
+	var err error
+	if j.HCLReport, err = str(raw.HCLReport); err != nil {
+		return nil, malformed("hcl_report type")
+	}
+	if j.TDQuote, err = str(raw.TDQuote); err != nil {
+		return nil, malformed("td_quote type")
+	}
+	if q != nil {
+		j.TPMQuote = &struct {
+			Signature string
+			Message   string
+			PCRs      []string
+		}{}
+		if j.TPMQuote.Signature, err = str(q.Signature); err != nil {
+			return nil, malformed("signature type")
+		}
+		if j.TPMQuote.Message, err = str(q.Message); err != nil {
+			return nil, malformed("message type")
+		}
+		if present(q.PCRs) {
+			if err := json.Unmarshal(q.PCRs, &j.TPMQuote.PCRs); err != nil {
+				return nil, malformed("pcrs type")
+			}
+		}
+	}
+	if j.Version == nil && !tdx && (present(raw.Quote) || present(raw.Report)) {
+		return referenceV0(raw.Quote, raw.Report, j.TPMQuote != nil, j.HCLReport, j.VCEK, j.TDQuote, j.AAEventLog)
 	}
 	if j.Version == nil {
 		return nil, malformed("no version")
@@ -103,7 +163,6 @@ func reference(b []byte, tdx bool) (*decoded, error) {
 		return v, err
 	}
 	d := &decoded{Version: *j.Version}
-	var err error
 	if d.HCL, err = b64(j.HCLReport); err != nil {
 		return nil, malformed("hcl_report")
 	}
@@ -130,6 +189,68 @@ func reference(b []byte, tdx bool) (*decoded, error) {
 	}
 	if d.Extra, err = b64(hw); err != nil {
 		return nil, malformed("hardware part")
+	}
+	return d, nil
+}
+
+// referenceTDXV0 decodes az-tdx-vtpm version 0 (version 1's members with
+// byte-array values) with encoding/json.
+func referenceTDXV0(hcl, td json.RawMessage, tpmQuote bool, quote func() (s, m, p json.RawMessage), vcek, aael string) (*decoded, error) {
+	malformed := func(what string) error { return verify.Errorf(verify.ErrMalformed, "%s", what) }
+	sig, msg, pcrs := quote()
+	isArray := func(r json.RawMessage) bool { return len(r) > 0 && r[0] == '[' }
+	if !isArray(hcl) || !isArray(td) || !tpmQuote || !isArray(sig) || !isArray(msg) || !isArray(pcrs) {
+		return nil, malformed("version 0 members")
+	}
+	if vcek != "" {
+		return nil, malformed("hardware part")
+	}
+	toBytes := func(r json.RawMessage, want int) ([]byte, error) {
+		var v []int
+		if err := json.Unmarshal(r, &v); err != nil {
+			return nil, err
+		}
+		if want >= 0 && len(v) != want || want < 0 && len(v) == 0 {
+			return nil, errors.New("length")
+		}
+		out := make([]byte, len(v))
+		for i, n := range v {
+			if n < 0 || n > 255 {
+				return nil, errors.New("not a byte")
+			}
+			out[i] = byte(n)
+		}
+		return out, nil
+	}
+	d := &decoded{Version: 0}
+	var err error
+	if d.HCL, err = toBytes(hcl, -1); err != nil {
+		return nil, malformed("hcl_report")
+	}
+	if d.Extra, err = toBytes(td, -1); err != nil {
+		return nil, malformed("td_quote")
+	}
+	if d.Signature, err = toBytes(sig, -1); err != nil {
+		return nil, malformed("signature")
+	}
+	if d.Message, err = toBytes(msg, -1); err != nil {
+		return nil, malformed("message")
+	}
+	var ps []json.RawMessage
+	if err := json.Unmarshal(pcrs, &ps); err != nil || len(ps) == 0 || len(ps) > 24 {
+		return nil, malformed("pcr count")
+	}
+	for _, p := range ps {
+		v, err := toBytes(p, 32)
+		if err != nil {
+			return nil, malformed("pcr")
+		}
+		d.PCRs = append(d.PCRs, v)
+	}
+	if aael != "" {
+		if d.AAEventLog, err = base64.StdEncoding.DecodeString(aael); err != nil {
+			return nil, malformed("aa_eventlog")
+		}
 	}
 	return d, nil
 }
@@ -331,7 +452,34 @@ func realEvidence(t testing.TB) [][]byte {
 	out = append(out, []byte(tdx))
 	v0, err := os.ReadFile("../testdata/azure/trustee-evidence-genoa.json")
 	require.NoError(t, err)
-	return append(out, v0)
+	out = append(out, v0)
+	// az-tdx-vtpm version 0: the real parts as byte arrays.
+	var tq struct {
+		Signature, Message string
+		PCRs               []string
+	}
+	require.NoError(t, json.Unmarshal(q, &tq))
+	arr := func(b []byte) string {
+		parts := make([]string, len(b))
+		for i, x := range b {
+			parts[i] = fmt.Sprint(x)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	hx := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		require.NoError(t, err)
+		return b
+	}
+	pcrs := make([]string, len(tq.PCRs))
+	for i, p := range tq.PCRs {
+		pcrs[i] = arr(hx(p))
+	}
+	td, err := os.ReadFile("../testdata/azure/tdx/td-quote.bin")
+	require.NoError(t, err)
+	tdxV0 := fmt.Sprintf(`{"tpm_quote":{"signature":%s,"message":%s,"pcrs":[%s]},"hcl_report":%s,"td_quote":%s}`,
+		arr(hx(tq.Signature)), arr(hx(tq.Message)), strings.Join(pcrs, ","), arr(hcl), arr(td))
+	return append(out, []byte(tdxV0))
 }
 
 // The scanner and encoding/json agree on the real evidence and on edits of
@@ -341,7 +489,7 @@ func TestEvidenceDecoderDifferential(t *testing.T) {
 	for _, s := range samples {
 		differential(t, s)
 	}
-	v1, tdx, v0 := string(samples[0]), string(samples[2]), string(samples[3])
+	v1, tdx, v0, tdxV0 := string(samples[0]), string(samples[2]), string(samples[3]), string(samples[4])
 	_, err := DecodeEvidence(samples[0])
 	require.NoError(t, err)
 	_, err = DecodeTDXEvidence(samples[2])
@@ -349,6 +497,9 @@ func TestEvidenceDecoderDifferential(t *testing.T) {
 	ev0, err := DecodeEvidence(samples[3])
 	require.NoError(t, err)
 	require.Equal(t, 0, ev0.Version)
+	tev0, err := DecodeTDXEvidence(samples[4])
+	require.NoError(t, err)
+	require.Equal(t, 0, tev0.Version)
 	edits := []struct {
 		name, doc string
 		ok        bool // the scanner accepts it
@@ -411,11 +562,26 @@ func TestEvidenceDecoderDifferential(t *testing.T) {
 		{"v0 vcek base64", strings.Replace(v0, `"vcek":"-----BEGIN CERTIFICATE-----`, `"vcek":"MIIF","x":"`, 1), false, verify.ErrMalformed},
 		{"v0 vcek two PEM blocks", strings.Replace(v0, `-----END CERTIFICATE-----\n"`, `-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n"`, 1), false, verify.ErrMalformed},
 		{"v0 with td_quote", strings.Replace(v0, `{"quote":`, `{"td_quote":"AA","quote":`, 1), false, verify.ErrMalformed},
+		// az-tdx-vtpm version 0: version 1's members with byte-array values.
+		{"tdx v0 spaced", strings.ReplaceAll(tdxV0, ",", " , "), true, nil},
+		{"tdx v0 with aa_eventlog", strings.Replace(tdxV0, `{"tpm_quote":`, `{"aa_eventlog":"AAECAw==","tpm_quote":`, 1), true, nil},
+		{"tdx v0 unknown member in tpm_quote", strings.Replace(tdxV0, `{"signature":`, `{"x":[[1]],"signature":`, 1), true, nil},
+		{"tdx v0 with version 1", strings.Replace(tdxV0, `{"tpm_quote":`, `{"version":1,"tpm_quote":`, 1), false, verify.ErrMalformed},
+		{"tdx v0 base64 td_quote", strings.Replace(tdxV0, `"td_quote":[`, `"td_quote":"BAACAA","x":[`, 1), false, verify.ErrMalformed},
+		{"tdx v0 hex message", strings.Replace(tdxV0, `"message":[`, `"message":"ff","m":[`, 1), false, verify.ErrMalformed},
+		{"tdx v0 hex PCRs", strings.Replace(tdxV0, `"pcrs":[[`, `"pcrs":["`+strings.Repeat("00", 32)+`"],"p":[[`, 1), false, verify.ErrMalformed},
+		{"tdx v0 no pcrs", strings.Replace(tdxV0, `"pcrs":[[`, `"p":[[`, 1), false, verify.ErrMalformed},
+		{"tdx v0 empty pcrs", strings.Replace(tdxV0, `"pcrs":[[`, `"pcrs":[],"p":[[`, 1), false, verify.ErrMalformed},
+		{"tdx v0 byte 256", strings.Replace(tdxV0, `"hcl_report":[72,`, `"hcl_report":[256,`, 1), false, verify.ErrMalformed},
+		{"tdx v0 duplicate hcl_report", strings.Replace(tdxV0, `{"tpm_quote":`, `{"hcl_report":[1],"tpm_quote":`, 1), false, verify.ErrMalformed},
+		{"tdx v0 tpm_quote null", strings.Replace(tdxV0, `{"tpm_quote":{`, `{"tpm_quote":null,"x":{`, 1), false, verify.ErrMalformed},
+		{"tdx v0 with vcek", strings.Replace(tdxV0, `{"tpm_quote":`, `{"vcek":"AA","tpm_quote":`, 1), false, verify.ErrMalformed},
+		{"snp v1 with a td_quote array", strings.Replace(v1, `"version": 1`, `"version": 1, "td_quote": [1]`, 1), false, verify.ErrMalformed},
 	}
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {
 			differential(t, []byte(e.doc))
-			tdxEvidence := strings.Contains(e.doc, `"td_quote": "`)
+			tdxEvidence := strings.Contains(e.doc, `"td_quote": "`) || strings.Contains(e.doc, `"td_quote":[`)
 			_, err := ours([]byte(e.doc), tdxEvidence)
 			if e.ok {
 				require.NoError(t, err)

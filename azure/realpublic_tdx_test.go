@@ -154,16 +154,16 @@ func TestRealPublicAzureTDXSecondVM(t *testing.T) {
 	wantKind(t, c, err, verify.ErrBinding) // runtime data one byte off
 }
 
-// Trustee's legacy az-tdx-vtpm version 0 (the same members as version 1,
-// their values byte arrays, no version) is not decoded: the real evidence
-// in that shape is refused with a kind, never half read.
-func TestRealPublicAzureTDXVersion0Refused(t *testing.T) {
+// realTDXV0 is the real az-tdx-vtpm evidence in Trustee's legacy version 0
+// shape: version 1's members, their values byte arrays, no version.
+func realTDXV0(t testing.TB) []byte {
+	t.Helper()
 	arr := func(b []byte) string {
 		var sb strings.Builder
 		sb.WriteByte('[')
 		for i, x := range b {
 			if i > 0 {
-				sb.WriteByte(',')
+				sb.WriteString(", ")
 			}
 			fmt.Fprint(&sb, x)
 		}
@@ -174,11 +174,59 @@ func TestRealPublicAzureTDXVersion0Refused(t *testing.T) {
 	for i, p := range q.PCRs {
 		pcrs[i] = arr(p)
 	}
-	v0 := fmt.Sprintf(`{"tpm_quote":{"signature":%s,"message":%s,"pcrs":[%s]},"hcl_report":%s,"td_quote":%s}`,
-		arr(q.Signature), arr(q.Message), strings.Join(pcrs, ","), arr(readShared(t, realTDXDir+"hcl-report.bin")), arr(readShared(t, realTDXDir+"td-quote.bin")))
-	ev, err := azure.DecodeTDXEvidence([]byte(v0))
-	if ev != nil || verify.KindOf(err) == nil {
-		t.Fatalf("version 0 az-tdx-vtpm evidence: %v, %v", ev, err)
+	return []byte(fmt.Sprintf(`{"tpm_quote": {"signature": %s, "message": %s, "pcrs": [%s]}, "hcl_report": %s, "td_quote": %s}`,
+		arr(q.Signature), arr(q.Message), strings.Join(pcrs, ", "), arr(readShared(t, realTDXDir+"hcl-report.bin")), arr(readShared(t, realTDXDir+"td-quote.bin"))))
+}
+
+// Trustee's legacy az-tdx-vtpm version 0 (refused as malformed before)
+// decodes to the same parts as version 1 and verifies as version 1 does;
+// byte arrays in version 1 evidence, or in az-snp-vtpm evidence, are
+// refused.
+func TestRealPublicAzureTDXVersion0(t *testing.T) {
+	v0 := realTDXV0(t)
+	d0, err := azure.DecodeTDXEvidence(v0)
+	if err != nil {
+		t.Fatal(err)
 	}
+	d1, err := azure.DecodeTDXEvidence(realTDXEvidence(t, readShared(t, realTDXDir+"td-quote.bin")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d0.Version != 0 || !bytes.Equal(d0.HCLReport, d1.HCLReport) || !bytes.Equal(d0.TDQuote, d1.TDQuote) ||
+		!bytes.Equal(d0.Quote.Message, d1.Quote.Message) || !bytes.Equal(d0.Quote.Signature, d1.Quote.Signature) ||
+		!bytes.Equal(bytes.Join(d0.Quote.PCRs, nil), bytes.Join(d1.Quote.PCRs, nil)) {
+		t.Fatal("version 0 and version 1 decode to different parts")
+	}
+	tv, err := tdx.NewVerifier(tdx.WithoutCollateralUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := azure.NewTDXVerifier(azure.WithTDX(tv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Detect(v0) {
+		t.Fatal("version 0 not detected")
+	}
+	c, err := v.Verify(context.Background(), v0, verify.Expectations{ReportData: []byte(realTDXNonce), Now: realTDXTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Map(); m["az_version"] != 0 || m["hcl_report_session_bound"] != false || m["quote.body.mr_td"] != realTDXMRTD {
+		t.Fatalf("claims: version %v, session bound %v, MRTD %v", m["az_version"], m["hcl_report_session_bound"], m["quote.body.mr_td"])
+	}
+	for name, doc := range map[string]string{
+		"with version 1":    strings.Replace(string(v0), `{"tpm_quote"`, `{"version": 1, "tpm_quote"`, 1),
+		"a base64 TD quote": strings.Replace(string(v0), `"td_quote": [`, `"td_quote": "BAACAA", "x": [`, 1),
+		"a hex signature":   strings.Replace(string(v0), `"signature": [`, `"signature": "00", "s": [`, 1),
+		"PCR of 31 bytes":   strings.Replace(string(v0), `"pcrs": [[120, `, `"pcrs": [[`, 1),
+	} {
+		if doc == string(v0) {
+			t.Fatalf("%s: edit did not apply", name)
+		}
+		_, err := azure.DecodeTDXEvidence([]byte(doc))
+		wantKind(t, nil, err, verify.ErrMalformed)
+	}
+	_, err = azure.DecodeEvidence(v0)
 	wantKind(t, nil, err, verify.ErrMalformed)
 }
