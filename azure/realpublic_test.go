@@ -286,6 +286,7 @@ func TestRealPublicRegistryDetection(t *testing.T) {
 		"genoa v0":      {readTestdata(t, "trustee-evidence-genoa.json"), verify.FormatAzureSNP},
 		"genoa as v1":   {readTestdata(t, "trustee-evidence-genoa-as-v1.json"), verify.FormatAzureSNP},
 		"azure tdx":     {tdxRaw, verify.FormatAzureTDX},
+		"azure tdx v0":  {realTDXV0(t), verify.FormatAzureTDX},
 		"trustee tpm":   {readShared(t, "../testdata/tpm/trustee-tpm-evidence.json"), verify.FormatTPM},
 		"nitro brave":   {readShared(t, "../testdata/nitro/brave-core_cose_unittest.cose"), nitro.Format},
 		"nitro epsilon": {readShared(t, "../testdata/nitro/epsilon-nitro-verify_test.cose"), nitro.Format},
