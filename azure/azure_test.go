@@ -444,10 +444,12 @@ func TestMintedExactExtraData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec.Version = 0
-	cl, err := v.VerifyEvidence(context.Background(), dec, verify.Expectations{ReportData: rd, Now: mintedTime})
-	if cl != nil || !errors.Is(err, verify.ErrUnsupported) {
-		t.Fatalf("version 0: %v", err)
+	for _, version := range []int{-1, 3} {
+		dec.Version = version
+		cl, err := v.VerifyEvidence(context.Background(), dec, verify.Expectations{ReportData: rd, Now: mintedTime})
+		if cl != nil || !errors.Is(err, verify.ErrUnsupported) {
+			t.Fatalf("version %d: %v", version, err)
+		}
 	}
 }
 

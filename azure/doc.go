@@ -22,10 +22,11 @@
 //     whose vTPM refuses the agent's extends of 17..22; package tpm's
 //     AAEventLog), and its events become the claim "aael";
 //   - in version 2 evidence, the runtime data's user-data is the expected
-//     report data, zero padded; version 1 evidence binds only the quote to
-//     the session, so its SEV-SNP report may be from an earlier boot of the
-//     same vTPM (the claim "hcl_report_session_bound" says which, and the
-//     default policy does not affirm version 1).
+//     report data, zero padded; version 1 evidence (and version 0,
+//     Trustee's legacy shape of byte arrays and a PEM VCEK) binds only the
+//     quote to the session, so its SEV-SNP report may be from an earlier
+//     boot of the same vTPM (the claim "hcl_report_session_bound" says
+//     which, and the default policy does not affirm versions 0 and 1).
 //
 // The claims join the SEV-SNP claims (measurement of the paravisor, TCB,
 // guest policy), the quoted PCRs (the guest's boot) and the VM configuration

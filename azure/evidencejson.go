@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,21 @@ type evidenceDoc struct {
 	message    rawString
 	pcrs       [maxQuotePCRs]rawString
 	nPCRs      int
+	// v0Quote and v0Report are the raw values of az-snp-vtpm version 0's
+	// "quote" and "report" (byte arrays), nil when absent or null; read
+	// only when the document has no version.
+	v0Quote  []byte
+	v0Report []byte
+	// The raw byte-array values of az-tdx-vtpm version 0, which names its
+	// members as version 1 does: hcl_report, td_quote and tpm_quote's
+	// signature, message and pcrs (an array of arrays). Nil unless the
+	// member's value is an array.
+	v0HCL, v0TD, v0Sig, v0Msg, v0PCRs []byte
+}
+
+// hasArrays reports whether any az-tdx-vtpm version 0 byte array is set.
+func (d *evidenceDoc) hasArrays() bool {
+	return d.v0HCL != nil || d.v0TD != nil || d.v0Sig != nil || d.v0Msg != nil || d.v0PCRs != nil
 }
 
 // evidenceScanner reads one JSON document.
@@ -387,7 +403,7 @@ func scanEvidence(b []byte) (*evidenceDoc, error) {
 	d := &evidenceDoc{}
 	var top fieldSet
 	err := s.object(func(key []byte) error {
-		name, err := top.claim(s, key, "version", "hcl_report", "tpm_quote", "vcek", "td_quote", "aa_eventlog")
+		name, err := top.claim(s, key, "version", "hcl_report", "tpm_quote", "vcek", "td_quote", "aa_eventlog", "quote", "report")
 		if err != nil {
 			return err
 		}
@@ -399,15 +415,27 @@ func scanEvidence(b []byte) (*evidenceDoc, error) {
 			d.version, err = s.number()
 			return err
 		case "hcl_report":
+			if s.next() == '[' {
+				d.v0HCL, err = s.rawValue(maxEvidenceDepth)
+				return err
+			}
 			d.hcl, err = s.optString()
 		case "vcek":
 			d.vcek, err = s.optString()
 		case "td_quote":
+			if s.next() == '[' {
+				d.v0TD, err = s.rawValue(maxEvidenceDepth)
+				return err
+			}
 			d.tdQuote, err = s.optString()
 		case "aa_eventlog":
 			d.aaEventLog, err = s.optString()
 		case "tpm_quote":
 			err = s.quote(d)
+		case "quote":
+			d.v0Quote, err = s.rawValue(maxEvidenceDepth)
+		case "report":
+			d.v0Report, err = s.rawValue(maxEvidenceDepth)
 		default:
 			err = s.skip(maxEvidenceDepth)
 		}
@@ -420,6 +448,19 @@ func scanEvidence(b []byte) (*evidenceDoc, error) {
 		return nil, s.errorf("trailing data after the JSON document")
 	}
 	return d, nil
+}
+
+// rawValue reads any value, nested at most depth levels, and returns its
+// text; nil for null.
+func (s *evidenceScanner) rawValue(depth int) ([]byte, error) {
+	if isNull, err := s.null(); isNull || err != nil {
+		return nil, err
+	}
+	start := s.i
+	if err := s.skip(depth); err != nil {
+		return nil, err
+	}
+	return s.b[start:s.i], nil
 }
 
 // quote reads tpm_quote: null or {"signature", "message", "pcrs": [...]}.
@@ -436,16 +477,41 @@ func (s *evidenceScanner) quote(d *evidenceDoc) error {
 		}
 		switch name {
 		case "signature":
+			if s.next() == '[' {
+				d.v0Sig, err = s.rawValue(maxEvidenceDepth - 1)
+				return err
+			}
 			d.signature, err = s.optString()
 		case "message":
+			if s.next() == '[' {
+				d.v0Msg, err = s.rawValue(maxEvidenceDepth - 1)
+				return err
+			}
 			d.message, err = s.optString()
 		case "pcrs":
+			if s.arrayOfArrays() {
+				d.v0PCRs, err = s.rawValue(maxEvidenceDepth - 1)
+				return err
+			}
 			err = s.pcrList(d)
 		default:
 			err = s.skip(maxEvidenceDepth - 1)
 		}
 		return err
 	})
+}
+
+// arrayOfArrays reports, without consuming anything, whether an array
+// whose first element is an array comes next.
+func (s *evidenceScanner) arrayOfArrays() bool {
+	if s.next() != '[' {
+		return false
+	}
+	at := s.i
+	s.i++
+	c := s.next()
+	s.i = at
+	return c == '['
 }
 
 // pcrList reads the PCR values: null or an array of at most maxQuotePCRs
@@ -486,13 +552,35 @@ func (s *evidenceScanner) pcrList(d *evidenceDoc) error {
 // parseEvidence scans b and decodes what both formats share, in the order
 // of its checks: size, syntax, version, presence of the HCL report and the
 // quote, then the decoding of each. name names the format in errors.
-func parseEvidence(name string, b []byte) (*evidenceDoc, int, error) {
+//
+// A document without a version is version 0, Trustee's legacy shapes of
+// byte arrays (still accepted by Trustee): for az-snp-vtpm (tdx false)
+// "report" and "quote" instead of version 1's members; for az-tdx-vtpm
+// (tdx) version 1's members with byte-array values. Byte arrays anywhere
+// else are refused, as is a mix of the shapes.
+func parseEvidence(name string, b []byte, tdx bool) (*evidenceDoc, int, error) {
 	if len(b) > MaxEvidenceSize {
 		return nil, 0, verify.Errorf(verify.ErrLimit, "%s: %d bytes exceeds %d", name, len(b), MaxEvidenceSize)
 	}
 	d, err := scanEvidence(b)
 	if err != nil {
 		return nil, 0, verify.Errorf(verify.KindOf(err), "%s: %w", name, err)
+	}
+	if d.hasArrays() {
+		if !tdx || d.version != nil {
+			return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: byte arrays where strings are expected (only version 0 az-tdx-vtpm evidence has them)", name)
+		}
+		if d.v0HCL == nil || d.v0TD == nil || d.v0Sig == nil || d.v0Msg == nil || d.v0PCRs == nil ||
+			!d.hcl.empty() || !d.tdQuote.empty() || !d.signature.empty() || !d.message.empty() || d.nPCRs != 0 {
+			return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: version 0 needs hcl_report, td_quote and tpm_quote's signature, message and pcrs, all byte arrays", name)
+		}
+		return d, 0, nil
+	}
+	if d.version == nil && !tdx && (d.v0Quote != nil || d.v0Report != nil) {
+		if d.v0Quote == nil || d.v0Report == nil || d.quote || !d.hcl.empty() {
+			return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: version 0 needs report and quote, and no hcl_report or tpm_quote", name)
+		}
+		return d, 0, nil
 	}
 	if d.version == nil {
 		return nil, 0, verify.Errorf(verify.ErrMalformed, "%s: no version", name)
@@ -545,19 +633,182 @@ func (d *evidenceDoc) vtpm(name string) (hcl []byte, q Quote, aael []byte, err e
 			return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: tpm_quote.pcrs is not non-empty hex", name)
 		}
 	}
-	if !d.aaEventLog.empty() {
-		src, err := d.aaEventLog.readText()
-		if err == nil {
-			aael = make([]byte, base64.StdEncoding.DecodedLen(len(src)))
-			var n int
-			n, err = base64.StdEncoding.Decode(aael, src)
-			aael = aael[:n]
-		}
-		if err != nil {
-			return nil, Quote{}, nil, verify.Errorf(verify.ErrMalformed, "%s: aa_eventlog is not base64: %v", name, err)
-		}
+	if aael, err = aaelField(name, d.aaEventLog); err != nil {
+		return nil, Quote{}, nil, err
 	}
 	return hcl, q, aael, nil
+}
+
+// aaelField decodes the optional aa_eventlog (standard base64); nil when
+// absent, null or empty.
+func aaelField(name string, r rawString) ([]byte, error) {
+	if r.empty() {
+		return nil, nil
+	}
+	src, err := r.readText()
+	if err == nil {
+		aael := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		var n int
+		if n, err = base64.StdEncoding.Decode(aael, src); err == nil {
+			return aael[:n], nil
+		}
+	}
+	return nil, verify.Errorf(verify.ErrMalformed, "%s: aa_eventlog is not base64: %v", name, err)
+}
+
+// vtpmV0 decodes version 0's HCL report and vTPM quote, byte arrays:
+// {"report": [u8], "quote": {"signature": [u8], "message": [u8],
+// "pcrs": [[u8; 32], …]}}, and its AA event log as vtpm does.
+func (d *evidenceDoc) vtpmV0(name string) (hcl []byte, q Quote, aael []byte, err error) {
+	if hcl, err = byteArray(name, "report", d.v0Report, -1); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	s := &evidenceScanner{b: d.v0Quote}
+	var seen fieldSet
+	var pcrs []byte
+	err = s.object(func(key []byte) error {
+		name, err := seen.claim(s, key, "signature", "message", "pcrs")
+		if err != nil {
+			return err
+		}
+		switch name {
+		case "signature":
+			q.Signature, err = s.rawValue(maxEvidenceDepth)
+		case "message":
+			q.Message, err = s.rawValue(maxEvidenceDepth)
+		case "pcrs":
+			pcrs, err = s.rawValue(maxEvidenceDepth)
+		default:
+			err = s.skip(maxEvidenceDepth)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, Quote{}, nil, verify.Errorf(verify.KindOf(err), "%s: quote: %w", name, err)
+	}
+	if q.Signature, err = byteArray(name, "quote.signature", q.Signature, -1); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	if q.Message, err = byteArray(name, "quote.message", q.Message, -1); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	if q.PCRs, err = pcrArrays(name, pcrs); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	if aael, err = aaelField(name, d.aaEventLog); err != nil {
+		return nil, Quote{}, nil, err
+	}
+	return hcl, q, aael, nil
+}
+
+// tdxV0 decodes az-tdx-vtpm version 0's byte arrays: the HCL report, the
+// vTPM quote and the TD quote, and its AA event log as vtpm does.
+func (d *evidenceDoc) tdxV0(name string) (hcl []byte, q Quote, td []byte, aael []byte, err error) {
+	if hcl, err = byteArray(name, "hcl_report", d.v0HCL, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if td, err = byteArray(name, "td_quote", d.v0TD, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if q.Signature, err = byteArray(name, "tpm_quote.signature", d.v0Sig, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if q.Message, err = byteArray(name, "tpm_quote.message", d.v0Msg, -1); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if q.PCRs, err = pcrArrays(name, d.v0PCRs); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	if aael, err = aaelField(name, d.aaEventLog); err != nil {
+		return nil, Quote{}, nil, nil, err
+	}
+	return hcl, q, td, aael, nil
+}
+
+// byteArray decodes a JSON array of integers 0..255 (raw, as the scanner
+// found it, already valid JSON) into bytes; want, when not -1, is the
+// exact length. Its length is bounded by the input's.
+func byteArray(name, field string, raw []byte, want int) ([]byte, error) {
+	bad := func(why string) error {
+		return verify.Errorf(verify.ErrMalformed, "%s: %s is not a byte array: %s", name, field, why)
+	}
+	s := &evidenceScanner{b: raw}
+	if len(raw) == 0 || s.expect('[') != nil {
+		return nil, bad("missing or not an array")
+	}
+	out := make([]byte, 0, min(len(raw)/2+1, MaxEvidenceSize))
+	if s.next() == ']' {
+		s.i++
+	} else {
+		for {
+			c := s.next()
+			if !isDigit(c) {
+				return nil, bad(fmt.Sprintf("element %d is not an integer 0..255", len(out)))
+			}
+			num, err := s.number()
+			if err != nil {
+				return nil, bad(err.Error())
+			}
+			n, err := strconv.Atoi(string(num))
+			if err != nil || n > 255 || len(num) > 1 && num[0] == '0' {
+				return nil, bad(fmt.Sprintf("element %d (%s) is not an integer 0..255", len(out), num))
+			}
+			out = append(out, byte(n))
+			if c := s.next(); c == ',' {
+				s.i++
+				continue
+			} else if c == ']' {
+				s.i++
+				break
+			}
+			return nil, bad("expected ',' or ']'")
+		}
+	}
+	if s.next() != 0 {
+		return nil, bad("trailing data")
+	}
+	switch {
+	case want >= 0 && len(out) != want:
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: %s is %d bytes, expected %d", name, field, len(out), want)
+	case want < 0 && len(out) == 0:
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: %s is empty", name, field)
+	}
+	return out, nil
+}
+
+// pcrArrays decodes version 0's PCR values: an array of 1..maxQuotePCRs
+// arrays of 32 bytes (SHA-256).
+func pcrArrays(name string, raw []byte) ([][]byte, error) {
+	s := &evidenceScanner{b: raw}
+	if len(raw) == 0 || s.expect('[') != nil {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: quote.pcrs is missing or not an array", name)
+	}
+	var out [][]byte
+	if s.next() == ']' {
+		return nil, verify.Errorf(verify.ErrMalformed, "%s: 0 PCR values, expected 1..%d", name, maxQuotePCRs)
+	}
+	for {
+		if len(out) == maxQuotePCRs {
+			return nil, verify.Errorf(verify.ErrMalformed, "%s: more than %d PCR values", name, maxQuotePCRs)
+		}
+		v, err := s.rawValue(maxEvidenceDepth)
+		if err != nil {
+			return nil, verify.Errorf(verify.ErrMalformed, "%s: quote.pcrs: %v", name, err)
+		}
+		p, err := byteArray(name, fmt.Sprintf("PCR %d", len(out)), v, 32)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+		switch s.next() {
+		case ',':
+			s.i++
+		case ']':
+			return out, nil
+		default:
+			return nil, verify.Errorf(verify.ErrMalformed, "%s: quote.pcrs: expected ',' or ']'", name)
+		}
+	}
 }
 
 // b64urlField decodes base64url with or without padding (Trustee pads)

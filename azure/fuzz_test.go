@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/trustfactory/attest/azure"
@@ -57,6 +58,11 @@ func FuzzVerify(f *testing.F) {
 		f.Add(v2)
 	}
 	f.Add([]byte(`{"version":2,"hcl_report":"SENMQQ","tpm_quote":{"signature":"00","message":"00","pcrs":["00"]},"vcek":"AA"}`))
+	// Version 0 (byte arrays): the real Genoa sample (bound to another
+	// session, so its mutations reach the decoder and the checks before
+	// the report data) and a small one.
+	f.Add(readTestdata(f, "trustee-evidence-genoa.json"))
+	f.Add([]byte(`{"report":[72,67,76,65],"quote":{"signature":[0],"message":[0],"pcrs":[[` + strings.Repeat("0,", 31) + `0]]},"vcek":"-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n"}`))
 	v := realVerifier(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := v.Verify(context.Background(), b, realExp())

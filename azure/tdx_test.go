@@ -69,10 +69,11 @@ func realTDXQuote(t testing.TB) azure.Quote {
 }
 
 // realTDX assembles version 1 az-tdx-vtpm evidence from the real HCL report
-// and the real vTPM quote. No real TD quote of it is public (Trustee's
-// evidence files with it are not in the shared data), so the TD quote is
-// what Azure's IMDS would make of the real TDREPORT, signed by the test
-// Intel PKI pki: everything but the TD quote's signatures is real bytes.
+// and the real vTPM quote. The real TD quote of it (td-quote.bin) has no
+// public Intel collateral (TestRealPublicAzureTDXQuote verifies it without),
+// so the TD quote here is what Azure's IMDS would make of the real
+// TDREPORT, signed by the test Intel PKI pki: everything but the TD quote's
+// signatures is real bytes.
 func realTDX(t testing.TB, pki *tdxtest.PKI, hclPath string) []byte {
 	t.Helper()
 	hcl := readShared(t, hclPath)

@@ -163,7 +163,8 @@ func rsassaSHA256(sig []byte) []byte {
 // az-snp-vtpm and az-tdx-vtpm evidence (kind names the evidence, hw the
 // hardware report, in errors).
 func hclReportOf(version int, raw []byte, kind string, want uint32, hw string) (*HCLReport, error) {
-	if version != 1 && version != 2 {
+	// Version 0 is Trustee's legacy shape of either evidence.
+	if version != 0 && version != 1 && version != 2 {
 		return nil, verify.Errorf(verify.ErrUnsupported, "%s evidence: version %d, expected 1 or 2", kind, version)
 	}
 	hcl, err := ParseHCLReport(raw)

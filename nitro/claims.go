@@ -16,7 +16,8 @@ type Claims struct {
 	Timestamp time.Time      // when NSM signed the document
 	PCRs      map[int][]byte // index → value, as signed
 	// PublicKey, UserData and Nonce are the enclave's optional fields (nil
-	// when absent). PublicKey is a claim only: no binding checks it.
+	// when absent, null or empty). PublicKey is a claim only: no binding
+	// checks it.
 	PublicKey []byte
 	UserData  []byte
 	Nonce     []byte

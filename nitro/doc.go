@@ -9,10 +9,10 @@
 //     an empty unprotected header, and its payload a CBOR map of exactly the
 //     fields AWS documents — module_id, digest, timestamp, pcrs (indices
 //     0–31, values of the digest's size), certificate, cabundle, and the
-//     optional public_key, user_data and nonce, CBOR null meaning absent —
-//     with every size and count bounded before it is decoded (ErrLimit),
-//     no duplicate or unknown keys (ErrMalformed, ErrUnsupported) and
-//     nothing after the document;
+//     optional public_key, user_data and nonce (CBOR null or an empty
+//     byte string meaning absent) — with every size and count bounded
+//     before it is decoded (ErrLimit), no duplicate or unknown keys
+//     (ErrMalformed, ErrUnsupported) and nothing after the document;
 //   - certificate chains through cabundle[N] … cabundle[1], in that exact
 //     order, to the pinned root: AWS Nitro Enclaves Root-G1, embedded and
 //     checked against its published SHA-256, or the root given by WithRoot.

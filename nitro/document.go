@@ -52,7 +52,7 @@ type Document struct {
 	// intermediate N]; its root is never trusted, only compared with the pin.
 	CABundle [][]byte
 	// PublicKey, UserData and Nonce are the enclave's optional fields; nil
-	// when absent or CBOR null.
+	// when absent, CBOR null or an empty byte string.
 	PublicKey []byte
 	UserData  []byte
 	Nonce     []byte
@@ -239,9 +239,9 @@ func (p *payload) document() (*Document, error) {
 		PCRs:        make(map[int][]byte, len(p.PCRs)),
 		Certificate: p.Certificate,
 		CABundle:    p.CABundle,
-		PublicKey:   p.PublicKey,
-		UserData:    p.UserData,
-		Nonce:       p.Nonce,
+		PublicKey:   absentIfEmpty(p.PublicKey),
+		UserData:    absentIfEmpty(p.UserData),
+		Nonce:       absentIfEmpty(p.Nonce),
 	}
 	for i, v := range p.PCRs {
 		if i >= MaxPCRs {
@@ -272,6 +272,18 @@ func (p *payload) document() (*Document, error) {
 		}
 	}
 	return d, nil
+}
+
+// absentIfEmpty maps an empty byte string to nil. NSM encodes an optional
+// field the enclave passed as an empty buffer as an empty byte string (a
+// real 2022 document carries a zero-length public_key); it vouches for
+// nothing, so it reads as absent, as CBOR null does, instead of becoming an
+// empty claim a policy could take for a key.
+func absentIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func missing(field string) error {

@@ -22,6 +22,9 @@ func FuzzParseDocument(f *testing.F) {
 		f.Add(doc)
 		f.Add(append([]byte{0xd2}, doc...))
 	}
+	for _, d := range []publicDoc{publicBrave, publicEpsilon, publicCape} {
+		f.Add(d.read(f))
+	}
 	f.Add([]byte{0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0, 0x41, 0xa0, 0x40})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := nitro.ParseDocument(b)
@@ -35,6 +38,11 @@ func FuzzParseDocument(f *testing.F) {
 			len(d.Certificate) == 0 || len(d.Certificate) > nitro.MaxCertBytes || len(d.CABundle) == 0 || len(d.CABundle) > nitro.MaxCABundle ||
 			len(d.UserData) > nitro.MaxUserBytes || len(d.Nonce) > nitro.MaxUserBytes || len(d.PublicKey) > nitro.MaxUserBytes {
 			t.Fatalf("accepted a document outside the bounds: %+v", d)
+		}
+		for _, opt := range [][]byte{d.PublicKey, d.UserData, d.Nonce} {
+			if opt != nil && len(opt) == 0 {
+				t.Fatalf("an empty optional field is present, not absent: %+v", d)
+			}
 		}
 		for i, v := range d.PCRs {
 			if i < 0 || i >= nitro.MaxPCRs || len(v) != len(d.PCRs[d.PCRIndices()[0]]) {

@@ -76,7 +76,7 @@ func FuzzParsePublic(f *testing.F) {
 
 func FuzzParseEventLog(f *testing.F) {
 	f.Add(realQuotes(f).EventLog)
-	for _, name := range []string{"eventlog-rhel8-uefi.bin", "eventlog-arch-linux-workstation.bin"} {
+	for _, name := range []string{"eventlog-rhel8-uefi.bin", "eventlog-arch-linux-workstation.bin", "eventlog-sp800155.bin", "eventlog-sb-cert.bin"} {
 		f.Add(readFile(f, name))
 	}
 	f.Add(tpmtest.StandardBoot().Bytes())
