@@ -16,7 +16,7 @@ import (
 // operational; never a collateral failure or a verdict on the report.
 func TestCancelledContextIsErrCanceled(t *testing.T) {
 	f := pkis(t)
-	ev := mint(t, f.pki[snp.Products[0]], snptest.Report{})
+	ev := mint(t, f.pki[snp.Products()[0]], snptest.Report{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c, err := f.verifier(t).Verify(ctx, ev, exp())

@@ -40,16 +40,20 @@ func mustGUID(s string) GUID {
 	return g
 }
 
-// Certificate-table GUIDs defined by the GHCB specification (MSG_REPORT_REQ).
-// The ASK entry carries the ASVK when the report is VLEK-signed.
-// They are copies: the package itself compares against private values, so
-// changing these variables changes nothing but the caller's own use.
-var (
-	GUIDVCEK = guidVCEK
-	GUIDVLEK = guidVLEK
-	GUIDASK  = guidASK
-	GUIDARK  = guidARK
-)
+// GUIDVCEK() returns the certificate-table GUID of the VCEK entry (GHCB
+// specification, MSG_REPORT_REQ). The GUIDs are functions, not variables,
+// so no caller can change what another reads.
+func GUIDVCEK() GUID { return guidVCEK }
+
+// GUIDVLEK() returns the certificate-table GUID of the VLEK entry.
+func GUIDVLEK() GUID { return guidVLEK }
+
+// GUIDASK() returns the certificate-table GUID of the ASK entry; it carries
+// the ASVK when the report is VLEK-signed.
+func GUIDASK() GUID { return guidASK }
+
+// GUIDARK() returns the certificate-table GUID of the ARK entry.
+func GUIDARK() GUID { return guidARK }
 
 var (
 	guidVCEK = mustGUID("63da758d-e664-4564-adc5-f4b93be8accd")

@@ -12,7 +12,7 @@ import (
 // FuzzParseRoots drives the reader of AMD root bundles (operator-supplied
 // PEM): no panic, errors carry a kind, and accepted roots name an ARK.
 func FuzzParseRoots(f *testing.F) {
-	for _, p := range snp.Products {
+	for _, p := range snp.Products() {
 		if b, err := os.ReadFile("roots/" + strings.ToLower(string(p)) + "_ask_ark_asvk.pem"); err == nil {
 			f.Add(string(p), b)
 		}

@@ -65,8 +65,8 @@ func FuzzCertTable(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, entries := range [][]snp.CertEntry{
-		{{GUID: snp.GUIDVCEK, Data: vcek}},
-		{{GUID: snp.GUIDVLEK, Data: vlek}, {GUID: snp.GUIDASK, Data: vcek[:100]}},
+		{{GUID: snp.GUIDVCEK(), Data: vcek}},
+		{{GUID: snp.GUIDVLEK(), Data: vlek}, {GUID: snp.GUIDASK(), Data: vcek[:100]}},
 	} {
 		tb, err := snp.MarshalCertTable(entries)
 		if err != nil {
@@ -211,9 +211,9 @@ func FuzzVerifyRealPublic(f *testing.F) {
 			f.Fatal(err)
 		}
 		table, err := snp.MarshalCertTable([]snp.CertEntry{
-			{GUID: snp.GUIDVCEK, Data: derOf(f, pub(f, s.vcek))},
-			{GUID: snp.GUIDASK, Data: roots.ASK.Raw},
-			{GUID: snp.GUIDARK, Data: roots.ARK.Raw},
+			{GUID: snp.GUIDVCEK(), Data: derOf(f, pub(f, s.vcek))},
+			{GUID: snp.GUIDASK(), Data: roots.ASK.Raw},
+			{GUID: snp.GUIDARK(), Data: roots.ARK.Raw},
 		})
 		if err != nil {
 			f.Fatal(err)

@@ -40,7 +40,7 @@ func pkis(t testing.TB) fixture {
 	t.Helper()
 	fixOnce.Do(func() {
 		fix = fixture{pki: map[snp.Product]*snptest.PKI{}, mem: snp.NewMemorySource()}
-		for _, p := range snp.Products {
+		for _, p := range snp.Products() {
 			k, err := snptest.NewPKI(p)
 			if err != nil {
 				fixErr = err
@@ -70,7 +70,7 @@ func pkis(t testing.TB) fixture {
 
 func (f fixture) roots() []snp.Roots {
 	var out []snp.Roots
-	for _, p := range snp.Products {
+	for _, p := range snp.Products() {
 		out = append(out, f.pki[p].Roots())
 	}
 	return out
@@ -105,7 +105,7 @@ func TestMintedAllProductsAndEncodings(t *testing.T) {
 	f := pkis(t)
 	v := f.verifier(t)
 	ctx := context.Background()
-	for _, prod := range snp.Products {
+	for _, prod := range snp.Products() {
 		p := f.pki[prod]
 		for _, key := range []snp.SigningKey{snp.SigningKeyVCEK, snp.SigningKeyVLEK} {
 			r := snptest.Report{SigningKey: key, ReportData: nonce}
@@ -414,18 +414,18 @@ func TestSNP13KeySwap(t *testing.T) {
 	v := f.verifier(t)
 	// A VCEK-signed report whose VCEK slot holds the (valid) VLEK.
 	raw, _ := p.Sign(snptest.Report{ReportData: nonce})
-	table, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VLEK.Raw}})
+	table, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK(), Data: p.VLEK.Raw}})
 	check(t, v, append(bytes.Clone(raw), table...), exp(), verify.ErrBinding)
 	// The same with only a VLEK entry and no source to fetch the VCEK.
 	noSrc, err := snp.NewVerifier(snp.WithTrustedRoots(f.roots()...), snp.WithoutRevocationUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, _ = snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: p.VLEK.Raw}})
+	table, _ = snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK(), Data: p.VLEK.Raw}})
 	check(t, noSrc, append(bytes.Clone(raw), table...), exp(), verify.ErrBinding)
 	// A VLEK-signed report whose VLEK slot holds the VCEK.
 	raw, _ = p.Sign(snptest.Report{SigningKey: snp.SigningKeyVLEK, ReportData: nonce})
-	table, _ = snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: p.VCEK.Raw}})
+	table, _ = snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK(), Data: p.VCEK.Raw}})
 	check(t, v, append(bytes.Clone(raw), table...), exp(), verify.ErrBinding)
 	// A report signed by the VLEK key but claiming VCEK.
 	raw, _ = p.Sign(snptest.Report{ReportData: nonce, Signer: p.VLEKKey})
@@ -476,8 +476,8 @@ func TestSNP14WrongIntermediateFromEvidence(t *testing.T) {
 	p := f.pki[snp.Genoa]
 	v := f.verifier(t)
 	vlekUnderASK, vcekUnderASVK, rawVLEK, rawVCEK := crossSigned(t, p)
-	vlekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: vlekUnderASK.Raw}, {GUID: snp.GUIDASK, Data: p.ASK.Raw}})
-	vcekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: vcekUnderASVK.Raw}, {GUID: snp.GUIDASK, Data: p.ASVK.Raw}})
+	vlekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK(), Data: vlekUnderASK.Raw}, {GUID: snp.GUIDASK(), Data: p.ASK.Raw}})
+	vcekTable, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK(), Data: vcekUnderASVK.Raw}, {GUID: snp.GUIDASK(), Data: p.ASVK.Raw}})
 	check(t, v, append(bytes.Clone(rawVLEK), vlekTable...), exp(), verify.ErrChain)
 	check(t, v, append(bytes.Clone(rawVCEK), vcekTable...), exp(), verify.ErrChain)
 	// Given separately, each certificate takes the role its subject names.
@@ -486,9 +486,9 @@ func TestSNP14WrongIntermediateFromEvidence(t *testing.T) {
 		t.Fatalf("VLEK via ASK given separately: err = %v", err)
 	}
 	// The right intermediate in the ASK slot still works for each kind.
-	okVLEK, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK, Data: p.VLEK.Raw}, {GUID: snp.GUIDASK, Data: p.ASVK.Raw}})
+	okVLEK, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVLEK(), Data: p.VLEK.Raw}, {GUID: snp.GUIDASK(), Data: p.ASVK.Raw}})
 	claimsOf(t, v, append(bytes.Clone(rawVLEK), okVLEK...), exp())
-	okVCEK, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VCEK.Raw}, {GUID: snp.GUIDASK, Data: p.ASK.Raw}})
+	okVCEK, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK(), Data: p.VCEK.Raw}, {GUID: snp.GUIDASK(), Data: p.ASK.Raw}})
 	claimsOf(t, v, append(bytes.Clone(rawVCEK), okVCEK...), exp())
 }
 
@@ -660,7 +660,7 @@ func TestSNP20AttackerRoots(t *testing.T) {
 	// A genuine report whose table carries an ARK different from the pinned one.
 	p := f.pki[snp.Genoa]
 	raw, _ := p.Sign(snptest.Report{ReportData: nonce})
-	table, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VCEK.Raw}, {GUID: snp.GUIDARK, Data: rogue.ARK.Raw}})
+	table, _ := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK(), Data: p.VCEK.Raw}, {GUID: snp.GUIDARK(), Data: rogue.ARK.Raw}})
 	check(t, v, append(raw, table...), exp(), verify.ErrChain)
 	// The real embedded roots do not accept test evidence.
 	real, err := snp.NewVerifier(snp.WithoutRevocationUnsafe())
@@ -815,7 +815,8 @@ func TestSNP28CertTableOverflow(t *testing.T) {
 	v := f.verifier(t)
 	raw, _ := f.pki[snp.Milan].Sign(snptest.Report{ReportData: nonce})
 	table := make([]byte, 48+16)
-	copy(table, snp.GUIDVCEK[:])
+	g := snp.GUIDVCEK()
+	copy(table, g[:])
 	binary.LittleEndian.PutUint32(table[16:], 0x40)
 	binary.LittleEndian.PutUint32(table[20:], 0xFFFFFFF0)
 	check(t, v, append(bytes.Clone(raw), table...), exp(), verify.ErrMalformed)
@@ -842,14 +843,14 @@ func TestSNP29CertTableShape(t *testing.T) {
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	zero := make([]byte, 24)
 	cases := map[string][]byte{
-		"no terminator":    cat(entry(snp.GUIDVCEK, 24, len(vcek)), vcek),
-		"offset in header": cat(entry(snp.GUIDVCEK, 8, len(vcek)), zero, vcek),
-		"duplicate VCEK":   cat(entry(snp.GUIDVCEK, 72, len(vcek)), entry(snp.GUIDVCEK, 72+len(vcek), len(vcek)), zero, vcek, vcek),
-		"overlap":          cat(entry(snp.GUIDVCEK, 72, len(vcek)), entry(snp.GUIDASK, 80, len(vcek)), zero, vcek, make([]byte, 8)),
-		"zero length":      cat(entry(snp.GUIDVCEK, 48, 0), zero),
+		"no terminator":    cat(entry(snp.GUIDVCEK(), 24, len(vcek)), vcek),
+		"offset in header": cat(entry(snp.GUIDVCEK(), 8, len(vcek)), zero, vcek),
+		"duplicate VCEK":   cat(entry(snp.GUIDVCEK(), 72, len(vcek)), entry(snp.GUIDVCEK(), 72+len(vcek), len(vcek)), zero, vcek, vcek),
+		"overlap":          cat(entry(snp.GUIDVCEK(), 72, len(vcek)), entry(snp.GUIDASK(), 80, len(vcek)), zero, vcek, make([]byte, 8)),
+		"zero length":      cat(entry(snp.GUIDVCEK(), 48, 0), zero),
 		"empty table":      zero,
-		"stray bytes":      cat(entry(snp.GUIDVCEK, 48, len(vcek)), zero, vcek, []byte{1}),
-		"truncated entry":  entry(snp.GUIDVCEK, 48, len(vcek))[:20],
+		"stray bytes":      cat(entry(snp.GUIDVCEK(), 48, len(vcek)), zero, vcek, []byte{1}),
+		"truncated entry":  entry(snp.GUIDVCEK(), 48, len(vcek))[:20],
 	}
 	for name, table := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -857,7 +858,7 @@ func TestSNP29CertTableShape(t *testing.T) {
 		})
 	}
 	// The well-formed variant of the same table verifies.
-	claimsOf(t, v, append(bytes.Clone(raw), cat(entry(snp.GUIDVCEK, 48, len(vcek)), zero, vcek, make([]byte, 100))...), exp())
+	claimsOf(t, v, append(bytes.Clone(raw), cat(entry(snp.GUIDVCEK(), 48, len(vcek)), zero, vcek, make([]byte, 100))...), exp())
 }
 
 func TestJSONEvidenceRejections(t *testing.T) {
@@ -906,7 +907,7 @@ func TestConcurrentVerify(t *testing.T) {
 	f := pkis(t)
 	v := f.verifier(t)
 	var evs [][]byte
-	for _, prod := range snp.Products {
+	for _, prod := range snp.Products() {
 		evs = append(evs, mint(t, f.pki[prod], snptest.Report{}), mint(t, f.pki[prod], snptest.Report{SigningKey: snp.SigningKeyVLEK}))
 	}
 	// GEN-03: the claims computed in parallel (cold and warm caches racing)

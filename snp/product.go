@@ -18,9 +18,9 @@ const (
 	Turin          Product = "Turin"
 )
 
-// Products lists the supported product lines. The package uses its own
-// copy, so changing this slice has no effect on it.
-var Products = []Product{Milan, Genoa, Turin}
+// Products returns the supported product lines, a new slice on every call
+// (the package uses its own list, so changing the result changes nothing).
+func Products() []Product { return []Product{Milan, Genoa, Turin} }
 
 var products = [...]Product{Milan, Genoa, Turin}
 

@@ -241,7 +241,7 @@ func TestRegistryDetectsSNP(t *testing.T) {
 		t.Fatal(err)
 	}
 	report, vcek := read(t, "gsg-attestation.bin"), read(t, "gsg-vcek.der")
-	table, err := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK, Data: vcek}})
+	table, err := snp.MarshalCertTable([]snp.CertEntry{{GUID: snp.GUIDVCEK(), Data: vcek}})
 	if err != nil {
 		t.Fatal(err)
 	}

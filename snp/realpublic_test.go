@@ -183,9 +183,9 @@ func TestRealPublicReports(t *testing.T) {
 			}
 
 			table, err := snp.MarshalCertTable([]snp.CertEntry{
-				{GUID: snp.GUIDVCEK, Data: vcekDER},
-				{GUID: snp.GUIDASK, Data: roots.ASK.Raw},
-				{GUID: snp.GUIDARK, Data: roots.ARK.Raw},
+				{GUID: snp.GUIDVCEK(), Data: vcekDER},
+				{GUID: snp.GUIDASK(), Data: roots.ASK.Raw},
+				{GUID: snp.GUIDARK(), Data: roots.ARK.Raw},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -527,25 +527,25 @@ func TestRealPublicCertTable(t *testing.T) {
 		table []byte
 		kind  error // nil: verifies
 	}{
-		"VCEK ASK ARK":           {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: vcek}, snp.CertEntry{GUID: snp.GUIDASK, Data: ask}, snp.CertEntry{GUID: snp.GUIDARK, Data: genoa.ARK.Raw}), nil},
-		"ARK first, VCEK last":   {good(snp.CertEntry{GUID: snp.GUIDARK, Data: genoa.ARK.Raw}, snp.CertEntry{GUID: snp.GUIDASK, Data: ask}, snp.CertEntry{GUID: snp.GUIDVCEK, Data: vcek}), nil},
-		"extra platform entry":   {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: vcek}, snp.CertEntry{GUID: extra, Data: []byte{8, 0, 0, 0, 0x11, 0x0f, 0xa1, 0x00}}), nil},
-		"Milan ASK in ASK slot":  {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: vcek}, snp.CertEntry{GUID: snp.GUIDASK, Data: milan.ASK.Raw}), nil}, // ignored: the pinned Genoa ASK certifies
-		"Milan ARK in ARK slot":  {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: vcek}, snp.CertEntry{GUID: snp.GUIDARK, Data: milan.ARK.Raw}), verify.ErrChain},
+		"VCEK ASK ARK":           {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: vcek}, snp.CertEntry{GUID: snp.GUIDASK(), Data: ask}, snp.CertEntry{GUID: snp.GUIDARK(), Data: genoa.ARK.Raw}), nil},
+		"ARK first, VCEK last":   {good(snp.CertEntry{GUID: snp.GUIDARK(), Data: genoa.ARK.Raw}, snp.CertEntry{GUID: snp.GUIDASK(), Data: ask}, snp.CertEntry{GUID: snp.GUIDVCEK(), Data: vcek}), nil},
+		"extra platform entry":   {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: vcek}, snp.CertEntry{GUID: extra, Data: []byte{8, 0, 0, 0, 0x11, 0x0f, 0xa1, 0x00}}), nil},
+		"Milan ASK in ASK slot":  {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: vcek}, snp.CertEntry{GUID: snp.GUIDASK(), Data: milan.ASK.Raw}), nil}, // ignored: the pinned Genoa ASK certifies
+		"Milan ARK in ARK slot":  {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: vcek}, snp.CertEntry{GUID: snp.GUIDARK(), Data: milan.ARK.Raw}), verify.ErrChain},
 		"only a platform entry":  {good(snp.CertEntry{GUID: extra, Data: make([]byte, 8)}), verify.ErrCollateral},
-		"VCEK under VLEK GUID":   {good(snp.CertEntry{GUID: snp.GUIDVLEK, Data: vcek}), verify.ErrBinding},
-		"duplicate VCEK GUID":    {cat(entry(snp.GUIDVCEK, 72, len(vcek)), entry(snp.GUIDVCEK, 72+len(vcek), len(vcek)), zero, vcek, vcek), verify.ErrMalformed},
-		"two GUIDs one blob":     {cat(entry(snp.GUIDVCEK, 72, len(vcek)), entry(snp.GUIDASK, 72, len(vcek)), zero, vcek), verify.ErrMalformed},
-		"overlapping entries":    {cat(entry(snp.GUIDVCEK, 72, len(vcek)), entry(snp.GUIDASK, 72+len(vcek)-1, len(ask)), zero, vcek, ask), verify.ErrMalformed},
-		"huge offset":            {cat(entry(snp.GUIDVCEK, 0xFFFFFFF0, len(vcek)), zero, vcek), verify.ErrMalformed},
-		"huge length":            {cat(entry(snp.GUIDVCEK, 48, 0xFFFFFFFF), zero, vcek), verify.ErrMalformed},
-		"offset inside header":   {cat(entry(snp.GUIDVCEK, 24, len(vcek)), zero, vcek), verify.ErrMalformed},
-		"VCEK one byte short":    {cat(entry(snp.GUIDVCEK, 48, len(vcek)-1), zero, vcek), verify.ErrMalformed},
-		"no terminator":          {cat(entry(snp.GUIDVCEK, 24, len(vcek)), vcek), verify.ErrMalformed},
-		"non-zero padding":       {cat(entry(snp.GUIDVCEK, 48, len(vcek)), zero, vcek, []byte{0, 0, 1}), verify.ErrMalformed},
-		"PEM instead of DER":     {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: pub(t, "routex-genoa-v5-vcek.pem")}), nil},
-		"two PEM certs in VCEK":  {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: append(pub(t, "routex-genoa-v5-vcek.pem"), pemCert(ask)...)}), verify.ErrMalformed},
-		"VCEK with trailing DER": {good(snp.CertEntry{GUID: snp.GUIDVCEK, Data: append(bytes.Clone(vcek), ask...)}), verify.ErrMalformed},
+		"VCEK under VLEK GUID":   {good(snp.CertEntry{GUID: snp.GUIDVLEK(), Data: vcek}), verify.ErrBinding},
+		"duplicate VCEK GUID":    {cat(entry(snp.GUIDVCEK(), 72, len(vcek)), entry(snp.GUIDVCEK(), 72+len(vcek), len(vcek)), zero, vcek, vcek), verify.ErrMalformed},
+		"two GUIDs one blob":     {cat(entry(snp.GUIDVCEK(), 72, len(vcek)), entry(snp.GUIDASK(), 72, len(vcek)), zero, vcek), verify.ErrMalformed},
+		"overlapping entries":    {cat(entry(snp.GUIDVCEK(), 72, len(vcek)), entry(snp.GUIDASK(), 72+len(vcek)-1, len(ask)), zero, vcek, ask), verify.ErrMalformed},
+		"huge offset":            {cat(entry(snp.GUIDVCEK(), 0xFFFFFFF0, len(vcek)), zero, vcek), verify.ErrMalformed},
+		"huge length":            {cat(entry(snp.GUIDVCEK(), 48, 0xFFFFFFFF), zero, vcek), verify.ErrMalformed},
+		"offset inside header":   {cat(entry(snp.GUIDVCEK(), 24, len(vcek)), zero, vcek), verify.ErrMalformed},
+		"VCEK one byte short":    {cat(entry(snp.GUIDVCEK(), 48, len(vcek)-1), zero, vcek), verify.ErrMalformed},
+		"no terminator":          {cat(entry(snp.GUIDVCEK(), 24, len(vcek)), vcek), verify.ErrMalformed},
+		"non-zero padding":       {cat(entry(snp.GUIDVCEK(), 48, len(vcek)), zero, vcek, []byte{0, 0, 1}), verify.ErrMalformed},
+		"PEM instead of DER":     {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: pub(t, "routex-genoa-v5-vcek.pem")}), nil},
+		"two PEM certs in VCEK":  {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: append(pub(t, "routex-genoa-v5-vcek.pem"), pemCert(ask)...)}), verify.ErrMalformed},
+		"VCEK with trailing DER": {good(snp.CertEntry{GUID: snp.GUIDVCEK(), Data: append(bytes.Clone(vcek), ask...)}), verify.ErrMalformed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := v.Verify(context.Background(), append(bytes.Clone(report), tc.table...), exp)

@@ -50,7 +50,7 @@ func TestRootCacheSharesCheckedRoots(t *testing.T) {
 		"second":   build(snp.WithRootCache(cache)),
 		"uncached": build(),
 	} {
-		for _, prod := range snp.Products {
+		for _, prod := range snp.Products() {
 			for _, key := range []snp.SigningKey{snp.SigningKeyVCEK, snp.SigningKeyVLEK} {
 				c := claimsOf(t, v, mint(t, f.pki[prod], snptest.Report{SigningKey: key}), exp())
 				require.Equal(t, string(prod), c["product"], "%s %s %s", name, prod, key)

@@ -25,7 +25,7 @@ func TestKDSSourceAllProducts(t *testing.T) {
 	f := pkis(t)
 	kds := snptest.NewKDS(f.pki[snp.Milan], f.pki[snp.Genoa], f.pki[snp.Turin])
 	defer kds.Close()
-	for _, p := range snp.Products {
+	for _, p := range snp.Products() {
 		for _, k := range []snp.SigningKey{snp.SigningKeyVCEK, snp.SigningKeyVLEK} {
 			crl, _ := f.pki[p].CRL(now.AddDate(0, 0, -1), now.AddDate(0, 0, 7))
 			kds.SetCRL(p, k, crl)
@@ -37,7 +37,7 @@ func TestKDSSourceAllProducts(t *testing.T) {
 	}
 	v := f.verifier(t, snp.WithKDS(src))
 	ctx := context.Background()
-	for _, p := range snp.Products {
+	for _, p := range snp.Products() {
 		raw, err := f.pki[p].Sign(snptest.Report{ReportData: nonce})
 		if err != nil {
 			t.Fatal(err)

@@ -377,9 +377,9 @@ func TestTPM11ReplayMismatch(t *testing.T) {
 func TestTPM12SecureBootTypeMasquerade(t *testing.T) {
 	rsaKey, _, _ := keys(t)
 	log := tpmtest.NewEventLog(crypto.SHA256)
-	log.Add(7, tpmtest.EvUnused, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{0}))
-	log.Add(7, tpmtest.EvUnused, tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", nil))
-	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1}))
+	log.Add(7, tpmtest.EvUnused, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{0}))
+	log.Add(7, tpmtest.EvUnused, tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB(), "db", nil))
+	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{1}))
 	log.Add(7, tpmtest.EvSeparator, []byte{0, 0, 0, 0})
 	m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
 	c, err := verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
@@ -387,8 +387,8 @@ func TestTPM12SecureBootTypeMasquerade(t *testing.T) {
 
 	// Duplicated Secure Boot variables with honest types are refused too.
 	log = tpmtest.NewEventLog(crypto.SHA256)
-	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{0}))
-	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1}))
+	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{0}))
+	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{1}))
 	m = mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
 	c, err = verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
 	mustFail(t, c, err, verify.ErrPolicy)
@@ -396,7 +396,7 @@ func TestTPM12SecureBootTypeMasquerade(t *testing.T) {
 	// And a Secure Boot variable after the separator.
 	log = tpmtest.NewEventLog(crypto.SHA256)
 	log.Add(7, tpmtest.EvSeparator, []byte{0, 0, 0, 0})
-	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1}))
+	log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{1}))
 	m = mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
 	c, err = verifyEv(t, pinned(t, rsaKey), m.ev, expect(testNonce))
 	mustFail(t, c, err, verify.ErrPolicy)
@@ -514,12 +514,12 @@ func TestTPM13GRUBMeasurementHiddenAsEventTag(t *testing.T) {
 // claims while the OS appends the expected authority.
 func TestTPM12AuthorityHiddenAsSPDMEvent(t *testing.T) {
 	rsaKey, _, _ := keys(t)
-	evil := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", append(make([]byte, 16), []byte("attacker-cert")...))
-	good := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", append(make([]byte, 16), []byte("vendor-cert")...))
+	evil := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB(), "db", append(make([]byte, 16), []byte("attacker-cert")...))
+	good := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB(), "db", append(make([]byte, 16), []byte("vendor-cert")...))
 	for _, typ := range []uint32{tpm.EvEFISPDMDeviceAuthority, tpm.EvEFISPDMDevicePolicy} {
 		t.Run(fmt.Sprintf("type %#x", typ), func(t *testing.T) {
 			log := tpmtest.NewEventLog(crypto.SHA256)
-			log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1}))
+			log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{1}))
 			log.Add(7, tpmtest.EvSeparator, []byte{0, 0, 0, 0})
 			log.Add(7, typ, evil)
 			log.Add(7, tpmtest.EvEFIVariableAuthority, good)
@@ -551,8 +551,8 @@ func TestTPM14DataNotDigest(t *testing.T) {
 		kind error
 	}{
 		{"variable data differs from digest", func(l *tpmtest.EventLog) {
-			l.AddMeasured(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1}),
-				tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{0}))
+			l.AddMeasured(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{1}),
+				tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{0}))
 		}, verify.ErrBinding},
 		{"separator data not 0 or ~0", func(l *tpmtest.EventLog) {
 			l.Add(7, tpmtest.EvSeparator, []byte{1, 0, 0, 0})
@@ -722,7 +722,7 @@ func TestTPM17LogFraming(t *testing.T) {
 func TestTPM18EFISignatureList(t *testing.T) {
 	rsaKey, _, _ := keys(t)
 	v := pinned(t, rsaKey)
-	good := tpmtest.SignatureList(tpmtest.EFICertX509, [16]byte{1}, []byte("certificate"))
+	good := tpmtest.SignatureList(tpmtest.EFICertX509(), [16]byte{1}, []byte("certificate"))
 	for _, tc := range []struct {
 		name string
 		list []byte
@@ -735,7 +735,7 @@ func TestTPM18EFISignatureList(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log := tpmtest.NewEventLog(crypto.SHA256)
-			log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", tc.list))
+			log.Add(7, tpmtest.EvEFIVariableDriverConfig, tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB(), "db", tc.list))
 			m := mintLog(t, rsaKey, crypto.SHA256, testNonce, log)
 			c, err := verifyEv(t, v, m.ev, expect(testNonce))
 			mustFail(t, c, err, verify.ErrMalformed)
@@ -746,7 +746,7 @@ func TestTPM18EFISignatureList(t *testing.T) {
 func TestTPM19UEFIVariableLengths(t *testing.T) {
 	rsaKey, _, _ := keys(t)
 	v := pinned(t, rsaKey)
-	good := tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable, "SecureBoot", []byte{1})
+	good := tpmtest.UEFIVariable(tpmtest.EFIGlobalVariable(), "SecureBoot", []byte{1})
 	for _, tc := range []struct {
 		name string
 		data []byte

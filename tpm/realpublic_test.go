@@ -276,7 +276,7 @@ func TestRealPublicEventLogTampering(t *testing.T) {
 
 	// A Secure Boot variable (db) measured into PCR 7 after its separator:
 	// the firmware would not, an attacker extending PCR 7 from the OS would.
-	db := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB, "db", tpmtest.SignatureList(tpmtest.EFICertX509, [16]byte{}, []byte("attacker")))
+	db := tpmtest.UEFIVariable(tpmtest.EFIImageSecurityDB(), "db", tpmtest.SignatureList(tpmtest.EFICertX509(), [16]byte{}, []byte("attacker")))
 	c, err := quoted(t, appendEvent(raw, log, 7, tpm.EvEFIVariableDriverConfig, db))
 	mustFail(t, c, err, verify.ErrPolicy)
 

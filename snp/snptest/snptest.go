@@ -525,9 +525,9 @@ func putLE(dst []byte, n *big.Int) {
 // endorsement key for kind, its intermediate (ASK or ASVK, under the ASK
 // GUID as the GHCB specification has it) and the ARK.
 func (p *PKI) CertTable(kind snp.SigningKey) ([]byte, error) {
-	entries := []snp.CertEntry{{GUID: snp.GUIDVCEK, Data: p.VCEK.Raw}, {GUID: snp.GUIDASK, Data: p.ASK.Raw}, {GUID: snp.GUIDARK, Data: p.ARK.Raw}}
+	entries := []snp.CertEntry{{GUID: snp.GUIDVCEK(), Data: p.VCEK.Raw}, {GUID: snp.GUIDASK(), Data: p.ASK.Raw}, {GUID: snp.GUIDARK(), Data: p.ARK.Raw}}
 	if kind == snp.SigningKeyVLEK {
-		entries = []snp.CertEntry{{GUID: snp.GUIDVLEK, Data: p.VLEK.Raw}, {GUID: snp.GUIDASK, Data: p.ASVK.Raw}, {GUID: snp.GUIDARK, Data: p.ARK.Raw}}
+		entries = []snp.CertEntry{{GUID: snp.GUIDVLEK(), Data: p.VLEK.Raw}, {GUID: snp.GUIDASK(), Data: p.ASVK.Raw}, {GUID: snp.GUIDARK(), Data: p.ARK.Raw}}
 	}
 	return snp.MarshalCertTable(entries)
 }

@@ -3,7 +3,6 @@ package tpmtest
 import (
 	"crypto"
 	"encoding/binary"
-	"strings"
 	"unicode/utf16"
 
 	"github.com/trustfactory/attest/tpm"
@@ -121,12 +120,22 @@ func (l *EventLog) appendEvent(b []byte, ev Event) []byte {
 	return append(b, ev.Data...)
 }
 
-// EFI GUIDs used by UEFI variable events.
-var (
-	EFIGlobalVariable  = [16]byte{0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c}
-	EFIImageSecurityDB = [16]byte{0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f}
-	EFICertX509        = [16]byte{0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72}
-)
+// EFIGlobalVariable() returns the UEFI global-variable vendor GUID (SecureBoot,
+// PK, KEK). The GUIDs are functions so that no caller can change what
+// StandardBoot measures.
+func EFIGlobalVariable() [16]byte {
+	return [16]byte{0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c}
+}
+
+// EFIImageSecurityDB() returns the vendor GUID of the db and dbx variables.
+func EFIImageSecurityDB() [16]byte {
+	return [16]byte{0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f}
+}
+
+// EFICertX509() returns the EFI_CERT_X509 signature-type GUID.
+func EFICertX509() [16]byte {
+	return [16]byte{0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72}
+}
 
 // UEFIVariable encodes UEFI_VARIABLE_DATA.
 func UEFIVariable(guid [16]byte, name string, data []byte) []byte {
@@ -178,17 +187,17 @@ const (
 func StandardBoot(algs ...crypto.Hash) *EventLog {
 	l := NewEventLog(algs...)
 	l.Add(0, EvSCRTMVersion, utf16z("Test Firmware 1.0"))
-	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIGlobalVariable, "SecureBoot", []byte{1}))
-	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIGlobalVariable, "PK", SignatureList(EFICertX509, [16]byte{1}, []byte("pk-cert-der"))))
-	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIGlobalVariable, "KEK", SignatureList(EFICertX509, [16]byte{1}, []byte("kek-cert-der"))))
-	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIImageSecurityDB, "db", SignatureList(EFICertX509, [16]byte{1}, []byte("db-cert-der1"), []byte("db-cert-der2"))))
-	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIImageSecurityDB, "dbx", nil))
+	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIGlobalVariable(), "SecureBoot", []byte{1}))
+	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIGlobalVariable(), "PK", SignatureList(EFICertX509(), [16]byte{1}, []byte("pk-cert-der"))))
+	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIGlobalVariable(), "KEK", SignatureList(EFICertX509(), [16]byte{1}, []byte("kek-cert-der"))))
+	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIImageSecurityDB(), "db", SignatureList(EFICertX509(), [16]byte{1}, []byte("db-cert-der1"), []byte("db-cert-der2"))))
+	l.Add(7, EvEFIVariableDriverConfig, UEFIVariable(EFIImageSecurityDB(), "dbx", nil))
 	for pcr := range 8 {
 		l.Add(pcr, EvSeparator, []byte{0, 0, 0, 0})
 	}
 	l.Add(4, EvEFIAction, []byte("Calling EFI Application from Boot Option"))
 	l.AddMeasured(4, EvEFIBootServicesApp, make([]byte, 40), []byte("shimx64.efi image"))
-	l.Add(7, EvEFIVariableAuthority, UEFIVariable(EFIImageSecurityDB, "db", append(make([]byte, 16), []byte("db-cert-der1")...)))
+	l.Add(7, EvEFIVariableAuthority, UEFIVariable(EFIImageSecurityDB(), "db", append(make([]byte, 16), []byte("db-cert-der1")...)))
 	l.AddMeasured(4, EvEFIBootServicesApp, make([]byte, 40), []byte("grubx64.efi image"))
 	l.grub("grub_cmd: ", "set timeout=0")
 	l.AddMeasured(9, EvIPL, []byte("(hd0,gpt1)/boot/vmlinuz\x00"), []byte("kernel image"))
@@ -210,7 +219,7 @@ func utf16z(s string) []byte {
 }
 
 // KernelCmdline is the command line StandardBoot measures.
-var KernelCmdline = strings.TrimPrefix("kernel_cmdline: /boot/vmlinuz root=/dev/sda1 ro", "kernel_cmdline: ")
+const KernelCmdline = "/boot/vmlinuz root=/dev/sda1 ro"
 
 func le16(b []byte, v uint16) []byte { return binary.LittleEndian.AppendUint16(b, v) }
 func le32(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b, v) }
