@@ -388,3 +388,43 @@ func TestRealPublicQuoteVariants(t *testing.T) {
 		require.ErrorIs(t, verifyAt(q, dcapTime), verify.ErrSignature)
 	})
 }
+
+// near/mpc's node quote (a dstack TD on an updated B0C06F000000 platform,
+// PCK of 2025-06-09) appraised with dcap-qvl's collateral for the same
+// FMSPC: two projects' real data that fit together.
+func TestRealPublicNEARMPCQuoteWithDcapCollateral(t *testing.T) {
+	var raw []int
+	require.NoError(t, json.Unmarshal(read(t, "nearmpc_quote.json"), &raw))
+	quote := make([]byte, len(raw))
+	for i, x := range raw {
+		require.True(t, x >= 0 && x <= 255)
+		quote[i] = byte(x)
+	}
+	exp := expectQuote(t, quote, dcapTime)
+	c, err := mustVerifier(t, WithoutCollateralUnsafe()).VerifyQuote(context.Background(), quote, exp)
+	require.NoError(t, err)
+	m := c.Map()
+	assert.Equal(t, "b0c06f000000", m["pck.fmspc"])
+	assert.Equal(t, "03030202040100050000000000000000", m["pck.cpusvn"])
+	assert.Equal(t, "07010300000000000000000000000000", m["quote.body.tcb_svn"])
+	// The same dstack firmware as the tappd quote: the same MRTD.
+	assert.Equal(t, tappdSample.mrTD, m["quote.body.mr_td"])
+	assert.Equal(t, "012e649118948876ce7f2390e998056032783fbf0882721a464ed428896b3d8594000000000000000000000000000000", m["quote.body.mr_config_id"])
+	assert.Equal(t, "3744b154069500a466f514253b49858299b2e1bdc44e3d557337d81e828bedf6a0410f27d3a18c932e5e49e1c4215737", m["quote.body.rtmr_0"])
+	assert.Equal(t, "74c3f1e616efcab376d473c9a1060ee40ecae125c17d468c01bbaf87f26e8c60208d335513738542c99841a1471aa5cb", m["quote.body.rtmr_3"])
+	assert.Equal(t, "0001a79637ae7c78483acce5af6fb41ed331190d02e8c764585e8f1a62f52535991d059078d1c729ebf0c639eb6479124c510000000000000000000000000000", m["report_data"])
+
+	c, err = mustVerifier(t, WithCollateral(staticSource{dcapCollateral(t)})).VerifyQuote(context.Background(), quote, exp)
+	require.NoError(t, err)
+	require.NotNil(t, c.TCB)
+	assert.Empty(t, c.Unsafe)
+	assert.True(t, c.TCB.CRLsChecked, "the PCK is checked against the June 2025 Platform CA CRL")
+	assert.Equal(t, StatusUpToDate, c.TCB.Status)
+	assert.Equal(t, "TDX_01", c.TCB.ModuleID)
+	assert.Equal(t, StatusUpToDate, c.TCB.ModuleStatus)
+	assert.Equal(t, StatusUpToDate, c.TCB.QEStatus)
+	assert.Empty(t, c.TCB.AdvisoryIDs)
+	// The tappd quote of the same FMSPC, before the platform update, is
+	// refused by the same collateral (TestRealPublicTappdQuote): the
+	// appraisal follows the PCK's TCB, not the FMSPC.
+}
