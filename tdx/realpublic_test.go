@@ -3,6 +3,7 @@ package tdx
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -427,4 +428,38 @@ func TestRealPublicNEARMPCQuoteWithDcapCollateral(t *testing.T) {
 	// The tappd quote of the same FMSPC, before the platform update, is
 	// refused by the same collateral (TestRealPublicTappdQuote): the
 	// appraisal follows the PCK's TCB, not the FMSPC.
+}
+
+// The TD quote of Trustee's Azure TDX CVM evidence (base64url with
+// padding, as Trustee stores it): Azure's TDX 1.0 platform, RTMRs unused
+// (Azure measures into the vTPM), REPORTDATA = SHA-256 of the HCL
+// report's runtime data.
+func TestRealPublicAzureTDQuote(t *testing.T) {
+	quote, err := base64.URLEncoding.DecodeString(strings.TrimSpace(string(read(t, "trustee_az_tdx_td_quote.b64url"))))
+	require.NoError(t, err)
+	q, err := ParseQuote(quote)
+	require.NoError(t, err)
+	assert.Equal(t, 70, q.TrailingBytes)
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) // PCK leaf 2023-09-13..2030-09-13
+	c, err := mustVerifier(t, WithoutCollateralUnsafe()).VerifyQuote(context.Background(), quote, expectQuote(t, quote, now))
+	require.NoError(t, err)
+	m := c.Map()
+	assert.Equal(t, "00806f050000", m["pck.fmspc"])
+	assert.Equal(t, "platform", m["pck.ca"])
+	assert.Equal(t, "06060202030100030000000000000000", m["pck.cpusvn"])
+	assert.Equal(t, "02010600000000000000000000000000", m["quote.body.tcb_svn"])
+	assert.Equal(t, "024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b66205949d15469dc8c1ba7ab7b", m["quote.body.mr_td"])
+	assert.Equal(t, "9734504f161d104c74e3165c15f779b06a9bb40dfa71937817d7eee68e5938390000000000000000000000000000000000000000000000000000000000000000", m["report_data"])
+	assert.Equal(t, strings.Repeat("0", 96), m["quote.body.rtmr_0"])
+	assert.Equal(t, "0000000000000000", m["quote.body.td_attributes"])
+	assert.Equal(t, false, m["td_attributes.septve_disable"], "Azure's TDs leave SEPT_VE_DISABLE clear")
+	assert.Equal(t, "e718060000000000", m["quote.body.xfam"])
+
+	// No collateral for FMSPC 00806F050000 is published with it: a source
+	// holding another platform's collateral is a collateral error.
+	_, err = mustVerifier(t, WithCollateral(staticSource{dcapCollateral(t)})).Verify(context.Background(), quote, expectQuote(t, quote, dcapTime))
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	// Before the PCK leaf's notBefore the chain is refused.
+	_, err = mustVerifier(t, WithoutCollateralUnsafe()).Verify(context.Background(), quote, expectQuote(t, quote, time.Date(2023, 9, 1, 0, 0, 0, 0, time.UTC)))
+	require.ErrorIs(t, err, verify.ErrChain)
 }
