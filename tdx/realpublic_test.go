@@ -463,3 +463,59 @@ func TestRealPublicAzureTDQuote(t *testing.T) {
 	_, err = mustVerifier(t, WithoutCollateralUnsafe()).Verify(context.Background(), quote, expectQuote(t, quote, time.Date(2023, 9, 1, 0, 0, 0, 0, time.UTC)))
 	require.ErrorIs(t, err, verify.ErrChain)
 }
+
+// Trustee's real v5 quote (TD 1.5 body, type 3): the TD 1.5 fields are
+// claimed as signed, and every way of relabelling its body is refused.
+func TestRealPublicV5TD15Variants(t *testing.T) {
+	quote := read(t, "tdx_quote_5.dat")
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	q, err := ParseQuote(quote)
+	require.NoError(t, err)
+	require.EqualValues(t, bodyTypeTDX15, q.BodyType)
+	rd := q.Body.ReportData[:]
+	v := mustVerifier(t, WithoutCollateralUnsafe())
+	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{ReportData: rd, Now: now})
+	require.NoError(t, err)
+	m := c.Map()
+	assert.Equal(t, "05010200000000000000000000000000", m["quote.body.tcb_svn"])
+	assert.Equal(t, "05010200000000000000000000000000", m["quote.body.tee_tcb_svn2"])
+	assert.Equal(t, "383c87d3bbb047b2d171eaca95312ede99f258088dc788f6ae2ccf8b6dd848fe8d47629e08b3f6cbd4a00dd47a5a033d", m["quote.body.mr_servicetd"])
+	assert.Equal(t, "0300", m["quote.type"])
+
+	const descOff = headerSize
+	bodyOff := headerSize + descriptorSize
+	mutate := func(f func(q []byte) []byte) []byte { return f(append([]byte(nil), quote...)) }
+	structural := map[string][]byte{
+		"type 2 with the TD 1.5 size": mutate(func(q []byte) []byte { binary.LittleEndian.PutUint16(q[descOff:], bodyTypeTDX10); return q }),
+		"type 3 with the TD 1.0 size": mutate(func(q []byte) []byte { binary.LittleEndian.PutUint32(q[descOff+2:], body10Size); return q }),
+		"type 4 (TD 1.5 extended)":    mutate(func(q []byte) []byte { binary.LittleEndian.PutUint16(q[descOff:], 4); return q }),
+		"size 0xFFFFFFFF":             mutate(func(q []byte) []byte { binary.LittleEndian.PutUint32(q[descOff+2:], 0xFFFFFFFF); return q }),
+		"relabelled v4": mutate(func(q []byte) []byte {
+			binary.LittleEndian.PutUint16(q, 4)
+			return append(q[:descOff], q[bodyOff:]...)
+		}),
+		"truncated in the descriptor":                quote[:descOff+3],
+		"truncated in the TD 1.5 part":               quote[:bodyOff+body10Size+10],
+		"truncated before the signature data length": quote[:bodyOff+body15Size],
+	}
+	for name, bad := range structural {
+		_, err := ParseQuote(bad)
+		require.ErrorIs(t, err, verify.ErrMalformed, name)
+	}
+	// A well-formed TD 1.0 relabelling (type 2, size 584, TEE_TCB_SVN2 and
+	// MRSERVICETD cut out, lengths intact): the descriptor and body are
+	// signed, so only the signature fails.
+	td10 := append([]byte(nil), quote[:bodyOff+body10Size]...)
+	binary.LittleEndian.PutUint16(td10[descOff:], bodyTypeTDX10)
+	binary.LittleEndian.PutUint32(td10[descOff+2:], body10Size)
+	td10 = append(td10, quote[bodyOff+body15Size:]...)
+	_, err = v.Verify(context.Background(), td10, verify.Expectations{ReportData: rd, Now: now})
+	require.ErrorIs(t, err, verify.ErrSignature)
+	// TDX-01 on the TD 1.5 fields themselves.
+	for _, off := range []int{bodyOff + body10Size, bodyOff + body10Size + 16 + 47} {
+		bad := append([]byte(nil), quote...)
+		bad[off] ^= 1
+		_, err := v.Verify(context.Background(), bad, verify.Expectations{ReportData: rd, Now: now})
+		require.ErrorIs(t, err, verify.ErrSignature, "flip at %#x", off)
+	}
+}
