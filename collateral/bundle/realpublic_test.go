@@ -1,0 +1,76 @@
+package bundle_test
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trustfactory/attest/collateral/bundle"
+	"github.com/trustfactory/attest/setup"
+	"github.com/trustfactory/attest/tdx"
+	"github.com/trustfactory/attest/verify"
+)
+
+// A second real dcap-qvl collateral document (NEAR gas test, FMSPC
+// 20A06F000000, issued 2025-09-02) imports into a bundle; the bundle serves
+// the real quote it was published with, and nothing for near/mpc's quote
+// of another platform (B0C06F000000).
+func TestRealPublicDCAPQVLCollateralBundles(t *testing.T) {
+	td := filepath.Join("..", "..", "testdata", "tdx")
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(td, name))
+		require.NoError(t, err)
+		return b
+	}
+	nearCol := read("dcapqvl_near_quote_collateral.json")
+	nearQuote, err := hex.DecodeString(strings.TrimSpace(string(read("dcapqvl_near_quote_hex.txt"))))
+	require.NoError(t, err)
+	var raw []int
+	require.NoError(t, json.Unmarshal(read("nearmpc_quote.json"), &raw))
+	mpcQuote := make([]byte, len(raw))
+	for i, x := range raw {
+		mpcQuote[i] = byte(x)
+	}
+
+	c, err := bundle.ParseDCAPQVL(nearCol)
+	require.NoError(t, err)
+	info, err := tdx.VerifyCollateral(c, time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, [6]byte{0x20, 0xa0, 0x6f, 0, 0, 0}, info.FMSPC)
+	assert.Equal(t, "platform", info.CA)
+
+	dir := filepath.Join(t.TempDir(), "bundle")
+	_, err = bundle.ImportDCAPQVL(nearCol, dir, bundle.ImportOptions{Now: time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, "tdx", "tcb_info", "20A06F000000.json"))
+	require.NoError(t, err)
+	// Without a time the set is checked at the start of its window.
+	_, err = bundle.ImportDCAPQVL(nearCol, filepath.Join(t.TempDir(), "b2"), bundle.ImportOptions{})
+	require.NoError(t, err)
+
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	reg, err := setup.NewRegistry(setup.Config{Bundle: root.FS(), Online: &setup.Online{Fetcher: offline{}}})
+	require.NoError(t, err)
+	verifyAt := func(quote []byte, at time.Time) (verify.Claims, error) {
+		q, err := tdx.ParseQuote(quote)
+		require.NoError(t, err)
+		return reg.Verify(context.Background(), verify.FormatTDX, quote, verify.Expectations{ReportData: q.Body.ReportData[:], Now: at})
+	}
+	claims, err := verifyAt(nearQuote, time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, tdx.StatusUpToDate, claims.(*tdx.Claims).TCB.Status)
+	assert.True(t, claims.(*tdx.Claims).TCB.CRLsChecked)
+	// The bundle holds nothing for near/mpc's platform.
+	_, err = verifyAt(mpcQuote, time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC))
+	require.ErrorIs(t, err, verify.ErrCollateral)
+}
