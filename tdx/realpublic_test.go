@@ -519,3 +519,53 @@ func TestRealPublicV5TD15Variants(t *testing.T) {
 		require.ErrorIs(t, err, verify.ErrSignature, "flip at %#x", off)
 	}
 }
+
+// dcap-qvl's collateral of October 2026 for B0C06F000000 (evaluation data
+// number 20) re-appraises the same real quotes: near/mpc's quote, UpToDate
+// with the June 2025 collateral, is now OutOfDate on its platform level and
+// its TDX module, with the advisories of both; the tappd quote is still
+// TcbNotSupported.
+func TestRealPublicQuotesWithLaterCollateral(t *testing.T) {
+	var raw []int
+	require.NoError(t, json.Unmarshal(read(t, "nearmpc_quote.json"), &raw))
+	mpc := make([]byte, len(raw))
+	for i, x := range raw {
+		mpc[i] = byte(x)
+	}
+	at := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	v := mustVerifier(t, WithCollateral(staticSource{dcapCollateralFrom(t, "dcapqvl_td15ex_collateral.json")}))
+	c, err := v.VerifyQuote(context.Background(), mpc, expectQuote(t, mpc, at))
+	require.NoError(t, err)
+	require.NotNil(t, c.TCB)
+	assert.True(t, c.TCB.CRLsChecked)
+	assert.Equal(t, StatusOutOfDate, c.TCB.Status)
+	assert.Equal(t, StatusOutOfDate, c.TCB.PlatformStatus)
+	assert.Equal(t, "TDX_01", c.TCB.ModuleID)
+	assert.Equal(t, StatusOutOfDate, c.TCB.ModuleStatus)
+	assert.Equal(t, StatusUpToDate, c.TCB.QEStatus)
+	assert.Equal(t, 20, c.TCB.EvaluationDataNumber)
+	assert.Equal(t, time.Date(2025, 5, 14, 0, 0, 0, 0, time.UTC), c.TCB.Date)
+	assert.Equal(t, []string{"INTEL-SA-01192", "INTEL-SA-01245", "INTEL-SA-01312", "INTEL-SA-01313"}, c.TCB.AdvisoryIDs)
+	assert.Equal(t, "OutOfDate", c.Map()["tcb_status"])
+	// The QE identity (nextUpdate 2026-11-06T23:45:11Z) bounds the set.
+	assert.Equal(t, time.Date(2026, 11, 6, 23, 45, 11, 0, time.UTC), c.TCB.Expiry)
+
+	// The policy's floor on the evaluation data number: 20 passes, 21 is
+	// newer than this collateral.
+	_, err = mustVerifier(t, WithCollateral(staticSource{dcapCollateralFrom(t, "dcapqvl_td15ex_collateral.json")}), WithMinTCBEvaluationDataNumber(20)).
+		Verify(context.Background(), mpc, expectQuote(t, mpc, at))
+	require.NoError(t, err)
+	_, err = mustVerifier(t, WithCollateral(staticSource{dcapCollateralFrom(t, "dcapqvl_td15ex_collateral.json")}), WithMinTCBEvaluationDataNumber(21)).
+		Verify(context.Background(), mpc, expectQuote(t, mpc, at))
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	assert.Contains(t, err.Error(), "expected at least 21, TCB info has 20 and QE identity 20")
+	// The June 2025 collateral (number 17) is below a floor of 20.
+	_, err = mustVerifier(t, WithCollateral(staticSource{dcapCollateral(t)}), WithMinTCBEvaluationDataNumber(20)).
+		Verify(context.Background(), mpc, expectQuote(t, mpc, dcapTime))
+	require.ErrorIs(t, err, verify.ErrCollateral)
+
+	tappd := readHexQuote(t, tappdSample.file)
+	_, err = v.Verify(context.Background(), tappd, expectQuote(t, tappd, at))
+	require.ErrorIs(t, err, verify.ErrTCB)
+	assert.Contains(t, err.Error(), "TcbNotSupported")
+}

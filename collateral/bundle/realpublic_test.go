@@ -74,3 +74,41 @@ func TestRealPublicDCAPQVLCollateralBundles(t *testing.T) {
 	_, err = verifyAt(mpcQuote, time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC))
 	require.ErrorIs(t, err, verify.ErrCollateral)
 }
+
+// dcap-qvl's October 2026 collateral names the PCK chain it was fetched for
+// (pck_certificate_chain, a C string ending in NUL): it imports, because the
+// chain's FMSPC and PCK CA are the set's, and a set that is not the chain's
+// is refused.
+func TestRealPublicDCAPQVLCollateralNamesItsChain(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", "dcapqvl_td15ex_collateral.json"))
+	require.NoError(t, err)
+	at := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	_, err = bundle.ImportDCAPQVL(src, filepath.Join(t.TempDir(), "b"), bundle.ImportOptions{Now: at})
+	require.NoError(t, err)
+	// Without a time the set is checked at the start of its window.
+	_, err = bundle.ImportDCAPQVL(src, filepath.Join(t.TempDir(), "b2"), bundle.ImportOptions{})
+	require.NoError(t, err)
+	// After the QE identity's nextUpdate nothing imports.
+	_, err = bundle.ImportDCAPQVL(src, filepath.Join(t.TempDir(), "b3"), bundle.ImportOptions{Now: time.Date(2026, 11, 7, 0, 0, 0, 0, time.UTC)})
+	require.ErrorIs(t, err, verify.ErrCollateral)
+
+	// The NEAR document's chain (FMSPC 20A06F000000) named in this set.
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(src, &doc))
+	nearQuote, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", "dcapqvl_near_quote_hex.txt"))
+	require.NoError(t, err)
+	raw, err := hex.DecodeString(strings.TrimSpace(string(nearQuote)))
+	require.NoError(t, err)
+	q, err := tdx.ParseQuote(raw)
+	require.NoError(t, err)
+	doc["pck_certificate_chain"] = string(q.PCKChainPEM)
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "b4")
+	_, err = bundle.ImportDCAPQVL(b, dir, bundle.ImportOptions{Now: at})
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	assert.Contains(t, err.Error(), "expected 20A06F000000")
+	assert.Contains(t, err.Error(), "got B0C06F000000")
+	_, statErr := os.Stat(dir)
+	assert.True(t, os.IsNotExist(statErr))
+}
