@@ -569,3 +569,61 @@ func TestRealPublicQuotesWithLaterCollateral(t *testing.T) {
 	require.ErrorIs(t, err, verify.ErrTCB)
 	assert.Contains(t, err.Error(), "TcbNotSupported")
 }
+
+// dcap-rs stores Intel's TDX collateral pretty-printed. The Azure TD
+// quote's platform (00806F050000) has its TCB info and TD_QE identity of
+// 2024-09-10 there: Intel signed the compact text, so the signatures are
+// checked over the documents with the whitespace between their tokens
+// removed, and nothing else may differ.
+func TestRealPublicAzureTDQuotePrettyPrintedCollateral(t *testing.T) {
+	quote, err := base64.URLEncoding.DecodeString(strings.TrimSpace(string(read(t, "trustee_az_tdx_td_quote.b64url"))))
+	require.NoError(t, err)
+	chain := read(t, "spr_tcbinfo_issuer_chain.pem") // the TCB Signing certificate valid to 2025-05-21
+	tcb, qe := read(t, "dcaprs_tcbinfov3_00806f050000.json"), read(t, "dcaprs_qeidentityv2_apiv4.json")
+	require.True(t, bytes.Contains(tcb, []byte("\n    \"tcbInfo\": {")), "the sample is pretty-printed")
+	at := time.Date(2024, 9, 20, 0, 0, 0, 0, time.UTC)
+	verifyWith := func(tcb, qe []byte) (*Claims, error) {
+		col := &Collateral{TCBInfo: tcb, TCBInfoIssuerChain: chain, QEIdentity: qe, QEIdentityIssuerChain: chain}
+		return mustVerifier(t, WithCollateral(staticSource{col}), WithoutCRLsUnsafe()).VerifyQuote(context.Background(), quote, expectQuote(t, quote, at))
+	}
+	c, err := verifyWith(tcb, qe)
+	require.NoError(t, err)
+	require.NotNil(t, c.TCB)
+	// TEE_TCB_SVN 02010600…: module TDX_01 at SVN 2; its bytes 0 and 1 are
+	// judged by the module identity, byte 2 (6) by the platform level.
+	assert.Equal(t, StatusUpToDate, c.TCB.Status)
+	assert.Equal(t, StatusUpToDate, c.TCB.PlatformStatus)
+	assert.Equal(t, "TDX_01", c.TCB.ModuleID)
+	assert.Equal(t, StatusUpToDate, c.TCB.ModuleStatus)
+	assert.Equal(t, StatusUpToDate, c.TCB.QEStatus)
+	assert.Equal(t, 16, c.TCB.EvaluationDataNumber)
+	assert.Equal(t, time.Date(2023, 8, 9, 0, 0, 0, 0, time.UTC), c.TCB.Date)
+	assert.Equal(t, []verify.UnsafeSwitch{UnsafeWithoutCRLs}, c.Unsafe)
+
+	// The compact form verifies to the same appraisal.
+	var ctcb, cqe bytes.Buffer
+	require.NoError(t, json.Compact(&ctcb, tcb))
+	require.NoError(t, json.Compact(&cqe, qe))
+	c2, err := verifyWith(ctcb.Bytes(), cqe.Bytes())
+	require.NoError(t, err)
+	assert.Equal(t, *c.TCB, *c2.TCB)
+
+	// Anything but whitespace between tokens still breaks the signature.
+	for name, bad := range map[string][]byte{
+		"a status changed":           bytes.Replace(tcb, []byte(`"tcbStatus": "OutOfDate"`), []byte(`"tcbStatus": "UpToDate"`), 1),
+		"a space inside a string":    bytes.Replace(tcb, []byte(`"TDX Module"`), []byte(`"TDX  Module"`), 1),
+		"members reordered":          bytes.Replace(tcb, []byte("\"id\": \"TDX\",\n        \"version\": 3,"), []byte("\"version\": 3,\n        \"id\": \"TDX\","), 1),
+		"a number written otherwise": bytes.Replace(tcb, []byte(`"tcbEvaluationDataNumber": 16`), []byte(`"tcbEvaluationDataNumber": 16.0`), 1),
+	} {
+		require.False(t, bytes.Equal(bad, tcb), name)
+		_, err := verifyWith(bad, qe)
+		require.ErrorIs(t, err, verify.ErrSignature, name)
+	}
+	// The QE identity is checked the same way.
+	_, err = verifyWith(tcb, bytes.Replace(qe, []byte(`"isvsvn": 4`), []byte(`"isvsvn": 3`), 1))
+	require.ErrorIs(t, err, verify.ErrSignature)
+	// Outside the documents' window (2024-09-10..2024-10-10): expired.
+	_, err = mustVerifier(t, WithCollateral(staticSource{&Collateral{TCBInfo: tcb, TCBInfoIssuerChain: chain, QEIdentity: qe, QEIdentityIssuerChain: chain}}), WithoutCRLsUnsafe()).
+		Verify(context.Background(), quote, expectQuote(t, quote, time.Date(2024, 10, 11, 0, 0, 0, 0, time.UTC)))
+	require.ErrorIs(t, err, verify.ErrExpired)
+}
