@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -192,4 +193,50 @@ func errorsIsAny(err error, kinds ...error) bool {
 		}
 	}
 	return false
+}
+
+// dcap-rs's "full collateral" for FMSPC 00A067110000 (Intel's SGX TCB
+// info and QE identity of 2024-08-26 embedded as JSON objects, both CRLs
+// as PEM with CRLF line ends) appraises dcap-qvl's real SGX quote of the
+// same platform, a year before the collateral dcap-qvl ships with it.
+func TestRealPublicDCAPQVLSGXQuoteWithDcapRsCollateral(t *testing.T) {
+	var d map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(read(t, "dcaprs_full_collateral_tdx.json"), &d))
+	str := func(k string) []byte {
+		var s string
+		require.NoError(t, json.Unmarshal(d[k], &s), k)
+		return []byte(s)
+	}
+	col := &sgx.Collateral{
+		TCBInfo: d["tcb_info"], TCBInfoIssuerChain: str("tcb_info_issuer_chain"),
+		QEIdentity: d["qe_identity"], QEIdentityIssuerChain: str("qe_identity_issuer_chain"),
+		PCKCRL: str("pck_crl"), PCKCRLIssuerChain: str("pck_crl_issuer_chain"), RootCACRL: str("root_ca_crl"),
+	}
+	require.Contains(t, string(col.PCKCRL), "-----BEGIN X509 CRL-----\r\n")
+	at := time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
+	quote := read(t, "dcapqvl_sgx_quote.dat")
+	v, err := sgx.NewVerifier(sgx.WithCollateral(dcapSource(t, col)))
+	require.NoError(t, err)
+	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: at, ReportData: dcapRD})
+	require.NoError(t, err)
+	require.NotNil(t, c.TCB)
+	assert.True(t, c.TCB.CRLsChecked)
+	assert.Empty(t, c.Unsafe)
+	assert.Equal(t, tdx.StatusConfigurationAndSWHardeningNeeded, c.TCB.Status)
+	assert.Equal(t, tdx.StatusUpToDate, c.TCB.QEStatus)
+	// Intel's tcbDate for this level moved from 2023-08-09 (evaluation 16)
+	// to 2024-03-13 (evaluation 17, TestRealDCAPQVLSGXQuote).
+	assert.Equal(t, time.Date(2023, 8, 9, 0, 0, 0, 0, time.UTC), c.TCB.Date)
+	assert.Equal(t, 16, c.TCB.EvaluationDataNumber)
+	assert.Equal(t, []string{"INTEL-SA-00289", "INTEL-SA-00615"}, c.TCB.AdvisoryIDs)
+	assert.Equal(t, time.Date(2024, 9, 25, 0, 15, 38, 0, time.UTC), c.TCB.Expiry)
+
+	// A floor of evaluation 17 refuses this older collateral.
+	v17, err := sgx.NewVerifier(sgx.WithCollateral(dcapSource(t, col)), sgx.WithMinTCBEvaluationDataNumber(17))
+	require.NoError(t, err)
+	_, err = v17.VerifyQuote(context.Background(), quote, verify.Expectations{Now: at, ReportData: dcapRD})
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	// After the TCB info's nextUpdate: expired.
+	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: time.Date(2024, 9, 26, 0, 0, 0, 0, time.UTC), ReportData: dcapRD})
+	require.ErrorIs(t, err, verify.ErrExpired)
 }
