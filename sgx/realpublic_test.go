@@ -240,3 +240,37 @@ func TestRealPublicDCAPQVLSGXQuoteWithDcapRsCollateral(t *testing.T) {
 	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: time.Date(2024, 9, 26, 0, 0, 0, 0, time.UTC), ReportData: dcapRD})
 	require.ErrorIs(t, err, verify.ErrExpired)
 }
+
+// dcap-rs's SGX quote: PCK Platform CA on FMSPC 00606A000000, its PCK
+// certificate carrying SGX component SVNs of 255 (DER INTEGER 00 FF).
+func TestRealPublicDcapRsSGXQuote(t *testing.T) {
+	quote, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(string(read(t, "dcaprs_quote.hex"))), "0x"))
+	require.NoError(t, err)
+	q, err := sgx.ParseQuote(quote)
+	require.NoError(t, err)
+	assert.EqualValues(t, 9, q.Header.QESVN)
+	assert.EqualValues(t, 14, q.Header.PCESVN)
+	assert.Equal(t, byte(0), q.PCKChainPEM[len(q.PCKChainPEM)-1], "NUL-terminated PEM")
+	v, err := sgx.NewVerifier(sgx.WithoutCollateralUnsafe())
+	require.NoError(t, err)
+	// Its REPORTDATA is all zero: no session to bind, so only the unsafe
+	// switch lets it through, and an all-zero expectation is refused.
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) // PCK leaf 2023-08-24..2030-08-24
+	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: at, ReportData: make([]byte, 64)})
+	require.ErrorIs(t, err, verify.ErrConfig)
+	c, err := v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: at, AllowMissingReportDataUnsafe: true})
+	require.NoError(t, err)
+	assert.Equal(t, "platform", c.PCKCA)
+	assert.Equal(t, occlumFMSPC, c.PCK.FMSPC)
+	assert.Equal(t, [16]byte{12, 12, 3, 3, 255, 255, 1}, c.PCK.CompSVN)
+	assert.Equal(t, uint16(13), c.PCK.PCESVN)
+	m := c.Map()
+	assert.Equal(t, "0c0c0303ffff01000000000000000000", m["pck.cpusvn"])
+	assert.Equal(t, "a4f45c39dac622cb1dd32ddb35a52ec92db41d0fa88a1c911c49e59c534f61cd", m["mr_enclave"])
+	assert.Equal(t, "1bda23eb3a807dfe735ddcebbfa2eac05e04a00df2804296612f770b594180ba", m["mr_signer"])
+	assert.Equal(t, false, m["debug"])
+	assert.Contains(t, c.Unsafe, verify.UnsafeMissingReportData)
+	// Before the PCK leaf's notBefore.
+	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: time.Date(2023, 8, 1, 0, 0, 0, 0, time.UTC), AllowMissingReportDataUnsafe: true})
+	require.ErrorIs(t, err, verify.ErrChain)
+}
