@@ -1,6 +1,7 @@
 package sgx_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -273,4 +274,32 @@ func TestRealPublicDcapRsSGXQuote(t *testing.T) {
 	// Before the PCK leaf's notBefore.
 	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: time.Date(2023, 8, 1, 0, 0, 0, 0, time.UTC), AllowMissingReportDataUnsafe: true})
 	require.ErrorIs(t, err, verify.ErrChain)
+}
+
+// Intel's TCB info version 2 (PCS API v3; components as sgxtcbcompNNsvn,
+// no id) is genuinely signed but not read: it is refused as collateral,
+// after its signature verifies, naming its version.
+func TestRealPublicTCBInfoV2Refused(t *testing.T) {
+	v2 := read(t, "dcaprs_tcb_info_v2.json")
+	dc := dcapCollateral(t)
+	col := sgx.Collateral{
+		TCBInfo: v2, TCBInfoIssuerChain: dc.TCBInfoIssuerChain,
+		QEIdentity: dc.QEIdentity, QEIdentityIssuerChain: dc.QEIdentityIssuerChain,
+	}
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) // inside 2025-05-12..2025-06-11
+	v, err := sgx.NewVerifier(sgx.WithCollateral(dcapSource(t, &col)), sgx.WithoutCRLsUnsafe())
+	require.NoError(t, err)
+	_, err = v.VerifyQuote(context.Background(), read(t, "dcapqvl_sgx_quote.dat"), verify.Expectations{Now: at, ReportData: dcapRD})
+	require.ErrorIs(t, err, verify.ErrCollateral)
+	require.NotErrorIs(t, err, verify.ErrSignature)
+	assert.Contains(t, err.Error(), "version 2")
+	// The same document with one byte changed fails its signature first.
+	bad := sgx.Collateral{
+		TCBInfo: bytes.Replace(v2, []byte(`"pcesvn":11`), []byte(`"pcesvn":12`), 1), TCBInfoIssuerChain: dc.TCBInfoIssuerChain,
+		QEIdentity: dc.QEIdentity, QEIdentityIssuerChain: dc.QEIdentityIssuerChain,
+	}
+	v, err = sgx.NewVerifier(sgx.WithCollateral(dcapSource(t, &bad)), sgx.WithoutCRLsUnsafe())
+	require.NoError(t, err)
+	_, err = v.VerifyQuote(context.Background(), read(t, "dcapqvl_sgx_quote.dat"), verify.Expectations{Now: at, ReportData: dcapRD})
+	require.ErrorIs(t, err, verify.ErrSignature)
 }
