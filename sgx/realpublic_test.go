@@ -274,6 +274,15 @@ func TestRealPublicDcapRsSGXQuote(t *testing.T) {
 	// Before the PCK leaf's notBefore.
 	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: time.Date(2023, 8, 1, 0, 0, 0, 0, time.UTC), AllowMissingReportDataUnsafe: true})
 	require.ErrorIs(t, err, verify.ErrChain)
+
+	// No collateral is published for it: without the unsafe switch there is
+	// no verifier, and a source without its platform is a collateral error.
+	_, err = sgx.NewVerifier()
+	require.ErrorIs(t, err, verify.ErrConfig)
+	v, err = sgx.NewVerifier(sgx.WithCollateral(dcapSource(t, dcapCollateral(t))))
+	require.NoError(t, err)
+	_, err = v.VerifyQuote(context.Background(), quote, verify.Expectations{Now: at, AllowMissingReportDataUnsafe: true})
+	require.ErrorIs(t, err, verify.ErrCollateral)
 }
 
 // Intel's TCB info version 2 (PCS API v3; components as sgxtcbcompNNsvn,
