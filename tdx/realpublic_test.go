@@ -627,3 +627,28 @@ func TestRealPublicAzureTDQuotePrettyPrintedCollateral(t *testing.T) {
 		Verify(context.Background(), quote, expectQuote(t, quote, time.Date(2024, 10, 11, 0, 0, 0, 0, time.UTC)))
 	require.ErrorIs(t, err, verify.ErrExpired)
 }
+
+// Trustee's v5 TD 1.5 quote (FMSPC 90C06F000000) against Intel's TCB info
+// for that platform of May 2024 (dcap-rs) and the TD_QE identity of
+// September 2024: no overlap of their windows, so only with an expired
+// grace, and then every signature verifies but no TCB level admits the
+// quote's PCK (SGX components 1 and 2 are 1 < 2): TcbNotSupported.
+func TestRealPublicV5QuoteWithDcapRsCollateral(t *testing.T) {
+	quote := read(t, "tdx_quote_5.dat")
+	chain := read(t, "spr_tcbinfo_issuer_chain.pem")
+	col := &Collateral{
+		TCBInfo: read(t, "dcaprs_tcbinfov3_90c06f000000.json"), TCBInfoIssuerChain: chain,
+		QEIdentity: read(t, "dcaprs_qeidentityv2_apiv4.json"), QEIdentityIssuerChain: chain,
+	}
+	q, err := ParseQuote(quote)
+	require.NoError(t, err)
+	exp := verify.Expectations{ReportData: q.Body.ReportData[:], Now: time.Date(2024, 9, 20, 0, 0, 0, 0, time.UTC)}
+	_, err = mustVerifier(t, WithCollateral(staticSource{col}), WithoutCRLsUnsafe()).Verify(context.Background(), quote, exp)
+	require.ErrorIs(t, err, verify.ErrExpired, "the TCB info ended 2024-06-15")
+	_, err = mustVerifier(t, WithCollateral(staticSource{col}), WithoutCRLsUnsafe(), WithExpiredCollateralUnsafe(120*24*time.Hour)).Verify(context.Background(), quote, exp)
+	require.ErrorIs(t, err, verify.ErrTCB)
+	assert.NotErrorIs(t, err, verify.ErrSignature)
+	assert.Contains(t, err.Error(), "fmspc 90C06F000000")
+	assert.Contains(t, err.Error(), "SGX component 1 is 1 < 2, SGX component 2 is 1 < 2")
+	assert.Contains(t, err.Error(), "TcbNotSupported")
+}
