@@ -89,7 +89,7 @@ func ImportDCAPQVL(src []byte, dir string, opts ImportOptions) (*Manifest, error
 // moment at which the whole set can verify.
 func setStart(c *tdx.Collateral) time.Time {
 	var t time.Time
-	for _, it := range tdxItems(c, [6]byte{}, "platform") {
+	for _, it := range tdxItems(c, "", [6]byte{}, "platform") {
 		if nb := itemValidity(it.kind, it.data).NotBefore; nb.After(t) {
 			t = nb
 		}

@@ -155,7 +155,7 @@ func inspectTDX(ctx context.Context, fsys fs.FS, evidence []indexed, now time.Ti
 			return verify.Wrap(verify.ErrMalformed, fmt.Errorf("bundle: evidence %d: %w", ev.n, err))
 		}
 		complete := true
-		for _, it := range tdxItems(&tdx.Collateral{}, req.FMSPC, req.CA) {
+		for _, it := range tdxItems(&tdx.Collateral{}, "TDX", req.FMSPC, req.CA) {
 			_, err := fs.Stat(fsys, it.path)
 			r.Needs = append(r.Needs, Need{Evidence: ev.n, Path: it.path, Present: err == nil})
 			complete = complete && err == nil

@@ -112,3 +112,47 @@ func TestRealPublicDCAPQVLCollateralNamesItsChain(t *testing.T) {
 	_, statErr := os.Stat(dir)
 	assert.True(t, os.IsNotExist(statErr))
 }
+
+// dcap-qvl's real SGX collateral imports as SGX collateral: its TCB info
+// and QE identity go where tdx.FSSource serves SGX sets (tdx/sgx/), not
+// into the TDX QE identity's place, and the bundle verifies dcap-qvl's SGX
+// quote. Before, the import filed them as TDX collateral: the SGX quote
+// found nothing and the TDX QE identity slot held the SGX QE's.
+func TestRealPublicDCAPQVLSGXCollateralImportsAsSGX(t *testing.T) {
+	sgxDir := filepath.Join("..", "..", "testdata", "sgx")
+	src, err := os.ReadFile(filepath.Join(sgxDir, "dcapqvl_sgx_collateral.json"))
+	require.NoError(t, err)
+	quote, err := os.ReadFile(filepath.Join(sgxDir, "dcapqvl_sgx_quote.dat"))
+	require.NoError(t, err)
+	at := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	m, err := bundle.ImportDCAPQVL(src, dir, bundle.ImportOptions{Now: at})
+	require.NoError(t, err)
+	var paths []string
+	for _, it := range m.Items {
+		paths = append(paths, it.Path)
+	}
+	assert.ElementsMatch(t, []string{
+		"tdx/sgx/tcb_info/00A067110000.json", "tdx/sgx/tcb_info/00A067110000.issuer_chain.pem",
+		"tdx/sgx/qe_identity.json", "tdx/sgx/qe_identity.issuer_chain.pem",
+		"tdx/pck_crl/processor.der", "tdx/pck_crl/processor.issuer_chain.pem", "tdx/root_ca_crl.der",
+	}, paths)
+
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	reg, err := setup.NewRegistry(setup.Config{Bundle: root.FS(), Online: &setup.Online{Fetcher: offline{}}})
+	require.NoError(t, err)
+	rd := make([]byte, 64)
+	copy(rd, "Hello, world!")
+	claims, err := reg.Verify(context.Background(), verify.FormatSGX, quote, verify.Expectations{ReportData: rd, Now: at})
+	require.NoError(t, err)
+	assert.Equal(t, "ConfigurationAndSWHardeningNeeded", claims.Map()["tcb_status"])
+	// A TDX quote finds no TDX QE identity in this SGX-only bundle.
+	tdxQuote, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", "dcapqvl_tdx_quote.dat"))
+	require.NoError(t, err)
+	q, err := tdx.ParseQuote(tdxQuote)
+	require.NoError(t, err)
+	_, err = reg.Verify(context.Background(), verify.FormatTDX, tdxQuote, verify.Expectations{ReportData: q.Body.ReportData[:], Now: at})
+	require.ErrorIs(t, err, verify.ErrCollateral)
+}

@@ -19,13 +19,22 @@ type tdxItem struct {
 	urlKey string
 }
 
-func tdxItems(c *tdx.Collateral, fmspc [6]byte, ca string) []tdxItem {
+// tdxItems lists the files of collateral set c for the platform fmspc and
+// PCK CA ca. tee is the TCB info's id: an SGX set ("SGX") keeps its TCB info
+// and QE identity under tdx/sgx/, where tdx.FSSource looks for SGX
+// collateral, so that it neither hides from the SGX verifier nor takes the
+// place of the TDX QE identity; the CRLs are the same for both.
+func tdxItems(c *tdx.Collateral, tee string, fmspc [6]byte, ca string) []tdxItem {
 	f := strings.ToUpper(hex.EncodeToString(fmspc[:]))
+	dir := "tdx/"
+	if tee == "SGX" {
+		dir = "tdx/sgx/"
+	}
 	return []tdxItem{
-		{"tdx/tcb_info/" + f + ".json", "tdx.tcb_info", c.TCBInfo, "tcb"},
-		{"tdx/tcb_info/" + f + ".issuer_chain.pem", "tdx.tcb_info.issuer_chain", c.TCBInfoIssuerChain, "tcb"},
-		{"tdx/qe_identity.json", "tdx.qe_identity", c.QEIdentity, "qe"},
-		{"tdx/qe_identity.issuer_chain.pem", "tdx.qe_identity.issuer_chain", c.QEIdentityIssuerChain, "qe"},
+		{dir + "tcb_info/" + f + ".json", "tdx.tcb_info", c.TCBInfo, "tcb"},
+		{dir + "tcb_info/" + f + ".issuer_chain.pem", "tdx.tcb_info.issuer_chain", c.TCBInfoIssuerChain, "tcb"},
+		{dir + "qe_identity.json", "tdx.qe_identity", c.QEIdentity, "qe"},
+		{dir + "qe_identity.issuer_chain.pem", "tdx.qe_identity.issuer_chain", c.QEIdentityIssuerChain, "qe"},
 		{"tdx/pck_crl/" + ca + ".der", "tdx.pck_crl", c.PCKCRL, "pckcrl"},
 		{"tdx/pck_crl/" + ca + ".issuer_chain.pem", "tdx.pck_crl.issuer_chain", c.PCKCRLIssuerChain, "pckcrl"},
 		{"tdx/root_ca_crl.der", "tdx.root_ca_crl", c.RootCACRL, "root"},
@@ -35,7 +44,7 @@ func tdxItems(c *tdx.Collateral, fmspc [6]byte, ca string) []tdxItem {
 // addTDX writes a collateral set that tdx.VerifyCollateral accepted. src
 // gives each item's provenance by its urlKey.
 func addTDX(w *writer, c *tdx.Collateral, info *tdx.CollateralInfo, src func(urlKey string) Source) error {
-	for _, it := range tdxItems(c, info.FMSPC, info.CA) {
+	for _, it := range tdxItems(c, info.TEE, info.FMSPC, info.CA) {
 		if len(it.data) == 0 {
 			continue
 		}
