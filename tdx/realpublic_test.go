@@ -652,3 +652,29 @@ func TestRealPublicV5QuoteWithDcapRsCollateral(t *testing.T) {
 	assert.Contains(t, err.Error(), "SGX component 1 is 1 < 2, SGX component 2 is 1 < 2")
 	assert.Contains(t, err.Error(), "TcbNotSupported")
 }
+
+// go-tdx-guest's GCE COS-113 quote runs on the same FMSPC (00806F050000) as
+// the Azure TD quote: dcap-rs's September 2024 collateral appraises it too,
+// with its own TEE_TCB_SVN (04010700: module TDX_01 at SVN 4).
+func TestRealPublicGCETDQuoteWithDcapRsCollateral(t *testing.T) {
+	quote := read(t, "cos-113-tdx-quote.dat")
+	chain := read(t, "spr_tcbinfo_issuer_chain.pem")
+	col := &Collateral{
+		TCBInfo: read(t, "dcaprs_tcbinfov3_00806f050000.json"), TCBInfoIssuerChain: chain,
+		QEIdentity: read(t, "dcaprs_qeidentityv2_apiv4.json"), QEIdentityIssuerChain: chain,
+	}
+	at := time.Date(2024, 9, 20, 0, 0, 0, 0, time.UTC)
+	c, err := mustVerifier(t, WithCollateral(staticSource{col}), WithoutCRLsUnsafe()).VerifyQuote(context.Background(), quote, expectQuote(t, quote, at))
+	require.NoError(t, err)
+	require.NotNil(t, c.TCB)
+	m := c.Map()
+	assert.Equal(t, "00806f050000", m["pck.fmspc"])
+	assert.Equal(t, "04010700000000000000000000000000", m["quote.body.tcb_svn"])
+	assert.Equal(t, StatusUpToDate, c.TCB.Status)
+	assert.Equal(t, StatusUpToDate, c.TCB.PlatformStatus)
+	assert.Equal(t, time.Date(2023, 8, 9, 0, 0, 0, 0, time.UTC), c.TCB.Date)
+	assert.Empty(t, c.TCB.AdvisoryIDs)
+	assert.Equal(t, "TDX_01", c.TCB.ModuleID)
+	assert.Equal(t, StatusUpToDate, c.TCB.ModuleStatus)
+	assert.Equal(t, StatusUpToDate, c.TCB.QEStatus)
+}
