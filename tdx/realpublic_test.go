@@ -619,6 +619,10 @@ func TestRealPublicAzureTDQuotePrettyPrintedCollateral(t *testing.T) {
 		_, err := verifyWith(bad, qe)
 		require.ErrorIs(t, err, verify.ErrSignature, name)
 	}
+	// dcap-rs's own tampered copy (a non-zero module MRSIGNER, "version"
+	// moved before "id", Intel's signature kept) is refused as well.
+	_, err = verifyWith(read(t, "dcaprs_tcb_info_v3_with_tdx_module.json"), qe)
+	require.ErrorIs(t, err, verify.ErrSignature)
 	// The QE identity is checked the same way.
 	_, err = verifyWith(tcb, bytes.Replace(qe, []byte(`"isvsvn": 4`), []byte(`"isvsvn": 3`), 1))
 	require.ErrorIs(t, err, verify.ErrSignature)
