@@ -18,6 +18,10 @@
 // and is refused by the default policy (policy/rules_sgx.go), as are an
 // unpinned enclave identity and an unaccepted TCB status.
 //
+// Collateral is that of Intel's PCS API v4: TCB info version 3 and QE
+// identity version 2. TCB info version 2 (API v3) is refused as
+// ErrCollateral after its signature verifies.
+//
 // Quote versions 4 and 5 with an SGX body are defined by Intel but no real
 // one was found in use and Trustee accepts only version 3: they are refused
 // as ErrMalformed and ErrUnsupported, as package tdx refuses versions it

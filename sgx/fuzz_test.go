@@ -2,7 +2,9 @@ package sgx_test
 
 import (
 	"context"
+	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/trustfactory/attest/sgx"
@@ -17,6 +19,13 @@ func seedQuotes(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// The real quotes published as hex text (realpublic_test.go).
+	f.Add(zkQuote(f))
+	rs, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(string(read(f, "dcaprs_quote.hex"))), "0x"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(rs)
 }
 
 // FuzzParseQuote: the parser never panics, errors carry a kind and come

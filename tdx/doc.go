@@ -7,7 +7,9 @@
 // and its report data, SHA-256(attestation key ‖ QE auth data) ‖ zeros; the
 // quote signature by the attestation key; the collateral (TCB info and QE
 // identity signatures and chains, IDs, versions, validity windows, the PCK
-// CRL and the Root CA CRL); FMSPC and PCE-ID; MRSIGNERSEAM and SEAM
+// CRL and the Root CA CRL; a TCB info or QE identity stored pretty-printed
+// verifies with the whitespace between its JSON tokens removed, since Intel
+// signed the compact text, and is decoded from those verified bytes); FMSPC and PCE-ID; MRSIGNERSEAM and SEAM
 // attributes; the TCB level (SGX components, PCESVN, TDX components, the TDX
 // module identity when TEE_TCB_SVN[1] > 0); the QE identity (MRSIGNER,
 // ISVPRODID, masked MISCSELECT and attributes, QE TCB level); the report

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,15 @@ func seedQuotes(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// The real quotes published as text (realpublic_test.go).
+	for _, n := range []string{"dcapqvl_quote-from-tappd.hex", "dcapqvl_near_quote_hex.txt"} {
+		f.Add(readHexQuote(f, n))
+	}
+	az, err := base64.URLEncoding.DecodeString(strings.TrimSpace(string(read(f, "trustee_az_tdx_td_quote.b64url"))))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(az)
 }
 
 func FuzzParseQuote(f *testing.F) {

@@ -30,8 +30,10 @@ func FuzzParseManifest(f *testing.F) {
 
 // FuzzParseDCAPQVL: no input panics, and accepted collateral carries every item.
 func FuzzParseDCAPQVL(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", "dcapqvl_collateral.json")); err == nil {
-		f.Add(b)
+	for _, n := range []string{"dcapqvl_collateral.json", "dcapqvl_near_quote_collateral.json", "dcapqvl_td15ex_collateral.json", "../sgx/dcapqvl_sgx_collateral.json"} {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "tdx", n)); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Add([]byte(`{"pck_crl":[1,2,3]}`))
 	f.Add([]byte(`{}`))

@@ -311,6 +311,32 @@ func (t *Trust) VerifyCerts(certs []*x509.Certificate, now time.Time, what strin
 	return nil
 }
 
+// verifySignedBody checks sig over the signed body raw and returns the
+// bytes it verified, from which the body must then be decoded. Intel signs
+// the compact JSON text PCS serves; collateral that was stored
+// pretty-printed (as some verifiers' test data is) differs from it only in
+// whitespace between tokens. When the signature fails over raw, it is
+// checked once more over json.Compact(raw), which removes exactly that
+// whitespace and changes nothing else (not the order of members, not the
+// text of strings or numbers): a body is accepted only as bytes Intel
+// signed, and decoded only from those bytes.
+func verifySignedBody(cert *x509.Certificate, raw, sig []byte, what string) ([]byte, error) {
+	err := verifyJSONSig(cert, raw, sig, what)
+	if err == nil {
+		return raw, nil
+	}
+	var compact bytes.Buffer
+	compact.Grow(len(raw))
+	if json.Compact(&compact, raw) != nil || bytes.Equal(compact.Bytes(), raw) {
+		return nil, err
+	}
+	if verifyJSONSig(cert, compact.Bytes(), sig, what) != nil {
+		return nil, verify.Errorf(verify.ErrSignature, "%s: signature %x does not verify with %q, as served or with the whitespace between its JSON tokens removed",
+			what, sig, cert.Subject.CommonName)
+	}
+	return compact.Bytes(), nil
+}
+
 func verifyJSONSig(cert *x509.Certificate, body, sig []byte, what string) error {
 	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
 	if !ok {
@@ -376,7 +402,7 @@ func (t *Trust) VerifyCollateral(c *Items, f Flavor, now time.Time, skipCRLs boo
 			}
 			lastChain, lastSigner = chain, signer
 		}
-		if err := verifyJSONSig(signer, raw, sig, what); err != nil {
+		if raw, err = verifySignedBody(signer, raw, sig, what); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(raw, out); err != nil {
