@@ -16,6 +16,7 @@ import (
 //   - NVIDIA serialized evidence: [{"arch","nonce","evidence":base64,"certificate":base64 PEM}]
 //   - one device object of that array, {"arch",…}, as Split returns it: its
 //     values plain ASCII strings without escapes, its keys only those above
+//   - the NRAS request body and NVIDIA's CMW collection (encodings.go)
 //   - raw: the binary report immediately followed by the PEM chain.
 const (
 	maxEvidenceSize = 1 << 20
@@ -72,7 +73,7 @@ func DetectEncoding(b []byte) bool {
 		if _, ok := loneDevice(t); ok {
 			return true
 		}
-		return bytes.Contains(t, []byte(`"device_evidence_list"`))
+		return bytes.Contains(t, []byte(`"device_evidence_list"`)) || bytes.Contains(t, []byte(`"evidence_list"`)) || isCMW(t)
 	}
 	return len(b) > RequestSize && b[0] == SPDMVersion11 && b[1] == CodeGetMeasurements && bytes.Contains(b, pemStart)
 }
@@ -98,6 +99,14 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		if fast, ok := decodeListFast(t); ok {
 			return decodeRawDevices(fast, lookup)
 		}
+		// Bound the devices before decoding them: encoding/json would first
+		// build an element for each of a million nulls.
+		if _, err := splitJSONArray(t); err != nil {
+			return nil, err
+		}
+		if err := checkDuplicateNames(t, "GPU evidence array"); err != nil {
+			return nil, err
+		}
 		if err := json.Unmarshal(t, &list); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
 		}
@@ -106,6 +115,9 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		// only keys of a device, so never a Trustee wrapper.
 		if d, ok := loneDevice(t); ok {
 			return decodeRawDevices([]rawDevice{d}, lookup)
+		}
+		if devs, ok, err := parseObjectEncoding(t); ok {
+			return devs, err
 		}
 		var te trusteeEvidence
 		if err := json.Unmarshal(t, &te); err != nil {

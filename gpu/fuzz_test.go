@@ -116,6 +116,9 @@ func FuzzParseEvidence(f *testing.F) {
 	f.Add([]byte(`[{"arch":"LS10","nonce":"00","evidence":"","certificate":""}]`))
 	f.Add([]byte(` [ {"arch":"HOPPER","evidence":"` + hex.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) +
 		`"} ,{"arch":"HOPPER","uuid":"a\\\"],{","evidence":"` + base64.StdEncoding.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]` + "\n"))
+	f.Add(readFile(f, "blackwell-fsp", "blackwell_fsp_evidence.cmw.json"))
+	f.Add(readFile(f, "rubin", "rubin_evidence.cmw.json"))
+	f.Add(readFile(f, "hopper590", "evidence_hopper_590_12.json"))
 	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
 	for _, s := range []string{
 		`[{"arch":"HOPPER","nonce":"` + strings.Repeat("ab", 32) + `","evidence":"AA==","certificate":"QQ=="},{}]`,
@@ -123,6 +126,8 @@ func FuzzParseEvidence(f *testing.F) {
 		`{"device_evidence_list":[{"nonce":"ab"},{}],"device_evidence_list":[` + dev + `,` + dev + `]}`,
 		`{"DEVICE_EVIDENCE_LIST":[` + dev + `,` + dev + `]}`,
 		`[` + dev[:len(dev)-1] + `,"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}]`,
+		`{"nonce":"` + strings.Repeat("ab", 32) + `","arch":"HOPPER","evidence_list":[{"evidence":"AA==","certificate":"QQ=="},{"evidence":"AA==","certificate":"QQ==","evidence":"AQ=="}]}`,
+		`{"__cmwc_t":"t","nonce":["application/octet-stream","AA"],"gpu_0":{"evidence":["` + cmwMediaTranscript + `","EeA"],"certificate":["` + cmwMediaPEMChain + `","QQ"]},"gpu_0":{}}`,
 		`[{"arch":"HOPPER","Arch":"LS10"}]`, `[{"arch":"a","arch":"b"}]`, `[{"arch":"\u0041"}]`, `[{"x":1,"arch":"HOPPER"}]`, `[null, {"uuid" : "u" } ]`,
 	} {
 		f.Add([]byte(s))

@@ -225,8 +225,8 @@ func TestRealPublicBlackwellFSP(t *testing.T) {
 	mustFail(t, c, err, verify.ErrSignature)
 }
 
-// cmwRecord decodes the base64url value of a CMW record [type, value].
-func cmwRecord(t *testing.T, rec []string) []byte {
+// testCMWRecord decodes the base64url value of a CMW record [type, value].
+func testCMWRecord(t *testing.T, rec []string) []byte {
 	t.Helper()
 	require.Len(t, rec, 2)
 	b, err := base64.RawURLEncoding.DecodeString(rec[1])
@@ -247,8 +247,8 @@ func TestRealPublicRubinManifest(t *testing.T) {
 		} `json:"gpu_0"`
 	}
 	require.NoError(t, json.Unmarshal(readFile(t, "rubin", "rubin_evidence.cmw.json"), &doc))
-	report, chain := cmwRecord(t, doc.GPU.Evidence), cmwRecord(t, doc.GPU.Certificate)
-	assert.Equal(t, rubinNonce, string(hexOf(cmwRecord(t, doc.GPU.Nonce))))
+	report, chain := testCMWRecord(t, doc.GPU.Evidence), testCMWRecord(t, doc.GPU.Certificate)
+	assert.Equal(t, rubinNonce, string(hexOf(testCMWRecord(t, doc.GPU.Nonce))))
 	rep, err := ParseReport(report, ParseOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 65, rep.Response.NumberOfBlocks)
