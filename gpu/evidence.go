@@ -34,6 +34,11 @@ type DeviceEvidence struct {
 	Report      []byte // SPDM request ‖ response
 	Certificate []byte // PEM chain, leaf first
 
+	// DriverVersion and VBIOSVersion are the versions NVIDIA's serialized
+	// encoding may declare beside the report ("driver_version",
+	// "vbios_version"); when given, they must equal the signed ones.
+	DriverVersion, VBIOSVersion string
+
 	// Set only by a Verifier's own parsing (ParseEvidence never sets
 	// them): certKey is the chain-cache key of the certificate field's
 	// base64 text (certKeyed says it has one), and chain, when not nil,
@@ -54,6 +59,9 @@ type jsonDevice struct {
 	Nonce       string `json:"nonce,omitempty"`
 	Evidence    string `json:"evidence"`
 	Certificate string `json:"certificate"`
+	// Declared beside the report by NVIDIA's serialized encoding.
+	DriverVersion string `json:"driver_version,omitempty"`
+	VBIOSVersion  string `json:"vbios_version,omitempty"`
 }
 
 type trusteeEvidence struct {
@@ -168,7 +176,9 @@ func decodeRawDevices(list []rawDevice, lookup chainLookup) ([]DeviceEvidence, e
 }
 
 func decodeJSONDevice(d jsonDevice) (DeviceEvidence, error) {
-	return decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate), nil)
+	de, err := decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate), nil)
+	de.DriverVersion, de.VBIOSVersion = d.DriverVersion, d.VBIOSVersion
+	return de, err
 }
 
 // decodeDevice decodes one device's JSON field values. The report and the
@@ -256,11 +266,13 @@ func EncodeEvidence(devs []DeviceEvidence) ([]byte, error) {
 			return nil, verify.Errorf(verify.ErrConfig, "encode GPU evidence: device without architecture")
 		}
 		list = append(list, jsonDevice{
-			Arch:        string(d.Arch),
-			UUID:        d.UUID,
-			Nonce:       hex.EncodeToString(d.Nonce),
-			Evidence:    base64.StdEncoding.EncodeToString(d.Report),
-			Certificate: base64.StdEncoding.EncodeToString(d.Certificate),
+			Arch:          string(d.Arch),
+			UUID:          d.UUID,
+			Nonce:         hex.EncodeToString(d.Nonce),
+			Evidence:      base64.StdEncoding.EncodeToString(d.Report),
+			Certificate:   base64.StdEncoding.EncodeToString(d.Certificate),
+			DriverVersion: d.DriverVersion,
+			VBIOSVersion:  d.VBIOSVersion,
 		})
 	}
 	return json.Marshal(list)

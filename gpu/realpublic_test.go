@@ -195,6 +195,28 @@ func TestRealPublicHopper590(t *testing.T) {
 	assert.Equal(t, "NV_GPU_VBIOS_G520_0200_885_9600A50001", fw)
 }
 
+// TestRealPublicHopper590DeclaredVersions: the sample declares its driver
+// and VBIOS versions beside the report. They were ignored; now a declared
+// version must equal the signed one (as a declared nonce must), the VBIOS
+// version in either case.
+func TestRealPublicHopper590DeclaredVersions(t *testing.T) {
+	ev := string(readFile(t, "hopper590", "evidence_hopper_590_12.json"))
+	exp := verify.Expectations{ReportData: mustHex(h590Nonce), Now: realPublicTime}
+	v := noNetVerifier(t, verify.FormatGPU)
+	lower := strings.Replace(ev, `"96.00.A5.00.01"`, `"96.00.a5.00.01"`, 1)
+	_, err := v.Verify(context.Background(), []byte(lower), exp)
+	require.NoError(t, err)
+	for _, bad := range []string{
+		strings.Replace(ev, `"driver_version": "590.12"`, `"driver_version": "590.13"`, 1),
+		strings.Replace(ev, `"vbios_version": "96.00.A5.00.01"`, `"vbios_version": "96.00.A5.00.02"`, 1),
+	} {
+		require.NotEqual(t, ev, bad)
+		c, err := v.Verify(context.Background(), []byte(bad), exp)
+		mustFail(t, c, err, verify.ErrMalformed)
+		assert.Contains(t, err.Error(), "declared")
+	}
+}
+
 // TestRealPublicBlackwellFSP: a GB100 FSP responder's transcript verifies
 // (signature, chain) but carries no opaque data: no driver or VBIOS version
 // to find reference values by, no FWID binding the key to the firmware. It

@@ -387,6 +387,13 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err != nil {
 		return nil, err
 	}
+	if d.DriverVersion != "" && d.DriverVersion != dec.DriverVersion {
+		return nil, verify.Errorf(verify.ErrMalformed, "declared driver version %q differs from the signed %q", d.DriverVersion, dec.DriverVersion)
+	}
+	// NVIDIA's tools print VBIOS versions in either case.
+	if d.VBIOSVersion != "" && !strings.EqualFold(d.VBIOSVersion, dec.VBIOSVersion) {
+		return nil, verify.Errorf(verify.ErrMalformed, "declared VBIOS version %q differs from the signed %q", d.VBIOSVersion, dec.VBIOSVersion)
+	}
 	dc := &DeviceClaims{
 		Arch: chain.Arch, UUID: d.UUID, Report: rep, Opaque: opaque, Decoded: dec, Chain: chain,
 		HWModel: chain.Certs[1].Subject.CommonName, UEID: chain.Certs[0].SerialNumber.String(),
