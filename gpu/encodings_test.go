@@ -123,6 +123,17 @@ func TestCMWEncoding(t *testing.T) {
 	assert.Equal(t, readHex(t, "blackwell-fsp", "blackwellFspAttestationReport.txt"), devs[0].Report)
 	assert.Equal(t, readFile(t, "blackwell-fsp", "blackwellFspCertChain.txt"), devs[0].Certificate)
 
+	// NVIDIA's Blackwell GSP sample as a CMW collection verifies, with the
+	// claims of the raw encoding.
+	bw, err := v.VerifyDevices(context.Background(), readFile(t, "blackwell", "blackwell_evidence.cmw.json"), verify.Expectations{ReportData: v1Nonce, Now: v1Time})
+	require.NoError(t, err)
+	raw, err := v.VerifyDevices(context.Background(), rawEvidence(readHex(t, "blackwell", "blackwellAttestationReport.txt"), readFile(t, "blackwell", "blackwellCertChain.txt")),
+		verify.Expectations{ReportData: v1Nonce, Now: v1Time})
+	require.NoError(t, err)
+	assert.Equal(t, ArchBlackwell, bw.Devices[0].Arch)
+	assert.True(t, bw.Devices[0].FWIDMatched)
+	assert.Equal(t, raw.Devices[0].Map(), bw.Devices[0].Map())
+
 	report, chain := h590Parts(t)
 	enc := base64.RawURLEncoding.EncodeToString
 	item := func(extra string) string {

@@ -118,6 +118,7 @@ func FuzzParseEvidence(f *testing.F) {
 		`"} ,{"arch":"HOPPER","uuid":"a\\\"],{","evidence":"` + base64.StdEncoding.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]` + "\n"))
 	f.Add(readFile(f, "blackwell-fsp", "blackwell_fsp_evidence.cmw.json"))
 	f.Add(readFile(f, "rubin", "rubin_evidence.cmw.json"))
+	f.Add(readFile(f, "blackwell", "blackwell_evidence.cmw.json"))
 	f.Add(readFile(f, "hopper590", "evidence_hopper_590_12.json"))
 	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
 	for _, s := range []string{
