@@ -164,6 +164,9 @@ func parseObjectEncoding(doc []byte) (devs []DeviceEvidence, ok bool, err error)
 	if err := checkDuplicateNames(doc, "GPU evidence"); err != nil {
 		return nil, true, err
 	}
+	if !isCMW(doc) && !bytes.Contains(doc, []byte(`"evidence_list"`)) {
+		return nil, false, nil // Trustee's wrapper: decoded whole, as before
+	}
 	members, err := objectMembers(doc, "GPU evidence")
 	if err != nil {
 		return nil, true, err
