@@ -148,11 +148,11 @@ func checkDuplicateNames(doc []byte, what string) error {
 	return nil
 }
 
-// isCMW reports whether the object doc is an NVIDIA CMW collection: it has
-// a collection type and an SPDM transcript record. A cheap test, for
-// DetectEncoding and for choosing a parser.
+// isCMW reports whether the object doc is a CMW collection (it names a
+// collection type), a cheap test for choosing a parser; DetectEncoding also
+// wants an SPDM transcript record in it.
 func isCMW(doc []byte) bool {
-	return bytes.Contains(doc, []byte(`"`+cmwTypeKey+`"`)) && bytes.Contains(doc, []byte(cmwMediaTranscript))
+	return bytes.Contains(doc, []byte(`"`+cmwTypeKey+`"`))
 }
 
 // parseObjectEncoding parses the object encodings: the CMW collection, the

@@ -81,7 +81,7 @@ func DetectEncoding(b []byte) bool {
 		if _, ok := loneDevice(t); ok {
 			return true
 		}
-		return bytes.Contains(t, []byte(`"device_evidence_list"`)) || bytes.Contains(t, []byte(`"evidence_list"`)) || isCMW(t)
+		return bytes.Contains(t, []byte(`"device_evidence_list"`)) || bytes.Contains(t, []byte(`"evidence_list"`)) || isCMW(t) && bytes.Contains(t, []byte(cmwMediaTranscript))
 	}
 	return len(b) > RequestSize && b[0] == SPDMVersion11 && b[1] == CodeGetMeasurements && bytes.Contains(b, pemStart)
 }
