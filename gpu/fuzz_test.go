@@ -19,10 +19,17 @@ func seedReports(f *testing.F) [][]byte {
 		{"v1", "hopperAttestationReport.txt"}, {"v2", "attestationReport.txt"},
 		{"blackwell", "blackwellAttestationReport.txt"}, {"golden", "switchAttestationReport.txt"},
 		{"negative", "hopper_coco_report1.txt"},
+		{"rtxpro6000", "blackwellAttestationReport.txt"}, {"blackwell-fsp", "blackwellFspAttestationReport.txt"},
+		{"nvdaod", "sample_nvdaod_transcript.txt"},
 	} {
 		out = append(out, readHex(f, p...))
 	}
-	return out
+	// Rubin: a measurement manifest beside 64 blocks, NVDAOD opaque data.
+	devs, err := ParseEvidence(readFile(f, "rubin", "rubin_evidence.cmw.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return append(out, devs[0].Report)
 }
 
 func FuzzParseReport(f *testing.F) {
@@ -41,8 +48,15 @@ func FuzzParseReport(f *testing.F) {
 		if len(r.Signed)+SignatureSize+r.TrailingPadding != len(b) {
 			t.Fatalf("signed %d + 96 + %d != %d", len(r.Signed), r.TrailingPadding, len(b))
 		}
-		if len(r.Response.Blocks) != r.Response.NumberOfBlocks {
-			t.Fatalf("%d blocks, header says %d", len(r.Response.Blocks), r.Response.NumberOfBlocks)
+		n := len(r.Response.Blocks)
+		if m := r.Response.Manifest; m != nil {
+			if m.Index != MeasurementIndexManifest || n == 0 {
+				t.Fatalf("manifest at index %d beside %d blocks", m.Index, n)
+			}
+			n++
+		}
+		if n != r.Response.NumberOfBlocks {
+			t.Fatalf("%d blocks, header says %d", n, r.Response.NumberOfBlocks)
 		}
 	})
 }
