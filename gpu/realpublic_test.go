@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -355,3 +357,43 @@ func pemBlocks(t *testing.T, chain []byte) [][]byte {
 }
 
 func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// TestRealPublicRTXPro6000TrusteeGolden compares the RTX PRO 6000 claims
+// with Trustee's own parse of the same report, published beside it: every
+// opaque field and all 64 measurements.
+func TestRealPublicRTXPro6000TrusteeGolden(t *testing.T) {
+	var want struct {
+		UEID         string            `json:"ueid"`
+		Config       map[string]any    `json:"config"`
+		Measurements map[string]string `json:"measurements"`
+	}
+	require.NoError(t, json.Unmarshal(readFile(t, "golden", "blackwellAttestationReport-claims.txt"), &want))
+	d := realPublicDevice(t, rtxEvidence(t), rtxNonce)
+	m := d.Map()
+	assert.Equal(t, want.UEID, m["ueid"])
+	got := m["x-attest-opaque"].(map[string]any)
+	sys, ok := d.Opaque.Get(OpaqueSysEnableStatus)
+	require.True(t, ok)
+	require.Len(t, want.Config, 17)
+	for k, w := range want.Config {
+		switch k {
+		case "measurement_count":
+			mc := got[k].(map[string]uint32)
+			wm := w.(map[string]any)
+			require.Len(t, mc, len(wm))
+			for i, n := range wm {
+				assert.EqualValues(t, n, mc[i], "measurement_count[%s]", i)
+			}
+		case "feature_flag": // Trustee names the mode
+			assert.Equal(t, "SPT", w)
+			assert.Equal(t, 0, got[k])
+		case "opaque_data_version":
+			assert.EqualValues(t, w, d.Decoded.OpaqueVersion)
+		case "sys_enable_status": // not a claim of ours: the raw entry
+			assert.Equal(t, w, hex.EncodeToString(sys))
+		default:
+			assert.Equal(t, fmt.Sprint(w), fmt.Sprint(got[k]), k)
+		}
+	}
+	assert.Equal(t, want.Measurements, m["x-attest-measurements"])
+}
