@@ -255,7 +255,28 @@ func parseRaw(b []byte) ([]DeviceEvidence, error) {
 	if i < RequestSize {
 		return nil, verify.Errorf(verify.ErrMalformed, "raw GPU evidence: %d report bytes before the chain, need at least %d", i, RequestSize)
 	}
-	return []DeviceEvidence{{Report: b[:i:i], Certificate: b[i:]}}, nil
+	report := b[:i:i]
+	// A chain file that starts with blank lines (NVIDIA's rubinCertChain.txt
+	// does) leaves them between the report and the chain once the two files
+	// are joined. The report's structure says where it ends; white space,
+	// and only white space, after that end is the chain file's.
+	if n, ok := reportExtent(report); ok && n < len(report) && len(bytes.TrimLeft(report[n:], " \t\r\n")) == 0 {
+		report = report[:n:n]
+	}
+	return []DeviceEvidence{{Report: report, Certificate: b[i:]}}, nil
+}
+
+// reportExtent returns the length of the request ‖ response at the start
+// of b, as its structure gives it, when b holds one.
+func reportExtent(b []byte) (int, bool) {
+	if len(b) < RequestSize || len(b) > maxReportSize {
+		return 0, false
+	}
+	_, used, err := parseResponse(b[RequestSize:])
+	if err != nil {
+		return 0, false
+	}
+	return RequestSize + used, true
 }
 
 // EncodeEvidence renders devices in NVIDIA's serialized array encoding.

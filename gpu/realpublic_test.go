@@ -397,3 +397,21 @@ func TestRealPublicRTXPro6000TrusteeGolden(t *testing.T) {
 	}
 	assert.Equal(t, want.Measurements, m["x-attest-measurements"])
 }
+
+// TestRealPublicChainFileWithBlankLines: NVIDIA's rubinCertChain.txt starts
+// with a blank line; joined after a report (as `attest verify REPORT CHAIN`
+// joins them) the blank line sat between the signature and the chain and
+// the report was refused for bytes after its signature. White space there
+// is now the chain file's; anything else still is not.
+func TestRealPublicChainFileWithBlankLines(t *testing.T) {
+	report := readHex(t, "rtxpro6000", "blackwellAttestationReport.txt")
+	chain := readFile(t, "rtxpro6000", "blackwell_cert_chain_case1.txt")
+	exp := verify.Expectations{ReportData: mustHex(rtxNonce), Now: realPublicTime}
+	v := noNetVerifier(t, verify.FormatGPU)
+	_, err := v.Verify(context.Background(), rawEvidence(report, append([]byte("\n\r\n \t"), chain...)), exp)
+	require.NoError(t, err)
+	for _, junk := range []string{"\nx\n", "\x00\n"} {
+		c, err := v.Verify(context.Background(), rawEvidence(report, append([]byte(junk), chain...)), exp)
+		mustFail(t, c, err, verify.ErrMalformed)
+	}
+}
