@@ -205,6 +205,7 @@ func TestDuplicateMemberNames(t *testing.T) {
 		"lone device, certificate twice": dev + `,"certificate":"QQ=="}`,
 		"Trustee wrapper twice":          `{"device_evidence_list":[` + dev + `}],"device_evidence_list":[]}`,
 		"Trustee device, uuid twice":     `{"device_evidence_list":[` + dev + `,"uuid":"a","uuid":"b"}]}`,
+		"array, arch twice, escaped":     `[` + dev + `,"\u0061rch":"HOPPER"}]`,
 		"NRAS request, nonce twice":      `{"nonce":"` + h590Nonce + `","evidence_list":[{"evidence":"` + ev + `","certificate":"` + ch + `"}],"nonce":"00"}`,
 	} {
 		cl, err := v.Verify(context.Background(), []byte(doc), exp)

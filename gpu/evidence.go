@@ -260,8 +260,11 @@ func parseRaw(b []byte) ([]DeviceEvidence, error) {
 	// does) leaves them between the report and the chain once the two files
 	// are joined. The report's structure says where it ends; white space,
 	// and only white space, after that end is the chain file's.
-	if n, ok := reportExtent(report); ok && n < len(report) && len(bytes.TrimLeft(report[n:], " \t\r\n")) == 0 {
-		report = report[:n:n]
+	// Only then is the report parsed here (usually nothing lies between).
+	if c := report[len(report)-1]; c == '\n' || c == '\r' || c == ' ' || c == '\t' {
+		if n, ok := reportExtent(report); ok && n < len(report) && len(bytes.TrimLeft(report[n:], " \t\r\n")) == 0 {
+			report = report[:n:n]
+		}
 	}
 	return []DeviceEvidence{{Report: report, Certificate: b[i:]}}, nil
 }
