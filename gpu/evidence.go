@@ -259,8 +259,9 @@ func parseRaw(b []byte) ([]DeviceEvidence, error) {
 	// A chain file that starts with blank lines (NVIDIA's rubinCertChain.txt
 	// does) leaves them between the report and the chain once the two files
 	// are joined. The report's structure says where it ends; white space,
-	// and only white space, after that end is the chain file's.
-	// Only then is the report parsed here (usually nothing lies between).
+	// and only white space, after that end is the chain file's. The report
+	// is parsed for its extent only when white space precedes the chain
+	// (usually nothing does).
 	if c := report[len(report)-1]; c == '\n' || c == '\r' || c == ' ' || c == '\t' {
 		if n, ok := reportExtent(report); ok && n < len(report) && len(bytes.TrimLeft(report[n:], " \t\r\n")) == 0 {
 			report = report[:n:n]
