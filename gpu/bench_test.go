@@ -4,8 +4,13 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"math/big"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +104,42 @@ func median(d []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
+}
+
+// BenchmarkParseEvidenceTrustee measures ParseEvidence on Trustee's wrapper
+// of eight devices (its bounds and duplicate-name scan included) against
+// encoding/json decoding the same bytes into the same structure, in one
+// process.
+func BenchmarkParseEvidenceTrustee(b *testing.B) {
+	report := readHex(b, "v1", "hopperAttestationReport.txt")
+	chain := base64.StdEncoding.EncodeToString(readFile(b, "v1", "hopperCertChain.txt"))
+	var sb strings.Builder
+	sb.WriteString(`{"device_evidence_list":[`)
+	for i := 0; i < 8; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`{"arch":"HOPPER","uuid":"GPU-` + strconv.Itoa(i) + `","evidence":"` + hex.EncodeToString(report) + `","certificate":"` + chain + `"}`)
+	}
+	sb.WriteString(`]}`)
+	doc := []byte(sb.String())
+	ours := make([]time.Duration, 0, b.N)
+	base := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if _, err := ParseEvidence(doc); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		var te trusteeEvidence
+		if err := json.Unmarshal(doc, &te); err != nil {
+			b.Fatal(err)
+		}
+		base = append(base, time.Since(t1))
+		ours = append(ours, t1.Sub(t0))
+	}
+	b.ReportMetric(float64(median(ours))/float64(median(base)), "x-json")
+	b.ReportMetric(float64(median(ours).Nanoseconds()), "parse-ns/op")
 }

@@ -41,8 +41,18 @@
 // same RIM signer chain's revocation, share one check.
 //
 // Evidence encodings: Trustee's {"device_evidence_list": [...]}, NVIDIA's
-// serialized array [{"arch","nonce","evidence","certificate"}], and the raw
-// report followed by its PEM chain. Split gives one blob per device;
-// VerifyPPCIe checks an 8-GPU, 4-switch protected-PCIe system and its
+// serialized array [{"arch","nonce","evidence","certificate"}], the NRAS
+// request body {"nonce","arch","evidence_list":[...]}, NVIDIA's CMW
+// collection (an item per device: SPDM transcript and PEM chain records),
+// and the raw report followed by its PEM chain. A member name twice in any
+// object of the JSON encodings is ErrMalformed.
+//
+// A GPU transcript without opaque data (a Blackwell FSP responder's, which
+// NVIDIA appraises against CoRIM reference values) and Rubin (GR100)
+// devices are ErrUnsupported, whatever the unsafe options: nothing here
+// could vouch for them. A measurement manifest (SPDM index 0xFD) is parsed
+// into Response.Manifest and compared with nothing.
+//
+// Split gives one blob per device; VerifyPPCIe checks an 8-GPU, 4-switch protected-PCIe system and its
 // topology, bound to the devices' BROM certificate serials.
 package gpu

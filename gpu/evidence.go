@@ -16,6 +16,7 @@ import (
 //   - NVIDIA serialized evidence: [{"arch","nonce","evidence":base64,"certificate":base64 PEM}]
 //   - one device object of that array, {"arch",…}, as Split returns it: its
 //     values plain ASCII strings without escapes, its keys only those above
+//   - the NRAS request body and NVIDIA's CMW collection (encodings.go)
 //   - raw: the binary report immediately followed by the PEM chain.
 const (
 	maxEvidenceSize = 1 << 20
@@ -32,6 +33,11 @@ type DeviceEvidence struct {
 	Nonce       []byte // declared nonce (NVIDIA encoding); must equal the signed request nonce
 	Report      []byte // SPDM request ‖ response
 	Certificate []byte // PEM chain, leaf first
+
+	// DriverVersion and VBIOSVersion are the versions NVIDIA's serialized
+	// encoding may declare beside the report ("driver_version",
+	// "vbios_version"); when given, they must equal the signed ones.
+	DriverVersion, VBIOSVersion string
 
 	// Set only by a Verifier's own parsing (ParseEvidence never sets
 	// them): certKey is the chain-cache key of the certificate field's
@@ -53,6 +59,9 @@ type jsonDevice struct {
 	Nonce       string `json:"nonce,omitempty"`
 	Evidence    string `json:"evidence"`
 	Certificate string `json:"certificate"`
+	// Declared beside the report by NVIDIA's serialized encoding.
+	DriverVersion string `json:"driver_version,omitempty"`
+	VBIOSVersion  string `json:"vbios_version,omitempty"`
 }
 
 type trusteeEvidence struct {
@@ -72,7 +81,7 @@ func DetectEncoding(b []byte) bool {
 		if _, ok := loneDevice(t); ok {
 			return true
 		}
-		return bytes.Contains(t, []byte(`"device_evidence_list"`))
+		return bytes.Contains(t, []byte(`"device_evidence_list"`)) || bytes.Contains(t, []byte(`"evidence_list"`)) || isCMW(t) && bytes.Contains(t, []byte(cmwMediaTranscript))
 	}
 	return len(b) > RequestSize && b[0] == SPDMVersion11 && b[1] == CodeGetMeasurements && bytes.Contains(b, pemStart)
 }
@@ -98,6 +107,14 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		if fast, ok := decodeListFast(t); ok {
 			return decodeRawDevices(fast, lookup)
 		}
+		// Bound the devices before decoding them: encoding/json would first
+		// build an element for each of a million nulls.
+		if _, err := splitJSONArray(t); err != nil {
+			return nil, err
+		}
+		if err := checkDuplicateNames(t, "GPU evidence array"); err != nil {
+			return nil, err
+		}
 		if err := json.Unmarshal(t, &list); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
 		}
@@ -106,6 +123,9 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		// only keys of a device, so never a Trustee wrapper.
 		if d, ok := loneDevice(t); ok {
 			return decodeRawDevices([]rawDevice{d}, lookup)
+		}
+		if devs, ok, err := parseObjectEncoding(t); ok {
+			return devs, err
 		}
 		var te trusteeEvidence
 		if err := json.Unmarshal(t, &te); err != nil {
@@ -156,7 +176,9 @@ func decodeRawDevices(list []rawDevice, lookup chainLookup) ([]DeviceEvidence, e
 }
 
 func decodeJSONDevice(d jsonDevice) (DeviceEvidence, error) {
-	return decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate), nil)
+	de, err := decodeDevice(d.Arch, d.UUID, d.Nonce, []byte(d.Evidence), []byte(d.Certificate), nil)
+	de.DriverVersion, de.VBIOSVersion = d.DriverVersion, d.VBIOSVersion
+	return de, err
 }
 
 // decodeDevice decodes one device's JSON field values. The report and the
@@ -233,7 +255,32 @@ func parseRaw(b []byte) ([]DeviceEvidence, error) {
 	if i < RequestSize {
 		return nil, verify.Errorf(verify.ErrMalformed, "raw GPU evidence: %d report bytes before the chain, need at least %d", i, RequestSize)
 	}
-	return []DeviceEvidence{{Report: b[:i:i], Certificate: b[i:]}}, nil
+	report := b[:i:i]
+	// A chain file that starts with blank lines (NVIDIA's rubinCertChain.txt
+	// does) leaves them between the report and the chain once the two files
+	// are joined. The report's structure says where it ends; white space,
+	// and only white space, after that end is the chain file's. The report
+	// is parsed for its extent only when white space precedes the chain
+	// (usually nothing does).
+	if c := report[len(report)-1]; c == '\n' || c == '\r' || c == ' ' || c == '\t' {
+		if n, ok := reportExtent(report); ok && n < len(report) && len(bytes.TrimLeft(report[n:], " \t\r\n")) == 0 {
+			report = report[:n:n]
+		}
+	}
+	return []DeviceEvidence{{Report: report, Certificate: b[i:]}}, nil
+}
+
+// reportExtent returns the length of the request ‖ response at the start
+// of b, as its structure gives it, when b holds one.
+func reportExtent(b []byte) (int, bool) {
+	if len(b) < RequestSize || len(b) > maxReportSize {
+		return 0, false
+	}
+	_, used, err := parseResponse(b[RequestSize:])
+	if err != nil {
+		return 0, false
+	}
+	return RequestSize + used, true
 }
 
 // EncodeEvidence renders devices in NVIDIA's serialized array encoding.
@@ -244,11 +291,13 @@ func EncodeEvidence(devs []DeviceEvidence) ([]byte, error) {
 			return nil, verify.Errorf(verify.ErrConfig, "encode GPU evidence: device without architecture")
 		}
 		list = append(list, jsonDevice{
-			Arch:        string(d.Arch),
-			UUID:        d.UUID,
-			Nonce:       hex.EncodeToString(d.Nonce),
-			Evidence:    base64.StdEncoding.EncodeToString(d.Report),
-			Certificate: base64.StdEncoding.EncodeToString(d.Certificate),
+			Arch:          string(d.Arch),
+			UUID:          d.UUID,
+			Nonce:         hex.EncodeToString(d.Nonce),
+			Evidence:      base64.StdEncoding.EncodeToString(d.Report),
+			Certificate:   base64.StdEncoding.EncodeToString(d.Certificate),
+			DriverVersion: d.DriverVersion,
+			VBIOSVersion:  d.VBIOSVersion,
 		})
 	}
 	return json.Marshal(list)

@@ -19,10 +19,17 @@ func seedReports(f *testing.F) [][]byte {
 		{"v1", "hopperAttestationReport.txt"}, {"v2", "attestationReport.txt"},
 		{"blackwell", "blackwellAttestationReport.txt"}, {"golden", "switchAttestationReport.txt"},
 		{"negative", "hopper_coco_report1.txt"},
+		{"rtxpro6000", "blackwellAttestationReport.txt"}, {"blackwell-fsp", "blackwellFspAttestationReport.txt"},
+		{"nvdaod", "sample_nvdaod_transcript.txt"},
 	} {
 		out = append(out, readHex(f, p...))
 	}
-	return out
+	// Rubin: a measurement manifest beside 64 blocks, NVDAOD opaque data.
+	devs, err := ParseEvidence(readFile(f, "rubin", "rubin_evidence.cmw.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return append(out, devs[0].Report)
 }
 
 func FuzzParseReport(f *testing.F) {
@@ -41,8 +48,15 @@ func FuzzParseReport(f *testing.F) {
 		if len(r.Signed)+SignatureSize+r.TrailingPadding != len(b) {
 			t.Fatalf("signed %d + 96 + %d != %d", len(r.Signed), r.TrailingPadding, len(b))
 		}
-		if len(r.Response.Blocks) != r.Response.NumberOfBlocks {
-			t.Fatalf("%d blocks, header says %d", len(r.Response.Blocks), r.Response.NumberOfBlocks)
+		n := len(r.Response.Blocks)
+		if m := r.Response.Manifest; m != nil {
+			if m.Index != MeasurementIndexManifest || n == 0 {
+				t.Fatalf("manifest at index %d beside %d blocks", m.Index, n)
+			}
+			n++
+		}
+		if n != r.Response.NumberOfBlocks {
+			t.Fatalf("%d blocks, header says %d", n, r.Response.NumberOfBlocks)
 		}
 	})
 }
@@ -116,6 +130,10 @@ func FuzzParseEvidence(f *testing.F) {
 	f.Add([]byte(`[{"arch":"LS10","nonce":"00","evidence":"","certificate":""}]`))
 	f.Add([]byte(` [ {"arch":"HOPPER","evidence":"` + hex.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) +
 		`"} ,{"arch":"HOPPER","uuid":"a\\\"],{","evidence":"` + base64.StdEncoding.EncodeToString(v1) + `","certificate":"` + base64.StdEncoding.EncodeToString(chain) + `"}]` + "\n"))
+	f.Add(readFile(f, "blackwell-fsp", "blackwell_fsp_evidence.cmw.json"))
+	f.Add(readFile(f, "rubin", "rubin_evidence.cmw.json"))
+	f.Add(readFile(f, "blackwell", "blackwell_evidence.cmw.json"))
+	f.Add(readFile(f, "hopper590", "evidence_hopper_590_12.json"))
 	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
 	for _, s := range []string{
 		`[{"arch":"HOPPER","nonce":"` + strings.Repeat("ab", 32) + `","evidence":"AA==","certificate":"QQ=="},{}]`,
@@ -123,6 +141,8 @@ func FuzzParseEvidence(f *testing.F) {
 		`{"device_evidence_list":[{"nonce":"ab"},{}],"device_evidence_list":[` + dev + `,` + dev + `]}`,
 		`{"DEVICE_EVIDENCE_LIST":[` + dev + `,` + dev + `]}`,
 		`[` + dev[:len(dev)-1] + `,"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}]`,
+		`{"nonce":"` + strings.Repeat("ab", 32) + `","arch":"HOPPER","evidence_list":[{"evidence":"AA==","certificate":"QQ=="},{"evidence":"AA==","certificate":"QQ==","evidence":"AQ=="}]}`,
+		`{"__cmwc_t":"t","nonce":["application/octet-stream","AA"],"gpu_0":{"evidence":["` + cmwMediaTranscript + `","EeA"],"certificate":["` + cmwMediaPEMChain + `","QQ"]},"gpu_0":{}}`,
 		`[{"arch":"HOPPER","Arch":"LS10"}]`, `[{"arch":"a","arch":"b"}]`, `[{"arch":"\u0041"}]`, `[{"x":1,"arch":"HOPPER"}]`, `[null, {"uuid" : "u" } ]`,
 	} {
 		f.Add([]byte(s))

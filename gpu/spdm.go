@@ -22,6 +22,11 @@ const (
 	dmtfValueHeader        = 3 // type, size(2)
 )
 
+// MeasurementIndexManifest is the SPDM measurement index of the measurement
+// manifest (DSP0274). Rubin GSP reports carry one, a CBOR table of contents
+// of the evidence, beside the numbered blocks and counted among them.
+const MeasurementIndexManifest = 0xFD
+
 // Request is a parsed SPDM 1.1 GET_MEASUREMENTS request.
 type Request struct {
 	Version byte
@@ -49,7 +54,11 @@ type Response struct {
 	NumberOfBlocks int
 	RecordLength   int
 	Blocks         []MeasurementBlock // in record order; indices unique and within 1..NumberOfBlocks
-	ResponderNonce [NonceSize]byte    // the device's nonce, not the verifier's
+	// Manifest is the measurement-manifest block (index 0xFD), nil when
+	// the report has none. It is counted in NumberOfBlocks but kept out of
+	// Blocks: it is no firmware digest, and no RIM entry compares it.
+	Manifest       *MeasurementBlock
+	ResponderNonce [NonceSize]byte // the device's nonce, not the verifier's
 	OpaqueLength   int
 	OpaqueRaw      []byte
 	Signature      []byte // 96 bytes, raw r‖s
@@ -171,11 +180,11 @@ func parseResponse(b []byte) (*Response, int, error) {
 	if r.RecordLength > len(b)-off {
 		return nil, 0, verify.Errorf(verify.ErrMalformed, "SPDM measurement record length: %d, only %d bytes left", r.RecordLength, len(b)-off)
 	}
-	blocks, err := parseRecord(b[off:off+r.RecordLength], r.NumberOfBlocks)
+	blocks, manifest, err := parseRecord(b[off:off+r.RecordLength], r.NumberOfBlocks)
 	if err != nil {
 		return nil, 0, err
 	}
-	r.Blocks = blocks
+	r.Blocks, r.Manifest = blocks, manifest
 	off += r.RecordLength
 	if len(b)-off < NonceSize+2 {
 		return nil, 0, verify.Errorf(verify.ErrMalformed, "SPDM response: %d bytes left for the responder nonce and opaque length, need %d", len(b)-off, NonceSize+2)
@@ -197,48 +206,68 @@ func parseResponse(b []byte) (*Response, int, error) {
 	return r, off, nil
 }
 
-// parseRecord parses exactly n DMTF measurement blocks filling rec.
-func parseRecord(rec []byte, n int) ([]MeasurementBlock, error) {
-	if n == 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement record: zero blocks")
+// parseRecord parses exactly n DMTF measurement blocks filling rec: the
+// numbered blocks, and at most one measurement manifest.
+func parseRecord(rec []byte, n int) ([]MeasurementBlock, *MeasurementBlock, error) {
+	blocks, manifest, err := parseBlocks(rec, n)
+	if err != nil {
+		return nil, nil, err
 	}
+	if manifest != nil && len(blocks) == 0 {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement record: a measurement manifest and no measurement")
+	}
+	return blocks, manifest, nil
+}
+
+func parseBlocks(rec []byte, n int) ([]MeasurementBlock, *MeasurementBlock, error) {
+	if n == 0 {
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement record: zero blocks")
+	}
+	var manifest *MeasurementBlock
 	blocks := make([]MeasurementBlock, 0, n)
 	var seen [256]bool
 	off := 0
 	for i := 0; i < n; i++ {
 		if len(rec)-off < measurementBlockHeader+dmtfValueHeader {
-			return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block %d of %d: %d bytes left, need a %d-byte header",
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block %d of %d: %d bytes left, need a %d-byte header",
 				i+1, n, len(rec)-off, measurementBlockHeader+dmtfValueHeader)
 		}
 		idx := int(rec[off])
 		spec := rec[off+1]
 		size := int(binary.LittleEndian.Uint16(rec[off+2:]))
-		if idx < 1 || idx > n {
-			return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block %d: index expected in 1..%d, got %d", i+1, n, idx)
+		// The manifest's index lies outside 1..n by definition; any other
+		// index there is refused (GPU-18).
+		if (idx < 1 || idx > n) && idx != MeasurementIndexManifest {
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block %d: index expected in 1..%d, got %d", i+1, n, idx)
 		}
 		if seen[idx] {
-			return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block %d: duplicate index %d", i+1, idx)
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block %d: duplicate index %d", i+1, idx)
 		}
 		seen[idx] = true
 		if spec != MeasurementSpecDMTF {
-			return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block index %d: specification expected 0x%02x, got 0x%02x", idx, MeasurementSpecDMTF, spec)
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block index %d: specification expected 0x%02x, got 0x%02x", idx, MeasurementSpecDMTF, spec)
 		}
 		off += measurementBlockHeader
 		if size > len(rec)-off {
-			return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block index %d: size %d, only %d bytes left", idx, size, len(rec)-off)
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block index %d: size %d, only %d bytes left", idx, size, len(rec)-off)
 		}
 		vt := rec[off]
 		vsize := int(binary.LittleEndian.Uint16(rec[off+1:]))
 		if dmtfValueHeader+vsize != size {
-			return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block index %d: measurement size expected %d (3 + value size %d), got %d",
+			return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement block index %d: measurement size expected %d (3 + value size %d), got %d",
 				idx, dmtfValueHeader+vsize, vsize, size)
 		}
 		v := rec[off+dmtfValueHeader : off+size : off+size]
-		blocks = append(blocks, MeasurementBlock{Index: idx, Spec: spec, ValueType: vt, Value: v})
+		mb := MeasurementBlock{Index: idx, Spec: spec, ValueType: vt, Value: v}
+		if idx == MeasurementIndexManifest {
+			manifest = &mb
+		} else {
+			blocks = append(blocks, mb)
+		}
 		off += size
 	}
 	if off != len(rec) {
-		return nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement record: %d bytes after the %d blocks", len(rec)-off, n)
+		return nil, nil, verify.Errorf(verify.ErrMalformed, "SPDM measurement record: %d bytes after the %d blocks", len(rec)-off, n)
 	}
-	return blocks, nil
+	return blocks, manifest, nil
 }

@@ -145,7 +145,9 @@ func splitEvidence(evidence []byte) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(devs) == 1 {
+		if len(devs) == 1 || devs[0].Arch == "" {
+			// One device, or a CMW collection, whose devices declare no
+			// architecture to re-encode them with: verified whole.
 			return [][]byte{evidence}, nil
 		}
 		out := make([][]byte, 0, len(devs))

@@ -373,10 +373,26 @@ func (v *Verifier) verifyDevice(ctx context.Context, d DeviceEvidence, exp verif
 	if err := checkSignature(chain.Key, rep); err != nil {
 		return nil, err
 	}
+	if !chain.Arch.IsSwitch() && len(rep.Response.OpaqueRaw) == 0 {
+		// A GPU's FSP (not GSP) responder signs a transcript without opaque
+		// data: no driver or VBIOS version to find RIMs by, no FWID to bind
+		// the key to. NVIDIA appraises it against CoRIM reference values,
+		// which this package does not read; nothing here could vouch for it.
+		return nil, verify.Errorf(verify.ErrUnsupported,
+			"GPU report signed by %q carries no opaque data (no driver or VBIOS version, no FWID): an FSP transcript, appraised against CoRIM reference values, which this verifier does not support",
+			chain.Certs[0].Subject.CommonName)
+	}
 	// Everything below reads signed bytes.
 	dec, err := opaque.Decode(chain.Arch.IsSwitch())
 	if err != nil {
 		return nil, err
+	}
+	if d.DriverVersion != "" && d.DriverVersion != dec.DriverVersion {
+		return nil, verify.Errorf(verify.ErrMalformed, "declared driver version %q differs from the signed %q", d.DriverVersion, dec.DriverVersion)
+	}
+	// NVIDIA's tools print VBIOS versions in either case.
+	if d.VBIOSVersion != "" && !strings.EqualFold(d.VBIOSVersion, dec.VBIOSVersion) {
+		return nil, verify.Errorf(verify.ErrMalformed, "declared VBIOS version %q differs from the signed %q", d.VBIOSVersion, dec.VBIOSVersion)
 	}
 	dc := &DeviceClaims{
 		Arch: chain.Arch, UUID: d.UUID, Report: rep, Opaque: opaque, Decoded: dec, Chain: chain,
