@@ -76,7 +76,7 @@ func (p *PKI) DefaultQuote(reportData []byte) QuoteSpec {
 	s.Body.ISVProdID = ISVProdID
 	s.Body.ISVSVN = ISVSVN
 	copy(s.Body.ReportData[:], reportData)
-	s.QE.MRSigner = tdxtest.QEMRSigner
+	s.QE.MRSigner = tdxtest.QEMRSigner()
 	s.QE.ISVProdID = 2
 	s.QE.ISVSVN = 4
 	s.QE.Attributes = [16]byte{0x11}

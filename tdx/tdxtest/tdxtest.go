@@ -222,8 +222,9 @@ func PEM(certs ...*x509.Certificate) []byte {
 	return b.Bytes()
 }
 
-// QEMRSigner is the MRSIGNER of the test QE.
-var QEMRSigner = [32]byte{0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17}
+// QEMRSigner returns the MRSIGNER of the test QE (a function, so that no
+// caller can change what the test collateral's QE identity names).
+func QEMRSigner() [32]byte { return [32]byte{0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17} }
 
 // QuoteSpec chooses every field of a test quote. Start from DefaultQuote.
 type QuoteSpec struct {
@@ -259,7 +260,7 @@ func (p *PKI) DefaultQuote(reportData []byte) QuoteSpec {
 	s.Body.TDAttributes = [8]byte{0, 0, 0, 0x10} // SEPT_VE_DISABLE
 	s.Body.XFAM = [8]byte{0xe7, 0x02, 0x06}
 	copy(s.Body.ReportData[:], reportData)
-	s.QE.MRSigner = QEMRSigner
+	s.QE.MRSigner = QEMRSigner()
 	s.QE.ISVProdID = 2
 	s.QE.ISVSVN = 4
 	s.QE.Attributes = [16]byte{0x11}
@@ -517,7 +518,7 @@ func qeIdentity(issue, next time.Time) QEIdentity {
 		TCBEvaluationDataNumber: 17,
 		MiscSelect:              "00000000", MiscSelectMask: "FFFFFFFF",
 		Attributes: "11000000000000000000000000000000", AttributesMask: "FBFFFFFFFFFFFFFF0000000000000000",
-		MRSigner: fmt.Sprintf("%X", QEMRSigner[:]), ISVProdID: 2,
+		MRSigner: fmt.Sprintf("%X", QEMRSigner()), ISVProdID: 2,
 		TCBLevels: []Level{ISVLevel(4, "UpToDate", "2024-03-13T00:00:00Z"), ISVLevel(0, "OutOfDate", "2021-11-10T00:00:00Z")},
 	}
 }
