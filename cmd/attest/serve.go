@@ -19,6 +19,7 @@ import (
 	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/internal/pemchain"
+	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/serve/redisstore"
 	"github.com/trustfactory/attest/setup"
@@ -152,7 +153,7 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll col
 	cfg := serve.Config{Store: serve.NewMemoryStore(nil), Logger: logger, CallerNonces: o.callerNonces}
 	var err error
 	if o.keyFile != "" {
-		b, err := os.ReadFile(o.keyFile)
+		b, err := readFlagFile("key", o.keyFile, maxKeyFile)
 		if err != nil {
 			return cfg, err
 		}
@@ -170,14 +171,12 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll col
 		fmt.Fprintln(stderr, "attest serve: WARNING: signing with a key generated for this run (give --key): tokens stop verifying when it exits")
 	}
 	if o.adminFile != "" {
-		b, err := os.ReadFile(o.adminFile)
-		if err != nil {
+		if cfg.AdminToken, err = readAdminToken(o.adminFile, serve.MinAdminTokenSize); err != nil {
 			return cfg, err
 		}
-		cfg.AdminToken = strings.TrimSpace(string(b))
 	}
 	if o.rvFile != "" {
-		if cfg.ReferenceValues, err = os.ReadFile(o.rvFile); err != nil {
+		if cfg.ReferenceValues, err = readFlagFile("reference-values", o.rvFile, policy.MaxDocumentSize); err != nil {
 			return cfg, err
 		}
 	}

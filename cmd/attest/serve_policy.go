@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+
 	"path/filepath"
 	"strings"
 
@@ -82,16 +82,9 @@ func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg
 			return fmt.Errorf("--policy %s: policy id %q given twice (also by --policy %s)", f, id, prev)
 		}
 		given[id] = f
-		st, err := os.Stat(file)
+		text, err := readFlagFile("policy", file, rego.MaxPolicySize)
 		if err != nil {
-			return fmt.Errorf("--policy %s: %w", f, err)
-		}
-		if st.Size() > rego.MaxPolicySize {
-			return fmt.Errorf("--policy %s: %d bytes, limit %d", f, st.Size(), rego.MaxPolicySize)
-		}
-		text, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("--policy %s: %w", f, err)
+			return err
 		}
 		if _, err := e.Compile(ctx, id, text, none); err != nil {
 			return fmt.Errorf("--policy %s: %w", f, err)

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+
 	"strings"
 	"time"
 
@@ -293,9 +293,9 @@ func runtimeDataDoc(v string) ([]byte, error) {
 	if strings.HasPrefix(strings.TrimSpace(v), "{") {
 		return []byte(v), nil
 	}
-	b, err := os.ReadFile(v)
+	b, err := readFlagFile("runtime-data", v, maxRuntimeData)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "--runtime-data: %w", err)
+		return nil, err
 	}
 	return b, nil
 }
