@@ -428,19 +428,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ce):
 		typedProblem(w, r, ce.code, ce.typ, ce.title, ce.detail)
 	case errors.As(err, &se):
-		w.Header().Set("Retry-After", "1")
-		problem(w, r, http.StatusServiceUnavailable, "store unavailable", err.Error())
+		// The store's error names its address and its replies: internal
+		// detail an unauthenticated caller has no use for. The log has it,
+		// under the request id the answer carries.
+		loggerFrom(r.Context()).Error("store failed", "err", err)
+		s.setRetryAfter(w)
+		problem(w, r, http.StatusServiceUnavailable, "store unavailable", "the service's state store did not answer; retry later")
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, verify.ErrCanceled) && r.Context().Err() != nil:
 		s.metrics.rejected("timeout")
-		w.Header().Set("Retry-After", "1")
+		s.setRetryAfter(w)
 		problem(w, r, http.StatusServiceUnavailable, "timeout", "the request did not finish within its time limit")
 	case verify.IsOperational(err):
+		s.setRetryAfter(w)
 		problem(w, r, http.StatusServiceUnavailable, "unavailable", err.Error())
 	case errors.Is(err, verify.ErrMalformed), errors.Is(err, verify.ErrUnsupported), errors.Is(err, verify.ErrLimit),
 		errors.Is(err, verify.ErrFreshness), errors.Is(err, verify.ErrConfig), errors.Is(err, verify.ErrBinding):
 		problem(w, r, http.StatusBadRequest, "bad request", err.Error())
 	default:
-		problem(w, r, http.StatusInternalServerError, "internal error", err.Error())
+		loggerFrom(r.Context()).Error("internal error", "err", err)
+		problem(w, r, http.StatusInternalServerError, "internal error", "the service failed; its log has the details under this request id")
 	}
 }
 

@@ -42,9 +42,13 @@
 // Errors are RFC 9457 problem documents (application/problem+json) naming
 // the field: 4xx for caller faults (malformed JSON, bad base64, unknown
 // TEE, oversized body, unknown or used nonce, unauthenticated or refused
-// management writes), 503 with Retry-After when the concurrency limit is
-// reached or a request times out, other 5xx only for the service's own
-// faults. Evidence that fails verification is not an error: its token
+// management writes), 503 with Retry-After (Config.RetryAfter, whole
+// seconds rounded up) when the concurrency limit is reached, a request
+// times out, or the store or a vendor service does not answer, other 5xx
+// only for the service's own faults. A 5xx from the store or the
+// service's own fault says so without the error's text (it names the
+// store's address): the log has it under the request id the answer
+// carries. Evidence that fails verification is not an error: its token
 // says contraindicated. A request's JSON is bounded before it is decoded
 // (nesting 32 deep, 4096 values: the evidence strings count one each). A
 // bad request changes nothing: every check of the
@@ -90,7 +94,8 @@
 // serve/redisstore for replicas sharing Redis or Valkey. Metrics are in a
 // Prometheus registry per Server (Metrics); the collateral fetch and cache
 // counters come from a CollateralMetrics that observes the registry's
-// online sources (Config.CollateralMetrics). Collateral itself is the
+// online sources (Config.CollateralMetrics). Label values come from closed
+// sets: a request method outside RFC 9110's is counted as "other". Collateral itself is the
 // registry's business: serve/redisstore's Collateral lets the replicas
 // share it and fetch each item once. Logs are slog records with a
 // request id (X-Request-Id, echoed when the caller sends a plain one).

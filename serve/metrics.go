@@ -65,8 +65,20 @@ func (m *metrics) request(route, method string, code int, d time.Duration) {
 	if route == "GET /metrics" {
 		return
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.requests.WithLabelValues(route, methodLabel(method), strconv.Itoa(code)).Inc()
 	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// methodLabel is the method label of a request: the caller chooses the
+// method, any token at all, so methods outside RFC 9110's set share one
+// label value ("other") rather than each adding series without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func (m *metrics) rejected(reason string)      { m.rejections.WithLabelValues(reason).Inc() }

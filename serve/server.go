@@ -481,7 +481,7 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 			defer func() { <-s.sem }()
 		default:
 			s.metrics.rejected("overload")
-			w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.RetryAfter+time.Second-1)/time.Second)))
+			s.setRetryAfter(w)
 			problem(w, r, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("%d attestations in flight, limit %d; retry later", s.cfg.MaxInFlight, s.cfg.MaxInFlight))
 			return
 		}
@@ -489,6 +489,19 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 		defer cancel()
 		h(w, r.WithContext(ctx))
 	}
+}
+
+// setRetryAfter advises a caller turned away with 503 to come back after
+// Config.RetryAfter, in whole seconds rounded up (at least 1: 0 would
+// invite an immediate retry storm).
+func (s *Server) setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", retryAfterSeconds(s.cfg.RetryAfter))
+}
+
+// retryAfterSeconds is d as a Retry-After value: whole seconds, rounded up,
+// at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // timed applies the per-request timeout.
@@ -596,7 +609,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {
-		fail("store: " + err.Error())
+		// The error names the store's address: logged, not answered.
+		loggerFrom(r.Context()).Warn("readiness: store not answering", "err", err)
+		fail("store: not answering")
 		return
 	}
 	if s.cfg.ReferenceValues != nil && s.rvVersion.Load() == 0 {

@@ -1,0 +1,136 @@
+package serve_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trustfactory/attest/serve"
+	"github.com/trustfactory/attest/testbed"
+)
+
+// downStore is a Store that fails every call while down is set, with an
+// error naming an internal address, as a Redis client's does.
+type downStore struct {
+	serve.Store
+	down atomic.Bool
+}
+
+const internalAddr = "10.9.8.7:6379"
+
+func (d *downStore) err() error {
+	return fmt.Errorf("redis use script: dial tcp %s: connect: connection refused", internalAddr)
+}
+
+func (d *downStore) NonceSecret(ctx context.Context) ([]byte, error) {
+	if d.down.Load() {
+		return nil, d.err()
+	}
+	return d.Store.NonceSecret(ctx)
+}
+
+func (d *downStore) UseNonce(ctx context.Context, n string, secret []byte, ttl time.Duration) error {
+	if d.down.Load() {
+		return d.err()
+	}
+	return d.Store.UseNonce(ctx, n, secret, ttl)
+}
+
+func (d *downStore) Ping(ctx context.Context) error {
+	if d.down.Load() {
+		return d.err()
+	}
+	return d.Store.Ping(ctx)
+}
+
+// A store that fails is a 503 whose Retry-After is Config.RetryAfter
+// (before: always 1 s, whatever was configured) and whose answer does not
+// name the store's address (before: the Redis error, address included,
+// went to any unauthenticated caller); the log has the error under the
+// request id.
+func TestStoreDownAnswers(t *testing.T) {
+	var logs syncBuffer
+	st := &downStore{Store: serve.NewMemoryStore(nil)}
+	w := newWorld(t, func(c *serve.Config) {
+		c.Store = st
+		c.RetryAfter = 7 * time.Second
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	body := w.asRequest(t, w.challenge(t), testbed.KBSEdits{})
+	st.down.Store(true)
+	for _, tc := range []struct {
+		method, path string
+		body         []byte
+	}{
+		{http.MethodPost, "/challenge", nil},
+		{http.MethodPost, "/attestation", body},
+	} {
+		rec := w.do(t, tc.method, tc.path, tc.body, "X-Request-Id", "req-"+strings.Trim(tc.path, "/"))
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code, "%s: %s", tc.path, rec.Body.String())
+		assert.Equal(t, "7", rec.Header().Get("Retry-After"), tc.path)
+		assert.NotContains(t, rec.Body.String(), internalAddr, tc.path)
+		assert.Contains(t, rec.Body.String(), "store unavailable", tc.path)
+	}
+	rec := w.do(t, http.MethodGet, "/readyz", nil)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.NotContains(t, rec.Body.String(), internalAddr)
+	assert.Contains(t, logs.String(), internalAddr)
+	assert.Contains(t, logs.String(), `"request_id":"req-attestation"`)
+
+	// Back up: the nonce was never consumed, so the same request attests.
+	st.down.Store(false)
+	rec = w.do(t, http.MethodPost, "/attestation", body)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+}
+
+// Retry-After is whole seconds rounded up, never 0.
+func TestRetryAfterRounding(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Millisecond:        "1",
+		time.Second:             "1",
+		1500 * time.Millisecond: "2",
+		time.Minute:             "60",
+	} {
+		st := &downStore{Store: serve.NewMemoryStore(nil)}
+		w := newWorld(t, func(c *serve.Config) { c.Store = st; c.RetryAfter = d })
+		st.down.Store(true)
+		rec := w.do(t, http.MethodPost, "/challenge", nil)
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, want, rec.Header().Get("Retry-After"), "%v", d)
+	}
+}
+
+// The method label of attest_http_requests_total takes the standard
+// methods and "other": before, every method a caller invented (any token
+// is a valid method) added series to /metrics without bound.
+func TestMetricsMethodLabelBounded(t *testing.T) {
+	w := newWorld(t, nil)
+	for i := range 50 {
+		rec := w.do(t, fmt.Sprintf("X%04d", i), "/healthz", nil)
+		require.NotEqual(t, http.StatusOK, rec.Code)
+	}
+	w.do(t, "X0000", "/no-such-route", nil)
+	require.Equal(t, http.StatusOK, w.do(t, http.MethodGet, "/healthz", nil).Code)
+	m := w.do(t, http.MethodGet, "/metrics", nil).Body.String()
+	assert.NotContains(t, m, `method="X00`)
+	var n int
+	for _, line := range strings.Split(m, "\n") {
+		if strings.HasPrefix(line, "attest_http_requests_total{") && strings.Contains(line, `method="other"`) {
+			var v int
+			_, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+			require.NoError(t, err)
+			n += v
+		}
+	}
+	assert.Equal(t, 51, n)
+	assert.Contains(t, m, `attest_http_requests_total{code="200",method="GET",route="GET /healthz"}`)
+}
+
