@@ -133,4 +133,3 @@ func TestMetricsMethodLabelBounded(t *testing.T) {
 	assert.Equal(t, 51, n)
 	assert.Contains(t, m, `attest_http_requests_total{code="200",method="GET",route="GET /healthz"}`)
 }
-
