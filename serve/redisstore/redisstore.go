@@ -58,7 +58,9 @@ type Store struct {
 }
 
 // New returns a store on c whose keys start with prefix + ":" (empty:
-// DefaultPrefix), so that several services can share one Redis.
+// DefaultPrefix), so that several services can share one Redis. Give c
+// ContextTimeoutEnabled (as Open does), or a stalled Redis holds each
+// call for the client's read timeout, past the service's request timeout.
 func New(c *redis.Client, prefix string) (*Store, error) {
 	if c == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "redisstore: nil client")
@@ -71,11 +73,16 @@ func New(c *redis.Client, prefix string) (*Store, error) {
 
 // Open connects to the Redis at url (redis:// or rediss://, as
 // redis.ParseURL reads it) and returns the store and the client to close.
+// The client honours the deadline of each call's context: a Redis that
+// stalls mid-request (paused, swapping, a network that drops packets)
+// holds a request no longer than the request's own time limit, where the
+// client's default would wait its read timeout whatever the context said.
 func Open(url, prefix string) (*Store, *redis.Client, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, nil, verify.Errorf(verify.ErrConfig, "redisstore: %v", err)
 	}
+	o.ContextTimeoutEnabled = true
 	c := redis.NewClient(o)
 	s, err := New(c, prefix)
 	if err != nil {
