@@ -87,6 +87,11 @@
 // of new ones (400), and a stored index or policy that cannot be read
 // leaves the policies in force without holding back the reference values.
 //
+// Serve bounds the connections as well as the attestations: headers
+// within 10 s (64 KiB at most), a request within Config.Timeout, idle
+// connections closed after 2 minutes, and at most Config.MaxConnections
+// open at once (one more is answered 503 with Retry-After and closed).
+//
 // State lives behind Store: MemoryStore for one node (used nonces expire
 // from a min-heap, so a use costs O(log n) at its bound of
 // MaxMemoryNonces, where it answers 503 while that many are unexpired),

@@ -42,7 +42,7 @@ func newMetrics(coll *CollateralMetrics) *metrics {
 	m.requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_http_request_duration_seconds",
 		Help: "HTTP request latency by route.", Buckets: latencyBuckets}, []string{"route"})
 	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_http_rejected_total",
-		Help: "Requests turned away: overload, body_too_large, timeout."}, []string{"reason"})
+		Help: "Requests turned away: overload, body_too_large, timeout, connections (over MaxConnections)."}, []string{"reason"})
 	m.appraisals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_appraisals_total",
 		Help: "Attestations by TEE and result status (affirming, warning, contraindicated, none, error)."}, []string{"tee", "status"})
 	m.appraisalTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_appraisal_duration_seconds",

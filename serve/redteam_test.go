@@ -1,9 +1,12 @@
 package serve_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -13,8 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/testbed"
+	"github.com/trustfactory/attest/verify"
 )
 
 // downStore is a Store that fails every call while down is set, with an
@@ -132,4 +137,89 @@ func TestMetricsMethodLabelBounded(t *testing.T) {
 	}
 	assert.Equal(t, 51, n)
 	assert.Contains(t, m, `attest_http_requests_total{code="200",method="GET",route="GET /healthz"}`)
+}
+
+// rawGet sends GET path on c (keep-alive) and returns the response.
+func rawGet(t *testing.T, c net.Conn, path string) *http.Response {
+	t.Helper()
+	_, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp
+}
+
+// Serve holds at most MaxConnections connections: one more is answered
+// 503 with Retry-After and closed, and is served again once a slot frees.
+// Before, http.Server took any number of connections (each a goroutine
+// and its buffers), idle ones and those on routes MaxInFlight does not
+// cover included.
+func TestConnectionLimit(t *testing.T) {
+	w := newWorld(t, func(c *serve.Config) { c.MaxInFlight = 1; c.MaxConnections = 2; c.RetryAfter = 3 * time.Second })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- w.srv.Serve(ctx, ln) }()
+	addr := ln.Addr().String()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		return c
+	}
+	held := []net.Conn{dial(), dial()}
+	for _, c := range held {
+		require.Equal(t, http.StatusOK, rawGet(t, c, "/healthz").StatusCode)
+	}
+	extra := dial()
+	resp, err := http.ReadResponse(bufio.NewReader(extra), nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "3", resp.Header.Get("Retry-After"))
+	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "limit 2")
+	_ = extra.Close()
+
+	require.NoError(t, held[0].Close())
+	require.Eventually(t, func() bool {
+		c := dial()
+		defer c.Close()
+		_, err := fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if err != nil {
+			return false
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		return err == nil && resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 10*time.Millisecond, "a freed slot serves again")
+	m := rawGet(t, held[1], "/metrics")
+	require.Equal(t, http.StatusOK, m.StatusCode)
+	_ = held[1].Close()
+	metrics := w.do(t, http.MethodGet, "/metrics", nil).Body.String()
+	assert.Contains(t, metrics, `attest_http_rejected_total{reason="connections"}`)
+	cancel()
+	require.NoError(t, <-served)
+}
+
+// A connection bound below MaxInFlight, or negative, is a contradiction.
+func TestConnectionLimitConfig(t *testing.T) {
+	bed := sharedBed(t)
+	reg, err := bed.Registry()
+	require.NoError(t, err)
+	priv, _, err := token.GenerateKey(token.ES256, "k")
+	require.NoError(t, err)
+	signer, err := token.NewSignerFromJWK(priv)
+	require.NoError(t, err)
+	for _, c := range []serve.Config{
+		{MaxConnections: -1},
+		{MaxConnections: 10},                  // below the default MaxInFlight, 64
+		{MaxConnections: 10, MaxInFlight: 11}, // below MaxInFlight
+	} {
+		c.Registry, c.Signer, c.Store = reg, signer, serve.NewMemoryStore(nil)
+		_, err := serve.New(context.Background(), c)
+		require.ErrorIs(t, err, verify.ErrConfig, "%d/%d", c.MaxConnections, c.MaxInFlight)
+	}
 }

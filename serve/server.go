@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -30,6 +31,7 @@ const (
 	DefaultMaxBody         = 2 << 20 // Trustee's payload limit
 	DefaultTimeout         = 30 * time.Second
 	DefaultMaxInFlight     = 64
+	DefaultMaxConnections  = 1024
 	DefaultRetryAfter      = time.Second
 	DefaultNonceTTL        = 5 * time.Minute
 	DefaultCallerNonceTTL  = time.Hour
@@ -109,6 +111,7 @@ type Config struct {
 	MaxBody         int64         // bytes of a request body
 	Timeout         time.Duration // per request
 	MaxInFlight     int           // concurrent attestations; more are answered 503
+	MaxConnections  int           // connections Serve holds open at once; more are answered 503 and closed
 	RetryAfter      time.Duration // advised to callers turned away
 	NonceTTL        time.Duration // lifetime of an issued nonce
 	CallerNonceTTL  time.Duration // how long a caller's own nonce is remembered as used (CallerNonces)
@@ -135,6 +138,10 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: PolicyEngine with NewPolicy or PolicyOptions: the engine's policies replace the Go policy")
 	case c.PolicyEngine == nil && (c.Policies != nil || c.PolicyOverrides != nil):
 		return verify.Errorf(verify.ErrConfig, "serve: Policies or PolicyOverrides without a PolicyEngine: the Go policy takes no policy text")
+	case c.MaxConnections < 0:
+		return verify.Errorf(verify.ErrConfig, "serve: MaxConnections %d: expected 0 (default %d) or more", c.MaxConnections, DefaultMaxConnections)
+	case c.MaxConnections > 0 && c.MaxConnections < cmp.Or(c.MaxInFlight, DefaultMaxInFlight):
+		return verify.Errorf(verify.ErrConfig, "serve: MaxConnections %d below MaxInFlight %d: the connection bound would refuse attestations the concurrency limit admits", c.MaxConnections, cmp.Or(c.MaxInFlight, DefaultMaxInFlight))
 	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.CallerNonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
 	}
@@ -154,6 +161,9 @@ func (c *Config) check() error {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = max(DefaultMaxConnections, c.MaxInFlight)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -404,8 +414,11 @@ func (s *Server) refresh(ctx context.Context) {
 func (s *Server) ReferenceValuesVersion() int64 { return s.rvVersion.Load() }
 
 // Serve serves HTTP on ln until ctx is done, then stops accepting, reports
-// not ready, and waits up to ShutdownTimeout for in-flight requests.
+// not ready, and waits up to ShutdownTimeout for in-flight requests. It
+// holds at most MaxConnections connections open; one more is answered 503
+// with Retry-After and closed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = newLimitListener(ln, s.cfg.MaxConnections, s.cfg.RetryAfter, func() { s.metrics.rejected("connections") })
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
