@@ -42,6 +42,12 @@ default_switch, default_ppcie built in, stored only when the store holds none
 of that id; each --policy adds one or replaces the default of its id, and is
 stored as a new version at start whenever the stored text differs, replacing
 an upload) and takes uploads at POST /policy.
+
+attest serve runs until SIGINT or SIGTERM, then finishes the requests in
+flight: exit 0 after that clean shutdown, 1 when serving fails or requests
+were still in flight after 30 s, 2 on a bad flag or configuration (an
+unreadable, empty or oversize file, a store that does not answer or evicts
+keys, an address that cannot be listened on), before anything is served.
 `
 
 // sampleTime is the time the embedded composite sample verifies at.
@@ -64,7 +70,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var o serveOptions
 	fset := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, serveUsage); fset.PrintDefaults() }
+	withHelp(fset, serveUsage)
 	fset.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fset.BoolVar(&o.online, "online", false, "verify against the pinned vendor roots, fetching collateral from the vendor services, at the real clock")
 	fset.StringVar(&o.keyFile, "key", "", "private JWK signing the tokens (attest keys generate); empty: a key generated at start")

@@ -16,10 +16,7 @@ func runVersion(_ context.Context, args []string, _ io.Reader, stdout, stderr io
 	fl := flag.NewFlagSet("attest version", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	asJSON := fl.Bool("json", false, "print the build identity as JSON")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: attest version [--json]")
-		fl.PrintDefaults()
-	}
+	withHelp(fl, "usage: attest version [--json]\n")
 	if err := fl.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
