@@ -223,3 +223,40 @@ func TestConnectionLimitConfig(t *testing.T) {
 		require.ErrorIs(t, err, verify.ErrConfig, "%d/%d", c.MaxConnections, c.MaxInFlight)
 	}
 }
+
+// The admin token: the scheme is case-insensitive and may be followed by
+// several spaces (RFC 9110, RFC 6750: "bearer <token>" was refused
+// before); a token in the query string, another scheme, a token that
+// differs in one byte, a prefix or an extension of it are all refused.
+func TestAdminAuthorizationVariants(t *testing.T) {
+	w := newWorld(t, nil)
+	for _, tc := range []struct {
+		header string
+		code   int
+	}{
+		{"Bearer " + adminToken, http.StatusOK},
+		{"bearer " + adminToken, http.StatusOK},
+		{"BEARER " + adminToken, http.StatusOK},
+		{"Bearer   " + adminToken, http.StatusOK},
+		{"", http.StatusUnauthorized},
+		{"Bearer", http.StatusUnauthorized},
+		{"Bearer ", http.StatusUnauthorized},
+		{"Bearer" + adminToken, http.StatusUnauthorized},
+		{"Basic " + adminToken, http.StatusUnauthorized},
+		{"Bearer " + adminToken[:len(adminToken)-1], http.StatusUnauthorized},
+		{"Bearer " + adminToken + "x", http.StatusUnauthorized},
+		{"Bearer " + adminToken[:len(adminToken)-1] + "X", http.StatusUnauthorized},
+		{"Bearer " + adminToken + " " + adminToken, http.StatusUnauthorized},
+	} {
+		var hdr []string
+		if tc.header != "" {
+			hdr = []string{"Authorization", tc.header}
+		}
+		rec := w.do(t, http.MethodGet, "/reference-value", nil, hdr...)
+		assert.Equal(t, tc.code, rec.Code, "%q: %s", tc.header, rec.Body.String())
+	}
+	for _, q := range []string{"access_token", "token", "admin_token"} {
+		rec := w.do(t, http.MethodGet, "/reference-value?"+q+"="+adminToken, nil)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, q)
+	}
+}

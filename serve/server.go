@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -551,16 +552,20 @@ func (s *Server) reader(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // authenticated checks the admin bearer token; on failure it has answered
-// 401.
+// 401. The token is read from the Authorization header only (never the
+// query string, which proxies and access logs record); the scheme is
+// case-insensitive and followed by one or more spaces (RFC 9110 11.1, RFC
+// 6750 2.1). The comparison is of SHA-256 digests in constant time, so
+// neither the token's bytes nor its length leak through timing.
 func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) bool {
-	const prefix = "Bearer "
-	auth := r.Header.Get("Authorization")
-	if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimLeft(tok, " ")
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="attest"`)
 		problem(w, r, http.StatusUnauthorized, "unauthenticated", "a bearer token is required (Authorization: Bearer <admin token>)")
 		return false
 	}
-	sum := sha256.Sum256([]byte(auth[len(prefix):]))
+	sum := sha256.Sum256([]byte(tok))
 	if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="attest", error="invalid_token"`)
 		problem(w, r, http.StatusUnauthorized, "unauthenticated", "the bearer token is not the admin token")
