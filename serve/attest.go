@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/verify"
@@ -402,7 +403,8 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		typedProblem(w, r, cerr.code, cerr.typ, cerr.title, cerr.detail)
 		return
 	}
-	if err := s.consumeNonce(r.Context(), p); err != nil {
+	deferred, err := s.consumeNonce(r.Context(), p)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -414,6 +416,12 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.appraisal(p.tee, a.Outcome.Status().String(), time.Since(start))
+	if st := a.Outcome.Status(); deferred && (st == ear.StatusAffirming || st == ear.StatusWarning) {
+		if err := s.useCallerNonce(r.Context(), p); err != nil {
+			s.fail(w, r, err) // the token is discarded
+			return
+		}
+	}
 	loggerFrom(r.Context()).Info("attested", "tee", p.tee, "status", a.Outcome.Status().String(), "submods", len(a.Outcome.Submods))
 	w.Header().Set("Content-Type", "application/jwt")
 	w.Header().Set("Cache-Control", "no-store")

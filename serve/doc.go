@@ -35,8 +35,10 @@
 // refused; serve/redisstore binds the secret to the Redis server run that
 // stored it (run_id), so a restart or failover that keeps the secret but
 // may lose used markers (RDB snapshots, appendfsync everysec, a replica
-// behind its primary) replaces the secret too, with the same effect. A caller's own nonce (CallerNonces) is remembered as used for
-// CallerNonceTTL; after that a captured request can be replayed. The
+// behind its primary) replaces the secret too, with the same effect. A caller's own nonce (CallerNonces) is recorded as used only
+// once its appraisal affirms or warns (a made-up nonce whose evidence does
+// not bind it stores nothing), then remembered for CallerNonceTTL; after
+// that a captured request can be replayed. The
 // token's eat_nonce is the nonce string's bytes (verify.SessionNonce).
 //
 // Errors are RFC 9457 problem documents (application/problem+json) naming

@@ -3,12 +3,15 @@ package serve_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/testbed"
@@ -259,4 +263,47 @@ func TestAdminAuthorizationVariants(t *testing.T) {
 		rec := w.do(t, http.MethodGet, "/reference-value?"+q+"="+adminToken, nil)
 		assert.Equal(t, http.StatusUnauthorized, rec.Code, q)
 	}
+}
+
+// withNonce rewrites the primary's structured nonce of an attestation
+// request: the evidence then binds another nonce than the one it claims.
+func withNonce(t *testing.T, body []byte, nonce string) []byte {
+	t.Helper()
+	var req map[string]any
+	require.NoError(t, json.Unmarshal(body, &req))
+	vr := req["verification_requests"].([]any)[0].(map[string]any)
+	vr["runtime_data"].(map[string]any)["structured"].(map[string]any)["nonce"] = nonce
+	b, err := json.Marshal(req)
+	require.NoError(t, err)
+	return b
+}
+
+// With CallerNonces, a request whose evidence does not bind its nonce
+// records nothing: before, every made-up nonce was remembered as used for
+// an hour on arrival, so anyone could fill the store (a MemoryStore at its
+// bound then refused every attestation with 503; a Redis grew without
+// end). A request the appraisal vouches for records its nonce once: the
+// replay and all but one of concurrent copies are refused.
+func TestCallerNonceFloodStoresNothing(t *testing.T) {
+	st := serve.NewMemoryStore(nil)
+	w := newWorld(t, func(c *serve.Config) { c.Store = st; c.CallerNonces = true })
+	genuine := w.asRequest(t, "kbs-owned-nonce-00000000000000000000000000", testbed.KBSEdits{})
+	for i := range 20 {
+		nonce := fmt.Sprintf("made-up-nonce-%030d", i)
+		rec := w.do(t, http.MethodPost, "/attestation", withNonce(t, genuine, nonce))
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Equal(t, ear.StatusContraindicated, w.verifyToken(t, rec.Body.Bytes(), nonce).OverallStatus())
+	}
+	require.Zero(t, st.Len(), "markers of nonces nothing vouched for")
+
+	recs := make([]int, 8)
+	var wg sync.WaitGroup
+	for i := range recs {
+		wg.Go(func() { recs[i] = w.do(t, http.MethodPost, "/attestation", genuine).Code })
+	}
+	wg.Wait()
+	slices.Sort(recs)
+	require.Equal(t, []int{200, 409, 409, 409, 409, 409, 409, 409}, recs)
+	require.Equal(t, 1, st.Len())
+	requireProblem(t, w.do(t, http.MethodPost, "/attestation", genuine), http.StatusConflict, "used", "nonce used")
 }

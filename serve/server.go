@@ -88,8 +88,10 @@ type Config struct {
 	// bytes; empty: every write is refused and the reads are open.
 	AdminToken string
 	// CallerNonces accepts runtime-data nonces the service did not issue
-	// (a Trustee KBS in front owns freshness). Each is remembered as used
-	// for CallerNonceTTL and refused again within it; after that a
+	// (a Trustee KBS in front owns freshness). Each is recorded as used
+	// once its appraisal affirms or warns (before that nothing vouches for
+	// it: recording made-up nonces on arrival would let anyone fill the
+	// store), remembered for CallerNonceTTL and refused again within it; after that a
 	// captured request can be replayed for a fresh token (bound to the
 	// same nonce and TEE key). Operators who need a longer window set a
 	// longer CallerNonceTTL (each remembered nonce costs store memory).
