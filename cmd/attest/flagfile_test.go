@@ -78,6 +78,13 @@ func TestVerifyInputBounded(t *testing.T) {
 	r = attest(t, "", "verify", big)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "limit")
+
+	// Files within the bound each, over it together.
+	half := filepath.Join(dir, "half")
+	require.NoError(t, os.WriteFile(half, make([]byte, maxEvidenceInput/2+1), 0o600))
+	r = attest(t, "", "verify", half, half)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "together")
 }
 
 // An --admin-token-file that is empty, white space only, too short or two

@@ -45,10 +45,17 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		o.files = []string{"-"}
 	}
 	var files []namedEvidence
+	var total int
 	for _, f := range o.files {
 		b, err := readEvidence(f, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
+		// Each file is bounded; so is their sum, or a long argument list
+		// (one large file named a hundred times) reads gigabytes.
+		if total += len(b); total > maxEvidenceInput {
+			fmt.Fprintf(stderr, "attest verify: the evidence files hold more than %d bytes together (at %s)\n", maxEvidenceInput, f)
 			return exitError
 		}
 		files = append(files, namedEvidence{name: f, data: b})
