@@ -3,13 +3,17 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/ear/token"
+	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/serve/redisstore"
+	"github.com/trustfactory/attest/testbed"
 )
 
 // A Redis that stalls (here: SIGSTOP) fails a call with the caller's
@@ -39,4 +43,57 @@ func TestOpenHonoursContextDeadline(t *testing.T) {
 	}
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGCONT))
 	require.NoError(t, s.Ping(ctx), "answers again once resumed")
+}
+
+// A replica whose Redis stalls mid-request (SIGSTOP) answers within its
+// request timeout: 503 with the configured Retry-After, naming no Redis
+// address, and not ready; once it resumes the nonce is used at most once
+// (its stalled use may or may not have reached Redis), and a new one
+// attests.
+func TestReplicaRedisStalled(t *testing.T) {
+	r := startRedis(t)
+	bed, err := testbed.New(testbed.Options{})
+	require.NoError(t, err)
+	reg, err := bed.Registry()
+	require.NoError(t, err)
+	priv, _, err := token.GenerateKey(token.ES256, "stall")
+	require.NoError(t, err)
+	signer, err := token.NewSignerFromJWK(priv)
+	require.NoError(t, err)
+	s, c, err := redisstore.Open(fmt.Sprintf("redis://%s/0", r.addr), "")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	srv, err := serve.New(context.Background(), serve.Config{Registry: reg, Signer: signer, Store: s,
+		Now: func() time.Time { return bed.Now }, Timeout: 300 * time.Millisecond, RetryAfter: 4 * time.Second, PollInterval: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	rep := replica{srv}
+	challenge := func() string {
+		rec := rep.do(http.MethodPost, "/challenge", nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		return rec.Body.String()
+	}
+	body := asRequest(t, bed, challenge())
+
+	require.NoError(t, r.cmd.Process.Signal(syscall.SIGSTOP))
+	t.Cleanup(func() { _ = r.cmd.Process.Signal(syscall.SIGCONT) })
+	rec := rep.do(http.MethodPost, "/attestation", body)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	require.Equal(t, "4", rec.Header().Get("Retry-After"))
+	require.NotContains(t, rec.Body.String(), r.addr)
+	rec = rep.do(http.MethodGet, "/readyz", nil)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.NotContains(t, rec.Body.String(), r.addr)
+
+	require.NoError(t, r.cmd.Process.Signal(syscall.SIGCONT))
+	require.Eventually(t, func() bool { return rep.do(http.MethodGet, "/readyz", nil).Code == http.StatusOK }, 10*time.Second, 10*time.Millisecond)
+	// Whether the stalled use reached Redis before the client gave up is
+	// the network's business: either it ran on resume (409) or it never
+	// did (this is the first use). Never a second token for one nonce.
+	rec = rep.do(http.MethodPost, "/attestation", body)
+	require.Contains(t, []int{http.StatusOK, http.StatusConflict}, rec.Code)
+	rec = rep.do(http.MethodPost, "/attestation", body)
+	require.Equal(t, http.StatusConflict, rec.Code)
+	rec = rep.do(http.MethodPost, "/attestation", asRequest(t, bed, challenge()))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }
