@@ -94,22 +94,41 @@ func nonceExpiry(raw []byte) time.Time {
 }
 
 // nonceSecret returns the store's nonce secret: the one cached, unless
-// fresh asks for the store's current one.
+// fresh asks for the store's current one. Concurrent fresh reads share one
+// store call (POST /challenge takes no credentials, and each read is a
+// script on a Redis every replica shares: a flood of challenges must not
+// become a flood of scripts); each caller still gets a secret read after
+// it asked, or during its wait.
 func (s *Server) nonceSecret(ctx context.Context, fresh bool) ([]byte, error) {
 	if !fresh {
 		if p := s.secret.Load(); p != nil {
 			return *p, nil
 		}
 	}
-	sec, err := s.cfg.Store.NonceSecret(ctx)
-	if err != nil {
-		return nil, err
+	ch := s.secretFlight.DoChan("secret", func() (any, error) {
+		// Not the first caller's context: its cancellation must not fail
+		// the others waiting on this read.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
+		defer cancel()
+		sec, err := s.cfg.Store.NonceSecret(sctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(sec) < MinNonceSecretSize {
+			return nil, fmt.Errorf("nonce secret of %d bytes, expected at least %d", len(sec), MinNonceSecretSize)
+		}
+		s.secret.Store(&sec)
+		return sec, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]byte), nil
 	}
-	if len(sec) < MinNonceSecretSize {
-		return nil, fmt.Errorf("nonce secret of %d bytes, expected at least %d", len(sec), MinNonceSecretSize)
-	}
-	s.secret.Store(&sec)
-	return sec, nil
 }
 
 // nonceProblem is a refused nonce: a client error with a problem type of

@@ -307,3 +307,52 @@ func TestCallerNonceFloodStoresNothing(t *testing.T) {
 	require.Equal(t, 1, st.Len())
 	requireProblem(t, w.do(t, http.MethodPost, "/attestation", genuine), http.StatusConflict, "used", "nonce used")
 }
+
+// countingStore counts NonceSecret calls in flight and blocks them until
+// released.
+type countingStore struct {
+	serve.Store
+	block           chan struct{}
+	inFlight, calls atomic.Int64
+	maxInFlight     atomic.Int64
+}
+
+func (c *countingStore) NonceSecret(ctx context.Context) ([]byte, error) {
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	c.calls.Add(1)
+	for {
+		m := c.maxInFlight.Load()
+		if n <= m || c.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if c.block != nil {
+		<-c.block
+	}
+	return c.Store.NonceSecret(ctx)
+}
+
+// Concurrent challenges share one read of the store's secret: before,
+// each unauthenticated POST /challenge ran its own (a script on the Redis
+// every replica shares), so a flood of challenges was a flood of scripts.
+func TestChallengesShareSecretReads(t *testing.T) {
+	st := &countingStore{Store: serve.NewMemoryStore(nil)}
+	w := newWorld(t, func(c *serve.Config) { c.Store = st })
+	st.block = make(chan struct{})
+	const n = 32
+	codes := make(chan int, n)
+	for range n {
+		go func() { codes <- w.do(t, http.MethodPost, "/challenge", nil).Code }()
+	}
+	require.Eventually(t, func() bool { return st.inFlight.Load() == 1 }, 10*time.Second, time.Millisecond)
+	// Give the others time to arrive: they must join the read in flight,
+	// not start their own.
+	require.Never(t, func() bool { return st.inFlight.Load() > 1 }, 300*time.Millisecond, 5*time.Millisecond)
+	close(st.block)
+	for range n {
+		require.Equal(t, http.StatusOK, <-codes)
+	}
+	assert.Equal(t, int64(1), st.maxInFlight.Load())
+	assert.Less(t, st.calls.Load(), int64(n), "store reads for %d challenges", n)
+}

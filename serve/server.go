@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/policy"
@@ -200,6 +202,9 @@ type Server struct {
 	catalog   atomic.Pointer[policyCatalog]
 	draining  atomic.Bool
 	secret    atomic.Pointer[[]byte] // the store's nonce secret, cached
+	// secretFlight shares one store read among concurrent fresh reads of
+	// the nonce secret.
+	secretFlight singleflight.Group
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
