@@ -394,10 +394,20 @@ func (e *storeError) Error() string { return "store: " + e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
 
 func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
+	// The body is read before a slot is taken: a client that sends it
+	// slowly (or not at all) must not hold one of the MaxInFlight slots,
+	// or a few such clients turn every attestation away for as long as
+	// the server waits for their bytes. Reading holds no more memory than
+	// the bytes that came (readGrowing) and no more connections than
+	// MaxConnections.
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
+	if !s.acquire(w, r) {
+		return
+	}
+	defer s.release()
 	p, cerr := s.parseAttestation(body)
 	if cerr != nil {
 		typedProblem(w, r, cerr.code, cerr.typ, cerr.title, cerr.detail)

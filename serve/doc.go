@@ -92,7 +92,10 @@
 // Serve bounds the connections as well as the attestations: headers
 // within 10 s (64 KiB at most), a request within Config.Timeout, idle
 // connections closed after 2 minutes, and at most Config.MaxConnections
-// open at once (one more is answered 503 with Retry-After and closed).
+// open at once (one more is answered 503 with Retry-After and closed). An
+// attestation's body is read before it takes a MaxInFlight slot, into a
+// buffer that grows as bytes arrive (a Content-Length is not allocated on
+// trust), so slow senders hold neither slots nor memory they did not send.
 //
 // State lives behind Store: MemoryStore for one node (used nonces expire
 // from a min-heap, so a use costs O(log n) at its bound of

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -355,4 +357,69 @@ func TestChallengesShareSecretReads(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), st.maxInFlight.Load())
 	assert.Less(t, st.calls.Load(), int64(n), "store reads for %d challenges", n)
+}
+
+// A client that sends its attestation body slowly does not hold an
+// attestation slot while the server waits for its bytes: with MaxInFlight
+// 1 and one body stalled mid-way, another attestation is served. Before,
+// the slot was taken before the body was read, so MaxInFlight clients
+// trickling their bodies turned every attestation away (503) for as long
+// as the server waited.
+func TestSlowBodyHoldsNoSlot(t *testing.T) {
+	w := newWorld(t, func(c *serve.Config) { c.MaxInFlight = 1 })
+	body := w.asRequest(t, w.challenge(t), testbed.KBSEdits{})
+	pr, pw := io.Pipe()
+	slow := httptest.NewRequest(http.MethodPost, "/attestation", pr)
+	slow.ContentLength = int64(len(body))
+	done := make(chan int, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, slow)
+		done <- rec.Code
+	}()
+	_, err := pw.Write(body[:10]) // returns once the handler has read them
+	require.NoError(t, err)
+
+	rec := w.do(t, http.MethodPost, "/attestation", w.asRequest(t, w.challenge(t), testbed.KBSEdits{}))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+
+	_, err = pw.Write(body[10:])
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	require.Equal(t, http.StatusOK, <-done)
+}
+
+// A body is read as it arrives, never ahead of it: a Content-Length the
+// client does not keep allocates no more than the first chunk (before,
+// the announced length was allocated whole at once, MaxBody per stalled
+// connection). Short and long bodies are refused either way.
+func TestBodyAllocationFollowsBytes(t *testing.T) {
+	w := newWorld(t, nil)
+	pr, pw := io.Pipe()
+	req := httptest.NewRequest(http.MethodPost, "/attestation", pr)
+	req.ContentLength = serve.DefaultMaxBody
+	done := make(chan *httptest.ResponseRecorder, 1)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	go func() {
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, req)
+		done <- rec
+	}()
+	_, err := pw.Write([]byte(`{"verification_requests":`))
+	require.NoError(t, err)
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(serve.DefaultMaxBody/2), "bytes allocated for a body of which 26 bytes came")
+	require.NoError(t, pw.Close())
+	rec := <-done
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "shorter than its Content-Length")
+
+	long := httptest.NewRequest(http.MethodPost, "/attestation", strings.NewReader(`{"a":1}   `))
+	long.ContentLength = 7
+	rec = httptest.NewRecorder()
+	w.h.ServeHTTP(rec, long)
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "longer than its Content-Length")
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -476,7 +477,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // routes registers the endpoints.
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /attestation", s.limited(s.handleAttestation))
+	m.HandleFunc("POST /attestation", s.timed(s.handleAttestation))
 	m.HandleFunc("POST /challenge", s.handleChallenge)
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	// Management: writes need the admin token, and so do reads when one
@@ -494,23 +495,22 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// limited applies the concurrency limit and the per-request timeout.
-func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case s.sem <- struct{}{}:
-			defer func() { <-s.sem }()
-		default:
-			s.metrics.rejected("overload")
-			s.setRetryAfter(w)
-			problem(w, r, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("%d attestations in flight, limit %d; retry later", s.cfg.MaxInFlight, s.cfg.MaxInFlight))
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-		defer cancel()
-		h(w, r.WithContext(ctx))
+// acquire takes one of the MaxInFlight attestation slots; when none is
+// free it has answered 503 and returns false. The caller releases it.
+func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+		s.metrics.rejected("overload")
+		s.setRetryAfter(w)
+		problem(w, r, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("%d attestations in flight, limit %d; retry later", s.cfg.MaxInFlight, s.cfg.MaxInFlight))
+		return false
 	}
 }
+
+// release frees the slot acquire took.
+func (s *Server) release() { <-s.sem }
 
 // setRetryAfter advises a caller turned away with 503 to come back after
 // Config.RetryAfter, in whole seconds rounded up (at least 1: 0 would
@@ -588,22 +588,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 
 // readBodyLimit reads a body within limit bytes; on failure it has answered.
 func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	var b []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= limit {
-		// One allocation of the announced size instead of ReadAll's
-		// doublings; a body that differs from its length is refused.
-		b = make([]byte, n)
-		if _, err = io.ReadFull(body, b); err == nil {
-			var one [1]byte
-			if k, _ := body.Read(one[:]); k > 0 {
-				err = fmt.Errorf("body longer than its Content-Length %d", n)
-			}
-		}
-	} else {
-		b, err = io.ReadAll(body)
-	}
+	b, err := readGrowing(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -615,6 +600,57 @@ func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int
 		return nil, false
 	}
 	return b, true
+}
+
+// firstBodyChunk is the buffer a body is first read into.
+const firstBodyChunk = 64 << 10
+
+// readGrowing reads body, whose Content-Length is announced (-1: none),
+// into a buffer that grows, doubling, only as bytes arrive, capped at the
+// announced length when there is one (so a body that keeps its word is
+// read with no spare room) and at limit+1 (the byte past limit is how
+// http.MaxBytesReader reports it). A Content-Length is a claim: allocating
+// it whole up front let a client that then sent nothing hold limit bytes
+// per connection. A body that ends short of its Content-Length or runs
+// past it is an error.
+func readGrowing(body io.Reader, announced, limit int64) ([]byte, error) {
+	size := int64(firstBodyChunk)
+	if announced >= 0 {
+		size = min(size, announced)
+	}
+	b := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(b) == cap(b) {
+			if announced >= 0 && int64(len(b)) >= announced {
+				// All that was announced came: only the end may follow.
+				var one [1]byte
+				k, err := io.ReadFull(body, one[:])
+				switch {
+				case k > 0:
+					return nil, fmt.Errorf("body longer than its Content-Length %d", announced)
+				case errors.Is(err, io.EOF):
+					return b, nil
+				default:
+					return nil, err
+				}
+			}
+			next := 2 * max(int64(cap(b)), 512)
+			if announced > int64(len(b)) {
+				next = min(next, announced)
+			}
+			b = slices.Grow(b, int(min(next, limit+1))-len(b))
+		}
+		k, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		switch {
+		case err == io.EOF && announced >= 0 && int64(len(b)) < announced:
+			return nil, fmt.Errorf("body of %d bytes, shorter than its Content-Length %d: %w", len(b), announced, io.ErrUnexpectedEOF)
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }
 
 func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
