@@ -90,6 +90,12 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "attest serve: unexpected argument %q\n", fset.Arg(0))
 		return exitUsage
 	}
+	// Flags that contradict each other are refused before anything is
+	// opened, generated or warned about.
+	if err := checkPolicyFlags(o.engine, o.policies); err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	// With Redis, the replicas share the nonces and documents and, with
 	// --online, the collateral cache (each item fetched once by one of them).

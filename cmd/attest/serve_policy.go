@@ -40,6 +40,21 @@ func validFlagPolicyID(id string) bool {
 	return true
 }
 
+// checkPolicyFlags refuses an unknown --policy-engine and --policy files
+// without the engine that reads them.
+func checkPolicyFlags(engine string, files policyFiles) error {
+	switch engine {
+	case "go":
+		if len(files) > 0 {
+			return fmt.Errorf("--policy %s needs --policy-engine rego: the Go policy takes no policy text (give --reference-values)", files[0])
+		}
+		return nil
+	case "rego":
+		return nil
+	}
+	return fmt.Errorf("--policy-engine %q: expected go or rego", engine)
+}
+
 // applyPolicyFlags sets the policy engine of --policy-engine and the
 // policies of --policy on cfg. With rego the service starts with Trustee's
 // default policies (stored only when the store has none of that id), each
@@ -48,15 +63,8 @@ func validFlagPolicyID(id string) bool {
 // (serve.Config.PolicyOverrides); every file must compile. Contradictions are errors
 // naming the flags (usage errors).
 func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg *serve.Config) error {
-	switch engine {
-	case "go":
-		if len(files) > 0 {
-			return fmt.Errorf("--policy %s needs --policy-engine rego: the Go policy takes no policy text (give --reference-values)", files[0])
-		}
-		return nil
-	case "rego":
-	default:
-		return fmt.Errorf("--policy-engine %q: expected go or rego", engine)
+	if err := checkPolicyFlags(engine, files); err != nil || engine == "go" {
+		return err
 	}
 	e, err := rego.NewEngine()
 	if err != nil {
