@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -422,4 +423,52 @@ func TestBodyAllocationFollowsBytes(t *testing.T) {
 	w.h.ServeHTTP(rec, long)
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Contains(t, rec.Body.String(), "longer than its Content-Length")
+}
+
+// Policy ids and paths with traversal, escapes, NUL, unicode and 10 KB of
+// id are refused (upload: 400 naming policy_id) or name no policy (read:
+// 404, or the mux's redirect to the cleaned path, which is one too; a
+// valid id such as "policies" is stored under "policy/policies", never
+// the index document):
+// through a real listener, so that the path is unescaped as in
+// production. Nothing is stored under them.
+func TestPolicyIDTricks(t *testing.T) {
+	w := newWorld(t, withRego(t))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- w.srv.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path string, body []byte) (int, string) {
+		req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	for _, id := range []string{"../default_cpu", "a/b", "a%2fb", "a\x00b", ".hidden", "ünïcode", "a b", strings.Repeat("a", 10<<10), "default_cpu\n"} {
+		code, body := send(http.MethodPost, "/policy", upload(id, lowGPU))
+		assert.Equal(t, http.StatusBadRequest, code, "%q: %s", id, body)
+		assert.Contains(t, body, "policy_id", "%q", id)
+	}
+	for _, path := range []string{"/policy/..%2fpolicies", "/policy/..%2F..%2Freference-value", "/policy/%00", "/policy/default_cpu%00",
+		"/policy/%C3%BCn", "/policy/" + strings.Repeat("a", 10<<10), "/policy/default_cpu%2f..", "/policy/./default_cpu/.."} {
+		code, body := send(http.MethodGet, path, nil)
+		assert.Contains(t, []int{http.StatusNotFound, http.StatusMovedPermanently, http.StatusTemporaryRedirect}, code, "%s: %s", path, body)
+		assert.NotContains(t, body, `"policy":`, path)
+	}
+	code, body := send(http.MethodGet, "/policy", nil)
+	require.Equal(t, http.StatusOK, code)
+	for _, id := range []string{"hidden", "cred", "ünï", "a b"} {
+		assert.NotContains(t, body, id)
+	}
+	cancel()
+	require.NoError(t, <-served)
+	client.CloseIdleConnections()
 }
