@@ -77,7 +77,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fset.StringVar(&o.rvFile, "reference-values", "", "initial reference-value document (JSON or YAML)")
 	fset.StringVar(&o.adminFile, "admin-token-file", "", "file holding the bearer token of the management endpoints; empty: writes refused")
 	fset.StringVar(&o.store, "store", "memory", "state: memory (one node) or redis://[user:password@]host:port/db (replicas share it)")
-	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness); each is refused again for an hour, and a captured request can be replayed after that")
+	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness); each is recorded once an appraisal of it affirms or warns and refused again for an hour, and a captured request can be replayed after that")
 	fset.StringVar(&o.engine, "policy-engine", "go", "go (attest's policy over reference values) or rego (Trustee's Rego policies, uploads at POST /policy)")
 	fset.Var(&o.policies, "policy", "Rego policy `[ID=]FILE` (repeatable; ID defaults to the file name without .rego); needs --policy-engine rego")
 	if err := fset.Parse(args); err != nil {
