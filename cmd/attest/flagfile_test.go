@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +114,33 @@ func TestServeAdminTokenFile(t *testing.T) {
 	cfg, err := serveConfig(serveOptions{adminFile: file, online: true}, slog.New(slog.DiscardHandler), io.Discard, collateral.NewMemoryStore(0, 0))
 	require.NoError(t, err)
 	assert.Equal(t, "0123456789abcdef-token", cfg.AdminToken)
+}
+
+// The embedded sample (no --online) trusts test roots: it refuses the
+// operator's --key (anyone could then get affirming tokens signed by it)
+// and a shared Redis (it would seed production state with the sample's),
+// exit 2 naming both flags. Before, both started serving. A --store
+// password never appears in a message.
+func TestServeSampleRefusesProductionFlags(t *testing.T) {
+	keyPath, _, _ := genKeys(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--key", keyPath}, []string{"--key", "--online"}},
+		{[]string{"--store", "redis://user:s3cret-pass@127.0.0.1:1/0"}, []string{"--store", "--online"}},
+		{[]string{"--store", "mysql://user:s3cret-pass@127.0.0.1:1/0", "--online"}, []string{"--store"}},
+	} {
+		// A start that wrongly succeeds serves until this deadline, and
+		// then exits 0: a failure, not a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var stdout, stderr syncBuffer
+		code := runServe(ctx, append([]string{"--listen", "127.0.0.1:0"}, tc.args...), nil, &stdout, &stderr)
+		cancel()
+		assert.Equal(t, exitUsage, code, "%v: %s", tc.args, stderr.String())
+		for _, w := range tc.want {
+			assert.Contains(t, stderr.String(), w, tc.args)
+		}
+		assert.NotContains(t, stderr.String(), "s3cret-pass", tc.args)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,7 +36,8 @@ Serves Trustee's attestation-service REST API (POST /challenge, POST /attestatio
 
 Without --online it runs on the embedded composite SAMPLE: its test roots and
 collateral, its reference values, the clock pinned at the sample's time and
-caller nonces accepted, so that the sample evidence attests. Not for production.
+caller nonces accepted, so that the sample evidence attests. Not for production:
+it refuses --key and a shared --store (give --online for those).
 
 --policy-engine rego runs Trustee's Rego policies (default_cpu, default_gpu,
 default_switch, default_ppcie built in, stored only when the store holds none
@@ -96,6 +98,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "attest serve:", err)
 		return exitUsage
 	}
+	if err := checkSampleFlags(o); err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	// With Redis, the replicas share the nonces and documents and, with
 	// --online, the collateral cache (each item fetched once by one of them).
@@ -123,7 +129,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		}
 		st = rs
 	default:
-		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", o.store)
+		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", redactStore(o.store))
 		return exitUsage
 	}
 	cfg, err := serveConfig(o, logger, stderr, coll)
@@ -157,6 +163,37 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitFail
 	}
 	return exitOK
+}
+
+// checkSampleFlags refuses to run the embedded sample (no --online) with
+// what belongs to production: the sample trusts test roots anyone can mint
+// evidence under, pins the clock and accepts any caller's nonce, so with
+// the operator's --key anyone could get affirming tokens signed by it (for
+// the public sample evidence, or their own), and on a shared --store it
+// would seed the production replicas' state with the sample's reference
+// values and its nonces.
+func checkSampleFlags(o serveOptions) error {
+	switch {
+	case o.online:
+		return nil
+	case o.keyFile != "":
+		return fmt.Errorf("--key %s without --online: the embedded SAMPLE trusts test roots, so anyone could get affirming tokens signed by that key; give --online, or omit --key (the sample signs with a key generated for the run)", o.keyFile)
+	case strings.HasPrefix(o.store, "redis://") || strings.HasPrefix(o.store, "rediss://"):
+		return fmt.Errorf("--store %s without --online: the embedded SAMPLE (test roots, pinned clock, caller nonces) must not share state with production replicas; give --online, or --store memory", redactStore(o.store))
+	}
+	return nil
+}
+
+// redactStore is a --store URL without its password, for messages.
+func redactStore(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // serveConfig builds the server configuration of the flags; with --online
