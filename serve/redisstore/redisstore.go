@@ -38,6 +38,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +81,13 @@ func New(c *redis.Client, prefix string) (*Store, error) {
 func Open(url, prefix string) (*Store, *redis.Client, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, nil, verify.Errorf(verify.ErrConfig, "redisstore: %v", err)
+		// A url.Error quotes the whole URL, its password included: keep
+		// only what is wrong with it.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, nil, verify.Errorf(verify.ErrConfig, "redisstore: the Redis URL: %v", err)
 	}
 	o.ContextTimeoutEnabled = true
 	c := redis.NewClient(o)

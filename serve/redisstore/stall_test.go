@@ -14,6 +14,7 @@ import (
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/serve/redisstore"
 	"github.com/trustfactory/attest/testbed"
+	"github.com/trustfactory/attest/verify"
 )
 
 // A Redis that stalls (here: SIGSTOP) fails a call with the caller's
@@ -96,4 +97,15 @@ func TestReplicaRedisStalled(t *testing.T) {
 	require.Equal(t, http.StatusConflict, rec.Code)
 	rec = rep.do(http.MethodPost, "/attestation", asRequest(t, bed, challenge()))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+}
+
+// A Redis URL that does not parse is an ErrConfig error that does not
+// repeat the URL's password (before, url.Parse's message quoted the whole
+// URL, and attest serve printed it).
+func TestOpenHidesPassword(t *testing.T) {
+	for _, u := range []string{"redis://u:s3cret@h:notaport/0", "redis://u:s3cret@h:6379/x", "redis://:s3cret@[::1/0"} {
+		_, _, err := redisstore.Open(u, "")
+		require.ErrorIs(t, err, verify.ErrConfig, u)
+		require.NotContains(t, err.Error(), "s3cret", u)
+	}
 }
