@@ -17,12 +17,16 @@ type limitListener struct {
 	net.Listener
 	slots    chan struct{}
 	rejected func() // counts a refused connection
-	answer   []byte // the 503 a refused connection gets
+	answer   []byte // the 503 a refused connection gets; nil: none
 }
 
 // newLimitListener bounds ln to max connections; a refused one is told to
-// retry after retryAfter.
-func newLimitListener(ln net.Listener, max int, retryAfter time.Duration, rejected func()) *limitListener {
+// retry after retryAfter, in plain HTTP, or, when the connections speak
+// TLS (whose client would read the answer as garbage), closed unanswered.
+func newLimitListener(ln net.Listener, max int, retryAfter time.Duration, tlsConns bool, rejected func()) *limitListener {
+	if tlsConns {
+		return &limitListener{Listener: ln, slots: make(chan struct{}, max), rejected: rejected}
+	}
 	body := fmt.Sprintf(`{"type":"about:blank","title":"overloaded","status":503,"detail":"%d connections open, limit %d; retry later"}`, max, max)
 	answer := fmt.Sprintf("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nCache-Control: no-store\r\n"+
 		"Retry-After: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", retryAfterSeconds(retryAfter), len(body), body)
@@ -48,8 +52,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		default:
 		}
 		l.rejected()
-		_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
-		_, _ = c.Write(l.answer)
+		if l.answer != nil {
+			_ = c.SetDeadline(time.Now().Add(refuseWriteTimeout))
+			_, _ = c.Write(l.answer)
+		}
 		_ = c.Close()
 	}
 }

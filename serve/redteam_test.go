@@ -4,10 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -525,4 +532,94 @@ func TestBodyLimitsEveryRoute(t *testing.T) {
 	cancel()
 	require.NoError(t, <-served)
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// selfSigned is a TLS certificate for 127.0.0.1 and the pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "attest-serve-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+// With Config.TLS, Serve speaks HTTPS only (before, attest serve had no
+// TLS at all, so the admin bearer token crossed the network in the
+// clear): an HTTPS client is served, a plain-HTTP one is not, TLS below
+// 1.2 is refused, and a connection past MaxConnections is closed before
+// any handshake.
+func TestServeTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	w := newWorld(t, func(c *serve.Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		c.MaxInFlight, c.MaxConnections = 1, 1
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- w.srv.Serve(ctx, ln) }()
+	addr := ln.Addr().String()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	client := &http.Client{Transport: tr}
+	resp, err := client.Get("https://" + addr + "/reference-value")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode) // served, over TLS
+	tr.CloseIdleConnections()
+
+	plain, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(plain, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	if resp, err := http.ReadResponse(bufio.NewReader(plain), nil); err == nil {
+		assert.NotEqual(t, http.StatusOK, resp.StatusCode, "plain HTTP served")
+	}
+	_ = plain.Close()
+
+	// One TLS connection holds the only slot: the next is closed before
+	// its handshake completes.
+	var held *tls.Conn
+	require.Eventually(t, func() bool { // once the plain connection's slot is free
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+		if err != nil {
+			return false
+		}
+		held = c
+		return true
+	}, 10*time.Second, 10*time.Millisecond)
+	_, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+	require.Error(t, err, "a handshake past MaxConnections")
+	require.NoError(t, held.Close())
+
+	old := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}}
+	require.Eventually(t, func() bool { // once the held connection's slot is free
+		_, err := (&http.Client{Transport: old}).Get("https://" + addr + "/healthz")
+		return err != nil && strings.Contains(err.Error(), "protocol version")
+	}, 10*time.Second, 10*time.Millisecond, "TLS 1.1 refused")
+	old.CloseIdleConnections()
+
+	cancel()
+	require.NoError(t, <-served)
+
+	for name, bad := range map[string]*tls.Config{
+		"no certificate": {},
+		"TLS 1.0":        {Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10},
+	} {
+		bed := sharedBed(t)
+		reg, err := bed.Registry()
+		require.NoError(t, err)
+		_, err = serve.New(context.Background(), serve.Config{Registry: reg, Signer: w.signer, Store: serve.NewMemoryStore(nil), TLS: bad})
+		require.ErrorIs(t, err, verify.ErrConfig, name)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -113,6 +114,12 @@ type Config struct {
 	// must run with the Store's TTLs (real time for Redis), never pinned:
 	// a used nonce is remembered until its expiry by this clock.
 	NonceClock func() time.Time
+	// TLS, when set, makes Serve speak HTTPS with it (its Certificates or
+	// GetCertificate); nil: plain HTTP, for a TLS-terminating proxy in
+	// front. The admin token is a bearer token: never send it over plain
+	// HTTP outside the host. A MinVersion below TLS 1.2 is an ErrConfig
+	// error; unset, it is TLS 1.2.
+	TLS *tls.Config
 
 	MaxBody         int64         // bytes of a request body
 	Timeout         time.Duration // per request
@@ -144,6 +151,10 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: PolicyEngine with NewPolicy or PolicyOptions: the engine's policies replace the Go policy")
 	case c.PolicyEngine == nil && (c.Policies != nil || c.PolicyOverrides != nil):
 		return verify.Errorf(verify.ErrConfig, "serve: Policies or PolicyOverrides without a PolicyEngine: the Go policy takes no policy text")
+	case c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil:
+		return verify.Errorf(verify.ErrConfig, "serve: TLS without a certificate (Certificates, GetCertificate or GetConfigForClient)")
+	case c.TLS != nil && c.TLS.MinVersion != 0 && c.TLS.MinVersion < tls.VersionTLS12:
+		return verify.Errorf(verify.ErrConfig, "serve: TLS MinVersion %s: expected TLS 1.2 or later", tls.VersionName(c.TLS.MinVersion))
 	case c.MaxConnections < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: MaxConnections %d: expected 0 (default %d) or more", c.MaxConnections, DefaultMaxConnections)
 	case c.MaxConnections > 0 && c.MaxConnections < cmp.Or(c.MaxInFlight, DefaultMaxInFlight):
@@ -179,6 +190,11 @@ func (c *Config) check() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.TLS != nil {
+		// A copy: the caller's config stays the caller's.
+		c.TLS = c.TLS.Clone()
+		c.TLS.MinVersion = max(c.TLS.MinVersion, tls.VersionTLS12)
 	}
 	return nil
 }
@@ -422,12 +438,16 @@ func (s *Server) refresh(ctx context.Context) {
 // force (0: none loaded).
 func (s *Server) ReferenceValuesVersion() int64 { return s.rvVersion.Load() }
 
-// Serve serves HTTP on ln until ctx is done, then stops accepting, reports
-// not ready, and waits up to ShutdownTimeout for in-flight requests. It
-// holds at most MaxConnections connections open; one more is answered 503
-// with Retry-After and closed.
+// Serve serves HTTP (HTTPS with Config.TLS) on ln until ctx is done, then
+// stops accepting, reports not ready, and waits up to ShutdownTimeout for
+// in-flight requests. It holds at most MaxConnections connections open;
+// one more is answered 503 with Retry-After and closed (with TLS, closed
+// before any handshake: a refused connection costs none).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ln = newLimitListener(ln, s.cfg.MaxConnections, s.cfg.RetryAfter, func() { s.metrics.rejected("connections") })
+	ln = newLimitListener(ln, s.cfg.MaxConnections, s.cfg.RetryAfter, s.cfg.TLS != nil, func() { s.metrics.rejected("connections") })
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,

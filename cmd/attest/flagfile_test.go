@@ -2,8 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,4 +153,83 @@ func TestServeSampleRefusesProductionFlags(t *testing.T) {
 		}
 		assert.NotContains(t, stderr.String(), "s3cret-pass", tc.args)
 	}
+}
+
+// writeSelfSigned writes a certificate for 127.0.0.1 and its key as PEM
+// files and returns their paths and a pool trusting the certificate.
+func writeSelfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "attest-serve-cli-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600))
+	return certFile, keyFile, pool
+}
+
+// attest serve --tls-cert/--tls-key serves HTTPS (before there was no
+// TLS at all); one without the other, or a file that is no certificate,
+// is exit 2 naming the flags; an admin token on a non-loopback address
+// without TLS is warned about.
+func TestServeTLSFlags(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-cert", certFile}, "--tls-cert and --tls-key"},
+		{[]string{"--tls-key", keyFile}, "--tls-cert and --tls-key"},
+		{[]string{"--tls-cert", keyFile, "--tls-key", keyFile}, "--tls-cert"},
+		{[]string{"--tls-cert", "/dev/zero", "--tls-key", keyFile}, "--tls-cert"},
+	} {
+		var stdout, stderr syncBuffer
+		assert.Equal(t, exitUsage, runServe(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, tc.args...), nil, &stdout, &stderr), tc.args)
+		assert.Contains(t, stderr.String(), tc.want, tc.args)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe(ctx, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}, nil, &stdout, &stderr)
+	}()
+	var base string
+	require.Eventually(t, func() bool {
+		_, addr, ok := strings.Cut(stdout.String(), "listening on ")
+		base = strings.TrimSpace(addr)
+		return ok && strings.HasSuffix(stdout.String(), "\n")
+	}, 20*time.Second, 10*time.Millisecond, stderr.String())
+	require.True(t, strings.HasPrefix(base, "https://"), base)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	resp, err := (&http.Client{Transport: tr}).Get(base + "/healthz")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	tr.CloseIdleConnections()
+	cancel()
+	require.Equal(t, exitOK, <-code, stderr.String())
+
+	token := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(token, []byte("0123456789abcdef-admin\n"), 0o600))
+	ctx, cancel = context.WithCancel(context.Background())
+	var out2, err2 syncBuffer
+	go func() {
+		code <- runServe(ctx, []string{"--listen", "0.0.0.0:0", "--admin-token-file", token}, nil, &out2, &err2)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out2.String(), "listening on") }, 20*time.Second, 10*time.Millisecond, err2.String())
+	cancel()
+	require.Equal(t, exitOK, <-code)
+	assert.Contains(t, err2.String(), "in the clear")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -29,7 +30,7 @@ import (
 
 const serveUsage = `usage: attest serve [--listen HOST:PORT] [--store memory|redis://…] [--online] [--key FILE]
                     [--reference-values FILE] [--admin-token-file FILE] [--caller-nonces]
-                    [--policy-engine go|rego] [--policy [ID=]FILE.rego]…
+                    [--policy-engine go|rego] [--policy [ID=]FILE.rego]… [--tls-cert FILE --tls-key FILE]
 
 Serves Trustee's attestation-service REST API (POST /challenge, POST /attestation,
 /.well-known/jwks.json, /policy, /reference-value, /healthz, /readyz, /metrics).
@@ -66,6 +67,8 @@ type serveOptions struct {
 	store        string
 	engine       string      // --policy-engine
 	policies     policyFiles // --policy
+	tlsCert      string      // --tls-cert
+	tlsKey       string      // --tls-key
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -81,6 +84,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fset.StringVar(&o.store, "store", "memory", "state: memory (one node) or redis://[user:password@]host:port/db (replicas share it)")
 	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness); each is recorded once an appraisal of it affirms or warns and refused again for an hour, and a captured request can be replayed after that")
 	fset.StringVar(&o.engine, "policy-engine", "go", "go (attest's policy over reference values) or rego (Trustee's Rego policies, uploads at POST /policy)")
+	fset.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (needs --tls-key); empty: plain HTTP, for a TLS proxy in front")
+	fset.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fset.Var(&o.policies, "policy", "Rego policy `[ID=]FILE` (repeatable; ID defaults to the file name without .rego); needs --policy-engine rego")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,6 +105,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if err := checkSampleFlags(o); err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		fmt.Fprintln(stderr, "attest serve: --tls-cert and --tls-key go together: give both, or neither for plain HTTP")
 		return exitUsage
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -143,6 +152,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if st != nil {
 		cfg.Store = st
 	}
+	if o.tlsCert != "" {
+		if cfg.TLS, err = tlsConfig(o.tlsCert, o.tlsKey); err != nil {
+			fmt.Fprintln(stderr, "attest serve:", err)
+			return exitUsage
+		}
+	} else if cfg.AdminToken != "" && !loopback(o.listen) {
+		fmt.Fprintf(stderr, "attest serve: WARNING: --admin-token-file on %s without --tls-cert: the token crosses the network in the clear unless a TLS proxy is in front\n", o.listen)
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
@@ -157,7 +174,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitUsage
 	}
 	defer func() { _ = srv.Close() }()
-	fmt.Fprintf(stdout, "attest serve: listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "attest serve: listening on %s://%s\n", scheme, ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
 		return exitFail
@@ -182,6 +203,37 @@ func checkSampleFlags(o serveOptions) error {
 		return fmt.Errorf("--store %s without --online: the embedded SAMPLE (test roots, pinned clock, caller nonces) must not share state with production replicas; give --online, or --store memory", redactStore(o.store))
 	}
 	return nil
+}
+
+// tlsConfig loads --tls-cert and --tls-key.
+func tlsConfig(certFile, keyFile string) (*tls.Config, error) {
+	certPEM, err := readFlagFile("tls-cert", certFile, maxPEMFile)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := readFlagFile("tls-key", keyFile, maxKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// loopback reports whether a --listen address is on the loopback interface
+// only (a host name other than localhost is taken as not).
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // redactStore is a --store URL without its password, for messages.
