@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -108,4 +109,30 @@ func TestOpenHidesPassword(t *testing.T) {
 		require.ErrorIs(t, err, verify.ErrConfig, u)
 		require.NotContains(t, err.Error(), "s3cret", u)
 	}
+}
+
+// A stored document over MaxDocumentSize (a hand edit, another program on
+// the prefix) is refused with ErrLimit before Redis sends it; before, it
+// was read whole, whatever its size. Absent documents stay ErrNotFound.
+func TestDocumentBounded(t *testing.T) {
+	r := startRedis(t)
+	c := r.client(t)
+	s, err := redisstore.New(c, "docs")
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = s.Document(ctx, "nope")
+	require.ErrorIs(t, err, serve.ErrNotFound)
+	v, err := s.PutDocument(ctx, "rv", []byte("small"))
+	require.NoError(t, err)
+	d, err := s.Document(ctx, "rv")
+	require.NoError(t, err)
+	require.Equal(t, serve.Document{Version: v, Body: []byte("small")}, d)
+
+	require.NoError(t, c.HSet(ctx, "docs:d:rv", "body", strings.Repeat("x", redisstore.MaxDocumentSize+1)).Err())
+	_, err = s.Document(ctx, "rv")
+	require.ErrorIs(t, err, verify.ErrLimit)
+	require.NoError(t, c.HSet(ctx, "docs:d:rv", "body", strings.Repeat("x", redisstore.MaxDocumentSize)).Err())
+	d, err = s.Document(ctx, "rv")
+	require.NoError(t, err)
+	require.Len(t, d.Body, redisstore.MaxDocumentSize)
 }
