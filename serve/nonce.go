@@ -97,8 +97,9 @@ func nonceExpiry(raw []byte) time.Time {
 // fresh asks for the store's current one. Concurrent fresh reads share one
 // store call (POST /challenge takes no credentials, and each read is a
 // script on a Redis every replica shares: a flood of challenges must not
-// become a flood of scripts); each caller still gets a secret read after
-// it asked, or during its wait.
+// become a flood of scripts). A caller that joins a read in flight may
+// get the secret as it was just before it asked: a rotation in that window
+// costs a nonce that is refused at its use (closed), nothing more.
 func (s *Server) nonceSecret(ctx context.Context, fresh bool) ([]byte, error) {
 	if !fresh {
 		if p := s.secret.Load(); p != nil {
