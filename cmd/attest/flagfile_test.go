@@ -193,6 +193,8 @@ func TestServeTLSFlags(t *testing.T) {
 		{[]string{"--tls-key", keyFile}, "--tls-cert and --tls-key"},
 		{[]string{"--tls-cert", keyFile, "--tls-key", keyFile}, "--tls-cert"},
 		{[]string{"--tls-cert", "/dev/zero", "--tls-key", keyFile}, "--tls-cert"},
+		{[]string{"--max-connections", "-1"}, "--max-connections -1"},
+		{[]string{"--max-connections", "10"}, "--max-connections 10"},
 	} {
 		var stdout, stderr syncBuffer
 		assert.Equal(t, exitUsage, runServe(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, tc.args...), nil, &stdout, &stderr), tc.args)
@@ -203,7 +205,7 @@ func TestServeTLSFlags(t *testing.T) {
 	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- runServe(ctx, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}, nil, &stdout, &stderr)
+		code <- runServe(ctx, []string{"--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--max-connections", "100"}, nil, &stdout, &stderr)
 	}()
 	var base string
 	require.Eventually(t, func() bool {

@@ -31,6 +31,7 @@ import (
 const serveUsage = `usage: attest serve [--listen HOST:PORT] [--store memory|redis://…] [--online] [--key FILE]
                     [--reference-values FILE] [--admin-token-file FILE] [--caller-nonces]
                     [--policy-engine go|rego] [--policy [ID=]FILE.rego]… [--tls-cert FILE --tls-key FILE]
+                    [--max-connections N]
 
 Serves Trustee's attestation-service REST API (POST /challenge, POST /attestation,
 /.well-known/jwks.json, /policy, /reference-value, /healthz, /readyz, /metrics).
@@ -69,6 +70,7 @@ type serveOptions struct {
 	policies     policyFiles // --policy
 	tlsCert      string      // --tls-cert
 	tlsKey       string      // --tls-key
+	maxConns     int         // --max-connections
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -86,6 +88,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fset.StringVar(&o.engine, "policy-engine", "go", "go (attest's policy over reference values) or rego (Trustee's Rego policies, uploads at POST /policy)")
 	fset.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (needs --tls-key); empty: plain HTTP, for a TLS proxy in front")
 	fset.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fset.IntVar(&o.maxConns, "max-connections", serve.DefaultMaxConnections, "connections held open at once; one more is answered 503 and closed")
 	fset.Var(&o.policies, "policy", "Rego policy `[ID=]FILE` (repeatable; ID defaults to the file name without .rego); needs --policy-engine rego")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -105,6 +108,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if err := checkSampleFlags(o); err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	if o.maxConns < serve.DefaultMaxInFlight {
+		fmt.Fprintf(stderr, "attest serve: --max-connections %d: expected at least %d (the attestations served at once)\n", o.maxConns, serve.DefaultMaxInFlight)
 		return exitUsage
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
@@ -152,6 +159,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if st != nil {
 		cfg.Store = st
 	}
+	cfg.MaxConnections = o.maxConns
 	if o.tlsCert != "" {
 		if cfg.TLS, err = tlsConfig(o.tlsCert, o.tlsKey); err != nil {
 			fmt.Fprintln(stderr, "attest serve:", err)
