@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/trustfactory/attest/verify"
@@ -46,6 +48,20 @@ func readFlagFile(flagName, name string, limit int64) ([]byte, error) {
 		return nil, verify.Errorf(verify.ErrConfig, "--%s %s: more than %d bytes", flagName, name, limit)
 	}
 	return b, nil
+}
+
+// warnShared warns on w when the secret file a flag names can be read by
+// its group or others (Unix mode bits; elsewhere they say nothing): the
+// service's signing key, TLS key and admin token give whoever reads them
+// its authority. A warning, not a refusal: mounted secrets (Kubernetes)
+// are often 0644 inside a container no one else runs in.
+func warnShared(w io.Writer, flagName, name string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(w, "attest serve: WARNING: --%s %s is readable by its group or others (mode %#o): chmod 600 it\n", flagName, name, st.Mode().Perm())
+	}
 }
 
 // readAdminToken reads the --admin-token-file token: the file's text

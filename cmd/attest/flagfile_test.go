@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -121,9 +120,18 @@ func TestServeAdminTokenFile(t *testing.T) {
 	}
 	file := filepath.Join(dir, "good")
 	require.NoError(t, os.WriteFile(file, []byte("  0123456789abcdef-token\n"), 0o600))
-	cfg, err := serveConfig(serveOptions{adminFile: file, online: true}, slog.New(slog.DiscardHandler), io.Discard, collateral.NewMemoryStore(0, 0))
+	var warnings strings.Builder
+	cfg, err := serveConfig(serveOptions{adminFile: file, online: true}, slog.New(slog.DiscardHandler), &warnings, collateral.NewMemoryStore(0, 0))
 	require.NoError(t, err)
 	assert.Equal(t, "0123456789abcdef-token", cfg.AdminToken)
+	assert.NotContains(t, warnings.String(), "readable by")
+
+	// A token file others can read is warned about (not refused).
+	require.NoError(t, os.Chmod(file, 0o644))
+	warnings.Reset()
+	_, err = serveConfig(serveOptions{adminFile: file, online: true}, slog.New(slog.DiscardHandler), &warnings, collateral.NewMemoryStore(0, 0))
+	require.NoError(t, err)
+	assert.Contains(t, warnings.String(), "--admin-token-file "+file+" is readable by its group or others")
 }
 
 // The embedded sample (no --online) trusts test roots: it refuses the

@@ -165,6 +165,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			fmt.Fprintln(stderr, "attest serve:", err)
 			return exitUsage
 		}
+		warnShared(stderr, "tls-key", o.tlsKey)
 	} else if cfg.AdminToken != "" && !loopback(o.listen) {
 		fmt.Fprintf(stderr, "attest serve: WARNING: --admin-token-file on %s without --tls-cert: the token crosses the network in the clear unless a TLS proxy is in front\n", o.listen)
 	}
@@ -266,6 +267,7 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll col
 		if err != nil {
 			return cfg, err
 		}
+		warnShared(stderr, "key", o.keyFile)
 		if cfg.Signer, err = token.NewSignerFromJWK(b); err != nil {
 			return cfg, fmt.Errorf("--key %s: %w", o.keyFile, err)
 		}
@@ -283,6 +285,7 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll col
 		if cfg.AdminToken, err = readAdminToken(o.adminFile, serve.MinAdminTokenSize); err != nil {
 			return cfg, err
 		}
+		warnShared(stderr, "admin-token-file", o.adminFile)
 	}
 	if o.rvFile != "" {
 		if cfg.ReferenceValues, err = readFlagFile("reference-values", o.rvFile, policy.MaxDocumentSize); err != nil {
