@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/verify"
@@ -393,16 +394,27 @@ func (e *storeError) Error() string { return "store: " + e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
 
 func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
+	// The body is read before a slot is taken: a client that sends it
+	// slowly (or not at all) must not hold one of the MaxInFlight slots,
+	// or a few such clients turn every attestation away for as long as
+	// the server waits for their bytes. Reading holds no more memory than
+	// the bytes that came (readGrowing) and no more connections than
+	// MaxConnections.
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
+	if !s.acquire(w, r) {
+		return
+	}
+	defer s.release()
 	p, cerr := s.parseAttestation(body)
 	if cerr != nil {
 		typedProblem(w, r, cerr.code, cerr.typ, cerr.title, cerr.detail)
 		return
 	}
-	if err := s.consumeNonce(r.Context(), p); err != nil {
+	deferred, err := s.consumeNonce(r.Context(), p)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -414,6 +426,12 @@ func (s *Server) handleAttestation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.appraisal(p.tee, a.Outcome.Status().String(), time.Since(start))
+	if st := a.Outcome.Status(); deferred && (st == ear.StatusAffirming || st == ear.StatusWarning) {
+		if err := s.useCallerNonce(r.Context(), p); err != nil {
+			s.fail(w, r, err) // the token is discarded
+			return
+		}
+	}
 	loggerFrom(r.Context()).Info("attested", "tee", p.tee, "status", a.Outcome.Status().String(), "submods", len(a.Outcome.Submods))
 	w.Header().Set("Content-Type", "application/jwt")
 	w.Header().Set("Cache-Control", "no-store")
@@ -428,19 +446,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ce):
 		typedProblem(w, r, ce.code, ce.typ, ce.title, ce.detail)
 	case errors.As(err, &se):
-		w.Header().Set("Retry-After", "1")
-		problem(w, r, http.StatusServiceUnavailable, "store unavailable", err.Error())
+		// The store's error names its address and its replies: internal
+		// detail an unauthenticated caller has no use for. The log has it,
+		// under the request id the answer carries.
+		loggerFrom(r.Context()).Error("store failed", "err", err)
+		s.setRetryAfter(w)
+		problem(w, r, http.StatusServiceUnavailable, "store unavailable", "the service's state store did not answer; retry later")
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, verify.ErrCanceled) && r.Context().Err() != nil:
 		s.metrics.rejected("timeout")
-		w.Header().Set("Retry-After", "1")
+		s.setRetryAfter(w)
 		problem(w, r, http.StatusServiceUnavailable, "timeout", "the request did not finish within its time limit")
 	case verify.IsOperational(err):
+		s.setRetryAfter(w)
 		problem(w, r, http.StatusServiceUnavailable, "unavailable", err.Error())
 	case errors.Is(err, verify.ErrMalformed), errors.Is(err, verify.ErrUnsupported), errors.Is(err, verify.ErrLimit),
 		errors.Is(err, verify.ErrFreshness), errors.Is(err, verify.ErrConfig), errors.Is(err, verify.ErrBinding):
 		problem(w, r, http.StatusBadRequest, "bad request", err.Error())
 	default:
-		problem(w, r, http.StatusInternalServerError, "internal error", err.Error())
+		loggerFrom(r.Context()).Error("internal error", "err", err)
+		problem(w, r, http.StatusInternalServerError, "internal error", "the service failed; its log has the details under this request id")
 	}
 }
 

@@ -35,16 +35,22 @@
 // refused; serve/redisstore binds the secret to the Redis server run that
 // stored it (run_id), so a restart or failover that keeps the secret but
 // may lose used markers (RDB snapshots, appendfsync everysec, a replica
-// behind its primary) replaces the secret too, with the same effect. A caller's own nonce (CallerNonces) is remembered as used for
-// CallerNonceTTL; after that a captured request can be replayed. The
+// behind its primary) replaces the secret too, with the same effect. A caller's own nonce (CallerNonces) is recorded as used only
+// once its appraisal affirms or warns (a made-up nonce whose evidence does
+// not bind it stores nothing), then remembered for CallerNonceTTL; after
+// that a captured request can be replayed. The
 // token's eat_nonce is the nonce string's bytes (verify.SessionNonce).
 //
 // Errors are RFC 9457 problem documents (application/problem+json) naming
 // the field: 4xx for caller faults (malformed JSON, bad base64, unknown
 // TEE, oversized body, unknown or used nonce, unauthenticated or refused
-// management writes), 503 with Retry-After when the concurrency limit is
-// reached or a request times out, other 5xx only for the service's own
-// faults. Evidence that fails verification is not an error: its token
+// management writes), 503 with Retry-After (Config.RetryAfter, whole
+// seconds rounded up) when the concurrency limit is reached, a request
+// times out, or the store or a vendor service does not answer, other 5xx
+// only for the service's own faults. A 5xx from the store or the
+// service's own fault says so without the error's text (it names the
+// store's address): the log has it under the request id the answer
+// carries. Evidence that fails verification is not an error: its token
 // says contraindicated. A request's JSON is bounded before it is decoded
 // (nesting 32 deep, 4096 values: the evidence strings count one each). A
 // bad request changes nothing: every check of the
@@ -83,6 +89,14 @@
 // of new ones (400), and a stored index or policy that cannot be read
 // leaves the policies in force without holding back the reference values.
 //
+// Serve bounds the connections as well as the attestations: headers
+// within 10 s (64 KiB at most), a request within Config.Timeout, idle
+// connections closed after 2 minutes, and at most Config.MaxConnections
+// open at once (one more is answered 503 with Retry-After and closed). An
+// attestation's body is read before it takes a MaxInFlight slot, into a
+// buffer that grows as bytes arrive (a Content-Length is not allocated on
+// trust), so slow senders hold neither slots nor memory they did not send.
+//
 // State lives behind Store: MemoryStore for one node (used nonces expire
 // from a min-heap, so a use costs O(log n) at its bound of
 // MaxMemoryNonces, where it answers 503 while that many are unexpired),
@@ -90,7 +104,8 @@
 // serve/redisstore for replicas sharing Redis or Valkey. Metrics are in a
 // Prometheus registry per Server (Metrics); the collateral fetch and cache
 // counters come from a CollateralMetrics that observes the registry's
-// online sources (Config.CollateralMetrics). Collateral itself is the
+// online sources (Config.CollateralMetrics). Label values come from closed
+// sets: a request method outside RFC 9110's is counted as "other". Collateral itself is the
 // registry's business: serve/redisstore's Collateral lets the replicas
 // share it and fetch each item once. Logs are slog records with a
 // request id (X-Request-Id, echoed when the caller sends a plain one).

@@ -42,7 +42,7 @@ func newMetrics(coll *CollateralMetrics) *metrics {
 	m.requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_http_request_duration_seconds",
 		Help: "HTTP request latency by route.", Buckets: latencyBuckets}, []string{"route"})
 	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_http_rejected_total",
-		Help: "Requests turned away: overload, body_too_large, timeout."}, []string{"reason"})
+		Help: "Requests turned away: overload, body_too_large, timeout, connections (over MaxConnections)."}, []string{"reason"})
 	m.appraisals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "attest_appraisals_total",
 		Help: "Attestations by TEE and result status (affirming, warning, contraindicated, none, error)."}, []string{"tee", "status"})
 	m.appraisalTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "attest_appraisal_duration_seconds",
@@ -65,8 +65,20 @@ func (m *metrics) request(route, method string, code int, d time.Duration) {
 	if route == "GET /metrics" {
 		return
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.requests.WithLabelValues(route, methodLabel(method), strconv.Itoa(code)).Inc()
 	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// methodLabel is the method label of a request: the caller chooses the
+// method, any token at all, so methods outside RFC 9110's set share one
+// label value ("other") rather than each adding series without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func (m *metrics) rejected(reason string)      { m.rejections.WithLabelValues(reason).Inc() }

@@ -94,22 +94,42 @@ func nonceExpiry(raw []byte) time.Time {
 }
 
 // nonceSecret returns the store's nonce secret: the one cached, unless
-// fresh asks for the store's current one.
+// fresh asks for the store's current one. Concurrent fresh reads share one
+// store call (POST /challenge takes no credentials, and each read is a
+// script on a Redis every replica shares: a flood of challenges must not
+// become a flood of scripts). A caller that joins a read in flight may
+// get the secret as it was just before it asked: a rotation in that window
+// costs a nonce that is refused at its use (closed), nothing more.
 func (s *Server) nonceSecret(ctx context.Context, fresh bool) ([]byte, error) {
 	if !fresh {
 		if p := s.secret.Load(); p != nil {
 			return *p, nil
 		}
 	}
-	sec, err := s.cfg.Store.NonceSecret(ctx)
-	if err != nil {
-		return nil, err
+	ch := s.secretFlight.DoChan("secret", func() (any, error) {
+		// Not the first caller's context: its cancellation must not fail
+		// the others waiting on this read.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
+		defer cancel()
+		sec, err := s.cfg.Store.NonceSecret(sctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(sec) < MinNonceSecretSize {
+			return nil, fmt.Errorf("nonce secret of %d bytes, expected at least %d", len(sec), MinNonceSecretSize)
+		}
+		s.secret.Store(&sec)
+		return sec, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]byte), nil
 	}
-	if len(sec) < MinNonceSecretSize {
-		return nil, fmt.Errorf("nonce secret of %d bytes, expected at least %d", len(sec), MinNonceSecretSize)
-	}
-	s.secret.Store(&sec)
-	return sec, nil
 }
 
 // nonceProblem is a refused nonce: a client error with a problem type of
@@ -120,26 +140,48 @@ func nonceProblem(code int, kind, title, detail string) *clientError {
 
 // consumeNonce checks the nonce of a request and records it as used,
 // before anything is verified, so that a failed or concurrent second
-// attempt finds it used.
-func (s *Server) consumeNonce(ctx context.Context, p *plan) error {
+// attempt finds it used. A caller's own nonce (CallerNonces) is not
+// recorded here: deferred reports that useCallerNonce must record it once
+// the appraisal vouches for the request.
+func (s *Server) consumeNonce(ctx context.Context, p *plan) (deferred bool, err error) {
 	k := NonceKey(p.nonce)
 	raw, ours := parseNonce(p.nonce)
 	if !ours {
 		if !s.cfg.CallerNonces {
 			s.metrics.nonceRejected("unknown")
-			return nonceProblem(http.StatusBadRequest, "unknown", "nonce unknown",
+			return false, nonceProblem(http.StatusBadRequest, "unknown", "nonce unknown",
 				"runtime_data nonce: not issued by this service; request one at POST /challenge")
 		}
-		switch err := s.cfg.Store.UseNonce(ctx, k, nil, s.cfg.CallerNonceTTL); {
-		case errors.Is(err, ErrNonceUsed):
-			s.metrics.nonceRejected("reused")
-			return nonceProblem(http.StatusConflict, "used", "nonce used",
-				"runtime_data nonce: already used by an earlier attestation")
-		case err != nil:
-			return &storeError{err}
-		}
-		return nil
+		return true, nil
 	}
+	return false, s.useIssuedNonce(ctx, p, k, raw)
+}
+
+// useCallerNonce records a caller's own nonce as used for CallerNonceTTL.
+// It runs after the appraisal, and only for one that affirms or warns:
+// nothing vouches for a caller's nonce before its evidence is verified to
+// bind it, and recording it on arrival let anyone fill the store with
+// markers of made-up nonces (each kept for an hour: a MemoryStore at its
+// bound then refused every attestation; a Redis grew without end). Of
+// concurrent requests carrying one nonce, exactly one records it and gets
+// its token; a replay within CallerNonceTTL is appraised again and then
+// refused, its token discarded. A request that neither affirms nor warns
+// records nothing: its replay earns the same token, which grants nothing.
+func (s *Server) useCallerNonce(ctx context.Context, p *plan) error {
+	switch err := s.cfg.Store.UseNonce(ctx, NonceKey(p.nonce), nil, s.cfg.CallerNonceTTL); {
+	case errors.Is(err, ErrNonceUsed):
+		s.metrics.nonceRejected("reused")
+		return nonceProblem(http.StatusConflict, "used", "nonce used",
+			"runtime_data nonce: already used by an earlier attestation")
+	case err != nil:
+		return &storeError{err}
+	}
+	return nil
+}
+
+// useIssuedNonce checks the MAC and expiry of a nonce the service issued
+// (raw, decoded) and records it as used under key k.
+func (s *Server) useIssuedNonce(ctx context.Context, p *plan, k string, raw []byte) error {
 	secret, err := s.nonceSecret(ctx, false)
 	if err != nil {
 		return &storeError{err}

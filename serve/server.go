@@ -1,11 +1,13 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,10 +16,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/kbs"
@@ -30,6 +36,7 @@ const (
 	DefaultMaxBody         = 2 << 20 // Trustee's payload limit
 	DefaultTimeout         = 30 * time.Second
 	DefaultMaxInFlight     = 64
+	DefaultMaxConnections  = 1024
 	DefaultRetryAfter      = time.Second
 	DefaultNonceTTL        = 5 * time.Minute
 	DefaultCallerNonceTTL  = time.Hour
@@ -85,8 +92,10 @@ type Config struct {
 	// bytes; empty: every write is refused and the reads are open.
 	AdminToken string
 	// CallerNonces accepts runtime-data nonces the service did not issue
-	// (a Trustee KBS in front owns freshness). Each is remembered as used
-	// for CallerNonceTTL and refused again within it; after that a
+	// (a Trustee KBS in front owns freshness). Each is recorded as used
+	// once its appraisal affirms or warns (before that nothing vouches for
+	// it: recording made-up nonces on arrival would let anyone fill the
+	// store), remembered for CallerNonceTTL and refused again within it; after that a
 	// captured request can be replayed for a fresh token (bound to the
 	// same nonce and TEE key). Operators who need a longer window set a
 	// longer CallerNonceTTL (each remembered nonce costs store memory).
@@ -105,10 +114,17 @@ type Config struct {
 	// must run with the Store's TTLs (real time for Redis), never pinned:
 	// a used nonce is remembered until its expiry by this clock.
 	NonceClock func() time.Time
+	// TLS, when set, makes Serve speak HTTPS with it (its Certificates or
+	// GetCertificate); nil: plain HTTP, for a TLS-terminating proxy in
+	// front. The admin token is a bearer token: never send it over plain
+	// HTTP outside the host. A MinVersion below TLS 1.2 is an ErrConfig
+	// error; unset, it is TLS 1.2.
+	TLS *tls.Config
 
 	MaxBody         int64         // bytes of a request body
 	Timeout         time.Duration // per request
 	MaxInFlight     int           // concurrent attestations; more are answered 503
+	MaxConnections  int           // connections Serve holds open at once; more are answered 503 and closed
 	RetryAfter      time.Duration // advised to callers turned away
 	NonceTTL        time.Duration // lifetime of an issued nonce
 	CallerNonceTTL  time.Duration // how long a caller's own nonce is remembered as used (CallerNonces)
@@ -135,6 +151,14 @@ func (c *Config) check() error {
 		return verify.Errorf(verify.ErrConfig, "serve: PolicyEngine with NewPolicy or PolicyOptions: the engine's policies replace the Go policy")
 	case c.PolicyEngine == nil && (c.Policies != nil || c.PolicyOverrides != nil):
 		return verify.Errorf(verify.ErrConfig, "serve: Policies or PolicyOverrides without a PolicyEngine: the Go policy takes no policy text")
+	case c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil:
+		return verify.Errorf(verify.ErrConfig, "serve: TLS without a certificate (Certificates, GetCertificate or GetConfigForClient)")
+	case c.TLS != nil && c.TLS.MinVersion != 0 && c.TLS.MinVersion < tls.VersionTLS12:
+		return verify.Errorf(verify.ErrConfig, "serve: TLS MinVersion %s: expected TLS 1.2 or later", tls.VersionName(c.TLS.MinVersion))
+	case c.MaxConnections < 0:
+		return verify.Errorf(verify.ErrConfig, "serve: MaxConnections %d: expected 0 (default %d) or more", c.MaxConnections, DefaultMaxConnections)
+	case c.MaxConnections > 0 && c.MaxConnections < cmp.Or(c.MaxInFlight, DefaultMaxInFlight):
+		return verify.Errorf(verify.ErrConfig, "serve: MaxConnections %d below MaxInFlight %d: the connection bound would refuse attestations the concurrency limit admits", c.MaxConnections, cmp.Or(c.MaxInFlight, DefaultMaxInFlight))
 	case c.Timeout < 0 || c.MaxInFlight < 0 || c.RetryAfter < 0 || c.NonceTTL < 0 || c.CallerNonceTTL < 0 || c.PollInterval < 0 || c.ShutdownTimeout < 0:
 		return verify.Errorf(verify.ErrConfig, "serve: negative duration or count")
 	}
@@ -155,6 +179,9 @@ func (c *Config) check() error {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = max(DefaultMaxConnections, c.MaxInFlight)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -163,6 +190,11 @@ func (c *Config) check() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.TLS != nil {
+		// A copy: the caller's config stays the caller's.
+		c.TLS = c.TLS.Clone()
+		c.TLS.MinVersion = max(c.TLS.MinVersion, tls.VersionTLS12)
 	}
 	return nil
 }
@@ -187,6 +219,9 @@ type Server struct {
 	catalog   atomic.Pointer[policyCatalog]
 	draining  atomic.Bool
 	secret    atomic.Pointer[[]byte] // the store's nonce secret, cached
+	// secretFlight shares one store read among concurrent fresh reads of
+	// the nonce secret.
+	secretFlight singleflight.Group
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -403,9 +438,16 @@ func (s *Server) refresh(ctx context.Context) {
 // force (0: none loaded).
 func (s *Server) ReferenceValuesVersion() int64 { return s.rvVersion.Load() }
 
-// Serve serves HTTP on ln until ctx is done, then stops accepting, reports
-// not ready, and waits up to ShutdownTimeout for in-flight requests.
+// Serve serves HTTP (HTTPS with Config.TLS) on ln until ctx is done, then
+// stops accepting, reports not ready, and waits up to ShutdownTimeout for
+// in-flight requests. It holds at most MaxConnections connections open;
+// one more is answered 503 with Retry-After and closed (with TLS, closed
+// before any handshake: a refused connection costs none).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = newLimitListener(ln, s.cfg.MaxConnections, s.cfg.RetryAfter, s.cfg.TLS != nil, func() { s.metrics.rejected("connections") })
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -455,7 +497,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // routes registers the endpoints.
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /attestation", s.limited(s.handleAttestation))
+	m.HandleFunc("POST /attestation", s.timed(s.handleAttestation))
 	m.HandleFunc("POST /challenge", s.handleChallenge)
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	// Management: writes need the admin token, and so do reads when one
@@ -473,22 +515,34 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// limited applies the concurrency limit and the per-request timeout.
-func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case s.sem <- struct{}{}:
-			defer func() { <-s.sem }()
-		default:
-			s.metrics.rejected("overload")
-			w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.RetryAfter+time.Second-1)/time.Second)))
-			problem(w, r, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("%d attestations in flight, limit %d; retry later", s.cfg.MaxInFlight, s.cfg.MaxInFlight))
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-		defer cancel()
-		h(w, r.WithContext(ctx))
+// acquire takes one of the MaxInFlight attestation slots; when none is
+// free it has answered 503 and returns false. The caller releases it.
+func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+		s.metrics.rejected("overload")
+		s.setRetryAfter(w)
+		problem(w, r, http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("%d attestations in flight, limit %d; retry later", s.cfg.MaxInFlight, s.cfg.MaxInFlight))
+		return false
 	}
+}
+
+// release frees the slot acquire took.
+func (s *Server) release() { <-s.sem }
+
+// setRetryAfter advises a caller turned away with 503 to come back after
+// Config.RetryAfter, in whole seconds rounded up (at least 1: 0 would
+// invite an immediate retry storm).
+func (s *Server) setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", retryAfterSeconds(s.cfg.RetryAfter))
+}
+
+// retryAfterSeconds is d as a Retry-After value: whole seconds, rounded up,
+// at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // timed applies the per-request timeout.
@@ -525,16 +579,20 @@ func (s *Server) reader(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // authenticated checks the admin bearer token; on failure it has answered
-// 401.
+// 401. The token is read from the Authorization header only (never the
+// query string, which proxies and access logs record); the scheme is
+// case-insensitive and followed by one or more spaces (RFC 9110 11.1, RFC
+// 6750 2.1). The comparison is of SHA-256 digests in constant time, so
+// neither the token's bytes nor its length leak through timing.
 func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) bool {
-	const prefix = "Bearer "
-	auth := r.Header.Get("Authorization")
-	if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimLeft(tok, " ")
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="attest"`)
 		problem(w, r, http.StatusUnauthorized, "unauthenticated", "a bearer token is required (Authorization: Bearer <admin token>)")
 		return false
 	}
-	sum := sha256.Sum256([]byte(auth[len(prefix):]))
+	sum := sha256.Sum256([]byte(tok))
 	if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="attest", error="invalid_token"`)
 		problem(w, r, http.StatusUnauthorized, "unauthenticated", "the bearer token is not the admin token")
@@ -550,22 +608,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 
 // readBodyLimit reads a body within limit bytes; on failure it has answered.
 func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	var b []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= limit {
-		// One allocation of the announced size instead of ReadAll's
-		// doublings; a body that differs from its length is refused.
-		b = make([]byte, n)
-		if _, err = io.ReadFull(body, b); err == nil {
-			var one [1]byte
-			if k, _ := body.Read(one[:]); k > 0 {
-				err = fmt.Errorf("body longer than its Content-Length %d", n)
-			}
-		}
-	} else {
-		b, err = io.ReadAll(body)
-	}
+	b, err := readGrowing(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -577,6 +620,57 @@ func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int
 		return nil, false
 	}
 	return b, true
+}
+
+// firstBodyChunk is the buffer a body is first read into.
+const firstBodyChunk = 64 << 10
+
+// readGrowing reads body, whose Content-Length is announced (-1: none),
+// into a buffer that grows, doubling, only as bytes arrive, capped at the
+// announced length when there is one (so a body that keeps its word is
+// read with no spare room) and at limit+1 (the byte past limit is how
+// http.MaxBytesReader reports it). A Content-Length is a claim: allocating
+// it whole up front let a client that then sent nothing hold limit bytes
+// per connection. A body that ends short of its Content-Length or runs
+// past it is an error.
+func readGrowing(body io.Reader, announced, limit int64) ([]byte, error) {
+	size := int64(firstBodyChunk)
+	if announced >= 0 {
+		size = min(size, announced)
+	}
+	b := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(b) == cap(b) {
+			if announced >= 0 && int64(len(b)) >= announced {
+				// All that was announced came: only the end may follow.
+				var one [1]byte
+				k, err := io.ReadFull(body, one[:])
+				switch {
+				case k > 0:
+					return nil, fmt.Errorf("body longer than its Content-Length %d", announced)
+				case errors.Is(err, io.EOF):
+					return b, nil
+				default:
+					return nil, err
+				}
+			}
+			next := 2 * max(int64(cap(b)), 512)
+			if announced > int64(len(b)) {
+				next = min(next, announced)
+			}
+			b = slices.Grow(b, int(min(next, limit+1))-len(b))
+		}
+		k, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		switch {
+		case err == io.EOF && announced >= 0 && int64(len(b)) < announced:
+			return nil, fmt.Errorf("body of %d bytes, shorter than its Content-Length %d: %w", len(b), announced, io.ErrUnexpectedEOF)
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }
 
 func (s *Server) handleJWKS(w http.ResponseWriter, _ *http.Request) {
@@ -596,7 +690,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {
-		fail("store: " + err.Error())
+		// The error names the store's address: logged, not answered.
+		loggerFrom(r.Context()).Warn("readiness: store not answering", "err", err)
+		fail("store: not answering")
 		return
 	}
 	if s.cfg.ReferenceValues != nil && s.rvVersion.Load() == 0 {

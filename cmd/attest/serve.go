@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/trustfactory/attest/collateral"
 	"github.com/trustfactory/attest/ear/token"
 	"github.com/trustfactory/attest/internal/pemchain"
+	"github.com/trustfactory/attest/policy"
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/serve/redisstore"
 	"github.com/trustfactory/attest/setup"
@@ -27,14 +30,16 @@ import (
 
 const serveUsage = `usage: attest serve [--listen HOST:PORT] [--store memory|redis://…] [--online] [--key FILE]
                     [--reference-values FILE] [--admin-token-file FILE] [--caller-nonces]
-                    [--policy-engine go|rego] [--policy [ID=]FILE.rego]…
+                    [--policy-engine go|rego] [--policy [ID=]FILE.rego]… [--tls-cert FILE --tls-key FILE]
+                    [--max-connections N]
 
 Serves Trustee's attestation-service REST API (POST /challenge, POST /attestation,
 /.well-known/jwks.json, /policy, /reference-value, /healthz, /readyz, /metrics).
 
 Without --online it runs on the embedded composite SAMPLE: its test roots and
 collateral, its reference values, the clock pinned at the sample's time and
-caller nonces accepted, so that the sample evidence attests. Not for production.
+caller nonces accepted, so that the sample evidence attests. Not for production:
+it refuses --key and a shared --store (give --online for those).
 Its tokens are issued at that time (2025-06-15T00:00:00Z) and live 5 minutes:
 check one with 'attest token verify --jwks JWKS --now 2025-06-15T00:01:00Z'.
 
@@ -43,6 +48,12 @@ default_switch, default_ppcie built in, stored only when the store holds none
 of that id; each --policy adds one or replaces the default of its id, and is
 stored as a new version at start whenever the stored text differs, replacing
 an upload) and takes uploads at POST /policy.
+
+attest serve runs until SIGINT or SIGTERM, then finishes the requests in
+flight: exit 0 after that clean shutdown, 1 when serving fails or requests
+were still in flight after 30 s, 2 on a bad flag or configuration (an
+unreadable, empty or oversize file, a store that does not answer or evicts
+keys, an address that cannot be listened on), before anything is served.
 `
 
 // sampleTime is the time the embedded composite sample verifies at.
@@ -59,6 +70,9 @@ type serveOptions struct {
 	store        string
 	engine       string      // --policy-engine
 	policies     policyFiles // --policy
+	tlsCert      string      // --tls-cert
+	tlsKey       string      // --tls-key
+	maxConns     int         // --max-connections
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -72,8 +86,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fset.StringVar(&o.rvFile, "reference-values", "", "initial reference-value document (JSON or YAML)")
 	fset.StringVar(&o.adminFile, "admin-token-file", "", "file holding the bearer token of the management endpoints; empty: writes refused")
 	fset.StringVar(&o.store, "store", "memory", "state: memory (one node) or redis://[user:password@]host:port/db (replicas share it)")
-	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness); each is refused again for an hour, and a captured request can be replayed after that")
+	fset.BoolVar(&o.callerNonces, "caller-nonces", false, "accept nonces the service did not issue (a Trustee KBS in front owns freshness); each is recorded once an appraisal of it affirms or warns and refused again for an hour, and a captured request can be replayed after that")
 	fset.StringVar(&o.engine, "policy-engine", "go", "go (attest's policy over reference values) or rego (Trustee's Rego policies, uploads at POST /policy)")
+	fset.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (needs --tls-key); empty: plain HTTP, for a TLS proxy in front")
+	fset.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fset.IntVar(&o.maxConns, "max-connections", serve.DefaultMaxConnections, "connections held open at once; one more is answered 503 and closed")
 	fset.Var(&o.policies, "policy", "Rego policy `[ID=]FILE` (repeatable; ID defaults to the file name without .rego); needs --policy-engine rego")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,6 +100,24 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if fset.NArg() > 0 {
 		fmt.Fprintf(stderr, "attest serve: unexpected argument %q\n", fset.Arg(0))
+		return exitUsage
+	}
+	// Flags that contradict each other are refused before anything is
+	// opened, generated or warned about.
+	if err := checkPolicyFlags(o.engine, o.policies); err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	if err := checkSampleFlags(o); err != nil {
+		fmt.Fprintln(stderr, "attest serve:", err)
+		return exitUsage
+	}
+	if o.maxConns < serve.DefaultMaxInFlight {
+		fmt.Fprintf(stderr, "attest serve: --max-connections %d: expected at least %d (the attestations served at once)\n", o.maxConns, serve.DefaultMaxInFlight)
+		return exitUsage
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		fmt.Fprintln(stderr, "attest serve: --tls-cert and --tls-key go together: give both, or neither for plain HTTP")
 		return exitUsage
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -112,7 +147,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		}
 		st = rs
 	default:
-		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", o.store)
+		fmt.Fprintf(stderr, "attest serve: --store %q: expected memory or redis://…\n", redactStore(o.store))
 		return exitUsage
 	}
 	cfg, err := serveConfig(o, logger, stderr, coll)
@@ -125,6 +160,16 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if st != nil {
 		cfg.Store = st
+	}
+	cfg.MaxConnections = o.maxConns
+	if o.tlsCert != "" {
+		if cfg.TLS, err = tlsConfig(o.tlsCert, o.tlsKey); err != nil {
+			fmt.Fprintln(stderr, "attest serve:", err)
+			return exitUsage
+		}
+		warnShared(stderr, "tls-key", o.tlsKey)
+	} else if cfg.AdminToken != "" && !loopback(o.listen) {
+		fmt.Fprintf(stderr, "attest serve: WARNING: --admin-token-file on %s without --tls-cert: the token crosses the network in the clear unless a TLS proxy is in front\n", o.listen)
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -140,12 +185,78 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitUsage
 	}
 	defer func() { _ = srv.Close() }()
-	fmt.Fprintf(stdout, "attest serve: listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "attest serve: listening on %s://%s\n", scheme, ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(stderr, "attest serve:", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// checkSampleFlags refuses to run the embedded sample (no --online) with
+// what belongs to production: the sample trusts test roots anyone can mint
+// evidence under, pins the clock and accepts any caller's nonce, so with
+// the operator's --key anyone could get affirming tokens signed by it (for
+// the public sample evidence, or their own), and on a shared --store it
+// would seed the production replicas' state with the sample's reference
+// values and its nonces.
+func checkSampleFlags(o serveOptions) error {
+	switch {
+	case o.online:
+		return nil
+	case o.keyFile != "":
+		return fmt.Errorf("--key %s without --online: the embedded SAMPLE trusts test roots, so anyone could get affirming tokens signed by that key; give --online, or omit --key (the sample signs with a key generated for the run)", o.keyFile)
+	case strings.HasPrefix(o.store, "redis://") || strings.HasPrefix(o.store, "rediss://"):
+		return fmt.Errorf("--store %s without --online: the embedded SAMPLE (test roots, pinned clock, caller nonces) must not share state with production replicas; give --online, or --store memory", redactStore(o.store))
+	}
+	return nil
+}
+
+// tlsConfig loads --tls-cert and --tls-key.
+func tlsConfig(certFile, keyFile string) (*tls.Config, error) {
+	certPEM, err := readFlagFile("tls-cert", certFile, maxPEMFile)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := readFlagFile("tls-key", keyFile, maxKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// loopback reports whether a --listen address is on the loopback interface
+// only (a host name other than localhost is taken as not).
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redactStore is a --store URL without its password, for messages.
+func redactStore(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // serveConfig builds the server configuration of the flags; with --online
@@ -154,10 +265,11 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll col
 	cfg := serve.Config{Store: serve.NewMemoryStore(nil), Logger: logger, CallerNonces: o.callerNonces}
 	var err error
 	if o.keyFile != "" {
-		b, err := os.ReadFile(o.keyFile)
+		b, err := readFlagFile("key", o.keyFile, maxKeyFile)
 		if err != nil {
 			return cfg, err
 		}
+		warnShared(stderr, "key", o.keyFile)
 		if cfg.Signer, err = token.NewSignerFromJWK(b); err != nil {
 			return cfg, fmt.Errorf("--key %s: %w", o.keyFile, err)
 		}
@@ -172,14 +284,13 @@ func serveConfig(o serveOptions, logger *slog.Logger, stderr io.Writer, coll col
 		fmt.Fprintln(stderr, "attest serve: WARNING: signing with a key generated for this run (give --key): tokens stop verifying when it exits")
 	}
 	if o.adminFile != "" {
-		b, err := os.ReadFile(o.adminFile)
-		if err != nil {
+		if cfg.AdminToken, err = readAdminToken(o.adminFile, serve.MinAdminTokenSize); err != nil {
 			return cfg, err
 		}
-		cfg.AdminToken = strings.TrimSpace(string(b))
+		warnShared(stderr, "admin-token-file", o.adminFile)
 	}
 	if o.rvFile != "" {
-		if cfg.ReferenceValues, err = os.ReadFile(o.rvFile); err != nil {
+		if cfg.ReferenceValues, err = readFlagFile("reference-values", o.rvFile, policy.MaxDocumentSize); err != nil {
 			return cfg, err
 		}
 	}

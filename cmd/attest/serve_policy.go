@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+
 	"path/filepath"
 	"strings"
 
@@ -40,6 +40,21 @@ func validFlagPolicyID(id string) bool {
 	return true
 }
 
+// checkPolicyFlags refuses an unknown --policy-engine and --policy files
+// without the engine that reads them.
+func checkPolicyFlags(engine string, files policyFiles) error {
+	switch engine {
+	case "go":
+		if len(files) > 0 {
+			return fmt.Errorf("--policy %s needs --policy-engine rego: the Go policy takes no policy text (give --reference-values)", files[0])
+		}
+		return nil
+	case "rego":
+		return nil
+	}
+	return fmt.Errorf("--policy-engine %q: expected go or rego", engine)
+}
+
 // applyPolicyFlags sets the policy engine of --policy-engine and the
 // policies of --policy on cfg. With rego the service starts with Trustee's
 // default policies (stored only when the store has none of that id), each
@@ -48,15 +63,8 @@ func validFlagPolicyID(id string) bool {
 // (serve.Config.PolicyOverrides); every file must compile. Contradictions are errors
 // naming the flags (usage errors).
 func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg *serve.Config) error {
-	switch engine {
-	case "go":
-		if len(files) > 0 {
-			return fmt.Errorf("--policy %s needs --policy-engine rego: the Go policy takes no policy text (give --reference-values)", files[0])
-		}
-		return nil
-	case "rego":
-	default:
-		return fmt.Errorf("--policy-engine %q: expected go or rego", engine)
+	if err := checkPolicyFlags(engine, files); err != nil || engine == "go" {
+		return err
 	}
 	e, err := rego.NewEngine()
 	if err != nil {
@@ -82,16 +90,9 @@ func applyPolicyFlags(ctx context.Context, engine string, files policyFiles, cfg
 			return fmt.Errorf("--policy %s: policy id %q given twice (also by --policy %s)", f, id, prev)
 		}
 		given[id] = f
-		st, err := os.Stat(file)
+		text, err := readFlagFile("policy", file, rego.MaxPolicySize)
 		if err != nil {
-			return fmt.Errorf("--policy %s: %w", f, err)
-		}
-		if st.Size() > rego.MaxPolicySize {
-			return fmt.Errorf("--policy %s: %d bytes, limit %d", f, st.Size(), rego.MaxPolicySize)
-		}
-		text, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("--policy %s: %w", f, err)
+			return err
 		}
 		if _, err := e.Compile(ctx, id, text, none); err != nil {
 			return fmt.Errorf("--policy %s: %w", f, err)

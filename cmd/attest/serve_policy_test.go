@@ -45,6 +45,15 @@ func TestServePolicyFlagsUsage(t *testing.T) {
 		require.Equal(t, exitUsage, runServe(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, c.args...), nil, &stdout, &stderr), "%v: %s", c.args, stderr.String())
 		assert.Contains(t, stderr.String(), c.want, c.args)
 	}
+	// Contradicting flags are refused before anything is generated or
+	// warned about: the message is the only line (before, it followed the
+	// generated-key and sample warnings).
+	for _, args := range [][]string{{"--policy", good}, {"--policy-engine", "wasm"}} {
+		var stdout, stderr syncBuffer
+		require.Equal(t, exitUsage, runServe(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, args...), nil, &stdout, &stderr))
+		assert.NotContains(t, stderr.String(), "WARNING", args)
+		assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "%v: %s", args, stderr.String())
+	}
 }
 
 // attest serve --policy-engine rego: Trustee's defaults plus a --policy

@@ -92,7 +92,7 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	var keys []*token.Key
 	if *jwksFile != "" {
-		b, err := os.ReadFile(*jwksFile)
+		b, err := readFlagFile("jwks", *jwksFile, maxJWKSFile)
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
@@ -164,7 +164,7 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 }
 
 func loadKey(path, alg string) (*token.Key, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFlagFile("key", path, maxKeyFile)
 	if err != nil {
 		return nil, err
 	}

@@ -45,10 +45,17 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		o.files = []string{"-"}
 	}
 	var files []namedEvidence
+	var total int
 	for _, f := range o.files {
 		b, err := readEvidence(f, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "attest verify:", err)
+			return exitError
+		}
+		// Each file is bounded; so is their sum, or a long argument list
+		// (one large file named a hundred times) reads gigabytes.
+		if total += len(b); total > maxEvidenceInput {
+			fmt.Fprintf(stderr, "attest verify: the evidence files hold more than %d bytes together (at %s)\n", maxEvidenceInput, f)
 			return exitError
 		}
 		files = append(files, namedEvidence{name: f, data: b})
@@ -107,9 +114,9 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	var tok []byte
 	if o.keyFile != "" {
-		jwk, err := os.ReadFile(o.keyFile)
+		jwk, err := readFlagFile("key", o.keyFile, maxKeyFile)
 		if err != nil {
-			fmt.Fprintln(stderr, "attest verify: --key:", err)
+			fmt.Fprintln(stderr, "attest verify:", err)
 			return exitError
 		}
 		if tok, err = sign(jwk, out); err != nil {
@@ -252,9 +259,9 @@ func registry(o *verifyOptions, src collateralSources) (*verify.Registry, error)
 // a trusted attestation key, so there is no default.
 func tpmTrust(file string) (setup.TPMTrust, error) {
 	var none setup.TPMTrust
-	b, err := os.ReadFile(file)
+	b, err := readFlagFile("tpm-ak", file, maxPEMFile)
 	if err != nil {
-		return none, verify.Wrap(verify.ErrConfig, fmt.Errorf("--tpm-ak: %w", err))
+		return none, err
 	}
 	blks, err := pemchain.Blocks(b, 64)
 	if err != nil {
@@ -310,8 +317,14 @@ func appraise(ctx context.Context, o *verifyOptions, evidence []namedEvidence, s
 	}
 	var rv *policy.ReferenceValues
 	if o.referenceValues != "" {
-		if rv, err = policy.LoadReferenceValues(o.referenceValues); err != nil {
+		// Read here through a bound: policy.LoadReferenceValues trusts the
+		// size the file system reports, which a device does not.
+		b, err := readFlagFile("reference-values", o.referenceValues, policy.MaxDocumentSize)
+		if err != nil {
 			return nil, err
+		}
+		if rv, err = policy.ParseReferenceValues(b); err != nil {
+			return nil, fmt.Errorf("--reference-values %s: %w", o.referenceValues, err)
 		}
 	}
 	return appraiseWith(ctx, o, reg, rv, evidence)

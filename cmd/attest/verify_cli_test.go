@@ -39,9 +39,12 @@ func writeTestFile(t *testing.T, dir, name string, b []byte) string {
 	return p
 }
 
-// Every command's --help exits 0 and ends with the one exit-code table.
+// Every command's --help exits 0 and ends with the one exit-code table
+// (collateral's subcommands end with their own; serve and version lacked
+// it).
 func TestHelpExitCodes(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"verify", "--help"}, {"keys", "generate", "--help"}, {"token", "verify", "--help"}, {"token", "inspect", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"verify", "--help"}, {"keys", "generate", "--help"}, {"token", "verify", "--help"}, {"token", "inspect", "--help"},
+		{"serve", "--help"}, {"version", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out, errb strings.Builder
 			code := run(t.Context(), args, nil, &out, &errb)
@@ -87,6 +90,10 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"mirror without --online", []string{"--pcs-url", "https://pccs.example", quote}, exitError, "need --online"},
 		{"SNP without collateral", []string{"--now", "2025-06-01", "--snp-product", "milan", "--no-binding-unsafe", "../../testdata/snp/gsg-attestation.bin"}, exitError, "no collateral is configured (give --collateral-dir or --online)"},
 		{"two TDX services", []string{"--online", "--pcs-url", "https://a.example", "--pccs-url", "https://b.example", quote}, exitError, "--pcs-url and --pccs-url"},
+		{"mirror not a URL", []string{"--online", "--pccs-url", "ftp://x", quote}, exitError, `--pccs-url "ftp://x": expected an http(s) URL`},
+		// Two bindings for one piece of evidence: one was silently ignored.
+		{"report data and runtime data", []string{"--report-data", args[7], "--runtime-data", "{}", quote}, exitError, "--report-data and --runtime-data both bind"},
+		{"nonce and runtime data", []string{"--nonce", strings.Repeat("ab", 32), "--runtime-data", "{}", quote}, exitError, "--nonce and --runtime-data both bind"},
 		{"unpaired chain", append(slices.Clone(args), filepath.Join(testdata, "gpu/v1/hopperCertChain.txt")), exitError, "0 GPU or switch reports and 1 PEM certificate chains"},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+	"net/url"
+
 	"strings"
 	"time"
 
@@ -257,6 +258,21 @@ func (o *verifyOptions) contradictions() error {
 		return errors.New("--gpu-without-revocation-unsafe and --online contradict each other: give one")
 	case o.switches.GPUWithoutRevocation && o.ocspMissing:
 		return errors.New("--gpu-without-revocation-unsafe skips the OCSP answers --ocsp-allow-missing-unsafe tolerates missing: give one")
+	case o.reportData != nil && o.runtimeArg != "":
+		// Either binds the CPU evidence; one would be silently ignored.
+		return errors.New("--report-data and --runtime-data both bind the CPU evidence: give one")
+	case o.nonce != nil && o.runtimeArg != "":
+		return errors.New("--nonce and --runtime-data both bind the GPU and switch evidence: give one")
+	}
+	for _, m := range []struct{ flag, v string }{{"pcs-url", o.pcsURL}, {"pccs-url", o.pccsURL}, {"kds-url", o.kdsURL}, {"rim-url", o.rimURL}, {"ocsp-url", o.ocspURL}} {
+		if m.v == "" {
+			continue
+		}
+		// Checked here so that the message names the flag; the sources
+		// check their base URLs again.
+		if u, err := url.Parse(m.v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("--%s %q: expected an http(s) URL with a host", m.flag, m.v)
+		}
 	}
 	return nil
 }
@@ -298,9 +314,9 @@ func runtimeDataDoc(v string) ([]byte, error) {
 	if strings.HasPrefix(strings.TrimSpace(v), "{") {
 		return []byte(v), nil
 	}
-	b, err := os.ReadFile(v)
+	b, err := readFlagFile("runtime-data", v, maxRuntimeData)
 	if err != nil {
-		return nil, verify.Errorf(verify.ErrConfig, "--runtime-data: %w", err)
+		return nil, err
 	}
 	return b, nil
 }

@@ -46,6 +46,16 @@ func readEvidence(name string, stdin io.Reader) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
+		// A directory or an oversized file is refused before a byte is
+		// read; a device is read through the limit below.
+		if st, err := f.Stat(); err == nil {
+			switch {
+			case st.IsDir():
+				return nil, fmt.Errorf("%s: a directory, expected an evidence file", name)
+			case st.Mode().IsRegular() && st.Size() > maxEvidenceInput:
+				return nil, fmt.Errorf("%s: %d bytes, limit %d", name, st.Size(), maxEvidenceInput)
+			}
+		}
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxEvidenceInput+1))

@@ -38,12 +38,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/trustfactory/attest/kbs"
 	"github.com/trustfactory/attest/serve"
 	"github.com/trustfactory/attest/verify"
 )
@@ -58,7 +60,9 @@ type Store struct {
 }
 
 // New returns a store on c whose keys start with prefix + ":" (empty:
-// DefaultPrefix), so that several services can share one Redis.
+// DefaultPrefix), so that several services can share one Redis. Give c
+// ContextTimeoutEnabled (as Open does), or a stalled Redis holds each
+// call for the client's read timeout, past the service's request timeout.
 func New(c *redis.Client, prefix string) (*Store, error) {
 	if c == nil {
 		return nil, verify.Errorf(verify.ErrConfig, "redisstore: nil client")
@@ -71,11 +75,22 @@ func New(c *redis.Client, prefix string) (*Store, error) {
 
 // Open connects to the Redis at url (redis:// or rediss://, as
 // redis.ParseURL reads it) and returns the store and the client to close.
+// The client honours the deadline of each call's context: a Redis that
+// stalls mid-request (paused, swapping, a network that drops packets)
+// holds a request no longer than the request's own time limit, where the
+// client's default would wait its read timeout whatever the context said.
 func Open(url, prefix string) (*Store, *redis.Client, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, nil, verify.Errorf(verify.ErrConfig, "redisstore: %v", err)
+		// A url.Error quotes the whole URL, its password included: keep
+		// only what is wrong with it.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, nil, verify.Errorf(verify.ErrConfig, "redisstore: the Redis URL: %v", err)
 	}
+	o.ContextTimeoutEnabled = true
 	c := redis.NewClient(o)
 	s, err := New(c, prefix)
 	if err != nil {
@@ -256,11 +271,34 @@ func (s *Store) PutDocumentIf(ctx context.Context, name string, body []byte, ver
 	return v, nil
 }
 
-// Document implements serve.Store.
+// MaxDocumentSize bounds the body of a document Document reads: the
+// largest request body package serve accepts (kbs.MaxRequestSize). A
+// larger one was not written by a server (a hand edit, another program
+// on the same prefix) and is refused before Redis sends it.
+const MaxDocumentSize = kbs.MaxRequestSize
+
+// getScript: KEYS[1] the document; ARGV[1] the size bound. Replies
+// {version, body} (nils when absent), or an error when the body is over
+// the bound, checked with HSTRLEN before the body is sent.
+var getScript = redis.NewScript(`
+local n = redis.call('HSTRLEN', KEYS[1], 'body')
+if n > tonumber(ARGV[1]) then
+  return redis.error_reply('document body of ' .. n .. ' bytes, limit ' .. ARGV[1])
+end
+return redis.call('HMGET', KEYS[1], 'version', 'body')`)
+
+// Document implements serve.Store. A body over MaxDocumentSize is a
+// verify.ErrLimit error, refused without being read.
 func (s *Store) Document(ctx context.Context, name string) (serve.Document, error) {
-	vals, err := s.c.HMGet(ctx, s.docKey(name), "version", "body").Result()
+	vals, err := getScript.Run(ctx, s.c, []string{s.docKey(name)}, MaxDocumentSize).Slice()
 	if err != nil {
-		return serve.Document{}, wrap("HMGET", err)
+		if strings.Contains(err.Error(), "document body of") {
+			return serve.Document{}, verify.Errorf(verify.ErrLimit, "redis: document %s: %v", name, err)
+		}
+		return serve.Document{}, wrap("get script", err)
+	}
+	if len(vals) != 2 {
+		return serve.Document{}, fmt.Errorf("redis: document %s: %d values, expected 2", name, len(vals))
 	}
 	vs, ok1 := vals[0].(string)
 	body, ok2 := vals[1].(string)
