@@ -93,6 +93,9 @@ func New(rv *ReferenceValues, opts ...Option) (*Policy, error) {
 	if rv == nil {
 		rv = &ReferenceValues{byName: map[string][]value{}}
 	}
+	if err := checkReferenceValues(rv); err != nil {
+		return nil, err
+	}
 	p := &Policy{rv: rv}
 	for _, o := range opts {
 		if err := o(p); err != nil {
@@ -464,17 +467,19 @@ func (e *eval) minNumber(id, title, rvName string, keys []string, cat ear.Catego
 	}
 	k, got, present := e.claim(keys...)
 	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Expected: ">= " + want[0], Category: cat}
-	var min, have uint64
-	_, err := fmt.Sscan(want[0], &min)
+	// Decimal or 0x-prefixed hex, the whole text: fmt.Sscan, used before,
+	// read "08" as 0 (octal, stopping at the 8) and "12abc" as 12, so a
+	// floor could silently be lower than written.
+	min, minOK := parseUint(want[0])
 	switch {
-	case err != nil:
-		e.badReference(rvName, want[0], "a number")
+	case !minOK:
+		e.badReference(rvName, want[0], "a decimal or 0x-prefixed hexadecimal integer")
 		return true, false
 	case !present:
 		c.Value = below
 		c.Reason = "claim " + k + " absent"
 	default:
-		if _, err := fmt.Sscan(got, &have); err != nil {
+		if have, ok := parseUint(got); !ok {
 			c.Value = below
 			c.Reason = fmt.Sprintf("claim %s %q is not a number", k, got)
 		} else if have < min {
