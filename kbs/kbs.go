@@ -75,10 +75,15 @@ type TEEEvidence struct {
 }
 
 // ParseRequest parses and checks a request body: unknown fields, missing
-// fields and trailing data are ErrMalformed.
+// fields, trailing data, and a member of the request's own objects given
+// twice, in another case or with an escaped name (which encoding/json would
+// read where Trustee's KBS refuses the body) are ErrMalformed.
 func ParseRequest(body []byte) (*Request, error) {
 	if len(body) > MaxRequestSize {
 		return nil, verify.Errorf(verify.ErrLimit, "KBS request: %d bytes, limit %d", len(body), MaxRequestSize)
+	}
+	if err := checkMemberNames(body); err != nil {
+		return nil, err
 	}
 	var r Request
 	dec := json.NewDecoder(bytes.NewReader(body))
