@@ -301,6 +301,9 @@ type unit struct {
 // … for GPUs, switch0, … for NVSwitches, device0, … for verifiers without a
 // class.
 // Evidence whose verifier is a Splitter becomes one submodule per device.
+// A device counts once: submodules whose claims name the same EAT "ueid",
+// through one format or two (an NVIDIA GPU verified locally and through
+// NRAS), all fail (ErrMalformed).
 // The issue time is the first component's verification time.
 //
 // The result carries no eat_nonce and no TEE key: AppraiseSession is the
@@ -451,6 +454,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		return nil, err
 	}
 	a.checkSets(units, out)
+	a.checkDevicesOnce(units, out)
 
 	res := ear.NewResult(a.verifierID, now)
 	res.Profile = a.profile
@@ -627,6 +631,68 @@ func (a *Appraiser) checkSets(units []unit, out []*SubmodOutcome) {
 			out[i] = a.failed(units[i], fmt.Errorf("%s device set %v: %w", f, names, err))
 		}
 	}
+}
+
+// checkDevicesOnce fails every verified submodule whose claims name a
+// device, by the EAT claim "ueid" (RFC 9711: the device's unique entity
+// id; one per device, or one per element of "devices"), that another
+// submodule names too. A SetChecker judges the devices of one format; the
+// same device can also come twice through two formats (an NVIDIA GPU's
+// report verified locally and NRAS's result for the same report), and would
+// be counted twice: by WithRequired, by a relying party counting affirming
+// GPUs. Which copy is the impostor cannot be told, so all of them fail.
+func (a *Appraiser) checkDevicesOnce(units []unit, out []*SubmodOutcome) {
+	var owners map[string][]int // ueid → indexes of the submodules naming it
+	for i, so := range out {
+		if so.Err != nil || so.claimMap == nil {
+			continue
+		}
+		for _, id := range ueids(so.claimMap) {
+			if owners == nil {
+				owners = map[string][]int{}
+			}
+			if l := owners[id]; len(l) == 0 || l[len(l)-1] != i {
+				owners[id] = append(l, i)
+			}
+		}
+	}
+	failed := map[int]error{}
+	for _, id := range slices.Sorted(maps.Keys(owners)) {
+		idx := owners[id]
+		if len(idx) < 2 {
+			continue
+		}
+		names := make([]string, len(idx))
+		for k, i := range idx {
+			names[k] = fmt.Sprintf("%s (%s)", out[i].Name, out[i].Format)
+		}
+		for _, i := range idx {
+			if failed[i] == nil {
+				failed[i] = Errorf(ErrMalformed, "ueid %s: the same device in submodules %v: each device counts once", id, names)
+			}
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(failed)) {
+		out[i] = a.failed(units[i], failed[i])
+	}
+}
+
+// ueids returns the "ueid" claims of a claim map: its own, or those of the
+// elements of its "devices" list (multi-device claims).
+func ueids(m map[string]any) []string {
+	if id, ok := m["ueid"].(string); ok && id != "" {
+		return []string{id}
+	}
+	devs, _ := m["devices"].([]any)
+	var out []string
+	for _, d := range devs {
+		if dm, ok := d.(map[string]any); ok {
+			if id, ok := dm["ueid"].(string); ok && id != "" {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
 }
 
 // checkSet calls CheckSet, turning a panic into a refusal.
