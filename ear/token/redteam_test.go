@@ -1,0 +1,49 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veraison/go-cose"
+
+	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/verify"
+)
+
+// signCWTWith signs r's claims as a COSE_Sign1 with s's key and the
+// protected and unprotected headers given (alg filled in).
+func signCWTWith(t *testing.T, s *Signer, r *ear.Result, protected cose.ProtectedHeader, unprotected cose.UnprotectedHeader) []byte {
+	t.Helper()
+	c, err := s.prepare(r, nil)
+	require.NoError(t, err)
+	payload, err := s.codec.EncodeCBOR(c)
+	require.NoError(t, err)
+	if protected == nil {
+		protected = cose.ProtectedHeader{}
+	}
+	protected[cose.HeaderLabelAlgorithm] = s.alg.cose()
+	tok, err := cose.Sign1(rand.Reader, s.cose, cose.Headers{Protected: protected, Unprotected: unprotected}, payload, nil)
+	require.NoError(t, err)
+	return tok
+}
+
+// Red-team: a COSE_Sign1 whose protected header marks a parameter critical
+// (RFC 9052 §3.1: a recipient that does not understand it must refuse the
+// message). The JWT path refused crit; the CWT path did not look.
+func TestRedteamCWTCriticalHeader(t *testing.T) {
+	s := mustSigner(t, ES256)
+	v := mustVerifier(t, s)
+	exp := Expectations{Now: testNow, Nonce: testNonce}
+	good := signCWTWith(t, s, testResult(ear.ProfileIETF03), cose.ProtectedHeader{cose.HeaderLabelKeyID: []byte(s.kid)}, nil)
+	_, err := v.Verify(context.Background(), good, exp)
+	require.NoError(t, err)
+
+	crit := signCWTWith(t, s, testResult(ear.ProfileIETF03), cose.ProtectedHeader{
+		cose.HeaderLabelKeyID: []byte(s.kid), cose.HeaderLabelCritical: []any{int64(-70000)}, int64(-70000): "must be understood",
+	}, nil)
+	r, err := v.Verify(context.Background(), crit, exp)
+	wantKinds(t, err, verify.ErrToken)
+	require.Nil(t, r)
+}
