@@ -2,6 +2,8 @@ package token
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"testing"
 
@@ -46,4 +48,44 @@ func TestRedteamCWTCriticalHeader(t *testing.T) {
 	r, err := v.Verify(context.Background(), crit, exp)
 	wantKinds(t, err, verify.ErrToken)
 	require.Nil(t, r)
+}
+
+// Red-team: "KeySet is an immutable set", but it kept the caller's *Key
+// values and Keys() handed them out, with exported fields: reassigning a
+// key's Public after the Verifier was built made its JWT path trust the new
+// key (its CWT path kept the old one).
+func TestRedteamKeySetKeepsItsKeys(t *testing.T) {
+	s := mustSigner(t, ES256)
+	ak, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	attacker, err := NewSigner(ak, WithKeyID(s.kid))
+	require.NoError(t, err)
+	key := s.PublicKey()
+	ks, err := NewKeySet(key)
+	require.NoError(t, err)
+	v, err := NewVerifier(ks)
+	require.NoError(t, err)
+	exp := Expectations{Now: testNow, Nonce: testNonce}
+	forged, err := attacker.SignJWT(testResult(ear.ProfileIETF03))
+	require.NoError(t, err)
+
+	key.Public = attacker.PublicKey().Public // the key given to NewKeySet
+	for _, k := range ks.Keys() {            // the keys the set hands out
+		k.Public, k.Algorithm = attacker.PublicKey().Public, ES256
+	}
+	s.PublicKey().Public = attacker.PublicKey().Public // the signer's
+	for _, set := range []*KeySet{ks, s.KeySet()} {
+		v, err := NewVerifier(set)
+		require.NoError(t, err)
+		r, err := v.Verify(context.Background(), forged, exp)
+		wantKinds(t, err, verify.ErrToken, verify.ErrSignature)
+		require.Nil(t, r)
+	}
+	r, err := v.Verify(context.Background(), forged, exp)
+	wantKinds(t, err, verify.ErrToken, verify.ErrSignature)
+	require.Nil(t, r)
+	genuine, err := s.SignJWT(testResult(ear.ProfileIETF03))
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), genuine, exp)
+	require.NoError(t, err)
 }
