@@ -113,8 +113,8 @@ type AppraiserOption func(*Appraiser) error
 // default policy.
 func WithFormatPolicy(f Format, p Policy) AppraiserOption {
 	return func(a *Appraiser) error {
-		if p == nil {
-			return Errorf(ErrConfig, "nil policy for format %q", f)
+		if isNil(p) {
+			return Errorf(ErrConfig, "nil policy (%T) for format %q", p, f)
 		}
 		a.byFormat[f] = p
 		return nil
@@ -226,8 +226,10 @@ func NewAppraiser(reg *Registry, p Policy, opts ...AppraiserOption) (*Appraiser,
 	if reg == nil {
 		return nil, Errorf(ErrConfig, "nil registry")
 	}
-	if p == nil {
-		return nil, Errorf(ErrConfig, "nil policy")
+	// A typed nil (a nil *policy.Policy in the interface) is no policy
+	// either: it would panic in every appraisal.
+	if isNil(p) {
+		return nil, Errorf(ErrConfig, "nil policy (%T)", p)
 	}
 	a := &Appraiser{
 		reg: reg, policy: p, byFormat: map[Format]Policy{},

@@ -96,3 +96,23 @@ func TestRedteamDevicesOnceAcrossClaimShapes(t *testing.T) {
 	assert.Len(t, failed, 2, "%v", failed)
 	assert.Contains(t, failed, "gpu0")
 }
+
+// Red-team: a typed nil policy (a nil *policy.Policy in the interface, as
+// a constructor's ignored error leaves it) passed NewAppraiser's nil check
+// and WithFormatPolicy's; every appraisal then panicked in the policy and
+// failed as a verifier malfunction, instead of the configuration failing.
+func TestRedteamTypedNilPolicy(t *testing.T) {
+	reg, err := verify.NewRegistry(&fakeVerifier{f: verify.FormatTDX})
+	require.NoError(t, err)
+	var nilPolicy *policy.Policy
+	_, err = verify.NewAppraiser(reg, nilPolicy)
+	require.ErrorIs(t, err, verify.ErrConfig)
+	p, err := policy.New(nil)
+	require.NoError(t, err)
+	_, err = verify.NewAppraiser(reg, p, verify.WithFormatPolicy(verify.FormatTDX, nilPolicy))
+	require.ErrorIs(t, err, verify.ErrConfig)
+	a, err := verify.NewAppraiser(reg, p)
+	require.NoError(t, err)
+	_, err = a.WithPolicy(nilPolicy)
+	require.ErrorIs(t, err, verify.ErrConfig)
+}
