@@ -303,6 +303,10 @@ type unit struct {
 // … for GPUs, switch0, … for NVSwitches, device0, … for verifiers without a
 // class.
 // Evidence whose verifier is a Splitter becomes one submodule per device.
+// A component without Expectations.ReportData (and without
+// AllowMissingReportDataUnsafe) fails with ErrConfig before its verifier
+// runs, whatever the verifier would do: the policy's instance-identity
+// claim stands for the binding.
 // A device counts once: submodules whose claims name the same EAT "ueid",
 // through one format or two (an NVIDIA GPU verified locally and through
 // NRAS), all fail (ErrMalformed).
@@ -745,6 +749,13 @@ func (a *Appraiser) verifyUnit(ctx context.Context, u unit) (v verifiedUnit) {
 	}()
 	if u.err != nil {
 		return verifiedUnit{err: u.err}
+	}
+	// The policy's instance-identity claim says the evidence is bound to
+	// this session, so the appraiser holds every verifier to the contract
+	// of Expectations.ReportData itself: one that ignored an empty
+	// expectation would otherwise have its unbound evidence affirmed.
+	if len(u.expect.ReportData) == 0 && !u.expect.AllowMissingReportDataUnsafe {
+		return verifiedUnit{err: Errorf(ErrConfig, "%s: no expected report data: set Expectations.ReportData (or AllowMissingReportDataUnsafe)", u.format)}
 	}
 	claims, err := a.reg.Verify(ctx, u.format, u.evidence, u.expect)
 	return verifiedUnit{claims: claims, err: err}

@@ -116,3 +116,42 @@ func TestRedteamTypedNilPolicy(t *testing.T) {
 	_, err = a.WithPolicy(nilPolicy)
 	require.ErrorIs(t, err, verify.ErrConfig)
 }
+
+// laxVerifier ignores Expectations.ReportData, as a verifier outside attest
+// might: it returns its claims whatever the session.
+type laxVerifier struct{ fakeVerifier }
+
+func (v *laxVerifier) Verify(ctx context.Context, evidence []byte, exp verify.Expectations) (verify.Claims, error) {
+	exp.ReportData, exp.AllowMissingReportDataUnsafe = nil, true
+	return v.fakeVerifier.Verify(ctx, evidence, exp)
+}
+
+// Red-team: the default policy claims instance-identity 2 ("the verifier
+// checked the expected report data") for every verified component. A
+// component appraised with no expected report data, by a verifier that does
+// not refuse that as the contract says, was affirmed: bound to nothing.
+func TestRedteamUnboundComponentNotAffirmed(t *testing.T) {
+	lax := &laxVerifier{fakeVerifier{f: verify.FormatTDX}}
+	reg, err := verify.NewRegistry(lax)
+	require.NoError(t, err)
+	rv, err := policy.FromEntries(tdxPins()...)
+	require.NoError(t, err)
+	p, err := policy.New(rv)
+	require.NoError(t, err)
+	a, err := verify.NewAppraiser(reg, p)
+	require.NoError(t, err)
+	bound := run(t, a, []verify.Component{{Format: verify.FormatTDX, Evidence: tdxEvidence(nil), Expect: expect(cpuRD)}})
+	require.Equal(t, ear.StatusAffirming, bound.Status())
+
+	unbound := run(t, a, []verify.Component{{Format: verify.FormatTDX, Evidence: tdxEvidence(nil), Expect: verify.Expectations{Now: tNow}}})
+	assert.NotEqual(t, ear.StatusAffirming, unbound.Status())
+	cpu := submod(t, unbound, "cpu0")
+	assert.ErrorIs(t, cpu.Err, verify.ErrConfig)
+	assert.NotEqual(t, ear.TrustworthyInstance, cpu.Appraisal.TrustVector[ear.InstanceIdentity])
+
+	// With the unsafe switch the appraisal runs, and says so.
+	unsafe := run(t, a, []verify.Component{{Format: verify.FormatTDX, Evidence: tdxEvidence(nil),
+		Expect: verify.Expectations{Now: tNow, AllowMissingReportDataUnsafe: true}}})
+	assert.Equal(t, ear.StatusWarning, unsafe.Status())
+	assert.NotEqual(t, ear.TrustworthyInstance, submod(t, unsafe, "cpu0").Appraisal.TrustVector[ear.InstanceIdentity])
+}
