@@ -469,7 +469,7 @@ func (s *Service) trusteeShape(out *verify.Outcome, reg *verify.Registry, rt map
 			continue
 		}
 		info := map[string]any{}
-		for name, key := range map[string]string{ear.ExtReason.Name: "reason", ear.ExtUnsafe.Name: "unsafe", ear.ExtChecks.Name: "checks"} {
+		for name, key := range map[string]string{ear.ExtReasonName: "reason", ear.ExtUnsafeName: "unsafe", ear.ExtChecksName: "checks"} {
 			if v, ok := a.Extensions[name]; ok {
 				info[key] = v
 			}
@@ -522,12 +522,12 @@ func AppraisalNotes(a *ear.Appraisal) (reason string, unsafe any) {
 		return "", nil
 	}
 	info, _ := a.AnnotatedEvidence["attest"].(map[string]any)
-	if s, ok := a.Extensions[ear.ExtReason.Name].(string); ok {
+	if s, ok := a.Extensions[ear.ExtReasonName].(string); ok {
 		reason = s
 	} else if s, ok := info["reason"].(string); ok {
 		reason = s
 	}
-	if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+	if u, ok := a.Extensions[ear.ExtUnsafeName]; ok && u != nil {
 		unsafe = u
 	} else if u, ok := info["unsafe"]; ok && u != nil {
 		unsafe = u
@@ -562,7 +562,7 @@ func Decide(r *ear.Result) error {
 	if st := r.OverallStatus(); st != ear.StatusAffirming {
 		return verify.Errorf(verify.ErrPolicy, "overall status %s", st)
 	}
-	if u, ok := r.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+	if u, ok := r.Extensions[ear.ExtUnsafeName]; ok && u != nil {
 		return verify.Errorf(verify.ErrPolicy, "result produced with unsafe switches %v", u)
 	}
 	return nil

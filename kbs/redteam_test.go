@@ -83,3 +83,40 @@ func TestRedteamMemberScanScope(t *testing.T) {
 		assert.ErrorIs(t, err, verify.ErrMalformed, bad)
 	}
 }
+
+// Red-team: Decide found the unsafe switches of a result under the name in
+// ear.ExtUnsafe, an exported variable. Code in the process that reassigned
+// it (a dependency's init, a test helper) made Decide release results
+// produced with unsafe switches; Decide now reads the constant name.
+func TestRedteamDecideReadsConstantNames(t *testing.T) {
+	a := &ear.Appraisal{}
+	a.TrustVector[ear.InstanceIdentity] = ear.TrustworthyInstance
+	a.TrustVector[ear.Executables] = ear.ApprovedBoot
+	a.StatusFromVector()
+	withUnsafe := func(onAppraisal bool) *ear.Result {
+		r := ear.NewResult(ear.VerifierID{Developer: "d", Build: "b"}, offlinetest.Now())
+		c := *a
+		r.Submods["cpu0"] = &c
+		if onAppraisal {
+			c.Extensions = map[string]any{"attest_unsafe": []any{"tdx.WithoutCollateralUnsafe"}}
+		} else {
+			r.Extensions = map[string]any{"attest_unsafe": []any{"tdx.WithoutCollateralUnsafe"}}
+		}
+		r.UpdateStatus()
+		return r
+	}
+	saved := ear.ExtUnsafe
+	defer func() { ear.ExtUnsafe = saved }()
+	for _, rename := range []bool{false, true} {
+		if rename {
+			ear.ExtUnsafe.Name = "renamed_by_someone"
+		}
+		for _, onAppraisal := range []bool{false, true} {
+			assert.ErrorIs(t, kbs.Decide(withUnsafe(onAppraisal)), verify.ErrPolicy, "renamed %v, on appraisal %v", rename, onAppraisal)
+		}
+	}
+	ear.ExtUnsafe = saved
+	clean := withUnsafe(false)
+	clean.Extensions = nil
+	require.NoError(t, kbs.Decide(clean))
+}

@@ -470,7 +470,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	var unsafe []string
 	for _, so := range out {
 		res.Submods[so.Name] = so.Appraisal
-		if u, ok := so.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok {
+		if u, ok := so.Appraisal.Extensions[ear.ExtUnsafeName].([]string); ok {
 			for _, n := range u { // each switch once, however many submodules had it
 				if !slices.Contains(unsafe, n) {
 					unsafe = append(unsafe, n)
@@ -488,7 +488,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		out = append(out, so)
 	}
 	if len(unsafe) > 0 {
-		res.Extensions = map[string]any{ear.ExtUnsafe.Name: unsafe}
+		res.Extensions = map[string]any{ear.ExtUnsafeName: unsafe}
 	}
 	if sess != nil {
 		// The nonce says the result answers the session: only when every
@@ -511,7 +511,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 				}
 				// Each submodule gets its own copy: callers (kbs) rewrite
 				// appraisals one by one.
-				so.Appraisal.Extensions[ear.ExtTEEPubKey.Name] = maps.Clone(teeKey)
+				so.Appraisal.Extensions[ear.ExtTEEPubKeyName] = maps.Clone(teeKey)
 			}
 		}
 	}
@@ -795,18 +795,18 @@ func (a *Appraiser) appraiseUnit(ctx context.Context, pols policies, u unit, v v
 	}
 	ap.StatusFromVector()
 	if len(unsafe) > 0 {
-		ap.Extensions[ear.ExtUnsafe.Name] = UnsafeNames(unsafe)
+		ap.Extensions[ear.ExtUnsafeName] = UnsafeNames(unsafe)
 		ap.Status = ear.LeastTrusted(ap.Status, ear.StatusWarning)
 	}
 	if a.annotate {
 		ap.AnnotatedEvidence = PolicyInput{Format: u.format, Claims: m}.Map()
 	}
 	if a.checks {
-		ap.Extensions[ear.ExtChecks.Name] = ChecksJSON(pr.Checks)
+		ap.Extensions[ear.ExtChecksName] = ChecksJSON(pr.Checks)
 	}
 	if ap.Status != ear.StatusAffirming {
 		if r := firstFailure(pr.Checks); r != "" {
-			ap.Extensions[ear.ExtReason.Name] = r
+			ap.Extensions[ear.ExtReasonName] = r
 		}
 	}
 	if len(ap.Extensions) == 0 {
@@ -824,7 +824,7 @@ func (a *Appraiser) failed(u unit, err error) *SubmodOutcome {
 	ap := &ear.Appraisal{
 		Status:      FailureStatus(err),
 		TrustVector: FailureVector(err),
-		Extensions:  map[string]any{ear.ExtReason.Name: err.Error()},
+		Extensions:  map[string]any{ear.ExtReasonName: err.Error()},
 	}
 	if a.log != nil {
 		a.log.Debug("verification failed", "submod", u.name, "format", u.format, "err", err)

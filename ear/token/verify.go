@@ -455,6 +455,6 @@ func markUnsafe(r *ear.Result, name string) {
 	if r.Extensions == nil {
 		r.Extensions = map[string]any{}
 	}
-	list, _ := r.Extensions[ear.ExtUnsafe.Name].([]any)
-	r.Extensions[ear.ExtUnsafe.Name] = append(list, name)
+	list, _ := r.Extensions[ear.ExtUnsafeName].([]any)
+	r.Extensions[ear.ExtUnsafeName] = append(list, name)
 }
