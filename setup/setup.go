@@ -207,6 +207,49 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 	if cfg.Limits.CacheSize < 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "setup: Limits.CacheSize %d is negative", cfg.Limits.CacheSize)
 	}
+	reg, err := newRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	warnUnsafe(cfg)
+	return reg, nil
+}
+
+// UnsafeSwitches lists the unsafe switches cfg turns on, by the names the
+// verifiers record in their claims (nil when none). NewRegistry logs each
+// at warning level to cfg.Logger: a service started with one must say so
+// before the first result does.
+func (cfg Config) UnsafeSwitches() []verify.UnsafeSwitch {
+	var out []verify.UnsafeSwitch
+	for _, s := range []struct {
+		on bool
+		sw verify.UnsafeSwitch
+	}{
+		{cfg.Unsafe.TDXWithoutCollateral, tdx.UnsafeWithoutCollateral},
+		{cfg.Unsafe.SNPWithoutRevocation, snp.UnsafeWithoutRevocation},
+		{cfg.Unsafe.GPUWithoutRIMs, gpu.UnsafeWithoutRIMs},
+		{cfg.Unsafe.GPUWithoutRevocation, gpu.UnsafeWithoutRevocation},
+		{cfg.OCSPAllowMissingUnsafe, ocsp.UnsafeMissingAnswers},
+	} {
+		if s.on {
+			out = append(out, s.sw)
+		}
+	}
+	return out
+}
+
+// warnUnsafe logs each unsafe switch of cfg at warning level (POL-06).
+func warnUnsafe(cfg Config) {
+	if cfg.Logger == nil {
+		return
+	}
+	for _, s := range cfg.UnsafeSwitches() {
+		cfg.Logger.Warn("unsafe switch on: results it affects are never affirming and not for production", "switch", string(s))
+	}
+}
+
+// newRegistry is NewRegistry without the warnings.
+func newRegistry(cfg Config) (*verify.Registry, error) {
 	src, err := sources(cfg)
 	if err != nil {
 		return nil, err
