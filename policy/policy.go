@@ -87,8 +87,15 @@ func tcbStatusList(which string, statuses []string) ([]string, error) {
 	return slices.Clone(statuses), nil
 }
 
-// New returns the default policy over rv. A nil rv is allowed: no measurement
-// is then recognized, so nothing is affirmed.
+// New returns the default policy over rv, which it checks first (see the
+// package documentation: what the rules cannot read is an ErrConfig error).
+// A nil rv is allowed: no CPU TEE's measurement is then recognized, so no
+// TDX, SGX, SEV-SNP, TPM, Azure or Nitro evidence is affirmed. NVIDIA GPUs
+// are the exception: their measurements are appraised against the RIMs
+// NVIDIA signs (the vendor's reference values, verified as collateral), so
+// a GPU whose measurements, RIMs and certificates check out is affirmed
+// without any local value; allowed_driver_versions, gpu_min_driver_version
+// and their VBIOS counterparts restrict which firmware is.
 func New(rv *ReferenceValues, opts ...Option) (*Policy, error) {
 	if rv == nil {
 		rv = &ReferenceValues{byName: map[string][]value{}}

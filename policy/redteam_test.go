@@ -162,3 +162,32 @@ func (rv *ReferenceValues) entries() []Entry {
 	}
 	return out
 }
+
+// POL-08 for every TEE, not only TDX: without reference values no CPU TEE
+// is affirmed, each for want of its boot pins (executables 33). NVIDIA GPUs
+// are the documented exception (policy.New): NVIDIA's signed RIMs are
+// their reference values.
+func TestRedteamPOL08NoReferenceValuesEveryTEE(t *testing.T) {
+	tpm := map[string]any{"pcr00": strings.Repeat("00", 32), "pcr04": strings.Repeat("44", 32), "pcr11": strings.Repeat("11", 32),
+		"ak.trust": "pinned-key", "ak.fingerprint": akfp, "secure_boot.enabled": true}
+	for _, c := range []struct {
+		f      verify.Format
+		claims map[string]any
+	}{
+		{verify.FormatTDX, tdxClaims()},
+		{verify.FormatSNP, snpClaims()},
+		{verify.FormatTPM, tpm},
+		{verify.FormatSGX, sgxMinted(t, "UpToDate", nil)},
+		{verify.FormatNitro, dstackClaims(t)},
+	} {
+		r := appraise(t, nil, c.f, c.claims)
+		assert.NotEqual(t, ear.StatusAffirming, r.Status(), c.f)
+		assert.Equal(t, ear.UnrecognizedRuntime, r.TrustVector[ear.Executables], c.f)
+		for _, ch := range r.Checks {
+			assert.False(t, !ch.OK && ch.Value.Tier() == ear.StatusAffirming, "%s: failed check %s affirms", c.f, ch.ID)
+		}
+	}
+	r := appraise(t, nil, verify.FormatGPU, gpuClaims())
+	assert.Equal(t, ear.StatusAffirming, r.Status(), "GPU: appraised against NVIDIA's RIMs")
+	assert.Equal(t, ear.NoConfigVulns, r.TrustVector[ear.Configuration], "GPU: no version pinned")
+}

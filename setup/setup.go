@@ -60,7 +60,8 @@ import (
 // valid: pinned roots, no collateral (only evidence that carries its own, such
 // as an extended SEV-SNP report or a Nitro document, can verify), no TPM or
 // NRAS verifier, and the default policy without reference values (which
-// affirms nothing).
+// affirms no CPU TEE; an NVIDIA GPU is appraised against NVIDIA's signed RIMs
+// and can be affirmed, see policy.New).
 type Config struct {
 	// Bundle is an offline collateral bundle (see the package doc); nil: none.
 	// For a directory, use an os.Root's FS, which keeps reads inside it.
@@ -89,7 +90,8 @@ type Config struct {
 	// Logger receives the verifiers' logs; nil: silent.
 	Logger *slog.Logger
 	// ReferenceValues are appraised by the default policy (policy.New);
-	// nil: none, so nothing is affirmed. Excludes Policy.
+	// nil: none, so no CPU TEE is affirmed (GPUs: see policy.New).
+	// Excludes Policy.
 	ReferenceValues *policy.ReferenceValues
 	// Policy appraises every component instead of the default policy; a
 	// verify.PolicyRef lets reference values change under load. Excludes
