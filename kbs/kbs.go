@@ -9,6 +9,8 @@
 //	/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey
 //
 // so a Trustee KBS configured with the service's JWKS accepts the token.
+// The key and the init data's claims are there only when cpu0 verified
+// against them; a token whose cpu0 failed carries neither.
 // The token's eat_nonce is the session nonce by verify.SessionNonce (a
 // Trustee nonce, 44 characters of base64, as its bytes), so a relying party
 // checks it with token.Expectations{Nonce: []byte(nonce)}.
@@ -449,7 +451,11 @@ func (s *Service) trusteeShape(out *verify.Outcome, reg *verify.Registry, rt map
 		} else {
 			a.AnnotatedEvidence = verify.PolicyInput{Format: verify.Format(reg.TEEName(so.Format)), Claims: so.ClaimMap()}.Map()
 		}
-		if so.Name != "cpu0" {
+		// The runtime data (the TEE key a broker wraps secrets to) and the
+		// init data are claims of cpu0 only when its evidence verified
+		// against them: claims only from verified bytes, even in a token
+		// whose status already says no.
+		if so.Name != "cpu0" || so.Err != nil {
 			continue
 		}
 		if a.AnnotatedEvidence == nil {

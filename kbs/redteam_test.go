@@ -120,3 +120,39 @@ func TestRedteamDecideReadsConstantNames(t *testing.T) {
 	clean.Extensions = nil
 	require.NoError(t, kbs.Decide(clean))
 }
+
+// Red-team: a token whose cpu0 failed (here: the TD was launched with other
+// init data than the request names, ErrBinding) still carried the request's
+// init data as init_data_claims and its key as runtime_data_claims: claims
+// from bytes nothing verified, for any reader of the token that looks at
+// the claims before the status.
+func TestRedteamFailedCPUCarriesNoRequestClaims(t *testing.T) {
+	f := newFixture(t, 1)
+	svc := f.service(t)
+	key := teeKey(t)
+	nonce := "aW5pdC1yZWR0ZWFt"
+	body, err := f.bed.KBSRequest(nonce, key, offlinetest.KBSEdits{InitData: initTOML})
+	require.NoError(t, err)
+	att, err := svc.Attest(context.Background(), "tdx", nonce, body, offlinetest.Now())
+	require.NoError(t, err)
+	require.Equal(t, ear.StatusAffirming, att.Outcome.Status())
+	m := claimsOf(t, att.Token)
+	for _, p := range []string{"/submods/cpu0/ear.veraison.annotated-evidence/init_data_claims/aa.toml", "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey"} {
+		_, ok := pointer(m, p)
+		require.True(t, ok, "verified: %s", p)
+	}
+
+	other := bytes.Replace(body, []byte(`sha384`), []byte(`sha512`), 1) // the init data the request names
+	require.False(t, bytes.Equal(other, body))
+	att, err = svc.Attest(context.Background(), "tdx", nonce, other, offlinetest.Now())
+	require.NoError(t, err)
+	require.ErrorIs(t, att.Outcome.Submods[0].Err, verify.ErrBinding)
+	m = claimsOf(t, att.Token)
+	for _, p := range []string{"/submods/cpu0/ear.veraison.annotated-evidence/init_data_claims", "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims"} {
+		v, ok := pointer(m, p)
+		assert.False(t, ok, "%s: %v", p, v)
+	}
+	assert.ErrorIs(t, kbs.Decide(att.Outcome.Result), verify.ErrPolicy)
+	_, err = kbs.TEEPubKey(att.Outcome.Result)
+	assert.ErrorIs(t, err, verify.ErrToken)
+}
