@@ -191,3 +191,36 @@ func TestRedteamPOL08NoReferenceValuesEveryTEE(t *testing.T) {
 	assert.Equal(t, ear.StatusAffirming, r.Status(), "GPU: appraised against NVIDIA's RIMs")
 	assert.Equal(t, ear.NoConfigVulns, r.TrustVector[ear.Configuration], "GPU: no version pinned")
 }
+
+// An "aael" claim the rules could not read (another type, a key without
+// "/", an entry that is not text) listed no event, and no event passes
+// every list: the runtime events went unchecked and the executables stayed
+// approved. A null claim also counted as a log, skipping the check that an
+// extended RTMR3 without a log is unrecognized.
+func TestRedteamAAELUnreadableIsNoPass(t *testing.T) {
+	allowed := Entry{Name: "aael_allowed", Value: "image-rs CreateContainer docker.io/library/alpine"}
+	rtmr3 := strings.Repeat("33", 48) // extended by events nobody listed
+	for name, claim := range map[string]any{
+		"typed map":      map[string][]string{"image-rs/CreateContainer": {"docker.io/evil/miner"}},
+		"key without /":  map[string]any{"image-rs CreateContainer": []any{"docker.io/evil/miner"}},
+		"number content": map[string]any{"image-rs/CreateContainer": []any{1}},
+		"object list":    map[string]any{"image-rs/CreateContainer": map[string]any{"0": "docker.io/evil/miner"}},
+		"text":           "image-rs CreateContainer docker.io/evil/miner",
+		"null":           nil,
+	} {
+		cl := tdxClaims()
+		cl["quote.body.rtmr_3"] = rtmr3
+		cl["aael"] = claim
+		r := appraise(t, tdxRV(t, allowed), verify.FormatTDX, cl)
+		assert.NotEqual(t, ear.StatusAffirming, r.Status(), name)
+		assert.False(t, check(t, r, "aael.allowed").OK, name)
+		assert.Equal(t, ear.UnrecognizedRuntime, r.TrustVector[ear.Executables], name)
+	}
+	// The verifiers' shape still passes when listed.
+	cl := tdxClaims()
+	cl["quote.body.rtmr_3"] = rtmr3
+	cl["aael"] = map[string]any{"image-rs/CreateContainer": []any{"docker.io/library/alpine"}}
+	r := appraise(t, tdxRV(t, allowed), verify.FormatTDX, cl)
+	assert.True(t, check(t, r, "aael.allowed").OK)
+	assert.Equal(t, ear.StatusAffirming, r.Status())
+}
