@@ -126,7 +126,8 @@
 //	                only some boot measurements pinned → 33 (unrecognized);
 //	                mismatch → 96
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
-//	                claim absent → 97; TCB date or SVN below minimum, forbidden
+//	                claim absent → 97; forbidden advisories pinned but no
+//	                readable advisory_ids claim → 97; TCB date or SVN below minimum, forbidden
 //	                advisory, revoked certificate, SNP current TCB below
 //	                committed, required mitigation missing, GPU opaque-data
 //	                record (MIN_SVN floor) not met → 96; GPU OCSP not good,

@@ -224,3 +224,32 @@ func TestRedteamAAELUnreadableIsNoPass(t *testing.T) {
 	assert.True(t, check(t, r, "aael.allowed").OK)
 	assert.Equal(t, ear.StatusAffirming, r.Status())
 }
+
+// A forbidden-advisory list was held to an advisory_ids claim the rules
+// could not read (or to none) as to an empty one: nothing was forbidden.
+func TestRedteamAdvisoriesUnreadableIsNoPass(t *testing.T) {
+	forbid := Entry{Name: "tdx_forbidden_advisory_ids", Value: "INTEL-SA-00837"}
+	for name, claim := range map[string]any{
+		"map":    map[string]any{"0": "INTEL-SA-00837"},
+		"number": 837,
+		"mixed":  []any{"INTEL-SA-00001", 837},
+		"absent": nil,
+	} {
+		cl := tdxClaims()
+		if claim == nil {
+			delete(cl, "advisory_ids")
+		} else {
+			cl["advisory_ids"] = claim
+		}
+		r := appraise(t, tdxRV(t, forbid), verify.FormatTDX, cl)
+		assert.NotEqual(t, ear.StatusAffirming, r.Status(), name)
+		assert.Equal(t, ear.UnrecognizedHardware, r.TrustVector[ear.Hardware], name)
+	}
+	cl := tdxClaims()
+	cl["advisory_ids"] = []any{}
+	r := appraise(t, tdxRV(t, forbid), verify.FormatTDX, cl)
+	assert.Equal(t, ear.StatusAffirming, r.Status())
+	cl["advisory_ids"] = []string{"INTEL-SA-00837"}
+	r = appraise(t, tdxRV(t, forbid), verify.FormatTDX, cl)
+	assert.Equal(t, ear.ContraindicatedHardware, r.TrustVector[ear.Hardware])
+}
