@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/veraison/go-cose"
@@ -88,4 +89,31 @@ func TestRedteamKeySetKeepsItsKeys(t *testing.T) {
 	require.NoError(t, err)
 	_, err = v.Verify(context.Background(), genuine, exp)
 	require.NoError(t, err)
+}
+
+// GEN-04 at the boundary seconds: a token is valid from nbf inclusive to
+// exp exclusive, and iat may not be after the verification time.
+func TestRedteamTimeBoundaries(t *testing.T) {
+	s, v := es256(t)
+	tok, err := s.SignJWT(testResult(ear.ProfileIETF03)) // nbf = iat = testNow, exp = testNow+10m
+	require.NoError(t, err)
+	exp := testNow.Add(10 * time.Minute)
+	for _, c := range []struct {
+		at time.Time
+		ok bool
+	}{
+		{testNow.Add(-time.Second), false},
+		{testNow, true},
+		{exp.Add(-time.Second), true},
+		{exp, false},
+	} {
+		r, err := v.Verify(context.Background(), tok, Expectations{Now: c.at, Nonce: testNonce})
+		if c.ok {
+			require.NoError(t, err, c.at)
+			require.NotNil(t, r)
+		} else {
+			wantKinds(t, err, verify.ErrToken, verify.ErrExpired)
+			require.Nil(t, r)
+		}
+	}
 }
