@@ -48,7 +48,7 @@ func checkMemberNames(body []byte) error {
 					i++
 				}
 			}
-			if depth == 0 || depth > len(outer) {
+			if depth < 1 || depth > len(outer) {
 				continue
 			}
 			top := &outer[depth-1]
@@ -86,6 +86,11 @@ func checkMemberNames(body []byte) error {
 				outer[1] = frame{object: c == '{', path: path, wantKey: c == '{'}
 			}
 		case '}', ']':
+			if depth == 0 {
+				// Not JSON: the decoder refuses it too; this scan must not
+				// count below the top level.
+				return verify.Errorf(verify.ErrMalformed, "KBS request: unbalanced %q at byte %d", c, i)
+			}
 			depth--
 		case ',':
 			if depth >= 1 && depth <= len(outer) && outer[depth-1].object {

@@ -78,7 +78,7 @@ func TestRedteamMemberScanScope(t *testing.T) {
 	good := `{"runtime-data":{"nonce":"n","tee-pubkey":{"kty":"EC","nonce":1}},"tee-evidence":{"primary_evidence":{"quote":"AA==","runtime-data":{"nonce":1,"nonce":2}},"additional_evidence":"{\"runtime-data\":1,\"runtime-data\":2}"}}`
 	_, err := kbs.ParseRequest([]byte(good))
 	require.NoError(t, err)
-	for _, bad := range []string{`[]`, `{"runtime-data":[{"nonce":"n"}]}`, `{"tee-evidence":{"primary_evidence":{},"primary_evidence":{}}}`} {
+	for _, bad := range []string{"}0\"", `]]"a"`, `{}}"x":1`, `[]`, `{"runtime-data":[{"nonce":"n"}]}`, `{"tee-evidence":{"primary_evidence":{},"primary_evidence":{}}}`} {
 		_, err := kbs.ParseRequest([]byte(bad))
 		assert.ErrorIs(t, err, verify.ErrMalformed, bad)
 	}
