@@ -126,6 +126,8 @@ func TestRedteamPinsOfTheirFieldsForm(t *testing.T) {
 		{Name: "gpu_require_fwid", Value: "no"},
 		{Name: "tdx_min_tee_tcb_svn", Value: ""},
 		{Name: "snp_required_platform_info", Value: "0"},
+		{Name: "sgx_isv_prod_id", Value: "0x10"}, // the claim is decimal text: never equal
+		{Name: "sgx_isv_prod_id", Value: "007"},
 	} {
 		rv, err := FromEntries(e)
 		if err != nil { // empty values are refused by the document reader already

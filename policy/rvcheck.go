@@ -26,6 +26,7 @@ const (
 	rvText                  // free text: versions, statuses, advisory ids, AAEL lines
 	rvBool                  // true or false
 	rvUint                  // decimal, or 0x-prefixed hex
+	rvDecimal               // decimal digits, compared as text with a decimal claim
 	rvMask                  // a non-zero bit mask, decimal or 0x-prefixed hex
 	rvDate                  // an RFC 3339 date
 	rvVersion               // a dotted version
@@ -66,7 +67,7 @@ var knownReferenceValues = map[string]rvSpec{
 	// SGX.
 	"sgx_mr_enclave":             {kind: rvHex, sizes: []int{32}},
 	"sgx_mr_signer":              {kind: rvHex, sizes: []int{32}},
-	"sgx_isv_prod_id":            {kind: rvUint},
+	"sgx_isv_prod_id":            {kind: rvDecimal},
 	"sgx_min_isv_svn":            {kind: rvUint, single: true},
 	"sgx_misc_select":            {kind: rvHex, sizes: []int{4}},
 	"sgx_isv_ext_prod_id":        {kind: rvHex, sizes: []int{16}},
@@ -184,6 +185,10 @@ func checkReferenceText(name string, spec rvSpec, v string) error {
 	case rvUint:
 		if _, ok := parseUint(v); !ok {
 			return bad("a decimal or 0x-prefixed hexadecimal integer")
+		}
+	case rvDecimal:
+		if n, err := strconv.ParseUint(v, 10, 16); err != nil || strconv.FormatUint(n, 10) != v {
+			return bad("a decimal number without leading zeros (compared as text with the claim)")
 		}
 	case rvMask:
 		if m, ok := parseUint(v); !ok || m == 0 {
