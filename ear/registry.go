@@ -28,23 +28,50 @@ type Extension struct {
 	Scope      Scope
 }
 
-// Extensions attest registers in every Registry.
+// The JSON names of attest's own extensions, as constants: code that decides
+// on a result (kbs.Decide, the appraiser, token verification) reads these,
+// which nothing can reassign. The Ext… variables below carry the same names.
+const (
+	ExtReasonName    = "attest_reason"
+	ExtUnsafeName    = "attest_unsafe"
+	ExtTEEPubKeyName = "attest_tee_pubkey"
+	ExtChecksName    = "attest_checks"
+)
+
+// builtinExtensions returns the extensions attest registers in every
+// Registry. They are built from constants on every call: the exported
+// Ext… variables are values a caller could reassign, and no registry may
+// follow such a change.
+func builtinExtensions() []Extension {
+	return []Extension{
+		{Name: "ear_teep_claims", LegacyName: "ear.teep-claims", Key: 65000, Scope: ScopeAppraisal},
+		{Name: "ear_trustee_identifiers", LegacyName: "ear.trustee.identifiers", Key: -18, Scope: ScopeAppraisal},
+		{Name: ExtReasonName, LegacyName: "attest.reason", Key: -65537, Scope: ScopeAppraisal},
+		{Name: ExtUnsafeName, LegacyName: "attest.unsafe", Key: -65538, Scope: ScopeResult | ScopeAppraisal},
+		{Name: ExtTEEPubKeyName, LegacyName: "attest.tee-pubkey", Key: -65539, Scope: ScopeAppraisal},
+		{Name: ExtChecksName, LegacyName: "attest.checks", Key: -65540, Scope: ScopeAppraisal},
+	}
+}
+
+// Extensions attest registers in every Registry, for callers that describe
+// them. Do not modify them: registries and attest's own decisions use
+// builtinExtensions and the Ext…Name constants, never these variables.
 var (
 	// ExtTEEPClaims is the draft's TEEP extension (appraisal scope).
-	ExtTEEPClaims = Extension{Name: "ear_teep_claims", LegacyName: "ear.teep-claims", Key: 65000, Scope: ScopeAppraisal}
+	ExtTEEPClaims = builtinExtensions()[0]
 	// ExtTrusteeIdentifiers is Trustee's policy extension carrying validated
 	// container identifiers; the key is Trustee's own.
-	ExtTrusteeIdentifiers = Extension{Name: "ear_trustee_identifiers", LegacyName: "ear.trustee.identifiers", Key: -18, Scope: ScopeAppraisal}
+	ExtTrusteeIdentifiers = builtinExtensions()[1]
 	// ExtReason is attest's explanation of a non-affirming appraisal (text).
-	ExtReason = Extension{Name: "attest_reason", LegacyName: "attest.reason", Key: -65537, Scope: ScopeAppraisal}
+	ExtReason = builtinExtensions()[2]
 	// ExtUnsafe lists the …Unsafe switches that were on when the result was
 	// produced (array of text); any entry means the result is not for production.
-	ExtUnsafe = Extension{Name: "attest_unsafe", LegacyName: "attest.unsafe", Key: -65538, Scope: ScopeResult | ScopeAppraisal}
+	ExtUnsafe = builtinExtensions()[3]
 	// ExtTEEPubKey is the public key (a JWK object) the attester bound into
 	// its evidence, for key-bound secret release.
-	ExtTEEPubKey = Extension{Name: "attest_tee_pubkey", LegacyName: "attest.tee-pubkey", Key: -65539, Scope: ScopeAppraisal}
+	ExtTEEPubKey = builtinExtensions()[4]
 	// ExtChecks is attest's list of explained policy checks (array of objects).
-	ExtChecks = Extension{Name: "attest_checks", LegacyName: "attest.checks", Key: -65540, Scope: ScopeAppraisal}
+	ExtChecks = builtinExtensions()[5]
 )
 
 // Registry maps extension names and CBOR keys to Extensions. It is immutable
@@ -64,7 +91,7 @@ var reservedKeys = map[int64]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6
 // Names and keys must be unique and must not collide with the EAR claims.
 func NewRegistry(exts ...Extension) (*Registry, error) {
 	r := &Registry{byName: map[string]*Extension{}, byKey: map[int64]*Extension{}}
-	all := append([]Extension{ExtTEEPClaims, ExtTrusteeIdentifiers, ExtReason, ExtUnsafe, ExtTEEPubKey, ExtChecks}, exts...)
+	all := append(builtinExtensions(), exts...)
 	for _, e := range all {
 		if e.Name == "" || e.LegacyName == "" {
 			return nil, fmt.Errorf("ear: extension %+v: both JSON names are required", e)

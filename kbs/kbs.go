@@ -9,6 +9,8 @@
 //	/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey
 //
 // so a Trustee KBS configured with the service's JWKS accepts the token.
+// The key and the init data's claims are there only when cpu0 verified
+// against them; a token whose cpu0 failed carries neither.
 // The token's eat_nonce is the session nonce by verify.SessionNonce (a
 // Trustee nonce, 44 characters of base64, as its bytes), so a relying party
 // checks it with token.Expectations{Nonce: []byte(nonce)}.
@@ -85,10 +87,15 @@ type TEEEvidence struct {
 }
 
 // ParseRequest parses and checks a request body: unknown fields, missing
-// fields and trailing data are ErrMalformed.
+// fields, trailing data, and a member of the request's own objects given
+// twice, in another case or with an escaped name (which encoding/json would
+// read where Trustee's KBS refuses the body) are ErrMalformed.
 func ParseRequest(body []byte) (*Request, error) {
 	if len(body) > MaxRequestSize {
 		return nil, verify.Errorf(verify.ErrLimit, "KBS request: %d bytes, limit %d", len(body), MaxRequestSize)
+	}
+	if err := checkMemberNames(body); err != nil {
+		return nil, err
 	}
 	var r Request
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -454,7 +461,11 @@ func (s *Service) trusteeShape(out *verify.Outcome, reg *verify.Registry, rt map
 		} else {
 			a.AnnotatedEvidence = verify.PolicyInput{Format: verify.Format(reg.TEEName(so.Format)), Claims: so.ClaimMap()}.Map()
 		}
-		if so.Name != "cpu0" {
+		// The runtime data (the TEE key a broker wraps secrets to) and the
+		// init data are claims of cpu0 only when its evidence verified
+		// against them: claims only from verified bytes, even in a token
+		// whose status already says no.
+		if so.Name != "cpu0" || so.Err != nil {
 			continue
 		}
 		if a.AnnotatedEvidence == nil {
@@ -474,7 +485,7 @@ func (s *Service) trusteeShape(out *verify.Outcome, reg *verify.Registry, rt map
 			continue
 		}
 		info := map[string]any{}
-		for name, key := range map[string]string{ear.ExtReason.Name: "reason", ear.ExtUnsafe.Name: "unsafe", ear.ExtChecks.Name: "checks"} {
+		for name, key := range map[string]string{ear.ExtReasonName: "reason", ear.ExtUnsafeName: "unsafe", ear.ExtChecksName: "checks"} {
 			if v, ok := a.Extensions[name]; ok {
 				info[key] = v
 			}
@@ -527,12 +538,12 @@ func AppraisalNotes(a *ear.Appraisal) (reason string, unsafe any) {
 		return "", nil
 	}
 	info, _ := a.AnnotatedEvidence["attest"].(map[string]any)
-	if s, ok := a.Extensions[ear.ExtReason.Name].(string); ok {
+	if s, ok := a.Extensions[ear.ExtReasonName].(string); ok {
 		reason = s
 	} else if s, ok := info["reason"].(string); ok {
 		reason = s
 	}
-	if u, ok := a.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+	if u, ok := a.Extensions[ear.ExtUnsafeName]; ok && u != nil {
 		unsafe = u
 	} else if u, ok := info["unsafe"]; ok && u != nil {
 		unsafe = u
@@ -567,7 +578,7 @@ func Decide(r *ear.Result) error {
 	if st := r.OverallStatus(); st != ear.StatusAffirming {
 		return verify.Errorf(verify.ErrPolicy, "overall status %s", st)
 	}
-	if u, ok := r.Extensions[ear.ExtUnsafe.Name]; ok && u != nil {
+	if u, ok := r.Extensions[ear.ExtUnsafeName]; ok && u != nil {
 		return verify.Errorf(verify.ErrPolicy, "result produced with unsafe switches %v", u)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -523,6 +524,8 @@ func TestPOL01_POL02_POL06Decide(t *testing.T) {
 
 func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(`{"runtime-data":{"nonce":"n","tee-pubkey":{"kty":"EC"}},"tee-evidence":{"primary_evidence":{"quote":"AA=="},"additional_evidence":""}}`))
+	f.Add([]byte(`{"runtime-data":{"nonce":"n","tee-pubkey":{"kty":"EC"}},"Runtime-Data":{"nonce":"m","tee-pubkey":{"kty":"EC"}},"tee-evidence":{"primary_evidence":{"quote":"AA=="},"additional_evidence":""}}`))
+	f.Add([]byte(`{"runtime-data":{"nonce":"n","nonce":"m","tee-pubkey":{"kty":"EC"}},"tee-evidence":{"primary_evidence":{"quote":"AA=="},"additional_evidence":"","primary_evidence":{}}}`))
 	f.Add([]byte(`{"init-data":{"format":"toml","body":"version = '0.1.0'"},"runtime-data":{"nonce":"n","tee-pubkey":{"kty":"RSA","n":"AQ","e":"AQAB"}},"tee-evidence":{"primary_evidence":{},"additional_evidence":"{\"nvidia\":{}}"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := kbs.ParseRequest(body)
@@ -535,7 +538,47 @@ func FuzzParseRequest(f *testing.F) {
 		if r.RuntimeData.Nonce == "" || len(r.TEEEvidence.Primary) == 0 {
 			t.Fatal("accepted a request without nonce or evidence")
 		}
+		// An accepted body is one request for every reader: its own
+		// objects name each member once, exactly as the protocol spells it.
+		checkMembers(t, body, "", []string{"init-data", "runtime-data", "tee-evidence"}, map[string][]string{
+			"init-data": {"format", "body"}, "runtime-data": {"nonce", "tee-pubkey"}, "tee-evidence": {"primary_evidence", "additional_evidence"}})
 	})
+}
+
+// checkMembers fails t unless the JSON object doc names only allowed
+// members, each once and unescaped, and so do its members' objects (nested).
+func checkMembers(t *testing.T, doc []byte, what string, allowed []string, nested map[string][]string) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if what != "" && string(bytes.TrimSpace(doc)) == "null" {
+			return
+		}
+		t.Fatalf("%s: not an object: %v %v", what, tok, err)
+	}
+	var seen []string
+	for dec.More() {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := tok.(string)
+		if raw := doc[start:dec.InputOffset()]; bytes.Contains(raw, []byte{'\\'}) {
+			t.Fatalf("%s: escaped member name %q accepted", what, raw)
+		}
+		if !slices.Contains(allowed, name) || slices.Contains(seen, name) {
+			t.Fatalf("%s: member %q accepted (allowed %q, seen %q)", what, name, allowed, seen)
+		}
+		seen = append(seen, name)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if sub, ok := nested[name]; ok {
+			checkMembers(t, v, name, sub, nil)
+		}
+	}
 }
 
 // The notes come from the extensions, or from the annotated evidence of a

@@ -70,6 +70,21 @@
 //	all   warn_only: names of pinned values whose mismatch only warns
 //	      (the claim is lowered to the category's warning value, never affirming)
 //
+// New checks the reference values before any evidence is appraised, and
+// refuses with verify.ErrConfig what the rules could not read as written:
+// a name not listed above (a misspelt name would turn its check off), a
+// value with blanks around it, a pin that is not hex of its field's length
+// (an optional 0x prefix is ignored; tpm_pcrNN takes 20, 32, 48 or 64
+// bytes), a floor or mask that is not a decimal or 0x-prefixed hexadecimal
+// integer (never octal: "010" is ten), a date that is not RFC 3339, a
+// boolean that is not true or false, a warn_only entry that names no
+// reference value, a TCB status list that accepts or tolerates Revoked or
+// lists a status both ways, a PLATFORM_INFO bit both required and
+// forbidden, and more than one distinct value for a name the rules read
+// once (the minimums, dates, booleans and masks): two floors merged from
+// two documents are a contradiction, not the first one. Expired values are
+// checked too. Rego policies (package policy/rego) read any name.
+//
 // # Claims read
 //
 // The rules read the flat claim maps of the verifiers (verify.Claims.Map):
@@ -113,7 +128,8 @@
 //	                only some boot measurements pinned → 33 (unrecognized);
 //	                mismatch → 96
 //	hardware        TCB status accepted → 2, tolerated → 32, other → 96;
-//	                claim absent → 97; TCB date or SVN below minimum, forbidden
+//	                claim absent → 97; forbidden advisories pinned but no
+//	                readable advisory_ids claim → 97; TCB date or SVN below minimum, forbidden
 //	                advisory, revoked certificate, SNP current TCB below
 //	                committed, required mitigation missing, GPU opaque-data
 //	                record (MIN_SVN floor) not met → 96; GPU OCSP not good,

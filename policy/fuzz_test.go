@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,7 +22,7 @@ func FuzzAppraise(f *testing.F) {
 	}
 	f.Add([]byte(`{"quote.body.td_attributes":"ffffffffffffffff","quote.body.xfam":"zz","vmpl":"0x10","current_mit_vector":"-1","chip_id_masked":"yes"}`))
 	rv, err := FromEntries(append(tdxEntries(), Entry{Name: "snp_required_mitigations", Value: "0x3"},
-		Entry{Name: "snp_min_tcb_snp", Value: 8}, Entry{Name: "tpm_pcr00", Value: "00"})...)
+		Entry{Name: "snp_min_tcb_snp", Value: 8}, Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)})...)
 	require.NoError(f, err)
 	p, err := New(rv)
 	require.NoError(f, err)

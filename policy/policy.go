@@ -87,11 +87,21 @@ func tcbStatusList(which string, statuses []string) ([]string, error) {
 	return slices.Clone(statuses), nil
 }
 
-// New returns the default policy over rv. A nil rv is allowed: no measurement
-// is then recognized, so nothing is affirmed.
+// New returns the default policy over rv, which it checks first (see the
+// package documentation: what the rules cannot read is an ErrConfig error).
+// A nil rv is allowed: no CPU TEE's measurement is then recognized, so no
+// TDX, SGX, SEV-SNP, TPM, Azure or Nitro evidence is affirmed. NVIDIA GPUs
+// are the exception: their measurements are appraised against the RIMs
+// NVIDIA signs (the vendor's reference values, verified as collateral), so
+// a GPU whose measurements, RIMs and certificates check out is affirmed
+// without any local value; allowed_driver_versions, gpu_min_driver_version
+// and their VBIOS counterparts restrict which firmware is.
 func New(rv *ReferenceValues, opts ...Option) (*Policy, error) {
 	if rv == nil {
 		rv = &ReferenceValues{byName: map[string][]value{}}
+	}
+	if err := checkReferenceValues(rv); err != nil {
+		return nil, err
 	}
 	p := &Policy{rv: rv}
 	for _, o := range opts {
@@ -466,17 +476,19 @@ func (e *eval) minNumber(id, title, rvName string, keys []string, cat ear.Catego
 	}
 	k, got, present := e.claim(keys...)
 	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Expected: ">= " + want[0], Category: cat}
-	var min, have uint64
-	_, err := fmt.Sscan(want[0], &min)
+	// Decimal or 0x-prefixed hex, the whole text: fmt.Sscan, used before,
+	// read "08" as 0 (octal, stopping at the 8) and "12abc" as 12, so a
+	// floor could silently be lower than written.
+	min, minOK := parseUint(want[0])
 	switch {
-	case err != nil:
-		e.badReference(rvName, want[0], "a number")
+	case !minOK:
+		e.badReference(rvName, want[0], "a decimal or 0x-prefixed hexadecimal integer")
 		return true, false
 	case !present:
 		c.Value = below
 		c.Reason = "claim " + k + " absent"
 	default:
-		if _, err := fmt.Sscan(got, &have); err != nil {
+		if have, ok := parseUint(got); !ok {
 			c.Value = below
 			c.Reason = fmt.Sprintf("claim %s %q is not a number", k, got)
 		} else if have < min {

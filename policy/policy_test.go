@@ -16,7 +16,8 @@ var now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 const (
 	mrtd  = "b8b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-	rtmr1 = "1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+	rtmr1 = "111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+	akfp  = "afafafafafafafafafafafafafafafafafafafafafafafafafafafafafafafaf" // an AK fingerprint (SHA-256)
 	xfam  = "e702060000000000"
 )
 
@@ -244,24 +245,24 @@ func TestTDXMinimumDateAndAdvisories(t *testing.T) {
 	r = appraise(t, tdxRV(t, Entry{Name: "tdx_min_tcb_date", Value: "2026-01-01T00:00:00Z"}), verify.FormatTDX, tdxClaims())
 	wantVector(t, r, ear.Hardware, ear.ContraindicatedHardware)
 	for _, bad := range []Entry{{Name: "tdx_min_tcb_date", Value: "yesterday"}, {Name: "tdx_min_tee_tcb_svn", Value: "zz"}} {
-		p, _ := New(tdxRV(t, bad))
-		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatTDX, Claims: tdxClaims(), Now: now})
-		if !errors.Is(err, verify.ErrConfig) || r != nil {
-			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
+		// Refused when the policy is built, before any evidence.
+		p, err := New(tdxRV(t, bad))
+		if !errors.Is(err, verify.ErrConfig) || p != nil {
+			t.Fatalf("bad reference value %v: %v, %v", bad, p, err)
 		}
 	}
 	for _, bad := range []Entry{{Name: "snp_min_tcb_snp", Value: "eight"}} {
-		p, _ := New(tdxRV(t, bad))
-		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatSNP, Claims: snpClaims(), Now: now})
-		if !errors.Is(err, verify.ErrConfig) || r != nil {
-			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
+		// Refused when the policy is built, before any evidence.
+		p, err := New(tdxRV(t, bad))
+		if !errors.Is(err, verify.ErrConfig) || p != nil {
+			t.Fatalf("bad reference value %v: %v, %v", bad, p, err)
 		}
 	}
 	for _, bad := range []Entry{{Name: "gpu_min_driver_version", Value: "latest"}} {
-		p, _ := New(tdxRV(t, bad))
-		r, err := p.Appraise(context.Background(), verify.PolicyInput{Format: verify.FormatGPU, Claims: gpuClaims(), Now: now})
-		if !errors.Is(err, verify.ErrConfig) || r != nil {
-			t.Fatalf("bad reference value %v: %v, %v", bad, r, err)
+		// Refused when the policy is built, before any evidence.
+		p, err := New(tdxRV(t, bad))
+		if !errors.Is(err, verify.ErrConfig) || p != nil {
+			t.Fatalf("bad reference value %v: %v, %v", bad, p, err)
 		}
 	}
 	r = appraise(t, tdxRV(t, Entry{Name: "tdx_min_tee_tcb_svn", Value: "04010200000000000000000000000000"}), verify.FormatTDX, tdxClaims())
@@ -570,12 +571,12 @@ func TestSwitch(t *testing.T) {
 
 func TestTPM(t *testing.T) {
 	cl := map[string]any{"pcr00": strings.Repeat("00", 32), "pcr04": strings.Repeat("44", 32), "pcr11": strings.Repeat("11", 32),
-		"ak.trust": "pinned-key", "ak.fingerprint": "akfp", "secure_boot.enabled": true}
+		"ak.trust": "pinned-key", "ak.fingerprint": akfp, "secure_boot.enabled": true}
 	r := appraise(t, nil, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime)
 	wantVector(t, r, ear.Hardware, ear.GenuineHardware)
 	rv, _ := FromEntries(Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
-		Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: "akfp"})
+		Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)}, Entry{Name: "trusted_aks", Value: akfp})
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	if r.Status() != ear.StatusAffirming {
 		t.Fatalf("%s %+v", r.Status(), r.Checks)
@@ -588,7 +589,7 @@ func TestTPM(t *testing.T) {
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
 	delete(cl, "ak.trust")
-	cl["ak.fingerprint"] = "akfp"
+	cl["ak.fingerprint"] = akfp
 	r = appraise(t, rv, verify.FormatTPM, cl)
 	wantVector(t, r, ear.Hardware, ear.UnrecognizedHardware)
 	cl["ak.trust"] = "certificate"

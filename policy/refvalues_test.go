@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"errors"
 	"os"
 	"reflect"
@@ -107,6 +108,7 @@ func FuzzParseReferenceValues(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	f.Add([]byte("version: \"1\"\nreference_values:\n  - name: snp_min_tcb_snp\n    value: [\"010\", 8]\n  - name: mr_td\n    value: \" ab\"\n"))
 	f.Add([]byte("version: \"1\"\nreference_values:\n  - name: a\n    value: &x [1, 2]\n  - name: b\n    value: *x\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		rv, err := ParseReferenceValues(doc)
@@ -121,6 +123,20 @@ func FuzzParseReferenceValues(f *testing.F) {
 				if v == "" {
 					t.Fatalf("empty value for %s", n)
 				}
+			}
+		}
+		// The default policy takes the document or refuses it as a
+		// configuration error; what it takes, its rules can read.
+		p, err := New(rv)
+		if err != nil {
+			if p != nil || !errors.Is(err, verify.ErrConfig) {
+				t.Fatalf("New: %v %v", p, err)
+			}
+			return
+		}
+		for _, f := range []verify.Format{verify.FormatTDX, verify.FormatSNP, verify.FormatSGX, verify.FormatTPM, verify.FormatGPU, verify.FormatNitro} {
+			if _, err := p.Appraise(context.Background(), verify.PolicyInput{Format: f, Claims: tdxClaims(), Now: now}); err != nil {
+				t.Fatalf("%s: a reference value New took is unreadable: %v", f, err)
 			}
 		}
 	})

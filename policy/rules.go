@@ -308,15 +308,24 @@ func (e *eval) advisories(prefix string, keys []string) {
 	}
 	k := keys[0]
 	var have []string
+	readable := false
 	for _, key := range keys {
 		if v, ok := e.in.Claims[key]; ok {
 			k = key
-			have = stringList(v)
+			have, readable = adviseList(v)
 			break
 		}
 	}
 	c := verify.Check{ID: prefix + ".advisories", Title: "no forbidden security advisory", Claim: k,
 		Expected: "none of " + setText(forbidden), Actual: strings.Join(have, ", "), Category: ear.Hardware}
+	if !readable {
+		// No list (the TCB was not evaluated) or one the rules cannot
+		// read: no advisory was ruled out.
+		c.Value = ear.UnrecognizedHardware
+		c.Reason = "claim " + k + " absent or not a list of advisory ids: the forbidden advisories cannot be ruled out"
+		e.add(c)
+		return
+	}
 	var hit []string
 	for _, a := range have {
 		if contains(forbidden, a) {
@@ -332,23 +341,28 @@ func (e *eval) advisories(prefix string, keys []string) {
 	e.add(c)
 }
 
-func stringList(v any) []string {
+// adviseList reads a list of advisory ids: a list of text (possibly
+// empty), or one id. ok is false for anything else.
+func adviseList(v any) (ids []string, ok bool) {
 	switch x := v.(type) {
 	case []string:
-		return x
+		return x, true
 	case []any:
 		out := make([]string, 0, len(x))
 		for _, y := range x {
-			if t, ok := Text(y); ok {
-				out = append(out, t)
+			t, isText := y.(string)
+			if !isText {
+				return nil, false
 			}
+			out = append(out, t)
 		}
-		return out
+		return out, true
+	case string:
+		if x != "" {
+			return []string{x}, true
+		}
 	}
-	if t, ok := Text(v); ok && t != "" {
-		return []string{t}
-	}
-	return nil
+	return nil, false
 }
 
 // snp: executables from the launch measurement (and the ID block when

@@ -20,11 +20,14 @@ import (
 // (executables 96 otherwise). Contents compare as parsed JSON when both
 // parse (the agent's content is not always canonical JSON), else byte for
 // byte. A TDX RTMR3 accepted without log entries (rtmr3_unlogged) cannot be
-// held to the list: executables 33. Without aael_allowed the events are
-// recorded, not appraised.
+// held to the list: executables 33, as is an "aael" claim of any other
+// shape (its events cannot be read, and none would pass). Without
+// aael_allowed the events are recorded, not appraised.
 func (e *eval) aael() {
 	allowed := e.rv.Lookup("aael_allowed", e.now)
-	events := aaelEvents(e.in.Claims["aael"])
+	raw := e.in.Claims["aael"]
+	logged := raw != nil // a null claim is no log either
+	events, readable := aaelEvents(raw)
 	c := verify.Check{ID: "aael.allowed", Title: "Attestation-Agent runtime events (AAEL) allowed", Claim: "aael", Category: ear.Executables}
 	if len(allowed) == 0 {
 		if len(events) > 0 {
@@ -42,7 +45,15 @@ func (e *eval) aael() {
 		e.add(c)
 		return
 	}
-	if _, logged := e.in.Claims["aael"]; !logged {
+	if logged && !readable {
+		// A claim the rules cannot read lists no event, and an empty list
+		// would pass: a shape other than the verifiers' is no pass.
+		c.Value = ear.UnrecognizedRuntime
+		c.Reason = fmt.Sprintf("claim aael is not {\"<domain>/<operation>\": [text, …]} (%T): its events cannot be checked against aael_allowed", raw)
+		e.add(c)
+		return
+	}
+	if !logged {
 		if reg, extended := e.unloggedRuntimeRegister(); extended {
 			// No AA event log came with the evidence, yet the register the
 			// agent extends holds events: omitting the log must not be a
@@ -96,11 +107,17 @@ func (e *eval) unloggedRuntimeRegister() (string, bool) {
 }
 
 // aaelEvents flattens the "aael" claim into "<domain> <operation> <content>"
-// lines, sorted by domain and operation, then in log order.
-func aaelEvents(v any) []string {
+// lines, sorted by domain and operation, then in log order. readable is
+// false when v is not in the verifiers' shape (an absent claim is readable
+// and empty): a key without "/", a list of anything but text, or another
+// type, which would otherwise list no event and pass.
+func aaelEvents(v any) (events []string, readable bool) {
+	if v == nil {
+		return nil, true
+	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -111,23 +128,27 @@ func aaelEvents(v any) []string {
 	for _, k := range keys {
 		i := strings.LastIndex(k, "/")
 		if i < 0 {
-			continue
+			return nil, false
 		}
 		prefix := k[:i] + " " + k[i+1:] + " "
 		switch list := m[k].(type) {
 		case []any:
 			for _, c := range list {
-				if s, ok := c.(string); ok {
-					out = append(out, prefix+s)
+				s, ok := c.(string)
+				if !ok {
+					return nil, false
 				}
+				out = append(out, prefix+s)
 			}
 		case []string:
 			for _, s := range list {
 				out = append(out, prefix+s)
 			}
+		default:
+			return nil, false
 		}
 	}
-	return out
+	return out, true
 }
 
 // aaelListed reports whether the event line is among the allowed lines:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,7 +113,7 @@ func TestSGXMismatch(t *testing.T) {
 		"isv_prod_id": sgxRV(t, Entry{Name: "sgx_mr_signer", Value: hex32(sgxtest.MRSigner())}, Entry{Name: "sgx_isv_prod_id", Value: "8"}),
 		"isv_svn":     sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_min_isv_svn", Value: "4"}),
 		"misc_select": sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_misc_select", Value: "01000000"}),
-		"family_id":   sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_isv_family_id", Value: "01"}),
+		"family_id":   sgxRV(t, Entry{Name: "sgx_mr_enclave", Value: hex32(sgxtest.MREnclave())}, Entry{Name: "sgx_isv_family_id", Value: "01" + strings.Repeat("00", 15)}),
 	} {
 		r := appraiseSGX(t, rv, m)
 		assert.Equal(t, ear.StatusContraindicated, r.Status(), name)

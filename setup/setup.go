@@ -60,7 +60,8 @@ import (
 // valid: pinned roots, no collateral (only evidence that carries its own, such
 // as an extended SEV-SNP report or a Nitro document, can verify), no TPM or
 // NRAS verifier, and the default policy without reference values (which
-// affirms nothing).
+// affirms no CPU TEE; an NVIDIA GPU is appraised against NVIDIA's signed RIMs
+// and can be affirmed, see policy.New).
 type Config struct {
 	// Bundle is an offline collateral bundle (see the package doc); nil: none.
 	// For a directory, use an os.Root's FS, which keeps reads inside it.
@@ -89,7 +90,8 @@ type Config struct {
 	// Logger receives the verifiers' logs; nil: silent.
 	Logger *slog.Logger
 	// ReferenceValues are appraised by the default policy (policy.New);
-	// nil: none, so nothing is affirmed. Excludes Policy.
+	// nil: none, so no CPU TEE is affirmed (GPUs: see policy.New).
+	// Excludes Policy.
 	ReferenceValues *policy.ReferenceValues
 	// Policy appraises every component instead of the default policy; a
 	// verify.PolicyRef lets reference values change under load. Excludes
@@ -207,6 +209,49 @@ func NewRegistry(cfg Config) (*verify.Registry, error) {
 	if cfg.Limits.CacheSize < 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "setup: Limits.CacheSize %d is negative", cfg.Limits.CacheSize)
 	}
+	reg, err := newRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	warnUnsafe(cfg)
+	return reg, nil
+}
+
+// UnsafeSwitches lists the unsafe switches cfg turns on, by the names the
+// verifiers record in their claims (nil when none). NewRegistry logs each
+// at warning level to cfg.Logger: a service started with one must say so
+// before the first result does.
+func (cfg Config) UnsafeSwitches() []verify.UnsafeSwitch {
+	var out []verify.UnsafeSwitch
+	for _, s := range []struct {
+		on bool
+		sw verify.UnsafeSwitch
+	}{
+		{cfg.Unsafe.TDXWithoutCollateral, tdx.UnsafeWithoutCollateral},
+		{cfg.Unsafe.SNPWithoutRevocation, snp.UnsafeWithoutRevocation},
+		{cfg.Unsafe.GPUWithoutRIMs, gpu.UnsafeWithoutRIMs},
+		{cfg.Unsafe.GPUWithoutRevocation, gpu.UnsafeWithoutRevocation},
+		{cfg.OCSPAllowMissingUnsafe, ocsp.UnsafeMissingAnswers},
+	} {
+		if s.on {
+			out = append(out, s.sw)
+		}
+	}
+	return out
+}
+
+// warnUnsafe logs each unsafe switch of cfg at warning level (POL-06).
+func warnUnsafe(cfg Config) {
+	if cfg.Logger == nil {
+		return
+	}
+	for _, s := range cfg.UnsafeSwitches() {
+		cfg.Logger.Warn("unsafe switch on: results it affects are never affirming and not for production", "switch", string(s))
+	}
+}
+
+// newRegistry is NewRegistry without the warnings.
+func newRegistry(cfg Config) (*verify.Registry, error) {
 	src, err := sources(cfg)
 	if err != nil {
 		return nil, err

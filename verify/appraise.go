@@ -113,8 +113,8 @@ type AppraiserOption func(*Appraiser) error
 // default policy.
 func WithFormatPolicy(f Format, p Policy) AppraiserOption {
 	return func(a *Appraiser) error {
-		if p == nil {
-			return Errorf(ErrConfig, "nil policy for format %q", f)
+		if isNil(p) {
+			return Errorf(ErrConfig, "nil policy (%T) for format %q", p, f)
 		}
 		a.byFormat[f] = p
 		return nil
@@ -226,8 +226,10 @@ func NewAppraiser(reg *Registry, p Policy, opts ...AppraiserOption) (*Appraiser,
 	if reg == nil {
 		return nil, Errorf(ErrConfig, "nil registry")
 	}
-	if p == nil {
-		return nil, Errorf(ErrConfig, "nil policy")
+	// A typed nil (a nil *policy.Policy in the interface) is no policy
+	// either: it would panic in every appraisal.
+	if isNil(p) {
+		return nil, Errorf(ErrConfig, "nil policy (%T)", p)
 	}
 	a := &Appraiser{
 		reg: reg, policy: p, byFormat: map[Format]Policy{},
@@ -301,6 +303,13 @@ type unit struct {
 // … for GPUs, switch0, … for NVSwitches, device0, … for verifiers without a
 // class.
 // Evidence whose verifier is a Splitter becomes one submodule per device.
+// A component without Expectations.ReportData (and without
+// AllowMissingReportDataUnsafe) fails with ErrConfig before its verifier
+// runs, whatever the verifier would do: the policy's instance-identity
+// claim stands for the binding.
+// A device counts once: submodules whose claims name the same EAT "ueid",
+// through one format or two (an NVIDIA GPU verified locally and through
+// NRAS), all fail (ErrMalformed).
 // The issue time is the first component's verification time.
 //
 // The result carries no eat_nonce and no TEE key: AppraiseSession is the
@@ -451,6 +460,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		return nil, err
 	}
 	a.checkSets(units, out)
+	a.checkDevicesOnce(units, out)
 
 	res := ear.NewResult(a.verifierID, now)
 	res.Profile = a.profile
@@ -460,7 +470,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 	var unsafe []string
 	for _, so := range out {
 		res.Submods[so.Name] = so.Appraisal
-		if u, ok := so.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok {
+		if u, ok := so.Appraisal.Extensions[ear.ExtUnsafeName].([]string); ok {
 			for _, n := range u { // each switch once, however many submodules had it
 				if !slices.Contains(unsafe, n) {
 					unsafe = append(unsafe, n)
@@ -478,7 +488,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 		out = append(out, so)
 	}
 	if len(unsafe) > 0 {
-		res.Extensions = map[string]any{ear.ExtUnsafe.Name: unsafe}
+		res.Extensions = map[string]any{ear.ExtUnsafeName: unsafe}
 	}
 	if sess != nil {
 		// The nonce says the result answers the session: only when every
@@ -501,7 +511,7 @@ func (a *Appraiser) appraise(ctx context.Context, sess *Session, comps []Compone
 				}
 				// Each submodule gets its own copy: callers (kbs) rewrite
 				// appraisals one by one.
-				so.Appraisal.Extensions[ear.ExtTEEPubKey.Name] = maps.Clone(teeKey)
+				so.Appraisal.Extensions[ear.ExtTEEPubKeyName] = maps.Clone(teeKey)
 			}
 		}
 	}
@@ -629,6 +639,68 @@ func (a *Appraiser) checkSets(units []unit, out []*SubmodOutcome) {
 	}
 }
 
+// checkDevicesOnce fails every verified submodule whose claims name a
+// device, by the EAT claim "ueid" (RFC 9711: the device's unique entity
+// id; one per device, or one per element of "devices"), that another
+// submodule names too. A SetChecker judges the devices of one format; the
+// same device can also come twice through two formats (an NVIDIA GPU's
+// report verified locally and NRAS's result for the same report), and would
+// be counted twice: by WithRequired, by a relying party counting affirming
+// GPUs. Which copy is the impostor cannot be told, so all of them fail.
+func (a *Appraiser) checkDevicesOnce(units []unit, out []*SubmodOutcome) {
+	var owners map[string][]int // ueid → indexes of the submodules naming it
+	for i, so := range out {
+		if so.Err != nil || so.claimMap == nil {
+			continue
+		}
+		for _, id := range ueids(so.claimMap) {
+			if owners == nil {
+				owners = map[string][]int{}
+			}
+			if l := owners[id]; len(l) == 0 || l[len(l)-1] != i {
+				owners[id] = append(l, i)
+			}
+		}
+	}
+	failed := map[int]error{}
+	for _, id := range slices.Sorted(maps.Keys(owners)) {
+		idx := owners[id]
+		if len(idx) < 2 {
+			continue
+		}
+		names := make([]string, len(idx))
+		for k, i := range idx {
+			names[k] = fmt.Sprintf("%s (%s)", out[i].Name, out[i].Format)
+		}
+		for _, i := range idx {
+			if failed[i] == nil {
+				failed[i] = Errorf(ErrMalformed, "ueid %s: the same device in submodules %v: each device counts once", id, names)
+			}
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(failed)) {
+		out[i] = a.failed(units[i], failed[i])
+	}
+}
+
+// ueids returns the "ueid" claims of a claim map: its own, or those of the
+// elements of its "devices" list (multi-device claims).
+func ueids(m map[string]any) []string {
+	if id, ok := m["ueid"].(string); ok && id != "" {
+		return []string{id}
+	}
+	devs, _ := m["devices"].([]any)
+	var out []string
+	for _, d := range devs {
+		if dm, ok := d.(map[string]any); ok {
+			if id, ok := dm["ueid"].(string); ok && id != "" {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
 // checkSet calls CheckSet, turning a panic into a refusal.
 func (a *Appraiser) checkSet(sc SetChecker, claims []Claims) (err error) {
 	defer func() {
@@ -678,6 +750,13 @@ func (a *Appraiser) verifyUnit(ctx context.Context, u unit) (v verifiedUnit) {
 	if u.err != nil {
 		return verifiedUnit{err: u.err}
 	}
+	// The policy's instance-identity claim says the evidence is bound to
+	// this session, so the appraiser holds every verifier to the contract
+	// of Expectations.ReportData itself: one that ignored an empty
+	// expectation would otherwise have its unbound evidence affirmed.
+	if len(u.expect.ReportData) == 0 && !u.expect.AllowMissingReportDataUnsafe {
+		return verifiedUnit{err: Errorf(ErrConfig, "%s: no expected report data: set Expectations.ReportData (or AllowMissingReportDataUnsafe)", u.format)}
+	}
 	claims, err := a.reg.Verify(ctx, u.format, u.evidence, u.expect)
 	return verifiedUnit{claims: claims, err: err}
 }
@@ -716,18 +795,18 @@ func (a *Appraiser) appraiseUnit(ctx context.Context, pols policies, u unit, v v
 	}
 	ap.StatusFromVector()
 	if len(unsafe) > 0 {
-		ap.Extensions[ear.ExtUnsafe.Name] = UnsafeNames(unsafe)
+		ap.Extensions[ear.ExtUnsafeName] = UnsafeNames(unsafe)
 		ap.Status = ear.LeastTrusted(ap.Status, ear.StatusWarning)
 	}
 	if a.annotate {
 		ap.AnnotatedEvidence = PolicyInput{Format: u.format, Claims: m}.Map()
 	}
 	if a.checks {
-		ap.Extensions[ear.ExtChecks.Name] = ChecksJSON(pr.Checks)
+		ap.Extensions[ear.ExtChecksName] = ChecksJSON(pr.Checks)
 	}
 	if ap.Status != ear.StatusAffirming {
 		if r := firstFailure(pr.Checks); r != "" {
-			ap.Extensions[ear.ExtReason.Name] = r
+			ap.Extensions[ear.ExtReasonName] = r
 		}
 	}
 	if len(ap.Extensions) == 0 {
@@ -745,7 +824,7 @@ func (a *Appraiser) failed(u unit, err error) *SubmodOutcome {
 	ap := &ear.Appraisal{
 		Status:      FailureStatus(err),
 		TrustVector: FailureVector(err),
-		Extensions:  map[string]any{ear.ExtReason.Name: err.Error()},
+		Extensions:  map[string]any{ear.ExtReasonName: err.Error()},
 	}
 	if a.log != nil {
 		a.log.Debug("verification failed", "submod", u.name, "format", u.format, "err", err)

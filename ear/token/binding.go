@@ -20,8 +20,8 @@ func BoundKey(a *ear.Appraisal) (crypto.PublicKey, error) {
 	if a == nil {
 		return nil, verify.Errorf(verify.ErrBinding, "tee key: no appraisal")
 	}
-	if v, ok := a.Extensions[ear.ExtTEEPubKey.Name]; ok {
-		return jwkValue(ear.ExtTEEPubKey.Name, v)
+	if v, ok := a.Extensions[ear.ExtTEEPubKeyName]; ok {
+		return jwkValue(ear.ExtTEEPubKeyName, v)
 	}
 	if rd, ok := a.AnnotatedEvidence["runtime_data_claims"].(map[string]any); ok {
 		if v, ok := rd["tee-pubkey"]; ok {

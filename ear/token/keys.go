@@ -192,11 +192,25 @@ func NewKeySet(keys ...*Key) (*KeySet, error) {
 	if len(keys) == 0 {
 		return nil, verify.Errorf(verify.ErrConfig, "key set: expected at least one key, got none")
 	}
-	return &KeySet{keys: append([]*Key(nil), keys...)}, nil
+	return &KeySet{keys: cloneKeys(keys)}, nil
 }
 
-// Keys returns the keys of the set.
-func (s *KeySet) Keys() []*Key { return append([]*Key(nil), s.keys...) }
+// Keys returns copies of the keys of the set: changing them does not change
+// the set.
+func (s *KeySet) Keys() []*Key { return cloneKeys(s.keys) }
+
+// cloneKeys copies keys. A KeySet keeps its own copies: Key's fields are
+// exported, and a verifier whose key or algorithm a caller could reassign
+// after construction would not be immutable (its JWT path read Public and
+// Algorithm, its CWT path a verifier made from them at NewKey).
+func cloneKeys(keys []*Key) []*Key {
+	out := make([]*Key, len(keys))
+	for i, k := range keys {
+		c := *k
+		out[i] = &c
+	}
+	return out
+}
 
 // JWKS returns the set's public keys as a JWKS document.
 func (s *KeySet) JWKS() ([]byte, error) {

@@ -143,10 +143,10 @@ func (s *Signer) Algorithm() Algorithm { return s.alg }
 func (s *Signer) KeyID() string { return s.kid }
 
 // PublicKey returns the pinned public key that verifies the signer's tokens.
-func (s *Signer) PublicKey() *Key { return s.pub }
+func (s *Signer) PublicKey() *Key { return cloneKeys([]*Key{s.pub})[0] }
 
 // KeySet returns a key set holding only the signer's public key.
-func (s *Signer) KeySet() *KeySet { return &KeySet{keys: []*Key{s.pub}} }
+func (s *Signer) KeySet() *KeySet { return &KeySet{keys: cloneKeys([]*Key{s.pub})} }
 
 // SignOption is a per-token issuing option.
 type SignOption func(*signConfig)

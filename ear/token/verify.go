@@ -280,7 +280,8 @@ func (v *Verifier) pick(kid string, alg Algorithm) ([]*Key, error) {
 }
 
 // VerifyCWT verifies a COSE_Sign1 token (tagged, untagged or inside a CWT
-// tag) and returns its validated claims.
+// tag) and returns its validated claims. A header with crit (critical
+// parameters) is refused, as VerifyJWT refuses one.
 func (v *Verifier) VerifyCWT(ctx context.Context, tok []byte, exp Expectations) (*ear.Result, error) {
 	if err := v.precheck(ctx, tok, exp); err != nil {
 		return nil, err
@@ -288,6 +289,14 @@ func (v *Verifier) VerifyCWT(ctx context.Context, tok []byte, exp Expectations) 
 	msg, err := parseSign1(tok)
 	if err != nil {
 		return nil, err
+	}
+	// RFC 9052 §3.1: a recipient must refuse a message whose crit names a
+	// parameter it does not process; this verifier processes none, as the
+	// JWT path refuses crit. In the unprotected bucket crit is not allowed.
+	_, critP := msg.Headers.Protected[cose.HeaderLabelCritical]
+	_, critU := msg.Headers.Unprotected[cose.HeaderLabelCritical]
+	if critP || critU {
+		return nil, verify.Errorf(verify.ErrToken, "cwt header: %w", verify.Errorf(verify.ErrUnsupported, "crit (critical header parameters) is not accepted"))
 	}
 	alg, err := msg.Headers.Protected.Algorithm()
 	if err != nil {
@@ -452,6 +461,6 @@ func markUnsafe(r *ear.Result, name string) {
 	if r.Extensions == nil {
 		r.Extensions = map[string]any{}
 	}
-	list, _ := r.Extensions[ear.ExtUnsafe.Name].([]any)
-	r.Extensions[ear.ExtUnsafe.Name] = append(list, name)
+	list, _ := r.Extensions[ear.ExtUnsafeName].([]any)
+	r.Extensions[ear.ExtUnsafeName] = append(list, name)
 }
