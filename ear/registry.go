@@ -30,7 +30,7 @@ type Extension struct {
 
 // The JSON names of attest's own extensions, as constants: code that decides
 // on a result (kbs.Decide, the appraiser, token verification) reads these,
-// which nothing can reassign. The Ext… variables below carry the same names.
+// which nothing can reassign. The Ext… functions below carry the same names.
 const (
 	ExtReasonName    = "attest_reason"
 	ExtUnsafeName    = "attest_unsafe"
@@ -39,9 +39,7 @@ const (
 )
 
 // builtinExtensions returns the extensions attest registers in every
-// Registry. They are built from constants on every call: the exported
-// Ext… variables are values a caller could reassign, and no registry may
-// follow such a change.
+// Registry, built from constants on every call.
 func builtinExtensions() []Extension {
 	return []Extension{
 		{Name: "ear_teep_claims", LegacyName: "ear.teep-claims", Key: 65000, Scope: ScopeAppraisal},
@@ -53,26 +51,31 @@ func builtinExtensions() []Extension {
 	}
 }
 
-// Extensions attest registers in every Registry, for callers that describe
-// them. Do not modify them: registries and attest's own decisions use
-// builtinExtensions and the Ext…Name constants, never these variables.
-var (
-	// ExtTEEPClaims is the draft's TEEP extension (appraisal scope).
-	ExtTEEPClaims = builtinExtensions()[0]
-	// ExtTrusteeIdentifiers is Trustee's policy extension carrying validated
-	// container identifiers; the key is Trustee's own.
-	ExtTrusteeIdentifiers = builtinExtensions()[1]
-	// ExtReason is attest's explanation of a non-affirming appraisal (text).
-	ExtReason = builtinExtensions()[2]
-	// ExtUnsafe lists the …Unsafe switches that were on when the result was
-	// produced (array of text); any entry means the result is not for production.
-	ExtUnsafe = builtinExtensions()[3]
-	// ExtTEEPubKey is the public key (a JWK object) the attester bound into
-	// its evidence, for key-bound secret release.
-	ExtTEEPubKey = builtinExtensions()[4]
-	// ExtChecks is attest's list of explained policy checks (array of objects).
-	ExtChecks = builtinExtensions()[5]
-)
+// ExtTEEPClaims returns the draft's TEEP extension (appraisal scope). The
+// built-in extensions are functions, not variables: each call returns a new
+// value, so no caller can change what registries and attest's own decisions
+// use.
+func ExtTEEPClaims() Extension { return builtinExtensions()[0] }
+
+// ExtTrusteeIdentifiers returns Trustee's policy extension carrying
+// validated container identifiers; the key is Trustee's own.
+func ExtTrusteeIdentifiers() Extension { return builtinExtensions()[1] }
+
+// ExtReason returns attest's explanation of a non-affirming appraisal (text).
+func ExtReason() Extension { return builtinExtensions()[2] }
+
+// ExtUnsafe returns the extension listing the …Unsafe switches that were on
+// when the result was produced (array of text); any entry means the result
+// is not for production.
+func ExtUnsafe() Extension { return builtinExtensions()[3] }
+
+// ExtTEEPubKey returns the extension carrying the public key (a JWK object)
+// the attester bound into its evidence, for key-bound secret release.
+func ExtTEEPubKey() Extension { return builtinExtensions()[4] }
+
+// ExtChecks returns attest's list of explained policy checks (array of
+// objects).
+func ExtChecks() Extension { return builtinExtensions()[5] }
 
 // Registry maps extension names and CBOR keys to Extensions. It is immutable
 // once built and safe for concurrent use.

@@ -85,7 +85,7 @@ func TestDraftJSONExamples(t *testing.T) {
 		{file: "ear-json-2.diag", submod: "CCA Realm", status: StatusAffirming, vector: vec(0, 2), raw: "74726973656374\n74726973656374\n", submods: 2},
 		{file: "ext-teep-json-1.diag", submod: "PSA", status: StatusContraindicated, vector: vec(0, 2, 2, 96, 4, 2), submods: 1,
 			check: func(t *testing.T, a *Appraisal) {
-				teep, ok := a.Extensions[ExtTEEPClaims.Name].(map[string]any)
+				teep, ok := a.Extensions[ExtTEEPClaims().Name].(map[string]any)
 				if !ok || teep["hwversion"] == nil || teep["eat_nonce"] != "80FH7byS7VjfARIq0_KLqu6B9j-F79QtV6p" {
 					t.Errorf("ear_teep_claims not kept: %#v", a.Extensions)
 				}
@@ -185,7 +185,7 @@ func TestDraftCBORExamples(t *testing.T) {
 			}
 			switch name {
 			case "ext-teep-cbor-1":
-				m, ok := a.Extensions[ExtTEEPClaims.Name].(map[any]any)
+				m, ok := a.Extensions[ExtTEEPClaims().Name].(map[any]any)
 				if !ok || m[int64(258)] != int64(64242) {
 					t.Errorf("teep claims: %#v", a.Extensions)
 				}
@@ -403,10 +403,10 @@ func goldenResult(profile string) *Result {
 	cpu := &Appraisal{TrustVector: vec(int(InstanceIdentity), 2, int(Configuration), 2, int(Executables), 3, int(Hardware), 2, int(RuntimeOpaque), 2),
 		PolicyIDs:         []string{"attest/default-cpu"},
 		AnnotatedEvidence: map[string]any{"tdx": map[string]any{"mr_td": "aa55", "tcb_status": "UpToDate", "tcb_svn": int64(3)}},
-		Extensions:        map[string]any{ExtTEEPubKey.Name: map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AQ"}}}
+		Extensions:        map[string]any{ExtTEEPubKey().Name: map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AQ"}}}
 	cpu.StatusFromVector()
 	gpu := &Appraisal{TrustVector: vec(int(Hardware), 97, int(Executables), 33), PolicyIDs: []string{"attest/default-gpu"},
-		Extensions: map[string]any{ExtReason.Name: "no reference values for this VBIOS"}}
+		Extensions: map[string]any{ExtReason().Name: "no reference values for this VBIOS"}}
 	gpu.StatusFromVector()
 	r.Submods = map[string]*Appraisal{"cpu0": cpu, "gpu0": gpu}
 	r.UpdateStatus()

@@ -142,9 +142,12 @@ const (
 	numCategories
 )
 
-// Categories lists every category in CBOR-key order.
-var Categories = [...]Category{InstanceIdentity, Configuration, Executables, FileSystem,
-	Hardware, RuntimeOpaque, StorageOpaque, SourcedData}
+// Categories returns every category in CBOR-key order, a new slice on every
+// call.
+func Categories() []Category {
+	return []Category{InstanceIdentity, Configuration, Executables, FileSystem,
+		Hardware, RuntimeOpaque, StorageOpaque, SourcedData}
+}
 
 var categoryNames = [...]string{"instance-identity", "configuration", "executables",
 	"file-system", "hardware", "runtime-opaque", "storage-opaque", "sourced-data"}

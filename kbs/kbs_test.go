@@ -510,11 +510,11 @@ func TestPOL01_POL02_POL06Decide(t *testing.T) {
 		t.Fatalf("affirming status over a warning vector: %v", err)
 	}
 	r.Submods["gpu0"] = affirm()
-	r.Submods["gpu0"].Extensions = map[string]any{ear.ExtUnsafe.Name: []string{"WithoutRevocationUnsafe"}}
+	r.Submods["gpu0"].Extensions = map[string]any{ear.ExtUnsafe().Name: []string{"WithoutRevocationUnsafe"}}
 	if err := kbs.Decide(r); !errors.Is(err, verify.ErrPolicy) {
 		t.Fatalf("unsafe switch released: %v", err)
 	}
-	delete(r.Submods["gpu0"].Extensions, ear.ExtUnsafe.Name)
+	delete(r.Submods["gpu0"].Extensions, ear.ExtUnsafe().Name)
 	w := ear.StatusWarning
 	r.Status = &w
 	if err := kbs.Decide(r); !errors.Is(err, verify.ErrPolicy) {
@@ -587,7 +587,7 @@ func TestAppraisalNotes(t *testing.T) {
 	if r, u := kbs.AppraisalNotes(nil); r != "" || u != nil {
 		t.Fatalf("nil: %q %v", r, u)
 	}
-	ext := &ear.Appraisal{Extensions: map[string]any{ear.ExtReason.Name: "ext reason", ear.ExtUnsafe.Name: []string{"A"}}}
+	ext := &ear.Appraisal{Extensions: map[string]any{ear.ExtReason().Name: "ext reason", ear.ExtUnsafe().Name: []string{"A"}}}
 	ann := &ear.Appraisal{AnnotatedEvidence: map[string]any{"attest": map[string]any{"reason": "ann reason", "unsafe": []any{"B"}}}}
 	if r, u := kbs.AppraisalNotes(ext); r != "ext reason" || fmt.Sprint(u) != "[A]" {
 		t.Errorf("extensions: %q %v", r, u)

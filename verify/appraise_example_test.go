@@ -91,7 +91,7 @@ func ExampleAppraiser_AppraiseSession() {
 	}
 	fmt.Println("eat_nonce:", string(out.Result.Nonce))
 	for _, sm := range out.Submods {
-		_, hasKey := sm.Appraisal.Extensions[ear.ExtTEEPubKey.Name]
+		_, hasKey := sm.Appraisal.Extensions[ear.ExtTEEPubKey().Name]
 		fmt.Println(sm.Name, sm.Appraisal.Status, "TEE key:", hasKey)
 	}
 	// Output:

@@ -287,7 +287,7 @@ func TestCompositeOneGPUFails(t *testing.T) {
 			if got := g.Appraisal.TrustVector[c.cat]; got != c.want {
 				t.Fatalf("%s = %d, want %d", c.cat, got, c.want)
 			}
-			reason, _ := g.Appraisal.Extensions[ear.ExtReason.Name].(string)
+			reason, _ := g.Appraisal.Extensions[ear.ExtReason().Name].(string)
 			if !strings.Contains(reason, c.reason) {
 				t.Fatalf("reason %q, want %q", reason, c.reason)
 			}
@@ -383,7 +383,7 @@ func TestCompositeUnsafe(t *testing.T) {
 	if o.Status() != ear.StatusWarning {
 		t.Fatalf("status %s", o.Status())
 	}
-	if u, _ := o.Result.Extensions[ear.ExtUnsafe.Name].([]string); len(u) != 1 {
+	if u, _ := o.Result.Extensions[ear.ExtUnsafe().Name].([]string); len(u) != 1 {
 		t.Fatalf("unsafe not recorded: %v", o.Result.Extensions)
 	}
 }
@@ -503,7 +503,7 @@ func TestCompositeTokenShape(t *testing.T) {
 	if cpu.Appraisal.AnnotatedEvidence != nil {
 		t.Fatal("annotated evidence in non-verbose mode")
 	}
-	checks, _ := cpu.Appraisal.Extensions[ear.ExtChecks.Name].([]any)
+	checks, _ := cpu.Appraisal.Extensions[ear.ExtChecks().Name].([]any)
 	if len(checks) != len(cpu.Policy.Checks) {
 		t.Fatalf("%d checks in token, %d in outcome", len(checks), len(cpu.Policy.Checks))
 	}

@@ -46,10 +46,10 @@ var (
 )
 
 // Kinds lists every error kind: ErrCanceled, then the others most specific
-// first. KindOf uses this order when an error carries more than one kind. It
-// is a copy for callers: the package reads its own, so changing Kinds changes
-// nothing here.
-var Kinds = slices.Clone(kinds)
+// first. KindOf uses this order when an error carries more than one kind.
+// Each call returns a new slice: the package reads its own, so changing the
+// result changes nothing here.
+func Kinds() []error { return slices.Clone(kinds) }
 
 // kinds is the order KindOf uses. ErrCanceled comes first: work cut short
 // by the caller often fails on the way with another kind (a fetch that found

@@ -72,8 +72,8 @@ func TestUnsafeSwitchesTyped(t *testing.T) {
 		require.Equal(t, tc.want, seen, name)
 		cpu := o.Result.Submods["cpu0"]
 		require.Equal(t, tc.status, cpu.Status, name)
-		require.Equal(t, verify.UnsafeNames(tc.want), toStrings(cpu.Extensions[ear.ExtUnsafe.Name]), name)
-		require.Equal(t, verify.UnsafeNames(tc.want), toStrings(o.Result.Extensions[ear.ExtUnsafe.Name]), name)
+		require.Equal(t, verify.UnsafeNames(tc.want), toStrings(cpu.Extensions[ear.ExtUnsafe().Name]), name)
+		require.Equal(t, verify.UnsafeNames(tc.want), toStrings(o.Result.Extensions[ear.ExtUnsafe().Name]), name)
 	}
 }
 

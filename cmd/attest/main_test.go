@@ -274,9 +274,9 @@ func TestTokenInspectEscapesControlCharacters(t *testing.T) {
 	r.ID = esc
 	a := r.Submods["cpu0"]
 	a.PolicyIDs = []string{esc}
-	a.Extensions = map[string]any{ear.ExtReason.Name: esc, ear.ExtUnsafe.Name: []any{esc}}
+	a.Extensions = map[string]any{ear.ExtReason().Name: esc, ear.ExtUnsafe().Name: []any{esc}}
 	r.Submods[esc] = a
-	r.Extensions = map[string]any{ear.ExtUnsafe.Name: []any{esc}}
+	r.Extensions = map[string]any{ear.ExtUnsafe().Name: []any{esc}}
 	claims, err := r.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)

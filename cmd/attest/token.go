@@ -275,7 +275,7 @@ func printResult(w io.Writer, r *ear.Result) {
 		fmt.Fprintf(tw, "raw evidence\t%d bytes\n", len(r.RawEvidence))
 	}
 	fmt.Fprintf(tw, "status\t%s\n", strings.ToUpper(r.OverallStatus().String()))
-	if u, ok := r.Extensions[ear.ExtUnsafe.Name]; ok {
+	if u, ok := r.Extensions[ear.ExtUnsafe().Name]; ok {
 		fmt.Fprintf(tw, "UNSAFE\t%s (not for production)\n", safeText(fmt.Sprint(u)))
 	}
 	tw.Flush()

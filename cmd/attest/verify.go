@@ -195,17 +195,17 @@ func markUnsafe(out *verify.Outcome, name string) {
 	if r.Extensions == nil {
 		r.Extensions = map[string]any{}
 	}
-	u, _ := r.Extensions[ear.ExtUnsafe.Name].([]string)
+	u, _ := r.Extensions[ear.ExtUnsafe().Name].([]string)
 	if !slices.Contains(u, name) {
-		r.Extensions[ear.ExtUnsafe.Name] = append(u, name)
+		r.Extensions[ear.ExtUnsafe().Name] = append(u, name)
 	}
 	for _, a := range r.Submods {
 		if a.Extensions == nil {
 			a.Extensions = map[string]any{}
 		}
-		au, _ := a.Extensions[ear.ExtUnsafe.Name].([]string)
+		au, _ := a.Extensions[ear.ExtUnsafe().Name].([]string)
 		if !slices.Contains(au, name) { // the verifier may have reported it already
-			a.Extensions[ear.ExtUnsafe.Name] = append(au, name)
+			a.Extensions[ear.ExtUnsafe().Name] = append(au, name)
 		}
 		a.Status = ear.LeastTrusted(a.Status, ear.StatusWarning)
 	}

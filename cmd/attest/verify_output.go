@@ -94,7 +94,7 @@ func submodBody(s *verify.SubmodOutcome) string {
 			fmt.Fprintln(&w, line)
 		}
 	}
-	if u, ok := s.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok && len(u) > 0 {
+	if u, ok := s.Appraisal.Extensions[ear.ExtUnsafe().Name].([]string); ok && len(u) > 0 {
 		fmt.Fprintf(&w, "  ! unsafe switches in effect: %s (never affirming)\n", strings.Join(u, ", "))
 	}
 	fmt.Fprintf(&w, "  trust vector: %s\n", vectorText(s.Appraisal.TrustVector))
@@ -220,7 +220,7 @@ func short(s string) string {
 
 func vectorText(v ear.TrustVector) string {
 	var parts []string
-	for _, c := range ear.Categories {
+	for _, c := range ear.Categories() {
 		if v[c] != ear.NoClaim {
 			parts = append(parts, fmt.Sprintf("%s=%d", c, v[c]))
 		}
@@ -319,13 +319,13 @@ func outcomeJSON(out *verify.Outcome, tok []byte) jsonOutcome {
 	for _, s := range out.Submods {
 		js := jsonSubmod{Name: s.Name, Format: string(s.Format), Status: s.Appraisal.Status.String(), TrustVector: map[string]int{},
 			Claims: scalarClaims(s.ClaimMap())}
-		for _, c := range ear.Categories {
+		for _, c := range ear.Categories() {
 			js.TrustVector[c.String()] = int(s.Appraisal.TrustVector[c])
 		}
 		if s.Err != nil {
 			js.Error = &jsonError{Kind: kindName(s.Err), Message: dedupe(s.Err.Error())}
 		}
-		if u, ok := s.Appraisal.Extensions[ear.ExtUnsafe.Name].([]string); ok {
+		if u, ok := s.Appraisal.Extensions[ear.ExtUnsafe().Name].([]string); ok {
 			js.Unsafe = slices.Clone(u)
 		}
 		if s.Policy != nil {

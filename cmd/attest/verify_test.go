@@ -145,7 +145,7 @@ func TestVerifyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := res.Extensions[ear.ExtUnsafe.Name].([]any); len(u) == 0 {
+	if u, _ := res.Extensions[ear.ExtUnsafe().Name].([]any); len(u) == 0 {
 		t.Fatalf("unsafe switch not in the token: %v", res.Extensions)
 	}
 	// Without collateral, the verifier explains what is missing.

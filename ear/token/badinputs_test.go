@@ -317,7 +317,7 @@ func TestTOK07TimeClaims(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WithMissingExpiryUnsafe: %v", err)
 	}
-	if u, _ := r.Extensions[ear.ExtUnsafe.Name].([]any); len(u) < 2 || u[len(u)-1] != string(UnsafeMissingExpiry) {
+	if u, _ := r.Extensions[ear.ExtUnsafe().Name].([]any); len(u) < 2 || u[len(u)-1] != string(UnsafeMissingExpiry) {
 		t.Errorf("unsafe switch not recorded in the claims: %v", r.Extensions)
 	}
 	// expired and badly signed: the signature error dominates
@@ -546,12 +546,12 @@ func TestTOK15EmptyVector(t *testing.T) {
 // for it is never affirming, and the claims carry the AR4SI code of the failure.
 func TestTOK16IssuerOnFailure(t *testing.T) {
 	s, v := es256(t)
-	for _, kind := range verify.Kinds {
+	for _, kind := range verify.Kinds() {
 		err := verify.Errorf(kind, "component failed")
 		r := testResult(ear.ProfileIETF03)
 		r.Status = nil
 		a := &ear.Appraisal{Status: verify.FailureStatus(err), TrustVector: verify.FailureVector(err),
-			Extensions: map[string]any{ear.ExtReason.Name: err.Error()}}
+			Extensions: map[string]any{ear.ExtReason().Name: err.Error()}}
 		r.Submods["gpu0"] = a
 		r.UpdateStatus()
 		tok, signErr := s.SignCWT(r)
@@ -566,7 +566,7 @@ func TestTOK16IssuerOnFailure(t *testing.T) {
 		if g.Status == ear.StatusAffirming || got.OverallStatus() == ear.StatusAffirming {
 			t.Errorf("%v: failure signed as affirming", kind)
 		}
-		if g.TrustVector != verify.FailureVector(err) || g.Extensions[ear.ExtReason.Name] != err.Error() {
+		if g.TrustVector != verify.FailureVector(err) || g.Extensions[ear.ExtReason().Name] != err.Error() {
 			t.Errorf("%v: failure vector or reason lost: %v %v", kind, g.TrustVector, g.Extensions)
 		}
 		// and the issuer refuses to sign the failure as affirming
@@ -596,7 +596,7 @@ func TestTOK17KeyBinding(t *testing.T) {
 	_ = json.Unmarshal(b, &j1m)
 	der, _ := x509.MarshalPKIXPublicKey(&k1.PublicKey)
 	for name, bind := range map[string]func(a *ear.Appraisal){
-		"attest extension": func(a *ear.Appraisal) { a.Extensions = map[string]any{ear.ExtTEEPubKey.Name: j1m} },
+		"attest extension": func(a *ear.Appraisal) { a.Extensions = map[string]any{ear.ExtTEEPubKey().Name: j1m} },
 		"trustee runtime data": func(a *ear.Appraisal) {
 			a.AnnotatedEvidence = map[string]any{"runtime_data_claims": map[string]any{"tee-pubkey": j1m, "nonce": "x"}}
 		},

@@ -53,7 +53,7 @@ func ExampleCheckKeyBinding() {
 	_ = json.Unmarshal(b, &teeJWK)
 
 	res := exampleResult(now)
-	res.Submods["cpu0"].Extensions = map[string]any{ear.ExtTEEPubKey.Name: teeJWK}
+	res.Submods["cpu0"].Extensions = map[string]any{ear.ExtTEEPubKey().Name: teeJWK}
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	signer, _ := token.NewSigner(priv)
 	jwt, _ := signer.SignJWT(res)

@@ -90,14 +90,14 @@ func testResult(profile string) *ear.Result {
 	cpu.StatusFromVector()
 	cpu.AnnotatedEvidence = map[string]any{"tdx": map[string]any{"mr_td": "00ff", "tcb_svn": int64(3)}, "debug": false}
 	cpu.PolicyClaims = map[string]any{"rule": "ok"}
-	cpu.Extensions = map[string]any{ear.ExtReason.Name: "all checks passed"}
+	cpu.Extensions = map[string]any{ear.ExtReason().Name: "all checks passed"}
 	gpu := &ear.Appraisal{PolicyIDs: []string{"policy://gpu/1"}}
 	gpu.TrustVector[ear.Hardware] = ear.UnrecognizedHardware
 	gpu.StatusFromVector()
 	gpu.KeyAttestation = &ear.KeyAttestation{AKPub: []byte{0x30, 0x59, 0x01}}
 	r.Submods = map[string]*ear.Appraisal{"cpu0": cpu, "gpu0": gpu}
 	r.UpdateStatus()
-	r.Extensions = map[string]any{ear.ExtUnsafe.Name: []any{"AllowDebugUnsafe"}}
+	r.Extensions = map[string]any{ear.ExtUnsafe().Name: []any{"AllowDebugUnsafe"}}
 	return r
 }
 

@@ -34,9 +34,9 @@ const (
 	PS384 Algorithm = "PS384"
 )
 
-// Algorithms lists the supported algorithms. The package uses its own copy,
-// so changing this slice has no effect on it.
-var Algorithms = slices.Clone(algorithms[:])
+// Algorithms returns the supported algorithms, a new slice on every call
+// (the package reads its own list, so changing the result changes nothing).
+func Algorithms() []Algorithm { return slices.Clone(algorithms[:]) }
 
 var algorithms = [...]Algorithm{ES256, ES384, EdDSA, PS256, PS384}
 

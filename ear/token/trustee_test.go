@@ -155,7 +155,7 @@ func TestTrusteeTokenInterop(t *testing.T) {
 }
 
 func TestJWKS(t *testing.T) {
-	for _, alg := range Algorithms {
+	for _, alg := range Algorithms() {
 		priv, pubSet, err := GenerateKey(alg, "")
 		if err != nil {
 			t.Fatal(err)

@@ -102,7 +102,7 @@ func (w *world) appraise(t testing.TB, cs []verify.Component) *verify.Outcome {
 func dump(t *testing.T, o *verify.Outcome) {
 	t.Helper()
 	for _, s := range o.Submods {
-		t.Logf("%s %s err=%v reason=%v", s.Name, s.Appraisal.Status, s.Err, s.Appraisal.Extensions[ear.ExtReason.Name])
+		t.Logf("%s %s err=%v reason=%v", s.Name, s.Appraisal.Status, s.Err, s.Appraisal.Extensions[ear.ExtReason().Name])
 		if s.Policy != nil {
 			for _, c := range s.Policy.Checks {
 				if !c.OK {
@@ -195,7 +195,7 @@ func TestCompositeOneGPUBad(t *testing.T) {
 		if got := sm.Appraisal.TrustVector[wnt.cat]; got != wnt.claim {
 			t.Fatalf("%s: %s = %d, want %d", sm.Name, wnt.cat, got, wnt.claim)
 		}
-		if r, _ := sm.Appraisal.Extensions[ear.ExtReason.Name].(string); !strings.Contains(r, wnt.reason) {
+		if r, _ := sm.Appraisal.Extensions[ear.ExtReason().Name].(string); !strings.Contains(r, wnt.reason) {
 			t.Fatalf("%s: reason %q", sm.Name, r)
 		}
 	}

@@ -165,3 +165,25 @@ func (w *walker) check(where string, t types.Type) {
 		}
 	}
 }
+
+// MutableVars lists, sorted, the exported package-level variables of pkg
+// other than error sentinels (an exported variable named Err… whose type
+// implements error): anything else exported as a variable is state any
+// importer can change under every other importer, which the project's
+// rules forbid (constants or functions instead).
+func MutableVars(pkg *types.Package) []string {
+	errType := types.Universe.Lookup("error").Type().Underlying().(*types.Interface)
+	var out []string
+	scope := pkg.Scope()
+	for _, name := range scope.Names() {
+		v, ok := scope.Lookup(name).(*types.Var)
+		if !ok || !v.Exported() {
+			continue
+		}
+		if strings.HasPrefix(name, "Err") && types.Implements(v.Type(), errType) {
+			continue
+		}
+		out = append(out, pkg.Path()+"."+name)
+	}
+	return out
+}

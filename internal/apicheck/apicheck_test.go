@@ -71,13 +71,35 @@ func TestNoInternalTypeInExportedAPI(t *testing.T) {
 		}
 		return os.Open(f)
 	})
-	var leaks []string
+	var leaks, mutable []string
 	for _, path := range ours {
 		pkg, err := imp.Import(path)
 		require.NoError(t, err, path)
 		leaks = append(leaks, Leaks(pkg)...)
+		mutable = append(mutable, MutableVars(pkg)...)
 	}
 	require.Empty(t, leaks, "exported API naming internal types")
+	require.Empty(t, mutable, "exported variables other than error sentinels (use constants or functions)")
+}
+
+// MutableVars lets error sentinels through and nothing else exported.
+func TestMutableVars(t *testing.T) {
+	fset := token.NewFileSet()
+	src := `package p
+import "errors"
+var ErrX = errors.New("x")
+var ErrNotAnError = 3
+var Table = []int{1}
+var Key = [2]byte{}
+var unexported = 1
+const C = 1
+var _ error = ErrX
+`
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	require.NoError(t, err)
+	pkg, err := (&types.Config{Importer: importer.Default()}).Check("example.com/m/p", fset, []*ast.File{f}, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"example.com/m/p.ErrNotAnError", "example.com/m/p.Key", "example.com/m/p.Table"}, MutableVars(pkg))
 }
 
 // The walker finds an internal type wherever the exported API can name it,
