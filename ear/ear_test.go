@@ -210,8 +210,8 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	for _, bad := range []Extension{
-		{Name: "x_a", LegacyName: "x.a", Key: ExtReason().Key, Scope: ScopeResult},                 // duplicate key
-		{Name: ExtReason().Name, LegacyName: "x.b", Key: -70100, Scope: ScopeResult},               // duplicate name
+		{Name: "x_a", LegacyName: "x.a", Key: ExtReason().Key, Scope: ScopeResult},               // duplicate key
+		{Name: ExtReason().Name, LegacyName: "x.b", Key: -70100, Scope: ScopeResult},             // duplicate name
 		{Name: "x_c", LegacyName: "x.c", Key: 1000, Scope: ScopeResult},                          // EAR key
 		{Name: "ear_status", LegacyName: "x.d", Key: -70101, Scope: ScopeResult},                 // EAR name
 		{Name: "x_e", LegacyName: "x.e", Key: -70102},                                            // no scope
