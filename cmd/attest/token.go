@@ -66,7 +66,7 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	keyFile := fl.String("key", "", "trusted public key file (JWK or PEM)")
 	keyAlg := fl.String("alg", "", "algorithm of a PEM RSA --key (PS256 or PS384)")
 	nonceHex := fl.String("nonce", "", "expected eat_nonce, hex")
-	nowStr := fl.String("now", "", "verification time, RFC 3339 (default: now)")
+	nowStr := fl.String("now", "", "verification time: RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01, midnight UTC); default: now")
 	skew := fl.Duration("skew", 0, "tolerated clock skew")
 	issuer := fl.String("issuer", "", "expected issuer (iss)")
 	audience := fl.String("audience", "", "expected audience (aud)")
@@ -115,8 +115,8 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	exp := token.Expectations{Skew: *skew, Issuer: *issuer, Audience: *audience}
 	if *nowStr != "" {
-		if exp.Now, err = time.Parse(time.RFC3339, *nowStr); err != nil {
-			return fail(exitUsage, "--now: %v", err)
+		if exp.Now, err = parseNow(*nowStr); err != nil {
+			return fail(exitUsage, "%v", err)
 		}
 	}
 	if *nonceHex != "" {

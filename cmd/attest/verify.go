@@ -152,12 +152,14 @@ func bundlePart(f verify.Format) string {
 	switch f {
 	case verify.FormatTDX, verify.FormatAzureTDX:
 		return "tdx/"
+	case verify.FormatSGX:
+		return "tdx/sgx/ (and the shared CRLs under tdx/)"
 	case verify.FormatSNP, verify.FormatAzureSNP:
 		return "snp/"
 	case verify.FormatGPU, verify.FormatNVSwitch:
 		return "gpu/rims/ or gpu/ocsp/"
 	}
-	return "the format's"
+	return "own"
 }
 
 // configurationError returns the error of a submodule that failed because
