@@ -89,7 +89,7 @@ func TestKBSRequest(t *testing.T) {
 	}
 	rv, err := policy.FromEntries(append(pcrs,
 		policy.Entry{Name: "snp_launch_measurement", Value: hex.EncodeToString(make([]byte, 48))},
-		policy.Entry{Name: "snp_min_tcb_bootloader", Value: 3}, policy.Entry{Name: "snp_min_tcb_snp", Value: 8},
+		policy.Entry{Name: "snp_min_tcb_bootloader", Value: 3}, policy.Entry{Name: "snp_min_tcb_tee", Value: 0}, policy.Entry{Name: "snp_min_tcb_snp", Value: 8},
 		policy.Entry{Name: "snp_min_tcb_microcode", Value: 115})...)
 	if err != nil {
 		t.Fatal(err)

@@ -150,7 +150,10 @@
 //
 // A report must come from VMPL 0 unless snp_allowed_vmpls lists its VMPL. The
 // snp_min_tcb_* floors apply to REPORTED_TCB, LAUNCH_TCB and COMMITTED_TCB,
-// and a CURRENT_TCB below COMMITTED_TCB is refused (hardware 96). A masked
+// and a CURRENT_TCB below COMMITTED_TCB is refused (hardware 96). Hardware is
+// genuine (2) only when every TCB component the report carries has a floor
+// (bootloader, tee, snp, microcode, and fmc on Turin); floors for some of
+// them only leave hardware at 32. A masked
 // (all-zero) CHIP_ID cannot be bound to the VCEK's chip: hardware 97 unless
 // snp_allow_masked_chip_id is true (a CHIP_ID that differs from the VCEK's is
 // the verifier's ErrBinding). A guest policy allowing a migration agent is

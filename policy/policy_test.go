@@ -357,7 +357,7 @@ func snpClaims() map[string]any {
 func TestSNP(t *testing.T) {
 	rv, _ := FromEntries(
 		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
-		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_tee", Value: 0}, Entry{Name: "snp_min_tcb_snp", Value: 8},
 		Entry{Name: "snp_min_tcb_microcode", Value: 115})
 	r := appraise(t, rv, verify.FormatSNP, snpClaims())
 	if r.Status() != ear.StatusAffirming {
@@ -396,13 +396,13 @@ func TestAzureSNP(t *testing.T) {
 	}
 	snpOnly, _ := FromEntries(
 		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
-		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_tee", Value: 0}, Entry{Name: "snp_min_tcb_snp", Value: 8},
 		Entry{Name: "snp_min_tcb_microcode", Value: 115})
 	r := appraise(t, snpOnly, verify.FormatAzureSNP, claims())
 	wantVector(t, r, ear.Executables, ear.UnrecognizedRuntime) // the guest's boot is not pinned
 	both, _ := FromEntries(
 		Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
-		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_tee", Value: 0}, Entry{Name: "snp_min_tcb_snp", Value: 8},
 		Entry{Name: "snp_min_tcb_microcode", Value: 115}, Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
 		Entry{Name: "tpm_pcr00", Value: strings.Repeat("00", 32)}, Entry{Name: "tpm_pcr11", Value: strings.Repeat("11", 32)})
 	r = appraise(t, both, verify.FormatAzureSNP, claims())
@@ -434,7 +434,7 @@ func TestAzureSNP(t *testing.T) {
 	wantVector(t, appraise(t, both, verify.FormatAzureSNP, cl), ear.Hardware, ear.UnrecognizedHardware)
 	// The guest's PCRs pinned, the paravisor's measurement not.
 	pcrOnly, _ := FromEntries(Entry{Name: "tpm_pcr04", Value: strings.Repeat("44", 32)},
-		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_snp", Value: 8},
+		Entry{Name: "snp_min_tcb_bootloader", Value: 3}, Entry{Name: "snp_min_tcb_tee", Value: 0}, Entry{Name: "snp_min_tcb_snp", Value: 8},
 		Entry{Name: "snp_min_tcb_microcode", Value: 115})
 	wantVector(t, appraise(t, pcrOnly, verify.FormatAzureSNP, claims()), ear.Executables, ear.UnrecognizedRuntime)
 	// No word on the SEV-SNP report's freshness: not affirmed.

@@ -409,6 +409,7 @@ var snpTCBParts = []string{"bootloader", "tee", "snp", "microcode", "fmc"}
 // the committed one is refused whatever the reference values.
 func (e *eval) snpTCB() {
 	pinned, allOK := 0, true
+	var unpinned []string
 	for _, part := range snpTCBParts {
 		if _, ok := e.in.Claims["reported_tcb_"+part]; !ok && part == "fmc" {
 			continue
@@ -416,8 +417,12 @@ func (e *eval) snpTCB() {
 		for _, which := range []string{"reported", "launch", "committed"} {
 			checked, ok := e.minNumber("snp."+which+"_tcb_"+part, "minimum "+which+" TCB: "+part, "snp_min_tcb_"+part,
 				[]string{which + "_tcb_" + part}, ear.Hardware, ear.ContraindicatedHardware)
-			if checked && which == "reported" {
-				pinned++
+			if which == "reported" {
+				if checked {
+					pinned++
+				} else {
+					unpinned = append(unpinned, part)
+				}
 			}
 			allOK = allOK && ok
 		}
@@ -434,10 +439,19 @@ func (e *eval) snpTCB() {
 	if hasStatus {
 		e.tcbStatus("snp", []string{"tcb_status"}, true)
 	}
-	if pinned > 0 && allOK {
+	switch {
+	case pinned > 0 && len(unpinned) > 0:
+		// A floor for some components only leaves the others at any level
+		// (an old microcode under a pinned SNP firmware, say): the
+		// firmware level is not vouched for until every component the
+		// report carries has its floor.
 		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
-			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("%d minimum TCB components met by the reported, launch and committed TCB", pinned)})
-	} else if pinned == 0 && !hasStatus {
+			Expected: "reference values snp_min_tcb_" + strings.Join(unpinned, ", snp_min_tcb_"), Value: ear.UnsafeHardware,
+			Reason: fmt.Sprintf("no minimum pinned for TCB component(s) %s: the platform's firmware level is only partly appraised", strings.Join(unpinned, ", "))})
+	case pinned > 0 && allOK:
+		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
+			OK: true, Value: ear.GenuineHardware, Reason: fmt.Sprintf("every one of the %d TCB components met its minimum in the reported, launch and committed TCB", pinned)})
+	case pinned == 0 && !hasStatus:
 		e.add(verify.Check{ID: "snp.hardware", Title: "platform TCB at or above the pinned minimum", Category: ear.Hardware,
 			Expected: "reference values snp_min_tcb_*", Value: ear.UnsafeHardware,
 			Reason: "no minimum TCB pinned: the platform's firmware level is not appraised"})

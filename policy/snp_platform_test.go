@@ -15,7 +15,7 @@ import (
 func snpPinnedEntries(extra ...Entry) []Entry {
 	return append([]Entry{
 		{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)},
-		{Name: "snp_min_tcb_bootloader", Value: 3}, {Name: "snp_min_tcb_snp", Value: 8},
+		{Name: "snp_min_tcb_bootloader", Value: 3}, {Name: "snp_min_tcb_tee", Value: 0}, {Name: "snp_min_tcb_snp", Value: 8},
 		{Name: "snp_min_tcb_microcode", Value: 115},
 	}, extra...)
 }
@@ -134,5 +134,56 @@ func TestSNPPlatformInfoBadReference(t *testing.T) {
 		p, err := New(rv)
 		assert.True(t, errors.Is(err, verify.ErrConfig), "%v: err = %v", entries, err)
 		assert.Nil(t, p)
+	}
+}
+
+// Floors for some TCB components only left the others at any level (an old
+// microcode under a pinned SNP firmware was genuine hardware): hardware is 2
+// only when every component the report carries has a floor, fmc included
+// on Turin.
+func TestSNPEveryTCBComponentNeedsAFloor(t *testing.T) {
+	measurement := Entry{Name: "snp_launch_measurement", Value: strings.Repeat("4d", 48)}
+	floors := func(parts ...string) *ReferenceValues {
+		e := []Entry{measurement}
+		for _, p := range parts {
+			e = append(e, Entry{Name: "snp_min_tcb_" + p, Value: 0})
+		}
+		rv, err := FromEntries(e...)
+		require.NoError(t, err)
+		return rv
+	}
+	turin := func() map[string]any {
+		cl := snpClaims()
+		for _, which := range []string{"reported", "launch", "committed", "current"} {
+			cl[which+"_tcb_fmc"] = 1
+		}
+		return cl
+	}
+	cases := []struct {
+		name     string
+		rv       *ReferenceValues
+		claims   map[string]any
+		want     ear.TrustClaim
+		unpinned string
+	}{
+		{"all four", floors("bootloader", "tee", "snp", "microcode"), snpClaims(), ear.GenuineHardware, ""},
+		{"microcode missing", floors("bootloader", "tee", "snp"), snpClaims(), ear.UnsafeHardware, "microcode"},
+		{"only snp", floors("snp"), snpClaims(), ear.UnsafeHardware, "bootloader, tee, microcode"},
+		{"none", floors(), snpClaims(), ear.UnsafeHardware, ""},
+		{"Turin without fmc floor", floors("bootloader", "tee", "snp", "microcode"), turin(), ear.UnsafeHardware, "fmc"},
+		{"Turin with fmc floor", floors("bootloader", "tee", "snp", "microcode", "fmc"), turin(), ear.GenuineHardware, ""},
+		{"fmc floor on a Milan report", floors("bootloader", "tee", "snp", "microcode", "fmc"), snpClaims(), ear.GenuineHardware, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := appraise(t, c.rv, verify.FormatSNP, c.claims)
+			wantVector(t, r, ear.Hardware, c.want)
+			if c.unpinned != "" {
+				chk, ok := checkByID(r, "snp.hardware")
+				require.True(t, ok)
+				assert.False(t, chk.OK)
+				assert.Contains(t, chk.Reason, c.unpinned)
+			}
+		})
 	}
 }

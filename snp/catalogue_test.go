@@ -76,7 +76,11 @@ func TestSNP23AdvisoryFloor(t *testing.T) {
 		require.NoError(t, err)
 		return v, k
 	}
-	floor, err := policy.FromEntries(policy.Entry{Name: "snp_min_tcb_snp", Value: "24"})
+	// Every TCB component needs a floor for genuine hardware; only the SNP
+	// firmware's is the one under test.
+	floor, err := policy.FromEntries(policy.Entry{Name: "snp_min_tcb_snp", Value: "24"},
+		policy.Entry{Name: "snp_min_tcb_bootloader", Value: "0"}, policy.Entry{Name: "snp_min_tcb_tee", Value: "0"},
+		policy.Entry{Name: "snp_min_tcb_microcode", Value: "0"})
 	require.NoError(t, err)
 	cases := []struct {
 		name string

@@ -71,6 +71,7 @@ func TestCompositeSNPAndGPUs(t *testing.T) {
 	}
 	rv, _ := policy.FromEntries(
 		policy.Entry{Name: "snp_launch_measurement", Value: hex.EncodeToString(measurement[:])},
+		policy.Entry{Name: "snp_min_tcb_bootloader", Value: 0}, policy.Entry{Name: "snp_min_tcb_tee", Value: 0},
 		policy.Entry{Name: "snp_min_tcb_snp", Value: 8}, policy.Entry{Name: "snp_min_tcb_microcode", Value: 115},
 		policy.Entry{Name: "allowed_driver_versions", Value: DriverVersion},
 	)
