@@ -24,6 +24,7 @@
 //	      tdx_td_attributes (hex of the 8 TD_ATTRIBUTES bytes)  exact pin that
 //	          allows feature bits other than the default expectation
 //	      tdx_mr_servicetd (hex)   service TDs (MRSERVICETD) allowed to be bound
+//	      tdx_mr_config_id (hex)   the launch configuration (MRCONFIGID)
 //	      tdx_accepted_tcb_status, tdx_tolerated_tcb_status  TCB status lists
 //	      tdx_min_tcb_date (RFC 3339), tdx_forbidden_advisory_ids,
 //	      tdx_min_tee_tcb_svn (hex, compared byte by byte)
@@ -240,6 +241,18 @@
 // set (0x6dbe7); with one, it must match. A non-zero MRSERVICETD (TDX 1.5
 // quotes) binds a service TD, a migration TD for example, that can reach the
 // TD's state: it is refused unless tdx_mr_servicetd lists it.
+//
+// # Launch configuration (MRCONFIGID, HOST_DATA)
+//
+// The host fills TDX MRCONFIGID and SEV-SNP HOST_DATA when it launches the
+// guest; Confidential Containers puts the init-data digest there (the agent
+// policy, which decides for instance whether the host may exec into a
+// container). The register is vouched for when tdx_mr_config_id /
+// snp_host_data pins it, when the verifier compared it with init data given
+// with the evidence (claim init_data_checked), or when it is all zero (the
+// host supplied nothing). A non-zero register nobody compared leaves
+// configuration at 36: leaving the init data out of a request does not make
+// a permissive agent policy pass.
 //
 // # Nitro configuration
 //

@@ -34,6 +34,7 @@ func tdxClaims() map[string]any {
 		"quote.body.tcb_svn":       "04010200000000000000000000000000",
 		"td_attributes.debug":      false,
 		"quote.body.td_attributes": "0000001000000000", // SEPT_VE_DISABLE
+		"quote.body.mr_config_id":  strings.Repeat("00", 48),
 		"tcb_status":               "UpToDate",
 		"tcb_date":                 "2025-08-13T00:00:00Z",
 		"advisory_ids":             []string{"INTEL-SA-00837"},

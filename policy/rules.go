@@ -59,7 +59,9 @@ func (e *eval) tdxQuote() {
 	attrOK := e.tdAttributes()
 	xfamOK, xfamPinned := e.tdxXFAM()
 	serviceOK := e.serviceTD()
-	if debugOff && attrOK && xfamOK && serviceOK {
+	configIDOK := e.launchConfig("tdx.mr_config_id", "launch configuration (MRCONFIGID) vouched for", "tdx_mr_config_id",
+		[]string{"quote.body.mr_config_id", "mr_config_id"})
+	if debugOff && attrOK && xfamOK && serviceOK && configIDOK {
 		if xfamPinned {
 			e.add(verify.Check{ID: "tdx.configuration", Title: "approved configuration", Category: ear.Configuration,
 				OK: true, Value: ear.ApprovedConfig, Reason: "not a debug TD, expected TD attributes, XFAM matches"})
@@ -75,6 +77,40 @@ func (e *eval) tdxQuote() {
 		e.add(verify.Check{ID: "tdx.memory", Title: "TD memory encrypted and inaccessible to the host", Category: ear.RuntimeOpaque,
 			Value: ear.VisibleMemory, Reason: "a debug TD's memory is visible to the host"})
 	}
+}
+
+// launchConfig appraises a launch-configuration register the host fills in
+// when it starts the guest (TDX MRCONFIGID, SEV-SNP HOST_DATA). Confidential
+// Containers puts the digest of the init data there: the agent policy and
+// configuration files, which decide for instance whether the host may exec
+// into a container. Pinned, the register must match. Unpinned, it is vouched
+// for only when the verifier compared it with the init data the appraisal
+// was given (init_data_checked), or when it is all zero (the host supplied
+// nothing). Anything else is a configuration nobody approved: a request that
+// simply leaves its init data out must not make a permissive agent policy
+// pass. Configuration is then 36 (security-relevant elements unavailable).
+func (e *eval) launchConfig(id, title, rvName string, keys []string) bool {
+	if len(e.rv.Lookup(rvName, e.now)) > 0 {
+		_, ok := e.optionalPin(id, title, rvName, keys, ear.Configuration, ear.UnsupportableConfig)
+		return ok
+	}
+	k, got, present := e.claim(keys...)
+	c := verify.Check{ID: id, Title: title, Claim: k, Actual: got, Category: ear.Configuration,
+		Expected: rvName + " pinned, init data compared, or all zero"}
+	_, checked, _ := e.claimBool("init_data_checked")
+	switch {
+	case !present:
+		c.Value, c.Reason = ear.UnavailableConfig, "claim "+k+" absent"
+	case checked:
+		c.OK, c.Reason = true, "compared with the init data given with the evidence"
+	case strings.Trim(got, "0") == "":
+		c.OK, c.Reason = true, "all zero: the host supplied no launch configuration"
+	default:
+		c.Value = ear.UnavailableConfig
+		c.Reason = "set by the host at launch, neither pinned (" + rvName + ") nor compared with init data (give the init data with the evidence, or pin it)"
+	}
+	e.add(c)
+	return c.OK
 }
 
 // tdxBootRTMRs are the registers that, with MRTD, make a TD's boot known:
@@ -373,7 +409,7 @@ func adviseList(v any) (ids []string, ok bool) {
 func (e *eval) snp() {
 	e.pin("snp.measurement", "launch measurement", "snp_launch_measurement",
 		[]string{"measurement"}, ear.Executables, ear.ApprovedBoot, ear.UnrecognizedRuntime, ear.ContraindicatedRuntime)
-	e.optionalPin("snp.host_data", "host data", "snp_host_data", []string{"host_data"}, ear.Configuration, ear.UnsupportableConfig)
+	e.launchConfig("snp.host_data", "launch configuration (HOST_DATA) vouched for", "snp_host_data", []string{"host_data"})
 	e.optionalPin("snp.id_key_digest", "ID key digest", "snp_id_key_digest", []string{"id_key_digest"}, ear.Executables, ear.ContraindicatedRuntime)
 	if e.rvBool("snp_require_author_key") {
 		e.flagOn("snp.author_key", "ID block signed with an author key (AUTHOR_KEY_EN)", []string{"author_key_en"},

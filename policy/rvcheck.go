@@ -58,6 +58,7 @@ var knownReferenceValues = map[string]rvSpec{
 	"rtmr_2":                     {kind: rvHex, sizes: []int{48}},
 	"rtmr_3":                     {kind: rvHex, sizes: []int{48}},
 	"mr_seam":                    {kind: rvHex, sizes: []int{48}},
+	"tdx_mr_config_id":           {kind: rvHex, sizes: []int{48}},
 	"xfam":                       {kind: rvHex, sizes: []int{8}},
 	"tdx_td_attributes":          {kind: rvHex, sizes: []int{8}},
 	"tdx_mr_servicetd":           {kind: rvHex, sizes: []int{48}},

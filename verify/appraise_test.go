@@ -139,7 +139,8 @@ func tdxEvidence(mut func(*fakeEvidence)) []byte {
 	e := fakeEvidence{ReportData: cpuRD, Claims: map[string]any{
 		"quote.body.mr_td": mrtd, "td_attributes.debug": false, "tcb_status": "UpToDate",
 		"quote.body.rtmr_0": rtmr, "quote.body.rtmr_1": rtmr, "quote.body.rtmr_2": rtmr,
-		"quote.body.td_attributes": "0000001000000000", "quote.body.xfam": "e702060000000000"}}
+		"quote.body.td_attributes": "0000001000000000", "quote.body.xfam": "e702060000000000",
+		"quote.body.mr_config_id": strings.Repeat("00", 48)}}
 	if mut != nil {
 		mut(&e)
 	}
