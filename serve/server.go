@@ -63,7 +63,8 @@ type Config struct {
 	Store Store
 	// ReferenceValues is the reference-value document (policy package
 	// format) written to the store when it holds none yet; nil: none, and
-	// the default policy affirms nothing until some are uploaded.
+	// the default policy then affirms no CPU evidence until some are uploaded
+	// (NVIDIA devices are still appraised against their signed RIMs).
 	ReferenceValues []byte
 	// PolicyOptions configure the Go policy built from the reference values.
 	PolicyOptions []policy.Option
