@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/trustfactory/attest/verify"
@@ -55,8 +56,10 @@ type jsonDevice struct {
 	Certificate string `json:"certificate"`
 }
 
+// trusteeEvidence is the Trustee wrapper, its list kept raw so that its
+// length is capped before the devices are decoded.
 type trusteeEvidence struct {
-	DeviceEvidenceList []jsonDevice `json:"device_evidence_list"`
+	DeviceEvidenceList json.RawMessage `json:"device_evidence_list"`
 }
 
 // DetectEncoding reports whether b looks like GPU or switch evidence in one of
@@ -98,6 +101,9 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		if fast, ok := decodeListFast(t); ok {
 			return decodeRawDevices(fast, lookup)
 		}
+		if err := capDevices(t); err != nil {
+			return nil, err
+		}
 		if err := json.Unmarshal(t, &list); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence array: %w", err)
 		}
@@ -111,7 +117,14 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		if err := json.Unmarshal(t, &te); err != nil {
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %w", err)
 		}
-		list = te.DeviceEvidenceList
+		if len(te.DeviceEvidenceList) > 0 {
+			if err := capDevices(te.DeviceEvidenceList); err != nil {
+				return nil, err
+			}
+			if err := json.Unmarshal(te.DeviceEvidenceList, &list); err != nil {
+				return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): device_evidence_list: %w", err)
+			}
+		}
 	default:
 		return parseRaw(b)
 	}
@@ -130,6 +143,19 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		out = append(out, de)
 	}
 	return out, nil
+}
+
+// capDevices refuses (ErrLimit) a JSON array of more than maxDevices
+// elements before encoding/json decodes it into device structs, which costs
+// a struct, and for an element of the wrong type an error, per element: a
+// megabyte of [{},{},…] or ["","",…] allocated up to 250 MB
+// (TestWorstShapeParseEvidence). It counts as Split counts; an array it finds
+// malformed is left to the decoder, which says how.
+func capDevices(b []byte) error {
+	if _, err := splitJSONArray(b); errors.Is(err, verify.ErrLimit) {
+		return err
+	}
+	return nil
 }
 
 // loneDevice decodes b as one device object of the serialized array, in the

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
@@ -322,9 +323,24 @@ func (j *jsonReport) UnmarshalJSON(b []byte) error {
 	return dec.Decode((*strict)(j))
 }
 
+// Structure caps of JSON evidence, checked before it is decoded: every
+// element of a typed array costs encoding/json a value, and every element of
+// the wrong type an error, so a megabyte of [0,0,…] in cert_chain allocated
+// 175 MB (TestWorstShapeDecodeEvidence). Real evidence is 4 levels deep
+// (cert_chain, an entry, an OTHER cert_type, its GUID) and its largest arrays
+// are certificates as integers: at most MaxCertTableSize bytes of them, as in
+// the binary table, plus the report's few hundred.
+const (
+	maxJSONDepth  = 8
+	maxJSONValues = MaxCertTableSize + 4<<10
+)
+
 func decodeJSON(b []byte) (*Evidence, error) {
-	// Members Trustee ignores are ignored (MaxEvidenceSize caps the
-	// document); the report itself is decoded strictly.
+	if err := jsonbound.Check(b, "JSON evidence", maxJSONDepth, maxJSONValues); err != nil {
+		return nil, err
+	}
+	// Members Trustee ignores are ignored (MaxEvidenceSize and the caps
+	// above bound the document); the report itself is decoded strictly.
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var je jsonEvidence
 	if err := dec.Decode(&je); err != nil {
