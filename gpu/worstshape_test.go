@@ -29,7 +29,9 @@ func TestWorstShapeParseEvidence(t *testing.T) {
 		{"device element", func(v string) string { return `{"device_evidence_list":[` + v + `]}` }},
 		{"array element", func(v string) string { return `[` + v + `]` }},
 		{"arch", func(v string) string { return `[{"arch":` + v + `,"nonce":"","evidence":"AA==","certificate":"AA=="}]` }},
-		{"evidence", func(v string) string { return `{"device_evidence_list":[{"arch":"HOPPER","evidence":` + v + `,"certificate":"AA=="}]}` }},
+		{"evidence", func(v string) string {
+			return `{"device_evidence_list":[{"arch":"HOPPER","evidence":` + v + `,"certificate":"AA=="}]}`
+		}},
 	}
 	for _, p := range positions {
 		for _, s := range allocbudget.JSONValues(gpuEvidenceCap - 128) {
