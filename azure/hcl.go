@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/internal/jsonbound"
+	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
 
