@@ -57,16 +57,16 @@ func TestWorstShapeParseDocument(t *testing.T) {
 		return bstr(append(append(p, v...), 0xff))
 	}
 	shapes := []allocbudget.Shape{
-		{"payload in one-byte chunks", sign1(chunked(size/2, false))},
-		{"payload in empty chunks", sign1(chunked(size, true))},
-		{"certificate in one-byte chunks", sign1(member("certificate", chunked(size/2-16, false)))},
-		{"user_data in empty chunks", sign1(member("user_data", chunked(size-16, true)))},
-		{"protected header in chunks", append([]byte{0x84}, chunked(size, true)...)},
-		{"deep arrays", append([]byte{0x84}, bytes.Repeat([]byte{0x81}, size)...)},
-		{"indefinite arrays", append([]byte{0x84}, bytes.Repeat([]byte{0x9f}, size)...)},
-		{"long cabundle", sign1(member("cabundle", append([]byte{0x9f}, append(bytes.Repeat([]byte{0x40}, size-32), 0xff)...)))},
-		{"many pcrs", sign1(member("pcrs", append([]byte{0xbf}, append(bytes.Repeat([]byte{0x00, 0x40}, size/2-32), 0xff)...)))},
-		{"long text key", sign1(bstr(append(append([]byte{0xa1}, tstr(string(make([]byte, size-64)))...), 0)))},
+		{Name: "payload in one-byte chunks", Value: sign1(chunked(size/2, false))},
+		{Name: "payload in empty chunks", Value: sign1(chunked(size, true))},
+		{Name: "certificate in one-byte chunks", Value: sign1(member("certificate", chunked(size/2-16, false)))},
+		{Name: "user_data in empty chunks", Value: sign1(member("user_data", chunked(size-16, true)))},
+		{Name: "protected header in chunks", Value: append([]byte{0x84}, chunked(size, true)...)},
+		{Name: "deep arrays", Value: append([]byte{0x84}, bytes.Repeat([]byte{0x81}, size)...)},
+		{Name: "indefinite arrays", Value: append([]byte{0x84}, bytes.Repeat([]byte{0x9f}, size)...)},
+		{Name: "long cabundle", Value: sign1(member("cabundle", append([]byte{0x9f}, append(bytes.Repeat([]byte{0x40}, size-32), 0xff)...)))},
+		{Name: "many pcrs", Value: sign1(member("pcrs", append([]byte{0xbf}, append(bytes.Repeat([]byte{0x00, 0x40}, size/2-32), 0xff)...)))},
+		{Name: "long text key", Value: sign1(bstr(append(append([]byte{0xa1}, tstr(string(make([]byte, size-64)))...), 0)))},
 	}
 	for _, s := range shapes {
 		t.Run(s.Name, func(t *testing.T) {
