@@ -34,10 +34,10 @@ func TestWorstShapeParseEvidence(t *testing.T) {
 		}},
 	}
 	for _, p := range positions {
-		for _, s := range allocbudget.JSONValues(gpuEvidenceCap - 128) {
+		for _, s := range allocbudget.JSONValues(allocbudget.Size(gpuEvidenceCap - 128)) {
 			t.Run(p.name+"/"+s.Name, func(t *testing.T) {
 				doc := []byte(p.wrap(string(s.Value)))
-				allocbudget.Within(t, len(doc), 8, 64<<10, func() { _, _ = gpu.ParseEvidence(doc) })
+				allocbudget.Within(t, len(doc), 12, 64<<10, func() { _, _ = gpu.ParseEvidence(doc) })
 			})
 		}
 	}

@@ -325,14 +325,16 @@ func (j *jsonReport) UnmarshalJSON(b []byte) error {
 
 // Structure caps of JSON evidence, checked before it is decoded: every
 // element of a typed array costs encoding/json a value, and every element of
-// the wrong type an error, so a megabyte of [0,0,…] in cert_chain allocated
-// 175 MB (TestWorstShapeDecodeEvidence). Real evidence is 4 levels deep
+// the wrong type an error, about 350 bytes for the two bytes of "0," in
+// cert_chain, so a megabyte of [0,0,…] there allocated 175 MB
+// (TestWorstShapeDecodeEvidence). Real evidence is 4 levels deep
 // (cert_chain, an entry, an OTHER cert_type, its GUID) and its largest arrays
-// are certificates as integers: at most MaxCertTableSize bytes of them, as in
-// the binary table, plus the report's few hundred.
+// are certificates as integers: VCEK or VLEK, ASK and ARK are under 5 000
+// bytes together, the report's fields a few hundred. The caps hold the worst
+// document to about 6 MB.
 const (
 	maxJSONDepth  = 8
-	maxJSONValues = MaxCertTableSize + 4<<10
+	maxJSONValues = 16 << 10
 )
 
 func decodeJSON(b []byte) (*Evidence, error) {

@@ -36,7 +36,7 @@ func TestWorstShapeDecode(t *testing.T) {
 		{"intermediate_certs", func(v string) string { return `{"quotes":[],"intermediate_certs":` + v + `}` }},
 	}
 	for _, p := range positions {
-		for _, s := range allocbudget.JSONValues(tpmShapeSize) {
+		for _, s := range allocbudget.JSONValues(allocbudget.Size(tpmShapeSize)) {
 			t.Run(p.name+"/"+s.Name, func(t *testing.T) {
 				doc := []byte(p.wrap(string(s.Value)))
 				allocbudget.Within(t, len(doc), 4, 64<<10, func() { _, _, _ = tpm.Decode(doc) })

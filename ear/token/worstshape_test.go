@@ -73,7 +73,7 @@ func cborHead(major byte, n int) []byte {
 // token's size.
 func TestWorstShapeVerifyCWT(t *testing.T) {
 	v := worstShapeVerifier(t)
-	const size = token.DefaultMaxSize - 256
+	size := allocbudget.Size(token.DefaultMaxSize - 256)
 	sig := append(cborHead(2, 64), make([]byte, 64)...)
 	sign1 := func(protected, unprotected []byte) []byte {
 		tok := append([]byte{0x84}, append(cborHead(2, len(protected)), protected...)...)

@@ -29,6 +29,17 @@ func Bytes(fn func()) uint64 {
 	return least
 }
 
+// Size returns n, the size a worst-shape test means to measure, or n/16
+// (at least 4 KiB) under the race detector, which slows the parsers tenfold
+// and more: CI runs the tests with -race, and the cost per byte is the same
+// at either size, so the smaller inputs still catch a parser out of budget.
+func Size(n int) int {
+	if raceEnabled {
+		return max(n/16, min(n, 4<<10))
+	}
+	return n
+}
+
 // Within fails t when fn, given an input of size bytes, allocates more than
 // perByte times size plus slack bytes (slack covers the fixed cost of a call:
 // tables, a certificate pool, an error message). It logs the measured ratio
