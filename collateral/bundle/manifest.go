@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -108,15 +109,27 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if n := bytes.Count(b, []byte(`"path"`)); n > MaxItems {
 		return nil, verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
 	}
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest: %w", err)
+	// The items are taken raw first and counted before they are decoded:
+	// the count of "path" above misses items without one, and a megabyte
+	// of [0,0,…] decoded into items allocated 480 times its size
+	// (TestWorstShapeParse).
+	var raw struct {
+		Format   string          `json:"format"`
+		Created  time.Time       `json:"created"`
+		Producer string          `json:"producer,omitempty"`
+		Items    json.RawMessage `json:"items"`
 	}
-	// Not dec.More(), which reports false before a stray ']' or '}'.
-	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest: data after the JSON object")
+	if err := decodeStrict(b, &raw); err != nil {
+		return nil, err
+	}
+	if n := jsonbound.Elements(raw.Items); n > MaxItems {
+		return nil, verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
+	}
+	m := Manifest{Format: raw.Format, Created: raw.Created, Producer: raw.Producer}
+	if len(raw.Items) > 0 {
+		if err := decodeStrict(raw.Items, &m.Items); err != nil {
+			return nil, err
+		}
 	}
 	if m.Format != Format {
 		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest format: expected %q, got %q", Format, m.Format)
@@ -135,6 +148,21 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		seen[it.Path] = true
 	}
 	return &m, nil
+}
+
+// decodeStrict decodes the one JSON value b into v: unknown fields and
+// trailing data are ErrMalformed.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return verify.Errorf(verify.ErrMalformed, "bundle: manifest: %w", err)
+	}
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
+		return verify.Errorf(verify.ErrMalformed, "bundle: manifest: data after the JSON object")
+	}
+	return nil
 }
 
 func checkItem(it Item) error {

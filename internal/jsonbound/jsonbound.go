@@ -44,6 +44,40 @@ func Check(doc []byte, what string, maxDepth, maxValues int) error {
 	return nil
 }
 
+// Elements returns how many elements the JSON array doc holds, counted in
+// one scan that allocates nothing (nested values are skipped, not counted),
+// so that a caller can refuse a long array before decoding it into structs:
+// encoding/json allocates a struct, and for an element of the wrong type an
+// error, per element. Elements does not validate: for a document that is
+// not an array it counts as if it were one, and the decoder that follows
+// reports what is wrong.
+func Elements(doc []byte) int {
+	depth, commas, value := 0, 0, false
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '"':
+			i = stringEnd(doc, i)
+			value = value || depth == 1
+		case '[', '{':
+			depth++
+			value = value || depth == 2
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				commas++
+			}
+		case ' ', '\t', '\r', '\n':
+		default:
+			value = value || depth == 1
+		}
+	}
+	if !value {
+		return 0
+	}
+	return commas + 1
+}
+
 // stringEnd returns the index of the quote that closes the string opened at
 // doc[open] (len(doc) when none does): the next quote not escaped, found
 // with bytes.IndexByte rather than byte by byte (the evidence in a request

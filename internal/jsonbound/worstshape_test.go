@@ -59,3 +59,17 @@ func TestObjectErrorQuotesLittle(t *testing.T) {
 		require.Less(t, len(err.Error()), 400, "%.200s", err)
 	}
 }
+
+// TestElements counts the elements of an array without decoding them.
+func TestElements(t *testing.T) {
+	for doc, want := range map[string]int{
+		`[]`: 0, ` [ ] `: 0, `null`: 0, `[0]`: 1, `[0,1]`: 2, `[[1,2],{"a":[3,4]},"x,y"]`: 3,
+		`[{},{},{}]`: 3, `["\"]",1]`: 2, `[ "" ]`: 1,
+	} {
+		require.Equal(t, want, Elements([]byte(doc)), doc)
+	}
+	var n int
+	doc := allocbudget.Fill(1<<20, "[", "{},", "{}]")
+	allocbudget.Within(t, len(doc), 0, 0, func() { n = Elements(doc) })
+	require.Equal(t, (len(doc)-2)/3+1, n)
+}
