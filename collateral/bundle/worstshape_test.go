@@ -10,7 +10,7 @@ import (
 // TestWorstShapeParse: a bundle's manifest and dcap-qvl collateral are JSON
 // read before any signature in the collateral is checked. Whatever the
 // shape, and wherever it sits, parsing costs a bounded multiple of its size.
-// Measured at most 20 bytes per byte for a manifest (members refused one by
+// Measured at most 20 bytes per byte for a manifest (27 under -race) (members refused one by
 // one, an error each; items are counted before they are decoded) and 48 for
 // dcap-qvl collateral, whose byte fields may be arrays of integers: an
 // element of the wrong type costs encoding/json an error. Collateral comes
@@ -36,7 +36,7 @@ func TestWorstShapeParse(t *testing.T) {
 			t.Run(p.name+"/"+s.Name, func(t *testing.T) {
 				doc := []byte(p.wrap(string(s.Value)))
 				if p.max == bundle.MaxManifestBytes {
-					allocbudget.Within(t, len(doc), 24, 64<<10, func() { _, _ = bundle.ParseManifest(doc) })
+					allocbudget.Within(t, len(doc), 32, 64<<10, func() { _, _ = bundle.ParseManifest(doc) })
 				} else {
 					allocbudget.Within(t, len(doc), 56, 64<<10, func() { _, _ = bundle.ParseDCAPQVL(doc) })
 				}
