@@ -1,8 +1,10 @@
 package tdx_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -40,6 +42,27 @@ func TestWorstShapeEvidenceJSON(t *testing.T) {
 				allocbudget.Within(t, len(doc), 8, 64<<10, func() { _, _ = v.Verify(context.Background(), doc, exp) })
 			})
 		}
+	}
+}
+
+// TestWorstShapeBase64Quote: base64 of the largest quote (and of one byte
+// more, and in the unpadded URL alphabet, the last of the four tried) is
+// decoded once per alphabet tried, within a small multiple of its size
+// (measured 7 bytes per byte for the unpadded URL alphabet: four decodings).
+func TestWorstShapeBase64Quote(t *testing.T) {
+	v, err := tdx.NewVerifier(tdx.WithoutCollateralUnsafe())
+	require.NoError(t, err)
+	exp := verify.Expectations{AllowMissingReportDataUnsafe: true}
+	n := allocbudget.Size(tdx.MaxQuoteSize)
+	for name, text := range map[string]string{
+		"std":           base64.StdEncoding.EncodeToString(make([]byte, n)),
+		"std, one more": base64.StdEncoding.EncodeToString(make([]byte, n+1)),
+		"raw url":       base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, n)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc := []byte(`{"quote":"` + text + `"}`)
+			allocbudget.Within(t, len(doc), 8, 64<<10, func() { _, _ = v.Verify(context.Background(), doc, exp) })
+		})
 	}
 }
 
