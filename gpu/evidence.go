@@ -56,10 +56,22 @@ type jsonDevice struct {
 	Certificate string `json:"certificate"`
 }
 
-// trusteeEvidence is the Trustee wrapper, its list kept raw so that its
-// length is capped before the devices are decoded.
 type trusteeEvidence struct {
-	DeviceEvidenceList json.RawMessage `json:"device_evidence_list"`
+	DeviceEvidenceList deviceList `json:"device_evidence_list"`
+}
+
+// deviceList is a list of devices whose length is capped before its
+// elements are decoded (capDevices). encoding/json decodes every occurrence
+// of a repeated member, so each is capped, and one of the wrong type still
+// fails the whole wrapper.
+type deviceList []jsonDevice
+
+// UnmarshalJSON caps the list, then decodes it as a plain slice.
+func (l *deviceList) UnmarshalJSON(b []byte) error {
+	if err := capDevices(b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, (*[]jsonDevice)(l))
 }
 
 // DetectEncoding reports whether b looks like GPU or switch evidence in one of
@@ -115,16 +127,12 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		}
 		var te trusteeEvidence
 		if err := json.Unmarshal(t, &te); err != nil {
-			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %w", err)
-		}
-		if len(te.DeviceEvidenceList) > 0 {
-			if err := capDevices(te.DeviceEvidenceList); err != nil {
+			if errors.Is(err, verify.ErrLimit) {
 				return nil, err
 			}
-			if err := json.Unmarshal(te.DeviceEvidenceList, &list); err != nil {
-				return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): device_evidence_list: %w", err)
-			}
+			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %w", err)
 		}
+		list = te.DeviceEvidenceList
 	default:
 		return parseRaw(b)
 	}

@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/trustfactory/attest/gpu"
 	"github.com/trustfactory/attest/internal/allocbudget"
+	"github.com/trustfactory/attest/verify"
 )
 
 // gpuEvidenceCap is the size ParseEvidence accepts (maxEvidenceSize).
@@ -51,5 +54,23 @@ func TestWorstShapeParseEvidence(t *testing.T) {
 		t.Run("base64/"+name, func(t *testing.T) {
 			allocbudget.Within(t, len(doc), 8, 64<<10, func() { _, _ = gpu.ParseEvidence([]byte(doc)) })
 		})
+	}
+}
+
+// TestDeviceListCapKeepsStrictness: the cap on a Trustee list's length
+// applies to every occurrence of a repeated member, and capping does not
+// turn a member of the wrong type into one that is skipped.
+func TestDeviceListCapKeepsStrictness(t *testing.T) {
+	dev := `{"arch":"HOPPER","evidence":"AA==","certificate":"QQ=="}`
+	long := "[" + strings.Repeat(dev+",", 16) + dev + "]"
+	for doc, kind := range map[string]error{
+		`{"device_evidence_list":5,"device_evidence_list":[` + dev + `]}`:    verify.ErrMalformed,
+		`{"device_evidence_list":[` + dev + `],"device_evidence_list":5}`:    verify.ErrMalformed,
+		`{"device_evidence_list":` + long + `}`:                              verify.ErrLimit,
+		`{"device_evidence_list":` + long + `,"device_evidence_list":[]}`:    verify.ErrLimit,
+		`{"device_evidence_list":["",` + strings.Repeat(`"",`, 100) + `""]}`: verify.ErrLimit,
+	} {
+		_, err := gpu.ParseEvidence([]byte(doc))
+		require.ErrorIs(t, err, kind, "%.80s", doc)
 	}
 }

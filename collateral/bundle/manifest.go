@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"strings"
 	"time"
@@ -109,28 +110,20 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if n := bytes.Count(b, []byte(`"path"`)); n > MaxItems {
 		return nil, verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
 	}
-	// The items are taken raw first and counted before they are decoded:
-	// the count of "path" above misses items without one, and a megabyte
-	// of [0,0,…] decoded into items allocated 480 times its size
+	// The items are counted before they are decoded (itemList): the count
+	// of "path" above misses items without one, and a megabyte of
+	// [0,0,…] decoded into items allocated 480 times its size
 	// (TestWorstShapeParse).
 	var raw struct {
-		Format   string          `json:"format"`
-		Created  time.Time       `json:"created"`
-		Producer string          `json:"producer,omitempty"`
-		Items    json.RawMessage `json:"items"`
+		Format   string    `json:"format"`
+		Created  time.Time `json:"created"`
+		Producer string    `json:"producer,omitempty"`
+		Items    itemList  `json:"items"`
 	}
 	if err := decodeStrict(b, &raw); err != nil {
 		return nil, err
 	}
-	if n := jsonbound.Elements(raw.Items); n > MaxItems {
-		return nil, verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
-	}
-	m := Manifest{Format: raw.Format, Created: raw.Created, Producer: raw.Producer}
-	if len(raw.Items) > 0 {
-		if err := decodeStrict(raw.Items, &m.Items); err != nil {
-			return nil, err
-		}
-	}
+	m := Manifest{Format: raw.Format, Created: raw.Created, Producer: raw.Producer, Items: raw.Items}
 	if m.Format != Format {
 		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest format: expected %q, got %q", Format, m.Format)
 	}
@@ -150,12 +143,32 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	return &m, nil
 }
 
+// itemList is a manifest's items, counted before they are decoded.
+// encoding/json decodes every occurrence of a repeated member, so each is
+// counted, and one of the wrong type still fails the manifest.
+type itemList []Item
+
+// UnmarshalJSON refuses more than MaxItems items (ErrLimit), then decodes
+// them strictly.
+func (l *itemList) UnmarshalJSON(b []byte) error {
+	if n := jsonbound.Elements(b); n > MaxItems {
+		return verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
+	}
+	// b is exactly one value (encoding/json hands it over whole).
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode((*[]Item)(l))
+}
+
 // decodeStrict decodes the one JSON value b into v: unknown fields and
 // trailing data are ErrMalformed.
 func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, verify.ErrLimit) {
+			return err
+		}
 		return verify.Errorf(verify.ErrMalformed, "bundle: manifest: %w", err)
 	}
 	// Not dec.More(), which reports false before a stray ']' or '}'.

@@ -1,10 +1,14 @@
 package bundle_test
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/trustfactory/attest/collateral/bundle"
 	"github.com/trustfactory/attest/internal/allocbudget"
+	"github.com/trustfactory/attest/verify"
 )
 
 // TestWorstShapeParse: a bundle's manifest and dcap-qvl collateral are JSON
@@ -42,5 +46,21 @@ func TestWorstShapeParse(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestItemsCapKeepsStrictness: the items are counted in every occurrence of
+// a repeated member, and a member of the wrong type still fails the
+// manifest rather than being replaced by the next.
+func TestItemsCapKeepsStrictness(t *testing.T) {
+	head := `{"format":"` + bundle.Format + `","created":"2025-01-01T00:00:00Z",`
+	for doc, kind := range map[string]error{
+		head + `"items":5,"items":[]}`: verify.ErrMalformed,
+		head + `"items":[],"items":5}`: verify.ErrMalformed,
+		head + `"items":[{"x":1}]}`:    verify.ErrMalformed,
+		head + `"items":[` + strings.Repeat(`{},`, bundle.MaxItems) + `{}],"items":[]}`: verify.ErrLimit,
+	} {
+		_, err := bundle.ParseManifest([]byte(doc))
+		require.ErrorIs(t, err, kind, "%.80s", doc)
 	}
 }
