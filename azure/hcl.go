@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/snp"
 	"github.com/trustfactory/attest/verify"
 )
@@ -129,8 +130,24 @@ type VMConfiguration struct {
 	VMUniqueID     string `json:"vmUniqueId"`
 }
 
-// ParseRuntimeData parses the runtime data JSON.
+// Structure caps of the runtime data JSON, checked before it is decoded:
+// encoding/json allocates a value, and for an element of the wrong type an
+// error, per element, so 16 KB of [0,0,…] in keys allocated 4 MB, 260 times
+// its size (TestWorstShapeParseRuntimeData). Real runtime data is 3 levels
+// deep (keys, a key, its key_ops) and holds two keys and the VM
+// configuration: a few dozen values.
+const (
+	maxRuntimeDataDepth  = 8
+	maxRuntimeDataValues = 256
+)
+
+// ParseRuntimeData parses the runtime data JSON. A document nested or
+// holding values beyond what runtime data needs is ErrLimit before it is
+// decoded.
 func ParseRuntimeData(b []byte) (*RuntimeData, error) {
+	if err := jsonbound.Check(b, "HCL runtime data", maxRuntimeDataDepth, maxRuntimeDataValues); err != nil {
+		return nil, err
+	}
 	var rd RuntimeData
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&rd); err != nil {

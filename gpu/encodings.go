@@ -35,6 +35,9 @@ const (
 	maxObjectDepth   = 8
 	maxObjectValues  = 64 * maxDevices
 	maxObjectMembers = 64 // per object, in every JSON encoding
+	// maxEvidenceDepth caps the nesting checkDuplicateNames follows in any
+	// GPU evidence document (CMW collections and NRAS bodies nest a few levels).
+	maxEvidenceDepth = 64
 
 	cmwTypeKey          = "__cmwc_t"
 	cmwMediaTranscript  = "application/vnd.nvidia.spdm-measurement-transcript"
@@ -104,6 +107,11 @@ func checkDuplicateNames(doc []byte, what string) error {
 	for i := 0; i < len(doc); i++ {
 		switch doc[i] {
 		case '{', '[':
+			// Real evidence nests a handful of levels; the cap keeps the
+			// per-level bookkeeping bounded whatever the input's depth.
+			if len(stack) == maxEvidenceDepth {
+				return verify.Errorf(verify.ErrLimit, "%s: nested deeper than %d levels", what, maxEvidenceDepth)
+			}
 			stack = append(stack, level{object: doc[i] == '{', expectName: doc[i] == '{'})
 			if len(names) < len(stack) {
 				names = append(names, nil)

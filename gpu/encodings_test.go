@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -229,5 +230,18 @@ func TestHugeJSONEvidence(t *testing.T) {
 			assert.True(t, isKind(err, verify.ErrLimit) || isKind(err, verify.ErrMalformed), "%s: %v", name, err)
 		})
 		assert.Less(t, allocs, 100_000.0, name)
+	}
+}
+
+// The duplicate-member scan keeps bookkeeping per nesting level: past
+// maxEvidenceDepth it refuses instead of following a megabyte of brackets.
+func TestDuplicateScanDepthBounded(t *testing.T) {
+	deep := []byte(strings.Repeat("[", maxEvidenceDepth+1) + strings.Repeat("]", maxEvidenceDepth+1))
+	if err := checkDuplicateNames(deep, "test"); !errors.Is(err, verify.ErrLimit) {
+		t.Fatalf("depth %d: %v, want ErrLimit", maxEvidenceDepth+1, err)
+	}
+	ok := []byte(strings.Repeat("[", maxEvidenceDepth) + strings.Repeat("]", maxEvidenceDepth))
+	if err := checkDuplicateNames(ok, "test"); err != nil {
+		t.Fatalf("depth %d: %v", maxEvidenceDepth, err)
 	}
 }

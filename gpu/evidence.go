@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/trustfactory/attest/verify"
@@ -65,7 +66,21 @@ type jsonDevice struct {
 }
 
 type trusteeEvidence struct {
-	DeviceEvidenceList []jsonDevice `json:"device_evidence_list"`
+	DeviceEvidenceList deviceList `json:"device_evidence_list"`
+}
+
+// deviceList is a list of devices whose length is capped before its
+// elements are decoded (capDevices). encoding/json decodes every occurrence
+// of a repeated member, so each is capped, and one of the wrong type still
+// fails the whole wrapper.
+type deviceList []jsonDevice
+
+// UnmarshalJSON caps the list, then decodes it as a plain slice.
+func (l *deviceList) UnmarshalJSON(b []byte) error {
+	if err := capDevices(b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, (*[]jsonDevice)(l))
 }
 
 // DetectEncoding reports whether b looks like GPU or switch evidence in one of
@@ -129,6 +144,9 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		}
 		var te trusteeEvidence
 		if err := json.Unmarshal(t, &te); err != nil {
+			if errors.Is(err, verify.ErrLimit) {
+				return nil, err
+			}
 			return nil, verify.Errorf(verify.ErrMalformed, "GPU evidence (Trustee): %w", err)
 		}
 		list = te.DeviceEvidenceList
@@ -150,6 +168,19 @@ func parseEvidence(b []byte, lookup chainLookup) ([]DeviceEvidence, error) {
 		out = append(out, de)
 	}
 	return out, nil
+}
+
+// capDevices refuses (ErrLimit) a JSON array of more than maxDevices
+// elements before encoding/json decodes it into device structs, which costs
+// a struct, and for an element of the wrong type an error, per element: a
+// megabyte of [{},{},…] or ["","",…] allocated up to 250 MB
+// (TestWorstShapeParseEvidence). It counts as Split counts; an array it finds
+// malformed is left to the decoder, which says how.
+func capDevices(b []byte) error {
+	if _, err := splitJSONArray(b); errors.Is(err, verify.ErrLimit) {
+		return err
+	}
+	return nil
 }
 
 // loneDevice decodes b as one device object of the serialized array, in the

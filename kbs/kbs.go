@@ -59,6 +59,18 @@ const (
 	MaxTEEPubKey = 16 << 10
 )
 
+// Structure caps of a request body, checked before it is decoded. The
+// decoder allocates per member it refuses (an unknown field's error) and per
+// element, so 4 MiB of "a":0 members cost 15 times their size, which at
+// MaxRequestSize is 240 MB for one request (TestWorstShapeParseRequest).
+// The largest real structure is SNP JSON evidence, whose certificates are
+// arrays of integers (snp caps those near 68 000 values); the verifiers
+// nest evidence at most 32 deep (Azure's skipped members).
+const (
+	maxRequestDepth  = 64
+	maxRequestValues = 1 << 18
+)
+
 // Request is the body of POST /kbs/v0/attest.
 type Request struct {
 	InitData    *InitData   `json:"init-data,omitempty"`
@@ -89,10 +101,15 @@ type TEEEvidence struct {
 // ParseRequest parses and checks a request body: unknown fields, missing
 // fields, trailing data, and a member of the request's own objects given
 // twice, in another case or with an escaped name (which encoding/json would
-// read where Trustee's KBS refuses the body) are ErrMalformed.
+// read where Trustee's KBS refuses the body) are ErrMalformed; a body over
+// MaxRequestSize, or nested or holding values far beyond any evidence, is
+// ErrLimit before it is decoded.
 func ParseRequest(body []byte) (*Request, error) {
 	if len(body) > MaxRequestSize {
 		return nil, verify.Errorf(verify.ErrLimit, "KBS request: %d bytes, limit %d", len(body), MaxRequestSize)
+	}
+	if err := jsonbound.Check(body, "KBS request", maxRequestDepth, maxRequestValues); err != nil {
+		return nil, err
 	}
 	if err := checkMemberNames(body); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/internal/jsonbound"
@@ -59,7 +60,26 @@ type clientError struct {
 func (e *clientError) Error() string { return e.detail }
 
 func badRequest(format string, args ...any) *clientError {
-	return &clientError{code: http.StatusBadRequest, title: "bad request", detail: fmt.Sprintf(format, args...)}
+	return &clientError{code: http.StatusBadRequest, title: "bad request", detail: clipDetail(fmt.Sprintf(format, args...))}
+}
+
+// maxDetail caps the detail of a problem answer: the messages quote the
+// request (a TEE name, a number encoding/json cannot hold), which may be
+// megabytes that the client sent and that the answer and the log should not
+// carry back (TestWorstShapeParseAttestation).
+const maxDetail = 512
+
+// clipDetail cuts detail to maxDetail bytes, on a rune boundary, saying how
+// long it was.
+func clipDetail(detail string) string {
+	if len(detail) <= maxDetail {
+		return detail
+	}
+	cut := maxDetail
+	for cut > 0 && !utf8.RuneStart(detail[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", detail[:cut], len(detail))
 }
 
 // plan is a checked attestation request, ready to appraise.

@@ -135,7 +135,7 @@ func (s *Server) nonceSecret(ctx context.Context, fresh bool) ([]byte, error) {
 // nonceProblem is a refused nonce: a client error with a problem type of
 // its own, so that callers tell the cases apart without reading the text.
 func nonceProblem(code int, kind, title, detail string) *clientError {
-	return &clientError{code: code, typ: "urn:attest:problem:nonce-" + kind, title: title, detail: detail}
+	return &clientError{code: code, typ: "urn:attest:problem:nonce-" + kind, title: title, detail: clipDetail(detail)}
 }
 
 // consumeNonce checks the nonce of a request and records it as used,

@@ -186,7 +186,7 @@ func (s *Server) selectPolicy(ids []string) (string, *clientError) {
 	id := ids[0]
 	if _, ok := s.catalog.Load().lookup(id); !ok {
 		return "", &clientError{code: http.StatusBadRequest, title: "unknown policy",
-			detail: fmt.Sprintf("policy_ids: %q is not in force (GET /policy lists the policies)", id)}
+			detail: clipDetail(fmt.Sprintf("policy_ids: %q is not in force (GET /policy lists the policies)", id))}
 	}
 	return id, nil
 }
@@ -260,7 +260,7 @@ func (s *Server) policyIndex(ctx context.Context) ([]string, int64, error) {
 // tooManyPolicies refuses an upload of a new id to a full index.
 func tooManyPolicies(id string, n int) *clientError {
 	return &clientError{code: http.StatusBadRequest, title: "too many policies",
-		detail: fmt.Sprintf("policy_id %q: %d policies are stored, limit %d", id, n, MaxPolicies)}
+		detail: clipDetail(fmt.Sprintf("policy_id %q: %d policies are stored, limit %d", id, n, MaxPolicies))}
 }
 
 // indexPolicy adds id to the index with a compare-and-set on the index's

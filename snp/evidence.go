@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/internal/pemchain"
 	"github.com/trustfactory/attest/verify"
 )
@@ -322,9 +323,26 @@ func (j *jsonReport) UnmarshalJSON(b []byte) error {
 	return dec.Decode((*strict)(j))
 }
 
+// Structure caps of JSON evidence, checked before it is decoded: every
+// element of a typed array costs encoding/json a value, and every element of
+// the wrong type an error, about 350 bytes for the two bytes of "0," in
+// cert_chain, so a megabyte of [0,0,…] there allocated 175 MB
+// (TestWorstShapeDecodeEvidence). Real evidence is 4 levels deep
+// (cert_chain, an entry, an OTHER cert_type, its GUID) and its largest arrays
+// are certificates as integers: VCEK or VLEK, ASK and ARK are under 5 000
+// bytes together, the report's fields a few hundred. The caps hold the worst
+// document to about 6 MB.
+const (
+	maxJSONDepth  = 8
+	maxJSONValues = 16 << 10
+)
+
 func decodeJSON(b []byte) (*Evidence, error) {
-	// Members Trustee ignores are ignored (MaxEvidenceSize caps the
-	// document); the report itself is decoded strictly.
+	if err := jsonbound.Check(b, "JSON evidence", maxJSONDepth, maxJSONValues); err != nil {
+		return nil, err
+	}
+	// Members Trustee ignores are ignored (MaxEvidenceSize and the caps
+	// above bound the document); the report itself is decoded strictly.
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var je jsonEvidence
 	if err := dec.Decode(&je); err != nil {

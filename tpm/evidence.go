@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -154,7 +155,21 @@ type trusteeJSON struct {
 	AAEventLog *string `json:"aa_eventlog"`
 }
 
+// Structure caps of TPM evidence JSON, checked before it is decoded:
+// encoding/json allocates a value (and for an element of the wrong type an
+// error) per element, so 4 MiB of [0,0,…] in intermediate_certs or pcrs
+// allocated 100 times its size (TestWorstShapeDecode). Real evidence is 3
+// levels deep (quotes, a quote, its pcrs) and holds a few banks of 24 PCRs
+// and a few certificates, its bytes base64 strings.
+const (
+	maxJSONDepth  = 8
+	maxJSONValues = 1024
+)
+
 func decodeJSON(b []byte) (*Evidence, Encoding, error) {
+	if err := jsonbound.Check(b, "TPM evidence JSON", maxJSONDepth, maxJSONValues); err != nil {
+		return nil, EncodingUnknown, err
+	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, EncodingUnknown, verify.Errorf(verify.ErrMalformed, "TPM evidence JSON: %w", err)

@@ -19,10 +19,12 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"strings"
 	"time"
 
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -108,16 +110,20 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if n := bytes.Count(b, []byte(`"path"`)); n > MaxItems {
 		return nil, verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
 	}
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest: %w", err)
+	// The items are counted before they are decoded (itemList): the count
+	// of "path" above misses items without one, and a megabyte of
+	// [0,0,…] decoded into items allocated 480 times its size
+	// (TestWorstShapeParse).
+	var raw struct {
+		Format   string    `json:"format"`
+		Created  time.Time `json:"created"`
+		Producer string    `json:"producer,omitempty"`
+		Items    itemList  `json:"items"`
 	}
-	// Not dec.More(), which reports false before a stray ']' or '}'.
-	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
-		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest: data after the JSON object")
+	if err := decodeStrict(b, &raw); err != nil {
+		return nil, err
 	}
+	m := Manifest{Format: raw.Format, Created: raw.Created, Producer: raw.Producer, Items: raw.Items}
 	if m.Format != Format {
 		return nil, verify.Errorf(verify.ErrMalformed, "bundle: manifest format: expected %q, got %q", Format, m.Format)
 	}
@@ -135,6 +141,41 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		seen[it.Path] = true
 	}
 	return &m, nil
+}
+
+// itemList is a manifest's items, counted before they are decoded.
+// encoding/json decodes every occurrence of a repeated member, so each is
+// counted, and one of the wrong type still fails the manifest.
+type itemList []Item
+
+// UnmarshalJSON refuses more than MaxItems items (ErrLimit), then decodes
+// them strictly.
+func (l *itemList) UnmarshalJSON(b []byte) error {
+	if n := jsonbound.Elements(b); n > MaxItems {
+		return verify.Errorf(verify.ErrLimit, "bundle: manifest: %d items exceed the cap of %d", n, MaxItems)
+	}
+	// b is exactly one value (encoding/json hands it over whole).
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode((*[]Item)(l))
+}
+
+// decodeStrict decodes the one JSON value b into v: unknown fields and
+// trailing data are ErrMalformed.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, verify.ErrLimit) {
+			return err
+		}
+		return verify.Errorf(verify.ErrMalformed, "bundle: manifest: %w", err)
+	}
+	// Not dec.More(), which reports false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
+		return verify.Errorf(verify.ErrMalformed, "bundle: manifest: data after the JSON object")
+	}
+	return nil
 }
 
 func checkItem(it Item) error {

@@ -10,10 +10,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/veraison/go-cose"
 
 	"github.com/trustfactory/attest/ear"
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -23,6 +25,28 @@ const DefaultMaxSize = 512 << 10
 
 // maxHeaderSize bounds a JWT protected header.
 const maxHeaderSize = 8 << 10
+
+// Structure caps of a token's headers, checked before they are decoded:
+// decoders allocate a value per element, so 8 KiB of "crit":[0,0,…] cost 50
+// times its size, and 512 KiB of COSE header pairs 83 times (43 MB;
+// TestWorstShapeVerifyCWT). An EAR token's headers hold a handful of
+// parameters; the caps leave room for a certificate chain (x5c, x5chain).
+const (
+	maxHeaderDepth  = 8
+	maxHeaderValues = 64
+)
+
+// headerMode checks the structure of a COSE_Sign1 and of its protected
+// header within the caps above (16 is the least count the cbor package
+// accepts) before go-cose decodes them. The payload is a byte string, so the
+// claims are not counted: they are decoded only once the signature holds.
+var headerMode = func() cbor.DecMode {
+	m, err := cbor.DecOptions{MaxNestedLevels: maxHeaderDepth, MaxArrayElements: 16, MaxMapPairs: 16}.DecMode()
+	if err != nil {
+		panic(err) // the options are constants: a failure is a programming error
+	}
+	return m
+}()
 
 // Expectations are the per-call inputs of token verification.
 type Expectations struct {
@@ -221,6 +245,9 @@ func (v *Verifier) VerifyJWT(ctx context.Context, tok []byte, exp Expectations) 
 	if err != nil {
 		return nil, malformed("jwt header: %v", err)
 	}
+	if err := jsonbound.Check(hb, "jwt header", maxHeaderDepth, maxHeaderValues); err != nil {
+		return nil, verify.Errorf(verify.ErrToken, "%w", err)
+	}
 	var h jwtHeader
 	if err := json.Unmarshal(hb, &h); err != nil {
 		return nil, malformed("jwt header: %v", err)
@@ -342,6 +369,9 @@ func parseSign1(tok []byte) (*cose.Sign1Message, error) {
 	if len(b) >= 2 && b[0] == 0xd8 && b[1] == 61 { // CWT tag wrapping COSE_Sign1
 		b = b[2:]
 	}
+	if err := checkSign1Shape(b); err != nil {
+		return nil, err
+	}
 	var msg cose.Sign1Message
 	var err error
 	switch firstByte(b) {
@@ -358,6 +388,45 @@ func parseSign1(tok []byte) (*cose.Sign1Message, error) {
 		return nil, malformed("cwt: %v", err)
 	}
 	return &msg, nil
+}
+
+// checkSign1Shape refuses, before go-cose decodes it, a COSE_Sign1 whose
+// structure or protected header exceeds headerMode's caps (ErrLimit), or
+// that is not well-formed CBOR (ErrMalformed). It allocates only the four
+// raw parts.
+func checkSign1Shape(b []byte) error {
+	if firstByte(b) == 0xd2 { // tag 18, COSE_Sign1
+		b = b[1:]
+	}
+	shapeErr := func(what string, err error) error {
+		var (
+			arr   *cbor.MaxArrayElementsError
+			pairs *cbor.MaxMapPairsError
+			depth *cbor.MaxNestedLevelError
+		)
+		if errors.As(err, &arr) || errors.As(err, &pairs) || errors.As(err, &depth) {
+			return verify.Errorf(verify.ErrToken, "cwt %s: %w", what, verify.Errorf(verify.ErrLimit, "%v", err))
+		}
+		return malformed("cwt %s: %v", what, err)
+	}
+	if err := headerMode.Wellformed(b); err != nil {
+		return shapeErr("structure", err)
+	}
+	var parts []cbor.RawMessage
+	if err := headerMode.Unmarshal(b, &parts); err != nil || len(parts) == 0 {
+		return malformed("cwt: expected a COSE_Sign1 array: %v", err)
+	}
+	var protected []byte
+	if err := headerMode.Unmarshal(parts[0], &protected); err != nil {
+		return malformed("cwt protected header: expected a byte string: %v", err)
+	}
+	if len(protected) == 0 {
+		return nil
+	}
+	if err := headerMode.Wellformed(protected); err != nil {
+		return shapeErr("protected header", err)
+	}
+	return nil
 }
 
 func coseKID(h *cose.Headers) (string, error) {

@@ -166,6 +166,11 @@ func parseDetachedEAT(b []byte) (*detachedEAT, error) {
 		if err != nil {
 			return nil, err
 		}
+		// No device is unnamed (they are GPU-<n> and SWITCH-<n>), and a
+		// Split part names its device: one named "" would not read again.
+		if name == "" {
+			return nil, bad("empty device name")
+		}
 		if len(out.devices) == MaxDevices {
 			return nil, verify.Errorf(verify.ErrLimit, "NRAS detached EAT: expected at most %d device tokens", MaxDevices)
 		}

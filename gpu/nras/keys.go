@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trustfactory/attest/collateral"
+	"github.com/trustfactory/attest/internal/jsonbound"
 	"github.com/trustfactory/attest/verify"
 )
 
@@ -21,6 +22,16 @@ const (
 	MaxJWKSSize = 1 << 20
 	// MaxJWKSKeys bounds the keys of a JWKS document.
 	MaxJWKSKeys = 256
+)
+
+// Structure caps of a JWKS document, checked before it is decoded:
+// encoding/json allocates a value, and for an element of the wrong type an
+// error, per element, so a megabyte of [0,0,…] in keys or in a key's x5c cost
+// 65 to 84 times its size (TestWorstShapeParseJWKS). A key is 3 levels deep
+// (keys, the key, its x5c) and holds about ten members and certificates.
+const (
+	maxJWKSDepth  = 8
+	maxJWKSValues = 16 * MaxJWKSKeys
 )
 
 // KeySet is a parsed NRAS JWKS: P-384 public keys by key id. It is immutable
@@ -60,6 +71,9 @@ type jwkDoc struct {
 func ParseJWKS(doc []byte) (*KeySet, error) {
 	if len(doc) > MaxJWKSSize {
 		return nil, verify.Errorf(verify.ErrLimit, "jwks: expected at most %d bytes, got %d", MaxJWKSSize, len(doc))
+	}
+	if err := jsonbound.Check(doc, "jwks", maxJWKSDepth, maxJWKSValues); err != nil {
+		return nil, err
 	}
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/trustfactory/attest/verify"
 )
@@ -41,6 +42,40 @@ func Check(doc []byte, what string, maxDepth, maxValues int) error {
 		}
 	}
 	return nil
+}
+
+// Elements returns how many elements the JSON array doc holds, counted in
+// one scan that allocates nothing (nested values are skipped, not counted),
+// so that a caller can refuse a long array before decoding it into structs:
+// encoding/json allocates a struct, and for an element of the wrong type an
+// error, per element. Elements does not validate: for a document that is
+// not an array it counts as if it were one, and the decoder that follows
+// reports what is wrong.
+func Elements(doc []byte) int {
+	depth, commas, value := 0, 0, false
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '"':
+			i = stringEnd(doc, i)
+			value = value || depth == 1
+		case '[', '{':
+			depth++
+			value = value || depth == 2
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				commas++
+			}
+		case ' ', '\t', '\r', '\n':
+		default:
+			value = value || depth == 1
+		}
+	}
+	if !value {
+		return 0
+	}
+	return commas + 1
 }
 
 // stringEnd returns the index of the quote that closes the string opened at
@@ -79,12 +114,12 @@ func Object(doc []byte, what string, maxMembers int) (map[string]json.RawMessage
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	malformed := func(err error) error {
-		return verify.Errorf(verify.ErrMalformed, "%s: expected a JSON object: %w", what, err)
+		return verify.Errorf(verify.ErrMalformed, "%s: expected a JSON object: %w", what, clipped{err})
 	}
 	if tok, err := dec.Token(); err != nil {
 		return nil, malformed(err)
 	} else if tok != json.Delim('{') {
-		return nil, malformed(fmt.Errorf("got %v", tok))
+		return nil, malformed(fmt.Errorf("got %s", describe(tok)))
 	}
 	out := map[string]json.RawMessage{}
 	for n := 1; dec.More(); n++ {
@@ -97,7 +132,7 @@ func Object(doc []byte, what string, maxMembers int) (map[string]json.RawMessage
 		}
 		key, ok := tok.(string)
 		if !ok {
-			return nil, malformed(fmt.Errorf("member name %v", tok))
+			return nil, malformed(fmt.Errorf("member name %s", describe(tok)))
 		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
@@ -108,10 +143,45 @@ func Object(doc []byte, what string, maxMembers int) (map[string]json.RawMessage
 	if tok, err := dec.Token(); err != nil {
 		return nil, malformed(err)
 	} else if tok != json.Delim('}') {
-		return nil, malformed(fmt.Errorf("got %v", tok))
+		return nil, malformed(fmt.Errorf("got %s", describe(tok)))
 	}
 	if len(bytes.TrimLeft(doc[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, malformed(errors.New("trailing data"))
 	}
 	return out, nil
 }
+
+// describe names a token for an error message, a string or number cut to 40
+// bytes: the token is the caller's input, possibly megabytes of it, and an
+// error message should not copy it.
+func describe(tok json.Token) string {
+	var s string
+	switch v := tok.(type) {
+	case string:
+		s = strconv.Quote(v[:min(len(v), 40)])
+		if len(v) > 40 {
+			s += fmt.Sprintf(" (%d bytes)", len(v))
+		}
+		return "string " + s
+	default:
+		s = fmt.Sprint(v)
+	}
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return s
+}
+
+// clipped is an error whose message is cut to 200 bytes: encoding/json
+// quotes a number it cannot hold whole, megabytes of the caller's input.
+type clipped struct{ err error }
+
+func (c clipped) Error() string {
+	s := c.err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func (c clipped) Unwrap() error { return c.err }
