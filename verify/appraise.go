@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trustfactory/attest/ear"
 	"github.com/trustfactory/attest/internal/buildid"
@@ -806,7 +807,7 @@ func (a *Appraiser) appraiseUnit(ctx context.Context, pols policies, u unit, v v
 	}
 	if ap.Status != ear.StatusAffirming {
 		if r := firstFailure(pr.Checks); r != "" {
-			ap.Extensions[ear.ExtReasonName] = r
+			ap.Extensions[ear.ExtReasonName] = clipReason(r)
 		}
 	}
 	if len(ap.Extensions) == 0 {
@@ -824,12 +825,29 @@ func (a *Appraiser) failed(u unit, err error) *SubmodOutcome {
 	ap := &ear.Appraisal{
 		Status:      FailureStatus(err),
 		TrustVector: FailureVector(err),
-		Extensions:  map[string]any{ear.ExtReasonName: err.Error()},
+		Extensions:  map[string]any{ear.ExtReasonName: clipReason(err.Error())},
 	}
 	if a.log != nil {
 		a.log.Debug("verification failed", "submod", u.name, "format", u.format, "err", err)
 	}
 	return &SubmodOutcome{Name: u.name, Format: u.format, Err: err, Appraisal: ap}
+}
+
+// maxReason caps the explanation a result carries. An error may quote what
+// the caller sent (an unknown architecture, a name): the signed token must
+// not grow with it. The full error stays in SubmodOutcome.Err.
+const maxReason = 1024
+
+// clipReason cuts s to maxReason bytes at a rune boundary, marking the cut.
+func clipReason(s string) string {
+	if len(s) <= maxReason {
+		return s
+	}
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes more)", len(s)-cut)
 }
 
 func firstFailure(cs []Check) string {
