@@ -138,6 +138,9 @@ func (s *Server) parseAttestation(body []byte) (*plan, *clientError) {
 	if err := jsonbound.Check(body, "request", maxRequestDepth, maxRequestValues); err != nil {
 		return nil, badRequest("%v", err)
 	}
+	if cerr := checkMemberNames(body); cerr != nil {
+		return nil, cerr
+	}
 	var req asRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, badRequest("malformed JSON: %v", err)
