@@ -2,31 +2,15 @@ package policy
 
 import (
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/internal/allocbudget"
 	"github.com/trustfactory/attest/verify"
 )
-
-// bytesAllocated returns the least bytes fn allocated over three runs (other
-// goroutines of the test binary only add to a run).
-func bytesAllocated(fn func()) uint64 {
-	var least uint64
-	for run := range 3 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		fn()
-		runtime.ReadMemStats(&after)
-		if n := after.TotalAlloc - before.TotalAlloc; run == 0 || n < least {
-			least = n
-		}
-	}
-	return least
-}
 
 const yamlHead = "version: \"1\"\nreference_values:\n  - name: a\n    value: "
 
@@ -58,7 +42,7 @@ func TestGEN05ReferenceValuesStructureRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := []byte(tc.doc)
 			var err error
-			n := bytesAllocated(func() { _, err = ParseReferenceValues(doc) })
+			n := allocbudget.Bytes(func() { _, err = ParseReferenceValues(doc) })
 			require.ErrorIs(t, err, verify.ErrLimit)
 			assert.Less(t, n, uint64(64<<10), "bytes allocated refusing %d bytes", len(doc))
 		})
@@ -83,7 +67,7 @@ func TestGEN05ReferenceValuesAtTheCaps(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := []byte(tc.doc)
 			require.NoError(t, boundYAMLOrJSON(doc))
-			n := bytesAllocated(func() { _, _ = ParseReferenceValues(doc) })
+			n := allocbudget.Bytes(func() { _, _ = ParseReferenceValues(doc) })
 			t.Logf("%d bytes: %d bytes allocated", len(doc), n)
 			assert.Less(t, n, uint64(budget))
 		})
@@ -130,7 +114,7 @@ func TestGEN05LoadReferenceValuesStructureRefused(t *testing.T) {
 	path := t.TempDir() + "/rv.yaml"
 	require.NoError(t, os.WriteFile(path, []byte(fill(3300<<10, "version: \"1\"\nreference_values:\n", "- {name: a, value: 1}\n", "")), 0o600))
 	var err error
-	n := bytesAllocated(func() { _, err = LoadReferenceValues(path) })
+	n := allocbudget.Bytes(func() { _, err = LoadReferenceValues(path) })
 	require.ErrorIs(t, err, verify.ErrLimit)
 	assert.Less(t, n, uint64(4<<20), "the file's bytes and little more")
 }

@@ -2,32 +2,16 @@ package tdx_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trustfactory/attest/internal/allocbudget"
 	"github.com/trustfactory/attest/tdx"
 	"github.com/trustfactory/attest/verify"
 )
-
-// bytesAllocated returns the least bytes fn allocated over three runs (other
-// goroutines of the test binary only add to a run).
-func bytesAllocated(fn func()) uint64 {
-	var least uint64
-	for run := range 3 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		fn()
-		runtime.ReadMemStats(&after)
-		if n := after.TotalAlloc - before.TotalAlloc; run == 0 || n < least {
-			least = n
-		}
-	}
-	return least
-}
 
 // TestGEN05TrusteeEvidenceStructureRefused: the Trustee JSON wrapper holds
 // two strings; megabytes of repeated or nested members are refused by the
@@ -52,7 +36,7 @@ func TestGEN05TrusteeEvidenceStructureRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			n := bytesAllocated(func() {
+			n := allocbudget.Bytes(func() {
 				_, err = v.Verify(context.Background(), tc.doc, verify.Expectations{AllowMissingReportDataUnsafe: true})
 			})
 			require.ErrorIs(t, err, verify.ErrLimit)
