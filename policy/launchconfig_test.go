@@ -37,6 +37,8 @@ func TestLaunchConfigVouchedFor(t *testing.T) {
 			func(c map[string]any) { c["quote.body.mr_config_id"] = configID }, ear.UnsupportableConfig, false},
 		{"TDX claim absent", verify.FormatTDX, nil,
 			func(c map[string]any) { delete(c, "quote.body.mr_config_id") }, ear.UnavailableConfig, false},
+		{"TDX claim empty", verify.FormatTDX, nil,
+			func(c map[string]any) { c["quote.body.mr_config_id"] = "" }, ear.UnavailableConfig, false},
 		{"SNP all zero", verify.FormatSNP, nil, func(map[string]any) {}, ear.NoConfigVulns, true},
 		{"SNP set, nobody compared", verify.FormatSNP, nil,
 			func(c map[string]any) { c["host_data"] = hostData }, ear.UnavailableConfig, false},

@@ -103,7 +103,7 @@ func (e *eval) launchConfig(id, title, rvName string, keys []string) bool {
 		c.Value, c.Reason = ear.UnavailableConfig, "claim "+k+" absent"
 	case checked:
 		c.OK, c.Reason = true, "compared with the init data given with the evidence"
-	case strings.Trim(got, "0") == "":
+	case got != "" && strings.Trim(got, "0") == "":
 		c.OK, c.Reason = true, "all zero: the host supplied no launch configuration"
 	default:
 		c.Value = ear.UnavailableConfig
